@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "macro.h"
+
+#define TEMP_PREFIX ".#hearth."
+
+int read_file_bounded(const char *path, size_t max, char **ret, size_t *ret_len) {
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *buf = NULL;
+        struct stat st;
+        size_t n = 0;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        if (fd < 0)
+                return negative_errno();
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode))
+                return -EBADF;
+        if ((uint64_t) st.st_size > max)
+                return -EFBIG;
+
+        buf = malloc(max + 1);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                /* Read one byte past the limit to notice a file that grew. */
+                ssize_t k = read(fd, buf + n, max + 1 - n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+                if (n > max)
+                        return -EFBIG;
+        }
+        buf[n] = 0;
+        *ret = TAKE_PTR(buf);
+        if (ret_len)
+                *ret_len = n;
+        return 0;
+}
+
+static int write_all(int fd, const void *data, size_t len) {
+        const char *p = data;
+        while (len > 0) {
+                ssize_t k = write(fd, p, len);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                p += k;
+                len -= (size_t) k;
+        }
+        return 0;
+}
+
+static int fsync_parent(const char *path) {
+        _cleanup_free_ char *copy = strdup(path);
+        _cleanup_close_ int fd = -1;
+
+        if (!copy)
+                return -ENOMEM;
+        fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        return fsync(fd) < 0 ? negative_errno() : 0;
+}
+
+int is_atomic_temp_name(const char *name) {
+        return strncmp(name, TEMP_PREFIX, strlen(TEMP_PREFIX)) == 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, WriteFlags flags) {
+        _cleanup_free_ char *copy = strdup(path), *tmp = NULL;
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        if (!copy)
+                return -ENOMEM;
+        char *slash = strrchr(copy, '/');
+        const char *base = slash ? slash + 1 : copy;
+        if (slash)
+                *slash = 0;
+        if (asprintf(&tmp, "%s%s" TEMP_PREFIX "%sXXXXXX", slash ? copy : "", slash ? "/" : "", base) < 0)
+                return -ENOMEM;
+
+        fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        if (fchmod(fd, mode) < 0) {
+                r = negative_errno();
+                goto fail;
+        }
+        r = write_all(fd, data, len);
+        if (r < 0)
+                goto fail;
+        if (fsync(fd) < 0) {
+                r = negative_errno();
+                goto fail;
+        }
+
+        if (flags & WRITE_NO_REPLACE) {
+                if (link(tmp, path) < 0) {
+                        r = negative_errno();
+                        goto fail;
+                }
+                (void) unlink(tmp);
+        } else if (rename(tmp, path) < 0) {
+                r = negative_errno();
+                goto fail;
+        }
+        return fsync_parent(path);
+
+fail:
+        (void) unlink(tmp);
+        return r;
+}
+
+int mkdir_parents(const char *path, mode_t mode) {
+        _cleanup_free_ char *p = strdup(path);
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1; *s; s++) {
+                if (*s != '/')
+                        continue;
+                *s = 0;
+                if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                        return negative_errno();
+                *s = '/';
+        }
+        if (mkdir(p, mode) < 0 && errno != EEXIST)
+                return negative_errno();
+        return 0;
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Reads a regular file of at most max bytes (symlinks are not followed).
+ * The buffer is NUL-terminated. Returns 0, -EFBIG if larger, -EBADF if not a
+ * regular file, or the open/read error. */
+int read_file_bounded(const char *path, size_t max, char **ret, size_t *ret_len);
+
+typedef enum WriteFlags {
+        WRITE_NO_REPLACE = 1 << 0, /* fail with -EEXIST instead of replacing */
+} WriteFlags;
+
+/* Writes data so that a crash at any point leaves either the old file or
+ * the new one at path, never a torn one: a hidden temporary file in the same
+ * directory, fsync, rename (or link for WRITE_NO_REPLACE), fsync of the
+ * directory. The temporary file is removed on failure. */
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, WriteFlags flags);
+
+/* True for the names write_file_atomic() uses for its temporary files, so
+ * that directory scans can skip them. */
+int is_atomic_temp_name(const char *name);
+
+/* mkdir -p; the last component gets mode, parents 0755. */
+int mkdir_parents(const char *path, mode_t mode);

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <sys/types.h>
+
+#include "sign.h"
+#include "user-record.h"
+
+/* The identity store: one signed record per home at <dir>/<user>.identity,
+ * mode 0600. The directory is, in order: the argument, $HEARTH_STATE_DIR,
+ * the build-time default (/var/lib/hearth). */
+
+typedef struct IdentityStore IdentityStore;
+
+#define IDENTITY_FILE_MAX (1024 * 1024)
+
+const char *identity_store_default_dir(void);
+
+int identity_store_open(const char *dir, IdentityStore **ret);
+IdentityStore *identity_store_free(IdentityStore *s);
+static inline void identity_store_freep(IdentityStore **s) {
+        identity_store_free(*s);
+}
+#define _cleanup_identity_store_ __attribute__((cleanup(identity_store_freep)))
+
+const char *identity_store_dir(IdentityStore *s);
+
+/* Loads and verifies a record. Errors (each logged with the user's name):
+ * -ENOENT no such record; -EBADMSG unreadable, invalid, for another user, or
+ * modified after signing; -ENOKEY unsigned or signed by an unknown key. */
+int identity_store_load(IdentityStore *s, const char *user_name, UserRecord **ret);
+
+/* Validates, drops the secret and status sections, signs with the machine
+ * key (created on first use) and writes atomically. The record must have a
+ * UID in the home range. rec is updated to what was written. */
+int identity_store_save(IdentityStore *s, UserRecord *rec);
+
+int identity_store_remove(IdentityStore *s, const char *user_name);
+
+/* Sorted user names of all records; temporary files are skipped. */
+int identity_store_list(IdentityStore *s, char ***ret);
+
+/* A free home UID and whether a name is free, checking NSS and the store. */
+int identity_store_allocate_uid(IdentityStore *s, const char *user_name, uid_t *ret);
+bool identity_store_name_taken(IdentityStore *s, const char *user_name);
+
+/* The keyring records are verified against (opened on demand). */
+int identity_store_keyring(IdentityStore *s, bool create, Keyring **ret);

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdarg.h>
+#include <stdlib.h>
+
+#include "log.h"
+
+static const char *program = "hearth";
+static int max_level = -1;
+
+void log_set_program(const char *name) {
+        program = name;
+}
+
+void log_set_max_level(int level) {
+        max_level = level;
+}
+
+int log_get_max_level(void) {
+        if (max_level < 0) {
+                const char *e = getenv("HEARTH_LOG_LEVEL");
+                max_level = e && strcmp(e, "debug") == 0 ? LOG_DEBUG : LOG_INFO;
+        }
+        return max_level;
+}
+
+int log_full_errno(int level, int error, const char *fmt, ...) {
+        int saved = errno;
+        error = error < 0 ? -error : error;
+
+        if (level <= log_get_max_level()) {
+                char buf[1024];
+                va_list ap;
+
+                va_start(ap, fmt);
+                errno = error; /* so that %m works */
+                vsnprintf(buf, sizeof buf, fmt, ap);
+                va_end(ap);
+                fprintf(stderr, "%s: %s\n", program, buf);
+        }
+
+        errno = saved;
+        return -error;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <syslog.h>
+
+#include "macro.h"
+
+/* One line per message on stderr, prefixed by the program name. Errors are
+ * logged once, where they are understood; callers further up only pass the
+ * negative errno on. Never pass secrets to these functions. */
+
+void log_set_program(const char *name);
+void log_set_max_level(int level);
+int log_get_max_level(void);
+
+/* Returns -abs(error) so that callers can write `return log_error_errno(r, ...)`. */
+int log_full_errno(int level, int error, const char *fmt, ...) _printf_(3, 4);
+
+#define log_full(level, ...) ((void) log_full_errno((level), 0, __VA_ARGS__))
+#define log_debug(...) log_full(LOG_DEBUG, __VA_ARGS__)
+#define log_info(...) log_full(LOG_INFO, __VA_ARGS__)
+#define log_notice(...) log_full(LOG_NOTICE, __VA_ARGS__)
+#define log_warning(...) log_full(LOG_WARNING, __VA_ARGS__)
+#define log_error(...) log_full(LOG_ERR, __VA_ARGS__)
+#define log_error_errno(e, ...) log_full_errno(LOG_ERR, (e), __VA_ARGS__)
+#define log_warning_errno(e, ...) log_full_errno(LOG_WARNING, (e), __VA_ARGS__)
+#define log_debug_errno(e, ...) log_full_errno(LOG_DEBUG, (e), __VA_ARGS__)
+#define log_oom() log_full_errno(LOG_ERR, ENOMEM, "out of memory")

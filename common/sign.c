@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "fileio.h"
+#include "json-strict.h"
+#include "log.h"
+#include "macro.h"
+#include "sign.h"
+
+#define KEY_FILE_MAX 16384
+#define SIGNED_SECTIONS (USER_RECORD_BINDING | USER_RECORD_STATUS | USER_RECORD_SIGNATURE | USER_RECORD_SECRET)
+
+struct Keyring {
+        EVP_PKEY *private_key;
+        char *public_pem;
+        EVP_PKEY **trusted;
+        size_t n_trusted;
+};
+
+static void pkey_freep(EVP_PKEY **k) {
+        EVP_PKEY_free(*k);
+}
+static void bio_freep(BIO **b) {
+        BIO_free(*b);
+}
+static void md_ctx_freep(EVP_MD_CTX **c) {
+        EVP_MD_CTX_free(*c);
+}
+#define _cleanup_pkey_ _cleanup_(pkey_freep)
+#define _cleanup_md_ctx_ _cleanup_(md_ctx_freep)
+#define _cleanup_bio_ _cleanup_(bio_freep)
+
+const char *signature_status_to_string(SignatureStatus s) {
+        static const char *const names[] = {
+                [SIGNATURE_UNSIGNED] = "unsigned",
+                [SIGNATURE_UNTRUSTED] = "signed by an unknown key",
+                [SIGNATURE_TRUSTED] = "signed by a trusted key",
+                [SIGNATURE_LOCAL] = "signed by this machine",
+                [SIGNATURE_BAD] = "signature does not match (modified after signing)",
+        };
+        return s >= 0 && s < (int) ELEMENTSOF(names) ? names[s] : "?";
+}
+
+static int pem_public(EVP_PKEY *k, char **ret) {
+        _cleanup_bio_ BIO *b = BIO_new(BIO_s_mem());
+        char *data;
+        long n;
+
+        if (!b || PEM_write_bio_PUBKEY(b, k) != 1)
+                return -ENOMEM;
+        n = BIO_get_mem_data(b, &data);
+        *ret = strndup(data, (size_t) n);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static EVP_PKEY *pem_parse_public(const char *pem, size_t len) {
+        _cleanup_bio_ BIO *b = BIO_new_mem_buf(pem, (int) len);
+        EVP_PKEY *k;
+
+        if (!b)
+                return NULL;
+        k = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL);
+        if (k && EVP_PKEY_get_base_id(k) != EVP_PKEY_ED25519) {
+                EVP_PKEY_free(k);
+                return NULL;
+        }
+        return k;
+}
+
+static int keyring_add_trusted(Keyring *kr, EVP_PKEY *k) {
+        EVP_PKEY **t = realloc(kr->trusted, (kr->n_trusted + 1) * sizeof *t);
+        if (!t)
+                return -ENOMEM;
+        kr->trusted = t;
+        kr->trusted[kr->n_trusted++] = k;
+        return 0;
+}
+
+static int load_private(Keyring *kr, const char *path) {
+        _cleanup_free_ char *text = NULL;
+        _cleanup_bio_ BIO *b = NULL;
+        size_t len;
+        int r;
+
+        r = read_file_bounded(path, KEY_FILE_MAX, &text, &len);
+        if (r < 0)
+                return r;
+        b = BIO_new_mem_buf(text, (int) len);
+        if (!b)
+                return -ENOMEM;
+        kr->private_key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+        explicit_bzero(text, len);
+        if (!kr->private_key || EVP_PKEY_get_base_id(kr->private_key) != EVP_PKEY_ED25519)
+                return log_error_errno(EBADMSG, "%s: not an Ed25519 private key in PEM form", path);
+        return 0;
+}
+
+static int create_private(const char *statedir, const char *path) {
+        _cleanup_pkey_ EVP_PKEY *k = NULL;
+        _cleanup_bio_ BIO *b = NULL;
+        char *data;
+        long n;
+        int r;
+
+        r = mkdir_parents(statedir, 0700);
+        if (r < 0)
+                return log_error_errno(r, "%s: cannot create state directory: %m", statedir);
+        k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+        b = BIO_new(BIO_s_secmem());
+        if (!k || !b || PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL) != 1)
+                return log_error_errno(ENOMEM, "cannot generate the machine key");
+        n = BIO_get_mem_data(b, &data);
+        /* Another process may create the key at the same moment; the first
+         * one wins and both then use it. */
+        r = write_file_atomic(path, data, (size_t) n, 0600, WRITE_NO_REPLACE);
+        if (r < 0 && r != -EEXIST)
+                return log_error_errno(r, "%s: cannot write machine key: %m", path);
+        return 0;
+}
+
+static int load_public_dir(Keyring *kr, const char *statedir) {
+        DIR *d = opendir(statedir);
+        struct dirent *de;
+
+        if (!d)
+                return errno == ENOENT ? 0 : negative_errno();
+        while ((de = readdir(d))) {
+                size_t n = strlen(de->d_name);
+                _cleanup_free_ char *path = NULL, *text = NULL;
+                size_t len;
+
+                if (n <= 7 || strcmp(de->d_name + n - 7, ".public") != 0 || strcmp(de->d_name, "local.public") == 0 ||
+                    is_atomic_temp_name(de->d_name))
+                        continue;
+                if (asprintf(&path, "%s/%s", statedir, de->d_name) < 0)
+                        break;
+                if (read_file_bounded(path, KEY_FILE_MAX, &text, &len) < 0) {
+                        log_warning("%s: cannot read trusted key, ignoring", path);
+                        continue;
+                }
+                EVP_PKEY *k = pem_parse_public(text, len);
+                if (!k) {
+                        log_warning("%s: not an Ed25519 public key in PEM form, ignoring", path);
+                        continue;
+                }
+                if (keyring_add_trusted(kr, k) < 0) {
+                        EVP_PKEY_free(k);
+                        closedir(d);
+                        return -ENOMEM;
+                }
+        }
+        closedir(d);
+        return 0;
+}
+
+int keyring_open(const char *statedir, bool create, Keyring **ret) {
+        _cleanup_free_ char *priv = NULL, *pub = NULL;
+        Keyring *kr;
+        int r;
+
+        if (asprintf(&priv, "%s/local.private", statedir) < 0 || asprintf(&pub, "%s/local.public", statedir) < 0)
+                return -ENOMEM;
+        kr = calloc(1, sizeof *kr);
+        if (!kr)
+                return -ENOMEM;
+
+        r = load_private(kr, priv);
+        if (r == -ENOENT && create) {
+                r = create_private(statedir, priv);
+                if (r >= 0)
+                        r = load_private(kr, priv);
+        }
+        if (r < 0 && r != -ENOENT) {
+                if (r != -EBADMSG)
+                        log_error_errno(r, "%s: cannot load machine key: %m", priv);
+                keyring_free(kr);
+                return r;
+        }
+
+        if (kr->private_key) {
+                /* The public half is derived, so rewriting it is always safe. */
+                r = pem_public(kr->private_key, &kr->public_pem);
+                if (r >= 0) {
+                        _cleanup_free_ char *old = NULL;
+                        if (read_file_bounded(pub, KEY_FILE_MAX, &old, NULL) < 0 || strcmp(old, kr->public_pem) != 0)
+                                r = write_file_atomic(pub, kr->public_pem, strlen(kr->public_pem), 0644, 0);
+                }
+                if (r >= 0 && EVP_PKEY_up_ref(kr->private_key) == 1)
+                        r = keyring_add_trusted(kr, kr->private_key);
+                if (r < 0) {
+                        log_error_errno(r, "%s: cannot write public key: %m", pub);
+                        keyring_free(kr);
+                        return r;
+                }
+        }
+
+        r = load_public_dir(kr, statedir);
+        if (r < 0) {
+                keyring_free(kr);
+                return log_error_errno(r, "%s: cannot read trusted keys: %m", statedir);
+        }
+        *ret = kr;
+        return 0;
+}
+
+Keyring *keyring_free(Keyring *kr) {
+        if (!kr)
+                return NULL;
+        for (size_t i = 0; i < kr->n_trusted; i++)
+                EVP_PKEY_free(kr->trusted[i]);
+        free(kr->trusted);
+        EVP_PKEY_free(kr->private_key);
+        free(kr->public_pem);
+        free(kr);
+        return NULL;
+}
+
+const char *keyring_public_pem(Keyring *kr) {
+        return kr->public_pem;
+}
+
+static int signed_payload(const UserRecord *rec, char **ret, size_t *ret_len) {
+        json_object *j = user_record_without(rec, SIGNED_SECTIONS);
+        int r;
+
+        if (!j)
+                return -ENOMEM;
+        r = json_format_canonical(j, ret, ret_len);
+        json_object_put(j);
+        return r;
+}
+
+int keyring_sign(Keyring *kr, UserRecord *rec) {
+        _cleanup_free_ char *payload = NULL;
+        _cleanup_md_ctx_ EVP_MD_CTX *ctx = NULL;
+        unsigned char sig[64];
+        char b64[4 * sizeof sig / 3 + 4];
+        size_t len, siglen = sizeof sig;
+        json_object *array, *entry;
+        int r;
+
+        if (!kr->private_key)
+                return -ENOKEY;
+        r = signed_payload(rec, &payload, &len);
+        if (r < 0)
+                return r;
+
+        ctx = EVP_MD_CTX_new();
+        if (!ctx || EVP_DigestSignInit(ctx, NULL, NULL, NULL, kr->private_key) != 1 ||
+            EVP_DigestSign(ctx, sig, &siglen, (unsigned char *) payload, len) != 1)
+                return log_error_errno(EIO, "user %s: signing failed", rec->user_name);
+        EVP_EncodeBlock((unsigned char *) b64, sig, (int) siglen);
+
+        array = json_object_new_array();
+        entry = json_object_new_object();
+        if (!array || !entry || json_object_array_add(array, entry) < 0) {
+                json_object_put(array);
+                json_object_put(entry);
+                return -ENOMEM;
+        }
+        if (json_object_object_add(entry, "data", json_object_new_string(b64)) < 0 ||
+            json_object_object_add(entry, "key", json_object_new_string(kr->public_pem)) < 0 ||
+            json_object_object_add(rec->json, "signature", array) < 0) {
+                json_object_put(array);
+                return -ENOMEM;
+        }
+        return user_record_refresh(rec, NULL);
+}
+
+static bool keyring_trusts(Keyring *kr, EVP_PKEY *k, bool *local) {
+        for (size_t i = 0; i < kr->n_trusted; i++)
+                if (EVP_PKEY_eq(kr->trusted[i], k) == 1) {
+                        *local = kr->private_key && kr->trusted[i] == kr->private_key;
+                        return true;
+                }
+        return false;
+}
+
+int keyring_verify(Keyring *kr, const UserRecord *rec, SignatureStatus *ret) {
+        _cleanup_free_ char *payload = NULL;
+        SignatureStatus best = SIGNATURE_UNSIGNED;
+        json_object *array;
+        size_t len;
+        int r;
+
+        if (!json_object_object_get_ex(rec->json, "signature", &array)) {
+                *ret = SIGNATURE_UNSIGNED;
+                return 0;
+        }
+        r = signed_payload(rec, &payload, &len);
+        if (r < 0)
+                return r;
+
+        /* The record's own validation already checked the shape. */
+        for (size_t i = 0; i < json_object_array_length(array); i++) {
+                json_object *e = json_object_array_get_idx(array, i), *d, *k;
+                unsigned char sig[128];
+                bool local = false;
+                int n;
+
+                json_object_object_get_ex(e, "data", &d);
+                json_object_object_get_ex(e, "key", &k);
+                _cleanup_pkey_ EVP_PKEY *key =
+                        pem_parse_public(json_object_get_string(k), (size_t) json_object_get_string_len(k));
+                if (!key) {
+                        *ret = SIGNATURE_BAD;
+                        return 0;
+                }
+                /* Ed25519 signatures are 64 bytes: 88 characters of base64. */
+                if (json_object_get_string_len(d) != 88 ||
+                    (n = EVP_DecodeBlock(sig, (const unsigned char *) json_object_get_string(d), 88)) != 66) {
+                        *ret = SIGNATURE_BAD;
+                        return 0;
+                }
+                _cleanup_md_ctx_ EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+                if (!ctx || EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key) != 1)
+                        return -ENOMEM;
+                if (EVP_DigestVerify(ctx, sig, 64, (unsigned char *) payload, len) != 1) {
+                        *ret = SIGNATURE_BAD;
+                        return 0;
+                }
+
+                SignatureStatus s = SIGNATURE_UNTRUSTED;
+                if (keyring_trusts(kr, key, &local))
+                        s = local ? SIGNATURE_LOCAL : SIGNATURE_TRUSTED;
+                if (s > best)
+                        best = s;
+        }
+        *ret = best;
+        return 0;
+}

@@ -1,0 +1,823 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "json-strict.h"
+#include "macro.h"
+#include "secret.h"
+#include "user-record.h"
+
+/* Bounds on known fields; unknown fields are bounded by the document size. */
+#define TEXT_MAX 1024
+#define TOKEN_MAX 64
+#define LIST_MAX 1024
+#define SECRET_MAX 4096
+
+typedef enum FieldKind {
+        FIELD_USER_NAME,
+        FIELD_REAL_NAME,
+        FIELD_EMAIL,
+        FIELD_PATH,
+        FIELD_UID,
+        FIELD_GID,
+        FIELD_GROUPS,
+        FIELD_STORAGE,
+        FIELD_DISPOSITION,
+        FIELD_FS_TYPE,
+        FIELD_PBKDF_TYPE,
+        FIELD_TOKEN,
+        FIELD_MOUNT_OPTIONS,
+        FIELD_BOOL,
+        FIELD_USEC,
+        FIELD_DISK_SIZE,
+        FIELD_KEY_SIZE,
+        FIELD_MEMORY_COST,
+        FIELD_THREADS,
+        FIELD_HASHES,
+        FIELD_SECRETS,
+} FieldKind;
+
+/* Where a field may appear. */
+enum {
+        IN_REGULAR = 1 << 0,
+        IN_PER_MACHINE = 1 << 1,
+        IN_BINDING = 1 << 2,
+        IN_PRIVILEGED = 1 << 3,
+        IN_SECRET = 1 << 4,
+};
+#define IN_MACHINE (IN_REGULAR | IN_PER_MACHINE)
+#define IN_BOUND (IN_REGULAR | IN_PER_MACHINE | IN_BINDING)
+
+typedef struct Field {
+        const char *name;
+        FieldKind kind;
+        size_t offset;
+        unsigned where;
+} Field;
+
+#define F(n, k, m, w) { n, k, offsetof(UserRecord, m), w }
+static const Field fields[] = {
+        F("userName", FIELD_USER_NAME, user_name, IN_REGULAR),
+        F("realName", FIELD_REAL_NAME, real_name, IN_MACHINE),
+        F("emailAddress", FIELD_EMAIL, email_address, IN_MACHINE),
+        F("homeDirectory", FIELD_PATH, home_directory, IN_BOUND),
+        F("imagePath", FIELD_PATH, image_path, IN_BOUND),
+        F("shell", FIELD_PATH, shell, IN_MACHINE),
+        F("uid", FIELD_UID, uid, IN_BOUND),
+        F("gid", FIELD_GID, gid, IN_BOUND),
+        F("memberOf", FIELD_GROUPS, member_of, IN_MACHINE),
+        F("storage", FIELD_STORAGE, storage, IN_BOUND),
+        F("disposition", FIELD_DISPOSITION, disposition, IN_REGULAR),
+        F("diskSize", FIELD_DISK_SIZE, disk_size, IN_MACHINE),
+        F("fileSystemType", FIELD_FS_TYPE, file_system_type, IN_BOUND),
+        F("locked", FIELD_BOOL, locked, IN_MACHINE),
+        F("notBeforeUSec", FIELD_USEC, not_before_usec, IN_MACHINE),
+        F("notAfterUSec", FIELD_USEC, not_after_usec, IN_MACHINE),
+        F("lastChangeUSec", FIELD_USEC, last_change_usec, IN_REGULAR),
+        F("lastPasswordChangeUSec", FIELD_USEC, last_password_change_usec, IN_REGULAR),
+        F("passwordChangeMinUSec", FIELD_USEC, password_change_min_usec, IN_MACHINE),
+        F("passwordChangeMaxUSec", FIELD_USEC, password_change_max_usec, IN_MACHINE),
+        F("passwordChangeWarnUSec", FIELD_USEC, password_change_warn_usec, IN_MACHINE),
+        F("passwordChangeInactiveUSec", FIELD_USEC, password_change_inactive_usec, IN_MACHINE),
+        F("passwordChangeNow", FIELD_BOOL, password_change_now, IN_MACHINE),
+        F("enforcePasswordPolicy", FIELD_BOOL, enforce_password_policy, IN_MACHINE),
+        F("autoLogin", FIELD_BOOL, auto_login, IN_MACHINE),
+        F("luksDiscard", FIELD_BOOL, luks_discard, IN_MACHINE),
+        F("luksCipher", FIELD_TOKEN, luks_cipher, IN_BOUND),
+        F("luksCipherMode", FIELD_TOKEN, luks_cipher_mode, IN_BOUND),
+        F("luksVolumeKeySize", FIELD_KEY_SIZE, luks_volume_key_size, IN_BOUND),
+        F("luksPbkdfType", FIELD_PBKDF_TYPE, luks_pbkdf_type, IN_MACHINE),
+        F("luksPbkdfHashAlgorithm", FIELD_TOKEN, luks_pbkdf_hash_algorithm, IN_MACHINE),
+        F("luksPbkdfTimeCostUSec", FIELD_USEC, luks_pbkdf_time_cost_usec, IN_MACHINE),
+        F("luksPbkdfMemoryCost", FIELD_MEMORY_COST, luks_pbkdf_memory_cost, IN_MACHINE),
+        F("luksPbkdfParallelThreads", FIELD_THREADS, luks_pbkdf_parallel_threads, IN_MACHINE),
+        F("luksExtraMountOptions", FIELD_MOUNT_OPTIONS, luks_extra_mount_options, IN_MACHINE),
+        F("hashedPassword", FIELD_HASHES, hashed_password, IN_PRIVILEGED),
+        F("password", FIELD_SECRETS, password, IN_SECRET),
+};
+#undef F
+
+static const char *const storage_names[_USER_STORAGE_MAX] = {
+        [USER_STORAGE_LUKS] = "luks",
+        [USER_STORAGE_DIRECTORY] = "directory",
+        [USER_STORAGE_SUBVOLUME] = "subvolume",
+};
+
+static const char *const disposition_names[_USER_DISPOSITION_MAX] = {
+        [USER_DISPOSITION_INTRINSIC] = "intrinsic",
+        [USER_DISPOSITION_SYSTEM] = "system",
+        [USER_DISPOSITION_DYNAMIC] = "dynamic",
+        [USER_DISPOSITION_REGULAR] = "regular",
+        [USER_DISPOSITION_CONTAINER] = "container",
+        [USER_DISPOSITION_RESERVED] = "reserved",
+};
+
+static int lookup(const char *const *table, int n, const char *s) {
+        for (int i = 0; s && i < n; i++)
+                if (table[i] && strcmp(table[i], s) == 0)
+                        return i;
+        return -1;
+}
+
+const char *user_storage_to_string(UserStorage s) {
+        return s >= 0 && s < _USER_STORAGE_MAX ? storage_names[s] : NULL;
+}
+UserStorage user_storage_from_string(const char *s) {
+        return (UserStorage) lookup(storage_names, _USER_STORAGE_MAX, s);
+}
+const char *user_disposition_to_string(UserDisposition d) {
+        return d >= 0 && d < _USER_DISPOSITION_MAX ? disposition_names[d] : NULL;
+}
+UserDisposition user_disposition_from_string(const char *s) {
+        return (UserDisposition) lookup(disposition_names, _USER_DISPOSITION_MAX, s);
+}
+
+/* ---- machine identity ------------------------------------------------- */
+
+static char machine_id[33];
+static char hostname[HOST_NAME_MAX + 1];
+static bool machine_known, machine_overridden;
+
+void user_record_set_machine(const char *id, const char *host) {
+        machine_overridden = id || host;
+        machine_known = machine_overridden;
+        snprintf(machine_id, sizeof machine_id, "%s", id ?: "");
+        snprintf(hostname, sizeof hostname, "%s", host ?: "");
+}
+
+static bool valid_machine_id(const char *s) {
+        if (strlen(s) != 32)
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+                        return false;
+        return true;
+}
+
+static void machine_load(void) {
+        if (machine_known)
+                return;
+        machine_known = true;
+        machine_id[0] = 0;
+        FILE *f = fopen("/etc/machine-id", "re");
+        if (f) {
+                char line[64];
+                if (fgets(line, sizeof line, f)) {
+                        line[strcspn(line, "\n")] = 0;
+                        if (valid_machine_id(line))
+                                snprintf(machine_id, sizeof machine_id, "%s", line);
+                }
+                fclose(f);
+        }
+        if (gethostname(hostname, sizeof hostname) < 0)
+                hostname[0] = 0;
+        hostname[sizeof hostname - 1] = 0;
+}
+
+/* ---- errors ----------------------------------------------------------- */
+
+typedef struct Context {
+        char **error;     /* where the message goes, may be NULL */
+        const char *path; /* section prefix for messages: "", "perMachine[1].", … */
+} Context;
+
+_printf_(3, 4) static int fail(const Context *c, const char *field, const char *fmt, ...) {
+        char msg[256];
+        va_list ap;
+
+        if (!c->error || *c->error)
+                return -EINVAL;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        if (asprintf(c->error, "%s%s%s%s", c->path, field, field[0] ? ": " : "", msg) < 0)
+                *c->error = NULL;
+        return -EINVAL;
+}
+
+/* ---- value checks ----------------------------------------------------- */
+
+bool valid_user_name(const char *s) {
+        size_t n = strlen(s);
+
+        /* The portable subset shadow-utils, systemd and NSS all accept. */
+        if (n == 0 || n > USER_NAME_MAX)
+                return false;
+        if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') || s[0] == '_'))
+                return false;
+        for (size_t i = 1; i < n; i++)
+                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+                      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
+                        return false;
+        return true;
+}
+
+bool valid_home_uid(uid_t uid) {
+        return uid >= HOME_UID_MIN && uid <= HOME_UID_MAX;
+}
+
+static bool has_control(const char *s) {
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+                if (*p < 0x20 || *p == 0x7F)
+                        return true;
+        return false;
+}
+
+static bool valid_path(const char *s) {
+        size_t n = strlen(s);
+
+        if (n < 2 || n >= PATH_MAX || s[0] != '/' || s[n - 1] == '/' || has_control(s))
+                return false;
+        /* Normalized: no empty, "." or ".." components. */
+        for (const char *p = s; *p;) {
+                const char *c = p + 1, *e = strchrnul(c, '/');
+                size_t len = (size_t) (e - c);
+                if (len == 0 || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
+                        return false;
+                p = e;
+        }
+        return true;
+}
+
+static bool valid_token(const char *s) {
+        size_t n = strlen(s);
+        if (n == 0 || n > TOKEN_MAX)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+                      (s[i] >= '0' && s[i] <= '9') || strchr("-_.:", s[i])))
+                        return false;
+        return true;
+}
+
+static int get_string(const Context *c, const char *field, json_object *v, size_t max, const char **ret) {
+        if (!json_object_is_type(v, json_type_string))
+                return fail(c, field, "must be a string");
+        if ((size_t) json_object_get_string_len(v) > max)
+                return fail(c, field, "must be at most %zu bytes", max);
+        *ret = json_object_get_string(v);
+        return 0;
+}
+
+static int get_unsigned(const Context *c, const char *field, json_object *v, uint64_t *ret) {
+        if (!json_object_is_type(v, json_type_int))
+                return fail(c, field, "must be an unsigned integer");
+        if (json_object_get_int64(v) < 0)
+                return fail(c, field, "must not be negative");
+        *ret = json_object_get_uint64(v);
+        return 0;
+}
+
+static int get_list(const Context *c, const char *field, json_object *v, size_t item_max,
+                    bool secret, const char ***ret) {
+        size_t n;
+
+        if (!json_object_is_type(v, json_type_array))
+                return fail(c, field, "must be an array of strings");
+        n = json_object_array_length(v);
+        if (n > LIST_MAX)
+                return fail(c, field, "must have at most %d entries", LIST_MAX);
+
+        const char **l = calloc(n + 1, sizeof *l);
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                json_object *e = json_object_array_get_idx(v, i);
+                if (!json_object_is_type(e, json_type_string)) {
+                        free(l);
+                        return fail(c, field, "entry %zu must be a string", i);
+                }
+                if ((size_t) json_object_get_string_len(e) > item_max) {
+                        free(l);
+                        return fail(c, field, "entry %zu must be at most %zu bytes", i, item_max);
+                }
+                if (!secret && has_control(json_object_get_string(e))) {
+                        free(l);
+                        return fail(c, field, "entry %zu must not contain control characters", i);
+                }
+                l[i] = json_object_get_string(e);
+        }
+        free(*ret);
+        *ret = l;
+        return 0;
+}
+
+/* ---- dispatch --------------------------------------------------------- */
+
+static int dispatch_field(const Context *c, const Field *f, json_object *v, UserRecord *rec) {
+        void *p = (char *) rec + f->offset;
+        const char *s = NULL;
+        uint64_t u = 0;
+        int r;
+
+        switch (f->kind) {
+        case FIELD_USER_NAME:
+                if ((r = get_string(c, f->name, v, TEXT_MAX, &s)) < 0)
+                        return r;
+                if (!valid_user_name(s))
+                        return fail(c, f->name,
+                                    "must be 1 to %d characters of A-Z, a-z, 0-9, '_' and '-', "
+                                    "starting with a letter or '_'", USER_NAME_MAX);
+                *(const char **) p = s;
+                return 0;
+
+        case FIELD_REAL_NAME:
+                if ((r = get_string(c, f->name, v, TEXT_MAX, &s)) < 0)
+                        return r;
+                if (strchr(s, ':') || has_control(s))
+                        return fail(c, f->name, "must not contain ':' or control characters");
+                *(const char **) p = s;
+                return 0;
+
+        case FIELD_EMAIL:
+                if ((r = get_string(c, f->name, v, 254, &s)) < 0)
+                        return r;
+                if (!strchr(s, '@') || has_control(s) || strpbrk(s, " \t"))
+                        return fail(c, f->name, "must be an address of the form user@domain without spaces");
+                *(const char **) p = s;
+                return 0;
+
+        case FIELD_PATH:
+                if ((r = get_string(c, f->name, v, PATH_MAX, &s)) < 0)
+                        return r;
+                if (!valid_path(s))
+                        return fail(c, f->name,
+                                    "must be an absolute, normalized path (no '.', '..', '//' or trailing '/')");
+                *(const char **) p = s;
+                return 0;
+
+        case FIELD_UID:
+        case FIELD_GID:
+                if ((r = get_unsigned(c, f->name, v, &u)) < 0)
+                        return r;
+                /* (uid_t) -1 is "invalid" to the kernel; 65535 is -1 in 16 bits. */
+                if (u >= UINT32_MAX || u == 65535)
+                        return fail(c, f->name, "must be between 0 and 4294967294 and not 65535");
+                if (f->kind == FIELD_UID)
+                        *(uid_t *) p = (uid_t) u;
+                else
+                        *(gid_t *) p = (gid_t) u;
+                return 0;
+
+        case FIELD_GROUPS: {
+                const char ***l = p;
+                if ((r = get_list(c, f->name, v, TEXT_MAX, false, l)) < 0)
+                        return r;
+                for (size_t i = 0; (*l)[i]; i++) {
+                        if (!valid_user_name((*l)[i]))
+                                return fail(c, f->name, "entry %zu is not a valid group name", i);
+                        for (size_t k = 0; k < i; k++)
+                                if (strcmp((*l)[k], (*l)[i]) == 0)
+                                        return fail(c, f->name, "group \"%s\" listed twice", (*l)[i]);
+                }
+                return 0;
+        }
+
+        case FIELD_STORAGE:
+                if ((r = get_string(c, f->name, v, TOKEN_MAX, &s)) < 0)
+                        return r;
+                if (user_storage_from_string(s) < 0)
+                        return fail(c, f->name, "must be one of luks, directory, subvolume");
+                *(UserStorage *) p = user_storage_from_string(s);
+                return 0;
+
+        case FIELD_DISPOSITION:
+                if ((r = get_string(c, f->name, v, TOKEN_MAX, &s)) < 0)
+                        return r;
+                if (user_disposition_from_string(s) < 0)
+                        return fail(c, f->name,
+                                    "must be one of intrinsic, system, dynamic, regular, container, reserved");
+                *(UserDisposition *) p = user_disposition_from_string(s);
+                return 0;
+
+        case FIELD_FS_TYPE:
+                if ((r = get_string(c, f->name, v, TOKEN_MAX, &s)) < 0)
+                        return r;
+                if (strcmp(s, "btrfs") != 0 && strcmp(s, "ext4") != 0 && strcmp(s, "xfs") != 0)
+                        return fail(c, f->name, "must be one of btrfs, ext4, xfs");
+                *(const char **) p = s;
+                return 0;
+
+        case FIELD_PBKDF_TYPE:
+                if ((r = get_string(c, f->name, v, TOKEN_MAX, &s)) < 0)
+                        return r;
+                if (strcmp(s, "argon2id") != 0 && strcmp(s, "argon2i") != 0 && strcmp(s, "pbkdf2") != 0)
+                        return fail(c, f->name, "must be one of argon2id, argon2i, pbkdf2");
+                *(const char **) p = s;
+                return 0;
+
+        case FIELD_TOKEN:
+                if ((r = get_string(c, f->name, v, TEXT_MAX, &s)) < 0)
+                        return r;
+                if (!valid_token(s))
+                        return fail(c, f->name, "must be 1 to %d characters of A-Z, a-z, 0-9, '-', '_', '.', ':'",
+                                    TOKEN_MAX);
+                *(const char **) p = s;
+                return 0;
+
+        case FIELD_MOUNT_OPTIONS:
+                if ((r = get_string(c, f->name, v, TEXT_MAX, &s)) < 0)
+                        return r;
+                if (has_control(s) || strpbrk(s, " \t"))
+                        return fail(c, f->name, "must be a comma-separated list without spaces");
+                *(const char **) p = s;
+                return 0;
+
+        case FIELD_BOOL:
+                if (!json_object_is_type(v, json_type_boolean))
+                        return fail(c, f->name, "must be a boolean");
+                *(int *) p = json_object_get_boolean(v);
+                return 0;
+
+        case FIELD_USEC:
+                if ((r = get_unsigned(c, f->name, v, &u)) < 0)
+                        return r;
+                *(uint64_t *) p = u;
+                return 0;
+
+        case FIELD_DISK_SIZE:
+                if ((r = get_unsigned(c, f->name, v, &u)) < 0)
+                        return r;
+                if (u < USER_RECORD_DISK_SIZE_MIN)
+                        return fail(c, f->name, "must be at least 16 MiB");
+                if (u > USER_RECORD_DISK_SIZE_MAX)
+                        return fail(c, f->name, "must be at most 1 EiB");
+                *(uint64_t *) p = u;
+                return 0;
+
+        case FIELD_KEY_SIZE:
+                if ((r = get_unsigned(c, f->name, v, &u)) < 0)
+                        return r;
+                if (u != 16 && u != 32 && u != 64)
+                        return fail(c, f->name, "must be 16, 32 or 64 (bytes)");
+                *(uint64_t *) p = u;
+                return 0;
+
+        case FIELD_MEMORY_COST:
+                if ((r = get_unsigned(c, f->name, v, &u)) < 0)
+                        return r;
+                if (u > UINT64_C(4) * 1024 * 1024 * 1024)
+                        return fail(c, f->name, "must be at most 4 GiB");
+                *(uint64_t *) p = u;
+                return 0;
+
+        case FIELD_THREADS:
+                if ((r = get_unsigned(c, f->name, v, &u)) < 0)
+                        return r;
+                if (u < 1 || u > 16)
+                        return fail(c, f->name, "must be between 1 and 16");
+                *(uint64_t *) p = u;
+                return 0;
+
+        case FIELD_HASHES: {
+                const char ***l = p;
+                if ((r = get_list(c, f->name, v, TEXT_MAX, false, l)) < 0)
+                        return r;
+                for (size_t i = 0; (*l)[i]; i++)
+                        if (!(*l)[i][0] || strchr((*l)[i], ':'))
+                                return fail(c, f->name, "entry %zu must be a non-empty crypt(3) hash without ':'", i);
+                return 0;
+        }
+
+        case FIELD_SECRETS: {
+                const char ***l = p;
+                if ((r = get_list(c, f->name, v, SECRET_MAX, true, l)) < 0)
+                        return r;
+                for (size_t i = 0; (*l)[i]; i++)
+                        if (!(*l)[i][0])
+                                return fail(c, f->name, "entry %zu must not be empty", i);
+                return 0;
+        }
+        }
+        return -EINVAL;
+}
+
+static const Field *field_find(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(fields); i++)
+                if (strcmp(fields[i].name, name) == 0)
+                        return &fields[i];
+        return NULL;
+}
+
+/* Applies the known fields of one section object to rec. */
+static int dispatch_section(const Context *c, json_object *obj, unsigned where, UserRecord *rec) {
+        json_object_object_foreach(obj, key, v) {
+                const Field *f = field_find(key);
+                int r;
+
+                if (!f)
+                        continue; /* unknown: kept as is */
+                if (!(f->where & where))
+                        return fail(c, key, "not allowed in this section");
+                r = dispatch_field(c, f, v, rec);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int match_list(const Context *c, const char *field, json_object *v, bool ids, const char *mine,
+                      bool *matched) {
+        size_t n = 1;
+        bool array = json_object_is_type(v, json_type_array);
+
+        if (array)
+                n = json_object_array_length(v);
+        else if (!json_object_is_type(v, json_type_string))
+                return fail(c, field, "must be a string or an array of strings");
+        if (n > LIST_MAX)
+                return fail(c, field, "must have at most %d entries", LIST_MAX);
+        for (size_t i = 0; i < n; i++) {
+                json_object *e = array ? json_object_array_get_idx(v, i) : v;
+                const char *s;
+                if (!json_object_is_type(e, json_type_string))
+                        return fail(c, field, "must be a string or an array of strings");
+                s = json_object_get_string(e);
+                if (ids ? !valid_machine_id(s) : (strlen(s) == 0 || strlen(s) > HOST_NAME_MAX || has_control(s)))
+                        return fail(c, field, ids ? "entry %zu is not a machine ID (32 lowercase hex digits)"
+                                                  : "entry %zu is not a host name", i);
+                if (mine[0] && strcmp(s, mine) == 0)
+                        *matched = true;
+        }
+        return 0;
+}
+
+static void view_free(UserRecord *rec) {
+        free(rec->member_of);
+        free(rec->hashed_password);
+        free(rec->password);
+}
+
+static void view_reset(UserRecord *rec) {
+        json_object *j = rec->json;
+        view_free(rec);
+        *rec = (UserRecord) {
+                .json = j,
+                .uid = UID_INVALID,
+                .gid = GID_INVALID,
+                .storage = USER_STORAGE_UNSET,
+                .disposition = USER_DISPOSITION_UNSET,
+                .disk_size = UINT64_MAX,
+                .locked = -1,
+                .not_before_usec = UINT64_MAX,
+                .not_after_usec = UINT64_MAX,
+                .last_change_usec = UINT64_MAX,
+                .last_password_change_usec = UINT64_MAX,
+                .password_change_min_usec = UINT64_MAX,
+                .password_change_max_usec = UINT64_MAX,
+                .password_change_warn_usec = UINT64_MAX,
+                .password_change_inactive_usec = UINT64_MAX,
+                .password_change_now = -1,
+                .enforce_password_policy = -1,
+                .auto_login = -1,
+                .luks_discard = -1,
+                .luks_volume_key_size = UINT64_MAX,
+                .luks_pbkdf_time_cost_usec = UINT64_MAX,
+                .luks_pbkdf_memory_cost = UINT64_MAX,
+                .luks_pbkdf_parallel_threads = UINT64_MAX,
+        };
+}
+
+static int check_per_machine(Context *c, json_object *v, UserRecord *rec) {
+        char prefix[48];
+        int r;
+
+        if (!json_object_is_type(v, json_type_array))
+                return fail(c, "perMachine", "must be an array of objects");
+        if (json_object_array_length(v) > LIST_MAX)
+                return fail(c, "perMachine", "must have at most %d entries", LIST_MAX);
+
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+                json_object *e = json_object_array_get_idx(v, i), *m;
+                Context sub = { .error = c->error, .path = prefix };
+                bool matched = false, any = false;
+
+                snprintf(prefix, sizeof prefix, "perMachine[%zu].", i);
+                if (!json_object_is_type(e, json_type_object))
+                        return fail(c, "perMachine", "entry %zu must be an object", i);
+                if (json_object_object_get_ex(e, "matchMachineId", &m)) {
+                        any = true;
+                        if ((r = match_list(&sub, "matchMachineId", m, true, machine_id, &matched)) < 0)
+                                return r;
+                }
+                if (json_object_object_get_ex(e, "matchHostname", &m)) {
+                        any = true;
+                        if ((r = match_list(&sub, "matchHostname", m, false, hostname, &matched)) < 0)
+                                return r;
+                }
+                if (!any)
+                        return fail(&sub, "", "needs matchMachineId or matchHostname");
+
+                if (matched)
+                        r = dispatch_section(&sub, e, IN_PER_MACHINE, rec);
+                else {
+                        /* Checked like a matching entry, but applied nowhere. */
+                        UserRecord scratch = { .json = NULL };
+                        view_reset(&scratch);
+                        r = dispatch_section(&sub, e, IN_PER_MACHINE, &scratch);
+                        view_free(&scratch);
+                }
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* binding and status: objects keyed by machine ID. */
+static int check_by_machine(Context *c, const char *name, json_object *v, UserRecord *rec) {
+        char prefix[80];
+        int r;
+
+        if (!json_object_is_type(v, json_type_object))
+                return fail(c, name, "must be an object keyed by machine ID");
+        json_object_object_foreach(v, id, e) {
+                Context sub = { .error = c->error, .path = prefix };
+                if (!valid_machine_id(id))
+                        return fail(c, name, "key is not a machine ID (32 lowercase hex digits)");
+                if (!json_object_is_type(e, json_type_object))
+                        return fail(c, name, "entry for %s must be an object", id);
+                snprintf(prefix, sizeof prefix, "%s.%s.", name, id);
+                if (rec && strcmp(id, machine_id) == 0 && (r = dispatch_section(&sub, e, IN_BINDING, rec)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int check_signature(Context *c, json_object *v) {
+        if (!json_object_is_type(v, json_type_array))
+                return fail(c, "signature", "must be an array of objects");
+        if (json_object_array_length(v) > 16)
+                return fail(c, "signature", "must have at most 16 entries");
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+                json_object *e = json_object_array_get_idx(v, i), *d, *k;
+                if (!json_object_is_type(e, json_type_object) ||
+                    !json_object_object_get_ex(e, "data", &d) || !json_object_is_type(d, json_type_string) ||
+                    !json_object_object_get_ex(e, "key", &k) || !json_object_is_type(k, json_type_string))
+                        return fail(c, "signature", "entry %zu must be an object with strings \"data\" and \"key\"", i);
+                if (json_object_get_string_len(d) > 1024 || json_object_get_string_len(k) > 4096)
+                        return fail(c, "signature", "entry %zu is too long", i);
+        }
+        return 0;
+}
+
+static int record_derive(UserRecord *rec, char **ret_error) {
+        Context c = { .error = ret_error, .path = "" };
+        json_object *v;
+        int r;
+
+        if (ret_error)
+                *ret_error = NULL;
+        machine_load();
+        view_reset(rec);
+
+        if (!json_object_is_type(rec->json, json_type_object))
+                return fail(&c, "", "a user record must be a JSON object");
+
+        r = dispatch_section(&c, rec->json, IN_REGULAR, rec);
+        if (r < 0)
+                return r;
+
+        if (json_object_object_get_ex(rec->json, "privileged", &v)) {
+                Context sub = { .error = ret_error, .path = "privileged." };
+                rec->has_sections |= USER_RECORD_PRIVILEGED;
+                if (!json_object_is_type(v, json_type_object))
+                        return fail(&c, "privileged", "must be an object");
+                if ((r = dispatch_section(&sub, v, IN_PRIVILEGED, rec)) < 0)
+                        return r;
+        }
+        if (json_object_object_get_ex(rec->json, "perMachine", &v)) {
+                rec->has_sections |= USER_RECORD_PER_MACHINE;
+                if ((r = check_per_machine(&c, v, rec)) < 0)
+                        return r;
+        }
+        if (json_object_object_get_ex(rec->json, "binding", &v)) {
+                rec->has_sections |= USER_RECORD_BINDING;
+                if ((r = check_by_machine(&c, "binding", v, rec)) < 0)
+                        return r;
+        }
+        if (json_object_object_get_ex(rec->json, "status", &v)) {
+                rec->has_sections |= USER_RECORD_STATUS;
+                if ((r = check_by_machine(&c, "status", v, NULL)) < 0)
+                        return r;
+        }
+        if (json_object_object_get_ex(rec->json, "signature", &v)) {
+                rec->has_sections |= USER_RECORD_SIGNATURE;
+                if ((r = check_signature(&c, v)) < 0)
+                        return r;
+        }
+        if (json_object_object_get_ex(rec->json, "secret", &v)) {
+                Context sub = { .error = ret_error, .path = "secret." };
+                rec->has_sections |= USER_RECORD_SECRET;
+                if (!json_object_is_type(v, json_type_object))
+                        return fail(&c, "secret", "must be an object");
+                if ((r = dispatch_section(&sub, v, IN_SECRET, rec)) < 0)
+                        return r;
+        }
+
+        /* Rules across fields, on the record as it applies here. */
+        if (!rec->user_name)
+                return fail(&c, "userName", "required");
+        if (rec->not_before_usec != UINT64_MAX && rec->not_after_usec != UINT64_MAX &&
+            rec->not_after_usec < rec->not_before_usec)
+                return fail(&c, "notAfterUSec", "must not be before notBeforeUSec");
+        if (rec->password_change_min_usec != UINT64_MAX && rec->password_change_max_usec != UINT64_MAX &&
+            rec->password_change_max_usec < rec->password_change_min_usec)
+                return fail(&c, "passwordChangeMaxUSec", "must not be less than passwordChangeMinUSec");
+        if (rec->storage == USER_STORAGE_LUKS && rec->home_directory && rec->image_path &&
+            strcmp(rec->home_directory, rec->image_path) == 0)
+                return fail(&c, "imagePath", "must differ from homeDirectory");
+        return 0;
+}
+
+int user_record_from_json(json_object *j, UserRecord **ret, char **ret_error) {
+        UserRecord *rec;
+        int r;
+
+        rec = calloc(1, sizeof *rec);
+        if (!rec) {
+                json_object_wipe_and_put(j);
+                return -ENOMEM;
+        }
+        rec->json = j;
+        r = record_derive(rec, ret_error);
+        if (r < 0) {
+                user_record_free(rec);
+                return r;
+        }
+        *ret = rec;
+        return 0;
+}
+
+int user_record_parse(const char *text, size_t len, UserRecord **ret, char **ret_error) {
+        json_object *j = NULL;
+        int r;
+
+        r = json_parse_strict(text, len, &j, ret_error);
+        if (r < 0)
+                return r;
+        return user_record_from_json(j, ret, ret_error);
+}
+
+int user_record_refresh(UserRecord *rec, char **ret_error) {
+        return record_derive(rec, ret_error);
+}
+
+static void wipe_secret(json_object *j) {
+        json_object *s;
+        if (j && json_object_object_get_ex(j, "secret", &s))
+                json_object_wipe_strings(s);
+}
+
+UserRecord *user_record_free(UserRecord *rec) {
+        if (!rec)
+                return NULL;
+        view_free(rec);
+        wipe_secret(rec->json);
+        json_object_put(rec->json);
+        free(rec);
+        return NULL;
+}
+
+static const char *const section_names[] = {
+        "privileged", "perMachine", "binding", "status", "signature", "secret",
+};
+
+json_object *user_record_without(const UserRecord *rec, unsigned sections) {
+        json_object *j = json_object_new_object();
+        if (!j)
+                return NULL;
+        json_object_object_foreach(rec->json, k, v) {
+                bool skip = false;
+                for (size_t i = 0; i < ELEMENTSOF(section_names); i++)
+                        if ((sections & (1u << i)) && strcmp(k, section_names[i]) == 0)
+                                skip = true;
+                if (!skip && json_object_object_add(j, k, json_object_get(v)) < 0) {
+                        json_object_put(j);
+                        return NULL;
+                }
+        }
+        return j;
+}
+
+int user_record_strip(UserRecord *rec, unsigned sections) {
+        if (sections & USER_RECORD_SECRET)
+                wipe_secret(rec->json);
+        for (size_t i = 0; i < ELEMENTSOF(section_names); i++)
+                if (sections & (1u << i))
+                        json_object_object_del(rec->json, section_names[i]);
+        /* Removing sections cannot make a valid record invalid, except the
+         * view losing a binding; re-derive all the same. */
+        return record_derive(rec, NULL);
+}
+
+const char *user_record_to_string(UserRecord *rec, UserRecordFormat format) {
+        int flags = JSON_C_TO_STRING_NOSLASHESCAPE;
+        flags |= format == USER_RECORD_FORMAT_PRETTY ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED
+                                                     : JSON_C_TO_STRING_PLAIN;
+        return json_object_to_json_string_ext(rec->json, flags);
+}

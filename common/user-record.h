@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <json-c/json.h>
+
+/* systemd's JSON User Records (docs/USER_RECORD.md in systemd).
+ *
+ * The JSON tree is the record: every field Hearth does not know survives a
+ * round trip untouched. The typed members below are a validated view of it,
+ * re-derived after every change; their strings point into the tree.
+ *
+ * The view is the record as it applies to this machine: the regular
+ * section, then each perMachine entry matching this machine's ID or host
+ * name, then binding.<machine-id>, each overriding the one before. Entries
+ * for other machines are still checked. */
+
+#define UID_INVALID ((uid_t) -1)
+#define GID_INVALID ((gid_t) -1)
+#define HOME_UID_MIN ((uid_t) 60001)
+#define HOME_UID_MAX ((uid_t) 60513)
+#define USER_RECORD_DISK_SIZE_MIN (UINT64_C(16) * 1024 * 1024)
+#define USER_RECORD_DISK_SIZE_MAX (UINT64_C(1) << 60)
+#define USER_NAME_MAX 31
+
+typedef enum UserStorage {
+        USER_STORAGE_UNSET = -1,
+        USER_STORAGE_LUKS,
+        USER_STORAGE_DIRECTORY,
+        USER_STORAGE_SUBVOLUME,
+        _USER_STORAGE_MAX,
+} UserStorage;
+
+typedef enum UserDisposition {
+        USER_DISPOSITION_UNSET = -1,
+        USER_DISPOSITION_INTRINSIC,
+        USER_DISPOSITION_SYSTEM,
+        USER_DISPOSITION_DYNAMIC,
+        USER_DISPOSITION_REGULAR,
+        USER_DISPOSITION_CONTAINER,
+        USER_DISPOSITION_RESERVED,
+        _USER_DISPOSITION_MAX,
+} UserDisposition;
+
+/* Sections, for user_record_strip() and has_sections. */
+typedef enum UserRecordSection {
+        USER_RECORD_PRIVILEGED  = 1 << 0,
+        USER_RECORD_PER_MACHINE = 1 << 1,
+        USER_RECORD_BINDING     = 1 << 2,
+        USER_RECORD_STATUS      = 1 << 3,
+        USER_RECORD_SIGNATURE   = 1 << 4,
+        USER_RECORD_SECRET      = 1 << 5,
+} UserRecordSection;
+
+typedef struct UserRecord {
+        json_object *json;
+
+        const char *user_name;
+        const char *real_name;
+        const char *email_address;
+        const char *home_directory;
+        const char *image_path;
+        const char *shell;
+        const char *file_system_type;
+        uid_t uid;
+        gid_t gid;
+        const char **member_of;
+        UserStorage storage;
+        UserDisposition disposition;
+        uint64_t disk_size; /* UINT64_MAX: unset */
+
+        int locked; /* -1: unset */
+        uint64_t not_before_usec, not_after_usec;
+        uint64_t last_change_usec, last_password_change_usec;
+        uint64_t password_change_min_usec, password_change_max_usec;
+        uint64_t password_change_warn_usec, password_change_inactive_usec;
+        int password_change_now;
+        int enforce_password_policy;
+        int auto_login;
+
+        int luks_discard;
+        const char *luks_cipher;
+        const char *luks_cipher_mode;
+        uint64_t luks_volume_key_size;
+        const char *luks_pbkdf_type;
+        const char *luks_pbkdf_hash_algorithm;
+        uint64_t luks_pbkdf_time_cost_usec;
+        uint64_t luks_pbkdf_memory_cost;
+        uint64_t luks_pbkdf_parallel_threads;
+        const char *luks_extra_mount_options;
+
+        const char **hashed_password; /* privileged.hashedPassword */
+        const char **password;        /* secret.password */
+
+        unsigned has_sections; /* UserRecordSection bits present in the tree */
+} UserRecord;
+
+/* Parses hostile text strictly (see json-strict.h) and validates it. On
+ * failure *ret_error (if given) holds one line naming the field and the rule,
+ * e.g. "diskSize: must be at least 16 MiB". Returns 0, -EINVAL, -E2BIG or
+ * -ENOMEM. Secrets in the text are wiped from json-c's buffers. */
+int user_record_parse(const char *text, size_t len, UserRecord **ret, char **ret_error);
+
+/* Validates a tree; takes ownership of j in every case. */
+int user_record_from_json(json_object *j, UserRecord **ret, char **ret_error);
+
+/* Re-derives the typed view after the tree was edited. Returns -EINVAL (with
+ * the message) if the edit made the record invalid. */
+int user_record_refresh(UserRecord *rec, char **ret_error);
+
+/* Frees the record; the secret section's strings are wiped first. */
+UserRecord *user_record_free(UserRecord *rec);
+static inline void user_record_freep(UserRecord **rec) {
+        user_record_free(*rec);
+}
+#define _cleanup_user_record_ __attribute__((cleanup(user_record_freep)))
+
+/* Removes the given sections (secret strings are wiped) and refreshes. */
+int user_record_strip(UserRecord *rec, unsigned sections);
+
+/* A new tree holding the record without the given sections; members are
+ * shared with rec->json, so treat it as read-only. */
+json_object *user_record_without(const UserRecord *rec, unsigned sections);
+
+typedef enum UserRecordFormat {
+        USER_RECORD_FORMAT_PRETTY,
+        USER_RECORD_FORMAT_SHORT,
+} UserRecordFormat;
+
+/* Serializes the whole tree. The string lives until the record changes or
+ * is freed. */
+const char *user_record_to_string(UserRecord *rec, UserRecordFormat format);
+
+const char *user_storage_to_string(UserStorage s);
+UserStorage user_storage_from_string(const char *s);
+const char *user_disposition_to_string(UserDisposition d);
+UserDisposition user_disposition_from_string(const char *s);
+
+bool valid_user_name(const char *s);
+bool valid_home_uid(uid_t uid);
+
+/* For tests: which machine perMachine and binding are matched against.
+ * NULL restores reading /etc/machine-id and the host name. */
+void user_record_set_machine(const char *machine_id, const char *hostname);
