@@ -19,7 +19,8 @@
 #define JSON_STRICT_MAX_SIZE (1024 * 1024)
 #define JSON_STRICT_MAX_DEPTH 32
 
-/* Returns 0 or -EINVAL (malformed, message in *ret_error), -E2BIG, -ENOMEM. */
+/* Returns 0 or -EINVAL (malformed, message in *ret_error), -E2BIG, -ENOMEM.
+ * For the literal "null", *ret is NULL. */
 int json_parse_strict(const char *text, size_t len, json_object **ret, char **ret_error);
 
 /* Serializes with keys sorted by byte value and no white space, the form

@@ -48,9 +48,10 @@ int size_parse(const char *s, uint64_t *ret) {
         }
 
         for (; *p >= '0' && *p <= '9'; p++) {
-                if (whole > (UINT64_MAX - 9) / 10)
+                uint64_t digit = (uint64_t) (*p - '0');
+                if (whole > (UINT64_MAX - digit) / 10)
                         return -ERANGE;
-                whole = whole * 10 + (uint64_t) (*p - '0');
+                whole = whole * 10 + digit;
                 any = true;
         }
         if (*p == '.') {
