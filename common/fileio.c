@@ -20,7 +20,9 @@ int read_file_bounded(const char *path, size_t max, char **ret, size_t *ret_len)
         struct stat st;
         size_t n = 0;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        /* O_NONBLOCK: opening a FIFO must not wait for a writer; it is
+         * refused below like anything else that is not a regular file. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return negative_errno();
         if (fstat(fd, &st) < 0)
@@ -136,7 +138,8 @@ int mkdir_parents(const char *path, mode_t mode) {
         if (!p)
                 return -ENOMEM;
         for (char *s = p + 1; *s; s++) {
-                if (*s != '/')
+                /* A trailing slash does not end a parent: "a/b/" gets mode on b. */
+                if (*s != '/' || s[1] == 0)
                         continue;
                 *s = 0;
                 if (mkdir(p, 0755) < 0 && errno != EEXIST)

@@ -137,6 +137,10 @@ int identity_store_save(IdentityStore *s, UserRecord *rec) {
         if (!valid_home_uid(rec->uid))
                 return log_error_errno(EINVAL, "home %s: uid: must be between %u and %u for a home", rec->user_name,
                                        HOME_UID_MIN, HOME_UID_MAX);
+        /* A home's primary group is its own, of the same number (as homed). */
+        if (rec->gid != GID_INVALID && rec->gid != (gid_t) rec->uid)
+                return log_error_errno(EINVAL, "home %s: gid: must equal uid (%u) for a home", rec->user_name,
+                                       rec->uid);
 
         r = user_record_strip(rec, USER_RECORD_SECRET | USER_RECORD_STATUS);
         if (r < 0)

@@ -26,13 +26,16 @@ static inline void identity_store_freep(IdentityStore **s) {
 const char *identity_store_dir(IdentityStore *s);
 
 /* Loads and verifies a record. Errors (each logged with the user's name):
- * -ENOENT no such record; -EBADMSG unreadable, invalid, for another user, or
- * modified after signing; -ENOKEY unsigned or signed by an unknown key. */
+ * -ENOENT no such record; -EINVAL not a valid user name; -EBADMSG too large,
+ * invalid, for another user, or modified after signing; -ENOKEY unsigned or
+ * signed by an unknown key; the error of open()/read() when the file cannot be
+ * read (-ELOOP for a symlink, -EBADF for a non-regular file). */
 int identity_store_load(IdentityStore *s, const char *user_name, UserRecord **ret);
 
 /* Validates, drops the secret and status sections, signs with the machine
  * key (created on first use) and writes atomically. The record must have a
- * UID in the home range. rec is updated to what was written. */
+ * UID in the home range, and a GID equal to it if any. rec is updated to
+ * what was written. */
 int identity_store_save(IdentityStore *s, UserRecord *rec);
 
 int identity_store_remove(IdentityStore *s, const char *user_name);

@@ -26,6 +26,7 @@ typedef struct Scanner {
 typedef struct Key {
         char *s;
         size_t len;
+        const unsigned char *at; /* where the key starts, for messages */
 } Key;
 
 _printf_(2, 3) static int scan_fail(Scanner *s, const char *fmt, ...) {
@@ -319,6 +320,7 @@ static int scan_object(Scanner *s) {
                         keys = k;
                         allocated = na;
                 }
+                keys[n].at = s->p;
                 r = scan_string(s, &keys[n]);
                 if (r < 0)
                         goto finish;
@@ -348,6 +350,8 @@ static int scan_object(Scanner *s) {
         qsort(keys, n, sizeof *keys, key_compare);
         for (size_t i = 1; i < n; i++)
                 if (key_compare(&keys[i - 1], &keys[i]) == 0) {
+                        /* Point at the later of the two spellings. */
+                        s->p = keys[i].at > keys[i - 1].at ? keys[i].at : keys[i - 1].at;
                         r = scan_fail(s, "duplicate key \"%.64s\"", keys[i].s);
                         break;
                 }
@@ -459,7 +463,8 @@ int json_parse_strict(const char *text, size_t len, json_object **ret, char **re
         if (tok->pb && tok->pb->buf)
                 explicit_bzero(tok->pb->buf, (size_t) tok->pb->size);
         json_tokener_free(tok);
-        if (!j || jerr != json_tokener_success) {
+        /* A literal null is the only success that yields no object. */
+        if (jerr != json_tokener_success) {
                 if (j)
                         json_object_put(j);
                 s.p = s.end;

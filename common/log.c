@@ -35,6 +35,11 @@ int log_full_errno(int level, int error, const char *fmt, ...) {
                 errno = error; /* so that %m works */
                 vsnprintf(buf, sizeof buf, fmt, ap);
                 va_end(ap);
+                /* Messages quote names from users and disks: one message must
+                 * stay one line, and carry no terminal escapes. */
+                for (char *p = buf; *p; p++)
+                        if ((unsigned char) *p < 0x20 || *p == 0x7F)
+                                *p = '?';
                 fprintf(stderr, "%s: %s\n", program, buf);
         }
 

@@ -55,8 +55,13 @@ static int pem_public(EVP_PKEY *k, char **ret) {
         if (!b || PEM_write_bio_PUBKEY(b, k) != 1)
                 return -ENOMEM;
         n = BIO_get_mem_data(b, &data);
-        *ret = strndup(data, (size_t) n);
-        return *ret ? 0 : -ENOMEM;
+        /* Not strndup(): the BIO's buffer has no terminating NUL to scan for. */
+        *ret = malloc((size_t) n + 1);
+        if (!*ret)
+                return -ENOMEM;
+        memcpy(*ret, data, (size_t) n);
+        (*ret)[n] = 0;
+        return 0;
 }
 
 static EVP_PKEY *pem_parse_public(const char *pem, size_t len) {
@@ -184,9 +189,10 @@ int keyring_open(const char *statedir, bool create, Keyring **ret) {
         }
 
         if (kr->private_key) {
-                /* The public half is derived, so rewriting it is always safe. */
+                /* The public half is derived, so rewriting it is always safe;
+                 * a read-only open (create=false) writes nothing. */
                 r = pem_public(kr->private_key, &kr->public_pem);
-                if (r >= 0) {
+                if (r >= 0 && create) {
                         _cleanup_free_ char *old = NULL;
                         if (read_file_bounded(pub, KEY_FILE_MAX, &old, NULL) < 0 || strcmp(old, kr->public_pem) != 0)
                                 r = write_file_atomic(pub, kr->public_pem, strlen(kr->public_pem), 0644, 0);
@@ -301,6 +307,7 @@ int keyring_verify(Keyring *kr, const UserRecord *rec, SignatureStatus *ret) {
         for (size_t i = 0; i < json_object_array_length(array); i++) {
                 json_object *e = json_object_array_get_idx(array, i), *d, *k;
                 unsigned char sig[128];
+                char b64[89];
                 bool local = false;
                 int n;
 
@@ -312,9 +319,14 @@ int keyring_verify(Keyring *kr, const UserRecord *rec, SignatureStatus *ret) {
                         *ret = SIGNATURE_BAD;
                         return 0;
                 }
-                /* Ed25519 signatures are 64 bytes: 88 characters of base64. */
+                /* Ed25519 signatures are 64 bytes: 88 characters of base64.
+                 * EVP_DecodeBlock() reads '=' anywhere as 'A' and ignores the
+                 * bits past the 64th byte, so only the canonical encoding of
+                 * the decoded bytes is accepted: one signature, one text. */
                 if (json_object_get_string_len(d) != 88 ||
-                    (n = EVP_DecodeBlock(sig, (const unsigned char *) json_object_get_string(d), 88)) != 66) {
+                    (n = EVP_DecodeBlock(sig, (const unsigned char *) json_object_get_string(d), 88)) != 66 ||
+                    EVP_EncodeBlock((unsigned char *) b64, sig, 64) != 88 ||
+                    memcmp(b64, json_object_get_string(d), 88) != 0) {
                         *ret = SIGNATURE_BAD;
                         return 0;
                 }

@@ -170,7 +170,7 @@ static void machine_load(void) {
                 if (fgets(line, sizeof line, f)) {
                         line[strcspn(line, "\n")] = 0;
                         if (valid_machine_id(line))
-                                snprintf(machine_id, sizeof machine_id, "%s", line);
+                                memcpy(machine_id, line, sizeof machine_id); /* 32 + NUL */
                 }
                 fclose(f);
         }
