@@ -821,3 +821,8 @@ const char *user_record_to_string(UserRecord *rec, UserRecordFormat format) {
                                                      : JSON_C_TO_STRING_PLAIN;
         return json_object_to_json_string_ext(rec->json, flags);
 }
+
+const char *user_record_machine_id(void) {
+        machine_load();
+        return machine_id[0] ? machine_id : NULL;
+}

@@ -142,6 +142,9 @@ UserDisposition user_disposition_from_string(const char *s);
 bool valid_user_name(const char *s);
 bool valid_home_uid(uid_t uid);
 
+/* This machine's ID (32 hex digits) as records see it, or NULL if unknown. */
+const char *user_record_machine_id(void);
+
 /* For tests: which machine perMachine and binding are matched against.
  * NULL restores reading /etc/machine-id and the host name. */
 void user_record_set_machine(const char *machine_id, const char *hostname);

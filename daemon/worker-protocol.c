@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+
+#include "worker-protocol.h"
+
+int worker_exit_status(int error) {
+        switch (-error) {
+        case 0: return WORKER_OK;
+        case EINVAL: case EBADMSG: case E2BIG: case EUCLEAN: return WORKER_BAD_REQUEST;
+        case EKEYREJECTED: return WORKER_BAD_PASSWORD;
+        case ENOSPC: case EDQUOT: return WORKER_NO_SPACE;
+        case EBUSY: return WORKER_BUSY;
+        case ENOENT: return WORKER_NOT_FOUND;
+        case EEXIST: return WORKER_EXISTS;
+        case ERANGE: return WORKER_BAD_SIZE;
+        case EOPNOTSUPP: case ENOTTY: return WORKER_UNSUPPORTED;
+        default: return WORKER_STORAGE_ERROR;
+        }
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* hearth-work's exit statuses: what went wrong, for hearthd to turn into the
+ * matching org.freedesktop.home1 error. The reason, naming the home, is one
+ * line on stderr. */
+enum {
+        WORKER_OK = 0,
+        WORKER_BAD_REQUEST = 10,    /* malformed or inconsistent request */
+        WORKER_BAD_PASSWORD = 11,   /* no password given matches */
+        WORKER_NO_SPACE = 12,       /* ENOSPC, EDQUOT */
+        WORKER_BUSY = 13,           /* another operation on the home runs, or it is in use */
+        WORKER_NOT_FOUND = 14,      /* the home's storage does not exist */
+        WORKER_EXISTS = 15,         /* create: something is already there */
+        WORKER_BAD_SIZE = 16,       /* resize below usage, or out of range */
+        WORKER_UNSUPPORTED = 17,    /* the backend or filesystem cannot do it */
+        WORKER_STORAGE_ERROR = 20,  /* anything else */
+};
+
+int worker_exit_status(int error);

@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* hearth-work: runs ONE operation on ONE home, then exits.
+ *
+ * The request — the home's user record, with its secret section when the
+ * operation needs one — comes on stdin, never in argv or the environment.
+ * The updated record, without secrets, goes to stdout. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "config.h"
+#include "json-strict.h"
+#include "log.h"
+#include "macro.h"
+#include "password.h"
+#include "secret.h"
+#include "user-record.h"
+#include "worker-protocol.h"
+
+static void help(void) {
+        printf("Usage: hearth-work OPERATION < REQUEST.json > RECORD.json\n"
+               "\n"
+               "Runs one storage operation on one home and exits. hearthd starts it; tests\n"
+               "and administrators may run it directly as root.\n"
+               "\n"
+               "Operations:\n"
+               "  create      make the home's storage, seeded from skel; needs secret.password\n"
+               "              unless privileged.hashedPassword is set\n"
+               "  activate    check the password and make the home usable\n"
+               "  deactivate  make the home unusable until the next activation\n"
+               "  update      apply a changed record (e.g. diskSize) to the storage\n"
+               "  resize      set the size to the record's diskSize\n"
+               "  passwd      check secret.password, set privileged.hashedPassword from\n"
+               "              secret.newPassword\n"
+               "  inspect     report state and usage in the status section\n"
+               "  remove      delete the home's storage\n"
+               "\n"
+               "The request on standard input is a JSON user record (systemd's format) with\n"
+               "userName, uid, storage (directory or subvolume) and, where needed, the secret\n"
+               "section. Homes live in /home, or in $HEARTH_HOME_ROOT; homeDirectory must be\n"
+               "<root>/<userName>. Per-home locks are in $HEARTH_RUNTIME_DIR (/run/hearth).\n"
+               "\n"
+               "Exit status:\n"
+               "  0 done; 10 bad request; 11 wrong password; 12 no space; 13 busy;\n"
+               "  14 not found; 15 already exists; 16 size not possible; 17 not supported;\n"
+               "  20 storage error. The reason is one line on standard error.\n");
+}
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static int read_request(UserRecord **ret) {
+        _cleanup_secure_buffer_ SecureBuffer *buf = NULL;
+        _cleanup_free_ char *error = NULL;
+        size_t n = 0;
+        int r;
+
+        /* The request holds passwords: keep it in locked memory. */
+        r = secure_buffer_new(JSON_STRICT_MAX_SIZE + 1, &buf);
+        if (r < 0)
+                return log_oom();
+        for (;;) {
+                ssize_t k = read(STDIN_FILENO, (char *) buf->data + n, buf->size - n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return log_error_errno(errno, "cannot read request: %m");
+                }
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+                if (n > JSON_STRICT_MAX_SIZE)
+                        return log_error_errno(E2BIG, "request larger than %d bytes", JSON_STRICT_MAX_SIZE);
+        }
+        r = user_record_parse(buf->data, n, ret, &error);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0)
+                return log_error_errno(EINVAL, "bad request: %s", error ?: "invalid record");
+        return 0;
+}
+
+static int set_array(json_object *obj, const char *key, char **values) {
+        json_object *a = json_object_new_array();
+        if (!a)
+                return -ENOMEM;
+        for (char **v = values; *v; v++)
+                if (json_object_array_add(a, json_object_new_string(*v)) < 0) {
+                        json_object_put(a);
+                        return -ENOMEM;
+                }
+        return json_object_object_add(obj, key, a) < 0 ? -ENOMEM : 0;
+}
+
+static json_object *section(json_object *rec, const char *name) {
+        json_object *s;
+        if (json_object_object_get_ex(rec, name, &s))
+                return s;
+        s = json_object_new_object();
+        if (s && json_object_object_add(rec, name, s) < 0) {
+                json_object_put(s);
+                return NULL;
+        }
+        return s;
+}
+
+/* Hashes passwords into privileged.hashedPassword. */
+static int store_hashes(Home *h, const char *const *passwords) {
+        _cleanup_strv_free_ char **hashes = NULL;
+        size_t n = strv_length((char *const *) passwords);
+        json_object *priv;
+        int r;
+
+        hashes = calloc(n + 1, sizeof *hashes);
+        if (!hashes)
+                return log_oom();
+        for (size_t i = 0; i < n; i++) {
+                r = password_hash(passwords[i], &hashes[i]);
+                if (r < 0)
+                        return log_error_errno(r, "home %s: cannot hash password: %m", h->name);
+        }
+        priv = section(h->rec->json, "privileged");
+        if (!priv || set_array(priv, "hashedPassword", hashes) < 0)
+                return log_oom();
+        uint64_t now = now_usec();
+        json_object_object_add(h->rec->json, "lastPasswordChangeUSec", json_object_new_int64((int64_t) now));
+        json_object_object_add(h->rec->json, "lastChangeUSec", json_object_new_int64((int64_t) now));
+        return user_record_refresh(h->rec, NULL);
+}
+
+/* At least one password of secret.password matches a hash. */
+static int verify_password(Home *h) {
+        int r;
+
+        if (!h->rec->hashed_password || !h->rec->hashed_password[0])
+                return 0; /* no password set: nothing to check */
+        if (!h->rec->password || !h->rec->password[0])
+                return log_error_errno(EKEYREJECTED, "home %s: password required", h->name);
+        for (const char *const *p = h->rec->password; *p; p++) {
+                r = password_verify(*p, h->rec->hashed_password);
+                if (r < 0)
+                        return log_error_errno(r, "home %s: cannot verify password: %m", h->name);
+                if (r > 0)
+                        return 0;
+        }
+        return log_error_errno(EKEYREJECTED, "home %s: password incorrect", h->name);
+}
+
+static int op_create(Home *h, const StorageBackend *b) {
+        int r;
+
+        if (h->rec->hashed_password && h->rec->hashed_password[0]) {
+                /* Secrets given must be the ones the hashes describe. */
+                if (h->rec->password && h->rec->password[0] && (r = verify_password(h)) < 0)
+                        return r;
+        } else if (h->rec->password && h->rec->password[0]) {
+                r = store_hashes(h, h->rec->password);
+                if (r < 0)
+                        return r;
+        }
+        if (h->rec->last_change_usec == UINT64_MAX) {
+                json_object_object_add(h->rec->json, "lastChangeUSec", json_object_new_int64((int64_t) now_usec()));
+                if ((r = user_record_refresh(h->rec, NULL)) < 0)
+                        return r;
+        }
+        return b->create(h);
+}
+
+static int op_passwd(Home *h, const StorageBackend *b) {
+        json_object *secret, *np;
+        _cleanup_free_ const char **new_passwords = NULL;
+        int r;
+
+        r = verify_password(h);
+        if (r < 0)
+                return r;
+        if (!json_object_object_get_ex(h->rec->json, "secret", &secret) ||
+            !json_object_object_get_ex(secret, "newPassword", &np) || !json_object_is_type(np, json_type_array) ||
+            json_object_array_length(np) == 0 || json_object_array_length(np) > 64)
+                return log_error_errno(EINVAL, "home %s: secret.newPassword: must be an array of 1 to 64 strings",
+                                       h->name);
+        size_t n = json_object_array_length(np);
+        new_passwords = calloc(n + 1, sizeof *new_passwords);
+        if (!new_passwords)
+                return log_oom();
+        for (size_t i = 0; i < n; i++) {
+                json_object *e = json_object_array_get_idx(np, i);
+                if (!json_object_is_type(e, json_type_string) || json_object_get_string_len(e) == 0 ||
+                    json_object_get_string_len(e) > 4096)
+                        return log_error_errno(EINVAL, "home %s: secret.newPassword: entry %zu must be a string "
+                                               "of 1 to 4096 bytes", h->name, i);
+                new_passwords[i] = json_object_get_string(e);
+        }
+        r = store_hashes(h, new_passwords);
+        if (r < 0)
+                return r;
+        return b->passwd ? b->passwd(h) : 0;
+}
+
+static int run(const char *op, Home *h, const StorageBackend *b) {
+        int r;
+
+        if (strcmp(op, "create") == 0)
+                return op_create(h, b);
+        if (strcmp(op, "remove") == 0)
+                return b->remove(h);
+        if (strcmp(op, "activate") == 0) {
+                r = verify_password(h);
+                return r < 0 ? r : b->activate(h);
+        }
+        if (strcmp(op, "deactivate") == 0)
+                return b->deactivate(h);
+        if (strcmp(op, "update") == 0)
+                return b->update(h);
+        if (strcmp(op, "resize") == 0) {
+                if (!b->resize)
+                        return log_error_errno(EOPNOTSUPP, "home %s: storage \"%s\" has no size to change; "
+                                               "use subvolume or luks", h->name, b->name);
+                return b->resize(h);
+        }
+        if (strcmp(op, "passwd") == 0)
+                return op_passwd(h, b);
+        if (strcmp(op, "inspect") == 0)
+                return 0; /* inspect runs after every operation anyway */
+        return log_error_errno(EINVAL, "unknown operation \"%s\"", op);
+}
+
+static const char *const operations[] = {
+        "create", "activate", "deactivate", "update", "resize", "passwd", "inspect", "remove",
+};
+
+int main(int argc, char *argv[]) {
+        _cleanup_user_record_ UserRecord *rec = NULL;
+        _cleanup_home_ Home *h = NULL;
+        const StorageBackend *b;
+        const char *op;
+        bool known = false;
+        int r;
+
+        log_set_program("hearth-work");
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
+                {}
+        };
+        int c;
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case 'V':
+                        printf("hearth-work (hearth) %s\n", HEARTH_VERSION);
+                        return 0;
+                default:
+                        return WORKER_BAD_REQUEST;
+                }
+        if (argc - optind != 1) {
+                log_error("expected exactly one OPERATION; see hearth-work --help");
+                return WORKER_BAD_REQUEST;
+        }
+        op = argv[optind];
+        for (size_t i = 0; i < ELEMENTSOF(operations); i++)
+                known = known || strcmp(op, operations[i]) == 0;
+        if (!known) {
+                log_error("unknown operation \"%.32s\"; see hearth-work --help", op);
+                return WORKER_BAD_REQUEST;
+        }
+
+        r = read_request(&rec);
+        if (r < 0)
+                return worker_exit_status(r);
+        b = storage_backend_find(rec->storage);
+        if (!b) {
+                log_error("home %s: storage: must be one of directory, subvolume", rec->user_name);
+                return WORKER_BAD_REQUEST;
+        }
+        r = home_open(rec, &h);
+        if (r < 0)
+                return worker_exit_status(r);
+
+        r = run(op, h, b);
+        if (r >= 0 && strcmp(op, "remove") != 0)
+                r = b->inspect(h);
+        if (r < 0)
+                return worker_exit_status(r);
+
+        user_record_strip(rec, USER_RECORD_SECRET);
+        const char *out = user_record_to_string(rec, USER_RECORD_FORMAT_SHORT);
+        if (!out || printf("%s\n", out) < 0 || fflush(stdout) != 0) {
+                log_error("home %s: cannot write the record to stdout", rec->user_name);
+                return WORKER_STORAGE_ERROR;
+        }
+        return WORKER_OK;
+}

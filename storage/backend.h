@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "home.h"
+
+/* One table of operations per storage backend. The worker looks the table
+ * up by the record's storage and calls exactly one operation; the backend
+ * does the work on h and updates h->rec (binding, status, hashes) to what
+ * is now true. Each operation returns 0 or a negative errno and logs its own
+ * error once, naming the home. An operation left NULL is not supported by
+ * that backend (the worker reports it as such). */
+
+typedef struct StorageBackend {
+        const char *name;
+        UserStorage storage;
+
+        /* Makes the home from nothing; on failure nothing is left. */
+        int (*create)(Home *h);
+        int (*activate)(Home *h);
+        int (*deactivate)(Home *h);
+        /* Applies a changed record to the storage (e.g. a new size). */
+        int (*update)(Home *h);
+        /* h->rec->disk_size is the size wanted. */
+        int (*resize)(Home *h);
+        /* Storage-level part of a password change (LUKS keyslots); after
+         * the worker has verified the old password. May be NULL when the
+         * password lives in the record only. */
+        int (*passwd)(Home *h);
+        /* Fills the status section (usage, limit, state). */
+        int (*inspect)(Home *h);
+        int (*remove)(Home *h);
+        /* Whether the storage exists: 1 yes, 0 no, <0 error. */
+        int (*exists)(Home *h);
+} StorageBackend;
+
+extern const StorageBackend storage_directory;
+extern const StorageBackend storage_subvolume;
+
+const StorageBackend *storage_backend_find(UserStorage storage);

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Plain directory homes: <root>/<user>, owned by the user, mode 0700. No
+ * size limit, nothing to unlock: activation checks and reports. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include "backend.h"
+#include "log.h"
+#include "macro.h"
+
+static int directory_make_top(Home *h, const char *temp, int *ret_fd) {
+        if (mkdirat(h->root_fd, temp, 0700) < 0)
+                return log_error_errno(errno, "home %s: cannot create directory in %s: %m", h->name, h->root);
+        *ret_fd = openat(h->root_fd, temp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (*ret_fd < 0) {
+                int r = log_error_errno(errno, "home %s: cannot open new directory: %m", h->name);
+                (void) unlinkat(h->root_fd, temp, AT_REMOVEDIR);
+                return r;
+        }
+        return 0;
+}
+
+static int directory_create(Home *h) {
+        return home_create_in_root(h, directory_make_top);
+}
+
+static int require_present(Home *h) {
+        int r = home_top_exists(h);
+        if (r == 0)
+                return log_error_errno(ENOENT, "home %s: %s does not exist", h->name, h->path);
+        return r < 0 ? r : 0;
+}
+
+static int set_state(Home *h, const char *state) {
+        free(h->state);
+        h->state = strdup(state);
+        return h->state ? 0 : log_oom();
+}
+
+static int directory_activate(Home *h) {
+        int r = require_present(h);
+        return r < 0 ? r : set_state(h, "active");
+}
+
+static int directory_deactivate(Home *h) {
+        int r = require_present(h);
+        return r < 0 ? r : set_state(h, "inactive");
+}
+
+static int directory_update(Home *h) {
+        return require_present(h);
+}
+
+static int directory_inspect(Home *h) {
+        struct statvfs sv;
+        int r = require_present(h);
+        if (r < 0)
+                return r;
+        if (!h->state)
+                set_state(h, "inactive");
+        if (fstatvfs(h->root_fd, &sv) == 0) {
+                json_object *status = json_object_new_object();
+                if (!status)
+                        return log_oom();
+                json_object_object_add(status, "diskFree",
+                                       json_object_new_int64((int64_t) ((uint64_t) sv.f_bavail * sv.f_frsize)));
+                return home_update_sections(h, status);
+        }
+        return home_update_sections(h, NULL);
+}
+
+static int directory_exists(Home *h) {
+        return home_top_exists(h);
+}
+
+const StorageBackend storage_directory = {
+        .name = "directory",
+        .storage = USER_STORAGE_DIRECTORY,
+        .create = directory_create,
+        .activate = directory_activate,
+        .deactivate = directory_deactivate,
+        .update = directory_update,
+        .resize = NULL, /* no size to enforce: use subvolume or luks */
+        .passwd = NULL,
+        .inspect = directory_inspect,
+        .remove = home_remove_from_root,
+        .exists = directory_exists,
+};

@@ -1,0 +1,400 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <btrfsutil.h>
+#include <linux/magic.h>
+
+#include "fileio.h"
+#include "home.h"
+#include "log.h"
+#include "macro.h"
+#include "secret.h"
+#include "skel.h"
+
+#define TEMP_PREFIX ".#hearth-"
+
+const char *home_root_default(void) {
+        const char *e = getenv("HEARTH_HOME_ROOT");
+        return e && e[0] == '/' ? e : "/home";
+}
+
+static const char *runtime_dir(void) {
+        const char *e = getenv("HEARTH_RUNTIME_DIR");
+        return e && e[0] == '/' ? e : "/run/hearth";
+}
+
+Home *home_free(Home *h) {
+        if (!h)
+                return NULL;
+        if (h->root_fd >= 0)
+                close(h->root_fd);
+        if (h->lock_fd >= 0)
+                close(h->lock_fd); /* drops the lock */
+        free(h->root);
+        free(h->path);
+        free(h->state);
+        free(h);
+        return NULL;
+}
+
+static int home_lock(Home *h) {
+        _cleanup_free_ char *dir = NULL, *path = NULL;
+        int r;
+
+        if (asprintf(&dir, "%s/locks", runtime_dir()) < 0 || asprintf(&path, "%s/%s.lock", dir, h->name) < 0)
+                return log_oom();
+        r = mkdir_parents(dir, 0700);
+        if (r < 0)
+                return log_error_errno(r, "%s: cannot create: %m", dir);
+        h->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (h->lock_fd < 0)
+                return log_error_errno(errno, "home %s: cannot open lock %s: %m", h->name, path);
+        if (flock(h->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+                if (errno == EWOULDBLOCK)
+                        return log_error_errno(EBUSY, "home %s: another operation on this home is running", h->name);
+                return log_error_errno(errno, "home %s: cannot lock %s: %m", h->name, path);
+        }
+        return 0;
+}
+
+int home_open(UserRecord *rec, Home **ret) {
+        _cleanup_home_ Home *h = NULL;
+        int r;
+
+        if (!rec->user_name)
+                return log_error_errno(EINVAL, "request has no userName");
+        if (!valid_home_uid(rec->uid))
+                return log_error_errno(EINVAL, "home %s: uid: must be between %u and %u", rec->user_name,
+                                       HOME_UID_MIN, HOME_UID_MAX);
+        if (rec->gid != GID_INVALID && rec->gid != (gid_t) rec->uid)
+                return log_error_errno(EINVAL, "home %s: gid: must equal uid (%u)", rec->user_name, rec->uid);
+
+        h = calloc(1, sizeof *h);
+        if (!h)
+                return log_oom();
+        h->root_fd = h->lock_fd = -1;
+        h->rec = rec;
+        h->name = rec->user_name;
+        h->root = strdup(home_root_default());
+        if (!h->root || asprintf(&h->path, "%s/%s", h->root, h->name) < 0)
+                return log_oom();
+        if (rec->home_directory && strcmp(rec->home_directory, h->path) != 0)
+                return log_error_errno(EINVAL, "home %s: homeDirectory: must be %s", h->name, h->path);
+
+        h->root_fd = open(h->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (h->root_fd < 0)
+                return log_error_errno(errno, "home %s: cannot open home root %s: %m", h->name, h->root);
+
+        r = home_lock(h);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(h);
+        return 0;
+}
+
+int home_temp_name(Home *h, const char *what, char **ret) {
+        static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        unsigned char rnd[6];
+        char suffix[7];
+        FILE *f;
+
+        f = fopen("/dev/urandom", "re");
+        if (!f || fread(rnd, 1, sizeof rnd, f) != sizeof rnd) {
+                if (f)
+                        fclose(f);
+                return log_error_errno(EIO, "cannot read /dev/urandom");
+        }
+        fclose(f);
+        for (size_t i = 0; i < sizeof rnd; i++)
+                suffix[i] = chars[rnd[i] % (sizeof chars - 1)];
+        suffix[6] = 0;
+        return asprintf(ret, TEMP_PREFIX "%s.%s.%s", what, h->name, suffix) < 0 ? log_oom() : 0;
+}
+
+/* Is name a leftover of ours for this user: ".#hearth-<what>.<user>.<6 chars>"? */
+static bool is_leftover(const char *name, const char *user) {
+        const char *p;
+        size_t n;
+
+        if (strncmp(name, TEMP_PREFIX, strlen(TEMP_PREFIX)) != 0)
+                return false;
+        p = strchr(name + strlen(TEMP_PREFIX), '.');
+        if (!p)
+                return false;
+        p++;
+        n = strlen(user);
+        return strncmp(p, user, n) == 0 && p[n] == '.' && strlen(p + n + 1) == 6;
+}
+
+int home_clean_leftovers(Home *h) {
+        _cleanup_close_ int fd = -1;
+        DIR *d;
+        struct dirent *de;
+        int r = 0;
+
+        fd = dup(h->root_fd);
+        if (fd < 0)
+                return negative_errno();
+        d = fdopendir(TAKE_FD(fd));
+        if (!d)
+                return negative_errno();
+        while ((de = readdir(d))) {
+                if (!is_leftover(de->d_name, h->name))
+                        continue;
+                log_info("home %s: removing leftover %s/%s of an interrupted operation", h->name, h->root,
+                         de->d_name);
+                int k = rm_rf_at(h->root_fd, de->d_name);
+                if (k < 0 && r == 0)
+                        r = k;
+        }
+        closedir(d);
+        return r;
+}
+
+int home_rename_into_place(Home *h, const char *temp) {
+        if (renameat2(h->root_fd, temp, h->root_fd, h->name, RENAME_NOREPLACE) < 0) {
+                if (errno == EEXIST)
+                        return log_error_errno(EEXIST, "home %s: %s already exists", h->name, h->path);
+                return log_error_errno(errno, "home %s: cannot move new home into place: %m", h->name);
+        }
+        return fsync(h->root_fd) < 0 ? negative_errno() : 0;
+}
+
+int home_rename_away(Home *h, char **ret) {
+        _cleanup_free_ char *temp = NULL;
+        int r = home_temp_name(h, "remove", &temp);
+        if (r < 0)
+                return r;
+        if (renameat(h->root_fd, h->name, h->root_fd, temp) < 0) {
+                if (errno == ENOENT)
+                        return log_error_errno(ENOENT, "home %s: %s does not exist", h->name, h->path);
+                return log_error_errno(errno, "home %s: cannot move %s out of the way: %m", h->name, h->path);
+        }
+        (void) fsync(h->root_fd);
+        *ret = TAKE_PTR(temp);
+        return 0;
+}
+
+int home_chown_top(Home *h, int fd) {
+        if (fchown(fd, h->rec->uid, (gid_t) h->rec->uid) < 0 || fchmod(fd, 0700) < 0)
+                return log_error_errno(errno, "home %s: cannot set owner and mode: %m", h->name);
+        return 0;
+}
+
+int home_seed(Home *h, int fd) {
+        json_object *v;
+        SkelOptions opts = {
+                .uid = h->rec->uid,
+                .gid = (gid_t) h->rec->uid,
+                .home_path = h->path,
+        };
+        SkelStats stats = {};
+        int r;
+
+        if (json_object_object_get_ex(h->rec->json, "skeletonDirectory", &v)) {
+                if (!json_object_is_type(v, json_type_string) || json_object_get_string(v)[0] != '/')
+                        return log_error_errno(EINVAL, "home %s: skeletonDirectory: must be an absolute path",
+                                               h->name);
+                opts.skel_dir = json_object_get_string(v);
+        }
+        r = skel_seed(fd, &opts, &stats);
+        if (r < 0)
+                return r; /* logged by the copier */
+        log_debug("home %s: seeded %u files, %u directories, %u symlinks from skel", h->name, stats.files,
+                  stats.dirs, stats.symlinks);
+        return 0;
+}
+
+static int set_machine_section(json_object *rec, const char *section, json_object *value) {
+        const char *mid = user_record_machine_id();
+        json_object *s;
+
+        if (!mid) {
+                json_object_put(value);
+                return 0; /* no machine ID: nothing to bind to */
+        }
+        if (!json_object_object_get_ex(rec, section, &s)) {
+                s = json_object_new_object();
+                if (!s || json_object_object_add(rec, section, s) < 0) {
+                        json_object_put(s);
+                        json_object_put(value);
+                        return -ENOMEM;
+                }
+        }
+        return json_object_object_add(s, mid, value) < 0 ? -ENOMEM : 0;
+}
+
+int home_update_sections(Home *h, json_object *status_extra) {
+        json_object *binding = json_object_new_object();
+        json_object *status = status_extra ? status_extra : json_object_new_object();
+        int r;
+
+        if (!binding || !status) {
+                json_object_put(binding);
+                json_object_put(status);
+                return log_oom();
+        }
+        json_object_object_add(binding, "homeDirectory", json_object_new_string(h->path));
+        json_object_object_add(binding, "storage",
+                               json_object_new_string(user_storage_to_string(h->rec->storage)));
+        json_object_object_add(binding, "uid", json_object_new_int64(h->rec->uid));
+        json_object_object_add(binding, "gid", json_object_new_int64(h->rec->uid));
+        if (h->state)
+                json_object_object_add(status, "state", json_object_new_string(h->state));
+        json_object_object_add(status, "service", json_object_new_string("io.hearth.Home"));
+
+        r = set_machine_section(h->rec->json, "binding", binding);
+        if (r >= 0)
+                r = set_machine_section(h->rec->json, "status", status);
+        else
+                json_object_put(status);
+        if (r < 0)
+                return log_oom();
+        _cleanup_free_ char *error = NULL;
+        r = user_record_refresh(h->rec, &error);
+        if (r < 0)
+                return log_error_errno(r, "home %s: updated record invalid: %s", h->name, error ?: "?");
+        return 0;
+}
+
+/* A Btrfs subvolume's top directory always has inode 256. */
+static bool is_subvolume(int fd, const struct stat *st) {
+        struct statfs sfs;
+        return st->st_ino == 256 && fstatfs(fd, &sfs) == 0 && sfs.f_type == BTRFS_SUPER_MAGIC;
+}
+
+int rm_rf_at(int dir_fd, const char *name) {
+        struct stat st, parent;
+        struct statx stx;
+        int r = 0;
+
+        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : negative_errno();
+        if (!S_ISDIR(st.st_mode))
+                return unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT ? negative_errno() : 0;
+
+        _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        if (fstat(dir_fd, &parent) < 0)
+                return negative_errno();
+        /* Never delete into a mounted filesystem. */
+        if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx) == 0 &&
+            (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
+                return -EBUSY;
+        if (is_subvolume(fd, &st)) {
+                /* Deletes nested subvolumes too; files go with the subvolume. */
+                enum btrfs_util_error e = btrfs_util_delete_subvolume_fd(dir_fd, name,
+                                                                         BTRFS_UTIL_DELETE_SUBVOLUME_RECURSIVE);
+                if (e != BTRFS_UTIL_OK)
+                        return log_error_errno(errno ?: EIO, "cannot delete subvolume %s: %s", name,
+                                               btrfs_util_strerror(e));
+                return 0;
+        }
+        if (st.st_dev != parent.st_dev)
+                return -EXDEV;
+
+        int fd2 = dup(fd);
+        DIR *d = fd2 >= 0 ? fdopendir(fd2) : NULL;
+        if (!d) {
+                if (fd2 >= 0)
+                        close(fd2);
+                return negative_errno();
+        }
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                int k = rm_rf_at(fd, de->d_name);
+                if (k < 0 && r == 0)
+                        r = k;
+        }
+        closedir(d);
+        if (r < 0)
+                return r;
+        return unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 ? negative_errno() : 0;
+}
+
+int home_top_exists(Home *h) {
+        struct stat st;
+
+        if (fstatat(h->root_fd, h->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                if (errno == ENOENT)
+                        return 0;
+                return log_error_errno(errno, "home %s: cannot stat %s: %m", h->name, h->path);
+        }
+        if (!S_ISDIR(st.st_mode))
+                return log_error_errno(EUCLEAN, "home %s: %s is not a directory", h->name, h->path);
+        if (st.st_uid != h->rec->uid)
+                return log_error_errno(EUCLEAN, "home %s: %s is owned by UID %u, not %u", h->name, h->path,
+                                       st.st_uid, h->rec->uid);
+        return 1;
+}
+
+int home_create_in_root(Home *h, HomeMakeTop make_top) {
+        _cleanup_free_ char *temp = NULL;
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        int r;
+
+        (void) home_clean_leftovers(h);
+        if (fstatat(h->root_fd, h->name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+                return log_error_errno(EEXIST, "home %s: %s already exists", h->name, h->path);
+
+        r = home_temp_name(h, "create", &temp);
+        if (r < 0)
+                return r;
+        r = make_top(h, temp, &fd);
+        if (r < 0)
+                return r;
+
+        r = home_seed(h, fd);
+        if (r >= 0)
+                r = home_chown_top(h, fd);
+        if (r >= 0 && syncfs(fd) < 0)
+                r = log_error_errno(errno, "home %s: cannot sync: %m", h->name);
+        if (r >= 0)
+                r = home_rename_into_place(h, temp);
+        if (r < 0) {
+                int k = rm_rf_at(h->root_fd, temp);
+                if (k < 0)
+                        log_warning_errno(k, "home %s: cannot remove %s/%s after failure: %m", h->name, h->root,
+                                          temp);
+                return r;
+        }
+        free(h->state);
+        h->state = strdup("inactive");
+        return 0;
+}
+
+int home_remove_from_root(Home *h) {
+        _cleanup_free_ char *temp = NULL;
+        int r;
+
+        (void) home_clean_leftovers(h);
+        r = home_top_exists(h);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return log_error_errno(ENOENT, "home %s: %s does not exist", h->name, h->path);
+        /* Gone at once; the deletion below may take long, and if it is
+         * interrupted the next operation finishes it. */
+        r = home_rename_away(h, &temp);
+        if (r < 0)
+                return r;
+        r = rm_rf_at(h->root_fd, temp);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot delete %s/%s: %m", h->name, h->root, temp);
+        free(h->state);
+        h->state = strdup("absent");
+        return 0;
+}

@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Btrfs subvolume homes: <root>/<user> is a subvolume; diskSize is the
+ * referenced-bytes limit of its level-0 qgroup, with quota enabled on the
+ * filesystem on demand. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+
+#include <btrfsutil.h>
+#include <linux/magic.h>
+
+#include "backend.h"
+#include "btrfs-quota.h"
+#include "log.h"
+#include "macro.h"
+#include "size.h"
+
+static const char *fs_name(unsigned long type) {
+        switch (type) {
+        case EXT4_SUPER_MAGIC: return "ext4";
+        case XFS_SUPER_MAGIC: return "xfs";
+        case TMPFS_MAGIC: return "tmpfs";
+        case OVERLAYFS_SUPER_MAGIC: return "overlayfs";
+        case V9FS_MAGIC: return "9p";
+        default: return "not Btrfs";
+        }
+}
+
+static int require_btrfs(Home *h) {
+        struct statfs sfs;
+        if (fstatfs(h->root_fd, &sfs) < 0)
+                return log_error_errno(errno, "home %s: cannot stat filesystem of %s: %m", h->name, h->root);
+        if (sfs.f_type != BTRFS_SUPER_MAGIC)
+                return log_error_errno(EOPNOTSUPP,
+                                       "home %s: %s is not on Btrfs (it is %s), so it cannot hold subvolume "
+                                       "homes; use storage \"directory\" or \"luks\"",
+                                       h->name, h->root, fs_name((unsigned long) sfs.f_type));
+        return 0;
+}
+
+static int btrfs_error(Home *h, const char *what, enum btrfs_util_error e) {
+        return log_error_errno(errno ?: EIO, "home %s: %s: %s (%m)", h->name, what, btrfs_util_strerror(e));
+}
+
+static int enable_quota(Home *h) {
+        int r = btrfs_quota_enable(h->root_fd);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot enable Btrfs quota on %s, so diskSize cannot be "
+                                       "enforced: %m", h->name, h->root);
+        return 0;
+}
+
+static int set_limit(Home *h, int fd, uint64_t limit) {
+        enum btrfs_util_error e;
+        uint64_t id;
+        int r;
+
+        e = btrfs_util_subvolume_id_fd(fd, &id);
+        if (e != BTRFS_UTIL_OK)
+                return btrfs_error(h, "cannot read subvolume ID", e);
+        r = btrfs_qgroup_set_limit(fd, id, limit);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot set quota limit: %m", h->name);
+        return 0;
+}
+
+static int subvolume_make_top(Home *h, const char *temp, int *ret_fd) {
+        enum btrfs_util_error e;
+        int r;
+
+        r = require_btrfs(h);
+        if (r < 0)
+                return r;
+        /* Quota first: a subvolume made afterwards is accounted from birth. */
+        if (h->rec->disk_size != UINT64_MAX && (r = enable_quota(h)) < 0)
+                return r;
+
+        e = btrfs_util_create_subvolume_fd(h->root_fd, temp, 0, NULL, NULL);
+        if (e != BTRFS_UTIL_OK)
+                return btrfs_error(h, "cannot create subvolume", e);
+        *ret_fd = openat(h->root_fd, temp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (*ret_fd < 0) {
+                r = log_error_errno(errno, "home %s: cannot open new subvolume: %m", h->name);
+                goto fail;
+        }
+        if (h->rec->disk_size != UINT64_MAX && (r = set_limit(h, *ret_fd, h->rec->disk_size)) < 0)
+                goto fail;
+        return 0;
+
+fail:
+        if (*ret_fd >= 0)
+                close(*ret_fd);
+        *ret_fd = -1;
+        (void) rm_rf_at(h->root_fd, temp);
+        return r;
+}
+
+static int subvolume_create(Home *h) {
+        return home_create_in_root(h, subvolume_make_top);
+}
+
+/* Opens the existing home and checks it is a subvolume. */
+static int open_home(Home *h, int *ret_fd) {
+        _cleanup_close_ int fd = -1;
+        enum btrfs_util_error e;
+        int r;
+
+        r = home_top_exists(h);
+        if (r == 0)
+                return log_error_errno(ENOENT, "home %s: %s does not exist", h->name, h->path);
+        if (r < 0)
+                return r;
+        fd = openat(h->root_fd, h->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(errno, "home %s: cannot open %s: %m", h->name, h->path);
+        e = btrfs_util_is_subvolume_fd(fd);
+        if (e != BTRFS_UTIL_OK)
+                return log_error_errno(EUCLEAN, "home %s: %s is not a Btrfs subvolume", h->name, h->path);
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+static int usage(Home *h, int fd, uint64_t *rfer, uint64_t *limit) {
+        enum btrfs_util_error e;
+        uint64_t id;
+
+        e = btrfs_util_subvolume_id_fd(fd, &id);
+        if (e != BTRFS_UTIL_OK)
+                return btrfs_error(h, "cannot read subvolume ID", e);
+        return btrfs_qgroup_get(fd, id, rfer, limit);
+}
+
+static int set_state(Home *h, const char *state) {
+        free(h->state);
+        h->state = strdup(state);
+        return h->state ? 0 : log_oom();
+}
+
+static int subvolume_activate(Home *h) {
+        _cleanup_close_ int fd = -1;
+        int r = open_home(h, &fd);
+        return r < 0 ? r : set_state(h, "active");
+}
+
+static int subvolume_deactivate(Home *h) {
+        _cleanup_close_ int fd = -1;
+        int r = open_home(h, &fd);
+        return r < 0 ? r : set_state(h, "inactive");
+}
+
+static int subvolume_resize(Home *h) {
+        _cleanup_close_ int fd = -1;
+        char a[SIZE_FORMAT_MAX], b[SIZE_FORMAT_MAX];
+        uint64_t want = h->rec->disk_size, rfer = 0;
+        int r;
+
+        if (want == UINT64_MAX)
+                return log_error_errno(EINVAL, "home %s: diskSize: required for resize", h->name);
+        r = open_home(h, &fd);
+        if (r < 0)
+                return r;
+        r = enable_quota(h);
+        if (r < 0)
+                return r;
+        r = usage(h, fd, &rfer, NULL);
+        if (r < 0 && r != -ENOENT)
+                return log_error_errno(r, "home %s: cannot read current usage: %m", h->name);
+        if (want < rfer)
+                return log_error_errno(ERANGE, "home %s: cannot shrink to %s: %s are in use", h->name,
+                                       size_format(want, a), size_format(rfer, b));
+        return set_limit(h, fd, want);
+}
+
+static int subvolume_update(Home *h) {
+        _cleanup_close_ int fd = -1;
+        uint64_t limit = BTRFS_QUOTA_NO_LIMIT;
+        int r = open_home(h, &fd);
+        if (r < 0)
+                return r;
+        if (h->rec->disk_size == UINT64_MAX)
+                return 0;
+        r = usage(h, fd, NULL, &limit);
+        if (r >= 0 && limit == h->rec->disk_size)
+                return 0;
+        return subvolume_resize(h);
+}
+
+static int subvolume_inspect(Home *h) {
+        _cleanup_close_ int fd = -1;
+        uint64_t rfer, limit;
+        json_object *status;
+        int r;
+
+        r = open_home(h, &fd);
+        if (r < 0)
+                return r;
+        if (!h->state && (r = set_state(h, "inactive")) < 0)
+                return r;
+        status = json_object_new_object();
+        if (!status)
+                return log_oom();
+        r = usage(h, fd, &rfer, &limit);
+        if (r >= 0) {
+                json_object_object_add(status, "diskUsage", json_object_new_int64((int64_t) rfer));
+                if (limit != BTRFS_QUOTA_NO_LIMIT) {
+                        json_object_object_add(status, "diskSize", json_object_new_int64((int64_t) limit));
+                        json_object_object_add(status, "diskFree",
+                                               json_object_new_int64((int64_t) (limit > rfer ? limit - rfer : 0)));
+                }
+        } else if (r != -ENOENT) {
+                json_object_put(status);
+                return log_error_errno(r, "home %s: cannot read quota: %m", h->name);
+        }
+        return home_update_sections(h, status);
+}
+
+static int subvolume_exists(Home *h) {
+        return home_top_exists(h);
+}
+
+const StorageBackend storage_subvolume = {
+        .name = "subvolume",
+        .storage = USER_STORAGE_SUBVOLUME,
+        .create = subvolume_create,
+        .activate = subvolume_activate,
+        .deactivate = subvolume_deactivate,
+        .update = subvolume_update,
+        .resize = subvolume_resize,
+        .passwd = NULL,
+        .inspect = subvolume_inspect,
+        .remove = home_remove_from_root,
+        .exists = subvolume_exists,
+};
