@@ -6,7 +6,10 @@
 int worker_exit_status(int error) {
         switch (-error) {
         case 0: return WORKER_OK;
-        case EINVAL: case EBADMSG: case E2BIG: case EUCLEAN: return WORKER_BAD_REQUEST;
+        case EINVAL: case EBADMSG: case E2BIG: return WORKER_BAD_REQUEST;
+        case EUCLEAN: return WORKER_CORRUPT;
+        case EALREADY: return WORKER_ACTIVE;
+        case ENOTCONN: return WORKER_NOT_ACTIVE;
         case EKEYREJECTED: return WORKER_BAD_PASSWORD;
         case ENOSPC: case EDQUOT: return WORKER_NO_SPACE;
         case EBUSY: return WORKER_BUSY;

@@ -31,7 +31,10 @@ static void help(void) {
                "  create      make the home's storage, seeded from skel; needs secret.password\n"
                "              unless privileged.hashedPassword is set\n"
                "  activate    check the password and make the home usable\n"
-               "  deactivate  make the home unusable until the next activation\n"
+               "  deactivate  make the home unusable until the next activation; with --force\n"
+               "              even while files in it are open\n"
+               "  lock        suspend an active encrypted home, wiping its key from memory\n"
+               "  unlock      resume a locked home; needs secret.password\n"
                "  update      apply a changed record (e.g. diskSize) to the storage\n"
                "  resize      set the size to the record's diskSize\n"
                "  passwd      check secret.password, set privileged.hashedPassword from\n"
@@ -40,14 +43,17 @@ static void help(void) {
                "  remove      delete the home's storage\n"
                "\n"
                "The request on standard input is a JSON user record (systemd's format) with\n"
-               "userName, uid, storage (directory or subvolume) and, where needed, the secret\n"
-               "section. Homes live in /home, or in $HEARTH_HOME_ROOT; homeDirectory must be\n"
+               "userName, uid, storage (directory, subvolume or luks) and, where needed, the\n"
+               "secret section. Encrypted homes are <root>/<userName>.home images (or the\n"
+               "block device in imagePath), mapped as /dev/mapper/hearth-<userName>.\n"
+               "Homes live in /home, or in $HEARTH_HOME_ROOT; homeDirectory must be\n"
                "<root>/<userName>. Per-home locks are in $HEARTH_RUNTIME_DIR (/run/hearth).\n"
                "\n"
                "Exit status:\n"
                "  0 done; 10 bad request; 11 wrong password; 12 no space; 13 busy;\n"
                "  14 not found; 15 already exists; 16 size not possible; 17 not supported;\n"
-               "  20 storage error. The reason is one line on standard error.\n");
+               "  18 damaged (header, record); 19 already active; 20 storage error;\n"
+               "  21 not active. The reason is one line on standard error.\n");
 }
 
 static uint64_t now_usec(void) {
@@ -87,54 +93,6 @@ static int read_request(UserRecord **ret) {
         return 0;
 }
 
-static int set_array(json_object *obj, const char *key, char **values) {
-        json_object *a = json_object_new_array();
-        if (!a)
-                return -ENOMEM;
-        for (char **v = values; *v; v++)
-                if (json_object_array_add(a, json_object_new_string(*v)) < 0) {
-                        json_object_put(a);
-                        return -ENOMEM;
-                }
-        return json_object_object_add(obj, key, a) < 0 ? -ENOMEM : 0;
-}
-
-static json_object *section(json_object *rec, const char *name) {
-        json_object *s;
-        if (json_object_object_get_ex(rec, name, &s))
-                return s;
-        s = json_object_new_object();
-        if (s && json_object_object_add(rec, name, s) < 0) {
-                json_object_put(s);
-                return NULL;
-        }
-        return s;
-}
-
-/* Hashes passwords into privileged.hashedPassword. */
-static int store_hashes(Home *h, const char *const *passwords) {
-        _cleanup_strv_free_ char **hashes = NULL;
-        size_t n = strv_length((char *const *) passwords);
-        json_object *priv;
-        int r;
-
-        hashes = calloc(n + 1, sizeof *hashes);
-        if (!hashes)
-                return log_oom();
-        for (size_t i = 0; i < n; i++) {
-                r = password_hash(passwords[i], &hashes[i]);
-                if (r < 0)
-                        return log_error_errno(r, "home %s: cannot hash password: %m", h->name);
-        }
-        priv = section(h->rec->json, "privileged");
-        if (!priv || set_array(priv, "hashedPassword", hashes) < 0)
-                return log_oom();
-        uint64_t now = now_usec();
-        json_object_object_add(h->rec->json, "lastPasswordChangeUSec", json_object_new_int64((int64_t) now));
-        json_object_object_add(h->rec->json, "lastChangeUSec", json_object_new_int64((int64_t) now));
-        return user_record_refresh(h->rec, NULL);
-}
-
 /* At least one password of secret.password matches a hash. */
 static int verify_password(Home *h) {
         int r;
@@ -161,7 +119,7 @@ static int op_create(Home *h, const StorageBackend *b) {
                 if (h->rec->password && h->rec->password[0] && (r = verify_password(h)) < 0)
                         return r;
         } else if (h->rec->password && h->rec->password[0]) {
-                r = store_hashes(h, h->rec->password);
+                r = home_set_password_hashes(h, h->rec->password);
                 if (r < 0)
                         return r;
         }
@@ -178,7 +136,7 @@ static int op_passwd(Home *h, const StorageBackend *b) {
         _cleanup_free_ const char **new_passwords = NULL;
         int r;
 
-        r = verify_password(h);
+        r = b->own_authentication ? 0 : verify_password(h);
         if (r < 0)
                 return r;
         if (!json_object_object_get_ex(h->rec->json, "secret", &secret) ||
@@ -198,7 +156,7 @@ static int op_passwd(Home *h, const StorageBackend *b) {
                                                "of 1 to 4096 bytes", h->name, i);
                 new_passwords[i] = json_object_get_string(e);
         }
-        r = store_hashes(h, new_passwords);
+        r = home_set_password_hashes(h, new_passwords);
         if (r < 0)
                 return r;
         return b->passwd ? b->passwd(h) : 0;
@@ -212,8 +170,15 @@ static int run(const char *op, Home *h, const StorageBackend *b) {
         if (strcmp(op, "remove") == 0)
                 return b->remove(h);
         if (strcmp(op, "activate") == 0) {
-                r = verify_password(h);
+                r = b->own_authentication ? 0 : verify_password(h);
                 return r < 0 ? r : b->activate(h);
+        }
+        if (strcmp(op, "lock") == 0 || strcmp(op, "unlock") == 0) {
+                int (*f)(Home *) = op[0] == 'l' ? b->lock : b->unlock;
+                if (!f)
+                        return log_error_errno(EOPNOTSUPP, "home %s: storage \"%s\" cannot be locked", h->name,
+                                               b->name);
+                return f(h);
         }
         if (strcmp(op, "deactivate") == 0)
                 return b->deactivate(h);
@@ -233,7 +198,7 @@ static int run(const char *op, Home *h, const StorageBackend *b) {
 }
 
 static const char *const operations[] = {
-        "create", "activate", "deactivate", "update", "resize", "passwd", "inspect", "remove",
+        "create", "activate", "deactivate", "lock", "unlock", "update", "resize", "passwd", "inspect", "remove",
 };
 
 int main(int argc, char *argv[]) {
@@ -248,11 +213,16 @@ int main(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
+                { "force", no_argument, NULL, 'f' },
                 {}
         };
+        bool force = false;
         int c;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "hf", options, NULL)) >= 0)
                 switch (c) {
+                case 'f':
+                        force = true;
+                        break;
                 case 'h':
                         help();
                         return 0;
@@ -285,6 +255,7 @@ int main(int argc, char *argv[]) {
         r = home_open(rec, &h);
         if (r < 0)
                 return worker_exit_status(r);
+        h->force = force;
 
         r = run(op, h, b);
         if (r >= 0 && strcmp(op, "remove") != 0)

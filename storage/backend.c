@@ -6,6 +6,7 @@
 static const StorageBackend *const backends[] = {
         &storage_directory,
         &storage_subvolume,
+        &storage_luks,
 };
 
 const StorageBackend *storage_backend_find(UserStorage storage) {

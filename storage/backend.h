@@ -13,11 +13,17 @@
 typedef struct StorageBackend {
         const char *name;
         UserStorage storage;
+        /* The storage checks passwords itself (keyslots); the worker then
+         * does not check them against privileged.hashedPassword first. */
+        bool own_authentication;
 
         /* Makes the home from nothing; on failure nothing is left. */
         int (*create)(Home *h);
         int (*activate)(Home *h);
         int (*deactivate)(Home *h);
+        /* Suspend with keys wiped, and resume with a password (NULL: none). */
+        int (*lock)(Home *h);
+        int (*unlock)(Home *h);
         /* Applies a changed record to the storage (e.g. a new size). */
         int (*update)(Home *h);
         /* h->rec->disk_size is the size wanted. */
@@ -35,5 +41,6 @@ typedef struct StorageBackend {
 
 extern const StorageBackend storage_directory;
 extern const StorageBackend storage_subvolume;
+extern const StorageBackend storage_luks;
 
 const StorageBackend *storage_backend_find(UserStorage storage);

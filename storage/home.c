@@ -17,6 +17,7 @@
 #include "home.h"
 #include "log.h"
 #include "macro.h"
+#include "password.h"
 #include "secret.h"
 #include "skel.h"
 
@@ -397,4 +398,42 @@ int home_remove_from_root(Home *h) {
         free(h->state);
         h->state = strdup("absent");
         return 0;
+}
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+int home_set_password_hashes(Home *h, const char *const *passwords) {
+        size_t n = strv_length((char *const *) passwords);
+        json_object *priv, *array;
+        int r;
+
+        array = json_object_new_array();
+        if (!array)
+                return log_oom();
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *hash = NULL;
+                r = password_hash(passwords[i], &hash);
+                if (r < 0) {
+                        json_object_put(array);
+                        return log_error_errno(r, "home %s: cannot hash password: %m", h->name);
+                }
+                json_object_array_add(array, json_object_new_string(hash));
+        }
+        if (!json_object_object_get_ex(h->rec->json, "privileged", &priv)) {
+                priv = json_object_new_object();
+                if (!priv || json_object_object_add(h->rec->json, "privileged", priv) < 0) {
+                        json_object_put(priv);
+                        json_object_put(array);
+                        return log_oom();
+                }
+        }
+        json_object_object_add(priv, "hashedPassword", array);
+        uint64_t now = now_usec();
+        json_object_object_add(h->rec->json, "lastPasswordChangeUSec", json_object_new_int64((int64_t) now));
+        json_object_object_add(h->rec->json, "lastChangeUSec", json_object_new_int64((int64_t) now));
+        return user_record_refresh(h->rec, NULL);
 }

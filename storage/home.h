@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -26,6 +27,7 @@ typedef struct Home {
         int root_fd;
         int lock_fd;
         char *state;       /* for the status section: "active", "inactive", … */
+        bool force;        /* deactivate even while in use */
 } Home;
 
 const char *home_root_default(void);
@@ -80,3 +82,7 @@ int home_remove_from_root(Home *h);
 /* 1 if <root>/<name> is a directory owned by the home's UID, 0 if absent;
  * -EUCLEAN if something else is there. */
 int home_top_exists(Home *h);
+
+/* Sets privileged.hashedPassword to yescrypt hashes of passwords, and bumps
+ * lastPasswordChangeUSec and lastChangeUSec. */
+int home_set_password_hashes(Home *h, const char *const *passwords);

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/btrfs.h>
+
+#include "fs.h"
+#include "log.h"
+#include "macro.h"
+
+int run_tool(const char *what, char *const argv[]) {
+        int pipefd[2], status;
+        char buf[4096];
+        size_t n = 0;
+        pid_t pid;
+
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return negative_errno();
+        pid = fork();
+        if (pid < 0) {
+                close(pipefd[0]);
+                close(pipefd[1]);
+                return negative_errno();
+        }
+        if (pid == 0) {
+                int null = open("/dev/null", O_RDWR);
+                if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(pipefd[1], 2) < 0)
+                        _exit(127);
+                execvp(argv[0], argv);
+                dprintf(2, "cannot run %s: %m\n", argv[0]);
+                _exit(127);
+        }
+        close(pipefd[1]);
+        for (;;) {
+                ssize_t k = read(pipefd[0], buf + n, sizeof buf - 1 - n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        break;
+                n += (size_t) k;
+                if (n == sizeof buf - 1) {
+                        /* Keep the end: the last line says what went wrong. */
+                        memmove(buf, buf + n / 2, n - n / 2);
+                        n -= n / 2;
+                }
+        }
+        close(pipefd[0]);
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return negative_errno();
+        buf[n] = 0;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                return 0;
+
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+                buf[--n] = 0;
+        const char *last = strrchr(buf, '\n');
+        last = last ? last + 1 : buf;
+        if (WIFEXITED(status))
+                log_error("%s: %s exited with %d%s%s", what, argv[0], WEXITSTATUS(status), *last ? ": " : "", last);
+        else
+                log_error("%s: %s killed by signal %d", what, argv[0], WTERMSIG(status));
+        return -EIO;
+}
+
+int fs_min_size(const char *fstype, uint64_t *ret) {
+        if (strcmp(fstype, "btrfs") == 0)
+                *ret = UINT64_C(256) << 20;
+        else if (strcmp(fstype, "ext4") == 0)
+                *ret = UINT64_C(32) << 20;
+        else if (strcmp(fstype, "xfs") == 0)
+                *ret = UINT64_C(320) << 20; /* xfsprogs refuses below 300 MB */
+        else
+                return -EINVAL;
+        return 0;
+}
+
+int fs_make(const char *fstype, const char *dev, const char *label) {
+        char what[128];
+        snprintf(what, sizeof what, "making %s on %s", fstype, dev);
+        if (strcmp(fstype, "btrfs") == 0)
+                return run_tool(what, (char *const[]) { "mkfs.btrfs", "-q", "-f", "-L", (char *) label, (char *) dev, NULL });
+        if (strcmp(fstype, "ext4") == 0)
+                return run_tool(what, (char *const[]) { "mkfs.ext4", "-q", "-F", "-L", (char *) label,
+                                                       "-E", "lazy_itable_init=1,discard", (char *) dev, NULL });
+        if (strcmp(fstype, "xfs") == 0)
+                return run_tool(what, (char *const[]) { "mkfs.xfs", "-q", "-f", "-L", (char *) label, (char *) dev, NULL });
+        return log_error_errno(EOPNOTSUPP, "file system type %s is not supported", fstype);
+}
+
+int fs_check(const char *fstype, const char *dev) {
+        char what[128];
+        snprintf(what, sizeof what, "checking %s on %s", fstype, dev);
+        if (strcmp(fstype, "ext4") == 0) {
+                /* -p: repair what is safe without questions; exit 1 means "fixed". */
+                pid_t pid = fork();
+                int status;
+                if (pid < 0)
+                        return negative_errno();
+                if (pid == 0) {
+                        int null = open("/dev/null", O_RDWR);
+                        if (null >= 0) {
+                                dup2(null, 0);
+                                dup2(null, 1);
+                                dup2(null, 2);
+                        }
+                        execlp("e2fsck", "e2fsck", "-p", dev, (char *) NULL);
+                        _exit(127);
+                }
+                while (waitpid(pid, &status, 0) < 0)
+                        if (errno != EINTR)
+                                return negative_errno();
+                if (WIFEXITED(status) && WEXITSTATUS(status) <= 1)
+                        return 0;
+                return log_error_errno(EUCLEAN, "%s: e2fsck found errors it cannot repair unattended", what);
+        }
+        if (strcmp(fstype, "xfs") == 0)
+                return run_tool(what, (char *const[]) { "xfs_repair", "-n", (char *) dev, NULL });
+        return 0;
+}
+
+static const struct {
+        const char *name;
+        unsigned long flag;
+        bool clear;
+} mount_flags[] = {
+        { "ro", MS_RDONLY, false },         { "rw", MS_RDONLY, true },
+        { "noatime", MS_NOATIME, false },   { "nodiratime", MS_NODIRATIME, false },
+        { "relatime", MS_RELATIME, false }, { "strictatime", MS_STRICTATIME, false },
+        { "lazytime", MS_LAZYTIME, false }, { "noexec", MS_NOEXEC, false },
+        { "exec", MS_NOEXEC, true },        { "sync", MS_SYNCHRONOUS, false },
+        { "dirsync", MS_DIRSYNC, false },
+};
+
+int fs_mount(const char *fstype, const char *dev, const char *where, const char *extra_options) {
+        unsigned long flags = MS_NOSUID | MS_NODEV;
+        _cleanup_free_ char *copy = NULL, *data = NULL;
+        size_t data_len = 0;
+
+        copy = strdup(extra_options ?: "");
+        data = calloc(1, strlen(extra_options ?: "") + 2);
+        if (!copy || !data)
+                return -ENOMEM;
+        for (char *save = NULL, *opt = strtok_r(copy, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+                bool known = false;
+                /* The record may not loosen nosuid/nodev. */
+                if (strcmp(opt, "suid") == 0 || strcmp(opt, "dev") == 0)
+                        return log_error_errno(EINVAL, "luksExtraMountOptions: \"%s\" is not allowed", opt);
+                for (size_t i = 0; i < ELEMENTSOF(mount_flags); i++)
+                        if (strcmp(opt, mount_flags[i].name) == 0) {
+                                if (mount_flags[i].clear)
+                                        flags &= ~mount_flags[i].flag;
+                                else
+                                        flags |= mount_flags[i].flag;
+                                known = true;
+                        }
+                if (!known && strcmp(opt, "nosuid") != 0 && strcmp(opt, "nodev") != 0) {
+                        data_len += (size_t) sprintf(data + data_len, "%s%s", data_len ? "," : "", opt);
+                }
+        }
+        if (mount(dev, where, fstype, flags, data_len ? data : NULL) < 0)
+                return log_error_errno(errno, "cannot mount %s on %s: %m", dev, where);
+        return 0;
+}
+
+static int btrfs_resize(const char *mountpoint, const char *spec) {
+        struct btrfs_ioctl_vol_args args = {};
+        _cleanup_close_ int fd = open(mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        snprintf(args.name, sizeof args.name, "%s", spec);
+        return ioctl(fd, BTRFS_IOC_RESIZE, &args) < 0 ? negative_errno() : 0;
+}
+
+int fs_grow(const char *fstype, const char *dev, const char *mountpoint) {
+        char what[128];
+        int r;
+
+        snprintf(what, sizeof what, "growing %s on %s", fstype, dev);
+        if (strcmp(fstype, "btrfs") == 0) {
+                if (!mountpoint)
+                        return log_error_errno(EOPNOTSUPP, "%s: btrfs grows online only", what);
+                r = btrfs_resize(mountpoint, "1:max");
+                return r < 0 ? log_error_errno(r, "%s: %m", what) : 0;
+        }
+        if (strcmp(fstype, "ext4") == 0)
+                return run_tool(what, (char *const[]) { "resize2fs", (char *) dev, NULL });
+        if (strcmp(fstype, "xfs") == 0) {
+                if (!mountpoint)
+                        return log_error_errno(EOPNOTSUPP, "%s: xfs grows online only", what);
+                return run_tool(what, (char *const[]) { "xfs_growfs", (char *) mountpoint, NULL });
+        }
+        return log_error_errno(EOPNOTSUPP, "%s: unsupported", what);
+}
+
+int fs_shrink(const char *fstype, const char *dev, const char *mountpoint, uint64_t new_size) {
+        char what[128], size[32];
+        int r;
+
+        snprintf(what, sizeof what, "shrinking %s on %s", fstype, dev);
+        if (strcmp(fstype, "btrfs") == 0) {
+                if (!mountpoint)
+                        return log_error_errno(EOPNOTSUPP, "%s: btrfs shrinks online only", what);
+                snprintf(size, sizeof size, "1:%" PRIu64, new_size);
+                r = btrfs_resize(mountpoint, size);
+                if (r == -ENOSPC)
+                        return log_error_errno(ENOSPC, "%s: the data does not fit in the smaller size", what);
+                return r < 0 ? log_error_errno(r, "%s: %m", what) : 0;
+        }
+        if (strcmp(fstype, "ext4") == 0) {
+                if (mountpoint)
+                        return log_error_errno(EBUSY, "%s: ext4 shrinks offline only; deactivate the home first", what);
+                r = run_tool(what, (char *const[]) { "e2fsck", "-f", "-y", (char *) dev, NULL });
+                if (r < 0)
+                        return r;
+                snprintf(size, sizeof size, "%" PRIu64 "K", new_size / 1024);
+                return run_tool(what, (char *const[]) { "resize2fs", (char *) dev, size, NULL });
+        }
+        if (strcmp(fstype, "xfs") == 0)
+                return log_error_errno(EOPNOTSUPP, "%s: xfs cannot shrink; only growing is possible", what);
+        return log_error_errno(EOPNOTSUPP, "%s: unsupported", what);
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The filesystem inside an encrypted home: make, check, mount, grow and
+ * shrink, with the distributions' own tools (mkfs.*, e2fsck, resize2fs,
+ * xfs_growfs) where the kernel has no interface for it. No secret is ever on
+ * a command line here. Errors are logged with the tool's last line of output. */
+
+/* Smallest size worth making for the type; -EINVAL for an unknown type. */
+int fs_min_size(const char *fstype, uint64_t *ret);
+
+int fs_make(const char *fstype, const char *dev, const char *label);
+
+/* ext4: e2fsck -p; xfs: xfs_repair -n; btrfs: nothing (it checks itself). */
+int fs_check(const char *fstype, const char *dev);
+
+/* Mounts with nosuid,nodev plus extra_options (comma-separated, may be
+ * NULL): generic flags (ro, noatime, …) become mount flags, the rest is
+ * passed to the filesystem. */
+int fs_mount(const char *fstype, const char *dev, const char *where, const char *extra_options);
+
+/* Grows to fill the device (online: mountpoint set) or, for ext4 offline,
+ * by device. */
+int fs_grow(const char *fstype, const char *dev, const char *mountpoint);
+
+/* Shrinks to new_size bytes. btrfs: online only; ext4: offline only (after
+ * a forced check); xfs: -EOPNOTSUPP. */
+int fs_shrink(const char *fstype, const char *dev, const char *mountpoint, uint64_t new_size);
+
+/* Runs argv (argv[0] looked up in PATH) with stdin/stdout on /dev/null and
+ * stderr captured; on failure logs "what: <last line of stderr>". */
+int run_tool(const char *what, char *const argv[]);

@@ -1,0 +1,1055 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Encrypted homes: each home is a LUKS2 volume (an image file on a loop
+ * device, or a block device) with a filesystem inside, mapped as
+ * /dev/mapper/hearth-<user> and mounted on the home directory while active.
+ * Everything LUKS goes through libcryptsetup.
+ *
+ * The record travels with the home: a LUKS2 token of type hearth-identity
+ * and ~/.identity hold a copy signed by the machine key, and activation
+ * prefers the newer of the stored and embedded copies, provided the embedded
+ * one is signed by a trusted key. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/ioctl.h>
+#include <linux/fs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libcryptsetup.h>
+
+#include "backend.h"
+#include "fileio.h"
+#include "fs.h"
+#include "identity-store.h"
+#include "json-strict.h"
+#include "log.h"
+#include "loop.h"
+#include "macro.h"
+#include "password.h"
+#include "secret.h"
+#include "sign.h"
+#include "size.h"
+
+#define TOKEN_TYPE "hearth-identity"
+#define IDENTITY_FILE ".identity"
+
+typedef struct Volume {
+        char *image;   /* image file or block device */
+        bool is_block;
+        char *dev;     /* what LUKS sits on: /dev/loopN or the block device */
+        int loop_fd;
+        struct crypt_device *cd;
+} Volume;
+
+/* libcryptsetup talks on stderr by default; its lines are details of the one
+ * error we report, so they go to the debug log. */
+static void hearth_crypt_log(int level, const char *msg, void *userdata) {
+        size_t n = strlen(msg);
+        log_debug("libcryptsetup: %.*s", (int) (n && msg[n - 1] == '\n' ? n - 1 : n), msg);
+}
+
+static void crypt_log_setup(void) {
+        static bool done;
+        if (!done) {
+                crypt_set_log_callback(NULL, hearth_crypt_log, NULL);
+                done = true;
+        }
+}
+
+static void volume_close(Volume *v) {
+        if (v->cd)
+                crypt_free(v->cd);
+        if (v->loop_fd >= 0)
+                close(v->loop_fd); /* autoclear detaches once dm lets go too */
+        free(v->image);
+        free(v->dev);
+        *v = (Volume) { .loop_fd = -1 };
+}
+#define _cleanup_volume_ __attribute__((cleanup(volume_close)))
+
+static int dm_name(Home *h, char *buf, size_t size) {
+        return snprintf(buf, size, "hearth-%s", h->name) < (int) size ? 0 : -ENAMETOOLONG;
+}
+
+static void crypt_log_setup(void);
+
+static bool is_active(Home *h) {
+        char name[64];
+        crypt_log_setup();
+        if (dm_name(h, name, sizeof name) < 0)
+                return false;
+        crypt_status_info s = crypt_status(NULL, name);
+        return s == CRYPT_ACTIVE || s == CRYPT_BUSY;
+}
+
+static const char *fstype(Home *h) {
+        return h->rec->file_system_type ?: "btrfs";
+}
+
+/* The image: imagePath if it names a block device, else <root>/<user>.home;
+ * nothing else, so a record cannot point create or remove at another file. */
+static int image_path(Home *h, char **ret, bool *ret_block) {
+        struct stat st;
+
+        if (h->rec->image_path && strncmp(h->rec->image_path, "/dev/", 5) == 0) {
+                if (stat(h->rec->image_path, &st) < 0)
+                        return log_error_errno(errno, "home %s: imagePath %s: %m", h->name, h->rec->image_path);
+                if (!S_ISBLK(st.st_mode))
+                        return log_error_errno(EINVAL, "home %s: imagePath %s is not a block device", h->name,
+                                               h->rec->image_path);
+                *ret_block = true;
+                *ret = strdup(h->rec->image_path);
+                return *ret ? 0 : log_oom();
+        }
+        _cleanup_free_ char *def = NULL;
+        if (asprintf(&def, "%s/%s.home", h->root, h->name) < 0)
+                return log_oom();
+        if (h->rec->image_path && strcmp(h->rec->image_path, def) != 0)
+                return log_error_errno(EINVAL, "home %s: imagePath: must be %s or a block device", h->name, def);
+        *ret_block = false;
+        *ret = TAKE_PTR(def);
+        return 0;
+}
+
+static int volume_attach(Home *h, const char *image, bool is_block, Volume *v) {
+        int r;
+
+        crypt_log_setup();
+        v->loop_fd = -1;
+        v->image = strdup(image);
+        if (!v->image)
+                return log_oom();
+        v->is_block = is_block;
+        if (is_block)
+                v->dev = strdup(image);
+        else {
+                r = loop_attach(image, false, &v->dev, &v->loop_fd);
+                if (r == -ENOENT)
+                        return log_error_errno(ENOENT, "home %s: image %s does not exist", h->name, image);
+                if (r < 0)
+                        return log_error_errno(r, "home %s: cannot attach %s to a loop device: %m", h->name, image);
+        }
+        if (!v->dev)
+                return log_oom();
+        r = crypt_init(&v->cd, v->dev);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot open %s: %m", h->name, v->dev);
+        return 0;
+}
+
+static int volume_open(Home *h, Volume *v) {
+        _cleanup_free_ char *image = NULL;
+        bool is_block;
+        int r;
+
+        r = image_path(h, &image, &is_block);
+        if (r < 0)
+                return r;
+        r = volume_attach(h, image, is_block, v);
+        if (r < 0)
+                return r;
+        r = crypt_load(v->cd, CRYPT_LUKS2, NULL);
+        if (r < 0)
+                return log_error_errno(EUCLEAN, "home %s: %s has no valid LUKS2 header (damaged, or not a Hearth "
+                                       "home)", h->name, image);
+        return 0;
+}
+
+/* Tries each password of secret.password on the keyslots. With name, the
+ * volume is then activated under that name; without, only checked (which
+ * needs no device-mapper). The volume key passes through locked memory only
+ * and is wiped; each password costs one PBKDF run. Returns the keyslot. */
+static int unlock(Home *h, Volume *v, const char *name, uint32_t flags, const char **ret_password) {
+        _cleanup_secure_buffer_ SecureBuffer *vk = NULL;
+        const char *const *pw = h->rec->password;
+        int r, slot;
+
+        if (!pw || !pw[0])
+                return log_error_errno(EKEYREJECTED, "home %s: password required", h->name);
+        r = secure_buffer_new((size_t) crypt_get_volume_key_size(v->cd) ?: 64, &vk);
+        if (r < 0)
+                return log_oom();
+        for (; *pw; pw++) {
+                size_t vk_size = vk->size;
+                slot = crypt_volume_key_get(v->cd, CRYPT_ANY_SLOT, vk->data, &vk_size, *pw, strlen(*pw));
+                if (slot == -EPERM)
+                        continue;
+                if (slot < 0)
+                        return log_error_errno(slot, "home %s: cannot unlock %s: %m", h->name, v->image);
+                if (name) {
+                        r = crypt_activate_by_volume_key(v->cd, name, vk->data, vk_size, flags);
+                        if (r == -EEXIST)
+                                return log_error_errno(EALREADY, "home %s: /dev/mapper/%s is already active",
+                                                       h->name, name);
+                        if (r < 0)
+                                return log_error_errno(r, "home %s: cannot activate /dev/mapper/%s: %m", h->name,
+                                                       name);
+                }
+                if (ret_password)
+                        *ret_password = *pw;
+                return slot;
+        }
+        return log_error_errno(EKEYREJECTED, "home %s: password incorrect", h->name);
+}
+
+/* ---- the embedded record ------------------------------------------------ */
+
+/* What is embedded: the signed record without per-machine sections. */
+static int embedded_json(Home *h, char **ret) {
+        json_object *j = user_record_without(h->rec, USER_RECORD_SECRET | USER_RECORD_STATUS | USER_RECORD_BINDING);
+        if (!j)
+                return log_oom();
+        const char *s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        *ret = s ? strdup(s) : NULL;
+        json_object_put(j);
+        return *ret ? 0 : log_oom();
+}
+
+/* Signs the record with the machine key, so the embedded copies verify. */
+static int sign_record(Home *h) {
+        _cleanup_identity_store_ IdentityStore *store = NULL;
+        Keyring *kr;
+        int r;
+
+        r = identity_store_open(NULL, &store);
+        if (r >= 0)
+                r = identity_store_keyring(store, true, &kr);
+        if (r >= 0)
+                r = keyring_sign(kr, h->rec);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot sign the record: %m", h->name);
+        return 0;
+}
+
+static int token_write(Home *h, Volume *v) {
+        _cleanup_free_ char *rec = NULL, *token = NULL;
+        int r, id;
+
+        r = embedded_json(h, &rec);
+        if (r < 0)
+                return r;
+        if (asprintf(&token, "{\"type\":\"" TOKEN_TYPE "\",\"keyslots\":[],\"record\":%s}", rec) < 0)
+                return log_oom();
+        /* Replace ours in place if there is one. */
+        id = CRYPT_ANY_TOKEN;
+        for (int i = 0; i < 32; i++) {
+                const char *type;
+                if (crypt_token_status(v->cd, i, &type) == CRYPT_TOKEN_EXTERNAL_UNKNOWN && type &&
+                    strcmp(type, TOKEN_TYPE) == 0) {
+                        id = i;
+                        break;
+                }
+        }
+        r = crypt_token_json_set(v->cd, id, token);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot write the identity token: %m", h->name);
+        return 0;
+}
+
+static int token_read(Home *h, Volume *v, UserRecord **ret) {
+        for (int i = 0; i < 32; i++) {
+                const char *type, *json;
+                json_object *j = NULL, *rec;
+                _cleanup_free_ char *error = NULL;
+
+                if (crypt_token_status(v->cd, i, &type) != CRYPT_TOKEN_EXTERNAL_UNKNOWN || !type ||
+                    strcmp(type, TOKEN_TYPE) != 0)
+                        continue;
+                if (crypt_token_json_get(v->cd, i, &json) < 0)
+                        break;
+                int r = json_parse_strict(json, strlen(json), &j, &error);
+                if (r < 0 || !json_object_object_get_ex(j, "record", &rec)) {
+                        json_object_put(j);
+                        return log_error_errno(EUCLEAN, "home %s: identity token unreadable: %s", h->name,
+                                               error ?: "no record");
+                }
+                r = user_record_from_json(json_object_get(rec), ret, &error);
+                json_object_put(j);
+                if (r < 0)
+                        return log_error_errno(EUCLEAN, "home %s: identity token holds an invalid record: %s",
+                                               h->name, error ?: "?");
+                return 0;
+        }
+        return -ENOENT;
+}
+
+static int identity_file_write(Home *h, int dir_fd) {
+        _cleanup_free_ char *rec = NULL, *tmp = NULL;
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        r = embedded_json(h, &rec);
+        if (r < 0)
+                return r;
+        r = home_temp_name(h, "identity", &tmp);
+        if (r < 0)
+                return r;
+        fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return log_error_errno(errno, "home %s: cannot write ~/" IDENTITY_FILE ": %m", h->name);
+        size_t n = strlen(rec);
+        if (write(fd, rec, n) != (ssize_t) n || write(fd, "\n", 1) != 1 || fsync(fd) < 0 ||
+            fchown(fd, h->rec->uid, (gid_t) h->rec->uid) < 0 ||
+            renameat(dir_fd, tmp, dir_fd, IDENTITY_FILE) < 0) {
+                r = log_error_errno(errno, "home %s: cannot write ~/" IDENTITY_FILE ": %m", h->name);
+                (void) unlinkat(dir_fd, tmp, 0);
+                return r;
+        }
+        return 0;
+}
+
+static int identity_file_read(Home *h, int dir_fd, UserRecord **ret) {
+        _cleanup_close_ int fd = openat(dir_fd, IDENTITY_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+        _cleanup_free_ char *text = NULL, *error = NULL, *path = NULL;
+        size_t len;
+        int r;
+
+        if (fd < 0)
+                return errno == ENOENT ? -ENOENT : log_error_errno(errno, "home %s: ~/" IDENTITY_FILE ": %m", h->name);
+        if (asprintf(&path, "/proc/self/fd/%d", fd) < 0)
+                return log_oom();
+        /* Through the fd we already hold: a symlink swapped in now is not followed. */
+        r = read_file_bounded(path, IDENTITY_FILE_MAX, &text, &len);
+        if (r == -ELOOP) {
+                /* /proc/self/fd links are symlinks to O_NOFOLLOW; read directly. */
+                text = malloc(IDENTITY_FILE_MAX + 1);
+                if (!text)
+                        return log_oom();
+                ssize_t k = read(fd, text, IDENTITY_FILE_MAX + 1);
+                if (k < 0 || k > IDENTITY_FILE_MAX)
+                        return log_error_errno(EUCLEAN, "home %s: ~/" IDENTITY_FILE " unreadable or too large", h->name);
+                len = (size_t) k;
+                text[len] = 0;
+        } else if (r < 0)
+                return log_error_errno(EUCLEAN, "home %s: ~/" IDENTITY_FILE " unreadable: %m", h->name);
+        r = user_record_parse(text, len, ret, &error);
+        if (r < 0)
+                return log_error_errno(EUCLEAN, "home %s: ~/" IDENTITY_FILE ": %s", h->name, error ?: "invalid");
+        return 0;
+}
+
+/* Checks an embedded copy and, if it is newer than the stored record and
+ * signed by a trusted key, makes it the record. */
+static int reconcile(Home *h, UserRecord *embedded, const char *where) {
+        _cleanup_identity_store_ IdentityStore *store = NULL;
+        SignatureStatus status;
+        Keyring *kr;
+        int r;
+
+        if (strcmp(embedded->user_name, h->name) != 0)
+                return log_error_errno(EUCLEAN, "home %s: the record in %s is for \"%s\"", h->name, where,
+                                       embedded->user_name);
+        r = identity_store_open(NULL, &store);
+        if (r >= 0)
+                r = identity_store_keyring(store, false, &kr);
+        if (r >= 0)
+                r = keyring_verify(kr, embedded, &status);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot verify the record in %s: %m", h->name, where);
+        if (status != SIGNATURE_LOCAL && status != SIGNATURE_TRUSTED)
+                return log_error_errno(EUCLEAN, "home %s: the record in %s: %s, refusing", h->name, where,
+                                       signature_status_to_string(status));
+        if (embedded->last_change_usec == UINT64_MAX || h->rec->last_change_usec == UINT64_MAX ||
+            embedded->last_change_usec <= h->rec->last_change_usec)
+                return 0;
+
+        /* Newer: keep this machine's binding and the request's secrets. */
+        log_info("home %s: the record in %s is newer than the stored one; using it", h->name, where);
+        json_object *keep_secret = NULL, *keep_binding = NULL, *j = json_object_get(embedded->json);
+        if (json_object_object_get_ex(h->rec->json, "secret", &keep_secret))
+                json_object_object_add(j, "secret", json_object_get(keep_secret));
+        if (json_object_object_get_ex(h->rec->json, "binding", &keep_binding))
+                json_object_object_add(j, "binding", json_object_get(keep_binding));
+        json_object_put(h->rec->json);
+        h->rec->json = j;
+        return user_record_refresh(h->rec, NULL);
+}
+
+/* ---- create ---------------------------------------------------------------- */
+
+static int set_pbkdf(Home *h, Volume *v) {
+        const UserRecord *rec = h->rec;
+        struct crypt_pbkdf_type p = {
+                .type = rec->luks_pbkdf_type ?: CRYPT_KDF_ARGON2ID,
+                .hash = rec->luks_pbkdf_hash_algorithm ?: "sha512",
+                /* homed's defaults: 500 ms and 64 MiB, not libcryptsetup's
+                 * 2 s that every login would wait for. */
+                .time_ms = rec->luks_pbkdf_time_cost_usec != UINT64_MAX
+                                   ? (uint32_t) (rec->luks_pbkdf_time_cost_usec / 1000 ?: 1) : 500,
+                .max_memory_kb = rec->luks_pbkdf_memory_cost != UINT64_MAX
+                                         ? (uint32_t) (rec->luks_pbkdf_memory_cost / 1024) : 65536,
+                .parallel_threads = rec->luks_pbkdf_parallel_threads != UINT64_MAX
+                                            ? (uint32_t) rec->luks_pbkdf_parallel_threads : 1,
+        };
+        json_object *it;
+        int r;
+
+        if (strcmp(p.type, CRYPT_KDF_PBKDF2) == 0) {
+                p.max_memory_kb = 0;
+                p.parallel_threads = 0;
+        }
+        /* luksPbkdfForceIterations (systemd's field): fixed cost, no
+         * benchmark. Tests use it to make formatting cheap. */
+        if (json_object_object_get_ex(rec->json, "luksPbkdfForceIterations", &it) &&
+            json_object_is_type(it, json_type_int) && json_object_get_int64(it) > 0 &&
+            json_object_get_int64(it) <= UINT32_MAX) {
+                p.iterations = (uint32_t) json_object_get_int64(it);
+                p.time_ms = 0;
+                p.flags = CRYPT_PBKDF_NO_BENCHMARK;
+                if (p.max_memory_kb < 32 && p.max_memory_kb != 0)
+                        p.max_memory_kb = 32;
+        }
+        r = crypt_set_pbkdf_type(v->cd, &p);
+        if (r < 0)
+                return log_error_errno(r, "home %s: PBKDF settings refused by libcryptsetup: %m", h->name);
+        return 0;
+}
+
+static int default_size(Home *h, const char *image, bool is_block, uint64_t *ret) {
+        if (is_block) {
+                _cleanup_close_ int fd = open(image, O_RDONLY | O_CLOEXEC);
+                uint64_t size;
+                if (fd < 0 || ioctl(fd, BLKGETSIZE64, &size) < 0)
+                        return log_error_errno(errno, "home %s: cannot get the size of %s: %m", h->name, image);
+                *ret = size;
+                return 0;
+        }
+        if (h->rec->disk_size != UINT64_MAX) {
+                *ret = h->rec->disk_size;
+                return 0;
+        }
+        /* As homed: a share of what is free, here a fifth, in whole MiB. */
+        struct statvfs sv;
+        if (fstatvfs(h->root_fd, &sv) < 0)
+                return log_error_errno(errno, "home %s: cannot stat %s: %m", h->name, h->root);
+        *ret = (uint64_t) sv.f_bavail * sv.f_frsize / 5 / (1024 * 1024) * (1024 * 1024);
+        return 0;
+}
+
+static int mount_dir(Home *h, const char *what, char **ret) {
+        const char *rt = getenv("HEARTH_RUNTIME_DIR");
+        _cleanup_free_ char *p = NULL;
+        if (asprintf(&p, "%s/%s/%s", rt && rt[0] == '/' ? rt : "/run/hearth", what, h->name) < 0)
+                return log_oom();
+        int r = mkdir_parents(p, 0700);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot create %s: %m", h->name, p);
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+/* Leftovers of a killed create: its mount and its mapping. The image file
+ * itself goes with the other hidden leftovers. */
+static void clean_create_leftovers(Home *h) {
+        _cleanup_free_ char *mnt = NULL;
+        char name[64];
+
+        if (mount_dir(h, "create", &mnt) >= 0)
+                (void) umount2(mnt, MNT_DETACH);
+        if (dm_name(h, name, sizeof name) >= 0 && is_active(h)) {
+                _cleanup_free_ char *image = NULL;
+                bool is_block;
+                struct stat st;
+                /* Active without a finished image: only a killed create does that. */
+                if (image_path(h, &image, &is_block) >= 0 && !is_block && stat(image, &st) < 0)
+                        (void) crypt_deactivate_by_name(NULL, name, CRYPT_DEACTIVATE_FORCE);
+        }
+        (void) home_clean_leftovers(h);
+}
+
+static int luks_create(Home *h) {
+        _cleanup_volume_ Volume v = { .loop_fd = -1 };
+        _cleanup_free_ char *image = NULL, *temp = NULL, *temp_path = NULL, *mnt = NULL;
+        _cleanup_close_ int fd = -1, top = -1;
+        char name[64], mapped[80];
+        uint64_t size = 0, min = 0;
+        bool is_block = false, mounted = false;
+        struct stat st;
+        int r;
+
+        if (!h->rec->password || !h->rec->password[0])
+                return log_error_errno(EINVAL, "home %s: secret.password: required for an encrypted home", h->name);
+        if (fs_min_size(fstype(h), &min) < 0)
+                return log_error_errno(EOPNOTSUPP, "home %s: fileSystemType %s is not supported", h->name, fstype(h));
+        r = image_path(h, &image, &is_block);
+        if (r < 0)
+                return r;
+        clean_create_leftovers(h);
+        if (dm_name(h, name, sizeof name) < 0)
+                return -ENAMETOOLONG;
+        if (is_active(h))
+                return log_error_errno(EALREADY, "home %s: /dev/mapper/%s is already active", h->name, name);
+        if (!is_block && stat(image, &st) == 0)
+                return log_error_errno(EEXIST, "home %s: %s already exists", h->name, image);
+
+        r = default_size(h, image, is_block, &size);
+        if (r < 0)
+                return r;
+        if (size < min + (UINT64_C(16) << 20)) {
+                char a[SIZE_FORMAT_MAX], b[SIZE_FORMAT_MAX];
+                return log_error_errno(ERANGE, "home %s: %s is too small for %s: at least %s are needed", h->name,
+                                       size_format(size, a), fstype(h), size_format(min + (UINT64_C(16) << 20), b));
+        }
+
+        /* Build under a hidden name; rename into place only when complete. */
+        if (!is_block) {
+                r = home_temp_name(h, "create", &temp);
+                if (r < 0)
+                        return r;
+                fd = openat(h->root_fd, temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                if (fd < 0)
+                        return log_error_errno(errno, "home %s: cannot create image: %m", h->name);
+                if (ftruncate(fd, (off_t) size) < 0) {
+                        r = log_error_errno(errno, "home %s: cannot size image: %m", h->name);
+                        goto fail;
+                }
+                if (asprintf(&temp_path, "%s/%s", h->root, temp) < 0) {
+                        r = log_oom();
+                        goto fail;
+                }
+        }
+        r = volume_attach(h, is_block ? image : temp_path, is_block, &v);
+        if (r < 0)
+                goto fail;
+        r = set_pbkdf(h, &v);
+        if (r < 0)
+                goto fail;
+
+        struct crypt_params_luks2 params = {
+                .sector_size = 4096,
+                .label = h->name,
+                .subsystem = "hearth",
+        };
+        size_t key_size = h->rec->luks_volume_key_size != UINT64_MAX ? (size_t) h->rec->luks_volume_key_size : 64;
+        r = crypt_format(v.cd, CRYPT_LUKS2, h->rec->luks_cipher ?: "aes", h->rec->luks_cipher_mode ?: "xts-plain64",
+                         NULL, NULL, key_size, &params);
+        if (r == -EINVAL) {
+                params.sector_size = 512; /* the device cannot do 4096 */
+                r = crypt_format(v.cd, CRYPT_LUKS2, h->rec->luks_cipher ?: "aes",
+                                 h->rec->luks_cipher_mode ?: "xts-plain64", NULL, NULL, key_size, &params);
+        }
+        if (r < 0) {
+                r = log_error_errno(r, "home %s: cannot format LUKS2: %m", h->name);
+                goto fail;
+        }
+        for (const char *const *pw = h->rec->password; *pw; pw++) {
+                r = crypt_keyslot_add_by_volume_key(v.cd, CRYPT_ANY_SLOT, NULL, 0, *pw, strlen(*pw));
+                if (r < 0) {
+                        r = log_error_errno(r, "home %s: cannot add a keyslot: %m", h->name);
+                        goto fail;
+                }
+        }
+
+        json_object_object_add(h->rec->json, "imagePath", json_object_new_string(image));
+        if (!h->rec->file_system_type)
+                json_object_object_add(h->rec->json, "fileSystemType", json_object_new_string(fstype(h)));
+        json_object_object_add(h->rec->json, "diskSize", json_object_new_int64((int64_t) size));
+        r = user_record_refresh(h->rec, NULL);
+        if (r >= 0)
+                r = sign_record(h);
+        if (r >= 0)
+                r = token_write(h, &v);
+        if (r < 0)
+                goto fail;
+
+        r = crypt_activate_by_volume_key(v.cd, name, NULL, 0, h->rec->luks_discard > 0 ? CRYPT_ACTIVATE_ALLOW_DISCARDS : 0);
+        if (r < 0) {
+                r = log_error_errno(r, "home %s: cannot activate the new volume: %m", h->name);
+                goto fail;
+        }
+        snprintf(mapped, sizeof mapped, "/dev/mapper/%s", name);
+        r = fs_make(fstype(h), mapped, h->name);
+        if (r >= 0)
+                r = mount_dir(h, "create", &mnt);
+        if (r >= 0)
+                r = fs_mount(fstype(h), mapped, mnt, NULL);
+        if (r < 0)
+                goto fail;
+        mounted = true;
+
+        top = open(mnt, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (top < 0) {
+                r = log_error_errno(errno, "home %s: cannot open new filesystem: %m", h->name);
+                goto fail;
+        }
+        r = home_seed(h, top);
+        if (r >= 0)
+                r = home_chown_top(h, top);
+        if (r >= 0)
+                r = identity_file_write(h, top);
+        if (r >= 0 && syncfs(top) < 0)
+                r = log_error_errno(errno, "home %s: cannot sync: %m", h->name);
+        if (r < 0)
+                goto fail;
+        close(top);
+        top = -1;
+        if (umount(mnt) < 0) {
+                r = log_error_errno(errno, "home %s: cannot unmount %s: %m", h->name, mnt);
+                goto fail;
+        }
+        mounted = false;
+        r = crypt_deactivate(v.cd, name);
+        if (r < 0) {
+                r = log_error_errno(r, "home %s: cannot close the new volume: %m", h->name);
+                goto fail;
+        }
+        if (!is_block) {
+                if (fsync(fd) < 0) {
+                        r = log_error_errno(errno, "home %s: cannot sync image: %m", h->name);
+                        goto fail;
+                }
+                if (renameat2(h->root_fd, temp, h->root_fd, strrchr(image, '/') + 1, RENAME_NOREPLACE) < 0) {
+                        r = log_error_errno(errno, "home %s: cannot move image into place: %m", h->name);
+                        goto fail;
+                }
+                (void) fsync(h->root_fd);
+        }
+        (void) rmdir(mnt);
+        free(h->state);
+        h->state = strdup("inactive");
+        return 0;
+
+fail:
+        if (mounted)
+                (void) umount2(mnt, MNT_DETACH);
+        if (mnt)
+                (void) rmdir(mnt);
+        if (v.cd && crypt_status(v.cd, name) >= CRYPT_ACTIVE)
+                (void) crypt_deactivate_by_name(v.cd, name, CRYPT_DEACTIVATE_FORCE);
+        if (temp)
+                (void) unlinkat(h->root_fd, temp, 0);
+        else if (is_block && v.cd) /* leave no half-made header on a device */
+                (void) crypt_wipe(v.cd, NULL, CRYPT_WIPE_ZERO, 0, UINT64_C(16) << 20, 1 << 20, 0, NULL, NULL);
+        return r;
+}
+
+/* ---- activate, deactivate, lock, unlock ------------------------------------- */
+
+static int set_state(Home *h, const char *state) {
+        free(h->state);
+        h->state = strdup(state);
+        return h->state ? 0 : log_oom();
+}
+
+/* After a keyslot accepted a password, make privileged.hashedPassword agree:
+ * the keyslots are the authority (a passwd interrupted after changing them
+ * leaves the record behind). */
+static int sync_hashes(Home *h, const char *password) {
+        int r = password_verify(password, h->rec->hashed_password);
+        if (r != 0)
+                return r < 0 ? log_error_errno(r, "home %s: cannot verify password: %m", h->name) : 0;
+        log_notice("home %s: the record's password hash did not match the keyslots; updated it", h->name);
+        const char *const one[] = { password, NULL };
+        return home_set_password_hashes(h, one);
+}
+
+static int luks_activate(Home *h) {
+        _cleanup_volume_ Volume v = { .loop_fd = -1 };
+        _cleanup_close_ int top = -1;
+        _cleanup_user_record_ UserRecord *from_token = NULL, *from_file = NULL;
+        char name[64], mapped[80];
+        bool mounted = false;
+        int r, slot;
+
+        if (dm_name(h, name, sizeof name) < 0)
+                return -ENAMETOOLONG;
+        if (is_active(h))
+                return log_error_errno(EALREADY, "home %s: already active", h->name);
+        r = volume_open(h, &v);
+        if (r < 0)
+                return r;
+        r = token_read(h, &v, &from_token);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        if (from_token && (r = reconcile(h, from_token, "the LUKS2 token")) < 0)
+                return r;
+
+        const char *pw = NULL;
+        slot = unlock(h, &v, name, h->rec->luks_discard > 0 ? CRYPT_ACTIVATE_ALLOW_DISCARDS : 0, &pw);
+        if (slot < 0)
+                return slot;
+        snprintf(mapped, sizeof mapped, "/dev/mapper/%s", name);
+        r = fs_check(fstype(h), mapped);
+        if (r < 0)
+                goto fail;
+        if (mkdirat(h->root_fd, h->name, 0700) < 0 && errno != EEXIST) {
+                r = log_error_errno(errno, "home %s: cannot create mount point %s: %m", h->name, h->path);
+                goto fail;
+        }
+        r = fs_mount(fstype(h), mapped, h->path, h->rec->luks_extra_mount_options);
+        if (r < 0)
+                goto fail;
+        mounted = true;
+        top = open(h->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (top < 0) {
+                r = log_error_errno(errno, "home %s: cannot open %s: %m", h->name, h->path);
+                goto fail;
+        }
+        r = identity_file_read(h, top, &from_file);
+        if (r < 0 && r != -ENOENT)
+                goto fail;
+        if (from_file && (r = reconcile(h, from_file, "~/" IDENTITY_FILE)) < 0)
+                goto fail;
+        r = sync_hashes(h, pw);
+        if (r < 0)
+                goto fail;
+        return set_state(h, "active");
+
+fail:
+        if (mounted)
+                (void) umount2(h->path, MNT_DETACH);
+        (void) crypt_deactivate_by_name(v.cd, name, CRYPT_DEACTIVATE_FORCE);
+        return r;
+}
+
+static int luks_deactivate(Home *h) {
+        char name[64];
+        int r;
+
+        if (dm_name(h, name, sizeof name) < 0)
+                return -ENAMETOOLONG;
+        if (!is_active(h))
+                return log_error_errno(ENOTCONN, "home %s: not active", h->name);
+        {
+                _cleanup_close_ int fd = open(h->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd >= 0)
+                        (void) syncfs(fd);
+        }
+        if (umount2(h->path, UMOUNT_NOFOLLOW) < 0) {
+                if (errno == EBUSY && !h->force)
+                        return log_error_errno(EBUSY, "home %s: busy: files in %s are open (force to detach "
+                                               "anyway)", h->name, h->path);
+                if (errno == EBUSY)
+                        (void) umount2(h->path, MNT_DETACH | UMOUNT_NOFOLLOW);
+                else if (errno != EINVAL) /* EINVAL: not mounted */
+                        return log_error_errno(errno, "home %s: cannot unmount %s: %m", h->name, h->path);
+        }
+        r = crypt_deactivate_by_name(NULL, name, h->force ? CRYPT_DEACTIVATE_DEFERRED : 0);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot close /dev/mapper/%s: %m", h->name, name);
+        return set_state(h, "inactive");
+}
+
+static int luks_lock(Home *h) {
+        _cleanup_volume_ Volume v = { .loop_fd = -1 };
+        char name[64];
+        int r;
+
+        if (dm_name(h, name, sizeof name) < 0)
+                return -ENAMETOOLONG;
+        if (!is_active(h))
+                return log_error_errno(ENOTCONN, "home %s: not active", h->name);
+        {
+                _cleanup_close_ int fd = open(h->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd >= 0)
+                        (void) syncfs(fd);
+        }
+        r = crypt_init_by_name(&v.cd, name);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot open /dev/mapper/%s: %m", h->name, name);
+        /* Suspends I/O and wipes the volume key from the kernel. */
+        r = crypt_suspend(v.cd, name);
+        if (r == -EBUSY)
+                return log_error_errno(EALREADY, "home %s: already locked", h->name);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot lock: %m", h->name);
+        return set_state(h, "locked");
+}
+
+static int luks_unlock(Home *h) {
+        _cleanup_volume_ Volume v = { .loop_fd = -1 };
+        char name[64];
+        int r = -EKEYREJECTED;
+
+        if (dm_name(h, name, sizeof name) < 0)
+                return -ENAMETOOLONG;
+        if (!is_active(h))
+                return log_error_errno(ENOTCONN, "home %s: not active", h->name);
+        r = crypt_init_by_name(&v.cd, name);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot open /dev/mapper/%s: %m", h->name, name);
+        if (!h->rec->password || !h->rec->password[0])
+                return log_error_errno(EKEYREJECTED, "home %s: password required", h->name);
+        for (const char *const *pw = h->rec->password; *pw; pw++) {
+                r = crypt_resume_by_passphrase(v.cd, name, CRYPT_ANY_SLOT, *pw, strlen(*pw));
+                if (r >= 0)
+                        return set_state(h, "active");
+                if (r == -EINVAL)
+                        return log_error_errno(ENOTCONN, "home %s: not locked", h->name);
+                if (r != -EPERM)
+                        return log_error_errno(r, "home %s: cannot unlock: %m", h->name);
+        }
+        return log_error_errno(EKEYREJECTED, "home %s: password incorrect", h->name);
+}
+
+/* ---- passwd ------------------------------------------------------------------ */
+
+/* New keyslots first, old ones last: killed at any point, the home opens
+ * with the old password or the new one. */
+static int luks_passwd(Home *h) {
+        _cleanup_volume_ Volume v = { .loop_fd = -1 };
+        const char *old = NULL;
+        json_object *secret, *np;
+        int r, old_slot;
+
+        r = volume_open(h, &v);
+        if (r < 0)
+                return r;
+        old_slot = unlock(h, &v, NULL, 0, &old);
+        if (old_slot < 0)
+                return old_slot;
+        if (!json_object_object_get_ex(h->rec->json, "secret", &secret) ||
+            !json_object_object_get_ex(secret, "newPassword", &np))
+                return log_error_errno(EINVAL, "home %s: secret.newPassword: required", h->name);
+
+        int added[64], n_added = 0;
+        for (size_t i = 0; i < json_object_array_length(np) && i < 64; i++) {
+                const char *pw = json_object_get_string(json_object_array_get_idx(np, i));
+                r = crypt_keyslot_add_by_passphrase(v.cd, CRYPT_ANY_SLOT, old, strlen(old), pw, strlen(pw));
+                if (r < 0) {
+                        log_error_errno(r, "home %s: cannot add a keyslot for the new password: %m", h->name);
+                        for (int k = 0; k < n_added; k++)
+                                (void) crypt_keyslot_destroy(v.cd, added[k]);
+                        return r;
+                }
+                added[n_added++] = r;
+        }
+        /* Every other active keyslot belonged to an old password. */
+        for (int slot = 0; slot < crypt_keyslot_max(CRYPT_LUKS2); slot++) {
+                bool keep = false;
+                crypt_keyslot_info ki = crypt_keyslot_status(v.cd, slot);
+                if (ki != CRYPT_SLOT_ACTIVE && ki != CRYPT_SLOT_ACTIVE_LAST)
+                        continue;
+                for (int k = 0; k < n_added; k++)
+                        keep = keep || added[k] == slot;
+                if (keep)
+                        continue;
+                r = crypt_keyslot_destroy(v.cd, slot);
+                if (r < 0)
+                        return log_error_errno(r, "home %s: cannot remove old keyslot %d: %m", h->name, slot);
+        }
+        /* The hashes were set by the worker already; re-sign and re-embed. */
+        r = sign_record(h);
+        if (r >= 0)
+                r = token_write(h, &v);
+        return r;
+}
+
+/* ---- resize -------------------------------------------------------------------- */
+
+static int luks_resize(Home *h) {
+        _cleanup_volume_ Volume v = { .loop_fd = -1 };
+        _cleanup_free_ char *image = NULL, *mnt = NULL;
+        char name[64], mapped[80], a[SIZE_FORMAT_MAX];
+        uint64_t want = h->rec->disk_size, current, min, header;
+        bool was_active, opened_here = false, mounted_here = false;
+        struct stat st;
+        int r;
+
+        if (want == UINT64_MAX)
+                return log_error_errno(EINVAL, "home %s: diskSize: required for resize", h->name);
+        if (dm_name(h, name, sizeof name) < 0)
+                return -ENAMETOOLONG;
+        was_active = is_active(h);
+        r = volume_open(h, &v);
+        if (r < 0)
+                return r;
+        if (v.is_block)
+                return log_error_errno(EOPNOTSUPP, "home %s: %s is a block device; its size is not ours to change",
+                                       h->name, v.image);
+        if (fstat(v.loop_fd, &st) < 0 || stat(v.image, &st) < 0)
+                return log_error_errno(errno, "home %s: cannot stat %s: %m", h->name, v.image);
+        current = (uint64_t) st.st_size;
+        header = crypt_get_data_offset(v.cd) * 512;
+        (void) fs_min_size(fstype(h), &min);
+        if (want < header + min)
+                return log_error_errno(ERANGE, "home %s: %s is smaller than %s can be", h->name, size_format(want, a),
+                                       fstype(h));
+        want = want / 4096 * 4096;
+        snprintf(mapped, sizeof mapped, "/dev/mapper/%s", name);
+
+        if (!was_active) {
+                /* Offline: open the volume for the filesystem tools. */
+                r = unlock(h, &v, name, 0, NULL);
+                if (r < 0)
+                        return r;
+                opened_here = true;
+        }
+        const char *where = was_active ? h->path : NULL;
+        bool online = strcmp(fstype(h), "ext4") != 0 || want > current; /* ext4 shrinks offline */
+        if (!was_active && online) {
+                r = mount_dir(h, "resize", &mnt);
+                if (r >= 0)
+                        r = fs_mount(fstype(h), mapped, mnt, NULL);
+                if (r < 0)
+                        goto out;
+                mounted_here = true;
+                where = mnt;
+        }
+        if (was_active && !online) {
+                r = log_error_errno(EBUSY, "home %s: ext4 shrinks offline only; deactivate the home first", h->name);
+                goto out;
+        }
+
+        if (want > current) {
+                /* Grow: the container first, then what is inside it. */
+                if (truncate(v.image, (off_t) want) < 0) {
+                        r = log_error_errno(errno, "home %s: cannot grow %s: %m", h->name, v.image);
+                        goto out;
+                }
+                r = loop_refresh_size(v.loop_fd);
+                if (r >= 0)
+                        r = crypt_resize(v.cd, name, 0);
+                if (r < 0) {
+                        r = log_error_errno(r, "home %s: cannot grow the LUKS mapping: %m", h->name);
+                        goto out;
+                }
+                r = fs_grow(fstype(h), mapped, where);
+        } else if (want < current) {
+                /* Shrink: what is inside first, the container last. */
+                r = fs_shrink(fstype(h), mapped, where, want - header);
+                if (r < 0)
+                        goto out;
+                r = crypt_resize(v.cd, name, (want - header) / 512);
+                if (r < 0) {
+                        r = log_error_errno(r, "home %s: cannot shrink the LUKS mapping: %m", h->name);
+                        goto out;
+                }
+                if (truncate(v.image, (off_t) want) < 0) {
+                        r = log_error_errno(errno, "home %s: cannot shrink %s: %m", h->name, v.image);
+                        goto out;
+                }
+                r = loop_refresh_size(v.loop_fd);
+        }
+        if (r >= 0) {
+                json_object_object_add(h->rec->json, "diskSize", json_object_new_int64((int64_t) want));
+                r = user_record_refresh(h->rec, NULL);
+        }
+        if (r >= 0)
+                r = sign_record(h);
+        if (r >= 0)
+                r = token_write(h, &v);
+        if (r >= 0)
+                log_info("home %s: now %s", h->name, size_format(want, a));
+out:
+        if (mounted_here)
+                (void) umount(mnt);
+        if (mnt)
+                (void) rmdir(mnt);
+        if (opened_here)
+                (void) crypt_deactivate(v.cd, name);
+        return r;
+}
+
+/* ---- inspect, update, remove ------------------------------------------------------ */
+
+static int luks_exists(Home *h) {
+        _cleanup_free_ char *image = NULL;
+        bool is_block;
+        struct stat st;
+        int r = image_path(h, &image, &is_block);
+        if (r < 0)
+                return r;
+        if (stat(image, &st) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        return 1;
+}
+
+static int luks_inspect(Home *h) {
+        _cleanup_free_ char *image = NULL;
+        json_object *status;
+        bool is_block;
+        struct stat st;
+        int r;
+
+        r = image_path(h, &image, &is_block);
+        if (r < 0)
+                return r;
+        if (stat(image, &st) < 0)
+                return log_error_errno(errno, "home %s: image %s: %m", h->name, image);
+        if (!h->state) {
+                char name[64];
+                crypt_status_info s = dm_name(h, name, sizeof name) < 0 ? CRYPT_INACTIVE : crypt_status(NULL, name);
+                r = set_state(h, s == CRYPT_ACTIVE || s == CRYPT_BUSY ? "active" : "inactive");
+                if (r < 0)
+                        return r;
+        }
+        status = json_object_new_object();
+        if (!status)
+                return log_oom();
+        if (!is_block)
+                json_object_object_add(status, "diskSize", json_object_new_int64((int64_t) st.st_size));
+        if (strcmp(h->state, "active") == 0) {
+                struct statvfs sv;
+                if (statvfs(h->path, &sv) == 0) {
+                        json_object_object_add(status, "diskFree",
+                                               json_object_new_int64((int64_t) ((uint64_t) sv.f_bavail * sv.f_frsize)));
+                        json_object_object_add(status, "diskUsage",
+                                               json_object_new_int64((int64_t) ((uint64_t) (sv.f_blocks - sv.f_bfree) *
+                                                                                sv.f_frsize)));
+                }
+        }
+        return home_update_sections(h, status);
+}
+
+static int luks_update(Home *h) {
+        _cleanup_volume_ Volume v = { .loop_fd = -1 };
+        int r = volume_open(h, &v);
+        if (r < 0)
+                return r;
+        r = sign_record(h);
+        if (r >= 0)
+                r = token_write(h, &v);
+        if (r >= 0 && is_active(h)) {
+                _cleanup_close_ int top = open(h->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                r = top < 0 ? log_error_errno(errno, "home %s: %s: %m", h->name, h->path) : identity_file_write(h, top);
+        }
+        return r;
+}
+
+static int luks_remove(Home *h) {
+        _cleanup_volume_ Volume v = { .loop_fd = -1 };
+        uint64_t header;
+        int r;
+
+        if (is_active(h))
+                return log_error_errno(EBUSY, "home %s: active; deactivate it before removing", h->name);
+        r = volume_open(h, &v);
+        if (r == -EUCLEAN) {
+                /* A damaged header is no reason to keep the data. */
+                header = UINT64_C(16) << 20;
+        } else if (r < 0)
+                return r;
+        else
+                header = crypt_get_data_offset(v.cd) * 512;
+        /* Header and keyslots go first: the data is unreadable from then on. */
+        r = crypt_wipe(v.cd, NULL, CRYPT_WIPE_ZERO, 0, header, 1 << 20, 0, NULL, NULL);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot wipe the LUKS header: %m", h->name);
+        if (!v.is_block && unlink(v.image) < 0)
+                return log_error_errno(errno, "home %s: cannot delete %s: %m", h->name, v.image);
+        (void) unlinkat(h->root_fd, h->name, AT_REMOVEDIR); /* the empty mount point */
+        return set_state(h, "absent");
+}
+
+const StorageBackend storage_luks = {
+        .name = "luks",
+        .storage = USER_STORAGE_LUKS,
+        .own_authentication = true,
+        .create = luks_create,
+        .activate = luks_activate,
+        .deactivate = luks_deactivate,
+        .lock = luks_lock,
+        .unlock = luks_unlock,
+        .update = luks_update,
+        .resize = luks_resize,
+        .passwd = luks_passwd,
+        .inspect = luks_inspect,
+        .remove = luks_remove,
+        .exists = luks_exists,
+};
