@@ -648,6 +648,34 @@ static int sync_hashes(Home *h, const char *password) {
         return home_set_password_hashes(h, one);
 }
 
+/* A mapping that is active while the home is not mounted is what a worker
+ * killed during create or an offline resize leaves: unmount its scratch
+ * mounts and close it, so the home can be activated again. */
+static int clean_stale_mapping(Home *h) {
+        char name[64];
+        struct stat home_st, dev_st;
+        int r;
+
+        if (dm_name(h, name, sizeof name) < 0 || !is_active(h))
+                return 0;
+        char mapped[80];
+        snprintf(mapped, sizeof mapped, "/dev/mapper/%s", name);
+        if (stat(h->path, &home_st) == 0 && stat(mapped, &dev_st) == 0 && home_st.st_dev == dev_st.st_rdev)
+                return 0; /* mounted where it belongs: really active */
+        for (const char *what = "create"; what; what = strcmp(what, "create") == 0 ? "resize" : NULL) {
+                _cleanup_free_ char *mnt = NULL;
+                if (mount_dir(h, what, &mnt) >= 0) {
+                        (void) umount2(mnt, MNT_DETACH);
+                        (void) rmdir(mnt);
+                }
+        }
+        log_info("home %s: closing /dev/mapper/%s left by an interrupted operation", h->name, name);
+        r = crypt_deactivate_by_name(NULL, name, CRYPT_DEACTIVATE_FORCE);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot close stale /dev/mapper/%s: %m", h->name, name);
+        return 0;
+}
+
 static int luks_activate(Home *h) {
         _cleanup_volume_ Volume v = { .loop_fd = -1 };
         _cleanup_close_ int top = -1;
@@ -658,6 +686,9 @@ static int luks_activate(Home *h) {
 
         if (dm_name(h, name, sizeof name) < 0)
                 return -ENAMETOOLONG;
+        r = clean_stale_mapping(h);
+        if (r < 0)
+                return r;
         if (is_active(h))
                 return log_error_errno(EALREADY, "home %s: already active", h->name);
         r = volume_open(h, &v);
@@ -855,6 +886,9 @@ static int luks_resize(Home *h) {
                 return log_error_errno(EINVAL, "home %s: diskSize: required for resize", h->name);
         if (dm_name(h, name, sizeof name) < 0)
                 return -ENAMETOOLONG;
+        r = clean_stale_mapping(h);
+        if (r < 0)
+                return r;
         was_active = is_active(h);
         r = volume_open(h, &v);
         if (r < 0)

@@ -1,0 +1,153 @@
+#!/bin/bash
+# Runs inside the VM (tests/vm/run --disk home:3G --disk blk:512M): the LUKS
+# backend end to end through hearth-work, with real dm-crypt.
+# Usage: luks-inside.sh HEARTH_WORK SKEL_DIR
+set -u
+work=$1
+skel=$2
+[ "${HEARTH_VM:-}" = 1 ] || { echo "not inside the Hearth VM"; exit 1; }
+fails=0
+ok() { echo "ok: $*"; }
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+mkfs.ext4 -q "$HEARTH_VM_DISK_HOME"
+mount "$HEARTH_VM_DISK_HOME" /home
+export HEARTH_HOME_ROOT=/home HEARTH_RUNTIME_DIR=/run/hearth HEARTH_STATE_DIR=/var/lib/hearth
+
+# rec USER UID FS SIZE [EXTRA]: a request record with a cheap PBKDF (tests only).
+rec() {
+    printf '{"userName":"%s","uid":%s,"gid":%s,"storage":"luks","fileSystemType":"%s","diskSize":%s,' "$1" "$2" "$2" "$3" "$4"
+    printf '"luksPbkdfType":"pbkdf2","luksPbkdfForceIterations":%s,"skeletonDirectory":"%s"%s}' "${ITER:-1000}" "$skel" "${5:+,$5}"
+}
+pw() { printf '"secret":{"password":[%s]}' "$1"; }
+w() { # w OP EXPECTED_RC JSON [ARGS]
+    local op=$1 want=$2 json=$3 rc; shift 3
+    printf '%s' "$json" | "$work" "$op" "$@" > /tmp/out 2> /tmp/err
+    rc=$?
+    err=$(tail -n 1 /tmp/err)
+    if [ "$rc" = "$want" ]; then ok "$op → $rc${err:+ ($err)}"; else bad "$op → $rc, expected $want: $(cat /tmp/err)"; fi
+}
+as_user() { setpriv --reuid="$1" --regid="$1" --clear-groups "${@:2}"; }
+MB=1048576
+sums() { (cd "$1" && find . -name '*.bin' -type f | sort | xargs -r sha256sum); }
+
+# ---- btrfs inside: create, activate, data, deactivate, again -----------------------
+A="$(rec alice 60100 btrfs $((300 * MB)))"
+w create 0 "$(rec alice 60100 btrfs $((300 * MB)) "$(pw '"pw1"')")"
+[ "$(stat -c %a:%u /home/alice.home)" = 600:0 ] && ok "image 0600 root" || bad "image mode $(stat -c %a:%u /home/alice.home)"
+[ ! -e /dev/mapper/hearth-alice ] && ok "closed after create" || bad "left open after create"
+grep -q '"signature":\[' /tmp/out && ok "record signed" || bad "record unsigned"
+w activate 0 "$(rec alice 60100 btrfs $((300 * MB)) "$(pw '"pw1"')")"
+findmnt -n -o FSTYPE,OPTIONS /home/alice | grep -q 'btrfs.*nosuid.*nodev' && ok "mounted nosuid,nodev" || bad "mount: $(findmnt -n /home/alice)"
+[ "$(stat -c %u:%a /home/alice)" = 60100:700 ] && ok "top dir owned by user, 0700" || bad "top: $(stat -c %u:%a /home/alice)"
+[ -f /home/alice/.profile ] && [ -f /home/alice/.identity ] && ok "skel and ~/.identity present" || bad "skel/.identity missing"
+for i in 1 2 3; do as_user 60100 dd if=/dev/urandom of=/home/alice/data$i.bin bs=1M count=10 status=none; done
+sums /home/alice > /tmp/alice.sums
+w activate 19 "$(rec alice 60100 btrfs $((300 * MB)) "$(pw '"pw1"')")"
+exec 3< /home/alice/data1.bin
+w deactivate 13 "$A"
+exec 3<&-
+w deactivate 0 "$A"
+! mountpoint -q /home/alice && [ ! -e /dev/mapper/hearth-alice ] && ok "unmounted and closed" || bad "still mounted/open"
+[ -z "$(losetup -a)" ] && ok "loop device detached" || bad "loop left: $(losetup -a)"
+w deactivate 21 "$A"
+w activate 11 "$(rec alice 60100 btrfs $((300 * MB)) "$(pw '"nope"')")"
+w activate 0 "$(rec alice 60100 btrfs $((300 * MB)) "$(pw '"nope","pw1"')")"
+cmp -s <(sums /home/alice) /tmp/alice.sums && ok "data intact after reopen" || bad "data changed"
+
+# ---- lock while a writer runs ------------------------------------------------------
+as_user 60100 sh -c 'for i in $(seq 1 40); do dd if=/dev/urandom of=/home/alice/w$i.part bs=64K count=4 conv=fsync status=none 2>/dev/null && mv /home/alice/w$i.part /home/alice/w$i.bin; sleep 0.05; done; echo done > /home/alice/writer.done' &
+writer=$!
+sleep 0.5
+w lock 0 "$A"
+n1=$(ls /home/alice 2>/dev/null | grep -c '^w' &)
+sleep 2
+kill -0 $writer 2>/dev/null && ok "writer blocked while locked" || bad "writer finished while locked"
+w unlock 11 "$(rec alice 60100 btrfs $((300 * MB)) "$(pw '"nope"')")"
+w unlock 0 "$(rec alice 60100 btrfs $((300 * MB)) "$(pw '"pw1"')")"
+wait $writer
+[ -f /home/alice/writer.done ] && [ "$(ls /home/alice | grep -c '^w.*\.bin$')" = 40 ] && ok "writer finished, all 40 files" || bad "writer: $(ls /home/alice)"
+cmp -s <(sums /home/alice | grep -v ' ./w') /tmp/alice.sums && ok "data intact after lock/unlock" || bad "data changed"
+sums /home/alice > /tmp/alice.sums
+
+# ---- grow and shrink, btrfs online -------------------------------------------------
+w resize 0 "$(rec alice 60100 btrfs $((450 * MB)) "$(pw '"pw1"')")"
+[ "$(stat -c %s /home/alice.home)" = $((450 * MB)) ] && ok "image grown" || bad "image $(stat -c %s /home/alice.home)"
+size=$(df -B1M --output=size /home/alice | tail -1 | tr -d ' ')
+[ "$size" -gt 400 ] && ok "btrfs grew online (${size}M)" || bad "btrfs size ${size}M"
+w resize 0 "$(rec alice 60100 btrfs $((320 * MB)) "$(pw '"pw1"')")"
+[ "$(stat -c %s /home/alice.home)" = $((320 * MB)) ] && ok "image shrunk" || bad "image $(stat -c %s /home/alice.home)"
+cmp -s <(sums /home/alice) /tmp/alice.sums && ok "data intact after grow and shrink" || bad "data changed by resize"
+w resize 16 "$(rec alice 60100 btrfs $((100 * MB)) "$(pw '"pw1"')")"
+w deactivate 0 "$A"
+
+# ---- ext4 inside: grow online, shrink offline ------------------------------------------
+B="$(rec bob 60101 ext4 $((200 * MB)))"
+w create 0 "$(rec bob 60101 ext4 $((200 * MB)) "$(pw '"bpw"')")"
+w activate 0 "$(rec bob 60101 ext4 $((200 * MB)) "$(pw '"bpw"')")"
+as_user 60101 dd if=/dev/urandom of=/home/bob/x.bin bs=1M count=50 status=none
+sums /home/bob > /tmp/bob.sums
+w resize 0 "$(rec bob 60101 ext4 $((300 * MB)) "$(pw '"bpw"')")"
+size=$(df -B1M --output=size /home/bob | tail -1 | tr -d ' ')
+[ "$size" -gt 250 ] && ok "ext4 grew online (${size}M)" || bad "ext4 size ${size}M"
+w resize 13 "$(rec bob 60101 ext4 $((150 * MB)) "$(pw '"bpw"')")"
+w deactivate 0 "$B"
+w resize 0 "$(rec bob 60101 ext4 $((150 * MB)) "$(pw '"bpw"')")"
+[ "$(stat -c %s /home/bob.home)" = $((150 * MB)) ] && ok "ext4 shrunk offline" || bad "image $(stat -c %s /home/bob.home)"
+w activate 0 "$(rec bob 60101 ext4 $((150 * MB)) "$(pw '"bpw"')")"
+cmp -s <(sums /home/bob) /tmp/bob.sums && ok "ext4 data intact" || bad "ext4 data changed"
+w deactivate 0 "$B"
+
+# ---- xfs cannot shrink -----------------------------------------------------------------
+w create 0 "$(rec carol 60102 xfs $((400 * MB)) "$(pw '"cpw"')")"
+w resize 17 "$(rec carol 60102 xfs $((360 * MB)) "$(pw '"cpw"')")"
+grep -q "xfs cannot shrink" /tmp/err && ok "xfs shrink refusal explained" || bad "message: $(cat /tmp/err)"
+w remove 0 "$(rec carol 60102 xfs $((400 * MB)))"
+
+# ---- SIGKILL during passwd and resize: the home still opens, data intact -------------------
+ITER=400000
+w create 0 "$(rec dave 60103 btrfs $((300 * MB)) "$(pw '"old"')")"
+w activate 0 "$(rec dave 60103 btrfs $((300 * MB)) "$(pw '"old"')")"
+as_user 60103 dd if=/dev/urandom of=/home/dave/d.bin bs=1M count=20 status=none
+sums /home/dave > /tmp/dave.sums
+w deactivate 0 "$(rec dave 60103 btrfs $((300 * MB)))"
+both="$(pw '"old","new"')"
+for delay in 0.2 0.5 1 1.5 2.5 4; do
+    rec dave 60103 btrfs $((300 * MB)) '"secret":{"password":["old","new"],"newPassword":["new"]}' | "$work" passwd >/dev/null 2>&1 &
+    pid=$!; sleep "$delay"; kill -KILL $pid 2>/dev/null; wait $pid 2>/dev/null
+    w activate 0 "$(rec dave 60103 btrfs $((300 * MB)) "$both")"
+    cmp -s <(sums /home/dave) /tmp/dave.sums && ok "passwd killed at ${delay}s: opens, data intact" || bad "passwd killed at ${delay}s: data"
+    w deactivate 0 "$(rec dave 60103 btrfs $((300 * MB)))"
+done
+size=300
+for delay in 0.3 0.8 1.5 3 5; do
+    size=$((size + 20))
+    rec dave 60103 btrfs $((size * MB)) "$both" | "$work" resize >/dev/null 2>&1 &
+    pid=$!; sleep "$delay"; kill -KILL $pid 2>/dev/null; wait $pid 2>/dev/null
+    w activate 0 "$(rec dave 60103 btrfs $((size * MB)) "$both")"
+    cmp -s <(sums /home/dave) /tmp/dave.sums && ok "resize killed at ${delay}s: opens, data intact" || bad "resize killed at ${delay}s: data"
+    w deactivate 0 "$(rec dave 60103 btrfs $((size * MB)))"
+done
+ITER=1000
+
+# ---- a block device as the home -----------------------------------------------------------
+dev=$HEARTH_VM_DISK_BLK
+w create 0 "$(rec erin 60104 ext4 0 "\"imagePath\":\"$dev\",$(pw '"epw"')" | sed 's/"diskSize":0,//')"
+w activate 0 "$(rec erin 60104 ext4 0 "\"imagePath\":\"$dev\",$(pw '"epw"')" | sed 's/"diskSize":0,//')"
+mountpoint -q /home/erin && ok "block device home mounted" || bad "block home not mounted"
+w deactivate 0 "$(rec erin 60104 ext4 0 "\"imagePath\":\"$dev\"" | sed 's/"diskSize":0,//')"
+w remove 0 "$(rec erin 60104 ext4 0 "\"imagePath\":\"$dev\"" | sed 's/"diskSize":0,//')"
+[ -z "$(head -c 1048576 "$dev" | tr -d '\0' | head -c 1)" ] && ok "header wiped on remove" || bad "header not wiped"
+! cryptsetup isLuks "$dev" && ok "no LUKS left on the device" || bad "still LUKS"
+
+# ---- remove -------------------------------------------------------------------------------------
+w remove 0 "$A"
+[ ! -e /home/alice.home ] && ok "alice removed" || bad "alice.home left"
+w remove 0 "$B"
+w remove 0 "$(rec dave 60103 btrfs $((300 * MB)))"
+left=$(ls -A /home | grep -v lost+found)
+[ -z "$left" ] && ok "nothing left in /home" || bad "left in /home: $left"
+[ -z "$(dmsetup ls 2>/dev/null | grep hearth)" ] && ok "no mappings left" || bad "mappings left: $(dmsetup ls)"
+
+echo "luks: $fails failure(s)"
+[ "$fails" -eq 0 ]
