@@ -38,6 +38,7 @@ typedef enum FieldKind {
         FIELD_KEY_SIZE,
         FIELD_MEMORY_COST,
         FIELD_THREADS,
+        FIELD_ITERATIONS,
         FIELD_HASHES,
         FIELD_SECRETS,
 } FieldKind;
@@ -96,7 +97,9 @@ static const Field fields[] = {
         F("luksPbkdfTimeCostUSec", FIELD_USEC, luks_pbkdf_time_cost_usec, IN_MACHINE),
         F("luksPbkdfMemoryCost", FIELD_MEMORY_COST, luks_pbkdf_memory_cost, IN_MACHINE),
         F("luksPbkdfParallelThreads", FIELD_THREADS, luks_pbkdf_parallel_threads, IN_MACHINE),
+        F("luksPbkdfForceIterations", FIELD_ITERATIONS, luks_pbkdf_force_iterations, IN_MACHINE),
         F("luksExtraMountOptions", FIELD_MOUNT_OPTIONS, luks_extra_mount_options, IN_MACHINE),
+        F("skeletonDirectory", FIELD_PATH, skeleton_directory, IN_MACHINE),
         F("hashedPassword", FIELD_HASHES, hashed_password, IN_PRIVILEGED),
         F("password", FIELD_SECRETS, password, IN_SECRET),
 };
@@ -474,6 +477,14 @@ static int dispatch_field(const Context *c, const Field *f, json_object *v, User
                 *(uint64_t *) p = u;
                 return 0;
 
+        case FIELD_ITERATIONS:
+                if ((r = get_unsigned(c, f->name, v, &u)) < 0)
+                        return r;
+                if (u < 1 || u > UINT32_MAX)
+                        return fail(c, f->name, "must be between 1 and 4294967295");
+                *(uint64_t *) p = u;
+                return 0;
+
         case FIELD_HASHES: {
                 const char ***l = p;
                 if ((r = get_list(c, f->name, v, TEXT_MAX, false, l)) < 0)
@@ -580,6 +591,7 @@ static void view_reset(UserRecord *rec) {
                 .luks_pbkdf_time_cost_usec = UINT64_MAX,
                 .luks_pbkdf_memory_cost = UINT64_MAX,
                 .luks_pbkdf_parallel_threads = UINT64_MAX,
+                .luks_pbkdf_force_iterations = UINT64_MAX,
         };
 }
 

@@ -90,7 +90,9 @@ typedef struct UserRecord {
         uint64_t luks_pbkdf_time_cost_usec;
         uint64_t luks_pbkdf_memory_cost;
         uint64_t luks_pbkdf_parallel_threads;
+        uint64_t luks_pbkdf_force_iterations;
         const char *luks_extra_mount_options;
+        const char *skeleton_directory;
 
         const char **hashed_password; /* privileged.hashedPassword */
         const char **password;        /* secret.password */

@@ -192,7 +192,6 @@ int home_chown_top(Home *h, int fd) {
 }
 
 int home_seed(Home *h, int fd) {
-        json_object *v;
         SkelOptions opts = {
                 .uid = h->rec->uid,
                 .gid = (gid_t) h->rec->uid,
@@ -201,12 +200,7 @@ int home_seed(Home *h, int fd) {
         SkelStats stats = {};
         int r;
 
-        if (json_object_object_get_ex(h->rec->json, "skeletonDirectory", &v)) {
-                if (!json_object_is_type(v, json_type_string) || json_object_get_string(v)[0] != '/')
-                        return log_error_errno(EINVAL, "home %s: skeletonDirectory: must be an absolute path",
-                                               h->name);
-                opts.skel_dir = json_object_get_string(v);
-        }
+        opts.skel_dir = h->rec->skeleton_directory;
         r = skel_seed(fd, &opts, &stats);
         if (r < 0)
                 return r; /* logged by the copier */

@@ -386,7 +386,6 @@ static int set_pbkdf(Home *h, Volume *v) {
                 .parallel_threads = rec->luks_pbkdf_parallel_threads != UINT64_MAX
                                             ? (uint32_t) rec->luks_pbkdf_parallel_threads : 1,
         };
-        json_object *it;
         int r;
 
         if (strcmp(p.type, CRYPT_KDF_PBKDF2) == 0) {
@@ -395,10 +394,8 @@ static int set_pbkdf(Home *h, Volume *v) {
         }
         /* luksPbkdfForceIterations (systemd's field): fixed cost, no
          * benchmark. Tests use it to make formatting cheap. */
-        if (json_object_object_get_ex(rec->json, "luksPbkdfForceIterations", &it) &&
-            json_object_is_type(it, json_type_int) && json_object_get_int64(it) > 0 &&
-            json_object_get_int64(it) <= UINT32_MAX) {
-                p.iterations = (uint32_t) json_object_get_int64(it);
+        if (rec->luks_pbkdf_force_iterations != UINT64_MAX) {
+                p.iterations = (uint32_t) rec->luks_pbkdf_force_iterations;
                 p.time_ms = 0;
                 p.flags = CRYPT_PBKDF_NO_BENCHMARK;
                 if (p.max_memory_kb < 32 && p.max_memory_kb != 0)
