@@ -249,7 +249,7 @@ int main(int argc, char *argv[]) {
                 return worker_exit_status(r);
         b = storage_backend_find(rec->storage);
         if (!b) {
-                log_error("home %s: storage: must be one of directory, subvolume", rec->user_name);
+                log_error("home %s: storage: must be one of directory, subvolume, luks", rec->user_name);
                 return WORKER_BAD_REQUEST;
         }
         r = home_open(rec, &h);

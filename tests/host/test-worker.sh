@@ -20,11 +20,12 @@ cleanup() {
 trap cleanup EXIT
 
 truncate -s 1G "$tmp/btrfs.img"
-mkfs.btrfs -q "$tmp/btrfs.img" || { echo "mkfs.btrfs failed"; exit 77; }
+mkfs.btrfs -q "$tmp/btrfs.img" > /dev/null 2>&1 || { echo "mkfs.btrfs failed"; exit 77; }
 loopdev=$(losetup --find --show "$tmp/btrfs.img") || { echo "no loop devices"; exit 77; }
 mkdir -p "$mnt"
 mount "$loopdev" "$mnt"
 mkdir -p "$mnt/home" "$tmp/skel/.config/app" "$tmp/run"
+chmod 755 "$tmp" "$mnt"  # the users whose homes these are must reach them
 echo 'export EDITOR=vi' > "$tmp/skel/.profile"
 echo 'x=1' > "$tmp/skel/.config/app/rc"
 
@@ -123,12 +124,15 @@ printf '%s' "$err" | grep -q 'not on Btrfs (it is tmpfs).*"directory" or "luks"'
 [ -z "$(ls -A "$tmp/tmpfs/home")" ] && ok "nothing left on failure" || bad "left: $(ls -A "$tmp/tmpfs/home")"
 w create 10 '{"userName":"carol","uid":60102,"uid":60102,"storage":"directory"}'
 w create 10 "$(rec carol directory '"homeDirectory":"/etc"')"
-UID_=1000 w create 10 "$(rec carol directory)"
+UID_=1000
+w create 10 "$(rec carol directory)"
+UID_=60102
 w create 10 '{"userName":"carol","uid":60102}'
 w frobnicate 10 "$(rec carol directory)"
 w create 10 'not json'
 ln -s /etc "$mnt/home/dave"
-UID_=60103 w create 15 "$(rec dave directory)"
+UID_=60103
+w create 15 "$(rec dave directory)"
 [ -L "$mnt/home/dave" ] && ok "symlink in the home root left alone" || bad "symlink replaced"
 rm "$mnt/home/dave"
 
