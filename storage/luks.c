@@ -160,6 +160,35 @@ static int volume_open(Home *h, Volume *v) {
         return 0;
 }
 
+/* The volume behind an active mapping: the same loop device the mapping
+ * uses (a second loop device on the same file would not see size changes
+ * the mapping sees, and the other way round). */
+static int volume_open_active(Home *h, const char *name, Volume *v) {
+        _cleanup_free_ char *image = NULL;
+        bool is_block;
+        int r;
+
+        crypt_log_setup();
+        v->loop_fd = -1;
+        r = image_path(h, &image, &is_block);
+        if (r < 0)
+                return r;
+        r = crypt_init_by_name(&v->cd, name);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot open /dev/mapper/%s: %m", h->name, name);
+        v->image = TAKE_PTR(image);
+        v->is_block = is_block;
+        v->dev = strdup(crypt_get_device_name(v->cd));
+        if (!v->dev)
+                return log_oom();
+        if (!is_block) {
+                v->loop_fd = open(v->dev, O_RDWR | O_CLOEXEC);
+                if (v->loop_fd < 0)
+                        return log_error_errno(errno, "home %s: cannot open %s: %m", h->name, v->dev);
+        }
+        return 0;
+}
+
 /* Tries each password of secret.password on the keyslots. With name, the
  * volume is then activated under that name; without, only checked (which
  * needs no device-mapper). The volume key passes through locked memory only
@@ -181,7 +210,9 @@ static int unlock(Home *h, Volume *v, const char *name, uint32_t flags, const ch
                         continue;
                 if (slot < 0)
                         return log_error_errno(slot, "home %s: cannot unlock %s: %m", h->name, v->image);
-                if (name) {
+                /* Without a name, flags ask for the key to be kept for this
+                 * context (crypt_resize of an active LUKS2 volume needs it). */
+                if (name || flags) {
                         r = crypt_activate_by_volume_key(v->cd, name, vk->data, vk_size, flags);
                         if (r == -EEXIST)
                                 return log_error_errno(EALREADY, "home %s: /dev/mapper/%s is already active",
@@ -640,7 +671,8 @@ static int sync_hashes(Home *h, const char *password) {
         int r = password_verify(password, h->rec->hashed_password);
         if (r != 0)
                 return r < 0 ? log_error_errno(r, "home %s: cannot verify password: %m", h->name) : 0;
-        log_notice("home %s: the record's password hash did not match the keyslots; updated it", h->name);
+        if (h->rec->hashed_password && h->rec->hashed_password[0])
+                log_notice("home %s: the record's password hash did not match the keyslots; updated it", h->name);
         const char *const one[] = { password, NULL };
         return home_set_password_hashes(h, one);
 }
@@ -650,15 +682,15 @@ static int sync_hashes(Home *h, const char *password) {
  * mounts and close it, so the home can be activated again. */
 static int clean_stale_mapping(Home *h) {
         char name[64];
-        struct stat home_st, dev_st;
+        struct statx stx;
         int r;
 
         if (dm_name(h, name, sizeof name) < 0 || !is_active(h))
                 return 0;
-        char mapped[80];
-        snprintf(mapped, sizeof mapped, "/dev/mapper/%s", name);
-        if (stat(h->path, &home_st) == 0 && stat(mapped, &dev_st) == 0 && home_st.st_dev == dev_st.st_rdev)
-                return 0; /* mounted where it belongs: really active */
+        /* Mounted on the home directory: really active. */
+        if (statx(AT_FDCWD, h->path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &stx) == 0 &&
+            (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
+                return 0;
         for (const char *what = "create"; what; what = strcmp(what, "create") == 0 ? "resize" : NULL) {
                 _cleanup_free_ char *mnt = NULL;
                 if (mount_dir(h, what, &mnt) >= 0) {
@@ -887,13 +919,13 @@ static int luks_resize(Home *h) {
         if (r < 0)
                 return r;
         was_active = is_active(h);
-        r = volume_open(h, &v);
+        r = was_active ? volume_open_active(h, name, &v) : volume_open(h, &v);
         if (r < 0)
                 return r;
         if (v.is_block)
                 return log_error_errno(EOPNOTSUPP, "home %s: %s is a block device; its size is not ours to change",
                                        h->name, v.image);
-        if (fstat(v.loop_fd, &st) < 0 || stat(v.image, &st) < 0)
+        if (stat(v.image, &st) < 0)
                 return log_error_errno(errno, "home %s: cannot stat %s: %m", h->name, v.image);
         current = (uint64_t) st.st_size;
         header = crypt_get_data_offset(v.cd) * 512;
@@ -910,6 +942,12 @@ static int luks_resize(Home *h) {
                 if (r < 0)
                         return r;
                 opened_here = true;
+        } else {
+                /* The active mapping's key is in the kernel keyring, out of
+                 * reach of this context: a password brings it here. */
+                r = unlock(h, &v, NULL, CRYPT_ACTIVATE_KEYRING_KEY, NULL);
+                if (r < 0)
+                        return r;
         }
         const char *where = was_active ? h->path : NULL;
         bool online = strcmp(fstype(h), "ext4") != 0 || want > current; /* ext4 shrinks offline */
