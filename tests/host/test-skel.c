@@ -20,12 +20,18 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <linux/fiemap.h>
-#include <linux/magic.h>
+#include <linux/openat2.h>
+
+/* <linux/fs.h> has it, but clashes with <sys/mount.h> on glibc 2.36. */
+#ifndef FS_IOC_FIEMAP
+#define FS_IOC_FIEMAP _IOWR('f', 11, struct fiemap)
+#endif
 
 #include <cmocka.h>
 
@@ -49,22 +55,64 @@ static const char *at(const char *dir, const char *rel) {
         return p;
 }
 
-static char *make_tmpdir(const char *tag) {
-        char *p = NULL;
-
-        assert_true(asprintf(&p, "/tmp/hearth-test-skel-%s.XXXXXX", tag) > 0);
-        assert_non_null(mkdtemp(p));
-        return p;
-}
-
 static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
         return remove(path) < 0 ? -1 : 0;
 }
 
 static void rm_rf(const char *path) {
         /* FTW_MOUNT: never descend into something still mounted. */
-        if (path)
-                (void) nftw(path, rm_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+        (void) nftw(path, rm_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
+/* What a test made, undone by cleanup() even when an assertion failed. */
+static char *made_dirs[16];
+static char *made_mounts[4];
+
+static const char *make_tmpdir(const char *tag) {
+        char *p = NULL;
+
+        assert_true(asprintf(&p, "/tmp/hearth-test-skel-%s.XXXXXX", tag) > 0);
+        assert_non_null(mkdtemp(p));
+        for (size_t i = 0; i < ELEMENTSOF(made_dirs); i++)
+                if (!made_dirs[i])
+                        return made_dirs[i] = p;
+        fail_msg("too many temporary directories");
+        return NULL;
+}
+
+static bool mount_tmpfs(const char *dir, const char *size) {
+        char opts[64];
+
+        snprintf(opts, sizeof opts, "size=%s,mode=0755", size);
+        if (mount("tmpfs", dir, "tmpfs", 0, opts) < 0) {
+                print_message("cannot mount a tmpfs (%s), skipping\n", strerror(errno));
+                return false;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(made_mounts); i++)
+                if (!made_mounts[i]) {
+                        made_mounts[i] = strdup(dir);
+                        return true;
+                }
+        fail_msg("too many mounts");
+        return false;
+}
+
+static int cleanup(void **state) {
+        int r = 0;
+
+        for (size_t i = ELEMENTSOF(made_mounts); i-- > 0;) {
+                if (made_mounts[i] && umount2(made_mounts[i], MNT_DETACH) < 0)
+                        r = -1;
+                free(made_mounts[i]);
+                made_mounts[i] = NULL;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(made_dirs); i++) {
+                if (made_dirs[i])
+                        rm_rf(made_dirs[i]);
+                free(made_dirs[i]);
+                made_dirs[i] = NULL;
+        }
+        return r;
 }
 
 static int run(const char *fmt, ...) _printf_(1, 2);
@@ -343,6 +391,12 @@ static void build_full_tree(const char *src) {
         mkd(at(src, "sub"), 0755);
         assert_int_equal(link(at(src, "hl1"), at(src, "sub/hl2")), 0);
         expect.hardlinks++;
+        /* First copied below a directory ("links" sorts before "zz-link"):
+         * linking to it walks the target's components. */
+        mkd(at(src, "links"), 0755);
+        put_str(at(src, "links/first"), "first\n", 0644);
+        assert_int_equal(link(at(src, "links/first"), at(src, "zz-link")), 0);
+        expect.hardlinks++;
 
         assert_int_equal(mkfifo(at(src, "fifo"), 0644), 0);
         expect.skipped++;
@@ -405,27 +459,31 @@ static const char *rewritten(const Rewrite *rw, const char *rel) {
         return NULL;
 }
 
+static char *join(const char *a, const char *b) {
+        char *p = NULL;
+
+        assert_true(asprintf(&p, "%s%s%s", a, a[0] && b[0] ? "/" : "", b) >= 0);
+        return p;
+}
+
 /* Compares src and dst below rel, entry by entry, in both directions. */
 static void compare_tree(const char *src, const char *dst, const char *rel, const Rewrite *rw, bool xattrs) {
-        char sdir[PATH_MAX], ddir[PATH_MAX];
+        char *sdir = join(src, rel), *ddir = join(dst, rel);
         struct dirent **l = NULL;
         int n;
-
-        snprintf(sdir, sizeof sdir, "%s%s%s", src, rel[0] ? "/" : "", rel);
-        snprintf(ddir, sizeof ddir, "%s%s%s", dst, rel[0] ? "/" : "", rel);
 
         n = scandir(sdir, &l, NULL, alphasort);
         assert_true(n >= 0);
         for (int i = 0; i < n; i++) {
                 const char *name = l[i]->d_name;
-                char r[PATH_MAX], sp[PATH_MAX], dp[PATH_MAX];
+                char *r = NULL, *sp = NULL, *dp = NULL;
                 struct stat a, b;
 
                 if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
                         goto next;
-                snprintf(r, sizeof r, "%s%s%s", rel, rel[0] ? "/" : "", name);
-                snprintf(sp, sizeof sp, "%s/%s", sdir, name);
-                snprintf(dp, sizeof dp, "%s/%s", ddir, name);
+                r = join(rel, name);
+                sp = join(sdir, name);
+                dp = join(ddir, name);
                 assert_int_equal(lstat(sp, &a), 0);
                 if (S_ISFIFO(a.st_mode) || S_ISSOCK(a.st_mode) || S_ISCHR(a.st_mode) || S_ISBLK(a.st_mode)) {
                         assert_absent(dp);
@@ -469,6 +527,9 @@ static void compare_tree(const char *src, const char *dst, const char *rel, cons
                         xattrs_subset(dp, sp, r);
                 }
         next:
+                free(r);
+                free(sp);
+                free(dp);
                 free(l[i]);
         }
         free(l);
@@ -484,6 +545,8 @@ static void compare_tree(const char *src, const char *dst, const char *rel, cons
                 free(l[i]);
         }
         free(l);
+        free(sdir);
+        free(ddir);
 }
 
 /* Whether user.* attributes can be set below dir (tmpfs before Linux 6.6: no). */
@@ -499,7 +562,7 @@ static bool user_xattrs_supported(const char *dir) {
 }
 
 static void seed_full_tree_into(const char *target) {
-        char *src = make_tmpdir("src");
+        const char *src = make_tmpdir("src");
         SkelOptions opts = { .uid = OWNER, .gid = OWNER, .home_path = HOME, .skel_dir = src };
         SkelStats stats;
         struct stat a, b;
@@ -524,6 +587,9 @@ static void seed_full_tree_into(const char *target) {
         assert_int_equal(lstat(at(target, "sub/hl2"), &b), 0);
         assert_int_equal(a.st_ino, b.st_ino);
         assert_int_equal(a.st_nlink, 2);
+        assert_int_equal(lstat(at(target, "links/first"), &a), 0);
+        assert_int_equal(lstat(at(target, "zz-link"), &b), 0);
+        assert_int_equal(a.st_ino, b.st_ino);
         assert_int_equal(lstat(at(target, "setuid"), &a), 0);
         assert_int_equal(a.st_mode & 07777, 04755);
         assert_int_equal(lstat(at(target, "shared"), &a), 0);
@@ -534,51 +600,43 @@ static void seed_full_tree_into(const char *target) {
         assert_int_equal(lstat(at(target, "big"), &a), 0);
         assert_int_equal(a.st_size, BIG_SIZE);
         assert_absent(at(target, "fifo"));
-
-        rm_rf(src);
-        free(src);
 }
 
 static void test_full_tree(void **state) {
-        char *target = make_tmpdir("target");
-
-        seed_full_tree_into(target);
-        rm_rf(target);
-        free(target);
+        seed_full_tree_into(make_tmpdir("target"));
 }
 
 /* Across file systems: copy_file_range() refuses, read()/write() copies. */
 static void test_full_tree_tmpfs(void **state) {
-        char *mnt = make_tmpdir("tmpfs");
+        const char *mnt = make_tmpdir("tmpfs");
 
-        if (mount("tmpfs", mnt, "tmpfs", 0, "size=64m,mode=0755") < 0) {
-                rm_rf(mnt);
-                free(mnt);
-                print_message("tmpfs mount failed (%s), skipping\n", strerror(errno));
+        if (!mount_tmpfs(mnt, "64m"))
                 skip();
-        }
         seed_full_tree_into(mnt);
-        assert_int_equal(umount2(mnt, MNT_DETACH), 0);
-        rmdir(mnt);
-        free(mnt);
 }
 
 /* ---- merge of the default sources --------------------------------------- */
 
+static bool have_openat2(void) {
+        struct open_how how = { .flags = O_PATH | O_CLOEXEC };
+        int fd = (int) syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof how);
+
+        if (fd >= 0)
+                close(fd);
+        return fd >= 0 || errno != ENOSYS;
+}
+
 static void test_merge(void **state) {
-        char *root = make_tmpdir("root"), *target = make_tmpdir("target");
-        char **sources = NULL, want[PATH_MAX];
-        const char *etc = at(root, "etc/skel"), *usr = NULL, *fac = NULL;
+        const char *root = make_tmpdir("root"), *target = make_tmpdir("target");
+        char **sources = NULL, etc[PATH_MAX], usr[PATH_MAX], fac[PATH_MAX];
         SkelOptions opts = { .uid = OWNER, .gid = OWNER, .home_path = HOME, .root = root };
         SkelStats stats;
         struct stat st;
 
-        assert_int_equal(run("mkdir -p '%s/etc/skel' '%s/usr/etc/skel' '%s/usr/share/factory/etc/skel'", root,
-                             root, root),
-                         0);
-        etc = strdupa(at(root, "etc/skel"));
-        usr = strdupa(at(root, "usr/etc/skel"));
-        fac = strdupa(at(root, "usr/share/factory/etc/skel"));
+        snprintf(etc, sizeof etc, "%s/etc/skel", root);
+        snprintf(usr, sizeof usr, "%s/usr/etc/skel", root);
+        snprintf(fac, sizeof fac, "%s/usr/share/factory/etc/skel", root);
+        assert_int_equal(run("mkdir -p '%s' '%s' '%s'", etc, usr, fac), 0);
 
         memset(&expect, 0, sizeof expect);
         /* /etc/skel */
@@ -637,26 +695,25 @@ static void test_merge(void **state) {
         assert_int_equal(st.st_mtim.tv_sec, 777777777);
         assert_int_equal(st.st_mtim.tv_nsec, 7);
         assert_int_equal(st.st_uid, OWNER);
-        assert_int_equal(stats.files, 6);    /* a b c fd .config/{x,y,z} */
+        assert_int_equal(stats.files, 7);    /* a b c fd .config/{x,y,z} */
         assert_int_equal(stats.dirs, 1);     /* .config */
         assert_int_equal(stats.symlinks, 3); /* l nl fl */
         assert_int_equal(stats.skipped, 0);
 
         /* A missing source is skipped. */
-        assert_int_equal(run("rm -rf '%s'", usr), 0);
+        assert_int_equal(run("rm -rf '%s' '%s' && mkdir '%s'", usr, target, target), 0);
         assert_int_equal(skel_default_sources(root, &sources), 0);
         assert_int_equal(strv_length(sources), 2);
         assert_string_equal(sources[0], etc);
         assert_string_equal(sources[1], fac);
         strv_free(sources);
-        assert_int_equal(run("rm -rf '%s' && mkdir '%s'", target, target), 0);
         assert_int_equal(seed(target, &opts, &stats), 0);
         assert_listing(target, ".config|a|b|c|fd|fl|l|nl");
         assert_content(at(target, "b"), "factory b");
         assert_listing(at(target, ".config"), "x|z");
 
         /* No sources at all: nothing to do, no error. */
-        assert_int_equal(run("rm -rf '%s/etc' '%s/usr' '%s'/* && mkdir -p '%s/usr'", root, root, target, root), 0);
+        assert_int_equal(run("rm -rf '%s/etc' '%s/usr' '%s' && mkdir '%s'", root, root, target, target), 0);
         assert_int_equal(skel_default_sources(root, &sources), 0);
         assert_null(sources[0]);
         strv_free(sources);
@@ -665,28 +722,28 @@ static void test_merge(void **state) {
         assert_int_equal(stats.files + stats.dirs + stats.symlinks, 0);
 
         /* A source that is an absolute symlink resolves inside the root, as it
-         * would on the system the root is the image of. */
+         * would on the system the root is the image of; without openat2()
+         * (valgrind, Linux < 5.6) it is skipped, never resolved on the host. */
         assert_int_equal(run("mkdir -p '%s/etc' '%s/usr/share/skel-real'", root, root), 0);
-        assert_int_equal(symlink("/usr/share/skel-real", at(root, "etc/skel")), 0);
+        assert_int_equal(symlink("/usr/share/skel-real", etc), 0);
         put_str(at(root, "usr/share/skel-real/inroot"), "in the root", 0644);
         assert_int_equal(skel_default_sources(root, &sources), 0);
-        assert_int_equal(strv_length(sources), 1);
-        snprintf(want, sizeof want, "%s/etc/skel", root);
-        assert_string_equal(sources[0], want);
+        if (have_openat2()) {
+                assert_int_equal(strv_length(sources), 1);
+                assert_string_equal(sources[0], etc);
+        } else {
+                print_message("no openat2(): checking that a symlinked source is skipped\n");
+                assert_int_equal(strv_length(sources), 0);
+        }
         strv_free(sources);
         assert_int_equal(seed(target, &opts, &stats), 0);
-        assert_listing(target, "inroot");
-
-        rm_rf(root);
-        rm_rf(target);
-        free(root);
-        free(target);
+        assert_listing(target, have_openat2() ? "inroot" : "");
 }
 
 /* ---- an explicit source replaces the merge ------------------------------ */
 
 static void test_skel_dir(void **state) {
-        char *root = make_tmpdir("root"), *dir = make_tmpdir("skel"), *target = make_tmpdir("target");
+        const char *root = make_tmpdir("root"), *dir = make_tmpdir("skel"), *target = make_tmpdir("target");
         char abs[PATH_MAX], slash[PATH_MAX];
         SkelOptions opts = { .uid = OWNER, .gid = OWNER, .home_path = HOME "/", .root = root };
         SkelStats stats;
@@ -708,23 +765,16 @@ static void test_skel_dir(void **state) {
         assert_link(at(target, "abs"), HOME "/only");
 
         /* An explicit source that does not exist is an error, not "nothing". */
-        assert_int_equal(run("rm -rf '%s'/*", target), 0);
+        assert_int_equal(run("rm -rf '%s' && mkdir '%s'", target, target), 0);
         opts.skel_dir = at(dir, "missing");
         assert_int_equal(seed(target, &opts, &stats), -ENOENT);
         assert_listing(target, "");
-
-        rm_rf(root);
-        rm_rf(dir);
-        rm_rf(target);
-        free(root);
-        free(dir);
-        free(target);
 }
 
 /* ---- a symlink planted in the target is never written through ------------ */
 
 static void test_target_symlink(void **state) {
-        char *src = make_tmpdir("src"), *target = make_tmpdir("target"), *elsewhere = make_tmpdir("elsewhere");
+        const char *src = make_tmpdir("src"), *target = make_tmpdir("target"), *elsewhere = make_tmpdir("elsewhere");
         SkelOptions opts = { .uid = OWNER, .gid = OWNER, .home_path = HOME, .skel_dir = src };
         SkelStats stats;
 
@@ -740,18 +790,11 @@ static void test_target_symlink(void **state) {
 
         /* A file of the source is a (dangling) symlink in the target. */
         assert_int_equal(unlink(at(target, "docs")), 0);
-        assert_int_equal(run("rm -rf '%s'/*", src), 0);
+        assert_int_equal(run("rm -rf '%s' && mkdir '%s'", src, src), 0);
         put_str(at(src, "profile"), "profile", 0644);
         assert_int_equal(symlink(at(elsewhere, "profile"), at(target, "profile")), 0);
         assert_int_equal(seed(target, &opts, &stats), -EEXIST);
         assert_listing(elsewhere, "");
-
-        rm_rf(src);
-        rm_rf(target);
-        rm_rf(elsewhere);
-        free(src);
-        free(target);
-        free(elsewhere);
 }
 
 /* ---- nesting is bounded ----------------------------------------------- */
@@ -768,7 +811,7 @@ static void make_nested(const char *top, unsigned levels) {
 }
 
 static void test_depth_limit(void **state) {
-        char *src = make_tmpdir("src"), *target = make_tmpdir("target");
+        const char *src = make_tmpdir("src"), *target = make_tmpdir("target");
         SkelOptions opts = { .uid = OWNER, .gid = OWNER, .home_path = HOME, .skel_dir = src };
         SkelStats stats;
 
@@ -779,60 +822,55 @@ static void test_depth_limit(void **state) {
         assert_int_equal(run("rm -rf '%s' '%s' && mkdir '%s' '%s'", src, target, src, target), 0);
         make_nested(src, 257);
         assert_int_equal(seed(target, &opts, &stats), -ELOOP);
-
-        rm_rf(src);
-        rm_rf(target);
-        free(src);
-        free(target);
 }
 
 /* ---- reflinks on a loop-file Btrfs -------------------------------------- */
 
 typedef struct LoopFs {
-        char *dir;        /* holds the image and the mount point */
-        char loopdev[64]; /* the loop device we attached, "" if none */
+        const char *dir;  /* holds the image and the mount point */
+        char loopdev[64]; /* the loop device this test attached, "" if none */
         bool mounted;
         const char *why;  /* why the file system is unavailable, NULL if it is there */
 } LoopFs;
 
 static int loopfs_setup(void **state) {
-        LoopFs *fs = calloc(1, sizeof *fs);
-        FILE *p;
+        static LoopFs fs;
         char cmd[PATH_MAX + 64];
+        FILE *p;
+        int fd;
 
-        assert_non_null(fs);
-        *state = fs;
-        fs->dir = make_tmpdir("btrfs");
-        assert_int_equal(mkdir(at(fs->dir, "mnt"), 0755), 0);
-        if (run("command -v mkfs.btrfs >/dev/null") != 0) {
-                fs->why = "no mkfs.btrfs";
-                return 0;
-        }
-        if (truncate(at(fs->dir, "img"), 0) < 0 && errno != ENOENT)
+        fs = (LoopFs) { .dir = make_tmpdir("btrfs") };
+        *state = &fs;
+        if (mkdir(at(fs.dir, "mnt"), 0755) < 0)
                 return -1;
-        assert_int_equal(close(open(at(fs->dir, "img"), O_WRONLY | O_CREAT | O_CLOEXEC, 0600)), 0);
-        assert_int_equal(truncate(at(fs->dir, "img"), 512 << 20), 0);
-        if (run("mkfs.btrfs -q '%s' >/dev/null 2>&1", at(fs->dir, "img")) != 0) {
-                fs->why = "mkfs.btrfs failed";
+        if (run("command -v mkfs.btrfs >/dev/null") != 0) {
+                fs.why = "no mkfs.btrfs";
                 return 0;
         }
-        snprintf(cmd, sizeof cmd, "losetup --find --show '%s' 2>/dev/null", at(fs->dir, "img"));
+        fd = open(at(fs.dir, "img"), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0 || ftruncate(fd, 512 << 20) < 0 || close(fd) < 0)
+                return -1;
+        if (run("mkfs.btrfs -q '%s' >/dev/null 2>&1", at(fs.dir, "img")) != 0) {
+                fs.why = "mkfs.btrfs failed";
+                return 0;
+        }
+        snprintf(cmd, sizeof cmd, "losetup --find --show '%s' 2>/dev/null", at(fs.dir, "img"));
         p = popen(cmd, "r");
-        if (!p || !fgets(fs->loopdev, sizeof fs->loopdev, p))
-                fs->loopdev[0] = 0;
+        if (!p || !fgets(fs.loopdev, sizeof fs.loopdev, p))
+                fs.loopdev[0] = 0;
         if (p)
                 pclose(p);
-        fs->loopdev[strcspn(fs->loopdev, "\n")] = 0;
-        if (strncmp(fs->loopdev, "/dev/loop", 9) != 0) {
-                fs->loopdev[0] = 0;
-                fs->why = "no loop device";
+        fs.loopdev[strcspn(fs.loopdev, "\n")] = 0;
+        if (strncmp(fs.loopdev, "/dev/loop", 9) != 0) {
+                fs.loopdev[0] = 0;
+                fs.why = "no loop device";
                 return 0;
         }
-        if (mount(fs->loopdev, at(fs->dir, "mnt"), "btrfs", 0, NULL) < 0) {
-                fs->why = "cannot mount the Btrfs";
+        if (mount(fs.loopdev, at(fs.dir, "mnt"), "btrfs", 0, NULL) < 0) {
+                fs.why = "cannot mount the Btrfs";
                 return 0;
         }
-        fs->mounted = true;
+        fs.mounted = true;
         return 0;
 }
 
@@ -845,11 +883,7 @@ static int loopfs_teardown(void **state) {
         /* Only the device this test attached. */
         if (fs->loopdev[0] && run("losetup -d '%s'", fs->loopdev) != 0)
                 r = -1;
-        if (r == 0)
-                rm_rf(fs->dir);
-        free(fs->dir);
-        free(fs);
-        return r;
+        return cleanup(state) < 0 ? -1 : r;
 }
 
 static bool all_extents_shared(const char *path, unsigned *ret_n) {
@@ -877,7 +911,6 @@ static bool all_extents_shared(const char *path, unsigned *ret_n) {
 
 static void test_reflink(void **state) {
         LoopFs *fs = *state;
-        const char *mnt;
         char src[PATH_MAX], target[PATH_MAX];
         SkelOptions opts = { .uid = OWNER, .gid = OWNER, .home_path = HOME };
         SkelStats stats;
@@ -889,9 +922,8 @@ static void test_reflink(void **state) {
                 print_message("reflink test skipped: %s\n", fs->why);
                 skip();
         }
-        mnt = at(fs->dir, "mnt");
-        snprintf(src, sizeof src, "%s/skel", mnt);
-        snprintf(target, sizeof target, "%s/home", mnt);
+        snprintf(src, sizeof src, "%s/mnt/skel", fs->dir);
+        snprintf(target, sizeof target, "%s/mnt/home", fs->dir);
         assert_int_equal(mkdir(src, 0755), 0);
         assert_int_equal(mkdir(target, 0700), 0);
         memset(&expect, 0, sizeof expect);
@@ -916,28 +948,21 @@ static void test_reflink(void **state) {
 /* ---- a full target: an error, and no partial file ------------------------ */
 
 static void test_enospc(void **state) {
-        char *src = make_tmpdir("src"), *mnt = make_tmpdir("full");
+        const char *src = make_tmpdir("src"), *mnt = make_tmpdir("full"), *logdir = make_tmpdir("log");
         SkelOptions opts = { .uid = OWNER, .gid = OWNER, .home_path = HOME, .skel_dir = src };
         SkelStats stats;
-        char log[PATH_MAX], *text, *line;
+        char *text, *line;
         size_t len;
-        int saved, fd, r, errors = 0;
+        int saved, fd, r, lines = 0;
 
-        if (mount("tmpfs", mnt, "tmpfs", 0, "size=1m,mode=0755") < 0) {
-                print_message("tmpfs mount failed (%s), skipping\n", strerror(errno));
-                rm_rf(mnt);
-                rm_rf(src);
-                free(mnt);
-                free(src);
+        if (!mount_tmpfs(mnt, "1m"))
                 skip();
-        }
         memset(&expect, 0, sizeof expect);
         put_str(at(src, "a-small"), "small\n", 0644);
         make_big(at(src, "big"));
 
         /* Capture the log: the error is reported once, naming the file. */
-        snprintf(log, sizeof log, "%s/log", src);
-        fd = open(log, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        fd = open(at(logdir, "log"), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         assert_true(fd >= 0);
         fflush(stderr);
         saved = dup(STDERR_FILENO);
@@ -952,32 +977,26 @@ static void test_enospc(void **state) {
         assert_int_equal(r, -ENOSPC);
         assert_absent(at(mnt, "big"));
         assert_listing(mnt, "a-small"); /* no temporary file either */
-        text = slurp(log, &len);
+        text = slurp(at(logdir, "log"), &len);
         for (line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
                 print_message("logged: %s\n", line);
-                errors++;
+                lines++;
                 assert_non_null(strstr(line, "big"));
         }
-        assert_int_equal(errors, 1);
+        assert_int_equal(lines, 1);
         free(text);
-
-        assert_int_equal(umount2(mnt, MNT_DETACH), 0);
-        rm_rf(mnt);
-        rm_rf(src);
-        free(mnt);
-        free(src);
 }
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_full_tree),
-                cmocka_unit_test(test_full_tree_tmpfs),
-                cmocka_unit_test(test_merge),
-                cmocka_unit_test(test_skel_dir),
-                cmocka_unit_test(test_target_symlink),
-                cmocka_unit_test(test_depth_limit),
+                cmocka_unit_test_teardown(test_full_tree, cleanup),
+                cmocka_unit_test_teardown(test_full_tree_tmpfs, cleanup),
+                cmocka_unit_test_teardown(test_merge, cleanup),
+                cmocka_unit_test_teardown(test_skel_dir, cleanup),
+                cmocka_unit_test_teardown(test_target_symlink, cleanup),
+                cmocka_unit_test_teardown(test_depth_limit, cleanup),
                 cmocka_unit_test_setup_teardown(test_reflink, loopfs_setup, loopfs_teardown),
-                cmocka_unit_test(test_enospc),
+                cmocka_unit_test_teardown(test_enospc, cleanup),
         };
 
         if (geteuid() != 0) {
