@@ -18,6 +18,7 @@
 #include "macro.h"
 #include "password.h"
 #include "secret.h"
+#include "size.h"
 #include "user-record.h"
 #include "worker-protocol.h"
 
@@ -36,7 +37,9 @@ static void help(void) {
                "  lock        suspend an active encrypted home, wiping its key from memory\n"
                "  unlock      resume a locked home; needs secret.password\n"
                "  update      apply a changed record (e.g. diskSize) to the storage\n"
-               "  resize      set the size to the record's diskSize\n"
+               "  resize      set the size to the record's diskSize, or to --size=SIZE\n"
+               "              (min: as small as the data allows; max: all the backing\n"
+               "              storage allows; or a size like 2G)\n"
                "  passwd      check secret.password, set privileged.hashedPassword from\n"
                "              secret.newPassword\n"
                "  inspect     report state and usage in the status section\n"
@@ -214,14 +217,19 @@ int main(int argc, char *argv[]) {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { "force", no_argument, NULL, 'f' },
+                { "size", required_argument, NULL, 's' },
                 {}
         };
         bool force = false;
+        const char *size_arg = NULL;
         int c;
         while ((c = getopt_long(argc, argv, "hf", options, NULL)) >= 0)
                 switch (c) {
                 case 'f':
                         force = true;
+                        break;
+                case 's':
+                        size_arg = optarg;
                         break;
                 case 'h':
                         help();
@@ -256,6 +264,25 @@ int main(int argc, char *argv[]) {
         if (r < 0)
                 return worker_exit_status(r);
         h->force = force;
+        if (size_arg) {
+                uint64_t bytes;
+                if (strcmp(op, "resize") != 0 || size_parse(size_arg, &bytes) < 0) {
+                        log_error("home %s: --size: expected min, max or a size like 2G, for resize only", h->name);
+                        return WORKER_BAD_REQUEST;
+                }
+                if (bytes == HEARTH_SIZE_MIN)
+                        h->size_request = HOME_SIZE_MIN;
+                else if (bytes == HEARTH_SIZE_MAX)
+                        h->size_request = HOME_SIZE_MAX;
+                else {
+                        _cleanup_free_ char *error = NULL;
+                        json_object_object_add(rec->json, "diskSize", json_object_new_int64((int64_t) bytes));
+                        if (user_record_refresh(rec, &error) < 0) {
+                                log_error("home %s: --size: %s", h->name, error ?: "invalid");
+                                return WORKER_BAD_SIZE;
+                        }
+                }
+        }
 
         r = run(op, h, b);
         if (r >= 0 && strcmp(op, "remove") != 0)

@@ -16,28 +16,62 @@
 #include "macro.h"
 
 int run_tool(const char *what, char *const argv[]) {
-        int pipefd[2], status;
+        return run_tool_output(what, argv, NULL, 0);
+}
+
+int run_tool_output(const char *what, char *const argv[], char *out, size_t out_size) {
+        int pipefd[2], outfd[2] = { -1, -1 }, status;
         char buf[4096];
         size_t n = 0;
         pid_t pid;
 
         if (pipe2(pipefd, O_CLOEXEC) < 0)
                 return negative_errno();
-        pid = fork();
-        if (pid < 0) {
+        if (out && pipe2(outfd, O_CLOEXEC) < 0) {
                 close(pipefd[0]);
                 close(pipefd[1]);
                 return negative_errno();
         }
+        pid = fork();
+        if (pid < 0) {
+                close(pipefd[0]);
+                close(pipefd[1]);
+                if (out) {
+                        close(outfd[0]);
+                        close(outfd[1]);
+                }
+                return negative_errno();
+        }
         if (pid == 0) {
                 int null = open("/dev/null", O_RDWR);
-                if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(pipefd[1], 2) < 0)
+                if (null < 0 || dup2(null, 0) < 0 || dup2(out ? outfd[1] : null, 1) < 0 || dup2(pipefd[1], 2) < 0)
                         _exit(127);
                 execvp(argv[0], argv);
                 dprintf(2, "cannot run %s: %m\n", argv[0]);
                 _exit(127);
         }
         close(pipefd[1]);
+        if (out) {
+                /* Tools that report write little: read it all before stderr. */
+                size_t m = 0;
+                close(outfd[1]);
+                for (;;) {
+                        ssize_t k = read(outfd[0], out + m, out_size - 1 - m);
+                        if (k < 0 && errno == EINTR)
+                                continue;
+                        if (k <= 0)
+                                break;
+                        m += (size_t) k;
+                        if (m == out_size - 1) {
+                                char sink[512];
+                                while (read(outfd[0], sink, sizeof sink) > 0)
+                                        ;
+                                break;
+                        }
+                }
+                out[m] = 0;
+                close(outfd[0]);
+        }
         for (;;) {
                 ssize_t k = read(pipefd[0], buf + n, sizeof buf - 1 - n);
                 if (k < 0 && errno == EINTR)
@@ -226,4 +260,40 @@ int fs_shrink(const char *fstype, const char *dev, const char *mountpoint, uint6
         if (strcmp(fstype, "xfs") == 0)
                 return log_error_errno(EOPNOTSUPP, "%s: xfs cannot shrink; only growing is possible", what);
         return log_error_errno(EOPNOTSUPP, "%s: unsupported", what);
+}
+
+int fs_min_estimate(const char *fstype, const char *dev, const char *mountpoint, uint64_t *ret) {
+        char out[4096], what[128];
+        int r;
+
+        snprintf(what, sizeof what, "estimating the minimum size of %s", dev);
+        if (strcmp(fstype, "btrfs") == 0) {
+                if (!mountpoint)
+                        return log_error_errno(EINVAL, "%s: btrfs must be mounted", what);
+                r = run_tool_output(what, (char *const[]) { "btrfs", "inspect-internal", "min-dev-size",
+                                                            (char *) mountpoint, NULL }, out, sizeof out);
+                if (r < 0)
+                        return r;
+                if (sscanf(out, "%" SCNu64 " bytes", ret) != 1)
+                        return log_error_errno(EBADMSG, "%s: cannot parse \"%.60s\"", what, out);
+                return 0;
+        }
+        if (strcmp(fstype, "ext4") == 0) {
+                uint64_t blocks, block_size = 0;
+                r = run_tool_output(what, (char *const[]) { "resize2fs", "-P", (char *) dev, NULL }, out, sizeof out);
+                if (r < 0)
+                        return r;
+                const char *p = strstr(out, "minimum size of the filesystem:");
+                if (!p || sscanf(p, "minimum size of the filesystem: %" SCNu64, &blocks) != 1)
+                        return log_error_errno(EBADMSG, "%s: cannot parse resize2fs -P output", what);
+                r = run_tool_output(what, (char *const[]) { "dumpe2fs", "-h", (char *) dev, NULL }, out, sizeof out);
+                if (r < 0)
+                        return r;
+                p = strstr(out, "Block size:");
+                if (!p || sscanf(p, "Block size: %" SCNu64, &block_size) != 1 || block_size == 0)
+                        return log_error_errno(EBADMSG, "%s: cannot parse the block size", what);
+                *ret = blocks * block_size;
+                return 0;
+        }
+        return -EOPNOTSUPP;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* The filesystem inside an encrypted home: make, check, mount, grow and
@@ -30,6 +31,12 @@ int fs_grow(const char *fstype, const char *dev, const char *mountpoint);
  * a forced check); xfs: -EOPNOTSUPP. */
 int fs_shrink(const char *fstype, const char *dev, const char *mountpoint, uint64_t new_size);
 
-/* Runs argv (argv[0] looked up in PATH) with stdin/stdout on /dev/null and
- * stderr captured; on failure logs "what: <last line of stderr>". */
+/* Runs argv (argv[0] looked up in PATH) with stdin on /dev/null and stderr
+ * captured; on failure logs "what: <last line of stderr>". stdout goes to
+ * /dev/null, or with out set into out (NUL-terminated, truncated to size). */
 int run_tool(const char *what, char *const argv[]);
+int run_tool_output(const char *what, char *const argv[], char *out, size_t size);
+
+/* How small the filesystem could become, in bytes: btrfs asks the mounted
+ * filesystem, ext4 resize2fs -P; xfs cannot shrink (its current size). */
+int fs_min_estimate(const char *fstype, const char *dev, const char *mountpoint, uint64_t *ret);

@@ -19,6 +19,12 @@
  * as it was or as requested; leftovers of a killed worker are removed by the
  * next operation on that home (which holds the home's lock). */
 
+enum {
+        HOME_SIZE_RECORD, /* the record's diskSize */
+        HOME_SIZE_MIN,    /* as small as the data allows */
+        HOME_SIZE_MAX,    /* as large as the backing storage allows */
+};
+
 typedef struct Home {
         UserRecord *rec;
         const char *name;  /* rec->user_name */
@@ -28,6 +34,7 @@ typedef struct Home {
         int lock_fd;
         char *state;       /* for the status section: "active", "inactive", … */
         bool force;        /* deactivate even while in use */
+        int size_request;  /* resize: HOME_SIZE_RECORD, HOME_SIZE_MIN or HOME_SIZE_MAX */
 } Home;
 
 const char *home_root_default(void);

@@ -911,7 +911,7 @@ static int luks_resize(Home *h) {
         struct stat st;
         int r;
 
-        if (want == UINT64_MAX)
+        if (want == UINT64_MAX && h->size_request == HOME_SIZE_RECORD)
                 return log_error_errno(EINVAL, "home %s: diskSize: required for resize", h->name);
         if (dm_name(h, name, sizeof name) < 0)
                 return -ENAMETOOLONG;
@@ -930,6 +930,14 @@ static int luks_resize(Home *h) {
         current = (uint64_t) st.st_size;
         header = crypt_get_data_offset(v.cd) * 512;
         (void) fs_min_size(fstype(h), &min);
+        if (h->size_request == HOME_SIZE_MAX) {
+                /* All that is free below the image, but a tenth. */
+                struct statvfs sv;
+                if (fstatvfs(h->root_fd, &sv) < 0)
+                        return log_error_errno(errno, "home %s: cannot stat %s: %m", h->name, h->root);
+                want = (current + (uint64_t) sv.f_bavail * sv.f_frsize / 10 * 9) / (1 << 20) * (1 << 20);
+        } else if (h->size_request == HOME_SIZE_MIN)
+                want = current; /* decided once the filesystem is open, below */
         if (want < header + min)
                 return log_error_errno(ERANGE, "home %s: %s is smaller than %s can be", h->name, size_format(want, a),
                                        fstype(h));
@@ -950,7 +958,8 @@ static int luks_resize(Home *h) {
                         return r;
         }
         const char *where = was_active ? h->path : NULL;
-        bool online = strcmp(fstype(h), "ext4") != 0 || want > current; /* ext4 shrinks offline */
+        bool shrinking = want < current || h->size_request == HOME_SIZE_MIN;
+        bool online = strcmp(fstype(h), "ext4") != 0 || !shrinking; /* ext4 shrinks offline */
         if (!was_active && online) {
                 r = mount_dir(h, "resize", &mnt);
                 if (r >= 0)
@@ -963,6 +972,21 @@ static int luks_resize(Home *h) {
         if (was_active && !online) {
                 r = log_error_errno(EBUSY, "home %s: ext4 shrinks offline only; deactivate the home first", h->name);
                 goto out;
+        }
+        if (h->size_request == HOME_SIZE_MIN) {
+                uint64_t fs_min = 0;
+                r = fs_min_estimate(fstype(h), mapped, where, &fs_min);
+                if (r == -EOPNOTSUPP)
+                        fs_min = current - header; /* cannot shrink: stays as it is */
+                else if (r < 0)
+                        goto out;
+                /* Some room on top of the estimate, so the home stays usable. */
+                uint64_t slack = fs_min / 20 > (UINT64_C(32) << 20) ? fs_min / 20 : UINT64_C(32) << 20;
+                want = (header + fs_min + slack + (1 << 20) - 1) / (1 << 20) * (1 << 20);
+                if (want < header + min)
+                        want = header + min;
+                if (want > current)
+                        want = current;
         }
 
         if (want > current) {

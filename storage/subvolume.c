@@ -157,7 +157,7 @@ static int subvolume_resize(Home *h) {
         uint64_t want = h->rec->disk_size, rfer = 0;
         int r;
 
-        if (want == UINT64_MAX)
+        if (want == UINT64_MAX && h->size_request == HOME_SIZE_RECORD)
                 return log_error_errno(EINVAL, "home %s: diskSize: required for resize", h->name);
         r = open_home(h, &fd);
         if (r < 0)
@@ -168,10 +168,26 @@ static int subvolume_resize(Home *h) {
         r = usage(h, fd, &rfer, NULL);
         if (r < 0 && r != -ENOENT)
                 return log_error_errno(r, "home %s: cannot read current usage: %m", h->name);
+        if (h->size_request == HOME_SIZE_MIN) {
+                /* What is used, rounded up to MiB, and never below the floor. */
+                want = (rfer + (1 << 20) - 1) / (1 << 20) * (1 << 20);
+                if (want < USER_RECORD_DISK_SIZE_MIN)
+                        want = USER_RECORD_DISK_SIZE_MIN;
+        } else if (h->size_request == HOME_SIZE_MAX) {
+                /* No limit below the filesystem's own size. */
+                r = set_limit(h, fd, BTRFS_QUOTA_NO_LIMIT);
+                if (r >= 0)
+                        json_object_object_del(h->rec->json, "diskSize");
+                return r < 0 ? r : user_record_refresh(h->rec, NULL);
+        }
         if (want < rfer)
                 return log_error_errno(ERANGE, "home %s: cannot shrink to %s: %s are in use", h->name,
                                        size_format(want, a), size_format(rfer, b));
-        return set_limit(h, fd, want);
+        r = set_limit(h, fd, want);
+        if (r < 0)
+                return r;
+        json_object_object_add(h->rec->json, "diskSize", json_object_new_int64((int64_t) want));
+        return user_record_refresh(h->rec, NULL);
 }
 
 static int subvolume_update(Home *h) {

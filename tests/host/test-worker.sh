@@ -41,8 +41,8 @@ rec() {
 }
 # w OP EXPECTED_RC JSON: run the worker, keep stdout in $out and stderr in $err.
 w() {
-    local op=$1 want=$2 json=$3 rc
-    printf '%s' "$json" | "$work" "$op" > "$tmp/out" 2> "$tmp/err"
+    local op=$1 want=$2 json=$3 rc; shift 3
+    printf '%s' "$json" | "$work" "$op" "$@" > "$tmp/out" 2> "$tmp/err"
     rc=$?
     out=$(cat "$tmp/out") err=$(cat "$tmp/err")
     if [ "$rc" = "$want" ]; then ok "$op → $rc${err:+ ($err)}"; else bad "$op → $rc, expected $want: $err"; fi
@@ -79,6 +79,15 @@ printf '%s' "$err" | grep -q "cannot shrink" && ok "shrink below usage explained
 w resize 0 "$(rec alice subvolume "\"diskSize\":134217728,$R")"
 has '"diskSize":134217728'
 rm -f "$mnt/home/alice/big"
+sync
+w resize 0 "$(rec alice subvolume "$R")" --size=min
+lim=$(printf '%s' "$out" | grep -o '"diskSize":[0-9]*' | head -1 | cut -d: -f2)
+[ -n "$lim" ] && [ "$lim" -ge 16777216 ] && [ "$lim" -lt 67108864 ] && ok "--size=min: limit $lim near usage" || bad "--size=min limit: $lim"
+w resize 0 "$(rec alice subvolume "$R")" --size=max
+printf '%s' "$out" | grep -q '"diskSize"' && bad "--size=max left a limit" || ok "--size=max: no limit"
+w resize 10 "$(rec alice subvolume "$R")" --size=huge
+w resize 0 "$(rec alice subvolume "$R")" --size=128M
+has '"diskSize":134217728'
 
 w activate 11 "$(rec alice subvolume "$R,\"secret\":{\"password\":[\"wrong\"]}")"
 w activate 11 "$(rec alice subvolume "$R")"

@@ -79,6 +79,13 @@ w resize 0 "$(rec alice 60100 btrfs $((320 * MB)) "$(pw '"pw1"')")"
 [ "$(stat -c %s /home/alice.home)" = $((320 * MB)) ] && ok "image shrunk" || bad "image $(stat -c %s /home/alice.home)"
 cmp -s <(sums /home/alice) /tmp/alice.sums && ok "data intact after grow and shrink" || bad "data changed by resize"
 w resize 16 "$(rec alice 60100 btrfs $((100 * MB)) "$(pw '"pw1"')")"
+w resize 0 "$(rec alice 60100 btrfs $((320 * MB)) "$(pw '"pw1"')")" --size=max
+grown=$(stat -c %s /home/alice.home)
+[ "$grown" -gt $((1000 * MB)) ] && ok "--size=max grew to $((grown / MB))M" || bad "--size=max: $((grown / MB))M"
+w resize 0 "$(rec alice 60100 btrfs $((320 * MB)) "$(pw '"pw1"')")" --size=min
+small=$(stat -c %s /home/alice.home)
+[ "$small" -lt "$grown" ] && [ "$small" -ge $((256 * MB)) ] && ok "--size=min shrank to $((small / MB))M" || bad "--size=min: $((small / MB))M"
+cmp -s <(sums /home/alice) /tmp/alice.sums && ok "data intact after min/max" || bad "data changed by min/max"
 w deactivate 0 "$A"
 
 # ---- ext4 inside: grow online, shrink offline ------------------------------------------
