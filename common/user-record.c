@@ -198,7 +198,11 @@ _printf_(3, 4) static int fail(const Context *c, const char *field, const char *
         va_start(ap, fmt);
         vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
-        if (asprintf(c->error, "%s%s%s%s", c->path, field, field[0] ? ": " : "", msg) < 0)
+        size_t plen = strlen(c->path);
+        /* A rule about a whole section entry: "perMachine[0]: …". */
+        if (!field[0] && plen > 0 && c->path[plen - 1] == '.')
+                plen--;
+        if (asprintf(c->error, "%.*s%s%s%s", (int) plen, c->path, field, plen || field[0] ? ": " : "", msg) < 0)
                 *c->error = NULL;
         return -EINVAL;
 }
