@@ -44,6 +44,7 @@ runner:x:907:907::/home/runner:/usr/sbin/nologin
 foreign:x:908:908::/home/foreign:/usr/sbin/nologin
 linked:x:909:909::/home/linked:/usr/sbin/nologin
 masked2:x:910:910::/home/masked2:/usr/sbin/nologin
+moved:x:915:915::/var/lib/moved:/usr/sbin/nologin
 P
 # /usr/lib/sysusers.d: the vendor's; /etc overrides svc.conf and masks masked.conf;
 # /run overrides runtime.conf.
@@ -67,6 +68,7 @@ u quoted 906 "Quoted \"user\"" "/home/with space" /usr/sbin/nologin
 u bad:name 907 - /home/bad
 u foreign 908 - /home/foreign
 u linked 909 - /home/linked
+u moved 915 - /home/moved
 m svc grp
 r - 900-999
 S
@@ -140,6 +142,9 @@ check "a shadowed skel.conf is not read" test ! -e "$R/opt/far"
 contains "outside /home reported" "$tmp/first.out" "skipped /srv/users/other: home of other, not below /home"
 check "/home itself not seeded" test ! -e "$R/home/.profile"
 contains "no-home user reported" "$tmp/first.out" "skipped /usr/sbin: home of daemon"
+check "user whose passwd home differs not seeded" test ! -e "$R/home/moved"
+contains "differing home reported" "$tmp/first.out" "skipped /home/moved: not the home of moved in the user database"
+contains "differing home warned about" "$tmp/first.err" "more.conf:13: user moved has the home /var/lib/moved"
 check "unknown user skipped" test ! -e "$R/home/nobody-here"
 contains "unknown user warned about with file:line" "$tmp/first.err" \
     "usr/lib/sysusers.d/more.conf:6: user nobody-here is not known in the image's /etc/passwd"
