@@ -16,7 +16,17 @@ cd "$work"
 
 # --- environment ----------------------------------------------------------
 check "kernel has device-mapper" grep -qw device-mapper /proc/devices
-check "/tmp is a fresh tmpfs" sh -c '[ "$(stat -f -c %T /tmp)" = tmpfs ] && [ -z "$(ls -A /tmp | grep -v "^tmp\.")" ]'
+# Fresh: nothing in it but our mktemp dir and the host paths bound back in
+# (a clone under /tmp, say), which are mount points of their own.
+fresh_tmp() {
+    [ "$(stat -f -c %T /tmp)" = tmpfs ] || return 1
+    for e in /tmp/* /tmp/.[!.]*; do
+        [ -e "$e" ] || continue
+        [ "$e" = "$work" ] && continue
+        findmnt -n "$e" > /dev/null || { echo "unexpected in /tmp: $e"; return 1; }
+    done
+}
+check "/tmp is a fresh tmpfs" fresh_tmp
 check "/home is tmpfs" test "$(stat -f -c %T /home)" = tmpfs
 check "/var/lib/hearth is tmpfs" test "$(stat -f -c %T /var/lib/hearth)" = tmpfs
 check "udevd is running" sh -c 'pgrep -x systemd-udevd >/dev/null'
