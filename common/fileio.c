@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
@@ -149,4 +150,30 @@ int mkdir_parents(const char *path, mode_t mode) {
         if (mkdir(p, mode) < 0 && errno != EEXIST)
                 return negative_errno();
         return 0;
+}
+
+int read_line_bounded(FILE *f, char *buf, size_t max) {
+        size_t n = 0;
+        bool nul = false, any = false;
+        int c;
+
+        while ((c = getc_unlocked(f)) != EOF) {
+                any = true;
+                if (c == '\n')
+                        break;
+                nul = nul || c == 0;
+                if (n < max)
+                        buf[n] = (char) c;
+                n++;
+        }
+        if (ferror(f))
+                return -EIO;
+        if (!any)
+                return 0;
+        if (n > max)
+                return -E2BIG;
+        if (nul)
+                return -EBADMSG;
+        buf[n] = 0;
+        return 1;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 /* Reads a regular file of at most max bytes (symlinks are not followed).
@@ -22,6 +23,12 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 /* True for the names write_file_atomic() uses for its temporary files, so
  * that directory scans can skip them. */
 int is_atomic_temp_name(const char *name);
+
+/* Reads one line of at most max bytes into buf (max + 1 bytes), without the
+ * newline. Returns 1, 0 at the end of the file, -E2BIG for a line that is
+ * too long and -EBADMSG for one with a NUL byte (the rest of such a line is
+ * read and dropped, so the next call starts on the next line), or -EIO. */
+int read_line_bounded(FILE *f, char *buf, size_t max);
 
 /* mkdir -p; the last component gets mode, parents 0755. */
 int mkdir_parents(const char *path, mode_t mode);

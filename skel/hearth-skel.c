@@ -25,6 +25,7 @@
 #include <linux/openat2.h>
 
 #include "config.h"
+#include "fileio.h"
 #include "log.h"
 #include "macro.h"
 #include "skel.h"
@@ -169,35 +170,6 @@ static FILE *open_conf(int root_fd, const char *path) {
         return f;
 }
 
-/* One line of at most CONF_LINE_MAX bytes into buf (CONF_LINE_MAX + 1),
- * without the newline. Returns 1, 0 at the end, -E2BIG (too long) or
- * -EBADMSG (a NUL byte) after dropping the line, -EIO. */
-static int read_conf_line(FILE *f, char *buf) {
-        size_t n = 0;
-        bool nul = false, any = false;
-        int c;
-
-        while ((c = getc_unlocked(f)) != EOF) {
-                any = true;
-                if (c == '\n')
-                        break;
-                nul = nul || c == 0;
-                if (n < CONF_LINE_MAX)
-                        buf[n] = (char) c;
-                n++;
-        }
-        if (ferror(f))
-                return -EIO;
-        if (!any)
-                return 0;
-        if (n > CONF_LINE_MAX)
-                return -E2BIG;
-        if (nul)
-                return -EBADMSG;
-        buf[n] = 0;
-        return 1;
-}
-
 static char *strip(char *s) {
         size_t n;
 
@@ -259,7 +231,7 @@ static int load_home_prefixes(Context *c) {
                         /* The admin's file must win: falling back to the next would hide the mistake. */
                         return log_error_errno(errno, "%s%s: cannot read: %m", c->prefix, skel_confs[i]);
                 }
-                while ((r = read_conf_line(f, buf)) != 0) {
+                while ((r = read_line_bounded(f, buf, CONF_LINE_MAX)) != 0) {
                         no++;
                         if (r == -EIO)
                                 return log_error_errno(EIO, "%s%s:%u: cannot read: %m", c->prefix, skel_confs[i],
@@ -372,7 +344,7 @@ static int lookup_image_passwd(const Context *c, const char *name, User *ret) {
                         return -ESRCH;
                 return log_error_errno(errno, "%s/etc/passwd: cannot read: %m", c->prefix);
         }
-        while ((r = read_conf_line(f, buf)) != 0) {
+        while ((r = read_line_bounded(f, buf, CONF_LINE_MAX)) != 0) {
                 char *fields[6], *p = buf;
                 uint32_t uid, gid;
 

@@ -20,6 +20,7 @@
 
 #include <linux/openat2.h>
 
+#include "fileio.h"
 #include "log.h"
 #include "macro.h"
 #include "sysusers.h"
@@ -530,37 +531,6 @@ static int open_in_root(int root_fd, const char *path, int flags) {
         return fd < 0 ? negative_errno() : fd;
 }
 
-/* Reads one line into buf (LINE_MAX_BYTES + 1 bytes), without the newline.
- * Returns 1, 0 at the end of the file, -E2BIG for a line that is too long
- * and -EBADMSG for one with a NUL byte (the rest of such a line is read and
- * dropped), or -EIO. */
-static int read_line(FILE *f, char *buf) {
-        size_t n = 0;
-        bool nul = false, any = false;
-        int c;
-
-        while ((c = getc_unlocked(f)) != EOF) {
-                any = true;
-                if (c == '\n')
-                        break;
-                if (c == 0)
-                        nul = true;
-                if (n < LINE_MAX_BYTES)
-                        buf[n] = (char) c;
-                n++;
-        }
-        if (ferror(f))
-                return -EIO;
-        if (!any)
-                return 0;
-        if (n > LINE_MAX_BYTES)
-                return -E2BIG;
-        if (nul)
-                return -EBADMSG;
-        buf[n] = 0;
-        return 1;
-}
-
 typedef struct Loader {
         SysusersTable t;
         size_t allocated;
@@ -644,7 +614,7 @@ static int load_file(Loader *l, int fd, const char *path) {
                 close(fd);
                 return -ENOMEM;
         }
-        while ((r = read_line(f, buf)) != 0) {
+        while ((r = read_line_bounded(f, buf, LINE_MAX_BYTES)) != 0) {
                 _cleanup_(sysusers_entry_done) SysusersEntry e = {};
                 _cleanup_free_ char *error = NULL;
 

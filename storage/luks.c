@@ -767,19 +767,28 @@ fail:
         return r;
 }
 
-static int luks_deactivate(Home *h) {
-        char name[64];
-        int r;
-
-        if (dm_name(h, name, sizeof name) < 0)
+/* The mapping's name, if the home is active; with sync, what is written to
+ * the home is flushed first (before unmounting or suspending it). */
+static int require_active(Home *h, char *name, size_t size, bool sync) {
+        if (dm_name(h, name, size) < 0)
                 return -ENAMETOOLONG;
         if (!is_active(h))
                 return log_error_errno(ENOTCONN, "home %s: not active", h->name);
-        {
+        if (sync) {
                 _cleanup_close_ int fd = open(h->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (fd >= 0)
                         (void) syncfs(fd);
         }
+        return 0;
+}
+
+static int luks_deactivate(Home *h) {
+        char name[64];
+        int r;
+
+        r = require_active(h, name, sizeof name, true);
+        if (r < 0)
+                return r;
         if (umount2(h->path, UMOUNT_NOFOLLOW) < 0) {
                 if (errno == EBUSY && !h->force)
                         return log_error_errno(EBUSY, "home %s: busy: files in %s are open (force to detach "
@@ -800,15 +809,9 @@ static int luks_lock(Home *h) {
         char name[64];
         int r;
 
-        if (dm_name(h, name, sizeof name) < 0)
-                return -ENAMETOOLONG;
-        if (!is_active(h))
-                return log_error_errno(ENOTCONN, "home %s: not active", h->name);
-        {
-                _cleanup_close_ int fd = open(h->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (fd >= 0)
-                        (void) syncfs(fd);
-        }
+        r = require_active(h, name, sizeof name, true);
+        if (r < 0)
+                return r;
         r = crypt_init_by_name(&v.cd, name);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot open /dev/mapper/%s: %m", h->name, name);
@@ -826,10 +829,9 @@ static int luks_unlock(Home *h) {
         char name[64];
         int r = -EKEYREJECTED;
 
-        if (dm_name(h, name, sizeof name) < 0)
-                return -ENAMETOOLONG;
-        if (!is_active(h))
-                return log_error_errno(ENOTCONN, "home %s: not active", h->name);
+        r = require_active(h, name, sizeof name, false);
+        if (r < 0)
+                return r;
         r = crypt_init_by_name(&v.cd, name);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot open /dev/mapper/%s: %m", h->name, name);
