@@ -721,7 +721,8 @@ static int list_files(int root_fd, const char *prefix, ConfFile **ret, size_t *r
                 free(files);
                 return r;
         }
-        qsort(files, n, sizeof *files, compare_conf);
+        if (n > 0) /* qsort(NULL, 0) is undefined */
+                qsort(files, n, sizeof *files, compare_conf);
         *ret = files;
         *ret_n = n;
         return 0;

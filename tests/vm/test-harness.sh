@@ -14,10 +14,12 @@ ok() { echo "ok: $*"; }
 bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 # The harness leaves nothing behind: compare before and after.
+# Only what the harness could have made counts: other tests may mount and
+# attach loop devices of their own meanwhile.
 snapshot() {
     {
-        grep -v ' /proc' /proc/mounts | sort
-        losetup -a 2>/dev/null | sort
+        grep -F 'hearth-vm.' /proc/mounts | sort
+        losetup -a 2>/dev/null | grep -F 'hearth-vm.' | sort
         ls -d /tmp/hearth-vm.* 2>/dev/null
         pgrep -a -f 'qemu-system-x86_64|swtpm' | grep -F '/tmp/hearth-vm.' || true
     } > "$1"
