@@ -906,7 +906,7 @@ static int luks_passwd(Home *h) {
 
 static int luks_resize(Home *h) {
         _cleanup_volume_ Volume v = { .loop_fd = -1 };
-        _cleanup_free_ char *image = NULL, *mnt = NULL;
+        _cleanup_free_ char *mnt = NULL;
         char name[64], mapped[80], a[SIZE_FORMAT_MAX];
         uint64_t want = h->rec->disk_size, current, min, header;
         bool was_active, opened_here = false, mounted_here = false;
