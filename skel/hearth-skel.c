@@ -298,25 +298,6 @@ static bool below_prefix(const char *home, char *const *prefixes) {
         return false;
 }
 
-/* Decimal, 0…4294967294 but not 65535, as sysusers.d takes IDs. */
-static bool parse_id(const char *s, uint32_t *ret) {
-        uint64_t v = 0;
-
-        if (!*s)
-                return false;
-        for (; *s; s++) {
-                if (*s < '0' || *s > '9')
-                        return false;
-                v = v * 10 + (uint64_t) (*s - '0');
-                if (v >= UINT32_MAX)
-                        return false;
-        }
-        if (v == 65535)
-                return false;
-        *ret = (uint32_t) v;
-        return true;
-}
-
 /* A user as resolve_user() finds it. */
 typedef struct User {
         uid_t uid;
@@ -358,7 +339,7 @@ static int lookup_image_passwd(const Context *c, const char *name, User *ret) {
                         fields[i] = strsep(&p, ":");
                 if (!fields[5] || strcmp(fields[0], name) != 0)
                         continue;
-                if (!parse_id(fields[2], &uid) || !parse_id(fields[3], &gid)) {
+                if (!sysusers_parse_id(fields[2], &uid) || !sysusers_parse_id(fields[3], &gid)) {
                         log_warning("%s/etc/passwd:%u: user %s has an invalid UID or GID, ignoring it", c->prefix,
                                     no, name);
                         return -ESRCH;
@@ -792,7 +773,7 @@ static int cmd_seed(Context *c, const char *user, const char *target) {
                 if (!copy)
                         return log_oom(), 1;
                 *g++ = 0;
-                if (!parse_id(copy, &u32) || !parse_id(g, &g32)) {
+                if (!sysusers_parse_id(copy, &u32) || !sysusers_parse_id(g, &g32)) {
                         log_error("USER: \"%s\" is not UID:GID (0 to 4294967294, not 65535)", user);
                         return 2;
                 }

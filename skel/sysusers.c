@@ -216,7 +216,7 @@ static int expand_specifiers(char **field, char **error) {
 /* A UID or GID as systemd's parse_uid() takes it: decimal, 0…4294967294,
  * but not 65535 (the 16-bit -1, which some tools still treat as "none").
  * No sign, no white space. */
-static bool parse_id(const char *s, uint32_t *ret) {
+bool sysusers_parse_id(const char *s, uint32_t *ret) {
         uint64_t v = 0;
 
         if (!*s)
@@ -350,8 +350,8 @@ static int check_id(SysusersType type, char *id, char **error) {
                 if (colon) {
                         *colon = 0;
                         const char *uid = id, *gid = colon + 1;
-                        bool ok_uid = strcmp(uid, "-") == 0 || parse_id(uid, NULL);
-                        bool ok_gid = parse_id(gid, NULL) || valid_user_name(gid);
+                        bool ok_uid = strcmp(uid, "-") == 0 || sysusers_parse_id(uid, NULL);
+                        bool ok_gid = sysusers_parse_id(gid, NULL) || valid_user_name(gid);
                         *colon = ':';
                         if (!ok_uid)
                                 return fail(error, "invalid UID \"%.*s\" in \"%s\"", (int) (colon - id), id, id);
@@ -359,12 +359,12 @@ static int check_id(SysusersType type, char *id, char **error) {
                                 return fail(error, "invalid GID or group name \"%s\"", colon + 1);
                         return 0;
                 }
-                if (!parse_id(id, NULL))
+                if (!sysusers_parse_id(id, NULL))
                         return fail(error, "invalid UID \"%s\" (0 to 4294967294, not 65535)", id);
                 return 0;
         }
         case SYSUSERS_GROUP:
-                if (!parse_id(id, NULL))
+                if (!sysusers_parse_id(id, NULL))
                         return fail(error, "invalid GID \"%s\" (0 to 4294967294, not 65535)", id);
                 return 0;
         case SYSUSERS_RANGE: {
@@ -372,10 +372,10 @@ static int check_id(SysusersType type, char *id, char **error) {
                 bool ok;
                 if (dash) {
                         *dash = 0;
-                        ok = parse_id(id, &a) && parse_id(dash + 1, &b) && a <= b;
+                        ok = sysusers_parse_id(id, &a) && sysusers_parse_id(dash + 1, &b) && a <= b;
                         *dash = '-';
                 } else
-                        ok = parse_id(id, NULL);
+                        ok = sysusers_parse_id(id, NULL);
                 if (!ok)
                         return fail(error, "invalid range \"%s\": expected FROM-TO (FROM <= TO) or a single ID", id);
                 return 0;

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* sysusers.d(5): declarations of system users and groups.
@@ -48,6 +49,10 @@ int sysusers_load(const char *root, SysusersTable *ret);
 
 void sysusers_entry_done(SysusersEntry *e);
 void sysusers_table_done(SysusersTable *t);
+
+/* A UID or GID as sysusers.d writes them: decimal, 0…4294967294 but not
+ * 65535, no sign or white space. ret may be NULL. */
+bool sysusers_parse_id(const char *s, uint32_t *ret);
 
 /* The home directory a 'u' entry declares: its own field, else "/" (the
  * default systemd-sysusers uses). Never NULL for a 'u' entry. */
