@@ -292,6 +292,23 @@ static void keys_free(Key *keys, size_t n) {
 
 static int scan_value(Scanner *s);
 
+/* A key as messages show it: one line (control characters become '?'), at
+ * most size - 1 bytes, cut only between UTF-8 sequences. */
+static void key_for_message(const Key *k, char *out, size_t size) {
+        const unsigned char *p = (const unsigned char *) k->s, *end = p + k->len;
+        size_t n = 0;
+
+        while (p < end) {
+                size_t len = utf8_sequence(p, end);
+                if (len == 0 || n + len >= size)
+                        break;
+                for (size_t i = 0; i < len; i++)
+                        out[n++] = p[i] < 0x20 || p[i] == 0x7F ? '?' : (char) p[i];
+                p += len;
+        }
+        out[n] = 0;
+}
+
 static int scan_object(Scanner *s) {
         Key *keys = NULL;
         size_t n = 0, allocated = 0;
@@ -350,9 +367,11 @@ static int scan_object(Scanner *s) {
         qsort(keys, n, sizeof *keys, key_compare);
         for (size_t i = 1; i < n; i++)
                 if (key_compare(&keys[i - 1], &keys[i]) == 0) {
+                        char shown[65];
                         /* Point at the later of the two spellings. */
                         s->p = keys[i].at > keys[i - 1].at ? keys[i].at : keys[i - 1].at;
-                        r = scan_fail(s, "duplicate key \"%.64s\"", keys[i].s);
+                        key_for_message(&keys[i], shown, sizeof shown);
+                        r = scan_fail(s, "duplicate key \"%s\"", shown);
                         break;
                 }
 finish:
@@ -450,6 +469,13 @@ int json_parse_strict(const char *text, size_t len, json_object **ret, char **re
         struct json_tokener *tok = json_tokener_new_ex(JSON_STRICT_MAX_DEPTH + 1);
         if (!tok)
                 return -ENOMEM;
+        /* Room for the longest token up front: a scratch buffer that grows
+         * leaves what it held so far (secrets too) in freed memory. */
+        if (printbuf_memset(tok->pb, 0, 0, (int) len + 16) < 0) {
+                json_tokener_free(tok);
+                return -ENOMEM;
+        }
+        printbuf_reset(tok->pb);
         json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
         json_object *j = json_tokener_parse_ex(tok, text, (int) len);
         enum json_tokener_error jerr = json_tokener_get_error(tok);

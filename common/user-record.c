@@ -658,7 +658,18 @@ static int check_by_machine(Context *c, const char *name, json_object *v, UserRe
                 if (!json_object_is_type(e, json_type_object))
                         return fail(c, name, "entry for %s must be an object", id);
                 snprintf(prefix, sizeof prefix, "%s.%s.", name, id);
-                if (rec && strcmp(id, machine_id) == 0 && (r = dispatch_section(&sub, e, IN_BINDING, rec)) < 0)
+                if (!rec)
+                        continue;
+                if (strcmp(id, machine_id) == 0)
+                        r = dispatch_section(&sub, e, IN_BINDING, rec);
+                else {
+                        /* Another machine's binding: checked, applied nowhere. */
+                        UserRecord scratch = { .json = NULL };
+                        view_reset(&scratch);
+                        r = dispatch_section(&sub, e, IN_BINDING, &scratch);
+                        view_free(&scratch);
+                }
+                if (r < 0)
                         return r;
         }
         return 0;
