@@ -32,6 +32,8 @@ static void help(void) {
                "  create      make the home's storage, seeded from skel; needs secret.password\n"
                "              unless privileged.hashedPassword is set\n"
                "  activate    check the password and make the home usable\n"
+               "  authenticate\n"
+               "              check secret.password, change nothing\n"
                "  deactivate  make the home unusable until the next activation; with --force\n"
                "              even while files in it are open\n"
                "  lock        suspend an active encrypted home, wiping its key from memory\n"
@@ -176,6 +178,8 @@ static int run(const char *op, Home *h, const StorageBackend *b) {
                 r = b->own_authentication ? 0 : verify_password(h);
                 return r < 0 ? r : b->activate(h);
         }
+        if (strcmp(op, "authenticate") == 0)
+                return b->own_authentication && b->authenticate ? b->authenticate(h) : verify_password(h);
         if (strcmp(op, "lock") == 0 || strcmp(op, "unlock") == 0) {
                 int (*f)(Home *) = op[0] == 'l' ? b->lock : b->unlock;
                 if (!f)
@@ -201,7 +205,7 @@ static int run(const char *op, Home *h, const StorageBackend *b) {
 }
 
 static const char *const operations[] = {
-        "create", "activate", "deactivate", "lock", "unlock", "update", "resize", "passwd", "inspect", "remove",
+        "create", "activate", "authenticate", "deactivate", "lock", "unlock", "update", "resize", "passwd", "inspect", "remove",
 };
 
 int main(int argc, char *argv[]) {

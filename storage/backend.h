@@ -20,6 +20,8 @@ typedef struct StorageBackend {
         /* Makes the home from nothing; on failure nothing is left. */
         int (*create)(Home *h);
         int (*activate)(Home *h);
+        /* Checks secret.password only; for storages with own_authentication. */
+        int (*authenticate)(Home *h);
         int (*deactivate)(Home *h);
         /* Suspend with keys wiped, and resume with a password (NULL: none). */
         int (*lock)(Home *h);

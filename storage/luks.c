@@ -1041,6 +1041,16 @@ out:
         return r;
 }
 
+/* Checks a password against the keyslots without activating anything. */
+static int luks_authenticate(Home *h) {
+        _cleanup_volume_ Volume v = { .loop_fd = -1 };
+        int r = volume_open(h, &v);
+        if (r < 0)
+                return r;
+        r = unlock(h, &v, NULL, 0, NULL);
+        return r < 0 ? r : 0;
+}
+
 /* ---- inspect, update, remove ------------------------------------------------------ */
 
 static int luks_exists(Home *h) {
@@ -1133,6 +1143,7 @@ static int luks_remove(Home *h) {
 }
 
 const StorageBackend storage_luks = {
+        .authenticate = luks_authenticate,
         .name = "luks",
         .storage = USER_STORAGE_LUKS,
         .own_authentication = true,

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Who may do what. Root may do everything. Others need polkit's word for
+ * the action, or, for some calls on their own home, only their secret
+ * (which the worker then checks). Without polkit on the bus, the second is
+ * all a non-root caller has. */
+#include <errno.h>
+#include <string.h>
+
+#include "bus-error.h"
+#include "log.h"
+#include "macro.h"
+#include "manager.h"
+
+uid_t bus_sender_uid(sd_bus_message *msg) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        uid_t uid;
+
+        if (sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EUID | SD_BUS_CREDS_AUGMENT, &creds) < 0 ||
+            sd_bus_creds_get_euid(creds, &uid) < 0)
+                return UID_INVALID;
+        return uid;
+}
+
+typedef struct PolkitQuery {
+        Manager *m;
+        Operation *op;
+        char *action;
+        sd_bus_slot *slot;
+} PolkitQuery;
+
+static void deny(Operation *op, const char *action) {
+        operation_fail(op, BUS_ERROR_ACCESS_DENIED, "Access denied: %s needs root or polkit authorization (%s)",
+                       op->user_name ? op->user_name : "this call", action);
+}
+
+static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        PolkitQuery *q = userdata;
+        int authorized = 0, challenge = 0;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        if (e) {
+                /* No polkit on this bus is normal on small systems. */
+                if (!sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
+                        log_warning("polkit: %s: %s", e->name, e->message ?: "");
+        } else if (sd_bus_message_enter_container(reply, 'r', "bba{ss}") < 0 ||
+                   sd_bus_message_read(reply, "bb", &authorized, &challenge) < 0)
+                log_warning("polkit: malformed answer");
+        if (authorized)
+                manager_operation_granted(q->m, TAKE_PTR(q->op));
+        else
+                deny(TAKE_PTR(q->op), q->action);
+        sd_bus_slot_unref(q->slot);
+        free(q->action);
+        free(q);
+        return 0;
+}
+
+static int ask_polkit(Manager *m, Operation *op, const char *action) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        const char *sender = sd_bus_message_get_sender(op->msg);
+        uint32_t flags = sd_bus_message_get_allow_interactive_authorization(op->msg) ? 1 : 0;
+        int r;
+
+        if (!sender)
+                return -EPERM;
+        r = sd_bus_message_new_method_call(m->bus, &call, "org.freedesktop.PolicyKit1",
+                                           "/org/freedesktop/PolicyKit1/Authority",
+                                           "org.freedesktop.PolicyKit1.Authority", "CheckAuthorization");
+        if (r >= 0)
+                r = sd_bus_message_append(call, "(sa{sv})sa{ss}us", "system-bus-name", 1, "name", "s", sender,
+                                          action, 0, flags, "");
+        if (r < 0)
+                return r;
+        PolkitQuery *q = calloc(1, sizeof *q);
+        if (!q || !(q->action = strdup(action))) {
+                free(q);
+                return -ENOMEM;
+        }
+        q->m = m;
+        q->op = op;
+        /* Interactive authentication may take as long as a person needs. */
+        r = sd_bus_call_async(m->bus, &q->slot, call, on_polkit_reply, q, flags ? UINT64_C(300) * USEC_PER_SEC : 0);
+        if (r < 0) {
+                free(q->action);
+                free(q);
+                return r;
+        }
+        return 0;
+}
+
+void access_check_then_run(Manager *m, Operation *op, uid_t owner, AccessRule rule, const char *polkit_action) {
+        uid_t uid = bus_sender_uid(op->msg);
+
+        if (uid == 0 || (rule != ACCESS_ROOT_ONLY && uid != UID_INVALID && uid == owner)) {
+                manager_operation_granted(m, op);
+                return;
+        }
+        if (uid == UID_INVALID || ask_polkit(m, op, polkit_action) < 0)
+                deny(op, polkit_action);
+}

@@ -1,0 +1,697 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* One home as hearthd keeps it: its stable state, the operation running on
+ * it (in a hearth-work child) and the ones waiting, in order, and the file
+ * descriptors that hold it active. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bus-error.h"
+#include "identity-store.h"
+#include "json-strict.h"
+#include "log.h"
+#include "macro.h"
+#include "manager.h"
+#include "worker-protocol.h"
+
+#define QUEUE_MAX 64
+#define AUTH_RATE_INTERVAL_DEFAULT (60 * USEC_PER_SEC)
+#define AUTH_RATE_BURST_DEFAULT 10
+
+static const char *const state_names[_HOME_STATE_MAX] = {
+        [HOME_ABSENT] = "absent",
+        [HOME_INACTIVE] = "inactive",
+        [HOME_ACTIVE] = "active",
+        [HOME_LOCKED] = "locked",
+        [HOME_DIRTY] = "dirty",
+};
+
+const char *home_state_to_string(HomeState s) {
+        return s >= 0 && s < _HOME_STATE_MAX ? state_names[s] : NULL;
+}
+
+/* The names homed shows while an operation runs. */
+const char *managed_home_state(ManagedHome *h) {
+        bool active = h->state == HOME_ACTIVE;
+        if (!h->running)
+                return state_names[h->state];
+        switch (h->running->type) {
+        case OP_CREATE:
+        case OP_REALIZE:
+                return "creating";
+        case OP_ACTIVATE:
+                return "activating";
+        case OP_ACQUIRE:
+                return active ? "authenticating-for-acquire" : "activating-for-acquire";
+        case OP_DEACTIVATE:
+        case OP_DEACTIVATE_UNREFERENCED:
+        case OP_RELEASE:
+                return "deactivating";
+        case OP_LOCK:
+                return "locking";
+        case OP_UNLOCK:
+                return "unlocking";
+        case OP_AUTHENTICATE:
+                return active ? "authenticating-while-active" : "authenticating";
+        case OP_UPDATE:
+                return active ? "updating-while-active" : "updating";
+        case OP_RESIZE:
+                return active ? "resizing-while-active" : "resizing";
+        case OP_PASSWD:
+                return active ? "passwd-while-active" : "passwd";
+        case OP_REMOVE:
+        case OP_UNREGISTER:
+                return "removing";
+        default:
+                return state_names[h->state];
+        }
+}
+
+Operation *operation_new(OperationType type, const char *user_name, sd_bus_message *msg) {
+        Operation *op = calloc(1, sizeof *op);
+        if (!op)
+                return NULL;
+        op->type = type;
+        op->user_name = user_name ? strdup(user_name) : NULL;
+        if (user_name && !op->user_name)
+                return mfree(op);
+        op->msg = sd_bus_message_ref(msg);
+        return op;
+}
+
+Operation *operation_free(Operation *op) {
+        if (!op)
+                return NULL;
+        sd_bus_message_unref(op->msg);
+        secret_free(op->secret);
+        secret_free(op->new_secret);
+        user_record_free(op->record);
+        free(op->user_name);
+        free(op);
+        return NULL;
+}
+
+static void operation_finish(Operation *op, const sd_bus_error *error) {
+        if (op->done)
+                op->done(op, error, op->done_userdata);
+        else if (op->msg) {
+                int r = error ? sd_bus_reply_method_error(op->msg, error) : sd_bus_reply_method_return(op->msg, NULL);
+                if (r < 0)
+                        log_debug_errno(r, "cannot answer a call: %m");
+        }
+        operation_free(op);
+}
+
+void operation_fail(Operation *op, const char *name, const char *fmt, ...) {
+        _cleanup_free_ char *text = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&text, fmt, ap) < 0)
+                text = NULL;
+        va_end(ap);
+        sd_bus_error e = SD_BUS_ERROR_MAKE_CONST(name, text ?: "out of memory");
+        operation_finish(op, &e);
+}
+
+/* ---- references ---------------------------------------------------------- */
+
+static void ref_free(RefFd *ref) {
+        sd_event_source_disable_unref(ref->source);
+        if (ref->fd >= 0)
+                close(ref->fd);
+        free(ref);
+}
+
+bool managed_home_referenced(ManagedHome *h) {
+        return h->refs != NULL;
+}
+
+bool managed_home_all_refs_suspend(ManagedHome *h) {
+        for (RefFd *r = h->refs; r; r = r->next)
+                if (!r->please_suspend)
+                        return false;
+        return true;
+}
+
+static int on_ref_closed(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        RefFd *ref = userdata;
+        ManagedHome *h = ref->home;
+        char buf[64];
+
+        /* Nobody writes to it; readable means every writer is gone. */
+        if (!(revents & (EPOLLHUP | EPOLLERR)) && read(fd, buf, sizeof buf) != 0)
+                return 0;
+        for (RefFd **p = &h->refs; *p; p = &(*p)->next)
+                if (*p == ref) {
+                        *p = ref->next;
+                        break;
+                }
+        ref_free(ref);
+        if (!h->refs && h->state == HOME_ACTIVE) {
+                log_info("home %s: last reference closed, deactivating", h->name);
+                Operation *op = operation_new(OP_DEACTIVATE_UNREFERENCED, h->name, NULL);
+                if (!op)
+                        return log_oom();
+                managed_home_enqueue(h, op);
+        }
+        return 0;
+}
+
+int managed_home_ref(ManagedHome *h, bool please_suspend, int *ret_fd) {
+        int p[2];
+        int r;
+
+        if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+                return log_error_errno(errno, "home %s: cannot make a reference: %m", h->name);
+        RefFd *ref = calloc(1, sizeof *ref);
+        if (!ref) {
+                close(p[0]);
+                close(p[1]);
+                return log_oom();
+        }
+        ref->fd = p[0];
+        ref->home = h;
+        ref->please_suspend = please_suspend;
+        r = sd_event_add_io(h->manager->event, &ref->source, ref->fd, EPOLLIN, on_ref_closed, ref);
+        if (r < 0) {
+                ref_free(ref);
+                close(p[1]);
+                return log_error_errno(r, "home %s: cannot watch a reference: %m", h->name);
+        }
+        ref->next = h->refs;
+        h->refs = ref;
+        *ret_fd = p[1];
+        return 0;
+}
+
+/* ---- records as clients see them ------------------------------------------ */
+
+char *managed_home_record_json(ManagedHome *h, bool full) {
+        _cleanup_json_ json_object *j = user_record_without(h->record, USER_RECORD_SECRET | USER_RECORD_STATUS |
+                                                                              (full ? 0 : USER_RECORD_PRIVILEGED));
+        const char *mid = user_record_machine_id();
+        if (!j)
+                return NULL;
+        if (mid) {
+                json_object *status = json_object_new_object(), *mine = NULL;
+                if (!status)
+                        return NULL;
+                if (h->status)
+                        (void) json_object_deep_copy(h->status, &mine, NULL);
+                if (!mine)
+                        mine = json_object_new_object();
+                if (!mine) {
+                        json_object_put(status);
+                        return NULL;
+                }
+                json_object_object_add(mine, "state", json_object_new_string(managed_home_state(h)));
+                json_object_object_add(mine, "service", json_object_new_string("io.hearth.Home"));
+                if (h->state == HOME_DIRTY && h->dirty_reason)
+                        json_object_object_add(mine, "dirtyReason", json_object_new_string(h->dirty_reason));
+                json_object_object_add(status, mid, mine);
+                json_object_object_add(j, "status", status);
+        }
+        const char *s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
+        return s ? strdup(s) : NULL;
+}
+
+/* ---- the rate limit on failed authentication ------------------------------ */
+
+static uint64_t now_usec(clockid_t clock) {
+        struct timespec ts;
+        clock_gettime(clock, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static uint64_t record_u64(ManagedHome *h, const char *field, uint64_t def, uint64_t max) {
+        json_object *v;
+        if (!json_object_object_get_ex(h->record->json, field, &v) || !json_object_is_type(v, json_type_int))
+                return def;
+        int64_t x = json_object_get_int64(v);
+        return x <= 0 || (uint64_t) x > max ? def : (uint64_t) x;
+}
+
+static bool auth_limit_hit(ManagedHome *h) {
+        uint64_t interval = record_u64(h, "rateLimitIntervalUSec", AUTH_RATE_INTERVAL_DEFAULT, UINT64_C(1) << 50);
+        uint64_t burst = record_u64(h, "rateLimitBurst", AUTH_RATE_BURST_DEFAULT, 1000000);
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+
+        if (now - h->auth_window_start >= interval) {
+                h->auth_window_start = now;
+                h->auth_failures = 0;
+        }
+        return h->auth_failures >= burst;
+}
+
+static bool takes_secret(OperationType t) {
+        return t == OP_ACTIVATE || t == OP_ACQUIRE || t == OP_UNLOCK || t == OP_AUTHENTICATE || t == OP_PASSWD ||
+               t == OP_RESIZE || t == OP_REALIZE || t == OP_UPDATE;
+}
+
+/* ---- running operations ----------------------------------------------------- */
+
+static void start_next(ManagedHome *h);
+
+static void changed(ManagedHome *h) {
+        bus_home_emit_changed(h);
+        manager_schedule_nss(h->manager);
+}
+
+static void finish_running(ManagedHome *h, const sd_bus_error *error) {
+        Operation *op = TAKE_PTR(h->running);
+        h->job = worker_job_free(h->job);
+        operation_finish(op, error);
+        changed(h);
+        start_next(h);
+}
+
+static void fail_running(ManagedHome *h, const char *name, const char *fmt, ...) _printf_(3, 4);
+static void fail_running(ManagedHome *h, const char *name, const char *fmt, ...) {
+        _cleanup_free_ char *text = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&text, fmt, ap) < 0)
+                text = NULL;
+        va_end(ap);
+        sd_bus_error e = SD_BUS_ERROR_MAKE_CONST(name, text ?: "out of memory");
+        finish_running(h, &e);
+}
+
+static void set_state(ManagedHome *h, HomeState s) {
+        h->state = s;
+        if (s != HOME_DIRTY)
+                h->dirty_reason = mfree(h->dirty_reason);
+        (void) manager_runtime_mark(h->manager, h);
+}
+
+static const char *worker_op(OperationType t, HomeState s) {
+        switch (t) {
+        case OP_CREATE:
+        case OP_REALIZE:
+                return "create";
+        case OP_ACTIVATE:
+                return "activate";
+        case OP_ACQUIRE:
+                return s == HOME_ACTIVE ? "authenticate" : "activate";
+        case OP_DEACTIVATE:
+        case OP_DEACTIVATE_UNREFERENCED:
+        case OP_RELEASE:
+                return "deactivate";
+        case OP_LOCK:
+                return "lock";
+        case OP_UNLOCK:
+                return "unlock";
+        case OP_AUTHENTICATE:
+                return "authenticate";
+        case OP_UPDATE:
+                return "update";
+        case OP_RESIZE:
+                return "resize";
+        case OP_PASSWD:
+                return "passwd";
+        case OP_REMOVE:
+                return "remove";
+        default:
+                return NULL;
+        }
+}
+
+/* The record the worker returned: keep its status section apart, store the rest. */
+static int take_worker_record(ManagedHome *h, const char *text, size_t len, bool store) {
+        _cleanup_user_record_ UserRecord *rec = NULL;
+        _cleanup_free_ char *error = NULL;
+        const char *mid = user_record_machine_id();
+        json_object *status, *mine;
+        int r;
+
+        r = user_record_parse(text, len, &rec, &error);
+        if (r < 0)
+                return log_error_errno(r, "home %s: the worker returned a bad record: %s", h->name, error ?: "?");
+        if (!rec->user_name || strcmp(rec->user_name, h->name) != 0)
+                return log_error_errno(EBADMSG, "home %s: the worker returned another user's record", h->name);
+        if (mid && json_object_object_get_ex(rec->json, "status", &status) &&
+            json_object_object_get_ex(status, mid, &mine)) {
+                json_object_put(h->status);
+                h->status = NULL;
+                (void) json_object_deep_copy(mine, &h->status, NULL);
+                if (h->status)
+                        json_object_object_del(h->status, "state");
+        }
+        if (!store)
+                return 0;
+        r = identity_store_save(h->manager->store, rec);
+        if (r < 0)
+                return r;
+        user_record_free(h->record);
+        h->record = TAKE_PTR(rec);
+        h->uid = h->record->uid;
+        return 0;
+}
+
+static void reply_with_ref(ManagedHome *h, Operation *op) {
+        _cleanup_close_ int fd = -1;
+        int r = managed_home_ref(h, op->please_suspend, &fd);
+        if (r < 0) {
+                fail_running(h, BUS_ERROR_FAILED, "home %s: cannot make a reference: %s", h->name, strerror(-r));
+                return;
+        }
+        if (op->msg && (r = sd_bus_reply_method_return(op->msg, "h", fd)) < 0)
+                log_debug_errno(r, "home %s: cannot answer AcquireHome: %m", h->name);
+        /* Our copy of the write end goes (cleanup): the client's is the reference. */
+        op->msg = sd_bus_message_unref(op->msg);
+        finish_running(h, NULL);
+}
+
+static void on_worker_done(const WorkerResult *res, void *userdata) {
+        ManagedHome *h = userdata;
+        Operation *op = h->running;
+        const char *wop = worker_op(op->type, h->state);
+        int r;
+
+        if (res->status != 0) {
+                if (res->status < 0) {
+                        fail_running(h, BUS_ERROR_FAILED, "home %s: the storage worker was killed by signal %d",
+                                     h->name, res->signal);
+                        return;
+                }
+                if (res->status == WORKER_BAD_PASSWORD) {
+                        h->auth_failures++;
+                        fail_running(h, BUS_ERROR_BAD_PASSWORD,
+                                     "Password incorrect or not sufficient for authentication of user %s.", h->name);
+                        return;
+                }
+                const char *reason = res->reason && *res->reason ? res->reason : "the storage worker failed";
+                if (op->type == OP_CREATE) {
+                        /* The worker left nothing behind; the home goes with its call. */
+                        Manager *m = h->manager;
+                        _cleanup_free_ char *text = strdup(reason);
+                        sd_bus_error e = SD_BUS_ERROR_MAKE_CONST(bus_error_from_worker(res->status, wop),
+                                                                 text ?: "the storage worker failed");
+                        Operation *failed = TAKE_PTR(h->running);
+                        h->job = worker_job_free(h->job);
+                        operation_finish(failed, &e);
+                        manager_drop_home(m, h);
+                        return;
+                }
+                fail_running(h, bus_error_from_worker(res->status, wop), "%s", reason);
+                return;
+        }
+
+        bool store = op->type != OP_REMOVE && op->type != OP_AUTHENTICATE &&
+                     !(op->type == OP_ACQUIRE && strcmp(wop, "authenticate") == 0);
+        if (op->type != OP_REMOVE) {
+                r = take_worker_record(h, res->output, res->output_len, store);
+                if (r < 0) {
+                        fail_running(h, BUS_ERROR_FAILED, "home %s: cannot store the updated record: %s", h->name,
+                                     strerror(-r));
+                        return;
+                }
+        }
+
+        switch (op->type) {
+        case OP_CREATE:
+        case OP_REALIZE:
+        case OP_DEACTIVATE:
+        case OP_DEACTIVATE_UNREFERENCED:
+        case OP_RELEASE:
+                set_state(h, HOME_INACTIVE);
+                break;
+        case OP_ACTIVATE:
+        case OP_UNLOCK:
+        case OP_ACQUIRE:
+                set_state(h, HOME_ACTIVE);
+                break;
+        case OP_LOCK:
+                set_state(h, HOME_LOCKED);
+                break;
+        case OP_REMOVE: {
+                Manager *m = h->manager;
+                r = identity_store_remove(m->store, h->name);
+                if (r < 0 && r != -ENOENT) {
+                        fail_running(h, BUS_ERROR_FAILED, "home %s: storage removed, but not its record: %s",
+                                     h->name, strerror(-r));
+                        return;
+                }
+                h->state = HOME_ABSENT;
+                (void) manager_runtime_mark(m, h);
+                Operation *done = TAKE_PTR(h->running);
+                h->job = worker_job_free(h->job);
+                operation_finish(done, NULL);
+                manager_drop_home(m, h);
+                return;
+        }
+        default:
+                break;
+        }
+        h->auth_failures = 0;
+        if (op->type == OP_ACQUIRE) {
+                reply_with_ref(h, op);
+                return;
+        }
+        finish_running(h, NULL);
+}
+
+static void drop_unregistered(ManagedHome *h) {
+        Manager *m = h->manager;
+        int r = identity_store_remove(m->store, h->name);
+        if (r < 0 && r != -ENOENT) {
+                fail_running(h, BUS_ERROR_FAILED, "home %s: cannot remove its record: %s", h->name, strerror(-r));
+                return;
+        }
+        Operation *op = TAKE_PTR(h->running);
+        operation_finish(op, NULL);
+        manager_drop_home(m, h);
+}
+
+/* What the state allows, before any worker runs. Returns true if the
+ * operation was answered here. */
+static bool precheck(ManagedHome *h, Operation *op) {
+        const char *n = h->name;
+
+        if (takes_secret(op->type) && op->secret && auth_limit_hit(h)) {
+                fail_running(h, BUS_ERROR_AUTHENTICATION_LIMIT_HIT,
+                             "Too many unsuccessful login attempts for user %s, refusing.", n);
+                return true;
+        }
+        switch (op->type) {
+        case OP_CREATE:
+                return false;
+        case OP_REALIZE:
+                if (h->state != HOME_ABSENT) {
+                        fail_running(h, BUS_ERROR_HOME_EXISTS, "home %s: already exists", n);
+                        return true;
+                }
+                return false;
+        case OP_UNREGISTER:
+                if (h->state == HOME_ACTIVE || h->state == HOME_LOCKED) {
+                        fail_running(h, BUS_ERROR_HOME_BUSY, "home %s: is active; deactivate it first", n);
+                        return true;
+                }
+                drop_unregistered(h);
+                return true;
+        case OP_UPDATE:
+                if (h->state == HOME_ABSENT) {
+                        /* Nothing on disk to apply it to: the record is all. */
+                        int r = identity_store_save(h->manager->store, op->record);
+                        if (r < 0) {
+                                fail_running(h, BUS_ERROR_FAILED, "home %s: cannot store the record: %s", n,
+                                             strerror(-r));
+                                return true;
+                        }
+                        user_record_free(h->record);
+                        h->record = TAKE_PTR(op->record);
+                        finish_running(h, NULL);
+                        return true;
+                }
+                break;
+        case OP_REMOVE:
+                if (h->state == HOME_ACTIVE || h->state == HOME_LOCKED) {
+                        fail_running(h, BUS_ERROR_HOME_BUSY, "home %s: is active; deactivate it first", n);
+                        return true;
+                }
+                if (h->state == HOME_ABSENT) {
+                        drop_unregistered(h);
+                        return true;
+                }
+                return false;
+        case OP_RELEASE:
+                if (managed_home_referenced(h)) {
+                        fail_running(h, BUS_ERROR_HOME_BUSY, "home %s: still referenced", n);
+                        return true;
+                }
+                if (h->state != HOME_ACTIVE) {
+                        finish_running(h, NULL);
+                        return true;
+                }
+                return false;
+        case OP_DEACTIVATE_UNREFERENCED:
+                if (h->state != HOME_ACTIVE || managed_home_referenced(h)) {
+                        finish_running(h, NULL);
+                        return true;
+                }
+                return false;
+        default:
+                break;
+        }
+
+        if (h->state == HOME_ABSENT) {
+                fail_running(h, BUS_ERROR_HOME_ABSENT, "home %s: its storage is missing", n);
+                return true;
+        }
+        switch (op->type) {
+        case OP_ACTIVATE:
+                if (h->state == HOME_ACTIVE) {
+                        fail_running(h, BUS_ERROR_HOME_ALREADY_ACTIVE, "home %s: already active", n);
+                        return true;
+                }
+                /* fall through */
+        case OP_ACQUIRE:
+                if (h->state == HOME_LOCKED) {
+                        fail_running(h, BUS_ERROR_HOME_LOCKED,
+                                     "Home of user %s is currently locked, please unlock locally first.", n);
+                        return true;
+                }
+                return false;
+        case OP_DEACTIVATE:
+                if (h->state == HOME_INACTIVE) {
+                        fail_running(h, BUS_ERROR_HOME_NOT_ACTIVE, "home %s: not active", n);
+                        return true;
+                }
+                return false;
+        case OP_LOCK:
+                if (h->state == HOME_LOCKED) {
+                        fail_running(h, BUS_ERROR_HOME_LOCKED, "home %s: already locked", n);
+                        return true;
+                }
+                if (h->state != HOME_ACTIVE) {
+                        fail_running(h, BUS_ERROR_HOME_NOT_ACTIVE, "home %s: not active", n);
+                        return true;
+                }
+                return false;
+        case OP_UNLOCK:
+                if (h->state != HOME_LOCKED) {
+                        fail_running(h, BUS_ERROR_HOME_NOT_LOCKED, "home %s: not locked", n);
+                        return true;
+                }
+                return false;
+        default:
+                return false;
+        }
+}
+
+static void run(ManagedHome *h) {
+        Operation *op = h->running;
+        _cleanup_secure_buffer_ SecureBuffer *request = NULL;
+        const char *wop;
+        char size_arg[64];
+        char *argv[4] = {};
+        size_t len;
+        int r;
+
+        if (precheck(h, op))
+                return;
+        wop = worker_op(op->type, h->state);
+        if (!wop) {
+                fail_running(h, BUS_ERROR_FAILED, "home %s: internal error: no worker operation", h->name);
+                return;
+        }
+
+        /* The record to work on: the new one for create and update. */
+        UserRecord *rec = op->record ? op->record : h->record;
+        _cleanup_json_ json_object *plain = user_record_without(rec, USER_RECORD_SECRET | USER_RECORD_STATUS);
+        const char *text = plain ? json_object_to_json_string_ext(plain, JSON_C_TO_STRING_PLAIN) : NULL;
+        if (!text) {
+                fail_running(h, BUS_ERROR_NO_MEMORY, "out of memory");
+                return;
+        }
+        r = secret_request_build(text, op->secret, op->new_secret, &request, &len);
+        if (r < 0) {
+                fail_running(h, BUS_ERROR_FAILED, "home %s: cannot build the worker's request: %s", h->name,
+                             strerror(-r));
+                return;
+        }
+
+        size_t n = 0;
+        argv[n++] = (char *) wop;
+        if (op->type == OP_RESIZE && op->size != UINT64_MAX) {
+                if (op->size == 0)
+                        snprintf(size_arg, sizeof size_arg, "--size=min");
+                else if (op->size == UINT64_MAX - 1)
+                        snprintf(size_arg, sizeof size_arg, "--size=max");
+                else
+                        snprintf(size_arg, sizeof size_arg, "--size=%" PRIu64 "B", op->size);
+                argv[n++] = size_arg;
+        }
+        argv[n] = NULL;
+
+        WorkerEnv env = manager_worker_env(h->manager);
+        r = worker_job_start(h->manager->event, &env, argv, request->data, len, on_worker_done, h, &h->job);
+        if (r < 0) {
+                fail_running(h, BUS_ERROR_FAILED, "home %s: cannot start the storage worker: %s", h->name,
+                             strerror(-r));
+                return;
+        }
+        log_debug("home %s: %s (worker %d)", h->name, wop, (int) worker_job_pid(h->job));
+        changed(h);
+}
+
+static void start_next(ManagedHome *h) {
+        while (!h->running && h->queue) {
+                h->running = h->queue;
+                h->queue = h->running->next;
+                h->running->next = NULL;
+                run(h);
+                /* run() may have answered at once and dropped the home. */
+                return;
+        }
+}
+
+void managed_home_enqueue(ManagedHome *h, Operation *op) {
+        size_t n = 0;
+        Operation **tail = &h->queue;
+
+        for (; *tail; tail = &(*tail)->next)
+                n++;
+        if (n >= QUEUE_MAX) {
+                operation_fail(op, BUS_ERROR_TOO_MANY_OPERATIONS, "home %s: too many operations queued", h->name);
+                return;
+        }
+        op->home = h;
+        *tail = op;
+        if (!h->running)
+                start_next(h);
+}
+
+ManagedHome *managed_home_free(ManagedHome *h) {
+        if (!h)
+                return NULL;
+        h->job = worker_job_free(h->job);
+        if (h->running) {
+                sd_bus_error e = SD_BUS_ERROR_MAKE_CONST(BUS_ERROR_FAILED, "hearthd is stopping");
+                operation_finish(TAKE_PTR(h->running), &e);
+        }
+        while (h->queue) {
+                Operation *op = h->queue;
+                h->queue = op->next;
+                operation_fail(op, BUS_ERROR_NO_SUCH_HOME, "home %s: no longer managed", h->name);
+        }
+        while (h->refs) {
+                RefFd *r = h->refs;
+                h->refs = r->next;
+                ref_free(r);
+        }
+        user_record_free(h->record);
+        json_object_put(h->status);
+        free(h->dirty_reason);
+        free(h->path);
+        free(h->name);
+        free(h);
+        return NULL;
+}

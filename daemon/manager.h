@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "identity-store.h"
+#include "secret-request.h"
+#include "user-record.h"
+#include "worker-client.h"
+
+/* hearthd's model: the Manager owns every home it knows of; each home has a
+ * stable state, at most one running operation and a queue of waiting ones,
+ * and the file descriptors that hold it active. */
+
+typedef struct Manager Manager;
+typedef struct ManagedHome ManagedHome;
+typedef struct Operation Operation;
+
+typedef enum HomeState {
+        HOME_ABSENT,   /* a record, but no storage */
+        HOME_INACTIVE,
+        HOME_ACTIVE,
+        HOME_LOCKED,
+        HOME_DIRTY,    /* what is on the system disagrees with what we know */
+        _HOME_STATE_MAX,
+} HomeState;
+
+typedef enum OperationType {
+        OP_CREATE,
+        OP_REALIZE,
+        OP_ACTIVATE,
+        OP_ACQUIRE,
+        OP_DEACTIVATE,
+        OP_DEACTIVATE_UNREFERENCED, /* the last reference closed */
+        OP_LOCK,
+        OP_UNLOCK,
+        OP_AUTHENTICATE,
+        OP_UPDATE,
+        OP_RESIZE,
+        OP_PASSWD,
+        OP_REMOVE,
+        OP_UNREGISTER,
+        OP_RELEASE,
+        _OP_MAX,
+} OperationType;
+
+typedef void (*OperationDoneFn)(Operation *op, const sd_bus_error *error, void *userdata);
+
+struct Operation {
+        OperationType type;
+        char *user_name;
+        ManagedHome *home;          /* set once queued */
+        sd_bus_message *msg;        /* the call to answer; NULL for internal ones */
+        Secret *secret;
+        Secret *new_secret;         /* passwd */
+        UserRecord *record;         /* create, update */
+        uint64_t size;              /* resize */
+        bool please_suspend;        /* acquire */
+        OperationDoneFn done;       /* instead of a reply (DeactivateAllHomes…) */
+        void *done_userdata;
+        Operation *next;
+};
+
+typedef struct RefFd {
+        int fd;
+        bool please_suspend;
+        sd_event_source *source;
+        ManagedHome *home;
+        struct RefFd *next;
+} RefFd;
+
+struct ManagedHome {
+        Manager *manager;
+        char *name;
+        uid_t uid;
+        UserRecord *record;       /* as stored: signed, no secret, no status */
+        json_object *status;      /* status.<machine-id> from the last worker run */
+        HomeState state;
+        char *dirty_reason;
+        char *path;               /* D-Bus object path */
+        Operation *running;
+        Operation *queue;
+        WorkerJob *job;
+        RefFd *refs;
+        /* failed authentications, for the rate limit */
+        uint64_t auth_window_start;
+        unsigned auth_failures;
+};
+
+struct Manager {
+        sd_event *event;
+        sd_bus *bus;
+        IdentityStore *store;
+        char *state_dir;
+        char *runtime_dir;
+        char *home_root;
+        char *worker_path;
+        ManagedHome **homes;
+        size_t n_homes, allocated;
+        sd_event_source *nss_write;
+};
+
+/* manager.c */
+int manager_new(const char *state_dir, const char *runtime_dir, const char *home_root, const char *worker_path,
+                Manager **ret);
+Manager *manager_free(Manager *m);
+int manager_start(Manager *m);
+ManagedHome *manager_find_by_name(Manager *m, const char *name);
+ManagedHome *manager_find_by_uid(Manager *m, uid_t uid);
+ManagedHome *manager_find_by_path(Manager *m, const char *path);
+int manager_add_home(Manager *m, UserRecord *rec, HomeState state, ManagedHome **ret);
+void manager_drop_home(Manager *m, ManagedHome *h);
+/* Rewrites <runtime-dir>/passwd and group soon (once per loop iteration). */
+void manager_schedule_nss(Manager *m);
+WorkerEnv manager_worker_env(Manager *m);
+/* <runtime-dir>/homes/<name> says what a home is across daemon restarts. */
+int manager_runtime_mark(Manager *m, ManagedHome *h);
+
+/* managed-home.c */
+const char *home_state_to_string(HomeState s);
+/* The state clients see: the stable one, or what the running operation makes of it. */
+const char *managed_home_state(ManagedHome *h);
+/* Takes op; answers its call when done. */
+void managed_home_enqueue(ManagedHome *h, Operation *op);
+Operation *operation_new(OperationType type, const char *user_name, sd_bus_message *msg);
+Operation *operation_free(Operation *op);
+static inline void operation_freep(Operation **op) {
+        operation_free(*op);
+}
+#define _cleanup_operation_ __attribute__((cleanup(operation_freep)))
+/* The record as clients get it: with status, and without the privileged
+ * section unless full. */
+char *managed_home_record_json(ManagedHome *h, bool full);
+ManagedHome *managed_home_free(ManagedHome *h);
+/* Hands out a new reference: the write end of a pipe whose read end we watch. */
+int managed_home_ref(ManagedHome *h, bool please_suspend, int *ret_fd);
+bool managed_home_referenced(ManagedHome *h);
+bool managed_home_all_refs_suspend(ManagedHome *h);
+
+/* bus-manager.c, bus-home.c */
+int bus_manager_register(Manager *m);
+int bus_home_register(Manager *m);
+int bus_home_path(const char *name, char **ret);
+void bus_home_emit_changed(ManagedHome *h);
+void bus_home_emit_added(ManagedHome *h);
+void bus_home_emit_removed(ManagedHome *h);
+
+/* The methods, shared by the Manager (by user name) and the Home objects. */
+int bus_method_for_home(sd_bus_message *msg, ManagedHome *h, const char *method, sd_bus_error *error);
+
+/* access.c: may the sender of msg do this? On yes, op is queued on its
+ * home; on no, the call is answered with AccessDenied. Takes op. */
+typedef enum AccessRule {
+        ACCESS_ROOT_ONLY,        /* root, or polkit */
+        ACCESS_OWNER_WITH_SECRET,/* also the home's user; the worker checks her secret */
+        ACCESS_OWNER,            /* also the home's user, no secret needed */
+} AccessRule;
+void access_check_then_run(Manager *m, Operation *op, uid_t owner, AccessRule rule, const char *polkit_action);
+/* What runs once access is granted: queue op on its home (found again by
+ * name, as it may have gone meanwhile), or create the home. */
+void manager_operation_granted(Manager *m, Operation *op);
+/* Answers op's call with an error (or calls its done function) and frees it. */
+void operation_fail(Operation *op, const char *name, const char *fmt, ...) _printf_(3, 4);
+/* The sender's effective UID, or UID_INVALID. */
+uid_t bus_sender_uid(sd_bus_message *msg);

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Passwords pass through the daemon on their way to a worker. They are
+ * parsed once, copied into locked memory, and spliced into the request as
+ * text of our own making, so json-c never serializes a secret. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "json-strict.h"
+#include "macro.h"
+#include "secret-request.h"
+
+Secret *secret_free(Secret *s) {
+        if (!s)
+                return NULL;
+        secure_buffer_free(s->buf);
+        free(s->password);
+        free(s);
+        return NULL;
+}
+
+static int fail(char **ret_error, const char *msg) {
+        if (ret_error)
+                *ret_error = strdup(msg);
+        return -EINVAL;
+}
+
+int secret_parse(const char *text, Secret **ret, char **ret_error) {
+        _cleanup_json_wipe_ json_object *j = NULL;
+        _cleanup_free_ char *error = NULL;
+        json_object *pw = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!text)
+                return fail(ret_error, "secret: missing");
+        r = json_parse_strict(text, strlen(text), &j, &error);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                if (ret_error && asprintf(ret_error, "secret: %s", error ?: "not valid JSON") < 0)
+                        *ret_error = NULL;
+                return -EINVAL;
+        }
+        if (!json_object_is_type(j, json_type_object))
+                return fail(ret_error, "secret: must be a JSON object");
+        if (json_object_object_get_ex(j, "password", &pw)) {
+                if (!json_object_is_type(pw, json_type_array))
+                        return fail(ret_error, "secret: password: must be an array of strings");
+                n = json_object_array_length(pw);
+                if (n > SECRET_PASSWORDS_MAX)
+                        return fail(ret_error, "secret: password: at most 64 entries");
+                for (size_t i = 0; i < n; i++) {
+                        json_object *e = json_object_array_get_idx(pw, i);
+                        if (!json_object_is_type(e, json_type_string))
+                                return fail(ret_error, "secret: password: must be an array of strings");
+                        size_t len = (size_t) json_object_get_string_len(e);
+                        if (len == 0 || len > SECRET_PASSWORD_MAX || strlen(json_object_get_string(e)) != len)
+                                return fail(ret_error, "secret: password: each must be 1 to 4096 bytes");
+                }
+        }
+
+        _cleanup_free_ const char **list = calloc(n + 1, sizeof *list);
+        if (!list)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                list[i] = json_object_get_string(json_object_array_get_idx(pw, i));
+        return secret_from_strv(list, ret);
+}
+
+int secret_from_strv(const char *const *passwords, Secret **ret) {
+        size_t n = 0, total = 1;
+        int r;
+
+        for (; passwords && passwords[n]; n++) {
+                if (n >= SECRET_PASSWORDS_MAX || strlen(passwords[n]) > SECRET_PASSWORD_MAX)
+                        return -EINVAL;
+                total += strlen(passwords[n]) + 1;
+        }
+        _cleanup_(secret_freep) Secret *s = calloc(1, sizeof *s);
+        if (!s || !(s->password = calloc(n + 1, sizeof *s->password)))
+                return -ENOMEM;
+        r = secure_buffer_new(total, &s->buf);
+        if (r < 0)
+                return r;
+        char *p = s->buf->data;
+        for (size_t i = 0; i < n; i++) {
+                size_t len = strlen(passwords[i]);
+                memcpy(p, passwords[i], len + 1);
+                s->password[i] = p;
+                p += len + 1;
+        }
+        s->n_password = n;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+typedef struct Writer {
+        SecureBuffer *buf;
+        size_t len;
+} Writer;
+
+static int put(Writer *w, const char *s, size_t len) {
+        if (len > w->buf->size - w->len)
+                return -E2BIG;
+        memcpy((char *) w->buf->data + w->len, s, len);
+        w->len += len;
+        return 0;
+}
+
+static int put_string(Writer *w, const char *s) {
+        int r = put(w, "\"", 1);
+        for (const unsigned char *p = (const unsigned char *) s; r >= 0 && *p; p++) {
+                char esc[8];
+                if (*p == '"' || *p == '\\') {
+                        esc[0] = '\\';
+                        esc[1] = (char) *p;
+                        r = put(w, esc, 2);
+                } else if (*p < 0x20 || *p == 0x7F) {
+                        snprintf(esc, sizeof esc, "\\u%04x", *p);
+                        r = put(w, esc, 6);
+                } else
+                        r = put(w, (const char *) p, 1);
+        }
+        return r < 0 ? r : put(w, "\"", 1);
+}
+
+static int put_array(Writer *w, const char *key, const Secret *s) {
+        int r = put(w, "\"", 1);
+        if (r >= 0)
+                r = put(w, key, strlen(key));
+        if (r >= 0)
+                r = put(w, "\":[", 3);
+        for (size_t i = 0; r >= 0 && i < s->n_password; i++) {
+                if (i > 0)
+                        r = put(w, ",", 1);
+                if (r >= 0)
+                        r = put_string(w, s->password[i]);
+        }
+        return r < 0 ? r : put(w, "]", 1);
+}
+
+int secret_request_build(const char *record_json, const Secret *secret, const Secret *new_secret,
+                         SecureBuffer **ret, size_t *ret_len) {
+        _cleanup_secure_buffer_ SecureBuffer *buf = NULL;
+        size_t len = strlen(record_json), need = len + 64;
+        int r;
+
+        /* Record text as json-c writes it: an object, so it ends in '}'. */
+        while (len > 0 && (record_json[len - 1] == '\n' || record_json[len - 1] == ' '))
+                len--;
+        if (len < 2 || record_json[0] != '{' || record_json[len - 1] != '}')
+                return -EINVAL;
+        for (const Secret *s = secret; s; s = s == secret ? new_secret : NULL)
+                for (size_t i = 0; i < s->n_password; i++)
+                        need += strlen(s->password[i]) * 6 + 4;
+        r = secure_buffer_new(need, &buf);
+        if (r < 0)
+                return r;
+        Writer w = { .buf = buf };
+        r = put(&w, record_json, len - 1);
+        /* "{}" has no member to follow with a comma. */
+        bool empty = strspn(record_json + 1, " \n\t") == len - 2;
+        if (r >= 0)
+                r = put(&w, empty ? "\"secret\":{" : ",\"secret\":{", empty ? 10 : 11);
+        if (r >= 0 && secret)
+                r = put_array(&w, "password", secret);
+        if (r >= 0 && new_secret) {
+                if (secret)
+                        r = put(&w, ",", 1);
+                if (r >= 0)
+                        r = put_array(&w, "newPassword", new_secret);
+        }
+        if (r >= 0)
+                r = put(&w, "}}", 2);
+        if (r < 0)
+                return r;
+        *ret_len = w.len;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}

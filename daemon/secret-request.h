@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+#include <stddef.h>
+
+#include "secret.h"
+
+/* Secrets as clients send them on the bus: the contents of a record's
+ * secret section, e.g. {"password":["pw1","pw2"]}, or {} for none. Only the
+ * passwords are kept, in locked memory; the JSON they came in is wiped. */
+typedef struct Secret {
+        SecureBuffer *buf; /* the strings, NUL-separated */
+        const char **password;
+        size_t n_password;
+} Secret;
+
+#define SECRET_PASSWORDS_MAX 64
+#define SECRET_PASSWORD_MAX 4096
+
+/* Parses hostile text. Returns 0, or -EINVAL with a message in ret_error. */
+int secret_parse(const char *text, Secret **ret, char **ret_error);
+/* A Secret holding copies of passwords (a record's secret.password). */
+int secret_from_strv(const char *const *passwords, Secret **ret);
+Secret *secret_free(Secret *s);
+static inline void secret_freep(Secret **s) {
+        secret_free(*s);
+}
+#define _cleanup_secret_ __attribute__((cleanup(secret_freep)))
+
+/* The worker's request: record_json (an object without a secret section,
+ * serialized) with a secret section added holding "password" from secret and
+ * "newPassword" from new_secret (either may be NULL), in locked memory. */
+int secret_request_build(const char *record_json, const Secret *secret, const Secret *new_secret,
+                         SecureBuffer **ret, size_t *ret_len);
