@@ -175,7 +175,7 @@ int bus_method_for_home(sd_bus_message *msg, ManagedHome *h, const char *method,
         int r;
 
         if (strcmp(method, "Ref") == 0) {
-                int please_suspend;
+                int please_suspend = 0;
                 r = sd_bus_message_read(msg, "b", &please_suspend);
                 return r < 0 ? r : reply_ref(msg, h, please_suspend, error);
         }
@@ -204,7 +204,7 @@ int bus_method_for_home(sd_bus_message *msg, ManagedHome *h, const char *method,
                 r = read_secret(msg, &op->secret, error);
                 break;
         case OP_ACQUIRE: {
-                int please_suspend;
+                int please_suspend = 0;
                 r = read_secret(msg, &op->secret, error);
                 if (r >= 0)
                         r = sd_bus_message_read(msg, "b", &please_suspend);

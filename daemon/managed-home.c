@@ -369,6 +369,19 @@ static void reply_with_ref(ManagedHome *h, Operation *op) {
         finish_running(h, NULL);
 }
 
+/* The worker left nothing behind; the home goes with its call. */
+static void create_failed(ManagedHome *h, const char *name, const char *text) {
+        Manager *m = h->manager;
+        _cleanup_free_ char *copy = strdup(text);
+        sd_bus_error e = SD_BUS_ERROR_MAKE_CONST(name, copy ?: "creating the home failed");
+
+        (void) identity_store_remove(m->store, h->name);
+        Operation *failed = TAKE_PTR(h->running);
+        h->job = worker_job_free(h->job);
+        operation_finish(failed, &e);
+        manager_drop_home(m, h);
+}
+
 static void on_worker_done(const WorkerResult *res, void *userdata) {
         ManagedHome *h = userdata;
         Operation *op = h->running;
@@ -389,15 +402,7 @@ static void on_worker_done(const WorkerResult *res, void *userdata) {
                 }
                 const char *reason = res->reason && *res->reason ? res->reason : "the storage worker failed";
                 if (op->type == OP_CREATE) {
-                        /* The worker left nothing behind; the home goes with its call. */
-                        Manager *m = h->manager;
-                        _cleanup_free_ char *text = strdup(reason);
-                        sd_bus_error e = SD_BUS_ERROR_MAKE_CONST(bus_error_from_worker(res->status, wop),
-                                                                 text ?: "the storage worker failed");
-                        Operation *failed = TAKE_PTR(h->running);
-                        h->job = worker_job_free(h->job);
-                        operation_finish(failed, &e);
-                        manager_drop_home(m, h);
+                        create_failed(h, bus_error_from_worker(res->status, wop), reason);
                         return;
                 }
                 fail_running(h, bus_error_from_worker(res->status, wop), "%s", reason);
@@ -481,8 +486,18 @@ static bool precheck(ManagedHome *h, Operation *op) {
                 return true;
         }
         switch (op->type) {
-        case OP_CREATE:
+        case OP_CREATE: {
+                /* The record first: if we die while the worker runs, the
+                 * home is found absent, not left on disk unknown. */
+                int r = identity_store_save(h->manager->store, h->record);
+                if (r < 0) {
+                        char text[256];
+                        snprintf(text, sizeof text, "home %s: cannot store the record: %s", n, strerror(-r));
+                        create_failed(h, BUS_ERROR_FAILED, text);
+                        return true;
+                }
                 return false;
+        }
         case OP_REALIZE:
                 if (h->state != HOME_ABSENT) {
                         fail_running(h, BUS_ERROR_HOME_EXISTS, "home %s: already exists", n);

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -182,6 +183,7 @@ int worker_job_start(sd_event *event, const WorkerEnv *env, char *const argv[], 
                 goto fail;
         }
 
+        pid_t parent = getpid();
         pid_t pid = fork();
         if (pid < 0) {
                 r = log_error_errno(errno, "cannot fork a worker: %m");
@@ -190,6 +192,10 @@ int worker_job_start(sd_event *event, const WorkerEnv *env, char *const argv[], 
         if (pid == 0) {
                 /* The child. hearthd is single-threaded, so setenv() is safe here. */
                 sigset_t all;
+                /* A worker outliving hearthd would finish work nobody
+                 * records; killed instead, it leaves the home as it was. */
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+                        _exit(127);
                 sigemptyset(&all);
                 sigprocmask(SIG_SETMASK, &all, NULL);
                 if (dup2(in, STDIN_FILENO) < 0 || dup2(out[1], STDOUT_FILENO) < 0 ||

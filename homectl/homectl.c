@@ -1,284 +1,194 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* homectl: command line, option parsing, verb dispatch. */
 #include <errno.h>
 #include <getopt.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "ask-password.h"
 #include "config.h"
-#include "fileio.h"
+#include "exit-status.h"
+#include "homectl.h"
 #include "identity-store.h"
-#include "json-strict.h"
 #include "log.h"
 #include "macro.h"
-#include "secret.h"
-#include "sign.h"
 #include "size.h"
-#include "user-record.h"
-
-/* Exit codes; documented in --help. */
-enum {
-        EXIT_OK = 0,
-        EXIT_FAIL = 1,
-        EXIT_USAGE = 2,
-        EXIT_INVALID_RECORD = 65, /* EX_DATAERR */
-        EXIT_NO_INPUT = 66,       /* EX_NOINPUT */
-};
-
-typedef enum JsonMode {
-        JSON_OFF,
-        JSON_PRETTY,
-        JSON_SHORT,
-} JsonMode;
-
-static JsonMode arg_json = JSON_OFF;
-static const char *arg_identity = NULL;
 
 static void help(void) {
         printf("Usage: homectl [OPTIONS...] COMMAND ...\n"
                "\n"
-               "Create, inspect and manage home areas managed by Hearth.\n"
+               "Create, inspect and manage home areas managed by Hearth. homectl is a client of\n"
+               "the org.freedesktop.home1 service on the system bus (hearthd); only\n"
+               "inspect --identity=FILE works without it.\n"
                "\n"
                "Commands:\n"
+               "  list                      List home areas\n"
+               "  inspect [USER|UID...]     Show the record and state of homes (default: yours)\n"
                "  inspect --identity=FILE   Validate a user record offline and show it\n"
+               "  create USER               Create a home area and its user\n"
+               "  create --identity=FILE    Create from a JSON user record (options apply on top)\n"
+               "  remove USER...            Remove home areas and their users\n"
+               "  activate USER...          Activate (unlock and mount) home areas\n"
+               "  deactivate USER...        Deactivate (unmount and lock) home areas\n"
+               "  update USER [OPTIONS]     Change fields of a user record\n"
+               "  passwd USER               Change the password of a user\n"
+               "  resize USER [SIZE]        Resize a home area; SIZE is e.g. 10G, or min or max;\n"
+               "                            without SIZE, to the record's disk size\n"
+               "  lock USER...              Lock (suspend) active home areas\n"
+               "  unlock USER...            Unlock locked home areas\n"
+               "  lock-all                  Lock all suitable home areas\n"
+               "  deactivate-all            Deactivate all active home areas\n"
+               "  authenticate USER...      Check the password of users\n"
+               "  with USER [--] [CMD...]   Activate a home, run CMD (default $SHELL) in it,\n"
+               "                            then release the home\n"
                "\n"
                "Options:\n"
                "  -h --help                 Show this help and exit\n"
                "     --version              Show the version and exit\n"
-               "     --identity=FILE        Read the user record from FILE (\"-\" for standard input)\n"
+               "     --no-pager             Accepted; output is never paged\n"
+               "     --no-legend            Do not print the column headers and the footer\n"
+               "     --no-ask-password      Never ask for a password on the terminal\n"
+               "  -H --host=HOST            Refused: remote operation is not supported\n"
+               "  -M --machine=CONTAINER    Refused: remote operation is not supported\n"
                "     --json=pretty|short|off\n"
-               "                            Print the record as JSON instead of a table\n"
+               "                            Print records (inspect) and the list (list) as JSON\n"
                "  -j                        Same as --json=pretty on a terminal, --json=short otherwise\n"
+               "     --identity=FILE        Read a user record from FILE (\"-\" for standard input):\n"
+               "                            inspect checks it offline, create uses it as the base\n"
                "\n"
-               "The record is a JSON user record in systemd's format (docs/USER_RECORD.md):\n"
-               "it is parsed strictly (no duplicate keys, valid UTF-8, bounded size and nesting)\n"
-               "and every known field is checked. Its signature is checked against the keys in\n"
-               "%s (or $HEARTH_STATE_DIR). The secret section is never printed.\n"
+               "User record fields (create and update; an empty value removes the field):\n"
+               "  -c --real-name=NAME       Real name of the user\n"
+               "     --email-address=EMAIL  Email address of the user\n"
+               "  -G --member-of=GROUP[,GROUP...]\n"
+               "                            Auxiliary groups; may be repeated\n"
+               "  -s --shell=PATH           Login shell\n"
+               "  -u --uid=UID              Numeric UID (hearthd picks one from 60001-60513 if unset)\n"
+               "     --storage=directory|subvolume|luks\n"
+               "                            Storage mechanism of the home area\n"
+               "     --disk-size=SIZE       Size of the home area, e.g. 10G, 512M, 1.5T\n"
+               "     --fs-type=TYPE         File system inside a LUKS home (btrfs, ext4, xfs)\n"
+               "     --image-path=PATH      Path of the LUKS image, subvolume or directory\n"
+               "Storage, disk size, file system type and image path are this machine's settings:\n"
+               "they are stored in a perMachine entry matching this machine's ID.\n"
                "\n"
-               "Exit status:\n"
-               "  0   success; for inspect, the record is valid\n"
-               "  1   failure\n"
-               "  2   invalid command line\n"
-               "  65  the record is invalid, or modified after it was signed; the reason,\n"
-               "      naming the field, is on standard error\n"
-               "  66  the input could not be read\n",
-               identity_store_default_dir());
+               "Environment:\n"
+               "  $PASSWORD                 Password to try first (activate, unlock, authenticate,\n"
+               "                            update, resize, with; the old one for passwd)\n"
+               "  $NEWPASSWORD              New password for create and passwd, instead of asking\n"
+               "  $NO_COLOR                 Do not colour the state of homes\n"
+               "  $DBUS_SYSTEM_BUS_ADDRESS  The system bus to talk to\n"
+               "When a password is wrong or missing, homectl asks on the terminal (up to %d\n"
+               "times) unless --no-ask-password is given or standard input is not a terminal.\n"
+               "\n"
+               "Records are JSON user records in systemd's format (docs/USER_RECORD.md). With\n"
+               "inspect --identity, the record is parsed strictly (no duplicate keys, valid\n"
+               "UTF-8, bounded size and nesting) and every known field is checked. Its signature\n"
+               "is checked against the keys in %s (or $HEARTH_STATE_DIR). The secret\n"
+               "section is never printed.\n"
+               "\n",
+               ASK_PASSWORD_TRIES, identity_store_default_dir());
+        exit_status_print_help(stdout);
 }
 
-static int read_input(const char *path, char **ret, size_t *ret_len) {
-        if (strcmp(path, "-") != 0)
-                return read_file_bounded(path, JSON_STRICT_MAX_SIZE, ret, ret_len);
+typedef int (*VerbFunction)(int argc, char **argv, const Options *o);
 
-        size_t n = 0;
-        _cleanup_free_ char *buf = malloc(JSON_STRICT_MAX_SIZE + 1);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                size_t k = fread(buf + n, 1, JSON_STRICT_MAX_SIZE + 1 - n, stdin);
-                n += k;
-                if (n > JSON_STRICT_MAX_SIZE)
-                        return -EFBIG;
-                if (k == 0)
-                        break;
+static const struct Verb {
+        const char *name;
+        int min_args, max_args; /* counting the verb; -1: any */
+        VerbFunction run;
+        bool record_fields; /* takes --real-name= and friends */
+} verbs[] = {
+        { "list", 1, 1, verb_list, false },
+        { "inspect", 1, -1, verb_inspect, false },
+        { "create", 1, 2, verb_create, true },
+        { "remove", 2, -1, verb_remove, false },
+        { "activate", 2, -1, verb_activate, false },
+        { "deactivate", 2, -1, verb_deactivate, false },
+        { "update", 2, 2, verb_update, true },
+        { "passwd", 2, 2, verb_passwd, false },
+        { "resize", 2, 3, verb_resize, false },
+        { "lock", 2, -1, verb_lock, false },
+        { "unlock", 2, -1, verb_unlock, false },
+        { "lock-all", 1, 1, verb_lock_all, false },
+        { "deactivate-all", 1, 1, verb_deactivate_all, false },
+        { "authenticate", 2, -1, verb_authenticate, false },
+        { "with", 2, -1, verb_with, false },
+};
+
+static int parse_uid_arg(const char *s, RecordChanges *c) {
+        unsigned long long u;
+        char *end;
+
+        c->uid_set = true;
+        if (!s[0]) {
+                c->uid = UID_INVALID;
+                return 0;
         }
-        if (ferror(stdin))
-                return -EIO;
-        buf[n] = 0;
-        *ret = TAKE_PTR(buf);
-        *ret_len = n;
+        errno = 0;
+        u = strtoull(s, &end, 10);
+        if (s[0] < '0' || s[0] > '9' || *end || errno || u >= UID_INVALID) {
+                log_error("--uid=: invalid UID \"%s\"", s);
+                return -EINVAL;
+        }
+        c->uid = (uid_t) u;
         return 0;
 }
 
-static void field(const char *label, const char *value) {
-        if (value)
-                printf("%26s: %s\n", label, value);
+static int parse_disk_size_arg(const char *s, RecordChanges *c) {
+        c->disk_size_set = true;
+        if (!s[0]) {
+                c->disk_size = UINT64_MAX;
+                return 0;
+        }
+        if (strcmp(s, "min") == 0 || strcmp(s, "max") == 0 || size_parse(s, &c->disk_size) < 0 ||
+            c->disk_size == UINT64_MAX) {
+                log_error("--disk-size=: invalid size \"%s\": expected e.g. 10G, 512M or 1.5T", s);
+                return -EINVAL;
+        }
+        return 0;
 }
 
-static void field_bool(const char *label, int value) {
-        if (value >= 0)
-                field(label, value ? "yes" : "no");
-}
-
-static void field_u64(const char *label, uint64_t value) {
-        char buf[32];
-        if (value != UINT64_MAX) {
-                snprintf(buf, sizeof buf, "%" PRIu64, value);
-                field(label, buf);
-        }
-}
-
-static void field_time(const char *label, uint64_t usec) {
-        char buf[64];
-        time_t t;
-        struct tm tm;
-
-        if (usec == UINT64_MAX)
-                return;
-        t = (time_t) (usec / 1000000);
-        if (!gmtime_r(&t, &tm) || strftime(buf, sizeof buf, "%a %Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-                snprintf(buf, sizeof buf, "%" PRIu64 " µs", usec);
-        field(label, buf);
-}
-
-static void field_span(const char *label, uint64_t usec) {
-        char buf[64];
-        if (usec == UINT64_MAX)
-                return;
-        if (usec % (86400 * USEC_PER_SEC) == 0)
-                snprintf(buf, sizeof buf, "%" PRIu64 "d", usec / (86400 * USEC_PER_SEC));
-        else if (usec % USEC_PER_SEC == 0)
-                snprintf(buf, sizeof buf, "%" PRIu64 "s", usec / USEC_PER_SEC);
-        else if (usec % 1000 == 0)
-                snprintf(buf, sizeof buf, "%" PRIu64 "ms", usec / 1000);
-        else
-                snprintf(buf, sizeof buf, "%" PRIu64 "µs", usec);
-        field(label, buf);
-}
-
-static void field_size(const char *label, uint64_t bytes) {
-        char buf[SIZE_FORMAT_MAX];
-        if (bytes != UINT64_MAX)
-                field(label, size_format(bytes, buf));
-}
-
-static void field_list(const char *label, const char **l) {
-        for (size_t i = 0; l && l[i]; i++)
-                field(i == 0 ? label : "", l[i]);
-}
-
-static void print_table(const UserRecord *rec, const char *signature, bool had_secrets) {
-        char buf[64];
-
-        field("User name", rec->user_name);
-        field("Real name", rec->real_name);
-        field("Disposition", user_disposition_to_string(rec->disposition));
-        field_bool("Locked", rec->locked);
-        field_time("Not before", rec->not_before_usec);
-        field_time("Not after", rec->not_after_usec);
-        if (rec->uid != UID_INVALID) {
-                snprintf(buf, sizeof buf, "%u", rec->uid);
-                field("UID", buf);
-        }
-        if (rec->gid != GID_INVALID) {
-                snprintf(buf, sizeof buf, "%u", rec->gid);
-                field("GID", buf);
-        }
-        field_list("Aux. groups", rec->member_of);
-        field("Email", rec->email_address);
-        field("Directory", rec->home_directory);
-        field("Storage", user_storage_to_string(rec->storage));
-        field("Image path", rec->image_path);
-        field("File system", rec->file_system_type);
-        field_size("Disk size", rec->disk_size);
-        field("Shell", rec->shell);
-        field_time("Last change", rec->last_change_usec);
-        field_time("Last password change", rec->last_password_change_usec);
-        field_span("Password change min", rec->password_change_min_usec);
-        field_span("Password change max", rec->password_change_max_usec);
-        field_span("Password change warn", rec->password_change_warn_usec);
-        field_span("Password change inactive", rec->password_change_inactive_usec);
-        field_bool("Password change now", rec->password_change_now);
-        field_bool("Enforce password policy", rec->enforce_password_policy);
-        field_bool("Auto login", rec->auto_login);
-        field_bool("LUKS discard", rec->luks_discard);
-        if (rec->luks_cipher || rec->luks_cipher_mode) {
-                snprintf(buf, sizeof buf, "%s-%s", rec->luks_cipher ?: "aes", rec->luks_cipher_mode ?: "xts-plain64");
-                field("LUKS cipher", buf);
-        }
-        if (rec->luks_volume_key_size != UINT64_MAX) {
-                snprintf(buf, sizeof buf, "%" PRIu64 " bit", rec->luks_volume_key_size * 8);
-                field("LUKS volume key", buf);
-        }
-        field("PBKDF type", rec->luks_pbkdf_type);
-        field("PBKDF hash", rec->luks_pbkdf_hash_algorithm);
-        field_span("PBKDF time cost", rec->luks_pbkdf_time_cost_usec);
-        field_size("PBKDF memory cost", rec->luks_pbkdf_memory_cost);
-        field_u64("PBKDF threads", rec->luks_pbkdf_parallel_threads);
-        field("Mount options", rec->luks_extra_mount_options);
-        if (rec->hashed_password) {
-                snprintf(buf, sizeof buf, "%zu", strv_length((char *const *) rec->hashed_password));
-                field("Password hashes", buf);
-        }
-        if (had_secrets)
-                field("Secrets", "present (not shown)");
-        field("Signature", signature);
-}
-
-static int verb_inspect(void) {
-        _cleanup_free_ char *text = NULL, *error = NULL;
-        _cleanup_user_record_ UserRecord *rec = NULL;
-        _cleanup_identity_store_ IdentityStore *store = NULL;
-        const char *signature = "not checked";
-        SignatureStatus status = SIGNATURE_UNSIGNED;
-        Keyring *kr;
-        size_t len;
-        int r;
-
-        if (!arg_identity) {
-                log_error("inspect: only --identity=FILE is available until the daemon exists");
-                return EXIT_USAGE;
-        }
-
-        r = read_input(arg_identity, &text, &len);
-        if (r < 0) {
-                if (r == -EFBIG)
-                        log_error("%s: larger than %d bytes", arg_identity, JSON_STRICT_MAX_SIZE);
-                else if (r == -EBADF)
-                        log_error("%s: not a regular file", arg_identity);
-                else
-                        log_error_errno(r, "%s: cannot read: %m", arg_identity);
-                return EXIT_NO_INPUT;
-        }
-
-        r = user_record_parse(text, len, &rec, &error);
-        explicit_bzero(text, len);
-        if (r == -ENOMEM) {
-                log_oom();
-                return EXIT_FAIL;
-        }
-        if (r < 0) {
-                log_error("%s: %s", arg_identity, error ?: "invalid record");
-                return EXIT_INVALID_RECORD;
-        }
-
-        if (rec->has_sections & USER_RECORD_SIGNATURE) {
-                if (identity_store_open(NULL, &store) >= 0 && identity_store_keyring(store, false, &kr) >= 0 &&
-                    keyring_verify(kr, rec, &status) >= 0)
-                        signature = signature_status_to_string(status);
-                if (status == SIGNATURE_BAD) {
-                        log_error("%s: signature: record was modified after it was signed", arg_identity);
-                        return EXIT_INVALID_RECORD;
-                }
-        } else
-                signature = signature_status_to_string(SIGNATURE_UNSIGNED);
-
-        /* What we print is the record minus secrets, never the secrets. */
-        bool had_secrets = rec->has_sections & USER_RECORD_SECRET;
-        user_record_strip(rec, USER_RECORD_SECRET);
-
-        if (arg_json == JSON_OFF)
-                print_table(rec, signature, had_secrets);
-        else
-                printf("%s\n", user_record_to_string(rec, arg_json == JSON_PRETTY ? USER_RECORD_FORMAT_PRETTY
-                                                                                  : USER_RECORD_FORMAT_SHORT));
-        return EXIT_OK;
-}
-
-static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_IDENTITY };
+static int parse_argv(int argc, char *argv[], Options *o) {
+        enum {
+                ARG_VERSION = 0x100,
+                ARG_JSON,
+                ARG_IDENTITY,
+                ARG_NO_PAGER,
+                ARG_NO_LEGEND,
+                ARG_NO_ASK_PASSWORD,
+                ARG_EMAIL_ADDRESS,
+                ARG_STORAGE,
+                ARG_DISK_SIZE,
+                ARG_FS_TYPE,
+                ARG_IMAGE_PATH,
+        };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "json", required_argument, NULL, ARG_JSON },
                 { "identity", required_argument, NULL, ARG_IDENTITY },
+                { "no-pager", no_argument, NULL, ARG_NO_PAGER },
+                { "no-legend", no_argument, NULL, ARG_NO_LEGEND },
+                { "no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD },
+                { "host", required_argument, NULL, 'H' },
+                { "machine", required_argument, NULL, 'M' },
+                { "real-name", required_argument, NULL, 'c' },
+                { "email-address", required_argument, NULL, ARG_EMAIL_ADDRESS },
+                { "member-of", required_argument, NULL, 'G' },
+                { "shell", required_argument, NULL, 's' },
+                { "uid", required_argument, NULL, 'u' },
+                { "storage", required_argument, NULL, ARG_STORAGE },
+                { "disk-size", required_argument, NULL, ARG_DISK_SIZE },
+                { "fs-type", required_argument, NULL, ARG_FS_TYPE },
+                { "image-path", required_argument, NULL, ARG_IMAGE_PATH },
                 {}
         };
-        int c;
+        RecordChanges *c = &o->changes;
+        int opt, r;
 
-        while ((c = getopt_long(argc, argv, "hj", options, NULL)) >= 0)
-                switch (c) {
+        while ((opt = getopt_long(argc, argv, "hjH:M:c:G:s:u:", options, NULL)) >= 0)
+                switch (opt) {
                 case 'h':
                         help();
                         return 0;
@@ -287,11 +197,11 @@ static int parse_argv(int argc, char *argv[]) {
                         return 0;
                 case ARG_JSON:
                         if (strcmp(optarg, "pretty") == 0)
-                                arg_json = JSON_PRETTY;
+                                o->json = JSON_PRETTY;
                         else if (strcmp(optarg, "short") == 0)
-                                arg_json = JSON_SHORT;
+                                o->json = JSON_SHORT;
                         else if (strcmp(optarg, "off") == 0)
-                                arg_json = JSON_OFF;
+                                o->json = JSON_OFF;
                         else if (strcmp(optarg, "help") == 0) {
                                 printf("pretty\nshort\noff\n");
                                 return 0;
@@ -301,10 +211,64 @@ static int parse_argv(int argc, char *argv[]) {
                         }
                         break;
                 case 'j':
-                        arg_json = isatty(STDOUT_FILENO) ? JSON_PRETTY : JSON_SHORT;
+                        o->json = isatty(STDOUT_FILENO) ? JSON_PRETTY : JSON_SHORT;
                         break;
                 case ARG_IDENTITY:
-                        arg_identity = optarg;
+                        o->identity = optarg;
+                        break;
+                case ARG_NO_PAGER:
+                        break;
+                case ARG_NO_LEGEND:
+                        o->legend = false;
+                        break;
+                case ARG_NO_ASK_PASSWORD:
+                        o->ask_password = false;
+                        break;
+                case 'H':
+                        log_error("-H/--host=: remote operation is not supported");
+                        return -EOPNOTSUPP;
+                case 'M':
+                        log_error("-M/--machine=: remote operation is not supported");
+                        return -EOPNOTSUPP;
+                case 'c':
+                        c->real_name = optarg;
+                        break;
+                case ARG_EMAIL_ADDRESS:
+                        c->email_address = optarg;
+                        break;
+                case 'G':
+                        r = record_changes_add_groups(c, optarg);
+                        if (r == -ENOMEM)
+                                return log_oom();
+                        if (r < 0) {
+                                log_error("--member-of=: invalid group name in \"%s\"", optarg);
+                                return r;
+                        }
+                        break;
+                case 's':
+                        c->shell = optarg;
+                        break;
+                case 'u':
+                        if ((r = parse_uid_arg(optarg, c)) < 0)
+                                return r;
+                        break;
+                case ARG_STORAGE:
+                        if (optarg[0] && strcmp(optarg, "directory") != 0 && strcmp(optarg, "subvolume") != 0 &&
+                            strcmp(optarg, "luks") != 0) {
+                                log_error("--storage=: expected directory, subvolume or luks, got \"%s\"", optarg);
+                                return -EINVAL;
+                        }
+                        c->storage = optarg;
+                        break;
+                case ARG_DISK_SIZE:
+                        if ((r = parse_disk_size_arg(optarg, c)) < 0)
+                                return r;
+                        break;
+                case ARG_FS_TYPE:
+                        c->fs_type = optarg;
+                        break;
+                case ARG_IMAGE_PATH:
+                        c->image_path = optarg;
                         break;
                 default:
                         return -EINVAL;
@@ -312,28 +276,59 @@ static int parse_argv(int argc, char *argv[]) {
         return 1;
 }
 
-int main(int argc, char *argv[]) {
-        int r;
-
-        log_set_program("homectl");
-        r = parse_argv(argc, argv);
-        if (r < 0)
-                return EXIT_USAGE;
-        if (r == 0)
-                return EXIT_OK;
-
-        if (optind >= argc) {
+static int dispatch(int argc, char **argv, const Options *o) {
+        if (argc <= 0) {
                 log_error("missing command; see homectl --help");
                 return EXIT_USAGE;
         }
-        const char *verb = argv[optind];
-        if (strcmp(verb, "inspect") == 0) {
-                if (argc - optind > 1) {
-                        log_error("inspect: user names are not supported until the daemon exists; use --identity=FILE");
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
+                const struct Verb *v = &verbs[i];
+                if (strcmp(argv[0], v->name) != 0)
+                        continue;
+                if (argc < v->min_args) {
+                        log_error("%s: too few arguments; see homectl --help", v->name);
                         return EXIT_USAGE;
                 }
-                return verb_inspect();
+                if (v->max_args >= 0 && argc > v->max_args) {
+                        log_error("%s: too many arguments; see homectl --help", v->name);
+                        return EXIT_USAGE;
+                }
+                if (!v->record_fields && record_changes_any(&o->changes)) {
+                        log_error("%s: the user record options (--real-name=, --storage=, …) only apply to create "
+                                  "and update",
+                                  v->name);
+                        return EXIT_USAGE;
+                }
+                if (o->identity && v->run != verb_inspect && v->run != verb_create) {
+                        log_error("%s: --identity= only applies to inspect and create", v->name);
+                        return EXIT_USAGE;
+                }
+                return v->run(argc, argv, o);
         }
-        log_error("unknown command \"%s\"; see homectl --help", verb);
+        log_error("unknown command \"%s\"; see homectl --help", argv[0]);
         return EXIT_USAGE;
+}
+
+int main(int argc, char *argv[]) {
+        Options o = { .json = JSON_OFF, .legend = true, .ask_password = true, .changes = RECORD_CHANGES_INIT };
+        int r;
+
+        log_set_program("homectl");
+        /* First, so that no path out leaves them in the environment. */
+        if (secrets_env_load() < 0) {
+                log_oom();
+                return EXIT_FAIL;
+        }
+
+        r = parse_argv(argc, argv, &o);
+        if (r <= 0)
+                r = r < 0 ? (r == -ENOMEM ? EXIT_FAIL : EXIT_USAGE) : EXIT_OK;
+        else {
+                ask_password_set_allowed(o.ask_password);
+                r = dispatch(argc - optind, argv + optind, &o);
+        }
+
+        record_changes_done(&o.changes);
+        secrets_env_free();
+        return r;
 }

@@ -73,6 +73,6 @@ check "missing file" 66 "$homectl" inspect --identity "$tmp/nope.json"
 check "directory" 66 "$homectl" inspect --identity "$tmp"
 head -c 1100000 /dev/zero | tr '\0' ' ' >"$tmp/huge.json"
 check "huge file" 66 "$homectl" inspect --identity "$tmp/huge.json"
-check "inspect without --identity" 2 "$homectl" inspect
+check "inspect with an invalid user name" 2 "$homectl" inspect al/ice
 
 [ "$fails" -eq 0 ] || { echo "$fails check(s) failed"; exit 1; }

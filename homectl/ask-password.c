@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "ask-password.h"
+#include "log.h"
+#include "macro.h"
+#include "secret.h"
+
+void passwords_done(Passwords *p) {
+        for (size_t i = 0; i < p->n; i++)
+                erase_and_free(p->list[i]);
+        free(p->list);
+        p->list = NULL;
+        p->n = 0;
+}
+
+int passwords_add_take(Passwords *p, char *s) {
+        char **l = realloc(p->list, (p->n + 1) * sizeof *l);
+        if (!l) {
+                erase_and_free(s);
+                return -ENOMEM;
+        }
+        p->list = l;
+        p->list[p->n++] = s;
+        return 0;
+}
+
+int passwords_add(Passwords *p, const char *s) {
+        char *c = strdup(s);
+        if (!c)
+                return -ENOMEM;
+        return passwords_add_take(p, c);
+}
+
+/* JSON string escaping into a caller-sized buffer; returns bytes written
+ * (or that would be written when out is NULL). Built by hand rather than
+ * with json-c, whose serialization buffer is freed without being wiped. */
+static size_t json_escape(const char *s, char *out) {
+        static const char hex[] = "0123456789abcdef";
+        size_t n = 0;
+
+#define PUT(c)                          \
+        do {                            \
+                if (out)                \
+                        out[n] = (c);   \
+                n++;                    \
+        } while (0)
+        PUT('"');
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+                if (*p == '"' || *p == '\\') {
+                        PUT('\\');
+                        PUT((char) *p);
+                } else if (*p < 0x20 || *p == 0x7F) {
+                        PUT('\\');
+                        PUT('u');
+                        PUT('0');
+                        PUT('0');
+                        PUT(hex[*p >> 4]);
+                        PUT(hex[*p & 15]);
+                } else
+                        PUT((char) *p);
+        }
+        PUT('"');
+#undef PUT
+        return n;
+}
+
+int passwords_to_json(const Passwords *p, char **ret) {
+        size_t len = 2, n = 0;
+        char *buf;
+
+        if (p && p->n > 0) {
+                len = strlen("{\"password\":[]}");
+                for (size_t i = 0; i < p->n; i++)
+                        len += json_escape(p->list[i], NULL) + 1;
+        }
+        buf = malloc(len + 1);
+        if (!buf)
+                return -ENOMEM;
+        if (!p || p->n == 0)
+                n = (size_t) sprintf(buf, "{}");
+        else {
+                n = (size_t) sprintf(buf, "{\"password\":[");
+                for (size_t i = 0; i < p->n; i++) {
+                        if (i > 0)
+                                buf[n++] = ',';
+                        n += json_escape(p->list[i], buf + n);
+                }
+                buf[n++] = ']';
+                buf[n++] = '}';
+                buf[n] = 0;
+        }
+        *ret = buf;
+        return 0;
+}
+
+/* ---- environment ------------------------------------------------------ */
+
+static char *env_password, *env_new_password;
+
+static int env_take(const char *name, char **ret) {
+        char *v = getenv(name);
+        if (!v)
+                return 0;
+        *ret = strdup(v);
+        explicit_bzero(v, strlen(v));
+        (void) unsetenv(name);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int secrets_env_load(void) {
+        int r = env_take("PASSWORD", &env_password);
+        if (r < 0)
+                return r;
+        return env_take("NEWPASSWORD", &env_new_password);
+}
+
+const char *secrets_env_password(void) {
+        return env_password;
+}
+
+const char *secrets_env_new_password(void) {
+        return env_new_password;
+}
+
+void secrets_env_free(void) {
+        erase_and_free(env_password);
+        erase_and_free(env_new_password);
+        env_password = env_new_password = NULL;
+}
+
+/* ---- terminal --------------------------------------------------------- */
+
+static bool ask_allowed = true;
+
+void ask_password_set_allowed(bool b) {
+        ask_allowed = b;
+}
+
+bool ask_password_possible(void) {
+        if (!ask_allowed || !isatty(STDIN_FILENO))
+                return false;
+        int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+                return false;
+        close(fd);
+        return true;
+}
+
+/* What the signal handler needs to put the terminal back. */
+static volatile sig_atomic_t restore_fd = -1;
+static struct termios restore_termios;
+static const int restore_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+static void restore_and_reraise(int sig) {
+        if (restore_fd >= 0) {
+                (void) tcsetattr(restore_fd, TCSANOW, &restore_termios);
+                (void) !write(restore_fd, "\n", 1);
+        }
+        signal(sig, SIG_DFL);
+        raise(sig);
+}
+
+static void write_all(int fd, const char *s) {
+        size_t n = strlen(s);
+        while (n > 0) {
+                ssize_t k = write(fd, s, n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        return;
+                s += k;
+                n -= (size_t) k;
+        }
+}
+
+int ask_password_tty(const char *prompt, char **ret) {
+        _cleanup_secure_buffer_ SecureBuffer *buf = NULL;
+        _cleanup_close_ int fd = -1;
+        struct sigaction old[ELEMENTSOF(restore_signals)];
+        struct termios t;
+        bool echo_off = false;
+        size_t n = 0;
+        int r;
+
+        r = secure_buffer_new(PASSWORD_MAX + 1, &buf);
+        if (r < 0)
+                return r;
+        fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+
+        if (tcgetattr(fd, &t) == 0) {
+                struct sigaction sa = { .sa_handler = restore_and_reraise };
+                sigemptyset(&sa.sa_mask);
+                restore_termios = t;
+                restore_fd = fd;
+                for (size_t i = 0; i < ELEMENTSOF(restore_signals); i++)
+                        (void) sigaction(restore_signals[i], &sa, &old[i]);
+                t.c_lflag &= ~(tcflag_t) (ECHO | ECHONL);
+                t.c_lflag |= ICANON;
+                echo_off = tcsetattr(fd, TCSADRAIN, &t) == 0;
+        }
+
+        write_all(fd, prompt);
+
+        char *s = buf->data;
+        r = 0;
+        for (;;) {
+                char c;
+                ssize_t k = read(fd, &c, 1);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = -errno;
+                        break;
+                }
+                if (k == 0) {
+                        if (n == 0)
+                                r = -ECANCELED;
+                        break;
+                }
+                if (c == '\n' || c == '\r')
+                        break;
+                if (n >= PASSWORD_MAX)
+                        r = -E2BIG; /* keep reading to the end of the line */
+                else
+                        s[n++] = c;
+        }
+        s[n] = 0;
+
+        if (restore_fd >= 0) {
+                if (echo_off)
+                        (void) tcsetattr(fd, TCSADRAIN, &restore_termios);
+                restore_fd = -1;
+                for (size_t i = 0; i < ELEMENTSOF(restore_signals); i++)
+                        (void) sigaction(restore_signals[i], &old[i], NULL);
+        }
+        write_all(fd, "\n");
+
+        if (r < 0)
+                return r;
+        *ret = strndup(s, n);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int ask_new_password(const char *user, char **ret) {
+        for (int i = 0; i < ASK_PASSWORD_TRIES; i++) {
+                _cleanup_erase_ char *a = NULL, *b = NULL;
+                int r;
+
+                r = ask_password_tty("New password: ", &a);
+                if (r < 0)
+                        return log_error_errno(r, "home %s: cannot read the new password: %m", user);
+                if (a[0] == 0) {
+                        log_error("home %s: the password must not be empty, try again", user);
+                        continue;
+                }
+                r = ask_password_tty("Retype new password: ", &b);
+                if (r < 0)
+                        return log_error_errno(r, "home %s: cannot read the new password: %m", user);
+                if (strcmp(a, b) != 0) {
+                        log_error("home %s: the passwords do not match, try again", user);
+                        continue;
+                }
+                *ret = TAKE_PTR(a);
+                return 0;
+        }
+        log_error("home %s: no new password after %d tries", user, ASK_PASSWORD_TRIES);
+        return -ECANCELED;
+}

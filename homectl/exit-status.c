@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <string.h>
+
+#include "exit-status.h"
+#include "macro.h"
+
+#define HOME1 "org.freedesktop.home1."
+
+/* The one table of exit statuses: number, meaning (for --help) and the
+ * D-Bus errors that map to it. An error not listed gives EXIT_FAIL. */
+static const struct {
+        int status;
+        const char *help;
+        const char *errors[10];
+} table[] = {
+        { EXIT_OK, "success", {} },
+        { EXIT_FAIL, "failure not listed below, e.g. the system bus or hearthd cannot be reached", {} },
+        { EXIT_USAGE, "invalid command line, e.g. an unknown verb or option, a malformed size", {} },
+        { EXIT_INVALID_RECORD,
+          "the record is invalid, or modified after it was signed; the reason,\n"
+          "naming the field, is on standard error (inspect --identity, create, update)",
+          {} },
+        { EXIT_NO_INPUT, "the --identity input could not be read", {} },
+        { EXIT_NO_SUCH_HOME, "no such home (" HOME1 "NoSuchHome)", { HOME1 "NoSuchHome" } },
+        { EXIT_BUSY,
+          "the home is busy, try again later (HomeBusy, HomeInUse, TooManyOperations)",
+          { HOME1 "HomeBusy", HOME1 "HomeInUse", HOME1 "TooManyOperations" } },
+        { EXIT_ACCESS_DENIED,
+          "access denied (org.freedesktop.DBus.Error.AccessDenied), or the record\n"
+          "returned is incomplete for this caller (update)",
+          { "org.freedesktop.DBus.Error.AccessDenied", "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired" } },
+        { EXIT_BAD_PASSWORD,
+          "authentication failed: wrong or missing password and no way to ask\n"
+          "(BadPassword, BadPasswordAndNoToken, AuthenticationLimitHit, BadRecoveryKey,\n"
+          "BadPin…, TokenPinNeeded, TokenPinLocked)",
+          { HOME1 "BadPassword", HOME1 "BadPasswordAndNoToken", HOME1 "AuthenticationLimitHit",
+            HOME1 "BadRecoveryKey", HOME1 "BadPin", HOME1 "BadPinFewTriesLeft", HOME1 "BadPinOneTryLeft",
+            HOME1 "TokenPinNeeded", HOME1 "TokenPinLocked" } },
+};
+
+int exit_status_from_bus_error(const char *name, int r) {
+        if (name) {
+                for (size_t i = 0; i < ELEMENTSOF(table); i++)
+                        for (size_t k = 0; k < ELEMENTSOF(table[i].errors) && table[i].errors[k]; k++)
+                                if (strcmp(name, table[i].errors[k]) == 0)
+                                        return table[i].status;
+                return EXIT_FAIL;
+        }
+        if (r == -EACCES || r == -EPERM)
+                return EXIT_ACCESS_DENIED;
+        return EXIT_FAIL;
+}
+
+int bus_error_wants_password(const char *name) {
+        return name && (strcmp(name, HOME1 "BadPassword") == 0 || strcmp(name, HOME1 "BadPasswordAndNoToken") == 0);
+}
+
+void exit_status_print_help(FILE *f) {
+        fputs("Exit status:\n", f);
+        for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+                const char *p = table[i].help;
+                fprintf(f, "  %-3d ", table[i].status);
+                /* Continuation lines line up under the first. */
+                for (; *p; p++) {
+                        fputc(*p, f);
+                        if (*p == '\n')
+                                fputs("      ", f);
+                }
+                fputc('\n', f);
+        }
+        fputs("  with: the command's exit status, 128+N if it was killed by signal N,\n"
+              "      127 if it could not be started\n",
+              f);
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdio.h>
+
+/* homectl's exit statuses. The numbers, what they mean and which D-Bus
+ * errors lead to them live in one table, exit-status.c; --help prints it. */
+enum {
+        EXIT_OK = 0,
+        EXIT_FAIL = 1,
+        EXIT_USAGE = 2,
+        EXIT_INVALID_RECORD = 65, /* EX_DATAERR */
+        EXIT_NO_INPUT = 66,       /* EX_NOINPUT */
+        EXIT_NO_SUCH_HOME = 67,   /* EX_NOUSER */
+        EXIT_BUSY = 75,           /* EX_TEMPFAIL */
+        EXIT_ACCESS_DENIED = 77,  /* EX_NOPERM */
+        EXIT_BAD_PASSWORD = 79,
+};
+
+/* The exit status for a failed D-Bus call: error name (may be NULL), else
+ * the negative errno. */
+int exit_status_from_bus_error(const char *name, int r);
+
+/* True for the errors after which one more password may help. */
+int bus_error_wants_password(const char *name);
+
+/* The "Exit status:" section of --help. */
+void exit_status_print_help(FILE *f);

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+#include "format.h"
+#include "record-build.h"
+
+/* What the command line asked for, shared by the verbs. */
+typedef struct Options {
+        JsonMode json;
+        bool legend;
+        bool ask_password;
+        const char *identity; /* --identity=FILE */
+        RecordChanges changes; /* the field flags of create and update */
+} Options;
+
+/* Each verb gets its arguments with argv[0] the verb's name (the count is
+ * checked by the caller) and returns an exit status. */
+int verb_list(int argc, char **argv, const Options *o);
+int verb_inspect(int argc, char **argv, const Options *o);
+int verb_create(int argc, char **argv, const Options *o);
+int verb_remove(int argc, char **argv, const Options *o);
+int verb_activate(int argc, char **argv, const Options *o);
+int verb_deactivate(int argc, char **argv, const Options *o);
+int verb_update(int argc, char **argv, const Options *o);
+int verb_passwd(int argc, char **argv, const Options *o);
+int verb_resize(int argc, char **argv, const Options *o);
+int verb_lock(int argc, char **argv, const Options *o);
+int verb_unlock(int argc, char **argv, const Options *o);
+int verb_lock_all(int argc, char **argv, const Options *o);
+int verb_deactivate_all(int argc, char **argv, const Options *o);
+int verb_authenticate(int argc, char **argv, const Options *o);
+int verb_with(int argc, char **argv, const Options *o);

@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "macro.h"
+#include "password.h"
+#include "record-build.h"
+#include "secret.h"
+
+void record_changes_done(RecordChanges *c) {
+        for (size_t i = 0; i < c->n_member_of; i++)
+                free(c->member_of[i]);
+        free(c->member_of);
+        c->member_of = NULL;
+        c->n_member_of = 0;
+}
+
+bool record_changes_any(const RecordChanges *c) {
+        return c->real_name || c->email_address || c->shell || c->storage || c->fs_type || c->image_path ||
+               c->member_of_set || c->uid_set || c->disk_size_set;
+}
+
+int record_changes_add_groups(RecordChanges *c, const char *arg) {
+        c->member_of_set = true;
+        if (!arg[0]) {
+                record_changes_done(c);
+                return 0;
+        }
+        for (const char *p = arg;;) {
+                size_t n = strcspn(p, ",");
+                _cleanup_free_ char *g = strndup(p, n);
+                if (!g)
+                        return -ENOMEM;
+                if (!valid_user_name(g))
+                        return -EINVAL;
+                bool dup = false;
+                for (size_t i = 0; i < c->n_member_of; i++)
+                        dup = dup || strcmp(c->member_of[i], g) == 0;
+                if (!dup) {
+                        char **l = realloc(c->member_of, (c->n_member_of + 1) * sizeof *l);
+                        if (!l)
+                                return -ENOMEM;
+                        c->member_of = l;
+                        c->member_of[c->n_member_of++] = TAKE_PTR(g);
+                }
+                if (!p[n])
+                        return 0;
+                p += n + 1;
+        }
+}
+
+static int set_string(json_object *j, const char *key, const char *value) {
+        if (!value)
+                return 0;
+        if (!value[0]) {
+                json_object_object_del(j, key);
+                return 0;
+        }
+        json_object *s = json_object_new_string(value);
+        if (!s || json_object_object_add(j, key, s) < 0) {
+                json_object_put(s);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static int set_u64(json_object *j, const char *key, bool set, uint64_t value, uint64_t remove) {
+        if (!set)
+                return 0;
+        if (value == remove) {
+                json_object_object_del(j, key);
+                return 0;
+        }
+        json_object *v = json_object_new_uint64(value);
+        if (!v || json_object_object_add(j, key, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static int set_list(json_object *j, const char *key, char *const *l, size_t n) {
+        if (n == 0) {
+                json_object_object_del(j, key);
+                return 0;
+        }
+        json_object *a = json_object_new_array();
+        if (!a)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                json_object *s = json_object_new_string(l[i]);
+                if (!s || json_object_array_add(a, s) < 0) {
+                        json_object_put(s);
+                        json_object_put(a);
+                        return -ENOMEM;
+                }
+        }
+        if (json_object_object_add(j, key, a) < 0) {
+                json_object_put(a);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+/* The perMachine entry homectl writes for this machine: matchMachineId is
+ * exactly this ID (as a string or a one-entry list) and nothing else is
+ * matched. Created (appended) if create is set and none exists. */
+static json_object *this_machine_entry(json_object *j, const char *machine_id, bool create) {
+        json_object *pm, *e, *m;
+
+        if (!json_object_object_get_ex(j, "perMachine", &pm) || !json_object_is_type(pm, json_type_array)) {
+                if (!create)
+                        return NULL;
+                pm = json_object_new_array();
+                if (!pm || json_object_object_add(j, "perMachine", pm) < 0) {
+                        json_object_put(pm);
+                        return NULL;
+                }
+        }
+        for (size_t i = 0; i < json_object_array_length(pm); i++) {
+                e = json_object_array_get_idx(pm, i);
+                if (!json_object_is_type(e, json_type_object) || json_object_object_get_ex(e, "matchHostname", NULL) ||
+                    !json_object_object_get_ex(e, "matchMachineId", &m))
+                        continue;
+                if (json_object_is_type(m, json_type_array) && json_object_array_length(m) == 1)
+                        m = json_object_array_get_idx(m, 0);
+                if (json_object_is_type(m, json_type_string) && strcmp(json_object_get_string(m), machine_id) == 0)
+                        return e;
+        }
+        if (!create)
+                return NULL;
+
+        _cleanup_json_ json_object *n = json_object_new_object(), *ids = json_object_new_array();
+        json_object *id = json_object_new_string(machine_id);
+        if (!n || !ids || !id || json_object_array_add(ids, id) < 0) {
+                json_object_put(id);
+                return NULL;
+        }
+        if (json_object_object_add(n, "matchMachineId", json_object_get(ids)) < 0)
+                return NULL;
+        if (json_object_array_add(pm, json_object_get(n)) < 0) {
+                json_object_put(n);
+                return NULL;
+        }
+        return n; /* the array holds the reference now */
+}
+
+static bool machine_changes_any(const RecordChanges *c) {
+        return c->storage || c->fs_type || c->image_path || c->disk_size_set;
+}
+
+static int apply_machine(json_object *j, const RecordChanges *c) {
+        int r;
+        if ((r = set_string(j, "storage", c->storage)) < 0 || (r = set_string(j, "fileSystemType", c->fs_type)) < 0 ||
+            (r = set_string(j, "imagePath", c->image_path)) < 0 ||
+            (r = set_u64(j, "diskSize", c->disk_size_set, c->disk_size, UINT64_MAX)) < 0)
+                return r;
+        return 0;
+}
+
+int record_apply_changes(json_object *j, const RecordChanges *c, const char *machine_id) {
+        int r;
+
+        if ((r = set_string(j, "realName", c->real_name)) < 0 ||
+            (r = set_string(j, "emailAddress", c->email_address)) < 0 || (r = set_string(j, "shell", c->shell)) < 0 ||
+            (r = set_u64(j, "uid", c->uid_set, c->uid, UID_INVALID)) < 0)
+                return r;
+        if (c->member_of_set && (r = set_list(j, "memberOf", c->member_of, c->n_member_of)) < 0)
+                return r;
+
+        if (!machine_changes_any(c))
+                return 0;
+        if (!machine_id)
+                return apply_machine(j, c);
+
+        /* A removal ("--storage=") removes the field wherever it would apply
+         * here: at the top level as well as in this machine's entry. */
+        RecordChanges removals = {
+                .storage = c->storage && !c->storage[0] ? "" : NULL,
+                .fs_type = c->fs_type && !c->fs_type[0] ? "" : NULL,
+                .image_path = c->image_path && !c->image_path[0] ? "" : NULL,
+                .disk_size_set = c->disk_size_set && c->disk_size == UINT64_MAX,
+                .disk_size = UINT64_MAX,
+        };
+        if ((r = apply_machine(j, &removals)) < 0)
+                return r;
+
+        json_object *e = this_machine_entry(j, machine_id, true);
+        if (!e)
+                return -ENOMEM;
+        return apply_machine(e, c);
+}
+
+static int set_time(json_object *j, const char *key, uint64_t usec) {
+        return set_u64(j, key, true, usec, UINT64_MAX);
+}
+
+static int section(json_object *j, const char *name, json_object **ret) {
+        json_object *s;
+        if (json_object_object_get_ex(j, name, &s) && json_object_is_type(s, json_type_object)) {
+                *ret = s;
+                return 0;
+        }
+        s = json_object_new_object();
+        if (!s || json_object_object_add(j, name, s) < 0) {
+                json_object_put(s);
+                return -ENOMEM;
+        }
+        *ret = s;
+        return 0;
+}
+
+static int set_secret_json(json_object *j, const Passwords *p) {
+        json_object *old, *s;
+        int r;
+
+        if (json_object_object_get_ex(j, "secret", &old))
+                json_object_wipe_strings(old);
+        json_object_object_del(j, "secret");
+        if (!p || p->n == 0)
+                return 0;
+        if ((r = section(j, "secret", &s)) < 0)
+                return r;
+        return set_list(s, "password", p->list, p->n);
+}
+
+int record_set_secret(UserRecord *rec, const Passwords *p) {
+        int r = set_secret_json(rec->json, p);
+        if (r < 0)
+                return r;
+        return user_record_refresh(rec, NULL);
+}
+
+static int set_passwords(json_object *j, const Passwords *p, uint64_t now) {
+        json_object *priv, *hashes;
+        int r;
+
+        if (!p || p->n == 0)
+                return 0;
+        if ((r = set_secret_json(j, p)) < 0)
+                return r;
+        if ((r = section(j, "privileged", &priv)) < 0)
+                return r;
+        hashes = json_object_new_array();
+        if (!hashes)
+                return -ENOMEM;
+        for (size_t i = 0; i < p->n; i++) {
+                _cleanup_free_ char *h = NULL;
+                json_object *s;
+                if ((r = password_hash(p->list[i], &h)) < 0) {
+                        json_object_put(hashes);
+                        return r;
+                }
+                s = json_object_new_string(h);
+                if (!s || json_object_array_add(hashes, s) < 0) {
+                        json_object_put(s);
+                        json_object_put(hashes);
+                        return -ENOMEM;
+                }
+        }
+        if (json_object_object_add(priv, "hashedPassword", hashes) < 0) {
+                json_object_put(hashes);
+                return -ENOMEM;
+        }
+        return set_time(j, "lastPasswordChangeUSec", now);
+}
+
+_printf_(2, 3) static int fail(char **ret_error, const char *fmt, ...) {
+        va_list ap;
+        if (ret_error) {
+                va_start(ap, fmt);
+                if (vasprintf(ret_error, fmt, ap) < 0)
+                        *ret_error = NULL;
+                va_end(ap);
+        }
+        return -EINVAL;
+}
+
+int record_build_create(json_object *base, const char *user_name, const RecordChanges *c, const char *machine_id,
+                        const Passwords *passwords, uint64_t now, UserRecord **ret, char **ret_error) {
+        _cleanup_json_wipe_ json_object *j = base;
+        json_object *v;
+        int r;
+
+        if (ret_error)
+                *ret_error = NULL;
+        if (!j && !(j = json_object_new_object()))
+                return -ENOMEM;
+        if (!json_object_is_type(j, json_type_object))
+                return fail(ret_error, "a user record must be a JSON object");
+
+        if (json_object_object_get_ex(j, "userName", &v)) {
+                if (user_name && json_object_is_type(v, json_type_string) &&
+                    strcmp(json_object_get_string(v), user_name) != 0)
+                        return fail(ret_error, "userName: the record names \"%s\", the command line \"%s\"",
+                                    json_object_get_string(v), user_name);
+        } else if (!user_name)
+                return fail(ret_error, "userName: required");
+        if (user_name && (r = set_string(j, "userName", user_name)) < 0)
+                return r;
+        if (!json_object_object_get_ex(j, "disposition", NULL) && (r = set_string(j, "disposition", "regular")) < 0)
+                return r;
+
+        if ((r = record_apply_changes(j, c, machine_id)) < 0)
+                return r;
+        if ((r = set_passwords(j, passwords, now)) < 0)
+                return r;
+        if ((r = set_time(j, "lastChangeUSec", now)) < 0)
+                return r;
+
+        return user_record_from_json(TAKE_PTR(j), ret, ret_error);
+}
+
+int record_build_update(const UserRecord *old, const RecordChanges *c, const char *machine_id, uint64_t now,
+                        UserRecord **ret, char **ret_error) {
+        _cleanup_json_wipe_ json_object *j = NULL;
+        _cleanup_json_ json_object *shallow = NULL;
+        uint64_t last;
+        int r;
+
+        if (ret_error)
+                *ret_error = NULL;
+        shallow = user_record_without(old, USER_RECORD_BINDING | USER_RECORD_STATUS | USER_RECORD_SIGNATURE |
+                                                   USER_RECORD_SECRET);
+        if (!shallow)
+                return -ENOMEM;
+        /* Members are shared with old; edit a copy. */
+        if (json_object_deep_copy(shallow, &j, NULL) < 0)
+                return -ENOMEM;
+
+        if ((r = record_apply_changes(j, c, machine_id)) < 0)
+                return r;
+
+        last = old->last_change_usec;
+        if (last != UINT64_MAX && now <= last)
+                now = last + 1;
+        if ((r = set_time(j, "lastChangeUSec", now)) < 0)
+                return r;
+
+        return user_record_from_json(TAKE_PTR(j), ret, ret_error);
+}
+
+uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
