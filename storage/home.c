@@ -239,6 +239,12 @@ int home_update_sections(Home *h, json_object *status_extra) {
                 return log_oom();
         }
         json_object_object_add(binding, "homeDirectory", json_object_new_string(h->path));
+        /* Where the data is, as homed reports it: the directory itself for
+         * directory and subvolume homes, the image or device for LUKS. */
+        if (h->rec->storage != USER_STORAGE_LUKS)
+                json_object_object_add(binding, "imagePath", json_object_new_string(h->path));
+        else if (h->rec->image_path)
+                json_object_object_add(binding, "imagePath", json_object_new_string(h->rec->image_path));
         json_object_object_add(binding, "storage",
                                json_object_new_string(user_storage_to_string(h->rec->storage)));
         json_object_object_add(binding, "uid", json_object_new_int64(h->rec->uid));

@@ -1,0 +1,77 @@
+#!/bin/bash
+# Runs inside the VM: hearthd and homectl with LUKS homes on real dm-crypt —
+# create, activate, lock/unlock, online resize, the AcquireHome fd holding
+# the home active, a daemon restart while active, remove.
+# Usage: hearthd-luks-inside.sh BUILDDIR SRCDIR
+set -u
+BUILDDIR=$1 SRCDIR=$2
+[ "${HEARTH_VM:-}" = 1 ] || { echo "not inside the Hearth VM"; exit 1; }
+. "$SRCDIR/tests/host/lib-hearthd.sh"
+hearthd_setup "$BUILDDIR" "$SRCDIR"
+homectl=$HEARTHD_HOMECTL
+MB=1048576
+
+state_of() { "$homectl" list --no-legend | awk -v u="$1" '$1 == u { print $4 }'; }
+wait_state() { # wait_state USER STATE: the state, within 30 s
+    i=0
+    while [ $i -lt 300 ]; do
+        [ "$(state_of "$1")" = "$2" ] && return 0
+        sleep 0.1; i=$((i + 1))
+    done
+    return 1
+}
+
+# A cheap PBKDF: tests only; real homes use argon2id.
+cat >"$HEARTHD_TMP/lana.json" <<JSON
+{"userName":"lana","realName":"Lana L","storage":"luks","fileSystemType":"btrfs","diskSize":$((300 * MB)),
+ "luksPbkdfType":"pbkdf2","luksPbkdfForceIterations":1000}
+JSON
+export NEWPASSWORD=lana-pw PASSWORD=lana-pw
+check "create a LUKS home" 0 "$homectl" create --identity="$HEARTHD_TMP/lana.json"
+check "image made" 0 test -f "$HEARTHD_HOME_ROOT/lana.home"
+[ "$(state_of lana)" = inactive ] && ok "inactive after create" || bad "state after create: $(state_of lana)"
+check "activate" 0 "$homectl" activate lana
+check "mapped" 0 test -e /dev/mapper/hearth-lana
+check "mounted" 0 mountpoint -q "$HEARTHD_HOME_ROOT/lana"
+uid=$(awk -F: '$1 == "lana" { print $3 }' "$HEARTHD_RUNTIME_DIR/passwd")
+setpriv --reuid="$uid" --regid="$uid" --clear-groups dd if=/dev/urandom of="$HEARTHD_HOME_ROOT/lana/data.bin" \
+    bs=1M count=8 status=none && ok "the user writes to her home" || bad "cannot write as $uid"
+sum=$(sha256sum <"$HEARTHD_HOME_ROOT/lana/data.bin")
+
+check "lock" 0 "$homectl" lock lana
+[ "$(state_of lana)" = locked ] && ok "state locked" || bad "state after lock: $(state_of lana)"
+check "lock again" 1 "$homectl" lock lana
+PASSWORD=wrong check "unlock with a wrong password" 79 "$homectl" --no-ask-password unlock lana
+check "unlock" 0 "$homectl" unlock lana
+[ "$(state_of lana)" = active ] && ok "active after unlock" || bad "state after unlock: $(state_of lana)"
+
+check "resize online to 400M" 0 "$homectl" resize lana 400M
+check "inspect" 0 "$homectl" inspect --json=short lana
+contains "diskSize in the record" "$HEARTHD_TMP/out" "\"diskSize\":$((400 * MB))"
+size=$(stat -c %s "$HEARTHD_HOME_ROOT/lana.home")
+[ "$size" -ge $((399 * MB)) ] && ok "image grew ($size)" || bad "image size $size"
+
+hearthd_restart
+[ "$(state_of lana)" = active ] && ok "active across a daemon restart" || bad "after restart: $(state_of lana)"
+
+check "deactivate" 0 "$homectl" deactivate lana
+check "unmapped" 0 test ! -e /dev/mapper/hearth-lana
+
+# A session: the fd from AcquireHome holds the home; closing it deactivates.
+mkfifo "$HEARTHD_TMP/hold"
+"$BUILDDIR/tests/host/hold-home" lana '{"password":["lana-pw"]}' <"$HEARTHD_TMP/hold" >"$HEARTHD_TMP/held" 2>&1 &
+holder=$!
+exec 8>"$HEARTHD_TMP/hold"
+wait_state lana active && ok "AcquireHome activated it" || bad "not active after AcquireHome: $(cat "$HEARTHD_TMP/held")"
+[ "$(sha256sum <"$HEARTHD_HOME_ROOT/lana/data.bin")" = "$sum" ] && ok "data intact" || bad "data changed"
+sleep 1
+[ "$(state_of lana)" = active ] && ok "still active while the fd is open" || bad "state: $(state_of lana)"
+exec 8>&-
+wait "$holder"
+wait_state lana inactive && ok "deactivated when the fd closed" || bad "state after close: $(state_of lana)"
+check "unmapped after the last reference" 0 test ! -e /dev/mapper/hearth-lana
+
+check "remove" 0 "$homectl" remove lana
+check "image gone" 0 test ! -e "$HEARTHD_HOME_ROOT/lana.home"
+check "not found after remove" 67 "$homectl" inspect lana
+hearthd_finish
