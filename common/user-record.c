@@ -761,6 +761,29 @@ static int record_derive(UserRecord *rec, char **ret_error) {
         return 0;
 }
 
+int user_record_set_effective(UserRecord *rec, const char *field, json_object *value) {
+        json_object *pm;
+        Context c = { .path = "" };
+
+        machine_load();
+        if (json_object_object_get_ex(rec->json, "perMachine", &pm) && json_object_is_type(pm, json_type_array))
+                for (size_t i = 0; i < json_object_array_length(pm); i++) {
+                        json_object *e = json_object_array_get_idx(pm, i), *m;
+                        bool matched = false;
+                        if (!json_object_is_type(e, json_type_object) || !json_object_object_get_ex(e, field, NULL))
+                                continue;
+                        if (json_object_object_get_ex(e, "matchMachineId", &m))
+                                (void) match_list(&c, "matchMachineId", m, true, machine_id, &matched);
+                        if (json_object_object_get_ex(e, "matchHostname", &m))
+                                (void) match_list(&c, "matchHostname", m, false, hostname, &matched);
+                        if (matched && json_object_object_add(e, field, json_object_get(value)) < 0)
+                                return -ENOMEM;
+                }
+        if (json_object_object_add(rec->json, field, value) < 0)
+                return -ENOMEM;
+        return user_record_refresh(rec, NULL);
+}
+
 int user_record_from_json(json_object *j, UserRecord **ret, char **ret_error) {
         UserRecord *rec;
         int r;

@@ -120,6 +120,12 @@ static inline void user_record_freep(UserRecord **rec) {
 }
 #define _cleanup_user_record_ __attribute__((cleanup(user_record_freep)))
 
+/* Sets a field so that it takes effect on this machine: in the regular
+ * section, and in every perMachine entry matching this machine that sets it
+ * too (clients such as homectl put diskSize there). Takes value. Returns 0,
+ * -ENOMEM, or -EINVAL if the record became invalid. */
+int user_record_set_effective(UserRecord *rec, const char *field, json_object *value);
+
 /* Removes the given sections (secret strings are wiped) and refreshes. */
 int user_record_strip(UserRecord *rec, unsigned sections);
 

@@ -279,10 +279,8 @@ int main(int argc, char *argv[]) {
                 else if (bytes == HEARTH_SIZE_MAX)
                         h->size_request = HOME_SIZE_MAX;
                 else {
-                        _cleanup_free_ char *error = NULL;
-                        json_object_object_add(rec->json, "diskSize", json_object_new_int64((int64_t) bytes));
-                        if (user_record_refresh(rec, &error) < 0) {
-                                log_error("home %s: --size: %s", h->name, error ?: "invalid");
+                        if (user_record_set_effective(rec, "diskSize", json_object_new_int64((int64_t) bytes)) < 0) {
+                                log_error("home %s: --size: must be between 16 MiB and 1 EiB", h->name);
                                 return WORKER_BAD_SIZE;
                         }
                 }
