@@ -241,7 +241,11 @@ int bus_method_for_home(sd_bus_message *msg, ManagedHome *h, const char *method,
         }
         if (r < 0)
                 return r;
-        access_check_then_run(h->manager, TAKE_PTR(op), h->uid, rule->rule, rule->action);
+        /* Her own record a user may change with polkit's lighter action. */
+        const char *action = rule->action;
+        if (rule->type == OP_UPDATE && bus_sender_uid(msg) == h->uid)
+                action = "org.freedesktop.home1.update-home-by-owner";
+        access_check_then_run(h->manager, TAKE_PTR(op), h->uid, rule->rule, action);
         return 1;
 }
 

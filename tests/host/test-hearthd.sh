@@ -194,6 +194,15 @@ check "DeactivateAllHomes" 0 call DeactivateAllHomes
 check "Rebalance is not needed" 1 call Rebalance
 contains "RebalanceNotNeeded" "$HEARTHD_TMP/err" "org.freedesktop.home1.RebalanceNotNeeded"
 
+# --- a worker that crashes fails its one call ---------------------------------------------
+printf '#!/bin/sh\nkill -SEGV $$\n' >"$HEARTHD_TMP/crashing-worker"
+chmod +x "$HEARTHD_TMP/crashing-worker"
+hearthd_restart --worker="$HEARTHD_TMP/crashing-worker"
+expect_error "crashing worker" DBus.Error.Failed AuthenticateHome string:erin string:'{}'
+contains "the call says why" "$HEARTHD_TMP/err" "killed by signal 11"
+check "the daemon carries on" 0 call GetHomeByName string:erin
+hearthd_restart
+
 # --- the rate limit on failed authentication ------------------------------------------
 check "create gina" 0 call CreateHome \
     string:"$(record gina ',"storage":"directory","secret":{"password":["gina-pw"]}')"
