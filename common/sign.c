@@ -21,6 +21,10 @@ struct Keyring {
         char *public_pem;
         EVP_PKEY **trusted;
         size_t n_trusted;
+        /* The key of the last signature checked: records signed by the same
+         * machine repeat it, and decoding PEM costs more than verifying. */
+        char *last_pem;
+        EVP_PKEY *last_key;
 };
 
 static void pkey_freep(EVP_PKEY **k) {
@@ -222,6 +226,8 @@ Keyring *keyring_free(Keyring *kr) {
                 EVP_PKEY_free(kr->trusted[i]);
         free(kr->trusted);
         EVP_PKEY_free(kr->private_key);
+        EVP_PKEY_free(kr->last_key);
+        free(kr->last_pem);
         free(kr->public_pem);
         free(kr);
         return NULL;
@@ -288,6 +294,24 @@ static bool keyring_trusts(Keyring *kr, EVP_PKEY *k, bool *local) {
         return false;
 }
 
+/* A new reference to the key that pem encodes, or NULL if it is invalid. */
+static EVP_PKEY *keyring_decode_cached(Keyring *kr, const char *pem, size_t len) {
+        if (kr->last_pem && strlen(kr->last_pem) == len && memcmp(kr->last_pem, pem, len) == 0 &&
+            EVP_PKEY_up_ref(kr->last_key) == 1)
+                return kr->last_key;
+        EVP_PKEY *key = pem_parse_public(pem, len);
+        char *copy = key ? strndup(pem, len) : NULL;
+        if (!copy || EVP_PKEY_up_ref(key) != 1) {
+                free(copy);
+                return key;
+        }
+        free(kr->last_pem);
+        EVP_PKEY_free(kr->last_key);
+        kr->last_pem = copy;
+        kr->last_key = key;
+        return key;
+}
+
 int keyring_verify(Keyring *kr, const UserRecord *rec, SignatureStatus *ret) {
         _cleanup_free_ char *payload = NULL;
         SignatureStatus best = SIGNATURE_UNSIGNED;
@@ -313,8 +337,8 @@ int keyring_verify(Keyring *kr, const UserRecord *rec, SignatureStatus *ret) {
 
                 json_object_object_get_ex(e, "data", &d);
                 json_object_object_get_ex(e, "key", &k);
-                _cleanup_pkey_ EVP_PKEY *key =
-                        pem_parse_public(json_object_get_string(k), (size_t) json_object_get_string_len(k));
+                _cleanup_pkey_ EVP_PKEY *key = keyring_decode_cached(kr, json_object_get_string(k),
+                                                                     (size_t) json_object_get_string_len(k));
                 if (!key) {
                         *ret = SIGNATURE_BAD;
                         return 0;

@@ -261,12 +261,18 @@ int manager_start(Manager *m) {
                 r = identity_store_load(m->store, *n, &rec);
                 if (r < 0)
                         continue; /* logged, naming the user; the file is left for an admin */
-                HomeState s = derive_state(m, rec, &reason);
+                if (!valid_home_uid(rec->uid)) {
+                        log_error("home %s: uid %u is outside %u–%u; ignored", *n, (unsigned) rec->uid,
+                                  HOME_UID_MIN, HOME_UID_MAX);
+                        user_record_free(rec);
+                        continue;
+                }
                 if (manager_find_by_uid(m, rec->uid)) {
                         log_error("home %s: uid %u is used by another home; ignored", *n, (unsigned) rec->uid);
                         user_record_free(rec);
                         continue;
                 }
+                HomeState s = derive_state(m, rec, &reason);
                 r = manager_add_home(m, rec, s, &h);
                 if (r < 0) {
                         user_record_free(rec);
