@@ -287,6 +287,7 @@ static int method_register_home(sd_bus_message *msg, void *userdata, sd_bus_erro
         if (r < 0)
                 return r;
         TAKE_PTR(rec);
+        manager_flush_nss(m);
         return sd_bus_reply_method_return(msg, NULL);
 }
 

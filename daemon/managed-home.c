@@ -97,6 +97,8 @@ Operation *operation_free(Operation *op) {
 }
 
 static void operation_finish(Operation *op, const sd_bus_error *error) {
+        if (op->home)
+                manager_flush_nss(op->home->manager);
         if (op->done)
                 op->done(op, error, op->done_userdata);
         else if (op->msg) {
@@ -266,9 +268,21 @@ static void changed(ManagedHome *h) {
 static void finish_running(ManagedHome *h, const sd_bus_error *error) {
         Operation *op = TAKE_PTR(h->running);
         h->job = worker_job_free(h->job);
-        operation_finish(op, error);
         changed(h);
+        operation_finish(op, error);
         start_next(h);
+}
+
+/* Ends the running operation of a home that goes away with it. */
+static void finish_and_drop(ManagedHome *h, const sd_bus_error *error) {
+        Manager *m = h->manager;
+        Operation *op = TAKE_PTR(h->running);
+
+        op->home = NULL;
+        h->job = worker_job_free(h->job);
+        manager_drop_home(m, h);
+        manager_flush_nss(m);
+        operation_finish(op, error);
 }
 
 static void fail_running(ManagedHome *h, const char *name, const char *fmt, ...) _printf_(3, 4);
@@ -371,15 +385,11 @@ static void reply_with_ref(ManagedHome *h, Operation *op) {
 
 /* The worker left nothing behind; the home goes with its call. */
 static void create_failed(ManagedHome *h, const char *name, const char *text) {
-        Manager *m = h->manager;
         _cleanup_free_ char *copy = strdup(text);
         sd_bus_error e = SD_BUS_ERROR_MAKE_CONST(name, copy ?: "creating the home failed");
 
-        (void) identity_store_remove(m->store, h->name);
-        Operation *failed = TAKE_PTR(h->running);
-        h->job = worker_job_free(h->job);
-        operation_finish(failed, &e);
-        manager_drop_home(m, h);
+        (void) identity_store_remove(h->manager->store, h->name);
+        finish_and_drop(h, &e);
 }
 
 static void on_worker_done(const WorkerResult *res, void *userdata) {
@@ -446,10 +456,7 @@ static void on_worker_done(const WorkerResult *res, void *userdata) {
                 }
                 h->state = HOME_ABSENT;
                 (void) manager_runtime_mark(m, h);
-                Operation *done = TAKE_PTR(h->running);
-                h->job = worker_job_free(h->job);
-                operation_finish(done, NULL);
-                manager_drop_home(m, h);
+                finish_and_drop(h, NULL);
                 return;
         }
         default:
@@ -470,9 +477,7 @@ static void drop_unregistered(ManagedHome *h) {
                 fail_running(h, BUS_ERROR_FAILED, "home %s: cannot remove its record: %s", h->name, strerror(-r));
                 return;
         }
-        Operation *op = TAKE_PTR(h->running);
-        operation_finish(op, NULL);
-        manager_drop_home(m, h);
+        finish_and_drop(h, NULL);
 }
 
 /* What the state allows, before any worker runs. Returns true if the

@@ -144,6 +144,14 @@ static int on_nss_write(sd_event_source *s, void *userdata) {
         return 0;
 }
 
+void manager_flush_nss(Manager *m) {
+        int enabled = SD_EVENT_OFF;
+        if (!m->nss_write || sd_event_source_get_enabled(m->nss_write, &enabled) < 0 || enabled == SD_EVENT_OFF)
+                return;
+        (void) sd_event_source_set_enabled(m->nss_write, SD_EVENT_OFF);
+        (void) on_nss_write(m->nss_write, m);
+}
+
 void manager_schedule_nss(Manager *m) {
         if (!m->event)
                 return;

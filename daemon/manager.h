@@ -115,6 +115,9 @@ int manager_add_home(Manager *m, UserRecord *rec, HomeState state, ManagedHome *
 void manager_drop_home(Manager *m, ManagedHome *h);
 /* Rewrites <runtime-dir>/passwd and group soon (once per loop iteration). */
 void manager_schedule_nss(Manager *m);
+/* Writes them now if a write is pending: before a call that changed a user
+ * is answered, so that its caller finds the user through NSS at once. */
+void manager_flush_nss(Manager *m);
 WorkerEnv manager_worker_env(Manager *m);
 /* <runtime-dir>/homes/<name> says what a home is across daemon restarts. */
 int manager_runtime_mark(Manager *m, ManagedHome *h);
