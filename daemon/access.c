@@ -21,12 +21,35 @@ uid_t bus_sender_uid(sd_bus_message *msg) {
         return uid;
 }
 
+/* Checks waiting for polkit. Bounded: a caller whose agent never answers
+ * must not pile up calls (each holding its message) without end. */
+#define POLKIT_PENDING_MAX 128
+
 typedef struct PolkitQuery {
         Manager *m;
         Operation *op;
         char *action;
         sd_bus_slot *slot;
+        struct PolkitQuery *next;
 } PolkitQuery;
+
+static void polkit_query_free(PolkitQuery *q) {
+        for (PolkitQuery **p = &q->m->polkit_queries; *p; p = &(*p)->next)
+                if (*p == q) {
+                        *p = q->next;
+                        break;
+                }
+        q->m->n_polkit_pending--;
+        sd_bus_slot_unref(q->slot);
+        operation_free(q->op);
+        free(q->action);
+        free(q);
+}
+
+void manager_free_polkit_queries(Manager *m) {
+        while (m->polkit_queries)
+                polkit_query_free(m->polkit_queries);
+}
 
 static void deny(Operation *op, const char *action) {
         operation_fail(op, BUS_ERROR_ACCESS_DENIED, "Access denied: %s needs root or polkit authorization (%s)",
@@ -47,11 +70,13 @@ static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
                 log_warning("polkit: malformed answer");
         if (authorized)
                 manager_operation_granted(q->m, TAKE_PTR(q->op));
+        else if (challenge)
+                /* The caller may retry allowing interactive authentication. */
+                operation_fail(TAKE_PTR(q->op), SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
+                               "Interactive authentication required for %s", q->action);
         else
                 deny(TAKE_PTR(q->op), q->action);
-        sd_bus_slot_unref(q->slot);
-        free(q->action);
-        free(q);
+        polkit_query_free(q);
         return 0;
 }
 
@@ -61,7 +86,7 @@ static int ask_polkit(Manager *m, Operation *op, const char *action) {
         uint32_t flags = sd_bus_message_get_allow_interactive_authorization(op->msg) ? 1 : 0;
         int r;
 
-        if (!sender)
+        if (!sender || m->n_polkit_pending >= POLKIT_PENDING_MAX)
                 return -EPERM;
         r = sd_bus_message_new_method_call(m->bus, &call, "org.freedesktop.PolicyKit1",
                                            "/org/freedesktop/PolicyKit1/Authority",
@@ -77,7 +102,6 @@ static int ask_polkit(Manager *m, Operation *op, const char *action) {
                 return -ENOMEM;
         }
         q->m = m;
-        q->op = op;
         /* Interactive authentication may take as long as a person needs. */
         r = sd_bus_call_async(m->bus, &q->slot, call, on_polkit_reply, q, flags ? UINT64_C(300) * USEC_PER_SEC : 0);
         if (r < 0) {
@@ -85,6 +109,10 @@ static int ask_polkit(Manager *m, Operation *op, const char *action) {
                 free(q);
                 return r;
         }
+        q->op = op;
+        q->next = m->polkit_queries;
+        m->polkit_queries = q;
+        m->n_polkit_pending++;
         return 0;
 }
 

@@ -63,7 +63,11 @@ static int prop_state(sd_bus *bus, const char *path, const char *iface, const ch
 static int prop_user_record(sd_bus *bus, const char *path, const char *iface, const char *prop,
                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         ManagedHome *h = userdata;
-        bool full = sees_privileged(sd_bus_get_current_message(bus), h);
+        sd_bus_message *call = sd_bus_get_current_message(bus);
+        /* Never in a signal: those reach everyone. */
+        uint8_t type = 0;
+        bool full = call && sd_bus_message_get_type(call, &type) >= 0 && type == SD_BUS_MESSAGE_METHOD_CALL &&
+                    sees_privileged(call, h);
         _cleanup_free_ char *json = managed_home_record_json(h, full);
         if (!json)
                 return -ENOMEM;
@@ -140,10 +144,18 @@ static int reply_ref(sd_bus_message *msg, ManagedHome *h, bool please_suspend, s
                                          "Home of user %s is currently locked, please unlock locally first.", h->name);
         if (h->state != HOME_ACTIVE)
                 return sd_bus_error_setf(error, BUS_ERROR_HOME_NOT_ACTIVE, "home %s: not active", h->name);
-        r = managed_home_ref(h, please_suspend, &fd);
+        if (h->running && (h->running->type == OP_DEACTIVATE || h->running->type == OP_DEACTIVATE_UNREFERENCED ||
+                           h->running->type == OP_RELEASE || h->running->type == OP_LOCK))
+                return sd_bus_error_setf(error, BUS_ERROR_HOME_BUSY, "home %s: is being deactivated", h->name);
+        RefFd *ref;
+        r = managed_home_ref(h, please_suspend, &fd, &ref);
         if (r < 0)
-                return r;
-        return sd_bus_reply_method_return(msg, "h", fd);
+                return sd_bus_error_setf(error, BUS_ERROR_FAILED, "home %s: cannot make a reference: %s", h->name,
+                                         strerror(-r));
+        r = sd_bus_reply_method_return(msg, "h", fd);
+        if (r < 0)
+                managed_home_ref_drop(h, ref);
+        return r;
 }
 
 typedef struct MethodRule {
@@ -161,7 +173,8 @@ static const MethodRule method_rules[] = {
         { "Remove", OP_REMOVE, ACCESS_ROOT_ONLY, "org.freedesktop.home1.remove-home" },
         { "Authenticate", OP_AUTHENTICATE, ACCESS_OWNER_WITH_SECRET, "org.freedesktop.home1.authenticate-home" },
         { "Update", OP_UPDATE, ACCESS_ROOT_ONLY, "org.freedesktop.home1.update-home" },
-        { "Resize", OP_RESIZE, ACCESS_OWNER_WITH_SECRET, "org.freedesktop.home1.resize-home" },
+        /* A size is the admin's to set: the owner resizing would lift her quota. */
+        { "Resize", OP_RESIZE, ACCESS_ROOT_ONLY, "org.freedesktop.home1.resize-home" },
         { "ChangePassword", OP_PASSWD, ACCESS_OWNER_WITH_SECRET, "org.freedesktop.home1.passwd-home" },
         { "Lock", OP_LOCK, ACCESS_OWNER, "org.freedesktop.home1.activate-home" },
         { "Unlock", OP_UNLOCK, ACCESS_OWNER_WITH_SECRET, "org.freedesktop.home1.activate-home" },
@@ -224,9 +237,12 @@ int bus_method_for_home(sd_bus_message *msg, ManagedHome *h, const char *method,
                 r = read_secret(msg, &op->new_secret, error);
                 if (r >= 0)
                         r = read_secret(msg, &op->secret, error);
-                if (r >= 0 && op->new_secret->n_password == 0)
-                        r = sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGS,
-                                              "home %s: the new secret holds no password", h->name);
+                /* An empty new secret asks homed to push the record's
+                 * secrets down to the storage; ours always are: only check. */
+                if (r >= 0 && op->new_secret->n_password == 0) {
+                        op->type = OP_AUTHENTICATE;
+                        op->new_secret = secret_free(op->new_secret);
+                }
                 break;
         case OP_UPDATE: {
                 const char *text;

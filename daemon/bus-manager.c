@@ -248,10 +248,8 @@ static int method_create_home(sd_bus_message *msg, void *userdata, sd_bus_error 
         op->record = rec;
         if (r < 0)
                 return r;
-        /* Checked now for a quick answer; again once access is granted. */
-        r = prepare_new_record(m, rec, true, error);
-        if (r < 0)
-                return r;
+        /* Name, UID and NSS are checked once access is granted, so that
+         * callers without it cannot make us do the lookups. */
         if (rec->password && rec->password[0] && (r = secret_from_strv(rec->password, &op->secret)) < 0)
                 return r;
         r = user_record_strip(rec, USER_RECORD_SECRET | USER_RECORD_STATUS | USER_RECORD_SIGNATURE);
@@ -352,7 +350,7 @@ static int for_all_homes(sd_bus_message *msg, Manager *m, OperationType type, sd
         a->pending = 1; /* ourselves, until every operation is queued */
         for (size_t i = 0; i < m->n_homes; i++) {
                 ManagedHome *h = m->homes[i];
-                if (h->state != HOME_ACTIVE && !(type == OP_DEACTIVATE && h->state == HOME_LOCKED))
+                if (h->state != HOME_ACTIVE)
                         continue;
                 if (type == OP_LOCK && (h->record->storage != USER_STORAGE_LUKS || !managed_home_all_refs_suspend(h)))
                         continue;
@@ -408,7 +406,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD("ListHomes", NULL, "a(susussso)", method_list_homes, UNPRIV),
         SD_BUS_METHOD("ActivateHome", "ss", NULL, method_on_home, SECRET),
         SD_BUS_METHOD("DeactivateHome", "s", NULL, method_on_home, UNPRIV),
-        SD_BUS_METHOD("RegisterHome", "s", NULL, method_register_home, UNPRIV),
+        SD_BUS_METHOD("RegisterHome", "s", NULL, method_register_home, SECRET),
         SD_BUS_METHOD("UnregisterHome", "s", NULL, method_on_home, UNPRIV),
         SD_BUS_METHOD("CreateHome", "s", NULL, method_create_home, SECRET),
         SD_BUS_METHOD("RealizeHome", "ss", NULL, method_on_home, SECRET),

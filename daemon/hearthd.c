@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "config.h"
@@ -45,8 +46,18 @@ static void help(void) {
 }
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        log_info("stopping on signal %u; homes stay as they are", si->ssi_signo);
-        return sd_event_exit(sd_event_source_get_event(s), 0);
+        Manager *m = userdata;
+        unsigned n = manager_running_operations(m);
+
+        if (n == 0 || m->stopping) {
+                log_info("stopping on signal %u; homes stay as they are", si->ssi_signo);
+                return sd_event_exit(m->event, 0);
+        }
+        /* A worker killed halfway through a resize could damage a file
+         * system: let the running ones finish (a second signal does not wait). */
+        log_info("stopping on signal %u after %u running operation(s); homes stay as they are", si->ssi_signo, n);
+        manager_stop(m);
+        return 0;
 }
 
 static int parse_level(const char *s) {
@@ -140,6 +151,12 @@ int main(int argc, char *argv[]) {
                 return 1;
         }
         umask(0022);
+        /* Each reference a session holds is a pipe end here. */
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                (void) setrlimit(RLIMIT_NOFILE, &rl);
+        }
 
         r = manager_new(state_dir, runtime_dir, home_root, worker, &m);
         if (r < 0)
@@ -154,9 +171,9 @@ int main(int argc, char *argv[]) {
 
         r = sd_event_default(&m->event);
         if (r >= 0)
-                r = sd_event_add_signal(m->event, NULL, SIGTERM, on_signal, NULL);
+                r = sd_event_add_signal(m->event, NULL, SIGTERM, on_signal, m);
         if (r >= 0)
-                r = sd_event_add_signal(m->event, NULL, SIGINT, on_signal, NULL);
+                r = sd_event_add_signal(m->event, NULL, SIGINT, on_signal, m);
         if (r < 0) {
                 log_error_errno(r, "cannot set up the event loop: %m");
                 goto finish;

@@ -103,8 +103,13 @@ static void operation_finish(Operation *op, const sd_bus_error *error) {
                 op->done(op, error, op->done_userdata);
         else if (op->msg) {
                 int r = error ? sd_bus_reply_method_error(op->msg, error) : sd_bus_reply_method_return(op->msg, NULL);
+                if (r < 0 && error) {
+                        /* The message was unusable: the caller still gets an answer. */
+                        log_warning_errno(r, "cannot send error %s: %m", error->name);
+                        r = sd_bus_reply_method_errorf(op->msg, BUS_ERROR_FAILED, "the operation failed");
+                }
                 if (r < 0)
-                        log_debug_errno(r, "cannot answer a call: %m");
+                        log_warning_errno(r, "cannot answer a call: %m");
         }
         operation_free(op);
 }
@@ -134,11 +139,23 @@ bool managed_home_referenced(ManagedHome *h) {
         return h->refs != NULL;
 }
 
+/* LockAllHomes locks a home only if it is held and every holder asked for it. */
 bool managed_home_all_refs_suspend(ManagedHome *h) {
+        if (!h->refs)
+                return false;
         for (RefFd *r = h->refs; r; r = r->next)
                 if (!r->please_suspend)
                         return false;
         return true;
+}
+
+static void ref_unlink(ManagedHome *h, RefFd *ref) {
+        for (RefFd **p = &h->refs; *p; p = &(*p)->next)
+                if (*p == ref) {
+                        *p = ref->next;
+                        break;
+                }
+        ref_free(ref);
 }
 
 static int on_ref_closed(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -146,15 +163,18 @@ static int on_ref_closed(sd_event_source *s, int fd, uint32_t revents, void *use
         ManagedHome *h = ref->home;
         char buf[64];
 
-        /* Nobody writes to it; readable means every writer is gone. */
-        if (!(revents & (EPOLLHUP | EPOLLERR)) && read(fd, buf, sizeof buf) != 0)
-                return 0;
-        for (RefFd **p = &h->refs; *p; p = &(*p)->next)
-                if (*p == ref) {
-                        *p = ref->next;
-                        break;
+        /* Only EOF or an error means every writer is gone; a client writing
+         * into its reference is drained (bounded per wakeup) and ignored. */
+        if (!(revents & (EPOLLHUP | EPOLLERR))) {
+                for (int i = 0; i < 16; i++) {
+                        ssize_t n = read(fd, buf, sizeof buf);
+                        if (n == 0)
+                                break;
+                        if (n < 0)
+                                return 0;
                 }
-        ref_free(ref);
+        }
+        ref_unlink(h, ref);
         if (!h->refs && h->state == HOME_ACTIVE) {
                 log_info("home %s: last reference closed, deactivating", h->name);
                 Operation *op = operation_new(OP_DEACTIVATE_UNREFERENCED, h->name, NULL);
@@ -165,9 +185,27 @@ static int on_ref_closed(sd_event_source *s, int fd, uint32_t revents, void *use
         return 0;
 }
 
-int managed_home_ref(ManagedHome *h, bool please_suspend, int *ret_fd) {
+void managed_home_ref_drop(ManagedHome *h, RefFd *ref) {
+        ref_unlink(h, ref);
+}
+
+void managed_home_refs_clear(ManagedHome *h) {
+        while (h->refs) {
+                RefFd *r = h->refs;
+                h->refs = r->next;
+                ref_free(r);
+        }
+}
+
+int managed_home_ref(ManagedHome *h, bool please_suspend, int *ret_fd, RefFd **ret_ref) {
+        size_t n = 0;
         int p[2];
         int r;
+
+        for (RefFd *i = h->refs; i; i = i->next)
+                n++;
+        if (n >= REFS_PER_HOME_MAX)
+                return log_warning_errno(EMFILE, "home %s: already %zu references; refusing more", h->name, n);
 
         if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
                 return log_error_errno(errno, "home %s: cannot make a reference: %m", h->name);
@@ -189,6 +227,8 @@ int managed_home_ref(ManagedHome *h, bool please_suspend, int *ret_fd) {
         ref->next = h->refs;
         h->refs = ref;
         *ret_fd = p[1];
+        if (ret_ref)
+                *ret_ref = ref;
         return 0;
 }
 
@@ -371,13 +411,16 @@ static int take_worker_record(ManagedHome *h, const char *text, size_t len, bool
 
 static void reply_with_ref(ManagedHome *h, Operation *op) {
         _cleanup_close_ int fd = -1;
-        int r = managed_home_ref(h, op->please_suspend, &fd);
+        RefFd *ref;
+        int r = managed_home_ref(h, op->please_suspend, &fd, &ref);
         if (r < 0) {
                 fail_running(h, BUS_ERROR_FAILED, "home %s: cannot make a reference: %s", h->name, strerror(-r));
                 return;
         }
-        if (op->msg && (r = sd_bus_reply_method_return(op->msg, "h", fd)) < 0)
-                log_debug_errno(r, "home %s: cannot answer AcquireHome: %m", h->name);
+        if (op->msg && (r = sd_bus_reply_method_return(op->msg, "h", fd)) < 0) {
+                log_warning_errno(r, "home %s: cannot answer AcquireHome: %m", h->name);
+                managed_home_ref_drop(h, ref);
+        }
         /* Our copy of the write end goes (cleanup): the client's is the reference. */
         op->msg = sd_bus_message_unref(op->msg);
         finish_running(h, NULL);
@@ -405,12 +448,15 @@ static void on_worker_done(const WorkerResult *res, void *userdata) {
                         return;
                 }
                 if (res->status == WORKER_BAD_PASSWORD) {
-                        h->auth_failures++;
+                        /* An empty first try (homectl's) is not a guess. */
+                        if (op->secret && op->secret->n_password > 0)
+                                h->auth_failures++;
                         fail_running(h, BUS_ERROR_BAD_PASSWORD,
                                      "Password incorrect or not sufficient for authentication of user %s.", h->name);
                         return;
                 }
                 const char *reason = res->reason && *res->reason ? res->reason : "the storage worker failed";
+                log_warning("home %s: %s failed (%d): %s", h->name, wop, res->status, reason);
                 if (op->type == OP_CREATE) {
                         create_failed(h, bus_error_from_worker(res->status, wop), reason);
                         return;
@@ -424,6 +470,11 @@ static void on_worker_done(const WorkerResult *res, void *userdata) {
         if (op->type != OP_REMOVE) {
                 r = take_worker_record(h, res->output, res->output_len, store);
                 if (r < 0) {
+                        /* The storage changed, the record did not: say so. */
+                        h->state = HOME_DIRTY;
+                        free(h->dirty_reason);
+                        if (asprintf(&h->dirty_reason, "%s succeeded, but its record could not be stored", wop) < 0)
+                                h->dirty_reason = NULL;
                         fail_running(h, BUS_ERROR_FAILED, "home %s: cannot store the updated record: %s", h->name,
                                      strerror(-r));
                         return;
@@ -431,11 +482,13 @@ static void on_worker_done(const WorkerResult *res, void *userdata) {
         }
 
         switch (op->type) {
-        case OP_CREATE:
-        case OP_REALIZE:
         case OP_DEACTIVATE:
         case OP_DEACTIVATE_UNREFERENCED:
         case OP_RELEASE:
+                managed_home_refs_clear(h);
+                /* fall through */
+        case OP_CREATE:
+        case OP_REALIZE:
                 set_state(h, HOME_INACTIVE);
                 break;
         case OP_ACTIVATE:
@@ -462,7 +515,6 @@ static void on_worker_done(const WorkerResult *res, void *userdata) {
         default:
                 break;
         }
-        h->auth_failures = 0;
         if (op->type == OP_ACQUIRE) {
                 reply_with_ref(h, op);
                 return;
@@ -580,6 +632,12 @@ static bool precheck(ManagedHome *h, Operation *op) {
                 }
                 return false;
         case OP_DEACTIVATE:
+                /* Unmounting a suspended volume would hang: unlock first. */
+                if (h->state == HOME_LOCKED) {
+                        fail_running(h, BUS_ERROR_HOME_LOCKED,
+                                     "Home of user %s is currently locked, please unlock locally first.", n);
+                        return true;
+                }
                 if (h->state == HOME_INACTIVE) {
                         fail_running(h, BUS_ERROR_HOME_NOT_ACTIVE, "home %s: not active", n);
                         return true;
@@ -663,6 +721,12 @@ static void run(ManagedHome *h) {
 }
 
 static void start_next(ManagedHome *h) {
+        if (h->manager->stopping) {
+                /* Queued calls fail when the homes are freed at exit. */
+                if (manager_running_operations(h->manager) == 0)
+                        (void) sd_event_exit(h->manager->event, 0);
+                return;
+        }
         while (!h->running && h->queue) {
                 h->running = h->queue;
                 h->queue = h->running->next;
@@ -681,6 +745,10 @@ void managed_home_enqueue(ManagedHome *h, Operation *op) {
                 n++;
         if (n >= QUEUE_MAX) {
                 operation_fail(op, BUS_ERROR_TOO_MANY_OPERATIONS, "home %s: too many operations queued", h->name);
+                return;
+        }
+        if (h->manager->stopping) {
+                operation_fail(op, BUS_ERROR_FAILED, "home %s: hearthd is stopping", h->name);
                 return;
         }
         op->home = h;

@@ -37,9 +37,23 @@ int manager_new(const char *state_dir, const char *runtime_dir, const char *home
         return 0;
 }
 
+unsigned manager_running_operations(Manager *m) {
+        unsigned n = 0;
+        for (size_t i = 0; i < m->n_homes; i++)
+                n += m->homes[i]->job != NULL;
+        return n;
+}
+
+void manager_stop(Manager *m) {
+        m->stopping = true;
+        if (manager_running_operations(m) == 0)
+                (void) sd_event_exit(m->event, 0);
+}
+
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        manager_free_polkit_queries(m);
         for (size_t i = 0; i < m->n_homes; i++)
                 managed_home_free(m->homes[i]);
         free(m->homes);
@@ -140,7 +154,7 @@ static int on_nss_write(sd_event_source *s, void *userdata) {
                 return log_oom();
         for (size_t i = 0; i < m->n_homes; i++)
                 recs[n++] = m->homes[i]->record;
-        (void) nss_files_write(m->runtime_dir, recs, n);
+        (void) nss_files_write(m->runtime_dir, m->home_root, recs, n);
         return 0;
 }
 

@@ -101,6 +101,9 @@ struct Manager {
         ManagedHome **homes;
         size_t n_homes, allocated;
         sd_event_source *nss_write;
+        unsigned n_polkit_pending;
+        struct PolkitQuery *polkit_queries;
+        bool stopping; /* SIGTERM: no new operations; exit once the running ones end */
 };
 
 /* manager.c */
@@ -108,6 +111,10 @@ int manager_new(const char *state_dir, const char *runtime_dir, const char *home
                 Manager **ret);
 Manager *manager_free(Manager *m);
 int manager_start(Manager *m);
+/* Stop after the operations running now; those queued fail. */
+void manager_stop(Manager *m);
+unsigned manager_running_operations(Manager *m);
+void manager_free_polkit_queries(Manager *m);
 ManagedHome *manager_find_by_name(Manager *m, const char *name);
 ManagedHome *manager_find_by_uid(Manager *m, uid_t uid);
 ManagedHome *manager_find_by_path(Manager *m, const char *path);
@@ -139,7 +146,12 @@ static inline void operation_freep(Operation **op) {
 char *managed_home_record_json(ManagedHome *h, bool full);
 ManagedHome *managed_home_free(ManagedHome *h);
 /* Hands out a new reference: the write end of a pipe whose read end we watch. */
-int managed_home_ref(ManagedHome *h, bool please_suspend, int *ret_fd);
+#define REFS_PER_HOME_MAX 256
+int managed_home_ref(ManagedHome *h, bool please_suspend, int *ret_fd, RefFd **ret_ref);
+/* Forgets a reference whose fd never reached its client. */
+void managed_home_ref_drop(ManagedHome *h, RefFd *ref);
+/* After a deactivation: old sessions' fds hold nothing any more. */
+void managed_home_refs_clear(ManagedHome *h);
 bool managed_home_referenced(ManagedHome *h);
 bool managed_home_all_refs_suspend(ManagedHome *h);
 

@@ -25,7 +25,7 @@ static int write_one(const char *dir, const char *name, char *data, size_t len) 
         return 0;
 }
 
-int nss_files_write(const char *dir, UserRecord *const *records, size_t n) {
+int nss_files_write(const char *dir, const char *home_root, UserRecord *const *records, size_t n) {
         _cleanup_free_ char *pw = NULL, *gr = NULL;
         size_t pw_len = 0, gr_len = 0;
         _cleanup_fclose_ FILE *fp = open_memstream(&pw, &pw_len);
@@ -44,7 +44,7 @@ int nss_files_write(const char *dir, UserRecord *const *records, size_t n) {
                 if (rec->home_directory)
                         put_field(fp, rec->home_directory);
                 else
-                        fprintf(fp, "/home/%s", rec->user_name);
+                        fprintf(fp, "%s/%s", home_root, rec->user_name);
                 fputc(':', fp);
                 put_field(fp, rec->shell ?: "/bin/bash");
                 fputc('\n', fp);

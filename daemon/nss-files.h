@@ -8,4 +8,4 @@
  * libnss_hearth: one line per managed user, and a same-named group with the
  * same ID. Each file is replaced atomically. Fields that would break the
  * format (':' or a newline in a real name) are cleaned, not trusted. */
-int nss_files_write(const char *dir, UserRecord *const *records, size_t n);
+int nss_files_write(const char *dir, const char *home_root, UserRecord *const *records, size_t n);

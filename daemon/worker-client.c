@@ -107,12 +107,37 @@ static int on_output(sd_event_source *s, int fd, uint32_t revents, void *userdat
         return 0;
 }
 
-/* The last non-empty line of what the worker said. */
+/* The last non-empty line of what the worker said, made fit for a D-Bus
+ * error message: valid UTF-8 (which D-Bus requires), no control characters,
+ * at most 512 bytes. Tools the worker runs may print anything. */
 static const char *last_line(char *s, size_t len) {
         while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r'))
                 s[--len] = 0;
-        char *nl = memrchr(s, '\n', len);
-        return nl ? nl + 1 : s;
+        char *line = memrchr(s, '\n', len);
+        line = line ? line + 1 : s;
+
+        unsigned char *p = (unsigned char *) line, *out = p;
+        while (*p && out - (unsigned char *) line < 512) {
+                size_t n = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3 : (*p & 0xF8) == 0xF0 ? 4 : 0;
+                bool ok = n > 0 && !(n == 2 && *p < 0xC2) && !(n == 4 && *p > 0xF4);
+                for (size_t i = 1; ok && i < n; i++)
+                        ok = (p[i] & 0xC0) == 0x80;
+                /* Overlong three- and four-byte forms, surrogates, > U+10FFFF. */
+                if (ok && n == 3)
+                        ok = !(p[0] == 0xE0 && p[1] < 0xA0) && !(p[0] == 0xED && p[1] >= 0xA0);
+                if (ok && n == 4)
+                        ok = !(p[0] == 0xF0 && p[1] < 0x90) && !(p[0] == 0xF4 && p[1] >= 0x90);
+                if (!ok || (n == 1 && (*p < 0x20 || *p == 0x7F))) {
+                        *out++ = '?';
+                        p++;
+                        continue;
+                }
+                memmove(out, p, n);
+                out += n;
+                p += n;
+        }
+        *out = 0;
+        return line;
 }
 
 static int on_worker_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
@@ -205,7 +230,11 @@ int worker_job_start(sd_event *event, const WorkerEnv *env, char *const argv[], 
                  * must not be. */
                 (void) fcntl(STDOUT_FILENO, F_SETFL, 0);
                 (void) fcntl(STDERR_FILENO, F_SETFL, 0);
-                if (setenv("HEARTH_STATE_DIR", env->state_dir, 1) < 0 ||
+                /* Messages in one known encoding; the service manager's
+                 * notification socket is hearthd's, not the worker's. */
+                (void) unsetenv("NOTIFY_SOCKET");
+                if (setenv("LC_ALL", "C.UTF-8", 1) < 0 ||
+                    setenv("HEARTH_STATE_DIR", env->state_dir, 1) < 0 ||
                     setenv("HEARTH_RUNTIME_DIR", env->runtime_dir, 1) < 0 ||
                     setenv("HEARTH_HOME_ROOT", env->home_root, 1) < 0)
                         _exit(127);

@@ -103,6 +103,10 @@ check "change alice's password" 0 call ChangePasswordHome string:alice string:'{
     string:'{"password":["alice-pw"]}'
 expect_error "old password gone" home1.BadPassword AuthenticateHome string:alice string:'{"password":["alice-pw"]}'
 check "new password works" 0 call AuthenticateHome string:alice string:'{"password":["alice-2"]}'
+check "bob may not resize his own home (a quota is the admin's)" 1 hearthd_as_user "$bob_uid" \
+    dbus-send --system --print-reply --dest=org.freedesktop.home1 /org/freedesktop/home1 "$M.ResizeHome" \
+    string:bob uint64:18446744073709551614 string:'{"password":["bob-pw"]}'
+contains "AccessDenied for bob's resize" "$HEARTHD_TMP/err" "org.freedesktop.DBus.Error.AccessDenied"
 expect_error "directory homes have no size" DBus.Error.NotSupported ResizeHome string:alice uint64:104857600 \
     string:'{"password":["alice-2"]}'
 check "resize bob to 128M" 0 call ResizeHome string:bob uint64:134217728 string:'{"password":["bob-pw"]}'
@@ -201,7 +205,22 @@ hearthd_restart --worker="$HEARTHD_TMP/crashing-worker"
 expect_error "crashing worker" DBus.Error.Failed AuthenticateHome string:erin string:'{}'
 contains "the call says why" "$HEARTHD_TMP/err" "killed by signal 11"
 check "the daemon carries on" 0 call GetHomeByName string:erin
-hearthd_restart
+printf '#!/bin/sh\nprintf "home x: \\377\\376 bad \\001 bytes\\n" >&2\nexit 20\n' >"$HEARTHD_TMP/garbling-worker"
+chmod +x "$HEARTHD_TMP/garbling-worker"
+hearthd_restart --worker="$HEARTHD_TMP/garbling-worker"
+expect_error "a worker printing invalid UTF-8 still gets an answer" DBus.Error.Failed AuthenticateHome \
+    string:erin string:'{}'
+contains "its reason, cleaned" "$HEARTHD_TMP/err" "home x: ?? bad ? bytes"
+# SIGTERM waits for the operation that runs (a resize must not be cut short).
+printf '#!/bin/sh\nsleep 2\nexec %s "$@"\n' "$HEARTHD_WORKER" >"$HEARTHD_TMP/slow-worker"
+chmod +x "$HEARTHD_TMP/slow-worker"
+hearthd_restart --worker="$HEARTHD_TMP/slow-worker"
+call AuthenticateHome string:erin string:'{}' >"$HEARTHD_TMP/slow.out" 2>&1 &
+slow=$!
+sleep 1
+hearthd_stop
+wait "$slow" && ok "the running call completed across SIGTERM" || { bad "call cut by SIGTERM"; cat "$HEARTHD_TMP/slow.out"; }
+hearthd_start
 
 # --- the rate limit on failed authentication ------------------------------------------
 check "create gina" 0 call CreateHome \
