@@ -38,19 +38,12 @@ static int prop_uid(sd_bus *bus, const char *path, const char *iface, const char
         return sd_bus_message_append(reply, "u", (uint32_t) h->uid);
 }
 
-static const char *home_dir(ManagedHome *h, char *buf, size_t size) {
-        if (h->record->home_directory)
-                return h->record->home_directory;
-        snprintf(buf, size, "%s/%s", h->manager->home_root, h->name);
-        return buf;
-}
-
 static int prop_unix_record(sd_bus *bus, const char *path, const char *iface, const char *prop,
                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         ManagedHome *h = userdata;
         char buf[4096];
         return sd_bus_message_append(reply, "(suusss)", h->name, (uint32_t) h->uid, (uint32_t) h->uid,
-                                     h->record->real_name ?: "", home_dir(h, buf, sizeof buf),
+                                     managed_home_real_name(h), managed_home_dir(h, buf, sizeof buf),
                                      h->record->shell ?: "/bin/bash");
 }
 

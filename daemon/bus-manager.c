@@ -28,13 +28,6 @@ static int home_by_name_arg(sd_bus_message *msg, Manager *m, ManagedHome **ret, 
         return *ret ? 0 : no_such_home(error, name);
 }
 
-static const char *home_dir(ManagedHome *h, char *buf, size_t size) {
-        if (h->record->home_directory)
-                return h->record->home_directory;
-        snprintf(buf, size, "%s/%s", h->manager->home_root, h->name);
-        return buf;
-}
-
 static int method_get_home_by_name(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         ManagedHome *h;
         char buf[4096];
@@ -42,7 +35,7 @@ static int method_get_home_by_name(sd_bus_message *msg, void *userdata, sd_bus_e
         if (r < 0)
                 return r;
         return sd_bus_reply_method_return(msg, "usussso", (uint32_t) h->uid, managed_home_state(h),
-                                          (uint32_t) h->uid, h->record->real_name ?: "", home_dir(h, buf, sizeof buf),
+                                          (uint32_t) h->uid, managed_home_real_name(h), managed_home_dir(h, buf, sizeof buf),
                                           h->record->shell ?: "/bin/bash", h->path);
 }
 
@@ -57,7 +50,7 @@ static int method_get_home_by_uid(sd_bus_message *msg, void *userdata, sd_bus_er
         if (!h)
                 return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_HOME, "No home for UID %u known", uid);
         return sd_bus_reply_method_return(msg, "ssussso", h->name, managed_home_state(h), (uint32_t) h->uid,
-                                          h->record->real_name ?: "", home_dir(h, buf, sizeof buf),
+                                          managed_home_real_name(h), managed_home_dir(h, buf, sizeof buf),
                                           h->record->shell ?: "/bin/bash", h->path);
 }
 
@@ -99,8 +92,8 @@ static int method_list_homes(sd_bus_message *msg, void *userdata, sd_bus_error *
         for (size_t i = 0; r >= 0 && i < m->n_homes; i++) {
                 ManagedHome *h = m->homes[i];
                 r = sd_bus_message_append(reply, "(susussso)", h->name, (uint32_t) h->uid, managed_home_state(h),
-                                          (uint32_t) h->uid, h->record->real_name ?: "",
-                                          home_dir(h, buf, sizeof buf), h->record->shell ?: "/bin/bash", h->path);
+                                          (uint32_t) h->uid, managed_home_real_name(h),
+                                          managed_home_dir(h, buf, sizeof buf), h->record->shell ?: "/bin/bash", h->path);
         }
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);

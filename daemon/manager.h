@@ -145,6 +145,10 @@ static inline void operation_freep(Operation **op) {
  * section unless full. */
 char *managed_home_record_json(ManagedHome *h, bool full);
 ManagedHome *managed_home_free(ManagedHome *h);
+/* What GetHomeByName, ListHomes and UnixRecord show, as homed does: the
+ * real name falls back to the user name; the home directory to <home-root>/<user>. */
+const char *managed_home_real_name(ManagedHome *h);
+const char *managed_home_dir(ManagedHome *h, char *buf, size_t size);
 /* Hands out a new reference: the write end of a pipe whose read end we watch. */
 #define REFS_PER_HOME_MAX 256
 int managed_home_ref(ManagedHome *h, bool please_suspend, int *ret_fd, RefFd **ret_ref);

@@ -355,15 +355,17 @@ int verb_create(int argc, char **argv, const Options *o) {
                 return EXIT_USAGE;
         if (o->identity && (r = load_identity(o->identity, &base)) != EXIT_OK)
                 return r;
-        if (!user && base && json_object_is_type(base, json_type_object) &&
-            json_object_object_get_ex(base, "userName", &v) && json_object_is_type(v, json_type_string))
+        /* Checked first: for an array or a string, "userName: required"
+         * would point at the wrong problem. */
+        if (base && !json_object_is_type(base, json_type_object)) {
+                log_error("%s: a user record must be a JSON object", o->identity);
+                return EXIT_INVALID_RECORD;
+        }
+        if (!user && base && json_object_object_get_ex(base, "userName", &v) &&
+            json_object_is_type(v, json_type_string))
                 user = json_object_get_string(v);
         if (!user) {
                 log_error("%s: userName: required", o->identity);
-                return EXIT_INVALID_RECORD;
-        }
-        if (base && !json_object_is_type(base, json_type_object)) {
-                log_error("%s: a user record must be a JSON object", o->identity);
                 return EXIT_INVALID_RECORD;
         }
 

@@ -65,6 +65,9 @@ static int directory_inspect(Home *h) {
                 json_object *status = json_object_new_object();
                 if (!status)
                         return log_oom();
+                /* As homed reports it: the file system the directory is on. */
+                json_object_object_add(status, "diskSize",
+                                       json_object_new_int64((int64_t) ((uint64_t) sv.f_blocks * sv.f_frsize)));
                 json_object_object_add(status, "diskFree",
                                        json_object_new_int64((int64_t) ((uint64_t) sv.f_bavail * sv.f_frsize)));
                 return home_update_sections(h, status);
