@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* hearth-pool: drives the extent pool (storage/pool.c). Installed to
+ * libexecdir; hearthd and homectl will run it, admins and tests may too. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "macro.h"
+#include "pool.h"
+#include "size.h"
+
+enum {
+        EXIT_OK = 0,
+        EXIT_FAILED = 1,
+        EXIT_USAGE = 2,
+        EXIT_PROBLEMS = 3,
+        EXIT_NO_POOL = 4,
+};
+
+static const char help_text[] =
+"Usage: hearth-pool [OPTIONS] COMMAND [ARGS...]\n"
+"\n"
+"Drives Hearth's extent pool: /home (the volume \"home\") and other volumes as\n"
+"chains of dm-linear extents over the home partition and a pool partition\n"
+"between root and home. The on-disk format is storage/POOL-FORMAT.md.\n"
+"\n"
+"Commands:\n"
+"  init HOME_PART POOL_PART [--extent-size=SIZE] [--force]\n"
+"        Place a new pool: HOME_PART becomes the first run of the volume\n"
+"        \"home\", POOL_PART (between root and home) donates extents and gets\n"
+"        Hearth's GPT partition type 8f3b41c8-6d1e-4a7f-9c55-48454152544b.\n"
+"        The first MiB of both is overwritten. Partitions holding a\n"
+"        filesystem, LUKS, a partition table or a Hearth PV are refused\n"
+"        unless --force; mounted or mapped partitions are always refused.\n"
+"        SIZE defaults to 64M (a power of two, 1M ... 16G).\n"
+"  status [--json]\n"
+"        Physical volumes, metadata copies (which is current and why the\n"
+"        other is not), volumes with their runs, free and releasable space.\n"
+"  activate\n"
+"        Build every volume's device /dev/mapper/hearth-pool-VOLUME from the\n"
+"        metadata (boot time). Idempotent: a right table is left alone, one\n"
+"        that lags the metadata (an interrupted grow) is reloaded; stale or\n"
+"        invalid metadata copies are rewritten first.\n"
+"  grow VOLUME SIZE|+SIZE\n"
+"        Grow to SIZE, or by SIZE, rounded up to whole extents: allocate,\n"
+"        commit, reload the table, grow the mounted filesystem online\n"
+"        (btrfs, ext4, xfs; an unmounted ext4 offline).\n"
+"  shrink VOLUME SIZE|-SIZE\n"
+"        Shrink to SIZE, or by SIZE (the amount cut rounded down to whole\n"
+"        extents): the filesystem first (btrfs mounted, ext4 unmounted; xfs\n"
+"        cannot shrink), then the table, then the metadata.\n"
+"  release SIZE\n"
+"        Give SIZE (rounded down to extents) of free space next to root\n"
+"        back by moving the pool partition's start; root can then grow\n"
+"        into it. If the pool partition is in use the kernel keeps its old\n"
+"        view until the next boot; Hearth copes meanwhile.\n"
+"  check [--repair] [--json]\n"
+"        Verify every metadata copy and the live dm tables against the\n"
+"        metadata; list invalid or stale copies, leaked and doubly owned\n"
+"        extents. --repair rewrites stale copies and reloads lagging tables;\n"
+"        ownership conflicts are only reported.\n"
+"  failpoints\n"
+"        List the failpoint names (test-only, see HEARTH_FAILPOINT).\n"
+"\n"
+"Options:\n"
+"  --devices=A,B    The physical volumes. Without it every block device is\n"
+"                   scanned for a Hearth geometry block (/sys/class/block);\n"
+"                   exactly one pool must be found.\n"
+"  --json           Machine-readable output (status, check).\n"
+"  -q, --quiet      Only errors.\n"
+"  -v, --verbose    Debug messages.\n"
+"  -h, --help       This text.\n"
+"\n"
+"SIZE: bytes with an optional unit K, M, G, T (powers of 1024).\n"
+"\n"
+"Environment:\n"
+"  HEARTH_FAILPOINT=NAME   test-only: the process SIGKILLs itself at the step\n"
+"                          NAME (see `hearth-pool failpoints`).\n"
+"\n"
+"Exit status: 0 success; 1 the operation failed (nothing or a consistent part\n"
+"was done, see the message); 2 bad usage; 3 check found problems (left after\n"
+"--repair); 4 no usable pool (no PV found, a PV missing, metadata corrupt).\n";
+
+static char **split_devices(const char *s) {
+        size_t n = 1;
+        for (const char *c = s; *c; c++)
+                n += *c == ',';
+        char **l = calloc(n + 1, sizeof *l);
+        if (!l)
+                return NULL;
+        _cleanup_free_ char *copy = strdup(s);
+        if (!copy) {
+                free(l);
+                return NULL;
+        }
+        size_t i = 0;
+        for (char *save = NULL, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+                if (!(l[i++] = strdup(t))) {
+                        strv_free(l);
+                        return NULL;
+                }
+        return l;
+}
+
+static int parse_size_arg(const char *s, char sign, uint64_t *ret, bool *ret_relative) {
+        bool rel = s[0] == sign;
+        uint64_t v;
+        if (rel)
+                s++;
+        if (size_parse(s, &v) < 0 || v >= HEARTH_SIZE_MAX)
+                return -EINVAL;
+        *ret = v;
+        *ret_relative = rel;
+        return 0;
+}
+
+static const char *jstr(json_object *o, const char *key) {
+        json_object *v;
+        return o && json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : "";
+}
+
+static uint64_t jnum(json_object *o, const char *key) {
+        json_object *v;
+        return o && json_object_object_get_ex(o, key, &v) && v ? (uint64_t) json_object_get_uint64(v) : 0;
+}
+
+static json_object *jget(json_object *o, const char *key) {
+        json_object *v;
+        return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+static void print_status(json_object *s) {
+        char b1[SIZE_FORMAT_MAX], b2[SIZE_FORMAT_MAX];
+        json_object *pvs = jget(s, "pvs"), *vols = jget(s, "volumes");
+
+        if (!json_object_get_boolean(jget(s, "valid")))
+                printf("Pool metadata: NOT USABLE: %s\n", jstr(s, "error"));
+        else
+                printf("Pool %s: sequence %" PRIu64 ", extent size %s, metadata read from %s\n", jstr(s, "pool_uuid"),
+                       jnum(s, "seq"), size_format(jnum(s, "extent_size"), b1), jstr(s, "metadata_from"));
+        printf("\n%-3s %-5s %-18s %8s %14s %6s  %s\n", "PV", "ROLE", "DEVICE", "SIZE", "EXTENTS", "FREE", "METADATA COPIES");
+        for (size_t i = 0; i < json_object_array_length(pvs); i++) {
+                json_object *p = json_object_array_get_idx(pvs, i), *c = jget(p, "copies");
+                char ext[64], copies[512];
+                size_t len = 0;
+                snprintf(ext, sizeof ext, "%" PRIu64 "-%" PRIu64, jnum(p, "first_extent"),
+                         jnum(p, "first_extent") + jnum(p, "extent_count") - (jnum(p, "extent_count") > 0));
+                copies[0] = 0;
+                for (const char *k = "A"; *k; k = (*k == 'A' ? "B" : "")) {
+                        json_object *cp = jget(c, k);
+                        bool cur = strcmp(jstr(c, "current"), k) == 0;
+                        if (json_object_get_boolean(jget(cp, "valid")))
+                                len += (size_t) snprintf(copies + len, sizeof copies - len, "%s%s seq %" PRIu64 "%s", len ? ", " : "", k,
+                                                         jnum(cp, "seq"), cur ? " (current)" : "");
+                        else
+                                len += (size_t) snprintf(copies + len, sizeof copies - len, "%s%s INVALID (%s)", len ? ", " : "", k,
+                                                         jstr(cp, "error"));
+                        if (len >= sizeof copies)
+                                break;
+                }
+                printf("%-3" PRIu64 " %-5s %-18s %8s %14s %6" PRIu64 "  %s%s\n", jnum(p, "index"), jstr(p, "role"), jstr(p, "device"),
+                       size_format(jnum(p, "size"), b1), ext, jnum(p, "free_extents"), copies,
+                       json_object_get_boolean(jget(c, "stale")) ? " [stale]" : "");
+        }
+        if (json_object_array_length(vols) > 0)
+                printf("\n%-12s %8s %8s  %-28s %s\n", "VOLUME", "SIZE", "EXTENTS", "DEVICE", "RUNS (pv:first+count)");
+        for (size_t i = 0; i < json_object_array_length(vols); i++) {
+                json_object *v = json_object_array_get_idx(vols, i), *runs = jget(v, "runs");
+                char rs[1024];
+                size_t len = 0;
+                rs[0] = 0;
+                for (size_t k = 0; k < json_object_array_length(runs) && len < sizeof rs - 64; k++) {
+                        json_object *r = json_object_array_get_idx(runs, k);
+                        len += (size_t) snprintf(rs + len, sizeof rs - len, "%s%" PRIu64 ":%" PRIu64 "+%" PRIu64, k ? " " : "",
+                                                 jnum(r, "pv"), jnum(r, "first"), jnum(r, "count"));
+                }
+                printf("%-12s %8s %8" PRIu64 "  %-28s %s\n", jstr(v, "name"), size_format(jnum(v, "size"), b1), jnum(v, "extents"),
+                       json_object_get_boolean(jget(v, "active")) ? jstr(v, "device") : "(inactive)", rs);
+                if (jget(v, "mountpoint"))
+                        printf("%-12s mounted on %s (%s)\n", "", jstr(v, "mountpoint"), jstr(v, "fstype"));
+        }
+        if (json_object_get_boolean(jget(s, "valid")))
+                printf("\nFree: %" PRIu64 " extents (%s); releasable next to root: %" PRIu64 " extents (%s)\n",
+                       jnum(s, "free_extents"), size_format(jnum(s, "free_bytes"), b1), jnum(s, "releasable_extents"),
+                       size_format(jnum(s, "releasable_bytes"), b2));
+}
+
+static void print_check(json_object *c) {
+        json_object *probs = jget(c, "problems");
+        for (size_t i = 0; i < json_object_array_length(probs); i++) {
+                json_object *p = json_object_array_get_idx(probs, i);
+                printf("%s: %s%s\n", jstr(p, "kind"), jstr(p, "message"),
+                       json_object_get_boolean(jget(p, "repaired")) ? " (repaired)" : "");
+        }
+        if (json_object_get_boolean(jget(c, "consistent")))
+                printf("pool: consistent\n");
+        else
+                printf("pool: %s problems\n", "has");
+}
+
+int main(int argc, char *argv[]) {
+        enum { ARG_DEVICES = 0x100, ARG_JSON, ARG_EXTENT_SIZE, ARG_FORCE, ARG_REPAIR };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "quiet", no_argument, NULL, 'q' },
+                { "verbose", no_argument, NULL, 'v' },
+                { "devices", required_argument, NULL, ARG_DEVICES },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "extent-size", required_argument, NULL, ARG_EXTENT_SIZE },
+                { "force", no_argument, NULL, ARG_FORCE },
+                { "repair", no_argument, NULL, ARG_REPAIR },
+                {},
+        };
+        _cleanup_strv_free_ char **devices = NULL;
+        _cleanup_pool_ Pool *p = NULL;
+        _cleanup_json_ json_object *j = NULL;
+        bool json = false, force = false, repair = false;
+        uint64_t extent_size = 0;
+        int c, r;
+
+        log_set_program("hearth-pool");
+        log_set_max_level(LOG_INFO);
+        while ((c = getopt_long(argc, argv, "+hqv", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        fputs(help_text, stdout);
+                        return EXIT_OK;
+                case 'q':
+                        log_set_max_level(LOG_WARNING);
+                        break;
+                case 'v':
+                        log_set_max_level(LOG_DEBUG);
+                        break;
+                case ARG_DEVICES:
+                        strv_free(devices);
+                        devices = split_devices(optarg);
+                        if (!devices || !devices[0]) {
+                                fprintf(stderr, "hearth-pool: --devices needs a comma-separated list of devices\n");
+                                return EXIT_USAGE;
+                        }
+                        break;
+                case ARG_JSON:
+                        json = true;
+                        break;
+                case ARG_EXTENT_SIZE:
+                        if (size_parse(optarg, &extent_size) < 0 || extent_size == 0) {
+                                fprintf(stderr, "hearth-pool: invalid extent size \"%s\"\n", optarg);
+                                return EXIT_USAGE;
+                        }
+                        break;
+                case ARG_FORCE:
+                        force = true;
+                        break;
+                case ARG_REPAIR:
+                        repair = true;
+                        break;
+                default:
+                        fprintf(stderr, "Try 'hearth-pool --help'.\n");
+                        return EXIT_USAGE;
+                }
+        /* Options may also follow the command. */
+        char *args[8];
+        int n_args = 0;
+        for (int i = optind; i < argc; i++) {
+                const char *a = argv[i];
+                if (strcmp(a, "--json") == 0)
+                        json = true;
+                else if (strcmp(a, "--force") == 0)
+                        force = true;
+                else if (strcmp(a, "--repair") == 0)
+                        repair = true;
+                else if (strncmp(a, "--extent-size=", 14) == 0) {
+                        if (size_parse(a + 14, &extent_size) < 0 || extent_size == 0) {
+                                fprintf(stderr, "hearth-pool: invalid extent size \"%s\"\n", a + 14);
+                                return EXIT_USAGE;
+                        }
+                } else if (strncmp(a, "--devices=", 10) == 0) {
+                        strv_free(devices);
+                        devices = split_devices(a + 10);
+                        if (!devices || !devices[0]) {
+                                fprintf(stderr, "hearth-pool: --devices needs a comma-separated list of devices\n");
+                                return EXIT_USAGE;
+                        }
+                } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)
+                        log_set_max_level(LOG_WARNING);
+                else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0)
+                        log_set_max_level(LOG_DEBUG);
+                else if (a[0] == '-' && a[1] == '-') {
+                        fprintf(stderr, "hearth-pool: unknown option %s\nTry 'hearth-pool --help'.\n", a);
+                        return EXIT_USAGE;
+                } else if (n_args < (int) ELEMENTSOF(args))
+                        args[n_args++] = argv[i];
+                else {
+                        fprintf(stderr, "hearth-pool: too many arguments\n");
+                        return EXIT_USAGE;
+                }
+        }
+        if (n_args == 0) {
+                fprintf(stderr, "hearth-pool: missing command\nTry 'hearth-pool --help'.\n");
+                return EXIT_USAGE;
+        }
+        const char *cmd = args[0];
+#define WANT_ARGS(n)                                                                                    \
+        do {                                                                                            \
+                if (n_args != (n) + 1) {                                                                \
+                        fprintf(stderr, "hearth-pool: %s takes %d argument%s\nTry 'hearth-pool --help'.\n", \
+                                cmd, (n), (n) == 1 ? "" : "s");                                         \
+                        return EXIT_USAGE;                                                              \
+                }                                                                                       \
+        } while (0)
+
+        if (strcmp(cmd, "failpoints") == 0) {
+                WANT_ARGS(0);
+                for (const char *const *f = pool_failpoint_names(); *f; f++)
+                        puts(*f);
+                return EXIT_OK;
+        }
+        if (strcmp(cmd, "init") == 0) {
+                WANT_ARGS(2);
+                return pool_init(args[1], args[2], extent_size, force) < 0 ? EXIT_FAILED : EXIT_OK;
+        }
+
+        bool status = strcmp(cmd, "status") == 0, check = strcmp(cmd, "check") == 0;
+        uint64_t size = 0;
+        bool relative = false;
+        if (status || check || strcmp(cmd, "activate") == 0)
+                WANT_ARGS(0);
+        else if (strcmp(cmd, "grow") == 0 || strcmp(cmd, "shrink") == 0) {
+                WANT_ARGS(2);
+                if (parse_size_arg(args[2], cmd[0] == 'g' ? '+' : '-', &size, &relative) < 0) {
+                        fprintf(stderr, "hearth-pool: invalid size \"%s\"\n", args[2]);
+                        return EXIT_USAGE;
+                }
+        } else if (strcmp(cmd, "release") == 0) {
+                WANT_ARGS(1);
+                if (size_parse(args[1], &size) < 0 || size == 0 || size >= HEARTH_SIZE_MAX) {
+                        fprintf(stderr, "hearth-pool: invalid size \"%s\"\n", args[1]);
+                        return EXIT_USAGE;
+                }
+        } else {
+                fprintf(stderr, "hearth-pool: unknown command \"%s\"\nTry 'hearth-pool --help'.\n", cmd);
+                return EXIT_USAGE;
+        }
+
+        r = pool_open(devices, status || check, &p);
+        if (r < 0)
+                return EXIT_NO_POOL;
+
+        if (status) {
+                if (pool_status(p, &j) < 0)
+                        return EXIT_FAILED;
+                if (json)
+                        puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+                else
+                        print_status(j);
+                return json_object_get_boolean(jget(j, "valid")) ? EXIT_OK : EXIT_NO_POOL;
+        }
+        if (check) {
+                r = pool_verify(p, repair, &j);
+                if (r < 0)
+                        return EXIT_FAILED;
+                if (json)
+                        puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+                else
+                        print_check(j);
+                return r > 0 ? EXIT_PROBLEMS : EXIT_OK;
+        }
+        if (strcmp(cmd, "activate") == 0)
+                r = pool_activate(p);
+        else if (strcmp(cmd, "grow") == 0)
+                r = pool_grow(p, args[1], size, relative);
+        else if (strcmp(cmd, "shrink") == 0)
+                r = pool_shrink(p, args[1], size, relative);
+        else
+                r = pool_give_back(p, size);
+        return r < 0 ? EXIT_FAILED : EXIT_OK;
+}

@@ -1,0 +1,354 @@
+#!/bin/bash
+# Runs inside the VM (tests/vm/run --disk pool:3G:gpt-root-gap-home): the
+# extent pool end to end through hearth-pool. A pool partition is made in the
+# gap between root and home; then init, ext4 (grow online, shrink offline),
+# btrfs with a checksummed writer (grow online, shrink online), SIGKILL at
+# every failpoint followed by activate + check + remount with data intact,
+# release (with the pool partition in use and not), corrupt copies, a
+# missing PV. Everything it makes is removed on exit, also on failure.
+# Usage: pool-inside.sh HEARTH_POOL
+set -u
+HP_BIN=$1
+[ "${HEARTH_VM:-}" = 1 ] || { echo "not inside the Hearth VM"; exit 1; }
+[ -x "$HP_BIN" ] || { echo "no hearth-pool at '$HP_BIN'"; exit 1; }
+mode=$([ "$HEARTH_VM_UDEV" = 1 ] && echo udev || echo no-udev)
+results=${HEARTH_VM_RESULTS:-/tmp}/pool-$mode.txt
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+
+fails=0
+say() { echo "$*"; echo "$*" >> "$results"; }
+ok() { say "ok: [$((SECONDS - t0))s] $*"; }
+bad() { say "FAIL: $*"; fails=$((fails + 1)); }
+check() { local d=$1; shift; if "$@"; then ok "$d"; else bad "$d"; fi; }
+t0=$SECONDS
+stamp() { say "-- $* (at $((SECONDS - t0)) s)"; }
+
+work=$(mktemp -d)
+cd "$work" || exit 1
+disk=${HEARTH_VM_DISK_POOL:-}
+home=${disk}2
+pool_part=
+MNT=$work/mnt
+DM=/dev/mapper/hearth-pool-home
+writer_pid=
+mkdir -p "$MNT"
+
+cleanup() {
+    [ -n "$writer_pid" ] && { touch "$work/stop"; wait "$writer_pid" 2> /dev/null; }
+    mountpoint -q "$MNT" && umount "$MNT"
+    dmsetup info hearth-pool-home > /dev/null 2>&1 && DM_DISABLE_UDEV=1 dmsetup remove --retry hearth-pool-home
+    [ -n "$pool_part" ] && sfdisk --quiet --no-reread --delete "$disk" 3 > /dev/null 2>&1 &&
+        partx -d --nr 3 "$disk" 2> /dev/null
+    cd /
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+dm_remove() {
+    if [ "$HEARTH_VM_UDEV" = 1 ]; then dmsetup remove --retry hearth-pool-home; else DM_DISABLE_UDEV=1 dmsetup remove --retry hearth-pool-home; fi
+}
+settle() { [ "$HEARTH_VM_UDEV" = 1 ] && udevadm settle --timeout=60; true; }
+# hp ARGS...: hearth-pool, its stderr kept in err.txt (and shown).
+hp() { "$HP_BIN" "$@" 2> err.txt; rc=$?; [ -s err.txt ] && echo "$(< err.txt)" >&2; return $rc; }
+# expect RC DESCRIPTION ARGS...: hearth-pool exits with RC.
+expect() {
+    local want=$1 d=$2 rc; shift 2
+    hp "$@" > out.txt; rc=$?
+    if [ "$rc" = "$want" ]; then ok "$d (exit $rc)"; else bad "$d: exit $rc, expected $want: $(tail -n 3 err.txt)"; fi
+}
+consistent() { # DESCRIPTION: activate + check report a consistent pool
+    expect 0 "$1: activate" activate
+    expect 0 "$1: check is consistent" check
+    [ "$(< out.txt)" = "pool: consistent" ] || bad "$1: check says: $(< out.txt)"
+}
+dev_size() { # bytes, from sysfs (no exec: every exec costs ~0.3 s in the VM)
+    local d
+    for d in /sys/block/dm-*; do
+        [ "$(< "$d/dm/name")" = hearth-pool-home ] && { echo $(( $(< "$d/size") * 512 )); return; }
+    done
+}
+fs_size() {
+    case $FSTYPE in
+    btrfs) btrfs filesystem show --raw "$MNT" | awk '/devid/ { print $4; exit }' ;;
+    ext4) dumpe2fs -h "$DM" 2> /dev/null | awk -F: '/^Block count/ { c = $2 } /^Block size/ { s = $2 } END { print c * s }' ;;
+    esac
+}
+md_areas() { # checksums of both PVs' first MiB (geometry + copies)
+    for d in "$pool_part" "$home"; do dd if="$d" bs=1M count=1 iflag=direct status=none | sha256sum; done
+}
+
+# ---- a writer that records the checksum of everything it wrote ------------------
+start_writer() {
+    rm -f "$work/stop" "$work/writer.err"
+    mkdir -p "$MNT/w"
+    (
+        i=0
+        while [ ! -e "$work/stop" ]; do
+            f=$MNT/w/f$BASHPID-$i
+            head -c 196608 /dev/urandom > "$work/buf"
+            if dd if="$work/buf" of="$f" bs=64k conv=fsync status=none 2>> "$work/writer.err"; then
+                s=$(sha256sum < "$work/buf")
+                echo "${s%% *}  $f" >> "$work/sums"
+            else
+                echo "write $f failed" >> "$work/writer.err"
+            fi
+            i=$((i + 1))
+        done
+    ) &
+    writer_pid=$!
+    sleep 1
+}
+stop_writer() {
+    touch "$work/stop"
+    wait "$writer_pid"
+    writer_pid=
+    check "writer saw no error" test ! -s "$work/writer.err"
+}
+verify_data() { # DESCRIPTION
+    sync
+    echo 3 > /proc/sys/vm/drop_caches
+    if sha256sum -c --quiet "$work/sums" > sum.txt 2>&1; then
+        mapfile -t lines < "$work/sums"
+        ok "$1: ${#lines[@]} files match their checksums"
+    else
+        bad "$1: checksums differ: $(head -n 3 sum.txt)"
+    fi
+}
+remount() { # DESCRIPTION: unmount, drop the device ("reboot"), activate, check, mount
+    mountpoint -q "$MNT" && umount "$MNT"
+    dm_remove || bad "$1: cannot remove the device"
+    consistent "$1 (after reboot)"
+    if mount "$DM" "$MNT"; then verify_data "$1"; else bad "$1: the filesystem does not mount"; fi
+}
+
+# after_kill FAILPOINT [reboot]: hearth-pool was SIGKILLed there; activate and
+# check (on the live device: a lagging table is reloaded) report a consistent
+# pool, and the filesystem mounts again (after removing the device, with
+# reboot) with every checksum intact.
+after_kill() {
+    local fp=$1
+    if [ "$rc" = 137 ]; then ok "$fp: killed"; else bad "$fp: exit $rc, expected 137 (SIGKILL)"; fi
+    consistent "killed at $fp"
+    check "$fp: filesystem fits its device" test "$(fs_size)" -le "$(dev_size)"
+    umount "$MNT"
+    if [ "${2:-}" = reboot ]; then
+        dm_remove || bad "$fp: cannot remove the device"
+        expect 0 "$fp: activate after reboot" activate
+    fi
+    if mount "$DM" "$MNT"; then verify_data "$fp: remounted"; else bad "$fp: the filesystem does not mount"; fi
+}
+
+say "== pool, $mode =="
+check "kernel has device-mapper" grep -qw device-mapper /proc/devices
+check "disk 'pool' attached" test -b "$disk"
+
+# ---- the pool partition, in the gap between root and home ------------------------
+p1_end=$(( $(cat "/sys/class/block/${disk##*/}1/start") + $(cat "/sys/class/block/${disk##*/}1/size") ))
+h_start=$(cat "/sys/class/block/${disk##*/}2/start")
+echo "start=$p1_end, size=$((h_start - p1_end)), name=pool" | sfdisk --quiet --append "$disk" > /dev/null ||
+    bad "cannot add a pool partition in the gap"
+pool_part=${disk}3
+settle
+for _ in $(seq 50); do [ -b "$pool_part" ] && break; sleep 0.1; done
+check "pool partition in the gap" test -b "$pool_part"
+ES=16M
+ESB=$((16 * 1048576))
+
+# ---- init --------------------------------------------------------------------------
+stamp "init"
+mkfs.ext4 -q -F "$pool_part" 64M
+expect 1 "init refuses a partition holding ext4" init "$home" "$pool_part" --extent-size=$ES
+grep -q "holds a ext4 filesystem" err.txt && ok "refusal names the filesystem" || bad "refusal message: $(cat err.txt)"
+expect 2 "init without arguments is a usage error" init
+expect 0 "init --force" init "$home" "$pool_part" --extent-size=$ES --force
+settle
+type=$(sfdisk --part-type "$disk" 3)
+check "pool partition has Hearth's GPT type ($type)" test "${type,,}" = 8f3b41c8-6d1e-4a7f-9c55-48454152544b
+expect 1 "a second init refuses the PVs" init "$home" "$pool_part" --extent-size=$ES
+expect 0 "status" status
+cat out.txt
+expect 0 "activate" activate
+check "device $DM exists" test -b "$DM"
+expect 0 "activate again (idempotent)" activate
+expect 0 "check" check
+expect 4 "a missing PV is refused" --devices="$home" activate
+grep -q "missing physical volume 0 (pool" err.txt && ok "missing PV message" || bad "missing PV message: $(cat err.txt)"
+base=$(dev_size)
+
+# ---- ext4: grow online, shrink offline ---------------------------------------------
+stamp "ext4"
+FSTYPE=ext4
+mkfs.ext4 -q -F "$DM" && mount "$DM" "$MNT" || bad "ext4 on the pool volume"
+: > "$work/sums"
+start_writer
+expect 0 "ext4: grow home +3 extents online" grow home +48M
+stop_writer
+check "ext4: device grew by 3 extents" test "$(dev_size)" = $((base + 3 * ESB))
+check "ext4: filesystem grew online to the device" test "$(fs_size)" = "$(dev_size)"
+verify_data "ext4 after grow"
+expect 1 "ext4: shrink refused while mounted" shrink home -32M
+grep -q "ext4 shrinks offline only" err.txt && ok "ext4 refusal is clear" || bad "ext4 refusal: $(cat err.txt)"
+umount "$MNT"
+expect 0 "ext4: shrink home -2 extents offline" shrink home -32M
+check "ext4: device shrank by 2 extents" test "$(dev_size)" = $((base + ESB))
+check "ext4: filesystem fits the device" test "$(fs_size)" -le "$(dev_size)"
+e2fsck -fn "$DM" > /dev/null 2>&1 && ok "ext4: e2fsck clean" || bad "ext4: e2fsck"
+mount "$DM" "$MNT" && verify_data "ext4 after shrink"
+umount "$MNT"
+
+# ---- btrfs with a writer running -----------------------------------------------------
+stamp "btrfs"
+FSTYPE=btrfs
+mkfs.btrfs -q -f "$DM" && mount "$DM" "$MNT" || bad "btrfs on the pool volume"
+: > "$work/sums"
+start_writer
+before=$(dev_size)
+expect 0 "btrfs: grow home +3 extents online, writer running" grow home +48M
+check "btrfs: device grew by 3 extents" test "$(dev_size)" = $((before + 3 * ESB))
+check "btrfs: filesystem grew online to the device" test "$(fs_size)" = "$(dev_size)"
+sleep 1
+stop_writer
+verify_data "btrfs after grow"
+start_writer
+expect 0 "btrfs: shrink home -2 extents online, writer running" shrink home -32M
+check "btrfs: device shrank by 2 extents" test "$(dev_size)" = $((before + ESB))
+check "btrfs: filesystem shrank to the device" test "$(fs_size)" = "$(dev_size)"
+stop_writer
+verify_data "btrfs after shrink"
+expect 0 "grow to an absolute size" grow home $(( (before + 3 * ESB) ))
+check "absolute grow" test "$(dev_size)" = $((before + 3 * ESB))
+expect 0 "check after grow/shrink" check
+hp status --json > status.json
+python3 -c 'import json,sys; s=json.load(open("status.json")); v=s["volumes"][0]; sys.exit(0 if v["name"]=="home" and v["mountpoint"] else 1)' &&
+    ok "status --json names home and its mountpoint" || bad "status --json: $(head -c 300 status.json)"
+
+# ---- SIGKILL at every failpoint ------------------------------------------------------
+stamp "failpoints: grow and shrink"
+for fp in grow-allocated grow-commit-pool grow-commit-home grow-reloaded grow-fs; do
+    HEARTH_FAILPOINT=$fp hp grow home +16M > /dev/null
+    after_kill $fp $([ $fp = grow-commit-home ] && echo reboot)
+done
+expect 0 "grow finishes an interrupted fs grow" grow home +16M
+check "filesystem matches the device again" test "$(fs_size)" = "$(dev_size)"
+for fp in shrink-fs shrink-reloaded shrink-commit-pool shrink-commit-home; do
+    HEARTH_FAILPOINT=$fp hp shrink home -16M > /dev/null
+    after_kill $fp
+done
+expect 0 "check after the grow and shrink failpoints" check
+
+# ---- release ----------------------------------------------------------------------------
+stamp "release"
+part_start() { cat "/sys/class/block/${pool_part##*/}/start" 2> /dev/null; }
+gpt_start() { sfdisk -d "$disk" | awk -v p="$pool_part" '$1 == p { sub(",", "", $4); print $4 }'; }
+expect 0 "release 1 extent while the pool partition is mapped" release 16M
+settle
+check "GPT start moved by one extent" test "$(gpt_start)" = $((p1_end + ESB / 512))
+expect 0 "status after release (kernel view stale)" status --json
+grep -q kernel_partition_stale out.txt && ok "status notes the stale kernel view" || bad "status: no stale note"
+consistent "release (stale kernel view)"
+verify_data "release (stale kernel view)"
+for fp in release-staged release-gpt release-kernel release-commit-home; do
+    HEARTH_FAILPOINT=$fp hp release 16M > /dev/null
+    settle
+    after_kill $fp
+done
+# "Reboot": the kernel re-reads the partition once nothing maps it.
+umount "$MNT"
+dm_remove
+partx -d --nr 3 "$disk" && partx -a --nr 3 "$disk"
+settle
+for _ in $(seq 50); do [ -b "$pool_part" ] && break; sleep 0.1; done
+check "kernel sees the moved pool partition" test "$(part_start)" = "$(gpt_start)"
+consistent "after the kernel re-read the partition"
+mount "$DM" "$MNT" && verify_data "after release and re-read"
+# Release with the partition unmapped: home back to its own partition first.
+expect 0 "shrink home to its partition" shrink home "$base"
+umount "$MNT"
+dm_remove
+expect 0 "activate (home only on its partition)" activate
+mount "$DM" "$MNT"
+old=$(gpt_start)
+expect 0 "release 2 extents, pool partition unmapped" release 32M
+settle
+for _ in $(seq 50); do [ -b "$pool_part" ] && break; sleep 0.1; done
+check "kernel follows the release at once" test "$(part_start)" = $((old + 2 * ESB / 512))
+consistent "release, unmapped"
+expect 0 "grow again after release" grow home +32M
+verify_data "after release, unmapped"
+remount "release, unmapped"
+
+# ---- corrupt copies ------------------------------------------------------------------
+stamp "corruption"
+umount "$MNT"
+hp status --json > status.json
+cur=$(python3 -c 'import json; s=json.load(open("status.json")); print([p for p in s["pvs"] if p["role"]=="home"][0]["copies"]["current"])')
+off=$([ "$cur" = A ] && echo 12288 || echo $((12288 + 262144)))
+printf 'garbage' | dd of="$home" bs=1 seek=$((off + 200)) conv=notrunc,fsync status=none
+expect 3 "check reports the corrupt current copy of the home PV" check
+grep -q "invalid-copy" out.txt && ok "named as invalid-copy" || bad "check output: $(cat out.txt)"
+expect 0 "status shows it" status
+grep -q "INVALID" out.txt && ok "status marks the copy INVALID" || bad "status: $(cat out.txt)"
+consistent "primary copy corrupted: comes up from the other"
+mount "$DM" "$MNT" && verify_data "after a corrupt copy" && umount "$MNT"
+dm_remove
+dd if="$pool_part" of=pool-md.bin bs=1M count=1 status=none
+dd if="$home" of=home-md.bin bs=1M count=1 status=none
+for d in "$pool_part" "$home"; do
+    for o in 12288 $((12288 + 262144)); do
+        printf 'garbage' | dd of="$d" bs=1 seek=$((o + 200)) conv=notrunc,fsync status=none
+    done
+done
+before_md=$(md_areas)
+expect 4 "both copies corrupt: activate refuses" activate
+grep -q "no valid metadata copy" err.txt && ok "refusal is clear: $(tail -n 1 err.txt | cut -c1-160)" || bad "refusal: $(cat err.txt)"
+expect 4 "both copies corrupt: grow refuses" grow home +16M
+expect 4 "both copies corrupt: release refuses" release 16M
+expect 3 "both copies corrupt: check --repair reports, cannot repair" check --repair
+check "nothing was written to the metadata areas" test "$(md_areas)" = "$before_md"
+check "no device was made" test ! -e "$DM"
+dd if=pool-md.bin of="$pool_part" bs=1M conv=fsync status=none
+dd if=home-md.bin of="$home" bs=1M conv=fsync status=none
+consistent "restored metadata"
+mount "$DM" "$MNT" && verify_data "restored metadata" && umount "$MNT"
+
+# ---- xfs: grows online, shrinking is refused ----------------------------------------
+stamp "xfs"
+if command -v mkfs.xfs > /dev/null; then
+    FSTYPE=xfs
+    mkfs.xfs -q -f "$DM" && mount "$DM" "$MNT" || bad "xfs on the pool volume"
+    expect 0 "xfs: grow home +1 extent online" grow home +16M
+    expect 1 "xfs: shrink is refused" shrink home -16M
+    grep -q "xfs cannot shrink" err.txt && ok "xfs refusal is clear" || bad "xfs refusal: $(< err.txt)"
+    umount "$MNT"
+else
+    say "skip: xfs (no mkfs.xfs)"
+fi
+dm_remove
+
+# ---- init failpoints -----------------------------------------------------------------
+stamp "failpoints: init"
+for fp in init-zeroed init-copies-pool init-copies-home init-geometry-pool init-geometry-home init-gpt-type; do
+    HEARTH_FAILPOINT=$fp hp init "$home" "$pool_part" --extent-size=$ES --force > /dev/null
+    rc=$?
+    [ "$rc" = 137 ] && ok "$fp: killed" || bad "$fp: exit $rc, expected 137 (SIGKILL)"
+    settle
+    hp activate > /dev/null; rc=$?
+    case $fp in
+    init-geometry-home|init-gpt-type)
+        [ "$rc" = 0 ] && ok "$fp: the pool is complete and activates" || bad "$fp: activate exit $rc" ;;
+    *)
+        [ "$rc" = 4 ] && ok "$fp: incomplete pool refused: $(tail -n 1 err.txt | cut -c1-120)" ||
+            bad "$fp: activate exit $rc, expected 4" ;;
+    esac
+    if [ "$rc" = 0 ]; then
+        expect 0 "$fp: check" check
+        dm_remove
+    fi
+done
+expect 0 "init after the killed inits" init "$home" "$pool_part" --extent-size=$ES --force
+settle
+consistent "fresh pool"
+
+stamp "done"
+say "pool ($mode): $fails failures"
+[ "$fails" = 0 ]
