@@ -25,6 +25,11 @@ uid_t bus_sender_uid(sd_bus_message *msg) {
  * must not pile up calls (each holding its message) without end. */
 #define POLKIT_PENDING_MAX 128
 
+bool bus_sees_privileged(sd_bus_message *msg, ManagedHome *h) {
+        uid_t uid = msg ? bus_sender_uid(msg) : UID_INVALID;
+        return uid == 0 || (uid != UID_INVALID && uid == h->uid);
+}
+
 typedef struct PolkitQuery {
         Manager *m;
         Operation *op;

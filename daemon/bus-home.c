@@ -18,12 +18,6 @@ int bus_home_path(const char *name, char **ret) {
         return sd_bus_path_encode(HOME_PATH_PREFIX, name, ret);
 }
 
-/* Root and the home's own user see the privileged section. */
-static bool sees_privileged(sd_bus_message *msg, ManagedHome *h) {
-        uid_t uid = msg ? bus_sender_uid(msg) : UID_INVALID;
-        return uid == 0 || (uid != UID_INVALID && uid == h->uid);
-}
-
 /* ---- properties ------------------------------------------------------------------ */
 
 static int prop_user_name(sd_bus *bus, const char *path, const char *iface, const char *prop, sd_bus_message *reply,
@@ -60,7 +54,7 @@ static int prop_user_record(sd_bus *bus, const char *path, const char *iface, co
         /* Never in a signal: those reach everyone. */
         uint8_t type = 0;
         bool full = call && sd_bus_message_get_type(call, &type) >= 0 && type == SD_BUS_MESSAGE_METHOD_CALL &&
-                    sees_privileged(call, h);
+                    bus_sees_privileged(call, h);
         _cleanup_free_ char *json = managed_home_record_json(h, full);
         if (!json)
                 return -ENOMEM;

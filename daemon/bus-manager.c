@@ -55,8 +55,7 @@ static int method_get_home_by_uid(sd_bus_message *msg, void *userdata, sd_bus_er
 }
 
 static int reply_record(sd_bus_message *msg, ManagedHome *h) {
-        uid_t uid = bus_sender_uid(msg);
-        bool full = uid == 0 || (uid != UID_INVALID && uid == h->uid);
+        bool full = bus_sees_privileged(msg, h);
         _cleanup_free_ char *json = managed_home_record_json(h, full);
         if (!json)
                 return -ENOMEM;

@@ -185,3 +185,5 @@ void manager_operation_granted(Manager *m, Operation *op);
 void operation_fail(Operation *op, const char *name, const char *fmt, ...) _printf_(3, 4);
 /* The sender's effective UID, or UID_INVALID. */
 uid_t bus_sender_uid(sd_bus_message *msg);
+/* Root and the home's own user see a record's privileged section. */
+bool bus_sees_privileged(sd_bus_message *msg, ManagedHome *h);
