@@ -532,8 +532,7 @@ int pool_check(const PoolMetadata *md, const PoolLive *live, size_t n_live, Pool
                                 continue;
                         }
                         const PoolPv *pv = &md->pvs[run->pv];
-                        if (run->first < pv->first_extent || run->first > POOL_PV_SIZE_MAX || run->count > POOL_PV_SIZE_MAX ||
-                            run->first + run->count > pv->first_extent + pv->extent_count) {
+                        if (!pool_run_within_pv(run, pv)) {
                                 r = add_problem(&rep, POOL_PROBLEM_OUTSIDE_PV, v->name, NULL, run->pv, run->first, run->count,
                                                 "volume %s: run %zu (extents %" PRIu64 "+%" PRIu64 ") lies outside physical volume %" PRIu32,
                                                 v->name, j, run->first, run->count, run->pv);
@@ -624,9 +623,7 @@ int pool_volume_table(const PoolMetadata *md, const char *volume, uint32_t secto
                         return log_error_errno(EBADMSG, "pool: volume %s: run %zu references unknown physical volume %" PRIu32,
                                                volume, i, run->pv);
                 const PoolPv *pv = &md->pvs[run->pv];
-                if (run->count == 0 || run->first < pv->first_extent || run->first > POOL_PV_SIZE_MAX ||
-                    run->count > POOL_PV_SIZE_MAX || run->first + run->count > pv->first_extent + pv->extent_count ||
-                    pv->data_start > POOL_PV_SIZE_MAX || md->extent_size > POOL_EXTENT_SIZE_MAX)
+                if (run->count == 0 || !pool_run_within_pv(run, pv) || pv->data_start > POOL_PV_SIZE_MAX || md->extent_size > POOL_EXTENT_SIZE_MAX)
                         return log_error_errno(EBADMSG, "pool: volume %s: run %zu lies outside physical volume %" PRIu32,
                                                volume, i, run->pv);
                 /* Bounded: extent indexes ≤ 2^48 after validation, but the

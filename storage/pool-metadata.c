@@ -263,6 +263,11 @@ PoolVolume *pool_metadata_find_volume(const PoolMetadata *md, const char *name) 
         return NULL;
 }
 
+bool pool_run_within_pv(const PoolRun *run, const PoolPv *pv) {
+        return run->first >= pv->first_extent && run->first <= POOL_PV_SIZE_MAX && run->count <= POOL_PV_SIZE_MAX &&
+               run->first + run->count <= pv->first_extent + pv->extent_count;
+}
+
 const PoolPv *pool_metadata_find_pv_role(const PoolMetadata *md, PoolPvRole role) {
         for (size_t i = 0; i < md->n_pvs; i++)
                 if (md->pvs[i].role == role)
@@ -437,9 +442,7 @@ static int validate_ownership(const PoolMetadata *md, char **ret_error) {
                         const PoolPv *pv = &md->pvs[run->pv];
                         if (run->count == 0)
                                 return fail(ret_error, -EBADMSG, "volume %s: run %zu is empty", v->name, j);
-                        /* No overflow: every value is bounded by POOL_PV_SIZE_MAX before adding. */
-                        if (run->first < pv->first_extent || run->first > POOL_PV_SIZE_MAX || run->count > POOL_PV_SIZE_MAX ||
-                            run->first + run->count > pv->first_extent + pv->extent_count)
+                        if (!pool_run_within_pv(run, pv))
                                 return fail(ret_error, -EBADMSG,
                                             "volume %s: run %zu (extents %" PRIu64 "+%" PRIu64 ") lies outside physical volume %" PRIu32 " (extents %" PRIu64 "-%" PRIu64 ")",
                                             v->name, j, run->first, run->count, run->pv, pv->first_extent,

@@ -128,6 +128,9 @@ int pool_metadata_add_pv(PoolMetadata *md, const PoolGeometry *g, PoolPvRole rol
 /* The pointer stays valid until a volume is created or removed. */
 PoolVolume *pool_metadata_find_volume(const PoolMetadata *md, const char *name);
 const PoolPv *pool_metadata_find_pv_role(const PoolMetadata *md, PoolPvRole role);
+/* The run lies within the physical volume's extents (overflow-safe: each
+ * value is bounded by POOL_PV_SIZE_MAX before they are added). */
+bool pool_run_within_pv(const PoolRun *run, const PoolPv *pv);
 uint64_t pool_volume_extents(const PoolVolume *v);
 
 bool pool_volume_name_valid(const char *name);
