@@ -284,6 +284,10 @@ static int method_register_home(sd_bus_message *msg, void *userdata, sd_bus_erro
 void manager_operation_granted(Manager *m, Operation *op) {
         ManagedHome *h;
 
+        if (op->type == OP_POOL) {
+                pool_service_enqueue(m->pool, op);
+                return;
+        }
         if (op->type == OP_CREATE) {
                 sd_bus_error error = SD_BUS_ERROR_NULL;
                 /* Another create may have taken the name or UID meanwhile. */

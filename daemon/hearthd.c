@@ -19,6 +19,9 @@
 #ifndef HEARTH_WORKER_PATH
 #define HEARTH_WORKER_PATH "/usr/libexec/hearth-work"
 #endif
+#ifndef HEARTH_POOL_TOOL_PATH
+#define HEARTH_POOL_TOOL_PATH "/usr/libexec/hearth-pool"
+#endif
 
 static void help(void) {
         printf("Usage: hearthd [OPTIONS...]\n"
@@ -38,11 +41,16 @@ static void help(void) {
                "                         group files for libnss_hearth (default: /run/hearth)\n"
                "     --home-root=DIR     Where homes live (default: /home)\n"
                "     --worker=PATH       The storage worker (default: %s)\n"
+               "     --pool-tool=PATH    The extent pool tool behind io.hearth.Pool1\n"
+               "                         (default: %s)\n"
+               "     --config=FILE       Read FILE instead of the first of\n"
+               "                         /etc/hearth/hearth.conf, /run/hearth/hearth.conf,\n"
+               "                         /usr/lib/hearth/hearth.conf\n"
                "     --log-level=LEVEL   err, warning, notice, info or debug (default: info)\n"
                "\n"
                "Exit status: 0 after a clean stop; 1 if it could not start (the reason is on\n"
                "standard error); 2 for an invalid command line.\n",
-               HEARTH_STATE_DIR, HEARTH_WORKER_PATH);
+               HEARTH_STATE_DIR, HEARTH_WORKER_PATH, HEARTH_POOL_TOOL_PATH);
 }
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -76,6 +84,8 @@ static int connect_bus(Manager *m) {
         r = bus_manager_register(m);
         if (r >= 0)
                 r = bus_home_register(m);
+        if (r >= 0)
+                r = pool_service_start(m->pool);
         if (r < 0)
                 return log_error_errno(r, "cannot register the D-Bus objects: %m");
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
@@ -90,7 +100,7 @@ static int connect_bus(Manager *m) {
 
 int main(int argc, char *argv[]) {
         const char *state_dir = NULL, *runtime_dir = "/run/hearth", *home_root = "/home",
-                   *worker = HEARTH_WORKER_PATH;
+                   *worker = HEARTH_WORKER_PATH, *pool_tool = HEARTH_POOL_TOOL_PATH, *config = NULL;
         Manager *m = NULL;
         int r, c;
 
@@ -103,6 +113,8 @@ int main(int argc, char *argv[]) {
                 { "home-root", required_argument, NULL, 'H' },
                 { "worker", required_argument, NULL, 'w' },
                 { "log-level", required_argument, NULL, 'l' },
+                { "pool-tool", required_argument, NULL, 'p' },
+                { "config", required_argument, NULL, 'c' },
                 {}
         };
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
@@ -125,6 +137,12 @@ int main(int argc, char *argv[]) {
                 case 'w':
                         worker = optarg;
                         break;
+                case 'p':
+                        pool_tool = optarg;
+                        break;
+                case 'c':
+                        config = optarg;
+                        break;
                 case 'l':
                         if ((r = parse_level(optarg)) < 0) {
                                 log_error("--log-level: expected err, warning, notice, info or debug");
@@ -141,7 +159,7 @@ int main(int argc, char *argv[]) {
         }
         if (!state_dir)
                 state_dir = identity_store_default_dir();
-        for (const char *const *d = (const char *const[]) { state_dir, runtime_dir, home_root, worker, NULL }; *d; d++)
+        for (const char *const *d = (const char *const[]) { state_dir, runtime_dir, home_root, worker, pool_tool, NULL }; *d; d++)
                 if ((*d)[0] != '/') {
                         log_error("%s: must be an absolute path", *d);
                         return 2;
@@ -161,6 +179,13 @@ int main(int argc, char *argv[]) {
         r = manager_new(state_dir, runtime_dir, home_root, worker, &m);
         if (r < 0)
                 return 1;
+        /* A broken hearth.conf stops the start: running on defaults the
+         * admin did not choose would surprise more. */
+        r = pool_service_new(m, pool_tool, config, &m->pool);
+        if (r < 0) {
+                manager_free(m);
+                return 1;
+        }
         sigset_t mask;
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);

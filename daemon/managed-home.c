@@ -91,6 +91,7 @@ Operation *operation_free(Operation *op) {
         secret_free(op->secret);
         secret_free(op->new_secret);
         user_record_free(op->record);
+        strv_free(op->pool_argv);
         free(op->user_name);
         free(op);
         return NULL;

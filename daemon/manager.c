@@ -41,7 +41,7 @@ unsigned manager_running_operations(Manager *m) {
         unsigned n = 0;
         for (size_t i = 0; i < m->n_homes; i++)
                 n += m->homes[i]->job != NULL;
-        return n;
+        return n + pool_service_running(m->pool);
 }
 
 void manager_stop(Manager *m) {
@@ -54,6 +54,7 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         manager_free_polkit_queries(m);
+        m->pool = pool_service_free(m->pool);
         for (size_t i = 0; i < m->n_homes; i++)
                 managed_home_free(m->homes[i]);
         free(m->homes);

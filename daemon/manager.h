@@ -18,6 +18,7 @@
 typedef struct Manager Manager;
 typedef struct ManagedHome ManagedHome;
 typedef struct Operation Operation;
+typedef struct PoolService PoolService;
 
 typedef enum HomeState {
         HOME_ABSENT,   /* a record, but no storage */
@@ -44,10 +45,20 @@ typedef enum OperationType {
         OP_REMOVE,
         OP_UNREGISTER,
         OP_RELEASE,
+        OP_POOL,      /* a hearth-pool run, not tied to a home (bus-pool.c) */
         _OP_MAX,
 } OperationType;
 
+/* How a pool call's success is answered. */
+typedef enum PoolMethod {
+        POOL_METHOD_OTHER,  /* nothing to return */
+        POOL_METHOD_STATUS, /* the JSON */
+        POOL_METHOD_CHECK,  /* the number of problems and the JSON */
+} PoolMethod;
+
 typedef void (*OperationDoneFn)(Operation *op, const sd_bus_error *error, void *userdata);
+/* An internal pool run's continuation: error NULL on success, output what hearth-pool printed. */
+typedef void (*PoolDoneFn)(PoolService *s, Operation *op, const sd_bus_error *error, const char *output);
 
 struct Operation {
         OperationType type;
@@ -61,6 +72,11 @@ struct Operation {
         bool please_suspend;        /* acquire */
         OperationDoneFn done;       /* instead of a reply (DeactivateAllHomes…) */
         void *done_userdata;
+        /* OP_POOL */
+        PoolMethod pool_method;
+        char **pool_argv;           /* hearth-pool's arguments */
+        PoolDoneFn pool_done;       /* internal runs (auto-grow) instead of a reply */
+        uint64_t pool_amount, pool_avail; /* auto-grow: bytes added, bytes free before */
         Operation *next;
 };
 
@@ -103,6 +119,7 @@ struct Manager {
         sd_event_source *nss_write;
         unsigned n_polkit_pending;
         struct PolkitQuery *polkit_queries;
+        PoolService *pool;
         bool stopping; /* SIGTERM: no new operations; exit once the running ones end */
 };
 
@@ -158,6 +175,16 @@ void managed_home_ref_drop(ManagedHome *h, RefFd *ref);
 void managed_home_refs_clear(ManagedHome *h);
 bool managed_home_referenced(ManagedHome *h);
 bool managed_home_all_refs_suspend(ManagedHome *h);
+
+/* bus-pool.c: io.hearth.Pool1 at /io/hearth/Pool, and auto-grow. tool_path
+ * is hearth-pool; config_path NULL = look hearth.conf up. */
+int pool_service_new(Manager *m, const char *tool_path, const char *config_path, PoolService **ret);
+/* Registers the object and starts the auto-grow timer (needs m->bus). */
+int pool_service_start(PoolService *s);
+PoolService *pool_service_free(PoolService *s);
+bool pool_service_running(PoolService *s);
+/* Queues a pool run whose access has been checked. Takes op. */
+void pool_service_enqueue(PoolService *s, Operation *op);
 
 /* bus-manager.c, bus-home.c */
 int bus_manager_register(Manager *m);

@@ -17,6 +17,9 @@ static const struct {
         { EXIT_OK, "success", {} },
         { EXIT_FAIL, "failure not listed below, e.g. the system bus or hearthd cannot be reached", {} },
         { EXIT_USAGE, "invalid command line, e.g. an unknown verb or option, a malformed size", {} },
+        { EXIT_POOL_PROBLEMS, "pool check found problems (left after --repair)", {} },
+        { EXIT_NO_POOL, "no usable extent pool: none found, a partition missing, metadata corrupt\n(io.hearth.Pool.NoPool)",
+          { "io.hearth.Pool.NoPool" } },
         { EXIT_INVALID_RECORD,
           "the record is invalid, or modified after it was signed; the reason,\n"
           "naming the field, is on standard error (inspect --identity, create, update)",

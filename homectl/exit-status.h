@@ -9,6 +9,8 @@ enum {
         EXIT_OK = 0,
         EXIT_FAIL = 1,
         EXIT_USAGE = 2,
+        EXIT_POOL_PROBLEMS = 3,   /* pool check: what hearth-pool check exits with */
+        EXIT_NO_POOL = 4,         /* likewise */
         EXIT_INVALID_RECORD = 65, /* EX_DATAERR */
         EXIT_NO_INPUT = 66,       /* EX_NOINPUT */
         EXIT_NO_SUCH_HOME = 67,   /* EX_NOUSER */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -43,6 +44,24 @@ static void help(void) {
                "  with USER [--] [CMD...]   Activate a home, run CMD (default $SHELL) in it,\n"
                "                            then release the home\n"
                "\n"
+               "Extent pool commands (/home as dm-linear extents over the home partition and\n"
+               "a pool partition between root and home; storage/POOL-FORMAT.md):\n"
+               "  pool status               Partitions, metadata copies, volumes, free space\n"
+               "  pool check [--repair]     Verify metadata and live tables; report leaked or\n"
+               "                            doubly owned extents; --repair rewrites stale copies\n"
+               "                            and reloads lagging tables\n"
+               "  pool init HOME_PART POOL_PART [--extent-size=SIZE] [--force]\n"
+               "                            Place a new pool; POOL_PART gets Hearth's GPT type.\n"
+               "                            Partitions holding data are refused unless --force\n"
+               "  pool activate             Map every volume (/dev/mapper/hearth-pool-VOLUME)\n"
+               "  pool grow VOLUME SIZE|+SIZE\n"
+               "                            Grow a volume and its mounted file system online\n"
+               "  pool shrink VOLUME SIZE|-SIZE\n"
+               "                            Shrink the file system (btrfs online, ext4 unmounted;\n"
+               "                            xfs cannot), then the volume\n"
+               "  pool release SIZE         Give free space next to root back to the disk\n"
+               "hearthd can grow /home by itself: see [Pool] AutoGrow= in hearth.conf(5).\n"
+               "\n"
                "Options:\n"
                "  -h --help                 Show this help and exit\n"
                "     --version              Show the version and exit\n"
@@ -52,10 +71,14 @@ static void help(void) {
                "  -H --host=HOST            Refused: remote operation is not supported\n"
                "  -M --machine=CONTAINER    Refused: remote operation is not supported\n"
                "     --json=pretty|short|off\n"
-               "                            Print records (inspect) and the list (list) as JSON\n"
+               "                            Print records (inspect), the list (list) and the pool\n"
+               "                            (pool status, pool check) as JSON\n"
                "  -j                        Same as --json=pretty on a terminal, --json=short otherwise\n"
                "     --identity=FILE        Read a user record from FILE (\"-\" for standard input):\n"
                "                            inspect checks it offline, create uses it as the base\n"
+               "     --extent-size=SIZE     pool init: extent size, a power of two (default 64M)\n"
+               "     --force                pool init: overwrite partitions that hold data\n"
+               "     --repair               pool check: repair what can be repaired\n"
                "\n"
                "User record fields (create and update; an empty value removes the field):\n"
                "  -c --real-name=NAME       Real name of the user\n"
@@ -114,6 +137,7 @@ static const struct Verb {
         { "deactivate-all", 1, 1, verb_deactivate_all, false },
         { "authenticate", 2, -1, verb_authenticate, false },
         { "with", 2, -1, verb_with, false },
+        { "pool", 2, -1, verb_pool, false },
 };
 
 static int parse_uid_arg(const char *s, RecordChanges *c) {
@@ -162,6 +186,9 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 ARG_DISK_SIZE,
                 ARG_FS_TYPE,
                 ARG_IMAGE_PATH,
+                ARG_EXTENT_SIZE,
+                ARG_FORCE,
+                ARG_REPAIR,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -182,6 +209,9 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 { "disk-size", required_argument, NULL, ARG_DISK_SIZE },
                 { "fs-type", required_argument, NULL, ARG_FS_TYPE },
                 { "image-path", required_argument, NULL, ARG_IMAGE_PATH },
+                { "extent-size", required_argument, NULL, ARG_EXTENT_SIZE },
+                { "force", no_argument, NULL, ARG_FORCE },
+                { "repair", no_argument, NULL, ARG_REPAIR },
                 {}
         };
         RecordChanges *c = &o->changes;
@@ -270,10 +300,55 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 case ARG_IMAGE_PATH:
                         c->image_path = optarg;
                         break;
+                case ARG_EXTENT_SIZE:
+                        if (size_parse(optarg, &o->extent_size) < 0 || o->extent_size == 0 ||
+                            o->extent_size >= HEARTH_SIZE_MAX) {
+                                log_error("--extent-size=: invalid size \"%s\": expected e.g. 64M", optarg);
+                                return -EINVAL;
+                        }
+                        break;
+                case ARG_FORCE:
+                        o->pool_force = true;
+                        break;
+                case ARG_REPAIR:
+                        o->pool_repair = true;
+                        break;
                 default:
                         return -EINVAL;
                 }
         return 1;
+}
+
+/* "pool shrink home -512M": getopt would read -512M as options -5, -1, ….
+ * Arguments that look like negative numbers are swapped for placeholders
+ * ("\x1f" and their index) while getopt runs, and put back afterwards. */
+static int hide_negative_numbers(int argc, char **argv, char **saved) {
+        for (int i = 1; i < argc; i++) {
+                saved[i] = NULL;
+                if (strcmp(argv[i], "--") == 0)
+                        break;
+                if (argv[i][0] != '-' || argv[i][1] < '0' || argv[i][1] > '9')
+                        continue;
+                saved[i] = argv[i];
+                if (asprintf(&argv[i], "\x1f%d", i) < 0) {
+                        argv[i] = saved[i];
+                        saved[i] = NULL;
+                        return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
+static void restore_negative_numbers(int argc, char **argv, char **saved) {
+        for (int i = 1; i < argc; i++) {
+                if (argv[i][0] != '\x1f')
+                        continue;
+                int k = atoi(argv[i] + 1);
+                if (k <= 0 || k >= argc || !saved[k])
+                        continue;
+                free(argv[i]);
+                argv[i] = saved[k];
+        }
 }
 
 static int dispatch(int argc, char **argv, const Options *o) {
@@ -299,6 +374,10 @@ static int dispatch(int argc, char **argv, const Options *o) {
                                   v->name);
                         return EXIT_USAGE;
                 }
+                if ((o->pool_force || o->pool_repair || o->extent_size) && v->run != verb_pool) {
+                        log_error("%s: --force, --repair and --extent-size= only apply to pool commands", v->name);
+                        return EXIT_USAGE;
+                }
                 if (o->identity && v->run != verb_inspect && v->run != verb_create) {
                         log_error("%s: --identity= only applies to inspect and create", v->name);
                         return EXIT_USAGE;
@@ -320,7 +399,15 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAIL;
         }
 
+        char **saved = calloc((size_t) argc + 1, sizeof *saved);
+        if (!saved || hide_negative_numbers(argc, argv, saved) < 0) {
+                free(saved);
+                log_oom();
+                return EXIT_FAIL;
+        }
         r = parse_argv(argc, argv, &o);
+        restore_negative_numbers(argc, argv, saved);
+        free(saved);
         if (r <= 0)
                 r = r < 0 ? (r == -ENOMEM ? EXIT_FAIL : EXIT_USAGE) : EXIT_OK;
         else {

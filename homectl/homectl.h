@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "format.h"
 #include "record-build.h"
@@ -13,6 +14,9 @@ typedef struct Options {
         bool ask_password;
         const char *identity; /* --identity=FILE */
         RecordChanges changes; /* the field flags of create and update */
+        bool pool_force;       /* pool init --force */
+        bool pool_repair;      /* pool check --repair */
+        uint64_t extent_size;  /* pool init --extent-size=, 0 = hearth-pool's default */
 } Options;
 
 /* Each verb gets its arguments with argv[0] the verb's name (the count is
@@ -32,3 +36,4 @@ int verb_lock_all(int argc, char **argv, const Options *o);
 int verb_deactivate_all(int argc, char **argv, const Options *o);
 int verb_authenticate(int argc, char **argv, const Options *o);
 int verb_with(int argc, char **argv, const Options *o);
+int verb_pool(int argc, char **argv, const Options *o);

@@ -18,8 +18,10 @@
 #   it (exported), so hearthd, homectl, busctl --system, dbus-send --system
 #   and tests/host/systemd-homectl all use it;
 #   hearthd --state-dir=$HEARTHD_STATE_DIR --runtime-dir=$HEARTHD_RUNTIME_DIR
-#   --home-root=$HEARTHD_HOME_ROOT --worker=$HEARTHD_WORKER, logging to
-#   $HEARTHD_LOG.
+#   --home-root=$HEARTHD_HOME_ROOT --worker=$HEARTHD_WORKER
+#   --pool-tool=$HEARTHD_POOL_TOOL --config=$HEARTHD_CONFIG (an empty file
+#   unless set: the machine's own /etc/hearth/hearth.conf never leaks into a
+#   test), logging to $HEARTHD_LOG.
 #
 # Functions:
 #   hearthd_setup BUILDDIR SRCDIR  bus + directories + hearthd; waits until
@@ -152,7 +154,8 @@ hearthd_start() {
     echo "==== $(date +%T.%N | cut -c1-12) hearthd start" >>"$HEARTHD_LOG"
     # shellcheck disable=SC2086
     "$HEARTHD_BIN" --state-dir="$HEARTHD_STATE_DIR" --runtime-dir="$HEARTHD_RUNTIME_DIR" \
-        --home-root="$HEARTHD_HOME_ROOT" --worker="$HEARTHD_WORKER" $HEARTHD_ARGS "$@" \
+        --home-root="$HEARTHD_HOME_ROOT" --worker="$HEARTHD_WORKER" --pool-tool="$HEARTHD_POOL_TOOL" \
+        --config="$HEARTHD_CONFIG" $HEARTHD_ARGS "$@" \
         >>"$HEARTHD_LOG" 2>&1 </dev/null &
     HEARTHD_PID=$!
     _w=0
@@ -224,6 +227,10 @@ _hearthd_init() {
     chmod 700 "$HEARTHD_STATE_DIR"
     chmod 755 "$HEARTHD_RUNTIME_DIR" "$HEARTHD_HOME_ROOT"
     : >"$HEARTHD_LOG"
+    if [ -z "${HEARTHD_CONFIG:-}" ]; then
+        HEARTHD_CONFIG=$HEARTHD_TMP/hearth.conf
+        : >"$HEARTHD_CONFIG"
+    fi
     : >"$HEARTHD_TMP/out"
     : >"$HEARTHD_TMP/err"
 }
@@ -278,6 +285,7 @@ hearthd_setup() { # hearthd_setup BUILDDIR SRCDIR
     HEARTHD_BIN=${HEARTHD_BIN:-$HEARTHD_BUILDDIR/daemon/hearthd}
     HEARTHD_WORKER=${HEARTHD_WORKER:-$HEARTHD_BUILDDIR/daemon/hearth-work}
     HEARTHD_HOMECTL=${HEARTHD_HOMECTL:-$HEARTHD_BUILDDIR/homectl/homectl}
+    HEARTHD_POOL_TOOL=${HEARTHD_POOL_TOOL:-$HEARTHD_BUILDDIR/storage/hearth-pool}
     HEARTHD_SYSTEMD_HOMECTL=$HEARTHD_SRCDIR/tests/host/systemd-homectl
     _hearthd_init
     command -v dbus-daemon >/dev/null || hearthd_skip "needs dbus-daemon"

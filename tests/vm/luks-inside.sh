@@ -7,8 +7,8 @@ work=$1
 skel=$2
 [ "${HEARTH_VM:-}" = 1 ] || { echo "not inside the Hearth VM"; exit 1; }
 fails=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+ok() { echo "ok: [${SECONDS}s] $*"; }
+bad() { echo "FAIL: [${SECONDS}s] $*"; fails=$((fails + 1)); }
 
 mkfs.ext4 -q "$HEARTH_VM_DISK_HOME"
 mount "$HEARTH_VM_DISK_HOME" /home
