@@ -4,34 +4,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "passwords.h"
+
 /* Where homectl's secrets come from ($PASSWORD, $NEWPASSWORD, the
  * terminal) and the list of them sent with a call. Every string here is
  * wiped before it is freed; none is ever logged. */
 
 #define PASSWORD_MAX 4096
 #define ASK_PASSWORD_TRIES 5
-
-/* The passwords to offer for one home, in order. */
-typedef struct Passwords {
-        char **list; /* n entries; NULL when n == 0 */
-        size_t n;
-} Passwords;
-
-void passwords_done(Passwords *p);
-static inline void passwords_donep(Passwords *p) {
-        passwords_done(p);
-}
-#define _cleanup_passwords_ __attribute__((cleanup(passwords_donep)))
-
-/* Appends a copy of s. */
-int passwords_add(Passwords *p, const char *s);
-/* Appends s itself; on failure s is wiped and freed. */
-int passwords_add_take(Passwords *p, char *s);
-
-/* The contents of a secret section, {"password":[…]} or {} for none, as
- * text: the form of the `s secret` arguments. *ret must be freed with
- * erase_and_free(). */
-int passwords_to_json(const Passwords *p, char **ret);
 
 /* Reads $PASSWORD and $NEWPASSWORD once, then wipes and removes them from
  * the environment so that no child (homectl with) inherits them. */

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+
+/* Passwords offered with a call to hearthd (homectl, pam_hearth): a list
+ * whose strings are wiped before they are freed, and its JSON form. */
+
+/* The passwords to offer for one home, in order. */
+typedef struct Passwords {
+        char **list; /* n entries; NULL when n == 0 */
+        size_t n;
+} Passwords;
+
+void passwords_done(Passwords *p);
+static inline void passwords_donep(Passwords *p) {
+        passwords_done(p);
+}
+#define _cleanup_passwords_ __attribute__((cleanup(passwords_donep)))
+
+/* Appends a copy of s. */
+int passwords_add(Passwords *p, const char *s);
+/* Appends s itself; on failure s is wiped and freed. */
+int passwords_add_take(Passwords *p, char *s);
+
+/* The contents of a secret section, {"password":[…]} or {} for none, as
+ * text: the form of the `s secret` arguments. *ret must be freed with
+ * erase_and_free(). */
+int passwords_to_json(const Passwords *p, char **ret);
