@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Recovery keys: 32 random bytes shown once as 64 modhex characters (the
+ * alphabet cbdefghijklnrtuv, which reads the same on most keyboard layouts)
+ * in eight groups of eight joined by dashes, as systemd-cryptenroll shows
+ * them. The canonical text (lower case, with dashes) is what the LUKS2
+ * keyslot takes as its passphrase, so a key typed with or without dashes, in
+ * any case, opens the same keyslot once normalized. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "secret.h"
+
+#define RECOVERY_KEY_BYTES 32
+#define RECOVERY_KEY_TEXT_LEN (2 * RECOVERY_KEY_BYTES + RECOVERY_KEY_BYTES / 4 - 1) /* 71 */
+
+/* key: RECOVERY_KEY_BYTES bytes. *ret holds the canonical text,
+ * NUL-terminated, size RECOVERY_KEY_TEXT_LEN. Returns 0, -ENOMEM. */
+int recovery_key_format(const uint8_t *key, SecureBuffer **ret);
+
+/* The bytes of a key typed by a person: 64 modhex characters, either with
+ * no dashes or with a dash after every 8, any case, nothing around them.
+ * *ret has size RECOVERY_KEY_BYTES. Returns 0, -EINVAL, -ENOMEM. */
+int recovery_key_parse(const char *text, SecureBuffer **ret);
+
+/* parse + format: the keyslot passphrase for a typed key. */
+int recovery_key_normalize(const char *text, SecureBuffer **ret);
+
+/* A new random key (OpenSSL's private DRBG), as canonical text. */
+int recovery_key_generate(SecureBuffer **ret);
