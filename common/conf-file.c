@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,20 @@
 #include "size.h"
 
 static const char *const config_dirs[] = { "/etc/hearth", "/run/hearth", "/usr/lib/hearth" };
+
+/* Sections one Hearth program reads and the others skip without a word
+ * (hearthd reads [Pool], hearth-accounts [Accounts]). */
+static const char *const shared_sections[] = { "Pool", "Accounts" };
+
+static bool someone_elses(const char *section, const ConfigItem *items, size_t n_items) {
+        bool shared = false;
+        for (size_t i = 0; i < ELEMENTSOF(shared_sections); i++)
+                shared = shared || strcmp(shared_sections[i], section) == 0;
+        for (size_t i = 0; shared && i < n_items; i++)
+                if (strcmp(items[i].section, section) == 0)
+                        return false;
+        return shared;
+}
 
 int config_find(char **ret_path) {
         *ret_path = NULL;
@@ -84,7 +99,9 @@ int config_parse_file(const char *path, const ConfigItem *items, size_t n_items)
                         if (strcmp(items[i].section, section) == 0 && strcmp(items[i].key, key) == 0)
                                 it = &items[i];
                 if (!it) {
-                        log_warning("config %s:%u: unknown setting [%s] %s, ignored", path, lineno, section, key);
+                        if (!someone_elses(section, items, n_items))
+                                log_warning("config %s:%u: unknown setting [%s] %s, ignored", path, lineno, section,
+                                            key);
                         continue;
                 }
                 r = it->parse(value, it->data);

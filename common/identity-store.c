@@ -228,6 +228,8 @@ int identity_store_list(IdentityStore *s, char ***ret) {
 typedef struct UidScan {
         uid_t *held; /* UIDs and GIDs held by records in the store */
         size_t n_held;
+        UidTakenFn elsewhere; /* NULL: NSS */
+        void *userdata;
 } UidScan;
 
 static bool uid_taken_by_store(uid_t uid, void *userdata) {
@@ -236,20 +238,18 @@ static bool uid_taken_by_store(uid_t uid, void *userdata) {
         for (size_t i = 0; i < scan->n_held; i++)
                 if (scan->held[i] == uid)
                         return true;
-        return uid_taken_nss(uid);
+        return scan->elsewhere ? scan->elsewhere(uid, scan->userdata) : uid_taken_nss(uid);
 }
 
-int identity_store_allocate_uid(IdentityStore *s, const char *user_name, uid_t *ret) {
+static int uid_scan_start(IdentityStore *s, UidScan *scan) {
         _cleanup_strv_free_ char **names = NULL;
-        _cleanup_free_ uid_t *held = NULL;
-        UidScan scan = {};
         int r;
 
         r = identity_store_list(s, &names);
         if (r < 0)
                 return r;
-        held = calloc(2 * strv_length(names) + 1, sizeof *held);
-        if (!held)
+        scan->held = calloc(2 * strv_length(names) + 1, sizeof *scan->held);
+        if (!scan->held)
                 return log_oom();
 
         /* Unverified reads on purpose: a record we cannot trust still holds
@@ -263,17 +263,42 @@ int identity_store_allocate_uid(IdentityStore *s, const char *user_name, uid_t *
                     user_record_parse(text, len, &rec, NULL) < 0)
                         continue;
                 if (rec->uid != UID_INVALID)
-                        held[scan.n_held++] = rec->uid;
+                        scan->held[scan->n_held++] = rec->uid;
                 if (rec->gid != GID_INVALID)
-                        held[scan.n_held++] = (uid_t) rec->gid;
+                        scan->held[scan->n_held++] = (uid_t) rec->gid;
         }
-        scan.held = held;
-
-        r = uid_alloc(user_name, uid_taken_by_store, &scan, ret);
-        if (r < 0)
-                return log_error_errno(r, "home %s: no free UID left between %u and %u", user_name, HOME_UID_MIN,
-                                       HOME_UID_MAX);
         return 0;
+}
+
+int identity_store_allocate_uid_with(IdentityStore *s, const char *user_name, UidTakenFn elsewhere, void *userdata,
+                                     uid_t *ret) {
+        UidScan scan = { .elsewhere = elsewhere, .userdata = userdata };
+        int r;
+
+        r = uid_scan_start(s, &scan);
+        if (r >= 0) {
+                r = uid_alloc(user_name, uid_taken_by_store, &scan, ret);
+                if (r < 0)
+                        log_error_errno(r, "home %s: no free UID left between %u and %u", user_name, HOME_UID_MIN,
+                                        HOME_UID_MAX);
+        }
+        free(scan.held);
+        return r;
+}
+
+int identity_store_allocate_uid(IdentityStore *s, const char *user_name, uid_t *ret) {
+        return identity_store_allocate_uid_with(s, user_name, NULL, NULL, ret);
+}
+
+int identity_store_uid_taken_with(IdentityStore *s, uid_t uid, UidTakenFn elsewhere, void *userdata) {
+        UidScan scan = { .elsewhere = elsewhere, .userdata = userdata };
+        int r;
+
+        r = uid_scan_start(s, &scan);
+        if (r >= 0)
+                r = uid_taken_by_store(uid, &scan);
+        free(scan.held);
+        return r;
 }
 
 bool identity_store_name_taken(IdentityStore *s, const char *user_name) {

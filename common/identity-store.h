@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include "sign.h"
+#include "uid-alloc.h"
 #include "user-record.h"
 
 /* The identity store: one signed record per home at <dir>/<user>.identity,
@@ -46,6 +47,13 @@ int identity_store_list(IdentityStore *s, char ***ret);
 /* A free home UID and whether a name is free, checking NSS and the store. */
 int identity_store_allocate_uid(IdentityStore *s, const char *user_name, uid_t *ret);
 bool identity_store_name_taken(IdentityStore *s, const char *user_name);
+
+/* The same checks with another source than NSS for the UIDs taken outside
+ * the store (an image's passwd and group files, for homectl firstboot
+ * --root). uid_taken_with returns 1 if taken, 0 if free, or -errno. */
+int identity_store_allocate_uid_with(IdentityStore *s, const char *user_name, UidTakenFn elsewhere, void *userdata,
+                                     uid_t *ret);
+int identity_store_uid_taken_with(IdentityStore *s, uid_t uid, UidTakenFn elsewhere, void *userdata);
 
 /* The keyring records are verified against (opened on demand). */
 int identity_store_keyring(IdentityStore *s, bool create, Keyring **ret);

@@ -92,12 +92,13 @@ static void write_all(int fd, const char *s) {
         }
 }
 
-int ask_password_tty(const char *prompt, char **ret) {
+/* One line from /dev/tty; echo off for secrets. */
+static int ask_tty(const char *prompt, bool echo, char **ret) {
         _cleanup_secure_buffer_ SecureBuffer *buf = NULL;
         _cleanup_close_ int fd = -1;
         struct sigaction old[ELEMENTSOF(restore_signals)];
         struct termios t;
-        bool echo_off = false;
+        bool termios_set = false;
         size_t n = 0;
         int r;
 
@@ -115,9 +116,10 @@ int ask_password_tty(const char *prompt, char **ret) {
                 restore_fd = fd;
                 for (size_t i = 0; i < ELEMENTSOF(restore_signals); i++)
                         (void) sigaction(restore_signals[i], &sa, &old[i]);
-                t.c_lflag &= ~(tcflag_t) (ECHO | ECHONL);
+                if (!echo)
+                        t.c_lflag &= ~(tcflag_t) (ECHO | ECHONL);
                 t.c_lflag |= ICANON;
-                echo_off = tcsetattr(fd, TCSADRAIN, &t) == 0;
+                termios_set = tcsetattr(fd, TCSADRAIN, &t) == 0;
         }
 
         write_all(fd, prompt);
@@ -148,18 +150,28 @@ int ask_password_tty(const char *prompt, char **ret) {
         s[n] = 0;
 
         if (restore_fd >= 0) {
-                if (echo_off)
+                if (termios_set)
                         (void) tcsetattr(fd, TCSADRAIN, &restore_termios);
                 restore_fd = -1;
                 for (size_t i = 0; i < ELEMENTSOF(restore_signals); i++)
                         (void) sigaction(restore_signals[i], &old[i], NULL);
         }
-        write_all(fd, "\n");
+        /* With echo on, the terminal has echoed the newline already. */
+        if (!echo)
+                write_all(fd, "\n");
 
         if (r < 0)
                 return r;
         *ret = strndup(s, n);
         return *ret ? 0 : -ENOMEM;
+}
+
+int ask_password_tty(const char *prompt, char **ret) {
+        return ask_tty(prompt, false, ret);
+}
+
+int ask_string_tty(const char *prompt, char **ret) {
+        return ask_tty(prompt, true, ret);
 }
 
 int ask_new_password(const char *user, char **ret) {

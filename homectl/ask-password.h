@@ -32,6 +32,9 @@ bool ask_password_possible(void);
  * must be freed with erase_and_free(). */
 int ask_password_tty(const char *prompt, char **ret);
 
+/* The same with echo on, for what is no secret (a user name, a shell). */
+int ask_string_tty(const char *prompt, char **ret);
+
 /* "New password: " and "Retype new password: " until both match (at most
  * ASK_PASSWORD_TRIES rounds); empty passwords are refused. Logs its own
  * errors as "home USER: …". */

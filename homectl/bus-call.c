@@ -6,6 +6,7 @@
 #include "bus-call.h"
 #include "exit-status.h"
 #include "log.h"
+#include "record-build.h"
 #include "secret.h"
 
 int bus_connect(bool interactive, sd_bus **ret) {
@@ -57,6 +58,22 @@ int bus_append_secret(sd_bus_message *m, const Passwords *p) {
                 return r;
         r = sd_bus_message_append(m, "s", json);
         erase_and_free(json);
+        return r;
+}
+
+int bus_append_record(sd_bus_message *m, const Passwords *secret, void *userdata) {
+        UserRecord *rec = userdata;
+        int r;
+
+        /* update: the secret travels inside the record. */
+        if (secret && (r = record_set_secret(rec, secret)) < 0)
+                return r;
+        const char *text = user_record_to_string(rec, USER_RECORD_FORMAT_SHORT);
+        if (!text)
+                return -ENOMEM;
+        r = sd_bus_message_append(m, "s", text);
+        /* json-c keeps this serialization in a buffer it frees unwiped. */
+        explicit_bzero((char *) text, strlen(text));
         return r;
 }
 

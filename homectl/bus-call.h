@@ -49,6 +49,10 @@ typedef struct HomeCall {
  * user) and returns the exit status. */
 int home_call(sd_bus *bus, const HomeCall *c, sd_bus_message **ret_reply);
 
+/* A BusAppend for CreateHome and UpdateHome: userdata is the UserRecord,
+ * sent as `s`; a secret given goes into its secret section first. */
+int bus_append_record(sd_bus_message *m, const Passwords *secret, void *userdata);
+
 /* Appends p as the text of a secret section, `s`. */
 int bus_append_secret(sd_bus_message *m, const Passwords *p);
 

@@ -22,16 +22,17 @@ static const struct {
           { "io.hearth.Pool.NoPool" } },
         { EXIT_INVALID_RECORD,
           "the record is invalid, or modified after it was signed; the reason,\n"
-          "naming the field, is on standard error (inspect --identity, create, update)",
+          "naming the field, is on standard error (inspect --identity, create, update,\n"
+          "firstboot)",
           {} },
-        { EXIT_NO_INPUT, "the --identity input could not be read", {} },
+        { EXIT_NO_INPUT, "the --identity input, or a firstboot credential or its directory,\ncould not be read", {} },
         { EXIT_NO_SUCH_HOME, "no such home (" HOME1 "NoSuchHome)", { HOME1 "NoSuchHome" } },
         { EXIT_BUSY,
           "the home is busy, try again later (HomeBusy, HomeInUse, TooManyOperations)",
           { HOME1 "HomeBusy", HOME1 "HomeInUse", HOME1 "TooManyOperations" } },
         { EXIT_ACCESS_DENIED,
           "access denied (org.freedesktop.DBus.Error.AccessDenied), or the record\n"
-          "returned is incomplete for this caller (update)",
+          "returned is incomplete for this caller (update), or firstboot --root not run\nas root",
           { "org.freedesktop.DBus.Error.AccessDenied", "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired" } },
         { EXIT_BAD_PASSWORD,
           "authentication failed: wrong or missing password and no way to ask\n"

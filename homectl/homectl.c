@@ -21,7 +21,7 @@ static void help(void) {
                "\n"
                "Create, inspect and manage home areas managed by Hearth. homectl is a client of\n"
                "the org.freedesktop.home1 service on the system bus (hearthd); only\n"
-               "inspect --identity=FILE works without it.\n"
+               "inspect --identity=FILE and firstboot --root=DIR work without it.\n"
                "\n"
                "Commands:\n"
                "  list                      List home areas\n"
@@ -43,6 +43,14 @@ static void help(void) {
                "  authenticate USER...      Check the password of users\n"
                "  with USER [--] [CMD...]   Activate a home, run CMD (default $SHELL) in it,\n"
                "                            then release the home\n"
+               "  firstboot                 Create the first user: a home for each credential\n"
+               "                            home.create.USER (a JSON user record) in\n"
+               "                            $CREDENTIALS_DIRECTORY and --credentials=DIR; if none\n"
+               "                            was created and no regular user exists, with\n"
+               "                            --prompt-new-user, one asked for on the terminal\n"
+               "                            (not with systemd.firstboot=no on the kernel command\n"
+               "                            line). Homes that exist are left alone; the user\n"
+               "                            record options apply to every home it makes\n"
                "\n"
                "Extent pool commands (/home as dm-linear extents over the home partition and\n"
                "a pool partition between root and home; storage/POOL-FORMAT.md):\n"
@@ -79,8 +87,16 @@ static void help(void) {
                "     --extent-size=SIZE     pool init: extent size, a power of two (default 64M)\n"
                "     --force                pool init: overwrite partitions that hold data\n"
                "     --repair               pool check: repair what can be repaired\n"
+               "     --credentials=DIR      firstboot: read home.create.USER credentials from DIR\n"
+               "                            too (systems without systemd's credentials)\n"
+               "     --prompt-new-user      firstboot: ask for a user on the terminal if there is\n"
+               "                            none\n"
+               "     --root=DIR             firstboot: make the homes in the image mounted at DIR,\n"
+               "                            without hearthd (directory and subvolume homes only;\n"
+               "                            records signed with the image's key in\n"
+               "                            DIR/var/lib/hearth)\n"
                "\n"
-               "User record fields (create and update; an empty value removes the field):\n"
+               "User record fields (create, update and firstboot; an empty value removes one):\n"
                "  -c --real-name=NAME       Real name of the user\n"
                "     --email-address=EMAIL  Email address of the user\n"
                "  -G --member-of=GROUP[,GROUP...]\n"
@@ -101,6 +117,8 @@ static void help(void) {
                "  $NEWPASSWORD              New password for create and passwd, instead of asking\n"
                "  $NO_COLOR                 Do not colour the state of homes\n"
                "  $DBUS_SYSTEM_BUS_ADDRESS  The system bus to talk to\n"
+               "  $CREDENTIALS_DIRECTORY    firstboot: the credentials systemd passes (e.g.\n"
+               "                            ImportCredential=home.*)\n"
                "When a password is wrong or missing, homectl asks on the terminal (up to %d\n"
                "times) unless --no-ask-password is given or standard input is not a terminal.\n"
                "\n"
@@ -138,6 +156,7 @@ static const struct Verb {
         { "authenticate", 2, -1, verb_authenticate, false },
         { "with", 2, -1, verb_with, false },
         { "pool", 2, -1, verb_pool, false },
+        { "firstboot", 1, 1, verb_firstboot, true },
 };
 
 static int parse_uid_arg(const char *s, RecordChanges *c) {
@@ -189,6 +208,9 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 ARG_EXTENT_SIZE,
                 ARG_FORCE,
                 ARG_REPAIR,
+                ARG_CREDENTIALS,
+                ARG_PROMPT_NEW_USER,
+                ARG_ROOT,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -212,6 +234,9 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 { "extent-size", required_argument, NULL, ARG_EXTENT_SIZE },
                 { "force", no_argument, NULL, ARG_FORCE },
                 { "repair", no_argument, NULL, ARG_REPAIR },
+                { "credentials", required_argument, NULL, ARG_CREDENTIALS },
+                { "prompt-new-user", no_argument, NULL, ARG_PROMPT_NEW_USER },
+                { "root", required_argument, NULL, ARG_ROOT },
                 {}
         };
         RecordChanges *c = &o->changes;
@@ -313,6 +338,23 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 case ARG_REPAIR:
                         o->pool_repair = true;
                         break;
+                case ARG_CREDENTIALS:
+                        if (optarg[0] != '/') {
+                                log_error("--credentials=: expected an absolute directory, got \"%s\"", optarg);
+                                return -EINVAL;
+                        }
+                        o->credentials = optarg;
+                        break;
+                case ARG_PROMPT_NEW_USER:
+                        o->prompt_new_user = true;
+                        break;
+                case ARG_ROOT:
+                        if (!optarg[0]) {
+                                log_error("--root=: expected a directory");
+                                return -EINVAL;
+                        }
+                        o->root = optarg;
+                        break;
                 default:
                         return -EINVAL;
                 }
@@ -369,13 +411,17 @@ static int dispatch(int argc, char **argv, const Options *o) {
                         return EXIT_USAGE;
                 }
                 if (!v->record_fields && record_changes_any(&o->changes)) {
-                        log_error("%s: the user record options (--real-name=, --storage=, …) only apply to create "
-                                  "and update",
+                        log_error("%s: the user record options (--real-name=, --storage=, …) only apply to create, "
+                                  "update and firstboot",
                                   v->name);
                         return EXIT_USAGE;
                 }
                 if ((o->pool_force || o->pool_repair || o->extent_size) && v->run != verb_pool) {
                         log_error("%s: --force, --repair and --extent-size= only apply to pool commands", v->name);
+                        return EXIT_USAGE;
+                }
+                if ((o->credentials || o->root || o->prompt_new_user) && v->run != verb_firstboot) {
+                        log_error("%s: --credentials=, --root= and --prompt-new-user only apply to firstboot", v->name);
                         return EXIT_USAGE;
                 }
                 if (o->identity && v->run != verb_inspect && v->run != verb_create) {

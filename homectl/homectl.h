@@ -17,6 +17,9 @@ typedef struct Options {
         bool pool_force;       /* pool init --force */
         bool pool_repair;      /* pool check --repair */
         uint64_t extent_size;  /* pool init --extent-size=, 0 = hearth-pool's default */
+        const char *credentials; /* firstboot --credentials=DIR */
+        const char *root;        /* firstboot --root=DIR */
+        bool prompt_new_user;    /* firstboot --prompt-new-user */
 } Options;
 
 /* Each verb gets its arguments with argv[0] the verb's name (the count is
@@ -37,3 +40,4 @@ int verb_deactivate_all(int argc, char **argv, const Options *o);
 int verb_authenticate(int argc, char **argv, const Options *o);
 int verb_with(int argc, char **argv, const Options *o);
 int verb_pool(int argc, char **argv, const Options *o);
+int verb_firstboot(int argc, char **argv, const Options *o);

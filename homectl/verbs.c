@@ -9,11 +9,10 @@
 #include "ask-password.h"
 #include "bus-call.h"
 #include "exit-status.h"
+#include "home-create.h"
 #include "homectl.h"
 #include "identity-file.h"
-#include "json-strict.h"
 #include "log.h"
-#include "password.h"
 #include "secret.h"
 #include "size.h"
 
@@ -209,139 +208,11 @@ int verb_inspect(int argc, char **argv, const Options *o) {
 
 /* ---- create ----------------------------------------------------------- */
 
-static int append_record(sd_bus_message *m, const Passwords *secret, void *userdata) {
-        UserRecord *rec = userdata;
-        int r;
-
-        /* update: the secret travels inside the record. */
-        if (secret && (r = record_set_secret(rec, secret)) < 0)
-                return r;
-        const char *text = user_record_to_string(rec, USER_RECORD_FORMAT_SHORT);
-        if (!text)
-                return -ENOMEM;
-        r = sd_bus_message_append(m, "s", text);
-        /* json-c keeps this serialization in a buffer it frees unwiped. */
-        explicit_bzero((char *) text, strlen(text));
-        return r;
-}
-
-/* Reads --identity=FILE as a tree. Returns an exit status. */
-static int load_identity(const char *path, json_object **ret) {
-        _cleanup_free_ char *text = NULL, *error = NULL;
-        size_t len;
-        int r;
-
-        if (identity_file_read(path, &text, &len) < 0)
-                return EXIT_NO_INPUT;
-        r = json_parse_strict(text, len, ret, &error);
-        explicit_bzero(text, len);
-        if (r == -ENOMEM)
-                return log_oom(), EXIT_FAIL;
-        if (r < 0 || !*ret) {
-                log_error("%s: %s", path, error ?: "a user record must be a JSON object");
-                return EXIT_INVALID_RECORD;
-        }
-        return EXIT_OK;
-}
-
-/* The strings of a list in a section of the tree, e.g. secret.password. */
-static const char *section_list_get(json_object *j, const char *section, const char *key, size_t i) {
-        json_object *s, *l, *e;
-        if (!j || !json_object_object_get_ex(j, section, &s) || !json_object_object_get_ex(s, key, &l) ||
-            !json_object_is_type(l, json_type_array) || i >= json_object_array_length(l))
-                return NULL;
-        e = json_object_array_get_idx(l, i);
-        return json_object_is_type(e, json_type_string) ? json_object_get_string(e) : NULL;
-}
-
-/* What create sends as passwords, like homectl: the record's own if it has
- * some (hashed if it has no hashes), else a new one from $NEWPASSWORD or
- * the terminal. With hashes but no plain text the password must be given
- * ($PASSWORD or asked) and match. Returns an exit status; *set_hashes says
- * whether p is to be hashed into the record or only sent as the secret. */
-static int create_passwords(const char *user, json_object *base, Passwords *p, bool *set_hashes) {
-        const char *e;
-        int r;
-
-        *set_hashes = !section_list_get(base, "privileged", "hashedPassword", 0);
-        for (size_t i = 0; (e = section_list_get(base, "secret", "password", i)); i++)
-                if (passwords_add(p, e) < 0)
-                        return log_oom(), EXIT_FAIL;
-        if (p->n > 0)
-                return EXIT_OK;
-
-        if (!*set_hashes) {
-                _cleanup_erase_ char *pw = NULL;
-                json_object *priv, *hashes;
-                const char **l = NULL;
-
-                e = secrets_env_password();
-                if (e)
-                        pw = strdup(e);
-                else if (ask_password_possible()) {
-                        char prompt[64];
-                        snprintf(prompt, sizeof prompt, "Password for user %s: ", user);
-                        r = ask_password_tty(prompt, &pw);
-                        if (r < 0) {
-                                log_error_errno(r, "home %s: cannot read the password: %m", user);
-                                return EXIT_BAD_PASSWORD;
-                        }
-                } else {
-                        log_error("home %s: the record has a hashed password; give it in $PASSWORD, or run on a "
-                                  "terminal without --no-ask-password",
-                                  user);
-                        return EXIT_BAD_PASSWORD;
-                }
-                if (!pw)
-                        return log_oom(), EXIT_FAIL;
-
-                json_object_object_get_ex(base, "privileged", &priv);
-                json_object_object_get_ex(priv, "hashedPassword", &hashes);
-                size_t n = json_object_array_length(hashes);
-                l = calloc(n + 1, sizeof *l);
-                if (!l)
-                        return log_oom(), EXIT_FAIL;
-                for (size_t i = 0; i < n; i++)
-                        l[i] = json_object_get_string(json_object_array_get_idx(hashes, i));
-                r = password_verify(pw, l);
-                free(l);
-                if (r < 0)
-                        return log_error_errno(r, "home %s: cannot check the password: %m", user), EXIT_FAIL;
-                if (r == 0) {
-                        log_error("home %s: the password does not match the record's hashedPassword", user);
-                        return EXIT_BAD_PASSWORD;
-                }
-                if (passwords_add_take(p, TAKE_PTR(pw)) < 0)
-                        return log_oom(), EXIT_FAIL;
-                return EXIT_OK;
-        }
-
-        e = secrets_env_new_password();
-        if (e) {
-                if (!e[0]) {
-                        log_error("home %s: $NEWPASSWORD is empty", user);
-                        return EXIT_BAD_PASSWORD;
-                }
-                return passwords_add(p, e) < 0 ? (log_oom(), EXIT_FAIL) : EXIT_OK;
-        }
-        if (!ask_password_possible()) {
-                log_error("home %s: a password is needed: set $NEWPASSWORD, or run on a terminal without "
-                          "--no-ask-password",
-                          user);
-                return EXIT_BAD_PASSWORD;
-        }
-        _cleanup_erase_ char *pw = NULL;
-        if (ask_new_password(user, &pw) < 0)
-                return EXIT_BAD_PASSWORD;
-        return passwords_add_take(p, TAKE_PTR(pw)) < 0 ? (log_oom(), EXIT_FAIL) : EXIT_OK;
-}
-
 int verb_create(int argc, char **argv, const Options *o) {
         _cleanup_bus_ sd_bus *bus = NULL;
         _cleanup_json_wipe_ json_object *base = NULL;
         _cleanup_user_record_ UserRecord *rec = NULL;
         _cleanup_passwords_ Passwords passwords = {};
-        _cleanup_free_ char *error = NULL;
         const char *user = argc > 1 ? argv[1] : NULL;
         bool set_hashes;
         json_object *v;
@@ -353,14 +224,8 @@ int verb_create(int argc, char **argv, const Options *o) {
         }
         if (user && check_user_name(user) < 0)
                 return EXIT_USAGE;
-        if (o->identity && (r = load_identity(o->identity, &base)) != EXIT_OK)
+        if (o->identity && (r = record_tree_load(o->identity, &base)) != EXIT_OK)
                 return r;
-        /* Checked first: for an array or a string, "userName: required"
-         * would point at the wrong problem. */
-        if (base && !json_object_is_type(base, json_type_object)) {
-                log_error("%s: a user record must be a JSON object", o->identity);
-                return EXIT_INVALID_RECORD;
-        }
         if (!user && base && json_object_object_get_ex(base, "userName", &v) &&
             json_object_is_type(v, json_type_string))
                 user = json_object_get_string(v);
@@ -372,28 +237,14 @@ int verb_create(int argc, char **argv, const Options *o) {
         r = create_passwords(user, base, &passwords, &set_hashes);
         if (r != EXIT_OK)
                 return r;
-
-        /* user may point into base, which the builder takes. */
-        _cleanup_free_ char *name = strdup(user);
-        if (!name)
-                return log_oom(), EXIT_FAIL;
-        r = record_build_create(TAKE_PTR(base), name, &o->changes, user_record_machine_id(),
-                                set_hashes ? &passwords : NULL, now_usec(), &rec, &error);
-        if (r == -ENOMEM)
-                return log_oom(), EXIT_FAIL;
-        if (r < 0) {
-                log_error("home %s: %s", name, error ?: strerror(-r));
-                return r == -EINVAL ? EXIT_INVALID_RECORD : EXIT_FAIL;
-        }
-        if (!set_hashes && record_set_secret(rec, &passwords) < 0)
-                return log_oom(), EXIT_FAIL;
+        r = create_build_record(TAKE_PTR(base), user, &o->changes, user_record_machine_id(), &passwords, set_hashes,
+                                &rec);
+        if (r != EXIT_OK)
+                return r;
 
         if ((r = bus_connect(o->ask_password, &bus)) != EXIT_OK)
                 return r;
-        return home_call(bus,
-                         &(HomeCall) { .method = "CreateHome", .user = name, .timeout = BUS_TIMEOUT_LONG,
-                                       .append = append_record, .userdata = rec },
-                         NULL);
+        return create_call(bus, rec);
 }
 
 /* ---- update ----------------------------------------------------------- */
@@ -451,7 +302,7 @@ int verb_update(int argc, char **argv, const Options *o) {
                 return EXIT_FAIL;
         return home_call(bus,
                          &(HomeCall) { .method = "UpdateHome", .user = user, .timeout = BUS_TIMEOUT_LONG,
-                                       .secret = &secret, .append = append_record, .userdata = rec },
+                                       .secret = &secret, .append = bus_append_record, .userdata = rec },
                          NULL);
 }
 

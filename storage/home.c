@@ -197,10 +197,24 @@ int home_seed(Home *h, int fd) {
                 .gid = (gid_t) h->rec->uid,
                 .home_path = h->path,
         };
+        _cleanup_free_ char *skel_dir = NULL, *image_path = NULL;
+        const char *image_root = getenv("HEARTH_SKEL_ROOT");
         SkelStats stats = {};
         int r;
 
         opts.skel_dir = h->rec->skeleton_directory;
+        /* A home made into an image that is not running (homectl firstboot
+         * --root=DIR): its skel is the image's, and links in it point where
+         * the home will be once the image boots. */
+        if (image_root && image_root[0] == '/') {
+                opts.root = image_root;
+                if (asprintf(&image_path, "/home/%s", h->name) < 0 ||
+                    (opts.skel_dir && asprintf(&skel_dir, "%s%s", image_root, opts.skel_dir) < 0))
+                        return log_oom();
+                opts.home_path = image_path;
+                if (skel_dir)
+                        opts.skel_dir = skel_dir;
+        }
         r = skel_seed(fd, &opts, &stats);
         if (r < 0)
                 return r; /* logged by the copier */

@@ -14,7 +14,8 @@
 #
 # What is set up (all under $HEARTHD_TMP, removed at exit):
 #   a dbus-daemon with tests/host/dbus-system.conf.in, which includes
-#   daemon/data/org.freedesktop.home1.conf; DBUS_SYSTEM_BUS_ADDRESS points at
+#   daemon/data/org.freedesktop.home1.conf and org.freedesktop.Accounts.conf
+#   (hearth-accounts, tests/host/test-accounts.sh); DBUS_SYSTEM_BUS_ADDRESS points at
 #   it (exported), so hearthd, homectl, busctl --system, dbus-send --system
 #   and tests/host/systemd-homectl all use it;
 #   hearthd --state-dir=$HEARTHD_STATE_DIR --runtime-dir=$HEARTHD_RUNTIME_DIR
@@ -302,6 +303,7 @@ hearthd_setup() { # hearthd_setup BUILDDIR SRCDIR
     chmod 755 "$HEARTHD_TMP/bus"
     sed -e "s|@BUS_SOCKET@|$HEARTHD_TMP/bus/system_bus_socket|" \
         -e "s|@HOME1_POLICY@|$HEARTHD_SRCDIR/daemon/data/org.freedesktop.home1.conf|" \
+        -e "s|@ACCOUNTS_POLICY@|$HEARTHD_SRCDIR/daemon/data/org.freedesktop.Accounts.conf|" \
         "$HEARTHD_SRCDIR/tests/host/dbus-system.conf.in" >"$HEARTHD_TMP/bus/system.conf"
     # dbus-daemon refuses connections from uids it cannot look up (it needs
     # their groups), and the uids the tests act as exist nowhere but in
