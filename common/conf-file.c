@@ -112,6 +112,19 @@ int config_parse_file(const char *path, const ConfigItem *items, size_t n_items)
         return 0;
 }
 
+int config_load(const char *path, const ConfigItem *items, size_t n_items) {
+        _cleanup_free_ char *found = NULL;
+        if (!path) {
+                int r = config_find(&found);
+                if (r < 0)
+                        return r;
+                if (!found)
+                        return 0;
+                path = found;
+        }
+        return config_parse_file(path, items, n_items);
+}
+
 int config_parse_bool(const char *value, void *data) {
         static const char *const yes[] = { "1", "yes", "true", "on" }, *const no[] = { "0", "no", "false", "off" };
         for (size_t i = 0; i < ELEMENTSOF(yes); i++) {

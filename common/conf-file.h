@@ -33,6 +33,10 @@ int config_find(char **ret_path);
  * daemon; a malformed line or value is an error naming path:line. */
 int config_parse_file(const char *path, const ConfigItem *items, size_t n_items);
 
+/* config_parse_file() on path, or (NULL) on the file config_find() picks;
+ * no file at all is no error: every setting keeps its default. */
+int config_load(const char *path, const ConfigItem *items, size_t n_items);
+
 /* Parsers for common value types. */
 int config_parse_bool(const char *value, void *data);      /* bool */
 int config_parse_size(const char *value, void *data);      /* uint64_t bytes, "1G" */

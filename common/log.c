@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 
@@ -21,6 +22,15 @@ int log_get_max_level(void) {
                 max_level = e && strcmp(e, "debug") == 0 ? LOG_DEBUG : LOG_INFO;
         }
         return max_level;
+}
+
+int log_level_from_string(const char *s) {
+        static const char *const names[] = { [LOG_ERR] = "err", [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
+                                             [LOG_INFO] = "info", [LOG_DEBUG] = "debug" };
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (names[i] && strcmp(names[i], s) == 0)
+                        return (int) i;
+        return -EINVAL;
 }
 
 int log_full_errno(int level, int error, const char *fmt, ...) {

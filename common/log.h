@@ -12,6 +12,9 @@
 void log_set_program(const char *name);
 void log_set_max_level(int level);
 int log_get_max_level(void);
+/* "err", "warning", "notice", "info", "debug" → LOG_*, or -EINVAL: the
+ * --log-level= of the daemons. */
+int log_level_from_string(const char *s);
 
 /* Returns -abs(error) so that callers can write `return log_error_errno(r, ...)`. */
 int log_full_errno(int level, int error, const char *fmt, ...) _printf_(3, 4);

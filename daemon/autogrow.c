@@ -59,15 +59,6 @@ static int parse_max_size(const char *value, void *data) {
 }
 
 int autogrow_config_load(AutoGrowConfig *c, const char *path) {
-        _cleanup_free_ char *found = NULL;
-        if (!path) {
-                int r = config_find(&found);
-                if (r < 0)
-                        return r;
-                if (!found)
-                        return 0;
-                path = found;
-        }
         const ConfigItem items[] = {
                 { "Pool", "AutoGrow", config_parse_bool, &c->enabled },
                 { "Pool", "AutoGrowVolume", parse_volume, c->volume },
@@ -76,14 +67,14 @@ int autogrow_config_load(AutoGrowConfig *c, const char *path) {
                 { "Pool", "AutoGrowMaxSize", parse_max_size, &c->max_size },
                 { "Pool", "AutoGrowInterval", config_parse_seconds, &c->interval_usec },
         };
-        int r = config_parse_file(path, items, ELEMENTSOF(items));
+        int r = config_load(path, items, ELEMENTSOF(items));
         if (r < 0)
                 return r;
         if (c->step == 0)
-                return log_error_errno(EINVAL, "config %s: [Pool] AutoGrowStep= must be more than 0", path);
+                return log_error_errno(EINVAL, "config: [Pool] AutoGrowStep= must be more than 0");
         /* A check costs a fork of hearth-pool; more often than this is waste. */
         if (c->interval_usec < USEC_PER_SEC)
-                return log_error_errno(EINVAL, "config %s: [Pool] AutoGrowInterval= must be at least 1s", path);
+                return log_error_errno(EINVAL, "config: [Pool] AutoGrowInterval= must be at least 1s");
         return 0;
 }
 

@@ -68,15 +68,6 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return 0;
 }
 
-static int parse_level(const char *s) {
-        static const char *const names[] = { [LOG_ERR] = "err", [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
-                                             [LOG_INFO] = "info", [LOG_DEBUG] = "debug" };
-        for (size_t i = 0; i < ELEMENTSOF(names); i++)
-                if (names[i] && strcmp(names[i], s) == 0)
-                        return (int) i;
-        return -EINVAL;
-}
-
 static int connect_bus(Manager *m) {
         int r = sd_bus_open_system(&m->bus);
         if (r < 0)
@@ -144,7 +135,7 @@ int main(int argc, char *argv[]) {
                         config = optarg;
                         break;
                 case 'l':
-                        if ((r = parse_level(optarg)) < 0) {
+                        if ((r = log_level_from_string(optarg)) < 0) {
                                 log_error("--log-level: expected err, warning, notice, info or debug");
                                 return 2;
                         }

@@ -50,22 +50,13 @@ static int parse_path(const char *value, void *data) {
 }
 
 int accounts_config_load(AccountsConfig *c, const char *path) {
-        _cleanup_free_ char *found = NULL;
-        if (!path) {
-                int r = config_find(&found);
-                if (r < 0)
-                        return r;
-                if (!found)
-                        return 0;
-                path = found;
-        }
         const ConfigItem items[] = {
                 { "Accounts", "DefaultStorage", parse_storage, &c->default_storage },
                 { "Accounts", "AdminGroup", parse_group, c->admin_group },
                 { "Accounts", "ManageShadowUsers", config_parse_bool, &c->manage_shadow_users },
                 { "Accounts", "GdmConfig", parse_path, c->gdm_config },
         };
-        return config_parse_file(path, items, ELEMENTSOF(items));
+        return config_load(path, items, ELEMENTSOF(items));
 }
 
 const char *accounts_storage_for_create(AccountsStorage s) {
