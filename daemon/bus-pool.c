@@ -371,7 +371,7 @@ static void autogrow_on_status(PoolService *s, Operation *op, const sd_bus_error
                 return;
         char sz[32];
         snprintf(sz, sizeof sz, "+%" PRIu64, add);
-        Operation *grow;
+        Operation *grow = NULL;
         if (new_pool_op(NULL, POOL_METHOD_OTHER, argv_new("grow", s->autogrow.volume, sz, NULL), &grow) < 0 ||
             !grow->pool_argv) {
                 operation_free(grow);

@@ -84,7 +84,7 @@ static void put_other_groups(FILE *f, UserRecord *const *records, size_t n) {
                         continue;
                 for (const char **g = records[i]->member_of; g && *g; g++) {
                         bool seen = names_home(records, n, *g);
-                        gid_t gid;
+                        gid_t gid = 0;
                         int r;
 
                         for (size_t j = 0; j < i && !seen; j++)

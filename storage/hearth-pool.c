@@ -10,6 +10,7 @@
 #include "log.h"
 #include "macro.h"
 #include "pool.h"
+#include "pool-print.h"
 #include "size.h"
 
 enum {
@@ -47,11 +48,25 @@ static const char help_text[] =
 "  grow VOLUME SIZE|+SIZE\n"
 "        Grow to SIZE, or by SIZE, rounded up to whole extents: allocate,\n"
 "        commit, reload the table, grow the mounted filesystem online\n"
-"        (btrfs, ext4, xfs; an unmounted ext4 offline).\n"
+"        (btrfs, ext4, xfs; an unmounted ext4 offline). On a volume holding\n"
+"        LUKS, hearth-work resize grows the mapping and what is inside.\n"
 "  shrink VOLUME SIZE|-SIZE\n"
 "        Shrink to SIZE, or by SIZE (the amount cut rounded down to whole\n"
 "        extents): the filesystem first (btrfs mounted, ext4 unmounted; xfs\n"
-"        cannot shrink), then the table, then the metadata.\n"
+"        cannot shrink), then the table, then the metadata. A volume\n"
+"        holding LUKS shrinks only under an open mapping that already fits\n"
+"        (hearth-work resize shrinks a LUKS home that way).\n"
+"  create VOLUME SIZE\n"
+"        Make a new volume of SIZE, rounded up to whole extents, placed next\n"
+"        to home's extents (the space next to root stays free for release),\n"
+"        and its device /dev/mapper/hearth-pool-VOLUME, whose first MiB is\n"
+"        zeroed. VOLUME: 1-32 characters of a-z 0-9 _ -, not starting with\n"
+"        -, not \"home\". A LUKS home whose imagePath is that device lives on\n"
+"        the volume (hearth-work creates the volume itself if it is missing).\n"
+"  remove VOLUME\n"
+"        Remove the device, then the volume: its extents are free again\n"
+"        (their data is not wiped). Refused while the device is open\n"
+"        (mounted, or a LUKS mapping on it), and always for \"home\".\n"
 "  release SIZE\n"
 "        Give SIZE (rounded down to extents) of free space next to root\n"
 "        back by moving the pool partition's start; root can then grow\n"
@@ -115,90 +130,6 @@ static int parse_size_arg(const char *s, char sign, uint64_t *ret, bool *ret_rel
         *ret = v;
         *ret_relative = rel;
         return 0;
-}
-
-static const char *jstr(json_object *o, const char *key) {
-        json_object *v;
-        return o && json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : "";
-}
-
-static uint64_t jnum(json_object *o, const char *key) {
-        json_object *v;
-        return o && json_object_object_get_ex(o, key, &v) && v ? (uint64_t) json_object_get_uint64(v) : 0;
-}
-
-static json_object *jget(json_object *o, const char *key) {
-        json_object *v;
-        return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
-static void print_status(json_object *s) {
-        char b1[SIZE_FORMAT_MAX], b2[SIZE_FORMAT_MAX];
-        json_object *pvs = jget(s, "pvs"), *vols = jget(s, "volumes");
-
-        if (!json_object_get_boolean(jget(s, "valid")))
-                printf("Pool metadata: NOT USABLE: %s\n", jstr(s, "error"));
-        else
-                printf("Pool %s: sequence %" PRIu64 ", extent size %s, metadata read from %s\n", jstr(s, "pool_uuid"),
-                       jnum(s, "seq"), size_format(jnum(s, "extent_size"), b1), jstr(s, "metadata_from"));
-        printf("\n%-3s %-5s %-18s %8s %14s %6s  %s\n", "PV", "ROLE", "DEVICE", "SIZE", "EXTENTS", "FREE", "METADATA COPIES");
-        for (size_t i = 0; i < json_object_array_length(pvs); i++) {
-                json_object *p = json_object_array_get_idx(pvs, i), *c = jget(p, "copies");
-                char ext[64], copies[512];
-                size_t len = 0;
-                snprintf(ext, sizeof ext, "%" PRIu64 "-%" PRIu64, jnum(p, "first_extent"),
-                         jnum(p, "first_extent") + jnum(p, "extent_count") - (jnum(p, "extent_count") > 0));
-                copies[0] = 0;
-                for (const char *k = "A"; *k; k = (*k == 'A' ? "B" : "")) {
-                        json_object *cp = jget(c, k);
-                        bool cur = strcmp(jstr(c, "current"), k) == 0;
-                        if (json_object_get_boolean(jget(cp, "valid")))
-                                len += (size_t) snprintf(copies + len, sizeof copies - len, "%s%s seq %" PRIu64 "%s", len ? ", " : "", k,
-                                                         jnum(cp, "seq"), cur ? " (current)" : "");
-                        else
-                                len += (size_t) snprintf(copies + len, sizeof copies - len, "%s%s INVALID (%s)", len ? ", " : "", k,
-                                                         jstr(cp, "error"));
-                        if (len >= sizeof copies)
-                                break;
-                }
-                printf("%-3" PRIu64 " %-5s %-18s %8s %14s %6" PRIu64 "  %s%s\n", jnum(p, "index"), jstr(p, "role"), jstr(p, "device"),
-                       size_format(jnum(p, "size"), b1), ext, jnum(p, "free_extents"), copies,
-                       json_object_get_boolean(jget(c, "stale")) ? " [stale]" : "");
-        }
-        if (json_object_array_length(vols) > 0)
-                printf("\n%-12s %8s %8s  %-28s %s\n", "VOLUME", "SIZE", "EXTENTS", "DEVICE", "RUNS (pv:first+count)");
-        for (size_t i = 0; i < json_object_array_length(vols); i++) {
-                json_object *v = json_object_array_get_idx(vols, i), *runs = jget(v, "runs");
-                char rs[1024];
-                size_t len = 0;
-                rs[0] = 0;
-                for (size_t k = 0; k < json_object_array_length(runs) && len < sizeof rs - 64; k++) {
-                        json_object *r = json_object_array_get_idx(runs, k);
-                        len += (size_t) snprintf(rs + len, sizeof rs - len, "%s%" PRIu64 ":%" PRIu64 "+%" PRIu64, k ? " " : "",
-                                                 jnum(r, "pv"), jnum(r, "first"), jnum(r, "count"));
-                }
-                printf("%-12s %8s %8" PRIu64 "  %-28s %s\n", jstr(v, "name"), size_format(jnum(v, "size"), b1), jnum(v, "extents"),
-                       json_object_get_boolean(jget(v, "active")) ? jstr(v, "device") : "(inactive)", rs);
-                if (jget(v, "mountpoint"))
-                        printf("%-12s mounted on %s (%s)\n", "", jstr(v, "mountpoint"), jstr(v, "fstype"));
-        }
-        if (json_object_get_boolean(jget(s, "valid")))
-                printf("\nFree: %" PRIu64 " extents (%s); releasable next to root: %" PRIu64 " extents (%s)\n",
-                       jnum(s, "free_extents"), size_format(jnum(s, "free_bytes"), b1), jnum(s, "releasable_extents"),
-                       size_format(jnum(s, "releasable_bytes"), b2));
-}
-
-static void print_check(json_object *c) {
-        json_object *probs = jget(c, "problems");
-        for (size_t i = 0; i < json_object_array_length(probs); i++) {
-                json_object *p = json_object_array_get_idx(probs, i);
-                printf("%s: %s%s\n", jstr(p, "kind"), jstr(p, "message"),
-                       json_object_get_boolean(jget(p, "repaired")) ? " (repaired)" : "");
-        }
-        if (json_object_get_boolean(jget(c, "consistent")))
-                printf("pool: consistent\n");
-        else
-                printf("pool: %s problems\n", "has");
 }
 
 int main(int argc, char *argv[]) {
@@ -328,7 +259,15 @@ int main(int argc, char *argv[]) {
         bool relative = false;
         if (status || check || strcmp(cmd, "activate") == 0)
                 WANT_ARGS(0);
-        else if (strcmp(cmd, "grow") == 0 || strcmp(cmd, "shrink") == 0) {
+        else if (strcmp(cmd, "remove") == 0)
+                WANT_ARGS(1);
+        else if (strcmp(cmd, "create") == 0) {
+                WANT_ARGS(2);
+                if (size_parse(args[2], &size) < 0 || size == 0 || size >= HEARTH_SIZE_MAX) {
+                        fprintf(stderr, "hearth-pool: invalid size \"%s\"\n", args[2]);
+                        return EXIT_USAGE;
+                }
+        } else if (strcmp(cmd, "grow") == 0 || strcmp(cmd, "shrink") == 0) {
                 WANT_ARGS(2);
                 if (parse_size_arg(args[2], cmd[0] == 'g' ? '+' : '-', &size, &relative) < 0) {
                         fprintf(stderr, "hearth-pool: invalid size \"%s\"\n", args[2]);
@@ -350,13 +289,15 @@ int main(int argc, char *argv[]) {
                 return EXIT_NO_POOL;
 
         if (status) {
+                json_object *valid;
                 if (pool_status(p, &j) < 0)
                         return EXIT_FAILED;
                 if (json)
                         puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
                 else
-                        print_status(j);
-                return json_object_get_boolean(jget(j, "valid")) ? EXIT_OK : EXIT_NO_POOL;
+                        pool_status_print(stdout, j);
+                return json_object_object_get_ex(j, "valid", &valid) && json_object_get_boolean(valid) ? EXIT_OK
+                                                                                                       : EXIT_NO_POOL;
         }
         if (check) {
                 r = pool_verify(p, repair, &j);
@@ -365,7 +306,7 @@ int main(int argc, char *argv[]) {
                 if (json)
                         puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
                 else
-                        print_check(j);
+                        pool_check_print(stdout, j);
                 return r > 0 ? EXIT_PROBLEMS : EXIT_OK;
         }
         if (strcmp(cmd, "activate") == 0)
@@ -374,6 +315,10 @@ int main(int argc, char *argv[]) {
                 r = pool_grow(p, args[1], size, relative);
         else if (strcmp(cmd, "shrink") == 0)
                 r = pool_shrink(p, args[1], size, relative);
+        else if (strcmp(cmd, "create") == 0)
+                r = pool_volume_create(p, args[1], size);
+        else if (strcmp(cmd, "remove") == 0)
+                r = pool_volume_remove(p, args[1]);
         else
                 r = pool_give_back(p, size);
         return r < 0 ? EXIT_FAILED : EXIT_OK;

@@ -4,6 +4,11 @@
  * /dev/mapper/hearth-<user> and mounted on the home directory while active.
  * Everything LUKS goes through libcryptsetup.
  *
+ * A home whose imagePath is /dev/mapper/hearth-pool-<volume> lives on that
+ * volume of the extent pool (storage/pool.c): create makes the volume,
+ * resize grows and shrinks it (never moving data), remove gives its extents
+ * back to the pool.
+ *
  * The record travels with the home: a LUKS2 token of type hearth-identity
  * and ~/.identity hold a copy signed by the machine key, and activation
  * prefers the newer of the stored and embedded copies, provided the embedded
@@ -31,6 +36,7 @@
 #include "loop.h"
 #include "macro.h"
 #include "password.h"
+#include "pool.h"
 #include "secret.h"
 #include "sign.h"
 #include "size.h"
@@ -41,6 +47,7 @@
 typedef struct Volume {
         char *image;   /* image file or block device */
         bool is_block;
+        char pool_volume[POOL_NAME_MAX + 1]; /* the pool volume it is, or "" */
         char *dev;     /* what LUKS sits on: /dev/loopN or the block device */
         int loop_fd;
         struct crypt_device *cd;
@@ -91,11 +98,65 @@ static const char *fstype(Home *h) {
         return h->rec->file_system_type ?: "btrfs";
 }
 
+/* 1 and the volume if imagePath is /dev/mapper/hearth-pool-<volume>, 0 if
+ * the home is not on a pool volume. */
+static int home_pool_volume(Home *h, char volume[static POOL_NAME_MAX + 1]) {
+        int r = pool_volume_from_device(h->rec->image_path, volume);
+        if (r == -EINVAL)
+                return log_error_errno(EINVAL, "home %s: imagePath %s: no valid pool volume name after " POOL_DEVICE_PREFIX,
+                                       h->name, h->rec->image_path);
+        if (r > 0 && strcmp(volume, POOL_HOME_VOLUME) == 0)
+                return log_error_errno(EINVAL, "home %s: imagePath names the pool volume home, which is /home itself; "
+                                       "a LUKS home needs a pool volume of its own", h->name);
+        return r;
+}
+
+/* Brings the pool volume's device up if the pool was not activated (or the
+ * volume was added since): from validated metadata under the pool lock, as
+ * boot does, writing no metadata and touching no other volume, so a login
+ * does not depend on an administrator having run hearth-pool activate. */
+static int pool_volume_up(Home *h, const char *volume, const char *node) {
+        _cleanup_pool_ Pool *p = NULL;
+        PoolVolumeInfo info;
+        struct stat st;
+        int r;
+
+        if (stat(node, &st) == 0)
+                return S_ISBLK(st.st_mode) ? 0 : log_error_errno(ENOTBLK, "home %s: %s is not a block device", h->name, node);
+        if (errno != ENOENT)
+                return log_error_errno(errno, "home %s: %s: %m", h->name, node);
+        r = pool_open(NULL, false, &p);
+        if (r < 0)
+                return log_error_errno(r, "home %s: pool volume %s is not active, and the pool cannot be opened "
+                                       "(see above; hearth-pool status)", h->name, volume);
+        r = pool_volume_info(p, volume, &info);
+        if (r == -ENOENT)
+                return log_error_errno(ENOENT, "home %s: pool volume %s does not exist", h->name, volume);
+        if (r >= 0)
+                r = pool_volume_activate(p, volume);
+        if (r < 0)
+                return r;
+        log_info("home %s: pool volume %s was not active; activated it", h->name, volume);
+        return 0;
+}
+
 /* The image: imagePath if it names a block device, else <root>/<user>.home;
  * nothing else, so a record cannot point create or remove at another file. */
 static int image_path(Home *h, char **ret, bool *ret_block) {
+        char volume[POOL_NAME_MAX + 1];
         struct stat st;
+        int r;
 
+        r = home_pool_volume(h, volume);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                /* Its device may be missing (pool not active, volume not
+                 * made yet): volume_attach() and create deal with that. */
+                *ret_block = true;
+                *ret = strdup(h->rec->image_path);
+                return *ret ? 0 : log_oom();
+        }
         if (h->rec->image_path && strncmp(h->rec->image_path, "/dev/", 5) == 0) {
                 if (stat(h->rec->image_path, &st) < 0)
                         return log_error_errno(errno, "home %s: imagePath %s: %m", h->name, h->rec->image_path);
@@ -125,6 +186,16 @@ static int volume_attach(Home *h, const char *image, bool is_block, Volume *v) {
         if (!v->image)
                 return log_oom();
         v->is_block = is_block;
+        r = home_pool_volume(h, v->pool_volume);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                v->pool_volume[0] = 0;
+        else {
+                r = pool_volume_up(h, v->pool_volume, image);
+                if (r < 0)
+                        return r;
+        }
         if (is_block)
                 v->dev = strdup(image);
         else {
@@ -178,6 +249,11 @@ static int volume_open_active(Home *h, const char *name, Volume *v) {
                 return log_error_errno(r, "home %s: cannot open /dev/mapper/%s: %m", h->name, name);
         v->image = TAKE_PTR(image);
         v->is_block = is_block;
+        r = home_pool_volume(h, v->pool_volume);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                v->pool_volume[0] = 0;
         v->dev = strdup(crypt_get_device_name(v->cd));
         if (!v->dev)
                 return log_oom();
@@ -471,6 +547,111 @@ static int mount_dir(Home *h, const char *what, char **ret) {
         return 0;
 }
 
+/* ---- homes on a pool volume ------------------------------------------------ */
+
+#define LUKS_HEADER_ROOM (UINT64_C(16) << 20)
+
+static int open_pool(Home *h, Pool **ret) {
+        int r = pool_open(NULL, false, ret);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot open the extent pool (see above; hearth-pool status)", h->name);
+        return 0;
+}
+
+/* The pool volume a new home goes on: made now (diskSize, or a fifth of the
+ * pool's free space as images take a fifth of /home's, rounded up to whole
+ * extents), or one that exists and holds no LUKS volume yet (made with
+ * hearth-pool create, or left by a create killed before it formatted). */
+static int pool_volume_prepare(Home *h, const char *volume, const char *node, uint64_t min, bool *ret_created) {
+        _cleanup_pool_ Pool *p = NULL;
+        PoolVolumeInfo info;
+        uint64_t size, free_bytes, esb;
+        int r;
+
+        *ret_created = false;
+        crypt_log_setup();
+        r = open_pool(h, &p);
+        if (r < 0)
+                return r;
+        r = pool_volume_info(p, volume, &info);
+        if (r >= 0) {
+                if (!info.active && (r = pool_volume_activate(p, volume)) < 0)
+                        return r;
+                /* Never format over a home: checked before anything is
+                 * attached, so that no failure path wipes its header. */
+                struct crypt_device *cd = NULL;
+                bool luks = crypt_init(&cd, node) >= 0 && crypt_load(cd, CRYPT_LUKS, NULL) >= 0;
+                if (cd)
+                        crypt_free(cd);
+                if (luks)
+                        return log_error_errno(EEXIST, "home %s: pool volume %s already holds a LUKS volume (another home, or "
+                                               "one an interrupted create left: remove that home first)", h->name, volume);
+                log_info("home %s: using the existing pool volume %s", h->name, volume);
+                return 0;
+        }
+        if (r != -ENOENT)
+                return r;
+        r = pool_free_space(p, &free_bytes, &esb);
+        if (r < 0)
+                return r;
+        size = h->rec->disk_size != UINT64_MAX ? h->rec->disk_size : free_bytes / 5;
+        size = (size / esb + (size % esb != 0)) * esb;
+        if (size < min + LUKS_HEADER_ROOM) {
+                char a[SIZE_FORMAT_MAX], b[SIZE_FORMAT_MAX];
+                return log_error_errno(ERANGE, "home %s: %s is too small for %s: at least %s are needed", h->name,
+                                       size_format(size, a), fstype(h), size_format(min + LUKS_HEADER_ROOM, b));
+        }
+        r = pool_volume_create_full(p, volume, size, POOL_VOLUME_LUKS);
+        if (r < 0)
+                return r;
+        *ret_created = true;
+        return 0;
+}
+
+/* Removes the pool volume (a failed create's, or a removed home's). */
+static int pool_volume_discard(Home *h, const char *volume) {
+        _cleanup_pool_ Pool *p = NULL;
+        int r = open_pool(h, &p);
+        if (r >= 0)
+                r = pool_volume_remove(p, volume);
+        return r;
+}
+
+/* The volume's size: its device's if active, else the metadata's. */
+static int pool_volume_size(Home *h, const char *volume, const char *node, uint64_t *ret) {
+        _cleanup_pool_ Pool *p = NULL;
+        PoolVolumeInfo info;
+        int r;
+
+        _cleanup_close_ int fd = open(node, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+                if (ioctl(fd, BLKGETSIZE64, ret) < 0)
+                        return log_error_errno(errno, "home %s: cannot get the size of %s: %m", h->name, node);
+                return 0;
+        }
+        if (errno != ENOENT)
+                return log_error_errno(errno, "home %s: %s: %m", h->name, node);
+        r = open_pool(h, &p);
+        if (r < 0)
+                return r;
+        r = pool_volume_info(p, volume, &info);
+        if (r == -ENOENT)
+                return log_error_errno(ENOENT, "home %s: pool volume %s does not exist", h->name, volume);
+        if (r < 0)
+                return r;
+        *ret = info.size;
+        return 0;
+}
+
+/* Grows or shrinks the pool volume to size bytes (whole extents). */
+static int pool_volume_resize(Home *h, const char *volume, uint64_t size, bool grow) {
+        _cleanup_pool_ Pool *p = NULL;
+        int r = open_pool(h, &p);
+        if (r < 0)
+                return r;
+        return grow ? pool_grow(p, volume, size, false) : pool_shrink(p, volume, size, false);
+}
+
 /* Leftovers of a killed create: its mount and its mapping. The image file
  * itself goes with the other hidden leftovers. */
 static void clean_create_leftovers(Home *h) {
@@ -494,9 +675,9 @@ static int luks_create(Home *h) {
         _cleanup_volume_ Volume v = { .loop_fd = -1 };
         _cleanup_free_ char *image = NULL, *temp = NULL, *temp_path = NULL, *mnt = NULL;
         _cleanup_close_ int fd = -1, top = -1;
-        char name[64], mapped[80];
+        char name[64], mapped[80], volume[POOL_NAME_MAX + 1];
         uint64_t size = 0, min = 0;
-        bool is_block = false, mounted = false;
+        bool is_block = false, mounted = false, on_pool, pool_created = false;
         struct stat st;
         int r;
 
@@ -514,14 +695,24 @@ static int luks_create(Home *h) {
                 return log_error_errno(EALREADY, "home %s: /dev/mapper/%s is already active", h->name, name);
         if (!is_block && stat(image, &st) == 0)
                 return log_error_errno(EEXIST, "home %s: %s already exists", h->name, image);
+        r = home_pool_volume(h, volume);
+        if (r < 0)
+                return r;
+        on_pool = r > 0;
+        if (on_pool) {
+                r = pool_volume_prepare(h, volume, image, min, &pool_created);
+                if (r < 0)
+                        return r;
+        }
 
         r = default_size(h, image, is_block, &size);
         if (r < 0)
-                return r;
-        if (size < min + (UINT64_C(16) << 20)) {
+                goto fail;
+        if (size < min + LUKS_HEADER_ROOM) {
                 char a[SIZE_FORMAT_MAX], b[SIZE_FORMAT_MAX];
-                return log_error_errno(ERANGE, "home %s: %s is too small for %s: at least %s are needed", h->name,
-                                       size_format(size, a), fstype(h), size_format(min + (UINT64_C(16) << 20), b));
+                r = log_error_errno(ERANGE, "home %s: %s is too small for %s: at least %s are needed", h->name,
+                                    size_format(size, a), fstype(h), size_format(min + LUKS_HEADER_ROOM, b));
+                goto fail;
         }
 
         /* Build under a hidden name; rename into place only when complete. */
@@ -653,6 +844,12 @@ fail:
                 (void) unlinkat(h->root_fd, temp, 0);
         else if (is_block && v.cd) /* leave no half-made header on a device */
                 (void) crypt_wipe(v.cd, NULL, CRYPT_WIPE_ZERO, 0, UINT64_C(16) << 20, 1 << 20, 0, NULL, NULL);
+        if (pool_created) {
+                volume_close(&v); /* nothing of ours may hold the device */
+                if (pool_volume_discard(h, volume) < 0)
+                        log_warning("home %s: the pool volume %s made for it is left; hearth-pool remove %s removes it",
+                                    h->name, volume, volume);
+        }
         return r;
 }
 
@@ -908,8 +1105,8 @@ static int luks_resize(Home *h) {
         _cleanup_volume_ Volume v = { .loop_fd = -1 };
         _cleanup_free_ char *mnt = NULL;
         char name[64], mapped[80], a[SIZE_FORMAT_MAX];
-        uint64_t want = h->rec->disk_size, current, min, header;
-        bool was_active, opened_here = false, mounted_here = false;
+        uint64_t want = h->rec->disk_size, current, min, header, pool_free = 0, esb = 0;
+        bool was_active, opened_here = false, mounted_here = false, on_pool;
         struct stat st;
         int r;
 
@@ -924,15 +1121,33 @@ static int luks_resize(Home *h) {
         r = was_active ? volume_open_active(h, name, &v) : volume_open(h, &v);
         if (r < 0)
                 return r;
-        if (v.is_block)
+        on_pool = v.pool_volume[0] != 0;
+        if (v.is_block && !on_pool)
                 return log_error_errno(EOPNOTSUPP, "home %s: %s is a block device; its size is not ours to change",
                                        h->name, v.image);
-        if (stat(v.image, &st) < 0)
-                return log_error_errno(errno, "home %s: cannot stat %s: %m", h->name, v.image);
-        current = (uint64_t) st.st_size;
+        if (on_pool) {
+                _cleanup_pool_ Pool *p = NULL;
+                PoolVolumeInfo info;
+                r = open_pool(h, &p);
+                if (r >= 0)
+                        r = pool_volume_info(p, v.pool_volume, &info);
+                if (r == -ENOENT)
+                        return log_error_errno(ENOENT, "home %s: pool volume %s does not exist", h->name, v.pool_volume);
+                if (r < 0)
+                        return r;
+                current = info.size;
+                pool_free = info.free;
+                esb = info.extent_size;
+        } else {
+                if (stat(v.image, &st) < 0)
+                        return log_error_errno(errno, "home %s: cannot stat %s: %m", h->name, v.image);
+                current = (uint64_t) st.st_size;
+        }
         header = crypt_get_data_offset(v.cd) * 512;
         (void) fs_min_size(fstype(h), &min);
-        if (h->size_request == HOME_SIZE_MAX) {
+        if (h->size_request == HOME_SIZE_MAX && on_pool)
+                want = current + pool_free; /* free extents serve nothing else */
+        else if (h->size_request == HOME_SIZE_MAX) {
                 /* All that is free below the image, but a tenth. */
                 struct statvfs sv;
                 if (fstatvfs(h->root_fd, &sv) < 0)
@@ -943,7 +1158,8 @@ static int luks_resize(Home *h) {
         if (want < header + min)
                 return log_error_errno(ERANGE, "home %s: %s is smaller than %s can be", h->name, size_format(want, a),
                                        fstype(h));
-        want = want / 4096 * 4096;
+        /* A pool volume has whole extents; never less than asked for. */
+        want = on_pool ? (want / esb + (want % esb != 0)) * esb : want / 4096 * 4096;
         snprintf(mapped, sizeof mapped, "/dev/mapper/%s", name);
 
         if (!was_active) {
@@ -987,19 +1203,28 @@ static int luks_resize(Home *h) {
                 want = (header + fs_min + slack + (1 << 20) - 1) / (1 << 20) * (1 << 20);
                 if (want < header + min)
                         want = header + min;
+                if (on_pool)
+                        want = (want / esb + (want % esb != 0)) * esb;
                 if (want > current)
                         want = current;
         }
 
-        if (want > current) {
+        /* On a pool volume the same size again finishes a grow killed
+         * midway (the volume's table, the mapping or the filesystem left
+         * behind): each step is a no-op where it is already done. */
+        bool finish = on_pool && want == current;
+
+        if (want > current || finish) {
                 /* Grow: the container first, then what is inside it. */
-                if (truncate(v.image, (off_t) want) < 0) {
+                if (on_pool)
+                        r = pool_volume_resize(h, v.pool_volume, want, true);
+                else if (truncate(v.image, (off_t) want) < 0)
                         r = log_error_errno(errno, "home %s: cannot grow %s: %m", h->name, v.image);
+                else
+                        r = loop_refresh_size(v.loop_fd);
+                if (r < 0)
                         goto out;
-                }
-                r = loop_refresh_size(v.loop_fd);
-                if (r >= 0)
-                        r = crypt_resize(v.cd, name, 0);
+                r = crypt_resize(v.cd, name, 0);
                 if (r < 0) {
                         r = log_error_errno(r, "home %s: cannot grow the LUKS mapping: %m", h->name);
                         goto out;
@@ -1015,11 +1240,12 @@ static int luks_resize(Home *h) {
                         r = log_error_errno(r, "home %s: cannot shrink the LUKS mapping: %m", h->name);
                         goto out;
                 }
-                if (truncate(v.image, (off_t) want) < 0) {
+                if (on_pool)
+                        r = pool_volume_resize(h, v.pool_volume, want, false);
+                else if (truncate(v.image, (off_t) want) < 0)
                         r = log_error_errno(errno, "home %s: cannot shrink %s: %m", h->name, v.image);
-                        goto out;
-                }
-                r = loop_refresh_size(v.loop_fd);
+                else
+                        r = loop_refresh_size(v.loop_fd);
         }
         if (r >= 0) {
                 json_object_object_add(h->rec->json, "diskSize", json_object_new_int64((int64_t) want));
@@ -1055,14 +1281,27 @@ static int luks_authenticate(Home *h) {
 
 static int luks_exists(Home *h) {
         _cleanup_free_ char *image = NULL;
+        char volume[POOL_NAME_MAX + 1];
         bool is_block;
         struct stat st;
         int r = image_path(h, &image, &is_block);
         if (r < 0)
                 return r;
-        if (stat(image, &st) < 0)
-                return errno == ENOENT ? 0 : -errno;
-        return 1;
+        if (stat(image, &st) == 0)
+                return 1;
+        if (errno != ENOENT)
+                return -errno;
+        r = home_pool_volume(h, volume);
+        if (r <= 0)
+                return r;
+        /* An inactive pool volume exists all the same. */
+        _cleanup_pool_ Pool *p = NULL;
+        PoolVolumeInfo info;
+        r = open_pool(h, &p);
+        if (r < 0)
+                return r;
+        r = pool_volume_info(p, volume, &info);
+        return r == -ENOENT ? 0 : r < 0 ? r : 1;
 }
 
 static int luks_inspect(Home *h) {
@@ -1072,10 +1311,20 @@ static int luks_inspect(Home *h) {
         struct stat st;
         int r;
 
+        char volume[POOL_NAME_MAX + 1];
+        uint64_t pool_size = 0;
+
         r = image_path(h, &image, &is_block);
         if (r < 0)
                 return r;
-        if (stat(image, &st) < 0)
+        r = home_pool_volume(h, volume);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                r = pool_volume_size(h, volume, image, &pool_size);
+                if (r < 0)
+                        return r;
+        } else if (stat(image, &st) < 0)
                 return log_error_errno(errno, "home %s: image %s: %m", h->name, image);
         if (!h->state) {
                 char name[64];
@@ -1087,7 +1336,9 @@ static int luks_inspect(Home *h) {
         status = json_object_new_object();
         if (!status)
                 return log_oom();
-        if (!is_block)
+        if (pool_size > 0) /* the pool volume is the home's, as an image is */
+                json_object_object_add(status, "diskSize", json_object_new_int64((int64_t) pool_size));
+        else if (!is_block)
                 json_object_object_add(status, "diskSize", json_object_new_int64((int64_t) st.st_size));
         if (strcmp(h->state, "active") == 0) {
                 struct statvfs sv;
@@ -1119,11 +1370,28 @@ static int luks_update(Home *h) {
 
 static int luks_remove(Home *h) {
         _cleanup_volume_ Volume v = { .loop_fd = -1 };
+        char volume[POOL_NAME_MAX + 1];
         uint64_t header;
+        bool on_pool;
         int r;
 
         if (is_active(h))
                 return log_error_errno(EBUSY, "home %s: active; deactivate it before removing", h->name);
+        r = home_pool_volume(h, volume);
+        if (r < 0)
+                return r;
+        on_pool = r > 0;
+        if (on_pool) {
+                /* A remove killed after the volume went has nothing left to do. */
+                r = luks_exists(h);
+                if (r < 0)
+                        return r;
+                if (r == 0) {
+                        log_info("home %s: pool volume %s is already gone", h->name, volume);
+                        (void) unlinkat(h->root_fd, h->name, AT_REMOVEDIR);
+                        return set_state(h, "absent");
+                }
+        }
         r = volume_open(h, &v);
         if (r == -EUCLEAN) {
                 /* A damaged header is no reason to keep the data. */
@@ -1138,6 +1406,12 @@ static int luks_remove(Home *h) {
                 return log_error_errno(r, "home %s: cannot wipe the LUKS header: %m", h->name);
         if (!v.is_block && unlink(v.image) < 0)
                 return log_error_errno(errno, "home %s: cannot delete %s: %m", h->name, v.image);
+        if (on_pool) {
+                volume_close(&v); /* nothing of ours may hold the device */
+                r = pool_volume_discard(h, volume);
+                if (r < 0)
+                        return r;
+        }
         (void) unlinkat(h->root_fd, h->name, AT_REMOVEDIR); /* the empty mount point */
         return set_state(h, "absent");
 }

@@ -269,12 +269,19 @@ int pool_volume_shrink(PoolMetadata *md, const char *volume, uint64_t extents) {
         return 0;
 }
 
-int pool_volume_create(PoolMetadata *md, const char *volume, const uint8_t uuid[16], uint32_t flags,
-                       uint64_t extents) {
+bool pool_volume_name_valid_new(const char *name) {
+        return pool_volume_name_valid(name) && name[0] != '-' && strcmp(name, POOL_HOME_VOLUME) != 0;
+}
+
+int pool_volume_add(PoolMetadata *md, const char *volume, const uint8_t uuid[16], uint32_t flags,
+                    uint64_t extents) {
         int r;
 
-        if (!pool_volume_name_valid(volume) || strcmp(volume, POOL_HOME_VOLUME) == 0)
-                return log_error_errno(EINVAL, "pool: volume %s: invalid name for a new volume", volume);
+        if (strcmp(volume, POOL_HOME_VOLUME) == 0)
+                return log_error_errno(EINVAL, "pool: volume home is the home partition's own volume; only init makes it");
+        if (!pool_volume_name_valid_new(volume))
+                return log_error_errno(EINVAL, "pool: volume %.40s: invalid name for a new volume (1-%u characters of a-z 0-9 _ -, "
+                                       "not starting with -)", volume, POOL_NAME_MAX);
         if (flags & ~POOL_VOLUME_FLAGS_KNOWN)
                 return log_error_errno(EINVAL, "pool: volume %s: unknown flags 0x%" PRIx32, volume, flags);
         if (extents == 0)
@@ -285,7 +292,14 @@ int pool_volume_create(PoolMetadata *md, const char *volume, const uint8_t uuid[
                 if (memcmp(md->volumes[i].uuid, uuid, 16) == 0)
                         return log_error_errno(EEXIST, "pool: volume %s: its UUID is already used by volume %s", volume, md->volumes[i].name);
         if (md->n_volumes >= POOL_VOLUMES_MAX)
-                return log_error_errno(E2BIG, "pool: volume %s: the pool already has %u volumes", volume, POOL_VOLUMES_MAX);
+                return log_error_errno(E2BIG, "pool: volume %s: the pool already has %u volumes, the format's limit", volume, POOL_VOLUMES_MAX);
+        uint64_t available;
+        r = pool_free_extents(md, &available);
+        if (r < 0)
+                return log_error_errno(r, "pool: volume %s: cannot compute the free extents: %m", volume);
+        if (available < extents)
+                return log_error_errno(ENOSPC, "pool: volume %s: needs %" PRIu64 " extents, only %" PRIu64 " are free",
+                                       volume, extents, available);
 
         PoolVolume *vs = reallocarray(md->volumes, md->n_volumes + 1, sizeof *vs);
         if (!vs)
@@ -304,13 +318,13 @@ int pool_volume_create(PoolMetadata *md, const char *volume, const uint8_t uuid[
         return 0;
 }
 
-int pool_volume_remove(PoolMetadata *md, const char *volume) {
+int pool_volume_drop(PoolMetadata *md, const char *volume) {
         PoolVolume *v = pool_metadata_find_volume(md, volume);
 
         if (!v)
                 return log_error_errno(ENOENT, "pool: volume %s: no such volume", volume);
         if (strcmp(volume, POOL_HOME_VOLUME) == 0)
-                return log_error_errno(EPERM, "pool: volume home cannot be removed");
+                return log_error_errno(EPERM, "pool: volume home cannot be removed: it is /home on the home partition");
         size_t i = (size_t) (v - md->volumes);
         free(v->runs);
         memmove(&md->volumes[i], &md->volumes[i + 1], (md->n_volumes - i - 1) * sizeof *md->volumes);

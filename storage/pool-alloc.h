@@ -40,12 +40,20 @@ int pool_volume_grow(PoolMetadata *md, const char *volume, uint64_t extents);
  * least one extent (remove them instead). -ERANGE if asked for more. */
 int pool_volume_shrink(PoolMetadata *md, const char *volume, uint64_t extents);
 
-/* A new volume of `extents` (≥ 1) extents. -EEXIST, -EINVAL (bad name,
- * flags or "home"), -ENOSPC, -E2BIG (too many volumes). */
-int pool_volume_create(PoolMetadata *md, const char *volume, const uint8_t uuid[16], uint32_t flags,
-                       uint64_t extents);
-/* Drops a volume and frees its extents; "home" cannot be removed (-EPERM). */
-int pool_volume_remove(PoolMetadata *md, const char *volume);
+/* Names a new volume may take: the format's (1-32 of a-z 0-9 _ -), but
+ * not "home" (init makes it, over the home partition) and not starting with
+ * '-' (dmsetup, hearth-pool and the like would read it as an option). */
+bool pool_volume_name_valid_new(const char *name);
+
+/* A new volume of `extents` (≥ 1) extents, placed like any grow of a
+ * non-home volume (above). -EEXIST (name or UUID taken), -EINVAL (name not
+ * valid_new, unknown flags, 0 extents), -ENOSPC, -E2BIG (POOL_VOLUMES_MAX
+ * volumes already, or the run table would be too long). */
+int pool_volume_add(PoolMetadata *md, const char *volume, const uint8_t uuid[16], uint32_t flags,
+                    uint64_t extents);
+/* Drops a volume; its extents are free from then on. -ENOENT; "home"
+ * cannot be dropped (-EPERM). */
+int pool_volume_drop(PoolMetadata *md, const char *volume);
 
 /* How many extents at the start (root side) of the pool partition are free,
  * and so could be given back to root. */

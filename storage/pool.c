@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <blkid/blkid.h>
+#include <libcryptsetup.h>
 #include <libfdisk/libfdisk.h>
 #include <linux/blkpg.h>
 #include <linux/btrfs.h>
@@ -42,6 +43,8 @@ static const char *const failpoint_names[] = {
         "grow-allocated", "grow-commit-pool", "grow-commit-home", "grow-reloaded", "grow-fs",
         "shrink-fs", "shrink-reloaded", "shrink-commit-pool", "shrink-commit-home",
         "release-staged", "release-gpt", "release-kernel", "release-commit-home",
+        "create-allocated", "create-commit-pool", "create-commit-home", "create-activated",
+        "remove-deactivated", "remove-commit-pool", "remove-commit-home",
         "rewrite-commit-pool", "rewrite-commit-home",
         NULL,
 };
@@ -693,6 +696,17 @@ static int pool_commit_pvs(Pool *p, const PoolMetadata *md, const char *op, uint
                 if ((int) i != p->md_from && (which & (1U << p->devs[i].geometry.pv_index)))
                         order[n++] = (int) i;
 
+        /* PVs may have copy areas of different sizes: one that cannot take
+         * the new copy must refuse before any PV is written, or the PVs
+         * would disagree. */
+        size_t need = pool_metadata_encoded_size(md);
+        for (int k = 0; k < n; k++) {
+                const PoolDevice *d = &p->devs[order[k]];
+                if (need > d->geometry.metadata_copy_size)
+                        return log_error_errno(E2BIG, "pool PV %s: the metadata would need %zu bytes, its copies hold %" PRIu64
+                                               "; nothing was written", d->path, need, d->geometry.metadata_copy_size);
+        }
+
         for (int k = 0; k < n; k++) {
                 PoolDevice *d = &p->devs[order[k]];
                 _cleanup_free_ uint8_t *buf = NULL;
@@ -982,7 +996,7 @@ static int btrfs_devid(const char *what, int fd, dev_t dev, uint64_t *ret) {
 
 static int btrfs_resize_dev(const char *what, const char *mountpoint, dev_t dev, uint64_t bytes /* 0 = max */) {
         struct btrfs_ioctl_vol_args args = {};
-        uint64_t devid;
+        uint64_t devid = 0;
         _cleanup_close_ int fd = open(mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return log_error_errno(errno, "%s: cannot open %s: %m", what, mountpoint);
@@ -1028,6 +1042,10 @@ static int volume_fs_grow(const char *volume, dev_t dev) {
         r = probe_fstype(node, type);
         if (r < 0)
                 return r;
+        if (strcmp(type, "crypto_LUKS") == 0) {
+                log_debug("%s: holds LUKS; the home's resize grows the mapping and its filesystem", what);
+                return 0;
+        }
         if (strcmp(type, "ext4") == 0) {
                 r = run_tool(what, (char *const[]) { "e2fsck", "-f", "-y", node, NULL });
                 if (r >= 0)
@@ -1039,6 +1057,60 @@ static int volume_fs_grow(const char *volume, dev_t dev) {
         if (type[0])
                 log_notice("%s: %s is not mounted; it grows to the new size when mounted and resized", what, type);
         return 0;
+}
+
+static void pool_crypt_log(int level, const char *msg, void *userdata) {
+        size_t n = strlen(msg);
+        log_debug("libcryptsetup: %.*s", (int) (n && msg[n - 1] == '\n' ? n - 1 : n), msg);
+}
+
+/* The pool cannot shrink what is inside a LUKS volume; the home's resize
+ * does (filesystem, then the mapping) and then shrinks the volume. So a
+ * LUKS volume shrinks only under open mappings that already end within the
+ * new size: anything else would cut off encrypted data. */
+static int volume_luks_fits(const char *what, dev_t dev, uint64_t new_size) {
+        char path[PATH_MAX];
+        struct dirent *de;
+        unsigned n = 0;
+        int r = 0;
+
+        snprintf(path, sizeof path, "/sys/dev/block/%u:%u/holders", major(dev), minor(dev));
+        DIR *dir = opendir(path);
+        if (!dir)
+                return log_error_errno(errno, "%s: cannot list what holds it (%s): %m", what, path);
+        crypt_set_log_callback(NULL, pool_crypt_log, NULL);
+        while (r >= 0 && (de = readdir(dir))) {
+                char np[PATH_MAX], name[128] = "";
+                struct crypt_device *cd = NULL;
+                struct crypt_active_device cad;
+
+                if (de->d_name[0] == '.' || strlen(de->d_name) > 64)
+                        continue;
+                n++;
+                snprintf(np, sizeof np, "/sys/class/block/%s/dm/name", de->d_name);
+                _cleanup_fclose_ FILE *f = fopen(np, "re");
+                if (f && fgets(name, sizeof name, f))
+                        name[strcspn(name, "\n")] = 0;
+                if (!name[0]) {
+                        r = log_error_errno(EBUSY, "%s: held by %s, not a device-mapper device; refusing to shrink under it", what, de->d_name);
+                        break;
+                }
+                if (crypt_init_by_name(&cd, name) < 0 || crypt_get_active_device(cd, name, &cad) < 0) {
+                        if (cd)
+                                crypt_free(cd);
+                        r = log_error_errno(EBUSY, "%s: held by %s, not a mapping Hearth can measure; refusing to shrink under it", what, name);
+                        break;
+                }
+                crypt_free(cd);
+                if (cad.size > UINT64_MAX / 512 || cad.offset > UINT64_MAX / 512 - cad.size || (cad.offset + cad.size) * 512 > new_size)
+                        r = log_error_errno(EBUSY, "%s: the LUKS mapping %s on it reaches past the new size of %" PRIu64 " bytes; "
+                                            "shrink the home (hearth-work resize), which shrinks what is inside first", what, name, new_size);
+        }
+        closedir(dir);
+        if (r >= 0 && n == 0)
+                r = log_error_errno(EOPNOTSUPP, "%s: holds LUKS, which is not open; shrink the home (hearth-work resize), "
+                                    "which shrinks what is inside first", what);
+        return r;
 }
 
 /* Shrinks the filesystem to new_size bytes, before the device shrinks. */
@@ -1069,6 +1141,8 @@ static int volume_fs_shrink(const char *volume, dev_t dev, uint64_t new_size) {
         }
         if (strcmp(type, "xfs") == 0)
                 return log_error_errno(EOPNOTSUPP, "%s: xfs cannot shrink; only growing is possible", what);
+        if (strcmp(type, "crypto_LUKS") == 0)
+                return volume_luks_fits(what, dev, new_size);
         if (type[0] == 0)
                 return 0; /* nothing recognisable on it: nothing to cut */
         return log_error_errno(EOPNOTSUPP, "%s: holds %s, which Hearth cannot shrink; refusing to cut it off", what, type);
@@ -1212,6 +1286,219 @@ int pool_shrink(Pool *p, const char *volume, uint64_t size, bool relative) {
         if (r < 0)
                 return r;
         log_info("pool volume %s: shrunk by %" PRIu64 " extents to %" PRIu64 " bytes", volume, cut, (cur - cut) * esb);
+        return 0;
+}
+
+/* ---- create / remove ----------------------------------------------------------- */
+
+int pool_volume_from_device(const char *path, char ret[static POOL_NAME_MAX + 1]) {
+        size_t n = strlen(POOL_DEVICE_PREFIX);
+
+        if (!path || strncmp(path, POOL_DEVICE_PREFIX, n) != 0)
+                return 0;
+        if (!pool_volume_name_valid(path + n))
+                return -EINVAL;
+        snprintf(ret, POOL_NAME_MAX + 1, "%s", path + n);
+        return 1;
+}
+
+/* A new volume's extents may hold a removed volume's filesystem or LUKS
+ * header: zeroed, so blkid, udev and mkfs see an empty device (LVM's
+ * lvcreate does the same). 1 MiB covers the primary signatures of every
+ * filesystem Hearth makes and both LUKS2 headers' starts. */
+static int volume_zero_start(const char *volume, uint64_t size) {
+        char node[128];
+        size_t len = size < (1U << 20) ? (size_t) size : (1U << 20);
+        int r;
+
+        snprintf(node, sizeof node, POOL_DEVICE_PREFIX "%s", volume);
+        _cleanup_close_ int fd = open(node, O_WRONLY | O_EXCL | O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(errno, "pool volume %s: cannot open %s to clear its start: %m", volume, node);
+        _cleanup_free_ uint8_t *zero = calloc(1, len);
+        if (!zero)
+                return log_oom();
+        r = pwrite_full(fd, zero, len, 0);
+        if (r >= 0 && fdatasync(fd) < 0)
+                r = negative_errno();
+        if (r < 0)
+                return log_error_errno(r, "pool volume %s: cannot clear its first %zu bytes: %m", volume, len);
+        return 0;
+}
+
+int pool_volume_create_full(Pool *p, const char *volume, uint64_t size, uint32_t flags) {
+        _cleanup_pool_metadata_ PoolMetadata *md = NULL;
+        DmLinearInfo info;
+        uint8_t uuid[16];
+        char name[64];
+        int r;
+
+        r = pool_need_md(p);
+        if (r < 0)
+                return r;
+        if (strcmp(volume, POOL_HOME_VOLUME) == 0)
+                return log_error_errno(EINVAL, "pool volume home: made by init over the home partition; it cannot be created");
+        if (!pool_volume_name_valid_new(volume))
+                return log_error_errno(EINVAL, "pool volume %.40s: invalid name (1-%u characters of a-z 0-9 _ -, not starting with -)",
+                                       volume, POOL_NAME_MAX);
+        if (size == 0)
+                return log_error_errno(EINVAL, "pool volume %s: a size of at least one byte (rounded up to an extent) is needed", volume);
+        if (pool_metadata_find_volume(p->md, volume))
+                return log_error_errno(EEXIST, "pool volume %s: already exists", volume);
+        /* Checked before anything is written: a device of that name that the
+         * metadata does not know would make the new volume unactivatable. */
+        r = dm_linear_info(volume_dm_name(volume, name), &info);
+        if (r < 0)
+                return r;
+        if (info.exists)
+                return log_error_errno(EEXIST, "pool volume %s: /dev/mapper/%s exists but the metadata has no such volume; "
+                                       "remove that device first", volume, name);
+
+        uint64_t esb = p->md->extent_size * 512, extents = div_round_up(size, esb);
+        r = pool_rewrite_stale(p);
+        if (r < 0)
+                return r;
+        r = random_uuid(uuid);
+        if (r < 0)
+                return log_error_errno(r, "pool volume %s: cannot get random bytes: %m", volume);
+        if (pool_metadata_dup(p->md, &md) < 0)
+                return log_oom();
+        r = pool_volume_add(md, volume, uuid, flags, extents);
+        if (r < 0)
+                return r; /* logged by the allocator */
+        pool_failpoint("create-allocated");
+        r = pool_metadata_bump_seq(md);
+        if (r < 0)
+                return log_error_errno(r, "pool: the sequence number is exhausted");
+        r = pool_commit(p, md, "create");
+        if (r < 0)
+                return r;
+        /* From here on the volume exists: a failure leaves it for activate. */
+        r = volume_apply(p, p->md, pool_metadata_find_volume(p->md, volume), true, NULL);
+        if (r >= 0)
+                r = volume_zero_start(volume, extents * esb);
+        if (r < 0)
+                return log_error_errno(r, "pool volume %s: created in the metadata, but its device is not ready; "
+                                       "hearth-pool activate brings it up: %m", volume);
+        pool_failpoint("create-activated");
+        log_info("pool volume %s: created with %" PRIu64 " extents (%" PRIu64 " bytes) as %s%s", volume, extents,
+                 extents * esb, POOL_DEVICE_PREFIX, volume);
+        return 0;
+}
+
+/* udev's probe opens a device for a moment after each event. */
+static int volume_wait_closed(const char *name, DmLinearInfo *info) {
+        int r;
+        for (int i = 0; i < 10 && info->exists && info->open_count > 0; i++) {
+                usleep(100 * 1000);
+                r = dm_linear_info(name, info);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int pool_volume_remove(Pool *p, const char *volume) {
+        _cleanup_pool_metadata_ PoolMetadata *md = NULL;
+        DmLinearInfo info;
+        char name[64];
+        int r;
+
+        r = pool_need_md(p);
+        if (r < 0)
+                return r;
+        if (strcmp(volume, POOL_HOME_VOLUME) == 0)
+                return log_error_errno(EPERM, "pool volume home: cannot be removed: it is /home, on the home partition");
+        if (!pool_volume_name_valid(volume) || !pool_metadata_find_volume(p->md, volume))
+                return log_error_errno(ENOENT, "pool volume %.40s: no such volume", volume);
+        r = dm_linear_info(volume_dm_name(volume, name), &info);
+        if (r >= 0)
+                r = volume_wait_closed(name, &info);
+        if (r < 0)
+                return r;
+        if (info.exists && info.open_count > 0)
+                return log_error_errno(EBUSY, "pool volume %s: in use (/dev/mapper/%s is open %d time%s: mounted, or a LUKS "
+                                       "mapping on it); close it first", volume, name, info.open_count,
+                                       info.open_count == 1 ? "" : "s");
+        r = pool_rewrite_stale(p);
+        if (r < 0)
+                return r;
+        if (pool_metadata_dup(p->md, &md) < 0)
+                return log_oom();
+        r = pool_volume_drop(md, volume);
+        if (r < 0)
+                return r;
+        /* The device goes first: extents that are free in the metadata are
+         * never mapped. A crash before the commit leaves the volume in the
+         * metadata, inactive; remove runs again. */
+        if (info.exists) {
+                r = dm_linear_remove(name);
+                if (r == -EBUSY)
+                        return log_error_errno(EBUSY, "pool volume %s: in use (/dev/mapper/%s was opened meanwhile); close it first",
+                                               volume, name);
+                if (r < 0 && r != -ENODEV)
+                        return r;
+        }
+        pool_failpoint("remove-deactivated");
+        r = pool_metadata_bump_seq(md);
+        if (r < 0)
+                return log_error_errno(r, "pool: the sequence number is exhausted");
+        r = pool_commit(p, md, "remove");
+        if (r < 0)
+                return r;
+        log_info("pool volume %s: removed; its extents are free", volume);
+        return 0;
+}
+
+int pool_volume_activate(Pool *p, const char *volume) {
+        int r = pool_need_md(p);
+        if (r < 0)
+                return r;
+        const PoolVolume *v = pool_metadata_find_volume(p->md, volume);
+        if (!v)
+                return log_error_errno(ENOENT, "pool volume %.40s: no such volume", volume);
+        return volume_apply(p, p->md, v, true, NULL);
+}
+
+int pool_volume_info(Pool *p, const char *volume, PoolVolumeInfo *ret) {
+        uint64_t free_ext = 0;
+        bool active;
+        dev_t dev;
+        int r;
+
+        r = pool_need_md(p);
+        if (r < 0)
+                return r;
+        const PoolVolume *v = pool_metadata_find_volume(p->md, volume);
+        if (!v)
+                return -ENOENT;
+        r = pool_free_extents(p->md, &free_ext);
+        if (r < 0)
+                return log_error_errno(r, "pool: cannot compute the free extents: %m");
+        r = volume_dev(volume, &active, &dev);
+        if (r < 0)
+                return r;
+        uint64_t esb = p->md->extent_size * 512;
+        *ret = (PoolVolumeInfo) {
+                .size = pool_volume_extents(v) * esb,
+                .extent_size = esb,
+                .free = free_ext * esb,
+                .flags = v->flags,
+                .active = active,
+        };
+        return 0;
+}
+
+int pool_free_space(Pool *p, uint64_t *ret_free, uint64_t *ret_extent_size) {
+        uint64_t free_ext = 0;
+        int r = pool_need_md(p);
+        if (r < 0)
+                return r;
+        r = pool_free_extents(p->md, &free_ext);
+        if (r < 0)
+                return log_error_errno(r, "pool: cannot compute the free extents: %m");
+        *ret_free = free_ext * p->md->extent_size * 512;
+        *ret_extent_size = p->md->extent_size * 512;
         return 0;
 }
 
@@ -1574,7 +1861,7 @@ int pool_verify(Pool *p, bool repair, json_object **ret) {
                         DmLinearInfo info;
                         char name[64];
                         _cleanup_free_ char *bad = NULL;
-                        size_t nr;
+                        size_t nr = 0;
                         if (dm_linear_info(volume_dm_name(v->name, name), &info) < 0 || !info.exists)
                                 continue;
                         r = live_runs(p, md, v->name, &live_r[n_live], &nr, &bad);

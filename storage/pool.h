@@ -21,6 +21,7 @@
 #include <json-c/json.h>
 
 #include "macro.h"
+#include "pool-metadata.h"
 
 typedef struct Pool Pool;
 
@@ -57,6 +58,49 @@ int pool_activate(Pool *p);
  * shrink rounds the amount removed down, to whole extents. */
 int pool_grow(Pool *p, const char *volume, uint64_t size, bool relative);
 int pool_shrink(Pool *p, const char *volume, uint64_t size, bool relative);
+
+/* The node a volume is mapped as: POOL_DEVICE_PREFIX<volume>. */
+#define POOL_DEVICE_PREFIX "/dev/mapper/hearth-pool-"
+
+/* 1 and the volume's name in ret if path is POOL_DEVICE_PREFIX<volume>; 0 if
+ * path does not start with the prefix; -EINVAL if it does but what follows
+ * is not a volume name (nothing is logged). */
+int pool_volume_from_device(const char *path, char ret[static POOL_NAME_MAX + 1]);
+
+/* A new volume of `size` bytes rounded up to whole extents, placed as
+ * POOL-FORMAT.md "Allocation" says: allocate, commit, then build
+ * /dev/mapper/hearth-pool-<volume> and zero its first MiB (no signature of
+ * a removed volume shows through). A crash after the commit leaves a volume
+ * that activate brings up. flags: POOL_VOLUME_LUKS marks a volume carrying
+ * a LUKS home (informational, shown by status). Names: see
+ * pool_volume_name_valid_new(); "home" is refused. */
+int pool_volume_create_full(Pool *p, const char *volume, uint64_t size, uint32_t flags);
+static inline int pool_volume_create(Pool *p, const char *volume, uint64_t size) {
+        return pool_volume_create_full(p, volume, size, 0);
+}
+
+/* Removes the device, then the volume from the metadata: its extents are
+ * free from the commit on (their data is not wiped). -EBUSY while the device
+ * is open (mounted, a LUKS mapping on it), -EPERM for "home", -ENOENT. A
+ * crash between the two leaves the volume in the metadata, inactive. */
+int pool_volume_remove(Pool *p, const char *volume);
+
+/* Builds this one volume's device if it is missing (reloads a lagging
+ * table), as activate does for all of them; writes no metadata. */
+int pool_volume_activate(Pool *p, const char *volume);
+
+typedef struct PoolVolumeInfo {
+        uint64_t size;          /* bytes, whole extents */
+        uint64_t extent_size;   /* bytes */
+        uint64_t free;          /* bytes the pool could still give (whole free extents) */
+        uint32_t flags;
+        bool active;            /* its device exists */
+} PoolVolumeInfo;
+
+/* -ENOENT, not logged, if there is no such volume. */
+int pool_volume_info(Pool *p, const char *volume, PoolVolumeInfo *ret);
+/* Bytes the pool could still give (whole free extents) and the extent size. */
+int pool_free_space(Pool *p, uint64_t *ret_free, uint64_t *ret_extent_size);
 
 /* Gives `bytes` (rounded down to extents) of free space next to root back
  * by moving the pool partition's start. */

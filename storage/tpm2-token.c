@@ -250,7 +250,7 @@ static int parse_bool(json_object *j, const char *field, bool *ret) {
  * unseal would fail its policy check and be misreported as a PCR change. */
 static int refuse_unsupported(json_object *j) {
         json_object *v;
-        bool b;
+        bool b = false;
         int r;
 
         if (json_object_object_get_ex(j, "tpm2-pubkey", &v))
@@ -274,7 +274,7 @@ int tpm2_token_from_json(json_object *j, Tpm2Sealed *ret, int *ret_keyslot) {
         TPM2B_PUBLIC pub;
         const char *str;
         size_t len;
-        int keyslot, r;
+        int keyslot = -1, r;
 
         if (!json_object_is_type(j, json_type_object))
                 return log_error_errno(EUCLEAN, "TPM2 token: not a JSON object");

@@ -196,7 +196,7 @@ static int srk_check(Tpm2 *t, ESYS_TR srk, Tpm2PrimaryAlg *ret_alg) {
 static int srk_find(Tpm2 *t) {
         _cleanup_esys_ TPMS_CAPABILITY_DATA *cap = NULL;
         TPMI_YES_NO more;
-        Tpm2PrimaryAlg alg;
+        Tpm2PrimaryAlg alg = TPM2_SEALED_ECC;
         ESYS_TR srk;
         TSS2_RC rc;
         int r;

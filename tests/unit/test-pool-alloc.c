@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The extent pool's allocator: nearest-home policy, first fit, extension in
- * place, fragmentation, a full pool, shrink, release, check, and dm-linear
- * table building at 512- and 4096-byte sectors. */
+ * place, fragmentation, a full pool, shrink, release, check, dm-linear
+ * table building at 512- and 4096-byte sectors, and adding and dropping
+ * volumes (names, a full pool, the volume count limit). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -125,17 +126,17 @@ static void test_first_fit_and_fragmentation(void **state) {
         uint8_t u[16];
 
         assert_int_equal(pool_volume_grow(md, "home", 2), 0);                   /* 98..99 */
-        assert_int_equal(pool_volume_create(md, "a", uuid_n(u, 1), 0, 3), 0);   /* 95..97 */
-        assert_int_equal(pool_volume_create(md, "b", uuid_n(u, 2), 0, 2), 0);   /* 93..94 */
+        assert_int_equal(pool_volume_add(md, "a", uuid_n(u, 1), 0, 3), 0);   /* 95..97 */
+        assert_int_equal(pool_volume_add(md, "b", uuid_n(u, 2), 0, 2), 0);   /* 93..94 */
         ASSERT_RUNS(pool_metadata_find_volume(md, "a"), { 1, 95, 3 });
         ASSERT_RUNS(pool_metadata_find_volume(md, "b"), { 1, 93, 2 });
-        assert_int_equal(pool_volume_remove(md, "a"), 0);                       /* free: 0..92, 95..97 */
+        assert_int_equal(pool_volume_drop(md, "a"), 0);                       /* free: 0..92, 95..97 */
 
         /* first fit from the home end: the hole holds 2 */
-        assert_int_equal(pool_volume_create(md, "c", uuid_n(u, 3), 0, 2), 0);
+        assert_int_equal(pool_volume_add(md, "c", uuid_n(u, 3), 0, 2), 0);
         ASSERT_RUNS(pool_metadata_find_volume(md, "c"), { 1, 96, 2 });          /* free: 0..92, 95 */
         /* too big for the 1-extent hole: one run lower down rather than split */
-        assert_int_equal(pool_volume_create(md, "d", uuid_n(u, 4), 0, 4), 0);
+        assert_int_equal(pool_volume_add(md, "d", uuid_n(u, 4), 0, 4), 0);
         ASSERT_RUNS(pool_metadata_find_volume(md, "d"), { 1, 89, 4 });          /* free: 0..88, 95 */
 
         /* home does not care about runs: highest first, split over the holes */
@@ -144,8 +145,8 @@ static void test_first_fit_and_fragmentation(void **state) {
 
         /* growing a volume whose last run has free space after it */
         assert_int_equal(pool_volume_shrink(md, "home", 2), 0);                 /* 87..88 free again */
-        assert_int_equal(pool_volume_remove(md, "d"), 0);                        /* 87..92 free */
-        assert_int_equal(pool_volume_create(md, "e", uuid_n(u, 5), 0, 1), 0);
+        assert_int_equal(pool_volume_drop(md, "d"), 0);                        /* 87..92 free */
+        assert_int_equal(pool_volume_add(md, "e", uuid_n(u, 5), 0, 1), 0);
         ASSERT_RUNS(pool_metadata_find_volume(md, "e"), { 1, 92, 1 });
         assert_int_equal(pool_volume_shrink(md, "home", 1), 0);                 /* 95 free again */
         assert_int_equal(pool_volume_grow(md, "b", 1), 0);                      /* 95 is right after b */
@@ -153,14 +154,14 @@ static void test_first_fit_and_fragmentation(void **state) {
         assert_valid(md);
 
         /* limits on create */
-        assert_int_equal(pool_volume_create(md, "e", uuid_n(u, 6), 0, 1), -EEXIST);
-        assert_int_equal(pool_volume_create(md, "f", uuid_n(u, 5), 0, 1), -EEXIST);
-        assert_int_equal(pool_volume_create(md, "home", uuid_n(u, 7), 0, 1), -EINVAL);
-        assert_int_equal(pool_volume_create(md, "Bad", uuid_n(u, 7), 0, 1), -EINVAL);
-        assert_int_equal(pool_volume_create(md, "g", uuid_n(u, 7), 0x100, 1), -EINVAL);
-        assert_int_equal(pool_volume_create(md, "g", uuid_n(u, 7), 0, 0), -EINVAL);
-        assert_int_equal(pool_volume_remove(md, "home"), -EPERM);
-        assert_int_equal(pool_volume_remove(md, "nope"), -ENOENT);
+        assert_int_equal(pool_volume_add(md, "e", uuid_n(u, 6), 0, 1), -EEXIST);
+        assert_int_equal(pool_volume_add(md, "f", uuid_n(u, 5), 0, 1), -EEXIST);
+        assert_int_equal(pool_volume_add(md, "home", uuid_n(u, 7), 0, 1), -EINVAL);
+        assert_int_equal(pool_volume_add(md, "Bad", uuid_n(u, 7), 0, 1), -EINVAL);
+        assert_int_equal(pool_volume_add(md, "g", uuid_n(u, 7), 0x100, 1), -EINVAL);
+        assert_int_equal(pool_volume_add(md, "g", uuid_n(u, 7), 0, 0), -EINVAL);
+        assert_int_equal(pool_volume_drop(md, "home"), -EPERM);
+        assert_int_equal(pool_volume_drop(md, "nope"), -ENOENT);
         assert_int_equal(pool_volume_grow(md, "nope", 1), -ENOENT);
         assert_valid(md);
         pool_metadata_free(md);
@@ -171,12 +172,12 @@ static void test_full_pool(void **state) {
         uint8_t u[16];
 
         assert_int_equal(pool_volume_grow(md, "home", 40), 0);
-        assert_int_equal(pool_volume_create(md, "a", uuid_n(u, 1), 0, 30), 0);
+        assert_int_equal(pool_volume_add(md, "a", uuid_n(u, 1), 0, 30), 0);
         assert_int_equal(pool_metadata_dup(md, &before), 0);
 
         assert_int_equal(pool_volume_grow(md, "home", 31), -ENOSPC);
         assert_true(pool_metadata_equal(md, before));
-        assert_int_equal(pool_volume_create(md, "b", uuid_n(u, 2), 0, 31), -ENOSPC);
+        assert_int_equal(pool_volume_add(md, "b", uuid_n(u, 2), 0, 31), -ENOSPC);
         assert_true(pool_metadata_equal(md, before));
         assert_null(pool_metadata_find_volume(md, "b"));
 
@@ -195,7 +196,7 @@ static void test_shrink(void **state) {
         uint8_t u[16];
 
         assert_int_equal(pool_volume_grow(md, "home", 3), 0);
-        assert_int_equal(pool_volume_create(md, "a", uuid_n(u, 1), 0, 1), 0);   /* 96 */
+        assert_int_equal(pool_volume_add(md, "a", uuid_n(u, 1), 0, 1), 0);   /* 96 */
         assert_int_equal(pool_volume_grow(md, "home", 4), 0);                   /* 92..95 */
         ASSERT_RUNS(pool_metadata_find_volume(md, "home"), { 0, 0, 10 }, { 1, 97, 3 }, { 1, 92, 4 });
 
@@ -263,7 +264,7 @@ static void test_release(void **state) {
          * not the released ones. */
         assert_int_equal(pool_releasable(md, &rel), 0);
         assert_int_equal(rel, 1);
-        assert_int_equal(pool_volume_create(md, "a", uuid_n(u, 1), 0, 1), 0);
+        assert_int_equal(pool_volume_add(md, "a", uuid_n(u, 1), 0, 1), 0);
         ASSERT_RUNS(pool_metadata_find_volume(md, "a"), { 1, 2, 1 });
         assert_int_equal(pool_releasable(md, &rel), 0);
         assert_int_equal(rel, 0);
@@ -294,7 +295,7 @@ static void test_check(void **state) {
         uint8_t u[16];
 
         assert_int_equal(pool_volume_grow(md, "home", 3), 0);                   /* 97..99 */
-        assert_int_equal(pool_volume_create(md, "a", uuid_n(u, 1), 0, 5), 0);   /* 92..96 */
+        assert_int_equal(pool_volume_add(md, "a", uuid_n(u, 1), 0, 5), 0);   /* 92..96 */
         assert_int_equal(pool_check(md, NULL, 0, &rep), 0);
         assert_int_equal(rep.n_problems, 0);
         pool_check_report_done(&rep);
@@ -411,7 +412,7 @@ static void test_table(void **state) {
         }
 
         /* physically adjacent runs make one target */
-        assert_int_equal(pool_volume_create(md, "a", uuid_n(u, 1), 0, 4), 0);  /* 91..94 */
+        assert_int_equal(pool_volume_add(md, "a", uuid_n(u, 1), 0, 4), 0);  /* 91..94 */
         PoolVolume *a = pool_metadata_find_volume(md, "a");
         PoolRun split[] = { { 1, 10, 2 }, { 1, 12, 3 }, { 1, 20, 1 } };
         PoolRun *saved = a->runs;
@@ -469,6 +470,150 @@ static void test_big_extents(void **state) {
         pool_metadata_free(md);
 }
 
+/* pool PV of n extents (home PV: 10). */
+static PoolMetadata *make_pool_sized(uint64_t n) {
+        PoolGeometry gh, gp;
+        PoolMetadata *md = NULL;
+
+        assert_int_equal(pool_geometry_init(&gh, POOL_UUID, HOME_PV_UUID, 0, 4096, E + 10 * E, E, 0, NULL), 0);
+        assert_int_equal(pool_geometry_init(&gp, POOL_UUID, POOL_PV_UUID, 1, 4096, E + n * E, E, 0, NULL), 0);
+        assert_int_equal(pool_metadata_new(POOL_UUID, E, &md), 0);
+        assert_int_equal(pool_metadata_add_pv(md, &gh, POOL_PV_HOME, HOME_VOL_UUID), 0);
+        assert_int_equal(pool_metadata_add_pv(md, &gp, POOL_PV_POOL, NULL), 0);
+        return md;
+}
+
+static void test_names(void **state) {
+        static const char *const good[] = { "alice", "a", "bob_2", "x-y", "0", "_", "abcdefghijklmnopqrstuvwxyz012345" };
+        static const char *const bad[] = { "", "home", "-x", "-", "Alice", "a.b", "a/b", "a b", "ä",
+                                           "abcdefghijklmnopqrstuvwxyz0123456", "../x", "a\n" };
+        PoolMetadata *md = make_pool(E), *before = NULL;
+        uint8_t u[16];
+
+        assert_int_equal(pool_metadata_dup(md, &before), 0);
+        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+                if (pool_volume_name_valid_new(bad[i]))
+                        fail_msg("\"%s\" accepted as a new volume's name", bad[i]);
+                assert_int_equal(pool_volume_add(md, bad[i], uuid_n(u, 1), 0, 1), -EINVAL);
+                assert_true(pool_metadata_equal(md, before));
+        }
+        /* The format still reads a name starting with '-' (an older writer's). */
+        assert_true(pool_volume_name_valid("-x"));
+        for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+                if (!pool_volume_name_valid_new(good[i]))
+                        fail_msg("\"%s\" refused as a new volume's name", good[i]);
+                assert_int_equal(pool_volume_add(md, good[i], uuid_n(u, (unsigned) i + 1), POOL_VOLUME_LUKS, 1), 0);
+        }
+        assert_int_equal(md->n_volumes, 1 + sizeof good / sizeof *good);
+        assert_true(pool_metadata_find_volume(md, "x-y")->flags == POOL_VOLUME_LUKS);
+        assert_valid(md);
+        pool_metadata_free(before);
+        pool_metadata_free(md);
+}
+
+static void test_add_drop(void **state) {
+        PoolMetadata *md = make_pool(E), *fresh = NULL;
+        uint64_t rel;
+        uint8_t u[16];
+
+        assert_int_equal(pool_metadata_dup(md, &fresh), 0);
+        /* A user volume packs against home's end: root's side stays releasable. */
+        assert_int_equal(pool_volume_grow(md, "home", 2), 0);                   /* 98..99 */
+        assert_int_equal(pool_volume_add(md, "alice", uuid_n(u, 1), POOL_VOLUME_LUKS, 5), 0);
+        ASSERT_RUNS(pool_metadata_find_volume(md, "alice"), { 1, 93, 5 });
+        assert_int_equal(pool_releasable(md, &rel), 0);
+        assert_int_equal(rel, 93);
+        assert_int_equal(free_count(md), 93);
+        assert_valid(md);
+
+        /* Dropped: its extents are free again, home's are not touched. */
+        assert_int_equal(pool_volume_drop(md, "alice"), 0);
+        assert_null(pool_metadata_find_volume(md, "alice"));
+        assert_int_equal(free_count(md), 98);
+        ASSERT_RUNS(pool_metadata_find_volume(md, "home"), { 0, 0, 10 }, { 1, 98, 2 });
+        assert_int_equal(pool_volume_drop(md, "alice"), -ENOENT);
+        assert_int_equal(pool_volume_drop(md, "home"), -EPERM);
+        assert_valid(md);
+
+        /* The name and the extents can be used again; UUIDs stay unique. */
+        assert_int_equal(pool_volume_add(md, "alice", uuid_n(u, 2), 0, 3), 0);
+        ASSERT_RUNS(pool_metadata_find_volume(md, "alice"), { 1, 95, 3 });
+        assert_int_equal(pool_volume_add(md, "bob", uuid_n(u, 2), 0, 3), -EEXIST);
+        assert_int_equal(pool_volume_add(md, "bob", HOME_VOL_UUID, 0, 3), -EEXIST);
+        /* Dropping a volume in the middle keeps the others' order and runs. */
+        assert_int_equal(pool_volume_add(md, "bob", uuid_n(u, 3), 0, 2), 0);
+        assert_int_equal(pool_volume_add(md, "carol", uuid_n(u, 4), 0, 1), 0);
+        assert_int_equal(pool_volume_drop(md, "bob"), 0);
+        assert_int_equal(md->n_volumes, 3);
+        assert_string_equal(md->volumes[1].name, "alice");
+        assert_string_equal(md->volumes[2].name, "carol");
+        ASSERT_RUNS(pool_metadata_find_volume(md, "carol"), { 1, 92, 1 });
+        assert_valid(md);
+
+        /* Everything gone: the pool is as it was made (home aside). */
+        assert_int_equal(pool_volume_drop(md, "alice"), 0);
+        assert_int_equal(pool_volume_drop(md, "carol"), 0);
+        assert_int_equal(pool_volume_shrink(md, "home", 2), 0);
+        md->seq = fresh->seq;
+        assert_true(pool_metadata_equal(md, fresh));
+        pool_metadata_free(fresh);
+        pool_metadata_free(md);
+}
+
+static void test_add_full(void **state) {
+        PoolMetadata *md = make_pool(E), *before = NULL;
+        uint8_t u[16];
+
+        assert_int_equal(pool_volume_add(md, "a", uuid_n(u, 1), 0, 60), 0);
+        assert_int_equal(pool_metadata_dup(md, &before), 0);
+        assert_int_equal(pool_volume_add(md, "b", uuid_n(u, 2), 0, 41), -ENOSPC);
+        assert_true(pool_metadata_equal(md, before));
+        assert_int_equal(pool_volume_add(md, "b", uuid_n(u, 2), 0, 0), -EINVAL);
+        assert_int_equal(pool_volume_add(md, "b", uuid_n(u, 2), 0, 40), 0);
+        assert_int_equal(free_count(md), 0);
+        assert_int_equal(pool_volume_add(md, "c", uuid_n(u, 3), 0, 1), -ENOSPC);
+        assert_null(pool_metadata_find_volume(md, "c"));
+        /* What a drop frees, the next add can take. */
+        assert_int_equal(pool_volume_drop(md, "a"), 0);
+        assert_int_equal(pool_volume_add(md, "c", uuid_n(u, 3), 0, 60), 0);
+        ASSERT_RUNS(pool_metadata_find_volume(md, "c"), { 1, 40, 60 });
+        assert_valid(md);
+        pool_metadata_free(before);
+        pool_metadata_free(md);
+}
+
+static void test_add_count_limit(void **state) {
+        PoolMetadata *md = make_pool_sized(POOL_VOLUMES_MAX + 10), *before = NULL;
+        uint8_t u[16];
+        char name[16];
+
+        /* home is one of the POOL_VOLUMES_MAX. */
+        for (unsigned i = 1; i < POOL_VOLUMES_MAX; i++) {
+                snprintf(name, sizeof name, "v%u", i);
+                assert_int_equal(pool_volume_add(md, name, uuid_n(u, i), 0, 1), 0);
+        }
+        assert_int_equal(md->n_volumes, POOL_VOLUMES_MAX);
+        assert_int_equal(pool_metadata_dup(md, &before), 0);
+        assert_int_equal(pool_volume_add(md, "one-more", uuid_n(u, POOL_VOLUMES_MAX), 0, 1), -E2BIG);
+        assert_true(pool_metadata_equal(md, before));
+        assert_valid(md);
+        /* 1024 one-run volumes fit the default 256 KiB copy... */
+        uint8_t *buf = NULL;
+        assert_int_equal(pool_metadata_encode(md, POOL_COPY_SIZE_DEFAULT, &buf, NULL), 0);
+        free(buf);
+        /* ...but not a 64 KiB one (pool.c's commit refuses that before
+         * writing to any PV). */
+        char *msg = NULL;
+        assert_int_equal(pool_metadata_encode(md, 64 * 1024, &buf, &msg), -E2BIG);
+        free(msg);
+        /* Dropping one makes room for one. */
+        assert_int_equal(pool_volume_drop(md, "v7"), 0);
+        assert_int_equal(pool_volume_add(md, "one-more", uuid_n(u, POOL_VOLUMES_MAX), 0, 1), 0);
+        assert_valid(md);
+        pool_metadata_free(before);
+        pool_metadata_free(md);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_init),
@@ -481,6 +626,10 @@ int main(void) {
                 cmocka_unit_test(test_check),
                 cmocka_unit_test(test_table),
                 cmocka_unit_test(test_big_extents),
+                cmocka_unit_test(test_names),
+                cmocka_unit_test(test_add_drop),
+                cmocka_unit_test(test_add_full),
+                cmocka_unit_test(test_add_count_limit),
         };
 
         log_set_max_level(LOG_CRIT); /* refusals are expected here */

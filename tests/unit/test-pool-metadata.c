@@ -83,7 +83,7 @@ static PoolMetadata *make_md_sized(uint64_t pool_extents) {
         assert_int_equal(pool_metadata_add_pv(md, &gh, POOL_PV_HOME, HOME_VOL_UUID), 0);
         assert_int_equal(pool_metadata_add_pv(md, &gp, POOL_PV_POOL, NULL), 0);
         assert_int_equal(pool_volume_grow(md, "home", 3), 0);
-        assert_int_equal(pool_volume_create(md, "alice", ALICE_UUID, POOL_VOLUME_LUKS, 5), 0);
+        assert_int_equal(pool_volume_add(md, "alice", ALICE_UUID, POOL_VOLUME_LUKS, 5), 0);
         md->seq = 7;
         assert_int_equal(pool_metadata_validate(md, NULL), 0);
         return md;
@@ -190,7 +190,7 @@ static void test_encode_too_big(void **state) {
         for (int i = 0; i < 100; i++) {
                 snprintf(name, sizeof name, "v%d", i);
                 uuid[1] = (uint8_t) i;
-                assert_int_equal(pool_volume_create(md, name, uuid, 0, 1), 0);
+                assert_int_equal(pool_volume_add(md, name, uuid, 0, 1), 0);
         }
         assert_int_equal(pool_metadata_encode(md, COPY, &buf, &msg), 0);
         free(buf);
@@ -199,7 +199,7 @@ static void test_encode_too_big(void **state) {
                 snprintf(name, sizeof name, "v%d", i);
                 uuid[1] = (uint8_t) i;
                 uuid[2] = (uint8_t) (i >> 8);
-                assert_int_equal(pool_volume_create(md, name, uuid, 0, 1), 0);
+                assert_int_equal(pool_volume_add(md, name, uuid, 0, 1), 0);
         }
         assert_int_equal(pool_metadata_encode(md, COPY, &buf, &msg), -E2BIG);
         assert_null(buf);

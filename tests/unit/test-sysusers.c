@@ -321,7 +321,7 @@ static const SysusersEntry *find(const SysusersTable *t, SysusersType type, cons
 
 static void test_load(void **state) {
         SysusersTable t = {};
-        size_t ia, ib, id, ie;
+        size_t ia = 0, ib = 0, id = 0, ie = 0;
 
         /* b.conf: /etc's overrides /usr/lib's. c.conf: masked by /etc. d.conf:
          * /run's overrides /usr/lib's. a.conf sorts first though it lives in

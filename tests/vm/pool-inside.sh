@@ -5,12 +5,18 @@
 # btrfs with a checksummed writer (grow online, shrink online), SIGKILL at
 # every failpoint followed by activate + check + remount with data intact,
 # release (with the pool partition in use and not), corrupt copies, a
-# missing PV. Everything it makes is removed on exit, also on failure.
-# Usage: pool-inside.sh HEARTH_POOL
+# missing PV; then volumes: create and remove (also killed at their
+# failpoints), and a LUKS home on its own pool volume through hearth-work
+# (create, grow online with a writer running, shrink, remove). Everything it
+# makes is removed on exit, also on failure.
+# Usage: pool-inside.sh HEARTH_POOL HEARTH_WORK SKEL_DIR
 set -u
 HP_BIN=$1
+HW_BIN=$2
+SKEL=$3
 [ "${HEARTH_VM:-}" = 1 ] || { echo "not inside the Hearth VM"; exit 1; }
 [ -x "$HP_BIN" ] || { echo "no hearth-pool at '$HP_BIN'"; exit 1; }
+[ -x "$HW_BIN" ] || { echo "no hearth-work at '$HW_BIN'"; exit 1; }
 mode=$([ "$HEARTH_VM_UDEV" = 1 ] && echo udev || echo no-udev)
 results=${HEARTH_VM_RESULTS:-/tmp}/pool-$mode.txt
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
@@ -36,6 +42,11 @@ mkdir -p "$MNT"
 cleanup() {
     [ -n "$writer_pid" ] && { touch "$work/stop"; wait "$writer_pid" 2> /dev/null; }
     mountpoint -q "$MNT" && umount "$MNT"
+    mountpoint -q /home/alice && umount /home/alice
+    [ -e /dev/mapper/hearth-alice ] && DM_DISABLE_UDEV=1 cryptsetup close hearth-alice
+    for v in alice vol1 vol2 fpv; do
+        [ -e /dev/mapper/hearth-pool-$v ] && DM_DISABLE_UDEV=1 dmsetup remove --retry hearth-pool-$v
+    done
     dmsetup info hearth-pool-home > /dev/null 2>&1 && DM_DISABLE_UDEV=1 dmsetup remove --retry hearth-pool-home
     [ -n "$pool_part" ] && sfdisk --quiet --no-reread --delete "$disk" 3 > /dev/null 2>&1 &&
         partx -d --nr 3 "$disk" 2> /dev/null
@@ -44,8 +55,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-dm_remove() {
-    if [ "$HEARTH_VM_UDEV" = 1 ]; then dmsetup remove --retry hearth-pool-home; else DM_DISABLE_UDEV=1 dmsetup remove --retry hearth-pool-home; fi
+dm_remove() { # [VOLUME]: remove the volume's device (default: home)
+    local n=hearth-pool-${1:-home}
+    if [ "$HEARTH_VM_UDEV" = 1 ]; then dmsetup remove --retry "$n"; else DM_DISABLE_UDEV=1 dmsetup remove --retry "$n"; fi
 }
 settle() { [ "$HEARTH_VM_UDEV" = 1 ] && udevadm settle --timeout=60; true; }
 # hp ARGS...: hearth-pool, its stderr kept in err.txt (and shown).
@@ -61,10 +73,10 @@ consistent() { # DESCRIPTION: activate + check report a consistent pool
     expect 0 "$1: check is consistent" check
     [ "$(< out.txt)" = "pool: consistent" ] || bad "$1: check says: $(< out.txt)"
 }
-dev_size() { # bytes, from sysfs (no exec: every exec costs ~0.3 s in the VM)
+dev_size() { # [VOLUME]: bytes, from sysfs (no exec: every exec costs ~0.3 s in the VM)
     local d
     for d in /sys/block/dm-*; do
-        [ "$(< "$d/dm/name")" = hearth-pool-home ] && { echo $(( $(< "$d/size") * 512 )); return; }
+        [ "$(< "$d/dm/name")" = "hearth-pool-${1:-home}" ] && { echo $(( $(< "$d/size") * 512 )); return; }
     done
 }
 fs_size() {
@@ -348,6 +360,122 @@ done
 expect 0 "init after the killed inits" init "$home" "$pool_part" --extent-size=$ES --force
 settle
 consistent "fresh pool"
+
+# ---- volumes: create and remove ---------------------------------------------------
+stamp "volumes"
+# st EXPR: EXPR over `status --json` (s; vol(NAME) is that volume or None).
+st() {
+    hp status --json > status.json &&
+        python3 -c 'import json,sys; s=json.load(open("status.json")); vol=lambda n: ([v for v in s["volumes"] if v["name"]==n] or [None])[0]; print(eval(sys.argv[1]))' "$1"
+}
+free0=$(st 's["free_extents"]')
+expect 1 "create home is refused" create home 16M
+grep -q "made by init" err.txt && ok "refusal names init" || bad "create home: $(< err.txt)"
+expect 1 "create with a bad name is refused" create Vol1 16M
+expect 2 "create without a size is a usage error" create vol1
+expect 0 "create vol1 of 40M" create vol1 40M
+check "vol1's device exists" test -b /dev/mapper/hearth-pool-vol1
+check "vol1 has 3 extents (rounded up)" test "$(dev_size vol1)" = $((3 * ESB))
+expect 1 "create vol1 again is refused" create vol1 16M
+expect 1 "remove home is refused" remove home
+grep -q "cannot be removed" err.txt && ok "refusal is clear" || bad "remove home: $(< err.txt)"
+mkfs.ext4 -q -F /dev/mapper/hearth-pool-vol1 && mount /dev/mapper/hearth-pool-vol1 "$MNT"
+expect 1 "removing a mounted volume is refused" remove vol1
+grep -q "in use" err.txt && ok "refusal says in use" || bad "remove mounted: $(< err.txt)"
+umount "$MNT"
+expect 0 "remove vol1" remove vol1
+check "vol1's device is gone" test ! -e /dev/mapper/hearth-pool-vol1
+expect 0 "create vol2 on vol1's extents" create vol2 40M
+blkid -p /dev/mapper/hearth-pool-vol2 > /dev/null 2>&1; rc=$?
+check "vol2 shows no old signature (its start was zeroed)" test "$rc" = 2
+expect 0 "remove vol2" remove vol2
+expect 1 "remove a volume that does not exist" remove vol2
+consistent "after create and remove"
+
+stamp "failpoints: create and remove"
+for fp in create-allocated create-commit-pool create-commit-home create-activated; do
+    HEARTH_FAILPOINT=$fp hp create fpv 16M > /dev/null; rc=$?
+    if [ "$rc" = 137 ]; then ok "$fp: killed"; else bad "$fp: exit $rc, expected 137 (SIGKILL)"; fi
+    consistent "killed at $fp"
+    if [ $fp = create-allocated ]; then
+        check "$fp: no volume" test ! -e /dev/mapper/hearth-pool-fpv
+    else
+        check "$fp: activate brought the volume up" test -b /dev/mapper/hearth-pool-fpv
+        expect 0 "$fp: remove it" remove fpv
+    fi
+done
+expect 0 "create fpv for the remove failpoints" create fpv 16M
+for fp in remove-deactivated remove-commit-pool remove-commit-home; do
+    [ -b /dev/mapper/hearth-pool-fpv ] || expect 0 "create fpv again" create fpv 16M
+    HEARTH_FAILPOINT=$fp hp remove fpv > /dev/null; rc=$?
+    if [ "$rc" = 137 ]; then ok "$fp: killed"; else bad "$fp: exit $rc, expected 137 (SIGKILL)"; fi
+    consistent "killed at $fp"
+    if [ $fp = remove-deactivated ]; then
+        check "$fp: the volume is still there, activate brought it back" test -b /dev/mapper/hearth-pool-fpv
+    else
+        check "$fp: the volume is gone" test ! -e /dev/mapper/hearth-pool-fpv
+    fi
+done
+[ -b /dev/mapper/hearth-pool-fpv ] && expect 0 "remove fpv" remove fpv
+check "every extent is free after the failpoints" test "$(st 's["free_extents"]')" = "$free0"
+
+# ---- a LUKS home on its own pool volume ---------------------------------------------
+stamp "LUKS home on a pool volume"
+export HEARTH_HOME_ROOT=/home HEARTH_RUNTIME_DIR=/run/hearth HEARTH_STATE_DIR=/var/lib/hearth
+MB=1048576
+# rec SIZE [EXTRA]: alice's request, btrfs inside, a cheap PBKDF (tests only).
+rec() {
+    printf '{"userName":"alice","uid":60100,"gid":60100,"storage":"luks","fileSystemType":"btrfs","diskSize":%s,' "$1"
+    printf '"imagePath":"%s","luksPbkdfType":"pbkdf2","luksPbkdfForceIterations":1000,"skeletonDirectory":"%s"%s}' \
+        "${IMG:-/dev/mapper/hearth-pool-alice}" "$SKEL" "${2:+,$2}"
+}
+PW='"secret":{"password":["pw1"]}'
+w() { # w OP EXPECTED_RC JSON [ARGS]: hearth-work
+    local op=$1 want=$2 json=$3 rc; shift 3
+    printf '%s' "$json" | "$HW_BIN" "$op" "$@" > hw.out 2> hw.err; rc=$?
+    if [ "$rc" = "$want" ]; then ok "hearth-work $op (exit $rc)"; else bad "hearth-work $op: exit $rc, expected $want: $(tail -n 3 hw.err)"; fi
+}
+w create 10 "$(IMG=/dev/mapper/hearth-pool-home rec $((300 * MB)) "$PW")"
+grep -q "which is /home itself" hw.err && ok "a LUKS home on volume home is refused clearly" || bad "volume home: $(< hw.err)"
+w create 0 "$(rec $((300 * MB)) "$PW")"
+check "alice's volume: 19 extents (300M rounded up), marked LUKS" \
+    test "$(st '(vol("alice")["size"], vol("alice")["luks"])')" = "($((19 * ESB)), True)"
+w activate 0 "$(rec $((300 * MB)) "$PW")"
+check "alice's home is mounted" mountpoint -q /home/alice
+expect 1 "removing the volume of an active home is refused" remove alice
+grep -q "in use" err.txt && ok "refusal says in use" || bad "remove in use: $(< err.txt)"
+: > "$work/sums"
+MNT_SAVED=$MNT
+MNT=/home/alice
+start_writer
+w resize 0 "$(rec $((400 * MB)) "$PW")"
+sleep 1
+stop_writer
+verify_data "LUKS home grown online"
+check "the volume grew to 25 extents (400M)" test "$(st 'vol("alice")["size"]')" = $((25 * ESB))
+size=$(df -B1M --output=size /home/alice | tail -n 1 | tr -d ' ')
+check "btrfs inside grew online (${size}M)" test "$size" -gt 350
+expect 0 "check after the online grow" check
+check "check is consistent" test "$(< out.txt)" = "pool: consistent"
+expect 1 "hearth-pool shrink under the open LUKS mapping is refused" shrink alice -16M
+grep -q "LUKS mapping hearth-alice on it reaches past" err.txt && ok "refusal names the mapping" || bad "shrink refusal: $(< err.txt)"
+start_writer
+w resize 0 "$(rec $((320 * MB)) "$PW")"
+stop_writer
+verify_data "LUKS home shrunk online"
+check "the volume shrank to 20 extents (320M)" test "$(dev_size alice)" = $((20 * ESB))
+expect 0 "check after the online shrink" check
+MNT=$MNT_SAVED
+w deactivate 0 "$(rec $((320 * MB)))"
+dm_remove alice
+w activate 0 "$(rec $((320 * MB)) "$PW")"
+grep -q "was not active; activated it" hw.err && ok "activate brought the pool volume up itself" || bad "activate: $(< hw.err)"
+verify_data "LUKS home after its volume was brought up again"
+w deactivate 0 "$(rec $((320 * MB)))"
+w remove 0 "$(rec $((320 * MB)))"
+check "alice's volume is gone, its extents are free" test "$(st '(vol("alice"), s["free_extents"])')" = "(None, $free0)"
+check "no device left" test ! -e /dev/mapper/hearth-pool-alice
+consistent "after the LUKS home went"
 
 stamp "done"
 say "pool ($mode): $fails failures"
