@@ -24,6 +24,12 @@ const char *bus_error_from_worker(int status, const char *op) {
                 return BUS_ERROR_NOT_SUPPORTED;
         case WORKER_CORRUPT:
                 return BUS_ERROR_BAD_SIGNATURE;
+        case WORKER_TPM_LOCKOUT:
+                return BUS_ERROR_TOKEN_PIN_LOCKED;
+        case WORKER_TPM_CHANGED:
+                return BUS_ERROR_TPM_STATE_CHANGED;
+        case WORKER_TPM_UNAVAILABLE:
+                return BUS_ERROR_TPM_UNAVAILABLE;
         case WORKER_ACTIVE:
                 return strcmp(op, "lock") == 0 ? BUS_ERROR_HOME_LOCKED : BUS_ERROR_HOME_ALREADY_ACTIVE;
         case WORKER_NOT_ACTIVE:

@@ -30,6 +30,10 @@
 #define BUS_ERROR_TOO_MANY_OPERATIONS     "org.freedesktop.home1.TooManyOperations"
 #define BUS_ERROR_REBALANCE_NOT_NEEDED    "org.freedesktop.home1.RebalanceNotNeeded"
 #define BUS_ERROR_LOW_PASSWORD_QUALITY    "org.freedesktop.home1.LowPasswordQuality"
+#define BUS_ERROR_TOKEN_PIN_LOCKED        "org.freedesktop.home1.TokenPinLocked"
+/* Hearth's own: TPM2-sealed homes, which homed does not have. */
+#define BUS_ERROR_TPM_STATE_CHANGED       "io.hearth.Home.TpmStateChanged"
+#define BUS_ERROR_TPM_UNAVAILABLE         "io.hearth.Home.TpmUnavailable"
 
 #define BUS_ERROR_ACCESS_DENIED           "org.freedesktop.DBus.Error.AccessDenied"
 #define BUS_ERROR_INVALID_ARGS            "org.freedesktop.DBus.Error.InvalidArgs"

@@ -244,6 +244,12 @@ static int method_create_home(sd_bus_message *msg, void *userdata, sd_bus_error 
          * callers without it cannot make us do the lookups. */
         if (rec->password && rec->password[0] && (r = secret_from_strv(rec->password, &op->secret)) < 0)
                 return r;
+        _cleanup_free_ char *why = NULL;
+        r = secret_recovery_from_record(rec->json, &op->recovery, &why);
+        if (r == -EINVAL)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGS, "%s", why ?: "secret: recoveryKey: invalid");
+        if (r < 0)
+                return r;
         r = user_record_strip(rec, USER_RECORD_SECRET | USER_RECORD_STATUS | USER_RECORD_SIGNATURE);
         if (r < 0)
                 return r;

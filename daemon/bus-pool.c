@@ -25,6 +25,9 @@
 #define POOL_INTERFACE "io.hearth.Pool1"
 #define POOL_POLKIT_ACTION "io.hearth.manage-pool"
 #define POOL_QUEUE_MAX 16
+/* Looking (status, check) is open to everyone: so many at most may wait,
+ * so that nobody can crowd out the admin's calls. */
+#define POOL_QUEUE_LOOKS_MAX 4
 
 #define BUS_ERROR_POOL_NO_POOL "io.hearth.Pool.NoPool"
 #define BUS_ERROR_POOL_FAILED "io.hearth.Pool.Failed"
@@ -40,10 +43,12 @@ struct PoolService {
         AutoGrowConfig autogrow;
         sd_event_source *autogrow_timer;
         uint64_t autogrow_last_usec;   /* when it last grew something */
+        bool autogrow_due;             /* a tick found calls running: look right after them */
         char *autogrow_last;           /* what it said then */
 };
 
 static void start_next(PoolService *s);
+static Operation *autogrow_check_new(PoolService *s);
 
 static unsigned queue_length(PoolService *s) {
         unsigned n = 0;
@@ -84,6 +89,15 @@ void pool_service_enqueue(PoolService *s, Operation *op) {
                 operation_fail(op, BUS_ERROR_TOO_MANY_OPERATIONS, "pool: too many operations queued");
                 return;
         }
+        if (op->msg && op->pool_method != POOL_METHOD_OTHER) {
+                unsigned looks = 0;
+                for (Operation *o = s->queue; o; o = o->next)
+                        looks += o->msg && o->pool_method != POOL_METHOD_OTHER;
+                if (looks >= POOL_QUEUE_LOOKS_MAX) {
+                        operation_fail(op, BUS_ERROR_TOO_MANY_OPERATIONS, "pool: too many status calls queued");
+                        return;
+                }
+        }
         Operation **tail = &s->queue;
         while (*tail)
                 tail = &(*tail)->next;
@@ -120,7 +134,8 @@ static void reply_success(Operation *op, const char *output) {
 static void on_tool_done(const WorkerResult *res, void *userdata) {
         PoolService *s = userdata;
         _cleanup_operation_ Operation *op = TAKE_PTR(s->running);
-        s->job = NULL;
+        /* Freed last: res points into it. */
+        WorkerJob *job = TAKE_PTR(s->job);
 
         const char *out = res->output ?: "";
         bool ok = res->status == 0 || (res->status == POOL_EXIT_PROBLEMS && op->pool_method == POOL_METHOD_CHECK);
@@ -150,6 +165,7 @@ static void on_tool_done(const WorkerResult *res, void *userdata) {
                 operation_fail(TAKE_PTR(op), e.name, "%s", e.message);
         else
                 reply_success(op, out);
+        worker_job_free(job);
         start_next(s);
 }
 
@@ -160,6 +176,15 @@ static void start_next(PoolService *s) {
                 if (manager_running_operations(s->m) == 0)
                         (void) sd_event_exit(s->m->event, 0);
                 return;
+        }
+        if (s->autogrow_due) {
+                /* Ahead of the queue: a busy pool must not keep /home from growing. */
+                Operation *check = autogrow_check_new(s);
+                s->autogrow_due = false;
+                if (check) {
+                        check->next = s->queue;
+                        s->queue = check;
+                }
         }
         while (s->queue && !s->running) {
                 Operation *op = s->queue;
@@ -192,7 +217,9 @@ static bool valid_volume_name(const char *v) {
 }
 
 static bool valid_device(const char *d) {
-        return strncmp(d, "/dev/", 5) == 0 && strlen(d) < 256 && !strstr(d, "/../") && !strchr(d, ',');
+        struct stat st;
+        return strncmp(d, "/dev/", 5) == 0 && strlen(d) < 256 && !strstr(d, "/..") && !strchr(d, ',') &&
+               stat(d, &st) == 0 && S_ISBLK(st.st_mode);
 }
 
 static int new_pool_op(sd_bus_message *msg, PoolMethod method, char **argv, Operation **ret) {
@@ -384,22 +411,22 @@ static void autogrow_on_status(PoolService *s, Operation *op, const sd_bus_error
         pool_service_enqueue(s, grow);
 }
 
+static Operation *autogrow_check_new(PoolService *s) {
+        Operation *op = NULL;
+        if (new_pool_op(NULL, POOL_METHOD_STATUS, argv_new("status", "--json", NULL), &op) < 0)
+                return NULL;
+        if (!op->pool_argv)
+                return operation_free(op);
+        op->pool_done = autogrow_on_status;
+        return op;
+}
+
 static int on_autogrow_timer(sd_event_source *src, uint64_t usec, void *userdata) {
         PoolService *s = userdata;
         (void) sd_event_source_set_time(src, usec + s->autogrow.interval_usec);
         (void) sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
-        /* Calls come first; the next tick looks again. */
-        if (s->running || s->queue)
-                return 0;
-        Operation *op;
-        if (new_pool_op(NULL, POOL_METHOD_STATUS, argv_new("status", "--json", NULL), &op) < 0)
-                return 0;
-        if (!op->pool_argv) {
-                operation_free(op);
-                return 0;
-        }
-        op->pool_done = autogrow_on_status;
-        pool_service_enqueue(s, op);
+        s->autogrow_due = true;
+        start_next(s);
         return 0;
 }
 

@@ -90,6 +90,7 @@ Operation *operation_free(Operation *op) {
         sd_bus_message_unref(op->msg);
         secret_free(op->secret);
         secret_free(op->new_secret);
+        secret_free(op->recovery);
         user_record_free(op->record);
         strv_free(op->pool_argv);
         free(op->user_name);
@@ -507,8 +508,11 @@ static void on_worker_done(const WorkerResult *res, void *userdata) {
                         /* An empty first try (homectl's) is not a guess. */
                         if (op->secret && op->secret->n_password > 0)
                                 h->auth_failures++;
+                        /* A TPM-sealed home's worker says how many tries the TPM has left. */
+                        const char *tpm = res->reason ? strstr(res->reason, "TPM2:") : NULL;
                         fail_running(h, BUS_ERROR_BAD_PASSWORD,
-                                     "Password incorrect or not sufficient for authentication of user %s.", h->name);
+                                     "Password incorrect or not sufficient for authentication of user %s.%s%s", h->name,
+                                     tpm ? " " : "", tpm ?: "");
                         return;
                 }
                 const char *reason = res->reason && *res->reason ? res->reason : "the storage worker failed";
@@ -745,7 +749,7 @@ static void run(ManagedHome *h) {
                 fail_running(h, BUS_ERROR_NO_MEMORY, "out of memory");
                 return;
         }
-        r = secret_request_build(text, op->secret, op->new_secret, &request, &len);
+        r = secret_request_build(text, op->secret, op->new_secret, op->recovery, &request, &len);
         if (r < 0) {
                 fail_running(h, BUS_ERROR_FAILED, "home %s: cannot build the worker's request: %s", h->name,
                              strerror(-r));

@@ -67,6 +67,7 @@ struct Operation {
         sd_bus_message *msg;        /* the call to answer; NULL for internal ones */
         Secret *secret;
         Secret *new_secret;         /* passwd */
+        Secret *recovery;           /* create: recovery keys to enroll */
         UserRecord *record;         /* create, update */
         uint64_t size;              /* resize */
         bool please_suspend;        /* acquire */

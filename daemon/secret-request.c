@@ -141,8 +141,30 @@ static int put_array(Writer *w, const char *key, const Secret *s) {
         return r < 0 ? r : put(w, "]", 1);
 }
 
+int secret_recovery_from_record(json_object *record, Secret **ret, char **ret_error) {
+        json_object *secret, *keys;
+        *ret = NULL;
+        if (!json_object_object_get_ex(record, "secret", &secret) ||
+            !json_object_object_get_ex(secret, "recoveryKey", &keys))
+                return 0;
+        if (!json_object_is_type(keys, json_type_array) || json_object_array_length(keys) > 4)
+                return fail(ret_error, "secret: recoveryKey: must be an array of at most 4 strings");
+        size_t n = json_object_array_length(keys);
+        _cleanup_free_ const char **list = calloc(n + 1, sizeof *list);
+        if (!list)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                json_object *e = json_object_array_get_idx(keys, i);
+                if (!json_object_is_type(e, json_type_string) || json_object_get_string_len(e) == 0 ||
+                    json_object_get_string_len(e) > 128)
+                        return fail(ret_error, "secret: recoveryKey: each must be a string of 1 to 128 bytes");
+                list[i] = json_object_get_string(e);
+        }
+        return n > 0 ? secret_from_strv(list, ret) : 0;
+}
+
 int secret_request_build(const char *record_json, const Secret *secret, const Secret *new_secret,
-                         SecureBuffer **ret, size_t *ret_len) {
+                         const Secret *recovery, SecureBuffer **ret, size_t *ret_len) {
         _cleanup_secure_buffer_ SecureBuffer *buf = NULL;
         size_t len = strlen(record_json), need = len + 64;
         int r;
@@ -152,9 +174,10 @@ int secret_request_build(const char *record_json, const Secret *secret, const Se
                 len--;
         if (len < 2 || record_json[0] != '{' || record_json[len - 1] != '}')
                 return -EINVAL;
-        for (const Secret *s = secret; s; s = s == secret ? new_secret : NULL)
-                for (size_t i = 0; i < s->n_password; i++)
-                        need += strlen(s->password[i]) * 6 + 4;
+        for (const Secret *const *s = (const Secret *const[]) { secret, new_secret, recovery, NULL }, *const *e = s + 3;
+             s < e; s++)
+                for (size_t i = 0; *s && i < (*s)->n_password; i++)
+                        need += strlen((*s)->password[i]) * 6 + 4;
         r = secure_buffer_new(need, &buf);
         if (r < 0)
                 return r;
@@ -171,6 +194,12 @@ int secret_request_build(const char *record_json, const Secret *secret, const Se
                         r = put(&w, ",", 1);
                 if (r >= 0)
                         r = put_array(&w, "newPassword", new_secret);
+        }
+        if (r >= 0 && recovery) {
+                if (secret || new_secret)
+                        r = put(&w, ",", 1);
+                if (r >= 0)
+                        r = put_array(&w, "recoveryKey", recovery);
         }
         if (r >= 0)
                 r = put(&w, "}}", 2);

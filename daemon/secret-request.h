@@ -2,6 +2,8 @@
 #pragma once
 #include <stddef.h>
 
+#include <json-c/json.h>
+
 #include "secret.h"
 
 /* Secrets as clients send them on the bus: the contents of a record's
@@ -27,7 +29,12 @@ static inline void secret_freep(Secret **s) {
 #define _cleanup_secret_ __attribute__((cleanup(secret_freep)))
 
 /* The worker's request: record_json (an object without a secret section,
- * serialized) with a secret section added holding "password" from secret and
- * "newPassword" from new_secret (either may be NULL), in locked memory. */
+ * serialized) with a secret section added holding "password" from secret,
+ * "newPassword" from new_secret and "recoveryKey" from recovery (each may be
+ * NULL), in locked memory. */
 int secret_request_build(const char *record_json, const Secret *secret, const Secret *new_secret,
-                         SecureBuffer **ret, size_t *ret_len);
+                         const Secret *recovery, SecureBuffer **ret, size_t *ret_len);
+
+/* The recovery keys of a record's secret section (secret.recoveryKey, at
+ * most 4 strings of at most 128 bytes), for create. *ret is NULL if none. */
+int secret_recovery_from_record(json_object *record, Secret **ret, char **ret_error);

@@ -17,6 +17,9 @@ int worker_exit_status(int error) {
         case EEXIST: return WORKER_EXISTS;
         case ERANGE: return WORKER_BAD_SIZE;
         case EOPNOTSUPP: case ENOTTY: return WORKER_UNSUPPORTED;
+        case ETIME: return WORKER_TPM_LOCKOUT;
+        case ESTALE: case ENOKEY: return WORKER_TPM_CHANGED;
+        case ENODEV: return WORKER_TPM_UNAVAILABLE;
         default: return WORKER_STORAGE_ERROR;
         }
 }

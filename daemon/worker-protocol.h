@@ -18,6 +18,9 @@ enum {
         WORKER_ACTIVE = 19,         /* already active (or already locked) */
         WORKER_STORAGE_ERROR = 20,  /* anything else */
         WORKER_NOT_ACTIVE = 21,     /* deactivate, lock, unlock of a home that is not active */
+        WORKER_TPM_LOCKOUT = 22,    /* the TPM refuses PINs for now (dictionary-attack lockout) */
+        WORKER_TPM_CHANGED = 23,    /* PCRs changed or another TPM: the recovery key opens it */
+        WORKER_TPM_UNAVAILABLE = 24,/* no usable TPM, and no other keyslot the password opens */
 };
 
 int worker_exit_status(int error);

@@ -58,7 +58,12 @@ static void help(void) {
                "  0 done; 10 bad request; 11 wrong password; 12 no space; 13 busy;\n"
                "  14 not found; 15 already exists; 16 size not possible; 17 not supported;\n"
                "  18 damaged (header, record); 19 already active; 20 storage error;\n"
-               "  21 not active. The reason is one line on standard error.\n");
+               "  21 not active; 22 TPM locked out (too many wrong PINs); 23 TPM state changed\n"
+               "  (use the recovery key); 24 no usable TPM. The reason is one line on standard\n"
+               "  error.\n"
+               "\n"
+               "Environment: HEARTH_TPM2_TCTI selects the TPM for TPM2-sealed LUKS homes\n"
+               "(default device:/dev/tpmrm0; swtpm:path=SOCKET for tests).\n");
 }
 
 static uint64_t now_usec(void) {
@@ -98,12 +103,19 @@ static int read_request(UserRecord **ret) {
         return 0;
 }
 
-/* At least one password of secret.password matches a hash. */
+/* At least one password of secret.password matches a hash. A record
+ * without hashes has no password: nothing given is fine (root, through
+ * hearthd, activating it), but any password given is wrong — were it
+ * accepted, anyone could log in to such an account with any string. */
 static int verify_password(Home *h) {
         int r;
 
-        if (!h->rec->hashed_password || !h->rec->hashed_password[0])
-                return 0; /* no password set: nothing to check */
+        if (!h->rec->hashed_password || !h->rec->hashed_password[0]) {
+                if (h->rec->password && h->rec->password[0])
+                        return log_error_errno(EKEYREJECTED, "home %s: has no password set; none can be accepted",
+                                               h->name);
+                return 0;
+        }
         if (!h->rec->password || !h->rec->password[0])
                 return log_error_errno(EKEYREJECTED, "home %s: password required", h->name);
         for (const char *const *p = h->rec->password; *p; p++) {

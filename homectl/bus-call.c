@@ -32,7 +32,7 @@ int log_bus_error(const char *user, const char *method, const sd_bus_error *e, i
         char buf[256];
 
         if (e && sd_bus_error_is_set(e))
-                msg = e->message && e->message[0] ? e->message : e->name;
+                msg = e->message && e->message[0] ? e->message : bus_error_default_message(e->name) ?: e->name;
         if (!msg) {
                 errno = r < 0 ? -r : EIO;
                 snprintf(buf, sizeof buf, "%m");
@@ -46,6 +46,14 @@ int log_bus_error(const char *user, const char *method, const sd_bus_error *e, i
                 log_error("home %s: %s", user, msg);
         else
                 log_error("%s: %s", method, msg);
+        /* hearthd's words say what happened; the hint says what to do. */
+        if (e && sd_bus_error_is_set(e)) {
+                _cleanup_free_ char *hint = NULL;
+                if (bus_error_hint(e->name, user, &hint) < 0)
+                        log_oom();
+                else if (hint)
+                        log_error("%s", hint);
+        }
         return exit_status_from_bus_error(e && sd_bus_error_is_set(e) ? e->name : NULL, r);
 }
 

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "exit-status.h"
@@ -41,7 +43,52 @@ static const struct {
           { HOME1 "BadPassword", HOME1 "BadPasswordAndNoToken", HOME1 "AuthenticationLimitHit",
             HOME1 "BadRecoveryKey", HOME1 "BadPin", HOME1 "BadPinFewTriesLeft", HOME1 "BadPinOneTryLeft",
             HOME1 "TokenPinNeeded", HOME1 "TokenPinLocked" } },
+        { EXIT_TPM_STATE_CHANGED,
+          "the TPM no longer unseals the home's key: its PCRs changed (firmware or\n"
+          "boot change) or it is another TPM; activate with the recovery key\n"
+          "(" HOME_ERROR_TPM_STATE_CHANGED ")",
+          { HOME_ERROR_TPM_STATE_CHANGED } },
+        { EXIT_TPM_UNAVAILABLE,
+          "the home's key is sealed (or to be sealed) in a TPM and no usable TPM was\n"
+          "found; the home's recovery key still opens it (" HOME_ERROR_TPM_UNAVAILABLE ")",
+          { HOME_ERROR_TPM_UNAVAILABLE } },
 };
+
+/* For errors hearthd may send without a message, words better than the
+ * error's name. */
+static const struct {
+        const char *name, *message;
+} default_messages[] = {
+        { HOME_ERROR_TOKEN_PIN_LOCKED,
+          "the TPM locks out password attempts after too many wrong ones (dictionary-attack "
+          "protection); try again later" },
+        { HOME_ERROR_TPM_STATE_CHANGED,
+          "the TPM no longer unseals the key: its state changed (firmware or boot change)" },
+        { HOME_ERROR_TPM_UNAVAILABLE, "the key is sealed in a TPM and no usable TPM was found" },
+};
+
+const char *bus_error_default_message(const char *name) {
+        for (size_t i = 0; name && i < ELEMENTSOF(default_messages); i++)
+                if (strcmp(name, default_messages[i].name) == 0)
+                        return default_messages[i].message;
+        return NULL;
+}
+
+int bus_error_hint(const char *name, const char *user, char **ret) {
+        *ret = NULL;
+        if (!name || strcmp(name, HOME_ERROR_TPM_STATE_CHANGED) != 0)
+                return 0;
+        if (!user)
+                user = "USER";
+        if (asprintf(ret,
+                     "home %s: the TPM's state changed (firmware or boot change); activate with the recovery key: "
+                     "PASSWORD=<recovery key> homectl activate %s",
+                     user, user) < 0) {
+                *ret = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
 
 int exit_status_from_bus_error(const char *name, int r) {
         if (name) {

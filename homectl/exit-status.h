@@ -17,11 +17,25 @@ enum {
         EXIT_BUSY = 75,           /* EX_TEMPFAIL */
         EXIT_ACCESS_DENIED = 77,  /* EX_NOPERM */
         EXIT_BAD_PASSWORD = 79,
+        EXIT_TPM_STATE_CHANGED = 80, /* the recovery key is the way in now */
+        EXIT_TPM_UNAVAILABLE = 81,
 };
+
+#define HOME_ERROR_TPM_STATE_CHANGED "io.hearth.Home.TpmStateChanged"
+#define HOME_ERROR_TPM_UNAVAILABLE "io.hearth.Home.TpmUnavailable"
+#define HOME_ERROR_TOKEN_PIN_LOCKED "org.freedesktop.home1.TokenPinLocked"
 
 /* The exit status for a failed D-Bus call: error name (may be NULL), else
  * the negative errno. */
 int exit_status_from_bus_error(const char *name, int r);
+
+/* What to say for an error that came without a message; NULL for most. */
+const char *bus_error_default_message(const char *name);
+
+/* What to do after an error, for the errors that have advice (after
+ * TpmStateChanged: activate with the recovery key), naming user; NULL for
+ * the others. Returns 0 or -ENOMEM. *ret must be freed. */
+int bus_error_hint(const char *name, const char *user, char **ret);
 
 /* True for the errors after which one more password may help. */
 int bus_error_wants_password(const char *name);

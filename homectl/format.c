@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,7 +111,68 @@ void field_list(FILE *f, const char *label, const char **l) {
                 field(f, i == 0 ? label : "", l[i]);
 }
 
+/* ---- the recovery key ------------------------------------------------- */
+
+static void write_all(int fd, const char *s) {
+        for (size_t n = strlen(s); n > 0;) {
+                ssize_t k = write(fd, s, n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        return; /* nowhere to say so: this is the output */
+                s += k;
+                n -= (size_t) k;
+        }
+}
+
+void print_recovery_key(int fd, const char *user, const char *key) {
+        const char *parts[] = {
+                "\nRecovery key of home ", user,
+                ": it opens the home when the TPM no longer unseals its key\n"
+                "(after a firmware or boot change, or with another TPM):\n\n        ",
+                key,
+                "\n\nWrite it down: it is shown once and never stored. To use it:\n"
+                "    PASSWORD=<recovery key> homectl activate ",
+                user, "\n\n",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(parts); i++)
+                write_all(fd, parts[i]);
+}
+
 /* ---- records ---------------------------------------------------------- */
+
+/* "yes, PCRs 7+11, password keyslot kept" for a record asking for a
+ * TPM2-sealed key; nothing for others. The fields are the worker's to
+ * enforce; shown as they are, malformed ones as "?". */
+static void field_tpm2(FILE *f, const UserRecord *rec) {
+        json_object *v, *pcrs;
+        char buf[128];
+        size_t n;
+
+        if (!json_object_object_get_ex(rec->json, "tpm2", &v) || !json_object_is_type(v, json_type_boolean) ||
+            !json_object_get_boolean(v))
+                return;
+        n = (size_t) snprintf(buf, sizeof buf, "yes, PCRs ");
+        if (!json_object_object_get_ex(rec->json, "tpm2Pcrs", &pcrs))
+                n += (size_t) snprintf(buf + n, sizeof buf - n, "7");
+        else if (!json_object_is_type(pcrs, json_type_array))
+                n += (size_t) snprintf(buf + n, sizeof buf - n, "?");
+        else if (json_object_array_length(pcrs) == 0)
+                n += (size_t) snprintf(buf + n, sizeof buf - n, "none");
+        else
+                for (size_t i = 0; i < json_object_array_length(pcrs) && n < sizeof buf - 8; i++) {
+                        json_object *e = json_object_array_get_idx(pcrs, i);
+                        int64_t p = json_object_is_type(e, json_type_int) ? json_object_get_int64(e) : -1;
+                        if (p < 0 || p > 23) /* TPM2_PCR_MAX */
+                                n += (size_t) snprintf(buf + n, sizeof buf - n, "%s?", i ? "+" : "");
+                        else
+                                n += (size_t) snprintf(buf + n, sizeof buf - n, "%s%" PRId64, i ? "+" : "", p);
+                }
+        if (n < sizeof buf && json_object_object_get_ex(rec->json, "tpm2KeepPassword", &v) &&
+            json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v))
+                snprintf(buf + n, sizeof buf - n, ", password keyslot kept");
+        field(f, "TPM2 key", buf);
+}
 
 void record_print_offline(FILE *f, const UserRecord *rec, const char *signature, bool had_secrets) {
         char buf[64];
@@ -133,6 +195,7 @@ void record_print_offline(FILE *f, const UserRecord *rec, const char *signature,
         field(f, "Email", rec->email_address);
         field(f, "Directory", rec->home_directory);
         field(f, "Storage", user_storage_to_string(rec->storage));
+        field_tpm2(f, rec);
         field(f, "Image path", rec->image_path);
         field(f, "File system", rec->file_system_type);
         field_size(f, "Disk size", rec->disk_size);
@@ -254,6 +317,7 @@ void record_print_summary(FILE *f, const UserRecord *rec, bool color) {
                 field(f, "Home directory", buf);
         }
         field(f, "Storage", user_storage_to_string(rec->storage));
+        field_tpm2(f, rec);
         field(f, "Image path", rec->image_path);
         field(f, "File system", rec->file_system_type);
         field(f, "Shell", rec->shell);

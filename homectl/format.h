@@ -47,6 +47,11 @@ void record_print_offline(FILE *f, const UserRecord *rec, const char *signature,
  * machine (state, disk usage, authentication counters). */
 void record_print_summary(FILE *f, const UserRecord *rec, bool color);
 
+/* A new home's recovery key (canonical text), once, with what it is for
+ * and how to use it, on fd (standard output). Everything goes out with
+ * write(2): no stdio buffer is left holding the key. */
+void print_recovery_key(int fd, const char *user, const char *key);
+
 /* A table of text cells, printed with columns aligned. */
 typedef struct Table Table;
 

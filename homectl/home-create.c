@@ -2,14 +2,17 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bus-call.h"
 #include "exit-status.h"
+#include "format.h"
 #include "home-create.h"
 #include "identity-file.h"
 #include "json-strict.h"
 #include "log.h"
 #include "password.h"
+#include "recovery-key.h"
 #include "secret.h"
 
 int record_tree_load(const char *path, json_object **ret) {
@@ -124,29 +127,139 @@ int create_passwords(const char *user, json_object *base, Passwords *p, bool *se
         return passwords_add_take(p, TAKE_PTR(pw)) < 0 ? (log_oom(), EXIT_FAIL) : EXIT_OK;
 }
 
-int create_build_record(json_object *base, const char *user, const RecordChanges *c, const char *machine_id,
-                        const Passwords *p, bool hash, UserRecord **ret) {
-        _cleanup_user_record_ UserRecord *rec = NULL;
-        _cleanup_free_ char *error = NULL;
-        /* user may point into base, which the builder takes and may free. */
-        _cleanup_free_ char *name = strdup(user);
+/* Whether --recovery-key= (want) fits a record asking for tpm2, keeping a
+ * password keyslot or not, with a recovery key of its own or not. */
+static int recovery_key_allowed(const char *user, bool tpm2, bool keep_password, bool given, int want) {
+        if (!tpm2 && want > 0) {
+                log_error("home %s: --recovery-key= only applies to a home with a TPM2-sealed key (--tpm2)", user);
+                return EXIT_USAGE;
+        }
+        if (given && want == 0) {
+                log_error("home %s: --recovery-key=no, but the record has a secret.recoveryKey", user);
+                return EXIT_USAGE;
+        }
+        if (tpm2 && !given && want == 0 && !keep_password) {
+                log_error("home %s: --recovery-key=no needs --tpm2-keep-password: with the TPM's keyslot alone, a "
+                          "firmware or boot change (other PCR values) or another TPM leaves no way into the home",
+                          user);
+                return EXIT_USAGE;
+        }
+        return EXIT_OK;
+}
+
+int create_check_recovery_key(json_object *base, const char *user, const RecordChanges *c, int recovery_key) {
+        return recovery_key_allowed(
+                user, c->tpm2_set ? c->tpm2 : record_wants_tpm2(base),
+                c->tpm2_keep_password_set ? c->tpm2_keep_password : record_tpm2_keeps_password(base),
+                record_tree_list_get(base, "secret", "recoveryKey", 0), recovery_key);
+}
+
+/* Puts the recovery keys into rec's secret section: given (the record's
+ * own), or a new one, returned in *ret to be shown. */
+static int create_recovery_key(UserRecord *rec, const char *user, const Passwords *given, int want,
+                               SecureBuffer **ret) {
+        _cleanup_secure_buffer_ SecureBuffer *key = NULL;
+        _cleanup_passwords_ Passwords keys = {};
+        bool tpm2 = record_wants_tpm2(rec->json);
         int r;
 
+        *ret = NULL;
+        r = recovery_key_allowed(user, tpm2, record_tpm2_keeps_password(rec->json), given->n > 0, want);
+        if (r != EXIT_OK)
+                return r;
+        if (given->n > 0) {
+                for (size_t i = 0; i < given->n; i++) {
+                        _cleanup_secure_buffer_ SecureBuffer *norm = NULL;
+                        /* Enrolled in the one form activation compares against. */
+                        r = recovery_key_normalize(given->list[i], &norm);
+                        if (r == -ENOMEM)
+                                return log_oom(), EXIT_FAIL;
+                        if (r < 0) {
+                                log_error("home %s: secret.recoveryKey: entry %zu is not a recovery key (64 "
+                                          "characters of cbdefghijklnrtuv, in groups of 8 joined by dashes or not)",
+                                          user, i);
+                                return EXIT_INVALID_RECORD;
+                        }
+                        if (passwords_add(&keys, norm->data) < 0)
+                                return log_oom(), EXIT_FAIL;
+                }
+                /* Not shown: whoever wrote the record has them. */
+                return record_set_recovery_keys(rec, &keys) < 0 ? (log_oom(), EXIT_FAIL) : EXIT_OK;
+        }
+        if (!tpm2 || want == 0)
+                return EXIT_OK;
+
+        r = recovery_key_generate(&key);
+        if (r == -ENOMEM)
+                return log_oom(), EXIT_FAIL;
+        if (r < 0)
+                return EXIT_FAIL; /* logged */
+        if (passwords_add(&keys, key->data) < 0 || record_set_recovery_keys(rec, &keys) < 0)
+                return log_oom(), EXIT_FAIL;
+        *ret = TAKE_PTR(key);
+        return EXIT_OK;
+}
+
+int create_build_record(json_object *base, const char *user, const RecordChanges *c, const char *machine_id,
+                        const Passwords *p, bool hash, int recovery_key, UserRecord **ret,
+                        SecureBuffer **ret_recovery_key) {
+        _cleanup_user_record_ UserRecord *rec = NULL;
+        _cleanup_free_ char *error = NULL;
+        _cleanup_passwords_ Passwords given = {};
+        /* user may point into base, which the builder takes and may free. */
+        _cleanup_free_ char *name = strdup(user);
+        json_object *secret, *keys;
+        int r;
+
+        *ret_recovery_key = NULL;
         if (!name) {
                 json_object_wipe_and_put(base);
                 return log_oom(), EXIT_FAIL;
+        }
+        /* The builder replaces the secret section with the passwords: keep
+         * the record's recovery keys to put back. */
+        if (base && json_object_object_get_ex(base, "secret", &secret) &&
+            json_object_object_get_ex(secret, "recoveryKey", &keys)) {
+                bool ok = json_object_is_type(keys, json_type_array);
+                for (size_t i = 0; ok && i < json_object_array_length(keys); i++)
+                        ok = json_object_is_type(json_object_array_get_idx(keys, i), json_type_string);
+                if (!ok) {
+                        json_object_wipe_and_put(base);
+                        log_error("home %s: secret.recoveryKey: must be a list of strings", name);
+                        return EXIT_INVALID_RECORD;
+                }
+                for (size_t i = 0; i < json_object_array_length(keys); i++)
+                        if (passwords_add(&given, json_object_get_string(json_object_array_get_idx(keys, i))) < 0) {
+                                json_object_wipe_and_put(base);
+                                return log_oom(), EXIT_FAIL;
+                        }
         }
         r = record_build_create(base, name, c, machine_id, hash ? p : NULL, now_usec(), &rec, &error);
         if (r == -ENOMEM)
                 return log_oom(), EXIT_FAIL;
         if (r < 0) {
                 log_error("home %s: %s", name, error ?: strerror(-r));
+                /* --tpm2 --storage=directory is a command line that cannot
+                 * work; the same in a file is a bad record. */
+                if (r == -EMEDIUMTYPE)
+                        return record_changes_tpm2_any(c) || c->storage ? EXIT_USAGE : EXIT_INVALID_RECORD;
                 return r == -EINVAL ? EXIT_INVALID_RECORD : EXIT_FAIL;
         }
         if (!hash && record_set_secret(rec, p) < 0)
                 return log_oom(), EXIT_FAIL;
+        r = create_recovery_key(rec, name, &given, recovery_key, ret_recovery_key);
+        if (r != EXIT_OK)
+                return r;
         *ret = TAKE_PTR(rec);
         return EXIT_OK;
+}
+
+void create_show_recovery_key(const char *user, const SecureBuffer *key) {
+        if (!key)
+                return;
+        /* What stdio holds goes out first, to keep the order. */
+        fflush(stdout);
+        print_recovery_key(STDOUT_FILENO, user, key->data);
 }
 
 int create_call(sd_bus *bus, UserRecord *rec) {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "ask-password.h"
+#include "conf-file.h"
 #include "config.h"
 #include "exit-status.h"
 #include "homectl.h"
@@ -108,8 +109,25 @@ static void help(void) {
                "     --disk-size=SIZE       Size of the home area, e.g. 10G, 512M, 1.5T\n"
                "     --fs-type=TYPE         File system inside a LUKS home (btrfs, ext4, xfs)\n"
                "     --image-path=PATH      Path of the LUKS image, subvolume or directory\n"
+               "     --tpm2[=BOOL]          Seal the LUKS key in this machine's TPM, the password\n"
+               "                            being its PIN (BOOL defaults to yes). A home with no\n"
+               "                            storage set becomes a LUKS home; other storage is refused\n"
+               "     --tpm2-pcrs=PCR[,PCR...]\n"
+               "                            PCRs 0-23 the key is bound to (default 7; empty for\n"
+               "                            none); implies --tpm2\n"
+               "     --tpm2-keep-password[=BOOL]\n"
+               "                            Keep a password keyslot beside the TPM's (default no, so\n"
+               "                            that the disk alone cannot be guessed at offline)\n"
                "Storage, disk size, file system type and image path are this machine's settings:\n"
                "they are stored in a perMachine entry matching this machine's ID.\n"
+               "\n"
+               "Recovery key (create and firstboot; homes with --tpm2 or tpm2 in the record):\n"
+               "     --recovery-key=BOOL    Enroll a random recovery key and print it once the home\n"
+               "                            is made (default yes); a secret.recoveryKey in the\n"
+               "                            record is enrolled instead. It opens the home when the\n"
+               "                            TPM no longer unseals its key (firmware or boot change):\n"
+               "                            PASSWORD=<recovery key> homectl activate USER.\n"
+               "                            \"no\" needs --tpm2-keep-password\n"
                "\n"
                "Environment:\n"
                "  $PASSWORD                 Password to try first (activate, unlock, authenticate,\n"
@@ -192,6 +210,19 @@ static int parse_disk_size_arg(const char *s, RecordChanges *c) {
         return 0;
 }
 
+/* --NAME[=BOOL]: no value means yes. */
+static int parse_bool_arg(const char *name, const char *arg, bool *ret) {
+        if (!arg) {
+                *ret = true;
+                return 0;
+        }
+        if (config_parse_bool(arg, ret) < 0) {
+                log_error("%s=: expected a boolean (yes, no, true, false, on, off, 1, 0), got \"%s\"", name, arg);
+                return -EINVAL;
+        }
+        return 0;
+}
+
 static int parse_argv(int argc, char *argv[], Options *o) {
         enum {
                 ARG_VERSION = 0x100,
@@ -211,6 +242,10 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 ARG_CREDENTIALS,
                 ARG_PROMPT_NEW_USER,
                 ARG_ROOT,
+                ARG_TPM2,
+                ARG_TPM2_PCRS,
+                ARG_TPM2_KEEP_PASSWORD,
+                ARG_RECOVERY_KEY,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -237,6 +272,10 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 { "credentials", required_argument, NULL, ARG_CREDENTIALS },
                 { "prompt-new-user", no_argument, NULL, ARG_PROMPT_NEW_USER },
                 { "root", required_argument, NULL, ARG_ROOT },
+                { "tpm2", optional_argument, NULL, ARG_TPM2 },
+                { "tpm2-pcrs", required_argument, NULL, ARG_TPM2_PCRS },
+                { "tpm2-keep-password", optional_argument, NULL, ARG_TPM2_KEEP_PASSWORD },
+                { "recovery-key", required_argument, NULL, ARG_RECOVERY_KEY },
                 {}
         };
         RecordChanges *c = &o->changes;
@@ -355,42 +394,88 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                         }
                         o->root = optarg;
                         break;
+                case ARG_TPM2:
+                        if ((r = parse_bool_arg("--tpm2", optarg, &c->tpm2)) < 0)
+                                return r;
+                        c->tpm2_set = true;
+                        break;
+                case ARG_TPM2_PCRS:
+                        if (tpm2_pcrs_parse(optarg, &c->tpm2_pcrs) < 0) {
+                                log_error("--tpm2-pcrs=: expected PCR numbers 0-%d separated by commas (e.g. 7 or "
+                                          "0,7) or nothing, got \"%s\"",
+                                          TPM2_PCR_MAX, optarg);
+                                return -EINVAL;
+                        }
+                        c->tpm2_pcrs_set = true;
+                        break;
+                case ARG_TPM2_KEEP_PASSWORD:
+                        if ((r = parse_bool_arg("--tpm2-keep-password", optarg, &c->tpm2_keep_password)) < 0)
+                                return r;
+                        c->tpm2_keep_password_set = true;
+                        break;
+                case ARG_RECOVERY_KEY: {
+                        bool b;
+                        if ((r = parse_bool_arg("--recovery-key", optarg, &b)) < 0)
+                                return r;
+                        o->recovery_key = b;
+                        break;
+                }
                 default:
                         return -EINVAL;
                 }
+
+        /* After the loop, so that the order of the options does not matter. */
+        if (c->tpm2_pcrs_set) {
+                if (c->tpm2_set && !c->tpm2) {
+                        log_error("--tpm2-pcrs= asks for a TPM2-sealed key, --tpm2=no for none");
+                        return -EINVAL;
+                }
+                c->tpm2 = c->tpm2_set = true;
+        }
+        if (c->tpm2_set && c->tpm2 && c->storage && c->storage[0] && strcmp(c->storage, "luks") != 0) {
+                log_error("--tpm2: a TPM2-sealed key needs --storage=luks, not %s", c->storage);
+                return -EINVAL;
+        }
         return 1;
 }
 
 /* "pool shrink home -512M": getopt would read -512M as options -5, -1, ….
- * Arguments that look like negative numbers are swapped for placeholders
- * ("\x1f" and their index) while getopt runs, and put back afterwards. */
-static int hide_negative_numbers(int argc, char **argv, char **saved) {
+ * After a "shrink" argument (and before "--"), an argument that looks like a
+ * negative number is swapped for a mark of ours while getopt runs and put
+ * back afterwards, found by pointer, not by content. Marks are empty strings
+ * that live until main returns, so an option that took one as its value
+ * holds "" rather than freed memory. */
+typedef struct HiddenArgs {
+        char **saved; /* the original of argument i, or NULL */
+        char (*marks)[1];
+} HiddenArgs;
+
+static int hide_negative_numbers(int argc, char **argv, HiddenArgs *h) {
+        bool after_shrink = false;
+        h->saved = calloc((size_t) argc + 1, sizeof *h->saved);
+        h->marks = calloc((size_t) argc + 1, sizeof *h->marks);
+        if (!h->saved || !h->marks)
+                return -ENOMEM;
         for (int i = 1; i < argc; i++) {
-                saved[i] = NULL;
                 if (strcmp(argv[i], "--") == 0)
                         break;
-                if (argv[i][0] != '-' || argv[i][1] < '0' || argv[i][1] > '9')
+                if (strcmp(argv[i], "shrink") == 0)
+                        after_shrink = true;
+                if (!after_shrink || argv[i][0] != '-' || argv[i][1] < '0' || argv[i][1] > '9')
                         continue;
-                saved[i] = argv[i];
-                if (asprintf(&argv[i], "\x1f%d", i) < 0) {
-                        argv[i] = saved[i];
-                        saved[i] = NULL;
-                        return -ENOMEM;
-                }
+                h->saved[i] = argv[i];
+                argv[i] = h->marks[i];
         }
         return 0;
 }
 
-static void restore_negative_numbers(int argc, char **argv, char **saved) {
-        for (int i = 1; i < argc; i++) {
-                if (argv[i][0] != '\x1f')
-                        continue;
-                int k = atoi(argv[i] + 1);
-                if (k <= 0 || k >= argc || !saved[k])
-                        continue;
-                free(argv[i]);
-                argv[i] = saved[k];
-        }
+static void restore_negative_numbers(int argc, char **argv, const HiddenArgs *h) {
+        for (int i = 1; i < argc; i++)
+                for (int k = 1; k < argc; k++)
+                        if (h->saved[k] && argv[i] == h->marks[k]) {
+                                argv[i] = h->saved[k];
+                                break;
+                        }
 }
 
 static int dispatch(int argc, char **argv, const Options *o) {
@@ -420,6 +505,10 @@ static int dispatch(int argc, char **argv, const Options *o) {
                         log_error("%s: --force, --repair and --extent-size= only apply to pool commands", v->name);
                         return EXIT_USAGE;
                 }
+                if (o->recovery_key >= 0 && v->run != verb_create && v->run != verb_firstboot) {
+                        log_error("%s: --recovery-key= only applies to create and firstboot", v->name);
+                        return EXIT_USAGE;
+                }
                 if ((o->credentials || o->root || o->prompt_new_user) && v->run != verb_firstboot) {
                         log_error("%s: --credentials=, --root= and --prompt-new-user only apply to firstboot", v->name);
                         return EXIT_USAGE;
@@ -435,7 +524,11 @@ static int dispatch(int argc, char **argv, const Options *o) {
 }
 
 int main(int argc, char *argv[]) {
-        Options o = { .json = JSON_OFF, .legend = true, .ask_password = true, .changes = RECORD_CHANGES_INIT };
+        Options o = { .json = JSON_OFF,
+                      .legend = true,
+                      .ask_password = true,
+                      .changes = RECORD_CHANGES_INIT,
+                      .recovery_key = -1 };
         int r;
 
         log_set_program("homectl");
@@ -445,15 +538,15 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAIL;
         }
 
-        char **saved = calloc((size_t) argc + 1, sizeof *saved);
-        if (!saved || hide_negative_numbers(argc, argv, saved) < 0) {
-                free(saved);
+        HiddenArgs hidden = {};
+        if (hide_negative_numbers(argc, argv, &hidden) < 0) {
+                free(hidden.saved);
+                free(hidden.marks);
                 log_oom();
                 return EXIT_FAIL;
         }
         r = parse_argv(argc, argv, &o);
-        restore_negative_numbers(argc, argv, saved);
-        free(saved);
+        restore_negative_numbers(argc, argv, &hidden);
         if (r <= 0)
                 r = r < 0 ? (r == -ENOMEM ? EXIT_FAIL : EXIT_USAGE) : EXIT_OK;
         else {
@@ -463,5 +556,7 @@ int main(int argc, char *argv[]) {
 
         record_changes_done(&o.changes);
         secrets_env_free();
+        free(hidden.saved);
+        free(hidden.marks);
         return r;
 }

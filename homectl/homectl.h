@@ -20,6 +20,7 @@ typedef struct Options {
         const char *credentials; /* firstboot --credentials=DIR */
         const char *root;        /* firstboot --root=DIR */
         bool prompt_new_user;    /* firstboot --prompt-new-user */
+        int recovery_key;        /* create, firstboot --recovery-key=: -1 unset, 0 no, 1 yes */
 } Options;
 
 /* Each verb gets its arguments with argv[0] the verb's name (the count is

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,36 @@ static char *below(const char *root, const char *path) {
         return asprintf(&p, "%s%s", root, path) < 0 ? NULL : p;
 }
 
+/* An image is not to be trusted: a symlink on the way to a path in it (var →
+ * /var) would have us write into the host — sign with the host's key,
+ * register in the host's store. Every existing component below root must be
+ * a real directory (the last may be a file). */
+static int refuse_links(const char *root, const char *rel) {
+        char path[PATH_MAX];
+        size_t n = (size_t) snprintf(path, sizeof path, "%s", root);
+        for (const char *p = rel; *p && n < sizeof path - 1;) {
+                const char *slash = strchr(p + 1, '/');
+                size_t len = slash ? (size_t) (slash - p) : strlen(p);
+                if (n + len >= sizeof path)
+                        return -ENAMETOOLONG;
+                memcpy(path + n, p, len);
+                n += len;
+                path[n] = 0;
+                struct stat st;
+                if (lstat(path, &st) < 0)
+                        return errno == ENOENT ? 0 : -errno;
+                if (S_ISLNK(st.st_mode)) {
+                        log_error("--root=%s: %s is a symbolic link; refusing to follow it out of the image", root,
+                                  path);
+                        return -ELOOP;
+                }
+                if (slash && !S_ISDIR(st.st_mode))
+                        return -ENOTDIR;
+                p += len;
+        }
+        return 0;
+}
+
 int image_root_open(const char *dir, ImageRoot **ret) {
         _cleanup_image_root_ ImageRoot *img = calloc(1, sizeof *img);
         struct stat st;
@@ -65,11 +96,22 @@ int image_root_open(const char *dir, ImageRoot **ret) {
                 log_error("firstboot --root: must run as root (homes are made and given to their users)");
                 return EXIT_ACCESS_DENIED;
         }
+        for (const char *const *rel = (const char *const[]) { HEARTH_STATE_DIR, "/etc/passwd", "/etc/group", "/home",
+                                                               "/etc/skel", NULL };
+             *rel; rel++) {
+                int r = refuse_links(img->root, *rel);
+                if (r == -ELOOP)
+                        return EXIT_FAIL;
+                if (r < 0) {
+                        log_error_errno(r, "--root=%s: cannot use %s%s: %m", dir, img->root, *rel);
+                        return EXIT_FAIL;
+                }
+        }
         if (!(img->state_dir = below(img->root, HEARTH_STATE_DIR)) || !(img->home_root = below(img->root, "/home")) ||
             !(img->passwd = below(img->root, "/etc/passwd")) || !(img->group = below(img->root, "/etc/group")) ||
             identity_store_open(img->state_dir, &img->store) < 0)
                 return log_oom(), EXIT_FAIL;
-        e = getenv("HEARTH_WORKER_PATH");
+        e = secure_getenv("HEARTH_WORKER_PATH");
         img->worker = e && e[0] == '/' ? e : HEARTH_WORKER_PATH;
 
         /* The worker opens the home root without following links: a

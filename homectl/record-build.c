@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,9 +19,41 @@ void record_changes_done(RecordChanges *c) {
         c->n_member_of = 0;
 }
 
+bool record_changes_tpm2_any(const RecordChanges *c) {
+        return c->tpm2_set || c->tpm2_pcrs_set || c->tpm2_keep_password_set;
+}
+
 bool record_changes_any(const RecordChanges *c) {
         return c->real_name || c->email_address || c->shell || c->storage || c->fs_type || c->image_path ||
-               c->member_of_set || c->uid_set || c->disk_size_set;
+               c->member_of_set || c->uid_set || c->disk_size_set || record_changes_tpm2_any(c);
+}
+
+int tpm2_pcrs_parse(const char *s, uint32_t *ret) {
+        uint32_t mask = 0;
+
+        if (!s[0]) {
+                *ret = 0;
+                return 0;
+        }
+        for (const char *p = s;;) {
+                unsigned n = 0;
+                size_t digits = strspn(p, "0123456789");
+                /* Three digits would already be out of range; the bound also
+                 * keeps n from overflowing. */
+                if (digits == 0 || digits > 2 || (p[digits] && p[digits] != ','))
+                        return -EINVAL;
+                for (size_t i = 0; i < digits; i++)
+                        n = n * 10 + (unsigned) (p[i] - '0');
+                if (n > TPM2_PCR_MAX)
+                        return -EINVAL;
+                mask |= UINT32_C(1) << n;
+                p += digits;
+                if (!*p)
+                        break;
+                p++; /* the comma; an entry must follow */
+        }
+        *ret = mask;
+        return 0;
 }
 
 int record_changes_add_groups(RecordChanges *c, const char *arg) {
@@ -105,6 +138,42 @@ static int set_list(json_object *j, const char *key, char *const *l, size_t n) {
         return 0;
 }
 
+static int set_bool(json_object *j, const char *key, bool set, bool value) {
+        if (!set)
+                return 0;
+        json_object *v = json_object_new_boolean(value);
+        if (!v || json_object_object_add(j, key, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+/* An empty mask is an empty list ("no PCRs"), not a removal: without the
+ * field the worker binds to PCR 7. */
+static int set_pcrs(json_object *j, bool set, uint32_t mask) {
+        if (!set)
+                return 0;
+        json_object *a = json_object_new_array();
+        if (!a)
+                return -ENOMEM;
+        for (int i = 0; i <= TPM2_PCR_MAX; i++) {
+                if (!(mask & (UINT32_C(1) << i)))
+                        continue;
+                json_object *n = json_object_new_int(i);
+                if (!n || json_object_array_add(a, n) < 0) {
+                        json_object_put(n);
+                        json_object_put(a);
+                        return -ENOMEM;
+                }
+        }
+        if (json_object_object_add(j, "tpm2Pcrs", a) < 0) {
+                json_object_put(a);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
 /* The perMachine entry homectl writes for this machine: matchMachineId is
  * exactly this ID (as a string or a one-entry list) and nothing else is
  * matched. Created (appended) if create is set and none exists. */
@@ -169,6 +238,10 @@ int record_apply_changes(json_object *j, const RecordChanges *c, const char *mac
             (r = set_u64(j, "uid", c->uid_set, c->uid, UID_INVALID)) < 0)
                 return r;
         if (c->member_of_set && (r = set_list(j, "memberOf", c->member_of, c->n_member_of)) < 0)
+                return r;
+        if ((r = set_bool(j, "tpm2", c->tpm2_set, c->tpm2)) < 0 ||
+            (r = set_pcrs(j, c->tpm2_pcrs_set, c->tpm2_pcrs)) < 0 ||
+            (r = set_bool(j, "tpm2KeepPassword", c->tpm2_keep_password_set, c->tpm2_keep_password)) < 0)
                 return r;
 
         if (!machine_changes_any(c))
@@ -279,9 +352,63 @@ _printf_(2, 3) static int fail(char **ret_error, const char *fmt, ...) {
         return -EINVAL;
 }
 
+static bool top_bool(json_object *j, const char *key) {
+        json_object *v;
+        return j && json_object_object_get_ex(j, key, &v) && json_object_is_type(v, json_type_boolean) &&
+               json_object_get_boolean(v);
+}
+
+bool record_wants_tpm2(json_object *j) {
+        return top_bool(j, "tpm2");
+}
+
+bool record_tpm2_keeps_password(json_object *j) {
+        return top_bool(j, "tpm2KeepPassword");
+}
+
+int record_tpm2_check(json_object *j, UserStorage storage, char **ret_error) {
+        json_object *v;
+        uint32_t seen = 0;
+
+        if (ret_error)
+                *ret_error = NULL;
+        if (json_object_object_get_ex(j, "tpm2", &v) && !json_object_is_type(v, json_type_boolean))
+                return fail(ret_error, "tpm2: must be a boolean");
+        if (json_object_object_get_ex(j, "tpm2KeepPassword", &v) && !json_object_is_type(v, json_type_boolean))
+                return fail(ret_error, "tpm2KeepPassword: must be a boolean");
+        if (json_object_object_get_ex(j, "tpm2Pcrs", &v)) {
+                if (!json_object_is_type(v, json_type_array))
+                        return fail(ret_error, "tpm2Pcrs: must be a list of PCR numbers 0-%d", TPM2_PCR_MAX);
+                for (size_t i = 0; i < json_object_array_length(v); i++) {
+                        json_object *e = json_object_array_get_idx(v, i);
+                        int64_t n;
+                        if (!json_object_is_type(e, json_type_int))
+                                return fail(ret_error, "tpm2Pcrs: must be a list of PCR numbers 0-%d",
+                                            TPM2_PCR_MAX);
+                        n = json_object_get_int64(e);
+                        if (n < 0 || n > TPM2_PCR_MAX)
+                                return fail(ret_error, "tpm2Pcrs: %" PRId64 " is no PCR number (0-%d)", n,
+                                            TPM2_PCR_MAX);
+                        if (seen & (UINT32_C(1) << n))
+                                return fail(ret_error, "tpm2Pcrs: PCR %" PRId64 " is listed twice", n);
+                        seen |= UINT32_C(1) << n;
+                }
+        }
+        if (record_wants_tpm2(j) && storage != USER_STORAGE_LUKS) {
+                if (storage == USER_STORAGE_UNSET)
+                        fail(ret_error, "tpm2: a TPM2-sealed key needs storage luks; the record sets none");
+                else
+                        fail(ret_error, "tpm2: a TPM2-sealed key needs storage luks, not %s",
+                             user_storage_to_string(storage));
+                return -EMEDIUMTYPE;
+        }
+        return 0;
+}
+
 int record_build_create(json_object *base, const char *user_name, const RecordChanges *c, const char *machine_id,
                         const Passwords *passwords, uint64_t now, UserRecord **ret, char **ret_error) {
         _cleanup_json_wipe_ json_object *j = base;
+        _cleanup_user_record_ UserRecord *rec = NULL;
         json_object *v;
         int r;
 
@@ -311,12 +438,28 @@ int record_build_create(json_object *base, const char *user_name, const RecordCh
         if ((r = set_time(j, "lastChangeUSec", now)) < 0)
                 return r;
 
-        return user_record_from_json(TAKE_PTR(j), ret, ret_error);
+        r = user_record_from_json(TAKE_PTR(j), &rec, ret_error);
+        if (r < 0)
+                return r;
+        /* Left unset, hearthd would pick a directory or subvolume, where a
+         * TPM2 key means nothing: --tpm2 alone makes a LUKS home. */
+        if (record_wants_tpm2(rec->json) && rec->storage == USER_STORAGE_UNSET) {
+                RecordChanges luks = { .storage = "luks" };
+                if ((r = record_apply_changes(rec->json, &luks, machine_id)) < 0)
+                        return r;
+                if ((r = user_record_refresh(rec, ret_error)) < 0)
+                        return r;
+        }
+        if ((r = record_tpm2_check(rec->json, rec->storage, ret_error)) < 0)
+                return r;
+        *ret = TAKE_PTR(rec);
+        return 0;
 }
 
 int record_build_update(const UserRecord *old, const RecordChanges *c, const char *machine_id, uint64_t now,
                         UserRecord **ret, char **ret_error) {
         _cleanup_json_wipe_ json_object *j = NULL;
+        _cleanup_user_record_ UserRecord *rec = NULL;
         _cleanup_json_ json_object *shallow = NULL;
         uint64_t last;
         int r;
@@ -340,7 +483,26 @@ int record_build_update(const UserRecord *old, const RecordChanges *c, const cha
         if ((r = set_time(j, "lastChangeUSec", now)) < 0)
                 return r;
 
-        return user_record_from_json(TAKE_PTR(j), ret, ret_error);
+        r = user_record_from_json(TAKE_PTR(j), &rec, ret_error);
+        if (r < 0)
+                return r;
+        if ((r = record_tpm2_check(rec->json, old->storage, ret_error)) < 0)
+                return r;
+        *ret = TAKE_PTR(rec);
+        return 0;
+}
+
+int record_set_recovery_keys(UserRecord *rec, const Passwords *keys) {
+        json_object *s, *old;
+        int r;
+
+        if ((r = section(rec->json, "secret", &s)) < 0)
+                return r;
+        if (json_object_object_get_ex(s, "recoveryKey", &old))
+                json_object_wipe_strings(old);
+        if ((r = set_list(s, "recoveryKey", keys->list, keys->n)) < 0)
+                return r;
+        return user_record_refresh(rec, NULL);
 }
 
 uint64_t now_usec(void) {

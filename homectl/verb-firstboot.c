@@ -89,17 +89,19 @@ static bool target_name_taken(Target *t, const char *user) {
  * on top, and the home is made. */
 static int target_create(Target *t, json_object *base, const char *user, const Passwords *p, bool hash) {
         _cleanup_user_record_ UserRecord *rec = NULL;
+        _cleanup_secure_buffer_ SecureBuffer *recovery_key = NULL;
         int r;
 
         r = create_build_record(base, user, &t->o->changes, t->image ? NULL : user_record_machine_id(), p, hash,
-                                &rec);
+                                t->o->recovery_key, &rec, &recovery_key);
         if (r != EXIT_OK)
                 return r;
         r = t->image ? image_root_create(t->image, rec) : create_call(t->bus, rec);
         if (r != EXIT_OK)
                 return r;
         t->created++;
-        log_info("home %s: created", user);
+        log_info("home %s: created", rec->user_name);
+        create_show_recovery_key(rec->user_name, recovery_key);
         return EXIT_OK;
 }
 
@@ -385,6 +387,9 @@ static int prompt_new_user(Target *t) {
                 log_info("no user name given: no user created");
                 return EXIT_OK;
         }
+        /* Refused now, not after every question was answered. */
+        if (create_check_recovery_key(NULL, user, &t->o->changes, t->o->recovery_key) != EXIT_OK)
+                return EXIT_USAGE;
         snprintf(prompt, sizeof prompt, "Real name of %s (empty for none): ", user);
         if (ask(t, prompt, check_real_name, &real_name) < 0)
                 return EXIT_FAIL;

@@ -94,7 +94,8 @@ static int pool_check(const Options *o) {
         else
                 pool_check_print(stdout, j);
         json_object *consistent;
-        bool ok = json_object_object_get_ex(j, "consistent", &consistent) && json_object_get_boolean(consistent);
+        bool ok = json_object_object_get_ex(j, "consistent", &consistent) &&
+                  json_object_is_type(consistent, json_type_boolean) && json_object_get_boolean(consistent);
         return ok ? EXIT_OK : EXIT_POOL_PROBLEMS;
 }
 

@@ -213,6 +213,7 @@ int verb_create(int argc, char **argv, const Options *o) {
         _cleanup_json_wipe_ json_object *base = NULL;
         _cleanup_user_record_ UserRecord *rec = NULL;
         _cleanup_passwords_ Passwords passwords = {};
+        _cleanup_secure_buffer_ SecureBuffer *recovery_key = NULL;
         const char *user = argc > 1 ? argv[1] : NULL;
         bool set_hashes;
         json_object *v;
@@ -234,17 +235,26 @@ int verb_create(int argc, char **argv, const Options *o) {
                 return EXIT_INVALID_RECORD;
         }
 
+        /* Refused before the password is asked for twice. */
+        r = create_check_recovery_key(base, user, &o->changes, o->recovery_key);
+        if (r != EXIT_OK)
+                return r;
         r = create_passwords(user, base, &passwords, &set_hashes);
         if (r != EXIT_OK)
                 return r;
         r = create_build_record(TAKE_PTR(base), user, &o->changes, user_record_machine_id(), &passwords, set_hashes,
-                                &rec);
+                                o->recovery_key, &rec, &recovery_key);
         if (r != EXIT_OK)
                 return r;
 
         if ((r = bus_connect(o->ask_password, &bus)) != EXIT_OK)
                 return r;
-        return create_call(bus, rec);
+        if ((r = create_call(bus, rec)) != EXIT_OK)
+                return r;
+        /* Only now: a key shown for a home that was never made would be
+         * written down for nothing. */
+        create_show_recovery_key(rec->user_name, recovery_key);
+        return EXIT_OK;
 }
 
 /* ---- update ----------------------------------------------------------- */
@@ -262,6 +272,13 @@ int verb_update(int argc, char **argv, const Options *o) {
                 return EXIT_USAGE;
         if (!record_changes_any(&o->changes)) {
                 log_error("update: no field to change given; see homectl --help");
+                return EXIT_USAGE;
+        }
+        /* The volume is sealed at create; a changed record would only claim
+         * PCRs or keyslots the header does not have. */
+        if (record_changes_tpm2_any(&o->changes)) {
+                log_error("update: --tpm2, --tpm2-pcrs= and --tpm2-keep-password= are chosen when the home is "
+                          "created; re-enrolling an existing home is not supported");
                 return EXIT_USAGE;
         }
         if ((r = bus_connect(o->ask_password, &bus)) != EXIT_OK)
@@ -295,6 +312,8 @@ int verb_update(int argc, char **argv, const Options *o) {
                 return log_oom(), EXIT_FAIL;
         if (r < 0) {
                 log_error("home %s: %s", user, error ?: strerror(-r));
+                if (r == -EMEDIUMTYPE) /* --tpm2 for a home that is not LUKS */
+                        return record_changes_tpm2_any(&o->changes) ? EXIT_USAGE : EXIT_INVALID_RECORD;
                 return r == -EINVAL ? EXIT_INVALID_RECORD : EXIT_FAIL;
         }
 

@@ -51,10 +51,22 @@ static void all_unlock(void) {
         (void) pthread_mutex_unlock(&ent_lock);
 }
 
+/* The child's locks are made anew, not unlocked: glibc's rwlock remembers
+ * the thread that took it for writing, and the child's thread is another,
+ * so an unlock there would leave it held for good. */
+static void child_reinit(void) {
+        pthread_rwlockattr_t a;
+        (void) pthread_rwlockattr_init(&a);
+        (void) pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+        (void) pthread_rwlock_init(&cache_lock, &a);
+        (void) pthread_rwlockattr_destroy(&a);
+        (void) pthread_mutex_init(&ent_lock, NULL);
+}
+
 /* A child forked while another thread held a lock could never take it: the
  * forking thread holds both across fork(). */
 static void register_atfork(void) {
-        (void) pthread_atfork(all_lock, all_unlock, all_unlock);
+        (void) pthread_atfork(all_lock, all_unlock, child_reinit);
 }
 
 static void once(void) {

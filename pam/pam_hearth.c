@@ -23,7 +23,6 @@
 #include <systemd/sd-bus.h>
 
 #include "account-policy.h"
-#include "log.h"
 #include "macro.h"
 #include "passwords.h"
 #include "secret.h"
@@ -95,9 +94,8 @@ static int lookup_home(pam_handle_t *pamh, const Args *a, sd_bus *bus, const cha
         int r = sd_bus_call_method(bus, HOME1, "/org/freedesktop/home1", HOME1 ".Manager", "GetHomeByName", &e, &reply,
                                    "s", user);
         if (r < 0) {
-                if (error_is(&e, HOME1_ERROR("NoSuchHome")) || error_is(&e, SD_BUS_ERROR_SERVICE_UNKNOWN) ||
-                    error_is(&e, SD_BUS_ERROR_NAME_HAS_NO_OWNER)) {
-                        debug(pamh, a, "%s is not a Hearth user (%s)", user, e.name);
+                if (error_is(&e, HOME1_ERROR("NoSuchHome"))) {
+                        debug(pamh, a, "%s is not a Hearth user (any more)", user);
                         return 0;
                 }
                 pam_syslog(pamh, LOG_ERR, "home %s: cannot look it up: %s", user, e.message ?: strerror(-r));
@@ -113,6 +111,26 @@ static int lookup_home(pam_handle_t *pamh, const Args *a, sd_bus *bus, const cha
         return 1;
 }
 
+/* Whether hearthd manages user, decided without the bus: its NSS file names
+ * her. So users it does not manage never wait on it or fail with it, and
+ * its users' logins fail (rather than fall through to other modules) while
+ * it is down. */
+static bool hearth_user(const char *user) {
+        const char *dir = secure_getenv("HEARTH_RUNTIME_DIR");
+        char path[4096], line[4096];
+        size_t n = strlen(user);
+        bool found = false;
+
+        snprintf(path, sizeof path, "%s/passwd", dir && *dir ? dir : "/run/hearth");
+        FILE *f = fopen(path, "re");
+        if (!f)
+                return false;
+        while (!found && fgets(line, sizeof line, f))
+                found = strncmp(line, user, n) == 0 && line[n] == ':';
+        fclose(f);
+        return found;
+}
+
 /* Connects and looks the user up. Returns PAM_SUCCESS with a bus for a
  * Hearth user, PAM_USER_UNKNOWN for others, or the error. */
 static int open_for_user(pam_handle_t *pamh, const Args *a, const char **ret_user, sd_bus **ret_bus, HomeInfo *info) {
@@ -120,14 +138,15 @@ static int open_for_user(pam_handle_t *pamh, const Args *a, const char **ret_use
         int r = pam_get_user(pamh, &user, NULL);
         if (r != PAM_SUCCESS)
                 return r;
-        if (!user || !valid_user_name(user))
+        if (!user || !valid_user_name(user) || !hearth_user(user)) {
+                debug(pamh, a, "%s is not a Hearth user", user ?: "(none)");
                 return PAM_USER_UNKNOWN;
+        }
         _cleanup_bus_ sd_bus *bus = NULL;
         r = sd_bus_open_system(&bus);
         if (r < 0) {
-                /* No bus, no hearthd: no Hearth users either. */
-                debug(pamh, a, "no system bus (%s); %s is not a Hearth user", strerror(-r), user);
-                return PAM_USER_UNKNOWN;
+                pam_syslog(pamh, LOG_ERR, "home %s: no system bus: %s", user, strerror(-r));
+                return PAM_AUTHINFO_UNAVAIL;
         }
         r = lookup_home(pamh, a, bus, user, info);
         if (r <= 0)
@@ -189,6 +208,8 @@ static int call_with_secret(sd_bus *bus, const char *method, const char *user, c
                 return r;
         r = sd_bus_message_new_method_call(bus, &m, HOME1, "/org/freedesktop/home1", HOME1 ".Manager", method);
         if (r >= 0)
+                r = sd_bus_message_sensitive(m); /* wiped when freed */
+        if (r >= 0)
                 r = ret_fd ? sd_bus_message_append(m, "ssb", user, secret, suspend)
                            : sd_bus_message_append(m, "ss", user, secret);
         if (r >= 0)
@@ -247,6 +268,9 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
         if (r != PAM_SUCCESS)
                 return r == PAM_CONV_AGAIN ? PAM_INCOMPLETE : r;
         (void) pam_fail_delay(pamh, FAIL_DELAY_USEC);
+        /* Hearth has no empty passwords (no nullok): nothing to ask hearthd. */
+        if (!password || !*password)
+                return PAM_AUTH_ERR;
 
         _cleanup_bus_error_ sd_bus_error e = SD_BUS_ERROR_NULL;
         int fd = -1;
@@ -408,6 +432,8 @@ PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const c
         _cleanup_message_ sd_bus_message *m = NULL;
         r = sd_bus_message_new_method_call(bus, &m, HOME1, "/org/freedesktop/home1", HOME1 ".Manager",
                                            "ChangePasswordHome");
+        if (r >= 0)
+                r = sd_bus_message_sensitive(m);
         if (r >= 0)
                 r = sd_bus_message_append(m, "sss", user, new_secret, old_secret);
         if (r < 0)

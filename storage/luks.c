@@ -34,9 +34,11 @@
 #include "json-strict.h"
 #include "log.h"
 #include "loop.h"
+#include "luks-tpm2.h"
 #include "macro.h"
 #include "password.h"
 #include "pool.h"
+#include "recovery-key.h"
 #include "secret.h"
 #include "sign.h"
 #include "size.h"
@@ -265,43 +267,88 @@ static int volume_open_active(Home *h, const char *name, Volume *v) {
         return 0;
 }
 
-/* Tries each password of secret.password on the keyslots. With name, the
- * volume is then activated under that name; without, only checked (which
- * needs no device-mapper). The volume key passes through locked memory only
- * and is wiped; each password costs one PBKDF run. Returns the keyslot. */
+/* One passphrase against the keyslots (slot, or any): with name, the volume
+ * is then activated under that name; without, only checked (which needs no
+ * device-mapper). Returns the keyslot, -EPERM if it opens none. */
+static int try_passphrase(Home *h, Volume *v, int slot, const char *pass, size_t len, const char *name,
+                          uint32_t flags, SecureBuffer *vk) {
+        size_t vk_size = vk->size;
+        int r, opened = crypt_volume_key_get(v->cd, slot, vk->data, &vk_size, pass, len);
+        if (opened < 0)
+                return opened == -EPERM ? -EPERM
+                                        : log_error_errno(opened, "home %s: cannot unlock %s: %m", h->name, v->image);
+        /* Without a name, flags ask for the key to be kept for this context
+         * (crypt_resize of an active LUKS2 volume needs it). */
+        if (name || flags) {
+                r = crypt_activate_by_volume_key(v->cd, name, vk->data, vk_size, flags);
+                if (r == -EEXIST)
+                        return log_error_errno(EALREADY, "home %s: /dev/mapper/%s is already active", h->name, name);
+                if (r < 0)
+                        return log_error_errno(r, "home %s: cannot activate /dev/mapper/%s: %m", h->name, name);
+        }
+        return opened;
+}
+
+/* Tries each password of secret.password: as the TPM's PIN when the header
+ * has a systemd-tpm2 token, as a recovery key when it is shaped like one,
+ * and as a passphrase of the other keyslots. Each costs one unseal or one
+ * PBKDF run. When the TPM cannot be used (PCRs changed, lockout, none) and
+ * no other keyslot opens, that is the error, so that the person learns to
+ * use the recovery key. Returns the keyslot. */
 static int unlock(Home *h, Volume *v, const char *name, uint32_t flags, const char **ret_password) {
         _cleanup_secure_buffer_ SecureBuffer *vk = NULL;
         const char *const *pw = h->rec->password;
-        int r, slot;
+        Tpm2Sealed sealed;
+        int r, slot, tpm_slot = -1, tpm_error = 0;
+        char note[128] = "";
 
         if (!pw || !pw[0])
                 return log_error_errno(EKEYREJECTED, "home %s: password required", h->name);
         r = secure_buffer_new((size_t) crypt_get_volume_key_size(v->cd) ?: 64, &vk);
         if (r < 0)
                 return log_oom();
+        r = luks_tpm2_find(h, v->cd, &sealed, &tpm_slot);
+        if (r < 0 && r != -ENOENT)
+                tpm_error = r;
+        bool tpm = r >= 0;
+
         for (; *pw; pw++) {
-                size_t vk_size = vk->size;
-                slot = crypt_volume_key_get(v->cd, CRYPT_ANY_SLOT, vk->data, &vk_size, *pw, strlen(*pw));
+                if (luks_is_recovery_key(*pw)) {
+                        _cleanup_secure_buffer_ SecureBuffer *norm = NULL;
+                        if (recovery_key_normalize(*pw, &norm) < 0)
+                                return log_oom();
+                        slot = try_passphrase(h, v, CRYPT_ANY_SLOT, norm->data, strlen(norm->data), name, flags, vk);
+                } else {
+                        slot = -EPERM;
+                        if (tpm && tpm_error != -ETIME) {
+                                _cleanup_secure_buffer_ SecureBuffer *pass = NULL;
+                                r = luks_tpm2_passphrase(h, &sealed, *pw, &pass, note, sizeof note);
+                                if (r >= 0)
+                                        slot = try_passphrase(h, v, tpm_slot, pass->data, pass->size, name, flags, vk);
+                                else if (r != -EKEYREJECTED)
+                                        tpm_error = r;
+                        }
+                        if (slot == -EPERM)
+                                slot = try_passphrase(h, v, CRYPT_ANY_SLOT, *pw, strlen(*pw), name, flags, vk);
+                }
                 if (slot == -EPERM)
                         continue;
                 if (slot < 0)
-                        return log_error_errno(slot, "home %s: cannot unlock %s: %m", h->name, v->image);
-                /* Without a name, flags ask for the key to be kept for this
-                 * context (crypt_resize of an active LUKS2 volume needs it). */
-                if (name || flags) {
-                        r = crypt_activate_by_volume_key(v->cd, name, vk->data, vk_size, flags);
-                        if (r == -EEXIST)
-                                return log_error_errno(EALREADY, "home %s: /dev/mapper/%s is already active",
-                                                       h->name, name);
-                        if (r < 0)
-                                return log_error_errno(r, "home %s: cannot activate /dev/mapper/%s: %m", h->name,
-                                                       name);
-                }
+                        return slot;
                 if (ret_password)
                         *ret_password = *pw;
                 return slot;
         }
-        return log_error_errno(EKEYREJECTED, "home %s: password incorrect", h->name);
+        if (tpm_error == -ETIME)
+                return log_error_errno(ETIME, "home %s: the TPM refuses PINs for now (too many wrong ones); try later, "
+                                              "or use the recovery key", h->name);
+        if (tpm_error == -ESTALE || tpm_error == -ENOKEY)
+                return log_error_errno(tpm_error, "home %s: the TPM no longer unseals its key (firmware, boot or TPM "
+                                                  "changed); use the recovery key", h->name);
+        if (tpm_error == -ENODEV)
+                return log_error_errno(ENODEV, "home %s: its key is sealed in a TPM and no usable TPM is there; use "
+                                               "the recovery key", h->name);
+        return log_error_errno(EKEYREJECTED, "home %s: password incorrect%s%s", h->name, note[0] ? "; " : "", note);
 }
 
 /* ---- the embedded record ------------------------------------------------ */
@@ -681,8 +728,12 @@ static int luks_create(Home *h) {
         struct stat st;
         int r;
 
+        LuksTpm2Wish tpm2;
         if (!h->rec->password || !h->rec->password[0])
                 return log_error_errno(EINVAL, "home %s: secret.password: required for an encrypted home", h->name);
+        r = luks_tpm2_wish(h, &tpm2);
+        if (r < 0)
+                return r;
         if (fs_min_size(fstype(h), &min) < 0)
                 return log_error_errno(EOPNOTSUPP, "home %s: fileSystemType %s is not supported", h->name, fstype(h));
         r = image_path(h, &image, &is_block);
@@ -756,13 +807,20 @@ static int luks_create(Home *h) {
                 r = log_error_errno(r, "home %s: cannot format LUKS2: %m", h->name);
                 goto fail;
         }
-        for (const char *const *pw = h->rec->password; *pw; pw++) {
+        /* Sealed in the TPM, the disk alone must not open with the
+         * password: no password keyslot unless asked for. */
+        for (const char *const *pw = h->rec->password; (!tpm2.enabled || tpm2.keep_password) && *pw; pw++) {
                 r = crypt_keyslot_add_by_volume_key(v.cd, CRYPT_ANY_SLOT, NULL, 0, *pw, strlen(*pw));
                 if (r < 0) {
                         r = log_error_errno(r, "home %s: cannot add a keyslot: %m", h->name);
                         goto fail;
                 }
         }
+        if (tpm2.enabled && (r = luks_tpm2_enroll(h, v.cd, &tpm2, h->rec->password[0])) < 0)
+                goto fail;
+        r = luks_recovery_enroll(h, v.cd);
+        if (r < 0)
+                goto fail;
 
         json_object_object_add(h->rec->json, "imagePath", json_object_new_string(image));
         if (!h->rec->file_system_type)
@@ -1063,8 +1121,32 @@ static int luks_passwd(Home *h) {
         if (old_slot < 0)
                 return old_slot;
         if (!json_object_object_get_ex(h->rec->json, "secret", &secret) ||
-            !json_object_object_get_ex(secret, "newPassword", &np))
+            !json_object_object_get_ex(secret, "newPassword", &np) || !json_object_is_type(np, json_type_array) ||
+            json_object_array_length(np) == 0 ||
+            !json_object_is_type(json_object_array_get_idx(np, 0), json_type_string))
                 return log_error_errno(EINVAL, "home %s: secret.newPassword: required", h->name);
+
+        /* The TPM's PIN first: a crash after it leaves the TPM opening with
+         * the new password and any password keyslot with the old. */
+        Tpm2Sealed sealed;
+        int tpm_slot;
+        bool tpm = luks_tpm2_find(h, v.cd, &sealed, &tpm_slot) >= 0;
+        if (tpm) {
+                r = luks_tpm2_reseal(h, v.cd, old, json_object_get_string(json_object_array_get_idx(np, 0)));
+                if (r < 0)
+                        return r;
+        }
+        /* Keyslots of tokens (TPM2, recovery keys) are not passwords'. */
+        bool token_slot[32];
+        luks_token_keyslots(v.cd, token_slot);
+        bool any_password_slot = false;
+        for (int slot = 0; slot < crypt_keyslot_max(CRYPT_LUKS2) && slot < 32; slot++) {
+                crypt_keyslot_info ki = crypt_keyslot_status(v.cd, slot);
+                any_password_slot = any_password_slot ||
+                                    ((ki == CRYPT_SLOT_ACTIVE || ki == CRYPT_SLOT_ACTIVE_LAST) && !token_slot[slot]);
+        }
+        if (!any_password_slot)
+                goto signed_record;
 
         int added[64], n_added = 0;
         for (size_t i = 0; i < json_object_array_length(np) && i < 64; i++) {
@@ -1086,12 +1168,13 @@ static int luks_passwd(Home *h) {
                         continue;
                 for (int k = 0; k < n_added; k++)
                         keep = keep || added[k] == slot;
-                if (keep)
+                if (keep || (slot < 32 && token_slot[slot]))
                         continue;
                 r = crypt_keyslot_destroy(v.cd, slot);
                 if (r < 0)
                         return log_error_errno(r, "home %s: cannot remove old keyslot %d: %m", h->name, slot);
         }
+signed_record:
         /* The hashes were set by the worker already; re-sign and re-embed. */
         r = sign_record(h);
         if (r >= 0)

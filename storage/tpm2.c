@@ -444,8 +444,10 @@ static int policy_run(Tpm2 *t, ESYS_TR session, uint32_t pcr_mask, bool pin, uin
 
 /* ---- seal and unseal -------------------------------------------------- */
 
-int tpm2_seal(Tpm2 *t, const uint32_t *pcrs, size_t n_pcrs, const char *pin,
-              Tpm2Sealed *ret_sealed, SecureBuffer **ret_secret) {
+/* given: the secret to seal (passwd re-seals the one the keyslot opens
+ * with), or NULL for fresh random bytes. */
+static int seal(Tpm2 *t, const uint32_t *pcrs, size_t n_pcrs, const char *pin, const SecureBuffer *given,
+                Tpm2Sealed *ret_sealed, SecureBuffer **ret_secret) {
         _cleanup_secure_buffer_ SecureBuffer *auth = NULL, *sensitive_buf = NULL, *secret = NULL;
         _cleanup_flush_ Handle trial = HANDLE(t), session = HANDLE(t);
         _cleanup_esys_ TPM2B_PRIVATE *private = NULL;
@@ -501,7 +503,12 @@ int tpm2_seal(Tpm2 *t, const uint32_t *pcrs, size_t n_pcrs, const char *pin,
                 return log_oom();
         sensitive = sensitive_buf->data;
         sensitive->sensitive.data.size = TPM2_SEALED_SECRET_SIZE;
-        if (RAND_priv_bytes(sensitive->sensitive.data.buffer, TPM2_SEALED_SECRET_SIZE) != 1)
+        if (given) {
+                if (given->size != TPM2_SEALED_SECRET_SIZE)
+                        return log_error_errno(EINVAL, "TPM2: a sealed secret has %d bytes, not %zu",
+                                               TPM2_SEALED_SECRET_SIZE, given->size);
+                memcpy(sensitive->sensitive.data.buffer, given->data, TPM2_SEALED_SECRET_SIZE);
+        } else if (RAND_priv_bytes(sensitive->sensitive.data.buffer, TPM2_SEALED_SECRET_SIZE) != 1)
                 return log_error_errno(EIO, "TPM2: cannot get random bytes for the secret");
         if (auth) {
                 sensitive->sensitive.userAuth.size = (UINT16) auth->size;
@@ -548,8 +555,19 @@ int tpm2_seal(Tpm2 *t, const uint32_t *pcrs, size_t n_pcrs, const char *pin,
         log_debug("TPM2: sealed a secret to PCRs %s (sha256)%s", list, pin ? " and a PIN" : "");
 
         *ret_sealed = s;
-        *ret_secret = TAKE_PTR(secret);
+        if (ret_secret)
+                *ret_secret = TAKE_PTR(secret);
         return 0;
+}
+
+int tpm2_seal(Tpm2 *t, const uint32_t *pcrs, size_t n_pcrs, const char *pin,
+              Tpm2Sealed *ret_sealed, SecureBuffer **ret_secret) {
+        return seal(t, pcrs, n_pcrs, pin, NULL, ret_sealed, ret_secret);
+}
+
+int tpm2_seal_secret(Tpm2 *t, const uint32_t *pcrs, size_t n_pcrs, const char *pin, const SecureBuffer *secret,
+                     Tpm2Sealed *ret_sealed) {
+        return seal(t, pcrs, n_pcrs, pin, secret, ret_sealed, NULL);
 }
 
 int tpm2_get_lockout(Tpm2 *t, Tpm2Lockout *ret) {

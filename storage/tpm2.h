@@ -103,6 +103,12 @@ int tpm2_seal(Tpm2 *t, const uint32_t *pcrs, size_t n_pcrs, const char *pin,
  * the TPM is asked to unseal, so a PCR change costs no failure count. */
 int tpm2_unseal(Tpm2 *t, const Tpm2Sealed *s, const char *pin, SecureBuffer **ret_secret);
 
+/* Seals a given secret (TPM2_SEALED_SECRET_SIZE bytes) anew: a password
+ * change re-seals what the keyslot opens with under the new PIN, so no
+ * keyslot changes. */
+int tpm2_seal_secret(Tpm2 *t, const uint32_t *pcrs, size_t n_pcrs, const char *pin, const SecureBuffer *secret,
+                     Tpm2Sealed *ret_sealed);
+
 /* The TPM's dictionary-attack state, for messages ("2 attempts left"). */
 typedef struct Tpm2Lockout {
         uint32_t failures;     /* TPM2_PT_LOCKOUT_COUNTER */

@@ -544,7 +544,22 @@ int accounts_reload(Accounts *a) {
                                 old[i] = NULL;
                         }
         a->home1_failed = !hearth_ok;
-        if ((r = load_passwd(a, shells, &list, &n)) == -ENOMEM || (r = load_other(a, shells, &list, &n)) < 0)
+        r = load_passwd(a, shells, &list, &n);
+        if (r == -ENOMEM)
+                goto fail;
+        if (r < 0)
+                /* An unreadable /etc/passwd (EMFILE, EACCES) is not every
+                 * local user gone: keep them, and their icons and files. */
+                for (size_t i = 0; i < n_old; i++)
+                        if (old[i] && old[i]->source == SOURCE_PASSWD) {
+                                old[i]->adopted = true;
+                                if ((r = add_user(&list, &n, old[i])) < 0) {
+                                        old[i] = NULL;
+                                        goto fail;
+                                }
+                                old[i] = NULL;
+                        }
+        if ((r = load_other(a, shells, &list, &n)) < 0)
                 goto fail;
         for (size_t i = 0; i < n; i++)
                 if (!list[i]->adopted) {

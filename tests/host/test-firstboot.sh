@@ -268,6 +268,13 @@ printf '{"storage":"directory","secret":{"password":["x"]}}' >"$IC-bad/home.crea
 off() { env HEARTH_WORKER_PATH="$HEARTHD_WORKER" "$HC" --no-ask-password firstboot --root="$IMG" "$@" </dev/null; }
 
 check "offline: --root=/ is refused" 2 env HEARTH_WORKER_PATH="$HEARTHD_WORKER" "$HC" firstboot --root=/
+# An image whose var is a link to the host's: nothing may be written through it.
+mkdir -p "$T/evil/etc" "$T/hostvar"
+ln -s "$T/hostvar" "$T/evil/var"
+check "offline: a symlinked var is refused" 1 env HEARTH_WORKER_PATH="$HEARTHD_WORKER" "$HC" --no-ask-password \
+    firstboot --root="$T/evil" --credentials="$IC"
+contains "offline: says why" "$T/err" "is a symbolic link"
+check "offline: nothing written through the link" 0 test -z "$(ls -A "$T/hostvar")"
 check "offline: frank and gina" 0 off --credentials="$IC"
 keep
 contains "offline: frank created" "$T/err" "home frank: created"

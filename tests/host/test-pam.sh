@@ -43,7 +43,8 @@ password [success=done user_unknown=ignore default=die] $MODULE
 password required pam_permit.so
 EOF
 pamw() { # pamw CMD...: under pam_wrapper with our service files
-    LD_PRELOAD=$preload PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR=$PAMDIR ASAN_OPTIONS=detect_leaks=0 "$@"
+    HEARTH_RUNTIME_DIR=$HEARTHD_RUNTIME_DIR LD_PRELOAD=$preload PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR=$PAMDIR \
+        ASAN_OPTIONS=detect_leaks=0 "$@"
 }
 pt() { # pt [STDIN] -- pamtester ARGS: feed STDIN lines to its prompts
     _in=$1; shift
@@ -73,6 +74,14 @@ check "stacked: an unknown user falls through" 0 pt x hearth-stack nosuchuser au
 check "stacked: a wrong password stops" 1 pt wrong hearth-stack alice authenticate
 check "stacked: the right one passes" 0 pt alice-pw hearth-stack alice authenticate
 wait_state alice inactive && ok "authentication alone leaves no reference" || bad "alice: $(state_of alice)"
+
+# A record without any password (as AccountsService's CreateUser makes one):
+# no string may open it.
+check "create nopw without a password" 0 dbus-send --system --print-reply --dest=org.freedesktop.home1 \
+    /org/freedesktop/home1 org.freedesktop.home1.Manager.CreateHome \
+    string:'{"userName":"nopw","storage":"directory","disposition":"regular"}'
+check "no password set: any string is refused" 1 pt anything-at-all hearth-test nopw authenticate
+contains "PAM_AUTH_ERR" "$HEARTHD_TMP/err" "Authentication failure"
 
 # --- sessions ----------------------------------------------------------------------
 PAM_TEST_PASSWORD=alice-pw pamw "$DRIVER" hearth-test alice \
@@ -145,8 +154,10 @@ check "stacked: unknown users fall through chauthtok" 0 pt x hearth-stack nosuch
 
 # --- no daemon -----------------------------------------------------------------------
 hearthd_stop
-check "without hearthd: unknown, not an error" 1 pt alice-new hearth-test alice authenticate
-contains "PAM_USER_UNKNOWN" "$HEARTHD_TMP/err" "User not known"
+check "without hearthd: a Hearth user fails, closed" 1 pt alice-new hearth-test alice authenticate
+contains "PAM_AUTHINFO_UNAVAIL" "$HEARTHD_TMP/err" "Authentication service cannot retrieve authentication info"
+check "without hearthd: her account is refused in the stack" 1 pt x hearth-stack alice acct_mgmt
+check "without hearthd: other users are not its business" 0 pt x hearth-stack nosuchuser authenticate
 hearthd_start
 
 hearthd_finish

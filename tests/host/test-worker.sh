@@ -121,7 +121,10 @@ w create 0 "$(rec bob directory "$PW")"
 [ -d "$mnt/home/bob" ] && ! btrfs subvolume show "$mnt/home/bob" >/dev/null 2>&1 && ok "plain directory" || bad "not a plain directory"
 [ "$(stat -c %u:%a "$mnt/home/bob")" = 60101:700 ] && ok "owner and mode" || bad "owner/mode"
 w resize 17 "$(rec bob directory "\"diskSize\":67108864")"
-w activate 0 "$(rec bob directory "$PW")"
+# This request carries no hashes: no password is set, so none is accepted
+# (else any string would log in), and without one root's activation works.
+w activate 11 "$(rec bob directory "$PW")"
+w activate 0 "$(rec bob directory)"
 w remove 0 "$(rec bob directory)"
 [ ! -e "$mnt/home/bob" ] && ok "directory home removed" || bad "directory home left"
 

@@ -1,17 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* homectl's pure logic: record building for create/update, the secret
- * argument's JSON, exit statuses for D-Bus errors. */
+/* homectl's pure logic: record building for create/update (TPM2 fields
+ * included), the secret argument's JSON, exit statuses for D-Bus errors. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "ask-password.h"
 #include "exit-status.h"
+#include "format.h"
 #include "json-strict.h"
 #include "password.h"
 #include "record-build.h"
@@ -251,6 +255,285 @@ static void test_no_machine_id(void **state) {
         user_record_free(rec);
 }
 
+static void test_tpm2_pcrs_parse(void **state) {
+        uint32_t m = 0xdead;
+
+        assert_int_equal(tpm2_pcrs_parse("7", &m), 0);
+        assert_int_equal(m, UINT32_C(1) << 7);
+        assert_int_equal(tpm2_pcrs_parse("11,7", &m), 0);
+        assert_int_equal(m, (UINT32_C(1) << 7) | (UINT32_C(1) << 11));
+        assert_int_equal(tpm2_pcrs_parse("0,23,7,7", &m), 0);
+        assert_int_equal(m, UINT32_C(1) | (UINT32_C(1) << 7) | (UINT32_C(1) << 23));
+        assert_int_equal(tpm2_pcrs_parse("07", &m), 0);
+        assert_int_equal(m, UINT32_C(1) << 7);
+        /* Empty: no PCRs at all, which is not the default. */
+        assert_int_equal(tpm2_pcrs_parse("", &m), 0);
+        assert_int_equal(m, 0);
+
+        static const char *const bad[] = {
+                "24", "99", "100", "007", "-1", "+7", " 7", "7 ", "7,", ",7", "7,,11", ",", "0x7", "7;11", "seven",
+                "4294967303", /* 2^32 + 7 */
+        };
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+                m = 0xdead;
+                assert_int_equal(tpm2_pcrs_parse(bad[i], &m), -EINVAL);
+                assert_int_equal(m, 0xdead); /* untouched on failure */
+        }
+}
+
+static void test_create_tpm2(void **state) {
+        RecordChanges c = RECORD_CHANGES_INIT;
+        UserRecord *rec = NULL;
+        char *error = NULL;
+
+        /* Nothing asked: no field. */
+        assert_int_equal(record_build_create(NULL, "alice", &c, MID, NULL, 1, &rec, &error), 0);
+        assert_null(get(rec->json, "tpm2"));
+        assert_null(get(rec->json, "tpm2Pcrs"));
+        assert_null(get(rec->json, "tpm2KeepPassword"));
+        assert_false(record_wants_tpm2(rec->json));
+        assert_false(record_changes_any(&c));
+        user_record_free(rec);
+
+        /* --tpm2-pcrs=7,11 --storage=luks: the fields at the top level, PCRs
+         * in order; storage stays in perMachine. */
+        c.storage = "luks";
+        assert_int_equal(tpm2_pcrs_parse("11,7", &c.tpm2_pcrs), 0);
+        c.tpm2_pcrs_set = c.tpm2_set = c.tpm2 = true;
+        assert_true(record_changes_any(&c));
+        assert_true(record_changes_tpm2_any(&c));
+        assert_int_equal(record_build_create(NULL, "alice", &c, MID, NULL, 1, &rec, &error), 0);
+        assert_true(json_object_is_type(get(rec->json, "tpm2"), json_type_boolean));
+        assert_true(json_object_get_boolean(get(rec->json, "tpm2")));
+        assert_int_equal(json_object_array_length(get(rec->json, "tpm2Pcrs")), 2);
+        assert_int_equal(json_object_get_int(get(rec->json, "tpm2Pcrs.0")), 7);
+        assert_int_equal(json_object_get_int(get(rec->json, "tpm2Pcrs.1")), 11);
+        assert_null(get(rec->json, "tpm2KeepPassword"));
+        assert_null(get(rec->json, "perMachine.0.tpm2"));
+        assert_true(record_wants_tpm2(rec->json));
+        assert_false(record_tpm2_keeps_password(rec->json));
+        assert_int_equal(rec->storage, USER_STORAGE_LUKS);
+        user_record_free(rec);
+
+        /* --tpm2 alone makes a LUKS home, for this machine. */
+        c = (RecordChanges) RECORD_CHANGES_INIT;
+        c.tpm2_set = c.tpm2 = true;
+        c.tpm2_keep_password_set = c.tpm2_keep_password = true;
+        assert_int_equal(record_build_create(NULL, "alice", &c, MID, NULL, 1, &rec, &error), 0);
+        assert_int_equal(rec->storage, USER_STORAGE_LUKS);
+        assert_string_equal(get_s(rec->json, "perMachine.0.storage"), "luks");
+        assert_null(get(rec->json, "tpm2Pcrs")); /* the worker's default, 7 */
+        assert_true(json_object_get_boolean(get(rec->json, "tpm2KeepPassword")));
+        assert_true(record_tpm2_keeps_password(rec->json));
+        user_record_free(rec);
+        /* ...or at the top level without a machine ID (firstboot --root). */
+        assert_int_equal(record_build_create(NULL, "alice", &c, NULL, NULL, 1, &rec, &error), 0);
+        assert_string_equal(get_s(rec->json, "storage"), "luks");
+        user_record_free(rec);
+
+        /* --tpm2-pcrs= (empty): an empty list, not the default. */
+        c = (RecordChanges) RECORD_CHANGES_INIT;
+        c.storage = "luks";
+        c.tpm2_pcrs_set = c.tpm2_set = c.tpm2 = true;
+        assert_int_equal(tpm2_pcrs_parse("", &c.tpm2_pcrs), 0);
+        assert_int_equal(record_build_create(NULL, "alice", &c, MID, NULL, 1, &rec, &error), 0);
+        assert_true(json_object_is_type(get(rec->json, "tpm2Pcrs"), json_type_array));
+        assert_int_equal(json_object_array_length(get(rec->json, "tpm2Pcrs")), 0);
+        user_record_free(rec);
+
+        /* --tpm2=no: false, and storage is left to hearthd. */
+        c = (RecordChanges) RECORD_CHANGES_INIT;
+        c.tpm2_set = true;
+        assert_int_equal(record_build_create(NULL, "alice", &c, MID, NULL, 1, &rec, &error), 0);
+        assert_true(json_object_is_type(get(rec->json, "tpm2"), json_type_boolean));
+        assert_false(json_object_get_boolean(get(rec->json, "tpm2")));
+        assert_int_equal(rec->storage, USER_STORAGE_UNSET);
+        user_record_free(rec);
+
+        /* Any other storage is refused, from the flags or from the record. */
+        c = (RecordChanges) RECORD_CHANGES_INIT;
+        c.tpm2_set = c.tpm2 = true;
+        c.storage = "directory";
+        assert_int_equal(record_build_create(NULL, "alice", &c, MID, NULL, 1, &rec, &error), -EMEDIUMTYPE);
+        assert_non_null(strstr(error, "tpm2: a TPM2-sealed key needs storage luks, not directory"));
+        free(error);
+        error = NULL;
+
+        static const char subvol[] = "{\"userName\":\"alice\",\"storage\":\"subvolume\",\"tpm2\":true}";
+        json_object *j = NULL;
+        c = (RecordChanges) RECORD_CHANGES_INIT;
+        assert_int_equal(json_parse_strict(subvol, strlen(subvol), &j, NULL), 0);
+        assert_int_equal(record_build_create(j, NULL, &c, MID, NULL, 1, &rec, &error), -EMEDIUMTYPE);
+        assert_non_null(strstr(error, "not subvolume"));
+        free(error);
+        error = NULL;
+        /* ...unless the command line turns it off. */
+        c.tpm2_set = true;
+        assert_int_equal(json_parse_strict(subvol, strlen(subvol), &j, NULL), 0);
+        assert_int_equal(record_build_create(j, NULL, &c, MID, NULL, 1, &rec, &error), 0);
+        assert_false(record_wants_tpm2(rec->json));
+        user_record_free(rec);
+}
+
+static void test_tpm2_record_fields(void **state) {
+        static const struct {
+                const char *text; /* the fields after "userName" */
+                int result;
+                const char *error;
+        } cases[] = {
+                { "\"tpm2\":true,\"tpm2Pcrs\":[0,7,23],\"tpm2KeepPassword\":false", 0, NULL },
+                { "\"tpm2\":true,\"tpm2Pcrs\":[]", 0, NULL },
+                { "\"tpm2\":false,\"storage\":\"directory\"", 0, NULL },
+                { "\"tpm2\":\"yes\"", -EINVAL, "tpm2: must be a boolean" },
+                { "\"tpm2\":1", -EINVAL, "tpm2: must be a boolean" },
+                { "\"tpm2\":true,\"tpm2KeepPassword\":\"no\"", -EINVAL, "tpm2KeepPassword: must be a boolean" },
+                { "\"tpm2\":true,\"tpm2Pcrs\":7", -EINVAL, "tpm2Pcrs: must be a list" },
+                { "\"tpm2\":true,\"tpm2Pcrs\":[\"7\"]", -EINVAL, "tpm2Pcrs: must be a list" },
+                { "\"tpm2\":true,\"tpm2Pcrs\":[7.5]", -EINVAL, "tpm2Pcrs: must be a list" },
+                { "\"tpm2\":true,\"tpm2Pcrs\":[24]", -EINVAL, "tpm2Pcrs: 24 is no PCR number" },
+                { "\"tpm2\":true,\"tpm2Pcrs\":[-1]", -EINVAL, "tpm2Pcrs: -1 is no PCR number" },
+                { "\"tpm2\":true,\"tpm2Pcrs\":[99]", -EINVAL, "tpm2Pcrs: 99 is no PCR number" },
+                { "\"tpm2\":true,\"tpm2Pcrs\":[4294967303]", -EINVAL, "is no PCR number" },
+                { "\"tpm2\":true,\"tpm2Pcrs\":[7,7]", -EINVAL, "tpm2Pcrs: PCR 7 is listed twice" },
+                /* Checked without tpm2 too: the worker reads them either way. */
+                { "\"tpm2Pcrs\":[30]", -EINVAL, "tpm2Pcrs: 30 is no PCR number" },
+        };
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                RecordChanges c = RECORD_CHANGES_INIT;
+                UserRecord *rec = NULL;
+                char *error = NULL, text[256];
+                json_object *j = NULL;
+
+                snprintf(text, sizeof text, "{\"userName\":\"alice\",%s}", cases[i].text);
+                assert_int_equal(json_parse_strict(text, strlen(text), &j, NULL), 0);
+                int r = record_build_create(j, NULL, &c, MID, NULL, 1, &rec, &error);
+                if (r != cases[i].result || (cases[i].error && (!error || !strstr(error, cases[i].error))))
+                        fail_msg("%s: got %d \"%s\"", text, r, error ?: "");
+                if (r == 0)
+                        user_record_free(rec);
+                free(error);
+        }
+}
+
+static void test_update_tpm2(void **state) {
+        /* Storage chosen by hearthd lives in the binding, which update drops:
+         * the check uses the stored record's effective storage. */
+        UserRecord *luks = stored("{\"userName\":\"alice\",\"lastChangeUSec\":1,"
+                                  "\"binding\":{\"" MID "\":{\"storage\":\"luks\"}}}");
+        UserRecord *dir = stored("{\"userName\":\"bob\",\"lastChangeUSec\":1,"
+                                 "\"binding\":{\"" MID "\":{\"storage\":\"directory\"}}}");
+        RecordChanges c = RECORD_CHANGES_INIT;
+        UserRecord *rec = NULL;
+        char *error = NULL;
+
+        c.tpm2_pcrs_set = c.tpm2_set = c.tpm2 = true;
+        c.tpm2_pcrs = UINT32_C(1) << 7;
+        assert_int_equal(record_build_update(luks, &c, MID, 9000, &rec, &error), 0);
+        assert_true(record_wants_tpm2(rec->json));
+        assert_int_equal(json_object_get_int(get(rec->json, "tpm2Pcrs.0")), 7);
+        /* Never a storage change on update. */
+        assert_null(get(rec->json, "perMachine"));
+        assert_null(get(rec->json, "storage"));
+        user_record_free(rec);
+
+        assert_int_equal(record_build_update(dir, &c, MID, 9000, &rec, &error), -EMEDIUMTYPE);
+        assert_non_null(strstr(error, "not directory"));
+        free(error);
+        user_record_free(luks);
+        user_record_free(dir);
+}
+
+static void test_recovery_key_secret(void **state) {
+        RecordChanges c = RECORD_CHANGES_INIT;
+        Passwords pw = {};
+        UserRecord *rec = NULL;
+
+        c.tpm2_set = c.tpm2 = true;
+        assert_int_equal(passwords_add(&pw, "pw"), 0);
+        assert_int_equal(record_build_create(NULL, "alice", &c, MID, &pw, 1, &rec, NULL), 0);
+        Passwords keys = {};
+        assert_int_equal(passwords_add(&keys, "first"), 0);
+        assert_int_equal(record_set_recovery_keys(rec, &keys), 0);
+        passwords_done(&keys);
+        assert_int_equal(passwords_add(&keys, "second"), 0);
+        assert_int_equal(record_set_recovery_keys(rec, &keys), 0);
+        passwords_done(&keys);
+        /* Beside the password, replacing the earlier key. */
+        assert_string_equal(get_s(rec->json, "secret.password.0"), "pw");
+        assert_int_equal(json_object_array_length(get(rec->json, "secret.recoveryKey")), 1);
+        assert_string_equal(get_s(rec->json, "secret.recoveryKey.0"), "second");
+        /* Never printed with the record. */
+        assert_int_equal(user_record_strip(rec, USER_RECORD_SECRET), 0);
+        assert_null(strstr(user_record_to_string(rec, USER_RECORD_FORMAT_SHORT), "second"));
+        user_record_free(rec);
+        passwords_done(&pw);
+}
+
+static void test_print_recovery_key(void **state) {
+#define KEY "cccbcdce-cfcgchci-cjckclcn-crctcucv-bcbbbdbe-bfbgbhbi-bjbkblbn-brbtbubv"
+        char buf[1024];
+        int fds[2];
+        ssize_t n;
+
+        assert_int_equal(pipe(fds), 0);
+        print_recovery_key(fds[1], "alice", KEY);
+        close(fds[1]);
+        n = read(fds[0], buf, sizeof buf - 1);
+        close(fds[0]);
+        assert_true(n > 0);
+        buf[n] = 0;
+        /* On a line of its own, in its groups, and how to use it. */
+        assert_non_null(strstr(buf, "\n        " KEY "\n"));
+        assert_non_null(strstr(buf, "Recovery key of home alice"));
+        assert_non_null(strstr(buf, "Write it down: it is shown once and never stored."));
+        assert_non_null(strstr(buf, "PASSWORD=<recovery key> homectl activate alice\n"));
+        assert_null(strstr(strstr(buf, KEY) + 1, KEY)); /* once */
+#undef KEY
+}
+
+static char *summary(const char *text) {
+        UserRecord *rec = stored(text);
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+
+        assert_non_null(f);
+        record_print_offline(f, rec, "unsigned", false);
+        fclose(f);
+        user_record_free(rec);
+        return buf;
+}
+
+static void test_print_tpm2(void **state) {
+        static const struct {
+                const char *fields, *line; /* line NULL: none */
+        } cases[] = {
+                { "\"storage\":\"luks\"", NULL },
+                { "\"tpm2\":false", NULL },
+                { "\"tpm2\":true", "TPM2 key: yes, PCRs 7\n" },
+                { "\"tpm2\":true,\"tpm2Pcrs\":[0,7,11]", "TPM2 key: yes, PCRs 0+7+11\n" },
+                { "\"tpm2\":true,\"tpm2Pcrs\":[]", "TPM2 key: yes, PCRs none\n" },
+                { "\"tpm2\":true,\"tpm2KeepPassword\":true", "TPM2 key: yes, PCRs 7, password keyslot kept\n" },
+                { "\"tpm2\":true,\"tpm2Pcrs\":[7,\"x\",99]", "TPM2 key: yes, PCRs 7+?+?\n" },
+                { "\"tpm2\":true,\"tpm2Pcrs\":{}", "TPM2 key: yes, PCRs ?\n" },
+        };
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                char text[256];
+                snprintf(text, sizeof text, "{\"userName\":\"alice\",%s}", cases[i].fields);
+                char *out = summary(text);
+                if (cases[i].line ? !strstr(out, cases[i].line) : !!strstr(out, "TPM2"))
+                        fail_msg("%s:\n%s", text, out);
+                free(out);
+        }
+
+        /* Hundreds of PCR entries: cut short, not overflowing. */
+        char big[4096] = "{\"userName\":\"alice\",\"tpm2\":true,\"tpm2Pcrs\":[7";
+        for (int i = 0; i < 500; i++)
+                strcat(big, ",23");
+        strcat(big, "]}");
+        free(summary(big));
+}
+
 static void test_secret_json(void **state) {
         Passwords p = {};
         char *s = NULL;
@@ -292,6 +575,25 @@ static void test_exit_status(void **state) {
         assert_int_equal(exit_status_from_bus_error("org.freedesktop.home1.HomeNotActive", -EIO), EXIT_FAIL);
         assert_int_equal(exit_status_from_bus_error(NULL, -EACCES), EXIT_ACCESS_DENIED);
         assert_int_equal(exit_status_from_bus_error(NULL, -ENOENT), EXIT_FAIL);
+        assert_int_equal(exit_status_from_bus_error("io.hearth.Home.TpmStateChanged", -EIO), EXIT_TPM_STATE_CHANGED);
+        assert_int_equal(exit_status_from_bus_error("io.hearth.Home.TpmUnavailable", -EIO), EXIT_TPM_UNAVAILABLE);
+        assert_int_equal(EXIT_TPM_STATE_CHANGED, 80);
+        assert_int_equal(EXIT_TPM_UNAVAILABLE, 81);
+        assert_non_null(bus_error_default_message("org.freedesktop.home1.TokenPinLocked"));
+        assert_non_null(strstr(bus_error_default_message("io.hearth.Home.TpmStateChanged"), "firmware or boot"));
+        assert_null(bus_error_default_message("org.freedesktop.home1.BadPassword"));
+        assert_null(bus_error_default_message(NULL));
+        char *hint = NULL;
+        assert_int_equal(bus_error_hint("io.hearth.Home.TpmStateChanged", "alice", &hint), 0);
+        assert_string_equal(hint, "home alice: the TPM's state changed (firmware or boot change); activate with the "
+                                  "recovery key: PASSWORD=<recovery key> homectl activate alice");
+        free(hint);
+        assert_int_equal(bus_error_hint("io.hearth.Home.TpmUnavailable", "alice", &hint), 0);
+        assert_null(hint);
+        assert_int_equal(bus_error_hint(NULL, "alice", &hint), 0);
+        assert_null(hint);
+        assert_false(bus_error_wants_password("io.hearth.Home.TpmStateChanged"));
+        assert_false(bus_error_wants_password("org.freedesktop.home1.TokenPinLocked"));
         assert_true(bus_error_wants_password("org.freedesktop.home1.BadPassword"));
         assert_true(bus_error_wants_password("org.freedesktop.home1.BadPasswordAndNoToken"));
         assert_false(bus_error_wants_password("org.freedesktop.home1.AuthenticationLimitHit"));
@@ -304,7 +606,10 @@ int main(void) {
                 cmocka_unit_test(test_create_identity_base), cmocka_unit_test(test_create_invalid),
                 cmocka_unit_test(test_groups),          cmocka_unit_test(test_update),
                 cmocka_unit_test(test_no_machine_id),   cmocka_unit_test(test_secret_json),
-                cmocka_unit_test(test_exit_status),
+                cmocka_unit_test(test_exit_status),     cmocka_unit_test(test_tpm2_pcrs_parse),
+                cmocka_unit_test(test_create_tpm2),     cmocka_unit_test(test_tpm2_record_fields),
+                cmocka_unit_test(test_update_tpm2),     cmocka_unit_test(test_recovery_key_secret),
+                cmocka_unit_test(test_print_recovery_key), cmocka_unit_test(test_print_tpm2),
         };
         return cmocka_run_group_tests(tests, setup, NULL);
 }

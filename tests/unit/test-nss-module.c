@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -175,6 +176,26 @@ static void test_passwd_lookups(void **state) {
         err = 0;
         assert_int_equal(pwuid((uid_t) -1, &pw, &err), NSS_STATUS_NOTFOUND);
         assert_int_equal(err, ENOENT);
+}
+
+/* A child forked after the module ran (its fork handlers registered) must
+ * still look users up: the locks are made anew there. */
+static void test_lookup_after_fork(void **state) {
+        struct passwd pw;
+        int err = 0, status;
+
+        put_both();
+        assert_int_equal(pwnam("alice", &pw, &err), NSS_STATUS_SUCCESS);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                alarm(10); /* a deadlock ends as SIGALRM */
+                _exit(pwnam("bob", &pw, &err) == NSS_STATUS_SUCCESS && pwuid(60001, &pw, &err) == NSS_STATUS_SUCCESS
+                              ? 0 : 1);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 static void test_group_lookups(void **state) {
@@ -882,6 +903,7 @@ static void test_initgroups(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_passwd_lookups, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_lookup_after_fork, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_group_lookups, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_missing_files, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_query_names, setup, teardown),

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Runs inside the VM: hearthd and homectl with LUKS homes on real dm-crypt —
 # create, activate, lock/unlock, online resize, the AcquireHome fd holding
-# the home active, a daemon restart while active, remove.
+# the home active, a daemon restart while active, remove; then a PAM login
+# (pam_hearth under pam_wrapper) into a home sealed to the TPM (--tpm).
 # Usage: hearthd-luks-inside.sh BUILDDIR SRCDIR
 set -u
 BUILDDIR=$1 SRCDIR=$2
@@ -74,4 +75,50 @@ check "unmapped after the last reference" 0 test ! -e /dev/mapper/hearth-lana
 check "remove" 0 "$homectl" remove lana
 check "image gone" 0 test ! -e "$HEARTHD_HOME_ROOT/lana.home"
 check "not found after remove" 67 "$homectl" inspect lana
+
+# ---- logging in through PAM to a home sealed to the TPM ----------------------------
+# pam_hearth under pam_wrapper (the VM's /etc/pam.d is the host's, read-only).
+export TPM2TOOLS_TCTI=device:/dev/tpmrm0
+tpm2_pcrextend 7:sha256=$(printf 'boot' | sha256sum | cut -d' ' -f1)
+tpm2_dictionarylockout -Q -s -n 6 -t 1000 -l 1000
+cat >"$HEARTHD_TMP/tina.json" <<JSON
+{"userName":"tina","storage":"luks","fileSystemType":"btrfs","diskSize":$((320 * MB)),"tpm2":true,
+ "luksPbkdfType":"pbkdf2","luksPbkdfForceIterations":1000}
+JSON
+NEWPASSWORD=tina-pw check "create a TPM-sealed home" 0 "$homectl" create --identity="$HEARTHD_TMP/tina.json"
+contains "the recovery key is shown once" "$HEARTHD_TMP/out" "ecovery key"
+check "the header alone does not open with the password" 1 sh -c \
+    "printf tina-pw | cryptsetup open --test-passphrase --key-file=- '$HEARTHD_HOME_ROOT/tina.home'"
+PAMDIR=$HEARTHD_TMP/pam.d
+mkdir -p "$PAMDIR"
+for kind in auth account session password; do
+    printf '%-8s required %s\n' "$kind" "$BUILDDIR/pam/pam_hearth.so"
+done >"$PAMDIR/login"
+preload="$(ldd "$BUILDDIR/pam/pam_hearth.so" | awk '/libasan\.so/ { print $3 }') $(ldd "$BUILDDIR/pam/pam_hearth.so" | awk '/libubsan\.so/ { print $3 }')"
+preload="$preload $(ls /usr/lib/*/libpam_wrapper.so | head -n 1)"
+login() { # login PASSWORD CMD...
+    _pw=$1; shift
+    HEARTH_RUNTIME_DIR=$HEARTHD_RUNTIME_DIR PAM_TEST_PASSWORD=$_pw LD_PRELOAD=$preload PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR=$PAMDIR ASAN_OPTIONS=detect_leaks=0 \
+        "$BUILDDIR/tests/host/pam-session" login tina "$@"
+}
+tina_uid=$(awk -F: '$1 == "tina" { print $3 }' "$HEARTHD_RUNTIME_DIR/passwd")
+check "PAM login: inside the session the home is decrypted, mounted, hers" 0 login tina-pw sh -c \
+    "mountpoint -q '$HEARTHD_HOME_ROOT/tina' && test -e /dev/mapper/hearth-tina && test \$(stat -c %u '$HEARTHD_HOME_ROOT/tina') = $tina_uid"
+wait_state tina inactive && ok "after the session closed: deactivated" || bad "after close: $(state_of tina)"
+check "unmounted" 1 mountpoint -q "$HEARTHD_HOME_ROOT/tina"
+check "dm device gone" 0 test ! -e /dev/mapper/hearth-tina
+check "a wrong password" 11 login wrong true
+contains "PAM says authentication failed" "$HEARTHD_TMP/err" "Authentication failure"
+grep -q "attempts left" "$HEARTHD_LOG" && ok "the TPM's tries left reach the log" || bad "no tries-left note in hearthd's log"
+rm -f "$HEARTHD_TMP/release"
+login tina-pw sh -c "while [ ! -e '$HEARTHD_TMP/release' ]; do sleep 0.2; done" >/dev/null 2>&1 &
+first=$!
+wait_state tina active && ok "first session open" || bad "first session: $(state_of tina)"
+check "a second session opens and closes" 0 login tina-pw true
+sleep 1
+[ "$(state_of tina)" = active ] && ok "still mounted while the first session lives" || bad "state: $(state_of tina)"
+touch "$HEARTHD_TMP/release"
+wait "$first" && ok "first session closed" || bad "first session failed"
+wait_state tina inactive && ok "deactivated after the second session closed" || bad "state: $(state_of tina)"
+check "remove tina" 0 "$homectl" remove tina
 hearthd_finish

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libcryptsetup.h>
+
+#include "home.h"
+#include "secret.h"
+#include "tpm2.h"
+
+/* TPM2-sealed LUKS homes: the glue between storage/luks.c and storage/tpm2.c.
+ * A home asks for it with the record fields "tpm2" (true), "tpm2Pcrs" (the
+ * sha256 PCRs to bind to, default [7]) and "tpm2KeepPassword" (also keep a
+ * password keyslot). Its keyslot opens with base64 of a secret sealed in the
+ * TPM, with the user's password as PIN; the sealed object lives in a LUKS2
+ * token of type systemd-tpm2 as systemd-cryptenroll writes it. Recovery keys
+ * (secret.recoveryKey at create) get keyslots and systemd-recovery tokens.
+ * The TPM is $HEARTH_TPM2_TCTI, or /dev/tpmrm0. */
+
+typedef struct LuksTpm2Wish {
+        bool enabled;
+        uint32_t pcrs[TPM2_SEALED_PCR_COUNT];
+        size_t n_pcrs;
+        bool keep_password;
+} LuksTpm2Wish;
+
+/* The record's wish, its fields checked. -EINVAL with a message if malformed. */
+int luks_tpm2_wish(Home *h, LuksTpm2Wish *ret);
+
+/* Create: seal a fresh secret with pin, add the keyslot that opens with it
+ * (minimal PBKDF: the secret is 256 random bits) and its token. */
+int luks_tpm2_enroll(Home *h, struct crypt_device *cd, const LuksTpm2Wish *w, const char *pin);
+
+/* Create: a keyslot and a systemd-recovery token for each secret.recoveryKey. */
+int luks_recovery_enroll(Home *h, struct crypt_device *cd);
+
+/* The systemd-tpm2 token: its id, the sealed object and its keyslot.
+ * -ENOENT if the header has none. */
+int luks_tpm2_find(Home *h, struct crypt_device *cd, Tpm2Sealed *ret, int *ret_keyslot);
+
+/* Unseals with pin: the keyslot's passphrase. Errors are tpm2_unseal()'s;
+ * on a wrong PIN, note says how many tries the TPM has left. */
+int luks_tpm2_passphrase(Home *h, const Tpm2Sealed *s, const char *pin, SecureBuffer **ret, char *note,
+                         size_t note_size);
+
+/* passwd: the secret, unsealed with old_pin, sealed again with new_pin; the
+ * token is rewritten in place (LUKS2 writes its header atomically), so a
+ * crash leaves the old token or the new one, and no keyslot changes. */
+int luks_tpm2_reseal(Home *h, struct crypt_device *cd, const char *old_pin, const char *new_pin);
+
+/* Keyslots that belong to a systemd-tpm2 or systemd-recovery token: passwd
+ * must leave them alone. */
+int luks_token_keyslots(struct crypt_device *cd, bool ret_mask[32]);
+
+/* Whether a password is shaped like a recovery key (so the TPM, whose
+ * wrong-PIN counter it would raise, is not asked). */
+bool luks_is_recovery_key(const char *password);

@@ -1,0 +1,117 @@
+#!/bin/bash
+# Runs inside the VM (tests/vm/run --tpm --disk home:1G): LUKS homes whose key
+# is sealed in the TPM (/dev/tpmrm0, swtpm) with the password as PIN, through
+# hearth-work: the header alone does not open with the password, the recovery
+# key opens it without the TPM's help, passwd re-seals, a wrong PIN counts and
+# says how many tries are left, lockout and a PCR change each have their own
+# exit status, and a passwd killed at any point leaves a home that opens.
+# Usage: tpm2-luks-inside.sh HEARTH_WORK SKEL_DIR
+set -u
+work=$1
+skel=$2
+[ "${HEARTH_VM:-}" = 1 ] || { echo "not inside the Hearth VM"; exit 1; }
+fails=0
+ok() { echo "ok: [${SECONDS}s] $*"; }
+bad() { echo "FAIL: [${SECONDS}s] $*"; fails=$((fails + 1)); }
+export TPM2TOOLS_TCTI=device:/dev/tpmrm0
+[ -c /dev/tpmrm0 ] && ok "TPM present" || { bad "no /dev/tpmrm0"; exit 1; }
+
+mkfs.ext4 -q "$HEARTH_VM_DISK_HOME"
+mount "$HEARTH_VM_DISK_HOME" /home
+export HEARTH_HOME_ROOT=/home HEARTH_RUNTIME_DIR=/run/hearth HEARTH_STATE_DIR=/var/lib/hearth
+
+# A fresh swtpm's PCRs are zero: give PCR 7 a value, as firmware would.
+tpm2_pcrextend 7:sha256=$(printf 'boot-1' | sha256sum | cut -d' ' -f1)
+# A known dictionary-attack policy: 4 tries, one forgiven every 1000 s.
+tpm2_dictionarylockout -Q -s -n 4 -t 1000 -l 1000
+
+RK=cbdefghi-jklnrtuv-cbdefghi-jklnrtuv-bcdefghi-jklnrtuv-cbdefghi-jklnrtvu
+rec() { # rec USER UID [EXTRA]: a LUKS record sealed to the TPM (cheap PBKDF: tests only)
+    printf '{"userName":"%s","uid":%s,"gid":%s,"storage":"luks","fileSystemType":"btrfs","diskSize":%s,' \
+        "$1" "$2" "$2" $((320 * 1048576))
+    printf '"luksPbkdfType":"pbkdf2","luksPbkdfForceIterations":1000,"skeletonDirectory":"%s","tpm2":true%s}' \
+        "$skel" "${3:+,$3}"
+}
+pw() { printf '"secret":{"password":[%s]}' "$1"; }
+w() { # w OP EXPECTED_RC JSON
+    local op=$1 want=$2 json=$3 rc
+    printf '%s' "$json" | "$work" "$op" > /tmp/out 2> /tmp/err
+    rc=$?
+    if [ "$rc" = "$want" ]; then ok "$op → $rc ($(tail -n 1 /tmp/err))"; else bad "$op → $rc, expected $want: $(tail -n 3 /tmp/err)"; fi
+}
+opens_with() { # opens_with PASSPHRASE: the header alone, no TPM
+    printf '%s' "$1" | cryptsetup open --test-passphrase --key-file=- /home/alice.home 2>/dev/null
+}
+
+# ---- create, activate, data -------------------------------------------------------
+w create 0 "$(rec alice 60200 "\"secret\":{\"password\":[\"alice-pw\"],\"recoveryKey\":[\"$RK\"]}")"
+A="$(rec alice 60200)"
+cryptsetup luksDump /home/alice.home > /tmp/dump
+grep -q "systemd-tpm2" /tmp/dump && ok "systemd-tpm2 token in the header" || bad "no systemd-tpm2 token: $(cat /tmp/dump)"
+grep -q "systemd-recovery" /tmp/dump && ok "systemd-recovery token in the header" || bad "no systemd-recovery token"
+! opens_with alice-pw && ok "the header alone does not open with the password" || bad "the password opens the header"
+opens_with "$RK" && ok "the recovery key opens the header alone" || bad "the recovery key does not open the header"
+w activate 0 "$(rec alice 60200 "$(pw '"alice-pw"')")"
+setpriv --reuid=60200 --regid=60200 --clear-groups dd if=/dev/urandom of=/home/alice/data.bin bs=1M count=8 status=none
+sum=$(sha256sum < /home/alice/data.bin 2>/dev/null || echo none)
+w deactivate 0 "$A"
+
+# ---- wrong PIN counts; recovery key; passwd -----------------------------------------
+w activate 11 "$(rec alice 60200 "$(pw '"wrong"')")"
+grep -q "attempts left" /tmp/err && ok "says how many tries are left" || bad "no tries-left note: $(cat /tmp/err)"
+tpm2_getcap properties-variable | grep -i "TPM2_PT_LOCKOUT_COUNTER" | grep -q "0x1" &&
+    ok "the TPM counted the failure" || bad "lockout counter: $(tpm2_getcap properties-variable | grep -A1 -i LOCKOUT_COUNTER)"
+w activate 0 "$(rec alice 60200 "$(pw "\"$(echo "$RK" | tr a-z A-Z | tr -d -)\"")")"
+[ "$(sha256sum < /home/alice/data.bin)" = "$sum" ] && ok "recovery key (upper case, no dashes): data intact" || bad "data"
+w deactivate 0 "$A"
+w passwd 0 "$(rec alice 60200 '"secret":{"password":["alice-pw"],"newPassword":["alice-new"]}')"
+w activate 11 "$(rec alice 60200 "$(pw '"alice-pw"')")"
+w activate 0 "$(rec alice 60200 "$(pw '"alice-new"')")"
+w deactivate 0 "$A"
+! opens_with alice-new && ok "still no password keyslot after passwd" || bad "passwd added a password keyslot"
+opens_with "$RK" && ok "the recovery keyslot survived passwd" || bad "passwd removed the recovery keyslot"
+
+# ---- passwd killed at any point: opens with the old password or the new --------------
+cur=alice-new
+for delay in 0.2 0.5 1 2; do
+    next=pw-$delay
+    rec alice 60200 "\"secret\":{\"password\":[\"$cur\"],\"newPassword\":[\"$next\"]}" | "$work" passwd >/dev/null 2>&1 &
+    pid=$!; sleep "$delay"; kill -KILL $pid 2>/dev/null; wait $pid 2>/dev/null
+    # Trying the wrong one of the two counts against the TPM: start afresh.
+    tpm2_dictionarylockout -Q -c
+    if printf '%s' "$(rec alice 60200 "$(pw "\"$next\"")")" | "$work" activate >/dev/null 2>&1; then
+        cur=$next; ok "passwd killed at ${delay}s: opens with the new password"
+    elif printf '%s' "$(rec alice 60200 "$(pw "\"$cur\"")")" | "$work" activate >/dev/null 2>&1; then
+        ok "passwd killed at ${delay}s: opens with the old password"
+    else
+        bad "passwd killed at ${delay}s: opens with neither"; continue
+    fi
+    [ "$(sha256sum < /home/alice/data.bin)" = "$sum" ] && ok "data intact" || bad "data changed"
+    printf '%s' "$A" | "$work" deactivate >/dev/null 2>&1
+done
+# Each wrong try above counted; clear the counter for what follows.
+tpm2_dictionarylockout -Q -c
+
+# ---- a changed boot state: the TPM refuses, the recovery key does not ------------------
+tpm2_pcrextend 7:sha256=$(printf 'boot-2' | sha256sum | cut -d' ' -f1)
+w activate 23 "$(rec alice 60200 "$(pw "\"$cur\"")")"
+grep -q "recovery key" /tmp/err && ok "tells to use the recovery key" || bad "message: $(cat /tmp/err)"
+w activate 0 "$(rec alice 60200 "$(pw "\"$RK\"")")"
+w deactivate 0 "$A"
+
+# ---- lockout -----------------------------------------------------------------------
+w create 0 "$(rec bob 60201 "\"tpm2KeepPassword\":true,\"secret\":{\"password\":[\"bob-pw\"]}")"
+printf '%s' bob-pw | cryptsetup open --test-passphrase --key-file=- /home/bob.home 2>/dev/null &&
+    ok "tpm2KeepPassword: the password keyslot is there" || bad "no password keyslot with tpm2KeepPassword"
+for i in 1 2 3 4; do printf '%s' "$(rec bob 60201 "$(pw '"bad"')")" | "$work" authenticate >/dev/null 2>&1; done
+w authenticate 22 "$(rec bob 60201 "$(pw '"bad"')")"
+grep -qi "try later\|refuses" /tmp/err && ok "lockout explained" || bad "lockout message: $(cat /tmp/err)"
+# In lockout the kept password keyslot still opens the home.
+w activate 0 "$(rec bob 60201 "$(pw '"bob-pw"')")"
+w deactivate 0 "$(rec bob 60201)"
+tpm2_dictionarylockout -Q -c
+w remove 0 "$(rec bob 60201)"
+w remove 0 "$A"
+
+echo "tpm2-luks: $fails failure(s)"
+[ "$fails" -eq 0 ]
