@@ -1165,6 +1165,14 @@ static uint64_t div_round_up(uint64_t a, uint64_t b) {
         return a / b + (a % b != 0);
 }
 
+/* The next sequence number, then the commit (what names the operation). */
+static int commit_next(Pool *p, PoolMetadata *md, const char *what) {
+        int r = pool_metadata_bump_seq(md);
+        if (r < 0)
+                return log_error_errno(r, "pool: the sequence number is exhausted");
+        return pool_commit(p, md, what);
+}
+
 int pool_grow(Pool *p, const char *volume, uint64_t size, bool relative) {
         _cleanup_pool_metadata_ PoolMetadata *md = NULL;
         bool active;
@@ -1197,10 +1205,7 @@ int pool_grow(Pool *p, const char *volume, uint64_t size, bool relative) {
                 if (r < 0)
                         return r; /* logged by the allocator */
                 pool_failpoint("grow-allocated");
-                r = pool_metadata_bump_seq(md);
-                if (r < 0)
-                        return log_error_errno(r, "pool: the sequence number is exhausted");
-                r = pool_commit(p, md, "grow");
+                r = commit_next(p, md, "grow");
                 if (r < 0)
                         return r;
         }
@@ -1279,10 +1284,7 @@ int pool_shrink(Pool *p, const char *volume, uint64_t size, bool relative) {
         if (r < 0)
                 return r;
         pool_failpoint("shrink-reloaded");
-        r = pool_metadata_bump_seq(md);
-        if (r < 0)
-                return log_error_errno(r, "pool: the sequence number is exhausted");
-        r = pool_commit(p, md, "shrink");
+        r = commit_next(p, md, "shrink");
         if (r < 0)
                 return r;
         log_info("pool volume %s: shrunk by %" PRIu64 " extents to %" PRIu64 " bytes", volume, cut, (cur - cut) * esb);
@@ -1367,10 +1369,7 @@ int pool_volume_create_full(Pool *p, const char *volume, uint64_t size, uint32_t
         if (r < 0)
                 return r; /* logged by the allocator */
         pool_failpoint("create-allocated");
-        r = pool_metadata_bump_seq(md);
-        if (r < 0)
-                return log_error_errno(r, "pool: the sequence number is exhausted");
-        r = pool_commit(p, md, "create");
+        r = commit_next(p, md, "create");
         if (r < 0)
                 return r;
         /* From here on the volume exists: a failure leaves it for activate. */
@@ -1440,10 +1439,7 @@ int pool_volume_remove(Pool *p, const char *volume) {
                         return r;
         }
         pool_failpoint("remove-deactivated");
-        r = pool_metadata_bump_seq(md);
-        if (r < 0)
-                return log_error_errno(r, "pool: the sequence number is exhausted");
-        r = pool_commit(p, md, "remove");
+        r = commit_next(p, md, "remove");
         if (r < 0)
                 return r;
         log_info("pool volume %s: removed; its extents are free", volume);

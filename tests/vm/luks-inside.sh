@@ -119,7 +119,7 @@ as_user 60103 dd if=/dev/urandom of=/home/dave/d.bin bs=1M count=20 status=none
 sums /home/dave > /tmp/dave.sums
 w deactivate 0 "$(rec dave 60103 btrfs $((300 * MB)))"
 both="$(pw '"old","new"')"
-for delay in 0.1 0.25 0.5 0.8 1.2 2; do
+for delay in 0.1 0.3 0.7 1.5; do
     rec dave 60103 btrfs $((300 * MB)) '"secret":{"password":["old","new"],"newPassword":["new"]}' | "$work" passwd >/dev/null 2>&1 &
     pid=$!; sleep "$delay"; kill -KILL $pid 2>/dev/null; wait $pid 2>/dev/null
     w activate 0 "$(rec dave 60103 btrfs $((300 * MB)) "$both")"
@@ -127,7 +127,7 @@ for delay in 0.1 0.25 0.5 0.8 1.2 2; do
     w deactivate 0 "$(rec dave 60103 btrfs $((300 * MB)))"
 done
 size=300
-for delay in 0.3 0.8 1.5 3 5; do
+for delay in 0.3 1.5 5; do
     size=$((size + 20))
     rec dave 60103 btrfs $((size * MB)) "$both" | "$work" resize >/dev/null 2>&1 &
     pid=$!; sleep "$delay"; kill -KILL $pid 2>/dev/null; wait $pid 2>/dev/null
