@@ -231,10 +231,20 @@ static int call_with_secret(sd_bus *bus, const char *method, const char *user, c
 /* What a failed call means to PAM, telling the person what they can act on. */
 static int pam_code_for(pam_handle_t *pamh, const char *user, const sd_bus_error *e, int r, int fallback) {
         if (error_is(e, HOME1_ERROR("BadPassword")) || error_is(e, HOME1_ERROR("BadPasswordAndNoToken")) ||
-            error_is(e, HOME1_ERROR("BadRecoveryKey")) || error_is(e, HOME1_ERROR("BadPin")))
+            error_is(e, HOME1_ERROR("BadRecoveryKey")) || error_is(e, HOME1_ERROR("BadPin"))) {
+                /* A TPM-sealed home: each wrong try counts towards its lockout; say so. */
+                const char *tpm = e->message ? strstr(e->message, "TPM2:") : NULL;
+                if (tpm)
+                        pam_error(pamh, "Wrong password (%s).", tpm);
                 return PAM_AUTH_ERR;
+        }
         if (error_is(e, HOME1_ERROR("BadPinFewTriesLeft")) || error_is(e, HOME1_ERROR("BadPinOneTryLeft"))) {
                 pam_error(pamh, "%s", e->message);
+                return PAM_AUTH_ERR;
+        }
+        if (error_is(e, "io.hearth.Home.TpmStateChanged")) {
+                pam_error(pamh, "The TPM no longer opens the home of %s (firmware or boot changed): log in with the "
+                                "recovery key as password.", user);
                 return PAM_AUTH_ERR;
         }
         if (error_is(e, HOME1_ERROR("AuthenticationLimitHit")) || error_is(e, HOME1_ERROR("TokenPinLocked"))) {
