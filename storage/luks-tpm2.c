@@ -6,6 +6,7 @@
 
 #include <json-c/json.h>
 
+#include "conf-file.h"
 #include "json-strict.h"
 #include "log.h"
 #include "luks-tpm2.h"
@@ -17,8 +18,29 @@
 #define TOKENS_MAX 32 /* LUKS2 */
 #define TOKEN_JSON_MAX (64 * 1024)
 
+static int parse_tcti(const char *value, void *data) {
+        size_t n = strlen(value);
+        if (n == 0 || n >= 256 || strchr(value, '\n'))
+                return -EINVAL;
+        memcpy(data, value, n + 1);
+        return 0;
+}
+
+/* $HEARTH_TPM2_TCTI (tests), else hearth.conf [TPM2] Device=, else NULL:
+ * tpm2_open's default, /dev/tpmrm0. */
 static const char *tcti(void) {
-        return secure_getenv("HEARTH_TPM2_TCTI");
+        static char configured[256];
+        static bool loaded;
+        const char *e = secure_getenv("HEARTH_TPM2_TCTI");
+        if (e && *e)
+                return e;
+        if (!loaded) {
+                const ConfigItem items[] = { { "TPM2", "Device", parse_tcti, configured } };
+                loaded = true;
+                if (config_load(NULL, items, ELEMENTSOF(items)) < 0)
+                        configured[0] = 0;
+        }
+        return configured[0] ? configured : NULL;
 }
 
 static int open_tpm(Home *h, Tpm2 **ret) {
