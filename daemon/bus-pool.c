@@ -169,6 +169,17 @@ static void on_tool_done(const WorkerResult *res, void *userdata) {
         start_next(s);
 }
 
+/* An auto-grow check or the grow it asked for is queued or running: another
+ * check now would see the old size and grow a second time past the cap. */
+static bool autogrow_pending(PoolService *s) {
+        if (s->running && s->running->pool_done)
+                return true;
+        for (Operation *o = s->queue; o; o = o->next)
+                if (o->pool_done)
+                        return true;
+        return false;
+}
+
 static void start_next(PoolService *s) {
         if (s->running)
                 return;
@@ -177,6 +188,8 @@ static void start_next(PoolService *s) {
                         (void) sd_event_exit(s->m->event, 0);
                 return;
         }
+        if (s->autogrow_due && autogrow_pending(s))
+                s->autogrow_due = false;
         if (s->autogrow_due) {
                 /* Ahead of the queue: a busy pool must not keep /home from growing. */
                 Operation *check = autogrow_check_new(s);

@@ -90,8 +90,14 @@ for _ in $(seq 300); do
     sleep 0.1
 done
 [ -n "$grown" ] && ok "hearthd grew /home by itself" || bad "no auto-grow within 30 s"
-sleep 3 # let it reach its cap or the threshold
+# Until it settles (the cap or the threshold reached): the same size 3 s apart.
 after=$(vol_size)
+for _ in $(seq 20); do
+    sleep 3
+    now=$(vol_size)
+    [ "$now" = "$after" ] && [ "$(fs_size)" = "$now" ] && break
+    after=$now
+done
 [ "$after" -gt "$before" ] && ok "volume $before → $after" || bad "volume $before → $after"
 [ "$after" -le $((s1 + 96 * MB)) ] && ok "never past AutoGrowMaxSize" || bad "past the cap: $after"
 [ "$(fs_size)" = "$after" ] && ok "btrfs grew online with it" || bad "btrfs $(fs_size), volume $after"
