@@ -134,6 +134,23 @@ static int task_set_cookie(struct dm_task *dmt, const char *name, bool udev, uin
         return 0;
 }
 
+/* Gives the task's uevent our flags but no semaphore: udev runs its rules
+ * as for any event of ours (the /dev/mapper link and the rest are kept),
+ * 95-dm-notify.rules finds a cookie "carrying flags only" and completes
+ * nothing, and nobody waits. libdevmapper makes such a cookie itself when
+ * udev synchronisation is off, so it is switched off around the call. */
+static int task_set_flags_only(struct dm_task *dmt, const char *name, bool udev) {
+        uint32_t cookie = 0;
+
+        dm_udev_set_sync_support(0);
+        int ok = dm_task_set_cookie(dmt, &cookie, cookie_flags(udev));
+        dm_udev_set_sync_support(udev);
+        if (!ok || cookie != 0)
+                return log_error_errno(EIO, "dm device %s: cannot mark the event for udev: %s",
+                                       name, dm_error_text());
+        return 0;
+}
+
 typedef enum NodeWanted { NODE_PRESENT, NODE_ABSENT } NodeWanted;
 
 /* Called on every path after dm_task_set_cookie(), whether the task ran,
@@ -184,14 +201,6 @@ static uint64_t cookie_wait(uint32_t cookie, const char *name, bool udev, NodeWa
                         log_warning_errno(errno, "dm device %s: cannot remove %s: %m", name, path);
         }
         return dm_linear_now_usec() - start;
-}
-
-/* For a cookie whose task never ran: undo the count the task would have
- * raised, then release the semaphore. */
-static void cookie_abandon(uint32_t cookie) {
-        if (cookie != 0)
-                (void) dm_udev_complete(cookie);
-        (void) dm_udev_wait(cookie);
 }
 
 /* ---- tasks ----------------------------------------------------------------- */
@@ -564,7 +573,6 @@ int dm_linear_reload_timed(const char *name, const DmLinearTarget *targets, size
         DmLinearReloadTiming timing = {};
         struct dm_info info;
         uint64_t t0, t1, t2, t3;
-        uint32_t cookie = 0;
         bool udev;
         int r;
 
@@ -609,9 +617,14 @@ int dm_linear_reload_timed(const char *name, const DmLinearTarget *targets, size
                 clear_inactive(name);
                 return log_error_errno(ENOMEM, "dm device %s: %s", name, dm_error_text());
         }
-        r = task_set_cookie(resume, name, udev, &cookie);
+        /* The resume is not synchronised with udev: the device and its
+         * node exist and keep their name and number, so there is nothing
+         * to wait for, and waiting (as LVM does) costs more than the rest
+         * of a grow. Its event still carries our flags, so udev treats it
+         * as it treats our others. Without a cookie, cookie_wait() only
+         * runs the node checks libdevmapper queued. */
+        r = task_set_flags_only(resume, name, udev);
         if (r < 0) {
-                (void) cookie_wait(cookie, name, udev, NODE_PRESENT);
                 clear_inactive(name);
                 return r;
         }
@@ -623,7 +636,6 @@ int dm_linear_reload_timed(const char *name, const DmLinearTarget *targets, size
         if (r < 0) {
                 char why[sizeof dm_last_error];
                 snprintf(why, sizeof why, "%s", dm_error_text());
-                cookie_abandon(cookie);
                 clear_inactive(name);
                 /* A failed suspend may have left it half suspended. */
                 (void) resume_plain(name, udev);
@@ -639,7 +651,7 @@ int dm_linear_reload_timed(const char *name, const DmLinearTarget *targets, size
         if (r < 0) {
                 char why[sizeof dm_last_error];
                 snprintf(why, sizeof why, "%s", dm_error_text());
-                (void) cookie_wait(cookie, name, udev, NODE_PRESENT);
+                (void) cookie_wait(0, name, udev, NODE_PRESENT);
                 clear_inactive(name);
                 int q = resume_plain(name, udev);
                 if (q < 0)
@@ -649,7 +661,7 @@ int dm_linear_reload_timed(const char *name, const DmLinearTarget *targets, size
                 return log_error_errno(r, "dm device %s: resuming with the new table failed, back on the "
                                        "old table: %s", name, why);
         }
-        timing.udev_usec = cookie_wait(cookie, name, udev, NODE_PRESENT);
+        timing.udev_usec = cookie_wait(0, name, udev, NODE_PRESENT);
 
         log_debug("dm device %s: new table live (%zu target%s, %" PRIu64 " sectors); I/O held %" PRIu64
                   " us (suspend %" PRIu64 " us, resume %" PRIu64 " us)", name, n, n == 1 ? "" : "s",

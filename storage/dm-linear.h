@@ -62,7 +62,7 @@ typedef struct DmLinearReloadTiming {
         uint64_t suspend_usec; /* suspend with flush */
         uint64_t resume_usec;  /* table swap and resume */
         uint64_t pause_usec;   /* suspend start → resume return */
-        uint64_t udev_usec;    /* waiting for udev after the resume */
+        uint64_t udev_usec;    /* node checks after the resume (udev is not waited for) */
         uint64_t suspend_at_usec; /* when the suspend began (dm_linear_now_usec()) */
 } DmLinearReloadTiming;
 

@@ -24,6 +24,7 @@
 
 #include "dm-linear.h"
 #include "fs.h"
+#include "gpt.h"
 #include "log.h"
 #include "macro.h"
 #include "pool-alloc.h"
@@ -145,13 +146,7 @@ typedef struct PartInfo {
         uint64_t kernel_start;      /* sectors of 512 */
         bool in_gpt;
         uint64_t gpt_start, gpt_size; /* sectors of 512 */
-        char gpt_type[40];
 } PartInfo;
-
-static void fdisk_unref_contextp(struct fdisk_context **c) {
-        if (*c)
-                fdisk_unref_context(*c);
-}
 
 static int part_info(dev_t devnum, PartInfo *ret) {
         char p[PATH_MAX], link[PATH_MAX];
@@ -181,25 +176,26 @@ static int part_info(dev_t devnum, PartInfo *ret) {
         ret->partno = (unsigned) partno;
         snprintf(ret->disk, sizeof ret->disk, "/dev/%.200s", disk);
 
-        _cleanup_(fdisk_unref_contextp) struct fdisk_context *cxt = fdisk_new_context();
-        if (!cxt)
-                return -ENOMEM;
-        if (fdisk_assign_device(cxt, ret->disk, 1) < 0 || !fdisk_is_labeltype(cxt, FDISK_DISKLABEL_GPT))
+        /* Only this entry, not a libfdisk probe of the disk: this runs for
+         * every PV on every operation, and a probe costs more than a grow. */
+        _cleanup_close_ int fd = open(ret->disk, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0)
                 return 0;
-        struct fdisk_partition *pa = NULL;
-        if (fdisk_get_partition(cxt, ret->partno - 1, &pa) < 0 || !pa)
+        uint64_t bytes;
+        int ssz;
+        if (ioctl(fd, BLKGETSIZE64, &bytes) < 0 || ioctl(fd, BLKSSZGET, &ssz) < 0)
                 return 0;
-        unsigned long ss = fdisk_get_sector_size(cxt);
-        if (fdisk_partition_has_start(pa) && fdisk_partition_has_size(pa) && ss >= 512 && ss % 512 == 0) {
-                ret->in_gpt = true;
-                ret->gpt_start = (uint64_t) fdisk_partition_get_start(pa) * (ss / 512);
-                ret->gpt_size = (uint64_t) fdisk_partition_get_size(pa) * (ss / 512);
-                struct fdisk_parttype *t = fdisk_partition_get_type(pa);
-                const char *s = t ? fdisk_parttype_get_string(t) : NULL;
-                if (s)
-                        snprintf(ret->gpt_type, sizeof ret->gpt_type, "%s", s);
+        GptPartition gp;
+        int r = gpt_read_partition(fd, (uint32_t) ssz, bytes, ret->partno, &gp);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0) {
+                log_debug_errno(r, "pool: %s has no usable GPT entry %u: %m", ret->disk, ret->partno);
+                return 0;
         }
-        fdisk_unref_partition(pa);
+        ret->in_gpt = true;
+        ret->gpt_start = gp.start;
+        ret->gpt_size = gp.size;
         return 0;
 }
 

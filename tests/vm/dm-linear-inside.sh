@@ -141,6 +141,21 @@ fi
 check "dm_linear_table gives the 3 runs" table_is "$RUN_A" "$RUN_B" "$RUN_C"
 check "size is 3 runs" test "$(sectors "$dev")" = 196608
 check "node still there" test -b "$dev"
+if [ "$mode" = udev ]; then
+    # Nothing waited for udev after the resume (its event carries our flags
+    # but no semaphore): once udev is done the device must still be usable
+    # (not "not ready" to systemd, /dev/mapper link and size right).
+    udev_ok() {
+        udevadm settle --timeout=60 &&
+        local props && props=$(udevadm info --query=property --name="$dev") &&
+        ! grep -qx 'SYSTEMD_READY=0' <<< "$props" &&
+        ! grep -qx 'DM_UDEV_DISABLE_OTHER_RULES_FLAG=1' <<< "$props" &&
+        grep -qx 'DM_NAME=hearth-test-lin' <<< "$props" &&
+        test "$(readlink -f /dev/mapper/hearth-test-lin)" = "$(readlink -f "$dev")" &&
+        test "$(cat "/sys/class/block/$(basename "$(readlink -f "$dev")")/size")" = 196608
+    }
+    check "udev took the unsynchronised resume: device ready, link and size right" udev_ok
+fi
 head -c $((32 * MiB)) /dev/urandom > data3
 dd if=data3 of="$dev" bs=1M seek=64 oflag=direct status=none || bad "writing the third run"
 check "third run landed in the pool partition" cmp data3 <(dd if="$pool_part" bs=1M count=32 iflag=direct status=none)

@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* storage/gpt.c: tables written by libfdisk (512- and 4096-byte sectors)
+ * read back the same as libfdisk reads them; the backup is used when the
+ * primary header or array is damaged; and hostile headers and entries,
+ * with CRCs recomputed so that only the field itself is wrong, are
+ * refused. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <libfdisk/libfdisk.h>
+
+#include "gpt.h"
+
+#define DISK_BYTES (64U * 1024U * 1024U)
+#define POOL_TYPE "8F3B41C8-6D1E-4A7F-9C55-48454152544B"
+#define LINUX_TYPE "0FC63DAF-8483-4772-8E79-3D69D8477DE4"
+
+typedef struct Disk {
+        char path[64];
+        uint32_t ss;
+        uint8_t *img; /* the whole disk, kept in step with the file */
+} Disk;
+
+static void put32(uint8_t *p, uint32_t v) {
+        for (int i = 0; i < 4; i++)
+                p[i] = (uint8_t) (v >> (8 * i));
+}
+
+static void put64(uint8_t *p, uint64_t v) {
+        put32(p, (uint32_t) v);
+        put32(p + 4, (uint32_t) (v >> 32));
+}
+
+static uint32_t get32(const uint8_t *p) {
+        return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
+}
+
+static uint64_t get64(const uint8_t *p) {
+        return (uint64_t) get32(p) | (uint64_t) get32(p + 4) << 32;
+}
+
+static uint64_t last_lba(const Disk *d) {
+        return DISK_BYTES / d->ss - 1;
+}
+
+static uint8_t *header(Disk *d, uint64_t lba) {
+        return d->img + lba * d->ss;
+}
+
+/* Makes the header's CRC right again after a field was changed. */
+static void fix_header_crc(Disk *d, uint64_t lba) {
+        uint8_t *h = header(d, lba);
+        put32(h + 16, 0);
+        put32(h + 16, gpt_crc32(h, get32(h + 12)));
+}
+
+static void fix_entries_crc(Disk *d, uint64_t lba) {
+        uint8_t *h = header(d, lba);
+        uint64_t bytes = (uint64_t) get32(h + 80) * get32(h + 84);
+        put32(h + 88, gpt_crc32(d->img + get64(h + 72) * d->ss, bytes));
+        fix_header_crc(d, lba);
+}
+
+static uint8_t *entry(Disk *d, uint64_t lba, unsigned partno) {
+        uint8_t *h = header(d, lba);
+        return d->img + get64(h + 72) * d->ss + (size_t) (partno - 1) * get32(h + 84);
+}
+
+static void sync_file(const Disk *d) {
+        int fd = open(d->path, O_WRONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(pwrite(fd, d->img, DISK_BYTES, 0), DISK_BYTES);
+        close(fd);
+}
+
+static int read_part(const Disk *d, uint64_t disk_bytes, unsigned partno, GptPartition *ret) {
+        int fd = open(d->path, O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        int r = gpt_read_partition(fd, d->ss, disk_bytes, partno, ret);
+        close(fd);
+        return r;
+}
+
+static int read_now(Disk *d, unsigned partno, GptPartition *ret) {
+        sync_file(d);
+        return read_part(d, DISK_BYTES, partno, ret);
+}
+
+/* Partitions 1 (root), 2 (home), 3 (pool, between them); 4.. unused. */
+static void disk_make(Disk *d, uint32_t ss) {
+        d->ss = ss;
+        snprintf(d->path, sizeof d->path, "/tmp/test-gpt-XXXXXX");
+        int fd = mkstemp(d->path);
+        assert_true(fd >= 0);
+        assert_int_equal(ftruncate(fd, DISK_BYTES), 0);
+        close(fd);
+
+        struct fdisk_context *cxt = fdisk_new_context();
+        assert_non_null(cxt);
+        assert_int_equal(fdisk_save_user_sector_size(cxt, ss, ss), 0);
+        assert_int_equal(fdisk_assign_device(cxt, d->path, 0), 0);
+        assert_int_equal(fdisk_create_disklabel(cxt, "gpt"), 0);
+        const struct { uint64_t start_mib, size_mib; const char *type; } parts[] = {
+                { 1, 16, LINUX_TYPE }, { 40, 20, LINUX_TYPE }, { 17, 23, POOL_TYPE },
+        };
+        for (size_t i = 0; i < 3; i++) {
+                struct fdisk_partition *pa = fdisk_new_partition();
+                struct fdisk_parttype *t = fdisk_label_parse_parttype(fdisk_get_label(cxt, NULL), parts[i].type);
+                assert_non_null(pa);
+                assert_non_null(t);
+                assert_int_equal(fdisk_partition_set_start(pa, parts[i].start_mib * 1048576 / ss), 0);
+                /* The last one ends where the usable area does. */
+                if (i == 1)
+                        assert_int_equal(fdisk_partition_end_follow_default(pa, 1), 0);
+                else
+                        assert_int_equal(fdisk_partition_set_size(pa, parts[i].size_mib * 1048576 / ss), 0);
+                assert_int_equal(fdisk_partition_set_partno(pa, i), 0);
+                assert_int_equal(fdisk_partition_set_type(pa, t), 0);
+                assert_int_equal(fdisk_add_partition(cxt, pa, NULL), 0);
+                fdisk_unref_parttype(t);
+                fdisk_unref_partition(pa);
+        }
+        assert_int_equal(fdisk_write_disklabel(cxt), 0);
+        assert_int_equal(fdisk_deassign_device(cxt, 0), 0);
+        fdisk_unref_context(cxt);
+
+        d->img = malloc(DISK_BYTES);
+        assert_non_null(d->img);
+        fd = open(d->path, O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(pread(fd, d->img, DISK_BYTES, 0), DISK_BYTES);
+        close(fd);
+}
+
+static void disk_free(Disk *d) {
+        unlink(d->path);
+        free(d->img);
+}
+
+/* What libfdisk reads for partno, in 512-byte sectors. */
+static void fdisk_read(const Disk *d, unsigned partno, GptPartition *ret) {
+        struct fdisk_context *cxt = fdisk_new_context();
+        struct fdisk_partition *pa = NULL;
+        assert_int_equal(fdisk_save_user_sector_size(cxt, d->ss, d->ss), 0);
+        assert_int_equal(fdisk_assign_device(cxt, d->path, 1), 0);
+        assert_true(fdisk_is_labeltype(cxt, FDISK_DISKLABEL_GPT));
+        assert_int_equal(fdisk_get_partition(cxt, partno - 1, &pa), 0);
+        *ret = (GptPartition) {
+                .start = (uint64_t) fdisk_partition_get_start(pa) * (d->ss / 512),
+                .size = (uint64_t) fdisk_partition_get_size(pa) * (d->ss / 512),
+        };
+        snprintf(ret->type, sizeof ret->type, "%s", fdisk_parttype_get_string(fdisk_partition_get_type(pa)));
+        fdisk_unref_partition(pa);
+        fdisk_unref_context(cxt);
+}
+
+static void assert_same_as_fdisk(Disk *d) {
+        for (unsigned partno = 1; partno <= 3; partno++) {
+                GptPartition mine, theirs;
+                assert_int_equal(read_now(d, partno, &mine), 0);
+                fdisk_read(d, partno, &theirs);
+                assert_int_equal(mine.start, theirs.start);
+                assert_int_equal(mine.size, theirs.size);
+                assert_string_equal(mine.type, theirs.type);
+        }
+}
+
+static void test_crc32(void **state) {
+        (void) state;
+        assert_int_equal(gpt_crc32("123456789", 9), 0xCBF43926U);
+        assert_int_equal(gpt_crc32("", 0), 0);
+}
+
+static void test_matches_fdisk(void **state) {
+        (void) state;
+        for (uint32_t ss = 512; ss <= 4096; ss *= 8) {
+                Disk d;
+                GptPartition p;
+                disk_make(&d, ss);
+                assert_same_as_fdisk(&d);
+                assert_int_equal(read_now(&d, 3, &p), 0);
+                assert_int_equal(p.start, 17 * 2048);
+                assert_int_equal(p.size, 23 * 2048);
+                assert_string_equal(p.type, POOL_TYPE);
+                assert_int_equal(read_now(&d, 4, &p), -ENOENT);   /* unused */
+                assert_int_equal(read_now(&d, 0, &p), -ENOENT);
+                assert_int_equal(read_now(&d, 129, &p), -ENOENT); /* past the array */
+                disk_free(&d);
+        }
+}
+
+static void test_backup_used(void **state) {
+        (void) state;
+        for (uint32_t ss = 512; ss <= 4096; ss *= 8) {
+                Disk d;
+                GptPartition p;
+                disk_make(&d, ss);
+                uint8_t saved[4096];
+                memcpy(saved, header(&d, 1), ss);
+
+                /* The CRC no longer holds: a primary that would cut
+                 * partition 2 short is not believed. */
+                put64(header(&d, 1) + 48, get64(entry(&d, 1, 2) + 40) - 1);
+                assert_same_as_fdisk(&d);
+                memcpy(header(&d, 1), saved, ss);
+
+                entry(&d, 1, 3)[33] ^= 0x40; /* array CRC broken */
+                assert_int_equal(read_now(&d, 3, &p), 0);
+                assert_int_equal(p.start, 17 * 2048);
+                entry(&d, 1, 3)[33] ^= 0x40;
+
+                memset(header(&d, 1), 0, ss); /* no primary at all */
+                assert_int_equal(read_now(&d, 2, &p), 0);
+                memset(header(&d, last_lba(&d)), 0, ss);
+                assert_int_equal(read_now(&d, 2, &p), -EMEDIUMTYPE);
+                disk_free(&d);
+        }
+}
+
+/* One hostile change to the primary header, its CRCs recomputed where the
+ * array can be read, with the backup gone: the table must be refused. */
+typedef void (*Spoil)(Disk *d, uint8_t *h);
+
+static void spoil_small_header(Disk *d, uint8_t *h) { (void) d; put32(h + 12, 91); }
+static void spoil_big_header(Disk *d, uint8_t *h) { put32(h + 12, d->ss + 1); }
+static void spoil_my_lba(Disk *d, uint8_t *h) { (void) d; put64(h + 24, 2); }
+static void spoil_usable_order(Disk *d, uint8_t *h) { (void) d; put64(h + 40, get64(h + 48) + 1); }
+static void spoil_usable_end(Disk *d, uint8_t *h) { put64(h + 48, last_lba(d) + 1); }
+static void spoil_usable_start(Disk *d, uint8_t *h) { (void) d; put64(h + 40, 1); }
+static void spoil_no_entries(Disk *d, uint8_t *h) { (void) d; put32(h + 80, 0); }
+static void spoil_many_entries(Disk *d, uint8_t *h) { (void) d; put32(h + 80, UINT32_MAX); }
+static void spoil_small_entry(Disk *d, uint8_t *h) { (void) d; put32(h + 84, 64); }
+static void spoil_odd_entry(Disk *d, uint8_t *h) { (void) d; put32(h + 84, 130); }
+static void spoil_huge_entry(Disk *d, uint8_t *h) { (void) d; put32(h + 84, UINT32_MAX - 7); }
+static void spoil_entries_past_end(Disk *d, uint8_t *h) { put64(h + 72, last_lba(d)); }
+static void spoil_entries_far(Disk *d, uint8_t *h) { (void) d; put64(h + 72, UINT64_MAX / 2); }
+static void spoil_entries_on_header(Disk *d, uint8_t *h) { (void) d; put64(h + 72, 1); }
+static void spoil_entries_on_mbr(Disk *d, uint8_t *h) { (void) d; put64(h + 72, 0); }
+static void spoil_entry_not_pow2(Disk *d, uint8_t *h) { (void) d; put32(h + 84, 384); put32(h + 80, 32); }
+static void spoil_entries_in_usable(Disk *d, uint8_t *h) { (void) d; put64(h + 72, get64(h + 40) + 1); }
+
+static void test_hostile_header(void **state) {
+        static const Spoil spoils[] = {
+                spoil_small_header, spoil_big_header, spoil_my_lba, spoil_usable_order, spoil_usable_end,
+                spoil_usable_start, spoil_no_entries, spoil_many_entries, spoil_small_entry, spoil_odd_entry,
+                spoil_huge_entry, spoil_entries_past_end, spoil_entries_far, spoil_entries_on_header,
+                spoil_entries_in_usable, spoil_entries_on_mbr, spoil_entry_not_pow2,
+        };
+        (void) state;
+        for (uint32_t ss = 512; ss <= 4096; ss *= 8) {
+                Disk d;
+                GptPartition p;
+                disk_make(&d, ss);
+                memset(header(&d, last_lba(&d)), 0, ss);
+                uint8_t saved[4096];
+                memcpy(saved, header(&d, 1), ss);
+                for (size_t i = 0; i < sizeof spoils / sizeof *spoils; i++) {
+                        uint8_t *h = header(&d, 1);
+                        spoils[i](&d, h);
+                        uint64_t bytes = (uint64_t) get32(h + 80) * get32(h + 84);
+                        if (get64(h + 72) < DISK_BYTES / ss && bytes <= DISK_BYTES - get64(h + 72) * ss)
+                                fix_entries_crc(&d, 1);
+                        else
+                                fix_header_crc(&d, 1);
+                        if (read_now(&d, 3, &p) != -EMEDIUMTYPE)
+                                fail_msg("sector size %u: spoil #%zu accepted", ss, i);
+                        memcpy(header(&d, 1), saved, ss);
+                }
+                assert_int_equal(read_now(&d, 3, &p), 0); /* the restored one reads */
+                disk_free(&d);
+        }
+}
+
+static void test_hostile_entry(void **state) {
+        (void) state;
+        Disk d;
+        GptPartition p;
+        disk_make(&d, 512);
+        uint8_t *e = entry(&d, 1, 3);
+        uint64_t first = get64(e + 32), last = get64(e + 40);
+        uint8_t *h = header(&d, 1);
+
+        put64(e + 40, first - 1); /* ends before it starts */
+        fix_entries_crc(&d, 1);
+        assert_int_equal(read_now(&d, 3, &p), -EBADMSG);
+        put64(e + 40, get64(h + 48) + 1); /* past the usable area */
+        fix_entries_crc(&d, 1);
+        assert_int_equal(read_now(&d, 3, &p), -EBADMSG);
+        put64(e + 40, last);
+        put64(e + 32, get64(h + 40) - 1); /* before it */
+        fix_entries_crc(&d, 1);
+        assert_int_equal(read_now(&d, 3, &p), -EBADMSG);
+        put64(e + 32, first);
+        fix_entries_crc(&d, 1);
+        assert_int_equal(read_now(&d, 3, &p), 0);
+        disk_free(&d);
+}
+
+static void test_short_disk(void **state) {
+        (void) state;
+        Disk d;
+        GptPartition p;
+        disk_make(&d, 512);
+        sync_file(&d);
+        /* A disk shorter than the table says: the primary no longer fits
+         * (its usable area runs past the end), the backup is not at the
+         * end; nothing is read past the size given. */
+        assert_int_equal(read_part(&d, DISK_BYTES / 2, 3, &p), -EMEDIUMTYPE);
+        assert_int_equal(read_part(&d, 3 * 512, 3, &p), -EMEDIUMTYPE);
+        assert_int_equal(read_part(&d, 0, 3, &p), -EMEDIUMTYPE);
+        assert_int_equal(read_part(&d, DISK_BYTES, 3, &p), 0);
+        int fd = open(d.path, O_RDONLY | O_CLOEXEC);
+        assert_int_equal(gpt_read_partition(fd, 1024, DISK_BYTES, 3, &p), -EINVAL);
+        close(fd);
+        memset(d.img, 0, DISK_BYTES); /* no GPT at all */
+        assert_int_equal(read_now(&d, 1, &p), -EMEDIUMTYPE);
+        disk_free(&d);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_crc32),
+                cmocka_unit_test(test_matches_fdisk),
+                cmocka_unit_test(test_backup_used),
+                cmocka_unit_test(test_hostile_header),
+                cmocka_unit_test(test_hostile_entry),
+                cmocka_unit_test(test_short_disk),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
