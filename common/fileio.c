@@ -177,3 +177,37 @@ int read_line_bounded(FILE *f, char *buf, size_t max) {
         buf[n] = 0;
         return 1;
 }
+
+int pread_full(int fd, void *buf, size_t size, uint64_t offset) {
+        uint8_t *p = buf;
+        while (size > 0) {
+                ssize_t k = pread(fd, p, size, (off_t) offset);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return negative_errno();
+                if (k == 0)
+                        return -EIO; /* past the end of the device */
+                p += k;
+                size -= (size_t) k;
+                offset += (uint64_t) k;
+        }
+        return 0;
+}
+
+int pwrite_full(int fd, const void *buf, size_t size, uint64_t offset) {
+        const uint8_t *p = buf;
+        while (size > 0) {
+                ssize_t k = pwrite(fd, p, size, (off_t) offset);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return negative_errno();
+                if (k == 0)
+                        return -EIO;
+                p += k;
+                size -= (size_t) k;
+                offset += (uint64_t) k;
+        }
+        return 0;
+}

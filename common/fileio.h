@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -29,6 +30,11 @@ int is_atomic_temp_name(const char *name);
  * too long and -EBADMSG for one with a NUL byte (the rest of such a line is
  * read and dropped, so the next call starts on the next line), or -EIO. */
 int read_line_bounded(FILE *f, char *buf, size_t max);
+
+/* pread()/pwrite() of exactly size bytes at offset, retrying on EINTR and
+ * short transfers. -EIO when the file or device ends first. */
+int pread_full(int fd, void *buf, size_t size, uint64_t offset);
+int pwrite_full(int fd, const void *buf, size_t size, uint64_t offset);
 
 /* mkdir -p; the last component gets mode, parents 0755. */
 int mkdir_parents(const char *path, mode_t mode);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "gpt.h"
 #include "macro.h"
 
@@ -40,24 +41,6 @@ static uint32_t le32(const uint8_t *p) {
 
 static uint64_t le64(const uint8_t *p) {
         return (uint64_t) le32(p) | (uint64_t) le32(p + 4) << 32;
-}
-
-static int pread_exact(int fd, void *buf, size_t size, uint64_t offset) {
-        uint8_t *p = buf;
-
-        while (size > 0) {
-                ssize_t k = pread(fd, p, size, (off_t) offset);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return negative_errno();
-                if (k == 0)
-                        return -EIO;
-                p += k;
-                size -= (size_t) k;
-                offset += (uint64_t) k;
-        }
-        return 0;
 }
 
 /* The header in `sector` (read from LBA `lba` of a disk whose last LBA is
@@ -117,7 +100,7 @@ static int table_read(int fd, uint32_t ss, uint64_t lba, uint64_t last_lba, unsi
 
         if (!sector)
                 return -ENOMEM;
-        r = pread_exact(fd, sector, ss, lba * ss);
+        r = pread_full(fd, sector, ss, lba * ss);
         if (r < 0)
                 return r;
         if (!header_parse(sector, ss, lba, last_lba, &h))
@@ -127,7 +110,7 @@ static int table_read(int fd, uint32_t ss, uint64_t lba, uint64_t last_lba, unsi
         _cleanup_free_ uint8_t *entries = malloc(bytes);
         if (!entries)
                 return -ENOMEM;
-        r = pread_exact(fd, entries, bytes, h.entries_lba * ss);
+        r = pread_full(fd, entries, bytes, h.entries_lba * ss);
         if (r < 0)
                 return r;
         if (gpt_crc32(entries, bytes) != h.entries_crc)

@@ -23,6 +23,7 @@
 #include <linux/fs.h>
 
 #include "dm-linear.h"
+#include "fileio.h"
 #include "fs.h"
 #include "gpt.h"
 #include "log.h"
@@ -65,40 +66,6 @@ void pool_failpoint(const char *name) {
 }
 
 /* ---- small helpers ------------------------------------------------------- */
-
-static int pread_full(int fd, void *buf, size_t size, uint64_t offset) {
-        uint8_t *p = buf;
-        while (size > 0) {
-                ssize_t k = pread(fd, p, size, (off_t) offset);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return negative_errno();
-                if (k == 0)
-                        return -EIO; /* past the end of the device */
-                p += k;
-                size -= (size_t) k;
-                offset += (uint64_t) k;
-        }
-        return 0;
-}
-
-static int pwrite_full(int fd, const void *buf, size_t size, uint64_t offset) {
-        const uint8_t *p = buf;
-        while (size > 0) {
-                ssize_t k = pwrite(fd, p, size, (off_t) offset);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return negative_errno();
-                if (k == 0)
-                        return -EIO;
-                p += k;
-                size -= (size_t) k;
-                offset += (uint64_t) k;
-        }
-        return 0;
-}
 
 static int read_sysfs_u64(const char *path, uint64_t *ret) {
         _cleanup_fclose_ FILE *f = fopen(path, "re");
