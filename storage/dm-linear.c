@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <libdevmapper.h>
+#include <libudev.h>
 #include <linux/dm-ioctl.h>
 #include <linux/fs.h>
 
@@ -132,6 +133,32 @@ static int task_set_cookie(struct dm_task *dmt, const char *name, bool udev, uin
                 return log_error_errno(EIO, "dm device %s: cannot set up udev synchronisation: %s",
                                        name, dm_error_text());
         return 0;
+}
+
+/* Our reloads do not wait for udev after the resume. Were udev still
+ * handling an earlier change event of the device when we suspend it again,
+ * its rules would read "suspended" and mark the device not ready, and
+ * systemd would stop what is bound to it (the mount of /home). So a reload
+ * first waits, bounded, for udev's queue to empty: one access() when
+ * nothing is pending. */
+static void udev_wait_idle(const char *name) {
+        struct udev *u = udev_new();
+        struct udev_queue *q = u ? udev_queue_new(u) : NULL;
+        uint64_t deadline = dm_linear_now_usec() + DM_LINEAR_UDEV_IDLE_SEC * USEC_PER_SEC;
+        useconds_t delay = 1000;
+
+        while (q && !udev_queue_get_queue_is_empty(q)) {
+                if (dm_linear_now_usec() >= deadline) {
+                        log_warning("dm device %s: udev is still busy after %d s; going ahead", name,
+                                    DM_LINEAR_UDEV_IDLE_SEC);
+                        break;
+                }
+                usleep(delay);
+                if (delay < 20000)
+                        delay *= 2;
+        }
+        udev_queue_unref(q);
+        udev_unref(u);
 }
 
 /* Gives the task's uevent our flags but no semaphore: udev runs its rules
@@ -586,6 +613,8 @@ int dm_linear_reload_timed(const char *name, const DmLinearTarget *targets, size
         r = inspect_existing(name, &info);
         if (r < 0)
                 return r;
+        if (udev)
+                udev_wait_idle(name);
 
         /* 1. The whole new table into the inactive slot, while the device
          *    still serves I/O: allocating and checking a table under a

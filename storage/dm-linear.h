@@ -26,17 +26,22 @@
  * clear message.
  *
  * udev: when udevd runs (its control socket answers, the device-mapper
- * rules are installed, DM_DISABLE_UDEV is unset) every uevent-generating
- * ioctl carries a udev cookie and we wait for udev to finish (bounded: after
+ * rules are installed, DM_DISABLE_UDEV is unset) creating and removing a
+ * device carry a udev cookie and we wait for udev to finish (bounded: after
  * DM_LINEAR_UDEV_TIMEOUT_SEC we stop waiting, make the /dev/mapper node
- * ourselves and say so). Otherwise libdevmapper creates and removes the
- * /dev/mapper nodes itself.
+ * ourselves and say so). A reload's resume keeps the device's name and
+ * node, so nothing waits for its event; instead a reload starts only once
+ * udev's queue is empty (bounded by DM_LINEAR_UDEV_IDLE_SEC), so that its
+ * suspend never meets udev still handling an earlier event of the device.
+ * Without udevd libdevmapper creates and removes the /dev/mapper nodes
+ * itself.
  *
  * libdevmapper's own messages are logged at debug level; errors are logged
  * once by these functions, with libdevmapper's last error text attached. */
 
 #define DM_LINEAR_UUID_PREFIX "HEARTH-"
 #define DM_LINEAR_UDEV_TIMEOUT_SEC 30
+#define DM_LINEAR_UDEV_IDLE_SEC 10
 
 typedef struct DmLinearTarget {
         uint64_t start;  /* first sector in the dm device */

@@ -133,6 +133,25 @@ static int table_read(int fd, uint32_t ss, uint64_t lba, uint64_t last_lba, unsi
         return 1;
 }
 
+/* A GPT counts only behind a protective MBR: the boot signature and a
+ * record of type 0xEE starting at LBA 1 (other records may sit beside it,
+ * as in a hybrid MBR). libfdisk and the kernel require the same, so a disk
+ * relabelled DOS that still carries old GPT headers is not taken for GPT. */
+static int protective_mbr(int fd) {
+        uint8_t mbr[512];
+        int r = pread_full(fd, mbr, sizeof mbr, 0);
+        if (r < 0)
+                return r;
+        if (mbr[510] != 0x55 || mbr[511] != 0xAA)
+                return 0;
+        for (size_t i = 0; i < 4; i++) {
+                const uint8_t *rec = mbr + 446 + 16 * i;
+                if (rec[4] == 0xEE && le32(rec + 8) == 1)
+                        return 1;
+        }
+        return 0;
+}
+
 int gpt_read_partition(int fd, uint32_t sector_size, uint64_t disk_bytes, unsigned partno, GptPartition *ret) {
         if (sector_size != 512 && sector_size != 4096)
                 return -EINVAL;
@@ -140,10 +159,15 @@ int gpt_read_partition(int fd, uint32_t sector_size, uint64_t disk_bytes, unsign
         if (n_lbas < 4) /* protective MBR, two headers and room for an array */
                 return -EMEDIUMTYPE;
         uint64_t last_lba = n_lbas - 1;
+        int r = protective_mbr(fd);
+        if (r <= 0)
+                return r < 0 ? r : -EMEDIUMTYPE;
 
-        /* The primary table; then, as firmware does, the backup at the
-         * disk's last LBA. */
-        int r = table_read(fd, sector_size, 1, last_lba, partno, ret);
+        /* The primary table; then, as firmware and libfdisk do, the backup
+         * at the disk's last LBA (the kernel, without the "gpt" boot
+         * option, would then see no partitions: the pool only uses the
+         * answer to follow a start that libfdisk moved). */
+        r = table_read(fd, sector_size, 1, last_lba, partno, ret);
         if (r != 0)
                 return r < 0 ? r : 0;
         r = table_read(fd, sector_size, last_lba, last_lba, partno, ret);

@@ -28,7 +28,7 @@ uint32_t gpt_crc32(const void *data, size_t size);
  * the disk open at fd, whose logical sectors are sector_size (512 or 4096)
  * bytes and which is disk_bytes long. 0 with *ret set: the entry is in use.
  * -ENOENT: the table is valid but the entry is unused or past its end.
- * -EMEDIUMTYPE: neither header is a valid GPT. -EBADMSG: the entry itself
+ * -EMEDIUMTYPE: no protective MBR, or neither header is a valid GPT. -EBADMSG: the entry itself
  * is inconsistent (ends before it starts, or outside the usable area).
  * Other negative errno: reading failed. Logs nothing. */
 int gpt_read_partition(int fd, uint32_t sector_size, uint64_t disk_bytes, unsigned partno, GptPartition *ret);

@@ -144,22 +144,28 @@ static int part_info(dev_t devnum, PartInfo *ret) {
         snprintf(ret->disk, sizeof ret->disk, "/dev/%.200s", disk);
 
         /* Only this entry, not a libfdisk probe of the disk: this runs for
-         * every PV on every operation, and a probe costs more than a grow. */
+         * every PV on every operation, and a probe costs more than a grow.
+         * Only "no GPT" and "no such entry" mean the partition is not in
+         * one; any other failure stops the operation rather than let it
+         * miss a start that moved. */
         _cleanup_close_ int fd = open(ret->disk, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0)
-                return 0;
+                return log_error_errno(errno, "pool: cannot open %s to read its partition table: %m", ret->disk);
         uint64_t bytes;
         int ssz;
         if (ioctl(fd, BLKGETSIZE64, &bytes) < 0 || ioctl(fd, BLKSSZGET, &ssz) < 0)
-                return 0;
+                return log_error_errno(errno, "pool: cannot read the size of %s: %m", ret->disk);
         GptPartition gp;
         int r = gpt_read_partition(fd, (uint32_t) ssz, bytes, ret->partno, &gp);
-        if (r == -ENOMEM)
-                return log_oom();
-        if (r < 0) {
-                log_debug_errno(r, "pool: %s has no usable GPT entry %u: %m", ret->disk, ret->partno);
+        if (r == -ENOENT || r == -EMEDIUMTYPE) {
+                log_debug_errno(r, "pool: %s has no GPT entry %u: %m", ret->disk, ret->partno);
                 return 0;
         }
+        if (r == -EBADMSG)
+                return log_error_errno(r, "pool: GPT entry %u of %s is inconsistent (ends before it starts, or "
+                                       "outside the usable area); fix the partition table first", ret->partno, ret->disk);
+        if (r < 0)
+                return log_error_errno(r, "pool: cannot read the partition table of %s: %m", ret->disk);
         ret->in_gpt = true;
         ret->gpt_start = gp.start;
         ret->gpt_size = gp.size;

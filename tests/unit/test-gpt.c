@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* storage/gpt.c: tables written by libfdisk (512- and 4096-byte sectors)
  * read back the same as libfdisk reads them; the backup is used when the
- * primary header or array is damaged; and hostile headers and entries,
- * with CRCs recomputed so that only the field itself is wrong, are
- * refused. */
+ * primary header or array is damaged, and only then; a GPT counts only
+ * behind a protective MBR; and hostile headers and entries, with CRCs
+ * recomputed so that only the field itself is wrong, are refused. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -218,8 +218,21 @@ static void test_backup_used(void **state) {
                 assert_int_equal(p.start, 17 * 2048);
                 entry(&d, 1, 3)[33] ^= 0x40;
 
+                /* The primary is believed when valid: an entry it calls
+                 * unused stays unused though the backup still has it. */
+                memset(entry(&d, 1, 3), 0, 16);
+                fix_entries_crc(&d, 1);
+                assert_int_equal(read_now(&d, 3, &p), -ENOENT);
+                memcpy(header(&d, 1), saved, ss);
+                memcpy(entry(&d, 1, 3), entry(&d, last_lba(&d), 3), 128);
+
                 memset(header(&d, 1), 0, ss); /* no primary at all */
                 assert_int_equal(read_now(&d, 2, &p), 0);
+                GptPartition theirs;
+                fdisk_read(&d, 2, &theirs);
+                assert_int_equal(p.start, theirs.start);
+                assert_int_equal(p.size, theirs.size);
+                assert_string_equal(p.type, LINUX_TYPE);
                 memset(header(&d, last_lba(&d)), 0, ss);
                 assert_int_equal(read_now(&d, 2, &p), -EMEDIUMTYPE);
                 disk_free(&d);
@@ -244,7 +257,14 @@ static void spoil_huge_entry(Disk *d, uint8_t *h) { (void) d; put32(h + 84, UINT
 static void spoil_entries_past_end(Disk *d, uint8_t *h) { put64(h + 72, last_lba(d)); }
 static void spoil_entries_far(Disk *d, uint8_t *h) { (void) d; put64(h + 72, UINT64_MAX / 2); }
 static void spoil_entries_on_header(Disk *d, uint8_t *h) { (void) d; put64(h + 72, 1); }
-static void spoil_entries_on_mbr(Disk *d, uint8_t *h) { (void) d; put64(h + 72, 0); }
+/* A one-sector array at LBA 0 (the MBR), so that its CRC can be made right. */
+static void spoil_entries_on_mbr(Disk *d, uint8_t *h) { (void) d; put64(h + 72, 0); put32(h + 80, 4); }
+/* The usable area taking in LBA 1, with the array moved out of its way. */
+static void spoil_usable_covers_header(Disk *d, uint8_t *h) {
+        (void) d;
+        put64(h + 40, 1);
+        put64(h + 72, get64(h + 48) + 1);
+}
 static void spoil_entry_not_pow2(Disk *d, uint8_t *h) { (void) d; put32(h + 84, 384); put32(h + 80, 32); }
 static void spoil_entries_in_usable(Disk *d, uint8_t *h) { (void) d; put64(h + 72, get64(h + 40) + 1); }
 
@@ -254,6 +274,7 @@ static void test_hostile_header(void **state) {
                 spoil_usable_start, spoil_no_entries, spoil_many_entries, spoil_small_entry, spoil_odd_entry,
                 spoil_huge_entry, spoil_entries_past_end, spoil_entries_far, spoil_entries_on_header,
                 spoil_entries_in_usable, spoil_entries_on_mbr, spoil_entry_not_pow2,
+                spoil_usable_covers_header,
         };
         (void) state;
         for (uint32_t ss = 512; ss <= 4096; ss *= 8) {
@@ -305,6 +326,42 @@ static void test_hostile_entry(void **state) {
         disk_free(&d);
 }
 
+static void put_mbr_record(uint8_t *mbr, unsigned i, uint8_t type, uint32_t start, uint32_t size) {
+        uint8_t *rec = mbr + 446 + 16 * i;
+        memset(rec, 0, 16);
+        rec[4] = type;
+        put32(rec + 8, start);
+        put32(rec + 12, size);
+}
+
+static void test_protective_mbr(void **state) {
+        (void) state;
+        for (uint32_t ss = 512; ss <= 4096; ss *= 8) {
+                Disk d;
+                GptPartition p;
+                disk_make(&d, ss);
+                uint8_t saved[512];
+                memcpy(saved, d.img, 512);
+
+                d.img[510] = 0; /* no boot signature */
+                assert_int_equal(read_now(&d, 3, &p), -EMEDIUMTYPE);
+                memcpy(d.img, saved, 512);
+
+                /* Relabelled DOS, old GPT headers still on the disk. */
+                put_mbr_record(d.img, 0, 0x83, 2048, 4096);
+                assert_int_equal(read_now(&d, 3, &p), -EMEDIUMTYPE);
+                put_mbr_record(d.img, 0, 0xEE, 2, UINT32_MAX); /* 0xEE not at LBA 1 */
+                assert_int_equal(read_now(&d, 3, &p), -EMEDIUMTYPE);
+
+                /* A hybrid MBR: 0xEE beside a DOS record. */
+                put_mbr_record(d.img, 0, 0x83, 2048, 4096);
+                put_mbr_record(d.img, 1, 0xEE, 1, UINT32_MAX);
+                assert_int_equal(read_now(&d, 3, &p), 0);
+                assert_int_equal(p.start, 17 * 2048);
+                disk_free(&d);
+        }
+}
+
 static void test_short_disk(void **state) {
         (void) state;
         Disk d;
@@ -333,6 +390,7 @@ int main(void) {
                 cmocka_unit_test(test_backup_used),
                 cmocka_unit_test(test_hostile_header),
                 cmocka_unit_test(test_hostile_entry),
+                cmocka_unit_test(test_protective_mbr),
                 cmocka_unit_test(test_short_disk),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

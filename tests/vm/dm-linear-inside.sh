@@ -155,6 +155,41 @@ if [ "$mode" = udev ]; then
         test "$(cat "/sys/class/block/$(basename "$(readlink -f "$dev")")/size")" = 196608
     }
     check "udev took the unsynchronised resume: device ready, link and size right" udev_ok
+    # Reloads back to back, each its own process as pool operations are: a
+    # suspend must never meet udev still handling the previous resume's
+    # event (its rules would call the device not ready, and systemd would
+    # stop what is bound to it, such as the mount of /home).
+    udevadm monitor --udev --property --subsystem-match=block > monitor.txt 2>&1 &
+    mon_pid=$!
+    sleep 2
+    for runs in "$RUN_A $RUN_B" "$RUN_A $RUN_B $RUN_C" "$RUN_A $RUN_B" "$RUN_A $RUN_B $RUN_C"; do
+        # shellcheck disable=SC2086 # one argument per run
+        "$T" reload hearth-test-lin $runs > /dev/null 2>> err.txt || bad "back-to-back reload: $(tail -n 1 err.txt)"
+    done
+    udevadm settle --timeout=60
+    sleep 1
+    kill "$mon_pid"; wait "$mon_pid" 2> /dev/null
+    not_ready=$(awk -v RS= '/DM_NAME=hearth-test-lin/ && (/SYSTEMD_READY=0/ || /DM_UDEV_DISABLE_OTHER_RULES_FLAG=1/)' monitor.txt | grep -c '^ACTION=')
+    events=$(awk -v RS= '/DM_NAME=hearth-test-lin/' monitor.txt | grep -c '^ACTION=change')
+    check "4 reloads back to back: udev saw $events change events, none calling the device not ready" \
+        test "$events" -ge 4 -a "$not_ready" = 0
+    check "ready and 3 runs after them" udev_ok
+    # What makes that hold: a reload first waits for udev's queue to empty.
+    # A rule that keeps udev on a change event of the loop device for 4 s;
+    # a reload started while it runs must wait for it.
+    lbname=$(basename "$lb")
+    mkdir -p /run/udev/rules.d
+    echo "ACTION==\"change\", KERNEL==\"$lbname\", RUN+=\"/bin/sleep 4\"" > /run/udev/rules.d/99-hearth-test-slow.rules
+    udevadm control --reload
+    udevadm trigger --action=change "$lb"
+    sleep 0.5
+    t0=$(date +%s%N)
+    "$T" reload hearth-test-lin "$RUN_A" "$RUN_B" "$RUN_C" > /dev/null 2>> err.txt || bad "reload while udev is busy: $(tail -n 1 err.txt)"
+    waited_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    rm -f /run/udev/rules.d/99-hearth-test-slow.rules
+    udevadm control --reload
+    check "a reload waits while udev is busy with another event (${waited_ms} ms for a 4 s rule)" test "$waited_ms" -ge 3000
+    udevadm settle --timeout=60
 fi
 head -c $((32 * MiB)) /dev/urandom > data3
 dd if=data3 of="$dev" bs=1M seek=64 oflag=direct status=none || bad "writing the third run"
