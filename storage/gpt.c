@@ -8,6 +8,7 @@
 
 #include "fileio.h"
 #include "gpt.h"
+#include "little-endian.h"
 #include "macro.h"
 
 #define GPT_HEADER_MIN_SIZE 92U
@@ -35,37 +36,29 @@ uint32_t gpt_crc32(const void *data, size_t size) {
         return ~crc;
 }
 
-static uint32_t le32(const uint8_t *p) {
-        return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p) {
-        return (uint64_t) le32(p) | (uint64_t) le32(p + 4) << 32;
-}
-
 /* The header in `sector` (read from LBA `lba` of a disk whose last LBA is
  * last_lba), checked against everything the specification requires of it.
  * false: not a valid header. */
 static bool header_parse(const uint8_t *sector, uint32_t ss, uint64_t lba, uint64_t last_lba, GptHeader *ret) {
         if (memcmp(sector, "EFI PART", 8) != 0)
                 return false;
-        uint32_t hsize = le32(sector + 12);
+        uint32_t hsize = get_le32(sector + 12);
         if (hsize < GPT_HEADER_MIN_SIZE || hsize > ss)
                 return false;
         /* The CRC covers the header with its own CRC field zeroed. */
         uint8_t copy[4096];
         memcpy(copy, sector, hsize);
         memset(copy + 16, 0, 4);
-        if (gpt_crc32(copy, hsize) != le32(sector + 16) || le64(sector + 24) != lba)
+        if (gpt_crc32(copy, hsize) != get_le32(sector + 16) || get_le64(sector + 24) != lba)
                 return false;
 
         GptHeader h = {
-                .first_usable = le64(sector + 40),
-                .last_usable = le64(sector + 48),
-                .entries_lba = le64(sector + 72),
-                .n_entries = le32(sector + 80),
-                .entry_size = le32(sector + 84),
-                .entries_crc = le32(sector + 88),
+                .first_usable = get_le64(sector + 40),
+                .last_usable = get_le64(sector + 48),
+                .entries_lba = get_le64(sector + 72),
+                .n_entries = get_le32(sector + 80),
+                .entry_size = get_le32(sector + 84),
+                .entries_crc = get_le32(sector + 88),
         };
         if (h.first_usable > h.last_usable || h.last_usable > last_lba || h.first_usable <= 1)
                 return false;
@@ -86,7 +79,7 @@ static bool header_parse(const uint8_t *sector, uint32_t ss, uint64_t lba, uint6
 
 static void guid_to_string(const uint8_t g[16], char out[static 37]) {
         snprintf(out, 37, "%08X-%04X-%04X-%02X%02X-%02X%02X%02X%02X%02X%02X",
-                 le32(g), (unsigned) (g[4] | g[5] << 8), (unsigned) (g[6] | g[7] << 8),
+                 get_le32(g), (unsigned) (g[4] | g[5] << 8), (unsigned) (g[6] | g[7] << 8),
                  g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]);
 }
 
@@ -122,7 +115,7 @@ static int table_read(int fd, uint32_t ss, uint64_t lba, uint64_t last_lba, unsi
         static const uint8_t unused[16];
         if (memcmp(e, unused, 16) == 0)
                 return -ENOENT;
-        uint64_t first = le64(e + 32), last = le64(e + 40);
+        uint64_t first = get_le64(e + 32), last = get_le64(e + 40);
         if (first > last || first < h.first_usable || last > h.last_usable)
                 return -EBADMSG;
         *ret = (GptPartition) {
@@ -146,7 +139,7 @@ static int protective_mbr(int fd) {
                 return 0;
         for (size_t i = 0; i < 4; i++) {
                 const uint8_t *rec = mbr + 446 + 16 * i;
-                if (rec[4] == 0xEE && le32(rec + 8) == 1)
+                if (rec[4] == 0xEE && get_le32(rec + 8) == 1)
                         return 1;
         }
         return 0;

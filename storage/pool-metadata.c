@@ -7,6 +7,7 @@
 
 #include <openssl/evp.h>
 
+#include "little-endian.h"
 #include "pool-metadata.h"
 
 #define GEOMETRY_MAGIC "HEARTHPV"
@@ -67,32 +68,6 @@
 #define R_RESERVED     4
 #define R_FIRST        8
 #define R_COUNT        16
-
-/* ---- little-endian helpers ------------------------------------------------ */
-
-static void put_le32(uint8_t *p, uint32_t v) {
-        for (unsigned i = 0; i < 4; i++)
-                p[i] = (uint8_t) (v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v) {
-        for (unsigned i = 0; i < 8; i++)
-                p[i] = (uint8_t) (v >> (8 * i));
-}
-
-static uint32_t get_le32(const uint8_t *p) {
-        uint32_t v = 0;
-        for (unsigned i = 0; i < 4; i++)
-                v |= (uint32_t) p[i] << (8 * i);
-        return v;
-}
-
-static uint64_t get_le64(const uint8_t *p) {
-        uint64_t v = 0;
-        for (unsigned i = 0; i < 8; i++)
-                v |= (uint64_t) p[i] << (8 * i);
-        return v;
-}
 
 static bool all_zero(const uint8_t *p, size_t n) {
         for (size_t i = 0; i < n; i++)

@@ -19,6 +19,7 @@
 #include <libfdisk/libfdisk.h>
 
 #include "gpt.h"
+#include "little-endian.h"
 
 #define DISK_BYTES (64U * 1024U * 1024U)
 #define POOL_TYPE "8F3B41C8-6D1E-4A7F-9C55-48454152544B"
@@ -29,24 +30,6 @@ typedef struct Disk {
         uint32_t ss;
         uint8_t *img; /* the whole disk, kept in step with the file */
 } Disk;
-
-static void put32(uint8_t *p, uint32_t v) {
-        for (int i = 0; i < 4; i++)
-                p[i] = (uint8_t) (v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v) {
-        put32(p, (uint32_t) v);
-        put32(p + 4, (uint32_t) (v >> 32));
-}
-
-static uint32_t get32(const uint8_t *p) {
-        return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p) {
-        return (uint64_t) get32(p) | (uint64_t) get32(p + 4) << 32;
-}
 
 static uint64_t last_lba(const Disk *d) {
         return DISK_BYTES / d->ss - 1;
@@ -59,20 +42,20 @@ static uint8_t *header(Disk *d, uint64_t lba) {
 /* Makes the header's CRC right again after a field was changed. */
 static void fix_header_crc(Disk *d, uint64_t lba) {
         uint8_t *h = header(d, lba);
-        put32(h + 16, 0);
-        put32(h + 16, gpt_crc32(h, get32(h + 12)));
+        put_le32(h + 16, 0);
+        put_le32(h + 16, gpt_crc32(h, get_le32(h + 12)));
 }
 
 static void fix_entries_crc(Disk *d, uint64_t lba) {
         uint8_t *h = header(d, lba);
-        uint64_t bytes = (uint64_t) get32(h + 80) * get32(h + 84);
-        put32(h + 88, gpt_crc32(d->img + get64(h + 72) * d->ss, bytes));
+        uint64_t bytes = (uint64_t) get_le32(h + 80) * get_le32(h + 84);
+        put_le32(h + 88, gpt_crc32(d->img + get_le64(h + 72) * d->ss, bytes));
         fix_header_crc(d, lba);
 }
 
 static uint8_t *entry(Disk *d, uint64_t lba, unsigned partno) {
         uint8_t *h = header(d, lba);
-        return d->img + get64(h + 72) * d->ss + (size_t) (partno - 1) * get32(h + 84);
+        return d->img + get_le64(h + 72) * d->ss + (size_t) (partno - 1) * get_le32(h + 84);
 }
 
 static void sync_file(const Disk *d) {
@@ -209,7 +192,7 @@ static void test_backup_used(void **state) {
 
                 /* The CRC no longer holds: a primary that would cut
                  * partition 2 short is not believed. */
-                put64(header(&d, 1) + 48, get64(entry(&d, 1, 2) + 40) - 1);
+                put_le64(header(&d, 1) + 48, get_le64(entry(&d, 1, 2) + 40) - 1);
                 assert_same_as_fdisk(&d);
                 memcpy(header(&d, 1), saved, ss);
 
@@ -243,30 +226,30 @@ static void test_backup_used(void **state) {
  * array can be read, with the backup gone: the table must be refused. */
 typedef void (*Spoil)(Disk *d, uint8_t *h);
 
-static void spoil_small_header(Disk *d, uint8_t *h) { (void) d; put32(h + 12, 91); }
-static void spoil_big_header(Disk *d, uint8_t *h) { put32(h + 12, d->ss + 1); }
-static void spoil_my_lba(Disk *d, uint8_t *h) { (void) d; put64(h + 24, 2); }
-static void spoil_usable_order(Disk *d, uint8_t *h) { (void) d; put64(h + 40, get64(h + 48) + 1); }
-static void spoil_usable_end(Disk *d, uint8_t *h) { put64(h + 48, last_lba(d) + 1); }
-static void spoil_usable_start(Disk *d, uint8_t *h) { (void) d; put64(h + 40, 1); }
-static void spoil_no_entries(Disk *d, uint8_t *h) { (void) d; put32(h + 80, 0); }
-static void spoil_many_entries(Disk *d, uint8_t *h) { (void) d; put32(h + 80, UINT32_MAX); }
-static void spoil_small_entry(Disk *d, uint8_t *h) { (void) d; put32(h + 84, 64); }
-static void spoil_odd_entry(Disk *d, uint8_t *h) { (void) d; put32(h + 84, 130); }
-static void spoil_huge_entry(Disk *d, uint8_t *h) { (void) d; put32(h + 84, UINT32_MAX - 7); }
-static void spoil_entries_past_end(Disk *d, uint8_t *h) { put64(h + 72, last_lba(d)); }
-static void spoil_entries_far(Disk *d, uint8_t *h) { (void) d; put64(h + 72, UINT64_MAX / 2); }
-static void spoil_entries_on_header(Disk *d, uint8_t *h) { (void) d; put64(h + 72, 1); }
+static void spoil_small_header(Disk *d, uint8_t *h) { (void) d; put_le32(h + 12, 91); }
+static void spoil_big_header(Disk *d, uint8_t *h) { put_le32(h + 12, d->ss + 1); }
+static void spoil_my_lba(Disk *d, uint8_t *h) { (void) d; put_le64(h + 24, 2); }
+static void spoil_usable_order(Disk *d, uint8_t *h) { (void) d; put_le64(h + 40, get_le64(h + 48) + 1); }
+static void spoil_usable_end(Disk *d, uint8_t *h) { put_le64(h + 48, last_lba(d) + 1); }
+static void spoil_usable_start(Disk *d, uint8_t *h) { (void) d; put_le64(h + 40, 1); }
+static void spoil_no_entries(Disk *d, uint8_t *h) { (void) d; put_le32(h + 80, 0); }
+static void spoil_many_entries(Disk *d, uint8_t *h) { (void) d; put_le32(h + 80, UINT32_MAX); }
+static void spoil_small_entry(Disk *d, uint8_t *h) { (void) d; put_le32(h + 84, 64); }
+static void spoil_odd_entry(Disk *d, uint8_t *h) { (void) d; put_le32(h + 84, 130); }
+static void spoil_huge_entry(Disk *d, uint8_t *h) { (void) d; put_le32(h + 84, UINT32_MAX - 7); }
+static void spoil_entries_past_end(Disk *d, uint8_t *h) { put_le64(h + 72, last_lba(d)); }
+static void spoil_entries_far(Disk *d, uint8_t *h) { (void) d; put_le64(h + 72, UINT64_MAX / 2); }
+static void spoil_entries_on_header(Disk *d, uint8_t *h) { (void) d; put_le64(h + 72, 1); }
 /* A one-sector array at LBA 0 (the MBR), so that its CRC can be made right. */
-static void spoil_entries_on_mbr(Disk *d, uint8_t *h) { (void) d; put64(h + 72, 0); put32(h + 80, 4); }
+static void spoil_entries_on_mbr(Disk *d, uint8_t *h) { (void) d; put_le64(h + 72, 0); put_le32(h + 80, 4); }
 /* The usable area taking in LBA 1, with the array moved out of its way. */
 static void spoil_usable_covers_header(Disk *d, uint8_t *h) {
         (void) d;
-        put64(h + 40, 1);
-        put64(h + 72, get64(h + 48) + 1);
+        put_le64(h + 40, 1);
+        put_le64(h + 72, get_le64(h + 48) + 1);
 }
-static void spoil_entry_not_pow2(Disk *d, uint8_t *h) { (void) d; put32(h + 84, 384); put32(h + 80, 32); }
-static void spoil_entries_in_usable(Disk *d, uint8_t *h) { (void) d; put64(h + 72, get64(h + 40) + 1); }
+static void spoil_entry_not_pow2(Disk *d, uint8_t *h) { (void) d; put_le32(h + 84, 384); put_le32(h + 80, 32); }
+static void spoil_entries_in_usable(Disk *d, uint8_t *h) { (void) d; put_le64(h + 72, get_le64(h + 40) + 1); }
 
 static void test_hostile_header(void **state) {
         static const Spoil spoils[] = {
@@ -287,8 +270,8 @@ static void test_hostile_header(void **state) {
                 for (size_t i = 0; i < sizeof spoils / sizeof *spoils; i++) {
                         uint8_t *h = header(&d, 1);
                         spoils[i](&d, h);
-                        uint64_t bytes = (uint64_t) get32(h + 80) * get32(h + 84);
-                        if (get64(h + 72) < DISK_BYTES / ss && bytes <= DISK_BYTES - get64(h + 72) * ss)
+                        uint64_t bytes = (uint64_t) get_le32(h + 80) * get_le32(h + 84);
+                        if (get_le64(h + 72) < DISK_BYTES / ss && bytes <= DISK_BYTES - get_le64(h + 72) * ss)
                                 fix_entries_crc(&d, 1);
                         else
                                 fix_header_crc(&d, 1);
@@ -307,20 +290,20 @@ static void test_hostile_entry(void **state) {
         GptPartition p;
         disk_make(&d, 512);
         uint8_t *e = entry(&d, 1, 3);
-        uint64_t first = get64(e + 32), last = get64(e + 40);
+        uint64_t first = get_le64(e + 32), last = get_le64(e + 40);
         uint8_t *h = header(&d, 1);
 
-        put64(e + 40, first - 1); /* ends before it starts */
+        put_le64(e + 40, first - 1); /* ends before it starts */
         fix_entries_crc(&d, 1);
         assert_int_equal(read_now(&d, 3, &p), -EBADMSG);
-        put64(e + 40, get64(h + 48) + 1); /* past the usable area */
+        put_le64(e + 40, get_le64(h + 48) + 1); /* past the usable area */
         fix_entries_crc(&d, 1);
         assert_int_equal(read_now(&d, 3, &p), -EBADMSG);
-        put64(e + 40, last);
-        put64(e + 32, get64(h + 40) - 1); /* before it */
+        put_le64(e + 40, last);
+        put_le64(e + 32, get_le64(h + 40) - 1); /* before it */
         fix_entries_crc(&d, 1);
         assert_int_equal(read_now(&d, 3, &p), -EBADMSG);
-        put64(e + 32, first);
+        put_le64(e + 32, first);
         fix_entries_crc(&d, 1);
         assert_int_equal(read_now(&d, 3, &p), 0);
         disk_free(&d);
@@ -330,8 +313,8 @@ static void put_mbr_record(uint8_t *mbr, unsigned i, uint8_t type, uint32_t star
         uint8_t *rec = mbr + 446 + 16 * i;
         memset(rec, 0, 16);
         rec[4] = type;
-        put32(rec + 8, start);
-        put32(rec + 12, size);
+        put_le32(rec + 8, start);
+        put_le32(rec + 12, size);
 }
 
 static void test_protective_mbr(void **state) {
