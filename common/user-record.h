@@ -93,6 +93,10 @@ typedef struct UserRecord {
         uint64_t luks_pbkdf_force_iterations;
         const char *luks_extra_mount_options;
         const char *skeleton_directory;
+        /* What the owner may change herself (self-modify.h); NULL: unset. */
+        const char **self_modifiable_fields;
+        const char **self_modifiable_blobs;
+        const char **self_modifiable_privileged;
 
         const char **hashed_password; /* privileged.hashedPassword */
         const char **password;        /* secret.password */
@@ -125,6 +129,9 @@ static inline void user_record_freep(UserRecord **rec) {
  * too (clients such as homectl put diskSize there). Takes value. Returns 0,
  * -ENOMEM, or -EINVAL if the record became invalid. */
 int user_record_set_effective(UserRecord *rec, const char *field, json_object *value);
+
+/* Does this perMachine entry apply to this machine? */
+bool user_record_per_machine_matches(json_object *entry);
 
 /* Removes the given sections (secret strings are wiped) and refreshes. */
 int user_record_strip(UserRecord *rec, unsigned sections);

@@ -57,8 +57,13 @@ void manager_free_polkit_queries(Manager *m) {
 }
 
 static void deny(Operation *op, const char *action) {
-        operation_fail(op, BUS_ERROR_ACCESS_DENIED, "Access denied: %s needs root or polkit authorization (%s)",
-                       op->user_name ? op->user_name : "this call", action);
+        if (op->admin_field)
+                operation_fail(op, BUS_ERROR_ACCESS_DENIED,
+                               "Access denied: home %s: %s is not among the fields its user may change; changing it "
+                               "needs root or polkit authorization (%s)", op->user_name, op->admin_field, action);
+        else
+                operation_fail(op, BUS_ERROR_ACCESS_DENIED, "Access denied: %s needs root or polkit authorization (%s)",
+                               op->user_name ? op->user_name : "this call", action);
 }
 
 static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
@@ -75,7 +80,7 @@ static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
                 log_warning("polkit: malformed answer");
         if (authorized)
                 manager_operation_granted(q->m, TAKE_PTR(q->op));
-        else if (challenge)
+        else if (challenge && !q->op->admin_field)
                 /* The caller may retry allowing interactive authentication. */
                 operation_fail(TAKE_PTR(q->op), SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
                                "Interactive authentication required for %s", q->action);

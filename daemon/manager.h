@@ -69,6 +69,7 @@ struct Operation {
         Secret *new_secret;         /* passwd */
         Secret *recovery;           /* create: recovery keys to enroll */
         UserRecord *record;         /* create, update */
+        char *admin_field;          /* update by the owner: the first change only an administrator may make */
         uint64_t size;              /* resize */
         bool please_suspend;        /* acquire */
         OperationDoneFn done;       /* instead of a reply (DeactivateAllHomes…) */
