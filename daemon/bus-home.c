@@ -242,6 +242,8 @@ int bus_method_for_home(sd_bus_message *msg, ManagedHome *h, const char *method,
                 const char *text;
                 r = sd_bus_message_read(msg, "s", &text);
                 if (r >= 0)
+                        r = access_precheck(h->manager, msg, strlen(text), error);
+                if (r >= 0)
                         r = prepare_update(h, text, op, error);
                 break;
         }

@@ -47,8 +47,9 @@
 #                        hearthd_need_systemd_homectl skips (77) without it
 #   hearthd_polkit_start  a polkit stand-in on the bus (tests/host/polkit-standin.py)
 #                        answering from the shipped .policy files as polkit
-#                        answers an active local session; the actions asked
-#                        are logged in $HEARTHD_POLKIT_LOG; hearthd_polkit_stop
+#                        answers an active local session (POLKIT_STANDIN_HANG=1
+#                        in the environment: never answering); the actions
+#                        asked are logged in $HEARTHD_POLKIT_LOG; hearthd_polkit_stop
 #   hearthd_at_exit CMD  run CMD (a string, eval'd) during cleanup, first
 #   hearthd_skip MSG     exit 77 (the test is skipped)
 # Checks, in the style of the other host tests (counters passes/fails):

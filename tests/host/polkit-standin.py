@@ -9,7 +9,9 @@ answer "a challenge is needed" (not authorized); "no" is refused.
 
 Writes READY_FILE once it owns the name. Every question is appended to
 READY_FILE.log as "ACTION ANSWER", so tests can see which action was asked.
+With POLKIT_STANDIN_HANG=1 it never answers (an agent nobody answers).
 """
+import os
 import sys
 import xml.etree.ElementTree as ET
 
@@ -45,12 +47,18 @@ def main():
     rules = load(policies)
     log = open(ready + ".log", "a", buffering=1)
     loop = GLib.MainLoop()
+    hang = os.environ.get("POLKIT_STANDIN_HANG") == "1"
+    held = []
 
     def on_call(conn, sender, path, iface, method, params, invocation):
         if method != "CheckAuthorization":
             invocation.return_dbus_error("org.freedesktop.DBus.Error.UnknownMethod", method)
             return
         action = params.unpack()[1]
+        if hang:
+            log.write("%s pending\n" % action)
+            held.append(invocation)
+            return
         rule = rules.get(action, "no")
         authorized = rule == "yes"
         challenge = rule.startswith("auth_")

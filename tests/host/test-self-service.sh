@@ -115,4 +115,34 @@ if [ -x "${HEARTH_SYSTEMD_HOMECTL_BIN:-/var/cache/hearth/systemd-homed/current/u
     lacks "no sudo" "$HEARTHD_TMP/out" '\"sudo\"'
 fi
 
+# One user cannot fill the polkit queue (#17 finding 4): with an agent that
+# never answers, her calls beyond 8 are refused at once, another user's still
+# reach polkit, and a record larger than 64 KiB from anyone but root is
+# refused before it is parsed.
+hearthd_polkit_stop
+POLKIT_STANDIN_HANG=1 hearthd_polkit_start
+big=$(head -c 100000 /dev/zero | tr '\0' x)
+check "bob's 100 KB record is refused unparsed" 1 as "$bob" CreateHome \
+    string:"{\"userName\":\"big\",\"realName\":\"$big\"}"
+contains "InvalidArgs naming the bound" "$HEARTHD_TMP/err" "callers other than root may send at most 65536"
+bob_pids=
+for i in $(seq 1 12); do
+    hearthd_as_user "$bob" dbus-send --system --print-reply --reply-timeout=20000 --dest=org.freedesktop.home1 \
+        /org/freedesktop/home1 "$M.CreateHome" string:"{\"userName\":\"flood$i\"}" \
+        >"$HEARTHD_TMP/flood$i.out" 2>&1 &
+    bob_pids="$bob_pids $!"
+done
+sleep 3
+n_busy=$(grep -l TooManyOperations "$HEARTHD_TMP"/flood*.out 2>/dev/null | wc -l)
+[ "$n_busy" -eq 4 ] && ok "bob's calls beyond 8 refused at once (4 of 12)" || bad "bob: $n_busy of 12 refused at once, expected 4"
+hearthd_as_user "$alice" dbus-send --system --print-reply --reply-timeout=3000 --dest=org.freedesktop.home1 \
+    /org/freedesktop/home1 "$M.CreateHome" string:'{"userName":"fromalice"}' >"$HEARTHD_TMP/alice-create.out" 2>&1
+grep -q "NoReply\|Timeout\|did not receive a reply" "$HEARTHD_TMP/alice-create.out" \
+    && ok "alice's call still waits for polkit (not refused for bob's)" \
+    || { bad "alice's call did not reach polkit:"; cat "$HEARTHD_TMP/alice-create.out"; }
+hearthd_polkit_stop   # the waiting calls are answered now (no polkit: denied)
+for p in $bob_pids; do wait "$p" 2>/dev/null; done
+check "hearthd still answers" 0 call ListHomes
+hearthd_polkit_start
+
 hearthd_finish
