@@ -228,10 +228,6 @@ bool valid_user_name(const char *s) {
         return true;
 }
 
-bool valid_home_uid(uid_t uid) {
-        return uid >= HOME_UID_MIN && uid <= HOME_UID_MAX;
-}
-
 static bool has_control(const char *s) {
         for (const unsigned char *p = (const unsigned char *) s; *p; p++)
                 if (*p < 0x20 || *p == 0x7F)

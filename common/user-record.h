@@ -155,7 +155,9 @@ const char *user_disposition_to_string(UserDisposition d);
 UserDisposition user_disposition_from_string(const char *s);
 
 bool valid_user_name(const char *s);
-bool valid_home_uid(uid_t uid);
+static inline bool valid_home_uid(uid_t uid) {
+        return uid >= HOME_UID_MIN && uid <= HOME_UID_MAX;
+}
 
 /* This machine's ID (32 hex digits) as records see it, or NULL if unknown. */
 const char *user_record_machine_id(void);
