@@ -185,6 +185,7 @@ OBJECTS="Manager Home Pool1 Accounts User"
 
 # ---- hearthd, the pool stand-in, hearth-accounts ------------------------------------
 hearthd_setup "$BUILDDIR" "$SRCDIR"
+echo "hearthd up after $SECONDS s"
 FAKE_POOL_DIR=$HEARTHD_TMP/fake
 mkdir -p "$FAKE_POOL_DIR"
 export FAKE_POOL_DIR
@@ -227,11 +228,48 @@ HASH=$("$PY" -c 'import crypt; print(crypt.crypt("alice-pw", "$6$matrixsalt$"))'
     || HASH=$(openssl passwd -6 -salt matrixsalt alice-pw) || hearthd_skip "needs python3's crypt or openssl"
 
 # ---- calls ------------------------------------------------------------------------------
-root_call() { # root_call DEST PATH IFACE.METHOD ARGS...
-    _d=$1 _p=$2; shift 2
+# One tests/host/bus-caller.py a caller, each on its own connection as its
+# user, fed one call a line through FIFOs: a process a call (dbus-send) made
+# the test several times slower on a loaded machine.
+declare -A CALLER_W CALLER_R
+CALLER_PIDS=
+caller_start() { # caller_start WHO UID
+    local _fd
+    mkfifo "$HEARTHD_TMP/$1.req" "$HEARTHD_TMP/$1.ans"
+    hearthd_as_user "$2" "$PY" "$SRCDIR/tests/host/bus-caller.py" <"$HEARTHD_TMP/$1.req" >"$HEARTHD_TMP/$1.ans" \
+        2>>"$HEARTHD_TMP/callers.log" &
+    CALLER_PIDS="$CALLER_PIDS $!"
+    exec {_fd}>"$HEARTHD_TMP/$1.req"
+    CALLER_W[$1]=$_fd
+    exec {_fd}<"$HEARTHD_TMP/$1.ans"
+    CALLER_R[$1]=$_fd
+}
+callers_stop() { # EOF ends them; then by PID
+    local _w _p
+    for _w in "${CALLER_W[@]}"; do eval "exec $_w>&-"; done
+    CALLER_W=()
+    for _p in $CALLER_PIDS; do
+        _hearthd_wait_exit "$_p" 5 || kill -TERM "$_p" 2>/dev/null
+        wait "$_p" 2>/dev/null
+    done
+    CALLER_PIDS=
+}
+hearthd_at_exit 'callers_stop'
+# bus WHO DEST PATH IFACE.METHOD ARGS... (dbus-send's argument syntax):
+# ANSWER=(ok VALUE...) or (error NAME MESSAGE); true on ok.
+bus() {
+    local IFS=$'\x1f' _who=$1
+    shift
+    printf '%s\n' "$*" >&"${CALLER_W[$_who]}"
+    read -r -t 180 -a ANSWER <&"${CALLER_R[$_who]}" || ANSWER=(error caller-gone "bus-caller for $_who")
+    [ "${ANSWER[0]}" = ok ]
+}
+h1() { local _m=$1; shift; bus root org.freedesktop.home1 /org/freedesktop/home1 "org.freedesktop.home1.Manager.$_m" "$@"; }
+acc() { local _m=$1; shift; bus root org.freedesktop.Accounts /org/freedesktop/Accounts "org.freedesktop.Accounts.$_m" "$@"; }
+root_call() { # root_call DEST PATH IFACE.METHOD ARGS... with dbus-send (a few calls only)
+    local _d=$1 _p=$2; shift 2
     dbus-send --system --print-reply --reply-timeout=60000 --dest="$_d" "$_p" "$@"
 }
-h1() { _m=$1; shift; root_call org.freedesktop.home1 /org/freedesktop/home1 "org.freedesktop.home1.Manager.$_m" "$@"; }
 now_usec() { echo "${EPOCHREALTIME/./}"; }
 
 new_record() { # new_record NAME UID [REGISTER]: a record to create (or, REGISTER, to register)
@@ -245,8 +283,8 @@ new_record() { # new_record NAME UID [REGISTER]: a record to create (or, REGISTE
 }
 # alice's record as root reads it, edited, newer.
 edited_alice() {
-    h1 GetUserRecordByName string:alice | sed -n 's/^ *string "\(.*\)"$/\1/p' | head -n 1 | sed 's/\\"/"/g' \
-        | jq -c "$1 | .lastChangeUSec = $(now_usec)"
+    h1 GetUserRecordByName string:alice || { echo "cannot read alice's record: ${ANSWER[*]}" >&2; return 1; }
+    jq -c "$1 | .lastChangeUSec = $(now_usec)" <<<"${ANSWER[1]}"
 }
 self_update() { edited_alice '.realName = "Alice " + (now | tostring)'; }
 admin_update() { edited_alice '.rateLimitBurst = ((.rateLimitBurst // 10000) + 1)'; }
@@ -254,27 +292,17 @@ admin_update() { edited_alice '.rateLimitBurst = ((.rateLimitBurst // 10000) + 1
 create_home() { # create_home NAME UID
     rm -rf "${HEARTHD_HOME_ROOT:?}/$1"
     h1 CreateHome string:"$(printf '{"userName":"%s","uid":%s,"storage":"directory","realName":"%s","disposition":"regular","rateLimitBurst":10000,"secret":{"password":["%s-pw"]}}' \
-        "$1" "$2" "$1" "$1")" >/dev/null
+        "$1" "$2" "$1" "$1")"
 }
 
-# HOMES: "NAME STATE" lines of every home, from one ListHomes.
-list_homes() {
-    HOMES=$(h1 ListHomes | awk '/struct {/ { n = 0 } /^ *string "/ { n++; gsub(/^ *string "|"$/, "");
-        if (n == 1) name = $0; else if (n == 2) print name, $0 }')
-}
-alice_state() { # STATE=alice's state (none: no such home), from HOMES
-    local _n _st
-    STATE=none
-    while read -r _n _st; do [ "$_n" = alice ] && STATE=$_st; done <<<"$HOMES"
-}
-# settle: wait (bounded) until no operation runs on any home; sets HOMES, STATE.
+# settle: wait (bounded) until no operation runs on alice's home; STATE is
+# then its state (none: no such home).
 settle() {
     local _i=0
     while :; do
-        list_homes
-        alice_state
-        case $HOMES in *ing* | *-while-*) ;; *) return 0 ;; esac
-        [ $_i -ge 100 ] && { bad "homes still busy after 10s: $HOMES"; return 1; }
+        if h1 GetHomeByName string:alice; then STATE=${ANSWER[2]}; else STATE=none; fi
+        case $STATE in *ing | *-while-*) ;; *) return 0 ;; esac
+        [ $_i -ge 100 ] && { bad "alice's home still $STATE after 10s"; return 1; }
         sleep 0.1; _i=$((_i + 1))
     done
 }
@@ -284,34 +312,30 @@ settle() {
 # either), no home a cell created is left, and for hearth-accounts' rows it
 # lists alice.
 restore() {
-    local _n _st _i
+    local _n _i
     ACC_CHECKED=
     settle
     if [ "$STATE" = none ]; then
-        create_home alice "$ALICE" || { bad "restore: cannot create alice again"; return 1; }
+        create_home alice "$ALICE" || bad "restore: cannot create alice again: ${ANSWER[*]}"
         settle
     fi
-    while read -r _n _st; do
-        case $_n in alice | bob | "") continue ;; esac
-        h1 RemoveHome "string:$_n" >/dev/null 2>&1 || h1 UnregisterHome "string:$_n" >/dev/null 2>&1 \
-            || bad "restore: cannot remove $_n"
+    for _n in newhome reghome newuser; do
+        h1 GetHomeByName "string:$_n" || continue
+        h1 RemoveHome "string:$_n" || h1 UnregisterHome "string:$_n" || bad "restore: cannot remove $_n: ${ANSWER[*]}"
         rm -rf "${HEARTHD_HOME_ROOT:?}/$_n"
-    done <<<"$HOMES"
+    done
     case $1/$STATE in
-        active/inactive) h1 ActivateHome string:alice "string:$PW" >/dev/null || bad "restore: cannot activate alice" ;;
-        inactive/active) h1 DeactivateHome string:alice >/dev/null || bad "restore: cannot deactivate alice" ;;
+        active/inactive) h1 ActivateHome string:alice "string:$PW" || bad "restore: cannot activate alice: ${ANSWER[*]}" ;;
+        inactive/active) h1 DeactivateHome string:alice || bad "restore: cannot deactivate alice: ${ANSWER[*]}" ;;
     esac
+    [ "$1" = - ] || STATE=$1
     case $2 in Accounts | User) ;; *) return 0 ;; esac
     # hearth-accounts follows hearthd's signals: wait until it lists alice
     # (again), and cache her again after a successful UncacheUser.
     _i=0
-    until root_call org.freedesktop.Accounts /org/freedesktop/Accounts org.freedesktop.Accounts.ListCachedUsers \
-        2>/dev/null | grep -q "/User$ALICE\""; do
-        if [ $_i -eq 10 ]; then
-            root_call org.freedesktop.Accounts /org/freedesktop/Accounts org.freedesktop.Accounts.CacheUser \
-                string:alice >/dev/null 2>&1
-        fi
-        [ $_i -ge 100 ] && { bad "restore: hearth-accounts does not list alice"; return 1; }
+    until acc ListCachedUsers && [[ ${ANSWER[1]} == *"/User$ALICE'"* ]]; do
+        [ $_i -eq 10 ] && acc CacheUser string:alice
+        [ $_i -ge 100 ] && { bad "restore: hearth-accounts does not list alice: ${ANSWER[*]}"; return 1; }
         sleep 0.1; _i=$((_i + 1))
     done
     ACC_CHECKED=yes
@@ -320,33 +344,36 @@ restore() {
 
 # cell COLUMN OBJECT METHOD ARGS...: OUTCOME=the observed outcome.
 cell() {
-    local _col=$1 _meth=${3%%:*} _run _e _rest
+    local _col=$1 _meth=${3%%:*} _who
     object_of "$2"
     shift 3
     case $_col in
-        root) _run= ;;
-        own-nopk | own-pk) _run="hearthd_as_user $ALICE" ;;
-        other) _run="hearthd_as_user $BOB" ;;
-        nohome) _run="hearthd_as_user $NOHOME" ;;
+        root) _who=root ;;
+        own-nopk | own-pk) _who=alice ;;
+        other) _who=bob ;;
+        nohome) _who=nohome ;;
     esac
-    if $_run dbus-send --system --print-reply --reply-timeout=60000 --dest="$DEST" "$OPATH" "$IFACE.$_meth" "$@" \
-        >"$HEARTHD_TMP/cell.out" 2>"$HEARTHD_TMP/cell.err" </dev/null; then
+    if bus "$_who" "$DEST" "$OPATH" "$IFACE.$_meth" "$@"; then
         OUTCOME=ok
         # A record: the reply's boolean says whether it is incomplete.
         case $_meth in GetUserRecordBy*)
-            if grep -q '^ *boolean true' "$HEARTHD_TMP/cell.out"; then
+            if [ "${ANSWER[2]}" = True ]; then
                 OUTCOME=partial
-                grep -q privileged "$HEARTHD_TMP/cell.out" && OUTCOME=partial-yet-privileged
+                [[ ${ANSWER[1]} == *'"privileged"'* ]] && OUTCOME=partial-yet-privileged
             fi ;;
         esac
     else
-        read -r _e _rest <"$HEARTHD_TMP/cell.err"
-        [ "$_e" = Error ] && OUTCOME=${_rest%%:*} || OUTCOME=failed-without-error-name
+        OUTCOME=${ANSWER[1]}
     fi
 }
 
+echo "hearthd, hearth-accounts and the callers ready after $SECONDS s"
 # ---- introspection: the table's rows are exactly the objects' methods ------------------
-create_home bob "$BOB" || { bad "cannot create bob"; hearthd_finish; }
+caller_start root 0
+caller_start alice "$ALICE"
+caller_start bob "$BOB"
+caller_start nohome "$NOHOME"
+create_home bob "$BOB" || { bad "cannot create bob: ${ANSWER[*]}"; hearthd_finish; }
 restore active Accounts
 introspect() { # introspect OBJECT: its methods, "INTERFACE METHOD" lines, standard interfaces left out
     object_of "$1"
@@ -386,6 +413,7 @@ stale=$(comm -13 "$HEARTHD_TMP/methods.exported" "$HEARTHD_TMP/methods.table")
     || bad "exported methods without a row in the table: $(echo $missing)"
 [ -z "$stale" ] && ok "every row names an exported method" || bad "rows for methods not exported: $(echo $stale)"
 
+echo "introspected after $SECONDS s"
 # ---- the cells ------------------------------------------------------------------------------
 declare -A OBSERVED
 run_column() { # run_column COLUMN
@@ -397,13 +425,18 @@ run_column() { # run_column COLUMN
     while IFS='|' read -r _head _expect _args; do
         read -r _obj _meth _state <<<"$_head"
         [ -n "$_obj" ] || continue
+        _t0=${EPOCHREALTIME/./}
         if [ -z "$_fresh" ] || { [ "$_state" != - ] && [ "$_state" != "$STATE" ]; }; then
             restore "$_state" "$_obj"
         elif [ "$_obj" = Accounts ] || [ "$_obj" = User ]; then
             [ -n "$ACC_CHECKED" ] || restore "$_state" "$_obj"
         fi
+        _t1=${EPOCHREALTIME/./}
         eval "set -- $_args"
         cell "$_c" "$_obj" "$_meth" "$@"
+        _t2=${EPOCHREALTIME/./}
+        T_RESTORE=$((T_RESTORE + _t1 - _t0)) T_CALLS=$((T_CALLS + _t2 - _t1))
+        echo "$(((_t1 - _t0) / 1000)) $(((_t2 - _t1) / 1000)) $_c $_obj $_meth" >>"$HEARTHD_TMP/timing"
         OBSERVED[$_obj.$_meth.$_c]=$OUTCOME
         case $OUTCOME in ok | partial*) _fresh= ;; *) _fresh=yes ;; esac
         # The reference a successful Ref or Acquire returned is closed
@@ -417,9 +450,10 @@ run_column() { # run_column COLUMN
         esac
     done < <(awk '$3 == "-"' <<<"$RUN_TABLE"; awk '$3 == "active"' <<<"$RUN_TABLE"; awk '$3 == "inactive"' <<<"$RUN_TABLE")
 }
-start=$(date +%s)
+start=$(date +%s) T_RESTORE=0 T_CALLS=0
 for c in $COLUMNS_; do run_column "$c"; done
-echo "cells took $(($(date +%s) - start)) s"
+echo "cells took $(($(date +%s) - start)) s: restoring state $((T_RESTORE / 1000)) ms, the calls $((T_CALLS / 1000)) ms"
+[ -z "${MATRIX_TIMING:-}" ] || sort -rn "$HEARTHD_TMP/timing" | head -n 40
 
 # ---- judge and print ---------------------------------------------------------------------
 printf '\n%-9s %-28s' object method
