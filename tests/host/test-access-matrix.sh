@@ -236,20 +236,24 @@ CALLER_PIDS=
 caller_start() { # caller_start WHO UID
     local _fd
     mkfifo "$HEARTHD_TMP/$1.req" "$HEARTHD_TMP/$1.ans"
-    hearthd_as_user "$2" "$PY" "$SRCDIR/tests/host/bus-caller.py" <"$HEARTHD_TMP/$1.req" >"$HEARTHD_TMP/$1.ans" \
-        2>>"$HEARTHD_TMP/callers.log" &
+    # A simple command run in the background is exec'd: $! is the caller.
+    setpriv --reuid="$2" --regid="$2" --clear-groups -- "$PY" "$SRCDIR/tests/host/bus-caller.py" \
+        <"$HEARTHD_TMP/$1.req" >"$HEARTHD_TMP/$1.ans" 2>>"$HEARTHD_TMP/callers.log" &
     CALLER_PIDS="$CALLER_PIDS $!"
     exec {_fd}>"$HEARTHD_TMP/$1.req"
     CALLER_W[$1]=$_fd
     exec {_fd}<"$HEARTHD_TMP/$1.ans"
     CALLER_R[$1]=$_fd
 }
-callers_stop() { # EOF ends them; then by PID
-    local _w _p
-    for _w in "${CALLER_W[@]}"; do eval "exec $_w>&-"; done
-    CALLER_W=()
+# Every process started later holds the FIFOs' write ends too, so the
+# callers would not see EOF: they are stopped by PID.
+callers_stop() {
+    local _fd _p
+    for _fd in "${CALLER_W[@]}" "${CALLER_R[@]}"; do eval "exec $_fd>&-"; done
+    CALLER_W=() CALLER_R=()
+    for _p in $CALLER_PIDS; do kill -TERM "$_p" 2>/dev/null; done
     for _p in $CALLER_PIDS; do
-        _hearthd_wait_exit "$_p" 5 || kill -TERM "$_p" 2>/dev/null
+        _hearthd_wait_exit "$_p" 5 || kill -KILL "$_p" 2>/dev/null
         wait "$_p" 2>/dev/null
     done
     CALLER_PIDS=
