@@ -5,13 +5,15 @@
  *
  * Invariants: every entry is found again by its name and by its ID (the
  * first line with that name or ID wins, so the one found has the same
- * name or ID), every name is valid, every group's members are in range. */
+ * name or ID), every name is valid, every group's members are in range,
+ * and no passwd entry names an ID outside the homes' range (never root). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz-util.h"
 #include "table.h"
+#include "user-record.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         Table *t = NULL;
@@ -32,13 +34,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         const PwEntry *e = &t->pw[i], *f;
                         if (!table_valid_name(e->name) || !e->passwd || !e->gecos || !e->dir || !e->shell)
                                 abort();
+                        if (!valid_home_uid(e->uid) || !valid_home_uid(e->gid))
+                                abort();
                         if (!(f = table_pw_by_name(t, e->name)) || strcmp(f->name, e->name) != 0)
                                 abort();
                         if (!(f = table_pw_by_uid(t, e->uid)) || f->uid != e->uid)
                                 abort();
                 } else {
                         const GrEntry *e = &t->gr[i], *f;
-                        if (!table_valid_name(e->name) || !e->passwd)
+                        if (!table_valid_name(e->name) || !e->passwd || e->gid == 0)
                                 abort();
                         if (e->first_member > t->n_members || e->n_members > t->n_members - e->first_member)
                                 abort();
