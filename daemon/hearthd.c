@@ -173,6 +173,8 @@ int main(int argc, char *argv[]) {
         /* A broken hearth.conf stops the start: running on defaults the
          * admin did not choose would surprise more. */
         r = pool_service_new(m, pool_tool, config, &m->pool);
+        if (r >= 0)
+                r = worker_timeouts_load(&m->timeouts, config);
         if (r < 0) {
                 manager_free(m);
                 return 1;

@@ -434,6 +434,31 @@ static const char *worker_op(OperationType t, HomeState s) {
         }
 }
 
+static const char *format_seconds(uint64_t usec, char *buf, size_t size) {
+        if (usec % (60 * USEC_PER_SEC) == 0)
+                snprintf(buf, size, "%" PRIu64 "min", usec / (60 * USEC_PER_SEC));
+        else if (usec % USEC_PER_SEC == 0)
+                snprintf(buf, size, "%" PRIu64 "s", usec / USEC_PER_SEC);
+        else
+                snprintf(buf, size, "%" PRIu64 "ms", usec / 1000);
+        return buf;
+}
+
+/* After a worker died half-way: what is there now decides. */
+static void rederive_state(ManagedHome *h) {
+        _cleanup_free_ char *reason = NULL;
+        HomeState s = manager_derive_state(h->manager, h->record, &reason);
+        if (s == h->state && !reason)
+                return;
+        if (reason)
+                log_warning("home %s: dirty: %s", h->name, reason);
+        h->state = s;
+        free(h->dirty_reason);
+        h->dirty_reason = TAKE_PTR(reason);
+        if (s == HOME_ABSENT || s == HOME_INACTIVE)
+                managed_home_refs_clear(h);
+}
+
 /* The record the worker returned: keep its status section apart, store the rest. */
 static int take_worker_record(ManagedHome *h, const char *text, size_t len, bool store) {
         _cleanup_user_record_ UserRecord *rec = NULL;
@@ -500,6 +525,26 @@ static void on_worker_done(const WorkerResult *res, void *userdata) {
 
         if (res->status != 0) {
                 if (res->status < 0) {
+                        /* Whatever it had done, the state is what the system says now. */
+                        rederive_state(h);
+                        if (op->type == OP_CREATE) {
+                                /* Its leftovers go with the next create or remove of the name. */
+                                char text[256];
+                                snprintf(text, sizeof text, "home %s: %s was killed%s", h->name, wop,
+                                         res->timed_out ? " after its time limit" : "");
+                                create_failed(h, res->timed_out ? SD_BUS_ERROR_TIMEOUT : BUS_ERROR_FAILED, text);
+                                return;
+                        }
+                        if (res->timed_out) {
+                                char limit[64];
+                                log_error("home %s: %s did not finish within %s; its worker was killed", h->name,
+                                          wop, format_seconds(res->timeout_usec, limit, sizeof limit));
+                                fail_running(h, SD_BUS_ERROR_TIMEOUT,
+                                             "home %s: %s did not finish within its time limit of %s "
+                                             "([Worker] %s in hearth.conf); it was stopped", h->name, wop,
+                                             limit, worker_timeout_key(wop));
+                                return;
+                        }
                         fail_running(h, BUS_ERROR_FAILED, "home %s: the storage worker was killed by signal %d",
                                      h->name, res->signal);
                         return;
@@ -770,7 +815,8 @@ static void run(ManagedHome *h) {
         argv[n] = NULL;
 
         WorkerEnv env = manager_worker_env(h->manager);
-        r = worker_job_start(h->manager->event, &env, argv, request->data, len, on_worker_done, h, &h->job);
+        r = worker_job_start(h->manager->event, &env, argv, request->data, len,
+                             worker_timeout_for(&h->manager->timeouts, wop), on_worker_done, h, &h->job);
         if (r < 0) {
                 fail_running(h, BUS_ERROR_FAILED, "home %s: cannot start the storage worker: %s", h->name,
                              strerror(-r));

@@ -26,6 +26,7 @@ int manager_new(const char *state_dir, const char *runtime_dir, const char *home
         m->runtime_dir = strdup(runtime_dir);
         m->home_root = strdup(home_root);
         m->worker_path = strdup(worker_path);
+        worker_timeouts_init(&m->timeouts);
         if (!m->state_dir || !m->runtime_dir || !m->home_root || !m->worker_path) {
                 free(m->state_dir);
                 free(m->runtime_dir);
@@ -58,6 +59,7 @@ Manager *manager_free(Manager *m) {
         for (size_t i = 0; i < m->n_homes; i++)
                 managed_home_free(m->homes[i]);
         free(m->homes);
+        worker_jobs_release_orphans();
         sd_event_source_disable_unref(m->nss_write);
         identity_store_free(m->store);
         sd_bus_flush_close_unref(m->bus);
@@ -228,7 +230,7 @@ static bool path_exists(const char *path) {
 /* What is there now, without running a worker per home: storage present or
  * not, and for LUKS homes whether the mapping exists. What hearthd marked
  * before a restart must agree with it; if not, the home is dirty. */
-static HomeState derive_state(Manager *m, UserRecord *rec, char **ret_reason) {
+HomeState manager_derive_state(Manager *m, const UserRecord *rec, char **ret_reason) {
         _cleanup_free_ char *top = NULL, *image = NULL, *mapper = NULL;
         HomeState marked = read_mark(m, rec->user_name);
         bool present, mapped = false;
@@ -295,7 +297,7 @@ int manager_start(Manager *m) {
                         user_record_free(rec);
                         continue;
                 }
-                HomeState s = derive_state(m, rec, &reason);
+                HomeState s = manager_derive_state(m, rec, &reason);
                 r = manager_add_home(m, rec, s, &h);
                 if (r < 0) {
                         user_record_free(rec);

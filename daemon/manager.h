@@ -10,6 +10,7 @@
 #include "secret-request.h"
 #include "user-record.h"
 #include "worker-client.h"
+#include "worker-timeouts.h"
 
 /* hearthd's model: the Manager owns every home it knows of; each home has a
  * stable state, at most one running operation and a queue of waiting ones,
@@ -115,6 +116,7 @@ struct Manager {
         char *runtime_dir;
         char *home_root;
         char *worker_path;
+        WorkerTimeouts timeouts;
         ManagedHome **homes;
         size_t n_homes, allocated;
         sd_event_source *nss_write;
@@ -146,6 +148,9 @@ void manager_flush_nss(Manager *m);
 WorkerEnv manager_worker_env(Manager *m);
 /* <runtime-dir>/homes/<name> says what a home is across daemon restarts. */
 int manager_runtime_mark(Manager *m, ManagedHome *h);
+/* The state from what is on the system and the mark, as at start-up; a
+ * disagreement is HOME_DIRTY with *ret_reason (to free) saying why. */
+HomeState manager_derive_state(Manager *m, const UserRecord *rec, char **ret_reason);
 
 /* managed-home.c */
 const char *home_state_to_string(HomeState s);
