@@ -206,6 +206,7 @@ int main(int argc, char *argv[]) {
                 r = connect_bus(m);
         if (r < 0)
                 goto finish;
+        manager_clean_leftovers(m);
         log_info("ready: %zu home(s), state in %s, homes in %s", m->n_homes, state_dir, home_root);
         r = sd_event_loop(m->event);
         if (r < 0)

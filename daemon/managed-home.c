@@ -14,6 +14,7 @@
 #include "bus-error.h"
 #include "identity-store.h"
 #include "json-strict.h"
+#include "leftovers.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
@@ -356,6 +357,7 @@ static bool takes_secret(OperationType t) {
 /* ---- running operations ----------------------------------------------------- */
 
 static void start_next(ManagedHome *h);
+static void drop_unregistered(ManagedHome *h);
 
 static void changed(ManagedHome *h) {
         bus_home_emit_changed(h);
@@ -428,7 +430,11 @@ static const char *worker_op(OperationType t, HomeState s) {
         case OP_PASSWD:
                 return "passwd";
         case OP_REMOVE:
-                return "remove";
+                /* Absent: only what an interrupted operation left is there. */
+                return s == HOME_ABSENT ? "clean" : "remove";
+        case OP_UNREGISTER:
+        case OP_CLEAN:
+                return "clean";
         default:
                 return NULL;
         }
@@ -525,14 +531,28 @@ static void on_worker_done(const WorkerResult *res, void *userdata) {
 
         if (res->status != 0) {
                 if (res->status < 0) {
-                        /* Whatever it had done, the state is what the system says now. */
+                        /* Whatever it had done, the state is what the system says now;
+                         * what it left half-done is out of the UID's reach at once
+                         * (and deleted by the next operation on the home). */
                         rederive_state(h);
+                        (void) leftovers_lock_down(h->manager->home_root, h->name, NULL);
                         if (op->type == OP_CREATE) {
-                                /* Its leftovers go with the next create or remove of the name. */
+                                /* The name goes: what the worker left must not stay the
+                                 * UID's, and is deleted in the background. */
+                                Manager *m = h->manager;
+                                _cleanup_free_ char *name = strdup(h->name);
                                 char text[256];
                                 snprintf(text, sizeof text, "home %s: %s was killed%s", h->name, wop,
                                          res->timed_out ? " after its time limit" : "");
+                                /* Killed after its rename: the home is complete, but its
+                                 * record (hashes, binding) never came back. */
+                                if (h->record->storage != USER_STORAGE_LUKS)
+                                        (void) leftovers_take_home(m->home_root, h->name, h->record->uid,
+                                                                   op->started_usec);
+                                (void) leftovers_lock_down(m->home_root, h->name, NULL);
                                 create_failed(h, res->timed_out ? SD_BUS_ERROR_TIMEOUT : BUS_ERROR_FAILED, text);
+                                if (name)
+                                        (void) manager_clean_orphan(m, name);
                                 return;
                         }
                         if (res->timed_out) {
@@ -572,7 +592,7 @@ static void on_worker_done(const WorkerResult *res, void *userdata) {
 
         bool store = op->type != OP_REMOVE && op->type != OP_AUTHENTICATE &&
                      !(op->type == OP_ACQUIRE && strcmp(wop, "authenticate") == 0);
-        if (op->type != OP_REMOVE) {
+        if (op->type != OP_REMOVE && op->type != OP_UNREGISTER && op->type != OP_CLEAN) {
                 r = take_worker_record(h, res->output, res->output_len, store);
                 if (r < 0) {
                         /* The storage changed, the record did not: say so. */
@@ -604,6 +624,9 @@ static void on_worker_done(const WorkerResult *res, void *userdata) {
         case OP_LOCK:
                 set_state(h, HOME_LOCKED);
                 break;
+        case OP_UNREGISTER:
+                drop_unregistered(h);
+                return;
         case OP_REMOVE: {
                 Manager *m = h->manager;
                 r = identity_store_remove(m->store, h->name);
@@ -671,8 +694,14 @@ static bool precheck(ManagedHome *h, Operation *op) {
                         fail_running(h, BUS_ERROR_HOME_BUSY, "home %s: is active; deactivate it first", n);
                         return true;
                 }
+                /* The name and UID are freed: nothing an interrupted operation
+                 * left may stay readable by the UID; a worker deletes it first. */
+                if (leftovers_lock_down(h->manager->home_root, n, NULL) > 0)
+                        return false;
                 drop_unregistered(h);
                 return true;
+        case OP_CLEAN:
+                return false;
         case OP_UPDATE:
                 if (h->state == HOME_ABSENT) {
                         /* Nothing on disk to apply it to: the record is all. */
@@ -694,6 +723,8 @@ static bool precheck(ManagedHome *h, Operation *op) {
                         return true;
                 }
                 if (h->state == HOME_ABSENT) {
+                        if (leftovers_lock_down(h->manager->home_root, n, NULL) > 0)
+                                return false; /* worker_op(): clean */
                         drop_unregistered(h);
                         return true;
                 }
@@ -815,6 +846,9 @@ static void run(ManagedHome *h) {
         argv[n] = NULL;
 
         WorkerEnv env = manager_worker_env(h->manager);
+        /* Second granularity of some file systems' ctime: a little before. */
+        op->started_usec = now_usec(CLOCK_REALTIME);
+        op->started_usec = op->started_usec > 2 * USEC_PER_SEC ? op->started_usec - 2 * USEC_PER_SEC : 0;
         r = worker_job_start(h->manager->event, &env, argv, request->data, len,
                              worker_timeout_for(&h->manager->timeouts, wop), on_worker_done, h, &h->job);
         if (r < 0) {

@@ -46,6 +46,7 @@ typedef enum OperationType {
         OP_REMOVE,
         OP_UNREGISTER,
         OP_RELEASE,
+        OP_CLEAN,     /* delete leftovers of interrupted operations (internal) */
         OP_POOL,      /* a hearth-pool run, not tied to a home (bus-pool.c) */
         _OP_MAX,
 } OperationType;
@@ -71,6 +72,7 @@ struct Operation {
         Secret *recovery;           /* create: recovery keys to enroll */
         UserRecord *record;         /* create, update */
         uint64_t size;              /* resize */
+        uint64_t started_usec;      /* CLOCK_REALTIME, when its worker started */
         bool please_suspend;        /* acquire */
         OperationDoneFn done;       /* instead of a reply (DeactivateAllHomes…) */
         void *done_userdata;
@@ -123,6 +125,7 @@ struct Manager {
         unsigned n_polkit_pending;
         struct PolkitQuery *polkit_queries;
         PoolService *pool;
+        struct OrphanClean *orphan_cleans;
         bool stopping; /* SIGTERM: no new operations; exit once the running ones end */
 };
 
@@ -151,6 +154,12 @@ int manager_runtime_mark(Manager *m, ManagedHome *h);
 /* The state from what is on the system and the mark, as at start-up; a
  * disagreement is HOME_DIRTY with *ret_reason (to free) saying why. */
 HomeState manager_derive_state(Manager *m, const UserRecord *rec, char **ret_reason);
+/* After manager_start() and connecting: leftovers of operations killed
+ * before this start (locked down already by manager_start()) are deleted,
+ * by a worker per user, queued first on her home if she has one. */
+void manager_clean_leftovers(Manager *m);
+/* Deletes the leftovers of a user who has no record (any more). */
+int manager_clean_orphan(Manager *m, const char *user);
 
 /* managed-home.c */
 const char *home_state_to_string(HomeState s);

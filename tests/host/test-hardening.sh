@@ -13,10 +13,12 @@ HEARTHD_BTRFS_SIZE=1G
 _hearthd_init
 # A stand-in worker: the real one, except that it stops itself (SIGSTOP, as
 # a worker stuck in a mount would hang) before an operation named in
-# $HEARTHD_TMP/hang.
+# $HEARTHD_TMP/hang, and that it runs with HEARTH_FAILPOINT (it SIGKILLs
+# itself at that step) from $HEARTHD_TMP/failpoint.
 cat >"$HEARTHD_TMP/worker" <<WORKER
 #!/bin/sh
 if [ -e "$HEARTHD_TMP/hang" ] && [ "\$1" = "\$(cat "$HEARTHD_TMP/hang")" ]; then kill -STOP \$\$; fi
+if [ -e "$HEARTHD_TMP/failpoint" ]; then HEARTH_FAILPOINT=\$(cat "$HEARTHD_TMP/failpoint"); export HEARTH_FAILPOINT; fi
 exec "$BUILDDIR/daemon/hearth-work" "\$@"
 WORKER
 chmod 755 "$HEARTHD_TMP/worker"
@@ -53,4 +55,72 @@ contains "naming the home and the limit" "$HEARTHD_TMP/err" "home wanda: activat
 check "wanda activates now" 0 call ActivateHome string:wanda string:'{"password":["wanda-pw"]}'
 [ "$(state_of wanda)" = active ] && ok "wanda active" || bad "wanda: $(state_of wanda)"
 check "deactivate wanda" 0 call DeactivateHome string:wanda
+
+# --- 3: killed creates and removes ---------------------------------------------------
+# The worker SIGKILLs itself at a named step (HEARTH_FAILPOINT, passed on
+# by hearthd); afterwards nothing of the user may stay readable by her old
+# UID, and nothing of another home is lost.
+leftovers() { find "$HEARTHD_HOME_ROOT" -maxdepth 1 -name ".#hearth-*$1*" | wc -l; }
+wait_no_leftovers() { # wait_no_leftovers USER: 10 s
+    _i=0
+    while [ "$(leftovers "$1")" -ne 0 ]; do
+        [ $_i -ge 100 ] && return 1
+        sleep 0.1; _i=$((_i + 1))
+    done
+}
+# readable_by UID: what of the home root UID can read, other than its own home
+readable_by() {
+    hearthd_as_user "$1" sh -c "cd '$HEARTHD_HOME_ROOT' && grep -rl 'secret of' . 2>/dev/null" | grep -v "^./$2/" || true
+}
+with_failpoint() { echo "$1" >"$HEARTHD_TMP/failpoint"; } # the next worker dies at step $1
+no_failpoint() { rm -f "$HEARTHD_TMP/failpoint"; }
+check "create keeper (another home that must not suffer)" 0 call CreateHome string:"$(record keeper subvolume)"
+keeper_uid=$(uid_of keeper)
+hearthd_as_user "$keeper_uid" sh -c "echo 'secret of keeper' >'$HEARTHD_HOME_ROOT/keeper/secret'"
+
+n=0
+# FAILPOINT STORAGE HOW: the worker alone died, or hearthd too (SIGKILL:
+# its worker dies with it) and starts again.
+for c in home-remove-renamed/directory/worker home-remove-renamed/subvolume/hearthd \
+         home-remove-locked/subvolume/worker home-remove-locked/directory/hearthd; do
+    fp=${c%%/*} how=${c##*/} storage=${c#*/}; storage=${storage%/*}
+    n=$((n + 1)); u=rita$n
+    check "$c: create $u" 0 call CreateHome string:"$(record "$u" "$storage")"
+    uid=$(uid_of "$u")
+    hearthd_as_user "$uid" sh -c "mkdir -p '$HEARTHD_HOME_ROOT/$u/d' && echo 'secret of $u' >'$HEARTHD_HOME_ROOT/$u/d/secret'"
+    with_failpoint "$fp"
+    check "$c: remove $u is killed" 1 call RemoveHome string:"$u"
+    no_failpoint
+    if [ "$how" = hearthd ]; then hearthd_kill9; hearthd_start; fi
+    r=$(readable_by "$uid" "$u")
+    [ -z "$r" ] && ok "$c: $u's UID reads nothing of the half-removed home" || bad "$c: the UID reads: $r"
+    check "$c: remove $u again" 0 call RemoveHome string:"$u"
+    wait_no_leftovers "$u" && ok "$c: no leftover of $u" || bad "$c: leftovers: $(ls -la "$HEARTHD_HOME_ROOT")"
+    check "$c: a new home gets $u's UID" 0 call CreateHome string:"$(record "new$n" directory ",\"uid\":$uid")"
+    r=$(readable_by "$uid" "new$n")
+    [ -z "$r" ] && ok "$c: new$n reads nothing of $u" || bad "$c: new$n reads: $r"
+    check "$c: remove new$n" 0 call RemoveHome string:"new$n"
+done
+
+for c in home-create-made/directory home-create-seeded/subvolume home-create-chowned/directory \
+         home-create-renamed/directory home-create-renamed/subvolume; do
+    fp=${c%/*} storage=${c#*/}
+    n=$((n + 1)); u=carl$n; uid=$((60400 + n))
+    with_failpoint "$fp"
+    check "$c: create $u is killed" 1 call CreateHome string:"$(record "$u" "$storage" ",\"uid\":$uid")"
+    no_failpoint
+    wait_no_leftovers "$u" && ok "$c: no leftover of $u" || bad "$c: leftovers: $(ls -la "$HEARTHD_HOME_ROOT")"
+    [ ! -e "$HEARTHD_HOME_ROOT/$u" ] && ok "$c: no half home" || bad "$c: $u is there"
+    check "$c: create $u again" 0 call CreateHome string:"$(record "$u" "$storage" ",\"uid\":$uid")"
+    check "$c: $u works" 0 call AuthenticateHome string:"$u" string:"{\"password\":[\"$u-pw\"]}"
+    check "$c: remove $u" 0 call RemoveHome string:"$u"
+done
+# Leftovers found at start-up, of a user with no record: locked down at once.
+mkdir -p "$HEARTHD_HOME_ROOT/.#hearth-remove.ghost.abcdef/d"
+echo 'secret of ghost' >"$HEARTHD_HOME_ROOT/.#hearth-remove.ghost.abcdef/d/secret"
+chown -R 60450:60450 "$HEARTHD_HOME_ROOT/.#hearth-remove.ghost.abcdef"
+hearthd_stop; hearthd_start
+wait_no_leftovers ghost && ok "a record-less user's leftover is removed at start-up" || bad "ghost: $(ls -la "$HEARTHD_HOME_ROOT")"
+hearthd_as_user "$keeper_uid" cat "$HEARTHD_HOME_ROOT/keeper/secret" | grep -q 'secret of keeper' &&
+    ok "keeper's home is intact" || bad "keeper's home: $(ls -la "$HEARTHD_HOME_ROOT/keeper")"
 hearthd_finish
