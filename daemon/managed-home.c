@@ -465,8 +465,28 @@ static void rederive_state(ManagedHome *h) {
                 managed_home_refs_clear(h);
 }
 
+/* What the worker's record may differ in from the stored one without
+ * being news: the status, secrets and the signature (made when stored). */
+#define RECORD_VOLATILE (USER_RECORD_SECRET | USER_RECORD_STATUS | USER_RECORD_SIGNATURE)
+
+/* Whether an operation changes the storage itself, so that its outcome is
+ * on disk whether or not its record could be stored. */
+static bool changes_storage(ManagedHome *h, OperationType t) {
+        switch (t) {
+        case OP_CREATE:
+        case OP_REALIZE:
+        case OP_UPDATE:
+        case OP_RESIZE:
+                return true;
+        case OP_PASSWD:
+                return h->record->storage == USER_STORAGE_LUKS; /* keyslots */
+        default:
+                return false;
+        }
+}
+
 /* The record the worker returned: keep its status section apart, store the rest. */
-static int take_worker_record(ManagedHome *h, const char *text, size_t len, bool store) {
+static int take_worker_record(ManagedHome *h, const char *text, size_t len, bool store, bool *ret_save_failed) {
         _cleanup_user_record_ UserRecord *rec = NULL;
         _cleanup_free_ char *error = NULL;
         const char *mid = user_record_machine_id();
@@ -488,9 +508,17 @@ static int take_worker_record(ManagedHome *h, const char *text, size_t len, bool
         }
         if (!store)
                 return 0;
+        /* Nothing new (an activation, most often): nothing to write, and so
+         * nothing to fail on a full state file system. */
+        _cleanup_json_ json_object *was = user_record_without(h->record, RECORD_VOLATILE);
+        _cleanup_json_ json_object *now = user_record_without(rec, RECORD_VOLATILE);
+        if (was && now && json_object_equal(was, now))
+                return 0;
         r = identity_store_save(h->manager->store, rec);
-        if (r < 0)
+        if (r < 0) {
+                *ret_save_failed = true;
                 return r;
+        }
         user_record_free(h->record);
         h->record = TAKE_PTR(rec);
         h->uid = h->record->uid;
@@ -593,7 +621,21 @@ static void on_worker_done(const WorkerResult *res, void *userdata) {
         bool store = op->type != OP_REMOVE && op->type != OP_AUTHENTICATE &&
                      !(op->type == OP_ACQUIRE && strcmp(wop, "authenticate") == 0);
         if (op->type != OP_REMOVE && op->type != OP_UNREGISTER && op->type != OP_CLEAN) {
-                r = take_worker_record(h, res->output, res->output_len, store);
+                bool save_failed = false;
+                r = take_worker_record(h, res->output, res->output_len, store, &save_failed);
+                if (r < 0 && save_failed && !changes_storage(h, op->type) && op->type != OP_PASSWD) {
+                        /* Activation and the like: what changed in the record is
+                         * this machine's view of the home (binding), written
+                         * again next time; the state is what the storage says. */
+                        log_warning_errno(r, "home %s: %s succeeded, but its record could not be stored: %m",
+                                          h->name, wop);
+                        r = 0;
+                } else if (r < 0 && !changes_storage(h, op->type)) {
+                        /* Nothing happened but in the record, which stays as it was. */
+                        fail_running(h, BUS_ERROR_FAILED, "home %s: cannot store the updated record: %s; "
+                                     "nothing was changed", h->name, strerror(-r));
+                        return;
+                }
                 if (r < 0) {
                         /* The storage changed, the record did not: say so. */
                         h->state = HOME_DIRTY;

@@ -123,4 +123,31 @@ hearthd_stop; hearthd_start
 wait_no_leftovers ghost && ok "a record-less user's leftover is removed at start-up" || bad "ghost: $(ls -la "$HEARTHD_HOME_ROOT")"
 hearthd_as_user "$keeper_uid" cat "$HEARTHD_HOME_ROOT/keeper/secret" | grep -q 'secret of keeper' &&
     ok "keeper's home is intact" || bad "keeper's home: $(ls -la "$HEARTHD_HOME_ROOT/keeper")"
+
+# --- 5: a full state file system -----------------------------------------------------
+check "create fay" 0 call CreateHome string:"$(record fay directory)"
+check "activate fay" 0 call ActivateHome string:fay string:'{"password":["fay-pw"]}'
+hearthd_stop
+cp -a "$HEARTHD_STATE_DIR" "$HEARTHD_TMP/state.saved"
+mount -t tmpfs -o size=1m,mode=0700 hearth-test-state "$HEARTHD_STATE_DIR" || { bad "cannot mount a tmpfs"; hearthd_finish; }
+cp -a "$HEARTHD_TMP/state.saved/." "$HEARTHD_STATE_DIR/"
+hearthd_start
+dd if=/dev/zero of="$HEARTHD_STATE_DIR/filler" bs=4k 2>/dev/null
+[ "$(df --output=avail -k "$HEARTHD_STATE_DIR" | tail -n1 | tr -d ' ')" -eq 0 ] && ok "the state file system is full" ||
+    bad "not full: $(df -k "$HEARTHD_STATE_DIR")"
+check "full: a password change fails" 1 call ChangePasswordHome string:fay string:'{"password":["fay-new"]}' \
+    string:'{"password":["fay-pw"]}'
+contains "full: and says why" "$HEARTHD_TMP/err" "cannot store the updated record"
+[ "$(state_of fay)" = active ] && ok "full: fay is still active, not dirty" || bad "full: fay is $(state_of fay)"
+check "full: a new reference (a login) works" 0 call RefHome string:fay boolean:false
+check "full: the old password still works" 0 call AuthenticateHome string:fay string:'{"password":["fay-pw"]}'
+# dbus-send closed the reference at once: the home deactivates by itself.
+_i=0; while [ "$(state_of fay)" != inactive ] && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
+[ "$(state_of fay)" = inactive ] && ok "full: deactivated after the last reference" || bad "full: fay is $(state_of fay)"
+check "full: activate fay (nothing new to store)" 0 call ActivateHome string:fay string:'{"password":["fay-pw"]}'
+[ "$(state_of fay)" = active ] && ok "full: fay active" || bad "full: fay is $(state_of fay)"
+rm -f "$HEARTHD_STATE_DIR/filler"
+check "room again: the password change works" 0 call ChangePasswordHome string:fay \
+    string:'{"password":["fay-new"]}' string:'{"password":["fay-pw"]}'
+check "deactivate fay" 0 call DeactivateHome string:fay
 hearthd_finish
