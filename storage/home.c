@@ -13,6 +13,7 @@
 #include <btrfsutil.h>
 #include <linux/magic.h>
 
+#include "btrfs-quota.h"
 #include "fileio.h"
 #include "home.h"
 #include "log.h"
@@ -330,12 +331,22 @@ int rm_rf_at(int dir_fd, const char *name) {
             (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
                 return -EBUSY;
         if (is_subvolume(fd, &st)) {
+                /* A home at its quota could not even be deleted (deleting
+                 * needs metadata space, charged to it): its limits go first,
+                 * and its level-1 group after it (btrfs-quota.h). */
+                uint64_t id = 0;
+                if (btrfs_util_subvolume_id_fd(fd, &id) == BTRFS_UTIL_OK) {
+                        (void) btrfs_qgroup_set_limit(fd, id, BTRFS_QUOTA_NO_LIMIT);
+                        (void) btrfs_qgroup_set_limit(fd, BTRFS_QGROUP_LEVEL1(id), BTRFS_QUOTA_NO_LIMIT);
+                }
                 /* Deletes nested subvolumes too; files go with the subvolume. */
                 enum btrfs_util_error e = btrfs_util_delete_subvolume_fd(dir_fd, name,
                                                                          BTRFS_UTIL_DELETE_SUBVOLUME_RECURSIVE);
                 if (e != BTRFS_UTIL_OK)
                         return log_error_errno(errno ?: EIO, "cannot delete subvolume %s: %s", name,
                                                btrfs_util_strerror(e));
+                if (id > 0)
+                        (void) btrfs_qgroup_dissolve(dir_fd, BTRFS_QGROUP_LEVEL1(id));
                 return 0;
         }
         if (st.st_dev != parent.st_dev)

@@ -150,4 +150,39 @@ rm -f "$HEARTHD_STATE_DIR/filler"
 check "room again: the password change works" 0 call ChangePasswordHome string:fay \
     string:'{"password":["fay-new"]}' string:'{"password":["fay-pw"]}'
 check "deactivate fay" 0 call DeactivateHome string:fay
+
+# --- 2: subvolumes inside a subvolume home count -------------------------------------
+R=$HEARTHD_HOME_ROOT
+as_uid() { _u=$1; shift; hearthd_as_user "$_u" sh -c "$*"; }
+usage_of() { call GetUserRecordByName string:"$1" | grep -o '"diskUsage":[0-9]*' | head -n1 | cut -d: -f2; }
+check "create nina (subvolume, 64M)" 0 call CreateHome string:"$(record nina subvolume ',"diskSize":67108864')"
+nina=$(uid_of nina)
+check "nina makes a subvolume in her home" 0 as_uid "$nina" "btrfs subvolume create '$R/nina/free'"
+check "writing 150M into it fails" 1 as_uid "$nina" "dd if=/dev/zero of='$R/nina/free/big' bs=1M count=150 conv=fsync"
+contains "with EDQUOT" "$HEARTHD_TMP/err" "Disk quota exceeded"
+size=$(stat -c %s "$R/nina/free/big")
+[ "$size" -le $((64 * 1048576)) ] && ok "at most 64M written ($size)" || bad "$size bytes written"
+check "authenticate nina (usage is read after every operation)" 0 call AuthenticateHome string:nina string:'{"password":["nina-pw"]}'
+u=$(usage_of nina)
+[ -n "$u" ] && [ "$u" -ge $((48 * 1048576)) ] && ok "the usage counts the subvolume ($u)" || bad "usage: $u"
+
+# A home from before: a level-0 limit only. Its next activation moves the
+# limit to the group and takes in what was made inside meanwhile.
+check "create olga (subvolume, 64M)" 0 call CreateHome string:"$(record olga subvolume ',"diskSize":67108864')"
+olga=$(uid_of olga)
+id=$(btrfs inspect-internal rootid "$R/olga")
+btrfs qgroup remove "0/$id" "1/$id" "$R" >/dev/null 2>&1
+btrfs qgroup destroy "1/$id" "$R" >/dev/null 2>&1
+btrfs qgroup show "$R" 2>/dev/null | grep -q "^1/$id " && bad "1/$id still there" || ok "olga's home as before: no group"
+check "olga makes a subvolume" 0 as_uid "$olga" "btrfs subvolume create '$R/olga/free'"
+check "olga writes 40M into it" 0 as_uid "$olga" "dd if=/dev/zero of='$R/olga/free/a' bs=1M count=40 conv=fsync"
+check "activate olga" 0 call ActivateHome string:olga string:'{"password":["olga-pw"]}'
+btrfs qgroup show -re --raw "$R" 2>/dev/null | awk -v g="1/$id" '$1 == g { print $4 }' >"$HEARTHD_TMP/limit"
+[ "$(cat "$HEARTHD_TMP/limit")" = 67108864 ] && ok "olga's group has the 64M limit" || bad "1/$id limit: $(cat "$HEARTHD_TMP/limit")"
+check "another 40M fail" 1 as_uid "$olga" "dd if=/dev/zero of='$R/olga/free/b' bs=1M count=40 conv=fsync"
+contains "with EDQUOT" "$HEARTHD_TMP/err" "Disk quota exceeded"
+check "deactivate olga" 0 call DeactivateHome string:olga
+nina_id=$(btrfs inspect-internal rootid "$R/nina")
+check "remove nina, at her quota" 0 call RemoveHome string:nina
+btrfs qgroup show "$R" 2>/dev/null | grep -q "^1/$nina_id " && bad "nina's group 1/$nina_id stays" || ok "nina's group went with her"
 hearthd_finish
