@@ -46,6 +46,8 @@ static void help(void) {
                "              secret.newPassword\n"
                "  inspect     report state and usage in the status section\n"
                "  remove      delete the home's storage\n"
+               "  clean       delete what killed operations left of the home (hidden\n"
+               "              .#hearth-* entries in the home root); the home may be absent\n"
                "\n"
                "The request on standard input is a JSON user record (systemd's format) with\n"
                "userName, uid, storage (directory, subvolume or luks) and, where needed, the\n"
@@ -213,11 +215,16 @@ static int run(const char *op, Home *h, const StorageBackend *b) {
                 return op_passwd(h, b);
         if (strcmp(op, "inspect") == 0)
                 return 0; /* inspect runs after every operation anyway */
+        if (strcmp(op, "clean") == 0) {
+                r = home_clean_leftovers(h);
+                return r < 0 ? log_error_errno(r, "home %s: cannot remove all leftovers: %m", h->name) : 0;
+        }
         return log_error_errno(EINVAL, "unknown operation \"%s\"", op);
 }
 
 static const char *const operations[] = {
         "create", "activate", "authenticate", "deactivate", "lock", "unlock", "update", "resize", "passwd", "inspect", "remove",
+        "clean",
 };
 
 int main(int argc, char *argv[]) {
@@ -299,7 +306,7 @@ int main(int argc, char *argv[]) {
         }
 
         r = run(op, h, b);
-        if (r >= 0 && strcmp(op, "remove") != 0)
+        if (r >= 0 && strcmp(op, "remove") != 0 && strcmp(op, "clean") != 0)
                 r = b->inspect(h);
         if (r < 0)
                 return worker_exit_status(r);

@@ -53,7 +53,9 @@ static inline void home_freep(Home **h) {
  * with the X's replaced. */
 int home_temp_name(Home *h, const char *what, char **ret);
 
-/* Removes leftovers of killed workers for this home. */
+/* Removes leftovers of killed workers for this home, each first made
+ * root's and closed (0700/0600) so that none stays readable by the user's
+ * UID if this is interrupted too. Returns how many went, or the first error. */
 int home_clean_leftovers(Home *h);
 
 /* Moves the hidden entry into place at <root>/<name>, failing if something
