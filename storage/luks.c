@@ -171,8 +171,8 @@ static bool is_active(Home *h) {
 /* The current name must be free before the home is mapped under it:
  * whatever else holds it is not ours to close. */
 static int require_name_free(Home *h, const char *name) {
-        crypt_status_info s = crypt_status(NULL, name);
-        if (s == CRYPT_INACTIVE)
+        char uuid[256];
+        if (dm_uuid_of(name, uuid, sizeof uuid) == -ENOENT || crypt_status(NULL, name) == CRYPT_INACTIVE)
                 return 0;
         return log_error_errno(EBUSY, "home %s: /dev/mapper/%s exists and is not this home's volume; refusing to "
                                "use or close it", h->name, name);
