@@ -27,7 +27,7 @@ int dm_uuid_of(const char *name, char *buf, size_t size) {
                 return -ENOTBLK;
         if (asprintf(&sys, "/sys/dev/block/%u:%u/dm/uuid", major(st.st_rdev), minor(st.st_rdev)) < 0)
                 return -ENOMEM;
-        int r = read_file_bounded(sys, 256, &text, &len);
+        int r = read_file_bounded(sys, 4096, &text, &len); /* sysfs attributes claim a page */
         if (r < 0)
                 return r;
         text[strcspn(text, "\n")] = 0;
