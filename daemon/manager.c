@@ -12,6 +12,7 @@
 
 #include "bus-error.h"
 #include "fileio.h"
+#include "home-dm.h"
 #include "leftovers.h"
 #include "log.h"
 #include "macro.h"
@@ -263,10 +264,22 @@ HomeState manager_derive_state(Manager *m, const UserRecord *rec, char **ret_rea
                         image = strdup(rec->image_path);
                 else if (asprintf(&image, "%s/%s.home", m->home_root, rec->user_name) < 0)
                         image = NULL;
-                if (!image || asprintf(&mapper, "/dev/mapper/hearth-%s", rec->user_name) < 0)
+                char name[HOME_DM_NAME_MAX], uuid[256];
+                if (!image || home_dm_name(rec->user_name, false, name) < 0 ||
+                    asprintf(&mapper, "/dev/mapper/%s", name) < 0)
                         return HOME_DIRTY;
                 present = path_exists(image);
                 mapped = path_exists(mapper);
+                /* Or still under the old name, if activated before an upgrade. */
+                if (!mapped && home_dm_name(rec->user_name, true, name) >= 0 &&
+                    dm_uuid_of(name, uuid, sizeof uuid) >= 0 && dm_uuid_is_luks2_named(uuid, name)) {
+                        char *old = NULL;
+                        if (asprintf(&old, "/dev/mapper/%s", name) < 0)
+                                return HOME_DIRTY;
+                        free(mapper);
+                        mapper = old;
+                        mapped = true;
+                }
         } else
                 present = path_exists(top);
 

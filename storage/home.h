@@ -34,6 +34,7 @@ typedef struct Home {
         int lock_fd;
         char *state;       /* for the status section: "active", "inactive", … */
         bool force;        /* deactivate even while in use */
+        bool wipe;         /* create: erase what a block device holds (never one in use or another home's) */
         int size_request;  /* resize: HOME_SIZE_RECORD, HOME_SIZE_MIN or HOME_SIZE_MAX */
 } Home;
 

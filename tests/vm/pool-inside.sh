@@ -45,7 +45,7 @@ cleanup() {
     [ -n "$writer_pid" ] && { touch "$work/stop"; wait "$writer_pid" 2> /dev/null; }
     mountpoint -q "$MNT" && umount "$MNT"
     mountpoint -q /home/alice && umount /home/alice
-    [ -e /dev/mapper/hearth-alice ] && DM_DISABLE_UDEV=1 cryptsetup close hearth-alice
+    [ -e /dev/mapper/home-alice ] && DM_DISABLE_UDEV=1 cryptsetup close home-alice
     for v in alice vol1 vol2 fpv; do
         [ -e /dev/mapper/hearth-pool-$v ] && DM_DISABLE_UDEV=1 dmsetup remove --retry hearth-pool-$v
     done
@@ -505,7 +505,7 @@ check "btrfs inside grew online (${size}M)" test "$size" -gt 350
 expect 0 "check after the online grow" check
 check "check is consistent" test "$(< out.txt)" = "pool: consistent"
 expect 1 "hearth-pool shrink under the open LUKS mapping is refused" shrink alice -16M
-grep -q "LUKS mapping hearth-alice on it reaches past" err.txt && ok "refusal names the mapping" || bad "shrink refusal: $(< err.txt)"
+grep -q "LUKS mapping home-alice on it reaches past" err.txt && ok "refusal names the mapping" || bad "shrink refusal: $(< err.txt)"
 start_writer
 w resize 0 "$(rec $((320 * MB)) "$PW")"
 stop_writer
