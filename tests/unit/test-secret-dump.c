@@ -168,6 +168,52 @@ static void test_daemon_record(void **state) {
         secure_buffer_free(pw);
 }
 
+/* hearth-work: the request's secrets, held for the whole operation. */
+static void test_worker_request(void **state) {
+        SecureBuffer *pw = dump_secret_new(9);
+        SecureBuffer *npw = dump_secret_new(10);
+        SecureBuffer *rk = dump_secret_new(11);
+        SecureBuffer *text = concat((const char *const[]) {
+                "{\"userName\":\"alice\",\"secret\":{\"password\":[\"", pw->data, "\"],\"newPassword\":[\"",
+                npw->data, "\",\"second\"],\"recoveryKey\":[\"", rk->data,
+                "\"],\"pkcs11ProtectedAuthenticationPathPermitted\":true},\"realName\":\"Alice\"}", NULL });
+        UserRecord *rec = NULL;
+        char *error = NULL;
+
+        assert_int_equal(user_record_parse(text->data, strlen(text->data), &rec, NULL), 0);
+        assert_int_equal(user_record_lock_secrets(rec, &error), 0);
+        assert_null(error);
+        assert_not_in_dump(pw, "locked (password)");
+        assert_not_in_dump(npw, "locked (newPassword)");
+        assert_not_in_dump(rk, "locked (recoveryKey)");
+        /* Where the storage code finds them, also after a refresh. */
+        assert_int_equal(user_record_refresh(rec, NULL), 0);
+        assert_string_equal(rec->password[0], pw->data);
+        assert_null(rec->password[1]);
+        assert_int_equal(user_record_secret_count(rec, "newPassword"), 2);
+        assert_string_equal(user_record_secret(rec, "newPassword")[0], npw->data);
+        assert_string_equal(user_record_secret(rec, "newPassword")[1], "second");
+        assert_null(user_record_secret(rec, "newPassword")[2]);
+        assert_string_equal(user_record_secret(rec, "recoveryKey")[0], rk->data);
+        assert_null(user_record_secret(rec, "tokenPin"));
+        assert_true(rec->has_sections & USER_RECORD_SECRET);
+        /* What is no list of strings stays in the tree; the record as
+         * printed holds no secret. */
+        const char *out = user_record_to_string(rec, USER_RECORD_FORMAT_SHORT);
+        assert_non_null(strstr(out, "pkcs11ProtectedAuthenticationPathPermitted"));
+        assert_null(strstr(out, "newPassword"));
+        assert_not_in_dump(pw, "printed");
+        assert_int_equal(user_record_strip(rec, USER_RECORD_SECRET), 0);
+        assert_null(rec->password);
+        assert_null(user_record_secret(rec, "newPassword"));
+        user_record_free(rec);
+        assert_not_in_dump(npw, "freed");
+        secure_buffer_free(text);
+        secure_buffer_free(pw);
+        secure_buffer_free(npw);
+        secure_buffer_free(rk);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_scanner_finds),
@@ -176,6 +222,7 @@ int main(void) {
                 cmocka_unit_test(test_record_text),
                 cmocka_unit_test(test_daemon_secret),
                 cmocka_unit_test(test_daemon_record),
+                cmocka_unit_test(test_worker_request),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
