@@ -18,8 +18,8 @@
 static const char *const config_dirs[] = { "/etc/hearth", "/run/hearth", "/usr/lib/hearth" };
 
 /* Sections one Hearth program reads and the others skip without a word
- * (hearthd reads [Pool], hearth-accounts [Accounts], hearth-work [TPM2]). */
-static const char *const shared_sections[] = { "Pool", "Accounts", "TPM2" };
+ * (hearthd reads [Pool] and [Worker], hearth-accounts [Accounts], hearth-work [TPM2]). */
+static const char *const shared_sections[] = { "Pool", "Accounts", "TPM2", "Worker" };
 
 static bool someone_elses(const char *section, const ConfigItem *items, size_t n_items) {
         bool shared = false;

@@ -33,12 +33,25 @@ int read_file_bounded(const char *path, size_t max, char **ret, size_t *ret_len)
         if ((uint64_t) st.st_size > max)
                 return -EFBIG;
 
-        buf = malloc(max + 1);
+        /* Sized by the file, not the bound: a 1 MiB bound is read for every
+         * small config file. sysfs and procfs files claim a size they do not
+         * have, so the buffer still grows as reads fill it. */
+        size_t cap = (size_t) st.st_size > 4096 ? (size_t) st.st_size : 4096;
+        cap = (cap < max ? cap : max) + 1;
+        buf = malloc(cap);
         if (!buf)
                 return -ENOMEM;
         for (;;) {
+                if (n == cap) {
+                        size_t want = cap * 2 < max + 1 ? cap * 2 : max + 1;
+                        char *grown = realloc(buf, want);
+                        if (!grown)
+                                return -ENOMEM;
+                        buf = grown;
+                        cap = want;
+                }
                 /* Read one byte past the limit to notice a file that grew. */
-                ssize_t k = read(fd, buf + n, max + 1 - n);
+                ssize_t k = read(fd, buf + n, cap - n);
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;

@@ -34,6 +34,7 @@
 /* Hearth's own: TPM2-sealed homes, which homed does not have. */
 #define BUS_ERROR_TPM_STATE_CHANGED       "io.hearth.Home.TpmStateChanged"
 #define BUS_ERROR_TPM_UNAVAILABLE         "io.hearth.Home.TpmUnavailable"
+#define BUS_ERROR_FOREIGN_STORAGE         "io.hearth.Home.ForeignStorage"
 
 #define BUS_ERROR_ACCESS_DENIED           "org.freedesktop.DBus.Error.AccessDenied"
 #define BUS_ERROR_INVALID_ARGS            "org.freedesktop.DBus.Error.InvalidArgs"

@@ -2,6 +2,7 @@
 /* org.freedesktop.home1.Manager at /org/freedesktop/home1. */
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <linux/magic.h>
 
@@ -166,6 +167,21 @@ static const char *default_storage(Manager *m) {
 
 /* Checks a new record against the homes we have and NSS, and binds it to
  * this machine: UID and GID, and storage if the record names none. */
+/* The home whose record names the block device image too, if any: a new
+ * home there would format another home's volume. */
+static ManagedHome *image_taken(Manager *m, const char *image) {
+        struct stat a, b;
+        bool blk = stat(image, &a) == 0 && S_ISBLK(a.st_mode);
+
+        for (size_t i = 0; i < m->n_homes; i++) {
+                const char *o = m->homes[i]->record ? m->homes[i]->record->image_path : NULL;
+                if (o && (strcmp(o, image) == 0 ||
+                          (blk && stat(o, &b) == 0 && S_ISBLK(b.st_mode) && b.st_rdev == a.st_rdev)))
+                        return m->homes[i];
+        }
+        return NULL;
+}
+
 static int prepare_new_record(Manager *m, UserRecord *rec, bool allocate, sd_bus_error *error) {
         const char *mid = user_record_machine_id();
         _cleanup_free_ char *why = NULL;
@@ -178,6 +194,11 @@ static int prepare_new_record(Manager *m, UserRecord *rec, bool allocate, sd_bus
         if (manager_find_by_name(m, rec->user_name) || name_taken_nss(rec->user_name))
                 return sd_bus_error_setf(error, BUS_ERROR_USER_NAME_EXISTS, "User name %s exists already",
                                          rec->user_name);
+        ManagedHome *other = rec->image_path && strncmp(rec->image_path, "/dev/", 5) == 0
+                                     ? image_taken(m, rec->image_path) : NULL;
+        if (other)
+                return sd_bus_error_setf(error, BUS_ERROR_HOME_EXISTS, "home %s: imagePath %s is the volume of home %s",
+                                         rec->user_name, rec->image_path, other->name);
         if (uid != UID_INVALID) {
                 if (!valid_home_uid(uid))
                         return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGS, "home %s: uid must be between %u and %u",

@@ -205,7 +205,7 @@ static void start_next(PoolService *s) {
                 op->next = NULL;
                 WorkerEnv env = manager_worker_env(s->m);
                 env.worker_path = s->tool_path;
-                int r = worker_job_start(s->m->event, &env, op->pool_argv, "", 0, on_tool_done, s, &s->job);
+                int r = worker_job_start(s->m->event, &env, op->pool_argv, "", 0, 0, on_tool_done, s, &s->job);
                 if (r < 0) {
                         if (op->pool_done) {
                                 sd_bus_error e = SD_BUS_ERROR_MAKE_CONST(BUS_ERROR_FAILED, "cannot start hearth-pool");

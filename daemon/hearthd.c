@@ -173,6 +173,8 @@ int main(int argc, char *argv[]) {
         /* A broken hearth.conf stops the start: running on defaults the
          * admin did not choose would surprise more. */
         r = pool_service_new(m, pool_tool, config, &m->pool);
+        if (r >= 0)
+                r = worker_timeouts_load(&m->timeouts, config);
         if (r < 0) {
                 manager_free(m);
                 return 1;
@@ -204,6 +206,7 @@ int main(int argc, char *argv[]) {
                 r = connect_bus(m);
         if (r < 0)
                 goto finish;
+        manager_clean_leftovers(m);
         log_info("ready: %zu home(s), state in %s, homes in %s", m->n_homes, state_dir, home_root);
         r = sd_event_loop(m->event);
         if (r < 0)

@@ -14,6 +14,7 @@
 #include "bus-error.h"
 #include "identity-store.h"
 #include "json-strict.h"
+#include "leftovers.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
@@ -357,6 +358,7 @@ static bool takes_secret(OperationType t) {
 /* ---- running operations ----------------------------------------------------- */
 
 static void start_next(ManagedHome *h);
+static void drop_unregistered(ManagedHome *h);
 
 static void changed(ManagedHome *h) {
         bus_home_emit_changed(h);
@@ -429,14 +431,63 @@ static const char *worker_op(OperationType t, HomeState s) {
         case OP_PASSWD:
                 return "passwd";
         case OP_REMOVE:
-                return "remove";
+                /* Absent: only what an interrupted operation left is there. */
+                return s == HOME_ABSENT ? "clean" : "remove";
+        case OP_UNREGISTER:
+        case OP_CLEAN:
+                return "clean";
         default:
                 return NULL;
         }
 }
 
+static const char *format_seconds(uint64_t usec, char *buf, size_t size) {
+        if (usec % (60 * USEC_PER_SEC) == 0)
+                snprintf(buf, size, "%" PRIu64 "min", usec / (60 * USEC_PER_SEC));
+        else if (usec % USEC_PER_SEC == 0)
+                snprintf(buf, size, "%" PRIu64 "s", usec / USEC_PER_SEC);
+        else
+                snprintf(buf, size, "%" PRIu64 "ms", usec / 1000);
+        return buf;
+}
+
+/* After a worker died half-way: what is there now decides. */
+static void rederive_state(ManagedHome *h) {
+        _cleanup_free_ char *reason = NULL;
+        HomeState s = manager_derive_state(h->manager, h->record, &reason);
+        if (s == h->state && !reason)
+                return;
+        if (reason)
+                log_warning("home %s: dirty: %s", h->name, reason);
+        h->state = s;
+        free(h->dirty_reason);
+        h->dirty_reason = TAKE_PTR(reason);
+        if (s == HOME_ABSENT || s == HOME_INACTIVE)
+                managed_home_refs_clear(h);
+}
+
+/* What the worker's record may differ in from the stored one without
+ * being news: the status, secrets and the signature (made when stored). */
+#define RECORD_VOLATILE (USER_RECORD_SECRET | USER_RECORD_STATUS | USER_RECORD_SIGNATURE)
+
+/* Whether an operation changes the storage itself, so that its outcome is
+ * on disk whether or not its record could be stored. */
+static bool changes_storage(ManagedHome *h, OperationType t) {
+        switch (t) {
+        case OP_CREATE:
+        case OP_REALIZE:
+        case OP_UPDATE:
+        case OP_RESIZE:
+                return true;
+        case OP_PASSWD:
+                return h->record->storage == USER_STORAGE_LUKS; /* keyslots */
+        default:
+                return false;
+        }
+}
+
 /* The record the worker returned: keep its status section apart, store the rest. */
-static int take_worker_record(ManagedHome *h, const char *text, size_t len, bool store) {
+static int take_worker_record(ManagedHome *h, const char *text, size_t len, bool store, bool *ret_save_failed) {
         _cleanup_user_record_ UserRecord *rec = NULL;
         _cleanup_free_ char *error = NULL;
         const char *mid = user_record_machine_id();
@@ -458,9 +509,17 @@ static int take_worker_record(ManagedHome *h, const char *text, size_t len, bool
         }
         if (!store)
                 return 0;
+        /* Nothing new (an activation, most often): nothing to write, and so
+         * nothing to fail on a full state file system. */
+        _cleanup_json_ json_object *was = user_record_without(h->record, RECORD_VOLATILE);
+        _cleanup_json_ json_object *now = user_record_without(rec, RECORD_VOLATILE);
+        if (was && now && json_object_equal(was, now))
+                return 0;
         r = identity_store_save(h->manager->store, rec);
-        if (r < 0)
+        if (r < 0) {
+                *ret_save_failed = true;
                 return r;
+        }
         user_record_free(h->record);
         h->record = TAKE_PTR(rec);
         h->uid = h->record->uid;
@@ -501,6 +560,40 @@ static void on_worker_done(const WorkerResult *res, void *userdata) {
 
         if (res->status != 0) {
                 if (res->status < 0) {
+                        /* Whatever it had done, the state is what the system says now;
+                         * what it left half-done is out of the UID's reach at once
+                         * (and deleted by the next operation on the home). */
+                        rederive_state(h);
+                        (void) leftovers_lock_down(h->manager->home_root, h->name, NULL);
+                        if (op->type == OP_CREATE) {
+                                /* The name goes: what the worker left must not stay the
+                                 * UID's, and is deleted in the background. */
+                                Manager *m = h->manager;
+                                _cleanup_free_ char *name = strdup(h->name);
+                                char text[256];
+                                snprintf(text, sizeof text, "home %s: %s was killed%s", h->name, wop,
+                                         res->timed_out ? " after its time limit" : "");
+                                /* Killed after its rename: the home is complete, but its
+                                 * record (hashes, binding) never came back. */
+                                if (h->record->storage != USER_STORAGE_LUKS)
+                                        (void) leftovers_take_home(m->home_root, h->name, h->record->uid,
+                                                                   op->started_usec);
+                                (void) leftovers_lock_down(m->home_root, h->name, NULL);
+                                create_failed(h, res->timed_out ? SD_BUS_ERROR_TIMEOUT : BUS_ERROR_FAILED, text);
+                                if (name)
+                                        (void) manager_clean_orphan(m, name);
+                                return;
+                        }
+                        if (res->timed_out) {
+                                char limit[64];
+                                log_error("home %s: %s did not finish within %s; its worker was killed", h->name,
+                                          wop, format_seconds(res->timeout_usec, limit, sizeof limit));
+                                fail_running(h, SD_BUS_ERROR_TIMEOUT,
+                                             "home %s: %s did not finish within its time limit of %s "
+                                             "([Worker] %s in hearth.conf); it was stopped", h->name, wop,
+                                             limit, worker_timeout_key(wop));
+                                return;
+                        }
                         fail_running(h, BUS_ERROR_FAILED, "home %s: the storage worker was killed by signal %d",
                                      h->name, res->signal);
                         return;
@@ -528,8 +621,22 @@ static void on_worker_done(const WorkerResult *res, void *userdata) {
 
         bool store = op->type != OP_REMOVE && op->type != OP_AUTHENTICATE &&
                      !(op->type == OP_ACQUIRE && strcmp(wop, "authenticate") == 0);
-        if (op->type != OP_REMOVE) {
-                r = take_worker_record(h, res->output, res->output_len, store);
+        if (op->type != OP_REMOVE && op->type != OP_UNREGISTER && op->type != OP_CLEAN) {
+                bool save_failed = false;
+                r = take_worker_record(h, res->output, res->output_len, store, &save_failed);
+                if (r < 0 && save_failed && !changes_storage(h, op->type) && op->type != OP_PASSWD) {
+                        /* Activation and the like: what changed in the record is
+                         * this machine's view of the home (binding), written
+                         * again next time; the state is what the storage says. */
+                        log_warning_errno(r, "home %s: %s succeeded, but its record could not be stored: %m",
+                                          h->name, wop);
+                        r = 0;
+                } else if (r < 0 && !changes_storage(h, op->type)) {
+                        /* Nothing happened but in the record, which stays as it was. */
+                        fail_running(h, BUS_ERROR_FAILED, "home %s: cannot store the updated record: %s; "
+                                     "nothing was changed", h->name, strerror(-r));
+                        return;
+                }
                 if (r < 0) {
                         /* The storage changed, the record did not: say so. */
                         h->state = HOME_DIRTY;
@@ -560,6 +667,9 @@ static void on_worker_done(const WorkerResult *res, void *userdata) {
         case OP_LOCK:
                 set_state(h, HOME_LOCKED);
                 break;
+        case OP_UNREGISTER:
+                drop_unregistered(h);
+                return;
         case OP_REMOVE: {
                 Manager *m = h->manager;
                 r = identity_store_remove(m->store, h->name);
@@ -627,8 +737,14 @@ static bool precheck(ManagedHome *h, Operation *op) {
                         fail_running(h, BUS_ERROR_HOME_BUSY, "home %s: is active; deactivate it first", n);
                         return true;
                 }
+                /* The name and UID are freed: nothing an interrupted operation
+                 * left may stay readable by the UID; a worker deletes it first. */
+                if (leftovers_lock_down(h->manager->home_root, n, NULL) > 0)
+                        return false;
                 drop_unregistered(h);
                 return true;
+        case OP_CLEAN:
+                return false;
         case OP_UPDATE:
                 if (h->state == HOME_ABSENT) {
                         /* Nothing on disk to apply it to: the record is all. */
@@ -650,6 +766,8 @@ static bool precheck(ManagedHome *h, Operation *op) {
                         return true;
                 }
                 if (h->state == HOME_ABSENT) {
+                        if (leftovers_lock_down(h->manager->home_root, n, NULL) > 0)
+                                return false; /* worker_op(): clean */
                         drop_unregistered(h);
                         return true;
                 }
@@ -771,7 +889,11 @@ static void run(ManagedHome *h) {
         argv[n] = NULL;
 
         WorkerEnv env = manager_worker_env(h->manager);
-        r = worker_job_start(h->manager->event, &env, argv, request->data, len, on_worker_done, h, &h->job);
+        /* Second granularity of some file systems' ctime: a little before. */
+        op->started_usec = now_usec(CLOCK_REALTIME);
+        op->started_usec = op->started_usec > 2 * USEC_PER_SEC ? op->started_usec - 2 * USEC_PER_SEC : 0;
+        r = worker_job_start(h->manager->event, &env, argv, request->data, len,
+                             worker_timeout_for(&h->manager->timeouts, wop), on_worker_done, h, &h->job);
         if (r < 0) {
                 fail_running(h, BUS_ERROR_FAILED, "home %s: cannot start the storage worker: %s", h->name,
                              strerror(-r));

@@ -12,6 +12,8 @@
 
 #include "bus-error.h"
 #include "fileio.h"
+#include "home-dm.h"
+#include "leftovers.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
@@ -26,6 +28,7 @@ int manager_new(const char *state_dir, const char *runtime_dir, const char *home
         m->runtime_dir = strdup(runtime_dir);
         m->home_root = strdup(home_root);
         m->worker_path = strdup(worker_path);
+        worker_timeouts_init(&m->timeouts);
         if (!m->state_dir || !m->runtime_dir || !m->home_root || !m->worker_path) {
                 free(m->state_dir);
                 free(m->runtime_dir);
@@ -50,6 +53,20 @@ void manager_stop(Manager *m) {
                 (void) sd_event_exit(m->event, 0);
 }
 
+/* A worker deleting the leftovers of a user who has no record. */
+struct OrphanClean {
+        Manager *manager;
+        char *user;
+        WorkerJob *job;
+        struct OrphanClean *next;
+};
+
+static void orphan_clean_free(struct OrphanClean *c) {
+        worker_job_free(c->job);
+        free(c->user);
+        free(c);
+}
+
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
@@ -58,6 +75,12 @@ Manager *manager_free(Manager *m) {
         for (size_t i = 0; i < m->n_homes; i++)
                 managed_home_free(m->homes[i]);
         free(m->homes);
+        while (m->orphan_cleans) {
+                struct OrphanClean *c = m->orphan_cleans;
+                m->orphan_cleans = c->next;
+                orphan_clean_free(c);
+        }
+        worker_jobs_release_orphans();
         sd_event_source_disable_unref(m->nss_write);
         identity_store_free(m->store);
         sd_bus_flush_close_unref(m->bus);
@@ -228,7 +251,7 @@ static bool path_exists(const char *path) {
 /* What is there now, without running a worker per home: storage present or
  * not, and for LUKS homes whether the mapping exists. What hearthd marked
  * before a restart must agree with it; if not, the home is dirty. */
-static HomeState derive_state(Manager *m, UserRecord *rec, char **ret_reason) {
+HomeState manager_derive_state(Manager *m, const UserRecord *rec, char **ret_reason) {
         _cleanup_free_ char *top = NULL, *image = NULL, *mapper = NULL;
         HomeState marked = read_mark(m, rec->user_name);
         bool present, mapped = false;
@@ -241,10 +264,22 @@ static HomeState derive_state(Manager *m, UserRecord *rec, char **ret_reason) {
                         image = strdup(rec->image_path);
                 else if (asprintf(&image, "%s/%s.home", m->home_root, rec->user_name) < 0)
                         image = NULL;
-                if (!image || asprintf(&mapper, "/dev/mapper/hearth-%s", rec->user_name) < 0)
+                char name[HOME_DM_NAME_MAX], uuid[256];
+                if (!image || home_dm_name(rec->user_name, false, name) < 0 ||
+                    asprintf(&mapper, "/dev/mapper/%s", name) < 0)
                         return HOME_DIRTY;
                 present = path_exists(image);
                 mapped = path_exists(mapper);
+                /* Or still under the old name, if activated before an upgrade. */
+                if (!mapped && home_dm_name(rec->user_name, true, name) >= 0 &&
+                    dm_uuid_of(name, uuid, sizeof uuid) >= 0 && dm_uuid_is_luks2_named(uuid, name)) {
+                        char *old = NULL;
+                        if (asprintf(&old, "/dev/mapper/%s", name) < 0)
+                                return HOME_DIRTY;
+                        free(mapper);
+                        mapper = old;
+                        mapped = true;
+                }
         } else
                 present = path_exists(top);
 
@@ -295,7 +330,7 @@ int manager_start(Manager *m) {
                         user_record_free(rec);
                         continue;
                 }
-                HomeState s = derive_state(m, rec, &reason);
+                HomeState s = manager_derive_state(m, rec, &reason);
                 r = manager_add_home(m, rec, s, &h);
                 if (r < 0) {
                         user_record_free(rec);
@@ -306,7 +341,80 @@ int manager_start(Manager *m) {
                         h->dirty_reason = TAKE_PTR(reason);
                 }
         }
+        /* Before anything is answered: nothing a killed operation left may
+         * stay readable by the UID it belonged to. */
+        (void) leftovers_lock_down(m->home_root, NULL, NULL);
         log_info("%zu home(s) loaded from %s", m->n_homes, m->state_dir);
         manager_schedule_nss(m);
         return 0;
+}
+
+/* ---- leftovers of interrupted operations ------------------------------------------- */
+
+static void on_orphan_cleaned(const WorkerResult *res, void *userdata) {
+        struct OrphanClean *c = userdata;
+        Manager *m = c->manager;
+
+        if (res->status != 0)
+                log_error("home %s: cannot remove the leftovers of an interrupted operation: %s", c->user,
+                          *res->reason ? res->reason : "the worker failed");
+        else
+                log_info("home %s: leftovers of an interrupted operation removed", c->user);
+        for (struct OrphanClean **p = &m->orphan_cleans; *p; p = &(*p)->next)
+                if (*p == c) {
+                        *p = c->next;
+                        break;
+                }
+        orphan_clean_free(c);
+}
+
+int manager_clean_orphan(Manager *m, const char *user) {
+        _cleanup_json_ json_object *rec = json_object_new_object();
+        struct OrphanClean *c;
+        int r;
+
+        /* All the worker needs: whose leftovers. A record must have a
+         * storage and a UID too; clean uses neither. */
+        if (!rec || json_object_object_add(rec, "userName", json_object_new_string(user)) < 0 ||
+            json_object_object_add(rec, "uid", json_object_new_int64(HOME_UID_MIN)) < 0 ||
+            json_object_object_add(rec, "storage", json_object_new_string("directory")) < 0)
+                return log_oom();
+        const char *text = json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PLAIN);
+        c = calloc(1, sizeof *c);
+        if (!c || !text || !(c->user = strdup(user))) {
+                free(c);
+                return log_oom();
+        }
+        c->manager = m;
+        WorkerEnv env = manager_worker_env(m);
+        char *argv[] = { (char *) "clean", NULL };
+        r = worker_job_start(m->event, &env, argv, text, strlen(text), worker_timeout_for(&m->timeouts, "clean"),
+                             on_orphan_cleaned, c, &c->job);
+        if (r < 0) {
+                orphan_clean_free(c);
+                return r;
+        }
+        c->next = m->orphan_cleans;
+        m->orphan_cleans = c;
+        return 0;
+}
+
+void manager_clean_leftovers(Manager *m) {
+        _cleanup_strv_free_ char **users = NULL;
+
+        if (leftovers_lock_down(m->home_root, NULL, &users) <= 0 || !users)
+                return;
+        for (char **u = users; *u; u++) {
+                ManagedHome *h = manager_find_by_name(m, *u);
+                if (!h) {
+                        (void) manager_clean_orphan(m, *u);
+                        continue;
+                }
+                Operation *op = operation_new(OP_CLEAN, h->name, NULL);
+                if (!op) {
+                        log_oom();
+                        return;
+                }
+                managed_home_enqueue(h, op);
+        }
 }

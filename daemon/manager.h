@@ -10,6 +10,7 @@
 #include "secret-request.h"
 #include "user-record.h"
 #include "worker-client.h"
+#include "worker-timeouts.h"
 
 /* hearthd's model: the Manager owns every home it knows of; each home has a
  * stable state, at most one running operation and a queue of waiting ones,
@@ -45,6 +46,7 @@ typedef enum OperationType {
         OP_REMOVE,
         OP_UNREGISTER,
         OP_RELEASE,
+        OP_CLEAN,     /* delete leftovers of interrupted operations (internal) */
         OP_POOL,      /* a hearth-pool run, not tied to a home (bus-pool.c) */
         _OP_MAX,
 } OperationType;
@@ -71,6 +73,7 @@ struct Operation {
         UserRecord *record;         /* create, update */
         char *admin_field;          /* update by the owner: the first change only an administrator may make */
         uint64_t size;              /* resize */
+        uint64_t started_usec;      /* CLOCK_REALTIME, when its worker started */
         bool please_suspend;        /* acquire */
         OperationDoneFn done;       /* instead of a reply (DeactivateAllHomes…) */
         void *done_userdata;
@@ -116,12 +119,14 @@ struct Manager {
         char *runtime_dir;
         char *home_root;
         char *worker_path;
+        WorkerTimeouts timeouts;
         ManagedHome **homes;
         size_t n_homes, allocated;
         sd_event_source *nss_write;
         unsigned n_polkit_pending;
         struct PolkitQuery *polkit_queries;
         PoolService *pool;
+        struct OrphanClean *orphan_cleans;
         bool stopping; /* SIGTERM: no new operations; exit once the running ones end */
 };
 
@@ -147,6 +152,15 @@ void manager_flush_nss(Manager *m);
 WorkerEnv manager_worker_env(Manager *m);
 /* <runtime-dir>/homes/<name> says what a home is across daemon restarts. */
 int manager_runtime_mark(Manager *m, ManagedHome *h);
+/* The state from what is on the system and the mark, as at start-up; a
+ * disagreement is HOME_DIRTY with *ret_reason (to free) saying why. */
+HomeState manager_derive_state(Manager *m, const UserRecord *rec, char **ret_reason);
+/* After manager_start() and connecting: leftovers of operations killed
+ * before this start (locked down already by manager_start()) are deleted,
+ * by a worker per user, queued first on her home if she has one. */
+void manager_clean_leftovers(Manager *m);
+/* Deletes the leftovers of a user who has no record (any more). */
+int manager_clean_orphan(Manager *m, const char *user);
 
 /* managed-home.c */
 const char *home_state_to_string(HomeState s);

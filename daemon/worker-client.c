@@ -20,7 +20,13 @@
 
 struct WorkerJob {
         pid_t pid;
-        sd_event_source *child, *out_src, *err_src;
+        sd_event_source *child, *out_src, *err_src, *timer;
+        uint64_t timeout_usec;
+        bool timed_out;
+        /* Freed while its child still ran: the job waits for the exit to
+         * reap it, so that a worker stuck in the kernel never blocks us. */
+        bool orphan;
+        WorkerJob *next_orphan;
         int out_fd, err_fd;
         char *out;
         size_t out_len, out_alloc;
@@ -31,28 +37,66 @@ struct WorkerJob {
         void *userdata;
 };
 
+/* Jobs freed before their worker exited; kept reachable until it does. */
+static WorkerJob *orphans;
+
 pid_t worker_job_pid(const WorkerJob *job) {
         return job ? job->pid : 0;
 }
 
-WorkerJob *worker_job_free(WorkerJob *job) {
-        if (!job)
-                return NULL;
+static void job_destroy(WorkerJob *job) {
         sd_event_source_disable_unref(job->out_src);
         sd_event_source_disable_unref(job->err_src);
-        if (job->child) {
-                /* Still running: it must not outlive the call it serves. */
-                (void) sd_event_source_send_child_signal(job->child, SIGKILL, NULL, 0);
-                (void) sd_event_source_set_child_process_own(job->child, true);
-                sd_event_source_disable_unref(job->child);
-        }
+        sd_event_source_disable_unref(job->timer);
+        sd_event_source_disable_unref(job->child);
         if (job->out_fd >= 0)
                 close(job->out_fd);
         if (job->err_fd >= 0)
                 close(job->err_fd);
         free(job->out);
         free(job);
+}
+
+WorkerJob *worker_job_free(WorkerJob *job) {
+        if (!job)
+                return NULL;
+        if (!job->child) {
+                job_destroy(job);
+                return NULL;
+        }
+        /* Still running: it must not outlive the call it serves. It is not
+         * waited for here: a worker in uninterruptible sleep (a hung mount)
+         * dies only when the kernel lets it, and hearthd must go on
+         * answering meanwhile. The exit handler reaps it and frees the job. */
+        (void) sd_event_source_send_child_signal(job->child, SIGKILL, NULL, 0);
+        job->done = NULL;
+        job->orphan = true;
+        job->out_src = sd_event_source_disable_unref(job->out_src);
+        job->err_src = sd_event_source_disable_unref(job->err_src);
+        job->timer = sd_event_source_disable_unref(job->timer);
+        job->next_orphan = orphans;
+        orphans = job;
         return NULL;
+}
+
+static void orphan_reaped(WorkerJob *job) {
+        for (WorkerJob **p = &orphans; *p; p = &(*p)->next_orphan)
+                if (*p == job) {
+                        *p = job->next_orphan;
+                        break;
+                }
+        job_destroy(job);
+}
+
+void worker_jobs_release_orphans(void) {
+        while (orphans) {
+                WorkerJob *job = orphans;
+                orphans = job->next_orphan;
+                /* Not waited for (see worker_job_free); it was sent SIGKILL
+                 * and dies with us at the latest (PR_SET_PDEATHSIG). */
+                (void) sd_event_source_set_child_process_own(job->child, false);
+                job_destroy(job);
+        }
 }
 
 /* Reads what is there; returns 1 at EOF, 0 when it would block. */
@@ -148,6 +192,11 @@ static int on_worker_exit(sd_event_source *s, const siginfo_t *si, void *userdat
         (void) drain(job, job->out_fd);
         (void) drain(job, job->err_fd);
         job->child = sd_event_source_disable_unref(job->child);
+        job->timer = sd_event_source_disable_unref(job->timer);
+        if (job->orphan) {
+                orphan_reaped(job);
+                return 0;
+        }
 
         if (si->si_code == CLD_EXITED)
                 result.status = si->si_status;
@@ -158,10 +207,35 @@ static int on_worker_exit(sd_event_source *s, const siginfo_t *si, void *userdat
         result.output = job->out_overflow ? "" : job->out ? job->out : "";
         result.output_len = job->out_overflow ? 0 : job->out_len;
         result.reason = last_line(job->err, job->err_len);
+        result.timed_out = job->timed_out;
+        result.timeout_usec = job->timeout_usec;
         if (job->out_overflow && result.status == 0) {
                 result.status = 20;
                 result.reason = "worker printed an oversized record";
         }
+        WorkerDoneFn done = TAKE_PTR(job->done);
+        if (done)
+                done(&result, job->userdata);
+        return 0;
+}
+
+/* Past its time limit: killed, and the call answered now, without waiting
+ * for a worker that may not die soon (stopped, or stuck in a mount). */
+static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        WorkerJob *job = userdata;
+        WorkerResult result = {
+                .status = -1,
+                .signal = SIGKILL,
+                .output = "",
+                .reason = "",
+                .timed_out = true,
+                .timeout_usec = job->timeout_usec,
+        };
+
+        job->timed_out = true;
+        job->timer = sd_event_source_disable_unref(job->timer);
+        log_warning("worker %d: still running after its time limit; killing it", (int) job->pid);
+        (void) sd_event_source_send_child_signal(job->child, SIGKILL, NULL, 0);
         WorkerDoneFn done = TAKE_PTR(job->done);
         if (done)
                 done(&result, job->userdata);
@@ -188,7 +262,7 @@ static int request_memfd(const void *request, size_t len) {
 }
 
 int worker_job_start(sd_event *event, const WorkerEnv *env, char *const argv[], const void *request,
-                     size_t request_len, WorkerDoneFn done, void *userdata, WorkerJob **ret) {
+                     size_t request_len, uint64_t timeout_usec, WorkerDoneFn done, void *userdata, WorkerJob **ret) {
         _cleanup_close_ int in = -1;
         int out[2] = { -1, -1 }, err[2] = { -1, -1 };
         char *args[16];
@@ -257,17 +331,21 @@ int worker_job_start(sd_event *event, const WorkerEnv *env, char *const argv[], 
         job->err_fd = err[0];
         job->done = done;
         job->userdata = userdata;
+        job->timeout_usec = timeout_usec;
         r = sd_event_add_child(event, &job->child, pid, WEXITED, on_worker_exit, job);
         if (r >= 0)
                 r = sd_event_add_io(event, &job->out_src, job->out_fd, EPOLLIN, on_output, job);
         if (r >= 0)
                 r = sd_event_add_io(event, &job->err_src, job->err_fd, EPOLLIN, on_output, job);
+        if (r >= 0 && timeout_usec > 0 && timeout_usec != UINT64_MAX)
+                r = sd_event_add_time_relative(event, &job->timer, CLOCK_MONOTONIC, timeout_usec, 0, on_timeout, job);
         if (r < 0) {
                 if (!job->child) {
                         kill(pid, SIGKILL);
                         (void) waitpid(pid, NULL, 0);
-                }
-                worker_job_free(job);
+                } else
+                        (void) sd_event_source_set_child_process_own(job->child, true);
+                job_destroy(job);
                 return log_error_errno(r, "cannot watch the worker: %m");
         }
         /* Pipe events first; the exit handler drains whatever is left. */

@@ -20,6 +20,7 @@ int worker_exit_status(int error) {
         case ETIME: return WORKER_TPM_LOCKOUT;
         case ESTALE: case ENOKEY: return WORKER_TPM_CHANGED;
         case ENODEV: return WORKER_TPM_UNAVAILABLE;
+        case EMEDIUMTYPE: return WORKER_FOREIGN;
         default: return WORKER_STORAGE_ERROR;
         }
 }

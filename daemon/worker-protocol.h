@@ -21,6 +21,7 @@ enum {
         WORKER_TPM_LOCKOUT = 22,    /* the TPM refuses PINs for now (dictionary-attack lockout) */
         WORKER_TPM_CHANGED = 23,    /* PCRs changed or another TPM: the recovery key opens it */
         WORKER_TPM_UNAVAILABLE = 24,/* no usable TPM, and no other keyslot the password opens */
+        WORKER_FOREIGN = 25,        /* remove: the storage is not provably this home's; left untouched */
 };
 
 int worker_exit_status(int error);

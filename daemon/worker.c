@@ -30,7 +30,10 @@ static void help(void) {
                "\n"
                "Operations:\n"
                "  create      make the home's storage, seeded from skel; needs secret.password\n"
-               "              unless privileged.hashedPassword is set\n"
+               "              unless privileged.hashedPassword is set. A block device in\n"
+               "              imagePath must be unused and blank (no file system, partition\n"
+               "              table or LUKS header); with --wipe what it holds is erased\n"
+               "              first, unless it is in use or another home's\n"
                "  activate    check the password and make the home usable\n"
                "  authenticate\n"
                "              check secret.password, change nothing\n"
@@ -45,12 +48,15 @@ static void help(void) {
                "  passwd      check secret.password, set privileged.hashedPassword from\n"
                "              secret.newPassword\n"
                "  inspect     report state and usage in the status section\n"
-               "  remove      delete the home's storage\n"
+               "  remove      delete the home's storage, once proven this home's (its LUKS2\n"
+               "              label, luksUuid and identity token); anything else is left\n"
+               "  clean       delete what killed operations left of the home (hidden\n"
+               "              .#hearth-* entries in the home root); the home may be absent\n"
                "\n"
                "The request on standard input is a JSON user record (systemd's format) with\n"
                "userName, uid, storage (directory, subvolume or luks) and, where needed, the\n"
                "secret section. Encrypted homes are <root>/<userName>.home images (or the\n"
-               "block device in imagePath), mapped as /dev/mapper/hearth-<userName>.\n"
+               "block device in imagePath), mapped as /dev/mapper/home-<userName>.\n"
                "Homes live in /home, or in $HEARTH_HOME_ROOT; homeDirectory must be\n"
                "<root>/<userName>. Per-home locks are in $HEARTH_RUNTIME_DIR (/run/hearth).\n"
                "\n"
@@ -59,8 +65,8 @@ static void help(void) {
                "  14 not found; 15 already exists; 16 size not possible; 17 not supported;\n"
                "  18 damaged (header, record); 19 already active; 20 storage error;\n"
                "  21 not active; 22 TPM locked out (too many wrong PINs); 23 TPM state changed\n"
-               "  (use the recovery key); 24 no usable TPM. The reason is one line on standard\n"
-               "  error.\n"
+               "  (use the recovery key); 24 no usable TPM; 25 not this home's storage (remove\n"
+               "  refused). The reason is one line on standard error.\n"
                "\n"
                "Environment: HEARTH_TPM2_TCTI selects the TPM for TPM2-sealed LUKS homes\n"
                "(default device:/dev/tpmrm0; swtpm:path=SOCKET for tests).\n");
@@ -207,11 +213,16 @@ static int run(const char *op, Home *h, const StorageBackend *b) {
                 return op_passwd(h, b);
         if (strcmp(op, "inspect") == 0)
                 return 0; /* inspect runs after every operation anyway */
+        if (strcmp(op, "clean") == 0) {
+                r = home_clean_leftovers(h);
+                return r < 0 ? log_error_errno(r, "home %s: cannot remove all leftovers: %m", h->name) : 0;
+        }
         return log_error_errno(EINVAL, "unknown operation \"%s\"", op);
 }
 
 static const char *const operations[] = {
         "create", "activate", "authenticate", "deactivate", "lock", "unlock", "update", "resize", "passwd", "inspect", "remove",
+        "clean",
 };
 
 int main(int argc, char *argv[]) {
@@ -227,16 +238,20 @@ int main(int argc, char *argv[]) {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { "force", no_argument, NULL, 'f' },
+                { "wipe", no_argument, NULL, 'w' },
                 { "size", required_argument, NULL, 's' },
                 {}
         };
-        bool force = false;
+        bool force = false, wipe = false;
         const char *size_arg = NULL;
         int c;
         while ((c = getopt_long(argc, argv, "hf", options, NULL)) >= 0)
                 switch (c) {
                 case 'f':
                         force = true;
+                        break;
+                case 'w':
+                        wipe = true;
                         break;
                 case 's':
                         size_arg = optarg;
@@ -274,6 +289,11 @@ int main(int argc, char *argv[]) {
         if (r < 0)
                 return worker_exit_status(r);
         h->force = force;
+        if (wipe && strcmp(op, "create") != 0) {
+                log_error("home %s: --wipe: for create only", h->name);
+                return WORKER_BAD_REQUEST;
+        }
+        h->wipe = wipe;
         if (size_arg) {
                 uint64_t bytes;
                 if (strcmp(op, "resize") != 0 || size_parse(size_arg, &bytes) < 0) {
@@ -293,7 +313,7 @@ int main(int argc, char *argv[]) {
         }
 
         r = run(op, h, b);
-        if (r >= 0 && strcmp(op, "remove") != 0)
+        if (r >= 0 && strcmp(op, "remove") != 0 && strcmp(op, "clean") != 0)
                 r = b->inspect(h);
         if (r < 0)
                 return worker_exit_status(r);

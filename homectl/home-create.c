@@ -15,41 +15,6 @@
 #include "recovery-key.h"
 #include "secret.h"
 
-int record_tree_load(const char *path, json_object **ret) {
-        _cleanup_free_ char *text = NULL, *error = NULL;
-        _cleanup_json_wipe_ json_object *j = NULL;
-        size_t len;
-        int r;
-
-        if (identity_file_read(path, &text, &len) < 0)
-                return EXIT_NO_INPUT;
-        r = json_parse_strict(text, len, &j, &error);
-        explicit_bzero(text, len);
-        if (r == -ENOMEM)
-                return log_oom(), EXIT_FAIL;
-        if (r < 0) {
-                log_error("%s: %s", path, error ?: "invalid JSON");
-                return EXIT_INVALID_RECORD;
-        }
-        /* Checked first: for an array or a string, "userName: required"
-         * would point at the wrong problem. */
-        if (!j || !json_object_is_type(j, json_type_object)) {
-                log_error("%s: a user record must be a JSON object", path);
-                return EXIT_INVALID_RECORD;
-        }
-        *ret = TAKE_PTR(j);
-        return EXIT_OK;
-}
-
-const char *record_tree_list_get(json_object *j, const char *section, const char *key, size_t i) {
-        json_object *s, *l, *e;
-        if (!j || !json_object_object_get_ex(j, section, &s) || !json_object_object_get_ex(s, key, &l) ||
-            !json_object_is_type(l, json_type_array) || i >= json_object_array_length(l))
-                return NULL;
-        e = json_object_array_get_idx(l, i);
-        return json_object_is_type(e, json_type_string) ? json_object_get_string(e) : NULL;
-}
-
 int create_passwords(const char *user, json_object *base, Passwords *p, bool *set_hashes) {
         const char *e;
         int r;

@@ -8,21 +8,13 @@
 #include <systemd/sd-bus.h>
 
 #include "ask-password.h"
+#include "identity-file.h"
 #include "record-build.h"
 #include "secret.h"
 
 /* Making a new home, shared by create and firstboot: reading a record file,
  * the passwords it is created with, the record homectl sends, CreateHome.
  * Each returns an exit status (exit-status.h) and has logged why. */
-
-/* Reads a record file ("-": standard input) strictly into a tree, which
- * must be a JSON object. The tree may hold secrets: free it with
- * json_object_wipe_and_put(). */
-int record_tree_load(const char *path, json_object **ret);
-
-/* The i-th string of the list section.key in a tree (e.g.
- * secret.password), or NULL. */
-const char *record_tree_list_get(json_object *j, const char *section, const char *key, size_t i);
 
 /* What create sends as passwords, like systemd's homectl: the record's own
  * if it has some, else a new one from $NEWPASSWORD or the terminal; with

@@ -10,6 +10,7 @@
 #include "json-strict.h"
 #include "log.h"
 #include "macro.h"
+#include "secret.h"
 #include "sign.h"
 #include "user-record.h"
 
@@ -98,4 +99,39 @@ int verb_inspect_identity(const char *path, JsonMode json) {
                 printf("%s\n", user_record_to_string(rec, json == JSON_PRETTY ? USER_RECORD_FORMAT_PRETTY
                                                                               : USER_RECORD_FORMAT_SHORT));
         return EXIT_OK;
+}
+
+int record_tree_load(const char *path, json_object **ret) {
+        _cleanup_free_ char *text = NULL, *error = NULL;
+        _cleanup_json_wipe_ json_object *j = NULL;
+        size_t len;
+        int r;
+
+        if (identity_file_read(path, &text, &len) < 0)
+                return EXIT_NO_INPUT;
+        r = json_parse_strict(text, len, &j, &error);
+        explicit_bzero(text, len);
+        if (r == -ENOMEM)
+                return log_oom(), EXIT_FAIL;
+        if (r < 0) {
+                log_error("%s: %s", path, error ?: "invalid JSON");
+                return EXIT_INVALID_RECORD;
+        }
+        /* Checked first: for an array or a string, "userName: required"
+         * would point at the wrong problem. */
+        if (!j || !json_object_is_type(j, json_type_object)) {
+                log_error("%s: a user record must be a JSON object", path);
+                return EXIT_INVALID_RECORD;
+        }
+        *ret = TAKE_PTR(j);
+        return EXIT_OK;
+}
+
+const char *record_tree_list_get(json_object *j, const char *section, const char *key, size_t i) {
+        json_object *s, *l, *e;
+        if (!j || !json_object_object_get_ex(j, section, &s) || !json_object_object_get_ex(s, key, &l) ||
+            !json_object_is_type(l, json_type_array) || i >= json_object_array_length(l))
+                return NULL;
+        e = json_object_array_get_idx(l, i);
+        return json_object_is_type(e, json_type_string) ? json_object_get_string(e) : NULL;
 }

@@ -30,7 +30,11 @@
 
 #define HOME1 "org.freedesktop.home1"
 #define HOME1_ERROR(e) "org.freedesktop.home1." e
-#define BUS_TIMEOUT (UINT64_C(5) * 60 * 1000000) /* a LUKS home with argon2id takes seconds */
+/* Every call to hearthd, unless the module's timeout= says otherwise: a
+ * LUKS home with argon2id takes seconds, and a person at a login prompt
+ * waits half a minute at most before she thinks it hangs. */
+#define BUS_TIMEOUT_DEFAULT (UINT64_C(30) * 1000000)
+#define BUS_TIMEOUT_MAX (UINT64_C(3600) * 1000000)
 #define DATA_AUTH_FD "hearth-auth-fd"
 #define DATA_SESSION_FD "hearth-session-fd"
 #define FAIL_DELAY_USEC 2000000
@@ -38,12 +42,22 @@
 typedef struct Args {
         bool debug;
         bool suspend; /* please_suspend: the home may be locked on suspend */
+        uint64_t timeout_usec; /* of each call to hearthd */
 } Args;
 
 static void parse_args(pam_handle_t *pamh, int argc, const char **argv, Args *a) {
-        *a = (Args) {};
+        *a = (Args) { .timeout_usec = BUS_TIMEOUT_DEFAULT };
         for (int i = 0; i < argc; i++) {
-                if (strcmp(argv[i], "debug") == 0)
+                if (strncmp(argv[i], "timeout=", 8) == 0) {
+                        char *end;
+                        errno = 0;
+                        unsigned long long s = strtoull(argv[i] + 8, &end, 10);
+                        if (errno != 0 || end == argv[i] + 8 || *end || s == 0 || s > BUS_TIMEOUT_MAX / 1000000)
+                                pam_syslog(pamh, LOG_WARNING, "option \"%s\": expected seconds from 1 to 3600; "
+                                           "using %llu", argv[i], (unsigned long long) (BUS_TIMEOUT_DEFAULT / 1000000));
+                        else
+                                a->timeout_usec = (uint64_t) s * 1000000;
+                } else if (strcmp(argv[i], "debug") == 0)
                         a->debug = true;
                 else if (strcmp(argv[i], "suspend") == 0)
                         a->suspend = true;
@@ -99,6 +113,8 @@ static int lookup_home(pam_handle_t *pamh, const Args *a, sd_bus *bus, const cha
                         return 0;
                 }
                 pam_syslog(pamh, LOG_ERR, "home %s: cannot look it up: %s", user, e.message ?: strerror(-r));
+                if (r == -ETIMEDOUT)
+                        pam_error(pamh, "The home of %s did not open in time; try again later.", user);
                 return -PAM_AUTHINFO_UNAVAIL;
         }
         r = sd_bus_message_read(reply, "usussso", &uid, &state, &gid, &real_name, &dir, &shell, &path);
@@ -144,6 +160,8 @@ static int open_for_user(pam_handle_t *pamh, const Args *a, const char **ret_use
         }
         _cleanup_bus_ sd_bus *bus = NULL;
         r = sd_bus_open_system(&bus);
+        if (r >= 0)
+                r = sd_bus_set_method_call_timeout(bus, a->timeout_usec);
         if (r < 0) {
                 pam_syslog(pamh, LOG_ERR, "home %s: no system bus: %s", user, strerror(-r));
                 return PAM_AUTHINFO_UNAVAIL;
@@ -216,7 +234,7 @@ static int call_with_secret(sd_bus *bus, const char *method, const char *user, c
                 r = sd_bus_message_set_allow_interactive_authorization(m, false);
         if (r < 0)
                 return r;
-        r = sd_bus_call(bus, m, BUS_TIMEOUT, e, &reply);
+        r = sd_bus_call(bus, m, 0, e, &reply); /* 0: the bus's timeout, the module's */
         if (r < 0)
                 return r;
         if (!ret_fd)
@@ -259,6 +277,12 @@ static int pam_code_for(pam_handle_t *pamh, const char *user, const sd_bus_error
         }
         if (error_is(e, SD_BUS_ERROR_ACCESS_DENIED))
                 return PAM_PERM_DENIED;
+        if (r == -ETIMEDOUT || error_is(e, SD_BUS_ERROR_TIMEOUT) || error_is(e, SD_BUS_ERROR_NO_REPLY)) {
+                pam_syslog(pamh, LOG_ERR, "home %s: hearthd did not answer in time: %s", user,
+                           e && e->message ? e->message : strerror(-r));
+                pam_error(pamh, "The home of %s did not open in time; try again later.", user);
+                return fallback;
+        }
         pam_syslog(pamh, LOG_ERR, "home %s: %s", user, e && e->message ? e->message : strerror(-r));
         pam_error(pamh, "The home of %s cannot be opened: %s", user, e && e->message ? e->message : strerror(-r));
         return fallback;
@@ -449,7 +473,7 @@ PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const c
                                           (const char *) old_secret->data);
         if (r < 0)
                 return PAM_BUF_ERR;
-        r = sd_bus_call(bus, m, BUS_TIMEOUT, &e, NULL);
+        r = sd_bus_call(bus, m, 0, &e, NULL);
         if (r < 0) {
                 if (error_is(&e, HOME1_ERROR("BadPassword")) || error_is(&e, HOME1_ERROR("BadPasswordAndNoToken"))) {
                         pam_error(pamh, "The current password of %s is not correct.", user);

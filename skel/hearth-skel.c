@@ -28,12 +28,13 @@
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
+#include "skel-conf.h"
 #include "skel.h"
 #include "sysusers.h"
 #include "user-record.h"
 
-#define CONF_LINE_MAX 4096
-#define PREFIXES_MAX 64
+#define CONF_LINE_MAX SKEL_CONF_LINE_MAX
+#define PREFIXES_MAX SKEL_CONF_PREFIXES_MAX
 #define HOME_MODE 0700
 
 static const char *const skel_confs[] = {
@@ -170,59 +171,15 @@ static FILE *open_conf(int root_fd, const char *path) {
         return f;
 }
 
-static char *strip(char *s) {
-        size_t n;
-
-        s += strspn(s, " \t\r");
-        n = strlen(s);
-        while (n > 0 && strchr(" \t\r", s[n - 1]))
-                s[--n] = 0;
-        return s;
-}
-
-/* Makes path (absolute) canonical in place: no empty or "." components, no
- * trailing slash. Returns false if it is not absolute, has a ".." or control
- * characters, or is too long. */
-static bool normalize_path(char *path) {
-        char *out = path + 1;
-        const char *p = path;
-
-        if (path[0] != '/' || strlen(path) >= PATH_MAX)
-                return false;
-        for (const unsigned char *c = (const unsigned char *) path; *c; c++)
-                if (*c < 0x20 || *c == 0x7F)
-                        return false;
-        for (;;) {
-                while (*p == '/')
-                        p++;
-                if (!*p)
-                        break;
-                size_t n = strcspn(p, "/");
-                if (n == 2 && p[0] == '.' && p[1] == '.')
-                        return false;
-                if (!(n == 1 && p[0] == '.')) {
-                        if (out > path + 1)
-                                *out++ = '/';
-                        memmove(out, p, n);
-                        out += n;
-                }
-                p += n;
-        }
-        *out = 0;
-        return true;
-}
-
 /* /home plus the HomePrefix= lines of the first skel.conf that exists. */
 static int load_home_prefixes(Context *c) {
         _cleanup_strv_free_ char **l = calloc(PREFIXES_MAX + 1, sizeof *l);
-        _cleanup_free_ char *buf = malloc(CONF_LINE_MAX + 1);
         size_t n = 0;
 
-        if (!l || !buf || !(l[n++] = strdup("/home")))
+        if (!l || !(l[n++] = strdup("/home")))
                 return log_oom();
         for (size_t i = 0; i < ELEMENTSOF(skel_confs); i++) {
                 _cleanup_fclose_ FILE *f = open_conf(c->root_fd, skel_confs[i]);
-                unsigned no = 0;
                 int r;
 
                 if (!f) {
@@ -231,58 +188,12 @@ static int load_home_prefixes(Context *c) {
                         /* The admin's file must win: falling back to the next would hide the mistake. */
                         return log_error_errno(errno, "%s%s: cannot read: %m", c->prefix, skel_confs[i]);
                 }
-                while ((r = read_line_bounded(f, buf, CONF_LINE_MAX)) != 0) {
-                        no++;
-                        if (r == -EIO)
-                                return log_error_errno(EIO, "%s%s:%u: cannot read: %m", c->prefix, skel_confs[i],
-                                                       no);
-                        if (r < 0) {
-                                log_warning("%s%s:%u: %s, ignoring line", c->prefix, skel_confs[i], no,
-                                            r == -E2BIG ? "line too long" : "line contains a NUL byte");
-                                continue;
-                        }
-                        char *line = strip(buf), *eq;
-                        if (!*line || *line == '#')
-                                continue;
-                        eq = strchr(line, '=');
-                        if (!eq) {
-                                log_warning("%s%s:%u: expected KEY=VALUE, ignoring line", c->prefix, skel_confs[i],
-                                            no);
-                                continue;
-                        }
-                        *eq = 0;
-                        const char *key = strip(line);
-                        char *value = strip(eq + 1);
-                        if (strcmp(key, "HomePrefix") != 0) {
-                                log_warning("%s%s:%u: unknown setting \"%.64s\", ignoring line", c->prefix,
-                                            skel_confs[i], no, key);
-                                continue;
-                        }
-                        if (!normalize_path(value) || strchr(value, ':')) {
-                                log_warning("%s%s:%u: HomePrefix= needs an absolute path without \"..\", ':' or "
-                                            "control characters, ignoring line",
-                                            c->prefix, skel_confs[i], no);
-                                continue;
-                        }
-                        if (strcmp(value, "/") == 0) {
-                                log_warning("%s%s:%u: HomePrefix=/ would seed every home on the system, "
-                                            "ignoring line",
-                                            c->prefix, skel_confs[i], no);
-                                continue;
-                        }
-                        bool dup = false;
-                        for (size_t k = 0; k < n && !dup; k++)
-                                dup = strcmp(l[k], value) == 0;
-                        if (dup)
-                                continue;
-                        if (n >= PREFIXES_MAX) {
-                                log_warning("%s%s:%u: more than %d prefixes, ignoring line", c->prefix,
-                                            skel_confs[i], no, PREFIXES_MAX - 1);
-                                continue;
-                        }
-                        if (!(l[n++] = strdup(value)))
-                                return log_oom();
-                }
+                _cleanup_free_ char *what = NULL;
+                if (asprintf(&what, "%s%s", c->prefix, skel_confs[i]) < 0)
+                        return log_oom();
+                r = skel_conf_read_prefixes(f, what, l, &n, PREFIXES_MAX);
+                if (r < 0)
+                        return r;
                 break; /* the first file found wins */
         }
         c->home_prefixes = TAKE_PTR(l);
@@ -686,7 +597,7 @@ static bool handled_before(Context *c, const char *home) {
 /* Whether the home the user database gives is the declared one. */
 static bool same_home(const char *actual, const char *declared) {
         _cleanup_free_ char *copy = strdup(actual);
-        return copy && normalize_path(copy) && strcmp(copy, declared) == 0;
+        return copy && skel_path_normalize(copy) && strcmp(copy, declared) == 0;
 }
 
 static int cmd_sysusers(Context *c) {
@@ -789,7 +700,7 @@ static int cmd_seed(Context *c, const char *user, const char *target) {
                 if (r < 0)
                         return 1;
         }
-        if (!normalize_path(path)) {
+        if (!skel_path_normalize(path)) {
                 log_error("TARGET: \"%s\" is not an absolute path without \"..\"", target);
                 return 2;
         }

@@ -12,14 +12,27 @@
 #include "btrfs-quota.h"
 #include "macro.h"
 
+#ifndef BTRFS_QUOTA_CTL_ENABLE_SIMPLE_QUOTA
+#define BTRFS_QUOTA_CTL_ENABLE_SIMPLE_QUOTA 4
+#endif
+
 int btrfs_quota_enable(int fd) {
-        struct btrfs_ioctl_quota_ctl_args args = { .cmd = BTRFS_QUOTA_CTL_ENABLE };
+        /* Simple quotas first: only with them does the kernel (6.7+) put a
+         * subvolume created inside a home into the home's level-1 group by
+         * itself. With quota already on, either call changes nothing. */
+        struct btrfs_ioctl_quota_ctl_args args = { .cmd = BTRFS_QUOTA_CTL_ENABLE_SIMPLE_QUOTA };
+        if (ioctl(fd, BTRFS_IOC_QUOTA_CTL, &args) == 0)
+                return 0;
+        if (errno != EINVAL && errno != EOPNOTSUPP)
+                return negative_errno();
+        args = (struct btrfs_ioctl_quota_ctl_args) { .cmd = BTRFS_QUOTA_CTL_ENABLE };
         return ioctl(fd, BTRFS_IOC_QUOTA_CTL, &args) < 0 ? negative_errno() : 0;
 }
 
 int btrfs_qgroup_set_limit(int fd, uint64_t subvol_id, uint64_t max_rfer) {
+        /* subvol_id is a qgroup ID: level 0's is the subvolume ID itself. */
         struct btrfs_ioctl_qgroup_limit_args args = {
-                .qgroupid = subvol_id, /* level 0: the qgroup ID is the subvolume ID */
+                .qgroupid = subvol_id,
                 .lim = {
                         .flags = BTRFS_QGROUP_LIMIT_MAX_RFER,
                         .max_rfer = max_rfer,
@@ -28,13 +41,13 @@ int btrfs_qgroup_set_limit(int fd, uint64_t subvol_id, uint64_t max_rfer) {
         return ioctl(fd, BTRFS_IOC_QGROUP_LIMIT, &args) < 0 ? negative_errno() : 0;
 }
 
-/* Finds one item of the quota tree: key (0, type, qgroupid). */
-static int quota_item(int fd, uint8_t type, uint64_t qgroupid, void *buf, size_t size) {
+/* Finds one item of the quota tree: key (objectid, type, offset). */
+static int quota_key(int fd, uint64_t objectid, uint8_t type, uint64_t qgroupid, void *buf, size_t size) {
         struct btrfs_ioctl_search_args args = {
                 .key = {
                         .tree_id = BTRFS_QUOTA_TREE_OBJECTID,
-                        .min_objectid = 0,
-                        .max_objectid = 0,
+                        .min_objectid = objectid,
+                        .max_objectid = objectid,
                         .min_type = type,
                         .max_type = type,
                         .min_offset = qgroupid,
@@ -48,11 +61,61 @@ static int quota_item(int fd, uint8_t type, uint64_t qgroupid, void *buf, size_t
 
         if (ioctl(fd, BTRFS_IOC_TREE_SEARCH, &args) < 0)
                 return negative_errno();
-        if (args.key.nr_items == 0 || sh->type != type || sh->offset != qgroupid)
+        if (args.key.nr_items == 0 || sh->type != type || sh->offset != qgroupid || sh->objectid != objectid)
                 return -ENOENT;
         if (sh->len < size)
                 return -EBADMSG;
-        memcpy(buf, args.buf + sizeof *sh, size);
+        if (size > 0)
+                memcpy(buf, args.buf + sizeof *sh, size);
+        return 0;
+}
+
+/* Info and limit items: key (0, type, qgroupid). */
+static int quota_item(int fd, uint8_t type, uint64_t qgroupid, void *buf, size_t size) {
+        return quota_key(fd, 0, type, qgroupid, buf, size);
+}
+
+int btrfs_qgroup_in_group(int fd, uint64_t child, uint64_t parent) {
+        int r = quota_key(fd, child, BTRFS_QGROUP_RELATION_KEY, parent, NULL, 0);
+        return r == -ENOENT ? 0 : r < 0 ? r : 1;
+}
+
+int btrfs_qgroup_exists(int fd, uint64_t qgroupid) {
+        struct btrfs_qgroup_info_item info;
+        int r = quota_item(fd, BTRFS_QGROUP_INFO_KEY, qgroupid, &info, sizeof info);
+        return r == -ENOENT ? 0 : r < 0 ? r : 1;
+}
+
+int btrfs_qgroup_create(int fd, uint64_t qgroupid) {
+        struct btrfs_ioctl_qgroup_create_args args = { .create = 1, .qgroupid = qgroupid };
+        if (ioctl(fd, BTRFS_IOC_QGROUP_CREATE, &args) < 0 && errno != EEXIST)
+                return negative_errno();
+        return 0;
+}
+
+int btrfs_qgroup_destroy(int fd, uint64_t qgroupid) {
+        struct btrfs_ioctl_qgroup_create_args args = { .create = 0, .qgroupid = qgroupid };
+        if (ioctl(fd, BTRFS_IOC_QGROUP_CREATE, &args) < 0 && errno != ENOENT)
+                return negative_errno();
+        return 0;
+}
+
+int btrfs_qgroup_assign(int fd, uint64_t child, uint64_t parent) {
+        struct btrfs_ioctl_qgroup_assign_args args = { .assign = 1, .src = child, .dst = parent };
+        struct btrfs_qgroup_status_item status;
+        int r = ioctl(fd, BTRFS_IOC_QGROUP_ASSIGN, &args);
+        if (r < 0 && errno != EEXIST)
+                return negative_errno();
+        /* Numbers the kernel could not carry over (shared extents, full
+         * accounting) are counted again from scratch: start that and go
+         * on; the level-0 limit holds meanwhile. */
+        if (quota_item(fd, BTRFS_QGROUP_STATUS_KEY, 0, &status, sizeof status) >= 0 &&
+            (le64toh(status.flags) & BTRFS_QGROUP_STATUS_FLAG_INCONSISTENT)) {
+                struct btrfs_ioctl_quota_rescan_args rescan = {};
+                if (ioctl(fd, BTRFS_IOC_QUOTA_RESCAN, &rescan) < 0 && errno != EINPROGRESS)
+                        return negative_errno();
+                return 1;
+        }
         return 0;
 }
 
@@ -83,4 +146,46 @@ int btrfs_qgroup_get(int fd, uint64_t subvol_id, uint64_t *ret_rfer, uint64_t *r
                                                                                          : BTRFS_QUOTA_NO_LIMIT;
         }
         return 0;
+}
+
+int btrfs_qgroup_dissolve(int fd, uint64_t group) {
+        uint64_t from = 0;
+        int r = 0;
+
+        /* Its members' relation items: (group, RELATION, child), children
+         * below the group's own level. */
+        for (;;) {
+                struct btrfs_ioctl_search_args args = {
+                        .key = {
+                                .tree_id = BTRFS_QUOTA_TREE_OBJECTID,
+                                .min_objectid = group,
+                                .max_objectid = group,
+                                .min_type = BTRFS_QGROUP_RELATION_KEY,
+                                .max_type = BTRFS_QGROUP_RELATION_KEY,
+                                .min_offset = from,
+                                .max_offset = group - 1,
+                                .max_transid = UINT64_MAX,
+                                .nr_items = 64,
+                        },
+                };
+                if (ioctl(fd, BTRFS_IOC_TREE_SEARCH, &args) < 0)
+                        return errno == ENOENT ? 0 : negative_errno();
+                if (args.key.nr_items == 0)
+                        break;
+                size_t off = 0;
+                for (uint32_t i = 0; i < args.key.nr_items; i++) {
+                        const struct btrfs_ioctl_search_header *sh = (const void *) (args.buf + off);
+                        off += sizeof *sh + sh->len;
+                        if (sh->objectid != group || sh->type != BTRFS_QGROUP_RELATION_KEY)
+                                continue;
+                        struct btrfs_ioctl_qgroup_assign_args a = { .assign = 0, .src = sh->offset, .dst = group };
+                        if (ioctl(fd, BTRFS_IOC_QGROUP_ASSIGN, &a) < 0 && errno != ENOENT && r == 0)
+                                r = negative_errno();
+                        from = sh->offset + 1;
+                }
+                if (from == 0 || from >= group)
+                        break;
+        }
+        int k = btrfs_qgroup_destroy(fd, group);
+        return r < 0 ? r : k;
 }

@@ -3,20 +3,39 @@
 
 #include <stdint.h>
 
-/* Btrfs qgroups for subvolume homes: the level-0 qgroup of a subvolume
- * (0/<subvolume id>) accounts what it references; its max_rfer limit is the
- * home's diskSize. */
+/* Btrfs qgroups for subvolume homes. The level-0 qgroup of a subvolume
+ * (0/<subvolume id>) accounts what it references. A home's diskSize is the
+ * max_rfer limit of a level-1 qgroup of the same number (1/<id>, as homed
+ * makes it) that holds the home's 0/<id> and those of the subvolumes made
+ * inside it, so that these count too; 0/<id> has the same limit. Qgroup
+ * IDs below are (level << 48) | id. */
+
+#define BTRFS_QGROUP_LEVEL1(id) ((UINT64_C(1) << 48) | (id))
 
 #define BTRFS_QUOTA_NO_LIMIT UINT64_MAX
 
-/* Enables quota on the filesystem of fd (no-op if already on). -ENOTTY or
- * -EOPNOTSUPP: not Btrfs; -EPERM: not allowed. */
+/* Enables quota on the filesystem of fd (no-op if already on): simple
+ * quotas where the kernel has them (6.7+; the file system then needs such a
+ * kernel to be mounted), else full qgroups. -ENOTTY or -EOPNOTSUPP: not
+ * Btrfs; -EPERM: not allowed. */
 int btrfs_quota_enable(int fd);
+
+/* 1 if the qgroup exists / child is a member of parent, 0 if not. */
+int btrfs_qgroup_exists(int fd, uint64_t qgroupid);
+int btrfs_qgroup_in_group(int fd, uint64_t child, uint64_t parent);
+/* Creating one that exists and destroying one that does not are no errors. */
+int btrfs_qgroup_create(int fd, uint64_t qgroupid);
+int btrfs_qgroup_destroy(int fd, uint64_t qgroupid);
+/* Takes every member out of a higher-level group, then destroys it. */
+int btrfs_qgroup_dissolve(int fd, uint64_t group);
+/* Makes child a member of parent (already one: no error). Returns 1 if the
+ * kernel's numbers went inconsistent and a rescan was started. */
+int btrfs_qgroup_assign(int fd, uint64_t child, uint64_t parent);
 
 /* Sets (or with BTRFS_QUOTA_NO_LIMIT clears) the referenced-bytes limit. */
 int btrfs_qgroup_set_limit(int fd, uint64_t subvol_id, uint64_t max_rfer);
 
-/* Reads the referenced bytes and limit of 0/<subvol_id>, after committing
+/* Reads the referenced bytes and limit of qgroup subvol_id, after committing
  * the current transaction so that the numbers are current. -ENOENT if no
  * such qgroup (quota off). */
 int btrfs_qgroup_get(int fd, uint64_t subvol_id, uint64_t *ret_rfer, uint64_t *ret_limit);

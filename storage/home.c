@@ -13,11 +13,13 @@
 #include <btrfsutil.h>
 #include <linux/magic.h>
 
+#include "btrfs-quota.h"
 #include "fileio.h"
 #include "home.h"
 #include "log.h"
 #include "macro.h"
 #include "password.h"
+#include "pool.h"
 #include "secret.h"
 #include "skel.h"
 
@@ -136,11 +138,27 @@ static bool is_leftover(const char *name, const char *user) {
         return strncmp(p, user, n) == 0 && p[n] == '.' && strlen(p + n + 1) == 6;
 }
 
+/* A leftover's top becomes root's and closed before anything else, so that
+ * what is below it is out of reach even if we die half-way through deleting
+ * it: a tree still owned by the user's UID would be readable by the next
+ * home given that UID. */
+static int lock_down(int dir_fd, const char *name) {
+        struct stat st;
+        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : negative_errno();
+        if (S_ISLNK(st.st_mode))
+                return 0;
+        if (fchownat(dir_fd, name, 0, 0, AT_SYMLINK_NOFOLLOW) < 0 ||
+            fchmodat(dir_fd, name, S_ISDIR(st.st_mode) ? 0700 : 0600, 0) < 0)
+                return negative_errno();
+        return 0;
+}
+
 int home_clean_leftovers(Home *h) {
         _cleanup_close_ int fd = -1;
         DIR *d;
         struct dirent *de;
-        int r = 0;
+        int r = 0, n = 0;
 
         fd = dup(h->root_fd);
         if (fd < 0)
@@ -153,12 +171,18 @@ int home_clean_leftovers(Home *h) {
                         continue;
                 log_info("home %s: removing leftover %s/%s of an interrupted operation", h->name, h->root,
                          de->d_name);
-                int k = rm_rf_at(h->root_fd, de->d_name);
-                if (k < 0 && r == 0)
-                        r = k;
+                int k = lock_down(h->root_fd, de->d_name);
+                if (k >= 0)
+                        k = rm_rf_at(h->root_fd, de->d_name);
+                if (k < 0) {
+                        log_warning_errno(k, "home %s: cannot remove %s/%s: %m", h->name, h->root, de->d_name);
+                        if (r == 0)
+                                r = k;
+                } else
+                        n++;
         }
         closedir(d);
-        return r;
+        return r < 0 ? r : n;
 }
 
 int home_rename_into_place(Home *h, const char *temp) {
@@ -308,12 +332,22 @@ int rm_rf_at(int dir_fd, const char *name) {
             (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
                 return -EBUSY;
         if (is_subvolume(fd, &st)) {
+                /* A home at its quota could not even be deleted (deleting
+                 * needs metadata space, charged to it): its limits go first,
+                 * and its level-1 group after it (btrfs-quota.h). */
+                uint64_t id = 0;
+                if (btrfs_util_subvolume_id_fd(fd, &id) == BTRFS_UTIL_OK) {
+                        (void) btrfs_qgroup_set_limit(fd, id, BTRFS_QUOTA_NO_LIMIT);
+                        (void) btrfs_qgroup_set_limit(fd, BTRFS_QGROUP_LEVEL1(id), BTRFS_QUOTA_NO_LIMIT);
+                }
                 /* Deletes nested subvolumes too; files go with the subvolume. */
                 enum btrfs_util_error e = btrfs_util_delete_subvolume_fd(dir_fd, name,
                                                                          BTRFS_UTIL_DELETE_SUBVOLUME_RECURSIVE);
                 if (e != BTRFS_UTIL_OK)
                         return log_error_errno(errno ?: EIO, "cannot delete subvolume %s: %s", name,
                                                btrfs_util_strerror(e));
+                if (id > 0)
+                        (void) btrfs_qgroup_dissolve(dir_fd, BTRFS_QGROUP_LEVEL1(id));
                 return 0;
         }
         if (st.st_dev != parent.st_dev)
@@ -372,14 +406,23 @@ int home_create_in_root(Home *h, HomeMakeTop make_top) {
         r = make_top(h, temp, &fd);
         if (r < 0)
                 return r;
+        /* Closed while it is root's and half-seeded. */
+        if (fchmod(fd, 0700) < 0)
+                r = log_error_errno(errno, "home %s: cannot set mode: %m", h->name);
+        pool_failpoint("home-create-made");
 
-        r = home_seed(h, fd);
+        if (r >= 0)
+                r = home_seed(h, fd);
+        pool_failpoint("home-create-seeded");
         if (r >= 0)
                 r = home_chown_top(h, fd);
+        pool_failpoint("home-create-chowned");
         if (r >= 0 && syncfs(fd) < 0)
                 r = log_error_errno(errno, "home %s: cannot sync: %m", h->name);
         if (r >= 0)
                 r = home_rename_into_place(h, temp);
+        if (r >= 0)
+                pool_failpoint("home-create-renamed");
         if (r < 0) {
                 int k = rm_rf_at(h->root_fd, temp);
                 if (k < 0)
@@ -394,12 +437,18 @@ int home_create_in_root(Home *h, HomeMakeTop make_top) {
 
 int home_remove_from_root(Home *h) {
         _cleanup_free_ char *temp = NULL;
-        int r;
+        int r, cleaned;
 
-        (void) home_clean_leftovers(h);
+        cleaned = home_clean_leftovers(h);
         r = home_top_exists(h);
         if (r < 0)
                 return r;
+        if (r == 0 && cleaned > 0) {
+                /* An interrupted remove, finished now. */
+                free(h->state);
+                h->state = strdup("absent");
+                return 0;
+        }
         if (r == 0)
                 return log_error_errno(ENOENT, "home %s: %s does not exist", h->name, h->path);
         /* Gone at once; the deletion below may take long, and if it is
@@ -407,6 +456,11 @@ int home_remove_from_root(Home *h) {
         r = home_rename_away(h, &temp);
         if (r < 0)
                 return r;
+        pool_failpoint("home-remove-renamed");
+        r = lock_down(h->root_fd, temp);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot take %s/%s from its user: %m", h->name, h->root, temp);
+        pool_failpoint("home-remove-locked");
         r = rm_rf_at(h->root_fd, temp);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot delete %s/%s: %m", h->name, h->root, temp);

@@ -34,6 +34,7 @@ typedef struct Home {
         int lock_fd;
         char *state;       /* for the status section: "active", "inactive", … */
         bool force;        /* deactivate even while in use */
+        bool wipe;         /* create: erase what a block device holds (never one in use or another home's) */
         int size_request;  /* resize: HOME_SIZE_RECORD, HOME_SIZE_MIN or HOME_SIZE_MAX */
 } Home;
 
@@ -53,7 +54,9 @@ static inline void home_freep(Home **h) {
  * with the X's replaced. */
 int home_temp_name(Home *h, const char *what, char **ret);
 
-/* Removes leftovers of killed workers for this home. */
+/* Removes leftovers of killed workers for this home, each first made
+ * root's and closed (0700/0600) so that none stays readable by the user's
+ * UID if this is interrupted too. Returns how many went, or the first error. */
 int home_clean_leftovers(Home *h);
 
 /* Moves the hidden entry into place at <root>/<name>, failing if something

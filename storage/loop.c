@@ -80,3 +80,17 @@ int loop_backing_file(const char *dev, char **ret) {
         *ret = TAKE_PTR(text);
         return 0;
 }
+
+int loop_backed_by(const char *dev, const char *path) {
+        struct loop_info64 info;
+        struct stat st;
+        _cleanup_close_ int fd = open(dev, O_RDONLY | O_CLOEXEC);
+
+        if (fd < 0)
+                return negative_errno();
+        if (ioctl(fd, LOOP_GET_STATUS64, &info) < 0)
+                return errno == ENXIO || errno == ENOTTY || errno == EINVAL ? 0 : negative_errno();
+        if (stat(path, &st) < 0)
+                return errno == ENOENT ? 0 : negative_errno();
+        return info.lo_device == st.st_dev && info.lo_inode == st.st_ino;
+}

@@ -17,3 +17,7 @@ int loop_refresh_size(int loop_fd);
 
 /* The backing file of an attached loop device (for leftovers), or -ENOENT. */
 int loop_backing_file(const char *dev, char **ret);
+
+/* 1 if the loop device dev is attached to the file at path (the same
+ * inode), 0 if not (or dev is no loop device, or path does not exist). */
+int loop_backed_by(const char *dev, const char *path);

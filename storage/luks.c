@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Encrypted homes: each home is a LUKS2 volume (an image file on a loop
  * device, or a block device) with a filesystem inside, mapped as
- * /dev/mapper/hearth-<user> and mounted on the home directory while active.
+ * /dev/mapper/home-<user> (common/home-dm.h) and mounted on the home
+ * directory while active.
  * Everything LUKS goes through libcryptsetup.
  *
  * A home whose imagePath is /dev/mapper/hearth-pool-<volume> lives on that
@@ -17,19 +18,23 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/ioctl.h>
+#include <linux/falloc.h>
 #include <linux/fs.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <blkid/blkid.h>
 #include <libcryptsetup.h>
 
 #include "backend.h"
 #include "fileio.h"
 #include "fs.h"
+#include "home-dm.h"
 #include "identity-store.h"
 #include "json-strict.h"
 #include "log.h"
@@ -44,6 +49,7 @@
 #include "size.h"
 
 #define TOKEN_TYPE "hearth-identity"
+#define LUKS_SUBSYSTEM "hearth" /* in every home's LUKS2 header, beside the user's name as label */
 #define IDENTITY_FILE ".identity"
 
 typedef struct Volume {
@@ -81,19 +87,95 @@ static void volume_close(Volume *v) {
 }
 #define _cleanup_volume_ __attribute__((cleanup(volume_close)))
 
-static int dm_name(Home *h, char *buf, size_t size) {
-        return snprintf(buf, size, "hearth-%s", h->name) < (int) size ? 0 : -ENAMETOOLONG;
+static int image_path(Home *h, char **ret, bool *ret_block);
+
+/* Whether the dm UUID's LUKS UUID (32 hex digits after the prefix) is the
+ * header's (with dashes). */
+static bool dm_uuid_names_luks_uuid(const char *dm_uuid, const char *luks_uuid) {
+        const char *p = dm_uuid + strlen(HOME_DM_UUID_LUKS2);
+        size_t n = 0;
+        for (; *luks_uuid && n < 32; luks_uuid++)
+                if (*luks_uuid != '-' && *luks_uuid != p[n++])
+                        return false;
+        return n == 32 && !*luks_uuid;
 }
 
-static void crypt_log_setup(void);
+/* Whether the mapping `name` is this home's volume, so that it may be
+ * used, closed or counted as the home's: its dm UUID says LUKS2 under that
+ * name, its header carries the user's name as label and Hearth's
+ * subsystem, and it sits on the home's image (the block device itself, or
+ * a loop device of the image file; with creating, also of the hidden image
+ * of an unfinished create). 1 yes, 0 no such mapping or not the home's.
+ * Anything else mapped under a home's name is left alone. */
+static int mapping_is_ours(Home *h, const char *name, bool creating) {
+        _cleanup_free_ char *image = NULL;
+        char uuid[256];
+        bool is_block, ours;
+        struct crypt_device *cd = NULL;
+        struct stat dev, img;
+        int r;
+
+        r = dm_uuid_of(name, uuid, sizeof uuid);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot read the dm UUID of /dev/mapper/%s: %m", h->name, name);
+        if (!dm_uuid_is_luks2_named(uuid, name)) {
+                log_debug("home %s: /dev/mapper/%s (dm UUID %s) is no LUKS2 mapping of a home", h->name, name, uuid);
+                return 0;
+        }
+        r = image_path(h, &image, &is_block);
+        if (r < 0)
+                return r;
+        crypt_log_setup();
+        if (crypt_init_by_name(&cd, name) < 0)
+                return 0;
+        const char *label = crypt_get_label(cd), *subsystem = crypt_get_subsystem(cd), *luks_uuid = crypt_get_uuid(cd);
+        const char *under = crypt_get_device_name(cd);
+        ours = label && strcmp(label, h->name) == 0 && subsystem && strcmp(subsystem, LUKS_SUBSYSTEM) == 0 &&
+               luks_uuid && dm_uuid_names_luks_uuid(uuid, luks_uuid) && under && stat(under, &dev) == 0 &&
+               S_ISBLK(dev.st_mode);
+        if (ours && is_block)
+                ours = stat(image, &img) == 0 && S_ISBLK(img.st_mode) && img.st_rdev == dev.st_rdev;
+        else if (ours && loop_backed_by(under, image) <= 0) {
+                _cleanup_free_ char *backing = NULL, *prefix = NULL;
+                ours = creating && loop_backing_file(under, &backing) >= 0 &&
+                       asprintf(&prefix, "%s/.#hearth-create.%s.", h->root, h->name) >= 0 &&
+                       strncmp(backing, prefix, strlen(prefix)) == 0;
+        }
+        crypt_free(cd);
+        if (!ours)
+                log_debug("home %s: /dev/mapper/%s is not its volume", h->name, name);
+        return ours;
+}
+
+/* The name this home is mapped under, into name (HOME_DM_NAME_MAX): 1 if it
+ * is active (under the current name, or under the old one when it was
+ * activated before an upgrade), else 0 and the current name. */
+static int find_mapping(Home *h, char *name, bool creating) {
+        for (int legacy = 0; legacy < 2; legacy++) {
+                if (home_dm_name(h->name, legacy, name) < 0)
+                        return -ENAMETOOLONG;
+                int r = mapping_is_ours(h, name, creating);
+                if (r != 0)
+                        return r;
+        }
+        return home_dm_name(h->name, false, name);
+}
 
 static bool is_active(Home *h) {
-        char name[64];
-        crypt_log_setup();
-        if (dm_name(h, name, sizeof name) < 0)
-                return false;
-        crypt_status_info s = crypt_status(NULL, name);
-        return s == CRYPT_ACTIVE || s == CRYPT_BUSY;
+        char name[HOME_DM_NAME_MAX];
+        return find_mapping(h, name, false) > 0;
+}
+
+/* The current name must be free before the home is mapped under it:
+ * whatever else holds it is not ours to close. */
+static int require_name_free(Home *h, const char *name) {
+        char uuid[256];
+        if (dm_uuid_of(name, uuid, sizeof uuid) == -ENOENT || crypt_status(NULL, name) == CRYPT_INACTIVE)
+                return 0;
+        return log_error_errno(EBUSY, "home %s: /dev/mapper/%s exists and is not this home's volume; refusing to "
+                               "use or close it", h->name, name);
 }
 
 static const char *fstype(Home *h) {
@@ -582,6 +664,57 @@ static int default_size(Home *h, const char *image, bool is_block, uint64_t *ret
         return 0;
 }
 
+/* What an image may take of the file system under it: what is free there
+ * but a floor left to the system, a twentieth of that file system (at most
+ * 1 GiB). An image that filled /home would leave the other homes, logs and
+ * everyone's files without room, and the file system read-only at worst. */
+static int image_room(Home *h, uint64_t *ret) {
+        struct statvfs sv;
+        if (fstatvfs(h->root_fd, &sv) < 0)
+                return log_error_errno(errno, "home %s: cannot stat %s: %m", h->name, h->root);
+        uint64_t avail = (uint64_t) sv.f_bavail * sv.f_frsize, total = (uint64_t) sv.f_blocks * sv.f_frsize;
+        uint64_t floor = total / 20 < (UINT64_C(1) << 30) ? total / 20 : UINT64_C(1) << 30;
+        *ret = avail > floor ? avail - floor : 0;
+        return 0;
+}
+
+/* 0 if an image of size bytes, of which allocated are on disk already,
+ * fits in that room; -ENOSPC if not. */
+static int image_fits(Home *h, uint64_t size, uint64_t allocated) {
+        char a[SIZE_FORMAT_MAX], b[SIZE_FORMAT_MAX], c[SIZE_FORMAT_MAX];
+        uint64_t room, need = size > allocated ? size - allocated : 0;
+        int r = image_room(h, &room);
+        if (r < 0)
+                return r;
+        if (need <= room)
+                return 0;
+        return log_error_errno(ENOSPC, "home %s: an image of %s does not fit in %s: it needs %s more, and only %s "
+                               "is free beyond what stays for the system", h->name, size_format(size, a), h->root,
+                               size_format(need, b), size_format(room, c));
+}
+
+/* Gives the image file its size: allocated, as homed does unless discard
+ * is on, so that the home cannot run out of room under its file system
+ * later; sparse with discard, or where the file system cannot allocate. */
+static int image_allocate(Home *h, const char *path, int fd, uint64_t size) {
+        _cleanup_close_ int own = -1;
+        if (fd < 0) {
+                fd = own = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        return log_error_errno(errno, "home %s: cannot open %s: %m", h->name, path);
+        }
+        if (h->rec->luks_discard <= 0) {
+                if (fallocate(fd, 0, 0, (off_t) size) == 0)
+                        return 0;
+                if (errno != EOPNOTSUPP && errno != ENOSYS)
+                        return log_error_errno(errno, "home %s: cannot allocate %s: %m", h->name, path);
+                log_debug("home %s: the file system under %s cannot allocate; the image stays sparse", h->name, path);
+        }
+        if (ftruncate(fd, (off_t) size) < 0)
+                return log_error_errno(errno, "home %s: cannot size %s: %m", h->name, path);
+        return 0;
+}
+
 static int mount_dir(Home *h, const char *what, char **ret) {
         const char *rt = getenv("HEARTH_RUNTIME_DIR");
         _cleanup_free_ char *p = NULL;
@@ -703,11 +836,11 @@ static int pool_volume_resize(Home *h, const char *volume, uint64_t size, bool g
  * itself goes with the other hidden leftovers. */
 static void clean_create_leftovers(Home *h) {
         _cleanup_free_ char *mnt = NULL;
-        char name[64];
+        char name[HOME_DM_NAME_MAX];
 
         if (mount_dir(h, "create", &mnt) >= 0)
                 (void) umount2(mnt, MNT_DETACH);
-        if (dm_name(h, name, sizeof name) >= 0 && is_active(h)) {
+        if (find_mapping(h, name, true) > 0) {
                 _cleanup_free_ char *image = NULL;
                 bool is_block;
                 struct stat st;
@@ -718,13 +851,97 @@ static void clean_create_leftovers(Home *h) {
         (void) home_clean_leftovers(h);
 }
 
+/* Another home whose record names the same device (the identity store
+ * hearthd keeps): its volume is not this create's to format, wipe or not. */
+static int device_named_by_other_home(Home *h, const char *dev) {
+        _cleanup_identity_store_ IdentityStore *store = NULL;
+        char **names = NULL;
+        struct stat mine, other;
+        int r, found = 0;
+
+        /* A pool volume's node may not be there yet: then by name only. */
+        bool blk = stat(dev, &mine) == 0 && S_ISBLK(mine.st_mode);
+        r = identity_store_open(NULL, &store);
+        if (r >= 0)
+                r = identity_store_list(store, &names);
+        if (r < 0)
+                return 0; /* no store (hearthd keeps none here): nothing to compare with */
+        for (char **n = names; *n && !found; n++) {
+                _cleanup_user_record_ UserRecord *rec = NULL;
+                if (strcmp(*n, h->name) == 0 || identity_store_load(store, *n, &rec) < 0 || !rec->image_path)
+                        continue;
+                if (strcmp(rec->image_path, dev) == 0 ||
+                    (blk && stat(rec->image_path, &other) == 0 && S_ISBLK(other.st_mode) && other.st_rdev == mine.st_rdev)) {
+                        found = log_error_errno(EEXIST, "home %s: %s is the volume of home %s; refusing to format it",
+                                                h->name, dev, *n);
+                }
+        }
+        for (char **n = names; *n; n++)
+                free(*n);
+        free(names);
+        return found;
+}
+
+/* A block device a new home may be made on: nobody uses it (mounted, held
+ * by a mapping such as another home's, opened exclusively), and nothing is
+ * on it — file system, partition table, LUKS header, RAID or LVM member —
+ * unless the caller asked to wipe it (hearth-work create --wipe); then the
+ * signatures found are erased first, as wipefs does. */
+static int device_check_blank(Home *h, const char *dev) {
+        _cleanup_close_ int fd = open(dev, (h->wipe ? O_RDWR : O_RDONLY) | O_EXCL | O_CLOEXEC);
+        if (fd < 0 && errno == EBUSY)
+                return log_error_errno(EBUSY, "home %s: %s is in use (mounted, held by a mapping such as another "
+                                       "home's, or open); refusing to touch it", h->name, dev);
+        if (fd < 0)
+                return log_error_errno(errno, "home %s: cannot open %s: %m", h->name, dev);
+        blkid_probe pr = blkid_new_probe();
+        if (!pr || blkid_probe_set_device(pr, fd, 0, 0) < 0) {
+                if (pr)
+                        blkid_free_probe(pr);
+                return log_error_errno(ENOMEM, "home %s: cannot probe %s", h->name, dev);
+        }
+        blkid_probe_enable_superblocks(pr, 1);
+        blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_MAGIC | BLKID_SUBLKS_BADCSUM);
+        blkid_probe_enable_partitions(pr, 1);
+        blkid_probe_set_partitions_flags(pr, BLKID_PARTS_MAGIC);
+        int r = 0, n = 0;
+        char what[64] = "";
+        while (blkid_do_probe(pr) == 0) {
+                const char *t = NULL;
+                if (!what[0] && (blkid_probe_lookup_value(pr, "TYPE", &t, NULL) == 0 ||
+                                 blkid_probe_lookup_value(pr, "PTTYPE", &t, NULL) == 0) && t)
+                        snprintf(what, sizeof what, "%s", t);
+                n++;
+                if (!h->wipe)
+                        break;
+                if (blkid_do_wipe(pr, 0) < 0) {
+                        r = log_error_errno(EIO, "home %s: cannot wipe the %s signature on %s", h->name,
+                                            t ?: "found", dev);
+                        break;
+                }
+        }
+        blkid_free_probe(pr);
+        if (r < 0)
+                return r;
+        if (n > 0 && !h->wipe)
+                return log_error_errno(EEXIST, "home %s: %s holds %s%s; refusing to format it (hearth-work create "
+                                       "--wipe erases it first)", h->name, dev, what[0] ? "a " : "data",
+                                       what[0] ? what : "");
+        if (n > 0) {
+                log_info("home %s: wiped %d signature%s (%s) on %s", h->name, n, n == 1 ? "" : "s", what, dev);
+                if (fsync(fd) < 0)
+                        return log_error_errno(errno, "home %s: cannot sync %s: %m", h->name, dev);
+        }
+        return 0;
+}
+
 static int luks_create(Home *h) {
         _cleanup_volume_ Volume v = { .loop_fd = -1 };
         _cleanup_free_ char *image = NULL, *temp = NULL, *temp_path = NULL, *mnt = NULL;
         _cleanup_close_ int fd = -1, top = -1;
-        char name[64], mapped[80], volume[POOL_NAME_MAX + 1];
+        char name[HOME_DM_NAME_MAX], mapped[80], volume[POOL_NAME_MAX + 1];
         uint64_t size = 0, min = 0;
-        bool is_block = false, mounted = false, on_pool, pool_created = false;
+        bool is_block = false, mounted = false, on_pool, pool_created = false, formatted = false;
         struct stat st;
         int r;
 
@@ -740,12 +957,18 @@ static int luks_create(Home *h) {
         if (r < 0)
                 return r;
         clean_create_leftovers(h);
-        if (dm_name(h, name, sizeof name) < 0)
-                return -ENAMETOOLONG;
-        if (is_active(h))
+        r = find_mapping(h, name, false);
+        if (r < 0)
+                return r;
+        if (r > 0)
                 return log_error_errno(EALREADY, "home %s: /dev/mapper/%s is already active", h->name, name);
+        r = require_name_free(h, name);
+        if (r < 0)
+                return r;
         if (!is_block && stat(image, &st) == 0)
                 return log_error_errno(EEXIST, "home %s: %s already exists", h->name, image);
+        if (is_block && (r = device_named_by_other_home(h, image)) < 0)
+                return r;
         r = home_pool_volume(h, volume);
         if (r < 0)
                 return r;
@@ -756,6 +979,8 @@ static int luks_create(Home *h) {
                         return r;
         }
 
+        if (is_block && (r = device_check_blank(h, image)) < 0)
+                goto fail;
         r = default_size(h, image, is_block, &size);
         if (r < 0)
                 goto fail;
@@ -765,6 +990,8 @@ static int luks_create(Home *h) {
                                     size_format(size, a), fstype(h), size_format(min + LUKS_HEADER_ROOM, b));
                 goto fail;
         }
+        if (!is_block && (r = image_fits(h, size, 0)) < 0)
+                goto fail;
 
         /* Build under a hidden name; rename into place only when complete. */
         if (!is_block) {
@@ -774,10 +1001,9 @@ static int luks_create(Home *h) {
                 fd = openat(h->root_fd, temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
                 if (fd < 0)
                         return log_error_errno(errno, "home %s: cannot create image: %m", h->name);
-                if (ftruncate(fd, (off_t) size) < 0) {
-                        r = log_error_errno(errno, "home %s: cannot size image: %m", h->name);
+                r = image_allocate(h, temp, fd, size);
+                if (r < 0)
                         goto fail;
-                }
                 if (asprintf(&temp_path, "%s/%s", h->root, temp) < 0) {
                         r = log_oom();
                         goto fail;
@@ -793,7 +1019,7 @@ static int luks_create(Home *h) {
         struct crypt_params_luks2 params = {
                 .sector_size = 4096,
                 .label = h->name,
-                .subsystem = "hearth",
+                .subsystem = LUKS_SUBSYSTEM,
         };
         size_t key_size = h->rec->luks_volume_key_size != UINT64_MAX ? (size_t) h->rec->luks_volume_key_size : 64;
         r = crypt_format(v.cd, CRYPT_LUKS2, h->rec->luks_cipher ?: "aes", h->rec->luks_cipher_mode ?: "xts-plain64",
@@ -807,6 +1033,7 @@ static int luks_create(Home *h) {
                 r = log_error_errno(r, "home %s: cannot format LUKS2: %m", h->name);
                 goto fail;
         }
+        formatted = true;
         /* Sealed in the TPM, the disk alone must not open with the
          * password: no password keyslot unless asked for. */
         for (const char *const *pw = h->rec->password; (!tpm2.enabled || tpm2.keep_password) && *pw; pw++) {
@@ -823,6 +1050,9 @@ static int luks_create(Home *h) {
                 goto fail;
 
         json_object_object_add(h->rec->json, "imagePath", json_object_new_string(image));
+        /* homed's field: which LUKS volume is this home's (remove checks it). */
+        if (crypt_get_uuid(v.cd))
+                json_object_object_add(h->rec->json, "luksUuid", json_object_new_string(crypt_get_uuid(v.cd)));
         if (!h->rec->file_system_type)
                 json_object_object_add(h->rec->json, "fileSystemType", json_object_new_string(fstype(h)));
         json_object_object_add(h->rec->json, "diskSize", json_object_new_int64((int64_t) size));
@@ -900,7 +1130,7 @@ fail:
                 (void) crypt_deactivate_by_name(v.cd, name, CRYPT_DEACTIVATE_FORCE);
         if (temp)
                 (void) unlinkat(h->root_fd, temp, 0);
-        else if (is_block && v.cd) /* leave no half-made header on a device */
+        else if (is_block && formatted) /* leave no half-made header on a device: only ours */
                 (void) crypt_wipe(v.cd, NULL, CRYPT_WIPE_ZERO, 0, UINT64_C(16) << 20, 1 << 20, 0, NULL, NULL);
         if (pool_created) {
                 volume_close(&v); /* nothing of ours may hold the device */
@@ -936,12 +1166,13 @@ static int sync_hashes(Home *h, const char *password) {
  * killed during create or an offline resize leaves: unmount its scratch
  * mounts and close it, so the home can be activated again. */
 static int clean_stale_mapping(Home *h) {
-        char name[64];
+        char name[HOME_DM_NAME_MAX];
         struct statx stx;
         int r;
 
-        if (dm_name(h, name, sizeof name) < 0 || !is_active(h))
-                return 0;
+        r = find_mapping(h, name, false);
+        if (r <= 0)
+                return r;
         /* Mounted on the home directory: really active. */
         if (statx(AT_FDCWD, h->path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &stx) == 0 &&
             (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
@@ -964,17 +1195,21 @@ static int luks_activate(Home *h) {
         _cleanup_volume_ Volume v = { .loop_fd = -1 };
         _cleanup_close_ int top = -1;
         _cleanup_user_record_ UserRecord *from_token = NULL, *from_file = NULL;
-        char name[64], mapped[80];
+        char name[HOME_DM_NAME_MAX], mapped[80];
         bool mounted = false;
         int r, slot;
 
-        if (dm_name(h, name, sizeof name) < 0)
-                return -ENAMETOOLONG;
         r = clean_stale_mapping(h);
         if (r < 0)
                 return r;
-        if (is_active(h))
+        r = find_mapping(h, name, false);
+        if (r < 0)
+                return r;
+        if (r > 0)
                 return log_error_errno(EALREADY, "home %s: already active", h->name);
+        r = require_name_free(h, name);
+        if (r < 0)
+                return r;
         r = volume_open(h, &v);
         if (r < 0)
                 return r;
@@ -1025,11 +1260,23 @@ fail:
 /* The mapping's name, if the home is active; with sync, what is written to
  * the home is flushed first (before unmounting or suspending it). */
 static int require_active(Home *h, char *name, size_t size, bool sync) {
-        if (dm_name(h, name, size) < 0)
+        if (size < HOME_DM_NAME_MAX)
                 return -ENAMETOOLONG;
-        if (!is_active(h))
+        int r = find_mapping(h, name, false);
+        if (r < 0)
+                return r;
+        if (r == 0)
                 return log_error_errno(ENOTCONN, "home %s: not active", h->name);
         if (sync) {
+                /* A locked home's I/O is suspended: syncfs would wait,
+                 * unkillable, until someone unlocks it. */
+                struct crypt_active_device cad;
+                struct crypt_device *cd = NULL;
+                bool suspended = crypt_init_by_name(&cd, name) >= 0 && crypt_get_active_device(cd, name, &cad) >= 0 &&
+                                 (cad.flags & CRYPT_ACTIVATE_SUSPENDED);
+                crypt_free(cd);
+                if (suspended)
+                        return log_error_errno(EBUSY, "home %s: locked; unlock it first", h->name);
                 _cleanup_close_ int fd = open(h->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (fd >= 0)
                         (void) syncfs(fd);
@@ -1185,19 +1432,22 @@ static int luks_resize(Home *h) {
         _cleanup_volume_ Volume v = { .loop_fd = -1 };
         _cleanup_free_ char *mnt = NULL;
         char name[64], mapped[80], a[SIZE_FORMAT_MAX];
-        uint64_t want = h->rec->disk_size, current, min, header, pool_free = 0, esb = 0;
+        uint64_t want = h->rec->disk_size, current, min, header, pool_free = 0, esb = 0, allocated = 0;
         bool was_active, opened_here = false, mounted_here = false, on_pool;
         struct stat st;
         int r;
 
         if (want == UINT64_MAX && h->size_request == HOME_SIZE_RECORD)
                 return log_error_errno(EINVAL, "home %s: diskSize: required for resize", h->name);
-        if (dm_name(h, name, sizeof name) < 0)
-                return -ENAMETOOLONG;
         r = clean_stale_mapping(h);
         if (r < 0)
                 return r;
-        was_active = is_active(h);
+        r = find_mapping(h, name, false);
+        if (r < 0)
+                return r;
+        was_active = r > 0;
+        if (!was_active && (r = require_name_free(h, name)) < 0)
+                return r;
         r = was_active ? volume_open_active(h, name, &v) : volume_open(h, &v);
         if (r < 0)
                 return r;
@@ -1222,17 +1472,25 @@ static int luks_resize(Home *h) {
                 if (stat(v.image, &st) < 0)
                         return log_error_errno(errno, "home %s: cannot stat %s: %m", h->name, v.image);
                 current = (uint64_t) st.st_size;
+                /* What the image holds on disk: sparse (discard, or made
+                 * before images were allocated) counts only what is there. */
+                allocated = h->rec->luks_discard > 0 ? current : (uint64_t) st.st_blocks * 512;
+                if (allocated > current)
+                        allocated = current;
         }
         header = crypt_get_data_offset(v.cd) * 512;
         (void) fs_min_size(fstype(h), &min);
         if (h->size_request == HOME_SIZE_MAX && on_pool)
                 want = current + pool_free; /* free extents serve nothing else */
         else if (h->size_request == HOME_SIZE_MAX) {
-                /* All that is free below the image, but a tenth. */
-                struct statvfs sv;
-                if (fstatvfs(h->root_fd, &sv) < 0)
-                        return log_error_errno(errno, "home %s: cannot stat %s: %m", h->name, h->root);
-                want = (current + (uint64_t) sv.f_bavail * sv.f_frsize / 10 * 9) / (1 << 20) * (1 << 20);
+                /* All that is free below the image, but the system's floor. */
+                uint64_t room;
+                r = image_room(h, &room);
+                if (r < 0)
+                        return r;
+                want = (allocated + room) / (1 << 20) * (1 << 20);
+                if (want < current)
+                        want = current;
         } else if (h->size_request == HOME_SIZE_MIN)
                 want = current; /* decided once the filesystem is open, below */
         if (want < header + min)
@@ -1240,6 +1498,8 @@ static int luks_resize(Home *h) {
                                        fstype(h));
         /* A pool volume has whole extents; never less than asked for. */
         want = on_pool ? (want / esb + (want % esb != 0)) * esb : want / 4096 * 4096;
+        if (!on_pool && want > current && (r = image_fits(h, want, allocated)) < 0)
+                return r;
         snprintf(mapped, sizeof mapped, "/dev/mapper/%s", name);
 
         if (!was_active) {
@@ -1298,10 +1558,10 @@ static int luks_resize(Home *h) {
                 /* Grow: the container first, then what is inside it. */
                 if (on_pool)
                         r = pool_volume_resize(h, v.pool_volume, want, true);
-                else if (truncate(v.image, (off_t) want) < 0)
-                        r = log_error_errno(errno, "home %s: cannot grow %s: %m", h->name, v.image);
-                else
+                else if ((r = image_allocate(h, v.image, -1, want)) >= 0)
                         r = loop_refresh_size(v.loop_fd);
+                else
+                        (void) truncate(v.image, (off_t) current); /* what a failed allocation took */
                 if (r < 0)
                         goto out;
                 r = crypt_resize(v.cd, name, 0);
@@ -1407,9 +1667,7 @@ static int luks_inspect(Home *h) {
         } else if (stat(image, &st) < 0)
                 return log_error_errno(errno, "home %s: image %s: %m", h->name, image);
         if (!h->state) {
-                char name[64];
-                crypt_status_info s = dm_name(h, name, sizeof name) < 0 ? CRYPT_INACTIVE : crypt_status(NULL, name);
-                r = set_state(h, s == CRYPT_ACTIVE || s == CRYPT_BUSY ? "active" : "inactive");
+                r = set_state(h, is_active(h) ? "active" : "inactive");
                 if (r < 0)
                         return r;
         }
@@ -1448,11 +1706,38 @@ static int luks_update(Home *h) {
         return r;
 }
 
+/* Whether the opened volume is this home's: a LUKS2 header labelled with
+ * the user's name in Hearth's subsystem, with the UUID the record keeps
+ * (luksUuid; homes made before it was recorded have none), carrying an
+ * identity token for this user. Remove wipes nothing else. */
+static int volume_is_ours(Home *h, Volume *v) {
+        _cleanup_user_record_ UserRecord *embedded = NULL;
+        const char *label = crypt_get_label(v->cd), *subsystem = crypt_get_subsystem(v->cd);
+        const char *uuid = crypt_get_uuid(v->cd), *want_uuid = NULL;
+        json_object *j;
+        char why[160] = "";
+
+        if (json_object_object_get_ex(h->rec->json, "luksUuid", &j) && json_object_is_type(j, json_type_string))
+                want_uuid = json_object_get_string(j);
+        if (!label || strcmp(label, h->name) != 0)
+                snprintf(why, sizeof why, "its LUKS2 label is \"%.64s\"", label ?: "");
+        else if (!subsystem || strcmp(subsystem, LUKS_SUBSYSTEM) != 0)
+                snprintf(why, sizeof why, "its LUKS2 subsystem is \"%.64s\", not " LUKS_SUBSYSTEM, subsystem ?: "");
+        else if (want_uuid && (!uuid || strcasecmp(uuid, want_uuid) != 0))
+                snprintf(why, sizeof why, "its LUKS UUID is %.40s, the record's %.40s", uuid ?: "none", want_uuid);
+        else if (token_read(h, v, &embedded) < 0 || strcmp(embedded->user_name, h->name) != 0)
+                snprintf(why, sizeof why, "it carries no identity token for %s", h->name);
+        if (!why[0])
+                return 0;
+        return log_error_errno(EMEDIUMTYPE, "home %s: %s is not %s's volume (%s); refusing to remove it",
+                               h->name, v->image, h->name, why);
+}
+
 static int luks_remove(Home *h) {
         _cleanup_volume_ Volume v = { .loop_fd = -1 };
+        _cleanup_free_ char *image = NULL;
         char volume[POOL_NAME_MAX + 1];
-        uint64_t header;
-        bool on_pool;
+        bool on_pool, is_block;
         int r;
 
         if (is_active(h))
@@ -1472,16 +1757,31 @@ static int luks_remove(Home *h) {
                         return set_state(h, "absent");
                 }
         }
-        r = volume_open(h, &v);
-        if (r == -EUCLEAN) {
-                /* A damaged header is no reason to keep the data. */
-                header = UINT64_C(16) << 20;
-        } else if (r < 0)
+        r = image_path(h, &image, &is_block);
+        if (r < 0)
                 return r;
-        else
-                header = crypt_get_data_offset(v.cd) * 512;
+        r = volume_attach(h, image, is_block, &v);
+        if (r < 0)
+                return r;
+        /* Only this home's volume is wiped: a device or file without its
+         * header may be anything (another home, someone's file system), and
+         * a damaged home is for its owner to wipe by hand. */
+        if (crypt_load(v.cd, CRYPT_LUKS2, NULL) < 0)
+                return log_error_errno(EMEDIUMTYPE, "home %s: %s has no LUKS2 header, so it is not provably %s's "
+                                       "volume (damaged, or something else); refusing to remove it — if it is %s's "
+                                       "and beyond repair, wipe it by hand", h->name, image, h->name, h->name);
+        r = volume_is_ours(h, &v);
+        if (r < 0)
+                return r;
+        if (!is_block && !on_pool) {
+                /* The file may have been swapped since it was checked. */
+                r = loop_backed_by(v.dev, image);
+                if (r <= 0)
+                        return log_error_errno(r < 0 ? -r : EBUSY, "home %s: %s changed while being removed", h->name,
+                                               image);
+        }
         /* Header and keyslots go first: the data is unreadable from then on. */
-        r = crypt_wipe(v.cd, NULL, CRYPT_WIPE_ZERO, 0, header, 1 << 20, 0, NULL, NULL);
+        r = crypt_wipe(v.cd, NULL, CRYPT_WIPE_ZERO, 0, crypt_get_data_offset(v.cd) * 512, 1 << 20, 0, NULL, NULL);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot wipe the LUKS header: %m", h->name);
         if (!v.is_block && unlink(v.image) < 0)

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "macro.h"
 #include "pool-alloc.h"
+#include "pool-discover.h"
 #include "pool-metadata.h"
 #include "pool.h"
 
@@ -323,6 +324,7 @@ struct Pool {
         char *md_error;             /* why there is none, or why it does not fit the PVs */
         int md_errno;
         int lock_fd;
+        bool adopted;               /* found by a scan with no pool UUID recorded: activate records it */
 };
 
 static void device_done(PoolDevice *d) {
@@ -469,13 +471,25 @@ static int device_open(const char *path, int flags, PoolDevice *d) {
         return 0;
 }
 
-/* Block devices whose geometry block carries Hearth's magic. */
-static int scan_devices(char ***ret) {
-        _cleanup_strv_free_ char **l = NULL;
-        size_t n = 0;
+typedef struct ScanResult {
+        PoolCandidate c[POOL_PVS_MAX * 4];
+        char *paths[POOL_PVS_MAX * 4];
+        size_t n;
+} ScanResult;
+
+static void scan_result_done(ScanResult *s) {
+        for (size_t i = 0; i < s->n; i++)
+                free(s->paths[i]);
+        s->n = 0;
+}
+
+/* Block devices whose geometry block carries Hearth's magic, with their
+ * geometry decoded (read-only: a stranger is never opened for writing). */
+static int scan_devices(ScanResult *ret) {
         DIR *dir = opendir("/sys/class/block");
         struct dirent *de;
 
+        ret->n = 0;
         if (!dir)
                 return log_error_errno(errno, "pool: cannot list /sys/class/block: %m");
         while ((de = readdir(dir))) {
@@ -490,25 +504,67 @@ static int scan_devices(char ***ret) {
                 bool hit = pread(fd, magic, 8, POOL_GEOMETRY_PRIMARY) == 8 && memcmp(magic, "HEARTHPV", 8) == 0;
                 if (!hit)
                         hit = pread(fd, magic, 8, POOL_GEOMETRY_BACKUP) == 8 && memcmp(magic, "HEARTHPV", 8) == 0;
-                close(fd);
-                if (!hit || n >= POOL_PVS_MAX * 4)
+                if (!hit || ret->n >= ELEMENTSOF(ret->c)) {
+                        close(fd);
                         continue;
-                char **nl = reallocarray(l, n + 2, sizeof *nl);
-                if (!nl) {
+                }
+                uint8_t buf[2 * POOL_GEOMETRY_SIZE];
+                _cleanup_free_ char *err = NULL;
+                PoolGeometry g;
+                bool backup;
+                int r = pread_full(fd, buf, sizeof buf, POOL_GEOMETRY_PRIMARY);
+                close(fd);
+                if (r >= 0)
+                        r = pool_geometry_pick(buf, POOL_GEOMETRY_SIZE, buf + POOL_GEOMETRY_SIZE, POOL_GEOMETRY_SIZE, &g,
+                                               &backup, &err);
+                if (r < 0) {
+                        log_warning("pool PV %s: ignored: %s", path, err ?: strerror(-r));
+                        continue;
+                }
+                char *copy = strdup(path);
+                if (!copy) {
                         closedir(dir);
+                        scan_result_done(ret);
                         return log_oom();
                 }
-                l = nl;
-                l[n] = strdup(path);
-                l[++n] = NULL;
-                if (!l[n - 1]) {
-                        closedir(dir);
-                        return log_oom();
-                }
+                PoolCandidate *c = &ret->c[ret->n];
+                ret->paths[ret->n++] = copy;
+                *c = (PoolCandidate) { .path = copy, .ok = true, .pv_index = g.pv_index };
+                memcpy(c->pool_uuid, g.pool_uuid, 16);
+                memcpy(c->pv_uuid, g.pv_uuid, 16);
         }
         closedir(dir);
-        if (n == 0)
+        if (ret->n == 0)
                 return log_error_errno(ENODEV, "pool: no physical volume found (no block device carries a Hearth geometry block)");
+        return 0;
+}
+
+/* The scan, bound to this machine's pool (pool-discover.h): the devices of
+ * the pool POOL_ID_FILE records, or of the only pool found if none is. */
+static int find_devices(char ***ret, bool *ret_adopted) {
+        _cleanup_(scan_result_done) ScanResult s = {};
+        _cleanup_strv_free_ char **l = NULL;
+        const char *record = pool_id_file();
+        uint8_t recorded[16], uuid[16];
+        bool keep[ELEMENTSOF(s.c)];
+        size_t n = 0;
+
+        int r = pool_id_read(record, recorded);
+        if (r < 0)
+                return r;
+        bool have_record = r > 0;
+        r = scan_devices(&s);
+        if (r < 0)
+                return r;
+        r = pool_discover_select(s.c, s.n, have_record ? recorded : NULL, record, keep, uuid, ret_adopted);
+        if (r < 0)
+                return r;
+        l = calloc(s.n + 1, sizeof *l);
+        if (!l)
+                return log_oom();
+        for (size_t i = 0; i < s.n; i++)
+                if (keep[i])
+                        l[n++] = TAKE_PTR(s.paths[i]);
         *ret = TAKE_PTR(l);
         return 0;
 }
@@ -545,7 +601,7 @@ int pool_open(char *const *devices, bool allow_bad_metadata, Pool **ret) {
                 return p->lock_fd;
 
         if (!devices) {
-                r = scan_devices(&found);
+                r = find_devices(&found, &p->adopted);
                 if (r < 0)
                         return r;
                 devices = found;
@@ -873,6 +929,16 @@ int pool_activate(Pool *p) {
                 r = volume_apply(p, p->md, &p->md->volumes[i], true, NULL);
                 if (r < 0 && ret == 0)
                         ret = r;
+        }
+        /* A machine set up before the UUID was recorded (or whose record
+         * was lost) is bound to the pool it found alone, once that pool
+         * came up: from then on a stranger cannot take its place. */
+        if (ret == 0 && p->adopted) {
+                char u[37];
+                if (pool_id_write(pool_id_file(), p->md->pool_uuid) >= 0)
+                        log_notice("pool: recorded pool %s in %s as this machine's pool",
+                                   pool_uuid_to_string(p->md->pool_uuid, u), pool_id_file());
+                p->adopted = false;
         }
         return ret;
 }
@@ -2018,6 +2084,12 @@ int pool_init(const char *home_dev, const char *pool_dev, uint64_t extent_size, 
         if (r < 0)
                 goto finish;
 
+        /* 0. this machine's pool from now on (pool-discover.h): recorded
+         * before any PV is written, so that an init killed after writing
+         * them leaves a pool that activate finds, never one it ignores. */
+        r = pool_id_write(pool_id_file(), pool_uuid);
+        if (r < 0)
+                goto finish;
         /* 1. the reserved area: zeroed (old signatures, stale copies). */
         for (int i = 0; i < 2; i++) {
                 size_t len = (size_t) (g[i].data_start * 512);

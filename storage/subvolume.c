@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Btrfs subvolume homes: <root>/<user> is a subvolume; diskSize is the
- * referenced-bytes limit of its level-0 qgroup, with quota enabled on the
- * filesystem on demand. */
+ * referenced-bytes limit of its level-1 qgroup 1/<id>, which holds the
+ * home's own 0/<id> and those of the subvolumes made inside it (a user can
+ * make them: `btrfs subvolume create ~/x`), and of 0/<id> too; quota is
+ * enabled on the filesystem on demand (btrfs-quota.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <unistd.h>
 
 #include <btrfsutil.h>
 #include <linux/magic.h>
@@ -53,15 +56,73 @@ static int enable_quota(Home *h) {
         return 0;
 }
 
-static int set_limit(Home *h, int fd, uint64_t limit) {
+static int home_id(Home *h, int fd, uint64_t *ret) {
+        enum btrfs_util_error e = btrfs_util_subvolume_id_fd(fd, ret);
+        return e != BTRFS_UTIL_OK ? btrfs_error(h, "cannot read subvolume ID", e) : 0;
+}
+
+/* The home's level-1 group, with the home in it and every subvolume below
+ * it. Under simple quotas the kernel adds those made later by itself;
+ * under full qgroups (quota enabled before Hearth, or a kernel before 6.7)
+ * they are added here, at every operation on the home. */
+static int ensure_group(Home *h, int fd, uint64_t id) {
+        struct btrfs_util_subvolume_iterator *it = NULL;
         enum btrfs_util_error e;
+        uint64_t group = BTRFS_QGROUP_LEVEL1(id);
+        int r;
+
+        r = btrfs_qgroup_exists(fd, group);
+        if (r == 0)
+                r = btrfs_qgroup_create(fd, group);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot create quota group 1/%" PRIu64 ": %m", h->name, id);
+        r = btrfs_qgroup_in_group(fd, id, group);
+        if (r == 0)
+                r = btrfs_qgroup_assign(fd, id, group);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot put 0/%" PRIu64 " into quota group 1/%" PRIu64 ": %m",
+                                       h->name, id, id);
+
+        e = btrfs_util_create_subvolume_iterator_fd(fd, 0, 0, &it);
+        if (e != BTRFS_UTIL_OK)
+                return btrfs_error(h, "cannot list the subvolumes inside the home", e);
+        for (;;) {
+                _cleanup_free_ char *path = NULL;
+                uint64_t sub;
+                e = btrfs_util_subvolume_iterator_next(it, &path, &sub);
+                if (e == BTRFS_UTIL_ERROR_STOP_ITERATION)
+                        break;
+                if (e != BTRFS_UTIL_OK) {
+                        r = btrfs_error(h, "cannot list the subvolumes inside the home", e);
+                        break;
+                }
+                int k = btrfs_qgroup_in_group(fd, sub, group);
+                if (k == 0) {
+                        log_info("home %s: subvolume %s/%s now counts against the home's quota", h->name, h->path,
+                                 path);
+                        k = btrfs_qgroup_assign(fd, sub, group);
+                }
+                if (k < 0 && r >= 0)
+                        r = log_error_errno(k, "home %s: cannot put subvolume %s/%s into quota group 1/%" PRIu64 ": %m",
+                                            h->name, h->path, path, id);
+        }
+        btrfs_util_destroy_subvolume_iterator(it);
+        return r < 0 ? r : 0;
+}
+
+static int set_limit(Home *h, int fd, uint64_t limit) {
         uint64_t id;
         int r;
 
-        e = btrfs_util_subvolume_id_fd(fd, &id);
-        if (e != BTRFS_UTIL_OK)
-                return btrfs_error(h, "cannot read subvolume ID", e);
-        r = btrfs_qgroup_set_limit(fd, id, limit);
+        r = home_id(h, fd, &id);
+        if (r < 0)
+                return r;
+        r = ensure_group(h, fd, id);
+        if (r < 0)
+                return r;
+        r = btrfs_qgroup_set_limit(fd, BTRFS_QGROUP_LEVEL1(id), limit);
+        if (r >= 0)
+                r = btrfs_qgroup_set_limit(fd, id, limit);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot set quota limit: %m", h->name);
         return 0;
@@ -123,14 +184,39 @@ static int open_home(Home *h, int *ret_fd) {
         return 0;
 }
 
+/* From the level-1 group where there is one (what the home and the
+ * subvolumes inside it hold), else (a home from before) from 0/<id>. */
 static int usage(Home *h, int fd, uint64_t *rfer, uint64_t *limit) {
-        enum btrfs_util_error e;
         uint64_t id;
+        int r = home_id(h, fd, &id);
+        if (r < 0)
+                return r;
+        r = btrfs_qgroup_exists(fd, BTRFS_QGROUP_LEVEL1(id));
+        return btrfs_qgroup_get(fd, r > 0 ? BTRFS_QGROUP_LEVEL1(id) : id, rfer, limit);
+}
 
-        e = btrfs_util_subvolume_id_fd(fd, &id);
-        if (e != BTRFS_UTIL_OK)
-                return btrfs_error(h, "cannot read subvolume ID", e);
-        return btrfs_qgroup_get(fd, id, rfer, limit);
+/* A home with a limit from before the level-1 group gets it, with the
+ * limit; subvolumes made inside since the last look are put into it. */
+static int apply_quota(Home *h, int fd) {
+        uint64_t id;
+        int r;
+
+        if (h->rec->disk_size == UINT64_MAX)
+                return 0;
+        r = home_id(h, fd, &id);
+        if (r < 0)
+                return r;
+        r = btrfs_qgroup_exists(fd, id);
+        if (r <= 0)
+                return r; /* quota off: nothing to keep */
+        r = btrfs_qgroup_exists(fd, BTRFS_QGROUP_LEVEL1(id));
+        if (r < 0)
+                return r;
+        if (r == 0) {
+                log_info("home %s: its quota moves to a group that also holds the subvolumes inside it", h->name);
+                return set_limit(h, fd, h->rec->disk_size);
+        }
+        return ensure_group(h, fd, id);
 }
 
 static int set_state(Home *h, const char *state) {
@@ -142,7 +228,12 @@ static int set_state(Home *h, const char *state) {
 static int subvolume_activate(Home *h) {
         _cleanup_close_ int fd = -1;
         int r = open_home(h, &fd);
-        return r < 0 ? r : set_state(h, "active");
+        if (r < 0)
+                return r;
+        r = apply_quota(h, fd);
+        if (r < 0)
+                return r;
+        return set_state(h, "active");
 }
 
 static int subvolume_deactivate(Home *h) {
@@ -215,6 +306,10 @@ static int subvolume_inspect(Home *h) {
                 return r;
         if (!h->state && (r = set_state(h, "inactive")) < 0)
                 return r;
+        /* After every operation: what was made inside since counts now. */
+        r = apply_quota(h, fd);
+        if (r < 0)
+                log_warning_errno(r, "home %s: its quota group is not complete: %m", h->name);
         status = json_object_new_object();
         if (!status)
                 return log_oom();

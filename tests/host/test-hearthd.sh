@@ -54,6 +54,12 @@ expect_error "create with a name NSS knows" home1.UserNameExists CreateHome stri
 expect_error "malformed record" DBus.Error.InvalidArgs CreateHome string:'{"userName":"dave","userName":"eve"}'
 expect_error "record with a bad field" DBus.Error.InvalidArgs CreateHome string:"$(record dave ',"diskSize":"big"')"
 check "failed creates left nothing" 0 test ! -e "$HEARTHD_HOME_ROOT/carol" -a ! -e "$HEARTHD_STATE_DIR/dave.identity"
+# A block device another home's record names is never given to a new home (#18 item 2).
+check "register lucy, a LUKS home on a device" 0 call RegisterHome string:"{\"userName\":\"lucy\",\"uid\":60400,\"storage\":\"luks\",\"imagePath\":\"/dev/hearth-test-blk\",\"disposition\":\"regular\",\"lastChangeUSec\":$(now_usec)}"
+expect_error "create on lucy's device" home1.HomeExists CreateHome \
+    string:"$(record mara ',"storage":"luks","imagePath":"/dev/hearth-test-blk","secret":{"password":["m"]}')"
+contains "refusal names lucy" "$HEARTHD_TMP/err" "volume of home lucy"
+check "unregister lucy" 0 call UnregisterHome string:lucy
 expect_error "unknown user" home1.NoSuchHome GetHomeByName string:nobody-here
 expect_error "unknown UID" home1.NoSuchHome GetUserRecordByUID uint32:60500
 expect_error "invalid user name" DBus.Error.InvalidArgs GetHomeByName string:'../etc'

@@ -29,7 +29,7 @@ pw() { printf '"secret":{"password":["%s"]}' "$1"; }
 
 truncate -s 64M "$img"
 printf 'pw1' | cryptsetup luksFormat -q --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
-    --key-file - "$img" || { echo "cryptsetup luksFormat failed"; exit 1; }
+    --label alice --subsystem hearth --key-file - "$img" || { echo "cryptsetup luksFormat failed"; exit 1; }
 
 # The identity token: written signed, read back.
 w update 0 "$(rec "$(pw pw1)")"
@@ -74,7 +74,23 @@ mv "$img" "$tmp/moved.img"
 w activate 14 "$(rec "$(pw pw2)")"
 mv "$tmp/moved.img" "$img"
 w activate 10 "$(rec "\"imagePath\":\"/etc/shadow\",$(pw pw2)")"
-w remove 0 "$(rec)"
+
+# Remove wipes only what is provably this home's (#18 item 3): not another
+# home's volume in its image's place, not a file that is no LUKS volume,
+# not a volume whose UUID is not the record's.
+recb() { printf '{"userName":"bob","uid":60101,"gid":60101,"storage":"luks","lastChangeUSec":1000}'; }
+cp --sparse=always "$img" "$tmp/home/bob.home"
+w remove 25 "$(recb)"
+printf '%s' "$err" | grep -q "not bob's volume" && ok "refusal names why" || bad "message: $err"
+cryptsetup isLuks "$tmp/home/bob.home" && ok "alice's volume at bob's place kept" || bad "alice's volume wiped"
+head -c $((20 * 1048576)) /dev/urandom > "$tmp/home/bob.home"
+sum=$(sha256sum < "$tmp/home/bob.home")
+w remove 25 "$(recb)"
+[ "$(sha256sum < "$tmp/home/bob.home" 2>/dev/null)" = "$sum" ] && ok "a file that is no LUKS volume kept" || bad "file destroyed"
+rm -f "$tmp/home/bob.home"
+w remove 25 "$(rec '"luksUuid":"00000000-0000-4000-8000-000000000000"')"
+cryptsetup isLuks "$img" && ok "volume with another LUKS UUID kept" || bad "wiped despite the UUID"
+w remove 0 "$(rec "\"luksUuid\":\"$(cryptsetup luksUUID "$img")\"")"
 [ ! -e "$img" ] && ok "image removed" || bad "image left"
 
 [ "$fails" -eq 0 ] || { echo "$fails check(s) failed"; exit 1; }

@@ -152,6 +152,22 @@ printf 'alice-new\nmismatch-1\nmismatch-2\n' | pamw pamtester -v hearth-test ali
 check "still the new password" 0 pt alice-new hearth-test alice authenticate
 check "stacked: unknown users fall through chauthtok" 0 pt x hearth-stack nosuchuser chauthtok
 
+# --- a hung daemon ---------------------------------------------------------------------
+# hearthd stopped (SIGSTOP): the bus accepts the call, nobody answers. The
+# module's timeout= bounds the wait (the test's own timeout catches a hang).
+cat >"$PAMDIR/hearth-timeout" <<EOF2
+auth     required $MODULE timeout=2
+EOF2
+kill -STOP "$HEARTHD_PID"
+t0=$(date +%s)
+check "hung hearthd: auth fails, bounded" 1 timeout 20 sh -c "printf 'alice-new\\n' | \
+    HEARTH_RUNTIME_DIR=$HEARTHD_RUNTIME_DIR LD_PRELOAD='$preload' PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR=$PAMDIR \
+    ASAN_OPTIONS=detect_leaks=0 pamtester -v hearth-timeout alice authenticate"
+t1=$(date +%s)
+kill -CONT "$HEARTHD_PID"
+[ $((t1 - t0)) -le 8 ] && ok "within the module's timeout=2 ($((t1 - t0)) s)" || bad "took $((t1 - t0)) s"
+contains "says it did not open in time" "$HEARTHD_TMP/err" "did not open in time"
+
 # --- no daemon -----------------------------------------------------------------------
 hearthd_stop
 check "without hearthd: a Hearth user fails, closed" 1 pt alice-new hearth-test alice authenticate

@@ -32,7 +32,7 @@ check "create a LUKS home" 0 "$homectl" create --identity="$HEARTHD_TMP/lana.jso
 check "image made" 0 test -f "$HEARTHD_HOME_ROOT/lana.home"
 [ "$(state_of lana)" = inactive ] && ok "inactive after create" || bad "state after create: $(state_of lana)"
 check "activate" 0 "$homectl" activate lana
-check "mapped" 0 test -e /dev/mapper/hearth-lana
+check "mapped" 0 test -e /dev/mapper/home-lana
 check "mounted" 0 mountpoint -q "$HEARTHD_HOME_ROOT/lana"
 uid=$(awk -F: '$1 == "lana" { print $3 }' "$HEARTHD_RUNTIME_DIR/passwd")
 setpriv --reuid="$uid" --regid="$uid" --clear-groups dd if=/dev/urandom of="$HEARTHD_HOME_ROOT/lana/data.bin" \
@@ -56,7 +56,7 @@ hearthd_restart
 [ "$(state_of lana)" = active ] && ok "active across a daemon restart" || bad "after restart: $(state_of lana)"
 
 check "deactivate" 0 "$homectl" deactivate lana
-check "unmapped" 0 test ! -e /dev/mapper/hearth-lana
+check "unmapped" 0 test ! -e /dev/mapper/home-lana
 
 # A session: the fd from AcquireHome holds the home; closing it deactivates.
 mkfifo "$HEARTHD_TMP/hold"
@@ -70,7 +70,7 @@ sleep 1
 exec 8>&-
 wait "$holder"
 wait_state lana inactive && ok "deactivated when the fd closed" || bad "state after close: $(state_of lana)"
-check "unmapped after the last reference" 0 test ! -e /dev/mapper/hearth-lana
+check "unmapped after the last reference" 0 test ! -e /dev/mapper/home-lana
 
 check "remove" 0 "$homectl" remove lana
 check "image gone" 0 test ! -e "$HEARTHD_HOME_ROOT/lana.home"
@@ -107,10 +107,10 @@ login() { # login PASSWORD CMD...
 }
 tina_uid=$(awk -F: '$1 == "tina" { print $3 }' "$HEARTHD_RUNTIME_DIR/passwd")
 check "PAM login: inside the session the home is decrypted, mounted, hers" 0 login tina-pw sh -c \
-    "mountpoint -q '$HEARTHD_HOME_ROOT/tina' && test -e /dev/mapper/hearth-tina && test \$(stat -c %u '$HEARTHD_HOME_ROOT/tina') = $tina_uid"
+    "mountpoint -q '$HEARTHD_HOME_ROOT/tina' && test -e /dev/mapper/home-tina && test \$(stat -c %u '$HEARTHD_HOME_ROOT/tina') = $tina_uid"
 wait_state tina inactive && ok "after the session closed: deactivated" || bad "after close: $(state_of tina)"
 check "unmounted" 0 sh -c "! mountpoint -q '$HEARTHD_HOME_ROOT/tina'"
-check "dm device gone" 0 test ! -e /dev/mapper/hearth-tina
+check "dm device gone" 0 test ! -e /dev/mapper/home-tina
 check "a wrong password" 11 login wrong true
 contains "PAM says authentication failed" "$HEARTHD_TMP/err" "Authentication failure"
 contains "the person is told the TPM's tries left" "$HEARTHD_TMP/out" "attempts left"

@@ -35,8 +35,12 @@ sums() { (cd "$1" && find . -name '*.bin' -type f | sort | xargs -r sha256sum); 
 A="$(rec alice 60100 btrfs $((300 * MB)))"
 w create 0 "$(rec alice 60100 btrfs $((300 * MB)) "$(pw '"pw1"')")"
 [ "$(stat -c %a:%u /home/alice.home)" = 600:0 ] && ok "image 0600 root" || bad "image mode $(stat -c %a:%u /home/alice.home)"
-[ ! -e /dev/mapper/hearth-alice ] && ok "closed after create" || bad "left open after create"
+[ ! -e /dev/mapper/hearth-alice ] && [ ! -e /dev/mapper/home-alice ] && ok "closed after create" || bad "left open after create"
+[ "$(stat -c '%b * %B' /home/alice.home | xargs expr)" -ge $((300 * MB)) ] && ok "image allocated, not sparse" || bad "image sparse: $(du -h /home/alice.home)"
 grep -q '"signature":\[' /tmp/out && ok "record signed" || bad "record unsigned"
+# Larger than /home (3G) can hold: refused before anything is written (#18 item 7).
+w create 12 "$(rec huge 60107 btrfs $((5000 * MB)) "$(pw '"h"')")"
+[ ! -e /home/huge.home ] && [ -z "$(ls -A /home | grep hearth)" ] && ok "nothing left of the refused create" || bad "left: $(ls -A /home)"
 w activate 0 "$(rec alice 60100 btrfs $((300 * MB)) "$(pw '"pw1"')")"
 findmnt -n -o FSTYPE,OPTIONS /home/alice | grep -q 'btrfs.*nosuid.*nodev' && ok "mounted nosuid,nodev" || bad "mount: $(findmnt -n /home/alice)"
 [ "$(stat -c %u:%a /home/alice)" = 60100:700 ] && ok "top dir owned by user, 0700" || bad "top: $(stat -c %u:%a /home/alice)"
@@ -48,7 +52,7 @@ exec 3< /home/alice/data1.bin
 w deactivate 13 "$A"
 exec 3<&-
 w deactivate 0 "$A"
-! mountpoint -q /home/alice && [ ! -e /dev/mapper/hearth-alice ] && ok "unmounted and closed" || bad "still mounted/open"
+! mountpoint -q /home/alice && [ ! -e /dev/mapper/hearth-alice ] && [ ! -e /dev/mapper/home-alice ] && ok "unmounted and closed" || bad "still mounted/open"
 [ -z "$(losetup -a)" ] && ok "loop device detached" || bad "loop left: $(losetup -a)"
 w deactivate 21 "$A"
 w activate 11 "$(rec alice 60100 btrfs $((300 * MB)) "$(pw '"nope"')")"
@@ -60,7 +64,22 @@ as_user 60100 sh -c 'for i in $(seq 1 40); do dd if=/dev/urandom of=/home/alice/
 writer=$!
 sleep 0.5
 w lock 0 "$A"
-n1=$(ls /home/alice 2>/dev/null | grep -c '^w' &)
+# deactivate of a locked home is refused at once, never stuck in syncfs (#18 item 10).
+for force in "" --force; do
+    printf '%s' "$A" | "$work" deactivate $force > /tmp/out 2> /tmp/err &
+    dpid=$!
+    for i in $(seq 1 20); do kill -0 $dpid 2>/dev/null || break; sleep 0.5; done
+    if kill -0 $dpid 2>/dev/null; then
+        bad "deactivate $force of a locked home hangs"
+        kill -KILL $dpid
+        printf pw1 | cryptsetup luksResume --key-file=- hearth-alice || printf pw1 | cryptsetup luksResume --key-file=- home-alice # lets the stuck worker die
+        wait $dpid
+    else
+        wait $dpid; rc=$?
+        [ $rc = 13 ] && grep -q locked /tmp/err && ok "deactivate $force of a locked home → 13 ($(tail -n 1 /tmp/err))" ||
+            bad "deactivate $force of a locked home → $rc: $(cat /tmp/err)"
+    fi
+done
 sleep 2
 kill -0 $writer 2>/dev/null && ok "writer blocked while locked" || bad "writer finished while locked"
 w unlock 11 "$(rec alice 60100 btrfs $((300 * MB)) "$(pw '"nope"')")"
@@ -79,9 +98,13 @@ w resize 0 "$(rec alice 60100 btrfs $((320 * MB)) "$(pw '"pw1"')")"
 [ "$(stat -c %s /home/alice.home)" = $((320 * MB)) ] && ok "image shrunk" || bad "image $(stat -c %s /home/alice.home)"
 cmp -s <(sums /home/alice) /tmp/alice.sums && ok "data intact after grow and shrink" || bad "data changed by resize"
 w resize 16 "$(rec alice 60100 btrfs $((100 * MB)) "$(pw '"pw1"')")"
+w resize 12 "$(rec alice 60100 btrfs $((5000 * MB)) "$(pw '"pw1"')")"
+[ "$(stat -c %s /home/alice.home)" = $((320 * MB)) ] && ok "image unchanged by the refused grow" || bad "image $(stat -c %s /home/alice.home)"
 w resize 0 "$(rec alice 60100 btrfs $((320 * MB)) "$(pw '"pw1"')")" --size=max
 grown=$(stat -c %s /home/alice.home)
 [ "$grown" -gt $((1000 * MB)) ] && ok "--size=max grew to $((grown / MB))M" || bad "--size=max: $((grown / MB))M"
+avail=$(df -B1 --output=avail /home | tail -1 | tr -d ' ')
+[ "$avail" -ge $((100 * MB)) ] && ok "--size=max left $((avail / MB))M free on /home" || bad "--size=max left $((avail / MB))M on /home"
 w resize 0 "$(rec alice 60100 btrfs $((320 * MB)) "$(pw '"pw1"')")" --size=min
 small=$(stat -c %s /home/alice.home)
 [ "$small" -lt "$grown" ] && [ "$small" -ge $((256 * MB)) ] && ok "--size=min shrank to $((small / MB))M" || bad "--size=min: $((small / MB))M"
@@ -104,6 +127,29 @@ w resize 0 "$(rec bob 60101 ext4 $((150 * MB)) "$(pw '"bpw"')")"
 w activate 0 "$(rec bob 60101 ext4 $((150 * MB)) "$(pw '"bpw"')")"
 cmp -s <(sums /home/bob) /tmp/bob.sums && ok "ext4 data intact" || bad "ext4 data changed"
 w deactivate 0 "$B"
+
+# ---- a home active across an upgrade, under the old name hearth-<user> ---------------------
+loop=$(losetup -f --show /home/bob.home)
+printf bpw | cryptsetup open --type luks2 --key-file=- "$loop" hearth-bob && mount /dev/mapper/hearth-bob /home/bob
+w activate 19 "$(rec bob 60101 ext4 $((150 * MB)) "$(pw '"bpw"')")"
+w deactivate 0 "$B"
+[ ! -e /dev/mapper/hearth-bob ] && ! mountpoint -q /home/bob && ok "old-name mapping deactivated" || bad "old-name mapping left"
+losetup -d "$loop" 2>/dev/null
+
+# ---- user names beginning pool- never touch pool devices (#18 item 5) ----------------------
+dmsetup create hearth-pool-home --uuid HEARTH-POOL-test-volume --table "0 2048 zero"
+P="$(rec pool-home 60108 ext4 $((64 * MB)))"
+w activate 14 "$(rec pool-home 60108 ext4 $((64 * MB)) "$(pw '"ppw"')")"
+w deactivate 21 "$P"
+w lock 21 "$P"
+dmsetup info hearth-pool-home > /dev/null 2>&1 && ok "pool device left alone" || bad "pool device hearth-pool-home closed"
+w create 0 "$(rec pool-home 60108 ext4 $((64 * MB)) "$(pw '"ppw"')")"
+w activate 0 "$(rec pool-home 60108 ext4 $((64 * MB)) "$(pw '"ppw"')")"
+mountpoint -q /home/pool-home && dmsetup info hearth-pool-home > /dev/null 2>&1 && ok "pool-home active beside hearth-pool-home" || bad "pool-home: $(dmsetup ls)"
+w deactivate 0 "$P"
+w remove 0 "$P"
+dmsetup info hearth-pool-home > /dev/null 2>&1 && ok "pool device still there" || bad "pool device gone"
+dmsetup remove hearth-pool-home
 
 # ---- xfs cannot shrink -----------------------------------------------------------------
 w create 0 "$(rec carol 60102 xfs $((400 * MB)) "$(pw '"cpw"')")"
@@ -139,13 +185,51 @@ ITER=1000
 
 # ---- a block device as the home -----------------------------------------------------------
 dev=$HEARTH_VM_DISK_BLK
-w create 0 "$(rec erin 60104 ext4 0 "\"imagePath\":\"$dev\",$(pw '"epw"')" | sed 's/"diskSize":0,//')"
-w activate 0 "$(rec erin 60104 ext4 0 "\"imagePath\":\"$dev\",$(pw '"epw"')" | sed 's/"diskSize":0,//')"
+E() { rec erin 60104 ext4 0 "\"imagePath\":\"$dev\"${1:+,$1}" | sed 's/"diskSize":0,//'; }
+F() { rec frank 60105 ext4 0 "\"imagePath\":\"$dev\"${1:+,$1}" | sed 's/"diskSize":0,//'; }
+# Create never destroys what is on a device (#18 item 2): a mounted ext4 …
+mkfs.ext4 -q "$dev"
+mkdir -p /mnt/other && mount "$dev" /mnt/other && echo precious > /mnt/other/keep
+w create 13 "$(E "$(pw '"epw"')")"
+umount /mnt/other
+mount "$dev" /mnt/other && [ "$(cat /mnt/other/keep 2>/dev/null)" = precious ] && ok "mounted ext4 left intact" || bad "mounted ext4 destroyed"
+umount /mnt/other 2>/dev/null
+# … an unmounted one (only with --wipe) …
+w create 15 "$(E "$(pw '"epw"')")"
+grep -q "wipe" /tmp/err && ok "refusal names --wipe" || bad "message: $(cat /tmp/err)"
+[ "$(blkid -p -s TYPE -o value "$dev")" = ext4 ] && ok "unmounted ext4 kept" || bad "ext4 gone: $(blkid -p "$dev")"
+w create 0 "$(E "$(pw '"epw"')")" --wipe
+cp /tmp/out /tmp/erin.rec
+w activate 0 "$(E "$(pw '"epw"')")"
 mountpoint -q /home/erin && ok "block device home mounted" || bad "block home not mounted"
-w deactivate 0 "$(rec erin 60104 ext4 0 "\"imagePath\":\"$dev\"" | sed 's/"diskSize":0,//')"
-w remove 0 "$(rec erin 60104 ext4 0 "\"imagePath\":\"$dev\"" | sed 's/"diskSize":0,//')"
+echo erin-data > /home/erin/e.txt
+# … another user's active home …
+w create 13 "$(F "$(pw '"fpw"')")"
+w remove 25 "$(F)"
+w deactivate 0 "$(E)"
+# … or inactive one, even with --wipe: the device is erin's.
+cp /tmp/erin.rec /var/lib/hearth/erin.identity && chmod 600 /var/lib/hearth/erin.identity # as hearthd keeps it
+w create 15 "$(F "$(pw '"fpw"')")"
+w create 15 "$(F "$(pw '"fpw"')")" --wipe
+# Remove proves the volume is this home's (#18 item 3).
+w remove 25 "$(F)"
+grep -q "not frank's" /tmp/err && ok "remove refusal explained" || bad "message: $(cat /tmp/err)"
+w activate 0 "$(E "$(pw '"epw"')")"
+[ "$(cat /home/erin/e.txt 2>/dev/null)" = erin-data ] && ok "erin's home survived" || bad "erin's home destroyed"
+w deactivate 0 "$(E)"
+rm /var/lib/hearth/erin.identity
+w remove 0 "$(E)"
 [ -z "$(head -c 1048576 "$dev" | tr -d '\0' | head -c 1)" ] && ok "header wiped on remove" || bad "header not wiped"
 ! cryptsetup isLuks "$dev" && ok "no LUKS left on the device" || bad "still LUKS"
+mkfs.ext4 -q "$dev"
+w remove 25 "$(E)"
+[ "$(blkid -p -s TYPE -o value "$dev")" = ext4 ] && ok "remove left a foreign ext4 alone" || bad "ext4 wiped by remove"
+# A file in a home's image place that is not its LUKS volume stays.
+head -c $((20 * MB)) /dev/urandom > /home/gina.home
+sum=$(sha256sum < /home/gina.home)
+w remove 25 "$(rec gina 60106 btrfs $((300 * MB)))"
+[ "$(sha256sum < /home/gina.home 2>/dev/null)" = "$sum" ] && ok "foreign image file kept" || bad "foreign image file destroyed"
+rm -f /home/gina.home
 
 # ---- remove -------------------------------------------------------------------------------------
 w remove 0 "$A"
@@ -154,7 +238,7 @@ w remove 0 "$B"
 w remove 0 "$(rec dave 60103 btrfs $((300 * MB)))"
 left=$(ls -A /home | grep -v lost+found)
 [ -z "$left" ] && ok "nothing left in /home" || bad "left in /home: $left"
-[ -z "$(dmsetup ls 2>/dev/null | grep hearth)" ] && ok "no mappings left" || bad "mappings left: $(dmsetup ls)"
+[ -z "$(dmsetup ls 2>/dev/null | grep -E "hearth|home-")" ] && ok "no mappings left" || bad "mappings left: $(dmsetup ls)"
 
 echo "luks: $fails failure(s)"
 [ "$fails" -eq 0 ]

@@ -8,7 +8,9 @@
 # missing PV; then volumes: create and remove (also killed at their
 # failpoints), and a LUKS home on its own pool volume through hearth-work
 # (create, grow online with a writer running, shrink, remove). Everything it
-# makes is removed on exit, also on failure.
+# makes is removed on exit, also on failure. A second disk (stranger) carries a
+# clone of the home PV, then another pool's PV: discovery stays bound to the
+# pool /etc/hearth/pool-uuid records.
 # Usage: pool-inside.sh HEARTH_POOL HEARTH_WORK SKEL_DIR
 set -u
 HP_BIN=$1
@@ -43,7 +45,7 @@ cleanup() {
     [ -n "$writer_pid" ] && { touch "$work/stop"; wait "$writer_pid" 2> /dev/null; }
     mountpoint -q "$MNT" && umount "$MNT"
     mountpoint -q /home/alice && umount /home/alice
-    [ -e /dev/mapper/hearth-alice ] && DM_DISABLE_UDEV=1 cryptsetup close hearth-alice
+    [ -e /dev/mapper/home-alice ] && DM_DISABLE_UDEV=1 cryptsetup close home-alice
     for v in alice vol1 vol2 fpv; do
         [ -e /dev/mapper/hearth-pool-$v ] && DM_DISABLE_UDEV=1 dmsetup remove --retry hearth-pool-$v
     done
@@ -84,6 +86,9 @@ fs_size() {
     btrfs) btrfs filesystem show --raw "$MNT" | awk '/devid/ { print $4; exit }' ;;
     ext4) dumpe2fs -h "$DM" 2> /dev/null | awk -F: '/^Block count/ { c = $2 } /^Block size/ { s = $2 } END { print c * s }' ;;
     esac
+}
+st_uuid() { # the pool's UUID, from status --json
+    "$HP_BIN" status --json 2> /dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["pool_uuid"])'
 }
 md_areas() { # checksums of both PVs' first MiB (geometry + copies)
     for d in "$pool_part" "$home"; do dd if="$d" bs=1M count=1 iflag=direct status=none | sha256sum; done
@@ -183,6 +188,48 @@ expect 0 "activate" activate
 check "device $DM exists" test -b "$DM"
 expect 0 "activate again (idempotent)" activate
 expect 0 "check" check
+
+# ---- discovery is bound to this machine's pool (/etc/hearth/pool-uuid) ----------------
+stamp "strangers"
+stranger=${HEARTH_VM_DISK_STRANGER:-}
+check "disk 'stranger' attached" test -b "$stranger"
+ID_FILE=/etc/hearth/pool-uuid
+uuid=$(st_uuid)
+check "init recorded the pool's UUID in $ID_FILE" test "$(cat "$ID_FILE" 2> /dev/null)" = "$uuid"
+# A clone: the home PV's first MiB (geometry and copies) on another disk.
+dd if="$home" of="$stranger" bs=1M count=1 conv=fsync status=none
+settle
+expect 4 "a cloned PV (same pool UUID) is refused" status
+grep -q "both claim to be PV 1 of pool $uuid (a cloned disk?)" err.txt && ok "refusal names the clone" ||
+    bad "clone refusal: $(< err.txt)"
+# Another pool's PV (a USB stick, a loop device): the same bytes, another pool UUID.
+python3 - "$stranger" << 'PY'
+import hashlib, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+for off in (4096, 8192):
+    g = bytearray(os.pread(fd, 4096, off))
+    g[16] ^= 0xff
+    g[128:160] = bytes(32)
+    g[128:160] = hashlib.sha256(g).digest()
+    os.pwrite(fd, bytes(g), off)
+os.fsync(fd)
+PY
+settle
+expect 0 "another pool's PV is ignored: status" status
+grep -q "pool PV $stranger: ignored: it belongs to pool" err.txt && ok "the stranger is named in a warning" ||
+    bad "stranger warning: $(< err.txt)"
+expect 0 "another pool's PV is ignored: activate" activate
+# An upgraded machine: no UUID recorded yet.
+rm -f "$ID_FILE"
+expect 4 "no record and two pools: no guess" status
+grep -q "refusing to guess which is this machine's" err.txt && ok "refusal says why" || bad "two pools: $(< err.txt)"
+dd if=/dev/zero of="$stranger" bs=1M count=1 conv=fsync status=none
+settle
+expect 0 "no record, one pool: status takes it" status
+grep -q "records no pool UUID; taking pool $uuid" err.txt && ok "with a warning" || bad "adopt warning: $(< err.txt)"
+check "status records nothing" test ! -e "$ID_FILE"
+expect 0 "no record, one pool: activate" activate
+check "activate recorded the pool's UUID" test "$(cat "$ID_FILE" 2> /dev/null)" = "$uuid"
 expect 4 "a missing PV is refused" --devices="$home" activate
 grep -q "missing physical volume 0 (pool" err.txt && ok "missing PV message" || bad "missing PV message: $(cat err.txt)"
 base=$(dev_size)
@@ -458,7 +505,7 @@ check "btrfs inside grew online (${size}M)" test "$size" -gt 350
 expect 0 "check after the online grow" check
 check "check is consistent" test "$(< out.txt)" = "pool: consistent"
 expect 1 "hearth-pool shrink under the open LUKS mapping is refused" shrink alice -16M
-grep -q "LUKS mapping hearth-alice on it reaches past" err.txt && ok "refusal names the mapping" || bad "shrink refusal: $(< err.txt)"
+grep -q "LUKS mapping home-alice on it reaches past" err.txt && ok "refusal names the mapping" || bad "shrink refusal: $(< err.txt)"
 start_writer
 w resize 0 "$(rec $((320 * MB)) "$PW")"
 stop_writer
