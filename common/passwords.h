@@ -3,12 +3,16 @@
 
 #include <stddef.h>
 
+#include "secret.h"
+
 /* Passwords offered with a call to hearthd (homectl, pam_hearth): a list
- * whose strings are wiped before they are freed, and its JSON form. */
+ * whose strings live in locked, non-dumpable memory wiped when freed, and
+ * its JSON form. */
 
 /* The passwords to offer for one home, in order. */
 typedef struct Passwords {
-        char **list; /* n entries; NULL when n == 0 */
+        char **list;        /* n entries, each in bufs[i]; NULL when n == 0 */
+        SecureBuffer **bufs;
         size_t n;
 } Passwords;
 
@@ -20,10 +24,10 @@ static inline void passwords_donep(Passwords *p) {
 
 /* Appends a copy of s. */
 int passwords_add(Passwords *p, const char *s);
-/* Appends s itself; on failure s is wiped and freed. */
+/* Appends a copy of s, then wipes and frees s (a heap string). */
 int passwords_add_take(Passwords *p, char *s);
 
 /* The contents of a secret section, {"password":[…]} or {} for none, as
- * text: the form of the `s secret` arguments. *ret must be freed with
- * erase_and_free(). */
-int passwords_to_json(const Passwords *p, char **ret);
+ * text (NUL-terminated) in locked memory: the form of the `s secret`
+ * arguments. */
+int passwords_to_json(const Passwords *p, SecureBuffer **ret);

@@ -583,9 +583,11 @@ static void view_free(UserRecord *rec) {
 
 static void view_reset(UserRecord *rec) {
         json_object *j = rec->json;
+        struct RecordSecrets *secrets = rec->secrets;
         view_free(rec);
         *rec = (UserRecord) {
                 .json = j,
+                .secrets = secrets,
                 .uid = UID_INVALID,
                 .gid = GID_INVALID,
                 .storage = USER_STORAGE_UNSET,
@@ -759,6 +761,19 @@ static int record_derive(UserRecord *rec, char **ret_error) {
                         return r;
         }
 
+        if (rec->secrets) {
+                rec->has_sections |= USER_RECORD_SECRET;
+                /* The tree's own secret.password, if one was put back, wins. */
+                const char *const *pw = user_record_secret(rec, "password");
+                size_t n = user_record_secret_count(rec, "password");
+                if (!rec->password && pw) {
+                        rec->password = calloc(n + 1, sizeof *rec->password);
+                        if (!rec->password)
+                                return -ENOMEM;
+                        memcpy(rec->password, pw, n * sizeof *pw);
+                }
+        }
+
         /* Rules across fields, on the record as it applies here. */
         if (!rec->user_name)
                 return fail(&c, "userName", "required");
@@ -839,6 +854,112 @@ int user_record_refresh(UserRecord *rec, char **ret_error) {
         return record_derive(rec, ret_error);
 }
 
+/* ---- secrets in locked memory ----------------------------------------------------- */
+
+typedef struct RecordSecrets {
+        SecureBuffer *buf; /* the strings, NUL-separated */
+        size_t n;
+        char **keys;          /* names are no secret */
+        const char ***values; /* NULL-terminated, into buf */
+        size_t *counts;
+} RecordSecrets;
+
+static void record_secrets_free(RecordSecrets *s) {
+        if (!s)
+                return;
+        secure_buffer_free(s->buf);
+        for (size_t i = 0; i < s->n; i++) {
+                free(s->keys[i]);
+                free(s->values[i]);
+        }
+        free(s->keys);
+        free(s->values);
+        free(s->counts);
+        free(s);
+}
+
+static bool is_string_list(json_object *v) {
+        if (!json_object_is_type(v, json_type_array))
+                return false;
+        for (size_t i = 0; i < json_object_array_length(v); i++)
+                if (!json_object_is_type(json_object_array_get_idx(v, i), json_type_string))
+                        return false;
+        return true;
+}
+
+int user_record_lock_secrets(UserRecord *rec, char **ret_error) {
+        json_object *sec;
+        size_t total = 1, n = 0;
+        int r;
+
+        if (!json_object_object_get_ex(rec->json, "secret", &sec) || !json_object_is_type(sec, json_type_object))
+                return 0;
+        json_object_object_foreach(sec, k0, v0) {
+                (void) k0;
+                if (!is_string_list(v0))
+                        continue;
+                n++;
+                for (size_t i = 0; i < json_object_array_length(v0); i++)
+                        total += (size_t) json_object_get_string_len(json_object_array_get_idx(v0, i)) + 1;
+        }
+        if (n == 0)
+                return 0;
+
+        RecordSecrets *s = calloc(1, sizeof *s);
+        if (!s || !(s->keys = calloc(n, sizeof *s->keys)) || !(s->values = calloc(n, sizeof *s->values)) ||
+            !(s->counts = calloc(n, sizeof *s->counts)) || secure_buffer_new(total, &s->buf) < 0) {
+                record_secrets_free(s);
+                return -ENOMEM;
+        }
+        char *p = s->buf->data;
+        json_object_object_foreach(sec, k, v) {
+                if (!is_string_list(v))
+                        continue;
+                size_t m = json_object_array_length(v);
+                if (!(s->keys[s->n] = strdup(k)) || !(s->values[s->n] = calloc(m + 1, sizeof **s->values))) {
+                        free(s->keys[s->n]);
+                        record_secrets_free(s);
+                        return -ENOMEM;
+                }
+                for (size_t i = 0; i < m; i++) {
+                        json_object *e = json_object_array_get_idx(v, i);
+                        size_t len = (size_t) json_object_get_string_len(e);
+                        memcpy(p, json_object_get_string(e), len);
+                        p[len] = 0;
+                        s->values[s->n][i] = p;
+                        p += len + 1;
+                }
+                s->counts[s->n++] = m;
+        }
+        /* The tree's copies go: wiped, then dropped. */
+        for (size_t i = 0; i < s->n; i++) {
+                json_object *list;
+                if (json_object_object_get_ex(sec, s->keys[i], &list))
+                        json_object_wipe_strings(list);
+                json_object_object_del(sec, s->keys[i]);
+        }
+        if (json_object_object_length(sec) == 0)
+                json_object_object_del(rec->json, "secret");
+        record_secrets_free(rec->secrets);
+        rec->secrets = s;
+        r = record_derive(rec, ret_error);
+        return r;
+}
+
+const char *const *user_record_secret(const UserRecord *rec, const char *key) {
+        for (size_t i = 0; rec->secrets && i < rec->secrets->n; i++)
+                if (strcmp(rec->secrets->keys[i], key) == 0)
+                        return rec->secrets->values[i];
+        return NULL;
+}
+
+size_t user_record_secret_count(const UserRecord *rec, const char *key) {
+        for (size_t i = 0; rec->secrets && i < rec->secrets->n; i++)
+                if (strcmp(rec->secrets->keys[i], key) == 0)
+                        return rec->secrets->counts[i];
+        return 0;
+}
+
 static void wipe_secret(json_object *j) {
         json_object *s;
         if (j && json_object_object_get_ex(j, "secret", &s))
@@ -851,6 +972,7 @@ UserRecord *user_record_free(UserRecord *rec) {
         view_free(rec);
         wipe_secret(rec->json);
         json_object_put(rec->json);
+        record_secrets_free(rec->secrets);
         free(rec);
         return NULL;
 }
@@ -877,8 +999,11 @@ json_object *user_record_without(const UserRecord *rec, unsigned sections) {
 }
 
 int user_record_strip(UserRecord *rec, unsigned sections) {
-        if (sections & USER_RECORD_SECRET)
+        if (sections & USER_RECORD_SECRET) {
                 wipe_secret(rec->json);
+                record_secrets_free(rec->secrets);
+                rec->secrets = NULL;
+        }
         for (size_t i = 0; i < ELEMENTSOF(section_names); i++)
                 if (sections & (1u << i))
                         json_object_object_del(rec->json, section_names[i]);

@@ -99,9 +99,11 @@ typedef struct UserRecord {
         const char **self_modifiable_privileged;
 
         const char **hashed_password; /* privileged.hashedPassword */
-        const char **password;        /* secret.password */
+        const char **password;        /* secret.password, or its locked copy */
 
         unsigned has_sections; /* UserRecordSection bits present in the tree */
+        /* The secret section's lists after user_record_lock_secrets(). */
+        struct RecordSecrets *secrets;
 } UserRecord;
 
 /* Parses hostile text strictly (see json-strict.h) and validates it. On
@@ -133,7 +135,21 @@ int user_record_set_effective(UserRecord *rec, const char *field, json_object *v
 /* Does this perMachine entry apply to this machine? */
 bool user_record_per_machine_matches(json_object *entry);
 
-/* Removes the given sections (secret strings are wiped) and refreshes. */
+/* Moves every list of strings in the secret section (password,
+ * newPassword, recoveryKey, …) out of the tree into locked, non-dumpable
+ * memory, wiping json-c's copies: for hearth-work, which holds a request's
+ * secrets for a whole operation. rec->password and user_record_secret()
+ * read them from there afterwards, across refreshes and a replaced tree.
+ * Returns 0, -ENOMEM or -EINVAL (message in *ret_error). */
+int user_record_lock_secrets(UserRecord *rec, char **ret_error);
+/* The NULL-terminated list secret.KEY locked by user_record_lock_secrets(),
+ * or NULL if there is none. */
+const char *const *user_record_secret(const UserRecord *rec, const char *key);
+/* How many strings that list has. */
+size_t user_record_secret_count(const UserRecord *rec, const char *key);
+
+/* Removes the given sections (secret strings are wiped, locked secrets
+ * freed) and refreshes. */
 int user_record_strip(UserRecord *rec, unsigned sections);
 
 /* A new tree holding the record without the given sections; members are

@@ -64,6 +64,14 @@ static int prop_user_record(sd_bus *bus, const char *path, const char *iface, co
 
 /* ---- methods shared with the Manager ------------------------------------------------ */
 
+void bus_wipe_argument(const char *text) {
+        /* The call's body lives as long as the call (op->msg, until the
+         * worker is done) in plain heap; sd-bus erases it only when it frees
+         * it (SD_BUS_VTABLE_SENSITIVE). Once parsed, nothing reads an
+         * argument again: wipe it now. */
+        explicit_bzero((char *) text, strlen(text));
+}
+
 static int read_secret(sd_bus_message *msg, Secret **ret, sd_bus_error *error) {
         _cleanup_free_ char *why = NULL;
         const char *text;
@@ -71,6 +79,7 @@ static int read_secret(sd_bus_message *msg, Secret **ret, sd_bus_error *error) {
         if (r < 0)
                 return r;
         r = secret_parse(text, ret, &why);
+        bus_wipe_argument(text);
         if (r == -EINVAL)
                 return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGS, "%s", why ?: "secret: invalid");
         return r;
@@ -84,6 +93,7 @@ static int prepare_update(ManagedHome *h, const char *text, Operation *op, sd_bu
         int r;
 
         r = user_record_parse(text, strlen(text), &rec, &why);
+        bus_wipe_argument(text);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)

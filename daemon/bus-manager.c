@@ -243,6 +243,7 @@ static int parse_new_record(Manager *m, sd_bus_message *msg, UserRecord **ret, s
         if (r < 0)
                 return r;
         r = user_record_parse(text, strlen(text), ret, &why);
+        bus_wipe_argument(text);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)

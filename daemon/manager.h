@@ -212,6 +212,8 @@ void bus_home_emit_removed(ManagedHome *h);
 
 /* The methods, shared by the Manager (by user name) and the Home objects. */
 int bus_method_for_home(sd_bus_message *msg, ManagedHome *h, const char *method, sd_bus_error *error);
+/* Wipes a parsed string argument in the call's body (secrets, records with them). */
+void bus_wipe_argument(const char *text);
 
 /* access.c: may the sender of msg do this? On yes, op is queued on its
  * home; on no, the call is answered with AccessDenied. Takes op. */

@@ -10,6 +10,7 @@
 #include "json-strict.h"
 #include "macro.h"
 #include "secret-request.h"
+#include "secret-text.h"
 
 Secret *secret_free(Secret *s) {
         if (!s)
@@ -96,49 +97,19 @@ int secret_from_strv(const char *const *passwords, Secret **ret) {
         return 0;
 }
 
-typedef struct Writer {
-        SecureBuffer *buf;
-        size_t len;
-} Writer;
-
-static int put(Writer *w, const char *s, size_t len) {
-        if (len > w->buf->size - w->len)
-                return -E2BIG;
-        memcpy((char *) w->buf->data + w->len, s, len);
-        w->len += len;
-        return 0;
-}
-
-static int put_string(Writer *w, const char *s) {
-        int r = put(w, "\"", 1);
-        for (const unsigned char *p = (const unsigned char *) s; r >= 0 && *p; p++) {
-                char esc[8];
-                if (*p == '"' || *p == '\\') {
-                        esc[0] = '\\';
-                        esc[1] = (char) *p;
-                        r = put(w, esc, 2);
-                } else if (*p < 0x20 || *p == 0x7F) {
-                        snprintf(esc, sizeof esc, "\\u%04x", *p);
-                        r = put(w, esc, 6);
-                } else
-                        r = put(w, (const char *) p, 1);
-        }
-        return r < 0 ? r : put(w, "\"", 1);
-}
-
-static int put_array(Writer *w, const char *key, const Secret *s) {
-        int r = put(w, "\"", 1);
+static int put_array(SecretText *t, const char *key, const Secret *s) {
+        int r = secret_text_put(t, "\"", 1);
         if (r >= 0)
-                r = put(w, key, strlen(key));
+                r = secret_text_put(t, key, strlen(key));
         if (r >= 0)
-                r = put(w, "\":[", 3);
+                r = secret_text_put(t, "\":[", 3);
         for (size_t i = 0; r >= 0 && i < s->n_password; i++) {
                 if (i > 0)
-                        r = put(w, ",", 1);
+                        r = secret_text_put(t, ",", 1);
                 if (r >= 0)
-                        r = put_string(w, s->password[i]);
+                        r = secret_text_put_string(t, s->password[i]);
         }
-        return r < 0 ? r : put(w, "]", 1);
+        return r < 0 ? r : secret_text_put(t, "]", 1);
 }
 
 int secret_recovery_from_record(json_object *record, Secret **ret, char **ret_error) {
@@ -165,8 +136,8 @@ int secret_recovery_from_record(json_object *record, Secret **ret, char **ret_er
 
 int secret_request_build(const char *record_json, const Secret *secret, const Secret *new_secret,
                          const Secret *recovery, SecureBuffer **ret, size_t *ret_len) {
-        _cleanup_secure_buffer_ SecureBuffer *buf = NULL;
-        size_t len = strlen(record_json), need = len + 64;
+        _cleanup_secret_text_ SecretText t = {};
+        size_t len = strlen(record_json);
         int r;
 
         /* Record text as json-c writes it: an object, so it ends in '}'. */
@@ -174,38 +145,30 @@ int secret_request_build(const char *record_json, const Secret *secret, const Se
                 len--;
         if (len < 2 || record_json[0] != '{' || record_json[len - 1] != '}')
                 return -EINVAL;
-        for (const Secret *const *s = (const Secret *const[]) { secret, new_secret, recovery, NULL }, *const *e = s + 3;
-             s < e; s++)
-                for (size_t i = 0; *s && i < (*s)->n_password; i++)
-                        need += strlen((*s)->password[i]) * 6 + 4;
-        r = secure_buffer_new(need, &buf);
-        if (r < 0)
-                return r;
-        Writer w = { .buf = buf };
-        r = put(&w, record_json, len - 1);
+        r = secret_text_put(&t, record_json, len - 1);
         /* "{}" has no member to follow with a comma. */
         bool empty = strspn(record_json + 1, " \n\t") == len - 2;
         if (r >= 0)
-                r = put(&w, empty ? "\"secret\":{" : ",\"secret\":{", empty ? 10 : 11);
+                r = secret_text_put(&t, empty ? "\"secret\":{" : ",\"secret\":{", empty ? 10 : 11);
         if (r >= 0 && secret)
-                r = put_array(&w, "password", secret);
+                r = put_array(&t, "password", secret);
         if (r >= 0 && new_secret) {
                 if (secret)
-                        r = put(&w, ",", 1);
+                        r = secret_text_put(&t, ",", 1);
                 if (r >= 0)
-                        r = put_array(&w, "newPassword", new_secret);
+                        r = put_array(&t, "newPassword", new_secret);
         }
         if (r >= 0 && recovery) {
                 if (secret || new_secret)
-                        r = put(&w, ",", 1);
+                        r = secret_text_put(&t, ",", 1);
                 if (r >= 0)
-                        r = put_array(&w, "recoveryKey", recovery);
+                        r = put_array(&t, "recoveryKey", recovery);
         }
         if (r >= 0)
-                r = put(&w, "}}", 2);
+                r = secret_text_put(&t, "}}", 2);
         if (r < 0)
                 return r;
-        *ret_len = w.len;
-        *ret = TAKE_PTR(buf);
+        *ret_len = t.len;
+        *ret = TAKE_PTR(t.buf);
         return 0;
 }

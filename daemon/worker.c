@@ -102,6 +102,10 @@ static int read_request(UserRecord **ret) {
                         return log_error_errno(E2BIG, "request larger than %d bytes", JSON_STRICT_MAX_SIZE);
         }
         r = user_record_parse(buf->data, n, ret, &error);
+        /* The secrets are held for the whole operation: in locked memory,
+         * not in json-c's strings. */
+        if (r >= 0 && (r = user_record_lock_secrets(*ret, &error)) < 0)
+                *ret = user_record_free(*ret);
         if (r == -ENOMEM)
                 return log_oom();
         if (r < 0)
@@ -155,30 +159,20 @@ static int op_create(Home *h, const StorageBackend *b) {
 }
 
 static int op_passwd(Home *h, const StorageBackend *b) {
-        json_object *secret, *np;
-        _cleanup_free_ const char **new_passwords = NULL;
+        const char *const *new_passwords = user_record_secret(h->rec, "newPassword");
+        size_t n = user_record_secret_count(h->rec, "newPassword");
         int r;
 
         r = b->own_authentication ? 0 : verify_password(h);
         if (r < 0)
                 return r;
-        if (!json_object_object_get_ex(h->rec->json, "secret", &secret) ||
-            !json_object_object_get_ex(secret, "newPassword", &np) || !json_object_is_type(np, json_type_array) ||
-            json_object_array_length(np) == 0 || json_object_array_length(np) > 64)
+        if (n == 0 || n > 64)
                 return log_error_errno(EINVAL, "home %s: secret.newPassword: must be an array of 1 to 64 strings",
                                        h->name);
-        size_t n = json_object_array_length(np);
-        new_passwords = calloc(n + 1, sizeof *new_passwords);
-        if (!new_passwords)
-                return log_oom();
-        for (size_t i = 0; i < n; i++) {
-                json_object *e = json_object_array_get_idx(np, i);
-                if (!json_object_is_type(e, json_type_string) || json_object_get_string_len(e) == 0 ||
-                    json_object_get_string_len(e) > 4096)
+        for (size_t i = 0; i < n; i++)
+                if (!new_passwords[i][0] || strlen(new_passwords[i]) > 4096)
                         return log_error_errno(EINVAL, "home %s: secret.newPassword: entry %zu must be a string "
                                                "of 1 to 4096 bytes", h->name, i);
-                new_passwords[i] = json_object_get_string(e);
-        }
         r = home_set_password_hashes(h, new_passwords);
         if (r < 0)
                 return r;

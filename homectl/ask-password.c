@@ -14,16 +14,22 @@
 
 /* ---- environment ------------------------------------------------------ */
 
-static char *env_password, *env_new_password;
+static SecureBuffer *env_password, *env_new_password;
 
-static int env_take(const char *name, char **ret) {
+static int env_take(const char *name, SecureBuffer **ret) {
         char *v = getenv(name);
+        size_t len;
+        int r;
+
         if (!v)
                 return 0;
-        *ret = strdup(v);
-        explicit_bzero(v, strlen(v));
+        len = strlen(v);
+        r = secure_buffer_new(len + 1, ret);
+        if (r >= 0)
+                memcpy((*ret)->data, v, len + 1);
+        explicit_bzero(v, len);
         (void) unsetenv(name);
-        return *ret ? 0 : -ENOMEM;
+        return r;
 }
 
 int secrets_env_load(void) {
@@ -34,16 +40,16 @@ int secrets_env_load(void) {
 }
 
 const char *secrets_env_password(void) {
-        return env_password;
+        return env_password ? env_password->data : NULL;
 }
 
 const char *secrets_env_new_password(void) {
-        return env_new_password;
+        return env_new_password ? env_new_password->data : NULL;
 }
 
 void secrets_env_free(void) {
-        erase_and_free(env_password);
-        erase_and_free(env_new_password);
+        secure_buffer_free(env_password);
+        secure_buffer_free(env_new_password);
         env_password = env_new_password = NULL;
 }
 
@@ -92,8 +98,9 @@ static void write_all(int fd, const char *s) {
         }
 }
 
-/* One line from /dev/tty; echo off for secrets. */
-static int ask_tty(const char *prompt, bool echo, char **ret) {
+/* One line from /dev/tty, NUL-terminated in locked memory; echo off for
+ * secrets. */
+static int ask_tty(const char *prompt, bool echo, SecureBuffer **ret) {
         _cleanup_secure_buffer_ SecureBuffer *buf = NULL;
         _cleanup_close_ int fd = -1;
         struct sigaction old[ELEMENTSOF(restore_signals)];
@@ -127,8 +134,9 @@ static int ask_tty(const char *prompt, bool echo, char **ret) {
         char *s = buf->data;
         r = 0;
         for (;;) {
-                char c;
-                ssize_t k = read(fd, &c, 1);
+                /* Read straight into the buffer: no copy on the stack. */
+                char *c = s + (n < PASSWORD_MAX ? n : PASSWORD_MAX);
+                ssize_t k = read(fd, c, 1);
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -140,12 +148,12 @@ static int ask_tty(const char *prompt, bool echo, char **ret) {
                                 r = -ECANCELED;
                         break;
                 }
-                if (c == '\n' || c == '\r')
+                if (*c == '\n' || *c == '\r')
                         break;
                 if (n >= PASSWORD_MAX)
                         r = -E2BIG; /* keep reading to the end of the line */
                 else
-                        s[n++] = c;
+                        n++;
         }
         s[n] = 0;
 
@@ -162,34 +170,39 @@ static int ask_tty(const char *prompt, bool echo, char **ret) {
 
         if (r < 0)
                 return r;
-        *ret = strndup(s, n);
-        return *ret ? 0 : -ENOMEM;
+        *ret = TAKE_PTR(buf);
+        return 0;
 }
 
-int ask_password_tty(const char *prompt, char **ret) {
+int ask_password_tty(const char *prompt, SecureBuffer **ret) {
         return ask_tty(prompt, false, ret);
 }
 
 int ask_string_tty(const char *prompt, char **ret) {
-        return ask_tty(prompt, true, ret);
+        _cleanup_secure_buffer_ SecureBuffer *b = NULL;
+        int r = ask_tty(prompt, true, &b);
+        if (r < 0)
+                return r;
+        *ret = strdup(b->data);
+        return *ret ? 0 : -ENOMEM;
 }
 
-int ask_new_password(const char *user, char **ret) {
+int ask_new_password(const char *user, SecureBuffer **ret) {
         for (int i = 0; i < ASK_PASSWORD_TRIES; i++) {
-                _cleanup_erase_ char *a = NULL, *b = NULL;
+                _cleanup_secure_buffer_ SecureBuffer *a = NULL, *b = NULL;
                 int r;
 
                 r = ask_password_tty("New password: ", &a);
                 if (r < 0)
                         return log_error_errno(r, "home %s: cannot read the new password: %m", user);
-                if (a[0] == 0) {
+                if (((char *) a->data)[0] == 0) {
                         log_error("home %s: the password must not be empty, try again", user);
                         continue;
                 }
                 r = ask_password_tty("Retype new password: ", &b);
                 if (r < 0)
                         return log_error_errno(r, "home %s: cannot read the new password: %m", user);
-                if (strcmp(a, b) != 0) {
+                if (strcmp(a->data, b->data) != 0) {
                         log_error("home %s: the passwords do not match, try again", user);
                         continue;
                 }

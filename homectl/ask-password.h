@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "passwords.h"
+#include "secret.h"
 
 /* Where homectl's secrets come from ($PASSWORD, $NEWPASSWORD, the
  * terminal) and the list of them sent with a call. Every string here is
@@ -29,8 +30,8 @@ bool ask_password_possible(void);
  * is restored on every path, including SIGINT, SIGTERM, SIGHUP and SIGQUIT
  * (the signal is then delivered as usual). Returns 0, -ECANCELED on end of
  * input, -E2BIG for a line longer than PASSWORD_MAX, or the errno. *ret
- * must be freed with erase_and_free(). */
-int ask_password_tty(const char *prompt, char **ret);
+ * holds the line, NUL-terminated, in locked memory. */
+int ask_password_tty(const char *prompt, SecureBuffer **ret);
 
 /* The same with echo on, for what is no secret (a user name, a shell). */
 int ask_string_tty(const char *prompt, char **ret);
@@ -38,4 +39,4 @@ int ask_string_tty(const char *prompt, char **ret);
 /* "New password: " and "Retype new password: " until both match (at most
  * ASK_PASSWORD_TRIES rounds); empty passwords are refused. Logs its own
  * errors as "home USER: …". */
-int ask_new_password(const char *user, char **ret);
+int ask_new_password(const char *user, SecureBuffer **ret);

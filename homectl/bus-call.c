@@ -7,6 +7,7 @@
 #include "exit-status.h"
 #include "log.h"
 #include "record-build.h"
+#include "secret-text.h"
 #include "secret.h"
 
 int bus_connect(bool interactive, sd_bus **ret) {
@@ -58,15 +59,13 @@ int log_bus_error(const char *user, const char *method, const sd_bus_error *e, i
 }
 
 int bus_append_secret(sd_bus_message *m, const Passwords *p) {
-        char *json = NULL;
+        _cleanup_secure_buffer_ SecureBuffer *json = NULL;
         int r;
 
         r = passwords_to_json(p, &json);
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(m, "s", json);
-        erase_and_free(json);
-        return r;
+        return sd_bus_message_append(m, "s", json->data);
 }
 
 int bus_append_record(sd_bus_message *m, const Passwords *secret, void *userdata) {
@@ -76,13 +75,11 @@ int bus_append_record(sd_bus_message *m, const Passwords *secret, void *userdata
         /* update: the secret travels inside the record. */
         if (secret && (r = record_set_secret(rec, secret)) < 0)
                 return r;
-        const char *text = user_record_to_string(rec, USER_RECORD_FORMAT_SHORT);
-        if (!text)
-                return -ENOMEM;
-        r = sd_bus_message_append(m, "s", text);
-        /* json-c keeps this serialization in a buffer it frees unwiped. */
-        explicit_bzero((char *) text, strlen(text));
-        return r;
+        _cleanup_secret_text_ SecretText text = {};
+        r = secret_text_record(rec->json, &text);
+        if (r < 0)
+                return r;
+        return sd_bus_message_append(m, "s", text.buf->data);
 }
 
 static int build_call(sd_bus *bus, const HomeCall *c, sd_bus_message **ret) {
@@ -114,7 +111,7 @@ int home_call(sd_bus *bus, const HomeCall *c, sd_bus_message **ret_reply) {
         for (;;) {
                 _cleanup_bus_message_ sd_bus_message *m = NULL, *reply = NULL;
                 _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
-                _cleanup_erase_ char *pw = NULL;
+                _cleanup_secure_buffer_ SecureBuffer *pw = NULL;
                 char prompt[64];
 
                 r = build_call(bus, c, &m);
@@ -151,7 +148,7 @@ int home_call(sd_bus *bus, const HomeCall *c, sd_bus_message **ret_reply) {
                         return r == -ECANCELED ? EXIT_BAD_PASSWORD : EXIT_FAIL;
                 }
                 asked++;
-                r = passwords_add_take(c->secret, TAKE_PTR(pw));
+                r = passwords_add(c->secret, pw->data);
                 if (r < 0) {
                         log_oom();
                         return EXIT_FAIL;

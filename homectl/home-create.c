@@ -27,29 +27,26 @@ int create_passwords(const char *user, json_object *base, Passwords *p, bool *se
                 return EXIT_OK;
 
         if (!*set_hashes) {
-                _cleanup_erase_ char *pw = NULL;
+                _cleanup_secure_buffer_ SecureBuffer *asked = NULL;
                 json_object *priv, *hashes;
                 const char **l = NULL;
 
                 e = secrets_env_password();
-                if (e)
-                        pw = strdup(e);
-                else if (ask_password_possible()) {
+                if (!e && ask_password_possible()) {
                         char prompt[64];
                         snprintf(prompt, sizeof prompt, "Password for user %s: ", user);
-                        r = ask_password_tty(prompt, &pw);
+                        r = ask_password_tty(prompt, &asked);
                         if (r < 0) {
                                 log_error_errno(r, "home %s: cannot read the password: %m", user);
                                 return EXIT_BAD_PASSWORD;
                         }
-                } else {
+                        e = asked->data;
+                } else if (!e) {
                         log_error("home %s: the record has a hashed password; give it in $PASSWORD, or run on a "
                                   "terminal without --no-ask-password",
                                   user);
                         return EXIT_BAD_PASSWORD;
                 }
-                if (!pw)
-                        return log_oom(), EXIT_FAIL;
 
                 json_object_object_get_ex(base, "privileged", &priv);
                 json_object_object_get_ex(priv, "hashedPassword", &hashes);
@@ -59,7 +56,7 @@ int create_passwords(const char *user, json_object *base, Passwords *p, bool *se
                         return log_oom(), EXIT_FAIL;
                 for (size_t i = 0; i < n; i++)
                         l[i] = json_object_get_string(json_object_array_get_idx(hashes, i));
-                r = password_verify(pw, l);
+                r = password_verify(e, l);
                 free(l);
                 if (r < 0)
                         return log_error_errno(r, "home %s: cannot check the password: %m", user), EXIT_FAIL;
@@ -67,7 +64,7 @@ int create_passwords(const char *user, json_object *base, Passwords *p, bool *se
                         log_error("home %s: the password does not match the record's hashedPassword", user);
                         return EXIT_BAD_PASSWORD;
                 }
-                if (passwords_add_take(p, TAKE_PTR(pw)) < 0)
+                if (passwords_add(p, e) < 0)
                         return log_oom(), EXIT_FAIL;
                 return EXIT_OK;
         }
@@ -86,10 +83,10 @@ int create_passwords(const char *user, json_object *base, Passwords *p, bool *se
                           user);
                 return EXIT_BAD_PASSWORD;
         }
-        _cleanup_erase_ char *pw = NULL;
+        _cleanup_secure_buffer_ SecureBuffer *pw = NULL;
         if (ask_new_password(user, &pw) < 0)
                 return EXIT_BAD_PASSWORD;
-        return passwords_add_take(p, TAKE_PTR(pw)) < 0 ? (log_oom(), EXIT_FAIL) : EXIT_OK;
+        return passwords_add(p, pw->data) < 0 ? (log_oom(), EXIT_FAIL) : EXIT_OK;
 }
 
 /* Whether --recovery-key= (want) fits a record asking for tpm2, keeping a

@@ -19,6 +19,7 @@
 #include "firstboot-parse.h"
 #include "identity-store.h"
 #include "image-root.h"
+#include "secret-text.h"
 #include "json-strict.h"
 #include "log.h"
 #include "macro.h"
@@ -355,12 +356,11 @@ static int run_worker(ImageRoot *img, UserRecord *rec, char **ret_out, size_t *r
                 }
         }
 
-        const char *text = user_record_to_string(rec, USER_RECORD_FORMAT_SHORT);
-        if (!text)
+        _cleanup_secret_text_ SecretText text = {};
+        int r = secret_text_record(rec->json, &text);
+        if (r < 0)
                 return log_oom(), EXIT_FAIL;
-        in = request_fd(text);
-        /* The text holds the secret section; json-c frees it unwiped. */
-        explicit_bzero((char *) text, strlen(text));
+        in = request_fd(text.buf->data);
         if (in < 0) {
                 log_error_errno(in, "home %s: cannot hand the request to %s: %m", name, img->worker);
                 return EXIT_FAIL;

@@ -373,7 +373,7 @@ static bool check_shell(Target *t, const char *a) {
 
 static int prompt_new_user(Target *t) {
         _cleanup_free_ char *user = NULL, *real_name = NULL, *groups = NULL, *shell = NULL;
-        _cleanup_erase_ char *pw = NULL;
+        _cleanup_secure_buffer_ SecureBuffer *pw = NULL;
         _cleanup_passwords_ Passwords passwords = {};
         _cleanup_json_ json_object *base = NULL;
         RecordChanges asked = RECORD_CHANGES_INIT;
@@ -407,7 +407,7 @@ static int prompt_new_user(Target *t) {
                 asked.shell = shell;
         base = json_object_new_object();
         if (!base || (groups[0] && record_changes_add_groups(&asked, groups) < 0) ||
-            record_apply_changes(base, &asked, NULL) < 0 || passwords_add_take(&passwords, TAKE_PTR(pw)) < 0) {
+            record_apply_changes(base, &asked, NULL) < 0 || passwords_add(&passwords, pw->data) < 0) {
                 record_changes_done(&asked);
                 return log_oom(), EXIT_FAIL;
         }

@@ -454,10 +454,10 @@ int verb_passwd(int argc, char **argv, const Options *o) {
                 if (passwords_add(&new_secret, e) < 0)
                         return log_oom(), EXIT_FAIL;
         } else if (ask_password_possible()) {
-                _cleanup_erase_ char *pw = NULL;
+                _cleanup_secure_buffer_ SecureBuffer *pw = NULL;
                 if (ask_new_password(user, &pw) < 0)
                         return EXIT_BAD_PASSWORD;
-                if (passwords_add_take(&new_secret, TAKE_PTR(pw)) < 0)
+                if (passwords_add(&new_secret, pw->data) < 0)
                         return log_oom(), EXIT_FAIL;
         } else {
                 log_error("home %s: a new password is needed: set $NEWPASSWORD, or run on a terminal without "

@@ -209,7 +209,7 @@ static int reply_fd(sd_bus_message *reply) {
 
 /* ---- auth ------------------------------------------------------------------------------ */
 
-static int secret_json(const char *password, char **ret) {
+static int secret_json(const char *password, SecureBuffer **ret) {
         _cleanup_passwords_ Passwords p = {};
         if (password && passwords_add(&p, password) < 0)
                 return -ENOMEM;
@@ -220,7 +220,7 @@ static int secret_json(const char *password, char **ret) {
 static int call_with_secret(sd_bus *bus, const char *method, const char *user, const char *password, bool suspend,
                             int *ret_fd, sd_bus_error *e) {
         _cleanup_message_ sd_bus_message *m = NULL, *reply = NULL;
-        _cleanup_erase_ char *secret = NULL;
+        _cleanup_secure_buffer_ SecureBuffer *secret = NULL;
         int r = secret_json(password, &secret);
         if (r < 0)
                 return r;
@@ -228,8 +228,8 @@ static int call_with_secret(sd_bus *bus, const char *method, const char *user, c
         if (r >= 0)
                 r = sd_bus_message_sensitive(m); /* wiped when freed */
         if (r >= 0)
-                r = ret_fd ? sd_bus_message_append(m, "ssb", user, secret, suspend)
-                           : sd_bus_message_append(m, "ss", user, secret);
+                r = ret_fd ? sd_bus_message_append(m, "ssb", user, (const char *) secret->data, suspend)
+                           : sd_bus_message_append(m, "ss", user, (const char *) secret->data);
         if (r >= 0)
                 r = sd_bus_message_set_allow_interactive_authorization(m, false);
         if (r < 0)
@@ -459,7 +459,7 @@ PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const c
                 return PAM_AUTHTOK_ERR;
         }
 
-        _cleanup_erase_ char *old_secret = NULL, *new_secret = NULL;
+        _cleanup_secure_buffer_ SecureBuffer *old_secret = NULL, *new_secret = NULL;
         if (secret_json(old_pw, &old_secret) < 0 || secret_json(new_pw, &new_secret) < 0)
                 return PAM_BUF_ERR;
         _cleanup_bus_error_ sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -469,7 +469,8 @@ PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const c
         if (r >= 0)
                 r = sd_bus_message_sensitive(m);
         if (r >= 0)
-                r = sd_bus_message_append(m, "sss", user, new_secret, old_secret);
+                r = sd_bus_message_append(m, "sss", user, (const char *) new_secret->data,
+                                          (const char *) old_secret->data);
         if (r < 0)
                 return PAM_BUF_ERR;
         r = sd_bus_call(bus, m, 0, &e, NULL);

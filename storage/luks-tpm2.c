@@ -140,23 +140,21 @@ int luks_tpm2_enroll(Home *h, struct crypt_device *cd, const LuksTpm2Wish *w, co
 }
 
 int luks_recovery_enroll(Home *h, struct crypt_device *cd) {
-        json_object *secret, *keys;
+        const char *const *keys = user_record_secret(h->rec, "recoveryKey");
+        size_t n = user_record_secret_count(h->rec, "recoveryKey");
         int r;
 
-        if (!json_object_object_get_ex(h->rec->json, "secret", &secret) ||
-            !json_object_object_get_ex(secret, "recoveryKey", &keys))
+        if (!keys)
                 return 0;
-        if (!json_object_is_type(keys, json_type_array) || json_object_array_length(keys) > 4)
+        if (n > 4)
                 return log_error_errno(EINVAL, "home %s: secret.recoveryKey: must be an array of at most 4 keys",
                                        h->name);
         r = set_minimal_pbkdf(h, cd);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < json_object_array_length(keys); i++) {
+        for (size_t i = 0; i < n; i++) {
                 _cleanup_secure_buffer_ SecureBuffer *norm = NULL;
-                json_object *k = json_object_array_get_idx(keys, i);
-                if (!json_object_is_type(k, json_type_string) ||
-                    recovery_key_normalize(json_object_get_string(k), &norm) < 0)
+                if (recovery_key_normalize(keys[i], &norm) < 0)
                         return log_error_errno(EINVAL, "home %s: secret.recoveryKey[%zu]: not a recovery key", h->name,
                                                i);
                 int slot = crypt_keyslot_add_by_volume_key(cd, CRYPT_ANY_SLOT, NULL, 0, norm->data,

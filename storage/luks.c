@@ -1358,7 +1358,6 @@ static int luks_unlock(Home *h) {
 static int luks_passwd(Home *h) {
         _cleanup_volume_ Volume v = { .loop_fd = -1 };
         const char *old = NULL;
-        json_object *secret, *np;
         int r, old_slot;
 
         r = volume_open(h, &v);
@@ -1367,10 +1366,8 @@ static int luks_passwd(Home *h) {
         old_slot = unlock(h, &v, NULL, 0, &old);
         if (old_slot < 0)
                 return old_slot;
-        if (!json_object_object_get_ex(h->rec->json, "secret", &secret) ||
-            !json_object_object_get_ex(secret, "newPassword", &np) || !json_object_is_type(np, json_type_array) ||
-            json_object_array_length(np) == 0 ||
-            !json_object_is_type(json_object_array_get_idx(np, 0), json_type_string))
+        const char *const *np = user_record_secret(h->rec, "newPassword");
+        if (!np || !np[0])
                 return log_error_errno(EINVAL, "home %s: secret.newPassword: required", h->name);
 
         /* The TPM's PIN first: a crash after it leaves the TPM opening with
@@ -1379,7 +1376,7 @@ static int luks_passwd(Home *h) {
         int tpm_slot;
         bool tpm = luks_tpm2_find(h, v.cd, &sealed, &tpm_slot) >= 0;
         if (tpm) {
-                r = luks_tpm2_reseal(h, v.cd, old, json_object_get_string(json_object_array_get_idx(np, 0)));
+                r = luks_tpm2_reseal(h, v.cd, old, np[0]);
                 if (r < 0)
                         return r;
         }
@@ -1396,8 +1393,8 @@ static int luks_passwd(Home *h) {
                 goto signed_record;
 
         int added[64], n_added = 0;
-        for (size_t i = 0; i < json_object_array_length(np) && i < 64; i++) {
-                const char *pw = json_object_get_string(json_object_array_get_idx(np, i));
+        for (size_t i = 0; np[i] && i < 64; i++) {
+                const char *pw = np[i];
                 r = crypt_keyslot_add_by_passphrase(v.cd, CRYPT_ANY_SLOT, old, strlen(old), pw, strlen(pw));
                 if (r < 0) {
                         log_error_errno(r, "home %s: cannot add a keyslot for the new password: %m", h->name);

@@ -536,25 +536,29 @@ static void test_print_tpm2(void **state) {
 
 static void test_secret_json(void **state) {
         Passwords p = {};
-        char *s = NULL;
+        SecureBuffer *b = NULL;
+        const char *s;
         json_object *j = NULL;
 
-        assert_int_equal(passwords_to_json(&p, &s), 0);
+        assert_int_equal(passwords_to_json(&p, &b), 0);
+        s = b->data;
         assert_string_equal(s, "{}");
-        free(s);
-        assert_int_equal(passwords_to_json(NULL, &s), 0);
+        secure_buffer_free(b);
+        assert_int_equal(passwords_to_json(NULL, &b), 0);
+        s = b->data;
         assert_string_equal(s, "{}");
-        free(s);
+        secure_buffer_free(b);
 
         assert_int_equal(passwords_add(&p, "plain"), 0);
         assert_int_equal(passwords_add(&p, "q\"b\\s\n\x01ü"), 0);
-        assert_int_equal(passwords_to_json(&p, &s), 0);
+        assert_int_equal(passwords_to_json(&p, &b), 0);
+        s = b->data;
         assert_string_equal(s, "{\"password\":[\"plain\",\"q\\\"b\\\\s\\u000a\\u0001ü\"]}");
         /* And it is JSON that means the same strings. */
         assert_int_equal(json_parse_strict(s, strlen(s), &j, NULL), 0);
         assert_string_equal(get_s(j, "password.1"), "q\"b\\s\n\x01ü");
         json_object_put(j);
-        free(s);
+        secure_buffer_free(b);
         passwords_done(&p);
         assert_int_equal(p.n, 0);
 }
