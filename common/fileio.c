@@ -43,10 +43,16 @@ int read_file_bounded(const char *path, size_t max, char **ret, size_t *ret_len)
                 return -ENOMEM;
         for (;;) {
                 if (n == cap) {
+                        /* Not realloc(): what was read may be a secret (an
+                         * identity file, a credential), and realloc would
+                         * leave the old copy in freed memory unwiped. */
                         size_t want = cap * 2 < max + 1 ? cap * 2 : max + 1;
-                        char *grown = realloc(buf, want);
+                        char *grown = malloc(want);
                         if (!grown)
                                 return -ENOMEM;
+                        memcpy(grown, buf, n);
+                        explicit_bzero(buf, n);
+                        free(buf);
                         buf = grown;
                         cap = want;
                 }
@@ -55,13 +61,17 @@ int read_file_bounded(const char *path, size_t max, char **ret, size_t *ret_len)
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
-                        return negative_errno();
+                        int e = negative_errno();
+                        explicit_bzero(buf, n);
+                        return e;
                 }
                 if (k == 0)
                         break;
                 n += (size_t) k;
-                if (n > max)
+                if (n > max) {
+                        explicit_bzero(buf, n);
                         return -EFBIG;
+                }
         }
         buf[n] = 0;
         *ret = TAKE_PTR(buf);
