@@ -21,6 +21,7 @@
 #include <linux/openat2.h>
 
 #include "fileio.h"
+#include "hex.h"
 #include "log.h"
 #include "macro.h"
 #include "sysusers.h"
@@ -56,16 +57,6 @@ static bool is_space(char c) {
         return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-static int hex_value(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 /* One C escape; s points after the backslash. Returns the number of
  * characters consumed, or -EINVAL. A NUL byte is refused: it would cut the
  * field short without anyone noticing. */
@@ -82,7 +73,7 @@ static int unescape_one(const char *s, char *ret, char **error) {
                 *ret = *s;
                 return 1;
         case 'x': {
-                int a = hex_value(s[1]), b = a >= 0 ? hex_value(s[2]) : -1;
+                int a = unhexchar(s[1]), b = a >= 0 ? unhexchar(s[2]) : -1;
                 if (a < 0 || b < 0)
                         return fail(error, "escape \"\\x\" needs two hexadecimal digits");
                 if (a == 0 && b == 0)

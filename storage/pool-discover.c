@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "fileio.h"
+#include "hex.h"
 #include "log.h"
 #include "macro.h"
 #include "pool-discover.h"
@@ -13,16 +14,6 @@
 const char *pool_id_file(void) {
         const char *e = secure_getenv(POOL_ID_FILE_ENV);
         return e && *e ? e : POOL_ID_FILE;
-}
-
-static int unhex(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
 }
 
 int pool_uuid_from_string(const char *s, uint8_t ret[16]) {
@@ -37,7 +28,7 @@ int pool_uuid_from_string(const char *s, uint8_t ret[16]) {
                                 return -EINVAL;
                         continue;
                 }
-                int hi = unhex(s[i]), lo = unhex(s[i + 1]);
+                int hi = unhexchar(s[i]), lo = unhexchar(s[i + 1]);
                 if (hi < 0 || lo < 0)
                         return -EINVAL;
                 u[k++] = (uint8_t) (hi << 4 | lo);

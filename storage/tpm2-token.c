@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <tss2/tss2_mu.h>
 
+#include "hex.h"
 #include "log.h"
 #include "tpm2-token.h"
 
@@ -55,21 +56,11 @@ static int decode_base64(const char *in, size_t in_len, uint8_t *out, size_t out
         return 0;
 }
 
-static int hex_digit(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 static int decode_hex(const char *in, size_t in_len, uint8_t *out, size_t out_len) {
         if (in_len != 2 * out_len)
                 return -EINVAL;
         for (size_t i = 0; i < out_len; i++) {
-                int hi = hex_digit(in[2 * i]), lo = hex_digit(in[2 * i + 1]);
+                int hi = unhexchar(in[2 * i]), lo = unhexchar(in[2 * i + 1]);
                 if (hi < 0 || lo < 0)
                         return -EINVAL;
                 out[i] = (uint8_t) (hi << 4 | lo);
