@@ -41,6 +41,7 @@ typedef enum FieldKind {
         FIELD_ITERATIONS,
         FIELD_HASHES,
         FIELD_SECRETS,
+        FIELD_FIELD_NAMES,
 } FieldKind;
 
 /* Where a field may appear. */
@@ -100,6 +101,9 @@ static const Field fields[] = {
         F("luksPbkdfForceIterations", FIELD_ITERATIONS, luks_pbkdf_force_iterations, IN_MACHINE),
         F("luksExtraMountOptions", FIELD_MOUNT_OPTIONS, luks_extra_mount_options, IN_MACHINE),
         F("skeletonDirectory", FIELD_PATH, skeleton_directory, IN_MACHINE),
+        F("selfModifiableFields", FIELD_FIELD_NAMES, self_modifiable_fields, IN_REGULAR),
+        F("selfModifiableBlobs", FIELD_FIELD_NAMES, self_modifiable_blobs, IN_REGULAR),
+        F("selfModifiablePrivileged", FIELD_FIELD_NAMES, self_modifiable_privileged, IN_REGULAR),
         F("hashedPassword", FIELD_HASHES, hashed_password, IN_PRIVILEGED),
         F("password", FIELD_SECRETS, password, IN_SECRET),
 };
@@ -222,10 +226,6 @@ bool valid_user_name(const char *s) {
                       (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
                         return false;
         return true;
-}
-
-bool valid_home_uid(uid_t uid) {
-        return uid >= HOME_UID_MIN && uid <= HOME_UID_MAX;
 }
 
 static bool has_control(const char *s) {
@@ -508,6 +508,16 @@ static int dispatch_field(const Context *c, const Field *f, json_object *v, User
                                 return fail(c, f->name, "entry %zu must not be empty", i);
                 return 0;
         }
+
+        case FIELD_FIELD_NAMES: {
+                const char ***l = p;
+                if ((r = get_list(c, f->name, v, TOKEN_MAX, false, l)) < 0)
+                        return r;
+                for (size_t i = 0; (*l)[i]; i++)
+                        if (!valid_token((*l)[i]))
+                                return fail(c, f->name, "entry %zu is not a field name", i);
+                return 0;
+        }
         }
         return -EINVAL;
 }
@@ -564,6 +574,9 @@ static int match_list(const Context *c, const char *field, json_object *v, bool 
 
 static void view_free(UserRecord *rec) {
         free(rec->member_of);
+        free(rec->self_modifiable_fields);
+        free(rec->self_modifiable_blobs);
+        free(rec->self_modifiable_privileged);
         free(rec->hashed_password);
         free(rec->password);
 }
@@ -761,22 +774,31 @@ static int record_derive(UserRecord *rec, char **ret_error) {
         return 0;
 }
 
-int user_record_set_effective(UserRecord *rec, const char *field, json_object *value) {
-        json_object *pm;
+bool user_record_per_machine_matches(json_object *entry) {
         Context c = { .path = "" };
+        json_object *m;
+        bool matched = false;
 
         machine_load();
+        if (!json_object_is_type(entry, json_type_object))
+                return false;
+        if (json_object_object_get_ex(entry, "matchMachineId", &m) &&
+            match_list(&c, "matchMachineId", m, true, machine_id, &matched) < 0)
+                return false;
+        if (json_object_object_get_ex(entry, "matchHostname", &m) &&
+            match_list(&c, "matchHostname", m, false, hostname, &matched) < 0)
+                return false;
+        return matched;
+}
+
+int user_record_set_effective(UserRecord *rec, const char *field, json_object *value) {
+        json_object *pm;
+
         if (json_object_object_get_ex(rec->json, "perMachine", &pm) && json_object_is_type(pm, json_type_array))
                 for (size_t i = 0; i < json_object_array_length(pm); i++) {
-                        json_object *e = json_object_array_get_idx(pm, i), *m;
-                        bool matched = false;
-                        if (!json_object_is_type(e, json_type_object) || !json_object_object_get_ex(e, field, NULL))
-                                continue;
-                        if (json_object_object_get_ex(e, "matchMachineId", &m))
-                                (void) match_list(&c, "matchMachineId", m, true, machine_id, &matched);
-                        if (json_object_object_get_ex(e, "matchHostname", &m))
-                                (void) match_list(&c, "matchHostname", m, false, hostname, &matched);
-                        if (matched && json_object_object_add(e, field, json_object_get(value)) < 0)
+                        json_object *e = json_object_array_get_idx(pm, i);
+                        if (json_object_object_get_ex(e, field, NULL) && user_record_per_machine_matches(e) &&
+                            json_object_object_add(e, field, json_object_get(value)) < 0)
                                 return -ENOMEM;
                 }
         if (json_object_object_add(rec->json, field, value) < 0)

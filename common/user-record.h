@@ -93,6 +93,10 @@ typedef struct UserRecord {
         uint64_t luks_pbkdf_force_iterations;
         const char *luks_extra_mount_options;
         const char *skeleton_directory;
+        /* What the owner may change herself (self-modify.h); NULL: unset. */
+        const char **self_modifiable_fields;
+        const char **self_modifiable_blobs;
+        const char **self_modifiable_privileged;
 
         const char **hashed_password; /* privileged.hashedPassword */
         const char **password;        /* secret.password */
@@ -126,6 +130,9 @@ static inline void user_record_freep(UserRecord **rec) {
  * -ENOMEM, or -EINVAL if the record became invalid. */
 int user_record_set_effective(UserRecord *rec, const char *field, json_object *value);
 
+/* Does this perMachine entry apply to this machine? */
+bool user_record_per_machine_matches(json_object *entry);
+
 /* Removes the given sections (secret strings are wiped) and refreshes. */
 int user_record_strip(UserRecord *rec, unsigned sections);
 
@@ -148,7 +155,9 @@ const char *user_disposition_to_string(UserDisposition d);
 UserDisposition user_disposition_from_string(const char *s);
 
 bool valid_user_name(const char *s);
-bool valid_home_uid(uid_t uid);
+static inline bool valid_home_uid(uid_t uid) {
+        return uid >= HOME_UID_MIN && uid <= HOME_UID_MAX;
+}
 
 /* This machine's ID (32 hex digits) as records see it, or NULL if unknown. */
 const char *user_record_machine_id(void);

@@ -22,8 +22,13 @@ uid_t bus_sender_uid(sd_bus_message *msg) {
 }
 
 /* Checks waiting for polkit. Bounded: a caller whose agent never answers
- * must not pile up calls (each holding its message) without end. */
+ * must not pile up calls (each holding its message) without end, and one
+ * user must not take every place from the others. */
 #define POLKIT_PENDING_MAX 128
+#define POLKIT_PENDING_PER_USER 8
+/* What a caller other than root may send as a record: the parse costs
+ * several times its size in memory before polkit has said anything. */
+#define RECORD_TEXT_MAX_UNPRIVILEGED (64 * 1024)
 
 bool bus_sees_privileged(sd_bus_message *msg, ManagedHome *h) {
         uid_t uid = msg ? bus_sender_uid(msg) : UID_INVALID;
@@ -33,6 +38,7 @@ bool bus_sees_privileged(sd_bus_message *msg, ManagedHome *h) {
 typedef struct PolkitQuery {
         Manager *m;
         Operation *op;
+        uid_t uid;
         char *action;
         sd_bus_slot *slot;
         struct PolkitQuery *next;
@@ -57,8 +63,13 @@ void manager_free_polkit_queries(Manager *m) {
 }
 
 static void deny(Operation *op, const char *action) {
-        operation_fail(op, BUS_ERROR_ACCESS_DENIED, "Access denied: %s needs root or polkit authorization (%s)",
-                       op->user_name ? op->user_name : "this call", action);
+        if (op->admin_field)
+                operation_fail(op, BUS_ERROR_ACCESS_DENIED,
+                               "Access denied: home %s: %s is not among the fields its user may change; changing it "
+                               "needs root or polkit authorization (%s)", op->user_name, op->admin_field, action);
+        else
+                operation_fail(op, BUS_ERROR_ACCESS_DENIED, "Access denied: %s needs root or polkit authorization (%s)",
+                               op->user_name ? op->user_name : "this call", action);
 }
 
 static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
@@ -75,7 +86,7 @@ static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
                 log_warning("polkit: malformed answer");
         if (authorized)
                 manager_operation_granted(q->m, TAKE_PTR(q->op));
-        else if (challenge)
+        else if (challenge && !q->op->admin_field)
                 /* The caller may retry allowing interactive authentication. */
                 operation_fail(TAKE_PTR(q->op), SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
                                "Interactive authentication required for %s", q->action);
@@ -85,14 +96,42 @@ static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
         return 0;
 }
 
-static int ask_polkit(Manager *m, Operation *op, const char *action) {
+static unsigned polkit_pending_of(Manager *m, uid_t uid) {
+        unsigned n = 0;
+        for (PolkitQuery *q = m->polkit_queries; q; q = q->next)
+                n += q->uid == uid;
+        return n;
+}
+
+static bool polkit_queue_full(Manager *m, uid_t uid) {
+        return m->n_polkit_pending >= POLKIT_PENDING_MAX || polkit_pending_of(m, uid) >= POLKIT_PENDING_PER_USER;
+}
+
+int access_precheck(Manager *m, sd_bus_message *msg, size_t record_len, sd_bus_error *error) {
+        uid_t uid = bus_sender_uid(msg);
+
+        if (uid == 0)
+                return 0;
+        if (record_len > RECORD_TEXT_MAX_UNPRIVILEGED)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGS,
+                                         "record: %zu bytes; callers other than root may send at most %u",
+                                         record_len, RECORD_TEXT_MAX_UNPRIVILEGED);
+        if (uid == UID_INVALID || polkit_queue_full(m, uid))
+                return sd_bus_error_setf(error, BUS_ERROR_TOO_MANY_OPERATIONS,
+                                         "Too many calls wait for authorization; try again later");
+        return 0;
+}
+
+static int ask_polkit(Manager *m, Operation *op, uid_t uid, const char *action) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
         const char *sender = sd_bus_message_get_sender(op->msg);
         uint32_t flags = sd_bus_message_get_allow_interactive_authorization(op->msg) ? 1 : 0;
         int r;
 
-        if (!sender || m->n_polkit_pending >= POLKIT_PENDING_MAX)
+        if (!sender)
                 return -EPERM;
+        if (polkit_queue_full(m, uid))
+                return -EBUSY;
         r = sd_bus_message_new_method_call(m->bus, &call, "org.freedesktop.PolicyKit1",
                                            "/org/freedesktop/PolicyKit1/Authority",
                                            "org.freedesktop.PolicyKit1.Authority", "CheckAuthorization");
@@ -107,6 +146,7 @@ static int ask_polkit(Manager *m, Operation *op, const char *action) {
                 return -ENOMEM;
         }
         q->m = m;
+        q->uid = uid;
         /* Interactive authentication may take as long as a person needs. */
         r = sd_bus_call_async(m->bus, &q->slot, call, on_polkit_reply, q, flags ? UINT64_C(300) * USEC_PER_SEC : 0);
         if (r < 0) {
@@ -128,6 +168,10 @@ void access_check_then_run(Manager *m, Operation *op, uid_t owner, AccessRule ru
                 manager_operation_granted(m, op);
                 return;
         }
-        if (uid == UID_INVALID || ask_polkit(m, op, polkit_action) < 0)
+        int r = uid == UID_INVALID ? -EPERM : ask_polkit(m, op, uid, polkit_action);
+        if (r == -EBUSY)
+                operation_fail(op, BUS_ERROR_TOO_MANY_OPERATIONS,
+                               "Too many calls wait for authorization; try again later");
+        else if (r < 0)
                 deny(op, polkit_action);
 }

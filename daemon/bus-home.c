@@ -10,6 +10,7 @@
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
+#include "self-modify.h"
 
 #define HOME_PATH_PREFIX "/org/freedesktop/home1/home"
 #define HOME_INTERFACE "org.freedesktop.home1.Home"
@@ -115,6 +116,12 @@ static int prepare_update(ManagedHome *h, const char *text, Operation *op, sd_bu
                                          why ?: "invalid");
         if (rec->uid != h->uid)
                 return sd_bus_error_setf(error, BUS_ERROR_RECORD_MISMATCH, "home %s: uid cannot change", h->name);
+        /* Decides the polkit action; root needs no answer. */
+        if (bus_sender_uid(op->msg) != 0) {
+                r = self_modify_allowed(h->record, rec, &op->admin_field);
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }
 
@@ -235,6 +242,8 @@ int bus_method_for_home(sd_bus_message *msg, ManagedHome *h, const char *method,
                 const char *text;
                 r = sd_bus_message_read(msg, "s", &text);
                 if (r >= 0)
+                        r = access_precheck(h->manager, msg, strlen(text), error);
+                if (r >= 0)
                         r = prepare_update(h, text, op, error);
                 break;
         }
@@ -244,9 +253,9 @@ int bus_method_for_home(sd_bus_message *msg, ManagedHome *h, const char *method,
         }
         if (r < 0)
                 return r;
-        /* Her own record a user may change with polkit's lighter action. */
+        /* Her own fields a user may change with polkit's lighter action. */
         const char *action = rule->action;
-        if (rule->type == OP_UPDATE && bus_sender_uid(msg) == h->uid)
+        if (rule->type == OP_UPDATE && bus_sender_uid(msg) == h->uid && !op->admin_field)
                 action = "org.freedesktop.home1.update-home-by-owner";
         access_check_then_run(h->manager, TAKE_PTR(op), h->uid, rule->rule, action);
         return 1;

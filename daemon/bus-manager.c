@@ -134,6 +134,9 @@ static int method_update_home(sd_bus_message *msg, void *userdata, sd_bus_error 
         r = sd_bus_message_read(msg, "s", &text);
         if (r < 0)
                 return r;
+        r = access_precheck(userdata, msg, strlen(text), error);
+        if (r < 0)
+                return r;
         r = json_parse_strict(text, strlen(text), &j, &why);
         if (r == -ENOMEM)
                 return r;
@@ -209,10 +212,13 @@ static int prepare_new_record(Manager *m, UserRecord *rec, bool allocate, sd_bus
         return 0;
 }
 
-static int parse_new_record(sd_bus_message *msg, UserRecord **ret, sd_bus_error *error) {
+static int parse_new_record(Manager *m, sd_bus_message *msg, UserRecord **ret, sd_bus_error *error) {
         _cleanup_free_ char *why = NULL;
         const char *text;
         int r = sd_bus_message_read(msg, "s", &text);
+        if (r < 0)
+                return r;
+        r = access_precheck(m, msg, strlen(text), error);
         if (r < 0)
                 return r;
         r = user_record_parse(text, strlen(text), ret, &why);
@@ -231,7 +237,7 @@ static int method_create_home(sd_bus_message *msg, void *userdata, sd_bus_error 
         UserRecord *rec = NULL;
         int r;
 
-        r = parse_new_record(msg, &rec, error);
+        r = parse_new_record(m, msg, &rec, error);
         op = operation_new(OP_CREATE, rec ? rec->user_name : NULL, msg);
         if (!op) {
                 user_record_free(rec);
@@ -266,7 +272,7 @@ static int method_register_home(sd_bus_message *msg, void *userdata, sd_bus_erro
 
         if (uid != 0)
                 return sd_bus_error_setf(error, BUS_ERROR_ACCESS_DENIED, "Access denied: RegisterHome needs root");
-        r = parse_new_record(msg, &rec, error);
+        r = parse_new_record(m, msg, &rec, error);
         if (r < 0)
                 return r;
         r = prepare_new_record(m, rec, false, error);

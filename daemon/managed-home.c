@@ -93,6 +93,7 @@ Operation *operation_free(Operation *op) {
         secret_free(op->recovery);
         user_record_free(op->record);
         strv_free(op->pool_argv);
+        free(op->admin_field);
         free(op->user_name);
         free(op);
         return NULL;

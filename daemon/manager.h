@@ -69,6 +69,7 @@ struct Operation {
         Secret *new_secret;         /* passwd */
         Secret *recovery;           /* create: recovery keys to enroll */
         UserRecord *record;         /* create, update */
+        char *admin_field;          /* update by the owner: the first change only an administrator may make */
         uint64_t size;              /* resize */
         bool please_suspend;        /* acquire */
         OperationDoneFn done;       /* instead of a reply (DeactivateAllHomes…) */
@@ -206,6 +207,10 @@ typedef enum AccessRule {
         ACCESS_OWNER,            /* also the home's user, no secret needed */
 } AccessRule;
 void access_check_then_run(Manager *m, Operation *op, uid_t owner, AccessRule rule, const char *polkit_action);
+/* Before parsing a record a caller sent: a caller other than root may send
+ * a smaller one, and only while few of her calls wait for polkit. Returns 0
+ * or the error set. */
+int access_precheck(Manager *m, sd_bus_message *msg, size_t record_len, sd_bus_error *error);
 /* What runs once access is granted: queue op on its home (found again by
  * name, as it may have gone meanwhile), or create the home. */
 void manager_operation_granted(Manager *m, Operation *op);

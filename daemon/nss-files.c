@@ -66,7 +66,8 @@ static int lookup_group(const char *name, gid_t *ret) {
                         continue;
                 if (r != 0)
                         return -r;
-                if (!g || valid_home_uid(g->gr_gid))
+                /* GID 0 is never given through us: libnss_hearth refuses such lines. */
+                if (!g || valid_home_uid(g->gr_gid) || g->gr_gid == 0)
                         return -ENOENT;
                 *ret = g->gr_gid;
                 return 0;

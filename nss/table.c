@@ -5,6 +5,7 @@
 
 #include "macro.h"
 #include "table.h"
+#include "user-record.h"
 
 static inline void table_unrefp(Table **t) {
         table_unref(*t);
@@ -108,6 +109,10 @@ static int parse_passwd_line(Table *t, char *line, size_t *cap) {
                 return -EINVAL;
         if (!table_valid_name(f[0]) || parse_id(f[2], &uid) < 0 || parse_id(f[3], &gid) < 0)
                 return -EINVAL;
+        /* Whoever wrote the file, it names no one outside the homes' range:
+         * never root, never a system user. */
+        if (!valid_home_uid(uid) || !valid_home_uid(gid))
+                return -EINVAL;
         r = grow((void **) &t->pw, cap, t->n_entries + 1, sizeof *t->pw);
         if (r < 0)
                 return r;
@@ -126,7 +131,7 @@ static int parse_group_line(Table *t, char *line, size_t *cap, size_t *members_c
 
         if (!split_fields(line, f, ELEMENTSOF(f)))
                 return -EINVAL;
-        if (!table_valid_name(f[0]) || parse_id(f[2], &gid) < 0)
+        if (!table_valid_name(f[0]) || parse_id(f[2], &gid) < 0 || gid == 0)
                 return -EINVAL;
         /* "a,b": each member a valid name; an empty field is no member, but
          * an empty item ("a,,b", "a,") makes the line malformed. */

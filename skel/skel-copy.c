@@ -629,6 +629,25 @@ static int remember_linked(Seeder *s, const struct stat *st) {
         return 0;
 }
 
+/* Could the new user have read st herself (and, for a directory, listed it)? */
+static bool user_could_read(const Seeder *s, const struct stat *st) {
+        mode_t need = S_ISDIR(st->st_mode) ? 05 : 04;
+        if (st->st_uid == s->opts->uid)
+                return ((st->st_mode >> 6) & need) == need;
+        if (st->st_gid == s->opts->gid)
+                return ((st->st_mode >> 3) & need) == need;
+        return (st->st_mode & need) == need;
+}
+
+/* Entries a user record may not have copied; 1 if this one is skipped. */
+static int skip_unreadable(Seeder *s, const Source *src, const struct stat *st) {
+        if (!s->opts->for_user_record || user_could_read(s, st))
+                return 0;
+        log_warning("skel: %s/%s: not readable by uid %u, skipping it", src->path, s->rel, (unsigned) s->opts->uid);
+        s->stats->skipped++;
+        return 1;
+}
+
 static int seed_file(Seeder *s, const Source *src, const char *name, int dir_fd, const struct stat *lst) {
         _cleanup_close_ int sfd = -1;
         unsigned long long bytes = 0;
@@ -644,6 +663,8 @@ static int seed_file(Seeder *s, const Source *src, const char *name, int dir_fd,
                 return log_error_errno(errno, "skel: %s/%s: cannot stat: %m", src->path, s->rel);
         if (!S_ISREG(st.st_mode) || !same_inode(&st, lst))
                 return log_error_errno(EBUSY, "skel: %s/%s: replaced while being copied", src->path, s->rel);
+        if (skip_unreadable(s, src, &st))
+                return 0;
 
         if (st.st_nlink > 1) {
                 Linked key = { .dev = st.st_dev, .ino = st.st_ino };
@@ -822,6 +843,52 @@ oom:
 
 static int seed_dir(Seeder *s, const Source *srcs, size_t n, int dir_fd, unsigned depth);
 
+static bool root_owned_safe(const struct stat *st) {
+        if (st->st_uid != 0)
+                return false;
+        /* In a sticky directory no one else may rename or remove root's entries. */
+        if ((st->st_mode & S_IWOTH) && !(st->st_mode & S_ISVTX))
+                return false;
+        return !(st->st_mode & S_IWGRP) || st->st_gid == 0 || (st->st_mode & S_ISVTX);
+}
+
+/* Opens an absolute path whose every directory, from / down, is root's and
+ * changeable by no one else: what a record's skeletonDirectory may name.
+ * Symlinks are not followed. Returns the fd or -errno; *ret_untrusted says
+ * a directory failed the rule. */
+static int open_root_owned_dir(const char *path, bool *ret_untrusted) {
+        _cleanup_free_ char *copy = strdup(path);
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        char *save = NULL;
+
+        *ret_untrusted = false;
+        if (!copy)
+                return -ENOMEM;
+        if (path[0] != '/')
+                return -EINVAL;
+        fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        for (char *c = strtok_r(copy, "/", &save);; c = strtok_r(NULL, "/", &save)) {
+                if (fstat(fd, &st) < 0)
+                        return -errno;
+                if (!root_owned_safe(&st)) {
+                        *ret_untrusted = true;
+                        return -EPERM;
+                }
+                if (!c)
+                        break;
+                int next = openat(fd, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (next < 0)
+                        return -errno;
+                close(fd);
+                fd = next;
+        }
+        int r = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return r < 0 ? -errno : r;
+}
+
 static int open_source_dir(Seeder *s, const Source *src, const char *name, const struct stat *lst, int *ret) {
         _cleanup_close_ int fd = -1;
         struct stat st;
@@ -833,6 +900,10 @@ static int open_source_dir(Seeder *s, const Source *src, const char *name, const
                 return log_error_errno(errno, "skel: %s/%s: cannot stat: %m", src->path, s->rel);
         if (!same_inode(&st, lst))
                 return log_error_errno(EBUSY, "skel: %s/%s: replaced while being copied", src->path, s->rel);
+        if (skip_unreadable(s, src, &st)) {
+                *ret = -1;
+                return 0;
+        }
         if (st.st_dev == s->target_dev && st.st_ino == s->target_ino) {
                 /* The target lies inside the source: do not copy the copy. */
                 log_warning("skel: %s/%s: is the target directory itself, skipping it", src->path, s->rel);
@@ -1018,9 +1089,17 @@ int skel_seed(int target_fd, const SkelOptions *opts, SkelStats *ret_stats) {
         }
 
         if (opts->skel_dir) {
-                int fd = open(opts->skel_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                bool untrusted = false;
+                int fd;
+                if (opts->for_user_record)
+                        fd = open_root_owned_dir(opts->skel_dir, &untrusted);
+                else if ((fd = open(opts->skel_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+                        fd = -errno;
+                if (untrusted)
+                        return log_error_errno(EPERM, "skel: skeleton directory %s: it, or a directory above it, "
+                                               "is not root's or is writable by others", opts->skel_dir);
                 if (fd < 0)
-                        return log_error_errno(errno, "skel: cannot open skeleton directory %s: %m", opts->skel_dir);
+                        return log_error_errno(-fd, "skel: cannot open skeleton directory %s: %m", opts->skel_dir);
                 if (opts->skel_dir[0] == '/' && path_normalize(opts->skel_dir, &explicit_origin) < 0) {
                         close(fd);
                         return log_oom();

@@ -35,6 +35,12 @@ typedef struct SkelOptions {
         const char *skel_dir;
         /* Prefix for the default sources (hearth-skel --root); NULL is "/". */
         const char *root;
+        /* The request came from a user record, which its user may have had a
+         * hand in: skel_dir must be root's and writable by no one else along
+         * its whole path (a sticky directory counts as safe), and nothing the
+         * new user could not have read herself (by owner, group or other
+         * bits) is copied: such entries are skipped with a warning. */
+        bool for_user_record;
 } SkelOptions;
 
 /* Statistics for tests and benchmarks. */

@@ -196,6 +196,7 @@ int home_seed(Home *h, int fd) {
                 .uid = h->rec->uid,
                 .gid = (gid_t) h->rec->uid,
                 .home_path = h->path,
+                .for_user_record = true,
         };
         _cleanup_free_ char *skel_dir = NULL, *image_path = NULL;
         const char *image_root = getenv("HEARTH_SKEL_ROOT");

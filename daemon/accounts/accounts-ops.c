@@ -23,6 +23,7 @@
 #include "log.h"
 #include "macro.h"
 #include "secret.h"
+#include "self-modify.h"
 
 #define HOME1_CALL_TIMEOUT (UINT64_C(600) * USEC_PER_SEC)
 #define DAY_USEC (UINT64_C(86400) * USEC_PER_SEC)
@@ -339,7 +340,27 @@ static void run_record_update(Op *op, AccUser *u) {
                 return op_fail(op, ACCOUNTS_ERROR_FAILED, "cannot read the record of %s from hearthd: %s", u->name,
                                strerror(-r));
         uint64_t last = rec->last_change_usec, now = now_usec();
+        /* hearthd takes anything from us (root): her own change is held to
+         * her record's self-service rule here, as hearthd would hold it. */
+        _cleanup_user_record_ UserRecord *before = NULL;
+        if (op->as_owner) {
+                _cleanup_json_ json_object *copy = NULL;
+                if (json_object_deep_copy(rec->json, &copy, NULL) < 0 ||
+                    user_record_from_json(TAKE_PTR(copy), &before, NULL) < 0)
+                        return op_fail(op, ACCOUNTS_ERROR_FAILED, "out of memory");
+        }
         r = edit_record(op, u, rec, &why);
+        if (r >= 0 && before) {
+                _cleanup_free_ char *field = NULL;
+                r = self_modify_allowed(before, rec, &field);
+                if (r == 0) {
+                        log_info("accounts user %s: refused her change of %s, not among her self-modifiable fields",
+                                 u->name, field);
+                        return op_fail(op, ACCOUNTS_ERROR_PERMISSION_DENIED,
+                                       "Not authorized: %s is not among the fields user %s may change", field,
+                                       u->name);
+                }
+        }
         if (r >= 0)
                 r = rec_set(rec, "lastChangeUSec",
                             json_object_new_uint64(last != UINT64_MAX && now <= last ? last + 1 : now));

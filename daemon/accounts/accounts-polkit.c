@@ -104,7 +104,9 @@ void accounts_authorize(Op *op, uid_t owner, const char *own_action, const char 
                 return op_fail(op, ACCOUNTS_ERROR_FAILED, "identifying caller failed");
         if (uid == 0)
                 return op_enqueue(op);
-        if (own_action && owner != UID_INVALID && uid == owner)
+        if (own_action && owner != UID_INVALID && uid == owner) {
+                op->as_owner = true;
                 return ask_polkit(op, own_action, strcmp(own_action, OWN_DATA_ACTION) == 0);
+        }
         ask_polkit(op, admin_action, false);
 }

@@ -168,6 +168,7 @@ struct Op {
         size_t data_len;
         int64_t n[4];
         bool b;
+        bool as_owner;  /* granted as the user acting on herself: only her self-modifiable fields */
         sd_bus_slot *slot;
         uid_t caller_uid; /* who called, for reading an icon file as her */
         gid_t caller_gid;

@@ -45,6 +45,11 @@
 #                        connect, hearthd_bus_user UID adds another
 #   hearthd_systemd_homectl ARGS  systemd's own homectl (252) against hearthd;
 #                        hearthd_need_systemd_homectl skips (77) without it
+#   hearthd_polkit_start  a polkit stand-in on the bus (tests/host/polkit-standin.py)
+#                        answering from the shipped .policy files as polkit
+#                        answers an active local session (POLKIT_STANDIN_HANG=1
+#                        in the environment: never answering); the actions
+#                        asked are logged in $HEARTHD_POLKIT_LOG; hearthd_polkit_stop
 #   hearthd_at_exit CMD  run CMD (a string, eval'd) during cleanup, first
 #   hearthd_skip MSG     exit 77 (the test is skipped)
 # Checks, in the style of the other host tests (counters passes/fails):
@@ -64,6 +69,7 @@ HEARTHD_TMP=${HEARTHD_TMP:-}
 HEARTHD_PID=
 HEARTHD_BUS_PID=
 HEARTHD_LOOPDEV=
+HEARTHD_POLKIT_PID=
 HEARTHD_ARGS=${HEARTHD_ARGS:-}
 HEARTHD_START_TIMEOUT=${HEARTHD_START_TIMEOUT:-20}
 HEARTHD_STOP_TIMEOUT=${HEARTHD_STOP_TIMEOUT:-30}
@@ -342,6 +348,38 @@ hearthd_setup() { # hearthd_setup BUILDDIR SRCDIR
     hearthd_start
 }
 
+hearthd_polkit_start() {
+    [ -z "$HEARTHD_POLKIT_PID" ] || return 0
+    _py=${HEARTH_PYTHON:-/usr/bin/python3}
+    "$_py" -c 'from gi.repository import Gio' 2>/dev/null \
+        || hearthd_skip "the polkit stand-in needs python3-gi"
+    _ready=$HEARTHD_TMP/polkit.ready
+    HEARTHD_POLKIT_LOG=$_ready.log
+    rm -f "$_ready"
+    "$_py" "$HEARTHD_SRCDIR/tests/host/polkit-standin.py" "$_ready" \
+        "$HEARTHD_SRCDIR/daemon/data/org.freedesktop.home1.policy" \
+        "$HEARTHD_SRCDIR/daemon/data/org.freedesktop.accounts.policy" \
+        >"$HEARTHD_TMP/polkit.out" 2>&1 </dev/null &
+    HEARTHD_POLKIT_PID=$!
+    _w=0
+    while ! [ -s "$_ready" ]; do
+        if ! _hearthd_alive "$HEARTHD_POLKIT_PID"; then
+            HEARTHD_POLKIT_PID=
+            bad "the polkit stand-in did not start:"; cat "$HEARTHD_TMP/polkit.out"; exit 1
+        fi
+        [ "$_w" -ge 100 ] && { bad "the polkit stand-in did not take its name within 10s"; exit 1; }
+        sleep 0.1; _w=$((_w + 1))
+    done
+}
+
+hearthd_polkit_stop() {
+    [ -n "$HEARTHD_POLKIT_PID" ] || return 0
+    kill -TERM "$HEARTHD_POLKIT_PID" 2>/dev/null
+    _hearthd_wait_exit "$HEARTHD_POLKIT_PID" 10 || kill -KILL "$HEARTHD_POLKIT_PID" 2>/dev/null
+    wait "$HEARTHD_POLKIT_PID" 2>/dev/null
+    HEARTHD_POLKIT_PID=
+}
+
 hearthd_need_systemd_homectl() {
     _b=${HEARTH_SYSTEMD_HOMECTL_BIN:-/var/cache/hearth/systemd-homed/current/usr/bin/homectl}
     [ -x "$_b" ] || hearthd_skip "systemd's homectl is not unpacked ($_b): run tools/install-deps"
@@ -362,6 +400,7 @@ _hearthd_cleanup() {
         echo "$passes passed, $fails failed"
         _hearthd_rc=1
     fi
+    hearthd_polkit_stop
     if [ -n "$HEARTHD_BUS_PID" ]; then
         kill -TERM "$HEARTHD_BUS_PID" 2>/dev/null
         _hearthd_wait_exit "$HEARTHD_BUS_PID" 10 || kill -KILL "$HEARTHD_BUS_PID" 2>/dev/null

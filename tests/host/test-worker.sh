@@ -148,6 +148,40 @@ w create 15 "$(rec dave directory)"
 [ -L "$mnt/home/dave" ] && ok "symlink in the home root left alone" || bad "symlink replaced"
 rm "$mnt/home/dave"
 
+# ---- a record's skeletonDirectory ----------------------------------------------
+# Only a directory root owns and no one else can change, all the way from /,
+# and only what the new user could have read herself (#17 finding 7).
+skelrec() { printf '{"userName":"%s","uid":60105,"gid":60105,"storage":"directory","skeletonDirectory":"%s"}' "$1" "$2"; }
+UID_=60105
+mkdir -p "$tmp/private-skel/open" "$tmp/private-skel/closed" "$tmp/userskel" "$tmp/ww/skel"
+echo public > "$tmp/private-skel/open/readme"
+echo 'root secret' > "$tmp/private-skel/secret" && chmod 600 "$tmp/private-skel/secret"
+echo 'in a closed dir' > "$tmp/private-skel/closed/f" && chmod 700 "$tmp/private-skel/closed"
+echo 'group only' > "$tmp/private-skel/grp" && chmod 640 "$tmp/private-skel/grp"
+echo 'hers' > "$tmp/private-skel/hers" && chmod 600 "$tmp/private-skel/hers" && chown 60105 "$tmp/private-skel/hers"
+w create 0 "$(skelrec sk1 "$tmp/private-skel")"
+[ -f "$mnt/home/sk1/open/readme" ] && ok "readable files copied" || bad "readable file missing"
+[ ! -e "$mnt/home/sk1/secret" ] && ok "a root-only file is not copied" || bad "root's 0600 file copied"
+[ ! -e "$mnt/home/sk1/grp" ] && ok "a root-group-only file is not copied" || bad "0640 root:root file copied"
+[ ! -e "$mnt/home/sk1/closed" ] && ok "a directory she cannot list is not copied" || bad "0700 directory copied"
+[ -f "$mnt/home/sk1/hers" ] && ok "a file she owns is copied" || bad "her own 0600 file missing"
+w remove 0 "$(skelrec sk1 "$tmp/private-skel")"
+chown 60999 "$tmp/userskel"
+w create 20 "$(skelrec sk2 "$tmp/userskel")"
+printf '%s' "$err" | grep -q "not root's or is writable by others" && ok "a user's directory is refused, explained" \
+    || bad "user-owned skel: $err"
+chmod 777 "$tmp/ww"
+w create 20 "$(skelrec sk3 "$tmp/ww/skel")"
+printf '%s' "$err" | grep -q "not root's or is writable by others" && ok "below a world-writable directory: refused" \
+    || bad "skel below 0777: $err"
+chmod 1777 "$tmp/ww"
+w create 0 "$(skelrec sk4 "$tmp/ww/skel")"
+w remove 0 "$(skelrec sk4 "$tmp/ww/skel")"
+ln -s "$tmp/private-skel" "$tmp/skel-link"
+w create 20 "$(skelrec sk5 "$tmp/skel-link")"
+[ ! -e "$mnt/home/sk2" ] && [ ! -e "$mnt/home/sk3" ] && [ ! -e "$mnt/home/sk5" ] && ok "refused creates left no home" \
+    || bad "a refused create left a home"
+
 # ---- SIGKILL during create leaves nothing half-made ---------------------------
 # A bigger skel makes create take long enough to be killed in the middle.
 for i in $(seq 1 400); do mkdir -p "$tmp/skel/d$((i % 20))"; head -c 20000 /dev/urandom > "$tmp/skel/d$((i % 20))/f$i"; done

@@ -55,13 +55,13 @@ static void test_round_trip(void **state) {
 
         assert_non_null(groups);
         assert_non_null(mkdtemp(dir));
-        /* bob is a home: alice joins his own group. root is defined
-         * elsewhere: a line with its GID carries alice and bob. A group
-         * nobody defines is left out. dave's UID is outside the home range:
+        /* bob is a home: alice joins his own group. adm is defined
+         * elsewhere: a line with its GID carries alice and bob. root is
+         * never given through us (GID 0), a group nobody defines is left out. dave's UID is outside the home range:
          * no line at all, and not a member anywhere. */
         recs[0] = record("{\"userName\":\"alice\",\"uid\":60001,\"realName\":\"Alice L.\","
-                         "\"memberOf\":[\"bob\",\"root\",\"hearth-no-such-group\"]}");
-        recs[1] = record("{\"userName\":\"bob\",\"uid\":60002,\"shell\":\"/bin/sh\",\"memberOf\":[\"root\"]}");
+                         "\"memberOf\":[\"bob\",\"root\",\"adm\",\"hearth-no-such-group\"]}");
+        recs[1] = record("{\"userName\":\"bob\",\"uid\":60002,\"shell\":\"/bin/sh\",\"memberOf\":[\"root\",\"adm\"]}");
         recs[2] = record("{\"userName\":\"carol\",\"uid\":60003,\"homeDirectory\":\"/srv/carol\"}");
         recs[3] = record("{\"userName\":\"dave\",\"uid\":70000,\"memberOf\":[\"root\",\"bob\"]}");
         recs[4] = NULL;
@@ -75,7 +75,7 @@ static void test_round_trip(void **state) {
                     "alice:x:60001:\n"
                     "bob:x:60002:alice\n"
                     "carol:x:60003:\n"
-                    "root:x:0:alice,bob\n");
+                    "adm:x:4:alice,bob\n");
 
         /* What the module makes of them. */
         assert_int_equal(setenv("HEARTH_RUNTIME_DIR", dir, 1), 0);
@@ -84,13 +84,13 @@ static void test_round_trip(void **state) {
         assert_int_equal(_nss_hearth_getgrgid_r(60002, &gr, buf, sizeof buf, &err), NSS_STATUS_SUCCESS);
         assert_string_equal(gr.gr_mem[0], "alice");
         assert_null(gr.gr_mem[1]);
-        assert_int_equal(_nss_hearth_getgrnam_r("root", &gr, buf, sizeof buf, &err), NSS_STATUS_NOTFOUND);
+        assert_int_equal(_nss_hearth_getgrnam_r("adm", &gr, buf, sizeof buf, &err), NSS_STATUS_NOTFOUND);
         groups[0] = 60001;
         assert_int_equal(_nss_hearth_initgroups_dyn("alice", 60001, &start, &size, &groups, 0, &err),
                          NSS_STATUS_SUCCESS);
         assert_int_equal(start, 3);
         assert_int_equal(groups[1], 60002);
-        assert_int_equal(groups[2], 0);
+        assert_int_equal(groups[2], 4);
         assert_int_equal(_nss_hearth_getpwnam_r("dave", &pw, buf, sizeof buf, &err), NSS_STATUS_NOTFOUND);
 
         /* bob is removed: alice's membership of his group goes with him. */
@@ -100,7 +100,7 @@ static void test_round_trip(void **state) {
         assert_file(dir, "group",
                     "alice:x:60001:\n"
                     "carol:x:60003:\n"
-                    "root:x:0:alice\n");
+                    "adm:x:4:alice\n");
 
         for (size_t i = 0; i < 4; i++)
                 if (i != 2)

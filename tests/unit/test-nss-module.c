@@ -461,6 +461,11 @@ static void test_malformed_passwd(void **state) {
                 "x22:x:22:22:g:/h:/s\t",
                 "x23:x:23:23:g\x1b[2J:/h:/s",
                 "x24\xc3\xa9:x:24:24:g:/h:/s", /* name outside the portable set */
+                "x25:x:0:0:g:/root:/bin/sh",  /* outside the homes' range: root, */
+                "x26:x:1000:1000:g:/h:/s",    /* a regular /etc/passwd user, */
+                "x27:x:60000:60000:g:/h:/s",  /* just below, */
+                "x28:x:60514:60514:g:/h:/s",  /* just above, */
+                "x29:x:60029:0:g:/h:/s",      /* a home's UID with root's group */
         };
         char text[8192] = "# a comment\n\n";
         Table *t;
@@ -468,7 +473,8 @@ static void test_malformed_passwd(void **state) {
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 strcat(text, bad[i]);
                 strcat(text, "\nok");
-                sprintf(text + strlen(text), "%zu:x:%zu:%zu:G\xc3\xa9rard:/home/ok:/bin/sh\n", i, 100 + i, 100 + i);
+                sprintf(text + strlen(text), "%zu:x:%zu:%zu:G\xc3\xa9rard:/home/ok:/bin/sh\n", i, 60100 + i,
+                        60100 + i);
         }
         t = parse(TABLE_PASSWD, text, strlen(text));
         assert_int_equal(t->n_entries, ELEMENTSOF(bad));
@@ -480,24 +486,27 @@ static void test_malformed_passwd(void **state) {
                 snprintf(name, sizeof name, "ok%zu", i);
                 e = table_pw_by_name(t, name);
                 assert_non_null(e);
-                assert_int_equal(e->uid, 100 + i);
+                assert_int_equal(e->uid, 60100 + i);
                 assert_string_equal(e->gecos, "G\xc3\xa9rard");
-                assert_ptr_equal(table_pw_by_uid(t, (uid_t) (100 + i)), e);
+                assert_ptr_equal(table_pw_by_uid(t, (uid_t) (60100 + i)), e);
                 snprintf(name, sizeof name, "x%zu", i + 1);
                 assert_null(table_pw_by_name(t, name));
         }
-        for (uid_t u = 1; u < 30; u++)
+        for (uid_t u = 0; u < 30; u++)
                 assert_null(table_pw_by_uid(t, u));
+        assert_null(table_pw_by_uid(t, 1000));
+        assert_null(table_pw_by_uid(t, 60029));
         table_unref(t);
 }
 
 static void test_malformed_group(void **state) {
         static const char *const bad[] = {
                 "g1:x:1:a,,b", "g2:x:2:a,", "g3:x:3:,a", "g4:x:4:a b", "g5:x:5", "g6:x:6:a:b",
-                "g7:x:x:a",    "g8:x:8:a,-b", "g9:x:9:a,b\r", "",
+                "g7:x:x:a",    "g8:x:8:a,-b", "g9:x:9:a,b\r", "g10:x:0:a", "",
         };
         const char *text = "g1:x:1:a,,b\nok1:x:101:a,b\ng2:x:2:a,\ng3:x:3:,a\ng4:x:4:a b\n"
-                           "g5:x:5\ng6:x:6:a:b\ng7:x:x:a\ng8:x:8:a,-b\ng9:x:9:a,b\r\nok2:x:102:\nok3:x:103:z";
+                           "g5:x:5\ng6:x:6:a:b\ng7:x:x:a\ng8:x:8:a,-b\ng9:x:9:a,b\r\nok2:x:102:\ng10:x:0:a\n"
+                           "ok3:x:103:z";
         Table *t = parse(TABLE_GROUP, text, strlen(text));
         const GrEntry *g;
 
@@ -515,7 +524,7 @@ static void test_malformed_group(void **state) {
         g = table_gr_by_gid(t, 103);
         assert_non_null(g);
         assert_true(table_gr_has_member(t, g, "z"));
-        for (gid_t gid = 1; gid < 10; gid++)
+        for (gid_t gid = 0; gid < 10; gid++)
                 assert_null(table_gr_by_gid(t, gid));
         table_unref(t);
 }
@@ -526,12 +535,12 @@ static void test_long_lines_and_nul(void **state) {
         Table *t;
 
         assert_non_null(text);
-        p += sprintf(p, "ok1:x:1:1::/h:/s\nlong:x:2:2:");
+        p += sprintf(p, "ok1:x:60001:60001::/h:/s\nlong:x:60002:60002:");
         memset(p, 'a', long_len);
         p += long_len;
-        p += sprintf(p, ":/h:/s\nok2:x:3:3::/h:/s\nnul:x:4:4:");
+        p += sprintf(p, ":/h:/s\nok2:x:60003:60003::/h:/s\nnul:x:60004:60004:");
         *p++ = 0;
-        p += sprintf(p, ":/h:/s\nok3:x:5:5::/h:/s\n");
+        p += sprintf(p, ":/h:/s\nok3:x:60005:60005::/h:/s\n");
         len = (size_t) (p - text);
         t = parse(TABLE_PASSWD, text, len);
         assert_int_equal(t->n_entries, 3);
@@ -616,17 +625,17 @@ static void test_mutations(void **state) {
 
 static void test_limits(void **state) {
         /* Lines past TABLE_ENTRIES_MAX entries are ignored. */
-        size_t n = TABLE_ENTRIES_MAX + 10, cap = n * 24 + 1, len = 0;
+        size_t n = TABLE_ENTRIES_MAX + 10, cap = n * 32 + 1, len = 0;
         char *text = malloc(cap);
         Table *t;
 
         assert_non_null(text);
         for (size_t i = 0; i < n; i++)
-                len += (size_t) snprintf(text + len, cap - len, "u%zu:x:%zu:1::/:\n", i, i + 1);
+                len += (size_t) snprintf(text + len, cap - len, "u%zu:x:%zu:60001::/:\n", i, 60001 + i % 513);
         t = parse(TABLE_PASSWD, text, len);
         assert_int_equal(t->n_entries, TABLE_ENTRIES_MAX);
         assert_non_null(table_pw_by_name(t, "u0"));
-        assert_non_null(table_pw_by_uid(t, TABLE_ENTRIES_MAX));
+        assert_non_null(table_pw_by_name(t, "u262143"));
         assert_null(table_pw_by_name(t, "u262144"));
         table_unref(t);
 

@@ -29,7 +29,7 @@
 #define N_EXTRA    50   /* only in version B */
 #define N_READERS  8
 #define N_LOOKUPS  10000
-#define UID_BASE   61000
+#define UID_BASE   60200 /* 250 users inside the homes' range, below flip's 60500 */
 
 static char *dir;
 static char *text[2]; /* the two versions of passwd */
