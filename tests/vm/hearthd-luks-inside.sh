@@ -142,7 +142,7 @@ sleep 5
 [ ! -s "$HEARTHD_TMP/locked-read" ] && ok "reading a locked home's file waits: nothing cached is handed out" ||
     bad "a locked home's file was read ($(stat -c %s "$HEARTHD_TMP/locked-read") bytes)"
 timeout 5 cat "$T/secret.txt" >/dev/null 2>&1 && echo "note: a small (inline) file of the locked home was still readable"
-check "the screen locker's PAM authentication unlocks the TPM-sealed home" 0 timeout 180 login tina-pw true
+check "the screen locker's PAM authentication unlocks the TPM-sealed home" 0 login tina-pw true
 [ "$(state_of tina)" = active ] && ok "active again" || bad "state after the screen locker: $(state_of tina)"
 gone "$reader" 20 && [ "$(sha256sum < "$HEARTHD_TMP/locked-read")" = "$secret_sum" ] &&
     ok "the waiting read goes on after the unlock" || bad "the read after unlock: $(stat -c %s "$HEARTHD_TMP/locked-read") bytes"
