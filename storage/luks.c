@@ -30,12 +30,14 @@
 
 #include <blkid/blkid.h>
 #include <libcryptsetup.h>
+#include <openssl/rand.h>
 
 #include "backend.h"
 #include "fileio.h"
 #include "fs.h"
 #include "home-dm.h"
 #include "identity-store.h"
+#include "identity-token.h"
 #include "json-strict.h"
 #include "log.h"
 #include "loop.h"
@@ -48,7 +50,6 @@
 #include "sign.h"
 #include "size.h"
 
-#define TOKEN_TYPE "hearth-identity"
 #define LUKS_SUBSYSTEM "hearth" /* in every home's LUKS2 header, beside the user's name as label */
 #define IDENTITY_FILE ".identity"
 
@@ -349,44 +350,54 @@ static int volume_open_active(Home *h, const char *name, Volume *v) {
         return 0;
 }
 
-/* One passphrase against the keyslots (slot, or any): with name, the volume
- * is then activated under that name; without, only checked (which needs no
- * device-mapper). Returns the keyslot, -EPERM if it opens none. */
-static int try_passphrase(Home *h, Volume *v, int slot, const char *pass, size_t len, const char *name,
-                          uint32_t flags, SecureBuffer *vk) {
-        size_t vk_size = vk->size;
-        int r, opened = crypt_volume_key_get(v->cd, slot, vk->data, &vk_size, pass, len);
+/* What opened a volume: its key, and which offered secret did. */
+typedef struct Opened {
+        SecureBuffer *vk; /* the volume key: its first vk_size bytes */
+        size_t vk_size;
+        int slot;
+        const char *password; /* the entry of secret.password that opened it */
+        bool recovery_key;    /* that entry is a recovery key: never a password hash */
+} Opened;
+
+static void opened_done(Opened *o) {
+        secure_buffer_free(o->vk);
+        *o = (Opened) { .slot = -1 };
+}
+#define _cleanup_opened_ __attribute__((cleanup(opened_done)))
+
+/* One passphrase against the keyslots (slot, or any). Returns the keyslot,
+ * -EPERM if it opens none. */
+static int try_passphrase(Home *h, Volume *v, int slot, const char *pass, size_t len, Opened *o) {
+        size_t vk_size = o->vk->size;
+        int opened = crypt_volume_key_get(v->cd, slot, o->vk->data, &vk_size, pass, len);
         if (opened < 0)
                 return opened == -EPERM ? -EPERM
-                                        : log_error_errno(opened, "home %s: cannot unlock %s: %m", h->name, v->image);
-        /* Without a name, flags ask for the key to be kept for this context
-         * (crypt_resize of an active LUKS2 volume needs it). */
-        if (name || flags) {
-                r = crypt_activate_by_volume_key(v->cd, name, vk->data, vk_size, flags);
-                if (r == -EEXIST)
-                        return log_error_errno(EALREADY, "home %s: /dev/mapper/%s is already active", h->name, name);
-                if (r < 0)
-                        return log_error_errno(r, "home %s: cannot activate /dev/mapper/%s: %m", h->name, name);
-        }
+                                        : log_error_errno(opened, "home %s: cannot unlock %s: %m", h->name,
+                                                          v->image ?: v->dev);
+        o->vk_size = vk_size;
+        o->slot = opened;
         return opened;
 }
 
-/* Tries each password of secret.password: as the TPM's PIN when the header
- * has a systemd-tpm2 token, as a recovery key when it is shaped like one,
- * and as a passphrase of the other keyslots. Each costs one unseal or one
- * PBKDF run. When the TPM cannot be used (PCRs changed, lockout, none) and
- * no other keyslot opens, that is the error, so that the person learns to
- * use the recovery key. Returns the keyslot. */
-static int unlock(Home *h, Volume *v, const char *name, uint32_t flags, const char **ret_password) {
-        _cleanup_secure_buffer_ SecureBuffer *vk = NULL;
+/* The one way from the offered secrets to the volume key, for activate,
+ * unlock after lock, authenticate, passwd, resize and update alike. Tries
+ * each password of secret.password: as the TPM's PIN when the header has a
+ * systemd-tpm2 token, as a recovery key when it is shaped like one (any
+ * spelling recovery_key_normalize() takes), and as a passphrase of the
+ * other keyslots. Each costs one unseal or one PBKDF run. When the TPM
+ * cannot be used (PCRs changed, lockout, none) and no other keyslot opens,
+ * that is the error, so that the person learns to use the recovery key.
+ * Returns the keyslot; *o holds the key and what opened it. */
+static int volume_key_get(Home *h, Volume *v, Opened *o) {
         const char *const *pw = h->rec->password;
         Tpm2Sealed sealed;
         int r, slot, tpm_slot = -1, tpm_error = 0;
         char note[128] = "";
 
+        opened_done(o);
         if (!pw || !pw[0])
                 return log_error_errno(EKEYREJECTED, "home %s: password required", h->name);
-        r = secure_buffer_new((size_t) crypt_get_volume_key_size(v->cd) ?: 64, &vk);
+        r = secure_buffer_new((size_t) crypt_get_volume_key_size(v->cd) ?: 64, &o->vk);
         if (r < 0)
                 return log_oom();
         r = luks_tpm2_find(h, v->cd, &sealed, &tpm_slot);
@@ -395,30 +406,31 @@ static int unlock(Home *h, Volume *v, const char *name, uint32_t flags, const ch
         bool tpm = r >= 0;
 
         for (; *pw; pw++) {
-                if (luks_is_recovery_key(*pw)) {
+                bool recovery = luks_is_recovery_key(*pw);
+                if (recovery) {
                         _cleanup_secure_buffer_ SecureBuffer *norm = NULL;
                         if (recovery_key_normalize(*pw, &norm) < 0)
                                 return log_oom();
-                        slot = try_passphrase(h, v, CRYPT_ANY_SLOT, norm->data, strlen(norm->data), name, flags, vk);
+                        slot = try_passphrase(h, v, CRYPT_ANY_SLOT, norm->data, strlen(norm->data), o);
                 } else {
                         slot = -EPERM;
                         if (tpm && tpm_error != -ETIME) {
                                 _cleanup_secure_buffer_ SecureBuffer *pass = NULL;
                                 r = luks_tpm2_passphrase(h, &sealed, *pw, &pass, note, sizeof note);
                                 if (r >= 0)
-                                        slot = try_passphrase(h, v, tpm_slot, pass->data, pass->size, name, flags, vk);
+                                        slot = try_passphrase(h, v, tpm_slot, pass->data, pass->size, o);
                                 else if (r != -EKEYREJECTED)
                                         tpm_error = r;
                         }
                         if (slot == -EPERM)
-                                slot = try_passphrase(h, v, CRYPT_ANY_SLOT, *pw, strlen(*pw), name, flags, vk);
+                                slot = try_passphrase(h, v, CRYPT_ANY_SLOT, *pw, strlen(*pw), o);
                 }
                 if (slot == -EPERM)
                         continue;
                 if (slot < 0)
                         return slot;
-                if (ret_password)
-                        *ret_password = *pw;
+                o->password = *pw;
+                o->recovery_key = recovery;
                 return slot;
         }
         if (tpm_error == -ETIME)
@@ -431,6 +443,29 @@ static int unlock(Home *h, Volume *v, const char *name, uint32_t flags, const ch
                 return log_error_errno(ENODEV, "home %s: its key is sealed in a TPM and no usable TPM is there; use "
                                                "the recovery key", h->name);
         return log_error_errno(EKEYREJECTED, "home %s: password incorrect%s%s", h->name, note[0] ? "; " : "", note);
+}
+
+/* The key put to use: with name, the volume is activated under that name;
+ * with flags alone, the key is kept for this context (crypt_resize of an
+ * active LUKS2 volume needs it). */
+static int use_volume_key(Home *h, Volume *v, const char *name, uint32_t flags, const Opened *o) {
+        int r = crypt_activate_by_volume_key(v->cd, name, o->vk->data, o->vk_size, flags);
+        if (r == -EEXIST)
+                return log_error_errno(EALREADY, "home %s: /dev/mapper/%s is already active", h->name, name);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot %s: %m", h->name, name ? "activate the volume" : "load its key");
+        return 0;
+}
+
+/* volume_key_get(), then use_volume_key() if name or flags ask for it
+ * (without either, only checked, which needs no device-mapper). Returns
+ * the keyslot. */
+static int unlock(Home *h, Volume *v, const char *name, uint32_t flags, Opened *o) {
+        int slot = volume_key_get(h, v, o);
+        if (slot < 0 || (!name && !flags))
+                return slot;
+        int r = use_volume_key(h, v, name, flags, o);
+        return r < 0 ? r : slot;
 }
 
 /* ---- the embedded record ------------------------------------------------ */
@@ -462,56 +497,66 @@ static int sign_record(Home *h) {
         return 0;
 }
 
-static int token_write(Home *h, Volume *v) {
+/* The id of the hearth-identity token, or -ENOENT. */
+static int token_find(Volume *v) {
+        for (int i = 0; i < 32; i++) {
+                const char *type;
+                if (crypt_token_status(v->cd, i, &type) == CRYPT_TOKEN_EXTERNAL_UNKNOWN && type &&
+                    strcmp(type, IDENTITY_TOKEN_TYPE) == 0)
+                        return i;
+        }
+        return -ENOENT;
+}
+
+/* The record into the hearth-identity token, encrypted with the volume key
+ * (identity-token.h): the header alone tells nothing about the user. */
+static int token_write(Home *h, Volume *v, const Opened *o) {
         _cleanup_free_ char *rec = NULL, *token = NULL;
         int r, id;
 
         r = embedded_json(h, &rec);
         if (r < 0)
                 return r;
-        if (asprintf(&token, "{\"type\":\"" TOKEN_TYPE "\",\"keyslots\":[],\"record\":%s}", rec) < 0)
-                return log_oom();
+        r = identity_token_seal(crypt_get_cipher(v->cd), crypt_get_cipher_mode(v->cd), o->vk->data, o->vk_size, rec,
+                                &token);
+        if (r == -EOPNOTSUPP)
+                return log_error_errno(r, "home %s: the volume's cipher %s-%s has no OpenSSL counterpart to encrypt the "
+                                          "record in the header with", h->name, crypt_get_cipher(v->cd) ?: "?",
+                                       crypt_get_cipher_mode(v->cd) ?: "?");
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot encrypt the record for the header: %m", h->name);
         /* Replace ours in place if there is one. */
-        id = CRYPT_ANY_TOKEN;
-        for (int i = 0; i < 32; i++) {
-                const char *type;
-                if (crypt_token_status(v->cd, i, &type) == CRYPT_TOKEN_EXTERNAL_UNKNOWN && type &&
-                    strcmp(type, TOKEN_TYPE) == 0) {
-                        id = i;
-                        break;
-                }
-        }
-        r = crypt_token_json_set(v->cd, id, token);
+        id = token_find(v);
+        r = crypt_token_json_set(v->cd, id >= 0 ? id : CRYPT_ANY_TOKEN, token);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot write the identity token: %m", h->name);
         return 0;
 }
 
-static int token_read(Home *h, Volume *v, UserRecord **ret) {
-        for (int i = 0; i < 32; i++) {
-                const char *type, *json;
-                json_object *j = NULL, *rec;
-                _cleanup_free_ char *error = NULL;
+/* The record in the header: 0, or 1 if it was in clear text (a home made
+ * before the record was encrypted: rewrite it); -ENOENT if there is none. */
+static int token_read(Home *h, Volume *v, const Opened *o, UserRecord **ret) {
+        _cleanup_free_ char *error = NULL, *text = NULL;
+        const char *json;
+        int i = token_find(v);
 
-                if (crypt_token_status(v->cd, i, &type) != CRYPT_TOKEN_EXTERNAL_UNKNOWN || !type ||
-                    strcmp(type, TOKEN_TYPE) != 0)
-                        continue;
-                if (crypt_token_json_get(v->cd, i, &json) < 0)
-                        break;
-                int r = json_parse_strict(json, strlen(json), &j, &error);
-                if (r < 0 || !json_object_object_get_ex(j, "record", &rec)) {
-                        json_object_put(j);
-                        return log_error_errno(EUCLEAN, "home %s: identity token unreadable: %s", h->name,
-                                               error ?: "no record");
-                }
-                r = user_record_from_json(json_object_get(rec), ret, &error);
-                json_object_put(j);
-                if (r < 0)
-                        return log_error_errno(EUCLEAN, "home %s: identity token holds an invalid record: %s",
-                                               h->name, error ?: "?");
-                return 0;
-        }
-        return -ENOENT;
+        if (i < 0 || crypt_token_json_get(v->cd, i, &json) < 0)
+                return -ENOENT;
+        int legacy = identity_token_open(json, crypt_get_cipher(v->cd), crypt_get_cipher_mode(v->cd), o->vk->data,
+                                         o->vk_size, &text);
+        if (legacy == -ENOMEM)
+                return log_oom();
+        if (legacy < 0)
+                return log_error_errno(EUCLEAN, "home %s: identity token unreadable: %s", h->name,
+                                       legacy == -EINVAL ? "malformed" : "does not decrypt with the volume key");
+        int r = user_record_parse(text, strlen(text), ret, &error);
+        explicit_bzero(text, strlen(text));
+        if (r < 0)
+                return log_error_errno(EUCLEAN, "home %s: identity token holds an invalid record: %s", h->name,
+                                       error ?: "?");
+        if (legacy)
+                log_info("home %s: the identity token holds the record in clear text; encrypting it", h->name);
+        return legacy;
 }
 
 static int identity_file_write(Home *h, int dir_fd) {
@@ -539,33 +584,55 @@ static int identity_file_write(Home *h, int dir_fd) {
         return 0;
 }
 
+/* ~/.identity is in the user's hands: she may put a symlink, a FIFO, a
+ * device or garbage there. Only a regular file of bounded size that parses
+ * is read, without following or blocking; anything else is ignored with a
+ * warning (-EUCLEAN) and rewritten by the caller. -ENOENT if absent. */
 static int identity_file_read(Home *h, int dir_fd, UserRecord **ret) {
-        _cleanup_close_ int fd = openat(dir_fd, IDENTITY_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-        _cleanup_free_ char *text = NULL, *error = NULL, *path = NULL;
-        size_t len;
-        int r;
+        _cleanup_close_ int fd = openat(dir_fd, IDENTITY_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        _cleanup_free_ char *text = NULL, *error = NULL;
+        struct stat st;
+        size_t len = 0;
 
-        if (fd < 0)
-                return errno == ENOENT ? -ENOENT : log_error_errno(errno, "home %s: ~/" IDENTITY_FILE ": %m", h->name);
-        if (asprintf(&path, "/proc/self/fd/%d", fd) < 0)
+        if (fd < 0 && errno == ENOENT)
+                return -ENOENT;
+        if (fd < 0 || fstat(fd, &st) < 0) {
+                log_warning_errno(errno, "home %s: ~/" IDENTITY_FILE " cannot be opened (%m); ignoring it", h->name);
+                return -EUCLEAN;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                log_warning("home %s: ~/" IDENTITY_FILE " is not a regular file; ignoring it", h->name);
+                return -EUCLEAN;
+        }
+        if (st.st_size > IDENTITY_FILE_MAX) {
+                log_warning("home %s: ~/" IDENTITY_FILE " is larger than %d bytes; ignoring it", h->name, IDENTITY_FILE_MAX);
+                return -EUCLEAN;
+        }
+        text = malloc(IDENTITY_FILE_MAX + 1);
+        if (!text)
                 return log_oom();
-        /* Through the fd we already hold: a symlink swapped in now is not followed. */
-        r = read_file_bounded(path, IDENTITY_FILE_MAX, &text, &len);
-        if (r == -ELOOP) {
-                /* /proc/self/fd links are symlinks to O_NOFOLLOW; read directly. */
-                text = malloc(IDENTITY_FILE_MAX + 1);
-                if (!text)
-                        return log_oom();
-                ssize_t k = read(fd, text, IDENTITY_FILE_MAX + 1);
-                if (k < 0 || k > IDENTITY_FILE_MAX)
-                        return log_error_errno(EUCLEAN, "home %s: ~/" IDENTITY_FILE " unreadable or too large", h->name);
-                len = (size_t) k;
-                text[len] = 0;
-        } else if (r < 0)
-                return log_error_errno(EUCLEAN, "home %s: ~/" IDENTITY_FILE " unreadable: %m", h->name);
-        r = user_record_parse(text, len, ret, &error);
-        if (r < 0)
-                return log_error_errno(EUCLEAN, "home %s: ~/" IDENTITY_FILE ": %s", h->name, error ?: "invalid");
+        for (;;) {
+                ssize_t k = read(fd, text + len, IDENTITY_FILE_MAX + 1 - len);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0) {
+                        log_warning_errno(errno, "home %s: ~/" IDENTITY_FILE " unreadable (%m); ignoring it", h->name);
+                        return -EUCLEAN;
+                }
+                if (k == 0)
+                        break;
+                len += (size_t) k;
+                if (len > IDENTITY_FILE_MAX) {
+                        log_warning("home %s: ~/" IDENTITY_FILE " grew past %d bytes; ignoring it", h->name,
+                                    IDENTITY_FILE_MAX);
+                        return -EUCLEAN;
+                }
+        }
+        text[len] = 0;
+        if (user_record_parse(text, len, ret, &error) < 0) {
+                log_warning("home %s: ~/" IDENTITY_FILE ": %s; ignoring it", h->name, error ?: "invalid");
+                return -EUCLEAN;
+        }
         return 0;
 }
 
@@ -937,6 +1004,7 @@ static int device_check_blank(Home *h, const char *dev) {
 
 static int luks_create(Home *h) {
         _cleanup_volume_ Volume v = { .loop_fd = -1 };
+        _cleanup_opened_ Opened o = { .slot = -1 };
         _cleanup_free_ char *image = NULL, *temp = NULL, *temp_path = NULL, *mnt = NULL;
         _cleanup_close_ int fd = -1, top = -1;
         char name[HOME_DM_NAME_MAX], mapped[80], volume[POOL_NAME_MAX + 1];
@@ -1022,12 +1090,23 @@ static int luks_create(Home *h) {
                 .subsystem = LUKS_SUBSYSTEM,
         };
         size_t key_size = h->rec->luks_volume_key_size != UINT64_MAX ? (size_t) h->rec->luks_volume_key_size : 64;
+        /* Our own key, not libcryptsetup's: the record in the header is
+         * encrypted with it. */
+        if (secure_buffer_new(key_size, &o.vk) < 0) {
+                r = log_oom();
+                goto fail;
+        }
+        o.vk_size = key_size;
+        if (RAND_priv_bytes(o.vk->data, (int) key_size) != 1) {
+                r = log_error_errno(EIO, "home %s: no random bytes for the volume key", h->name);
+                goto fail;
+        }
         r = crypt_format(v.cd, CRYPT_LUKS2, h->rec->luks_cipher ?: "aes", h->rec->luks_cipher_mode ?: "xts-plain64",
-                         NULL, NULL, key_size, &params);
+                         NULL, o.vk->data, key_size, &params);
         if (r == -EINVAL) {
                 params.sector_size = 512; /* the device cannot do 4096 */
                 r = crypt_format(v.cd, CRYPT_LUKS2, h->rec->luks_cipher ?: "aes",
-                                 h->rec->luks_cipher_mode ?: "xts-plain64", NULL, NULL, key_size, &params);
+                                 h->rec->luks_cipher_mode ?: "xts-plain64", NULL, o.vk->data, key_size, &params);
         }
         if (r < 0) {
                 r = log_error_errno(r, "home %s: cannot format LUKS2: %m", h->name);
@@ -1060,7 +1139,7 @@ static int luks_create(Home *h) {
         if (r >= 0)
                 r = sign_record(h);
         if (r >= 0)
-                r = token_write(h, &v);
+                r = token_write(h, &v, &o);
         if (r < 0)
                 goto fail;
 
@@ -1149,7 +1228,8 @@ static int set_state(Home *h, const char *state) {
         return h->state ? 0 : log_oom();
 }
 
-/* After a keyslot accepted a password, make privileged.hashedPassword agree:
+/* After a keyslot accepted a password (never a recovery key), make
+ * privileged.hashedPassword agree:
  * the keyslots are the authority (a passwd interrupted after changing them
  * leaves the record behind). */
 static int sync_hashes(Home *h, const char *password) {
@@ -1193,11 +1273,12 @@ static int clean_stale_mapping(Home *h) {
 
 static int luks_activate(Home *h) {
         _cleanup_volume_ Volume v = { .loop_fd = -1 };
+        _cleanup_opened_ Opened o = { .slot = -1 };
         _cleanup_close_ int top = -1;
         _cleanup_user_record_ UserRecord *from_token = NULL, *from_file = NULL;
         char name[HOME_DM_NAME_MAX], mapped[80];
-        bool mounted = false;
-        int r, slot;
+        bool mounted = false, token_stale, file_stale;
+        int r, legacy;
 
         r = clean_stale_mapping(h);
         if (r < 0)
@@ -1213,16 +1294,19 @@ static int luks_activate(Home *h) {
         r = volume_open(h, &v);
         if (r < 0)
                 return r;
-        r = token_read(h, &v, &from_token);
-        if (r < 0 && r != -ENOENT)
+        /* The key first: the header's record is encrypted with it. It is
+         * checked (signature, name) before the volume is mapped. */
+        r = volume_key_get(h, &v, &o);
+        if (r < 0)
                 return r;
+        legacy = token_read(h, &v, &o, &from_token);
+        if (legacy < 0 && legacy != -ENOENT)
+                return legacy;
         if (from_token && (r = reconcile(h, from_token, "the LUKS2 token")) < 0)
                 return r;
-
-        const char *pw = NULL;
-        slot = unlock(h, &v, name, h->rec->luks_discard > 0 ? CRYPT_ACTIVATE_ALLOW_DISCARDS : 0, &pw);
-        if (slot < 0)
-                return slot;
+        r = use_volume_key(h, &v, name, h->rec->luks_discard > 0 ? CRYPT_ACTIVATE_ALLOW_DISCARDS : 0, &o);
+        if (r < 0)
+                return r;
         snprintf(mapped, sizeof mapped, "/dev/mapper/%s", name);
         r = fs_check(fstype(h), mapped);
         if (r < 0)
@@ -1241,13 +1325,22 @@ static int luks_activate(Home *h) {
                 goto fail;
         }
         r = identity_file_read(h, top, &from_file);
-        if (r < 0 && r != -ENOENT)
-                goto fail;
         if (from_file && (r = reconcile(h, from_file, "~/" IDENTITY_FILE)) < 0)
                 goto fail;
-        r = sync_hashes(h, pw);
-        if (r < 0)
+        /* A recovery key is no password: its hash must never become one. */
+        if (!o.recovery_key && (r = sync_hashes(h, o.password)) < 0)
                 goto fail;
+
+        /* Bring the embedded copies up to date: an old clear-text token is
+         * encrypted, a missing or unusable ~/.identity written again. */
+        token_stale = legacy != 0 || from_token->last_change_usec < h->rec->last_change_usec;
+        file_stale = !from_file || from_file->last_change_usec < h->rec->last_change_usec;
+        if ((token_stale || file_stale) && sign_record(h) >= 0) {
+                if (token_stale && token_write(h, &v, &o) < 0)
+                        log_warning("home %s: the header's copy of the record stays as it was", h->name);
+                if (file_stale && identity_file_write(h, top) < 0)
+                        log_warning("home %s: ~/" IDENTITY_FILE " stays as it was", h->name);
+        }
         return set_state(h, "active");
 
 fail:
@@ -1306,30 +1399,32 @@ static int luks_deactivate(Home *h) {
         return set_state(h, "inactive");
 }
 
+/* Whether the mapping is suspended (locked): 1, 0, or an error. */
+static int is_suspended(Home *h, struct crypt_device *cd, const char *name) {
+        struct crypt_active_device cad;
+        int r = crypt_get_active_device(cd, name, &cad);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot query /dev/mapper/%s: %m", h->name, name);
+        return (cad.flags & CRYPT_ACTIVATE_SUSPENDED) != 0;
+}
+
+/* What was read from a home stays in the page cache after its key is
+ * gone, and the owner and root would go on reading it. There is no way to
+ * drop one filesystem's pages, so all clean pages, dentries and inodes go
+ * ("3"); the home's, its device suspended, cannot come back until it is
+ * unlocked. Pages dirtied after the lock and files mapped into memory
+ * stay, as they must. */
+static void drop_caches(Home *h) {
+        _cleanup_close_ int fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0 || write(fd, "3\n", 2) != 2)
+                log_warning_errno(errno, "home %s: cannot drop the page cache (%m): what was read from it before "
+                                         "the lock stays readable until the kernel evicts it", h->name);
+}
+
 static int luks_lock(Home *h) {
         _cleanup_volume_ Volume v = { .loop_fd = -1 };
         char name[64];
         int r;
-
-        r = require_active(h, name, sizeof name, true);
-        if (r < 0)
-                return r;
-        r = crypt_init_by_name(&v.cd, name);
-        if (r < 0)
-                return log_error_errno(r, "home %s: cannot open /dev/mapper/%s: %m", h->name, name);
-        /* Suspends I/O and wipes the volume key from the kernel. */
-        r = crypt_suspend(v.cd, name);
-        if (r == -EBUSY)
-                return log_error_errno(EALREADY, "home %s: already locked", h->name);
-        if (r < 0)
-                return log_error_errno(r, "home %s: cannot lock: %m", h->name);
-        return set_state(h, "locked");
-}
-
-static int luks_unlock(Home *h) {
-        _cleanup_volume_ Volume v = { .loop_fd = -1 };
-        char name[64];
-        int r = -EKEYREJECTED;
 
         r = require_active(h, name, sizeof name, false);
         if (r < 0)
@@ -1337,18 +1432,51 @@ static int luks_unlock(Home *h) {
         r = crypt_init_by_name(&v.cd, name);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot open /dev/mapper/%s: %m", h->name, name);
-        if (!h->rec->password || !h->rec->password[0])
-                return log_error_errno(EKEYREJECTED, "home %s: password required", h->name);
-        for (const char *const *pw = h->rec->password; *pw; pw++) {
-                r = crypt_resume_by_passphrase(v.cd, name, CRYPT_ANY_SLOT, *pw, strlen(*pw));
-                if (r >= 0)
-                        return set_state(h, "active");
-                if (r == -EINVAL)
-                        return log_error_errno(ENOTCONN, "home %s: not locked", h->name);
-                if (r != -EPERM)
-                        return log_error_errno(r, "home %s: cannot unlock: %m", h->name);
-        }
-        return log_error_errno(EKEYREJECTED, "home %s: password incorrect", h->name);
+        /* Before syncing: a suspended device would never finish a sync. */
+        r = is_suspended(h, v.cd, name);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                return log_error_errno(EALREADY, "home %s: already locked", h->name);
+        (void) require_active(h, name, sizeof name, true);
+        /* Suspends I/O and wipes the volume key from the kernel. */
+        r = crypt_suspend(v.cd, name);
+        if (r == -EBUSY)
+                return log_error_errno(EALREADY, "home %s: already locked", h->name);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot lock: %m", h->name);
+        drop_caches(h);
+        return set_state(h, "locked");
+}
+
+/* After lock (as at suspend): the same secrets as activate, through the
+ * same volume_key_get() — TPM and PIN, a recovery key in any spelling, a
+ * password keyslot — with the same messages and tries left. */
+static int luks_unlock(Home *h) {
+        _cleanup_volume_ Volume v = { .loop_fd = -1 };
+        _cleanup_opened_ Opened o = { .slot = -1 };
+        char name[64];
+        int r;
+
+        r = require_active(h, name, sizeof name, false);
+        if (r < 0)
+                return r;
+        r = volume_open_active(h, name, &v);
+        if (r < 0)
+                return r;
+        /* Checked first, so that an unlocked home costs no TPM try. */
+        r = is_suspended(h, v.cd, name);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return log_error_errno(ENOTCONN, "home %s: not locked", h->name);
+        r = volume_key_get(h, &v, &o);
+        if (r < 0)
+                return r;
+        r = crypt_resume_by_volume_key(v.cd, name, o.vk->data, o.vk_size);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot unlock: %m", h->name);
+        return set_state(h, "active");
 }
 
 /* ---- passwd ------------------------------------------------------------------ */
@@ -1357,15 +1485,17 @@ static int luks_unlock(Home *h) {
  * with the old password or the new one. */
 static int luks_passwd(Home *h) {
         _cleanup_volume_ Volume v = { .loop_fd = -1 };
-        const char *old = NULL;
+        _cleanup_opened_ Opened o = { .slot = -1 };
+        const char *old;
         int r, old_slot;
 
         r = volume_open(h, &v);
         if (r < 0)
                 return r;
-        old_slot = unlock(h, &v, NULL, 0, &old);
+        old_slot = volume_key_get(h, &v, &o);
         if (old_slot < 0)
                 return old_slot;
+        old = o.password;
         const char *const *np = user_record_secret(h->rec, "newPassword");
         if (!np || !np[0])
                 return log_error_errno(EINVAL, "home %s: secret.newPassword: required", h->name);
@@ -1422,7 +1552,7 @@ signed_record:
         /* The hashes were set by the worker already; re-sign and re-embed. */
         r = sign_record(h);
         if (r >= 0)
-                r = token_write(h, &v);
+                r = token_write(h, &v, &o);
         return r;
 }
 
@@ -1434,6 +1564,7 @@ static int luks_resize(Home *h) {
         char name[64], mapped[80], a[SIZE_FORMAT_MAX];
         uint64_t want = h->rec->disk_size, current, min, header, pool_free = 0, esb = 0, allocated = 0;
         bool was_active, opened_here = false, mounted_here = false, on_pool;
+        _cleanup_opened_ Opened o = { .slot = -1 };
         struct stat st;
         int r;
 
@@ -1504,14 +1635,14 @@ static int luks_resize(Home *h) {
 
         if (!was_active) {
                 /* Offline: open the volume for the filesystem tools. */
-                r = unlock(h, &v, name, 0, NULL);
+                r = unlock(h, &v, name, 0, &o);
                 if (r < 0)
                         return r;
                 opened_here = true;
         } else {
                 /* The active mapping's key is in the kernel keyring, out of
                  * reach of this context: a password brings it here. */
-                r = unlock(h, &v, NULL, CRYPT_ACTIVATE_KEYRING_KEY, NULL);
+                r = unlock(h, &v, NULL, CRYPT_ACTIVATE_KEYRING_KEY, &o);
                 if (r < 0)
                         return r;
         }
@@ -1594,7 +1725,7 @@ static int luks_resize(Home *h) {
         if (r >= 0)
                 r = sign_record(h);
         if (r >= 0)
-                r = token_write(h, &v);
+                r = token_write(h, &v, &o);
         if (r >= 0)
                 log_info("home %s: now %s", h->name, size_format(want, a));
 out:
@@ -1610,10 +1741,11 @@ out:
 /* Checks a password against the keyslots without activating anything. */
 static int luks_authenticate(Home *h) {
         _cleanup_volume_ Volume v = { .loop_fd = -1 };
+        _cleanup_opened_ Opened o = { .slot = -1 };
         int r = volume_open(h, &v);
         if (r < 0)
                 return r;
-        r = unlock(h, &v, NULL, 0, NULL);
+        r = volume_key_get(h, &v, &o);
         return r < 0 ? r : 0;
 }
 
@@ -1693,12 +1825,22 @@ static int luks_inspect(Home *h) {
 
 static int luks_update(Home *h) {
         _cleanup_volume_ Volume v = { .loop_fd = -1 };
+        _cleanup_opened_ Opened o = { .slot = -1 };
         int r = volume_open(h, &v);
         if (r < 0)
                 return r;
+        /* The header's copy is encrypted with the volume key: without a
+         * password it waits for the next activation, which rewrites a copy
+         * older than the record. */
+        bool with_key = h->rec->password && h->rec->password[0];
+        if (with_key && (r = volume_key_get(h, &v, &o)) < 0)
+                return r;
         r = sign_record(h);
-        if (r >= 0)
-                r = token_write(h, &v);
+        if (r >= 0 && with_key)
+                r = token_write(h, &v, &o);
+        else if (r >= 0)
+                log_info("home %s: no password given: the header's copy of the record is updated at the next "
+                         "activation", h->name);
         if (r >= 0 && is_active(h)) {
                 _cleanup_close_ int top = open(h->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 r = top < 0 ? log_error_errno(errno, "home %s: %s: %m", h->name, h->path) : identity_file_write(h, top);
@@ -1708,10 +1850,9 @@ static int luks_update(Home *h) {
 
 /* Whether the opened volume is this home's: a LUKS2 header labelled with
  * the user's name in Hearth's subsystem, with the UUID the record keeps
- * (luksUuid; homes made before it was recorded have none), carrying an
- * identity token for this user. Remove wipes nothing else. */
+ * (luksUuid; homes made before it was recorded have none), carrying a
+ * Hearth identity token. Remove wipes nothing else. */
 static int volume_is_ours(Home *h, Volume *v) {
-        _cleanup_user_record_ UserRecord *embedded = NULL;
         const char *label = crypt_get_label(v->cd), *subsystem = crypt_get_subsystem(v->cd);
         const char *uuid = crypt_get_uuid(v->cd), *want_uuid = NULL;
         json_object *j;
@@ -1725,8 +1866,10 @@ static int volume_is_ours(Home *h, Volume *v) {
                 snprintf(why, sizeof why, "its LUKS2 subsystem is \"%.64s\", not " LUKS_SUBSYSTEM, subsystem ?: "");
         else if (want_uuid && (!uuid || strcasecmp(uuid, want_uuid) != 0))
                 snprintf(why, sizeof why, "its LUKS UUID is %.40s, the record's %.40s", uuid ?: "none", want_uuid);
-        else if (token_read(h, v, &embedded) < 0 || strcmp(embedded->user_name, h->name) != 0)
-                snprintf(why, sizeof why, "it carries no identity token for %s", h->name);
+        /* The token's record is encrypted with the volume key, which remove
+         * does not have: its presence is what the header can show. */
+        else if (token_find(v) < 0)
+                snprintf(why, sizeof why, "it carries no Hearth identity token");
         if (!why[0])
                 return 0;
         return log_error_errno(EMEDIUMTYPE, "home %s: %s is not %s's volume (%s); refusing to remove it",

@@ -31,11 +31,12 @@ truncate -s 64M "$img"
 printf 'pw1' | cryptsetup luksFormat -q --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
     --label alice --subsystem hearth --key-file - "$img" || { echo "cryptsetup luksFormat failed"; exit 1; }
 
-# The identity token: written signed, read back.
+# The identity token: written signed and encrypted with the volume key.
 w update 0 "$(rec "$(pw pw1)")"
 cryptsetup token export --token-id 0 "$img" > "$tmp/token.json" 2>/dev/null
 grep -q '"type":"hearth-identity"' "$tmp/token.json" && ok "token type hearth-identity" || bad "no hearth-identity token: $(cat "$tmp/token.json")"
-grep -q '"userName":"alice"' "$tmp/token.json" && grep -q '"signature":\[' "$tmp/token.json" && ok "token holds the signed record" || bad "token content"
+grep -q '"iv":"' "$tmp/token.json" && ! grep -qE 'alice|Alice|signature|hashedPassword' "$tmp/token.json" &&
+    ok "token holds the record encrypted" || bad "token content: $(cat "$tmp/token.json")"
 grep -q 'pw1' "$tmp/token.json" && bad "password in token" || ok "no password in token"
 w update 0 "$(rec "$(pw pw1)")"
 [ "$(cryptsetup luksDump "$img" | grep -c 'hearth-identity')" = 1 ] && ok "token replaced, not duplicated" || bad "token duplicated"
@@ -49,8 +50,17 @@ printf 'pw1' | cryptsetup open --test-passphrase --key-file - "$img" 2>/dev/null
 [ "$(cryptsetup luksDump "$img" | grep -cE '^  [0-9]+: luks2')" = 1 ] && ok "one keyslot left" || bad "keyslots: $(cryptsetup luksDump "$img" | grep -E '^  [0-9]+: luks2')"
 grep -q '"hashedPassword":\["\$y\$' "$tmp/out" && ok "record hash updated" || bad "no new hash in output"
 
-# A tampered embedded record is refused before anything is unlocked.
-cryptsetup token export --token-id 0 "$img" | sed 's/"realName":"Alice"/"realName":"Mallory"/' > "$tmp/evil.json"
+# A tampered embedded record is refused before anything is mapped: an
+# encrypted one that no longer decrypts, and a clear-text one (as homes made
+# before kept it) changed after signing.
+cp "$tmp/out" "$tmp/record.json"
+cryptsetup token export --token-id 0 "$img" |
+    jq -c '.record |= (if startswith("AAAA") then "BBBB" else "AAAA" end) + .[4:]' > "$tmp/evil.json"
+cryptsetup token import --token-id 0 --json-file "$tmp/evil.json" --token-replace "$img"
+w activate 18 "$(rec "$(pw pw2)")"
+printf '%s' "$err" | grep -q "identity token" && ok "a damaged encrypted token named" || bad "message: $err"
+jq -c '{type: "hearth-identity", keyslots: [], record: (del(.binding, .status, .secret) | .realName = "Mallory")}' \
+    "$tmp/record.json" > "$tmp/evil.json"
 cryptsetup token import --token-id 0 --json-file "$tmp/evil.json" --token-replace "$img"
 w activate 18 "$(rec "$(pw pw2)")"
 printf '%s' "$err" | grep -q "modified after signing" && ok "tampering named" || bad "message: $err"

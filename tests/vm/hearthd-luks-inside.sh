@@ -114,6 +114,43 @@ check "dm device gone" 0 test ! -e /dev/mapper/home-tina
 check "a wrong password" 11 login wrong true
 contains "PAM says authentication failed" "$HEARTHD_TMP/err" "Authentication failure"
 contains "the person is told the TPM's tries left" "$HEARTHD_TMP/out" "attempts left"
+
+# ---- suspend: the home is locked under an open session; the screen locker's
+# authentication (pam_hearth: AcquireHome) unlocks it through the TPM, and the
+# session's processes go on. Meanwhile nothing of the home can be read.
+T=$HEARTHD_HOME_ROOT/tina
+gone() { # gone PID SECONDS: the process ended within that time
+    _i=0
+    while kill -0 "$1" 2>/dev/null; do
+        [ $_i -ge $(($2 * 10)) ] && return 1
+        sleep 0.1; _i=$((_i + 1))
+    done
+}
+rm -f "$HEARTHD_TMP/release"
+# 64 KiB, not a few bytes: btrfs keeps small files inline in its metadata.
+login tina-pw sh -c "head -c 65536 /dev/urandom > '$T/secret.bin' && echo tina-secret > '$T/secret.txt' && exec 3>>'$T/ticks'
+    while [ ! -e '$HEARTHD_TMP/release' ]; do echo tick >&3; sleep 0.2; done" >/dev/null 2>&1 &
+session=$!
+wait_state tina active && ok "session open" || bad "session: $(state_of tina)"
+i=0; while [ ! -s "$T/ticks" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+secret_sum=$(sha256sum < "$T/secret.bin")
+check "lock, as at suspend" 0 "$homectl" lock tina
+[ "$(state_of tina)" = locked ] && ok "state locked" || bad "state after lock: $(state_of tina)"
+cat "$T/secret.bin" > "$HEARTHD_TMP/locked-read" 2>&1 &
+reader=$!
+sleep 5
+[ ! -s "$HEARTHD_TMP/locked-read" ] && ok "reading a locked home's file waits: nothing cached is handed out" ||
+    bad "a locked home's file was read ($(stat -c %s "$HEARTHD_TMP/locked-read") bytes)"
+timeout 5 cat "$T/secret.txt" >/dev/null 2>&1 && echo "note: a small (inline) file of the locked home was still readable"
+check "the screen locker's PAM authentication unlocks the TPM-sealed home" 0 login tina-pw true
+[ "$(state_of tina)" = active ] && ok "active again" || bad "state after the screen locker: $(state_of tina)"
+gone "$reader" 20 && [ "$(sha256sum < "$HEARTHD_TMP/locked-read")" = "$secret_sum" ] &&
+    ok "the waiting read goes on after the unlock" || bad "the read after unlock: $(stat -c %s "$HEARTHD_TMP/locked-read") bytes"
+n1=$(wc -l < "$T/ticks"); sleep 1; n2=$(wc -l < "$T/ticks")
+[ "$n2" -gt "$n1" ] && ok "the session's process goes on writing to its open file ($n1 → $n2)" || bad "ticks stuck at $n2"
+touch "$HEARTHD_TMP/release"
+gone "$session" 30 && ok "the session closed" || { bad "the session did not end"; kill -KILL "$session" "$reader" 2>/dev/null; }
+wait_state tina inactive && ok "deactivated after the session" || bad "state: $(state_of tina)"
 rm -f "$HEARTHD_TMP/release"
 login tina-pw sh -c "while [ ! -e '$HEARTHD_TMP/release' ]; do sleep 0.2; done" >/dev/null 2>&1 &
 first=$!

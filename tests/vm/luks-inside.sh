@@ -33,7 +33,14 @@ sums() { (cd "$1" && find . -name '*.bin' -type f | sort | xargs -r sha256sum); 
 
 # ---- btrfs inside: create, activate, data, deactivate, again -----------------------
 A="$(rec alice 60100 btrfs $((300 * MB)))"
-w create 0 "$(rec alice 60100 btrfs $((300 * MB)) "$(pw '"pw1"')")"
+w create 0 "$(rec alice 60100 btrfs $((300 * MB)) "\"realName\":\"Alice Liddell\",\"emailAddress\":\"alice@example.org\",$(pw '"pw1"')")"
+cp /tmp/out /tmp/alice-created.json
+# The header tells a thief nothing: the record in it is encrypted.
+token_id() { cryptsetup luksDump "$1" | awk '/^Tokens:/ { t = 1 } t && /hearth-identity/ { sub(":", "", $1); print $1; exit }'; }
+tid=$(token_id /home/alice.home)
+cryptsetup token export --token-id "$tid" /home/alice.home > /tmp/token.json 2>/dev/null
+grep -q '"iv":' /tmp/token.json && ! grep -qE 'alice|Liddell|example\.org|\$y\$|hashedPassword' /tmp/token.json &&
+    ok "token export shows no name, e-mail or hash" || bad "the header's record is readable: $(cat /tmp/token.json)"
 [ "$(stat -c %a:%u /home/alice.home)" = 600:0 ] && ok "image 0600 root" || bad "image mode $(stat -c %a:%u /home/alice.home)"
 [ ! -e /dev/mapper/hearth-alice ] && [ ! -e /dev/mapper/home-alice ] && ok "closed after create" || bad "left open after create"
 [ "$(stat -c '%b * %B' /home/alice.home | xargs expr)" -ge $((300 * MB)) ] && ok "image allocated, not sparse" || bad "image sparse: $(du -h /home/alice.home)"
@@ -51,6 +58,8 @@ w activate 19 "$(rec alice 60100 btrfs $((300 * MB)) "$(pw '"pw1"')")"
 exec 3< /home/alice/data1.bin
 w deactivate 13 "$A"
 exec 3<&-
+# ~/.identity is the user's: a symlink there is ignored and rewritten.
+as_user 60100 ln -sf /etc/hostname /home/alice/.identity
 w deactivate 0 "$A"
 ! mountpoint -q /home/alice && [ ! -e /dev/mapper/hearth-alice ] && [ ! -e /dev/mapper/home-alice ] && ok "unmounted and closed" || bad "still mounted/open"
 [ -z "$(losetup -a)" ] && ok "loop device detached" || bad "loop left: $(losetup -a)"
@@ -58,6 +67,24 @@ w deactivate 21 "$A"
 w activate 11 "$(rec alice 60100 btrfs $((300 * MB)) "$(pw '"nope"')")"
 w activate 0 "$(rec alice 60100 btrfs $((300 * MB)) "$(pw '"nope","pw1"')")"
 cmp -s <(sums /home/alice) /tmp/alice.sums && ok "data intact after reopen" || bad "data changed"
+grep -q "ignoring it" /tmp/err && [ -f /home/alice/.identity ] && [ ! -L /home/alice/.identity ] &&
+    [ "$(stat -c %u /home/alice/.identity)" = 60100 ] && ok "a symlink at ~/.identity: ignored, logged, rewritten" ||
+    bad "symlink at ~/.identity: $(ls -l /home/alice/.identity) $(cat /tmp/err)"
+# A FIFO there must not hang activation; and a home made before the header's
+# record was encrypted (a clear-text token) opens and is converted.
+as_user 60100 sh -c 'rm -f /home/alice/.identity && mkfifo /home/alice/.identity'
+w deactivate 0 "$A"
+jq -c '{type: "hearth-identity", keyslots: [], record: del(.binding, .status, .secret)}' /tmp/alice-created.json > /tmp/legacy.json
+cryptsetup token import --token-id "$tid" --token-replace --json-file /tmp/legacy.json /home/alice.home
+cryptsetup token export --token-id "$tid" /home/alice.home | grep -q '"userName":"alice"' && ok "clear-text token in place" || bad "legacy token not imported"
+printf '%s' "$(rec alice 60100 btrfs $((300 * MB)) "$(pw '"pw1"')")" | timeout 120 "$work" activate > /tmp/out 2> /tmp/err
+rc=$?
+[ $rc = 0 ] && ok "activate with a FIFO at ~/.identity and a clear-text token → 0" || bad "activate → $rc: $(cat /tmp/err)"
+[ -f /home/alice/.identity ] && grep -q '"userName":"alice"' /home/alice/.identity && ok "the FIFO was replaced by the record" ||
+    bad "~/.identity: $(ls -l /home/alice/.identity)"
+cryptsetup token export --token-id "$(token_id /home/alice.home)" /home/alice.home > /tmp/token.json 2>/dev/null
+grep -q '"iv":' /tmp/token.json && ! grep -q 'alice' /tmp/token.json && ok "the clear-text token was encrypted at activation" ||
+    bad "token after activation: $(cat /tmp/token.json)"
 
 # ---- lock while a writer runs ------------------------------------------------------
 as_user 60100 sh -c 'for i in $(seq 1 40); do dd if=/dev/urandom of=/home/alice/w$i.part bs=64K count=4 conv=fsync status=none 2>/dev/null && mv /home/alice/w$i.part /home/alice/w$i.bin; sleep 0.05; done; echo done > /home/alice/writer.done' &

@@ -52,8 +52,22 @@ grep -q "systemd-recovery" /tmp/dump && ok "systemd-recovery token in the header
 ! opens_with alice-pw && ok "the header alone does not open with the password" || bad "the password opens the header"
 opens_with "$RK" && ok "the recovery key opens the header alone" || bad "the recovery key does not open the header"
 w activate 0 "$(rec alice 60200 "$(pw '"alice-pw"')")"
+cp /tmp/out /tmp/alice-active.json # its privileged.hashedPassword is alice-pw's
 setpriv --reuid=60200 --regid=60200 --clear-groups dd if=/dev/urandom of=/home/alice/data.bin bs=1M count=8 status=none
 sum=$(sha256sum < /home/alice/data.bin 2>/dev/null || echo none)
+
+# ---- lock (as at suspend), unlock with every secret activate takes ----------------------
+RKU=$(echo "$RK" | tr a-z A-Z | tr -d -) # a recovery key as typed: upper case, no dashes
+w lock 0 "$A"
+w unlock 11 "$(rec alice 60200 "$(pw '"wrong"')")"
+grep -q "attempts left" /tmp/err && ok "unlock says how many tries are left" || bad "no tries-left note: $(cat /tmp/err)"
+tpm2_dictionarylockout -Q -c
+w unlock 0 "$(rec alice 60200 "$(pw '"alice-pw"')")"
+[ "$(sha256sum < /home/alice/data.bin)" = "$sum" ] && ok "unlocked through the TPM with the PIN: data intact" || bad "data"
+w lock 0 "$A"
+w unlock 0 "$(rec alice 60200 "$(pw "\"$RKU\"")")"
+[ "$(sha256sum < /home/alice/data.bin)" = "$sum" ] && ok "unlocked with the recovery key: data intact" || bad "data"
+w unlock 21 "$(rec alice 60200 "$(pw '"alice-pw"')")"
 w deactivate 0 "$A"
 
 # ---- wrong PIN counts; recovery key; passwd -----------------------------------------
@@ -61,8 +75,17 @@ w activate 11 "$(rec alice 60200 "$(pw '"wrong"')")"
 grep -q "attempts left" /tmp/err && ok "says how many tries are left" || bad "no tries-left note: $(cat /tmp/err)"
 tpm2_getcap properties-variable | grep -i "TPM2_PT_LOCKOUT_COUNTER" | grep -q "0x1" &&
     ok "the TPM counted the failure" || bad "lockout counter: $(tpm2_getcap properties-variable | grep -A1 -i LOCKOUT_COUNTER)"
-w activate 0 "$(rec alice 60200 "$(pw "\"$(echo "$RK" | tr a-z A-Z | tr -d -)\"")")"
+# The record comes with alice-pw's hash, as hearthd sends it.
+w activate 0 "$(rec alice 60200 "\"privileged\":$(jq -c .privileged /tmp/alice-active.json),$(pw "\"$RKU\"")")"
 [ "$(sha256sum < /home/alice/data.bin)" = "$sum" ] && ok "recovery key (upper case, no dashes): data intact" || bad "data"
+verifies() { perl -e 'exit(crypt($ARGV[0], $ARGV[1]) eq $ARGV[1] ? 0 : 1)' "$1" "$2"; }
+rk_hash=0 pw_hash=0
+for hash in $(jq -r '.privileged.hashedPassword[]?' /tmp/out); do
+    verifies "$RKU" "$hash" || verifies "$RK" "$hash" && rk_hash=1
+    verifies alice-pw "$hash" && pw_hash=1
+done
+[ $rk_hash = 0 ] && ok "the recovery key's hash is not stored as a password" || bad "hashedPassword is the recovery key's"
+[ $pw_hash = 1 ] && ok "the password's hash is kept" || bad "the password's hash is gone: $(jq -c .privileged /tmp/out)"
 w deactivate 0 "$A"
 w passwd 0 "$(rec alice 60200 '"secret":{"password":["alice-pw"],"newPassword":["alice-new"]}')"
 w activate 11 "$(rec alice 60200 "$(pw '"alice-pw"')")"
