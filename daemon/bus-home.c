@@ -4,6 +4,7 @@
  * offer on a home. */
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "bus-error.h"
 #include "json-strict.h"
@@ -85,7 +86,16 @@ static int read_secret(sd_bus_message *msg, Secret **ret, sd_bus_error *error) {
         return r;
 }
 
-/* A record from a client for Update: same user, newer, and with our binding. */
+#define RECORD_CLOCK_SKEW_USEC (UINT64_C(600) * USEC_PER_SEC)
+
+static uint64_t now_realtime_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+/* A record from a client for Update: same user, newer but not from the
+ * future, and with our binding. */
 static int prepare_update(ManagedHome *h, const char *text, Operation *op, sd_bus_error *error) {
         _cleanup_free_ char *why = NULL;
         UserRecord *rec = NULL;
@@ -107,6 +117,11 @@ static int prepare_update(ManagedHome *h, const char *text, Operation *op, sd_bu
                                                     rec->last_change_usec <= h->record->last_change_usec))
                 return sd_bus_error_setf(error, BUS_ERROR_RECORD_DOWNGRADE,
                                          "home %s: lastChangeUSec must be newer than the stored record's", h->name);
+        /* A record dated far ahead would outrank every later change (an
+         * administrator's, one replayed from the home), or block them all. */
+        if (rec->last_change_usec > now_realtime_usec() + RECORD_CLOCK_SKEW_USEC)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGS,
+                                         "home %s: lastChangeUSec lies more than 10 minutes in the future", h->name);
         if (rec->password && rec->password[0] && (r = secret_from_strv(rec->password, &op->secret)) < 0)
                 return r;
         r = user_record_strip(rec, USER_RECORD_SECRET | USER_RECORD_STATUS | USER_RECORD_SIGNATURE |

@@ -501,8 +501,11 @@ int home_set_password_hashes(Home *h, const char *const *passwords) {
                 }
         }
         json_object_object_add(priv, "hashedPassword", array);
-        uint64_t now = now_usec();
+        uint64_t now = now_usec(), last = h->rec->last_change_usec;
         json_object_object_add(h->rec->json, "lastPasswordChangeUSec", json_object_new_int64((int64_t) now));
-        json_object_object_add(h->rec->json, "lastChangeUSec", json_object_new_int64((int64_t) now));
+        /* Never backwards: an older copy of the record (~/.identity) must not
+         * become the newer one again. */
+        uint64_t change = last != UINT64_MAX && last >= now ? last + 1 : now;
+        json_object_object_add(h->rec->json, "lastChangeUSec", json_object_new_uint64(change));
         return user_record_refresh(h->rec, NULL);
 }

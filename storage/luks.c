@@ -47,6 +47,7 @@
 #include "pool.h"
 #include "recovery-key.h"
 #include "secret.h"
+#include "self-modify.h"
 #include "sign.h"
 #include "size.h"
 
@@ -661,6 +662,20 @@ static int reconcile(Home *h, UserRecord *embedded, const char *where) {
             embedded->last_change_usec <= h->rec->last_change_usec)
                 return 0;
 
+        /* ~/.identity is the user's to write: a signed copy she kept (from
+         * before an administrator took a group away) must not bring back
+         * more than she may change herself. The header's token is not hers. */
+        if (strcmp(where, "~/" IDENTITY_FILE) == 0) {
+                _cleanup_free_ char *field = NULL;
+                r = self_modify_allowed(h->rec, embedded, &field);
+                if (r < 0)
+                        return log_oom();
+                if (r == 0) {
+                        log_warning("home %s: the record in %s is newer but changes %s, which its user may not "
+                                    "change; ignoring it", h->name, where, field);
+                        return 0;
+                }
+        }
         /* Newer: keep this machine's binding and the request's secrets. */
         log_info("home %s: the record in %s is newer than the stored one; using it", h->name, where);
         json_object *keep_secret = NULL, *keep_binding = NULL, *j = json_object_get(embedded->json);

@@ -145,4 +145,22 @@ for p in $bob_pids; do wait "$p" 2>/dev/null; done
 check "hearthd still answers" 0 call ListHomes
 hearthd_polkit_start
 
+# lastChangeUSec is hers to advance, not to date far ahead: a record from
+# 2100 would outrank every later change (replayed from ~/.identity), one
+# from the end of time would block them all. A password change never sets
+# it back.
+check "a record dated 2100 is refused" 1 as "$alice" UpdateHome \
+    string:"$(edited "$alice" alice '.realName = "Future"' | jq -c '.lastChangeUSec = 4102444800000000')"
+contains "InvalidArgs: in the future" "$HEARTHD_TMP/err" "lastChangeUSec lies more than 10 minutes in the future"
+check "a record dated at the end of time is refused" 1 as "$alice" UpdateHome \
+    string:"$(edited "$alice" alice '.realName = "Future"' | jq -c '.lastChangeUSec = 18446744073709551614')"
+soon=$(($(date +%s%N) / 1000 + 300000000))
+check "five minutes ahead (clock skew) is taken" 0 as "$alice" UpdateHome \
+    string:"$(edited "$alice" alice '.realName = "Skewed"' | jq -c ".lastChangeUSec = $soon")"
+check "alice changes her password" 0 as "$alice" ChangePasswordHome string:alice \
+    string:'{"password":["alice-pw2"]}' string:'{"password":["alice-pw"]}'
+after=$(jq -r .lastChangeUSec "$HEARTHD_STATE_DIR/alice.identity")
+[ "$after" -gt "$soon" ] && ok "the password change moved lastChangeUSec on ($after > $soon)" \
+    || bad "lastChangeUSec went back to $after (was $soon)"
+
 hearthd_finish
