@@ -629,14 +629,18 @@ static int remember_linked(Seeder *s, const struct stat *st) {
         return 0;
 }
 
-/* Could the new user have read st herself (and, for a directory, listed it)? */
-static bool user_could_read(const Seeder *s, const struct stat *st) {
-        mode_t need = S_ISDIR(st->st_mode) ? 05 : 04;
-        if (st->st_uid == s->opts->uid)
+/* Do st's permission bits give uid:gid need (r = 04, x = 01)? */
+static bool mode_allows(const struct stat *st, uid_t uid, gid_t gid, mode_t need) {
+        if (st->st_uid == uid)
                 return ((st->st_mode >> 6) & need) == need;
-        if (st->st_gid == s->opts->gid)
+        if (st->st_gid == gid)
                 return ((st->st_mode >> 3) & need) == need;
         return (st->st_mode & need) == need;
+}
+
+/* Could the new user have read st herself (and, for a directory, listed it)? */
+static bool user_could_read(const Seeder *s, const struct stat *st) {
+        return mode_allows(st, s->opts->uid, s->opts->gid, S_ISDIR(st->st_mode) ? 05 : 04);
 }
 
 /* Entries a user record may not have copied; 1 if this one is skipped. */
@@ -856,7 +860,7 @@ static bool root_owned_safe(const struct stat *st) {
  * changeable by no one else: what a record's skeletonDirectory may name.
  * Symlinks are not followed. Returns the fd or -errno; *ret_untrusted says
  * a directory failed the rule. */
-static int open_root_owned_dir(const char *path, bool *ret_untrusted) {
+static int open_root_owned_dir(const char *path, uid_t uid, gid_t gid, bool *ret_untrusted) {
         _cleanup_free_ char *copy = strdup(path);
         _cleanup_close_ int fd = -1;
         struct stat st;
@@ -873,7 +877,9 @@ static int open_root_owned_dir(const char *path, bool *ret_untrusted) {
         for (char *c = strtok_r(copy, "/", &save);; c = strtok_r(NULL, "/", &save)) {
                 if (fstat(fd, &st) < 0)
                         return -errno;
-                if (!root_owned_safe(&st)) {
+                /* ...and one she could have reached herself: searched every
+                 * directory down to it, and listed it (no /root). */
+                if (!root_owned_safe(&st) || !mode_allows(&st, uid, gid, c ? 01 : 05)) {
                         *ret_untrusted = true;
                         return -EPERM;
                 }
@@ -1092,12 +1098,13 @@ int skel_seed(int target_fd, const SkelOptions *opts, SkelStats *ret_stats) {
                 bool untrusted = false;
                 int fd;
                 if (opts->for_user_record)
-                        fd = open_root_owned_dir(opts->skel_dir, &untrusted);
+                        fd = open_root_owned_dir(opts->skel_dir, opts->uid, opts->gid, &untrusted);
                 else if ((fd = open(opts->skel_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
                         fd = -errno;
                 if (untrusted)
                         return log_error_errno(EPERM, "skel: skeleton directory %s: it, or a directory above it, "
-                                               "is not root's or is writable by others", opts->skel_dir);
+                                               "is not root's, is writable by others, or is closed to uid %u",
+                                               opts->skel_dir, (unsigned) opts->uid);
                 if (fd < 0)
                         return log_error_errno(-fd, "skel: cannot open skeleton directory %s: %m", opts->skel_dir);
                 if (opts->skel_dir[0] == '/' && path_normalize(opts->skel_dir, &explicit_origin) < 0) {

@@ -37,7 +37,8 @@ typedef struct SkelOptions {
         const char *root;
         /* The request came from a user record, which its user may have had a
          * hand in: skel_dir must be root's and writable by no one else along
-         * its whole path (a sticky directory counts as safe), and nothing the
+         * its whole path (a sticky directory counts as safe), one the new
+         * user could reach and list herself, and nothing the
          * new user could not have read herself (by owner, group or other
          * bits) is copied: such entries are skipped with a warning. */
         bool for_user_record;

@@ -168,18 +168,25 @@ w create 0 "$(skelrec sk1 "$tmp/private-skel")"
 w remove 0 "$(skelrec sk1 "$tmp/private-skel")"
 chown 60999 "$tmp/userskel"
 w create 20 "$(skelrec sk2 "$tmp/userskel")"
-printf '%s' "$err" | grep -q "not root's or is writable by others" && ok "a user's directory is refused, explained" \
+printf '%s' "$err" | grep -q "not root's, is writable by others" && ok "a user's directory is refused, explained" \
     || bad "user-owned skel: $err"
+# One she could not have reached herself (the reviewer's /root case): a 0700 directory, or one below it.
+mkdir -p "$tmp/closed-skel/inner" && echo visible > "$tmp/closed-skel/inner/notes.txt" && chmod 700 "$tmp/closed-skel"
+w create 20 "$(skelrec sk6 "$tmp/closed-skel")"
+printf '%s' "$err" | grep -q "closed to uid 60105" && ok "a 0700 skeleton directory is refused" || bad "0700 skel: $err"
+w create 20 "$(skelrec sk7 "$tmp/closed-skel/inner")"
+printf '%s' "$err" | grep -q "closed to uid 60105" && ok "below a 0700 directory: refused" || bad "skel below 0700: $err"
 chmod 777 "$tmp/ww"
 w create 20 "$(skelrec sk3 "$tmp/ww/skel")"
-printf '%s' "$err" | grep -q "not root's or is writable by others" && ok "below a world-writable directory: refused" \
+printf '%s' "$err" | grep -q "not root's, is writable by others" && ok "below a world-writable directory: refused" \
     || bad "skel below 0777: $err"
 chmod 1777 "$tmp/ww"
 w create 0 "$(skelrec sk4 "$tmp/ww/skel")"
 w remove 0 "$(skelrec sk4 "$tmp/ww/skel")"
 ln -s "$tmp/private-skel" "$tmp/skel-link"
 w create 20 "$(skelrec sk5 "$tmp/skel-link")"
-[ ! -e "$mnt/home/sk2" ] && [ ! -e "$mnt/home/sk3" ] && [ ! -e "$mnt/home/sk5" ] && ok "refused creates left no home" \
+[ ! -e "$mnt/home/sk2" ] && [ ! -e "$mnt/home/sk3" ] && [ ! -e "$mnt/home/sk5" ] && [ ! -e "$mnt/home/sk6" ] &&
+    [ ! -e "$mnt/home/sk7" ] && ok "refused creates left no home" \
     || bad "a refused create left a home"
 
 # ---- SIGKILL during create leaves nothing half-made ---------------------------

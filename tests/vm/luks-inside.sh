@@ -85,6 +85,17 @@ rc=$?
 cryptsetup token export --token-id "$(token_id /home/alice.home)" /home/alice.home > /tmp/token.json 2>/dev/null
 grep -q '"iv":' /tmp/token.json && ! grep -q 'alice' /tmp/token.json && ok "the clear-text token was encrypted at activation" ||
     bad "token after activation: $(cat /tmp/token.json)"
+# A signed copy she kept in ~/.identity (hers to write), newer than the
+# stored record but changing what only an administrator may (memberOf), is
+# not adopted: she cannot bring back a group taken from her.
+t0=$(($(date +%s) * 1000000))
+w update 0 "$(rec alice 60100 btrfs $((300 * MB)) "\"memberOf\":[\"wheel\"],\"lastChangeUSec\":$((t0 + 2000000))")"
+cp /home/alice/.identity /tmp/alice-wheel.identity
+grep -q '"wheel"' /tmp/alice-wheel.identity && ok "~/.identity holds the copy with wheel" || bad "no wheel copy: $(cat /tmp/alice-wheel.identity)"
+w deactivate 0 "$A"
+w activate 0 "$(rec alice 60100 btrfs $((300 * MB)) "\"lastChangeUSec\":$((t0 + 1000000)),$(pw '"pw1"')")"
+! grep -q '"wheel"' /tmp/out && grep -q "may not change; ignoring it" /tmp/err && ok "the kept copy with wheel: ignored, logged" ||
+    bad "kept ~/.identity adopted: $(grep -o '"memberOf":[^]]*]' /tmp/out) $(cat /tmp/err)"
 
 # ---- lock while a writer runs ------------------------------------------------------
 as_user 60100 sh -c 'for i in $(seq 1 40); do dd if=/dev/urandom of=/home/alice/w$i.part bs=64K count=4 conv=fsync status=none 2>/dev/null && mv /home/alice/w$i.part /home/alice/w$i.bin; sleep 0.05; done; echo done > /home/alice/writer.done' &
