@@ -838,6 +838,17 @@ static bool precheck(ManagedHome *h, Operation *op) {
                         return true;
                 }
                 return false;
+        case OP_UPDATE:
+        case OP_RESIZE:
+        case OP_PASSWD:
+                /* These write into the home (~/.identity, the file system):
+                 * on a suspended volume the worker would wait for the unlock. */
+                if (h->state == HOME_LOCKED) {
+                        fail_running(h, BUS_ERROR_HOME_LOCKED,
+                                     "Home of user %s is currently locked, please unlock locally first.", n);
+                        return true;
+                }
+                return false;
         default:
                 return false;
         }

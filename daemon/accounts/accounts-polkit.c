@@ -11,8 +11,10 @@
 #include "log.h"
 #include "macro.h"
 
-/* A caller whose agent never answers must not pile up calls without end. */
+/* A caller whose agent never answers must not pile up calls without end,
+ * nor take every place from the others. */
 #define POLKIT_PENDING_MAX 128
+#define POLKIT_PENDING_PER_USER 8
 
 uid_t bus_caller_uid(sd_bus_message *msg) {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
@@ -28,14 +30,28 @@ uid_t bus_caller_uid(sd_bus_message *msg) {
 typedef struct PolkitQuery {
         Accounts *a;
         Op *op;
+        uid_t uid;
         bool without_polkit; /* granted if polkit is not on the bus */
+        struct PolkitQuery *next;
 } PolkitQuery;
 
 /* With the slot: when the answer came, or when the op went first. */
 static void polkit_query_destroy(void *userdata) {
         PolkitQuery *q = userdata;
+        for (PolkitQuery **p = &q->a->polkit_queries; *p; p = &(*p)->next)
+                if (*p == q) {
+                        *p = q->next;
+                        break;
+                }
         q->a->n_polkit--;
         free(q);
+}
+
+static bool polkit_queue_full(Accounts *a, uid_t uid) {
+        unsigned mine = 0;
+        for (PolkitQuery *q = a->polkit_queries; q; q = q->next)
+                mine += q->uid == uid;
+        return a->n_polkit >= POLKIT_PENDING_MAX || mine >= POLKIT_PENDING_PER_USER;
 }
 
 static void deny(Op *op, bool challenge) {
@@ -66,13 +82,13 @@ static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
         return 0;
 }
 
-static void ask_polkit(Op *op, const char *action, bool without_polkit) {
+static void ask_polkit(Op *op, uid_t uid, const char *action, bool without_polkit) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
         Accounts *a = op->a;
         const char *sender = sd_bus_message_get_sender(op->msg);
         int r;
 
-        if (!sender || a->n_polkit >= POLKIT_PENDING_MAX)
+        if (!sender || polkit_queue_full(a, uid))
                 return deny(op, false);
         r = sd_bus_message_new_method_call(a->bus, &call, "org.freedesktop.PolicyKit1",
                                            "/org/freedesktop/PolicyKit1/Authority",
@@ -86,6 +102,7 @@ static void ask_polkit(Op *op, const char *action, bool without_polkit) {
                 return op_fail(op, ACCOUNTS_ERROR_FAILED, "cannot ask polkit: %s", strerror(r < 0 ? -r : ENOMEM));
         q->a = a;
         q->op = op;
+        q->uid = uid;
         q->without_polkit = without_polkit;
         /* A person may take a while to type a password. */
         r = sd_bus_call_async(a->bus, &op->slot, call, on_polkit_reply, q, UINT64_C(300) * USEC_PER_SEC);
@@ -94,6 +111,8 @@ static void ask_polkit(Op *op, const char *action, bool without_polkit) {
                 return op_fail(op, ACCOUNTS_ERROR_FAILED, "cannot ask polkit: %s", strerror(-r));
         }
         sd_bus_slot_set_destroy_callback(op->slot, polkit_query_destroy);
+        q->next = a->polkit_queries;
+        a->polkit_queries = q;
         a->n_polkit++;
 }
 
@@ -106,7 +125,7 @@ void accounts_authorize(Op *op, uid_t owner, const char *own_action, const char 
                 return op_enqueue(op);
         if (own_action && owner != UID_INVALID && uid == owner) {
                 op->as_owner = true;
-                return ask_polkit(op, own_action, strcmp(own_action, OWN_DATA_ACTION) == 0);
+                return ask_polkit(op, uid, own_action, strcmp(own_action, OWN_DATA_ACTION) == 0);
         }
-        ask_polkit(op, admin_action, false);
+        ask_polkit(op, uid, admin_action, false);
 }

@@ -103,8 +103,9 @@ typedef struct Accounts {
         unsigned n_queued;
         Op *running;
 
-        /* polkit queries in flight */
+        /* polkit queries in flight, and their callers */
         unsigned n_polkit;
+        struct PolkitQuery *polkit_queries;
 
         /* The Manager's properties as last announced (-1: never). */
         int emitted_no_users, emitted_multiple_users;

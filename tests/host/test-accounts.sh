@@ -268,6 +268,25 @@ check "bob is read-only" 1 user_call 1000 SetRealName string:Robert
 contains "NotSupported for /etc/passwd users" "$HEARTHD_TMP/err" "ManageShadowUsers"
 [ ! -e "$ACC/tools.log" ] && ok "no shadow tool ran" || bad "a shadow tool ran: $(cat "$ACC/tools.log")"
 
+# One user cannot fill the polkit queue: with an agent that never answers,
+# her calls beyond 8 are refused at once, and carol's still reach polkit.
+POLKIT_STANDIN_HANG=1 hearthd_polkit_start
+flood=
+for i in $(seq 1 12); do
+    hearthd_as_user "$alice" dbus-send --system --print-reply --reply-timeout=20000 --dest="$M" "$MP/User$alice" \
+        "$M.User.SetShell" string:/bin/sh >"$HEARTHD_TMP/aflood$i.out" 2>&1 &
+    flood="$flood $!"
+done
+sleep 3
+n=$(grep -l "PermissionDenied" "$HEARTHD_TMP"/aflood*.out 2>/dev/null | wc -l)
+[ "$n" -eq 4 ] && ok "alice's calls beyond 8 refused at once (4 of 12)" || bad "alice: $n of 12 refused at once, expected 4"
+hearthd_as_user "$carol" dbus-send --system --print-reply --reply-timeout=3000 --dest="$M" "$MP/User$carol" \
+    "$M.User.SetShell" string:/bin/sh >"$HEARTHD_TMP/carol-shell.out" 2>&1
+grep -q "NoReply\|Timeout\|did not receive a reply" "$HEARTHD_TMP/carol-shell.out" \
+    && ok "carol's call still waits for polkit" || { bad "carol's call did not reach polkit:"; cat "$HEARTHD_TMP/carol-shell.out"; }
+hearthd_polkit_stop
+for p in $flood; do wait "$p" 2>/dev/null; done
+
 accounts_stop
 echo '[Accounts]
 ManageShadowUsers=yes

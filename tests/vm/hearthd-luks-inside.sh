@@ -42,6 +42,13 @@ sum=$(sha256sum <"$HEARTHD_HOME_ROOT/lana/data.bin")
 check "lock" 0 "$homectl" lock lana
 [ "$(state_of lana)" = locked ] && ok "state locked" || bad "state after lock: $(state_of lana)"
 check "lock again" 1 "$homectl" lock lana
+# What writes into the home waits for no unlock: refused while locked.
+timeout 60 "$homectl" update lana --real-name="Lana Locked" >"$HEARTHD_TMP/out" 2>&1; rc=$?
+[ $rc != 0 ] && [ $rc != 124 ] && grep -q "locked" "$HEARTHD_TMP/out" && ok "update of a locked home refused at once" ||
+    bad "update of a locked home → $rc: $(cat "$HEARTHD_TMP/out")"
+timeout 60 "$homectl" resize lana 380M >"$HEARTHD_TMP/out" 2>&1; rc=$?
+[ $rc != 0 ] && [ $rc != 124 ] && grep -q "locked" "$HEARTHD_TMP/out" && ok "resize of a locked home refused at once" ||
+    bad "resize of a locked home → $rc: $(cat "$HEARTHD_TMP/out")"
 PASSWORD=wrong check "unlock with a wrong password" 79 "$homectl" --no-ask-password unlock lana
 check "unlock" 0 "$homectl" unlock lana
 [ "$(state_of lana)" = active ] && ok "active after unlock" || bad "state after unlock: $(state_of lana)"
