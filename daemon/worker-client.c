@@ -234,8 +234,10 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
 
         job->timed_out = true;
         job->timer = sd_event_source_disable_unref(job->timer);
-        log_warning("worker %d: still running after its time limit; killing it", (int) job->pid);
+        log_warning("worker %d: still running after its time limit; killing it and the tools it runs",
+                    (int) job->pid);
         (void) sd_event_source_send_child_signal(job->child, SIGKILL, NULL, 0);
+        (void) kill(-job->pid, SIGKILL);
         WorkerDoneFn done = TAKE_PTR(job->done);
         if (done)
                 done(&result, job->userdata);
@@ -295,6 +297,9 @@ int worker_job_start(sd_event *event, const WorkerEnv *env, char *const argv[], 
                  * records; killed instead, it leaves the home as it was. */
                 if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
                         _exit(127);
+                /* Its own process group: a time limit kills the tools it
+                 * runs (mkfs, e2fsck, resize2fs) with it. */
+                (void) setpgid(0, 0);
                 sigemptyset(&all);
                 sigprocmask(SIG_SETMASK, &all, NULL);
                 if (dup2(in, STDIN_FILENO) < 0 || dup2(out[1], STDOUT_FILENO) < 0 ||
@@ -315,6 +320,7 @@ int worker_job_start(sd_event *event, const WorkerEnv *env, char *const argv[], 
                 execv(env->worker_path, args);
                 _exit(127);
         }
+        (void) setpgid(pid, pid); /* whichever of the two runs first */
         close(out[1]);
         close(err[1]);
 

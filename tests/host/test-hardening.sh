@@ -17,7 +17,11 @@ _hearthd_init
 # itself at that step) from $HEARTHD_TMP/failpoint.
 cat >"$HEARTHD_TMP/worker" <<WORKER
 #!/bin/sh
-if [ -e "$HEARTHD_TMP/hang" ] && [ "\$1" = "\$(cat "$HEARTHD_TMP/hang")" ]; then kill -STOP \$\$; fi
+if [ -e "$HEARTHD_TMP/hang" ] && [ "\$1" = "\$(cat "$HEARTHD_TMP/hang")" ]; then
+    # A tool it started (mkfs, e2fsck…) runs on while it hangs.
+    sleep 300 & echo \$! >"$HEARTHD_TMP/tool.pid"
+    kill -STOP \$\$
+fi
 if [ -e "$HEARTHD_TMP/failpoint" ]; then HEARTH_FAILPOINT=\$(cat "$HEARTHD_TMP/failpoint"); export HEARTH_FAILPOINT; fi
 exec "$BUILDDIR/daemon/hearth-work" "\$@"
 WORKER
@@ -52,6 +56,11 @@ rm -f "$HEARTHD_TMP/hang"
 contains "a timeout error" "$HEARTHD_TMP/err" "org.freedesktop.DBus.Error.Timeout"
 contains "naming the home and the limit" "$HEARTHD_TMP/err" "home wanda: activate did not finish within its time limit of 3s"
 [ "$(state_of wanda)" = inactive ] && ok "wanda is inactive, not stuck" || bad "wanda: $(state_of wanda)"
+tool=$(cat "$HEARTHD_TMP/tool.pid" 2>/dev/null)
+sleep 0.5
+# (Dead: gone, or a zombie its new parent has not reaped yet.)
+[ -n "$tool" ] && ! _hearthd_alive "$tool" && ok "the tool the worker ran was killed with it" \
+    || { bad "the worker's tool $tool still runs"; [ -n "$tool" ] && kill "$tool" 2>/dev/null; }
 check "wanda activates now" 0 call ActivateHome string:wanda string:'{"password":["wanda-pw"]}'
 [ "$(state_of wanda)" = active ] && ok "wanda active" || bad "wanda: $(state_of wanda)"
 check "deactivate wanda" 0 call DeactivateHome string:wanda
