@@ -16,6 +16,9 @@ set -u
 HP_BIN=$1
 HW_BIN=$2
 SKEL=$3
+# The checkout may lie below a directory users cannot enter (/root), and a
+# record's skeletonDirectory must be one its user could reach: use a copy.
+mkdir -p /tmp/hearth-skel && cp -a "$SKEL" /tmp/hearth-skel/skel && chmod 755 /tmp/hearth-skel && SKEL=/tmp/hearth-skel/skel
 [ "${HEARTH_VM:-}" = 1 ] || { echo "not inside the Hearth VM"; exit 1; }
 [ -x "$HP_BIN" ] || { echo "no hearth-pool at '$HP_BIN'"; exit 1; }
 [ -x "$HW_BIN" ] || { echo "no hearth-work at '$HW_BIN'"; exit 1; }
