@@ -8,6 +8,7 @@
 #include "log.h"
 #include "macro.h"
 #include "skel-conf.h"
+#include "sysusers.h"
 
 static char *strip(char *s) {
         size_t n;
@@ -20,31 +21,15 @@ static char *strip(char *s) {
 }
 
 bool skel_path_normalize(char *path) {
-        char *out = path + 1;
-        const char *p = path;
-
         if (path[0] != '/' || strlen(path) >= PATH_MAX)
                 return false;
         for (const unsigned char *c = (const unsigned char *) path; *c; c++)
                 if (*c < 0x20 || *c == 0x7F)
                         return false;
-        for (;;) {
-                while (*p == '/')
-                        p++;
-                if (!*p)
-                        break;
-                size_t n = strcspn(p, "/");
-                if (n == 2 && p[0] == '.' && p[1] == '.')
+        for (const char *p = path; (p = strstr(p, "..")); p += 2)
+                if (p[-1] == '/' && (p[2] == '/' || !p[2]))
                         return false;
-                if (!(n == 1 && p[0] == '.')) {
-                        if (out > path + 1)
-                                *out++ = '/';
-                        memmove(out, p, n);
-                        out += n;
-                }
-                p += n;
-        }
-        *out = 0;
+        path_simplify(path);
         return true;
 }
 

@@ -270,7 +270,7 @@ static bool has_control(const char *s) {
 /* Drops empty and "." components and a trailing slash, in place, like
  * systemd's path_simplify(); ".." stays for the caller to refuse, since it
  * cannot be resolved without the file system. */
-static void path_simplify(char *path) {
+void path_simplify(char *path) {
         char *out = path + 1;
         const char *p = path;
 
