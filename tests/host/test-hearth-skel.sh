@@ -175,6 +175,7 @@ cat > "$R/etc/hearth/skel.conf" <<'C'
 HomePrefix=relative
 HomePrefix=/
 Frobnicate=yes
+HomePrefix=/srv/../opt
 C
 run prefix --root "$R" sysusers
 rc_is "HomePrefix run exits 0" 0
@@ -183,6 +184,7 @@ check "/opt still not seeded" test ! -e "$R/opt/far"
 contains "relative HomePrefix reported" "$tmp/prefix.err" "etc/hearth/skel.conf:3: HomePrefix= needs an absolute path"
 contains "HomePrefix=/ refused" "$tmp/prefix.err" "etc/hearth/skel.conf:4: HomePrefix=/ would seed every home"
 contains "unknown setting reported" "$tmp/prefix.err" "etc/hearth/skel.conf:5: unknown setting \"Frobnicate\""
+contains "a '..' in HomePrefix reported" "$tmp/prefix.err" "etc/hearth/skel.conf:6:"
 
 # With /etc's file gone, /run's is next, then /usr/lib's.
 rm "$R/etc/hearth/skel.conf"
