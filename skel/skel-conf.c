@@ -7,8 +7,8 @@
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
+#include "path-util.h"
 #include "skel-conf.h"
-#include "sysusers.h"
 
 static char *strip(char *s) {
         size_t n;
@@ -26,9 +26,8 @@ bool skel_path_normalize(char *path) {
         for (const unsigned char *c = (const unsigned char *) path; *c; c++)
                 if (*c < 0x20 || *c == 0x7F)
                         return false;
-        for (const char *p = path; (p = strstr(p, "..")); p += 2)
-                if (p[-1] == '/' && (p[2] == '/' || !p[2]))
-                        return false;
+        if (path_has_dotdot(path))
+                return false;
         path_simplify(path);
         return true;
 }

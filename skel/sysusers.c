@@ -24,6 +24,7 @@
 #include "hex.h"
 #include "log.h"
 #include "macro.h"
+#include "path-util.h"
 #include "sysusers.h"
 #include "user-record.h"
 
@@ -267,37 +268,6 @@ static bool has_control(const char *s) {
         return false;
 }
 
-/* Drops empty and "." components and a trailing slash, in place, like
- * systemd's path_simplify(); ".." stays for the caller to refuse, since it
- * cannot be resolved without the file system. */
-void path_simplify(char *path) {
-        char *out = path + 1;
-        const char *p = path;
-
-        for (;;) {
-                while (*p == '/')
-                        p++;
-                if (!*p)
-                        break;
-                size_t n = strcspn(p, "/");
-                if (!(n == 1 && p[0] == '.')) {
-                        if (out > path + 1)
-                                *out++ = '/';
-                        memmove(out, p, n);
-                        out += n;
-                }
-                p += n;
-        }
-        *out = 0;
-}
-
-static bool has_dotdot(const char *path) {
-        for (const char *p = path; (p = strstr(p, "..")); p += 2)
-                if ((p == path || p[-1] == '/') && (p[2] == '/' || !p[2]))
-                        return true;
-        return false;
-}
-
 /* Home, shell and the ID path: absolute, normalized (simplified in place),
  * valid UTF-8 without control characters; passwd(5) has no way to quote a
  * ':' in a home or shell. */
@@ -309,7 +279,7 @@ static int check_path(const char *what, char *path, bool colon_ok, char **error)
         if (!valid_utf8(path))
                 return fail(error, "%s \"%s\" is not valid UTF-8", what, path);
         path_simplify(path);
-        if (has_dotdot(path))
+        if (path_has_dotdot(path))
                 return fail(error, "%s \"%s\" contains \"..\"", what, path);
         if (strlen(path) >= PATH_MAX)
                 return fail(error, "%s is longer than %d bytes", what, PATH_MAX - 1);

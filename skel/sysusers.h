@@ -57,7 +57,3 @@ bool sysusers_parse_id(const char *s, uint32_t *ret);
 /* The home directory a 'u' entry declares: its own field, else "/" (the
  * default systemd-sysusers uses). Never NULL for a 'u' entry. */
 const char *sysusers_entry_home(const SysusersEntry *e);
-
-/* Drops empty and "." components and a trailing slash of an absolute path,
- * in place; ".." stays (the caller refuses it). */
-void path_simplify(char *path);
