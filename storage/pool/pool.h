@@ -3,7 +3,7 @@
 
 /* The extent pool's I/O engine: physical volumes on disk, the A/B metadata
  * commit, the dm-linear devices and the filesystems on them. The format is
- * storage/POOL-FORMAT.md; the pure logic (codec, allocator, table builder)
+ * docs/POOL-FORMAT.md; the pure logic (codec, allocator, table builder)
  * is pool-metadata.h and pool-alloc.h.
  *
  * A Pool is an opened pool, like cryptsetup's struct crypt_device: the PVs'
