@@ -184,6 +184,8 @@ int luks_resize(Home *h) {
                         r = log_error_errno(r, "home %s: cannot grow the LUKS mapping: %m", h->name);
                         goto out;
                 }
+                if (on_pool)
+                        pool_failpoint("luks-resize-mapping");
                 r = fs_grow(luks_fstype(h), mapped, where);
         } else if (want < current) {
                 /* Shrink: what is inside first, the container last. */
@@ -195,6 +197,8 @@ int luks_resize(Home *h) {
                         r = log_error_errno(r, "home %s: cannot shrink the LUKS mapping: %m", h->name);
                         goto out;
                 }
+                if (on_pool)
+                        pool_failpoint("luks-resize-mapping");
                 if (on_pool)
                         r = luks_pool_volume_resize(h, v.pool_volume, want, false);
                 else if (truncate(v.image, (off_t) want) < 0)
