@@ -81,7 +81,7 @@ int luks_home_pool_volume(Home *h, char volume[static POOL_NAME_MAX + 1]);
 int luks_open_pool(Home *h, Pool **ret);
 int luks_pool_volume_discard(Home *h, const char *volume);
 int luks_pool_volume_prepare(Home *h, const char *volume, const char *node, uint64_t min, bool *ret_created);
-int luks_pool_volume_resize(Home *h, const char *volume, uint64_t size, bool grow);
+int luks_pool_volume_resize(Home *h, Pool *p, const char *volume, uint64_t size, bool grow);
 int luks_pool_volume_size(Home *h, const char *volume, const char *node, uint64_t *ret);
 int luks_pool_volume_up(Home *h, const char *volume, const char *node);
 

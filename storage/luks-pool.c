@@ -177,11 +177,8 @@ int luks_pool_volume_size(Home *h, const char *volume, const char *node, uint64_
         return 0;
 }
 
-/* Grows or shrinks the pool volume to size bytes (whole extents). */
-int luks_pool_volume_resize(Home *h, const char *volume, uint64_t size, bool grow) {
-        _cleanup_pool_ Pool *p = NULL;
-        int r = luks_open_pool(h, &p);
-        if (r < 0)
-                return r;
+/* Grows or shrinks the pool volume to size bytes (whole extents), in the
+ * pool the caller holds open (and so locked) for its whole resize. */
+int luks_pool_volume_resize(Home *h, Pool *p, const char *volume, uint64_t size, bool grow) {
         return grow ? pool_grow(p, volume, size, false) : pool_shrink(p, volume, size, false);
 }

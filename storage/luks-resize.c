@@ -49,6 +49,7 @@ int luks_resize(Home *h) {
         uint64_t want = h->rec->disk_size, current, min, header, pool_free = 0, esb = 0, allocated = 0;
         bool was_active, opened_here = false, mounted_here = false, on_pool;
         _cleanup_opened_ Opened o = { .slot = -1 };
+        _cleanup_pool_ Pool *p = NULL; /* on a pool volume: held to the end */
         struct stat st;
         int r;
 
@@ -71,7 +72,10 @@ int luks_resize(Home *h) {
                 return log_error_errno(EOPNOTSUPP, "home %s: %s is a block device; its size is not ours to change",
                                        h->name, v.image);
         if (on_pool) {
-                _cleanup_pool_ Pool *p = NULL;
+                /* The pool lock, from reading the volume's size until the
+                 * volume, the mapping and the filesystem agree again:
+                 * hearth-pool's shrink measures the mapping under it, and
+                 * its grow hands out the free space read here (pool.h). */
                 PoolVolumeInfo info;
                 r = luks_open_pool(h, &p);
                 if (r >= 0)
@@ -172,7 +176,7 @@ int luks_resize(Home *h) {
         if (want > current || finish) {
                 /* Grow: the container first, then what is inside it. */
                 if (on_pool)
-                        r = luks_pool_volume_resize(h, v.pool_volume, want, true);
+                        r = luks_pool_volume_resize(h, p, v.pool_volume, want, true);
                 else if ((r = luks_image_allocate(h, v.image, -1, want)) >= 0)
                         r = loop_refresh_size(v.loop_fd);
                 else
@@ -200,7 +204,7 @@ int luks_resize(Home *h) {
                 if (on_pool)
                         pool_failpoint("luks-resize-mapping");
                 if (on_pool)
-                        r = luks_pool_volume_resize(h, v.pool_volume, want, false);
+                        r = luks_pool_volume_resize(h, p, v.pool_volume, want, false);
                 else if (truncate(v.image, (off_t) want) < 0)
                         r = log_error_errno(errno, "home %s: cannot shrink %s: %m", h->name, v.image);
                 else
