@@ -3,40 +3,21 @@
  * deactivate, and lock/unlock (suspend with the key wiped, resume). */
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
-#include <sys/ioctl.h>
-#include <linux/falloc.h>
-#include <linux/fs.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <blkid/blkid.h>
 #include <libcryptsetup.h>
-#include <openssl/rand.h>
 
 #include "backend.h"
-#include "fileio.h"
 #include "fs.h"
 #include "home-dm.h"
-#include "identity-store.h"
-#include "identity-token.h"
-#include "json-strict.h"
 #include "log.h"
-#include "loop.h"
-#include "luks-tpm2.h"
 #include "macro.h"
 #include "password.h"
 #include "pool.h"
-#include "recovery-key.h"
 #include "secret.h"
-#include "self-modify.h"
-#include "sign.h"
-#include "size.h"
 
 #include "luks-internal.h"
 
