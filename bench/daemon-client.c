@@ -139,7 +139,8 @@ static int run_calls(Kind kind, long calls, long n_users, const char *one_user) 
                 sd_bus_error e = SD_BUS_ERROR_NULL;
                 sd_bus_message *reply = NULL;
                 const char *p;
-                r = sd_bus_call_method(bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE, "GetHomeByName", &e, &reply, "s", one_user);
+                r = sd_bus_call_method(bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE,
+                                       "GetHomeByName", &e, &reply, "s", one_user);
                 if (r >= 0)
                         r = sd_bus_message_skip(reply, "ususs");
                 if (r >= 0)
@@ -166,23 +167,25 @@ static int run_calls(Kind kind, long calls, long n_users, const char *one_user) 
                 double t0 = now_us(CLOCK_MONOTONIC);
                 switch (kind) {
                 case LIST:
-                        r = sd_bus_call_method(bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE, "ListHomes", &e, &reply, NULL);
+                        r = sd_bus_call_method(bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE,
+                                               "ListHomes", &e, &reply, NULL);
                         break;
                 case RECORD:
                 case RECORD_ONE:
-                        r = sd_bus_call_method(bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE, "GetUserRecordByName", &e, &reply, "s",
-                                               user);
+                        r = sd_bus_call_method(bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE,
+                                               "GetUserRecordByName", &e, &reply, "s", user);
                         break;
                 case HOME:
-                        r = sd_bus_call_method(bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE, "GetHomeByName", &e, &reply, "s", user);
+                        r = sd_bus_call_method(bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE,
+                                               "GetHomeByName", &e, &reply, "s", user);
                         break;
                 case PROP:
-                        r = sd_bus_call_method(bus, HOME1_BUS_NAME, home_path, "org.freedesktop.DBus.Properties", "Get", &e,
-                                               &reply, "ss", HOME1_HOME_INTERFACE, "State");
+                        r = sd_bus_call_method(bus, HOME1_BUS_NAME, home_path, "org.freedesktop.DBus.Properties",
+                                               "Get", &e, &reply, "ss", HOME1_HOME_INTERFACE, "State");
                         break;
                 case PING:
-                        r = sd_bus_call_method(bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, "org.freedesktop.DBus.Peer", "Ping", &e, &reply,
-                                               NULL);
+                        r = sd_bus_call_method(bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, "org.freedesktop.DBus.Peer",
+                                               "Ping", &e, &reply, NULL);
                         break;
                 }
                 if (r < 0)

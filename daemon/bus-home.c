@@ -340,7 +340,8 @@ static int enumerate_homes(sd_bus *bus, const char *path, void *userdata, char *
 }
 
 int bus_home_register(Manager *m) {
-        int r = sd_bus_add_fallback_vtable(m->bus, NULL, HOME1_HOME_PATH_PREFIX, HOME1_HOME_INTERFACE, home_vtable, find_home, m);
+        int r = sd_bus_add_fallback_vtable(m->bus, NULL, HOME1_HOME_PATH_PREFIX, HOME1_HOME_INTERFACE, home_vtable,
+                                           find_home, m);
         if (r >= 0)
                 r = sd_bus_add_node_enumerator(m->bus, NULL, HOME1_HOME_PATH_PREFIX, enumerate_homes, m);
         if (r >= 0)

@@ -272,7 +272,8 @@ static int call_tool(sd_bus_message *msg, PoolService *s, PoolMethod method, boo
 }
 
 static int method_get_status(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return call_tool(msg, userdata, POOL_METHOD_STATUS, false, argv_new(POOL_TOOL_STATUS, POOL_TOOL_OPT_JSON, NULL));
+        return call_tool(msg, userdata, POOL_METHOD_STATUS, false,
+                         argv_new(POOL_TOOL_STATUS, POOL_TOOL_OPT_JSON, NULL));
 }
 
 static int method_check(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -303,7 +304,8 @@ static int method_init(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         char es[32];
         snprintf(es, sizeof es, POOL_TOOL_OPT_EXTENT_SIZE "%" PRIu64, extent_size);
         return call_tool(msg, userdata, POOL_METHOD_OTHER, true,
-                         argv_new(POOL_TOOL_INIT, home, pool, extent_size ? es : (flags & 1) ? POOL_TOOL_OPT_FORCE : NULL,
+                         argv_new(POOL_TOOL_INIT, home, pool,
+                                  extent_size ? es : (flags & 1) ? POOL_TOOL_OPT_FORCE : NULL,
                                   extent_size && (flags & 1) ? POOL_TOOL_OPT_FORCE : NULL, NULL));
 }
 
@@ -370,8 +372,9 @@ static void autogrow_grown(PoolService *s, Operation *op, const sd_bus_error *er
         (void) sd_event_now(s->m->event, CLOCK_REALTIME, &s->autogrow_last_usec);
         log_info("pool volume %s: %s", s->autogrow.volume, s->autogrow_last ?: "grown");
         if (s->m->bus) {
-                (void) sd_bus_emit_signal(s->m->bus, POOL1_PATH, POOL1_INTERFACE, "AutoGrown", "stttt", s->autogrow.volume,
-                                          op->size, op->size + op->pool_amount, op->pool_avail, s->autogrow_last_usec);
+                (void) sd_bus_emit_signal(s->m->bus, POOL1_PATH, POOL1_INTERFACE, "AutoGrown", "stttt",
+                                          s->autogrow.volume, op->size, op->size + op->pool_amount, op->pool_avail,
+                                          s->autogrow_last_usec);
                 (void) sd_bus_emit_properties_changed(s->m->bus, POOL1_PATH, POOL1_INTERFACE, "LastAutoGrow", NULL);
         }
 }

@@ -19,7 +19,8 @@ static const struct {
         { EXIT_FAIL, "failure not listed below, e.g. the system bus or hearthd cannot be reached", {} },
         { EXIT_USAGE, "invalid command line, e.g. an unknown verb or option, a malformed size", {} },
         { EXIT_POOL_PROBLEMS, "pool check found problems (left after --repair)", {} },
-        { EXIT_NO_POOL, "no usable extent pool: none found, a partition missing, metadata corrupt\n(" BUS_ERROR_POOL_NO_POOL ")",
+        { EXIT_NO_POOL,
+          "no usable extent pool: none found, a partition missing, metadata corrupt\n(" BUS_ERROR_POOL_NO_POOL ")",
           { BUS_ERROR_POOL_NO_POOL } },
         { EXIT_INVALID_RECORD,
           "the record is invalid, or modified after it was signed; the reason,\n"
@@ -103,7 +104,8 @@ int exit_status_from_bus_error(const char *name, int r) {
 }
 
 int bus_error_wants_password(const char *name) {
-        return name && (strcmp(name, BUS_ERROR_BAD_PASSWORD) == 0 || strcmp(name, BUS_ERROR_BAD_PASSWORD_AND_NO_TOKEN) == 0);
+        return name && (strcmp(name, BUS_ERROR_BAD_PASSWORD) == 0 ||
+                        strcmp(name, BUS_ERROR_BAD_PASSWORD_AND_NO_TOKEN) == 0);
 }
 
 void exit_status_print_help(FILE *f) {

@@ -126,7 +126,8 @@ int verb_with(int argc, char **argv, const Options *o) {
                 _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
                 _cleanup_bus_message_ sd_bus_message *m = NULL;
 
-                r = sd_bus_message_new_method_call(bus, &m, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE, "ReleaseHome");
+                r = sd_bus_message_new_method_call(bus, &m, HOME1_BUS_NAME, HOME1_MANAGER_PATH,
+                                                   HOME1_MANAGER_INTERFACE, "ReleaseHome");
                 if (r >= 0)
                         r = sd_bus_message_append(m, "s", user);
                 if (r >= 0)

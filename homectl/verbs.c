@@ -144,8 +144,8 @@ static int inspect_one(sd_bus *bus, const char *arg, const Options *o, bool firs
                         return EXIT_USAGE;
                 }
                 snprintf(who, sizeof who, "%llu", u);
-                r = sd_bus_call_method(bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE, "GetUserRecordByUID", &e,
-                                       &reply, "u", (uint32_t) u);
+                r = sd_bus_call_method(bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE,
+                                       "GetUserRecordByUID", &e, &reply, "u", (uint32_t) u);
                 if (r < 0)
                         return log_bus_error(who, "GetUserRecordByUID", &e, r);
         } else {

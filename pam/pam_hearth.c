@@ -96,8 +96,8 @@ static int lookup_home(pam_handle_t *pamh, const Args *a, sd_bus *bus, const cha
         const char *state, *real_name, *dir, *shell, *path;
         uint32_t uid, gid;
 
-        int r = sd_bus_call_method(bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE, "GetHomeByName", &e, &reply,
-                                   "s", user);
+        int r = sd_bus_call_method(bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE, "GetHomeByName",
+                                   &e, &reply, "s", user);
         if (r < 0) {
                 if (error_is(&e, BUS_ERROR_NO_SUCH_HOME)) {
                         debug(pamh, a, "%s is not a Hearth user (any more)", user);
@@ -214,7 +214,8 @@ static int call_with_secret(sd_bus *bus, const char *method, const char *user, c
         int r = secret_json(password, &secret);
         if (r < 0)
                 return r;
-        r = sd_bus_message_new_method_call(bus, &m, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE, method);
+        r = sd_bus_message_new_method_call(bus, &m, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE,
+                                           method);
         if (r >= 0)
                 r = sd_bus_message_sensitive(m); /* wiped when freed */
         if (r >= 0)
@@ -331,8 +332,8 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 
         _cleanup_bus_error_ sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_bus_message_ sd_bus_message *reply = NULL;
-        r = sd_bus_call_method(bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE, "GetUserRecordByName", &e,
-                               &reply, "s", user);
+        r = sd_bus_call_method(bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE, "GetUserRecordByName",
+                               &e, &reply, "s", user);
         if (r < 0)
                 return pam_code_for(pamh, user, &e, r, PAM_AUTHINFO_UNAVAIL);
         if (sd_bus_message_read(reply, "s", &json) < 0) {
@@ -374,8 +375,8 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
         _cleanup_bus_error_ sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_bus_message_ sd_bus_message *reply = NULL;
         int fd = -1;
-        r = sd_bus_call_method(bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE, "RefHome", &e, &reply, "sb",
-                               user, (int) a.suspend);
+        r = sd_bus_call_method(bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE, "RefHome", &e, &reply,
+                               "sb", user, (int) a.suspend);
         if (r < 0 && error_is(&e, BUS_ERROR_HOME_NOT_ACTIVE)) {
                 /* A session without our auth (a key, su from root): the
                  * password, if an earlier module got one, activates it. */

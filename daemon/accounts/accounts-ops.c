@@ -175,7 +175,8 @@ static int on_home1_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
 static int call_home1(Op *op, const char *method, const char *types, ...) {
         _cleanup_bus_message_ sd_bus_message *call = NULL;
         va_list ap;
-        int r = sd_bus_message_new_method_call(op->a->bus, &call, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE, method);
+        int r = sd_bus_message_new_method_call(op->a->bus, &call, HOME1_BUS_NAME, HOME1_MANAGER_PATH,
+                                               HOME1_MANAGER_INTERFACE, method);
         if (r >= 0) {
                 va_start(ap, types);
                 r = sd_bus_message_appendv(call, types, ap);

@@ -233,8 +233,8 @@ int accounts_fetch_record(Accounts *a, const char *name, UserRecord **ret) {
         const char *json;
         int incomplete, r;
 
-        r = sd_bus_call_method(a->bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE, "GetUserRecordByName", &error,
-                               &reply, "s", name);
+        r = sd_bus_call_method(a->bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE,
+                               "GetUserRecordByName", &error, &reply, "s", name);
         if (r < 0)
                 return log_warning_errno(r, "accounts user %s: hearthd gives no record: %s", name,
                                          error.message ?: strerror(-r));
@@ -255,7 +255,8 @@ static int load_hearth(Accounts *a, AccUser ***list, size_t *n) {
         uint32_t uid, gid;
         int r;
 
-        r = sd_bus_call_method(a->bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE, "ListHomes", &error, &reply, NULL);
+        r = sd_bus_call_method(a->bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE, "ListHomes",
+                               &error, &reply, NULL);
         if (r < 0) {
                 /* Not running (yet) is normal; its users stay as we last saw them. */
                 if (sd_bus_error_has_names(&error, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER))

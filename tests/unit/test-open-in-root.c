@@ -113,7 +113,8 @@ static void check_never_outside(int root_fd) {
 
 static void test_openat2(void **state) {
         Fixture *f = *state;
-        int fd = (int) syscall(SYS_openat2, f->root_fd, ".", &(struct open_how) { .flags = O_RDONLY }, sizeof(struct open_how));
+        struct open_how how = { .flags = O_RDONLY };
+        int fd = (int) syscall(SYS_openat2, f->root_fd, ".", &how, sizeof how);
         if (fd < 0 && errno == ENOSYS)
                 skip();
         close(fd);
@@ -151,8 +152,8 @@ static void test_without_openat2(void **state) {
                 if (take_openat2_away() < 0)
                         _exit(77);
                 errno = 0;
-                if (syscall(SYS_openat2, f->root_fd, ".", &(struct open_how) { .flags = O_RDONLY }, sizeof(struct open_how)) >= 0 ||
-                    errno != ENOSYS)
+                struct open_how how = { .flags = O_RDONLY };
+                if (syscall(SYS_openat2, f->root_fd, ".", &how, sizeof how) >= 0 || errno != ENOSYS)
                         _exit(3);
                 if (which(f->root_fd, "/abs/secret") || which(f->root_fd, "/up/secret") ||
                     which(f->root_fd, "/../outside/secret") || which(f->root_fd, "/etc/../../outside/secret"))
