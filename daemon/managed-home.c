@@ -18,6 +18,7 @@
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
+#include "self-modify.h"
 #include "size.h"
 #include "worker-protocol.h"
 
@@ -704,6 +705,39 @@ static void drop_unregistered(ManagedHome *h) {
         finish_and_drop(h, NULL);
 }
 
+/* An update is checked against the stored record when it arrives, and
+ * again here, when it runs: a change that landed while it waited (for
+ * polkit, behind other operations) must neither be overwritten by a record
+ * dated earlier nor undone by the owner's copy of the record from before
+ * it. Returns true if the update was answered here. */
+static bool update_overtaken(ManagedHome *h, Operation *op) {
+        const UserRecord *cur = h->record, *rec = op->record;
+
+        if (cur->last_change_usec != UINT64_MAX && rec->last_change_usec <= cur->last_change_usec) {
+                fail_running(h, BUS_ERROR_RECORD_DOWNGRADE,
+                             "home %s: the record changed while this update waited; lastChangeUSec must be "
+                             "newer than the stored record's", h->name);
+                return true;
+        }
+        /* The owner's own fields only (granted as such): still only those? */
+        if (op->msg && !op->admin_field && bus_sender_uid(op->msg) != 0) {
+                _cleanup_free_ char *field = NULL;
+                int r = self_modify_allowed(cur, rec, &field);
+                if (r < 0) {
+                        fail_running(h, BUS_ERROR_FAILED, "home %s: %s", h->name, strerror(-r));
+                        return true;
+                }
+                if (r == 0) {
+                        fail_running(h, BUS_ERROR_ACCESS_DENIED,
+                                     "home %s: \"%s\" changed while this update waited, and only an "
+                                     "administrator may change it; read the record again and retry",
+                                     h->name, field ?: "?");
+                        return true;
+                }
+        }
+        return false;
+}
+
 /* What the state allows, before any worker runs. Returns true if the
  * operation was answered here. */
 static bool precheck(ManagedHome *h, Operation *op) {
@@ -747,6 +781,8 @@ static bool precheck(ManagedHome *h, Operation *op) {
         case OP_CLEAN:
                 return false;
         case OP_UPDATE:
+                if (update_overtaken(h, op))
+                        return true;
                 if (h->state == HOME_ABSENT) {
                         /* Nothing on disk to apply it to: the record is all. */
                         int r = identity_store_save(h->manager->store, op->record);

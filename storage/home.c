@@ -26,6 +26,7 @@
 #include "skel.h"
 
 #define TEMP_PREFIX ".#hearth-"
+#define SUBVOLUME_DELETE_ROUNDS 8
 
 const char *home_root_default(void) {
         const char *e = getenv("HEARTH_HOME_ROOT");
@@ -310,25 +311,69 @@ static bool is_subvolume(int fd, const struct stat *st) {
         return st->st_ino == 256 && fstatfs(fd, &sfs) == 0 && sfs.f_type == BTRFS_SUPER_MAGIC;
 }
 
-/* rm_rf_at's hook: a subvolume goes as one (common/rm-rf.h). */
-static int remove_subvolume(int dir_fd, const char *name, int fd, const struct stat *st) {
-        if (!is_subvolume(fd, st))
-                return 0;
+/* Deletes the subvolume open at fd and every subvolume below it, deepest
+ * first, each by its ID. Never by path: libbtrfsutil's recursive delete
+ * reopens each nested subvolume's parent directory by name, following
+ * symlinks, and a process of the home's user still inside can swap one in
+ * meanwhile and have root delete another home. New subvolumes made while
+ * this runs make the last delete fail (ENOTEMPTY): a few more rounds, then
+ * -EBUSY with everything of the home that could go gone. */
+static int delete_subvolume_tree(int dir_fd, int fd, const char *name) {
+        uint64_t id;
+        enum btrfs_util_error e;
+
+        e = btrfs_util_subvolume_id_fd(fd, &id);
+        if (e != BTRFS_UTIL_OK)
+                return log_error_errno(errno ?: EIO, "cannot read the ID of subvolume %s: %s", name,
+                                       btrfs_util_strerror(e));
         /* A home at its quota could not even be deleted (deleting needs
          * metadata space, charged to it): its limits go first, and its
          * level-1 group after it (btrfs-quota.h). */
-        uint64_t id = 0;
-        if (btrfs_util_subvolume_id_fd(fd, &id) == BTRFS_UTIL_OK) {
-                (void) btrfs_qgroup_set_limit(fd, id, BTRFS_QUOTA_NO_LIMIT);
-                (void) btrfs_qgroup_set_limit(fd, BTRFS_QGROUP_LEVEL1(id), BTRFS_QUOTA_NO_LIMIT);
+        (void) btrfs_qgroup_set_limit(fd, id, BTRFS_QUOTA_NO_LIMIT);
+        (void) btrfs_qgroup_set_limit(fd, BTRFS_QGROUP_LEVEL1(id), BTRFS_QUOTA_NO_LIMIT);
+
+        for (unsigned round = 0; round < SUBVOLUME_DELETE_ROUNDS; round++) {
+                struct btrfs_util_subvolume_iterator *it = NULL;
+
+                e = btrfs_util_create_subvolume_iterator_fd(fd, 0, BTRFS_UTIL_SUBVOLUME_ITERATOR_POST_ORDER, &it);
+                if (e != BTRFS_UTIL_OK)
+                        return log_error_errno(errno ?: EIO, "cannot list the subvolumes inside %s: %s", name,
+                                               btrfs_util_strerror(e));
+                for (;;) {
+                        _cleanup_free_ char *path = NULL;
+                        uint64_t sub;
+
+                        e = btrfs_util_subvolume_iterator_next(it, &path, &sub);
+                        if (e != BTRFS_UTIL_OK)
+                                break;
+                        e = btrfs_util_delete_subvolume_by_id_fd(fd, sub);
+                        if (e != BTRFS_UTIL_OK && errno != ENOENT && errno != ENOTEMPTY)
+                                break;
+                        e = BTRFS_UTIL_OK;
+                }
+                btrfs_util_destroy_subvolume_iterator(it);
+                if (e != BTRFS_UTIL_OK && e != BTRFS_UTIL_ERROR_STOP_ITERATION)
+                        return log_error_errno(errno ?: EIO, "cannot delete a subvolume inside %s: %s", name,
+                                               btrfs_util_strerror(e));
+
+                e = btrfs_util_delete_subvolume_by_id_fd(fd, id);
+                if (e == BTRFS_UTIL_OK) {
+                        (void) btrfs_qgroup_dissolve(dir_fd, BTRFS_QGROUP_LEVEL1(id));
+                        return 0;
+                }
+                if (errno != ENOTEMPTY)
+                        return log_error_errno(errno ?: EIO, "cannot delete subvolume %s: %s", name,
+                                               btrfs_util_strerror(e));
         }
-        /* Deletes nested subvolumes too; files go with the subvolume. */
-        enum btrfs_util_error e = btrfs_util_delete_subvolume_fd(dir_fd, name, BTRFS_UTIL_DELETE_SUBVOLUME_RECURSIVE);
-        if (e != BTRFS_UTIL_OK)
-                return log_error_errno(errno ?: EIO, "cannot delete subvolume %s: %s", name, btrfs_util_strerror(e));
-        if (id > 0)
-                (void) btrfs_qgroup_dissolve(dir_fd, BTRFS_QGROUP_LEVEL1(id));
-        return 1;
+        return log_error_errno(EBUSY, "cannot delete subvolume %s: subvolumes keep being made inside it", name);
+}
+
+/* rm_rf_at's hook (common/rm-rf.h): a subvolume goes with everything in it. */
+static int remove_subvolume(int dir_fd, const char *name, int fd, const struct stat *st) {
+        if (!is_subvolume(fd, st))
+                return 0;
+        int r = delete_subvolume_tree(dir_fd, fd, name);
+        return r < 0 ? r : 1;
 }
 
 int home_rm_rf_at(int dir_fd, const char *name) {

@@ -10,6 +10,9 @@ answer "a challenge is needed" (not authorized); "no" is refused.
 Writes READY_FILE once it owns the name. Every question is appended to
 READY_FILE.log as "ACTION ANSWER", so tests can see which action was asked.
 With POLKIT_STANDIN_HANG=1 it never answers (an agent nobody answers).
+With POLKIT_STANDIN_DELAY_ACTION=ACTION it answers that action only after
+POLKIT_STANDIN_DELAY_MS (default 3000) milliseconds, as a busy polkitd or a
+slow agent would.
 """
 import os
 import sys
@@ -63,7 +66,14 @@ def main():
         authorized = rule == "yes"
         challenge = rule.startswith("auth_")
         log.write("%s %s\n" % (action, "yes" if authorized else "challenge" if challenge else "no"))
-        invocation.return_value(GLib.Variant("((bba{ss}))", ((authorized, challenge, {}),)))
+        answer = GLib.Variant("((bba{ss}))", ((authorized, challenge, {}),))
+        if action == os.environ.get("POLKIT_STANDIN_DELAY_ACTION"):
+            def later():
+                invocation.return_value(answer)
+                return False
+            GLib.timeout_add(int(os.environ.get("POLKIT_STANDIN_DELAY_MS", "3000")), later)
+        else:
+            invocation.return_value(answer)
 
     bus = Gio.bus_get_sync(Gio.BusType.SYSTEM, None)
     node = Gio.DBusNodeInfo.new_for_xml(IFACE)

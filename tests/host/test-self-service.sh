@@ -145,6 +145,30 @@ for p in $bob_pids; do wait "$p" 2>/dev/null; done
 check "hearthd still answers" 0 call ListHomes
 hearthd_polkit_start
 
+# An owner's update is checked again when it runs: an administrator's
+# change that lands while hers waits for polkit is not undone by her copy of
+# the record from before it, however far ahead she dates it.
+check "root puts alice in adm, default lists" 0 call UpdateHome \
+    string:"$(edited 0 alice 'del(.selfModifiableFields) | .memberOf = ["adm"]')"
+hearthd_polkit_stop
+POLKIT_STANDIN_DELAY_ACTION=org.freedesktop.home1.update-home-by-owner POLKIT_STANDIN_DELAY_MS=3000 \
+    hearthd_polkit_start
+mine=$(edited "$alice" alice '.realName = "Alice Waiting"' | jq -c ".lastChangeUSec = $(( $(now_usec) + 540000000 ))")
+as "$alice" UpdateHome string:"$mine" >"$HEARTHD_TMP/waiting.out" 2>&1 &
+waiting=$!
+sleep 1
+check "meanwhile root locks alice and takes her out of adm" 0 call UpdateHome \
+    string:"$(edited 0 alice '.locked = true | .memberOf = []')"
+wait "$waiting" && bad "alice's waiting update went through" || ok "alice's waiting update failed"
+contains "it names what changed meanwhile" "$HEARTHD_TMP/waiting.out" "changed while this update waited"
+[ "$(jq -c '[.locked, (.memberOf // [] | length), .realName != "Alice Waiting"]' \
+    "$HEARTHD_STATE_DIR/alice.identity")" = '[true,0,true]' ] && ok "root's lock and group change stand" \
+    || bad "stored: $(jq -c '{locked, memberOf, realName}' "$HEARTHD_STATE_DIR/alice.identity")"
+grep -q '^adm:.*alice' "$HEARTHD_RUNTIME_DIR/group" && bad "alice is back in adm for NSS" || ok "NSS: alice not in adm"
+hearthd_polkit_stop
+hearthd_polkit_start
+check "root unlocks alice" 0 call UpdateHome string:"$(edited 0 alice '.locked = false')"
+
 # lastChangeUSec is hers to advance, not to date far ahead: a record from
 # 2100 would outrank every later change (replayed from ~/.identity), one
 # from the end of time would block them all. A password change never sets
