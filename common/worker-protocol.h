@@ -1,6 +1,34 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+/* hearth-work's command line, as hearthd and homectl firstboot --root run
+ * it: `hearth-work [--force] [--wipe] [--size=SIZE] OPERATION`, the request
+ * (the record, with its secret section) on standard input, the resulting
+ * record on standard output. */
+
+#ifndef HEARTH_WORKER_PATH
+#define HEARTH_WORKER_PATH "/usr/libexec/hearth-work"
+#endif
+
+#define WORKER_OP_CREATE       "create"
+#define WORKER_OP_ACTIVATE     "activate"
+#define WORKER_OP_AUTHENTICATE "authenticate"
+#define WORKER_OP_DEACTIVATE   "deactivate"
+#define WORKER_OP_LOCK         "lock"
+#define WORKER_OP_UNLOCK       "unlock"
+#define WORKER_OP_UPDATE       "update"
+#define WORKER_OP_RESIZE       "resize"
+#define WORKER_OP_PASSWD       "passwd"
+#define WORKER_OP_INSPECT      "inspect"
+#define WORKER_OP_REMOVE       "remove"
+#define WORKER_OP_CLEAN        "clean"  /* remove what an interrupted operation left */
+
+/* Options. --size= takes what size_parse() does (common/size.h): "min" and
+ * "max" are HEARTH_SIZE_MIN and HEARTH_SIZE_MAX. */
+#define WORKER_OPT_FORCE "--force" /* deactivate even while in use */
+#define WORKER_OPT_WIPE  "--wipe"  /* create: erase what a block device holds */
+#define WORKER_OPT_SIZE  "--size=" /* resize only */
+
 /* hearth-work's exit statuses: what went wrong, for hearthd to turn into the
  * matching org.freedesktop.home1 error. The reason, naming the home, is one
  * line on stderr. */

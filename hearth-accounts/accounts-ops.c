@@ -123,10 +123,9 @@ static uint64_t now_usec(void) {
 /* hearthd's errors in AccountsService's terms, with hearthd's words. */
 static void fail_from_home1(Op *op, const sd_bus_error *e) {
         const char *name = ACCOUNTS_ERROR_FAILED;
-        if (sd_bus_error_has_name(e, "org.freedesktop.home1.NoSuchHome"))
+        if (sd_bus_error_has_name(e, BUS_ERROR_NO_SUCH_HOME))
                 name = ACCOUNTS_ERROR_USER_DOES_NOT_EXIST;
-        else if (sd_bus_error_has_names(e, "org.freedesktop.home1.UserNameExists", "org.freedesktop.home1.UIDInUse",
-                                        "org.freedesktop.home1.HomeExists"))
+        else if (sd_bus_error_has_names(e, BUS_ERROR_USER_NAME_EXISTS, BUS_ERROR_UID_IN_USE, BUS_ERROR_HOME_EXISTS))
                 name = ACCOUNTS_ERROR_USER_EXISTS;
         else if (sd_bus_error_has_name(e, SD_BUS_ERROR_ACCESS_DENIED))
                 name = ACCOUNTS_ERROR_PERMISSION_DENIED;
@@ -174,9 +173,10 @@ static int on_home1_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
 }
 
 static int call_home1(Op *op, const char *method, const char *types, ...) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        _cleanup_bus_message_ sd_bus_message *call = NULL;
         va_list ap;
-        int r = sd_bus_message_new_method_call(op->a->bus, &call, HOME1_BUS_NAME, HOME1_PATH, HOME1_MANAGER, method);
+        int r = sd_bus_message_new_method_call(op->a->bus, &call, HOME1_BUS_NAME, HOME1_MANAGER_PATH,
+                                               HOME1_MANAGER_INTERFACE, method);
         if (r >= 0) {
                 va_start(ap, types);
                 r = sd_bus_message_appendv(call, types, ap);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "accounts.h"
+#include "bus-polkit.h"
 #include "log.h"
 #include "macro.h"
 
@@ -15,15 +16,6 @@
  * nor take every place from the others. */
 #define POLKIT_PENDING_MAX 128
 #define POLKIT_PENDING_PER_USER 8
-
-uid_t bus_caller_uid(sd_bus_message *msg) {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-        uid_t uid;
-        if (!msg || sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EUID | SD_BUS_CREDS_AUGMENT, &creds) < 0 ||
-            sd_bus_creds_get_euid(creds, &uid) < 0)
-                return UID_INVALID;
-        return uid;
-}
 
 #define OWN_DATA_ACTION "org.freedesktop.accounts.change-own-user-data"
 
@@ -62,50 +54,34 @@ static void deny(Op *op, bool challenge) {
 static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         PolkitQuery *q = userdata;
         Op *op = q->op;
-        int authorized = 0, challenge = 0;
-        const sd_bus_error *e = sd_bus_message_get_error(reply);
-        bool no_polkit = false;
 
         bool lenient = q->without_polkit;
         op->slot = sd_bus_slot_unref(op->slot); /* q goes with it, after this returns */
-        if (e) {
-                no_polkit = sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER);
-                if (!no_polkit)
-                        log_warning("polkit: %s: %s", e->name, e->message ?: "");
-        } else if (sd_bus_message_enter_container(reply, 'r', "bba{ss}") < 0 ||
-                   sd_bus_message_read(reply, "bb", &authorized, &challenge) < 0)
-                log_warning("polkit: malformed answer");
-        if (authorized || (no_polkit && lenient))
+        PolkitAnswer a = bus_polkit_read_reply(reply);
+        if (a.authorized || (a.absent && lenient))
                 op_enqueue(op);
         else
-                deny(op, challenge);
+                deny(op, a.challenge);
         return 0;
 }
 
 static void ask_polkit(Op *op, uid_t uid, const char *action, bool without_polkit) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
         Accounts *a = op->a;
-        const char *sender = sd_bus_message_get_sender(op->msg);
         int r;
 
-        if (!sender || polkit_queue_full(a, uid))
+        if (!sd_bus_message_get_sender(op->msg) || polkit_queue_full(a, uid))
                 return deny(op, false);
-        r = sd_bus_message_new_method_call(a->bus, &call, "org.freedesktop.PolicyKit1",
-                                           "/org/freedesktop/PolicyKit1/Authority",
-                                           "org.freedesktop.PolicyKit1.Authority", "CheckAuthorization");
-        /* Interaction allowed, as AccountsService always asks. */
-        if (r >= 0)
-                r = sd_bus_message_append(call, "(sa{sv})sa{ss}us", "system-bus-name", 1, "name", "s", sender, action,
-                                          0, UINT32_C(1), "");
-        PolkitQuery *q = r >= 0 ? calloc(1, sizeof *q) : NULL;
+        PolkitQuery *q = calloc(1, sizeof *q);
         if (!q)
-                return op_fail(op, ACCOUNTS_ERROR_FAILED, "cannot ask polkit: %s", strerror(r < 0 ? -r : ENOMEM));
+                return op_fail(op, ACCOUNTS_ERROR_FAILED, "cannot ask polkit: %s", strerror(ENOMEM));
         q->a = a;
         q->op = op;
         q->uid = uid;
         q->without_polkit = without_polkit;
-        /* A person may take a while to type a password. */
-        r = sd_bus_call_async(a->bus, &op->slot, call, on_polkit_reply, q, UINT64_C(300) * USEC_PER_SEC);
+        /* Interaction allowed, as AccountsService always asks; a person may
+         * take a while to type a password. */
+        r = bus_polkit_check_async(a->bus, op->msg, action, true, UINT64_C(300) * USEC_PER_SEC, on_polkit_reply, q,
+                                   &op->slot);
         if (r < 0) {
                 free(q);
                 return op_fail(op, ACCOUNTS_ERROR_FAILED, "cannot ask polkit: %s", strerror(-r));
@@ -117,7 +93,7 @@ static void ask_polkit(Op *op, uid_t uid, const char *action, bool without_polki
 }
 
 void accounts_authorize(Op *op, uid_t owner, const char *own_action, const char *admin_action) {
-        uid_t uid = bus_caller_uid(op->msg);
+        uid_t uid = bus_sender_uid(op->msg);
 
         if (uid == UID_INVALID)
                 return op_fail(op, ACCOUNTS_ERROR_FAILED, "identifying caller failed");

@@ -227,14 +227,14 @@ static int fill_from_record(Accounts *a, AccUser *u, const UserRecord *rec) {
 }
 
 int accounts_fetch_record(Accounts *a, const char *name, UserRecord **ret) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_bus_message_ sd_bus_message *reply = NULL;
         _cleanup_free_ char *why = NULL;
         const char *json;
         int incomplete, r;
 
-        r = sd_bus_call_method(a->bus, HOME1_BUS_NAME, HOME1_PATH, HOME1_MANAGER, "GetUserRecordByName", &error,
-                               &reply, "s", name);
+        r = sd_bus_call_method(a->bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE,
+                               "GetUserRecordByName", &error, &reply, "s", name);
         if (r < 0)
                 return log_warning_errno(r, "accounts user %s: hearthd gives no record: %s", name,
                                          error.message ?: strerror(-r));
@@ -249,13 +249,14 @@ int accounts_fetch_record(Accounts *a, const char *name, UserRecord **ret) {
 }
 
 static int load_hearth(Accounts *a, AccUser ***list, size_t *n) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_bus_message_ sd_bus_message *reply = NULL;
         const char *name, *state, *real_name, *home, *shell, *path;
         uint32_t uid, gid;
         int r;
 
-        r = sd_bus_call_method(a->bus, HOME1_BUS_NAME, HOME1_PATH, HOME1_MANAGER, "ListHomes", &error, &reply, NULL);
+        r = sd_bus_call_method(a->bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE, "ListHomes",
+                               &error, &reply, NULL);
         if (r < 0) {
                 /* Not running (yet) is normal; its users stay as we last saw them. */
                 if (sd_bus_error_has_names(&error, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER))

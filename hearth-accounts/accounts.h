@@ -13,6 +13,8 @@
 #include <systemd/sd-event.h>
 
 #include "accounts-logic.h"
+#include "bus-util.h"
+#include "bus-names.h"
 #include "macro.h"
 #include "user-record.h"
 
@@ -28,10 +30,6 @@
 #define ACCOUNTS_ERROR_USER_DOES_NOT_EXIST "org.freedesktop.Accounts.Error.UserDoesNotExist"
 #define ACCOUNTS_ERROR_PERMISSION_DENIED "org.freedesktop.Accounts.Error.PermissionDenied"
 #define ACCOUNTS_ERROR_NOT_SUPPORTED "org.freedesktop.Accounts.Error.NotSupported"
-
-#define HOME1_BUS_NAME "org.freedesktop.home1"
-#define HOME1_PATH "/org/freedesktop/home1"
-#define HOME1_MANAGER "org.freedesktop.home1.Manager"
 
 /* The API level this implements, for clients that look. */
 #define ACCOUNTS_API_VERSION "22.08.8"
@@ -195,7 +193,6 @@ void ops_free_all(Accounts *a);
  * own_action (allowed without polkit); everyone else asks for
  * admin_action (denied without polkit). Takes op. */
 void accounts_authorize(Op *op, uid_t owner, const char *own_action, const char *admin_action);
-uid_t bus_caller_uid(sd_bus_message *msg);
 
 /* bus-accounts.c, bus-accounts-user.c */
 int bus_accounts_register(Accounts *a);

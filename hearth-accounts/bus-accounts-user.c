@@ -119,7 +119,7 @@ static int setter_n(sd_bus_message *msg, AccUser *u, OpKind kind, const char *s1
         memcpy(op->n, n, sizeof op->n);
         op->b = n[0] != 0;
         if (kind == OP_SET_ICON) {
-                _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+                _cleanup_bus_creds_ sd_bus_creds *creds = NULL;
                 if (sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID | SD_BUS_CREDS_AUGMENT,
                                               &creds) < 0 ||
                     sd_bus_creds_get_euid(creds, &op->caller_uid) < 0 ||

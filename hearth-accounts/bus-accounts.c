@@ -15,7 +15,7 @@ static bool listed(const AccUser *u) {
 }
 
 static int method_list_cached_users(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_bus_message_ sd_bus_message *reply = NULL;
         Accounts *a = userdata;
         int r;
 

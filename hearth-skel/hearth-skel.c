@@ -23,15 +23,16 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
-#include <linux/openat2.h>
 
 #include "config.h"
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
+#include "open-in-root.h"
+#include "rm-rf.h"
+#include "runtime-paths.h"
 #include "skel-conf.h"
 #include "skel.h"
 #include "sysusers.h"
@@ -43,7 +44,7 @@
 
 static const char *const skel_confs[] = {
         "/etc/hearth/skel.conf",
-        "/run/hearth/skel.conf",
+        HEARTH_RUNTIME_DIR_DEFAULT "/skel.conf",
         "/usr/lib/hearth/skel.conf",
 };
 
@@ -132,27 +133,13 @@ static void help(void) {
                PREFIXES_MAX - 1);
 }
 
-/* As systemd-sysusers --root resolves paths: symlinks, even absolute ones,
- * stay inside the root. */
-static int open_in_root(int root_fd, const char *path, int flags) {
-        struct open_how how = { .flags = (uint64_t) flags, .resolve = RESOLVE_IN_ROOT };
-        int fd;
-
-        if (!arg_root)
-                fd = open(path, flags);
-        else {
-                fd = (int) syscall(SYS_openat2, root_fd, path + 1, &how, sizeof how);
-                if (fd < 0 && errno == ENOSYS) /* before Linux 5.6: absolute symlinks leave the root */
-                        fd = openat(root_fd, path + 1, flags);
-        }
-        return fd < 0 ? negative_errno() : fd;
-}
-
 /* Opens a configuration file below the root for reading: a regular file,
  * never a FIFO that would hang us. Returns a stream, or NULL with errno
  * set (ENOENT: it does not exist). */
 static FILE *open_conf(int root_fd, const char *path) {
-        _cleanup_close_ int fd = open_in_root(root_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        /* As systemd-sysusers --root resolves paths: inside the root. */
+        _cleanup_close_ int fd = open_in_root(arg_root ? root_fd : -1, path,
+                                              O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         struct stat st;
         int flags;
 
@@ -329,52 +316,6 @@ static int dir_is_empty(int fd) {
         return empty;
 }
 
-static int rm_rf_at(int dir_fd, const char *name, dev_t dev);
-
-/* Removes what a failed seed left in the directory fd, never following
- * symlinks nor leaving the file system. */
-static int rm_rf_children(int fd, dev_t dev) {
-        int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        struct dirent *de;
-        DIR *d;
-        int r = 0;
-
-        if (dfd < 0)
-                return negative_errno();
-        d = fdopendir(dfd);
-        if (!d) {
-                close(dfd);
-                return -ENOMEM;
-        }
-        while ((de = readdir(d)))
-                if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
-                        int k = rm_rf_at(fd, de->d_name, dev);
-                        if (k < 0 && r == 0)
-                                r = k;
-                }
-        closedir(d);
-        return r;
-}
-
-static int rm_rf_at(int dir_fd, const char *name, dev_t dev) {
-        struct stat st;
-        int r;
-
-        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return errno == ENOENT ? 0 : negative_errno();
-        if (!S_ISDIR(st.st_mode))
-                return unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT ? negative_errno() : 0;
-        if (st.st_dev != dev)
-                return -EXDEV; /* something mounted there meanwhile: not ours */
-        _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        r = rm_rf_children(fd, dev);
-        if (r < 0)
-                return r;
-        return unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 ? negative_errno() : 0;
-}
-
 /* Opens the parent directory of path (absolute, normalized, not "/") below
  * the root, one component at a time, refusing symlinks. *ret_name points
  * into path. Errors are logged. */
@@ -489,7 +430,7 @@ static int seed_new(int parent, const char *name, const char *path, const SkelOp
                         r = renameat(parent, tmp, parent, name) < 0 ? -errno : 0;
                 if (r == -EEXIST || r == -ENOTEMPTY) {
                         log_warning("%s: appeared while it was being seeded, leaving it alone", path);
-                        (void) rm_rf_at(parent, tmp, st.st_dev);
+                        (void) rm_rf_at(parent, tmp, NULL);
                         return -EEXIST;
                 }
                 if (r < 0) {
@@ -502,7 +443,7 @@ static int seed_new(int parent, const char *name, const char *path, const SkelOp
         return 1;
 
 fail:
-        if (rm_rf_at(parent, tmp, st.st_dev) < 0)
+        if (rm_rf_at(parent, tmp, NULL) < 0)
                 log_warning("%s: the partly seeded directory %s is left next to it", path, tmp);
         return r;
 }
@@ -515,7 +456,7 @@ static int seed_existing(int fd, const struct stat *st, const char *path, const 
 
         r = skel_seed(fd, opts, &stats);
         if (r < 0) {
-                if (rm_rf_children(fd, st->st_dev) < 0)
+                if (rm_rf_children(fd, NULL) < 0)
                         log_warning("%s: cannot remove what was copied before the failure", path);
                 return r;
         }

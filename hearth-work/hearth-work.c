@@ -187,38 +187,38 @@ static int op_passwd(Home *h, const StorageBackend *b) {
 static int run(const char *op, Home *h, const StorageBackend *b) {
         int r;
 
-        if (strcmp(op, "create") == 0)
+        if (strcmp(op, WORKER_OP_CREATE) == 0)
                 return op_create(h, b);
-        if (strcmp(op, "remove") == 0)
+        if (strcmp(op, WORKER_OP_REMOVE) == 0)
                 return b->remove(h);
-        if (strcmp(op, "activate") == 0) {
+        if (strcmp(op, WORKER_OP_ACTIVATE) == 0) {
                 r = b->own_authentication ? 0 : verify_password(h);
                 return r < 0 ? r : b->activate(h);
         }
-        if (strcmp(op, "authenticate") == 0)
+        if (strcmp(op, WORKER_OP_AUTHENTICATE) == 0)
                 return b->own_authentication && b->authenticate ? b->authenticate(h) : verify_password(h);
-        if (strcmp(op, "lock") == 0 || strcmp(op, "unlock") == 0) {
-                int (*f)(Home *) = op[0] == 'l' ? b->lock : b->unlock;
+        if (strcmp(op, WORKER_OP_LOCK) == 0 || strcmp(op, WORKER_OP_UNLOCK) == 0) {
+                int (*f)(Home *) = strcmp(op, WORKER_OP_LOCK) == 0 ? b->lock : b->unlock;
                 if (!f)
                         return log_error_errno(EOPNOTSUPP, "home %s: storage \"%s\" cannot be locked", h->name,
                                                b->name);
                 return f(h);
         }
-        if (strcmp(op, "deactivate") == 0)
+        if (strcmp(op, WORKER_OP_DEACTIVATE) == 0)
                 return b->deactivate(h);
-        if (strcmp(op, "update") == 0)
+        if (strcmp(op, WORKER_OP_UPDATE) == 0)
                 return b->update(h);
-        if (strcmp(op, "resize") == 0) {
+        if (strcmp(op, WORKER_OP_RESIZE) == 0) {
                 if (!b->resize)
                         return log_error_errno(EOPNOTSUPP, "home %s: storage \"%s\" has no size to change; "
                                                "use subvolume or luks", h->name, b->name);
                 return b->resize(h);
         }
-        if (strcmp(op, "passwd") == 0)
+        if (strcmp(op, WORKER_OP_PASSWD) == 0)
                 return op_passwd(h, b);
-        if (strcmp(op, "inspect") == 0)
+        if (strcmp(op, WORKER_OP_INSPECT) == 0)
                 return 0; /* inspect runs after every operation anyway */
-        if (strcmp(op, "clean") == 0) {
+        if (strcmp(op, WORKER_OP_CLEAN) == 0) {
                 r = home_clean_leftovers(h);
                 return r < 0 ? log_error_errno(r, "home %s: cannot remove all leftovers: %m", h->name) : 0;
         }
@@ -226,8 +226,9 @@ static int run(const char *op, Home *h, const StorageBackend *b) {
 }
 
 static const char *const operations[] = {
-        "create", "activate", "authenticate", "deactivate", "lock", "unlock", "update", "resize", "passwd", "inspect", "remove",
-        "clean",
+        WORKER_OP_CREATE, WORKER_OP_ACTIVATE, WORKER_OP_AUTHENTICATE, WORKER_OP_DEACTIVATE,
+        WORKER_OP_LOCK,   WORKER_OP_UNLOCK,   WORKER_OP_UPDATE,       WORKER_OP_RESIZE,
+        WORKER_OP_PASSWD, WORKER_OP_INSPECT,  WORKER_OP_REMOVE,       WORKER_OP_CLEAN,
 };
 
 int main(int argc, char *argv[]) {
@@ -294,21 +295,19 @@ int main(int argc, char *argv[]) {
         if (r < 0)
                 return worker_exit_status(r);
         h->force = force;
-        if (wipe && strcmp(op, "create") != 0) {
+        if (wipe && strcmp(op, WORKER_OP_CREATE) != 0) {
                 log_error("home %s: --wipe: for create only", h->name);
                 return WORKER_BAD_REQUEST;
         }
         h->wipe = wipe;
         if (size_arg) {
                 uint64_t bytes;
-                if (strcmp(op, "resize") != 0 || size_parse(size_arg, &bytes) < 0) {
+                if (strcmp(op, WORKER_OP_RESIZE) != 0 || size_parse(size_arg, &bytes) < 0) {
                         log_error("home %s: --size: expected min, max or a size like 2G, for resize only", h->name);
                         return WORKER_BAD_REQUEST;
                 }
-                if (bytes == HEARTH_SIZE_MIN)
-                        h->size_request = HOME_SIZE_MIN;
-                else if (bytes == HEARTH_SIZE_MAX)
-                        h->size_request = HOME_SIZE_MAX;
+                if (bytes == HEARTH_SIZE_MIN || bytes == HEARTH_SIZE_MAX)
+                        h->size_request = bytes;
                 else {
                         if (user_record_set_effective(rec, "diskSize", json_object_new_int64((int64_t) bytes)) < 0) {
                                 log_error("home %s: --size: must be between 16 MiB and 1 EiB", h->name);
@@ -318,7 +317,7 @@ int main(int argc, char *argv[]) {
         }
 
         r = run(op, h, b);
-        if (r >= 0 && strcmp(op, "remove") != 0 && strcmp(op, "clean") != 0)
+        if (r >= 0 && strcmp(op, WORKER_OP_REMOVE) != 0 && strcmp(op, WORKER_OP_CLEAN) != 0)
                 r = b->inspect(h);
         if (r < 0)
                 return worker_exit_status(r);

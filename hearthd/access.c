@@ -7,19 +7,10 @@
 #include <string.h>
 
 #include "bus-error.h"
+#include "bus-polkit.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
-
-uid_t bus_sender_uid(sd_bus_message *msg) {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-        uid_t uid;
-
-        if (sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EUID | SD_BUS_CREDS_AUGMENT, &creds) < 0 ||
-            sd_bus_creds_get_euid(creds, &uid) < 0)
-                return UID_INVALID;
-        return uid;
-}
 
 /* Checks waiting for polkit. Bounded: a caller whose agent never answers
  * must not pile up calls (each holding its message) without end, and one
@@ -31,7 +22,7 @@ uid_t bus_sender_uid(sd_bus_message *msg) {
 #define RECORD_TEXT_MAX_UNPRIVILEGED (64 * 1024)
 
 bool bus_sees_privileged(sd_bus_message *msg, ManagedHome *h) {
-        uid_t uid = msg ? bus_sender_uid(msg) : UID_INVALID;
+        uid_t uid = bus_sender_uid(msg);
         return uid == 0 || (uid != UID_INVALID && uid == h->uid);
 }
 
@@ -74,19 +65,13 @@ static void deny(Operation *op, const char *action) {
 
 static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         PolkitQuery *q = userdata;
-        int authorized = 0, challenge = 0;
-        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        /* Without polkit on the bus, only root and owners get through (no
+         * leniency): see access_check_then_run. */
+        PolkitAnswer a = bus_polkit_read_reply(reply);
 
-        if (e) {
-                /* No polkit on this bus is normal on small systems. */
-                if (!sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
-                        log_warning("polkit: %s: %s", e->name, e->message ?: "");
-        } else if (sd_bus_message_enter_container(reply, 'r', "bba{ss}") < 0 ||
-                   sd_bus_message_read(reply, "bb", &authorized, &challenge) < 0)
-                log_warning("polkit: malformed answer");
-        if (authorized)
+        if (a.authorized)
                 manager_operation_granted(q->m, TAKE_PTR(q->op));
-        else if (challenge && !q->op->admin_field)
+        else if (a.challenge && !q->op->admin_field)
                 /* The caller may retry allowing interactive authentication. */
                 operation_fail(TAKE_PTR(q->op), SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
                                "Interactive authentication required for %s", q->action);
@@ -123,23 +108,13 @@ int access_precheck(Manager *m, sd_bus_message *msg, size_t record_len, sd_bus_e
 }
 
 static int ask_polkit(Manager *m, Operation *op, uid_t uid, const char *action) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
-        const char *sender = sd_bus_message_get_sender(op->msg);
-        uint32_t flags = sd_bus_message_get_allow_interactive_authorization(op->msg) ? 1 : 0;
+        bool interactive = sd_bus_message_get_allow_interactive_authorization(op->msg);
         int r;
 
-        if (!sender)
-                return -EPERM;
+        if (!sd_bus_message_get_sender(op->msg))
+                return -EPERM; /* before -EBUSY: nobody to ask about, whatever the queue */
         if (polkit_queue_full(m, uid))
                 return -EBUSY;
-        r = sd_bus_message_new_method_call(m->bus, &call, "org.freedesktop.PolicyKit1",
-                                           "/org/freedesktop/PolicyKit1/Authority",
-                                           "org.freedesktop.PolicyKit1.Authority", "CheckAuthorization");
-        if (r >= 0)
-                r = sd_bus_message_append(call, "(sa{sv})sa{ss}us", "system-bus-name", 1, "name", "s", sender,
-                                          action, 0, flags, "");
-        if (r < 0)
-                return r;
         PolkitQuery *q = calloc(1, sizeof *q);
         if (!q || !(q->action = strdup(action))) {
                 free(q);
@@ -148,7 +123,8 @@ static int ask_polkit(Manager *m, Operation *op, uid_t uid, const char *action) 
         q->m = m;
         q->uid = uid;
         /* Interactive authentication may take as long as a person needs. */
-        r = sd_bus_call_async(m->bus, &q->slot, call, on_polkit_reply, q, flags ? UINT64_C(300) * USEC_PER_SEC : 0);
+        r = bus_polkit_check_async(m->bus, op->msg, action, interactive, interactive ? UINT64_C(300) * USEC_PER_SEC : 0,
+                                   on_polkit_reply, q, &q->slot);
         if (r < 0) {
                 free(q->action);
                 free(q);

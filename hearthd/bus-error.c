@@ -33,9 +33,9 @@ const char *bus_error_from_worker(int status, const char *op) {
         case WORKER_FOREIGN:
                 return BUS_ERROR_FOREIGN_STORAGE;
         case WORKER_ACTIVE:
-                return strcmp(op, "lock") == 0 ? BUS_ERROR_HOME_LOCKED : BUS_ERROR_HOME_ALREADY_ACTIVE;
+                return strcmp(op, WORKER_OP_LOCK) == 0 ? BUS_ERROR_HOME_LOCKED : BUS_ERROR_HOME_ALREADY_ACTIVE;
         case WORKER_NOT_ACTIVE:
-                return strcmp(op, "unlock") == 0 ? BUS_ERROR_HOME_NOT_LOCKED : BUS_ERROR_HOME_NOT_ACTIVE;
+                return strcmp(op, WORKER_OP_UNLOCK) == 0 ? BUS_ERROR_HOME_NOT_LOCKED : BUS_ERROR_HOME_NOT_ACTIVE;
         default:
                 return BUS_ERROR_FAILED;
         }

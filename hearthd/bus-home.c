@@ -12,12 +12,11 @@
 #include "macro.h"
 #include "manager.h"
 #include "self-modify.h"
+#include "size.h"
 
-#define HOME_PATH_PREFIX "/org/freedesktop/home1/home"
-#define HOME_INTERFACE "org.freedesktop.home1.Home"
 
 int bus_home_path(const char *name, char **ret) {
-        return sd_bus_path_encode(HOME_PATH_PREFIX, name, ret);
+        return sd_bus_path_encode(HOME1_HOME_PATH_PREFIX, name, ret);
 }
 
 /* ---- properties ------------------------------------------------------------------ */
@@ -185,20 +184,20 @@ typedef struct MethodRule {
 } MethodRule;
 
 static const MethodRule method_rules[] = {
-        { "Activate", OP_ACTIVATE, ACCESS_OWNER_WITH_SECRET, "org.freedesktop.home1.activate-home" },
-        { "Deactivate", OP_DEACTIVATE, ACCESS_OWNER, "org.freedesktop.home1.activate-home" },
-        { "Unregister", OP_UNREGISTER, ACCESS_ROOT_ONLY, "org.freedesktop.home1.remove-home" },
-        { "Realize", OP_REALIZE, ACCESS_ROOT_ONLY, "org.freedesktop.home1.create-home" },
-        { "Remove", OP_REMOVE, ACCESS_ROOT_ONLY, "org.freedesktop.home1.remove-home" },
-        { "Authenticate", OP_AUTHENTICATE, ACCESS_OWNER_WITH_SECRET, "org.freedesktop.home1.authenticate-home" },
-        { "Update", OP_UPDATE, ACCESS_ROOT_ONLY, "org.freedesktop.home1.update-home" },
+        { "Activate", OP_ACTIVATE, ACCESS_OWNER_WITH_SECRET, HOME1_ACTION_ACTIVATE_HOME },
+        { "Deactivate", OP_DEACTIVATE, ACCESS_OWNER, HOME1_ACTION_ACTIVATE_HOME },
+        { "Unregister", OP_UNREGISTER, ACCESS_ROOT_ONLY, HOME1_ACTION_REMOVE_HOME },
+        { "Realize", OP_REALIZE, ACCESS_ROOT_ONLY, HOME1_ACTION_CREATE_HOME },
+        { "Remove", OP_REMOVE, ACCESS_ROOT_ONLY, HOME1_ACTION_REMOVE_HOME },
+        { "Authenticate", OP_AUTHENTICATE, ACCESS_OWNER_WITH_SECRET, HOME1_ACTION_AUTHENTICATE_HOME },
+        { "Update", OP_UPDATE, ACCESS_ROOT_ONLY, HOME1_ACTION_UPDATE_HOME },
         /* A size is the admin's to set: the owner resizing would lift her quota. */
-        { "Resize", OP_RESIZE, ACCESS_ROOT_ONLY, "org.freedesktop.home1.resize-home" },
-        { "ChangePassword", OP_PASSWD, ACCESS_OWNER_WITH_SECRET, "org.freedesktop.home1.passwd-home" },
-        { "Lock", OP_LOCK, ACCESS_OWNER, "org.freedesktop.home1.activate-home" },
-        { "Unlock", OP_UNLOCK, ACCESS_OWNER_WITH_SECRET, "org.freedesktop.home1.activate-home" },
-        { "Acquire", OP_ACQUIRE, ACCESS_OWNER_WITH_SECRET, "org.freedesktop.home1.activate-home" },
-        { "Release", OP_RELEASE, ACCESS_OWNER, "org.freedesktop.home1.activate-home" },
+        { "Resize", OP_RESIZE, ACCESS_ROOT_ONLY, HOME1_ACTION_RESIZE_HOME },
+        { "ChangePassword", OP_PASSWD, ACCESS_OWNER_WITH_SECRET, HOME1_ACTION_PASSWD_HOME },
+        { "Lock", OP_LOCK, ACCESS_OWNER, HOME1_ACTION_ACTIVATE_HOME },
+        { "Unlock", OP_UNLOCK, ACCESS_OWNER_WITH_SECRET, HOME1_ACTION_ACTIVATE_HOME },
+        { "Acquire", OP_ACQUIRE, ACCESS_OWNER_WITH_SECRET, HOME1_ACTION_ACTIVATE_HOME },
+        { "Release", OP_RELEASE, ACCESS_OWNER, HOME1_ACTION_ACTIVATE_HOME },
 };
 
 int bus_method_for_home(sd_bus_message *msg, ManagedHome *h, const char *method, sd_bus_error *error) {
@@ -247,7 +246,8 @@ int bus_method_for_home(sd_bus_message *msg, ManagedHome *h, const char *method,
                 r = sd_bus_message_read(msg, "t", &op->size);
                 if (r >= 0)
                         r = read_secret(msg, &op->secret, error);
-                if (r >= 0 && op->size != UINT64_MAX && op->size != 0 && op->size != UINT64_MAX - 1 &&
+                if (r >= 0 && op->size != HEARTH_SIZE_RECORD && op->size != HEARTH_SIZE_MIN &&
+                    op->size != HEARTH_SIZE_MAX &&
                     (op->size < USER_RECORD_DISK_SIZE_MIN || op->size > USER_RECORD_DISK_SIZE_MAX))
                         r = sd_bus_error_setf(error, BUS_ERROR_BAD_HOME_SIZE,
                                               "home %s: size must be between 16 MiB and 1 EiB", h->name);
@@ -281,7 +281,7 @@ int bus_method_for_home(sd_bus_message *msg, ManagedHome *h, const char *method,
         /* Her own fields a user may change with polkit's lighter action. */
         const char *action = rule->action;
         if (rule->type == OP_UPDATE && bus_sender_uid(msg) == h->uid && !op->admin_field)
-                action = "org.freedesktop.home1.update-home-by-owner";
+                action = HOME1_ACTION_UPDATE_HOME_BY_OWNER;
         access_check_then_run(h->manager, TAKE_PTR(op), h->uid, rule->rule, action);
         return 1;
 }
@@ -340,17 +340,18 @@ static int enumerate_homes(sd_bus *bus, const char *path, void *userdata, char *
 }
 
 int bus_home_register(Manager *m) {
-        int r = sd_bus_add_fallback_vtable(m->bus, NULL, HOME_PATH_PREFIX, HOME_INTERFACE, home_vtable, find_home, m);
+        int r = sd_bus_add_fallback_vtable(m->bus, NULL, HOME1_HOME_PATH_PREFIX, HOME1_HOME_INTERFACE, home_vtable,
+                                           find_home, m);
         if (r >= 0)
-                r = sd_bus_add_node_enumerator(m->bus, NULL, HOME_PATH_PREFIX, enumerate_homes, m);
+                r = sd_bus_add_node_enumerator(m->bus, NULL, HOME1_HOME_PATH_PREFIX, enumerate_homes, m);
         if (r >= 0)
-                r = sd_bus_add_object_manager(m->bus, NULL, HOME_PATH_PREFIX);
+                r = sd_bus_add_object_manager(m->bus, NULL, HOME1_HOME_PATH_PREFIX);
         return r;
 }
 
 void bus_home_emit_changed(ManagedHome *h) {
         if (h->manager->bus)
-                (void) sd_bus_emit_properties_changed(h->manager->bus, h->path, HOME_INTERFACE, "State",
+                (void) sd_bus_emit_properties_changed(h->manager->bus, h->path, HOME1_HOME_INTERFACE, "State",
                                                       "UnixRecord", "UserRecord", NULL);
 }
 

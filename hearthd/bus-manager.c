@@ -81,7 +81,7 @@ static int method_get_user_record_by_uid(sd_bus_message *msg, void *userdata, sd
 }
 
 static int method_list_homes(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_bus_message_ sd_bus_message *reply = NULL;
         Manager *m = userdata;
         char buf[4096];
         int r;
@@ -281,7 +281,7 @@ static int method_create_home(sd_bus_message *msg, void *userdata, sd_bus_error 
         r = user_record_strip(rec, USER_RECORD_SECRET | USER_RECORD_STATUS | USER_RECORD_SIGNATURE);
         if (r < 0)
                 return r;
-        access_check_then_run(m, TAKE_PTR(op), UID_INVALID, ACCESS_ROOT_ONLY, "org.freedesktop.home1.create-home");
+        access_check_then_run(m, TAKE_PTR(op), UID_INVALID, ACCESS_ROOT_ONLY, HOME1_ACTION_CREATE_HOME);
         return 1;
 }
 
@@ -458,6 +458,6 @@ static const sd_bus_vtable manager_vtable[] = {
 };
 
 int bus_manager_register(Manager *m) {
-        return sd_bus_add_object_vtable(m->bus, NULL, "/org/freedesktop/home1", "org.freedesktop.home1.Manager",
+        return sd_bus_add_object_vtable(m->bus, NULL, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE,
                                         manager_vtable, m);
 }

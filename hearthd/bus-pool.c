@@ -19,21 +19,13 @@
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
+#include "pool-tool.h"
 #include "size.h"
 
-#define POOL_PATH "/io/hearth/Pool"
-#define POOL_INTERFACE "io.hearth.Pool1"
-#define POOL_POLKIT_ACTION "io.hearth.manage-pool"
 #define POOL_QUEUE_MAX 16
 /* Looking (status, check) is open to everyone: so many at most may wait,
  * so that nobody can crowd out the admin's calls. */
 #define POOL_QUEUE_LOOKS_MAX 4
-
-#define BUS_ERROR_POOL_NO_POOL "io.hearth.Pool.NoPool"
-#define BUS_ERROR_POOL_FAILED "io.hearth.Pool.Failed"
-
-/* hearth-pool's exit statuses (storage/hearth-pool.c). */
-enum { POOL_EXIT_FAILED = 1, POOL_EXIT_USAGE = 2, POOL_EXIT_PROBLEMS = 3, POOL_EXIT_NO_POOL = 4 };
 
 struct PoolService {
         Manager *m;
@@ -138,15 +130,15 @@ static void on_tool_done(const WorkerResult *res, void *userdata) {
         WorkerJob *job = TAKE_PTR(s->job);
 
         const char *out = res->output ?: "";
-        bool ok = res->status == 0 || (res->status == POOL_EXIT_PROBLEMS && op->pool_method == POOL_METHOD_CHECK);
+        bool ok = res->status == 0 || (res->status == POOL_TOOL_EXIT_PROBLEMS && op->pool_method == POOL_METHOD_CHECK);
         const char *name = NULL;
         _cleanup_free_ char *text = NULL;
         if (res->status < 0) {
                 name = BUS_ERROR_POOL_FAILED;
                 (void) asprintf(&text, "pool: hearth-pool was killed by signal %d", res->signal);
         } else if (!ok) {
-                name = res->status == POOL_EXIT_NO_POOL ? BUS_ERROR_POOL_NO_POOL
-                       : res->status == POOL_EXIT_USAGE ? BUS_ERROR_INVALID_ARGS
+                name = res->status == POOL_TOOL_EXIT_NO_POOL ? BUS_ERROR_POOL_NO_POOL
+                       : res->status == POOL_TOOL_EXIT_USAGE ? BUS_ERROR_INVALID_ARGS
                                                         : BUS_ERROR_POOL_FAILED;
                 text = strdup(*res->reason ? res->reason : "pool: hearth-pool failed");
         } else if (op->pool_method == POOL_METHOD_STATUS || op->pool_method == POOL_METHOD_CHECK) {
@@ -273,14 +265,15 @@ static int call_tool(sd_bus_message *msg, PoolService *s, PoolMethod method, boo
         if (r < 0)
                 return r;
         if (privileged)
-                access_check_then_run(s->m, op, UID_INVALID, ACCESS_ROOT_ONLY, POOL_POLKIT_ACTION);
+                access_check_then_run(s->m, op, UID_INVALID, ACCESS_ROOT_ONLY, POOL1_ACTION_MANAGE);
         else
                 pool_service_enqueue(s, op);
         return 1;
 }
 
 static int method_get_status(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return call_tool(msg, userdata, POOL_METHOD_STATUS, false, argv_new("status", "--json", NULL));
+        return call_tool(msg, userdata, POOL_METHOD_STATUS, false,
+                         argv_new(POOL_TOOL_STATUS, POOL_TOOL_OPT_JSON, NULL));
 }
 
 static int method_check(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -290,11 +283,12 @@ static int method_check(sd_bus_message *msg, void *userdata, sd_bus_error *error
                 return r;
         /* Only repairing writes; looking is for everyone, like lsblk. */
         return call_tool(msg, userdata, POOL_METHOD_CHECK, repair,
-                         repair ? argv_new("check", "--json", "--repair", NULL) : argv_new("check", "--json", NULL));
+                         repair ? argv_new(POOL_TOOL_CHECK, POOL_TOOL_OPT_JSON, POOL_TOOL_OPT_REPAIR, NULL)
+                                : argv_new(POOL_TOOL_CHECK, POOL_TOOL_OPT_JSON, NULL));
 }
 
 static int method_activate(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return call_tool(msg, userdata, POOL_METHOD_OTHER, true, argv_new("activate", NULL));
+        return call_tool(msg, userdata, POOL_METHOD_OTHER, true, argv_new(POOL_TOOL_ACTIVATE, NULL));
 }
 
 static int method_init(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -308,10 +302,11 @@ static int method_init(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         if (flags & ~UINT64_C(1))
                 return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGS, "pool: unknown flags 0x%" PRIx64, flags);
         char es[32];
-        snprintf(es, sizeof es, "--extent-size=%" PRIu64, extent_size);
+        snprintf(es, sizeof es, POOL_TOOL_OPT_EXTENT_SIZE "%" PRIu64, extent_size);
         return call_tool(msg, userdata, POOL_METHOD_OTHER, true,
-                         argv_new("init", home, pool, extent_size ? es : (flags & 1) ? "--force" : NULL,
-                                  extent_size && (flags & 1) ? "--force" : NULL, NULL));
+                         argv_new(POOL_TOOL_INIT, home, pool,
+                                  extent_size ? es : (flags & 1) ? POOL_TOOL_OPT_FORCE : NULL,
+                                  extent_size && (flags & 1) ? POOL_TOOL_OPT_FORCE : NULL, NULL));
 }
 
 static int resize_method(sd_bus_message *msg, PoolService *s, const char *verb, char sign, sd_bus_error *error) {
@@ -331,11 +326,11 @@ static int resize_method(sd_bus_message *msg, PoolService *s, const char *verb, 
 }
 
 static int method_grow(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return resize_method(msg, userdata, "grow", '+', error);
+        return resize_method(msg, userdata, POOL_TOOL_GROW, POOL_TOOL_GROW_BY, error);
 }
 
 static int method_shrink(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return resize_method(msg, userdata, "shrink", '-', error);
+        return resize_method(msg, userdata, POOL_TOOL_SHRINK, POOL_TOOL_SHRINK_BY, error);
 }
 
 static int method_release(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -347,7 +342,7 @@ static int method_release(sd_bus_message *msg, void *userdata, sd_bus_error *err
                 return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGS, "pool: size out of range");
         char sz[32];
         snprintf(sz, sizeof sz, "%" PRIu64, size);
-        return call_tool(msg, userdata, POOL_METHOD_OTHER, true, argv_new("release", sz, NULL));
+        return call_tool(msg, userdata, POOL_METHOD_OTHER, true, argv_new(POOL_TOOL_RELEASE, sz, NULL));
 }
 
 /* ---- growing by itself ---------------------------------------------------------------------- */
@@ -377,9 +372,10 @@ static void autogrow_grown(PoolService *s, Operation *op, const sd_bus_error *er
         (void) sd_event_now(s->m->event, CLOCK_REALTIME, &s->autogrow_last_usec);
         log_info("pool volume %s: %s", s->autogrow.volume, s->autogrow_last ?: "grown");
         if (s->m->bus) {
-                (void) sd_bus_emit_signal(s->m->bus, POOL_PATH, POOL_INTERFACE, "AutoGrown", "stttt", s->autogrow.volume,
-                                          op->size, op->size + op->pool_amount, op->pool_avail, s->autogrow_last_usec);
-                (void) sd_bus_emit_properties_changed(s->m->bus, POOL_PATH, POOL_INTERFACE, "LastAutoGrow", NULL);
+                (void) sd_bus_emit_signal(s->m->bus, POOL1_PATH, POOL1_INTERFACE, "AutoGrown", "stttt",
+                                          s->autogrow.volume, op->size, op->size + op->pool_amount, op->pool_avail,
+                                          s->autogrow_last_usec);
+                (void) sd_bus_emit_properties_changed(s->m->bus, POOL1_PATH, POOL1_INTERFACE, "LastAutoGrow", NULL);
         }
 }
 
@@ -410,9 +406,9 @@ static void autogrow_on_status(PoolService *s, Operation *op, const sd_bus_error
         if (add == 0)
                 return;
         char sz[32];
-        snprintf(sz, sizeof sz, "+%" PRIu64, add);
+        snprintf(sz, sizeof sz, "%c%" PRIu64, POOL_TOOL_GROW_BY, add);
         Operation *grow = NULL;
-        if (new_pool_op(NULL, POOL_METHOD_OTHER, argv_new("grow", s->autogrow.volume, sz, NULL), &grow) < 0 ||
+        if (new_pool_op(NULL, POOL_METHOD_OTHER, argv_new(POOL_TOOL_GROW, s->autogrow.volume, sz, NULL), &grow) < 0 ||
             !grow->pool_argv) {
                 operation_free(grow);
                 return;
@@ -426,7 +422,7 @@ static void autogrow_on_status(PoolService *s, Operation *op, const sd_bus_error
 
 static Operation *autogrow_check_new(PoolService *s) {
         Operation *op = NULL;
-        if (new_pool_op(NULL, POOL_METHOD_STATUS, argv_new("status", "--json", NULL), &op) < 0)
+        if (new_pool_op(NULL, POOL_METHOD_STATUS, argv_new(POOL_TOOL_STATUS, POOL_TOOL_OPT_JSON, NULL), &op) < 0)
                 return NULL;
         if (!op->pool_argv)
                 return operation_free(op);
@@ -497,7 +493,7 @@ int pool_service_new(Manager *m, const char *tool_path, const char *config_path,
 }
 
 int pool_service_start(PoolService *s) {
-        int r = sd_bus_add_object_vtable(s->m->bus, NULL, POOL_PATH, POOL_INTERFACE, pool_vtable, s);
+        int r = sd_bus_add_object_vtable(s->m->bus, NULL, POOL1_PATH, POOL1_INTERFACE, pool_vtable, s);
         if (r < 0)
                 return r;
         if (!s->autogrow.enabled)

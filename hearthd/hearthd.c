@@ -16,18 +16,16 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "bus-names.h"
 #include "config.h"
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
+#include "pool-tool.h"
+#include "runtime-paths.h"
+#include "worker-protocol.h"
 
-#ifndef HEARTH_WORKER_PATH
-#define HEARTH_WORKER_PATH "/usr/libexec/hearth-work"
-#endif
-#ifndef HEARTH_POOL_TOOL_PATH
-#define HEARTH_POOL_TOOL_PATH "/usr/libexec/hearth-pool"
-#endif
 
 static void help(void) {
         printf("Usage: hearthd [OPTIONS...]\n"
@@ -89,14 +87,14 @@ static int connect_bus(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "cannot attach to the event loop: %m");
         /* Claimed last: clients calling us find everything in place. */
-        r = sd_bus_request_name(m->bus, "org.freedesktop.home1", 0);
+        r = sd_bus_request_name(m->bus, HOME1_BUS_NAME, 0);
         if (r < 0)
-                return log_error_errno(r, "cannot own org.freedesktop.home1: %m");
+                return log_error_errno(r, "cannot own " HOME1_BUS_NAME ": %m");
         return 0;
 }
 
 int main(int argc, char *argv[]) {
-        const char *state_dir = NULL, *runtime_dir = "/run/hearth", *home_root = "/home",
+        const char *state_dir = NULL, *runtime_dir = HEARTH_RUNTIME_DIR_DEFAULT, *home_root = "/home",
                    *worker = HEARTH_WORKER_PATH, *pool_tool = HEARTH_POOL_TOOL_PATH, *config = NULL;
         Manager *m = NULL;
         int r, c;

@@ -19,6 +19,7 @@
 #include "macro.h"
 #include "manager.h"
 #include "self-modify.h"
+#include "size.h"
 #include "worker-protocol.h"
 
 #define QUEUE_MAX 64
@@ -283,7 +284,7 @@ static void augment_status(ManagedHome *h, json_object *mine) {
         int64_t floor = (int64_t) USER_RECORD_DISK_SIZE_MIN;
 
         json_object_object_add(mine, "state", json_object_new_string(managed_home_state(h)));
-        json_object_object_add(mine, "service", json_object_new_string("io.hearth.Home"));
+        json_object_object_add(mine, "service", json_object_new_string(USER_RECORD_SERVICE_HEARTH));
         json_object_object_add(mine, "signedLocally", json_object_new_boolean(signed_locally(h)));
         int64_t size = status_int(mine, "diskSize");
         if (usage > floor)
@@ -410,33 +411,33 @@ static const char *worker_op(OperationType t, HomeState s) {
         switch (t) {
         case OP_CREATE:
         case OP_REALIZE:
-                return "create";
+                return WORKER_OP_CREATE;
         case OP_ACTIVATE:
-                return "activate";
+                return WORKER_OP_ACTIVATE;
         case OP_ACQUIRE:
-                return s == HOME_ACTIVE ? "authenticate" : "activate";
+                return s == HOME_ACTIVE ? WORKER_OP_AUTHENTICATE : WORKER_OP_ACTIVATE;
         case OP_DEACTIVATE:
         case OP_DEACTIVATE_UNREFERENCED:
         case OP_RELEASE:
-                return "deactivate";
+                return WORKER_OP_DEACTIVATE;
         case OP_LOCK:
-                return "lock";
+                return WORKER_OP_LOCK;
         case OP_UNLOCK:
-                return "unlock";
+                return WORKER_OP_UNLOCK;
         case OP_AUTHENTICATE:
-                return "authenticate";
+                return WORKER_OP_AUTHENTICATE;
         case OP_UPDATE:
-                return "update";
+                return WORKER_OP_UPDATE;
         case OP_RESIZE:
-                return "resize";
+                return WORKER_OP_RESIZE;
         case OP_PASSWD:
-                return "passwd";
+                return WORKER_OP_PASSWD;
         case OP_REMOVE:
                 /* Absent: only what an interrupted operation left is there. */
-                return s == HOME_ABSENT ? "clean" : "remove";
+                return s == HOME_ABSENT ? WORKER_OP_CLEAN : WORKER_OP_REMOVE;
         case OP_UNREGISTER:
         case OP_CLEAN:
-                return "clean";
+                return WORKER_OP_CLEAN;
         default:
                 return NULL;
         }
@@ -924,13 +925,13 @@ static void run(ManagedHome *h) {
 
         size_t n = 0;
         argv[n++] = (char *) wop;
-        if (op->type == OP_RESIZE && op->size != UINT64_MAX) {
-                if (op->size == 0)
-                        snprintf(size_arg, sizeof size_arg, "--size=min");
-                else if (op->size == UINT64_MAX - 1)
-                        snprintf(size_arg, sizeof size_arg, "--size=max");
+        if (op->type == OP_RESIZE && op->size != HEARTH_SIZE_RECORD) {
+                if (op->size == HEARTH_SIZE_MIN)
+                        snprintf(size_arg, sizeof size_arg, WORKER_OPT_SIZE HEARTH_SIZE_WORD_MIN);
+                else if (op->size == HEARTH_SIZE_MAX)
+                        snprintf(size_arg, sizeof size_arg, WORKER_OPT_SIZE HEARTH_SIZE_WORD_MAX);
                 else
-                        snprintf(size_arg, sizeof size_arg, "--size=%" PRIu64 "B", op->size);
+                        snprintf(size_arg, sizeof size_arg, WORKER_OPT_SIZE "%" PRIu64 "B", op->size);
                 argv[n++] = size_arg;
         }
         argv[n] = NULL;

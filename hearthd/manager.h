@@ -6,6 +6,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "bus-util.h"
 #include "identity-store.h"
 #include "secret-request.h"
 #include "user-record.h"
@@ -232,7 +233,5 @@ int access_precheck(Manager *m, sd_bus_message *msg, size_t record_len, sd_bus_e
 void manager_operation_granted(Manager *m, Operation *op);
 /* Answers op's call with an error (or calls its done function) and frees it. */
 void operation_fail(Operation *op, const char *name, const char *fmt, ...) _printf_(3, 4);
-/* The sender's effective UID, or UID_INVALID. */
-uid_t bus_sender_uid(sd_bus_message *msg);
 /* Root and the home's own user see a record's privileged section. */
 bool bus_sees_privileged(sd_bus_message *msg, ManagedHome *h);

@@ -5,6 +5,7 @@
 #include "conf-file.h"
 #include "macro.h"
 #include "worker-timeouts.h"
+#include "worker-protocol.h"
 
 #define MIN (60 * USEC_PER_SEC)
 
@@ -15,18 +16,18 @@ static const struct {
         const char *op, *key;
         uint64_t usec;
 } table[] = {
-        { "create", "CreateTimeout", 30 * MIN },
-        { "remove", "RemoveTimeout", 30 * MIN },
-        { "resize", "ResizeTimeout", 30 * MIN },
-        { "update", "UpdateTimeout", 10 * MIN },
-        { "activate", "ActivateTimeout", 5 * MIN },
-        { "deactivate", "DeactivateTimeout", 5 * MIN },
-        { "unlock", "UnlockTimeout", 2 * MIN },
-        { "lock", "LockTimeout", 2 * MIN },
-        { "authenticate", "AuthenticateTimeout", 2 * MIN },
-        { "passwd", "PasswdTimeout", 5 * MIN },
-        { "inspect", "InspectTimeout", 2 * MIN },
-        { "clean", "CleanTimeout", 30 * MIN },
+        { WORKER_OP_CREATE, "CreateTimeout", 30 * MIN },
+        { WORKER_OP_REMOVE, "RemoveTimeout", 30 * MIN },
+        { WORKER_OP_RESIZE, "ResizeTimeout", 30 * MIN },
+        { WORKER_OP_UPDATE, "UpdateTimeout", 10 * MIN },
+        { WORKER_OP_ACTIVATE, "ActivateTimeout", 5 * MIN },
+        { WORKER_OP_DEACTIVATE, "DeactivateTimeout", 5 * MIN },
+        { WORKER_OP_UNLOCK, "UnlockTimeout", 2 * MIN },
+        { WORKER_OP_LOCK, "LockTimeout", 2 * MIN },
+        { WORKER_OP_AUTHENTICATE, "AuthenticateTimeout", 2 * MIN },
+        { WORKER_OP_PASSWD, "PasswdTimeout", 5 * MIN },
+        { WORKER_OP_INSPECT, "InspectTimeout", 2 * MIN },
+        { WORKER_OP_CLEAN, "CleanTimeout", 30 * MIN },
 };
 
 _Static_assert(ELEMENTSOF(table) == ELEMENTSOF(((WorkerTimeouts *) 0)->usec), "one slot per operation");

@@ -46,6 +46,7 @@
 #include "password.h"
 #include "pool.h"
 #include "recovery-key.h"
+#include "runtime-paths.h"
 #include "secret.h"
 #include "self-modify.h"
 #include "sign.h"
@@ -798,9 +799,8 @@ static int image_allocate(Home *h, const char *path, int fd, uint64_t size) {
 }
 
 static int mount_dir(Home *h, const char *what, char **ret) {
-        const char *rt = getenv("HEARTH_RUNTIME_DIR");
         _cleanup_free_ char *p = NULL;
-        if (asprintf(&p, "%s/%s/%s", rt && rt[0] == '/' ? rt : "/run/hearth", what, h->name) < 0)
+        if (asprintf(&p, "%s/%s/%s", hearth_runtime_dir(), what, h->name) < 0)
                 return log_oom();
         int r = mkdir_parents(p, 0700);
         if (r < 0)
@@ -1583,7 +1583,7 @@ static int luks_resize(Home *h) {
         struct stat st;
         int r;
 
-        if (want == UINT64_MAX && h->size_request == HOME_SIZE_RECORD)
+        if (want == UINT64_MAX && h->size_request == HEARTH_SIZE_RECORD)
                 return log_error_errno(EINVAL, "home %s: diskSize: required for resize", h->name);
         r = clean_stale_mapping(h);
         if (r < 0)
@@ -1626,9 +1626,9 @@ static int luks_resize(Home *h) {
         }
         header = crypt_get_data_offset(v.cd) * 512;
         (void) fs_min_size(fstype(h), &min);
-        if (h->size_request == HOME_SIZE_MAX && on_pool)
+        if (h->size_request == HEARTH_SIZE_MAX && on_pool)
                 want = current + pool_free; /* free extents serve nothing else */
-        else if (h->size_request == HOME_SIZE_MAX) {
+        else if (h->size_request == HEARTH_SIZE_MAX) {
                 /* All that is free below the image, but the system's floor. */
                 uint64_t room;
                 r = image_room(h, &room);
@@ -1637,7 +1637,7 @@ static int luks_resize(Home *h) {
                 want = (allocated + room) / (1 << 20) * (1 << 20);
                 if (want < current)
                         want = current;
-        } else if (h->size_request == HOME_SIZE_MIN)
+        } else if (h->size_request == HEARTH_SIZE_MIN)
                 want = current; /* decided once the filesystem is open, below */
         if (want < header + min)
                 return log_error_errno(ERANGE, "home %s: %s is smaller than %s can be", h->name, size_format(want, a),
@@ -1662,7 +1662,7 @@ static int luks_resize(Home *h) {
                         return r;
         }
         const char *where = was_active ? h->path : NULL;
-        bool shrinking = want < current || h->size_request == HOME_SIZE_MIN;
+        bool shrinking = want < current || h->size_request == HEARTH_SIZE_MIN;
         bool online = strcmp(fstype(h), "ext4") != 0 || !shrinking; /* ext4 shrinks offline */
         if (!was_active && online) {
                 r = mount_dir(h, "resize", &mnt);
@@ -1677,7 +1677,7 @@ static int luks_resize(Home *h) {
                 r = log_error_errno(EBUSY, "home %s: ext4 shrinks offline only; deactivate the home first", h->name);
                 goto out;
         }
-        if (h->size_request == HOME_SIZE_MIN) {
+        if (h->size_request == HEARTH_SIZE_MIN) {
                 uint64_t fs_min = 0;
                 r = fs_min_estimate(fstype(h), mapped, where, &fs_min);
                 if (r == -EOPNOTSUPP)

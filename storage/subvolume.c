@@ -155,7 +155,7 @@ fail:
         if (*ret_fd >= 0)
                 close(*ret_fd);
         *ret_fd = -1;
-        (void) rm_rf_at(h->root_fd, temp);
+        (void) home_rm_rf_at(h->root_fd, temp);
         return r;
 }
 
@@ -248,7 +248,7 @@ static int subvolume_resize(Home *h) {
         uint64_t want = h->rec->disk_size, rfer = 0;
         int r;
 
-        if (want == UINT64_MAX && h->size_request == HOME_SIZE_RECORD)
+        if (want == UINT64_MAX && h->size_request == HEARTH_SIZE_RECORD)
                 return log_error_errno(EINVAL, "home %s: diskSize: required for resize", h->name);
         r = open_home(h, &fd);
         if (r < 0)
@@ -259,12 +259,12 @@ static int subvolume_resize(Home *h) {
         r = usage(h, fd, &rfer, NULL);
         if (r < 0 && r != -ENOENT)
                 return log_error_errno(r, "home %s: cannot read current usage: %m", h->name);
-        if (h->size_request == HOME_SIZE_MIN) {
+        if (h->size_request == HEARTH_SIZE_MIN) {
                 /* What is used, rounded up to MiB, and never below the floor. */
                 want = (rfer + (1 << 20) - 1) / (1 << 20) * (1 << 20);
                 if (want < USER_RECORD_DISK_SIZE_MIN)
                         want = USER_RECORD_DISK_SIZE_MIN;
-        } else if (h->size_request == HOME_SIZE_MAX) {
+        } else if (h->size_request == HEARTH_SIZE_MAX) {
                 /* No limit below the filesystem's own size. */
                 r = set_limit(h, fd, BTRFS_QUOTA_NO_LIMIT);
                 if (r >= 0)

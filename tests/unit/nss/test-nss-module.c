@@ -240,6 +240,25 @@ static void test_group_lookups(void **state) {
         assert_int_equal(err, ENOENT);
 }
 
+/* A relative $HEARTH_RUNTIME_DIR is not taken (common/runtime-paths.h):
+ * the files would depend on the working directory of whatever program
+ * looks a user up. The module then reads /run/hearth. */
+static void test_relative_runtime_dir(void **state) {
+        struct passwd pw;
+        int err = 0;
+        char cwd[4096];
+
+        if (access("/run/hearth/passwd", F_OK) == 0)
+                skip(); /* a running hearthd's users would answer */
+        put_both();
+        assert_non_null(getcwd(cwd, sizeof cwd));
+        assert_int_equal(chdir(dir), 0);
+        assert_int_equal(setenv("HEARTH_RUNTIME_DIR", ".", 1), 0);
+        enum nss_status st = pwnam("alice", &pw, &err);
+        assert_int_equal(chdir(cwd), 0);
+        assert_int_equal(st, NSS_STATUS_NOTFOUND);
+}
+
 static void test_missing_files(void **state) {
         struct passwd pw;
         struct group gr;
@@ -930,6 +949,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_reread, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_enumeration, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_initgroups, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_relative_runtime_dir, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
