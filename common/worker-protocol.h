@@ -29,6 +29,15 @@
 #define WORKER_OPT_WIPE  "--wipe"  /* create: erase what a block device holds */
 #define WORKER_OPT_SIZE  "--size=" /* resize only */
 
+/* A member of status.<machine-id> in the record a worker returns for a
+ * subvolume home, for hearthd only (it takes it out before any client sees
+ * the status): {"mode": "off"|"full"|"simple", "adopted": [paths]} — the
+ * file system's quota mode, and the subvolumes inside the home this run
+ * put into the home's quota group (paths below the home). */
+#define WORKER_STATUS_QUOTA         "hearthQuota"
+#define WORKER_STATUS_QUOTA_MODE    "mode"
+#define WORKER_STATUS_QUOTA_ADOPTED "adopted"
+
 /* hearth-work's exit statuses: what went wrong, for hearthd to turn into the
  * matching org.freedesktop.home1 error. The reason, naming the home, is one
  * line on stderr. */

@@ -179,6 +179,8 @@ int main(int argc, char *argv[]) {
         r = pool_service_new(m, pool_tool, config, &m->pool);
         if (r >= 0)
                 r = worker_timeouts_load(&m->timeouts, config);
+        if (r >= 0)
+                r = quota_sweep_config_load(&m->quota_sweep_usec, config);
         if (r < 0) {
                 manager_free(m);
                 return 1;
@@ -208,6 +210,8 @@ int main(int argc, char *argv[]) {
         r = manager_start(m);
         if (r >= 0)
                 r = connect_bus(m);
+        if (r >= 0)
+                r = manager_start_quota_sweep(m);
         if (r < 0)
                 goto finish;
         manager_clean_leftovers(m);

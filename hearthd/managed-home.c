@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -387,6 +388,17 @@ static void finish_and_drop(ManagedHome *h, const sd_bus_error *error) {
         operation_finish(op, error);
 }
 
+/* A sweep (manager.c) ends: no call to answer, and nothing clients see
+ * changed unless the status did (the usage, most often). */
+static void finish_sweep(ManagedHome *h, bool status_changed) {
+        operation_free(TAKE_PTR(h->running));
+        h->job = worker_job_free(h->job);
+        if (status_changed)
+                bus_home_emit_changed(h);
+        manager_quota_sweep_kick(h->manager);
+        start_next(h);
+}
+
 static void fail_running(ManagedHome *h, const char *name, const char *fmt, ...) _printf_(3, 4);
 static void fail_running(ManagedHome *h, const char *name, const char *fmt, ...) {
         _cleanup_free_ char *text = NULL;
@@ -438,6 +450,8 @@ static const char *worker_op(OperationType t, HomeState s) {
         case OP_UNREGISTER:
         case OP_CLEAN:
                 return WORKER_OP_CLEAN;
+        case OP_QUOTA_SWEEP:
+                return WORKER_OP_INSPECT;
         default:
                 return NULL;
         }
@@ -488,6 +502,29 @@ static bool changes_storage(ManagedHome *h, OperationType t) {
         }
 }
 
+/* What the worker says for hearthd alone (worker-protocol.h): taken out of
+ * the status before clients see it. */
+static void take_quota_report(ManagedHome *h) {
+        json_object *q, *v;
+        char buf[PATH_MAX];
+
+        if (!h->status || !json_object_object_get_ex(h->status, WORKER_STATUS_QUOTA, &q))
+                return;
+        h->quota_mode = json_object_object_get_ex(q, WORKER_STATUS_QUOTA_MODE, &v) &&
+                                        json_object_is_type(v, json_type_string)
+                                ? quota_mode_from_string(json_object_get_string(v))
+                                : QUOTA_MODE_UNKNOWN;
+        if (json_object_object_get_ex(q, WORKER_STATUS_QUOTA_ADOPTED, &v) && json_object_is_type(v, json_type_array))
+                for (size_t i = 0; i < json_object_array_length(v); i++) {
+                        json_object *p = json_object_array_get_idx(v, i);
+                        if (json_object_is_type(p, json_type_string))
+                                log_info("home %s: subvolume %s/%s, made inside the home, now counts against its "
+                                         "quota", h->name, managed_home_dir(h, buf, sizeof buf),
+                                         json_object_get_string(p));
+                }
+        json_object_object_del(h->status, WORKER_STATUS_QUOTA);
+}
+
 /* The record the worker returned: keep its status section apart, store the rest. */
 static int take_worker_record(ManagedHome *h, const char *text, size_t len, bool store, bool *ret_save_failed) {
         _cleanup_user_record_ UserRecord *rec = NULL;
@@ -508,6 +545,7 @@ static int take_worker_record(ManagedHome *h, const char *text, size_t len, bool
                 (void) json_object_deep_copy(mine, &h->status, NULL);
                 if (h->status)
                         json_object_object_del(h->status, "state");
+                take_quota_report(h);
         }
         if (!store)
                 return 0;
@@ -554,11 +592,46 @@ static void create_failed(ManagedHome *h, const char *name, const char *text) {
         finish_and_drop(h, &e);
 }
 
+static void sweep_done(ManagedHome *h, const WorkerResult *res) {
+        _cleanup_json_ json_object *before = json_object_get(h->status);
+        char limit[64];
+
+        if (res->status != 0) {
+                /* Said once, not every few seconds; the home's state is for
+                 * the operations callers run to find out. */
+                const char *why = res->status > 0 && *res->reason ? res->reason
+                                  : res->timed_out ? "its worker was killed after its time limit"
+                                                   : "its worker failed";
+                if (!h->sweep_failing)
+                        log_warning("home %s: the check for subvolumes made inside it failed: %s; trying again "
+                                    "every %s", h->name, why,
+                                    format_seconds(h->manager->quota_sweep_usec, limit, sizeof limit));
+                else
+                        log_debug("home %s: the check for subvolumes made inside it failed again: %s", h->name, why);
+                h->sweep_failing = true;
+                finish_sweep(h, false);
+                return;
+        }
+        if (h->sweep_failing)
+                log_info("home %s: the check for subvolumes made inside it works again", h->name);
+        h->sweep_failing = false;
+        if (take_worker_record(h, res->output, res->output_len, false, NULL) < 0) {
+                finish_sweep(h, false);
+                return;
+        }
+        finish_sweep(h, !before || !h->status || !json_object_equal(before, h->status));
+}
+
 static void on_worker_done(const WorkerResult *res, void *userdata) {
         ManagedHome *h = userdata;
         Operation *op = h->running;
         const char *wop = worker_op(op->type, h->state);
         int r;
+
+        if (op->type == OP_QUOTA_SWEEP) {
+                sweep_done(h, res);
+                return;
+        }
 
         if (res->status != 0) {
                 if (res->status < 0) {
@@ -742,6 +815,14 @@ static bool update_overtaken(ManagedHome *h, Operation *op) {
  * operation was answered here. */
 static bool precheck(ManagedHome *h, Operation *op) {
         const char *n = h->name;
+
+        if (op->type == OP_QUOTA_SWEEP) {
+                /* Queued on an idle home, so run at once: still as it was. */
+                if (h->state == HOME_INACTIVE || h->state == HOME_ACTIVE)
+                        return false;
+                finish_sweep(h, false);
+                return true;
+        }
 
         if (takes_secret(op->type) && op->secret && auth_limit_hit(h)) {
                 fail_running(h, BUS_ERROR_AUTHENTICATION_LIMIT_HIT,
@@ -948,7 +1029,9 @@ static void run(ManagedHome *h) {
                 return;
         }
         log_debug("home %s: %s (worker %d)", h->name, wop, (int) worker_job_pid(h->job));
-        changed(h);
+        /* A sweep is no state clients see. */
+        if (op->type != OP_QUOTA_SWEEP)
+                changed(h);
 }
 
 static void start_next(ManagedHome *h) {

@@ -29,6 +29,7 @@ int manager_new(const char *state_dir, const char *runtime_dir, const char *home
         m->home_root = strdup(home_root);
         m->worker_path = strdup(worker_path);
         worker_timeouts_init(&m->timeouts);
+        m->quota_sweep_usec = QUOTA_SWEEP_DEFAULT_USEC;
         if (!m->state_dir || !m->runtime_dir || !m->home_root || !m->worker_path) {
                 free(m->state_dir);
                 free(m->runtime_dir);
@@ -81,6 +82,8 @@ Manager *manager_free(Manager *m) {
                 orphan_clean_free(c);
         }
         worker_jobs_release_orphans();
+        sd_event_source_disable_unref(m->quota_sweep_timer);
+        sd_event_source_disable_unref(m->quota_sweep_more);
         sd_event_source_disable_unref(m->nss_write);
         identity_store_free(m->store);
         sd_bus_flush_close_unref(m->bus);
@@ -417,4 +420,89 @@ void manager_clean_leftovers(Manager *m) {
                 }
                 managed_home_enqueue(h, op);
         }
+}
+
+/* ---- the nested-subvolume sweep (quota-sweep.h) ------------------------------------- */
+
+/* Sweeps are cheap, but a tick finds every home due at once: a few
+ * workers at a time, the rest as these end. */
+#define QUOTA_SWEEP_PARALLEL 2
+
+static bool sweep_wanted(ManagedHome *h) {
+        QuotaSweepHome q = {
+                .subvolume = h->record->storage == USER_STORAGE_SUBVOLUME,
+                .limited = h->record->disk_size != UINT64_MAX,
+                .present = h->state == HOME_INACTIVE || h->state == HOME_ACTIVE,
+                .busy = h->running || h->queue,
+                .mode = h->quota_mode,
+        };
+        return quota_sweep_wanted(&q);
+}
+
+static int on_quota_sweep_more(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+        unsigned running = 0;
+
+        if (m->stopping)
+                return 0;
+        for (size_t i = 0; i < m->n_homes; i++)
+                running += m->homes[i]->running && m->homes[i]->running->type == OP_QUOTA_SWEEP;
+        for (size_t i = 0; i < m->n_homes && running < QUOTA_SWEEP_PARALLEL; i++) {
+                ManagedHome *h = m->homes[i];
+                /* A home busy now is skipped for this round: the worker of
+                 * what runs on it adopts the subvolumes as well, and a login
+                 * never waits behind a sweep queued before it. */
+                if (!h->sweep_due)
+                        continue;
+                h->sweep_due = false;
+                if (!sweep_wanted(h))
+                        continue;
+                Operation *op = operation_new(OP_QUOTA_SWEEP, h->name, NULL);
+                if (!op)
+                        return log_oom();
+                running++;
+                /* Runs at once, the home being idle; its end kicks us again.
+                 * (It cannot drop the home: the array stays as it is.) */
+                managed_home_enqueue(h, op);
+        }
+        return 0;
+}
+
+void manager_quota_sweep_kick(Manager *m) {
+        if (m->quota_sweep_more)
+                (void) sd_event_source_set_enabled(m->quota_sweep_more, SD_EVENT_ONESHOT);
+}
+
+static int on_quota_sweep_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        (void) sd_event_source_set_time(s, usec + m->quota_sweep_usec);
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        for (size_t i = 0; i < m->n_homes; i++)
+                m->homes[i]->sweep_due = true;
+        manager_quota_sweep_kick(m);
+        return 0;
+}
+
+int manager_start_quota_sweep(Manager *m) {
+        uint64_t now;
+        int r;
+
+        if (m->quota_sweep_usec == 0)
+                return 0;
+        r = sd_event_add_defer(m->event, &m->quota_sweep_more, on_quota_sweep_more, m);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->quota_sweep_more, SD_EVENT_OFF);
+        /* After the calls waiting: a login that came in with the tick goes first. */
+        if (r >= 0)
+                r = sd_event_source_set_priority(m->quota_sweep_more, SD_EVENT_PRIORITY_IDLE);
+        if (r >= 0)
+                r = sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        if (r >= 0)
+                r = sd_event_add_time(m->event, &m->quota_sweep_timer, CLOCK_MONOTONIC, now + m->quota_sweep_usec,
+                                      0, on_quota_sweep_timer, m);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->quota_sweep_timer, SD_EVENT_ONESHOT);
+        if (r < 0)
+                return log_error_errno(r, "cannot set up the check for nested subvolumes: %m");
+        return 0;
 }

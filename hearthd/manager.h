@@ -8,6 +8,7 @@
 
 #include "bus-util.h"
 #include "identity-store.h"
+#include "quota-sweep.h"
 #include "secret-request.h"
 #include "user-record.h"
 #include "worker-client.h"
@@ -48,6 +49,7 @@ typedef enum OperationType {
         OP_UNREGISTER,
         OP_RELEASE,
         OP_CLEAN,     /* delete leftovers of interrupted operations (internal) */
+        OP_QUOTA_SWEEP, /* an inspect that puts new nested subvolumes into the quota group (internal) */
         OP_POOL,      /* a hearth-pool run, not tied to a home (bus-pool.c) */
         _OP_MAX,
 } OperationType;
@@ -107,6 +109,9 @@ struct ManagedHome {
         Operation *queue;
         WorkerJob *job;
         RefFd *refs;
+        QuotaMode quota_mode;     /* of its file system, as its last worker said */
+        bool sweep_due;           /* the quota sweep is to look at it */
+        bool sweep_failing;       /* its last sweep failed (said once, not every time) */
         /* failed authentications, for the rate limit */
         uint64_t auth_window_start;
         unsigned auth_failures;
@@ -121,6 +126,9 @@ struct Manager {
         char *home_root;
         char *worker_path;
         WorkerTimeouts timeouts;
+        uint64_t quota_sweep_usec;          /* [Quota] NestedSubvolumeCheckSec=, 0 = off */
+        sd_event_source *quota_sweep_timer;
+        sd_event_source *quota_sweep_more;  /* starts the sweeps due, up to the parallel limit */
         ManagedHome **homes;
         size_t n_homes, allocated;
         sd_event_source *nss_write;
@@ -162,6 +170,10 @@ HomeState manager_derive_state(Manager *m, const UserRecord *rec, char **ret_rea
 void manager_clean_leftovers(Manager *m);
 /* Deletes the leftovers of a user who has no record (any more). */
 int manager_clean_orphan(Manager *m, const char *user);
+/* After connecting: the nested-subvolume sweep (quota-sweep.h), if on. */
+int manager_start_quota_sweep(Manager *m);
+/* A sweep ended: start the next due ones (soon, not from inside the caller). */
+void manager_quota_sweep_kick(Manager *m);
 
 /* managed-home.c */
 const char *home_state_to_string(HomeState s);

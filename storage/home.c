@@ -43,6 +43,7 @@ Home *home_free(Home *h) {
         free(h->root);
         free(h->path);
         free(h->state);
+        json_object_put(h->quota_adopted);
         free(h);
         return NULL;
 }

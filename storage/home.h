@@ -31,6 +31,7 @@ typedef struct Home {
         bool force;        /* deactivate even while in use */
         bool wipe;         /* create: erase what a block device holds (never one in use or another home's) */
         uint64_t size_request; /* resize: HEARTH_SIZE_RECORD (the record's diskSize), _MIN or _MAX (size.h) */
+        json_object *quota_adopted; /* subvolume homes: subvolumes inside put into its quota group by this run */
 } Home;
 
 const char *home_root_default(void);
