@@ -8,7 +8,7 @@
  * match org.freedesktop.home1.policy, installed with hearthd.
  *
  * org.freedesktop.Accounts is not here: only hearth-accounts speaks it
- * (daemon/accounts/accounts.h). */
+ * (hearth-accounts/accounts.h). */
 
 /* ---- org.freedesktop.home1 ------------------------------------------------ */
 

@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* homectl: command line, option parsing, verb dispatch. */
+/* homectl: the command line of hearthd (systemd-homed's homectl), run by
+ * users and administrators; it calls hearthd over the system bus. Also run
+ * by hearth-firstboot.service (`homectl firstboot`), and on an image with
+ * no bus, where `firstboot --root` runs hearth-work itself.
+ *
+ * This file: option parsing and verb dispatch. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>

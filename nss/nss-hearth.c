@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* libnss_hearth: the passwd and group databases of Hearth users, for every
+ * program that looks up a user. Loaded by glibc's NSS ("hearth" in
+ * /etc/nsswitch.conf); it reads the files hearthd writes in its runtime
+ * directory (/run/hearth/passwd, group) and never calls hearthd. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdalign.h>

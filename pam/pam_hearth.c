@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* pam_hearth: logging in to a Hearth home. auth unlocks and mounts it
- * (AcquireHome, the password as secret); account applies the record's
- * validity and password-age rules; session holds a reference (RefHome) for
- * the session's lifetime, so the home is deactivated after the last one
- * closes; password changes it with ChangePasswordHome.
+/* pam_hearth: logging in to a Hearth home. Loaded by libpam into the
+ * programs that log users in (login, sshd, gdm, su, ...), in the stacks
+ * pam-auth-update builds from pam/pam-configs/hearth; it calls hearthd over
+ * the system bus. auth unlocks and mounts the home (AcquireHome, the
+ * password as secret); account applies the record's validity and
+ * password-age rules; session holds a reference (RefHome) for the session's
+ * lifetime, so the home is deactivated after the last one closes; password
+ * changes it with ChangePasswordHome.
  *
  * Users hearthd does not manage get PAM_USER_UNKNOWN, so the module stacks
  * with pam_unix. Nothing is written to stderr: this runs inside login,

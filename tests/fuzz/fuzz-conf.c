@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target: hearth.conf (common/conf-file.c) through each of its
- * readers: hearthd's [Pool] auto-grow settings (daemon/autogrow.c) and
- * hearth-accounts' [Accounts] (daemon/accounts/accounts-config.c), plus a
+ * readers: hearthd's [Pool] auto-grow settings (hearthd/autogrow.c) and
+ * hearth-accounts' [Accounts] (hearth-accounts/accounts-config.c), plus a
  * [TPM2] Device= reader shaped like hearth-work's.
  *
  * Invariants: accepted settings are in range (a volume name, 1-99 %, a

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The files hearthd writes (daemon/nss-files.c) as libnss_hearth reads them:
+/* The files hearthd writes (hearthd/nss-files.c) as libnss_hearth reads them:
  * the exact format, memberOf as group members, and the answers the module
  * gives from them. */
 #include <errno.h>

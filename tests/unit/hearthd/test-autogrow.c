@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* hearth.conf parsing (common/conf-file.c) and the auto-grow decision
- * (daemon/autogrow.c). */
+ * (hearthd/autogrow.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -73,12 +73,12 @@ static void test_parse_all(void **state) {
         assert_int_equal(load("[Pool]\nAutoGrowMaxSize=5G\nAutoGrowMaxSize=\n", &c), 0);
         assert_int_equal(c.max_size, 0);
 
-        /* The shipped file (daemon/data/hearth.conf) parses to the defaults. */
+        /* The shipped file (data/hearth.conf) parses to the defaults. */
         AutoGrowConfig d;
         autogrow_config_init(&d);
         c = (AutoGrowConfig) { .enabled = true, .volume = "x", .step = 1, .interval_usec = 1 };
         autogrow_config_init(&c);
-        assert_int_equal(autogrow_config_load(&c, SRCDIR "/daemon/data/hearth.conf"), 0);
+        assert_int_equal(autogrow_config_load(&c, SRCDIR "/data/hearth.conf"), 0);
         assert_int_equal(c.enabled, d.enabled);
         assert_string_equal(c.volume, d.volume);
         assert_int_equal(c.free_below, d.free_below);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* hearth-accounts' decisions without a bus (daemon/accounts/accounts-*.c). */
+/* hearth-accounts' decisions without a bus (hearth-accounts/accounts-*.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* hearth-work: runs ONE operation on ONE home, then exits.
  *
+ * Started as root by hearthd, one child per operation
+ * (hearthd/worker-client.c), and by `homectl firstboot --root` on an image;
+ * never by a user. Its exit statuses, which the caller turns into errors,
+ * are common/worker-protocol.h. The storage it drives is storage/.
+ *
  * The request — the home's user record, with its secret section when the
  * operation needs one — comes on stdin, never in argv or the environment.
  * The updated record, without secrets, goes to stdout. */

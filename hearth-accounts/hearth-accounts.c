@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* hearth-accounts: org.freedesktop.Accounts (AccountsService's API) for
- * GNOME Settings, GDM and gnome-initial-setup. A client of hearthd for
- * Hearth users; it keeps no record of its own. */
+ * GNOME Settings, GDM and gnome-initial-setup, which call it over the
+ * system bus. Started as root by the service manager
+ * (hearth-accounts.service, an init script) or by D-Bus activation, in
+ * accounts-daemon's place. A client of hearthd for Hearth users; it keeps
+ * no record of its own. */
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>

@@ -1,7 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* hearthd: owns every home's state and offers org.freedesktop.home1 on the
- * system bus. Storage work runs in hearth-work children; this process only
- * keeps state, checks callers and answers. */
+/* hearthd: owns every home's state and offers org.freedesktop.home1 (and
+ * io.hearth.Pool1) on the system bus. Storage work runs in hearth-work
+ * children, pool work in hearth-pool children; this process only keeps
+ * state, checks callers and answers.
+ *
+ * Started as root by the service manager (hearthd.service, an init script)
+ * or by D-Bus activation. Called over the bus by homectl, pam_hearth,
+ * hearth-accounts and any other client of systemd-homed's API;
+ * libnss_hearth reads the passwd and group files it writes. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Secrets on their way through homectl, pam_hearth, hearthd and hearth-work
  * stay in locked, non-dumpable memory: after each step, no memory a core
- * dump would hold (tests/unit/dump-scan.h) contains the password. */
+ * dump would hold (tests/unit/common/dump-scan.h) contains the password. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

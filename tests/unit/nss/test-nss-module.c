@@ -25,7 +25,7 @@
 #include "nss-hearth.h"
 #include "table.h"
 
-/* hearthd's format (daemon/nss-files.c): bob is a member of audio and of
+/* hearthd's format (hearthd/nss-files.c): bob is a member of audio and of
  * alice's group's neighbour; audio and video are groups defined elsewhere
  * that carry only Hearth's members. */
 static const char PASSWD[] =

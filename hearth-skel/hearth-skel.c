@@ -2,6 +2,10 @@
 /* hearth-skel: seed, once, the homes of system users declared in
  * sysusers.d, and seed single directories by hand.
  *
+ * Run as root by an administrator, or by an image builder on an image's
+ * root (--root DIR); no Hearth process starts it. The skel copy and the
+ * sysusers.d parser it drives are the skel/ library.
+ *
  * systemd-sysusers records a home for a system user but never creates it.
  * This tool fills that gap for homes below /home (or configured prefixes),
  * where a human may log in as the user and expect dotfiles. It runs as root
