@@ -8,7 +8,7 @@
  * maps them) and hearthd (which looks at them to derive a home's state).
  *
  * A home is mapped as HOME_DM_PREFIX<user>, homed's own name: extent-pool
- * volumes are hearth-pool-<volume> (storage/pool.h), so no user name can
+ * volumes are hearth-pool-<volume> (storage/pool/pool.h), so no user name can
  * name a pool device. Homes used to be mapped as hearth-<user>, which for a
  * user "pool-home" was /home's pool device; a home still mapped under that
  * old name (active across an upgrade) is found there too, but only when its

@@ -5,7 +5,7 @@
 #include <json-c/json.h>
 
 /* The extent pool's status and check reports (the JSON of
- * `hearth-pool status --json` / `check --json`, storage/POOL-FORMAT.md) as
+ * `hearth-pool status --json` / `check --json`, docs/POOL-FORMAT.md) as
  * text for people. Shared by hearth-pool and `homectl pool`, which gets the
  * same JSON over D-Bus. Missing or mistyped fields print as empty or 0. */
 void pool_status_print(FILE *f, json_object *status);

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* io.hearth.Pool1 at /io/hearth/Pool: the extent pool (storage/pool.c) over
+/* io.hearth.Pool1 at /io/hearth/Pool: the extent pool (storage/pool/) over
  * D-Bus, and growing a volume by itself when its filesystem fills up.
  *
- * The daemon never touches device-mapper: every call runs hearth-pool in a
- * child (as homes run hearth-work), one at a time, in the order called;
- * hearth-pool's own lock would serialize them anyway, but a queue here
- * keeps the event loop free and answers in order. */
+ * hearthd itself never touches device-mapper or the pool's disks: every
+ * call runs hearth-pool in a child, one at a time, in the order called (a
+ * queue keeps the event loop free and answers in order). hearth-pool is
+ * not the pool's only writer, though: hearth-work changes pool volumes
+ * in-process for LUKS homes that live on one (create, resize, remove,
+ * bringing the volume up at activation), possibly while this queue runs
+ * hearth-pool. What serializes the two is the pool lock alone, whose
+ * protocol is written down in storage/pool/pool.h ("THE POOL LOCK"). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>

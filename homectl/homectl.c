@@ -59,7 +59,7 @@ static void help(void) {
                "                            record options apply to every home it makes\n"
                "\n"
                "Extent pool commands (/home as dm-linear extents over the home partition and\n"
-               "a pool partition between root and home; storage/POOL-FORMAT.md):\n"
+               "a pool partition between root and home; docs/POOL-FORMAT.md):\n"
                "  pool status               Partitions, metadata copies, volumes, free space\n"
                "  pool check [--repair]     Verify metadata and live tables; report leaked or\n"
                "                            doubly owned extents; --repair rewrites stale copies\n"

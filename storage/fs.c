@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -173,15 +174,23 @@ static const struct {
         { "dirsync", MS_DIRSYNC, false },
 };
 
+#define BTRFS_NO_INLINE "max_inline=0"
+
 int fs_mount(const char *fstype, const char *dev, const char *where, const char *extra_options) {
         unsigned long flags = MS_NOSUID | MS_NODEV;
         _cleanup_free_ char *copy = NULL, *data = NULL;
         size_t data_len = 0;
 
         copy = strdup(extra_options ?: "");
-        data = calloc(1, strlen(extra_options ?: "") + 2);
+        data = calloc(1, strlen(extra_options ?: "") + sizeof BTRFS_NO_INLINE + 2);
         if (!copy || !data)
                 return -ENOMEM;
+        /* Btrfs keeps small files' data inside its metadata, which stays
+         * cached after a lock has dropped every other cached page: such a
+         * file could still be read from a locked home. Data extents only,
+         * unless the record says otherwise. */
+        if (strcmp(fstype, "btrfs") == 0 && !strstr(copy, "max_inline"))
+                data_len = (size_t) sprintf(data, "%s", BTRFS_NO_INLINE);
         for (char *save = NULL, *opt = strtok_r(copy, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
                 bool known = false;
                 /* The record may not loosen nosuid/nodev. */
@@ -204,13 +213,64 @@ int fs_mount(const char *fstype, const char *dev, const char *where, const char 
         return 0;
 }
 
-static int btrfs_resize(const char *mountpoint, const char *spec) {
+/* The one BTRFS_IOC_RESIZE: spec is "<devid>:<bytes>" or "<devid>:max". */
+static int btrfs_resize_fd(int fd, const char *spec) {
         struct btrfs_ioctl_vol_args args = {};
+        snprintf(args.name, sizeof args.name, "%s", spec);
+        return ioctl(fd, BTRFS_IOC_RESIZE, &args) < 0 ? negative_errno() : 0;
+}
+
+/* A home's filesystem, made by fs_make() on one device: device id 1. */
+static int btrfs_resize(const char *mountpoint, const char *spec) {
         _cleanup_close_ int fd = open(mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return negative_errno();
-        snprintf(args.name, sizeof args.name, "%s", spec);
-        return ioctl(fd, BTRFS_IOC_RESIZE, &args) < 0 ? negative_errno() : 0;
+        return btrfs_resize_fd(fd, spec);
+}
+
+/* The id of dev in the btrfs open as fd: looked up, as a filesystem whose
+ * first device was replaced or removed has no device 1. */
+static int btrfs_devid(const char *what, int fd, dev_t dev, uint64_t *ret) {
+        struct btrfs_ioctl_fs_info_args fi = {};
+        if (ioctl(fd, BTRFS_IOC_FS_INFO, &fi) < 0)
+                return log_error_errno(errno, "%s: cannot query the btrfs filesystem: %m", what);
+        for (uint64_t id = 1; id <= fi.max_id && id < 65536; id++) {
+                struct btrfs_ioctl_dev_info_args di = { .devid = id };
+                struct stat st;
+                if (ioctl(fd, BTRFS_IOC_DEV_INFO, &di) < 0)
+                        continue;
+                di.path[sizeof di.path - 1] = 0;
+                if (stat((const char *) di.path, &st) == 0 && S_ISBLK(st.st_mode) && st.st_rdev == dev) {
+                        *ret = id;
+                        return 0;
+                }
+        }
+        if (fi.num_devices == 1) {
+                *ret = fi.max_id;
+                return 0;
+        }
+        return log_error_errno(ENODEV, "%s: the device is not part of the btrfs filesystem", what);
+}
+
+int fs_btrfs_resize_dev(const char *what, const char *mountpoint, dev_t dev, uint64_t bytes) {
+        uint64_t devid = 0;
+        char spec[64];
+        _cleanup_close_ int fd = open(mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(errno, "%s: cannot open %s: %m", what, mountpoint);
+        int r = btrfs_devid(what, fd, dev, &devid);
+        if (r < 0)
+                return r;
+        if (bytes == 0)
+                snprintf(spec, sizeof spec, "%" PRIu64 ":max", devid);
+        else
+                snprintf(spec, sizeof spec, "%" PRIu64 ":%" PRIu64, devid, bytes);
+        r = btrfs_resize_fd(fd, spec);
+        if (r == -ENOSPC)
+                return log_error_errno(ENOSPC, "%s: the data does not fit in the smaller size", what);
+        if (r < 0)
+                return log_error_errno(r, "%s: btrfs resize to %s failed: %m", what, spec);
+        return 0;
 }
 
 int fs_grow(const char *fstype, const char *dev, const char *mountpoint) {

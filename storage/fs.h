@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* The filesystem inside an encrypted home: make, check, mount, grow and
  * shrink, with the distributions' own tools (mkfs.*, e2fsck, resize2fs,
@@ -30,6 +31,12 @@ int fs_grow(const char *fstype, const char *dev, const char *mountpoint);
 /* Shrinks to new_size bytes. btrfs: online only; ext4: offline only (after
  * a forced check); xfs: -EOPNOTSUPP. */
 int fs_shrink(const char *fstype, const char *dev, const char *mountpoint, uint64_t new_size);
+
+/* Resizes the btrfs mounted on mountpoint, on its device dev, to bytes (0 =
+ * all of the device). The device's id in the filesystem is looked up, where
+ * fs_grow() and fs_shrink() assume the 1 of a home that fs_make() made.
+ * Logged as "what: …"; -ENOSPC when the data does not fit. */
+int fs_btrfs_resize_dev(const char *what, const char *mountpoint, dev_t dev, uint64_t bytes);
 
 /* Runs argv (argv[0] looked up in PATH) with stdin on /dev/null and stderr
  * captured; on failure logs "what: <last line of stderr>". stdout goes to

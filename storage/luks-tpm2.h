@@ -11,7 +11,7 @@
 #include "secret.h"
 #include "tpm2.h"
 
-/* TPM2-sealed LUKS homes: the glue between storage/luks.c and storage/tpm2.c.
+/* TPM2-sealed LUKS homes: the glue between storage/luks.c and storage/tpm2/tpm2.c.
  * A home asks for it with the record fields "tpm2" (true), "tpm2Pcrs" (the
  * sha256 PCRs to bind to, default [7]) and "tpm2KeepPassword" (also keep a
  * password keyslot). Its keyslot opens with base64 of a secret sealed in the

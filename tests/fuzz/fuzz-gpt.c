@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* libFuzzer target: the GPT entry reader (storage/gpt.c) on a disk image in
+/* libFuzzer target: the GPT entry reader (storage/pool/gpt.c) on a disk image in
  * a memfd, as the pool reads any disk a PV sits on.
  *
  * Input: byte 0 bit 0 picks 4096-byte sectors (else 512), bit 1 claims the

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* libFuzzer target: the extent pool's metadata decoder (storage/pool-metadata.c)
+/* libFuzzer target: the extent pool's metadata decoder (storage/pool/pool-metadata.c)
  * and everything that runs on what it accepts (check, tables, allocator).
  *
  * Each input is decoded twice: as it is (which mostly exercises the header

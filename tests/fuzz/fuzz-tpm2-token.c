@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* libFuzzer target: the systemd-tpm2 LUKS2 token (storage/tpm2-token.c), as
+/* libFuzzer target: the systemd-tpm2 LUKS2 token (storage/tpm2/tpm2-token.c), as
  * read from a LUKS header on a disk: the token JSON (parsed strictly, as
  * luks-tpm2.c does) and the tpm2-blob inside it.
  *

@@ -292,7 +292,7 @@ hearthd_setup() { # hearthd_setup BUILDDIR SRCDIR
     HEARTHD_BIN=${HEARTHD_BIN:-$HEARTHD_BUILDDIR/hearthd/hearthd}
     HEARTHD_WORKER=${HEARTHD_WORKER:-$HEARTHD_BUILDDIR/hearth-work/hearth-work}
     HEARTHD_HOMECTL=${HEARTHD_HOMECTL:-$HEARTHD_BUILDDIR/homectl/homectl}
-    HEARTHD_POOL_TOOL=${HEARTHD_POOL_TOOL:-$HEARTHD_BUILDDIR/storage/hearth-pool}
+    HEARTHD_POOL_TOOL=${HEARTHD_POOL_TOOL:-$HEARTHD_BUILDDIR/hearth-pool/hearth-pool}
     HEARTHD_SYSTEMD_HOMECTL=$HEARTHD_SRCDIR/tests/host/systemd-homectl
     _hearthd_init
     command -v dbus-daemon >/dev/null || hearthd_skip "needs dbus-daemon"

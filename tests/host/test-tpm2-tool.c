@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Drives storage/tpm2.c for tests/host/test-tpm2.sh. The PIN comes on stdin
+/* Drives storage/tpm2/tpm2.c for tests/host/test-tpm2.sh. The PIN comes on stdin
  * (never argv); results go to files and stdout, errors as their errno name.
  *
  *   test-tpm2-tool seal [--no-pin] TCTI PCRS TOKEN SECRET

@@ -1,5 +1,5 @@
 #!/bin/bash
-# storage/tpm2.c against swtpm over a unix socket, driven by test-tpm2-tool:
+# storage/tpm2/tpm2.c against swtpm over a unix socket, driven by test-tpm2-tool:
 # a fresh TPM gets its SRK at 0x81000001 and a second run reuses it; seal and
 # unseal round trip; the token has systemd's layout and a policy hash that
 # matches one computed here from the PCR value; wrong PINs count and say how

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Runs inside the VM (tests/vm/run [--no-udev] --disk pool:1G:gpt-root-gap-home):
-# storage/dm-linear.c end to end through test-dm-linear, with udevd running
+# storage/pool/dm-linear.c end to end through test-dm-linear, with udevd running
 # or not (HEARTH_VM_UDEV). Everything it makes is removed on exit, also on
 # failure.
 # Usage: dm-linear-inside.sh TEST_DM_LINEAR

@@ -515,6 +515,36 @@ stop_writer
 verify_data "LUKS home shrunk online"
 check "the volume shrank to 20 extents (320M)" test "$(dev_size alice)" = $((20 * ESB))
 expect 0 "check after the online shrink" check
+# The pool lock covers a LUKS home's whole resize (storage/pool/pool.h):
+# hearth-pool's "the mapping fits" check must not run between hearth-work's
+# volume change and its mapping change. Stopped right after the mapping
+# changed, hearth-work must still hold the lock, growing and shrinking.
+lock_held_at_mapping() { # lock_held_at_mapping SIZE WHAT
+    local hw rc st i
+    printf '%s' "$(rec "$1" "$PW")" |
+        HEARTH_FAILPOINT=luks-resize-mapping:stop "$HW_BIN" resize > hw.out 2> hw.err &
+    hw=$!
+    st=
+    for i in $(seq 600); do
+        st=$(awk '{ print $3 }' /proc/$hw/stat 2> /dev/null)
+        [ "$st" = T ] || [ -z "$st" ] && break
+        sleep 0.1
+    done
+    if [ "$st" = T ]; then
+        flock -n -E 99 /run/hearth/pool.lock true; rc=$?
+        check "$2: hearth-work holds the pool lock past its mapping change" test "$rc" = 99
+        kill -CONT $hw
+    else
+        bad "$2: hearth-work did not stop at luks-resize-mapping: $(tail -n 3 hw.err)"
+    fi
+    wait $hw; rc=$?
+    check "$2: hearth-work resize finished (exit $rc)" test "$rc" = 0
+}
+lock_held_at_mapping $((352 * MB)) "grow"
+check "the volume grew to 22 extents (352M)" test "$(dev_size alice)" = $((22 * ESB))
+lock_held_at_mapping $((320 * MB)) "shrink"
+check "the volume shrank to 20 extents again" test "$(dev_size alice)" = $((20 * ESB))
+expect 0 "check after the resizes under the lock" check
 MNT=$MNT_SAVED
 w deactivate 0 "$(rec $((320 * MB)))"
 dm_remove alice

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Drives storage/dm-linear.c from tests/vm/dm-linear-inside.sh, one
+/* Drives storage/pool/dm-linear.c from tests/vm/dm-linear-inside.sh, one
  * operation per run, plus a checking writer and a reload benchmark.
  *
  *   test-dm-linear udev

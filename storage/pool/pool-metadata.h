@@ -3,7 +3,7 @@
 
 /* The extent pool's on-disk metadata: the in-memory model, and the explicit
  * little-endian codec for the geometry block and the A/B metadata copies.
- * The format is described byte by byte in storage/POOL-FORMAT.md. Nothing
+ * The format is described byte by byte in docs/POOL-FORMAT.md. Nothing
  * here does I/O: callers read and write the buffers.
  *
  * All sizes and offsets are in 512-byte sectors unless a name says bytes.

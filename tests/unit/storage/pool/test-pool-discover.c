@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Which scanned devices are this machine's pool (storage/pool-discover.c). */
+/* Which scanned devices are this machine's pool (storage/pool/pool-discover.c). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

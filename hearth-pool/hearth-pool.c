@@ -1,6 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* hearth-pool: drives the extent pool (storage/pool.c). Installed to
- * libexecdir; hearthd and homectl will run it, admins and tests may too. */
+/* hearth-pool: the program that changes the extent pool (storage/pool/,
+ * on-disk format docs/POOL-FORMAT.md): init, activate, grow, shrink,
+ * create, remove, release, status, check. Installed to libexecdir. Run by:
+ * hearthd, one call at a time, for io.hearth.Pool1 (hearthd/bus-pool.c: the
+ * bus methods homectl pool calls, and growing a volume by itself); the
+ * boot unit hearth-pool.service (activate); admins and tests directly. Its
+ * exit statuses are the contract with bus-pool.c. hearth-work changes pool
+ * volumes too, in-process (LUKS homes on a pool volume): the two are
+ * serialized by the pool lock (storage/pool/pool.h). */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -20,7 +27,7 @@ static const char help_text[] =
 "\n"
 "Drives Hearth's extent pool: /home (the volume \"home\") and other volumes as\n"
 "chains of dm-linear extents over the home partition and a pool partition\n"
-"between root and home. The on-disk format is storage/POOL-FORMAT.md.\n"
+"between root and home. The on-disk format is docs/POOL-FORMAT.md.\n"
 "\n"
 "Commands:\n"
 "  init HOME_PART POOL_PART [--extent-size=SIZE] [--force]\n"

@@ -3,17 +3,52 @@
 
 /* The extent pool's I/O engine: physical volumes on disk, the A/B metadata
  * commit, the dm-linear devices and the filesystems on them. The format is
- * storage/POOL-FORMAT.md; the pure logic (codec, allocator, table builder)
+ * docs/POOL-FORMAT.md; the pure logic (codec, allocator, table builder)
  * is pool-metadata.h and pool-alloc.h.
  *
  * A Pool is an opened pool, like cryptsetup's struct crypt_device: the PVs'
  * devices, their geometries, every metadata copy read and the metadata
- * chosen. Opening takes the pool lock (/run/hearth/pool.lock, exclusive)
- * and never writes anything; only the operations below write, and only
- * from metadata that passed every check.
+ * chosen. Opening takes the pool lock (below) and never writes anything;
+ * only the operations below write, and only from metadata that passed
+ * every check.
  *
  * Errors are logged once, naming the object ("pool volume home: …",
- * "pool PV /dev/vdb3: …"), and returned as negative errno values. */
+ * "pool PV /dev/vdb3: …"), and returned as negative errno values.
+ *
+ * THE POOL LOCK
+ *
+ * Two programs change the pool: hearth-pool (hearth-pool/; one process per
+ * command, run by hearthd's queue in hearthd/bus-pool.c, by the boot unit's
+ * activate and by admins) and hearth-work, in-process, for LUKS homes on a
+ * pool volume (storage/luks-pool.c, luks-resize.c). They are serialized by
+ * one lock and nothing else: an exclusive flock(2) on /run/hearth/pool.lock
+ * (a fixed path, not $HEARTH_RUNTIME_DIR: every process on the machine must
+ * meet on the same file).
+ *
+ *  - Taken by pool_open() and pool_init(), released by pool_free() or by
+ *    the kernel when the process dies (a crash never leaves it held). Only
+ *    code holding a Pool (or inside pool_init) writes PV areas, metadata
+ *    copies, a PV's GPT entry or the hearth-pool-* dm tables, so every
+ *    writer of the pool holds the lock.
+ *  - hearth-pool holds it for the whole command.
+ *  - hearth-work holds it for each step on a volume: bringing the volume up
+ *    at activation, making it at create, removing it at remove; and for a
+ *    resize, from reading the volume's size and the pool's free space until
+ *    the volume, the LUKS mapping and the filesystem inside agree again.
+ *    hearth-pool's shrink decides from the size of the open mapping, and
+ *    its grow hands out the free space the resize read: neither may run
+ *    between the resize's steps.
+ *  - A process holds one Pool at a time: the flock belongs to an open
+ *    file, so a second pool_open() in the same process waits for ever.
+ *    Open it after anything that may open it itself (bringing a volume up
+ *    when a home's volume is opened), and pass the Pool down.
+ *  - Under it, libfdisk edits take the disk's BSD lock (as udev expects);
+ *    nothing takes the pool lock while holding a disk's lock.
+ *
+ * Not covered: what a LUKS home's create writes on a volume after making
+ * it (the header, the filesystem), which happens after the lock is
+ * released; and reads that may be a moment stale (a home's volume size
+ * read from its device). */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -114,7 +149,10 @@ int pool_status(Pool *p, json_object **ret);
  * invalid copies and reloads lagging tables. */
 int pool_verify(Pool *p, bool repair, json_object **ret);
 
-/* Test-only: SIGKILLs the process if $HEARTH_FAILPOINT names this step. */
+/* Test-only: SIGKILLs the process if $HEARTH_FAILPOINT names this step;
+ * SIGSTOPs it if $HEARTH_FAILPOINT is "<step>:stop" (a test then looks at
+ * what it holds, and sends SIGCONT). The LUKS backend has steps of its own,
+ * not in pool_failpoint_names(): luks-resize-mapping. */
 void pool_failpoint(const char *name);
 /* Every failpoint name, NULL-terminated. */
 const char *const *pool_failpoint_names(void);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* storage/gpt.c: tables written by libfdisk (512- and 4096-byte sectors)
+/* storage/pool/gpt.c: tables written by libfdisk (512- and 4096-byte sectors)
  * read back the same as libfdisk reads them; the backup is used when the
  * primary header or array is damaged, and only then; a GPT counts only
  * behind a protective MBR; and hostile headers and entries, with CRCs

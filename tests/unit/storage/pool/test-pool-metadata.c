@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The extent pool's metadata codec: round trips, every corruption refused
  * with its own message, the A/B choice, the geometry block, missing PVs.
- * Byte offsets below are those of storage/POOL-FORMAT.md. */
+ * Byte offsets below are those of docs/POOL-FORMAT.md. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

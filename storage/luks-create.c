@@ -1,0 +1,473 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Making a LUKS home: the image or device (allocated, checked blank), the
+ * LUKS2 header, keyslots, TPM2 and recovery enrolment, the filesystem and
+ * the skeleton; anything half-made is undone. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/ioctl.h>
+#include <linux/fs.h>
+#include <unistd.h>
+
+#include <blkid/blkid.h>
+#include <libcryptsetup.h>
+#include <openssl/rand.h>
+
+#include "backend.h"
+#include "fileio.h"
+#include "fs.h"
+#include "home-dm.h"
+#include "identity-store.h"
+#include "log.h"
+#include "luks-tpm2.h"
+#include "macro.h"
+#include "runtime-paths.h"
+#include "pool.h"
+#include "secret.h"
+#include "size.h"
+
+#include "luks-internal.h"
+
+/* ---- create ---------------------------------------------------------------- */
+
+static int set_pbkdf(Home *h, Volume *v) {
+        const UserRecord *rec = h->rec;
+        struct crypt_pbkdf_type p = {
+                .type = rec->luks_pbkdf_type ?: CRYPT_KDF_ARGON2ID,
+                .hash = rec->luks_pbkdf_hash_algorithm ?: "sha512",
+                /* homed's defaults: 500 ms and 64 MiB, not libcryptsetup's
+                 * 2 s that every login would wait for. */
+                .time_ms = rec->luks_pbkdf_time_cost_usec != UINT64_MAX
+                                   ? (uint32_t) (rec->luks_pbkdf_time_cost_usec / 1000 ?: 1) : 500,
+                .max_memory_kb = rec->luks_pbkdf_memory_cost != UINT64_MAX
+                                         ? (uint32_t) (rec->luks_pbkdf_memory_cost / 1024) : 65536,
+                .parallel_threads = rec->luks_pbkdf_parallel_threads != UINT64_MAX
+                                            ? (uint32_t) rec->luks_pbkdf_parallel_threads : 1,
+        };
+        int r;
+
+        if (strcmp(p.type, CRYPT_KDF_PBKDF2) == 0) {
+                p.max_memory_kb = 0;
+                p.parallel_threads = 0;
+        }
+        /* luksPbkdfForceIterations (systemd's field): fixed cost, no
+         * benchmark. Tests use it to make formatting cheap. */
+        if (rec->luks_pbkdf_force_iterations != UINT64_MAX) {
+                p.iterations = (uint32_t) rec->luks_pbkdf_force_iterations;
+                p.time_ms = 0;
+                p.flags = CRYPT_PBKDF_NO_BENCHMARK;
+                if (p.max_memory_kb < 32 && p.max_memory_kb != 0)
+                        p.max_memory_kb = 32;
+        }
+        r = crypt_set_pbkdf_type(v->cd, &p);
+        if (r < 0)
+                return log_error_errno(r, "home %s: PBKDF settings refused by libcryptsetup: %m", h->name);
+        return 0;
+}
+
+static int default_size(Home *h, const char *image, bool is_block, uint64_t *ret) {
+        if (is_block) {
+                _cleanup_close_ int fd = open(image, O_RDONLY | O_CLOEXEC);
+                uint64_t size;
+                if (fd < 0 || ioctl(fd, BLKGETSIZE64, &size) < 0)
+                        return log_error_errno(errno, "home %s: cannot get the size of %s: %m", h->name, image);
+                *ret = size;
+                return 0;
+        }
+        if (h->rec->disk_size != UINT64_MAX) {
+                *ret = h->rec->disk_size;
+                return 0;
+        }
+        /* As homed: a share of what is free, here a fifth, in whole MiB. */
+        struct statvfs sv;
+        if (fstatvfs(h->root_fd, &sv) < 0)
+                return log_error_errno(errno, "home %s: cannot stat %s: %m", h->name, h->root);
+        *ret = (uint64_t) sv.f_bavail * sv.f_frsize / 5 / (1024 * 1024) * (1024 * 1024);
+        return 0;
+}
+
+/* What an image may take of the file system under it: what is free there
+ * but a floor left to the system, a twentieth of that file system (at most
+ * 1 GiB). An image that filled /home would leave the other homes, logs and
+ * everyone's files without room, and the file system read-only at worst. */
+int luks_image_room(Home *h, uint64_t *ret) {
+        struct statvfs sv;
+        if (fstatvfs(h->root_fd, &sv) < 0)
+                return log_error_errno(errno, "home %s: cannot stat %s: %m", h->name, h->root);
+        uint64_t avail = (uint64_t) sv.f_bavail * sv.f_frsize, total = (uint64_t) sv.f_blocks * sv.f_frsize;
+        uint64_t floor = total / 20 < (UINT64_C(1) << 30) ? total / 20 : UINT64_C(1) << 30;
+        *ret = avail > floor ? avail - floor : 0;
+        return 0;
+}
+
+/* 0 if an image of size bytes, of which allocated are on disk already,
+ * fits in that room; -ENOSPC if not. */
+int luks_image_fits(Home *h, uint64_t size, uint64_t allocated) {
+        char a[SIZE_FORMAT_MAX], b[SIZE_FORMAT_MAX], c[SIZE_FORMAT_MAX];
+        uint64_t room, need = size > allocated ? size - allocated : 0;
+        int r = luks_image_room(h, &room);
+        if (r < 0)
+                return r;
+        if (need <= room)
+                return 0;
+        return log_error_errno(ENOSPC, "home %s: an image of %s does not fit in %s: it needs %s more, and only %s "
+                               "is free beyond what stays for the system", h->name, size_format(size, a), h->root,
+                               size_format(need, b), size_format(room, c));
+}
+
+/* Gives the image file its size: allocated, as homed does unless discard
+ * is on, so that the home cannot run out of room under its file system
+ * later; sparse with discard, or where the file system cannot allocate. */
+int luks_image_allocate(Home *h, const char *path, int fd, uint64_t size) {
+        _cleanup_close_ int own = -1;
+        if (fd < 0) {
+                fd = own = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        return log_error_errno(errno, "home %s: cannot open %s: %m", h->name, path);
+        }
+        if (h->rec->luks_discard <= 0) {
+                if (fallocate(fd, 0, 0, (off_t) size) == 0)
+                        return 0;
+                if (errno != EOPNOTSUPP && errno != ENOSYS)
+                        return log_error_errno(errno, "home %s: cannot allocate %s: %m", h->name, path);
+                log_debug("home %s: the file system under %s cannot allocate; the image stays sparse", h->name, path);
+        }
+        if (ftruncate(fd, (off_t) size) < 0)
+                return log_error_errno(errno, "home %s: cannot size %s: %m", h->name, path);
+        return 0;
+}
+
+int luks_mount_dir(Home *h, const char *what, char **ret) {
+        _cleanup_free_ char *p = NULL;
+        if (asprintf(&p, "%s/%s/%s", hearth_runtime_dir(), what, h->name) < 0)
+                return log_oom();
+        int r = mkdir_parents(p, 0700);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot create %s: %m", h->name, p);
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+/* Leftovers of a killed create: its mount and its mapping. The image file
+ * itself goes with the other hidden leftovers. */
+static void clean_create_leftovers(Home *h) {
+        _cleanup_free_ char *mnt = NULL;
+        char name[HOME_DM_NAME_MAX];
+
+        if (luks_mount_dir(h, "create", &mnt) >= 0)
+                (void) umount2(mnt, MNT_DETACH);
+        if (luks_find_mapping(h, name, true) > 0) {
+                _cleanup_free_ char *image = NULL;
+                bool is_block;
+                struct stat st;
+                /* Active without a finished image: only a killed create does that. */
+                if (luks_image_path(h, &image, &is_block) >= 0 && !is_block && stat(image, &st) < 0)
+                        (void) crypt_deactivate_by_name(NULL, name, CRYPT_DEACTIVATE_FORCE);
+        }
+        (void) home_clean_leftovers(h);
+}
+
+/* Another home whose record names the same device (the identity store
+ * hearthd keeps): its volume is not this create's to format, wipe or not. */
+static int device_named_by_other_home(Home *h, const char *dev) {
+        _cleanup_identity_store_ IdentityStore *store = NULL;
+        char **names = NULL;
+        struct stat mine, other;
+        int r, found = 0;
+
+        /* A pool volume's node may not be there yet: then by name only. */
+        bool blk = stat(dev, &mine) == 0 && S_ISBLK(mine.st_mode);
+        r = identity_store_open(NULL, &store);
+        if (r >= 0)
+                r = identity_store_list(store, &names);
+        if (r < 0)
+                return 0; /* no store (hearthd keeps none here): nothing to compare with */
+        for (char **n = names; *n && !found; n++) {
+                _cleanup_user_record_ UserRecord *rec = NULL;
+                if (strcmp(*n, h->name) == 0 || identity_store_load(store, *n, &rec) < 0 || !rec->image_path)
+                        continue;
+                if (strcmp(rec->image_path, dev) == 0 ||
+                    (blk && stat(rec->image_path, &other) == 0 && S_ISBLK(other.st_mode) && other.st_rdev == mine.st_rdev)) {
+                        found = log_error_errno(EEXIST, "home %s: %s is the volume of home %s; refusing to format it",
+                                                h->name, dev, *n);
+                }
+        }
+        for (char **n = names; *n; n++)
+                free(*n);
+        free(names);
+        return found;
+}
+
+/* A block device a new home may be made on: nobody uses it (mounted, held
+ * by a mapping such as another home's, opened exclusively), and nothing is
+ * on it — file system, partition table, LUKS header, RAID or LVM member —
+ * unless the caller asked to wipe it (hearth-work create --wipe); then the
+ * signatures found are erased first, as wipefs does. */
+static int device_check_blank(Home *h, const char *dev) {
+        _cleanup_close_ int fd = open(dev, (h->wipe ? O_RDWR : O_RDONLY) | O_EXCL | O_CLOEXEC);
+        if (fd < 0 && errno == EBUSY)
+                return log_error_errno(EBUSY, "home %s: %s is in use (mounted, held by a mapping such as another "
+                                       "home's, or open); refusing to touch it", h->name, dev);
+        if (fd < 0)
+                return log_error_errno(errno, "home %s: cannot open %s: %m", h->name, dev);
+        blkid_probe pr = blkid_new_probe();
+        if (!pr || blkid_probe_set_device(pr, fd, 0, 0) < 0) {
+                if (pr)
+                        blkid_free_probe(pr);
+                return log_error_errno(ENOMEM, "home %s: cannot probe %s", h->name, dev);
+        }
+        blkid_probe_enable_superblocks(pr, 1);
+        blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_MAGIC | BLKID_SUBLKS_BADCSUM);
+        blkid_probe_enable_partitions(pr, 1);
+        blkid_probe_set_partitions_flags(pr, BLKID_PARTS_MAGIC);
+        int r = 0, n = 0;
+        char what[64] = "";
+        while (blkid_do_probe(pr) == 0) {
+                const char *t = NULL;
+                if (!what[0] && (blkid_probe_lookup_value(pr, "TYPE", &t, NULL) == 0 ||
+                                 blkid_probe_lookup_value(pr, "PTTYPE", &t, NULL) == 0) && t)
+                        snprintf(what, sizeof what, "%s", t);
+                n++;
+                if (!h->wipe)
+                        break;
+                if (blkid_do_wipe(pr, 0) < 0) {
+                        r = log_error_errno(EIO, "home %s: cannot wipe the %s signature on %s", h->name,
+                                            t ?: "found", dev);
+                        break;
+                }
+        }
+        blkid_free_probe(pr);
+        if (r < 0)
+                return r;
+        if (n > 0 && !h->wipe)
+                return log_error_errno(EEXIST, "home %s: %s holds %s%s; refusing to format it (hearth-work create "
+                                       "--wipe erases it first)", h->name, dev, what[0] ? "a " : "data",
+                                       what[0] ? what : "");
+        if (n > 0) {
+                log_info("home %s: wiped %d signature%s (%s) on %s", h->name, n, n == 1 ? "" : "s", what, dev);
+                if (fsync(fd) < 0)
+                        return log_error_errno(errno, "home %s: cannot sync %s: %m", h->name, dev);
+        }
+        return 0;
+}
+
+int luks_create(Home *h) {
+        _cleanup_volume_ Volume v = { .loop_fd = -1 };
+        _cleanup_opened_ Opened o = { .slot = -1 };
+        _cleanup_free_ char *image = NULL, *temp = NULL, *temp_path = NULL, *mnt = NULL;
+        _cleanup_close_ int fd = -1, top = -1;
+        char name[HOME_DM_NAME_MAX], mapped[80], volume[POOL_NAME_MAX + 1];
+        uint64_t size = 0, min = 0;
+        bool is_block = false, mounted = false, on_pool, pool_created = false, formatted = false;
+        struct stat st;
+        int r;
+
+        LuksTpm2Wish tpm2;
+        if (!h->rec->password || !h->rec->password[0])
+                return log_error_errno(EINVAL, "home %s: secret.password: required for an encrypted home", h->name);
+        r = luks_tpm2_wish(h, &tpm2);
+        if (r < 0)
+                return r;
+        if (fs_min_size(luks_fstype(h), &min) < 0)
+                return log_error_errno(EOPNOTSUPP, "home %s: fileSystemType %s is not supported", h->name, luks_fstype(h));
+        r = luks_image_path(h, &image, &is_block);
+        if (r < 0)
+                return r;
+        clean_create_leftovers(h);
+        r = luks_find_mapping(h, name, false);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                return log_error_errno(EALREADY, "home %s: /dev/mapper/%s is already active", h->name, name);
+        r = luks_require_name_free(h, name);
+        if (r < 0)
+                return r;
+        if (!is_block && stat(image, &st) == 0)
+                return log_error_errno(EEXIST, "home %s: %s already exists", h->name, image);
+        if (is_block && (r = device_named_by_other_home(h, image)) < 0)
+                return r;
+        r = luks_home_pool_volume(h, volume);
+        if (r < 0)
+                return r;
+        on_pool = r > 0;
+        if (on_pool) {
+                r = luks_pool_volume_prepare(h, volume, image, min, &pool_created);
+                if (r < 0)
+                        return r;
+        }
+
+        if (is_block && (r = device_check_blank(h, image)) < 0)
+                goto fail;
+        r = default_size(h, image, is_block, &size);
+        if (r < 0)
+                goto fail;
+        if (size < min + LUKS_HEADER_ROOM) {
+                char a[SIZE_FORMAT_MAX], b[SIZE_FORMAT_MAX];
+                r = log_error_errno(ERANGE, "home %s: %s is too small for %s: at least %s are needed", h->name,
+                                    size_format(size, a), luks_fstype(h), size_format(min + LUKS_HEADER_ROOM, b));
+                goto fail;
+        }
+        if (!is_block && (r = luks_image_fits(h, size, 0)) < 0)
+                goto fail;
+
+        /* Build under a hidden name; rename into place only when complete. */
+        if (!is_block) {
+                r = home_temp_name(h, "create", &temp);
+                if (r < 0)
+                        return r;
+                fd = openat(h->root_fd, temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                if (fd < 0)
+                        return log_error_errno(errno, "home %s: cannot create image: %m", h->name);
+                r = luks_image_allocate(h, temp, fd, size);
+                if (r < 0)
+                        goto fail;
+                if (asprintf(&temp_path, "%s/%s", h->root, temp) < 0) {
+                        r = log_oom();
+                        goto fail;
+                }
+        }
+        r = luks_volume_attach(h, is_block ? image : temp_path, is_block, &v);
+        if (r < 0)
+                goto fail;
+        r = set_pbkdf(h, &v);
+        if (r < 0)
+                goto fail;
+
+        struct crypt_params_luks2 params = {
+                .sector_size = 4096,
+                .label = h->name,
+                .subsystem = LUKS_SUBSYSTEM,
+        };
+        size_t key_size = h->rec->luks_volume_key_size != UINT64_MAX ? (size_t) h->rec->luks_volume_key_size : 64;
+        /* Our own key, not libcryptsetup's: the record in the header is
+         * encrypted with it. */
+        if (secure_buffer_new(key_size, &o.vk) < 0) {
+                r = log_oom();
+                goto fail;
+        }
+        o.vk_size = key_size;
+        if (RAND_priv_bytes(o.vk->data, (int) key_size) != 1) {
+                r = log_error_errno(EIO, "home %s: no random bytes for the volume key", h->name);
+                goto fail;
+        }
+        r = crypt_format(v.cd, CRYPT_LUKS2, h->rec->luks_cipher ?: "aes", h->rec->luks_cipher_mode ?: "xts-plain64",
+                         NULL, o.vk->data, key_size, &params);
+        if (r == -EINVAL) {
+                params.sector_size = 512; /* the device cannot do 4096 */
+                r = crypt_format(v.cd, CRYPT_LUKS2, h->rec->luks_cipher ?: "aes",
+                                 h->rec->luks_cipher_mode ?: "xts-plain64", NULL, o.vk->data, key_size, &params);
+        }
+        if (r < 0) {
+                r = log_error_errno(r, "home %s: cannot format LUKS2: %m", h->name);
+                goto fail;
+        }
+        formatted = true;
+        /* Sealed in the TPM, the disk alone must not open with the
+         * password: no password keyslot unless asked for. */
+        for (const char *const *pw = h->rec->password; (!tpm2.enabled || tpm2.keep_password) && *pw; pw++) {
+                r = crypt_keyslot_add_by_volume_key(v.cd, CRYPT_ANY_SLOT, NULL, 0, *pw, strlen(*pw));
+                if (r < 0) {
+                        r = log_error_errno(r, "home %s: cannot add a keyslot: %m", h->name);
+                        goto fail;
+                }
+        }
+        if (tpm2.enabled && (r = luks_tpm2_enroll(h, v.cd, &tpm2, h->rec->password[0])) < 0)
+                goto fail;
+        r = luks_recovery_enroll(h, v.cd);
+        if (r < 0)
+                goto fail;
+
+        json_object_object_add(h->rec->json, "imagePath", json_object_new_string(image));
+        /* homed's field: which LUKS volume is this home's (remove checks it). */
+        if (crypt_get_uuid(v.cd))
+                json_object_object_add(h->rec->json, "luksUuid", json_object_new_string(crypt_get_uuid(v.cd)));
+        if (!h->rec->file_system_type)
+                json_object_object_add(h->rec->json, "fileSystemType", json_object_new_string(luks_fstype(h)));
+        json_object_object_add(h->rec->json, "diskSize", json_object_new_int64((int64_t) size));
+        r = user_record_refresh(h->rec, NULL);
+        if (r >= 0)
+                r = luks_sign_record(h);
+        if (r >= 0)
+                r = luks_token_write(h, &v, &o);
+        if (r < 0)
+                goto fail;
+
+        r = crypt_activate_by_volume_key(v.cd, name, NULL, 0, h->rec->luks_discard > 0 ? CRYPT_ACTIVATE_ALLOW_DISCARDS : 0);
+        if (r < 0) {
+                r = log_error_errno(r, "home %s: cannot activate the new volume: %m", h->name);
+                goto fail;
+        }
+        snprintf(mapped, sizeof mapped, "/dev/mapper/%s", name);
+        r = fs_make(luks_fstype(h), mapped, h->name);
+        if (r >= 0)
+                r = luks_mount_dir(h, "create", &mnt);
+        if (r >= 0)
+                r = fs_mount(luks_fstype(h), mapped, mnt, NULL);
+        if (r < 0)
+                goto fail;
+        mounted = true;
+
+        top = open(mnt, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (top < 0) {
+                r = log_error_errno(errno, "home %s: cannot open new filesystem: %m", h->name);
+                goto fail;
+        }
+        r = home_seed(h, top);
+        if (r >= 0)
+                r = home_chown_top(h, top);
+        if (r >= 0)
+                r = luks_identity_file_write(h, top);
+        if (r >= 0 && syncfs(top) < 0)
+                r = log_error_errno(errno, "home %s: cannot sync: %m", h->name);
+        if (r < 0)
+                goto fail;
+        close(top);
+        top = -1;
+        if (umount(mnt) < 0) {
+                r = log_error_errno(errno, "home %s: cannot unmount %s: %m", h->name, mnt);
+                goto fail;
+        }
+        mounted = false;
+        r = crypt_deactivate(v.cd, name);
+        if (r < 0) {
+                r = log_error_errno(r, "home %s: cannot close the new volume: %m", h->name);
+                goto fail;
+        }
+        if (!is_block) {
+                if (fsync(fd) < 0) {
+                        r = log_error_errno(errno, "home %s: cannot sync image: %m", h->name);
+                        goto fail;
+                }
+                if (renameat2(h->root_fd, temp, h->root_fd, strrchr(image, '/') + 1, RENAME_NOREPLACE) < 0) {
+                        r = log_error_errno(errno, "home %s: cannot move image into place: %m", h->name);
+                        goto fail;
+                }
+                (void) fsync(h->root_fd);
+        }
+        (void) rmdir(mnt);
+        free(h->state);
+        h->state = strdup("inactive");
+        return 0;
+
+fail:
+        if (mounted)
+                (void) umount2(mnt, MNT_DETACH);
+        if (mnt)
+                (void) rmdir(mnt);
+        if (v.cd && crypt_status(v.cd, name) >= CRYPT_ACTIVE)
+                (void) crypt_deactivate_by_name(v.cd, name, CRYPT_DEACTIVATE_FORCE);
+        if (temp)
+                (void) unlinkat(h->root_fd, temp, 0);
+        else if (is_block && formatted) /* leave no half-made header on a device: only ours */
+                (void) crypt_wipe(v.cd, NULL, CRYPT_WIPE_ZERO, 0, UINT64_C(16) << 20, 1 << 20, 0, NULL, NULL);
+        if (pool_created) {
+                luks_volume_close(&v); /* nothing of ours may hold the device */
+                if (luks_pool_volume_discard(h, volume) < 0)
+                        log_warning("home %s: the pool volume %s made for it is left; hearth-pool remove %s removes it",
+                                    h->name, volume, volume);
+        }
+        return r;
+}

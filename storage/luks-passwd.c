@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The keyslots: changing passwords (passwd) and checking one without
+ * activating anything (authenticate). */
+#include <errno.h>
+#include <string.h>
+
+#include <libcryptsetup.h>
+
+#include "backend.h"
+#include "log.h"
+#include "luks-tpm2.h"
+
+#include "luks-internal.h"
+
+/* ---- passwd ------------------------------------------------------------------ */
+
+/* New keyslots first, old ones last: killed at any point, the home opens
+ * with the old password or the new one. */
+int luks_passwd(Home *h) {
+        _cleanup_volume_ Volume v = { .loop_fd = -1 };
+        _cleanup_opened_ Opened o = { .slot = -1 };
+        const char *old;
+        int r, old_slot;
+
+        r = luks_volume_open(h, &v);
+        if (r < 0)
+                return r;
+        old_slot = luks_volume_key_get(h, &v, &o);
+        if (old_slot < 0)
+                return old_slot;
+        old = o.password;
+        const char *const *np = user_record_secret(h->rec, "newPassword");
+        if (!np || !np[0])
+                return log_error_errno(EINVAL, "home %s: secret.newPassword: required", h->name);
+
+        /* The TPM's PIN first: a crash after it leaves the TPM opening with
+         * the new password and any password keyslot with the old. */
+        Tpm2Sealed sealed;
+        int tpm_slot;
+        bool tpm = luks_tpm2_find(h, v.cd, &sealed, &tpm_slot) >= 0;
+        if (tpm) {
+                r = luks_tpm2_reseal(h, v.cd, old, np[0]);
+                if (r < 0)
+                        return r;
+        }
+        /* Keyslots of tokens (TPM2, recovery keys) are not passwords'. */
+        bool token_slot[32];
+        luks_token_keyslots(v.cd, token_slot);
+        bool any_password_slot = false;
+        for (int slot = 0; slot < crypt_keyslot_max(CRYPT_LUKS2) && slot < 32; slot++) {
+                crypt_keyslot_info ki = crypt_keyslot_status(v.cd, slot);
+                any_password_slot = any_password_slot ||
+                                    ((ki == CRYPT_SLOT_ACTIVE || ki == CRYPT_SLOT_ACTIVE_LAST) && !token_slot[slot]);
+        }
+        if (!any_password_slot)
+                goto signed_record;
+
+        int added[64], n_added = 0;
+        for (size_t i = 0; np[i] && i < 64; i++) {
+                const char *pw = np[i];
+                r = crypt_keyslot_add_by_passphrase(v.cd, CRYPT_ANY_SLOT, old, strlen(old), pw, strlen(pw));
+                if (r < 0) {
+                        log_error_errno(r, "home %s: cannot add a keyslot for the new password: %m", h->name);
+                        for (int k = 0; k < n_added; k++)
+                                (void) crypt_keyslot_destroy(v.cd, added[k]);
+                        return r;
+                }
+                added[n_added++] = r;
+        }
+        /* Every other active keyslot belonged to an old password. */
+        for (int slot = 0; slot < crypt_keyslot_max(CRYPT_LUKS2); slot++) {
+                bool keep = false;
+                crypt_keyslot_info ki = crypt_keyslot_status(v.cd, slot);
+                if (ki != CRYPT_SLOT_ACTIVE && ki != CRYPT_SLOT_ACTIVE_LAST)
+                        continue;
+                for (int k = 0; k < n_added; k++)
+                        keep = keep || added[k] == slot;
+                if (keep || (slot < 32 && token_slot[slot]))
+                        continue;
+                r = crypt_keyslot_destroy(v.cd, slot);
+                if (r < 0)
+                        return log_error_errno(r, "home %s: cannot remove old keyslot %d: %m", h->name, slot);
+        }
+signed_record:
+        /* The hashes were set by the worker already; re-sign and re-embed. */
+        r = luks_sign_record(h);
+        if (r >= 0)
+                r = luks_token_write(h, &v, &o);
+        return r;
+}
+
+/* Checks a password against the keyslots without activating anything. */
+int luks_authenticate(Home *h) {
+        _cleanup_volume_ Volume v = { .loop_fd = -1 };
+        _cleanup_opened_ Opened o = { .slot = -1 };
+        int r = luks_volume_open(h, &v);
+        if (r < 0)
+                return r;
+        r = luks_volume_key_get(h, &v, &o);
+        return r < 0 ? r : 0;
+}

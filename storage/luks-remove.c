@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Whether a LUKS home exists, what it holds (inspect), its record updated
+ * in the header, and removal once the volume is proven the home's own. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <libcryptsetup.h>
+
+#include "backend.h"
+#include "log.h"
+#include "loop.h"
+#include "macro.h"
+#include "pool.h"
+
+#include "luks-internal.h"
+
+/* ---- inspect, update, remove ------------------------------------------------------ */
+
+int luks_exists(Home *h) {
+        _cleanup_free_ char *image = NULL;
+        char volume[POOL_NAME_MAX + 1];
+        bool is_block;
+        struct stat st;
+        int r = luks_image_path(h, &image, &is_block);
+        if (r < 0)
+                return r;
+        if (stat(image, &st) == 0)
+                return 1;
+        if (errno != ENOENT)
+                return -errno;
+        r = luks_home_pool_volume(h, volume);
+        if (r <= 0)
+                return r;
+        /* An inactive pool volume exists all the same. */
+        _cleanup_pool_ Pool *p = NULL;
+        PoolVolumeInfo info;
+        r = luks_open_pool(h, &p);
+        if (r < 0)
+                return r;
+        r = pool_volume_info(p, volume, &info);
+        return r == -ENOENT ? 0 : r < 0 ? r : 1;
+}
+
+int luks_inspect(Home *h) {
+        _cleanup_free_ char *image = NULL;
+        json_object *status;
+        bool is_block;
+        struct stat st;
+        int r;
+
+        char volume[POOL_NAME_MAX + 1];
+        uint64_t pool_size = 0;
+
+        r = luks_image_path(h, &image, &is_block);
+        if (r < 0)
+                return r;
+        r = luks_home_pool_volume(h, volume);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                r = luks_pool_volume_size(h, volume, image, &pool_size);
+                if (r < 0)
+                        return r;
+        } else if (stat(image, &st) < 0)
+                return log_error_errno(errno, "home %s: image %s: %m", h->name, image);
+        if (!h->state) {
+                r = luks_set_state(h, luks_is_active(h) ? "active" : "inactive");
+                if (r < 0)
+                        return r;
+        }
+        status = json_object_new_object();
+        if (!status)
+                return log_oom();
+        if (pool_size > 0) /* the pool volume is the home's, as an image is */
+                json_object_object_add(status, "diskSize", json_object_new_int64((int64_t) pool_size));
+        else if (!is_block)
+                json_object_object_add(status, "diskSize", json_object_new_int64((int64_t) st.st_size));
+        if (strcmp(h->state, "active") == 0) {
+                struct statvfs sv;
+                if (statvfs(h->path, &sv) == 0) {
+                        json_object_object_add(status, "diskFree",
+                                               json_object_new_int64((int64_t) ((uint64_t) sv.f_bavail * sv.f_frsize)));
+                        json_object_object_add(status, "diskUsage",
+                                               json_object_new_int64((int64_t) ((uint64_t) (sv.f_blocks - sv.f_bfree) *
+                                                                                sv.f_frsize)));
+                }
+        }
+        return home_update_sections(h, status);
+}
+
+int luks_update(Home *h) {
+        _cleanup_volume_ Volume v = { .loop_fd = -1 };
+        _cleanup_opened_ Opened o = { .slot = -1 };
+        int r = luks_volume_open(h, &v);
+        if (r < 0)
+                return r;
+        /* The header's copy is encrypted with the volume key: without a
+         * password it waits for the next activation, which rewrites a copy
+         * older than the record. */
+        bool with_key = h->rec->password && h->rec->password[0];
+        if (with_key && (r = luks_volume_key_get(h, &v, &o)) < 0)
+                return r;
+        r = luks_sign_record(h);
+        if (r >= 0 && with_key)
+                r = luks_token_write(h, &v, &o);
+        else if (r >= 0)
+                log_info("home %s: no password given: the header's copy of the record is updated at the next "
+                         "activation", h->name);
+        if (r >= 0 && luks_is_active(h)) {
+                _cleanup_close_ int top = open(h->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                r = top < 0 ? log_error_errno(errno, "home %s: %s: %m", h->name, h->path) : luks_identity_file_write(h, top);
+        }
+        return r;
+}
+
+/* Whether the opened volume is this home's: a LUKS2 header labelled with
+ * the user's name in Hearth's subsystem, with the UUID the record keeps
+ * (luksUuid; homes made before it was recorded have none), carrying a
+ * Hearth identity token. Remove wipes nothing else. */
+static int volume_is_ours(Home *h, Volume *v) {
+        const char *label = crypt_get_label(v->cd), *subsystem = crypt_get_subsystem(v->cd);
+        const char *uuid = crypt_get_uuid(v->cd), *want_uuid = NULL;
+        json_object *j;
+        char why[160] = "";
+
+        if (json_object_object_get_ex(h->rec->json, "luksUuid", &j) && json_object_is_type(j, json_type_string))
+                want_uuid = json_object_get_string(j);
+        if (!label || strcmp(label, h->name) != 0)
+                snprintf(why, sizeof why, "its LUKS2 label is \"%.64s\"", label ?: "");
+        else if (!subsystem || strcmp(subsystem, LUKS_SUBSYSTEM) != 0)
+                snprintf(why, sizeof why, "its LUKS2 subsystem is \"%.64s\", not " LUKS_SUBSYSTEM, subsystem ?: "");
+        else if (want_uuid && (!uuid || strcasecmp(uuid, want_uuid) != 0))
+                snprintf(why, sizeof why, "its LUKS UUID is %.40s, the record's %.40s", uuid ?: "none", want_uuid);
+        /* The token's record is encrypted with the volume key, which remove
+         * does not have: its presence is what the header can show. */
+        else if (luks_token_find(v) < 0)
+                snprintf(why, sizeof why, "it carries no Hearth identity token");
+        if (!why[0])
+                return 0;
+        return log_error_errno(EMEDIUMTYPE, "home %s: %s is not %s's volume (%s); refusing to remove it",
+                               h->name, v->image, h->name, why);
+}
+
+int luks_remove(Home *h) {
+        _cleanup_volume_ Volume v = { .loop_fd = -1 };
+        _cleanup_free_ char *image = NULL;
+        char volume[POOL_NAME_MAX + 1];
+        bool on_pool, is_block;
+        int r;
+
+        if (luks_is_active(h))
+                return log_error_errno(EBUSY, "home %s: active; deactivate it before removing", h->name);
+        r = luks_home_pool_volume(h, volume);
+        if (r < 0)
+                return r;
+        on_pool = r > 0;
+        if (on_pool) {
+                /* A remove killed after the volume went has nothing left to do. */
+                r = luks_exists(h);
+                if (r < 0)
+                        return r;
+                if (r == 0) {
+                        log_info("home %s: pool volume %s is already gone", h->name, volume);
+                        (void) unlinkat(h->root_fd, h->name, AT_REMOVEDIR);
+                        return luks_set_state(h, "absent");
+                }
+        }
+        r = luks_image_path(h, &image, &is_block);
+        if (r < 0)
+                return r;
+        r = luks_volume_attach(h, image, is_block, &v);
+        if (r < 0)
+                return r;
+        /* Only this home's volume is wiped: a device or file without its
+         * header may be anything (another home, someone's file system), and
+         * a damaged home is for its owner to wipe by hand. */
+        if (crypt_load(v.cd, CRYPT_LUKS2, NULL) < 0)
+                return log_error_errno(EMEDIUMTYPE, "home %s: %s has no LUKS2 header, so it is not provably %s's "
+                                       "volume (damaged, or something else); refusing to remove it — if it is %s's "
+                                       "and beyond repair, wipe it by hand", h->name, image, h->name, h->name);
+        r = volume_is_ours(h, &v);
+        if (r < 0)
+                return r;
+        if (!is_block && !on_pool) {
+                /* The file may have been swapped since it was checked. */
+                r = loop_backed_by(v.dev, image);
+                if (r <= 0)
+                        return log_error_errno(r < 0 ? -r : EBUSY, "home %s: %s changed while being removed", h->name,
+                                               image);
+        }
+        /* Header and keyslots go first: the data is unreadable from then on. */
+        r = crypt_wipe(v.cd, NULL, CRYPT_WIPE_ZERO, 0, crypt_get_data_offset(v.cd) * 512, 1 << 20, 0, NULL, NULL);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot wipe the LUKS header: %m", h->name);
+        if (!v.is_block && unlink(v.image) < 0)
+                return log_error_errno(errno, "home %s: cannot delete %s: %m", h->name, v.image);
+        if (on_pool) {
+                luks_volume_close(&v); /* nothing of ours may hold the device */
+                r = luks_pool_volume_discard(h, volume);
+                if (r < 0)
+                        return r;
+        }
+        (void) unlinkat(h->root_fd, h->name, AT_REMOVEDIR); /* the empty mount point */
+        return luks_set_state(h, "absent");
+}

@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Resizing a LUKS home: the container (image file or pool volume), the
+ * mapping and the filesystem, in the order growing or shrinking needs. */
+#include <errno.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libcryptsetup.h>
+
+#include "backend.h"
+#include "fs.h"
+#include "log.h"
+#include "loop.h"
+#include "macro.h"
+#include "pool.h"
+#include "size.h"
+
+#include "luks-internal.h"
+
+/* ---- resize -------------------------------------------------------------------- */
+
+int luks_resize(Home *h) {
+        _cleanup_volume_ Volume v = { .loop_fd = -1 };
+        _cleanup_free_ char *mnt = NULL;
+        char name[64], mapped[80], a[SIZE_FORMAT_MAX];
+        uint64_t want = h->rec->disk_size, current, min, header, pool_free = 0, esb = 0, allocated = 0;
+        bool was_active, opened_here = false, mounted_here = false, on_pool;
+        _cleanup_opened_ Opened o = { .slot = -1 };
+        _cleanup_pool_ Pool *p = NULL; /* on a pool volume: held to the end */
+        struct stat st;
+        int r;
+
+        if (want == UINT64_MAX && h->size_request == HEARTH_SIZE_RECORD)
+                return log_error_errno(EINVAL, "home %s: diskSize: required for resize", h->name);
+        r = luks_clean_stale_mapping(h);
+        if (r < 0)
+                return r;
+        r = luks_find_mapping(h, name, false);
+        if (r < 0)
+                return r;
+        was_active = r > 0;
+        if (!was_active && (r = luks_require_name_free(h, name)) < 0)
+                return r;
+        r = was_active ? luks_volume_open_active(h, name, &v) : luks_volume_open(h, &v);
+        if (r < 0)
+                return r;
+        on_pool = v.pool_volume[0] != 0;
+        if (v.is_block && !on_pool)
+                return log_error_errno(EOPNOTSUPP, "home %s: %s is a block device; its size is not ours to change",
+                                       h->name, v.image);
+        if (on_pool) {
+                /* The pool lock, from reading the volume's size until the
+                 * volume, the mapping and the filesystem agree again:
+                 * hearth-pool's shrink measures the mapping under it, and
+                 * its grow hands out the free space read here (pool.h). */
+                PoolVolumeInfo info;
+                r = luks_open_pool(h, &p);
+                if (r >= 0)
+                        r = pool_volume_info(p, v.pool_volume, &info);
+                if (r == -ENOENT)
+                        return log_error_errno(ENOENT, "home %s: pool volume %s does not exist", h->name, v.pool_volume);
+                if (r < 0)
+                        return r;
+                current = info.size;
+                pool_free = info.free;
+                esb = info.extent_size;
+        } else {
+                if (stat(v.image, &st) < 0)
+                        return log_error_errno(errno, "home %s: cannot stat %s: %m", h->name, v.image);
+                current = (uint64_t) st.st_size;
+                /* What the image holds on disk: sparse (discard, or made
+                 * before images were allocated) counts only what is there. */
+                allocated = h->rec->luks_discard > 0 ? current : (uint64_t) st.st_blocks * 512;
+                if (allocated > current)
+                        allocated = current;
+        }
+        header = crypt_get_data_offset(v.cd) * 512;
+        (void) fs_min_size(luks_fstype(h), &min);
+        if (h->size_request == HEARTH_SIZE_MAX && on_pool)
+                want = current + pool_free; /* free extents serve nothing else */
+        else if (h->size_request == HEARTH_SIZE_MAX) {
+                /* All that is free below the image, but the system's floor. */
+                uint64_t room;
+                r = luks_image_room(h, &room);
+                if (r < 0)
+                        return r;
+                want = (allocated + room) / (1 << 20) * (1 << 20);
+                if (want < current)
+                        want = current;
+        } else if (h->size_request == HEARTH_SIZE_MIN)
+                want = current; /* decided once the filesystem is open, below */
+        if (want < header + min)
+                return log_error_errno(ERANGE, "home %s: %s is smaller than %s can be", h->name, size_format(want, a),
+                                       luks_fstype(h));
+        /* A pool volume has whole extents; never less than asked for. */
+        want = on_pool ? (want / esb + (want % esb != 0)) * esb : want / 4096 * 4096;
+        if (!on_pool && want > current && (r = luks_image_fits(h, want, allocated)) < 0)
+                return r;
+        snprintf(mapped, sizeof mapped, "/dev/mapper/%s", name);
+
+        if (!was_active) {
+                /* Offline: open the volume for the filesystem tools. */
+                r = luks_volume_unlock(h, &v, name, 0, &o);
+                if (r < 0)
+                        return r;
+                opened_here = true;
+        } else {
+                /* The active mapping's key is in the kernel keyring, out of
+                 * reach of this context: a password brings it here. */
+                r = luks_volume_unlock(h, &v, NULL, CRYPT_ACTIVATE_KEYRING_KEY, &o);
+                if (r < 0)
+                        return r;
+        }
+        const char *where = was_active ? h->path : NULL;
+        bool shrinking = want < current || h->size_request == HEARTH_SIZE_MIN;
+        bool online = strcmp(luks_fstype(h), "ext4") != 0 || !shrinking; /* ext4 shrinks offline */
+        if (!was_active && online) {
+                r = luks_mount_dir(h, "resize", &mnt);
+                if (r >= 0)
+                        r = fs_mount(luks_fstype(h), mapped, mnt, NULL);
+                if (r < 0)
+                        goto out;
+                mounted_here = true;
+                where = mnt;
+        }
+        if (was_active && !online) {
+                r = log_error_errno(EBUSY, "home %s: ext4 shrinks offline only; deactivate the home first", h->name);
+                goto out;
+        }
+        if (h->size_request == HEARTH_SIZE_MIN) {
+                uint64_t fs_min = 0;
+                r = fs_min_estimate(luks_fstype(h), mapped, where, &fs_min);
+                if (r == -EOPNOTSUPP)
+                        fs_min = current - header; /* cannot shrink: stays as it is */
+                else if (r < 0)
+                        goto out;
+                /* Some room on top of the estimate, so the home stays usable. */
+                uint64_t slack = fs_min / 20 > (UINT64_C(32) << 20) ? fs_min / 20 : UINT64_C(32) << 20;
+                want = (header + fs_min + slack + (1 << 20) - 1) / (1 << 20) * (1 << 20);
+                if (want < header + min)
+                        want = header + min;
+                if (on_pool)
+                        want = (want / esb + (want % esb != 0)) * esb;
+                if (want > current)
+                        want = current;
+        }
+
+        /* On a pool volume the same size again finishes a grow killed
+         * midway (the volume's table, the mapping or the filesystem left
+         * behind): each step is a no-op where it is already done. */
+        bool finish = on_pool && want == current;
+
+        if (want > current || finish) {
+                /* Grow: the container first, then what is inside it. */
+                if (on_pool)
+                        r = luks_pool_volume_resize(h, p, v.pool_volume, want, true);
+                else if ((r = luks_image_allocate(h, v.image, -1, want)) >= 0)
+                        r = loop_refresh_size(v.loop_fd);
+                else
+                        (void) truncate(v.image, (off_t) current); /* what a failed allocation took */
+                if (r < 0)
+                        goto out;
+                r = crypt_resize(v.cd, name, 0);
+                if (r < 0) {
+                        r = log_error_errno(r, "home %s: cannot grow the LUKS mapping: %m", h->name);
+                        goto out;
+                }
+                if (on_pool)
+                        pool_failpoint("luks-resize-mapping");
+                r = fs_grow(luks_fstype(h), mapped, where);
+        } else if (want < current) {
+                /* Shrink: what is inside first, the container last. */
+                r = fs_shrink(luks_fstype(h), mapped, where, want - header);
+                if (r < 0)
+                        goto out;
+                r = crypt_resize(v.cd, name, (want - header) / 512);
+                if (r < 0) {
+                        r = log_error_errno(r, "home %s: cannot shrink the LUKS mapping: %m", h->name);
+                        goto out;
+                }
+                if (on_pool)
+                        pool_failpoint("luks-resize-mapping");
+                if (on_pool)
+                        r = luks_pool_volume_resize(h, p, v.pool_volume, want, false);
+                else if (truncate(v.image, (off_t) want) < 0)
+                        r = log_error_errno(errno, "home %s: cannot shrink %s: %m", h->name, v.image);
+                else
+                        r = loop_refresh_size(v.loop_fd);
+        }
+        if (r >= 0) {
+                json_object_object_add(h->rec->json, "diskSize", json_object_new_int64((int64_t) want));
+                r = user_record_refresh(h->rec, NULL);
+        }
+        if (r >= 0)
+                r = luks_sign_record(h);
+        if (r >= 0)
+                r = luks_token_write(h, &v, &o);
+        if (r >= 0)
+                log_info("home %s: now %s", h->name, size_format(want, a));
+out:
+        if (mounted_here)
+                (void) umount(mnt);
+        if (mnt)
+                (void) rmdir(mnt);
+        if (opened_here)
+                (void) crypt_deactivate(v.cd, name);
+        return r;
+}
