@@ -184,6 +184,13 @@ bad:
                                         "remove it and run `hearth-pool activate` to record it again", rec->pvs_path);
 }
 
+static const PoolPvIdentity *record_find(const PoolRecord *rec, uint32_t index) {
+        for (size_t i = 0; i < rec->n_pvs; i++)
+                if (rec->pv_index[i] == index)
+                        return &rec->pv[i];
+        return NULL;
+}
+
 int pool_pvs_write(const PoolRecord *rec) {
         _cleanup_free_ char *text = NULL;
         size_t size = 0;
@@ -195,9 +202,12 @@ int pool_pvs_write(const PoolRecord *rec) {
         fprintf(f, "# Where this machine's pool's physical volumes sit: hearth-pool init and activate write\n"
                    "# this file (docs/POOL-FORMAT.md, \"Finding the PVs\"). pv INDEX PARTUUID DISKGUID HWPATH\n"
                    "pool %s\n", pool_uuid_to_string(rec->uuid, a));
-        for (size_t i = 0; i < rec->n_pvs; i++) {
-                const PoolPvIdentity *id = &rec->pv[i];
-                fprintf(f, "pv %" PRIu32 " %s %s %s\n", rec->pv_index[i], id->gpt ? pool_uuid_to_string(id->part_uuid, a) : "-",
+        /* In index order, whichever order the PVs were found in. */
+        for (uint32_t index = 0; index < POOL_PVS_MAX; index++) {
+                const PoolPvIdentity *id = record_find(rec, index);
+                if (!id)
+                        continue;
+                fprintf(f, "pv %" PRIu32 " %s %s %s\n", index, id->gpt ? pool_uuid_to_string(id->part_uuid, a) : "-",
                         id->gpt ? pool_uuid_to_string(id->disk_guid, b) : "-", hw_valid(id->hw) ? id->hw : "-");
         }
         if (fclose(f) != 0 || !text)
@@ -222,13 +232,6 @@ bool pool_record_pvs_equal(const PoolRecord *a, const PoolRecord *b) {
                         return false;
         }
         return true;
-}
-
-static const PoolPvIdentity *record_find(const PoolRecord *rec, uint32_t index) {
-        for (size_t i = 0; i < rec->n_pvs; i++)
-                if (rec->pv_index[i] == index)
-                        return &rec->pv[i];
-        return NULL;
 }
 
 /* Whether a device is the partition recorded for a PV. The place in the

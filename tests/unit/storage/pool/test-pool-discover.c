@@ -207,8 +207,14 @@ static void test_pvs_file(void **state) {
         snprintf(path, sizeof path, "%s/etc/hearth/pool-pvs", dir);
         PoolRecord rec = record(OURS, 2), back = record(OURS, 0);
         rec.pvs_path = back.pvs_path = path;
-        rec.pv[1].gpt = false;
-        rec.pv[1].hw[0] = 0;
+        /* Written in index order, whatever order the scan found them in. */
+        PoolPvIdentity id0 = rec.pv[0];
+        rec.pv[0] = rec.pv[1];
+        rec.pv[1] = id0;
+        rec.pv_index[0] = 1;
+        rec.pv_index[1] = 0;
+        rec.pv[0].gpt = false;
+        rec.pv[0].hw[0] = 0;
         assert_int_equal(pool_pvs_read(&back), 0);
         assert_int_equal(pool_pvs_write(&rec), 0);
         assert_int_equal(pool_pvs_read(&back), 1);
@@ -236,10 +242,10 @@ static void test_pvs_file(void **state) {
         assert_int_equal(pool_pvs_read(&other), 0);
         assert_int_equal(other.n_pvs, 0);
 
-        rec.pv[1] = rec.pv[0];
+        rec.pv[0] = rec.pv[1];
         assert_false(pool_record_pvs_equal(&rec, &back));
-        rec.pv[1].hw[0] = 0;
-        rec.pv[1].gpt = false;
+        rec.pv[0].hw[0] = 0;
+        rec.pv[0].gpt = false;
         assert_true(pool_record_pvs_equal(&rec, &back));
         rec.pv_index[1] = 3;
         assert_false(pool_record_pvs_equal(&rec, &back));
