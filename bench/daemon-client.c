@@ -30,9 +30,7 @@
 
 #include <systemd/sd-bus.h>
 
-#define SERVICE "org.freedesktop.home1"
-#define PATH "/org/freedesktop/home1"
-#define MANAGER "org.freedesktop.home1.Manager"
+#include "bus-names.h"
 
 static double now_us(clockid_t c) {
         struct timespec ts;
@@ -79,7 +77,7 @@ static sd_bus *connect_bus(void) {
 
 static int on_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         const char *name, *old, *new;
-        if (sd_bus_message_read(m, "sss", &name, &old, &new) >= 0 && strcmp(name, SERVICE) == 0 && new[0])
+        if (sd_bus_message_read(m, "sss", &name, &old, &new) >= 0 && strcmp(name, HOME1_BUS_NAME) == 0 && new[0])
                 *(double *) userdata = now_us(CLOCK_REALTIME);
         return 0;
 }
@@ -97,7 +95,7 @@ static int wait_name(double timeout_s) {
         while (got == 0) {
                 double left = deadline - now_us(CLOCK_MONOTONIC);
                 if (left <= 0) {
-                        fprintf(stderr, "daemon-client: %s did not appear within %.0f s\n", SERVICE, timeout_s);
+                        fprintf(stderr, "daemon-client: %s did not appear within %.0f s\n", HOME1_BUS_NAME, timeout_s);
                         return 1;
                 }
                 r = sd_bus_process(bus, NULL);
@@ -141,7 +139,8 @@ static int run_calls(Kind kind, long calls, long n_users, const char *one_user) 
                 sd_bus_error e = SD_BUS_ERROR_NULL;
                 sd_bus_message *reply = NULL;
                 const char *p;
-                r = sd_bus_call_method(bus, SERVICE, PATH, MANAGER, "GetHomeByName", &e, &reply, "s", one_user);
+                r = sd_bus_call_method(bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE,
+                                       "GetHomeByName", &e, &reply, "s", one_user);
                 if (r >= 0)
                         r = sd_bus_message_skip(reply, "ususs");
                 if (r >= 0)
@@ -168,23 +167,25 @@ static int run_calls(Kind kind, long calls, long n_users, const char *one_user) 
                 double t0 = now_us(CLOCK_MONOTONIC);
                 switch (kind) {
                 case LIST:
-                        r = sd_bus_call_method(bus, SERVICE, PATH, MANAGER, "ListHomes", &e, &reply, NULL);
+                        r = sd_bus_call_method(bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE,
+                                               "ListHomes", &e, &reply, NULL);
                         break;
                 case RECORD:
                 case RECORD_ONE:
-                        r = sd_bus_call_method(bus, SERVICE, PATH, MANAGER, "GetUserRecordByName", &e, &reply, "s",
-                                               user);
+                        r = sd_bus_call_method(bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE,
+                                               "GetUserRecordByName", &e, &reply, "s", user);
                         break;
                 case HOME:
-                        r = sd_bus_call_method(bus, SERVICE, PATH, MANAGER, "GetHomeByName", &e, &reply, "s", user);
+                        r = sd_bus_call_method(bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE,
+                                               "GetHomeByName", &e, &reply, "s", user);
                         break;
                 case PROP:
-                        r = sd_bus_call_method(bus, SERVICE, home_path, "org.freedesktop.DBus.Properties", "Get", &e,
-                                               &reply, "ss", "org.freedesktop.home1.Home", "State");
+                        r = sd_bus_call_method(bus, HOME1_BUS_NAME, home_path, "org.freedesktop.DBus.Properties",
+                                               "Get", &e, &reply, "ss", HOME1_HOME_INTERFACE, "State");
                         break;
                 case PING:
-                        r = sd_bus_call_method(bus, SERVICE, PATH, "org.freedesktop.DBus.Peer", "Ping", &e, &reply,
-                                               NULL);
+                        r = sd_bus_call_method(bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, "org.freedesktop.DBus.Peer",
+                                               "Ping", &e, &reply, NULL);
                         break;
                 }
                 if (r < 0)

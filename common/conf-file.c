@@ -11,15 +11,16 @@
 
 #include "conf-file.h"
 #include "fileio.h"
+#include "runtime-paths.h"
 #include "log.h"
 #include "macro.h"
 #include "size.h"
 
-static const char *const config_dirs[] = { "/etc/hearth", "/run/hearth", "/usr/lib/hearth" };
+static const char *const config_dirs[] = { "/etc/hearth", HEARTH_RUNTIME_DIR_DEFAULT, "/usr/lib/hearth" };
 
 /* Sections one Hearth program reads and the others skip without a word
- * (hearthd reads [Pool] and [Worker], hearth-accounts [Accounts], hearth-work [TPM2]). */
-static const char *const shared_sections[] = { "Pool", "Accounts", "TPM2", "Worker" };
+ * (hearthd reads [Pool], [Worker] and [Quota], hearth-accounts [Accounts], hearth-work [TPM2]). */
+static const char *const shared_sections[] = { "Pool", "Accounts", "TPM2", "Worker", "Quota" };
 
 static bool someone_elses(const char *section, const ConfigItem *items, size_t n_items) {
         bool shared = false;

@@ -38,11 +38,11 @@ int size_parse(const char *s, uint64_t *ret) {
 
         if (!s)
                 return -EINVAL;
-        if (strcmp(s, "min") == 0) {
+        if (strcmp(s, HEARTH_SIZE_WORD_MIN) == 0) {
                 *ret = HEARTH_SIZE_MIN;
                 return 0;
         }
-        if (strcmp(s, "max") == 0) {
+        if (strcmp(s, HEARTH_SIZE_WORD_MAX) == 0) {
                 *ret = HEARTH_SIZE_MAX;
                 return 0;
         }

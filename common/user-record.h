@@ -18,6 +18,9 @@
  * name, then binding.<machine-id>, each overriding the one before. Entries
  * for other machines are still checked. */
 
+/* The "service" of the status section of a Hearth home's record (homed's is
+ * "io.systemd.Home"). */
+#define USER_RECORD_SERVICE_HEARTH "io.hearth.Home"
 #define UID_INVALID ((uid_t) -1)
 #define GID_INVALID ((gid_t) -1)
 #define HOME_UID_MIN ((uid_t) 60001)

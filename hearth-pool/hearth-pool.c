@@ -2,7 +2,7 @@
 /* hearth-pool: the program that changes the extent pool (storage/pool/,
  * on-disk format docs/POOL-FORMAT.md): init, activate, grow, shrink,
  * create, remove, release, status, check. Installed to libexecdir. Run by:
- * hearthd, one call at a time, for io.hearth.Pool1 (daemon/bus-pool.c: the
+ * hearthd, one call at a time, for io.hearth.Pool1 (hearthd/bus-pool.c: the
  * bus methods homectl pool calls, and growing a volume by itself); the
  * boot unit hearth-pool.service (activate); admins and tests directly. Its
  * exit statuses are the contract with bus-pool.c. hearth-work changes pool
@@ -17,16 +17,10 @@
 #include "log.h"
 #include "macro.h"
 #include "pool.h"
+#include "pool-tool.h"
 #include "pool-print.h"
 #include "size.h"
 
-enum {
-        EXIT_OK = 0,
-        EXIT_FAILED = 1,
-        EXIT_USAGE = 2,
-        EXIT_PROBLEMS = 3,
-        EXIT_NO_POOL = 4,
-};
 
 static const char help_text[] =
 "Usage: hearth-pool [OPTIONS] COMMAND [ARGS...]\n"
@@ -176,7 +170,7 @@ int main(int argc, char *argv[]) {
                 switch (c) {
                 case 'h':
                         fputs(help_text, stdout);
-                        return EXIT_OK;
+                        return POOL_TOOL_EXIT_OK;
                 case 'q':
                         log_set_max_level(LOG_WARNING);
                         break;
@@ -188,7 +182,7 @@ int main(int argc, char *argv[]) {
                         devices = split_devices(optarg);
                         if (!devices || !devices[0]) {
                                 fprintf(stderr, "hearth-pool: --devices needs a comma-separated list of devices\n");
-                                return EXIT_USAGE;
+                                return POOL_TOOL_EXIT_USAGE;
                         }
                         break;
                 case ARG_JSON:
@@ -197,7 +191,7 @@ int main(int argc, char *argv[]) {
                 case ARG_EXTENT_SIZE:
                         if (size_parse(optarg, &extent_size) < 0 || extent_size == 0) {
                                 fprintf(stderr, "hearth-pool: invalid extent size \"%s\"\n", optarg);
-                                return EXIT_USAGE;
+                                return POOL_TOOL_EXIT_USAGE;
                         }
                         break;
                 case ARG_FORCE:
@@ -208,30 +202,31 @@ int main(int argc, char *argv[]) {
                         break;
                 default:
                         fprintf(stderr, "Try 'hearth-pool --help'.\n");
-                        return EXIT_USAGE;
+                        return POOL_TOOL_EXIT_USAGE;
                 }
         /* Options may also follow the command. */
         char *args[8];
         int n_args = 0;
         for (int i = optind; i < argc; i++) {
                 const char *a = argv[i];
-                if (strcmp(a, "--json") == 0)
+                if (strcmp(a, POOL_TOOL_OPT_JSON) == 0)
                         json = true;
-                else if (strcmp(a, "--force") == 0)
+                else if (strcmp(a, POOL_TOOL_OPT_FORCE) == 0)
                         force = true;
-                else if (strcmp(a, "--repair") == 0)
+                else if (strcmp(a, POOL_TOOL_OPT_REPAIR) == 0)
                         repair = true;
-                else if (strncmp(a, "--extent-size=", 14) == 0) {
-                        if (size_parse(a + 14, &extent_size) < 0 || extent_size == 0) {
-                                fprintf(stderr, "hearth-pool: invalid extent size \"%s\"\n", a + 14);
-                                return EXIT_USAGE;
+                else if (strncmp(a, POOL_TOOL_OPT_EXTENT_SIZE, strlen(POOL_TOOL_OPT_EXTENT_SIZE)) == 0) {
+                        const char *v = a + strlen(POOL_TOOL_OPT_EXTENT_SIZE);
+                        if (size_parse(v, &extent_size) < 0 || extent_size == 0) {
+                                fprintf(stderr, "hearth-pool: invalid extent size \"%s\"\n", v);
+                                return POOL_TOOL_EXIT_USAGE;
                         }
-                } else if (strncmp(a, "--devices=", 10) == 0) {
+                } else if (strncmp(a, POOL_TOOL_OPT_DEVICES, strlen(POOL_TOOL_OPT_DEVICES)) == 0) {
                         strv_free(devices);
-                        devices = split_devices(a + 10);
+                        devices = split_devices(a + strlen(POOL_TOOL_OPT_DEVICES));
                         if (!devices || !devices[0]) {
                                 fprintf(stderr, "hearth-pool: --devices needs a comma-separated list of devices\n");
-                                return EXIT_USAGE;
+                                return POOL_TOOL_EXIT_USAGE;
                         }
                 } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)
                         log_set_max_level(LOG_WARNING);
@@ -239,105 +234,108 @@ int main(int argc, char *argv[]) {
                         log_set_max_level(LOG_DEBUG);
                 else if (a[0] == '-' && a[1] == '-') {
                         fprintf(stderr, "hearth-pool: unknown option %s\nTry 'hearth-pool --help'.\n", a);
-                        return EXIT_USAGE;
+                        return POOL_TOOL_EXIT_USAGE;
                 } else if (n_args < (int) ELEMENTSOF(args))
                         args[n_args++] = argv[i];
                 else {
                         fprintf(stderr, "hearth-pool: too many arguments\n");
-                        return EXIT_USAGE;
+                        return POOL_TOOL_EXIT_USAGE;
                 }
         }
         if (n_args == 0) {
                 fprintf(stderr, "hearth-pool: missing command\nTry 'hearth-pool --help'.\n");
-                return EXIT_USAGE;
+                return POOL_TOOL_EXIT_USAGE;
         }
         const char *cmd = args[0];
-#define WANT_ARGS(n)                                                                                    \
-        do {                                                                                            \
-                if (n_args != (n) + 1) {                                                                \
+#define WANT_ARGS(n)                                                                                     \
+        do {                                                                                             \
+                if (n_args != (n) + 1) {                                                                 \
                         fprintf(stderr, "hearth-pool: %s takes %d argument%s\nTry 'hearth-pool --help'.\n", \
-                                cmd, (n), (n) == 1 ? "" : "s");                                         \
-                        return EXIT_USAGE;                                                              \
-                }                                                                                       \
+                                cmd, (n), (n) == 1 ? "" : "s");                                          \
+                        return POOL_TOOL_EXIT_USAGE;                                                     \
+                }                                                                                        \
         } while (0)
 
-        if (strcmp(cmd, "failpoints") == 0) {
+        if (strcmp(cmd, POOL_TOOL_FAILPOINTS) == 0) {
                 WANT_ARGS(0);
                 for (const char *const *f = pool_failpoint_names(); *f; f++)
                         puts(*f);
-                return EXIT_OK;
+                return POOL_TOOL_EXIT_OK;
         }
-        if (strcmp(cmd, "init") == 0) {
+        if (strcmp(cmd, POOL_TOOL_INIT) == 0) {
                 WANT_ARGS(2);
-                return pool_init(args[1], args[2], extent_size, force) < 0 ? EXIT_FAILED : EXIT_OK;
+                return pool_init(args[1], args[2], extent_size, force) < 0 ? POOL_TOOL_EXIT_FAILED
+                                                                           : POOL_TOOL_EXIT_OK;
         }
 
-        bool status = strcmp(cmd, "status") == 0, check = strcmp(cmd, "check") == 0;
+        bool status = strcmp(cmd, POOL_TOOL_STATUS) == 0, check = strcmp(cmd, POOL_TOOL_CHECK) == 0;
         uint64_t size = 0;
         bool relative = false;
-        if (status || check || strcmp(cmd, "activate") == 0)
+        if (status || check || strcmp(cmd, POOL_TOOL_ACTIVATE) == 0)
                 WANT_ARGS(0);
-        else if (strcmp(cmd, "remove") == 0)
+        else if (strcmp(cmd, POOL_TOOL_REMOVE) == 0)
                 WANT_ARGS(1);
-        else if (strcmp(cmd, "create") == 0) {
+        else if (strcmp(cmd, POOL_TOOL_CREATE) == 0) {
                 WANT_ARGS(2);
                 if (size_parse(args[2], &size) < 0 || size == 0 || size >= HEARTH_SIZE_MAX) {
                         fprintf(stderr, "hearth-pool: invalid size \"%s\"\n", args[2]);
-                        return EXIT_USAGE;
+                        return POOL_TOOL_EXIT_USAGE;
                 }
-        } else if (strcmp(cmd, "grow") == 0 || strcmp(cmd, "shrink") == 0) {
+        } else if (strcmp(cmd, POOL_TOOL_GROW) == 0 || strcmp(cmd, POOL_TOOL_SHRINK) == 0) {
                 WANT_ARGS(2);
-                if (parse_size_arg(args[2], cmd[0] == 'g' ? '+' : '-', &size, &relative) < 0) {
+                char sign = strcmp(cmd, POOL_TOOL_GROW) == 0 ? POOL_TOOL_GROW_BY : POOL_TOOL_SHRINK_BY;
+                if (parse_size_arg(args[2], sign, &size, &relative) < 0) {
                         fprintf(stderr, "hearth-pool: invalid size \"%s\"\n", args[2]);
-                        return EXIT_USAGE;
+                        return POOL_TOOL_EXIT_USAGE;
                 }
-        } else if (strcmp(cmd, "release") == 0) {
+        } else if (strcmp(cmd, POOL_TOOL_RELEASE) == 0) {
                 WANT_ARGS(1);
                 if (size_parse(args[1], &size) < 0 || size == 0 || size >= HEARTH_SIZE_MAX) {
                         fprintf(stderr, "hearth-pool: invalid size \"%s\"\n", args[1]);
-                        return EXIT_USAGE;
+                        return POOL_TOOL_EXIT_USAGE;
                 }
         } else {
                 fprintf(stderr, "hearth-pool: unknown command \"%s\"\nTry 'hearth-pool --help'.\n", cmd);
-                return EXIT_USAGE;
+                return POOL_TOOL_EXIT_USAGE;
         }
 
         r = pool_open(devices, status || check, &p);
         if (r < 0)
-                return EXIT_NO_POOL;
+                return POOL_TOOL_EXIT_NO_POOL;
 
         if (status) {
                 json_object *valid;
                 if (pool_status(p, &j) < 0)
-                        return EXIT_FAILED;
+                        return POOL_TOOL_EXIT_FAILED;
                 if (json)
                         puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
                 else
                         pool_status_print(stdout, j);
-                return json_object_object_get_ex(j, "valid", &valid) && json_object_get_boolean(valid) ? EXIT_OK
-                                                                                                       : EXIT_NO_POOL;
+                return json_object_object_get_ex(j, "valid", &valid) && json_object_get_boolean(valid)
+                               ? POOL_TOOL_EXIT_OK
+                               : POOL_TOOL_EXIT_NO_POOL;
         }
         if (check) {
                 r = pool_verify(p, repair, &j);
                 if (r < 0)
-                        return EXIT_FAILED;
+                        return POOL_TOOL_EXIT_FAILED;
                 if (json)
                         puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
                 else
                         pool_check_print(stdout, j);
-                return r > 0 ? EXIT_PROBLEMS : EXIT_OK;
+                return r > 0 ? POOL_TOOL_EXIT_PROBLEMS : POOL_TOOL_EXIT_OK;
         }
-        if (strcmp(cmd, "activate") == 0)
+        if (strcmp(cmd, POOL_TOOL_ACTIVATE) == 0)
                 r = pool_activate(p);
-        else if (strcmp(cmd, "grow") == 0)
+        else if (strcmp(cmd, POOL_TOOL_GROW) == 0)
                 r = pool_grow(p, args[1], size, relative);
-        else if (strcmp(cmd, "shrink") == 0)
+        else if (strcmp(cmd, POOL_TOOL_SHRINK) == 0)
                 r = pool_shrink(p, args[1], size, relative);
-        else if (strcmp(cmd, "create") == 0)
+        else if (strcmp(cmd, POOL_TOOL_CREATE) == 0)
                 r = pool_volume_create(p, args[1], size);
-        else if (strcmp(cmd, "remove") == 0)
+        else if (strcmp(cmd, POOL_TOOL_REMOVE) == 0)
                 r = pool_volume_remove(p, args[1]);
         else
                 r = pool_give_back(p, size);
-        return r < 0 ? EXIT_FAILED : EXIT_OK;
+        return r < 0 ? POOL_TOOL_EXIT_FAILED : POOL_TOOL_EXIT_OK;
 }

@@ -86,7 +86,8 @@ static int build_call(sd_bus *bus, const HomeCall *c, sd_bus_message **ret) {
         _cleanup_bus_message_ sd_bus_message *m = NULL;
         int r;
 
-        r = sd_bus_message_new_method_call(bus, &m, HOME1_SERVICE, HOME1_PATH, HOME1_MANAGER, c->method);
+        r = sd_bus_message_new_method_call(bus, &m, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE,
+                                           c->method);
         if (r < 0)
                 return r;
         /* Secrets go in this message: sd-bus wipes it when it is freed. */

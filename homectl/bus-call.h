@@ -7,16 +7,14 @@
 #include <systemd/sd-bus.h>
 
 #include "ask-password.h"
+#include "bus-names.h"
+#include "bus-util.h"
 #include "macro.h"
 
 /* homectl's side of org.freedesktop.home1: the connection, calls with
  * secrets and the password retry, D-Bus errors → messages and exit
  * statuses. The functions here return exit statuses (exit-status.h), not
  * errnos: this is where a failure becomes what homectl exits with. */
-
-#define HOME1_SERVICE "org.freedesktop.home1"
-#define HOME1_PATH "/org/freedesktop/home1"
-#define HOME1_MANAGER "org.freedesktop.home1.Manager"
 
 #define BUS_TIMEOUT_DEFAULT (UINT64_C(2) * 60 * USEC_PER_SEC)
 /* create, remove, activate, resize, update, with: formatting, copying and
@@ -58,13 +56,3 @@ int bus_append_secret(sd_bus_message *m, const Passwords *p);
 
 /* Logs a failed call or read of a reply and returns the exit status. */
 int log_bus_error(const char *user, const char *method, const sd_bus_error *e, int r);
-
-static inline void sd_bus_unrefp_(sd_bus **b) {
-        sd_bus_flush_close_unref(*b);
-}
-static inline void sd_bus_message_unrefp_(sd_bus_message **m) {
-        sd_bus_message_unref(*m);
-}
-#define _cleanup_bus_ __attribute__((cleanup(sd_bus_unrefp_)))
-#define _cleanup_bus_message_ __attribute__((cleanup(sd_bus_message_unrefp_)))
-#define _cleanup_bus_error_ __attribute__((cleanup(sd_bus_error_free)))

@@ -4,10 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus-names.h"
 #include "exit-status.h"
 #include "macro.h"
-
-#define HOME1 "org.freedesktop.home1."
 
 /* The one table of exit statuses: number, meaning (for --help) and the
  * D-Bus errors that map to it. An error not listed gives EXIT_FAIL. */
@@ -20,38 +19,39 @@ static const struct {
         { EXIT_FAIL, "failure not listed below, e.g. the system bus or hearthd cannot be reached", {} },
         { EXIT_USAGE, "invalid command line, e.g. an unknown verb or option, a malformed size", {} },
         { EXIT_POOL_PROBLEMS, "pool check found problems (left after --repair)", {} },
-        { EXIT_NO_POOL, "no usable extent pool: none found, a partition missing, metadata corrupt\n(io.hearth.Pool.NoPool)",
-          { "io.hearth.Pool.NoPool" } },
+        { EXIT_NO_POOL,
+          "no usable extent pool: none found, a partition missing, metadata corrupt\n(" BUS_ERROR_POOL_NO_POOL ")",
+          { BUS_ERROR_POOL_NO_POOL } },
         { EXIT_INVALID_RECORD,
           "the record is invalid, or modified after it was signed; the reason,\n"
           "naming the field, is on standard error (inspect --identity, create, update,\n"
           "firstboot)",
           {} },
         { EXIT_NO_INPUT, "the --identity input, or a firstboot credential or its directory,\ncould not be read", {} },
-        { EXIT_NO_SUCH_HOME, "no such home (" HOME1 "NoSuchHome)", { HOME1 "NoSuchHome" } },
+        { EXIT_NO_SUCH_HOME, "no such home (" BUS_ERROR_NO_SUCH_HOME ")", { BUS_ERROR_NO_SUCH_HOME } },
         { EXIT_BUSY,
           "the home is busy, try again later (HomeBusy, HomeInUse, TooManyOperations)",
-          { HOME1 "HomeBusy", HOME1 "HomeInUse", HOME1 "TooManyOperations" } },
+          { BUS_ERROR_HOME_BUSY, BUS_ERROR_HOME_IN_USE, BUS_ERROR_TOO_MANY_OPERATIONS } },
         { EXIT_ACCESS_DENIED,
-          "access denied (org.freedesktop.DBus.Error.AccessDenied), or the record\n"
+          "access denied (" BUS_ERROR_ACCESS_DENIED "), or the record\n"
           "returned is incomplete for this caller (update), or firstboot --root not run\nas root",
-          { "org.freedesktop.DBus.Error.AccessDenied", "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired" } },
+          { BUS_ERROR_ACCESS_DENIED, "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired" } },
         { EXIT_BAD_PASSWORD,
           "authentication failed: wrong or missing password and no way to ask\n"
           "(BadPassword, BadPasswordAndNoToken, AuthenticationLimitHit, BadRecoveryKey,\n"
           "BadPin…, TokenPinNeeded, TokenPinLocked)",
-          { HOME1 "BadPassword", HOME1 "BadPasswordAndNoToken", HOME1 "AuthenticationLimitHit",
-            HOME1 "BadRecoveryKey", HOME1 "BadPin", HOME1 "BadPinFewTriesLeft", HOME1 "BadPinOneTryLeft",
-            HOME1 "TokenPinNeeded", HOME1 "TokenPinLocked" } },
+          { BUS_ERROR_BAD_PASSWORD, BUS_ERROR_BAD_PASSWORD_AND_NO_TOKEN, BUS_ERROR_AUTHENTICATION_LIMIT_HIT,
+            BUS_ERROR_BAD_RECOVERY_KEY, BUS_ERROR_BAD_PIN, BUS_ERROR_BAD_PIN_FEW_TRIES_LEFT,
+            BUS_ERROR_BAD_PIN_ONE_TRY_LEFT, BUS_ERROR_TOKEN_PIN_NEEDED, BUS_ERROR_TOKEN_PIN_LOCKED } },
         { EXIT_TPM_STATE_CHANGED,
           "the TPM no longer unseals the home's key: its PCRs changed (firmware or\n"
           "boot change) or it is another TPM; activate with the recovery key\n"
-          "(" HOME_ERROR_TPM_STATE_CHANGED ")",
-          { HOME_ERROR_TPM_STATE_CHANGED } },
+          "(" BUS_ERROR_TPM_STATE_CHANGED ")",
+          { BUS_ERROR_TPM_STATE_CHANGED } },
         { EXIT_TPM_UNAVAILABLE,
           "the home's key is sealed (or to be sealed) in a TPM and no usable TPM was\n"
-          "found; the home's recovery key still opens it (" HOME_ERROR_TPM_UNAVAILABLE ")",
-          { HOME_ERROR_TPM_UNAVAILABLE } },
+          "found; the home's recovery key still opens it (" BUS_ERROR_TPM_UNAVAILABLE ")",
+          { BUS_ERROR_TPM_UNAVAILABLE } },
 };
 
 /* For errors hearthd may send without a message, words better than the
@@ -59,12 +59,12 @@ static const struct {
 static const struct {
         const char *name, *message;
 } default_messages[] = {
-        { HOME_ERROR_TOKEN_PIN_LOCKED,
+        { BUS_ERROR_TOKEN_PIN_LOCKED,
           "the TPM locks out password attempts after too many wrong ones (dictionary-attack "
           "protection); try again later" },
-        { HOME_ERROR_TPM_STATE_CHANGED,
+        { BUS_ERROR_TPM_STATE_CHANGED,
           "the TPM no longer unseals the key: its state changed (firmware or boot change)" },
-        { HOME_ERROR_TPM_UNAVAILABLE, "the key is sealed in a TPM and no usable TPM was found" },
+        { BUS_ERROR_TPM_UNAVAILABLE, "the key is sealed in a TPM and no usable TPM was found" },
 };
 
 const char *bus_error_default_message(const char *name) {
@@ -76,7 +76,7 @@ const char *bus_error_default_message(const char *name) {
 
 int bus_error_hint(const char *name, const char *user, char **ret) {
         *ret = NULL;
-        if (!name || strcmp(name, HOME_ERROR_TPM_STATE_CHANGED) != 0)
+        if (!name || strcmp(name, BUS_ERROR_TPM_STATE_CHANGED) != 0)
                 return 0;
         if (!user)
                 user = "USER";
@@ -104,7 +104,8 @@ int exit_status_from_bus_error(const char *name, int r) {
 }
 
 int bus_error_wants_password(const char *name) {
-        return name && (strcmp(name, HOME1 "BadPassword") == 0 || strcmp(name, HOME1 "BadPasswordAndNoToken") == 0);
+        return name && (strcmp(name, BUS_ERROR_BAD_PASSWORD) == 0 ||
+                        strcmp(name, BUS_ERROR_BAD_PASSWORD_AND_NO_TOKEN) == 0);
 }
 
 void exit_status_print_help(FILE *f) {

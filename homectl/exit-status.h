@@ -3,14 +3,16 @@
 
 #include <stdio.h>
 
+#include "pool-tool.h"
+
 /* homectl's exit statuses. The numbers, what they mean and which D-Bus
  * errors lead to them live in one table, exit-status.c; --help prints it. */
 enum {
         EXIT_OK = 0,
         EXIT_FAIL = 1,
         EXIT_USAGE = 2,
-        EXIT_POOL_PROBLEMS = 3,   /* pool check: what hearth-pool check exits with */
-        EXIT_NO_POOL = 4,         /* likewise */
+        EXIT_POOL_PROBLEMS = POOL_TOOL_EXIT_PROBLEMS, /* pool check: as hearth-pool check */
+        EXIT_NO_POOL = POOL_TOOL_EXIT_NO_POOL,
         EXIT_INVALID_RECORD = 65, /* EX_DATAERR */
         EXIT_NO_INPUT = 66,       /* EX_NOINPUT */
         EXIT_NO_SUCH_HOME = 67,   /* EX_NOUSER */
@@ -20,10 +22,6 @@ enum {
         EXIT_TPM_STATE_CHANGED = 80, /* the recovery key is the way in now */
         EXIT_TPM_UNAVAILABLE = 81,
 };
-
-#define HOME_ERROR_TPM_STATE_CHANGED "io.hearth.Home.TpmStateChanged"
-#define HOME_ERROR_TPM_UNAVAILABLE "io.hearth.Home.TpmUnavailable"
-#define HOME_ERROR_TOKEN_PIN_LOCKED "org.freedesktop.home1.TokenPinLocked"
 
 /* The exit status for a failed D-Bus call: error name (may be NULL), else
  * the negative errno. */

@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* homectl: command line, option parsing, verb dispatch. */
+/* homectl: the command line of hearthd (systemd-homed's homectl), run by
+ * users and administrators; it calls hearthd over the system bus. Also run
+ * by hearth-firstboot.service (`homectl firstboot`), and on an image with
+ * no bus, where `firstboot --root` runs hearth-work itself.
+ *
+ * This file: option parsing and verb dispatch. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -202,8 +207,8 @@ static int parse_disk_size_arg(const char *s, RecordChanges *c) {
                 c->disk_size = UINT64_MAX;
                 return 0;
         }
-        if (strcmp(s, "min") == 0 || strcmp(s, "max") == 0 || size_parse(s, &c->disk_size) < 0 ||
-            c->disk_size == UINT64_MAX) {
+        if (strcmp(s, HEARTH_SIZE_WORD_MIN) == 0 || strcmp(s, HEARTH_SIZE_WORD_MAX) == 0 ||
+            size_parse(s, &c->disk_size) < 0 || c->disk_size == UINT64_MAX) {
                 log_error("--disk-size=: invalid size \"%s\": expected e.g. 10G, 512M or 1.5T", s);
                 return -EINVAL;
         }

@@ -25,9 +25,6 @@
 #include "macro.h"
 #include "worker-protocol.h"
 
-#ifndef HEARTH_WORKER_PATH
-#define HEARTH_WORKER_PATH "/usr/libexec/hearth-work"
-#endif
 
 struct ImageRoot {
         char *root;       /* canonical, no trailing slash */
@@ -384,7 +381,7 @@ static int run_worker(ImageRoot *img, UserRecord *rec, char **ret_out, size_t *r
                 return EXIT_FAIL;
         }
         if (pid == 0) {
-                char *argv[] = { (char *) "hearth-work", (char *) "create", NULL };
+                char *argv[] = { (char *) "hearth-work", (char *) WORKER_OP_CREATE, NULL };
                 if (dup2(in, STDIN_FILENO) < 0 || dup2(pipefd[1], STDOUT_FILENO) < 0)
                         _exit(127);
                 (void) unsetenv("NOTIFY_SOCKET");

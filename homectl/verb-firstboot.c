@@ -63,13 +63,13 @@ static int target_home_exists(Target *t, const char *user, bool *ret) {
                 *ret = image_root_has_home(t->image, user);
                 return EXIT_OK;
         }
-        r = sd_bus_call_method(t->bus, HOME1_SERVICE, HOME1_PATH, HOME1_MANAGER, "GetHomeByName", &e, &reply, "s",
-                               user);
+        r = sd_bus_call_method(t->bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE, "GetHomeByName",
+                               &e, &reply, "s", user);
         if (r >= 0) {
                 *ret = true;
                 return EXIT_OK;
         }
-        if (sd_bus_error_has_name(&e, "org.freedesktop.home1.NoSuchHome")) {
+        if (sd_bus_error_has_name(&e, BUS_ERROR_NO_SUCH_HOME)) {
                 *ret = false;
                 return EXIT_OK;
         }

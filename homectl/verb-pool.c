@@ -13,9 +13,6 @@
 #include "pool-print.h"
 #include "size.h"
 
-#define POOL_PATH "/io/hearth/Pool"
-#define POOL_INTERFACE "io.hearth.Pool1"
-
 /* Growing a filesystem online or checking every extent takes a while. */
 #define POOL_TIMEOUT (UINT64_C(30) * 60 * USEC_PER_SEC)
 
@@ -28,7 +25,7 @@ static int pool_call(const Options *o, const char *method, sd_bus_message **ret_
 
         if ((r = bus_connect(o->ask_password, &bus)) != EXIT_OK)
                 return r;
-        r = sd_bus_message_new_method_call(bus, &m, HOME1_SERVICE, POOL_PATH, POOL_INTERFACE, method);
+        r = sd_bus_message_new_method_call(bus, &m, HOME1_BUS_NAME, POOL1_PATH, POOL1_INTERFACE, method);
         if (r >= 0 && types) {
                 va_start(ap, types);
                 r = sd_bus_message_appendv(m, types, ap);

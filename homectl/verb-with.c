@@ -14,8 +14,6 @@
 #include "homectl.h"
 #include "log.h"
 
-#define HOME1 "org.freedesktop.home1."
-
 static int append_acquire(sd_bus_message *m, const Passwords *secret, void *userdata) {
         int r = bus_append_secret(m, secret);
         if (r < 0)
@@ -128,13 +126,14 @@ int verb_with(int argc, char **argv, const Options *o) {
                 _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
                 _cleanup_bus_message_ sd_bus_message *m = NULL;
 
-                r = sd_bus_message_new_method_call(bus, &m, HOME1_SERVICE, HOME1_PATH, HOME1_MANAGER, "ReleaseHome");
+                r = sd_bus_message_new_method_call(bus, &m, HOME1_BUS_NAME, HOME1_MANAGER_PATH,
+                                                   HOME1_MANAGER_INTERFACE, "ReleaseHome");
                 if (r >= 0)
                         r = sd_bus_message_append(m, "s", user);
                 if (r >= 0)
                         r = sd_bus_call(bus, m, BUS_TIMEOUT_LONG, &error, NULL);
                 if (r < 0) {
-                        if (sd_bus_error_has_name(&error, HOME1 "HomeBusy"))
+                        if (sd_bus_error_has_name(&error, BUS_ERROR_HOME_BUSY))
                                 log_info("home %s: not deactivated, it is still in use", user);
                         else {
                                 int s = log_bus_error(user, "ReleaseHome", &error, r);

@@ -144,8 +144,8 @@ static int inspect_one(sd_bus *bus, const char *arg, const Options *o, bool firs
                         return EXIT_USAGE;
                 }
                 snprintf(who, sizeof who, "%llu", u);
-                r = sd_bus_call_method(bus, HOME1_SERVICE, HOME1_PATH, HOME1_MANAGER, "GetUserRecordByUID", &e,
-                                       &reply, "u", (uint32_t) u);
+                r = sd_bus_call_method(bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE,
+                                       "GetUserRecordByUID", &e, &reply, "u", (uint32_t) u);
                 if (r < 0)
                         return log_bus_error(who, "GetUserRecordByUID", &e, r);
         } else {
@@ -402,14 +402,14 @@ static int append_resize(sd_bus_message *m, const Passwords *secret, void *userd
 int verb_resize(int argc, char **argv, const Options *o) {
         _cleanup_bus_ sd_bus *bus = NULL;
         _cleanup_passwords_ Passwords secret = {};
-        uint64_t size = UINT64_MAX; /* no SIZE: the record's diskSize */
+        uint64_t size = HEARTH_SIZE_RECORD; /* no SIZE */
         int r;
 
         if (check_user_name(argv[1]) < 0)
                 return EXIT_USAGE;
         if (argc > 2) {
                 r = size_parse(argv[2], &size);
-                if (r < 0 || size == UINT64_MAX) {
+                if (r < 0 || size == HEARTH_SIZE_RECORD) {
                         log_error("resize: invalid size \"%s\": expected e.g. 10G, 512M, min or max", argv[2]);
                         return EXIT_USAGE;
                 }

@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* libnss_hearth: the passwd and group databases of Hearth users, for every
+ * program that looks up a user. Loaded by glibc's NSS ("hearth" in
+ * /etc/nsswitch.conf); it reads the files hearthd writes in its runtime
+ * directory (/run/hearth/passwd, group) and never calls hearthd. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdalign.h>
@@ -9,9 +13,9 @@
 #include "cache.h"
 #include "macro.h"
 #include "nss-hearth.h"
+#include "runtime-paths.h"
 #include "table.h"
 
-#define RUNTIME_DIR_DEFAULT "/run/hearth"
 
 /* This code runs inside every program that looks up a user, some of them
  * with many threads. The caches are guarded by a read-write lock: a lookup
@@ -71,12 +75,6 @@ static void register_atfork(void) {
 
 static void once(void) {
         (void) pthread_once(&atfork_once, register_atfork);
-}
-
-/* secure_getenv: a set-uid program must not be pointed at other files. */
-static const char *runtime_dir(void) {
-        const char *d = secure_getenv("HEARTH_RUNTIME_DIR");
-        return d && *d ? d : RUNTIME_DIR_DEFAULT;
 }
 
 /* Takes the cache lock and gets the tables of the n probed files: for
@@ -185,7 +183,7 @@ static int passwd_lookup(const char *name, uid_t uid, struct passwd *pwd, char *
         Table *t;
         int r;
 
-        file_probe(runtime_dir(), "passwd", &probe);
+        file_probe(hearth_runtime_dir(), "passwd", &probe);
         r = tables_get(1, caches, &probe, &t);
         if (r >= 0) {
                 const PwEntry *e = name ? table_pw_by_name(t, name) : table_pw_by_uid(t, uid);
@@ -228,7 +226,7 @@ static void pwent_start(void) {
 
         pwent_stop();
         pwent.started = true;
-        file_probe(runtime_dir(), "passwd", &probe);
+        file_probe(hearth_runtime_dir(), "passwd", &probe);
         pwent.error = file_cache_get(&passwd_cache, &probe, &t);
         if (pwent.error >= 0)
                 pwent.pw = table_ref(t);
@@ -293,7 +291,7 @@ static bool own_group(const Table *pw, const GrEntry *g) {
 }
 
 static void probe_both(FileProbe probes[2]) {
-        const char *dir = runtime_dir();
+        const char *dir = hearth_runtime_dir();
 
         file_probe(dir, "group", &probes[0]);
         file_probe(dir, "passwd", &probes[1]);
@@ -444,7 +442,7 @@ enum nss_status _nss_hearth_initgroups_dyn(const char *user, gid_t group, long i
 
         if (!table_valid_name(user))
                 return finish(-ENOENT, errnop, saved_errno);
-        file_probe(runtime_dir(), "group", &probe);
+        file_probe(hearth_runtime_dir(), "group", &probe);
         r = tables_get(1, caches, &probe, &gr);
         for (size_t i = 0; r == 0 && i < gr->n_entries; i++) {
                 const GrEntry *g = &gr->gr[i];

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* pam_hearth: logging in to a Hearth home. auth unlocks and mounts it
- * (AcquireHome, the password as secret); account applies the record's
- * validity and password-age rules; session holds a reference (RefHome) for
- * the session's lifetime, so the home is deactivated after the last one
- * closes; password changes it with ChangePasswordHome.
+/* pam_hearth: logging in to a Hearth home. Loaded by libpam into the
+ * programs that log users in (login, sshd, gdm, su, ...), in the stacks
+ * pam-auth-update builds from pam/pam-configs/hearth; it calls hearthd over
+ * the system bus. auth unlocks and mounts the home (AcquireHome, the
+ * password as secret); account applies the record's validity and
+ * password-age rules; session holds a reference (RefHome) for the session's
+ * lifetime, so the home is deactivated after the last one closes; password
+ * changes it with ChangePasswordHome.
  *
  * Users hearthd does not manage get PAM_USER_UNKNOWN, so the module stacks
  * with pam_unix. Nothing is written to stderr: this runs inside login,
@@ -23,13 +26,14 @@
 #include <systemd/sd-bus.h>
 
 #include "account-policy.h"
+#include "bus-names.h"
+#include "bus-util.h"
 #include "macro.h"
 #include "passwords.h"
+#include "runtime-paths.h"
 #include "secret.h"
 #include "user-record.h"
 
-#define HOME1 "org.freedesktop.home1"
-#define HOME1_ERROR(e) "org.freedesktop.home1." e
 /* Every call to hearthd, unless the module's timeout= says otherwise: a
  * LUKS home with argon2id takes seconds, and a person at a login prompt
  * waits half a minute at most before she thinks it hangs. */
@@ -75,16 +79,6 @@ static void parse_args(pam_handle_t *pamh, int argc, const char **argv, Args *a)
                         pam_syslog((pamh), LOG_DEBUG, __VA_ARGS__); \
         } while (0)
 
-static void bus_unrefp(sd_bus **b) {
-        sd_bus_flush_close_unref(*b);
-}
-static void message_unrefp(sd_bus_message **m) {
-        sd_bus_message_unref(*m);
-}
-#define _cleanup_bus_ _cleanup_(bus_unrefp)
-#define _cleanup_message_ _cleanup_(message_unrefp)
-#define _cleanup_bus_error_ _cleanup_(sd_bus_error_free)
-
 static bool error_is(const sd_bus_error *e, const char *name) {
         return sd_bus_error_has_name(e, name);
 }
@@ -101,14 +95,14 @@ typedef struct HomeInfo {
  * negated. */
 static int lookup_home(pam_handle_t *pamh, const Args *a, sd_bus *bus, const char *user, HomeInfo *info) {
         _cleanup_bus_error_ sd_bus_error e = SD_BUS_ERROR_NULL;
-        _cleanup_message_ sd_bus_message *reply = NULL;
+        _cleanup_bus_message_ sd_bus_message *reply = NULL;
         const char *state, *real_name, *dir, *shell, *path;
         uint32_t uid, gid;
 
-        int r = sd_bus_call_method(bus, HOME1, "/org/freedesktop/home1", HOME1 ".Manager", "GetHomeByName", &e, &reply,
-                                   "s", user);
+        int r = sd_bus_call_method(bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE, "GetHomeByName",
+                                   &e, &reply, "s", user);
         if (r < 0) {
-                if (error_is(&e, HOME1_ERROR("NoSuchHome"))) {
+                if (error_is(&e, BUS_ERROR_NO_SUCH_HOME)) {
                         debug(pamh, a, "%s is not a Hearth user (any more)", user);
                         return 0;
                 }
@@ -132,12 +126,11 @@ static int lookup_home(pam_handle_t *pamh, const Args *a, sd_bus *bus, const cha
  * its users' logins fail (rather than fall through to other modules) while
  * it is down. */
 static bool hearth_user(const char *user) {
-        const char *dir = secure_getenv("HEARTH_RUNTIME_DIR");
         char path[4096], line[4096];
         size_t n = strlen(user);
         bool found = false;
 
-        snprintf(path, sizeof path, "%s/passwd", dir && *dir ? dir : "/run/hearth");
+        snprintf(path, sizeof path, "%s/passwd", hearth_runtime_dir());
         FILE *f = fopen(path, "re");
         if (!f)
                 return false;
@@ -219,12 +212,13 @@ static int secret_json(const char *password, SecureBuffer **ret) {
 /* method(user, secret[, please_suspend]) → fd (AcquireHome) or nothing. */
 static int call_with_secret(sd_bus *bus, const char *method, const char *user, const char *password, bool suspend,
                             int *ret_fd, sd_bus_error *e) {
-        _cleanup_message_ sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_bus_message_ sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_secure_buffer_ SecureBuffer *secret = NULL;
         int r = secret_json(password, &secret);
         if (r < 0)
                 return r;
-        r = sd_bus_message_new_method_call(bus, &m, HOME1, "/org/freedesktop/home1", HOME1 ".Manager", method);
+        r = sd_bus_message_new_method_call(bus, &m, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE,
+                                           method);
         if (r >= 0)
                 r = sd_bus_message_sensitive(m); /* wiped when freed */
         if (r >= 0)
@@ -248,30 +242,30 @@ static int call_with_secret(sd_bus *bus, const char *method, const char *user, c
 
 /* What a failed call means to PAM, telling the person what they can act on. */
 static int pam_code_for(pam_handle_t *pamh, const char *user, const sd_bus_error *e, int r, int fallback) {
-        if (error_is(e, HOME1_ERROR("BadPassword")) || error_is(e, HOME1_ERROR("BadPasswordAndNoToken")) ||
-            error_is(e, HOME1_ERROR("BadRecoveryKey")) || error_is(e, HOME1_ERROR("BadPin"))) {
+        if (error_is(e, BUS_ERROR_BAD_PASSWORD) || error_is(e, BUS_ERROR_BAD_PASSWORD_AND_NO_TOKEN) ||
+            error_is(e, BUS_ERROR_BAD_RECOVERY_KEY) || error_is(e, BUS_ERROR_BAD_PIN)) {
                 /* A TPM-sealed home: each wrong try counts towards its lockout; say so. */
                 const char *tpm = e->message ? strstr(e->message, "TPM2:") : NULL;
                 if (tpm)
                         pam_error(pamh, "Wrong password (%s).", tpm);
                 return PAM_AUTH_ERR;
         }
-        if (error_is(e, HOME1_ERROR("BadPinFewTriesLeft")) || error_is(e, HOME1_ERROR("BadPinOneTryLeft"))) {
+        if (error_is(e, BUS_ERROR_BAD_PIN_FEW_TRIES_LEFT) || error_is(e, BUS_ERROR_BAD_PIN_ONE_TRY_LEFT)) {
                 pam_error(pamh, "%s", e->message);
                 return PAM_AUTH_ERR;
         }
-        if (error_is(e, "io.hearth.Home.TpmStateChanged")) {
+        if (error_is(e, BUS_ERROR_TPM_STATE_CHANGED)) {
                 pam_error(pamh, "The TPM no longer opens the home of %s (firmware or boot changed): log in with the "
                                 "recovery key as password.", user);
                 return PAM_AUTH_ERR;
         }
-        if (error_is(e, HOME1_ERROR("AuthenticationLimitHit")) || error_is(e, HOME1_ERROR("TokenPinLocked"))) {
+        if (error_is(e, BUS_ERROR_AUTHENTICATION_LIMIT_HIT) || error_is(e, BUS_ERROR_TOKEN_PIN_LOCKED)) {
                 pam_error(pamh, "Too many failed attempts for %s; try again later. (%s)", user, e->message);
                 return PAM_MAXTRIES;
         }
-        if (error_is(e, HOME1_ERROR("NoSuchHome")))
+        if (error_is(e, BUS_ERROR_NO_SUCH_HOME))
                 return PAM_USER_UNKNOWN;
-        if (error_is(e, HOME1_ERROR("HomeAbsent"))) {
+        if (error_is(e, BUS_ERROR_HOME_ABSENT)) {
                 pam_error(pamh, "The home of %s is not available on this machine.", user);
                 return PAM_AUTHINFO_UNAVAIL;
         }
@@ -309,7 +303,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
         _cleanup_bus_error_ sd_bus_error e = SD_BUS_ERROR_NULL;
         int fd = -1;
         r = call_with_secret(bus, "AcquireHome", user, password, a.suspend, &fd, &e);
-        if (r < 0 && error_is(&e, HOME1_ERROR("HomeLocked"))) {
+        if (r < 0 && error_is(&e, BUS_ERROR_HOME_LOCKED)) {
                 /* Suspended with the session still open: the password unlocks it. */
                 debug(pamh, &a, "home %s is locked; unlocking", user);
                 sd_bus_error_free(&e);
@@ -340,9 +334,9 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
                 return r;
 
         _cleanup_bus_error_ sd_bus_error e = SD_BUS_ERROR_NULL;
-        _cleanup_message_ sd_bus_message *reply = NULL;
-        r = sd_bus_call_method(bus, HOME1, "/org/freedesktop/home1", HOME1 ".Manager", "GetUserRecordByName", &e,
-                               &reply, "s", user);
+        _cleanup_bus_message_ sd_bus_message *reply = NULL;
+        r = sd_bus_call_method(bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE, "GetUserRecordByName",
+                               &e, &reply, "s", user);
         if (r < 0)
                 return pam_code_for(pamh, user, &e, r, PAM_AUTHINFO_UNAVAIL);
         if (sd_bus_message_read(reply, "s", &json) < 0) {
@@ -382,11 +376,11 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
                 return r;
 
         _cleanup_bus_error_ sd_bus_error e = SD_BUS_ERROR_NULL;
-        _cleanup_message_ sd_bus_message *reply = NULL;
+        _cleanup_bus_message_ sd_bus_message *reply = NULL;
         int fd = -1;
-        r = sd_bus_call_method(bus, HOME1, "/org/freedesktop/home1", HOME1 ".Manager", "RefHome", &e, &reply, "sb",
-                               user, (int) a.suspend);
-        if (r < 0 && error_is(&e, HOME1_ERROR("HomeNotActive"))) {
+        r = sd_bus_call_method(bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE, "RefHome", &e, &reply,
+                               "sb", user, (int) a.suspend);
+        if (r < 0 && error_is(&e, BUS_ERROR_HOME_NOT_ACTIVE)) {
                 /* A session without our auth (a key, su from root): the
                  * password, if an earlier module got one, activates it. */
                 const void *pw = NULL;
@@ -463,8 +457,8 @@ PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const c
         if (secret_json(old_pw, &old_secret) < 0 || secret_json(new_pw, &new_secret) < 0)
                 return PAM_BUF_ERR;
         _cleanup_bus_error_ sd_bus_error e = SD_BUS_ERROR_NULL;
-        _cleanup_message_ sd_bus_message *m = NULL;
-        r = sd_bus_message_new_method_call(bus, &m, HOME1, "/org/freedesktop/home1", HOME1 ".Manager",
+        _cleanup_bus_message_ sd_bus_message *m = NULL;
+        r = sd_bus_message_new_method_call(bus, &m, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE,
                                            "ChangePasswordHome");
         if (r >= 0)
                 r = sd_bus_message_sensitive(m);
@@ -475,11 +469,11 @@ PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const c
                 return PAM_BUF_ERR;
         r = sd_bus_call(bus, m, 0, &e, NULL);
         if (r < 0) {
-                if (error_is(&e, HOME1_ERROR("BadPassword")) || error_is(&e, HOME1_ERROR("BadPasswordAndNoToken"))) {
+                if (error_is(&e, BUS_ERROR_BAD_PASSWORD) || error_is(&e, BUS_ERROR_BAD_PASSWORD_AND_NO_TOKEN)) {
                         pam_error(pamh, "The current password of %s is not correct.", user);
                         return PAM_AUTHTOK_ERR;
                 }
-                if (error_is(&e, HOME1_ERROR("LowPasswordQuality"))) {
+                if (error_is(&e, BUS_ERROR_LOW_PASSWORD_QUALITY)) {
                         pam_error(pamh, "%s", e.message);
                         return PAM_AUTHTOK_ERR;
                 }

@@ -20,12 +20,10 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <linux/fs.h>
-#include <linux/openat2.h>
 
 #if HAVE_SELINUX
 #include <selinux/label.h>
@@ -34,6 +32,7 @@
 
 #include "log.h"
 #include "macro.h"
+#include "open-in-root.h"
 #include "skel.h"
 
 /* Deeper trees fail with -ELOOP. Each level holds one fd per source that has
@@ -165,63 +164,6 @@ static int root_prefix(const char *root, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
-/* Without openat2() (before Linux 5.6, or under valgrind) symlinks cannot be
- * resolved inside a root: none is followed, rather than one resolved on the
- * host. */
-static int open_no_symlinks(int root_fd, const char *path) {
-        _cleanup_close_ int fd = -1;
-        const char *p = path;
-
-        for (;;) {
-                char component[NAME_MAX + 1];
-                size_t n;
-                int next;
-
-                p += strspn(p, "/");
-                n = strcspn(p, "/");
-                if (n == 0)
-                        break;
-                if (n > NAME_MAX)
-                        return -ENAMETOOLONG;
-                memcpy(component, p, n);
-                component[n] = 0;
-                next = openat(fd >= 0 ? fd : root_fd, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (next < 0) {
-                        struct stat st;
-
-                        /* A symlink is reported as such, not as "not a directory". */
-                        if ((errno == ENOTDIR || errno == ELOOP) &&
-                            fstatat(fd >= 0 ? fd : root_fd, component, &st, AT_SYMLINK_NOFOLLOW) == 0)
-                                return S_ISLNK(st.st_mode) ? -ELOOP : -ENOTDIR;
-                        return -errno;
-                }
-                closep(&fd);
-                fd = next;
-                p += n;
-        }
-        return fd >= 0 ? TAKE_FD(fd) : -EINVAL;
-}
-
-/* Opens the directory path (absolute) as the system below root_fd sees
- * it: symlinks, even absolute ones, resolve inside the root. root_fd -1 is
- * "/". Returns the fd or a negative errno, not logged. */
-static int open_in_root(int root_fd, const char *path) {
-        struct open_how how = {
-                .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-                .resolve = RESOLVE_IN_ROOT,
-        };
-        int fd;
-
-        if (root_fd < 0) {
-                fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                return fd < 0 ? -errno : fd;
-        }
-        fd = (int) syscall(SYS_openat2, root_fd, path + 1, &how, sizeof how);
-        if (fd < 0 && errno == ENOSYS)
-                return open_no_symlinks(root_fd, path);
-        return fd < 0 ? -errno : fd;
-}
-
 typedef struct Sources {
         Source v[MAX_SOURCES];
         size_t n;
@@ -249,7 +191,9 @@ static int open_default_sources(const char *root, Sources *srcs, char ***ret_pat
                         return log_error_errno(errno, "skel: cannot open root directory %s: %m", prefix);
         }
         for (size_t i = 0; i < MAX_SOURCES; i++) {
-                int fd = open_in_root(root_fd, default_sources[i]);
+                /* Without openat2() (before Linux 5.6, or under valgrind) no
+                 * symlink is followed, rather than one resolved on the host. */
+                int fd = open_in_root(root_fd, default_sources[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (fd == -ENOENT || fd == -ENOTDIR)
                         continue;
                 if (fd == -ELOOP) {

@@ -15,15 +15,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
-#include <linux/openat2.h>
 
 #include "fileio.h"
 #include "hex.h"
 #include "log.h"
 #include "macro.h"
+#include "open-in-root.h"
 #include "path-util.h"
 #include "sysusers.h"
 #include "user-record.h"
@@ -473,23 +472,6 @@ void sysusers_table_done(SysusersTable *t) {
 
 const char *sysusers_entry_home(const SysusersEntry *e) {
         return e->home ?: "/";
-}
-
-/* Opens path (absolute) as the system below root_fd sees it: with a root,
- * symlinks, even absolute ones, resolve inside it, as systemd-sysusers
- * --root resolves them. root_fd -1 is the running system. */
-static int open_in_root(int root_fd, const char *path, int flags) {
-        int fd;
-
-        if (root_fd < 0)
-                fd = open(path, flags);
-        else {
-                struct open_how how = { .flags = (uint64_t) flags, .resolve = RESOLVE_IN_ROOT };
-                fd = (int) syscall(SYS_openat2, root_fd, path + 1, &how, sizeof how);
-                if (fd < 0 && errno == ENOSYS) /* before Linux 5.6: absolute symlinks leave the root */
-                        fd = openat(root_fd, path + 1, flags);
-        }
-        return fd < 0 ? negative_errno() : fd;
 }
 
 typedef struct Loader {

@@ -15,6 +15,9 @@
 #ifndef BTRFS_QUOTA_CTL_ENABLE_SIMPLE_QUOTA
 #define BTRFS_QUOTA_CTL_ENABLE_SIMPLE_QUOTA 4
 #endif
+#ifndef BTRFS_QGROUP_STATUS_FLAG_SIMPLE_MODE
+#define BTRFS_QGROUP_STATUS_FLAG_SIMPLE_MODE (1ULL << 3)
+#endif
 
 int btrfs_quota_enable(int fd) {
         /* Simple quotas first: only with them does the kernel (6.7+) put a
@@ -73,6 +76,17 @@ static int quota_key(int fd, uint64_t objectid, uint8_t type, uint64_t qgroupid,
 /* Info and limit items: key (0, type, qgroupid). */
 static int quota_item(int fd, uint8_t type, uint64_t qgroupid, void *buf, size_t size) {
         return quota_key(fd, 0, type, qgroupid, buf, size);
+}
+
+int btrfs_quota_mode(int fd) {
+        struct btrfs_qgroup_status_item status;
+        /* No quota tree, or no status item in it: quota is off. */
+        int r = quota_item(fd, BTRFS_QGROUP_STATUS_KEY, 0, &status, sizeof status);
+        if (r == -ENOENT)
+                return BTRFS_QUOTA_OFF;
+        if (r < 0)
+                return r;
+        return (le64toh(status.flags) & BTRFS_QGROUP_STATUS_FLAG_SIMPLE_MODE) ? BTRFS_QUOTA_SIMPLE : BTRFS_QUOTA_FULL;
 }
 
 int btrfs_qgroup_in_group(int fd, uint64_t child, uint64_t parent) {

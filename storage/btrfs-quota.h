@@ -20,6 +20,15 @@
  * Btrfs; -EPERM: not allowed. */
 int btrfs_quota_enable(int fd);
 
+typedef enum BtrfsQuotaMode {
+        BTRFS_QUOTA_OFF,
+        BTRFS_QUOTA_FULL,   /* qgroups: subvolumes made inside a home join its group only when Hearth puts them there */
+        BTRFS_QUOTA_SIMPLE, /* squota (6.7+): the kernel puts them there itself */
+} BtrfsQuotaMode;
+
+/* The quota mode of the file system of fd: a BtrfsQuotaMode, or -errno. */
+int btrfs_quota_mode(int fd);
+
 /* 1 if the qgroup exists / child is a member of parent, 0 if not. */
 int btrfs_qgroup_exists(int fd, uint64_t qgroupid);
 int btrfs_qgroup_in_group(int fd, uint64_t child, uint64_t parent);

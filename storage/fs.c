@@ -174,15 +174,23 @@ static const struct {
         { "dirsync", MS_DIRSYNC, false },
 };
 
+#define BTRFS_NO_INLINE "max_inline=0"
+
 int fs_mount(const char *fstype, const char *dev, const char *where, const char *extra_options) {
         unsigned long flags = MS_NOSUID | MS_NODEV;
         _cleanup_free_ char *copy = NULL, *data = NULL;
         size_t data_len = 0;
 
         copy = strdup(extra_options ?: "");
-        data = calloc(1, strlen(extra_options ?: "") + 2);
+        data = calloc(1, strlen(extra_options ?: "") + sizeof BTRFS_NO_INLINE + 2);
         if (!copy || !data)
                 return -ENOMEM;
+        /* Btrfs keeps small files' data inside its metadata, which stays
+         * cached after a lock has dropped every other cached page: such a
+         * file could still be read from a locked home. Data extents only,
+         * unless the record says otherwise. */
+        if (strcmp(fstype, "btrfs") == 0 && !strstr(copy, "max_inline"))
+                data_len = (size_t) sprintf(data, "%s", BTRFS_NO_INLINE);
         for (char *save = NULL, *opt = strtok_r(copy, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
                 bool known = false;
                 /* The record may not loosen nosuid/nodev. */

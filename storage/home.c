@@ -20,6 +20,8 @@
 #include "macro.h"
 #include "password.h"
 #include "pool.h"
+#include "rm-rf.h"
+#include "runtime-paths.h"
 #include "secret.h"
 #include "skel.h"
 
@@ -29,11 +31,6 @@
 const char *home_root_default(void) {
         const char *e = getenv("HEARTH_HOME_ROOT");
         return e && e[0] == '/' ? e : "/home";
-}
-
-static const char *runtime_dir(void) {
-        const char *e = getenv("HEARTH_RUNTIME_DIR");
-        return e && e[0] == '/' ? e : "/run/hearth";
 }
 
 Home *home_free(Home *h) {
@@ -46,6 +43,7 @@ Home *home_free(Home *h) {
         free(h->root);
         free(h->path);
         free(h->state);
+        json_object_put(h->quota_adopted);
         free(h);
         return NULL;
 }
@@ -54,7 +52,7 @@ static int home_lock(Home *h) {
         _cleanup_free_ char *dir = NULL, *path = NULL;
         int r;
 
-        if (asprintf(&dir, "%s/locks", runtime_dir()) < 0 || asprintf(&path, "%s/%s.lock", dir, h->name) < 0)
+        if (asprintf(&dir, "%s/locks", hearth_runtime_dir()) < 0 || asprintf(&path, "%s/%s.lock", dir, h->name) < 0)
                 return log_oom();
         r = mkdir_parents(dir, 0700);
         if (r < 0)
@@ -86,6 +84,7 @@ int home_open(UserRecord *rec, Home **ret) {
         if (!h)
                 return log_oom();
         h->root_fd = h->lock_fd = -1;
+        h->size_request = HEARTH_SIZE_RECORD;
         h->rec = rec;
         h->name = rec->user_name;
         h->root = strdup(home_root_default());
@@ -174,7 +173,7 @@ int home_clean_leftovers(Home *h) {
                          de->d_name);
                 int k = lock_down(h->root_fd, de->d_name);
                 if (k >= 0)
-                        k = rm_rf_at(h->root_fd, de->d_name);
+                        k = home_rm_rf_at(h->root_fd, de->d_name);
                 if (k < 0) {
                         log_warning_errno(k, "home %s: cannot remove %s/%s: %m", h->name, h->root, de->d_name);
                         if (r == 0)
@@ -291,7 +290,7 @@ int home_update_sections(Home *h, json_object *status_extra) {
         json_object_object_add(binding, "gid", json_object_new_int64(h->rec->uid));
         if (h->state)
                 json_object_object_add(status, "state", json_object_new_string(h->state));
-        json_object_object_add(status, "service", json_object_new_string("io.hearth.Home"));
+        json_object_object_add(status, "service", json_object_new_string(USER_RECORD_SERVICE_HEARTH));
 
         r = set_machine_section(h->rec->json, "binding", binding);
         if (r >= 0)
@@ -370,49 +369,16 @@ static int delete_subvolume_tree(int dir_fd, int fd, const char *name) {
         return log_error_errno(EBUSY, "cannot delete subvolume %s: subvolumes keep being made inside it", name);
 }
 
-int rm_rf_at(int dir_fd, const char *name) {
-        struct stat st, parent;
-        struct statx stx;
-        int r = 0;
+/* rm_rf_at's hook (common/rm-rf.h): a subvolume goes with everything in it. */
+static int remove_subvolume(int dir_fd, const char *name, int fd, const struct stat *st) {
+        if (!is_subvolume(fd, st))
+                return 0;
+        int r = delete_subvolume_tree(dir_fd, fd, name);
+        return r < 0 ? r : 1;
+}
 
-        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return errno == ENOENT ? 0 : negative_errno();
-        if (!S_ISDIR(st.st_mode))
-                return unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT ? negative_errno() : 0;
-
-        _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        if (fstat(dir_fd, &parent) < 0)
-                return negative_errno();
-        /* Never delete into a mounted filesystem. */
-        if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx) == 0 &&
-            (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
-                return -EBUSY;
-        if (is_subvolume(fd, &st))
-                return delete_subvolume_tree(dir_fd, fd, name);
-        if (st.st_dev != parent.st_dev)
-                return -EXDEV;
-
-        int fd2 = dup(fd);
-        DIR *d = fd2 >= 0 ? fdopendir(fd2) : NULL;
-        if (!d) {
-                if (fd2 >= 0)
-                        close(fd2);
-                return negative_errno();
-        }
-        struct dirent *de;
-        while ((de = readdir(d))) {
-                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                        continue;
-                int k = rm_rf_at(fd, de->d_name);
-                if (k < 0 && r == 0)
-                        r = k;
-        }
-        closedir(d);
-        if (r < 0)
-                return r;
-        return unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 ? negative_errno() : 0;
+int home_rm_rf_at(int dir_fd, const char *name) {
+        return rm_rf_at(dir_fd, name, remove_subvolume);
 }
 
 int home_top_exists(Home *h) {
@@ -465,7 +431,7 @@ int home_create_in_root(Home *h, HomeMakeTop make_top) {
         if (r >= 0)
                 pool_failpoint("home-create-renamed");
         if (r < 0) {
-                int k = rm_rf_at(h->root_fd, temp);
+                int k = home_rm_rf_at(h->root_fd, temp);
                 if (k < 0)
                         log_warning_errno(k, "home %s: cannot remove %s/%s after failure: %m", h->name, h->root,
                                           temp);
@@ -502,7 +468,7 @@ int home_remove_from_root(Home *h) {
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot take %s/%s from its user: %m", h->name, h->root, temp);
         pool_failpoint("home-remove-locked");
-        r = rm_rf_at(h->root_fd, temp);
+        r = home_rm_rf_at(h->root_fd, temp);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot delete %s/%s: %m", h->name, h->root, temp);
         free(h->state);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "size.h"
 #include "user-record.h"
 
 /* One home as the worker sees it while running one operation.
@@ -19,12 +20,6 @@
  * as it was or as requested; leftovers of a killed worker are removed by the
  * next operation on that home (which holds the home's lock). */
 
-enum {
-        HOME_SIZE_RECORD, /* the record's diskSize */
-        HOME_SIZE_MIN,    /* as small as the data allows */
-        HOME_SIZE_MAX,    /* as large as the backing storage allows */
-};
-
 typedef struct Home {
         UserRecord *rec;
         const char *name;  /* rec->user_name */
@@ -35,7 +30,8 @@ typedef struct Home {
         char *state;       /* for the status section: "active", "inactive", … */
         bool force;        /* deactivate even while in use */
         bool wipe;         /* create: erase what a block device holds (never one in use or another home's) */
-        int size_request;  /* resize: HOME_SIZE_RECORD, HOME_SIZE_MIN or HOME_SIZE_MAX */
+        uint64_t size_request; /* resize: HEARTH_SIZE_RECORD (the record's diskSize), _MIN or _MAX (size.h) */
+        json_object *quota_adopted; /* subvolume homes: subvolumes inside put into its quota group by this run */
 } Home;
 
 const char *home_root_default(void);
@@ -77,9 +73,9 @@ int home_seed(Home *h, int fd);
  * the home is now. status_extra may add fields (usage…); NULL for none. */
 int home_update_sections(Home *h, json_object *status_extra);
 
-/* Deletes a tree below dir_fd without following symlinks or crossing into
- * other filesystems. */
-int rm_rf_at(int dir_fd, const char *name);
+/* rm_rf_at (common/rm-rf.h) that deletes a btrfs subvolume met on the way
+ * as one, its quota limits first. */
+int home_rm_rf_at(int dir_fd, const char *name);
 
 /* The create and remove flows shared by backends whose home is an entry of
  * the root: make_top creates the entry named temp (a directory, a

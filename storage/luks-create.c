@@ -24,6 +24,7 @@
 #include "log.h"
 #include "luks-tpm2.h"
 #include "macro.h"
+#include "runtime-paths.h"
 #include "pool.h"
 #include "secret.h"
 #include "size.h"
@@ -140,9 +141,8 @@ int luks_image_allocate(Home *h, const char *path, int fd, uint64_t size) {
 }
 
 int luks_mount_dir(Home *h, const char *what, char **ret) {
-        const char *rt = getenv("HEARTH_RUNTIME_DIR");
         _cleanup_free_ char *p = NULL;
-        if (asprintf(&p, "%s/%s/%s", rt && rt[0] == '/' ? rt : "/run/hearth", what, h->name) < 0)
+        if (asprintf(&p, "%s/%s/%s", hearth_runtime_dir(), what, h->name) < 0)
                 return log_oom();
         int r = mkdir_parents(p, 0700);
         if (r < 0)

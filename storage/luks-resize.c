@@ -32,7 +32,7 @@ int luks_resize(Home *h) {
         struct stat st;
         int r;
 
-        if (want == UINT64_MAX && h->size_request == HOME_SIZE_RECORD)
+        if (want == UINT64_MAX && h->size_request == HEARTH_SIZE_RECORD)
                 return log_error_errno(EINVAL, "home %s: diskSize: required for resize", h->name);
         r = luks_clean_stale_mapping(h);
         if (r < 0)
@@ -78,9 +78,9 @@ int luks_resize(Home *h) {
         }
         header = crypt_get_data_offset(v.cd) * 512;
         (void) fs_min_size(luks_fstype(h), &min);
-        if (h->size_request == HOME_SIZE_MAX && on_pool)
+        if (h->size_request == HEARTH_SIZE_MAX && on_pool)
                 want = current + pool_free; /* free extents serve nothing else */
-        else if (h->size_request == HOME_SIZE_MAX) {
+        else if (h->size_request == HEARTH_SIZE_MAX) {
                 /* All that is free below the image, but the system's floor. */
                 uint64_t room;
                 r = luks_image_room(h, &room);
@@ -89,7 +89,7 @@ int luks_resize(Home *h) {
                 want = (allocated + room) / (1 << 20) * (1 << 20);
                 if (want < current)
                         want = current;
-        } else if (h->size_request == HOME_SIZE_MIN)
+        } else if (h->size_request == HEARTH_SIZE_MIN)
                 want = current; /* decided once the filesystem is open, below */
         if (want < header + min)
                 return log_error_errno(ERANGE, "home %s: %s is smaller than %s can be", h->name, size_format(want, a),
@@ -114,7 +114,7 @@ int luks_resize(Home *h) {
                         return r;
         }
         const char *where = was_active ? h->path : NULL;
-        bool shrinking = want < current || h->size_request == HOME_SIZE_MIN;
+        bool shrinking = want < current || h->size_request == HEARTH_SIZE_MIN;
         bool online = strcmp(luks_fstype(h), "ext4") != 0 || !shrinking; /* ext4 shrinks offline */
         if (!was_active && online) {
                 r = luks_mount_dir(h, "resize", &mnt);
@@ -129,7 +129,7 @@ int luks_resize(Home *h) {
                 r = log_error_errno(EBUSY, "home %s: ext4 shrinks offline only; deactivate the home first", h->name);
                 goto out;
         }
-        if (h->size_request == HOME_SIZE_MIN) {
+        if (h->size_request == HEARTH_SIZE_MIN) {
                 uint64_t fs_min = 0;
                 r = fs_min_estimate(luks_fstype(h), mapped, where, &fs_min);
                 if (r == -EOPNOTSUPP)

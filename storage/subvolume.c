@@ -20,6 +20,7 @@
 #include "log.h"
 #include "macro.h"
 #include "size.h"
+#include "worker-protocol.h"
 
 static const char *fs_name(unsigned long type) {
         switch (type) {
@@ -59,6 +60,17 @@ static int enable_quota(Home *h) {
 static int home_id(Home *h, int fd, uint64_t *ret) {
         enum btrfs_util_error e = btrfs_util_subvolume_id_fd(fd, ret);
         return e != BTRFS_UTIL_OK ? btrfs_error(h, "cannot read subvolume ID", e) : 0;
+}
+
+static int note_adopted(Home *h, const char *path) {
+        if (!h->quota_adopted && !(h->quota_adopted = json_object_new_array()))
+                return -ENOMEM;
+        json_object *p = json_object_new_string(path);
+        if (!p || json_object_array_add(h->quota_adopted, p) < 0) {
+                json_object_put(p);
+                return -ENOMEM;
+        }
+        return 0;
 }
 
 /* The home's level-1 group, with the home in it and every subvolume below
@@ -101,6 +113,9 @@ static int ensure_group(Home *h, int fd, uint64_t id) {
                         log_info("home %s: subvolume %s/%s now counts against the home's quota", h->name, h->path,
                                  path);
                         k = btrfs_qgroup_assign(fd, sub, group);
+                        /* Told to hearthd, which logs it: this log goes nowhere but to it. */
+                        if (k >= 0 && note_adopted(h, path) < 0 && r >= 0)
+                                r = log_oom();
                 }
                 if (k < 0 && r >= 0)
                         r = log_error_errno(k, "home %s: cannot put subvolume %s/%s into quota group 1/%" PRIu64 ": %m",
@@ -155,7 +170,7 @@ fail:
         if (*ret_fd >= 0)
                 close(*ret_fd);
         *ret_fd = -1;
-        (void) rm_rf_at(h->root_fd, temp);
+        (void) home_rm_rf_at(h->root_fd, temp);
         return r;
 }
 
@@ -248,7 +263,7 @@ static int subvolume_resize(Home *h) {
         uint64_t want = h->rec->disk_size, rfer = 0;
         int r;
 
-        if (want == UINT64_MAX && h->size_request == HOME_SIZE_RECORD)
+        if (want == UINT64_MAX && h->size_request == HEARTH_SIZE_RECORD)
                 return log_error_errno(EINVAL, "home %s: diskSize: required for resize", h->name);
         r = open_home(h, &fd);
         if (r < 0)
@@ -259,12 +274,12 @@ static int subvolume_resize(Home *h) {
         r = usage(h, fd, &rfer, NULL);
         if (r < 0 && r != -ENOENT)
                 return log_error_errno(r, "home %s: cannot read current usage: %m", h->name);
-        if (h->size_request == HOME_SIZE_MIN) {
+        if (h->size_request == HEARTH_SIZE_MIN) {
                 /* What is used, rounded up to MiB, and never below the floor. */
                 want = (rfer + (1 << 20) - 1) / (1 << 20) * (1 << 20);
                 if (want < USER_RECORD_DISK_SIZE_MIN)
                         want = USER_RECORD_DISK_SIZE_MIN;
-        } else if (h->size_request == HOME_SIZE_MAX) {
+        } else if (h->size_request == HEARTH_SIZE_MAX) {
                 /* No limit below the filesystem's own size. */
                 r = set_limit(h, fd, BTRFS_QUOTA_NO_LIMIT);
                 if (r >= 0)
@@ -293,6 +308,32 @@ static int subvolume_update(Home *h) {
         if (r >= 0 && limit == h->rec->disk_size)
                 return 0;
         return subvolume_resize(h);
+}
+
+static const char *quota_mode_name(int mode) {
+        switch (mode) {
+        case BTRFS_QUOTA_OFF: return "off";
+        case BTRFS_QUOTA_FULL: return "full";
+        case BTRFS_QUOTA_SIMPLE: return "simple";
+        default: return NULL;
+        }
+}
+
+/* For hearthd (worker-protocol.h): whether subvolumes made inside homes
+ * need it to look for them (full qgroups, or quota off), and which this
+ * run put into the home's group. A mode that cannot be read is left out:
+ * hearthd then keeps looking. */
+static int quota_report(Home *h, int fd, json_object *status) {
+        json_object *q = json_object_new_object();
+        const char *mode = quota_mode_name(btrfs_quota_mode(fd));
+        if (!q)
+                return log_oom();
+        if (mode)
+                json_object_object_add(q, WORKER_STATUS_QUOTA_MODE, json_object_new_string(mode));
+        if (h->quota_adopted)
+                json_object_object_add(q, WORKER_STATUS_QUOTA_ADOPTED, json_object_get(h->quota_adopted));
+        json_object_object_add(status, WORKER_STATUS_QUOTA, q);
+        return 0;
 }
 
 static int subvolume_inspect(Home *h) {
@@ -324,6 +365,11 @@ static int subvolume_inspect(Home *h) {
         } else if (r != -ENOENT) {
                 json_object_put(status);
                 return log_error_errno(r, "home %s: cannot read quota: %m", h->name);
+        }
+        r = quota_report(h, fd, status);
+        if (r < 0) {
+                json_object_put(status);
+                return r;
         }
         return home_update_sections(h, status);
 }

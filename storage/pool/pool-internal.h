@@ -27,8 +27,11 @@
 #include "pool-discover.h"
 #include "pool-metadata.h"
 #include "pool.h"
+#include "runtime-paths.h"
 
-#define POOL_LOCK_DIR  "/run/hearth"
+/* Fixed, not $HEARTH_RUNTIME_DIR: hearth-pool run by hand and hearth-work
+ * run by hearthd must meet at the same lock. */
+#define POOL_LOCK_DIR  HEARTH_RUNTIME_DIR_DEFAULT
 #define POOL_LOCK_PATH POOL_LOCK_DIR "/pool.lock"
 #define POOL_DM_PREFIX "hearth-pool-"
 #define POOL_DM_UUID_PREFIX "POOL-"

@@ -18,7 +18,7 @@
  * THE POOL LOCK
  *
  * Two programs change the pool: hearth-pool (hearth-pool/; one process per
- * command, run by hearthd's queue in daemon/bus-pool.c, by the boot unit's
+ * command, run by hearthd's queue in hearthd/bus-pool.c, by the boot unit's
  * activate and by admins) and hearth-work, in-process, for LUKS homes on a
  * pool volume (storage/luks-pool.c, luks-resize.c). They are serialized by
  * one lock and nothing else: an exclusive flock(2) on /run/hearth/pool.lock

@@ -15,6 +15,7 @@
 
 #include "fileio.h"
 #include "log.h"
+#include "runtime-paths.h"
 #include "tpm2-token.h"
 #include "tpm2.h"
 
@@ -226,11 +227,9 @@ static int srk_find(Tpm2 *t) {
 static int srk_lock(int *ret_fd) {
         _cleanup_free_ char *path = NULL;
         _cleanup_close_ int fd = -1;
-        const char *dir = secure_getenv("HEARTH_RUNTIME_DIR");
+        const char *dir = hearth_runtime_dir();
         int r;
 
-        if (!dir || dir[0] != '/')
-                dir = "/run/hearth";
         if (asprintf(&path, "%s/tpm2-srk.lock", dir) < 0)
                 return log_oom();
         r = mkdir_parents(dir, 0755);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* libFuzzer target: hearth-accounts' files (daemon/accounts/): the per-user
+/* libFuzzer target: hearth-accounts' files (hearth-accounts/): the per-user
  * key files in /var/lib/hearth-accounts/users (AccountsService's format,
  * copied over from /var/lib/AccountsService), GDM's daemon.conf, and the
  * icon type sniffer. The first byte picks which.

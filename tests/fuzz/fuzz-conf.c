@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target: hearth.conf (common/conf-file.c) through each of its
- * readers: hearthd's [Pool] auto-grow settings (daemon/autogrow.c) and
- * hearth-accounts' [Accounts] (daemon/accounts/accounts-config.c), plus a
+ * readers: hearthd's [Pool] auto-grow settings (hearthd/autogrow.c), its
+ * [Quota] NestedSubvolumeCheckSec= (hearthd/quota-sweep.c) and
+ * hearth-accounts' [Accounts] (hearth-accounts/accounts-config.c), plus a
  * [TPM2] Device= reader shaped like hearth-work's.
  *
  * Invariants: accepted settings are in range (a volume name, 1-99 %, a
- * step > 0, an interval ≥ 1 s, a storage kind, bounded strings), and
- * autogrow_amount() on them never asks for more than the pool has or
- * past AutoGrowMaxSize, in whole extents. */
+ * step > 0, an interval ≥ 1 s, a sweep interval of 0 or ≥ 1 s, a storage
+ * kind, bounded strings), and autogrow_amount() on them never asks for
+ * more than the pool has or past AutoGrowMaxSize, in whole extents. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "fuzz-util.h"
 #include "log.h"
 #include "macro.h"
+#include "quota-sweep.h"
 
 static int parse_device(const char *value, void *data) {
         size_t n = strlen(value);
@@ -63,6 +65,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 ag.enabled = true;
                 check_autogrow(&ag);
         }
+
+        uint64_t sweep = QUOTA_SWEEP_DEFAULT_USEC;
+        if (quota_sweep_config_load(&sweep, path) >= 0 && sweep != 0 && sweep < 1000000)
+                abort();
 
         accounts_config_init(&ac);
         if (accounts_config_load(&ac, path) >= 0) {

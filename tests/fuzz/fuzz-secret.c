@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target: secrets as clients send them on the bus
- * (daemon/secret-request.c: secret_parse), the recovery keys of a record's
+ * (hearthd/secret-request.c: secret_parse), the recovery keys of a record's
  * secret section, and the worker request hearthd builds from them, which
  * hearth-work reads from its stdin (user_record_parse).
  *

@@ -4,7 +4,7 @@
 # dump of PID would hold (every readable mapping not marked MADV_DONTDUMP;
 # read-only ones are skipped, nothing was ever written there), read through
 # /proc/PID/mem; the first places are printed on stderr. The counterpart of
-# tests/unit/dump-scan.h for a running daemon (needs root).
+# tests/unit/common/dump-scan.h for a running daemon (needs root).
 import re
 import sys
 

@@ -6,6 +6,8 @@
 #include <unistd.h>
 #include <systemd/sd-bus.h>
 
+#include "bus-names.h"
+
 int main(int argc, char *argv[]) {
         sd_bus_error error = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
@@ -19,8 +21,8 @@ int main(int argc, char *argv[]) {
         }
         r = sd_bus_open_system(&bus);
         if (r >= 0)
-                r = sd_bus_call_method(bus, "org.freedesktop.home1", "/org/freedesktop/home1",
-                                       "org.freedesktop.home1.Manager", "AcquireHome", &error, &reply, "ssb", argv[1],
+                r = sd_bus_call_method(bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE,
+                                       "AcquireHome", &error, &reply, "ssb", argv[1],
                                        argv[2], 0);
         if (r >= 0)
                 r = sd_bus_message_read(reply, "h", &fd);

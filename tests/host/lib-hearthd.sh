@@ -14,7 +14,7 @@
 #
 # What is set up (all under $HEARTHD_TMP, removed at exit):
 #   a dbus-daemon with tests/host/dbus-system.conf.in, which includes
-#   daemon/data/org.freedesktop.home1.conf and org.freedesktop.Accounts.conf
+#   data/org.freedesktop.home1.conf and org.freedesktop.Accounts.conf
 #   (hearth-accounts, tests/host/test-accounts.sh); DBUS_SYSTEM_BUS_ADDRESS points at
 #   it (exported), so hearthd, homectl, busctl --system, dbus-send --system
 #   and tests/host/systemd-homectl all use it;
@@ -289,8 +289,8 @@ hearthd_bus_user() {
 hearthd_setup() { # hearthd_setup BUILDDIR SRCDIR
     HEARTHD_BUILDDIR=$(cd "$1" && pwd) || exit 1
     HEARTHD_SRCDIR=$(cd "$2" && pwd) || exit 1
-    HEARTHD_BIN=${HEARTHD_BIN:-$HEARTHD_BUILDDIR/daemon/hearthd}
-    HEARTHD_WORKER=${HEARTHD_WORKER:-$HEARTHD_BUILDDIR/daemon/hearth-work}
+    HEARTHD_BIN=${HEARTHD_BIN:-$HEARTHD_BUILDDIR/hearthd/hearthd}
+    HEARTHD_WORKER=${HEARTHD_WORKER:-$HEARTHD_BUILDDIR/hearth-work/hearth-work}
     HEARTHD_HOMECTL=${HEARTHD_HOMECTL:-$HEARTHD_BUILDDIR/homectl/homectl}
     HEARTHD_POOL_TOOL=${HEARTHD_POOL_TOOL:-$HEARTHD_BUILDDIR/hearth-pool/hearth-pool}
     HEARTHD_SYSTEMD_HOMECTL=$HEARTHD_SRCDIR/tests/host/systemd-homectl
@@ -308,8 +308,8 @@ hearthd_setup() { # hearthd_setup BUILDDIR SRCDIR
     mkdir -p "$HEARTHD_TMP/bus"
     chmod 755 "$HEARTHD_TMP/bus"
     sed -e "s|@BUS_SOCKET@|$HEARTHD_TMP/bus/system_bus_socket|" \
-        -e "s|@HOME1_POLICY@|$HEARTHD_SRCDIR/daemon/data/org.freedesktop.home1.conf|" \
-        -e "s|@ACCOUNTS_POLICY@|$HEARTHD_SRCDIR/daemon/data/org.freedesktop.Accounts.conf|" \
+        -e "s|@HOME1_POLICY@|$HEARTHD_SRCDIR/data/org.freedesktop.home1.conf|" \
+        -e "s|@ACCOUNTS_POLICY@|$HEARTHD_SRCDIR/data/org.freedesktop.Accounts.conf|" \
         "$HEARTHD_SRCDIR/tests/host/dbus-system.conf.in" >"$HEARTHD_TMP/bus/system.conf"
     # dbus-daemon refuses connections from uids it cannot look up (it needs
     # their groups), and the uids the tests act as exist nowhere but in
@@ -357,8 +357,8 @@ hearthd_polkit_start() {
     HEARTHD_POLKIT_LOG=$_ready.log
     rm -f "$_ready"
     "$_py" "$HEARTHD_SRCDIR/tests/host/polkit-standin.py" "$_ready" \
-        "$HEARTHD_SRCDIR/daemon/data/org.freedesktop.home1.policy" \
-        "$HEARTHD_SRCDIR/daemon/data/org.freedesktop.accounts.policy" \
+        "$HEARTHD_SRCDIR/data/org.freedesktop.home1.policy" \
+        "$HEARTHD_SRCDIR/data/org.freedesktop.accounts.policy" \
         >"$HEARTHD_TMP/polkit.out" 2>&1 </dev/null &
     HEARTHD_POLKIT_PID=$!
     _w=0

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* rm-rf-probe DIR: does rm_rf_at() look nested subvolumes up by path?
+/* rm-rf-probe DIR: does home_rm_rf_at() look nested subvolumes up by path?
  * DIR (on Btrfs) gets a subvolume "victim" and a subvolume "doomed" holding
  * w/d0/victim (a nested subvolume) and w/s0, a symlink to DIR. This program
  * defines openat(), so it is also what libbtrfsutil calls: when anything
@@ -77,12 +77,12 @@ int main(int argc, char **argv) {
         dir_fd = open(argv[1], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         must(dir_fd >= 0, "open DIR");
         doomed_w = w;
-        int r = rm_rf_at(dir_fd, "doomed");
+        int r = home_rm_rf_at(dir_fd, "doomed");
         doomed_w = NULL;
 
         bool victim = fstatat(dir_fd, "victim", &st, AT_SYMLINK_NOFOLLOW) == 0;
         bool doomed = fstatat(dir_fd, "doomed", &st, AT_SYMLINK_NOFOLLOW) == 0;
-        printf("rm_rf_at: %d (%s); paths swapped under it: %d; victim %s; doomed %s\n", r,
+        printf("home_rm_rf_at: %d (%s); paths swapped under it: %d; victim %s; doomed %s\n", r,
                r < 0 ? strerror(-r) : "ok", swaps, victim ? "kept" : "DELETED", doomed ? "still there" : "gone");
         return victim && !doomed && r == 0 ? 0 : 1;
 }

@@ -204,7 +204,7 @@ truncate -s 1M "$HEARTHD_TMP/pv-home.img" "$HEARTHD_TMP/pv-pool.img"
 LOOP_HOME=$(losetup --find --show "$HEARTHD_TMP/pv-home.img") || hearthd_skip "no loop devices"
 LOOP_POOL=$(losetup --find --show "$HEARTHD_TMP/pv-pool.img") || hearthd_skip "no loop devices"
 
-ACCOUNTS_BIN=$BUILDDIR/daemon/accounts/hearth-accounts
+ACCOUNTS_BIN=$BUILDDIR/hearth-accounts/hearth-accounts
 ACC=$HEARTHD_TMP/accounts
 ACC_PID=
 mkdir -p "$ACC/etc" "$ACC/gdm" "$ACC/tools"

@@ -17,7 +17,7 @@ PY=${HEARTH_PYTHON:-/usr/bin/python3}
 command -v busctl >/dev/null || hearthd_skip "needs busctl"
 
 hearthd_setup "$BUILDDIR" "$SRCDIR"
-ACCOUNTS_BIN=$BUILDDIR/daemon/accounts/hearth-accounts
+ACCOUNTS_BIN=$BUILDDIR/hearth-accounts/hearth-accounts
 ACC=$HEARTHD_TMP/accounts
 ACC_LOG=$HEARTHD_TMP/hearth-accounts.log
 ACC_PID=

@@ -224,7 +224,7 @@ CREDENTIALS_DIR='$C3'
 STAMP='$T/stamp/firstboot.done'
 HOMECTL_OPTS=--no-ask-password
 EOF
-INIT=$BUILDDIR/daemon/data/hearth-firstboot.init
+INIT=$BUILDDIR/data/hearth-firstboot.init
 check "init script: status before" 3 env HEARTH_FIRSTBOOT_DEFAULTS="$T/fb-defaults" sh "$INIT" status
 check "init script: start" 0 env HEARTH_FIRSTBOOT_DEFAULTS="$T/fb-defaults" sh "$INIT" start </dev/null
 keep

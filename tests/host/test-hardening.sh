@@ -23,7 +23,7 @@ if [ -e "$HEARTHD_TMP/hang" ] && [ "\$1" = "\$(cat "$HEARTHD_TMP/hang")" ]; then
     kill -STOP \$\$
 fi
 if [ -e "$HEARTHD_TMP/failpoint" ]; then HEARTH_FAILPOINT=\$(cat "$HEARTHD_TMP/failpoint"); export HEARTH_FAILPOINT; fi
-exec "$BUILDDIR/daemon/hearth-work" "\$@"
+exec "$BUILDDIR/hearth-work/hearth-work" "\$@"
 WORKER
 chmod 755 "$HEARTHD_TMP/worker"
 HEARTHD_WORKER=$HEARTHD_TMP/worker

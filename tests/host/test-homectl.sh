@@ -236,7 +236,7 @@ contains "erin: shell from the option" "$T/out" "Shell: /bin/sh"
 # This host has no TPM (and no device-mapper): what is checked here is what
 # homectl refuses before anything is made, and that a home hearth-work could
 # not make shows no recovery key. The record's TPM2 fields themselves are
-# checked in tests/unit/test-homectl-record.c, sealing in the VM.
+# checked in tests/unit/homectl/test-homectl-record.c, sealing in the VM.
 hcn() { env NEWPASSWORD=dora-pw "$HEARTHD_HOMECTL" --no-ask-password "$@" </dev/null; }
 check "usage: --tpm2 --storage=directory" "$EX_USAGE" hcn create dora --tpm2 --storage=directory
 contains "says LUKS is needed" "$T/err" "needs --storage=luks, not directory"

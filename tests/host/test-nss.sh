@@ -44,7 +44,7 @@ done
 OTHER_NAME=${OTHER%%:*}
 OTHER_GID=$(echo "$OTHER" | cut -d: -f3)
 
-# hearthd's format (daemon/nss-files.c): each user's own group, memberOf as
+# hearthd's format (hearthd/nss-files.c): each user's own group, memberOf as
 # members of another home's group or of a line for a group defined elsewhere.
 LONG_GECOS=$(head -c 5000 /dev/zero | tr '\0' 'g')
 cat >"$RUN/passwd" <<EOF

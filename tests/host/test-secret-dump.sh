@@ -15,7 +15,7 @@ if [ -e "$gate/hold" ]; then
     i=0
     while [ ! -e "$gate/go" ] && [ \$i -lt 1200 ]; do sleep 0.05; i=\$((i + 1)); done
 fi
-exec "$BUILDDIR/daemon/hearth-work" "\$@"
+exec "$BUILDDIR/hearth-work/hearth-work" "\$@"
 WRAP
 chmod 755 "$gate/worker"
 HEARTHD_WORKER=$gate/worker

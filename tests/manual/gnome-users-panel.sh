@@ -39,7 +39,7 @@ if [ -x /usr/lib/polkit-1/polkitd ] && [ -f /usr/share/dbus-1/system.d/org.freed
 fi
 ACC=$HEARTHD_TMP/accounts
 mkdir -p "$ACC/gdm" && : >"$ACC/hearth.conf" && printf '[daemon]\n' >"$ACC/gdm/daemon.conf"
-"$BUILDDIR/daemon/accounts/hearth-accounts" --state-dir="$ACC/state" --config="$ACC/hearth.conf" \
+"$BUILDDIR/hearth-accounts/hearth-accounts" --state-dir="$ACC/state" --config="$ACC/hearth.conf" \
     --gdm-config="$ACC/gdm/daemon.conf" >"$HEARTHD_TMP/hearth-accounts.log" 2>&1 </dev/null &
 ACC_PID=$!
 XVFB_PID=

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* hearth-work's command line, as hearthd and homectl firstboot --root run
+ * it: `hearth-work [--force] [--wipe] [--size=SIZE] OPERATION`, the request
+ * (the record, with its secret section) on standard input, the resulting
+ * record on standard output. */
+
+#ifndef HEARTH_WORKER_PATH
+#define HEARTH_WORKER_PATH "/usr/libexec/hearth-work"
+#endif
+
+#define WORKER_OP_CREATE       "create"
+#define WORKER_OP_ACTIVATE     "activate"
+#define WORKER_OP_AUTHENTICATE "authenticate"
+#define WORKER_OP_DEACTIVATE   "deactivate"
+#define WORKER_OP_LOCK         "lock"
+#define WORKER_OP_UNLOCK       "unlock"
+#define WORKER_OP_UPDATE       "update"
+#define WORKER_OP_RESIZE       "resize"
+#define WORKER_OP_PASSWD       "passwd"
+#define WORKER_OP_INSPECT      "inspect"
+#define WORKER_OP_REMOVE       "remove"
+#define WORKER_OP_CLEAN        "clean"  /* remove what an interrupted operation left */
+
+/* Options. --size= takes what size_parse() does (common/size.h): "min" and
+ * "max" are HEARTH_SIZE_MIN and HEARTH_SIZE_MAX. */
+#define WORKER_OPT_FORCE "--force" /* deactivate even while in use */
+#define WORKER_OPT_WIPE  "--wipe"  /* create: erase what a block device holds */
+#define WORKER_OPT_SIZE  "--size=" /* resize only */
+
+/* A member of status.<machine-id> in the record a worker returns for a
+ * subvolume home, for hearthd only (it takes it out before any client sees
+ * the status): {"mode": "off"|"full"|"simple", "adopted": [paths]} — the
+ * file system's quota mode, and the subvolumes inside the home this run
+ * put into the home's quota group (paths below the home). */
+#define WORKER_STATUS_QUOTA         "hearthQuota"
+#define WORKER_STATUS_QUOTA_MODE    "mode"
+#define WORKER_STATUS_QUOTA_ADOPTED "adopted"
+
+/* hearth-work's exit statuses: what went wrong, for hearthd to turn into the
+ * matching org.freedesktop.home1 error. The reason, naming the home, is one
+ * line on stderr. */
+enum {
+        WORKER_OK = 0,
+        WORKER_BAD_REQUEST = 10,    /* malformed or inconsistent request */
+        WORKER_BAD_PASSWORD = 11,   /* no password given matches */
+        WORKER_NO_SPACE = 12,       /* ENOSPC, EDQUOT */
+        WORKER_BUSY = 13,           /* another operation on the home runs, or it is in use */
+        WORKER_NOT_FOUND = 14,      /* the home's storage does not exist */
+        WORKER_EXISTS = 15,         /* create: something is already there */
+        WORKER_BAD_SIZE = 16,       /* resize below usage, or out of range */
+        WORKER_UNSUPPORTED = 17,    /* the backend or filesystem cannot do it */
+        WORKER_CORRUPT = 18,        /* damaged LUKS header, untrusted or broken embedded record */
+        WORKER_ACTIVE = 19,         /* already active (or already locked) */
+        WORKER_STORAGE_ERROR = 20,  /* anything else */
+        WORKER_NOT_ACTIVE = 21,     /* deactivate, lock, unlock of a home that is not active */
+        WORKER_TPM_LOCKOUT = 22,    /* the TPM refuses PINs for now (dictionary-attack lockout) */
+        WORKER_TPM_CHANGED = 23,    /* PCRs changed or another TPM: the recovery key opens it */
+        WORKER_TPM_UNAVAILABLE = 24,/* no usable TPM, and no other keyslot the password opens */
+        WORKER_FOREIGN = 25,        /* remove: the storage is not provably this home's; left untouched */
+};
+
+int worker_exit_status(int error);

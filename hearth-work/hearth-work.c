@@ -1,0 +1,332 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* hearth-work: runs ONE operation on ONE home, then exits.
+ *
+ * Started as root by hearthd, one child per operation
+ * (hearthd/worker-client.c), and by `homectl firstboot --root` on an image;
+ * never by a user. Its exit statuses, which the caller turns into errors,
+ * are common/worker-protocol.h. The storage it drives is storage/.
+ *
+ * The request — the home's user record, with its secret section when the
+ * operation needs one — comes on stdin, never in argv or the environment.
+ * The updated record, without secrets, goes to stdout. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "config.h"
+#include "json-strict.h"
+#include "log.h"
+#include "macro.h"
+#include "password.h"
+#include "secret.h"
+#include "size.h"
+#include "user-record.h"
+#include "worker-protocol.h"
+
+static void help(void) {
+        printf("Usage: hearth-work OPERATION < REQUEST.json > RECORD.json\n"
+               "\n"
+               "Runs one storage operation on one home and exits. hearthd starts it; tests\n"
+               "and administrators may run it directly as root.\n"
+               "\n"
+               "Operations:\n"
+               "  create      make the home's storage, seeded from skel; needs secret.password\n"
+               "              unless privileged.hashedPassword is set. A block device in\n"
+               "              imagePath must be unused and blank (no file system, partition\n"
+               "              table or LUKS header); with --wipe what it holds is erased\n"
+               "              first, unless it is in use or another home's\n"
+               "  activate    check the password and make the home usable\n"
+               "  authenticate\n"
+               "              check secret.password, change nothing\n"
+               "  deactivate  make the home unusable until the next activation; with --force\n"
+               "              even while files in it are open\n"
+               "  lock        suspend an active encrypted home, wiping its key from memory\n"
+               "  unlock      resume a locked home; needs secret.password\n"
+               "  update      apply a changed record (e.g. diskSize) to the storage\n"
+               "  resize      set the size to the record's diskSize, or to --size=SIZE\n"
+               "              (min: as small as the data allows; max: all the backing\n"
+               "              storage allows; or a size like 2G)\n"
+               "  passwd      check secret.password, set privileged.hashedPassword from\n"
+               "              secret.newPassword\n"
+               "  inspect     report state and usage in the status section\n"
+               "  remove      delete the home's storage, once proven this home's (its LUKS2\n"
+               "              label, luksUuid and identity token); anything else is left\n"
+               "  clean       delete what killed operations left of the home (hidden\n"
+               "              .#hearth-* entries in the home root); the home may be absent\n"
+               "\n"
+               "The request on standard input is a JSON user record (systemd's format) with\n"
+               "userName, uid, storage (directory, subvolume or luks) and, where needed, the\n"
+               "secret section. Encrypted homes are <root>/<userName>.home images (or the\n"
+               "block device in imagePath), mapped as /dev/mapper/home-<userName>.\n"
+               "Homes live in /home, or in $HEARTH_HOME_ROOT; homeDirectory must be\n"
+               "<root>/<userName>. Per-home locks are in $HEARTH_RUNTIME_DIR (/run/hearth).\n"
+               "\n"
+               "Exit status:\n"
+               "  0 done; 10 bad request; 11 wrong password; 12 no space; 13 busy;\n"
+               "  14 not found; 15 already exists; 16 size not possible; 17 not supported;\n"
+               "  18 damaged (header, record); 19 already active; 20 storage error;\n"
+               "  21 not active; 22 TPM locked out (too many wrong PINs); 23 TPM state changed\n"
+               "  (use the recovery key); 24 no usable TPM; 25 not this home's storage (remove\n"
+               "  refused). The reason is one line on standard error.\n"
+               "\n"
+               "Environment: HEARTH_TPM2_TCTI selects the TPM for TPM2-sealed LUKS homes\n"
+               "(default device:/dev/tpmrm0; swtpm:path=SOCKET for tests).\n");
+}
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static int read_request(UserRecord **ret) {
+        _cleanup_secure_buffer_ SecureBuffer *buf = NULL;
+        _cleanup_free_ char *error = NULL;
+        size_t n = 0;
+        int r;
+
+        /* The request holds passwords: keep it in locked memory. */
+        r = secure_buffer_new(JSON_STRICT_MAX_SIZE + 1, &buf);
+        if (r < 0)
+                return log_oom();
+        for (;;) {
+                ssize_t k = read(STDIN_FILENO, (char *) buf->data + n, buf->size - n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return log_error_errno(errno, "cannot read request: %m");
+                }
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+                if (n > JSON_STRICT_MAX_SIZE)
+                        return log_error_errno(E2BIG, "request larger than %d bytes", JSON_STRICT_MAX_SIZE);
+        }
+        r = user_record_parse(buf->data, n, ret, &error);
+        /* The secrets are held for the whole operation: in locked memory,
+         * not in json-c's strings. */
+        if (r >= 0 && (r = user_record_lock_secrets(*ret, &error)) < 0)
+                *ret = user_record_free(*ret);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0)
+                return log_error_errno(EINVAL, "bad request: %s", error ?: "invalid record");
+        return 0;
+}
+
+/* At least one password of secret.password matches a hash. A record
+ * without hashes has no password: nothing given is fine (root, through
+ * hearthd, activating it), but any password given is wrong — were it
+ * accepted, anyone could log in to such an account with any string. */
+static int verify_password(Home *h) {
+        int r;
+
+        if (!h->rec->hashed_password || !h->rec->hashed_password[0]) {
+                if (h->rec->password && h->rec->password[0])
+                        return log_error_errno(EKEYREJECTED, "home %s: has no password set; none can be accepted",
+                                               h->name);
+                return 0;
+        }
+        if (!h->rec->password || !h->rec->password[0])
+                return log_error_errno(EKEYREJECTED, "home %s: password required", h->name);
+        for (const char *const *p = h->rec->password; *p; p++) {
+                r = password_verify(*p, h->rec->hashed_password);
+                if (r < 0)
+                        return log_error_errno(r, "home %s: cannot verify password: %m", h->name);
+                if (r > 0)
+                        return 0;
+        }
+        return log_error_errno(EKEYREJECTED, "home %s: password incorrect", h->name);
+}
+
+static int op_create(Home *h, const StorageBackend *b) {
+        int r;
+
+        if (h->rec->hashed_password && h->rec->hashed_password[0]) {
+                /* Secrets given must be the ones the hashes describe. */
+                if (h->rec->password && h->rec->password[0] && (r = verify_password(h)) < 0)
+                        return r;
+        } else if (h->rec->password && h->rec->password[0]) {
+                r = home_set_password_hashes(h, h->rec->password);
+                if (r < 0)
+                        return r;
+        }
+        if (h->rec->last_change_usec == UINT64_MAX) {
+                json_object_object_add(h->rec->json, "lastChangeUSec", json_object_new_int64((int64_t) now_usec()));
+                if ((r = user_record_refresh(h->rec, NULL)) < 0)
+                        return r;
+        }
+        return b->create(h);
+}
+
+static int op_passwd(Home *h, const StorageBackend *b) {
+        const char *const *new_passwords = user_record_secret(h->rec, "newPassword");
+        size_t n = user_record_secret_count(h->rec, "newPassword");
+        int r;
+
+        r = b->own_authentication ? 0 : verify_password(h);
+        if (r < 0)
+                return r;
+        if (n == 0 || n > 64)
+                return log_error_errno(EINVAL, "home %s: secret.newPassword: must be an array of 1 to 64 strings",
+                                       h->name);
+        for (size_t i = 0; i < n; i++)
+                if (!new_passwords[i][0] || strlen(new_passwords[i]) > 4096)
+                        return log_error_errno(EINVAL, "home %s: secret.newPassword: entry %zu must be a string "
+                                               "of 1 to 4096 bytes", h->name, i);
+        r = home_set_password_hashes(h, new_passwords);
+        if (r < 0)
+                return r;
+        return b->passwd ? b->passwd(h) : 0;
+}
+
+static int run(const char *op, Home *h, const StorageBackend *b) {
+        int r;
+
+        if (strcmp(op, WORKER_OP_CREATE) == 0)
+                return op_create(h, b);
+        if (strcmp(op, WORKER_OP_REMOVE) == 0)
+                return b->remove(h);
+        if (strcmp(op, WORKER_OP_ACTIVATE) == 0) {
+                r = b->own_authentication ? 0 : verify_password(h);
+                return r < 0 ? r : b->activate(h);
+        }
+        if (strcmp(op, WORKER_OP_AUTHENTICATE) == 0)
+                return b->own_authentication && b->authenticate ? b->authenticate(h) : verify_password(h);
+        if (strcmp(op, WORKER_OP_LOCK) == 0 || strcmp(op, WORKER_OP_UNLOCK) == 0) {
+                int (*f)(Home *) = strcmp(op, WORKER_OP_LOCK) == 0 ? b->lock : b->unlock;
+                if (!f)
+                        return log_error_errno(EOPNOTSUPP, "home %s: storage \"%s\" cannot be locked", h->name,
+                                               b->name);
+                return f(h);
+        }
+        if (strcmp(op, WORKER_OP_DEACTIVATE) == 0)
+                return b->deactivate(h);
+        if (strcmp(op, WORKER_OP_UPDATE) == 0)
+                return b->update(h);
+        if (strcmp(op, WORKER_OP_RESIZE) == 0) {
+                if (!b->resize)
+                        return log_error_errno(EOPNOTSUPP, "home %s: storage \"%s\" has no size to change; "
+                                               "use subvolume or luks", h->name, b->name);
+                return b->resize(h);
+        }
+        if (strcmp(op, WORKER_OP_PASSWD) == 0)
+                return op_passwd(h, b);
+        if (strcmp(op, WORKER_OP_INSPECT) == 0)
+                return 0; /* inspect runs after every operation anyway */
+        if (strcmp(op, WORKER_OP_CLEAN) == 0) {
+                r = home_clean_leftovers(h);
+                return r < 0 ? log_error_errno(r, "home %s: cannot remove all leftovers: %m", h->name) : 0;
+        }
+        return log_error_errno(EINVAL, "unknown operation \"%s\"", op);
+}
+
+static const char *const operations[] = {
+        WORKER_OP_CREATE, WORKER_OP_ACTIVATE, WORKER_OP_AUTHENTICATE, WORKER_OP_DEACTIVATE,
+        WORKER_OP_LOCK,   WORKER_OP_UNLOCK,   WORKER_OP_UPDATE,       WORKER_OP_RESIZE,
+        WORKER_OP_PASSWD, WORKER_OP_INSPECT,  WORKER_OP_REMOVE,       WORKER_OP_CLEAN,
+};
+
+int main(int argc, char *argv[]) {
+        _cleanup_user_record_ UserRecord *rec = NULL;
+        _cleanup_home_ Home *h = NULL;
+        const StorageBackend *b;
+        const char *op;
+        bool known = false;
+        int r;
+
+        log_set_program("hearth-work");
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
+                { "force", no_argument, NULL, 'f' },
+                { "wipe", no_argument, NULL, 'w' },
+                { "size", required_argument, NULL, 's' },
+                {}
+        };
+        bool force = false, wipe = false;
+        const char *size_arg = NULL;
+        int c;
+        while ((c = getopt_long(argc, argv, "hf", options, NULL)) >= 0)
+                switch (c) {
+                case 'f':
+                        force = true;
+                        break;
+                case 'w':
+                        wipe = true;
+                        break;
+                case 's':
+                        size_arg = optarg;
+                        break;
+                case 'h':
+                        help();
+                        return 0;
+                case 'V':
+                        printf("hearth-work (hearth) %s\n", HEARTH_VERSION);
+                        return 0;
+                default:
+                        return WORKER_BAD_REQUEST;
+                }
+        if (argc - optind != 1) {
+                log_error("expected exactly one OPERATION; see hearth-work --help");
+                return WORKER_BAD_REQUEST;
+        }
+        op = argv[optind];
+        for (size_t i = 0; i < ELEMENTSOF(operations); i++)
+                known = known || strcmp(op, operations[i]) == 0;
+        if (!known) {
+                log_error("unknown operation \"%.32s\"; see hearth-work --help", op);
+                return WORKER_BAD_REQUEST;
+        }
+
+        r = read_request(&rec);
+        if (r < 0)
+                return worker_exit_status(r);
+        b = storage_backend_find(rec->storage);
+        if (!b) {
+                log_error("home %s: storage: must be one of directory, subvolume, luks", rec->user_name);
+                return WORKER_BAD_REQUEST;
+        }
+        r = home_open(rec, &h);
+        if (r < 0)
+                return worker_exit_status(r);
+        h->force = force;
+        if (wipe && strcmp(op, WORKER_OP_CREATE) != 0) {
+                log_error("home %s: --wipe: for create only", h->name);
+                return WORKER_BAD_REQUEST;
+        }
+        h->wipe = wipe;
+        if (size_arg) {
+                uint64_t bytes;
+                if (strcmp(op, WORKER_OP_RESIZE) != 0 || size_parse(size_arg, &bytes) < 0) {
+                        log_error("home %s: --size: expected min, max or a size like 2G, for resize only", h->name);
+                        return WORKER_BAD_REQUEST;
+                }
+                if (bytes == HEARTH_SIZE_MIN || bytes == HEARTH_SIZE_MAX)
+                        h->size_request = bytes;
+                else {
+                        if (user_record_set_effective(rec, "diskSize", json_object_new_int64((int64_t) bytes)) < 0) {
+                                log_error("home %s: --size: must be between 16 MiB and 1 EiB", h->name);
+                                return WORKER_BAD_SIZE;
+                        }
+                }
+        }
+
+        r = run(op, h, b);
+        if (r >= 0 && strcmp(op, WORKER_OP_REMOVE) != 0 && strcmp(op, WORKER_OP_CLEAN) != 0)
+                r = b->inspect(h);
+        if (r < 0)
+                return worker_exit_status(r);
+
+        user_record_strip(rec, USER_RECORD_SECRET);
+        const char *out = user_record_to_string(rec, USER_RECORD_FORMAT_SHORT);
+        if (!out || printf("%s\n", out) < 0 || fflush(stdout) != 0) {
+                log_error("home %s: cannot write the record to stdout", rec->user_name);
+                return WORKER_STORAGE_ERROR;
+        }
+        return WORKER_OK;
+}

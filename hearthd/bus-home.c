@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* org.freedesktop.home1.Home: one object per home under
+ * /org/freedesktop/home1/home/, and the methods both it and the Manager
+ * offer on a home. */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "bus-error.h"
+#include "json-strict.h"
+#include "log.h"
+#include "macro.h"
+#include "manager.h"
+#include "self-modify.h"
+#include "size.h"
+
+
+int bus_home_path(const char *name, char **ret) {
+        return sd_bus_path_encode(HOME1_HOME_PATH_PREFIX, name, ret);
+}
+
+/* ---- properties ------------------------------------------------------------------ */
+
+static int prop_user_name(sd_bus *bus, const char *path, const char *iface, const char *prop, sd_bus_message *reply,
+                          void *userdata, sd_bus_error *error) {
+        ManagedHome *h = userdata;
+        return sd_bus_message_append(reply, "s", h->name);
+}
+
+static int prop_uid(sd_bus *bus, const char *path, const char *iface, const char *prop, sd_bus_message *reply,
+                    void *userdata, sd_bus_error *error) {
+        ManagedHome *h = userdata;
+        return sd_bus_message_append(reply, "u", (uint32_t) h->uid);
+}
+
+static int prop_unix_record(sd_bus *bus, const char *path, const char *iface, const char *prop,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        ManagedHome *h = userdata;
+        char buf[4096];
+        return sd_bus_message_append(reply, "(suusss)", h->name, (uint32_t) h->uid, (uint32_t) h->uid,
+                                     managed_home_real_name(h), managed_home_dir(h, buf, sizeof buf),
+                                     h->record->shell ?: "/bin/bash");
+}
+
+static int prop_state(sd_bus *bus, const char *path, const char *iface, const char *prop, sd_bus_message *reply,
+                      void *userdata, sd_bus_error *error) {
+        ManagedHome *h = userdata;
+        return sd_bus_message_append(reply, "s", managed_home_state(h));
+}
+
+static int prop_user_record(sd_bus *bus, const char *path, const char *iface, const char *prop,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        ManagedHome *h = userdata;
+        sd_bus_message *call = sd_bus_get_current_message(bus);
+        /* Never in a signal: those reach everyone. */
+        uint8_t type = 0;
+        bool full = call && sd_bus_message_get_type(call, &type) >= 0 && type == SD_BUS_MESSAGE_METHOD_CALL &&
+                    bus_sees_privileged(call, h);
+        _cleanup_free_ char *json = managed_home_record_json(h, full);
+        if (!json)
+                return -ENOMEM;
+        return sd_bus_message_append(reply, "(sb)", json, !full);
+}
+
+/* ---- methods shared with the Manager ------------------------------------------------ */
+
+void bus_wipe_argument(const char *text) {
+        /* The call's body lives as long as the call (op->msg, until the
+         * worker is done) in plain heap; sd-bus erases it only when it frees
+         * it (SD_BUS_VTABLE_SENSITIVE). Once parsed, nothing reads an
+         * argument again: wipe it now. */
+        explicit_bzero((char *) text, strlen(text));
+}
+
+static int read_secret(sd_bus_message *msg, Secret **ret, sd_bus_error *error) {
+        _cleanup_free_ char *why = NULL;
+        const char *text;
+        int r = sd_bus_message_read(msg, "s", &text);
+        if (r < 0)
+                return r;
+        r = secret_parse(text, ret, &why);
+        bus_wipe_argument(text);
+        if (r == -EINVAL)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGS, "%s", why ?: "secret: invalid");
+        return r;
+}
+
+#define RECORD_CLOCK_SKEW_USEC (UINT64_C(600) * USEC_PER_SEC)
+
+static uint64_t now_realtime_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+/* A record from a client for Update: same user, newer but not from the
+ * future, and with our binding. */
+static int prepare_update(ManagedHome *h, const char *text, Operation *op, sd_bus_error *error) {
+        _cleanup_free_ char *why = NULL;
+        UserRecord *rec = NULL;
+        json_object *v;
+        int r;
+
+        r = user_record_parse(text, strlen(text), &rec, &why);
+        bus_wipe_argument(text);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGS, "home %s: record: %s", h->name,
+                                         why ?: "invalid");
+        op->record = rec;
+        if (!rec->user_name || strcmp(rec->user_name, h->name) != 0)
+                return sd_bus_error_setf(error, BUS_ERROR_RECORD_MISMATCH,
+                                         "home %s: the record is for another user", h->name);
+        if (rec->last_change_usec == UINT64_MAX || (h->record->last_change_usec != UINT64_MAX &&
+                                                    rec->last_change_usec <= h->record->last_change_usec))
+                return sd_bus_error_setf(error, BUS_ERROR_RECORD_DOWNGRADE,
+                                         "home %s: lastChangeUSec must be newer than the stored record's", h->name);
+        /* A record dated far ahead would outrank every later change (an
+         * administrator's, one replayed from the home), or block them all. */
+        if (rec->last_change_usec > now_realtime_usec() + RECORD_CLOCK_SKEW_USEC)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGS,
+                                         "home %s: lastChangeUSec lies more than 10 minutes in the future", h->name);
+        if (rec->password && rec->password[0] && (r = secret_from_strv(rec->password, &op->secret)) < 0)
+                return r;
+        r = user_record_strip(rec, USER_RECORD_SECRET | USER_RECORD_STATUS | USER_RECORD_SIGNATURE |
+                                           USER_RECORD_BINDING);
+        if (r < 0)
+                return r;
+        /* What is machine-bound stays ours; so do the hashes if the client
+         * did not send the privileged section. */
+        if (json_object_object_get_ex(h->record->json, "binding", &v))
+                json_object_object_add(rec->json, "binding", json_object_get(v));
+        if (!json_object_object_get_ex(rec->json, "privileged", NULL) &&
+            json_object_object_get_ex(h->record->json, "privileged", &v))
+                json_object_object_add(rec->json, "privileged", json_object_get(v));
+        r = user_record_refresh(rec, &why);
+        if (r < 0)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGS, "home %s: record: %s", h->name,
+                                         why ?: "invalid");
+        if (rec->uid != h->uid)
+                return sd_bus_error_setf(error, BUS_ERROR_RECORD_MISMATCH, "home %s: uid cannot change", h->name);
+        /* Decides the polkit action; root needs no answer. */
+        if (bus_sender_uid(op->msg) != 0) {
+                r = self_modify_allowed(h->record, rec, &op->admin_field);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int reply_ref(sd_bus_message *msg, ManagedHome *h, bool please_suspend, sd_bus_error *error) {
+        _cleanup_close_ int fd = -1;
+        uid_t uid = bus_sender_uid(msg);
+        int r;
+
+        if (uid != 0 && uid != h->uid)
+                return sd_bus_error_setf(error, BUS_ERROR_ACCESS_DENIED, "home %s: only root and its user may "
+                                         "reference it", h->name);
+        if (h->state == HOME_LOCKED)
+                return sd_bus_error_setf(error, BUS_ERROR_HOME_LOCKED,
+                                         "Home of user %s is currently locked, please unlock locally first.", h->name);
+        if (h->state != HOME_ACTIVE)
+                return sd_bus_error_setf(error, BUS_ERROR_HOME_NOT_ACTIVE, "home %s: not active", h->name);
+        if (h->running && (h->running->type == OP_DEACTIVATE || h->running->type == OP_DEACTIVATE_UNREFERENCED ||
+                           h->running->type == OP_RELEASE || h->running->type == OP_LOCK))
+                return sd_bus_error_setf(error, BUS_ERROR_HOME_BUSY, "home %s: is being deactivated", h->name);
+        RefFd *ref;
+        r = managed_home_ref(h, please_suspend, &fd, &ref);
+        if (r < 0)
+                return sd_bus_error_setf(error, BUS_ERROR_FAILED, "home %s: cannot make a reference: %s", h->name,
+                                         strerror(-r));
+        r = sd_bus_reply_method_return(msg, "h", fd);
+        if (r < 0)
+                managed_home_ref_drop(h, ref);
+        return r;
+}
+
+typedef struct MethodRule {
+        const char *method;
+        OperationType type;
+        AccessRule rule;
+        const char *action;
+} MethodRule;
+
+static const MethodRule method_rules[] = {
+        { "Activate", OP_ACTIVATE, ACCESS_OWNER_WITH_SECRET, HOME1_ACTION_ACTIVATE_HOME },
+        { "Deactivate", OP_DEACTIVATE, ACCESS_OWNER, HOME1_ACTION_ACTIVATE_HOME },
+        { "Unregister", OP_UNREGISTER, ACCESS_ROOT_ONLY, HOME1_ACTION_REMOVE_HOME },
+        { "Realize", OP_REALIZE, ACCESS_ROOT_ONLY, HOME1_ACTION_CREATE_HOME },
+        { "Remove", OP_REMOVE, ACCESS_ROOT_ONLY, HOME1_ACTION_REMOVE_HOME },
+        { "Authenticate", OP_AUTHENTICATE, ACCESS_OWNER_WITH_SECRET, HOME1_ACTION_AUTHENTICATE_HOME },
+        { "Update", OP_UPDATE, ACCESS_ROOT_ONLY, HOME1_ACTION_UPDATE_HOME },
+        /* A size is the admin's to set: the owner resizing would lift her quota. */
+        { "Resize", OP_RESIZE, ACCESS_ROOT_ONLY, HOME1_ACTION_RESIZE_HOME },
+        { "ChangePassword", OP_PASSWD, ACCESS_OWNER_WITH_SECRET, HOME1_ACTION_PASSWD_HOME },
+        { "Lock", OP_LOCK, ACCESS_OWNER, HOME1_ACTION_ACTIVATE_HOME },
+        { "Unlock", OP_UNLOCK, ACCESS_OWNER_WITH_SECRET, HOME1_ACTION_ACTIVATE_HOME },
+        { "Acquire", OP_ACQUIRE, ACCESS_OWNER_WITH_SECRET, HOME1_ACTION_ACTIVATE_HOME },
+        { "Release", OP_RELEASE, ACCESS_OWNER, HOME1_ACTION_ACTIVATE_HOME },
+};
+
+int bus_method_for_home(sd_bus_message *msg, ManagedHome *h, const char *method, sd_bus_error *error) {
+        _cleanup_operation_ Operation *op = NULL;
+        const MethodRule *rule = NULL;
+        int r;
+
+        if (strcmp(method, "Ref") == 0) {
+                int please_suspend = 0;
+                r = sd_bus_message_read(msg, "b", &please_suspend);
+                return r < 0 ? r : reply_ref(msg, h, please_suspend, error);
+        }
+        if (strcmp(method, "Fixate") == 0) {
+                _cleanup_secret_ Secret *s = NULL;
+                r = read_secret(msg, &s, error);
+                if (r < 0)
+                        return r;
+                return sd_bus_error_setf(error, BUS_ERROR_HOME_ALREADY_FIXATED,
+                                         "home %s: its record is already stored on this machine", h->name);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(method_rules); i++)
+                if (strcmp(method_rules[i].method, method) == 0)
+                        rule = &method_rules[i];
+        if (!rule)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_METHOD, "unknown method %s", method);
+
+        op = operation_new(rule->type, h->name, msg);
+        if (!op)
+                return -ENOMEM;
+        switch (rule->type) {
+        case OP_ACTIVATE:
+        case OP_REALIZE:
+        case OP_AUTHENTICATE:
+        case OP_UNLOCK:
+                r = read_secret(msg, &op->secret, error);
+                break;
+        case OP_ACQUIRE: {
+                int please_suspend = 0;
+                r = read_secret(msg, &op->secret, error);
+                if (r >= 0)
+                        r = sd_bus_message_read(msg, "b", &please_suspend);
+                op->please_suspend = please_suspend;
+                break;
+        }
+        case OP_RESIZE:
+                r = sd_bus_message_read(msg, "t", &op->size);
+                if (r >= 0)
+                        r = read_secret(msg, &op->secret, error);
+                if (r >= 0 && op->size != HEARTH_SIZE_RECORD && op->size != HEARTH_SIZE_MIN &&
+                    op->size != HEARTH_SIZE_MAX &&
+                    (op->size < USER_RECORD_DISK_SIZE_MIN || op->size > USER_RECORD_DISK_SIZE_MAX))
+                        r = sd_bus_error_setf(error, BUS_ERROR_BAD_HOME_SIZE,
+                                              "home %s: size must be between 16 MiB and 1 EiB", h->name);
+                break;
+        case OP_PASSWD:
+                r = read_secret(msg, &op->new_secret, error);
+                if (r >= 0)
+                        r = read_secret(msg, &op->secret, error);
+                /* An empty new secret asks homed to push the record's
+                 * secrets down to the storage; ours always are: only check. */
+                if (r >= 0 && op->new_secret->n_password == 0) {
+                        op->type = OP_AUTHENTICATE;
+                        op->new_secret = secret_free(op->new_secret);
+                }
+                break;
+        case OP_UPDATE: {
+                const char *text;
+                r = sd_bus_message_read(msg, "s", &text);
+                if (r >= 0)
+                        r = access_precheck(h->manager, msg, strlen(text), error);
+                if (r >= 0)
+                        r = prepare_update(h, text, op, error);
+                break;
+        }
+        default:
+                r = 0;
+                break;
+        }
+        if (r < 0)
+                return r;
+        /* Her own fields a user may change with polkit's lighter action. */
+        const char *action = rule->action;
+        if (rule->type == OP_UPDATE && bus_sender_uid(msg) == h->uid && !op->admin_field)
+                action = HOME1_ACTION_UPDATE_HOME_BY_OWNER;
+        access_check_then_run(h->manager, TAKE_PTR(op), h->uid, rule->rule, action);
+        return 1;
+}
+
+static int method_home(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return bus_method_for_home(msg, userdata, sd_bus_message_get_member(msg), error);
+}
+
+static const sd_bus_vtable home_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("UserName", "s", prop_user_name, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("UID", "u", prop_uid, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("UnixRecord", "(suusss)", prop_unix_record, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+        SD_BUS_PROPERTY("State", "s", prop_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("UserRecord", "(sb)", prop_user_record, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION | SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD("Activate", "s", NULL, method_home, SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD("Deactivate", NULL, NULL, method_home, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Unregister", NULL, NULL, method_home, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Realize", "s", NULL, method_home, SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD("Remove", NULL, NULL, method_home, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Fixate", "s", NULL, method_home, SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD("Authenticate", "s", NULL, method_home, SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD("Update", "s", NULL, method_home, SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD("Resize", "ts", NULL, method_home, SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD("ChangePassword", "ss", NULL, method_home, SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD("Lock", NULL, NULL, method_home, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Unlock", "s", NULL, method_home, SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD("Acquire", "sb", "h", method_home, SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD("Ref", "b", "h", method_home, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Release", NULL, NULL, method_home, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END
+};
+
+static int find_home(sd_bus *bus, const char *path, const char *iface, void *userdata, void **found,
+                     sd_bus_error *error) {
+        ManagedHome *h = manager_find_by_path(userdata, path);
+        if (!h)
+                return 0;
+        *found = h;
+        return 1;
+}
+
+static int enumerate_homes(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
+        Manager *m = userdata;
+        char **l = calloc(m->n_homes + 1, sizeof *l);
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->n_homes; i++)
+                if (!(l[i] = strdup(m->homes[i]->path))) {
+                        strv_free(l);
+                        return -ENOMEM;
+                }
+        *nodes = l;
+        return 0;
+}
+
+int bus_home_register(Manager *m) {
+        int r = sd_bus_add_fallback_vtable(m->bus, NULL, HOME1_HOME_PATH_PREFIX, HOME1_HOME_INTERFACE, home_vtable,
+                                           find_home, m);
+        if (r >= 0)
+                r = sd_bus_add_node_enumerator(m->bus, NULL, HOME1_HOME_PATH_PREFIX, enumerate_homes, m);
+        if (r >= 0)
+                r = sd_bus_add_object_manager(m->bus, NULL, HOME1_HOME_PATH_PREFIX);
+        return r;
+}
+
+void bus_home_emit_changed(ManagedHome *h) {
+        if (h->manager->bus)
+                (void) sd_bus_emit_properties_changed(h->manager->bus, h->path, HOME1_HOME_INTERFACE, "State",
+                                                      "UnixRecord", "UserRecord", NULL);
+}
+
+void bus_home_emit_added(ManagedHome *h) {
+        if (h->manager->bus)
+                (void) sd_bus_emit_object_added(h->manager->bus, h->path);
+}
+
+void bus_home_emit_removed(ManagedHome *h) {
+        if (h->manager->bus)
+                (void) sd_bus_emit_object_removed(h->manager->bus, h->path);
+}

@@ -1,0 +1,508 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The Manager: every home hearthd knows, loaded from the identity store at
+ * start with its state re-derived from the system, and what is shared
+ * between them (the bus, the worker's environment, the NSS files). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bus-error.h"
+#include "fileio.h"
+#include "home-dm.h"
+#include "leftovers.h"
+#include "log.h"
+#include "macro.h"
+#include "manager.h"
+#include "nss-files.h"
+
+int manager_new(const char *state_dir, const char *runtime_dir, const char *home_root, const char *worker_path,
+                Manager **ret) {
+        _cleanup_(freep) Manager *m = calloc(1, sizeof *m);
+        if (!m)
+                return log_oom();
+        m->state_dir = strdup(state_dir);
+        m->runtime_dir = strdup(runtime_dir);
+        m->home_root = strdup(home_root);
+        m->worker_path = strdup(worker_path);
+        worker_timeouts_init(&m->timeouts);
+        m->quota_sweep_usec = QUOTA_SWEEP_DEFAULT_USEC;
+        if (!m->state_dir || !m->runtime_dir || !m->home_root || !m->worker_path) {
+                free(m->state_dir);
+                free(m->runtime_dir);
+                free(m->home_root);
+                free(m->worker_path);
+                return log_oom();
+        }
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+unsigned manager_running_operations(Manager *m) {
+        unsigned n = 0;
+        for (size_t i = 0; i < m->n_homes; i++)
+                n += m->homes[i]->job != NULL;
+        return n + pool_service_running(m->pool);
+}
+
+void manager_stop(Manager *m) {
+        m->stopping = true;
+        if (manager_running_operations(m) == 0)
+                (void) sd_event_exit(m->event, 0);
+}
+
+/* A worker deleting the leftovers of a user who has no record. */
+struct OrphanClean {
+        Manager *manager;
+        char *user;
+        WorkerJob *job;
+        struct OrphanClean *next;
+};
+
+static void orphan_clean_free(struct OrphanClean *c) {
+        worker_job_free(c->job);
+        free(c->user);
+        free(c);
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        manager_free_polkit_queries(m);
+        m->pool = pool_service_free(m->pool);
+        for (size_t i = 0; i < m->n_homes; i++)
+                managed_home_free(m->homes[i]);
+        free(m->homes);
+        while (m->orphan_cleans) {
+                struct OrphanClean *c = m->orphan_cleans;
+                m->orphan_cleans = c->next;
+                orphan_clean_free(c);
+        }
+        worker_jobs_release_orphans();
+        sd_event_source_disable_unref(m->quota_sweep_timer);
+        sd_event_source_disable_unref(m->quota_sweep_more);
+        sd_event_source_disable_unref(m->nss_write);
+        identity_store_free(m->store);
+        sd_bus_flush_close_unref(m->bus);
+        sd_event_unref(m->event);
+        free(m->state_dir);
+        free(m->runtime_dir);
+        free(m->home_root);
+        free(m->worker_path);
+        free(m);
+        return NULL;
+}
+
+WorkerEnv manager_worker_env(Manager *m) {
+        return (WorkerEnv) {
+                .worker_path = m->worker_path,
+                .state_dir = m->state_dir,
+                .runtime_dir = m->runtime_dir,
+                .home_root = m->home_root,
+        };
+}
+
+ManagedHome *manager_find_by_name(Manager *m, const char *name) {
+        if (!name)
+                return NULL;
+        for (size_t i = 0; i < m->n_homes; i++)
+                if (strcmp(m->homes[i]->name, name) == 0)
+                        return m->homes[i];
+        return NULL;
+}
+
+ManagedHome *manager_find_by_uid(Manager *m, uid_t uid) {
+        for (size_t i = 0; i < m->n_homes; i++)
+                if (m->homes[i]->uid == uid)
+                        return m->homes[i];
+        return NULL;
+}
+
+ManagedHome *manager_find_by_path(Manager *m, const char *path) {
+        for (size_t i = 0; i < m->n_homes; i++)
+                if (strcmp(m->homes[i]->path, path) == 0)
+                        return m->homes[i];
+        return NULL;
+}
+
+int manager_add_home(Manager *m, UserRecord *rec, HomeState state, ManagedHome **ret) {
+        if (m->n_homes == m->allocated) {
+                size_t a = m->allocated ? m->allocated * 2 : 64;
+                ManagedHome **p = realloc(m->homes, a * sizeof *p);
+                if (!p)
+                        return log_oom();
+                m->homes = p;
+                m->allocated = a;
+        }
+        ManagedHome *h = calloc(1, sizeof *h);
+        if (!h)
+                return log_oom();
+        h->manager = m;
+        h->name = strdup(rec->user_name);
+        if (!h->name || bus_home_path(rec->user_name, &h->path) < 0) {
+                free(h->name);
+                free(h);
+                return log_oom();
+        }
+        h->record = rec;
+        h->uid = rec->uid;
+        h->state = state;
+        m->homes[m->n_homes++] = h;
+        bus_home_emit_added(h);
+        manager_schedule_nss(m);
+        if (ret)
+                *ret = h;
+        return 0;
+}
+
+void manager_drop_home(Manager *m, ManagedHome *h) {
+        for (size_t i = 0; i < m->n_homes; i++)
+                if (m->homes[i] == h) {
+                        memmove(m->homes + i, m->homes + i + 1, (m->n_homes - i - 1) * sizeof *m->homes);
+                        m->n_homes--;
+                        break;
+                }
+        bus_home_emit_removed(h);
+        managed_home_free(h);
+        manager_schedule_nss(m);
+}
+
+/* ---- the NSS files ----------------------------------------------------------- */
+
+static int on_nss_write(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+        _cleanup_free_ UserRecord **recs = calloc(m->n_homes + 1, sizeof *recs);
+        size_t n = 0;
+
+        if (!recs)
+                return log_oom();
+        for (size_t i = 0; i < m->n_homes; i++)
+                recs[n++] = m->homes[i]->record;
+        (void) nss_files_write(m->runtime_dir, m->home_root, recs, n);
+        return 0;
+}
+
+void manager_flush_nss(Manager *m) {
+        int enabled = SD_EVENT_OFF;
+        if (!m->nss_write || sd_event_source_get_enabled(m->nss_write, &enabled) < 0 || enabled == SD_EVENT_OFF)
+                return;
+        (void) sd_event_source_set_enabled(m->nss_write, SD_EVENT_OFF);
+        (void) on_nss_write(m->nss_write, m);
+}
+
+void manager_schedule_nss(Manager *m) {
+        if (!m->event)
+                return;
+        if (m->nss_write) {
+                (void) sd_event_source_set_enabled(m->nss_write, SD_EVENT_ONESHOT);
+                return;
+        }
+        if (sd_event_add_defer(m->event, &m->nss_write, on_nss_write, m) < 0)
+                log_warning("cannot schedule writing the NSS files");
+        else
+                (void) sd_event_source_set_priority(m->nss_write, SD_EVENT_PRIORITY_IDLE);
+}
+
+/* ---- state across restarts ------------------------------------------------------ */
+
+static int mark_path(Manager *m, const char *name, char **ret) {
+        return asprintf(ret, "%s/homes/%s", m->runtime_dir, name) < 0 ? -ENOMEM : 0;
+}
+
+int manager_runtime_mark(Manager *m, ManagedHome *h) {
+        _cleanup_free_ char *path = NULL, *dir = NULL;
+        int r;
+
+        if (mark_path(m, h->name, &path) < 0 || asprintf(&dir, "%s/homes", m->runtime_dir) < 0)
+                return log_oom();
+        if (h->state != HOME_ACTIVE && h->state != HOME_LOCKED) {
+                if (unlink(path) < 0 && errno != ENOENT)
+                        return log_warning_errno(errno, "home %s: cannot remove %s: %m", h->name, path);
+                return 0;
+        }
+        r = mkdir_parents(dir, 0700);
+        if (r < 0)
+                return log_warning_errno(r, "cannot create %s: %m", dir);
+        const char *s = home_state_to_string(h->state);
+        r = write_file_atomic(path, s, strlen(s), 0600, 0);
+        if (r < 0)
+                return log_warning_errno(r, "home %s: cannot write %s: %m", h->name, path);
+        return 0;
+}
+
+static HomeState read_mark(Manager *m, const char *name) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        size_t len;
+
+        if (mark_path(m, name, &path) < 0 || read_file_bounded(path, 64, &text, &len) < 0)
+                return HOME_INACTIVE;
+        if (strcmp(text, "active") == 0)
+                return HOME_ACTIVE;
+        if (strcmp(text, "locked") == 0)
+                return HOME_LOCKED;
+        return HOME_INACTIVE;
+}
+
+static bool path_exists(const char *path) {
+        struct stat st;
+        return lstat(path, &st) == 0;
+}
+
+/* What is there now, without running a worker per home: storage present or
+ * not, and for LUKS homes whether the mapping exists. What hearthd marked
+ * before a restart must agree with it; if not, the home is dirty. */
+HomeState manager_derive_state(Manager *m, const UserRecord *rec, char **ret_reason) {
+        _cleanup_free_ char *top = NULL, *image = NULL, *mapper = NULL;
+        HomeState marked = read_mark(m, rec->user_name);
+        bool present, mapped = false;
+
+        *ret_reason = NULL;
+        if (asprintf(&top, "%s/%s", m->home_root, rec->user_name) < 0)
+                return HOME_DIRTY;
+        if (rec->storage == USER_STORAGE_LUKS) {
+                if (rec->image_path && strncmp(rec->image_path, "/dev/", 5) == 0)
+                        image = strdup(rec->image_path);
+                else if (asprintf(&image, "%s/%s.home", m->home_root, rec->user_name) < 0)
+                        image = NULL;
+                char name[HOME_DM_NAME_MAX], uuid[256];
+                if (!image || home_dm_name(rec->user_name, false, name) < 0 ||
+                    asprintf(&mapper, "/dev/mapper/%s", name) < 0)
+                        return HOME_DIRTY;
+                present = path_exists(image);
+                mapped = path_exists(mapper);
+                /* Or still under the old name, if activated before an upgrade. */
+                if (!mapped && home_dm_name(rec->user_name, true, name) >= 0 &&
+                    dm_uuid_of(name, uuid, sizeof uuid) >= 0 && dm_uuid_is_luks2_named(uuid, name)) {
+                        char *old = NULL;
+                        if (asprintf(&old, "/dev/mapper/%s", name) < 0)
+                                return HOME_DIRTY;
+                        free(mapper);
+                        mapper = old;
+                        mapped = true;
+                }
+        } else
+                present = path_exists(top);
+
+        if (!present) {
+                if (marked == HOME_INACTIVE && !mapped)
+                        return HOME_ABSENT;
+                (void) asprintf(ret_reason, "marked %s, but its storage is missing",
+                                home_state_to_string(marked));
+                return HOME_DIRTY;
+        }
+        if (rec->storage == USER_STORAGE_LUKS && mapped && marked == HOME_INACTIVE) {
+                (void) asprintf(ret_reason, "%s is set up, but hearthd did not activate it", mapper);
+                return HOME_DIRTY;
+        }
+        if (rec->storage == USER_STORAGE_LUKS && !mapped && marked != HOME_INACTIVE) {
+                (void) asprintf(ret_reason, "was %s, but %s is gone", home_state_to_string(marked), mapper);
+                return HOME_DIRTY;
+        }
+        return marked;
+}
+
+int manager_start(Manager *m) {
+        _cleanup_strv_free_ char **names = NULL;
+        int r;
+
+        r = identity_store_open(m->state_dir, &m->store);
+        if (r < 0)
+                return log_error_errno(r, "cannot open the identity store %s: %m", m->state_dir);
+        r = identity_store_list(m->store, &names);
+        if (r < 0)
+                return log_error_errno(r, "cannot list %s: %m", m->state_dir);
+        for (char **n = names; *n; n++) {
+                UserRecord *rec = NULL;
+                _cleanup_free_ char *reason = NULL;
+                ManagedHome *h;
+
+                r = identity_store_load(m->store, *n, &rec);
+                if (r < 0)
+                        continue; /* logged, naming the user; the file is left for an admin */
+                if (!valid_home_uid(rec->uid)) {
+                        log_error("home %s: uid %u is outside %u–%u; ignored", *n, (unsigned) rec->uid,
+                                  HOME_UID_MIN, HOME_UID_MAX);
+                        user_record_free(rec);
+                        continue;
+                }
+                if (manager_find_by_uid(m, rec->uid)) {
+                        log_error("home %s: uid %u is used by another home; ignored", *n, (unsigned) rec->uid);
+                        user_record_free(rec);
+                        continue;
+                }
+                HomeState s = manager_derive_state(m, rec, &reason);
+                r = manager_add_home(m, rec, s, &h);
+                if (r < 0) {
+                        user_record_free(rec);
+                        return r;
+                }
+                if (reason) {
+                        log_warning("home %s: dirty: %s", h->name, reason);
+                        h->dirty_reason = TAKE_PTR(reason);
+                }
+        }
+        /* Before anything is answered: nothing a killed operation left may
+         * stay readable by the UID it belonged to. */
+        (void) leftovers_lock_down(m->home_root, NULL, NULL);
+        log_info("%zu home(s) loaded from %s", m->n_homes, m->state_dir);
+        manager_schedule_nss(m);
+        return 0;
+}
+
+/* ---- leftovers of interrupted operations ------------------------------------------- */
+
+static void on_orphan_cleaned(const WorkerResult *res, void *userdata) {
+        struct OrphanClean *c = userdata;
+        Manager *m = c->manager;
+
+        if (res->status != 0)
+                log_error("home %s: cannot remove the leftovers of an interrupted operation: %s", c->user,
+                          *res->reason ? res->reason : "the worker failed");
+        else
+                log_info("home %s: leftovers of an interrupted operation removed", c->user);
+        for (struct OrphanClean **p = &m->orphan_cleans; *p; p = &(*p)->next)
+                if (*p == c) {
+                        *p = c->next;
+                        break;
+                }
+        orphan_clean_free(c);
+}
+
+int manager_clean_orphan(Manager *m, const char *user) {
+        _cleanup_json_ json_object *rec = json_object_new_object();
+        struct OrphanClean *c;
+        int r;
+
+        /* All the worker needs: whose leftovers. A record must have a
+         * storage and a UID too; clean uses neither. */
+        if (!rec || json_object_object_add(rec, "userName", json_object_new_string(user)) < 0 ||
+            json_object_object_add(rec, "uid", json_object_new_int64(HOME_UID_MIN)) < 0 ||
+            json_object_object_add(rec, "storage", json_object_new_string("directory")) < 0)
+                return log_oom();
+        const char *text = json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PLAIN);
+        c = calloc(1, sizeof *c);
+        if (!c || !text || !(c->user = strdup(user))) {
+                free(c);
+                return log_oom();
+        }
+        c->manager = m;
+        WorkerEnv env = manager_worker_env(m);
+        char *argv[] = { (char *) "clean", NULL };
+        r = worker_job_start(m->event, &env, argv, text, strlen(text), worker_timeout_for(&m->timeouts, "clean"),
+                             on_orphan_cleaned, c, &c->job);
+        if (r < 0) {
+                orphan_clean_free(c);
+                return r;
+        }
+        c->next = m->orphan_cleans;
+        m->orphan_cleans = c;
+        return 0;
+}
+
+void manager_clean_leftovers(Manager *m) {
+        _cleanup_strv_free_ char **users = NULL;
+
+        if (leftovers_lock_down(m->home_root, NULL, &users) <= 0 || !users)
+                return;
+        for (char **u = users; *u; u++) {
+                ManagedHome *h = manager_find_by_name(m, *u);
+                if (!h) {
+                        (void) manager_clean_orphan(m, *u);
+                        continue;
+                }
+                Operation *op = operation_new(OP_CLEAN, h->name, NULL);
+                if (!op) {
+                        log_oom();
+                        return;
+                }
+                managed_home_enqueue(h, op);
+        }
+}
+
+/* ---- the nested-subvolume sweep (quota-sweep.h) ------------------------------------- */
+
+/* Sweeps are cheap, but a tick finds every home due at once: a few
+ * workers at a time, the rest as these end. */
+#define QUOTA_SWEEP_PARALLEL 2
+
+static bool sweep_wanted(ManagedHome *h) {
+        QuotaSweepHome q = {
+                .subvolume = h->record->storage == USER_STORAGE_SUBVOLUME,
+                .limited = h->record->disk_size != UINT64_MAX,
+                .present = h->state == HOME_INACTIVE || h->state == HOME_ACTIVE,
+                .busy = h->running || h->queue,
+                .mode = h->quota_mode,
+        };
+        return quota_sweep_wanted(&q);
+}
+
+static int on_quota_sweep_more(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+        unsigned running = 0;
+
+        if (m->stopping)
+                return 0;
+        for (size_t i = 0; i < m->n_homes; i++)
+                running += m->homes[i]->running && m->homes[i]->running->type == OP_QUOTA_SWEEP;
+        for (size_t i = 0; i < m->n_homes && running < QUOTA_SWEEP_PARALLEL; i++) {
+                ManagedHome *h = m->homes[i];
+                /* A home busy now is skipped for this round: the worker of
+                 * what runs on it adopts the subvolumes as well, and a login
+                 * never waits behind a sweep queued before it. */
+                if (!h->sweep_due)
+                        continue;
+                h->sweep_due = false;
+                if (!sweep_wanted(h))
+                        continue;
+                Operation *op = operation_new(OP_QUOTA_SWEEP, h->name, NULL);
+                if (!op)
+                        return log_oom();
+                running++;
+                /* Runs at once, the home being idle; its end kicks us again.
+                 * (It cannot drop the home: the array stays as it is.) */
+                managed_home_enqueue(h, op);
+        }
+        return 0;
+}
+
+void manager_quota_sweep_kick(Manager *m) {
+        if (m->quota_sweep_more)
+                (void) sd_event_source_set_enabled(m->quota_sweep_more, SD_EVENT_ONESHOT);
+}
+
+static int on_quota_sweep_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        (void) sd_event_source_set_time(s, usec + m->quota_sweep_usec);
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        for (size_t i = 0; i < m->n_homes; i++)
+                m->homes[i]->sweep_due = true;
+        manager_quota_sweep_kick(m);
+        return 0;
+}
+
+int manager_start_quota_sweep(Manager *m) {
+        uint64_t now;
+        int r;
+
+        if (m->quota_sweep_usec == 0)
+                return 0;
+        r = sd_event_add_defer(m->event, &m->quota_sweep_more, on_quota_sweep_more, m);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->quota_sweep_more, SD_EVENT_OFF);
+        /* After the calls waiting: a login that came in with the tick goes first. */
+        if (r >= 0)
+                r = sd_event_source_set_priority(m->quota_sweep_more, SD_EVENT_PRIORITY_IDLE);
+        if (r >= 0)
+                r = sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        if (r >= 0)
+                r = sd_event_add_time(m->event, &m->quota_sweep_timer, CLOCK_MONOTONIC, now + m->quota_sweep_usec,
+                                      0, on_quota_sweep_timer, m);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->quota_sweep_timer, SD_EVENT_ONESHOT);
+        if (r < 0)
+                return log_error_errno(r, "cannot set up the check for nested subvolumes: %m");
+        return 0;
+}
