@@ -77,6 +77,13 @@ static bool header_parse(const uint8_t *sector, uint32_t ss, uint64_t lba, uint6
         return true;
 }
 
+/* On disk the first three fields are little-endian. */
+static void guid_to_uuid(const uint8_t g[16], uint8_t out[16]) {
+        static const uint8_t order[16] = { 3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15 };
+        for (size_t i = 0; i < 16; i++)
+                out[i] = g[order[i]];
+}
+
 static void guid_to_string(const uint8_t g[16], char out[static 37]) {
         snprintf(out, 37, "%08X-%04X-%04X-%02X%02X-%02X%02X%02X%02X%02X%02X",
                  get_le32(g), (unsigned) (g[4] | g[5] << 8), (unsigned) (g[6] | g[7] << 8),
@@ -123,6 +130,8 @@ static int table_read(int fd, uint32_t ss, uint64_t lba, uint64_t last_lba, unsi
                 .size = (last - first + 1) * (ss / 512),
         };
         guid_to_string(e, ret->type);
+        guid_to_uuid(e + 16, ret->uuid);
+        guid_to_uuid(sector + 56, ret->disk_guid);
         return 1;
 }
 

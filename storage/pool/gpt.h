@@ -15,6 +15,11 @@ typedef struct GptPartition {
         uint64_t start;  /* in 512-byte sectors */
         uint64_t size;   /* in 512-byte sectors */
         char type[37];   /* type GUID, upper case, as libfdisk prints it */
+        /* The partition's unique GUID (PARTUUID) and the disk's GUID, as 16
+         * bytes in the order of their string form (not the on-disk mixed
+         * endianness): what pool discovery records as a PV's identity. */
+        uint8_t uuid[16];
+        uint8_t disk_guid[16];
 } GptPartition;
 
 /* The largest entry array read (bytes): 128 entries of 128 bytes is the

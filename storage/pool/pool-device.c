@@ -7,10 +7,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <linux/fs.h>
 
@@ -151,6 +154,47 @@ int pool_device_open(const char *path, int flags, PoolDevice *d) {
         return 0;
 }
 
+int pool_device_identity(dev_t devnum, const PartInfo *pi, PoolPvIdentity *ret, bool *ret_loop, bool *ret_removable) {
+        char p[PATH_MAX + 16], disk[PATH_MAX];
+        _cleanup_free_ char *dev = NULL;
+
+        *ret = (PoolPvIdentity) {};
+        snprintf(p, sizeof p, "/sys/dev/block/%u:%u", major(devnum), minor(devnum));
+        if (!realpath(p, disk))
+                return log_error_errno(errno, "pool: cannot find block device %u:%u in sysfs: %m", major(devnum), minor(devnum));
+        /* A partition's directory sits in its disk's. */
+        snprintf(p, sizeof p, "%s/partition", disk);
+        if (access(p, F_OK) >= 0) {
+                char *slash = strrchr(disk, '/');
+                if (slash && slash != disk)
+                        *slash = 0;
+        }
+        const char *name = strrchr(disk, '/') ? strrchr(disk, '/') + 1 : disk;
+        snprintf(p, sizeof p, "%s/loop", disk);
+        *ret_loop = strncmp(name, "loop", 4) == 0 || access(p, F_OK) >= 0;
+        _cleanup_free_ char *removable = NULL;
+        size_t len;
+        snprintf(p, sizeof p, "%s/removable", disk);
+        *ret_removable = read_file_bounded(p, 64, &removable, &len) >= 0 && removable[0] == '1';
+        /* The controller and port, not the kernel's name for the disk
+         * (sda and sdb may swap at the next boot); none for a virtual disk. */
+        snprintf(p, sizeof p, "%s/device", disk);
+        dev = realpath(p, NULL);
+        if (dev && strncmp(dev, "/sys/", 5) == 0 && strlen(dev + 4) < sizeof ret->hw && dev[5]) {
+                bool printable = true;
+                for (const char *c = dev + 4; *c; c++)
+                        printable = printable && (unsigned char) *c > ' ' && (unsigned char) *c < 0x7f;
+                if (printable)
+                        strcpy(ret->hw, dev + 4);
+        }
+        if (pi->in_gpt) {
+                ret->gpt = true;
+                memcpy(ret->part_uuid, pi->part_uuid, 16);
+                memcpy(ret->disk_guid, pi->disk_guid, 16);
+        }
+        return 0;
+}
+
 typedef struct ScanResult {
         PoolCandidate c[POOL_PVS_MAX * 4];
         char *paths[POOL_PVS_MAX * 4];
@@ -164,7 +208,8 @@ static void scan_result_done(ScanResult *s) {
 }
 
 /* Block devices whose geometry block carries Hearth's magic, with their
- * geometry decoded (read-only: a stranger is never opened for writing). */
+ * geometry decoded and where they sit (read-only: a stranger is never
+ * opened for writing). */
 static int scan_devices(ScanResult *ret) {
         DIR *dir = opendir("/sys/class/block");
         struct dirent *de;
@@ -174,6 +219,7 @@ static int scan_devices(ScanResult *ret) {
                 return log_error_errno(errno, "pool: cannot list /sys/class/block: %m");
         while ((de = readdir(dir))) {
                 char path[PATH_MAX], magic[8];
+                struct stat st;
                 if (de->d_name[0] == '.' || strncmp(de->d_name, "dm-", 3) == 0 || strncmp(de->d_name, "sr", 2) == 0 ||
                     strncmp(de->d_name, "ram", 3) == 0 || strncmp(de->d_name, "zram", 4) == 0 || strlen(de->d_name) > 200)
                         continue;
@@ -184,13 +230,14 @@ static int scan_devices(ScanResult *ret) {
                 bool hit = pread(fd, magic, 8, POOL_GEOMETRY_PRIMARY) == 8 && memcmp(magic, "HEARTHPV", 8) == 0;
                 if (!hit)
                         hit = pread(fd, magic, 8, POOL_GEOMETRY_BACKUP) == 8 && memcmp(magic, "HEARTHPV", 8) == 0;
-                if (!hit || ret->n >= ELEMENTSOF(ret->c)) {
+                if (!hit || ret->n >= ELEMENTSOF(ret->c) || fstat(fd, &st) < 0 || !S_ISBLK(st.st_mode)) {
                         close(fd);
                         continue;
                 }
                 uint8_t buf[2 * POOL_GEOMETRY_SIZE];
                 _cleanup_free_ char *err = NULL;
                 PoolGeometry g;
+                PartInfo pi;
                 bool backup;
                 int r = pread_full(fd, buf, sizeof buf, POOL_GEOMETRY_PRIMARY);
                 close(fd);
@@ -201,15 +248,21 @@ static int scan_devices(ScanResult *ret) {
                         log_warning("pool PV %s: ignored: %s", path, err ?: strerror(-r));
                         continue;
                 }
+                PoolCandidate *c = &ret->c[ret->n];
+                *c = (PoolCandidate) { .ok = true, .pv_index = g.pv_index };
+                /* Failures are logged, naming the disk. */
+                if (pool_part_info(st.st_rdev, &pi) < 0 ||
+                    pool_device_identity(st.st_rdev, &pi, &c->id, &c->loop, &c->removable) < 0) {
+                        log_warning("pool PV %s: ignored: cannot tell where it sits", path);
+                        continue;
+                }
                 char *copy = strdup(path);
                 if (!copy) {
                         closedir(dir);
                         scan_result_done(ret);
                         return log_oom();
                 }
-                PoolCandidate *c = &ret->c[ret->n];
-                ret->paths[ret->n++] = copy;
-                *c = (PoolCandidate) { .path = copy, .ok = true, .pv_index = g.pv_index };
+                c->path = ret->paths[ret->n++] = copy;
                 memcpy(c->pool_uuid, g.pool_uuid, 16);
                 memcpy(c->pv_uuid, g.pv_uuid, 16);
         }
@@ -219,24 +272,17 @@ static int scan_devices(ScanResult *ret) {
         return 0;
 }
 
-/* The scan, bound to this machine's pool (pool-discover.h): the devices of
- * the pool POOL_ID_FILE records, or of the only pool found if none is. */
-int pool_find_devices(char ***ret, bool *ret_adopted) {
+/* The scan, bound to this machine's pool (pool-discover.h). */
+int pool_find_devices(const PoolRecord *rec, char ***ret, PoolDiscovery *ret_discovery) {
         _cleanup_(scan_result_done) ScanResult s = {};
         _cleanup_strv_free_ char **l = NULL;
-        const char *record = pool_id_file();
-        uint8_t recorded[16], uuid[16];
         bool keep[ELEMENTSOF(s.c)];
         size_t n = 0;
 
-        int r = pool_id_read(record, recorded);
+        int r = scan_devices(&s);
         if (r < 0)
                 return r;
-        bool have_record = r > 0;
-        r = scan_devices(&s);
-        if (r < 0)
-                return r;
-        r = pool_discover_select(s.c, s.n, have_record ? recorded : NULL, record, keep, uuid, ret_adopted);
+        r = pool_discover_select(s.c, s.n, rec, keep, ret_discovery);
         if (r < 0)
                 return r;
         l = calloc(s.n + 1, sizeof *l);

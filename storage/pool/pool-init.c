@@ -138,12 +138,31 @@ int pool_init(const char *home_dev, const char *pool_dev, uint64_t extent_size, 
         if (r < 0)
                 goto finish;
 
-        /* 0. this machine's pool from now on (pool-discover.h): recorded
-         * before any PV is written, so that an init killed after writing
-         * them leaves a pool that activate finds, never one it ignores. */
-        r = pool_id_write(pool_id_file(), pool_uuid);
-        if (r < 0)
-                goto finish;
+        /* 0. this machine's pool from now on, and where its PVs sit
+         * (pool-discover.h): recorded before any PV is written, so that an
+         * init killed after writing them leaves a pool that activate finds,
+         * never one it ignores. The PVs first: if only they are written,
+         * they name a pool the UUID file does not, and are not used. */
+        {
+                PoolRecord rec = { .path = pool_id_file(), .pvs_path = pool_pvs_file(), .has_uuid = true, .n_pvs = 2 };
+                memcpy(rec.uuid, pool_uuid, 16);
+                for (uint32_t i = 0; i < 2; i++) {
+                        bool loop, removable;
+                        rec.pv_index[i] = i;
+                        r = pool_device_identity(devs[i].devnum, &devs[i].part, &rec.pv[i], &loop, &removable);
+                        if (r < 0)
+                                goto finish;
+                        if (loop || removable)
+                                log_warning("pool PV %s: %s; a scan ignores it, so name the PVs with --devices",
+                                            devs[i].path, loop ? "a loop device" : "on a removable disk");
+                }
+                r = pool_pvs_write(&rec);
+                if (r < 0)
+                        goto finish;
+                r = pool_id_write(rec.path, pool_uuid);
+                if (r < 0)
+                        goto finish;
+        }
         /* 1. the reserved area: zeroed (old signatures, stale copies). */
         for (int i = 0; i < 2; i++) {
                 size_t len = (size_t) (g[i].data_start * 512);

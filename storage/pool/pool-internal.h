@@ -24,6 +24,7 @@
 
 #include "dm-linear.h"
 #include "pool-alloc.h"
+#include "pool-discover.h"
 #include "pool-metadata.h"
 #include "pool.h"
 #include "runtime-paths.h"
@@ -42,6 +43,7 @@ typedef struct PartInfo {
         uint64_t kernel_start;      /* sectors of 512 */
         bool in_gpt;
         uint64_t gpt_start, gpt_size; /* sectors of 512 */
+        uint8_t part_uuid[16], disk_guid[16]; /* in_gpt: the entry's unique GUID, the disk's GUID */
 } PartInfo;
 
 typedef struct PoolDevice {
@@ -73,6 +75,7 @@ struct Pool {
         char *md_error;             /* why there is none, or why it does not fit the PVs */
         int md_errno;
         int lock_fd;
+        PoolRecord rec;             /* what POOL_ID_FILE and POOL_PVS_FILE hold (rec.has_uuid false: unreadable) */
         bool adopted;               /* found by a scan with no pool UUID recorded: activate records it */
 };
 
@@ -85,6 +88,8 @@ int pool_random_uuid(uint8_t u[16]);
 /* The pool lock (pool.h): an fd holding it, or a negative errno (logged). */
 int pool_lock_take(void);
 char *pool_dm_name(const char *volume, char buf[static 64]);
+/* Records the pool and where its PVs sit, if that changed (after activate). */
+int pool_record(Pool *p);
 /* Logs and fails unless the pool has valid metadata. */
 int pool_need_md(Pool *p);
 uint32_t pool_sector_size(const Pool *p);
@@ -96,7 +101,12 @@ int pool_dm_dev(const char *volume, bool *ret_active, dev_t *ret_dev);
 void pool_device_done(PoolDevice *d);
 int pool_device_resolve(PoolDevice *d, int flags);
 int pool_device_open(const char *path, int flags, PoolDevice *d);
-int pool_find_devices(char ***ret, bool *ret_adopted);
+/* Where the block device devnum (pi: its pool_part_info()) sits: its GPT
+ * identity, its disk's place in the hardware, and whether anyone could
+ * have attached it (a loop device, a removable disk). */
+int pool_device_identity(dev_t devnum, const PartInfo *pi, PoolPvIdentity *ret, bool *ret_loop, bool *ret_removable);
+/* The scan (pool-discover.h), bound to what rec records. */
+int pool_find_devices(const PoolRecord *rec, char ***ret, PoolDiscovery *ret_discovery);
 
 /* pool-partition.c */
 int pool_part_info(dev_t devnum, PartInfo *ret);

@@ -88,6 +88,8 @@ int pool_part_info(dev_t devnum, PartInfo *ret) {
         ret->in_gpt = true;
         ret->gpt_start = gp.start;
         ret->gpt_size = gp.size;
+        memcpy(ret->part_uuid, gp.uuid, 16);
+        memcpy(ret->disk_guid, gp.disk_guid, 16);
         return 0;
 }
 

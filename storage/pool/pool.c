@@ -115,6 +115,19 @@ static void pool_set_error(Pool *p, int r, const char *fmt, ...) {
         p->md_errno = r;
 }
 
+/* What POOL_ID_FILE and POOL_PVS_FILE record; errors are logged. */
+static int record_load(PoolRecord *rec) {
+        *rec = (PoolRecord) { .path = pool_id_file(), .pvs_path = pool_pvs_file() };
+        int r = pool_id_read(rec->path, rec->uuid);
+        if (r <= 0)
+                return r;
+        rec->has_uuid = true;
+        r = pool_pvs_read(rec);
+        if (r < 0)
+                rec->has_uuid = false;
+        return r < 0 ? r : 0;
+}
+
 int pool_open(char *const *devices, bool allow_bad_metadata, Pool **ret) {
         _cleanup_strv_free_ char **found = NULL;
         bool scanned = !devices;
@@ -134,12 +147,19 @@ int pool_open(char *const *devices, bool allow_bad_metadata, Pool **ret) {
         if (p->lock_fd < 0)
                 return p->lock_fd;
 
+        r = record_load(&p->rec);
         if (!devices) {
-                r = pool_find_devices(&found, &p->adopted);
+                PoolDiscovery disc;
                 if (r < 0)
                         return r;
+                r = pool_find_devices(&p->rec, &found, &disc);
+                if (r < 0)
+                        return r;
+                p->adopted = disc.adopted;
                 devices = found;
         }
+        /* Named devices need no record; an unreadable one is then only
+         * not rewritten (logged above). */
         for (size_t i = 0; devices[i]; i++) {
                 if (p->n_devs >= POOL_PVS_MAX)
                         return log_error_errno(E2BIG, "pool: more than %u physical volumes given", POOL_PVS_MAX);
@@ -241,6 +261,46 @@ PoolDevice *pool_dev(Pool *p, uint32_t pv) {
         return pv < POOL_PVS_MAX && p->pv_dev[pv] >= 0 ? &p->devs[p->pv_dev[pv]] : NULL;
 }
 
+/* After an activate: the pool it brought up is this machine's, so its
+ * UUID (when none was recorded: a machine set up before the record
+ * existed, or whose record was lost) and where its PVs sit (when that is
+ * not what is recorded: a pool made before the identities were recorded,
+ * or PVs named with --devices after their GUIDs changed) are recorded:
+ * from then on a stranger cannot take their place. Another pool named
+ * with --devices changes nothing. */
+int pool_record(Pool *p) {
+        PoolRecord now = { .path = pool_id_file(), .pvs_path = pool_pvs_file(), .has_uuid = true };
+        char u[37];
+        int r;
+
+        if (!p->md || !(p->adopted || (p->rec.has_uuid && memcmp(p->rec.uuid, p->md->pool_uuid, 16) == 0)))
+                return 0;
+        memcpy(now.uuid, p->md->pool_uuid, 16);
+        for (size_t i = 0; i < p->n_devs; i++) {
+                bool loop, removable;
+                r = pool_device_identity(p->devs[i].devnum, &p->devs[i].part, &now.pv[now.n_pvs], &loop, &removable);
+                if (r < 0)
+                        return r;
+                now.pv_index[now.n_pvs++] = p->devs[i].geometry.pv_index;
+        }
+        if (p->adopted) {
+                r = pool_id_write(now.path, now.uuid);
+                if (r < 0)
+                        return r;
+                log_notice("pool: recorded pool %s in %s as this machine's pool", pool_uuid_to_string(now.uuid, u), now.path);
+                p->adopted = false;
+        }
+        if (pool_record_pvs_equal(&p->rec, &now))
+                return 0;
+        r = pool_pvs_write(&now);
+        if (r < 0)
+                return r;
+        log_notice("pool: recorded where the physical volumes of pool %s sit in %s", pool_uuid_to_string(now.uuid, u),
+                   now.pvs_path);
+        p->rec = now;
+        return 0;
+}
+
 int pool_activate(Pool *p) {
         int r, ret = 0;
 
@@ -255,16 +315,8 @@ int pool_activate(Pool *p) {
                 if (r < 0 && ret == 0)
                         ret = r;
         }
-        /* A machine set up before the UUID was recorded (or whose record
-         * was lost) is bound to the pool it found alone, once that pool
-         * came up: from then on a stranger cannot take its place. */
-        if (ret == 0 && p->adopted) {
-                char u[37];
-                if (pool_id_write(pool_id_file(), p->md->pool_uuid) >= 0)
-                        log_notice("pool: recorded pool %s in %s as this machine's pool",
-                                   pool_uuid_to_string(p->md->pool_uuid, u), pool_id_file());
-                p->adopted = false;
-        }
+        if (ret == 0)
+                (void) pool_record(p);
         return ret;
 }
 

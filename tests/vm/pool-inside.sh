@@ -8,9 +8,11 @@
 # missing PV; then volumes: create and remove (also killed at their
 # failpoints), and a LUKS home on its own pool volume through hearth-work
 # (create, grow online with a writer running, shrink, remove). Everything it
-# makes is removed on exit, also on failure. A second disk (stranger) carries a
-# clone of the home PV, then another pool's PV: discovery stays bound to the
-# pool /etc/hearth/pool-uuid records.
+# makes is removed on exit, also on failure. A loop device and a second disk
+# (stranger) carry forged PVs of this pool, a clone of the home PV (also with
+# its GPT GUIDs), then another pool's PV: discovery stays bound to the pool
+# /etc/hearth/pool-uuid records and to where /etc/hearth/pool-pvs says its
+# PVs sit.
 # Usage: pool-inside.sh HEARTH_POOL HEARTH_WORK SKEL_DIR
 set -u
 HP_BIN=$1
@@ -42,10 +44,12 @@ pool_part=
 MNT=$work/mnt
 DM=/dev/mapper/hearth-pool-home
 writer_pid=
+evil_loop=
 mkdir -p "$MNT"
 
 cleanup() {
     [ -n "$writer_pid" ] && { touch "$work/stop"; wait "$writer_pid" 2> /dev/null; }
+    [ -n "$evil_loop" ] && losetup -d "$evil_loop"
     mountpoint -q "$MNT" && umount "$MNT"
     mountpoint -q /home/alice && umount /home/alice
     [ -e /dev/mapper/home-alice ] && DM_DISABLE_UDEV=1 cryptsetup close home-alice
@@ -192,20 +196,94 @@ check "device $DM exists" test -b "$DM"
 expect 0 "activate again (idempotent)" activate
 expect 0 "check" check
 
-# ---- discovery is bound to this machine's pool (/etc/hearth/pool-uuid) ----------------
+# ---- discovery is bound to this machine's pool and to where its PVs sit -------------
+# (/etc/hearth/pool-uuid, /etc/hearth/pool-pvs; storage/pool/pool-discover.h)
 stamp "strangers"
 stranger=${HEARTH_VM_DISK_STRANGER:-}
 check "disk 'stranger' attached" test -b "$stranger"
 ID_FILE=/etc/hearth/pool-uuid
+PVS_FILE=/etc/hearth/pool-pvs
 uuid=$(st_uuid)
 check "init recorded the pool's UUID in $ID_FILE" test "$(cat "$ID_FILE" 2> /dev/null)" = "$uuid"
+disk_guid=$(sfdisk --disk-id "$disk")
+home_pu=$(sfdisk --part-uuid "$disk" 2)
+pool_pu=$(sfdisk --part-uuid "$disk" 3)
+grep -qix "pv 0 $pool_pu $disk_guid /devices/[^ ]*" "$PVS_FILE" && grep -qix "pv 1 $home_pu $disk_guid /devices/[^ ]*" "$PVS_FILE" &&
+    grep -qx "pool $uuid" "$PVS_FILE" && ok "init recorded where the PVs sit in $PVS_FILE" ||
+    bad "$PVS_FILE: $(cat "$PVS_FILE" 2>&1)"
+cp "$PVS_FILE" pvs.init
+# forge TARGET INDEX: a geometry block claiming to be PV INDEX of this
+# machine's pool, as any user can write knowing only the public pool UUID.
+forge() {
+    python3 - "$@" << 'PY'
+import hashlib, os, struct, sys, uuid
+target, index = sys.argv[1], int(sys.argv[2])
+g = bytearray(4096)
+g[0:8] = b'HEARTHPV'
+struct.pack_into('<II', g, 8, 1, 160)
+g[16:32] = uuid.UUID(open('/etc/hearth/pool-uuid').read().strip()).bytes
+g[32:48] = os.urandom(16)
+struct.pack_into('<II', g, 48, index, 512)
+struct.pack_into('<QQQQQQ', g, 56, 16 * 2048, 2048 * 16, 12288, 16384, 2048, 0)
+g[128:160] = hashlib.sha256(bytes(g)).digest()
+fd = os.open(target, os.O_RDWR)
+os.pwrite(fd, bytes(g), 4096)
+os.pwrite(fd, bytes(g), 8192)
+os.fsync(fd)
+PY
+}
+# The attack: a user's file attached as a loop device (udisks lets an active
+# user do it) claiming PV 1, another disk claiming PV 0. Both used to stop
+# the pool: "… both claim to be PV N … refusing to guess" (exit 4).
+truncate -s 16M "$work/evil.img" && forge "$work/evil.img" 1
+evil_loop=$(losetup -f --show "$work/evil.img")
+forge "$stranger" 0
+settle
+expect 0 "a loop device and a second disk claiming our PVs do not stop status" status
+grep -q "pool PV $evil_loop: ignored: a loop device" err.txt && ok "the loop device is named in a warning" ||
+    bad "loop warning: $(< err.txt)"
+grep -q "pool PV $stranger: ignored: it claims to be PV 0 of this machine's pool, but it is not a GPT partition" err.txt &&
+    ok "the forged disk is named in a warning" || bad "forged disk warning: $(< err.txt)"
+expect 0 "nor activate" activate
+forge "$stranger" 5
+expect 0 "a disk claiming a PV index the pool does not have: status" status
+grep -q "pool PV $stranger: ignored: it claims to be PV 5 of this machine's pool, which $PVS_FILE does not list" err.txt &&
+    ok "named in a warning" || bad "index 5 warning: $(< err.txt)"
 # A clone: the home PV's first MiB (geometry and copies) on another disk.
 dd if="$home" of="$stranger" bs=1M count=1 conv=fsync status=none
 settle
-expect 4 "a cloned PV (same pool UUID) is refused" status
+expect 0 "a clone of the home PV on another disk is ignored" status
+grep -q "pool PV $stranger: ignored: it claims to be PV 1" err.txt && ok "with a warning" || bad "clone: $(< err.txt)"
+# The clone in a partition carrying the home partition's GUIDs (no secret:
+# lsblk shows them): the disk's place in the hardware decides.
+printf 'label: gpt\nlabel-id: %s\nstart=2048, size=8192, uuid=%s\n' "$disk_guid" "$home_pu" | sfdisk --quiet "$stranger" > /dev/null
+settle
+for _ in $(seq 50); do [ -b "${stranger}1" ] && break; sleep 0.1; done
+dd if="$home" of="${stranger}1" bs=1M count=1 conv=fsync status=none
+settle
+expect 0 "a clone carrying the home PV's GUIDs on another disk: status" status
+grep -q "pool PV ${stranger}1: ignored: it carries the identity of PV 1 .*, but $home sits where" err.txt &&
+    ok "the copy is named in a warning" || bad "GUID copy: $(< err.txt)"
+expect 0 "and activate" activate
+# A pool made before the identities were recorded: as before, a clone is
+# refused, but loop devices are ignored; activate records the identities.
+rm -f "$PVS_FILE"
+expect 4 "no identities recorded: a cloned PV (same pool UUID) is refused" status
 grep -q "both claim to be PV 1 of pool $uuid (a cloned disk?)" err.txt && ok "refusal names the clone" ||
     bad "clone refusal: $(< err.txt)"
+grep -q "pool PV $evil_loop: ignored: a loop device" err.txt && ok "the loop device is still ignored" ||
+    bad "loop warning: $(< err.txt)"
+dd if=/dev/zero of="$stranger" bs=1M count=1 conv=fsync status=none
+blockdev --rereadpt "$stranger"
+settle
+expect 0 "no identities recorded: status, the loop device still there" status
+check "status records nothing" test ! -e "$PVS_FILE"
+expect 0 "no identities recorded: activate" activate
+cmp -s pvs.init "$PVS_FILE" && ok "activate recorded where the PVs sit, as init did" ||
+    bad "$PVS_FILE after activate: $(cat "$PVS_FILE" 2>&1)"
+losetup -d "$evil_loop" && evil_loop=
 # Another pool's PV (a USB stick, a loop device): the same bytes, another pool UUID.
+dd if="$home" of="$stranger" bs=1M count=1 conv=fsync status=none
 python3 - "$stranger" << 'PY'
 import hashlib, os, sys
 fd = os.open(sys.argv[1], os.O_RDWR)
@@ -223,7 +301,7 @@ grep -q "pool PV $stranger: ignored: it belongs to pool" err.txt && ok "the stra
     bad "stranger warning: $(< err.txt)"
 expect 0 "another pool's PV is ignored: activate" activate
 # An upgraded machine: no UUID recorded yet.
-rm -f "$ID_FILE"
+rm -f "$ID_FILE" "$PVS_FILE"
 expect 4 "no record and two pools: no guess" status
 grep -q "refusing to guess which is this machine's" err.txt && ok "refusal says why" || bad "two pools: $(< err.txt)"
 dd if=/dev/zero of="$stranger" bs=1M count=1 conv=fsync status=none
@@ -233,6 +311,7 @@ grep -q "records no pool UUID; taking pool $uuid" err.txt && ok "with a warning"
 check "status records nothing" test ! -e "$ID_FILE"
 expect 0 "no record, one pool: activate" activate
 check "activate recorded the pool's UUID" test "$(cat "$ID_FILE" 2> /dev/null)" = "$uuid"
+check "and where its PVs sit" cmp -s pvs.init "$PVS_FILE"
 expect 4 "a missing PV is refused" --devices="$home" activate
 grep -q "missing physical volume 0 (pool" err.txt && ok "missing PV message" || bad "missing PV message: $(cat err.txt)"
 base=$(dev_size)

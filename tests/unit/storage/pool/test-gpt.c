@@ -129,8 +129,14 @@ static void disk_free(Disk *d) {
         free(d->img);
 }
 
-/* What libfdisk reads for partno, in 512-byte sectors. */
-static void fdisk_read(const Disk *d, unsigned partno, GptPartition *ret) {
+static void uuid_string(const uint8_t u[16], char out[static 37]) {
+        snprintf(out, 37, "%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X", u[0], u[1], u[2], u[3],
+                 u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+}
+
+/* What libfdisk reads for partno, in 512-byte sectors; its partition and
+ * disk GUIDs as strings. */
+static void fdisk_read(const Disk *d, unsigned partno, GptPartition *ret, char uuid[static 37], char disk_guid[static 37]) {
         struct fdisk_context *cxt = fdisk_new_context();
         struct fdisk_partition *pa = NULL;
         assert_int_equal(fdisk_save_user_sector_size(cxt, d->ss, d->ss), 0);
@@ -142,6 +148,11 @@ static void fdisk_read(const Disk *d, unsigned partno, GptPartition *ret) {
                 .size = (uint64_t) fdisk_partition_get_size(pa) * (d->ss / 512),
         };
         snprintf(ret->type, sizeof ret->type, "%s", fdisk_parttype_get_string(fdisk_partition_get_type(pa)));
+        snprintf(uuid, 37, "%s", fdisk_partition_get_uuid(pa));
+        char *id = NULL;
+        assert_int_equal(fdisk_get_disklabel_id(cxt, &id), 0);
+        snprintf(disk_guid, 37, "%s", id);
+        free(id);
         fdisk_unref_partition(pa);
         fdisk_unref_context(cxt);
 }
@@ -149,11 +160,17 @@ static void fdisk_read(const Disk *d, unsigned partno, GptPartition *ret) {
 static void assert_same_as_fdisk(Disk *d) {
         for (unsigned partno = 1; partno <= 3; partno++) {
                 GptPartition mine, theirs;
+                char uuid[37], disk_guid[37], s[37];
                 assert_int_equal(read_now(d, partno, &mine), 0);
-                fdisk_read(d, partno, &theirs);
+                fdisk_read(d, partno, &theirs, uuid, disk_guid);
                 assert_int_equal(mine.start, theirs.start);
                 assert_int_equal(mine.size, theirs.size);
                 assert_string_equal(mine.type, theirs.type);
+                /* The identities pool discovery records (pool-discover.h). */
+                uuid_string(mine.uuid, s);
+                assert_string_equal(s, uuid);
+                uuid_string(mine.disk_guid, s);
+                assert_string_equal(s, disk_guid);
         }
 }
 
@@ -212,8 +229,11 @@ static void test_backup_used(void **state) {
                 memset(header(&d, 1), 0, ss); /* no primary at all */
                 assert_int_equal(read_now(&d, 2, &p), 0);
                 GptPartition theirs;
-                fdisk_read(&d, 2, &theirs);
+                char uuid[37], disk_guid[37], s[37];
+                fdisk_read(&d, 2, &theirs, uuid, disk_guid);
                 assert_int_equal(p.start, theirs.start);
+                uuid_string(p.disk_guid, s); /* the backup header's copy */
+                assert_string_equal(s, disk_guid);
                 assert_int_equal(p.size, theirs.size);
                 assert_string_equal(p.type, LINUX_TYPE);
                 memset(header(&d, last_lba(&d)), 0, ss);
