@@ -248,9 +248,11 @@ int home_seed(Home *h, int fd) {
         return 0;
 }
 
-static int set_machine_section(json_object *rec, const char *section, json_object *value) {
+/* Sets section.<machine-id> to value (taken); with merge, value's fields
+ * are added to (or replace those of) the entry there, the others kept. */
+static int set_machine_section(json_object *rec, const char *section, json_object *value, bool merge) {
         const char *mid = user_record_machine_id();
-        json_object *s;
+        json_object *s, *old;
 
         if (!mid) {
                 json_object_put(value);
@@ -264,7 +266,33 @@ static int set_machine_section(json_object *rec, const char *section, json_objec
                         return -ENOMEM;
                 }
         }
+        if (merge && json_object_object_get_ex(s, mid, &old) && json_object_is_type(old, json_type_object)) {
+                json_object_object_foreach(value, key, v)
+                        if (json_object_object_add(old, key, json_object_get(v)) < 0) {
+                                json_object_put(value);
+                                return -ENOMEM;
+                        }
+                json_object_put(value);
+                return 0;
+        }
         return json_object_object_add(s, mid, value) < 0 ? -ENOMEM : 0;
+}
+
+int home_bind(Home *h, json_object *fields) {
+        _cleanup_free_ char *error = NULL;
+
+        if (!fields)
+                return log_oom();
+        if (!user_record_machine_id())
+                log_warning("home %s: no machine ID (/etc/machine-id): where its storage is cannot be bound to this "
+                            "machine in its record", h->name);
+        int r = set_machine_section(h->rec->json, "binding", fields, true);
+        if (r < 0)
+                return log_oom();
+        r = user_record_refresh(h->rec, &error);
+        if (r < 0)
+                return log_error_errno(r, "home %s: updated record invalid: %s", h->name, error ?: "?");
+        return 0;
 }
 
 int home_update_sections(Home *h, json_object *status_extra) {
@@ -292,9 +320,9 @@ int home_update_sections(Home *h, json_object *status_extra) {
                 json_object_object_add(status, "state", json_object_new_string(h->state));
         json_object_object_add(status, "service", json_object_new_string(USER_RECORD_SERVICE_HEARTH));
 
-        r = set_machine_section(h->rec->json, "binding", binding);
+        r = set_machine_section(h->rec->json, "binding", binding, true);
         if (r >= 0)
-                r = set_machine_section(h->rec->json, "status", status);
+                r = set_machine_section(h->rec->json, "status", status, false);
         else
                 json_object_put(status);
         if (r < 0)

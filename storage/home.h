@@ -69,9 +69,14 @@ int home_chown_top(Home *h, int fd);
 /* Seeds a new home (fd: its top directory) from skel. */
 int home_seed(Home *h, int fd);
 
-/* Adds or replaces binding.<machine-id> and status.<machine-id> from what
+/* Adds to binding.<machine-id> and replaces status.<machine-id> from what
  * the home is now. status_extra may add fields (usage…); NULL for none. */
 int home_update_sections(Home *h, json_object *status_extra);
+
+/* Adds fields (an object, taken; NULL: out of memory) to the record's
+ * binding.<machine-id>, keeping what is there, as systemd-homed records
+ * where a home's storage is on this machine (imagePath, luksUuid…). */
+int home_bind(Home *h, json_object *fields);
 
 /* rm_rf_at (common/rm-rf.h) that deletes a btrfs subvolume met on the way
  * as one, its quota limits first. */
