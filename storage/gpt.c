@@ -391,6 +391,18 @@ int gpt_find_partition(int fd, uint32_t sector_size, uint64_t disk_bytes, const 
         return r;
 }
 
+int gpt_count_partitions(int fd, uint32_t sector_size, uint64_t disk_bytes) {
+        static const uint8_t unused[16];
+        GptTable t;
+        int r = table_open(fd, sector_size, disk_bytes, &t), n = 0;
+        if (r < 0)
+                return r;
+        for (unsigned i = 0; i < t.h.n_entries; i++)
+                n += memcmp(t.entries + (size_t) i * t.h.entry_size, unused, 16) != 0;
+        table_done(&t);
+        return n;
+}
+
 /* ---- writing ------------------------------------------------------------ */
 
 /* The header sector of a table whose array (already in t->entries) lies at

@@ -72,6 +72,10 @@ int gpt_read_partition(int fd, uint32_t sector_size, uint64_t disk_bytes, unsign
 int gpt_find_partition(int fd, uint32_t sector_size, uint64_t disk_bytes, const char *type, const char *name,
                        const uint8_t *uuid, GptPartition *ret);
 
+/* How many entries of the disk's table are used: >= 0, or -EMEDIUMTYPE and
+ * other errors as gpt_read_partition(). */
+int gpt_count_partitions(int fd, uint32_t sector_size, uint64_t disk_bytes);
+
 /* A new table with one partition, as libfdisk lays it out and
  * systemd-homed sizes it: a protective MBR, the primary header at LBA 1
  * and an array of 128 entries of 128 bytes after it, the usable area from

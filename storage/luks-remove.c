@@ -247,8 +247,16 @@ int luks_remove(Home *h) {
         if (!v.is_block && unlink(v.image) < 0)
                 return log_error_errno(errno, "home %s: cannot delete %s: %m", h->name, v.image);
         if (v.is_block && v.gpt) {
-                /* The disk as it was before the home: no table either. */
-                r = gpt_erase(claim, v.sector_size, v.image_bytes / v.sector_size * v.sector_size);
+                /* The disk as it was before the home: no table either,
+                 * unless the table holds other partitions than the home's
+                 * (homed's layout allows them): those stay. */
+                uint64_t bytes = v.image_bytes / v.sector_size * v.sector_size;
+                r = gpt_count_partitions(claim, v.sector_size, bytes);
+                if (r > 1) {
+                        log_info("home %s: %s holds other partitions; its partition table stays", h->name, v.image);
+                        goto done;
+                }
+                r = gpt_erase(claim, v.sector_size, bytes);
                 if (r >= 0 && fsync(claim) < 0)
                         r = negative_errno();
                 if (r < 0)
@@ -259,6 +267,7 @@ int luks_remove(Home *h) {
                         log_debug_errno(errno, "home %s: the kernel did not reread the partition table of %s: %m",
                                         h->name, image);
         }
+done:
         if (on_pool) {
                 close(TAKE_FD(claim));
                 luks_volume_close(&v); /* nothing of ours may hold the device */

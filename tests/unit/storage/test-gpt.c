@@ -491,6 +491,9 @@ static void test_find(void **state) {
                 fdisk_make(path, ss, parts, 5);
                 assert_int_equal(find(path, ss, DISK_BYTES, HOME_TYPE, "alice", NULL, &p), 0);
                 assert_int_equal(p.partno, 4); /* not the Linux partition named alice */
+                int fd = open(path, O_RDONLY | O_CLOEXEC);
+                assert_int_equal(gpt_count_partitions(fd, ss, DISK_BYTES), 5);
+                close(fd);
                 assert_int_equal(p.start, 25 * 2048);
                 assert_int_equal(p.size, 8 * 2048);
                 assert_string_equal(p.name, "alice");
@@ -752,7 +755,9 @@ static void test_erase(void **state) {
                 int fd = open(path, O_RDWR | O_CLOEXEC);
                 /* Data in the partition stays. */
                 assert_int_equal(pwrite(fd, "LUKS\xba\xbe", 6, 1048576), 6);
+                assert_int_equal(gpt_count_partitions(fd, ss, DISK_BYTES), 1);
                 assert_int_equal(gpt_erase(fd, ss, DISK_BYTES), 0);
+                assert_int_equal(gpt_count_partitions(fd, ss, DISK_BYTES), -EMEDIUMTYPE);
                 char magic[6];
                 assert_int_equal(pread(fd, magic, 6, 1048576), 6);
                 assert_memory_equal(magic, "LUKS\xba\xbe", 6);
