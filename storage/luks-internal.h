@@ -22,6 +22,7 @@
 
 #include "home.h"
 #include "pool.h"
+#include "probe.h"
 #include "secret.h"
 #include "user-record.h"
 

@@ -20,6 +20,7 @@
  * others. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -170,7 +171,7 @@ int luks_image_path(Home *h, char **ret, bool *ret_block) {
                 return *ret ? 0 : log_oom();
         }
         _cleanup_free_ char *def = NULL;
-        if (asprintf(&def, "%s/%s.home", h->root, h->name) < 0)
+        if (luks_image_of(h->rec, h->root, &def) < 0)
                 return log_oom();
         if (h->rec->image_path && strcmp(h->rec->image_path, def) != 0)
                 return log_error_errno(EINVAL, "home %s: imagePath: must be %s or a block device", h->name, def);
