@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bus-names.h"
 #include "bus-util.h"
 
 uid_t bus_sender_uid(sd_bus_message *msg) {
@@ -9,4 +10,8 @@ uid_t bus_sender_uid(sd_bus_message *msg) {
             sd_bus_creds_get_euid(creds, &uid) < 0)
                 return (uid_t) -1;
         return uid;
+}
+
+int bus_home_object_path(const char *name, char **ret) {
+        return sd_bus_path_encode(HOME1_HOME_PATH_PREFIX, name, ret);
 }

@@ -23,3 +23,7 @@ static inline void bus_flush_close_unrefp(sd_bus **b) {
 /* The effective UID of the process that sent msg, as the bus vouches for
  * it; (uid_t) -1 when it cannot be told (or msg is NULL). */
 uid_t bus_sender_uid(sd_bus_message *msg);
+
+/* The object path of user name's home: HOME1_HOME_PATH_PREFIX "/" and the
+ * name escaped (common/bus-names.h). 0 or -ENOMEM. */
+int bus_home_object_path(const char *name, char **ret);

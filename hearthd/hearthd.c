@@ -16,7 +16,10 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "bus-home.h"
+#include "bus-manager.h"
 #include "bus-names.h"
+#include "bus-pool.h"
 #include "config.h"
 #include "fileio.h"
 #include "log.h"
