@@ -26,6 +26,7 @@
 #include "gpt.h"
 #include "home.h"
 #include "pool.h"
+#include "probe.h"
 #include "secret.h"
 #include "user-record.h"
 
@@ -85,7 +86,6 @@ void luks_opened_done(Opened *o);
 #define _cleanup_opened_ __attribute__((cleanup(luks_opened_done)))
 
 /* luks.c */
-void luks_crypt_log_setup(void);
 int luks_locate(Home *h, const char *image, bool is_block, Volume *v, char *why, size_t why_size);
 bool luks_block_is_partition_like(const char *image);
 int luks_check_header(Home *h, Volume *v);
