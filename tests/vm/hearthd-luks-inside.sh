@@ -43,7 +43,7 @@ check "image made" 0 test -f "$HEARTHD_HOME_ROOT/lana.home"
 # systemd-homed's layout (issue #20): GPT, LUKS2 in its partition, the token.
 sfdisk --dump "$HEARTHD_HOME_ROOT/lana.home" >"$HEARTHD_TMP/dump" 2>&1
 contains "a GPT partition of the home type named lana" "$HEARTHD_TMP/dump" \
-    'type=773F91EF-66D4-49B5-BD83-D683BF40AD16, uuid='
+    'type=773f91ef-66d4-49b5-bd83-d683bf40ad16, uuid='
 contains "named after the user" "$HEARTHD_TMP/dump" 'name="lana"'
 contains "from 1 MiB" "$HEARTHD_TMP/dump" 'start=        2048'
 on_part "$HEARTHD_HOME_ROOT/lana.home" cryptsetup luksDump >"$HEARTHD_TMP/luksdump" 2>&1
@@ -52,10 +52,11 @@ grep -qE '^Label:[[:space:]]+lana$' "$HEARTHD_TMP/luksdump" && grep -qE '^Subsys
 grep -qE '^  [0-9]+: systemd-homed$' "$HEARTHD_TMP/luksdump" && ! grep -q hearth-identity "$HEARTHD_TMP/luksdump" &&
     ok "a systemd-homed token, no hearth-identity one" || bad "tokens: $(sed -n '/^Tokens:/,$p' "$HEARTHD_TMP/luksdump")"
 check "inspect after create" 0 "$homectl" inspect --json=short lana
+cp "$HEARTHD_TMP/out" "$HEARTHD_TMP/lana-record.json"
 mid=$(cat /etc/machine-id)
-[ "$(jq -r ".binding[\"$mid\"].luksUuid" "$HEARTHD_TMP/out")" = "$(on_part "$HEARTHD_HOME_ROOT/lana.home" cryptsetup luksUUID)" ] &&
-    [ "$(jq -r ".binding[\"$mid\"].partitionUuid" "$HEARTHD_TMP/out")" = "$(sfdisk --part-uuid "$HEARTHD_HOME_ROOT/lana.home" 1 | tr A-Z a-z)" ] &&
-    ok "hearthd keeps the bound partition and LUKS UUIDs" || bad "binding: $(jq -c .binding "$HEARTHD_TMP/out")"
+[ "$(jq -r ".binding[\"$mid\"].luksUuid" "$HEARTHD_TMP/lana-record.json")" = "$(on_part "$HEARTHD_HOME_ROOT/lana.home" cryptsetup luksUUID)" ] &&
+    [ "$(jq -r ".binding[\"$mid\"].partitionUuid" "$HEARTHD_TMP/lana-record.json")" = "$(sfdisk --part-uuid "$HEARTHD_HOME_ROOT/lana.home" 1 | tr A-Z a-z)" ] &&
+    ok "hearthd keeps the bound partition and LUKS UUIDs" || bad "binding: $(jq -c .binding "$HEARTHD_TMP/lana-record.json")"
 [ "$(state_of lana)" = inactive ] && ok "inactive after create" || bad "state after create: $(state_of lana)"
 check "activate" 0 "$homectl" activate lana
 check "mapped" 0 test -e /dev/mapper/home-lana
@@ -63,7 +64,7 @@ check "mounted" 0 mountpoint -q "$HEARTHD_HOME_ROOT/lana"
 [ "$(findmnt -n -o FSROOT "$HEARTHD_HOME_ROOT/lana")" = /lana ] && ok "the home is the directory lana of its file system" ||
     bad "mount: $(findmnt -n "$HEARTHD_HOME_ROOT/lana")"
 [ "$(blkid -p -s LABEL -o value /dev/mapper/home-lana)" = lana ] &&
-    [ "$(blkid -p -s UUID -o value /dev/mapper/home-lana)" = "$(jq -r ".binding[\"$mid\"].fileSystemUuid" "$HEARTHD_TMP/out")" ] &&
+    [ "$(blkid -p -s UUID -o value /dev/mapper/home-lana)" = "$(jq -r ".binding[\"$mid\"].fileSystemUuid" "$HEARTHD_TMP/lana-record.json")" ] &&
     ok "its file system is labelled lana, with the bound UUID" || bad "file system: $(blkid -p /dev/mapper/home-lana)"
 ! findmnt -n -o TARGET | grep -q "^$HEARTHD_RUNTIME_DIR" && ok "no private mount left visible" || bad "mounts: $(findmnt -n -o TARGET | grep hearth)"
 uid=$(awk -F: '$1 == "lana" { print $3 }' "$HEARTHD_RUNTIME_DIR/passwd")
