@@ -39,7 +39,7 @@ static void help(void) {
                "              imagePath must be unused and blank (no file system, partition\n"
                "              table or LUKS header); with --wipe what it holds is erased\n"
                "              first, unless it is in use or another home's\n"
-               "  activate    check the password and make the home usable\n"
+               "  activate    check the password and make the home usable (mount it)\n"
                "  authenticate\n"
                "              check secret.password, change nothing\n"
                "  deactivate  make the home unusable until the next activation; with --force\n"
@@ -54,7 +54,8 @@ static void help(void) {
                "              secret.newPassword\n"
                "  inspect     report state and usage in the status section\n"
                "  remove      delete the home's storage, once proven this home's (its LUKS2\n"
-               "              label, luksUuid and identity token); anything else is left\n"
+               "              label, luksUuid and identity token); anything else is left;\n"
+               "              never while the home is active\n"
                "  clean       delete what killed operations left of the home (hidden\n"
                "              .#hearth-* entries in the home root); the home may be absent\n"
                "\n"
@@ -62,6 +63,9 @@ static void help(void) {
                "userName, uid, storage (directory, subvolume or luks) and, where needed, the\n"
                "secret section. Encrypted homes are <root>/<userName>.home images (or the\n"
                "block device in imagePath), mapped as /dev/mapper/home-<userName>.\n"
+               "Directory and subvolume homes are stored in <root>/<userName>.homedir (a\n"
+               "subvolume's files owned by nobody on disk) and mounted ID-mapped at\n"
+               "homeDirectory while active, the storage's owner shown as the user.\n"
                "Homes live in /home, or in $HEARTH_HOME_ROOT; homeDirectory must be\n"
                "<root>/<userName>. Per-home locks are in $HEARTH_RUNTIME_DIR (/run/hearth).\n"
                "\n"
@@ -74,7 +78,8 @@ static void help(void) {
                "  refused). The reason is one line on standard error.\n"
                "\n"
                "Environment: HEARTH_TPM2_TCTI selects the TPM for TPM2-sealed LUKS homes\n"
-               "(default device:/dev/tpmrm0; swtpm:path=SOCKET for tests).\n");
+               "(default device:/dev/tpmrm0; swtpm:path=SOCKET for tests). For tests only:\n"
+               "HEARTH_TEST_NO_IDMAP=1 takes ID-mapped mounts as refused (the chown fallback).\n");
 }
 
 static uint64_t now_usec(void) {

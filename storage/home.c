@@ -16,6 +16,7 @@
 #include "btrfs-quota.h"
 #include "fileio.h"
 #include "home.h"
+#include "idmap.h"
 #include "log.h"
 #include "macro.h"
 #include "password.h"
@@ -42,6 +43,8 @@ Home *home_free(Home *h) {
                 close(h->lock_fd); /* drops the lock */
         free(h->root);
         free(h->path);
+        free(h->storage_name);
+        free(h->storage_path);
         free(h->state);
         json_object_put(h->quota_adopted);
         free(h);
@@ -88,7 +91,9 @@ int home_open(UserRecord *rec, Home **ret) {
         h->rec = rec;
         h->name = rec->user_name;
         h->root = strdup(home_root_default());
-        if (!h->root || asprintf(&h->path, "%s/%s", h->root, h->name) < 0)
+        if (!h->root || asprintf(&h->path, "%s/%s", h->root, h->name) < 0 ||
+            asprintf(&h->storage_name, "%s.homedir", h->name) < 0 ||
+            asprintf(&h->storage_path, "%s/%s", h->root, h->storage_name) < 0)
                 return log_oom();
         if (rec->home_directory && strcmp(rec->home_directory, h->path) != 0)
                 return log_error_errno(EINVAL, "home %s: homeDirectory: must be %s", h->name, h->path);
@@ -186,9 +191,9 @@ int home_clean_leftovers(Home *h) {
 }
 
 int home_rename_into_place(Home *h, const char *temp) {
-        if (renameat2(h->root_fd, temp, h->root_fd, h->name, RENAME_NOREPLACE) < 0) {
+        if (renameat2(h->root_fd, temp, h->root_fd, h->storage_name, RENAME_NOREPLACE) < 0) {
                 if (errno == EEXIST)
-                        return log_error_errno(EEXIST, "home %s: %s already exists", h->name, h->path);
+                        return log_error_errno(EEXIST, "home %s: %s already exists", h->name, h->storage_path);
                 return log_error_errno(errno, "home %s: cannot move new home into place: %m", h->name);
         }
         return fsync(h->root_fd) < 0 ? negative_errno() : 0;
@@ -199,10 +204,11 @@ int home_rename_away(Home *h, char **ret) {
         int r = home_temp_name(h, "remove", &temp);
         if (r < 0)
                 return r;
-        if (renameat(h->root_fd, h->name, h->root_fd, temp) < 0) {
+        if (renameat(h->root_fd, h->storage_name, h->root_fd, temp) < 0) {
                 if (errno == ENOENT)
-                        return log_error_errno(ENOENT, "home %s: %s does not exist", h->name, h->path);
-                return log_error_errno(errno, "home %s: cannot move %s out of the way: %m", h->name, h->path);
+                        return log_error_errno(ENOENT, "home %s: %s does not exist", h->name, h->storage_path);
+                return log_error_errno(errno, "home %s: cannot move %s out of the way: %m", h->name,
+                                       h->storage_path);
         }
         (void) fsync(h->root_fd);
         *ret = TAKE_PTR(temp);
@@ -278,10 +284,10 @@ int home_update_sections(Home *h, json_object *status_extra) {
                 return log_oom();
         }
         json_object_object_add(binding, "homeDirectory", json_object_new_string(h->path));
-        /* Where the data is, as homed reports it: the directory itself for
+        /* Where the data is, as homed reports it: the .homedir for
          * directory and subvolume homes, the image or device for LUKS. */
         if (h->rec->storage != USER_STORAGE_LUKS)
-                json_object_object_add(binding, "imagePath", json_object_new_string(h->path));
+                json_object_object_add(binding, "imagePath", json_object_new_string(h->storage_path));
         else if (h->rec->image_path)
                 json_object_object_add(binding, "imagePath", json_object_new_string(h->rec->image_path));
         json_object_object_add(binding, "storage",
@@ -381,31 +387,64 @@ int home_rm_rf_at(int dir_fd, const char *name) {
         return rm_rf_at(dir_fd, name, remove_subvolume);
 }
 
-int home_top_exists(Home *h) {
+int home_storage_exists(Home *h) {
         struct stat st;
 
-        if (fstatat(h->root_fd, h->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (fstatat(h->root_fd, h->storage_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
                 if (errno == ENOENT)
                         return 0;
-                return log_error_errno(errno, "home %s: cannot stat %s: %m", h->name, h->path);
+                return log_error_errno(errno, "home %s: cannot stat %s: %m", h->name, h->storage_path);
         }
         if (!S_ISDIR(st.st_mode))
-                return log_error_errno(EUCLEAN, "home %s: %s is not a directory", h->name, h->path);
-        if (st.st_uid != h->rec->uid)
-                return log_error_errno(EUCLEAN, "home %s: %s is owned by UID %u, not %u", h->name, h->path,
-                                       st.st_uid, h->rec->uid);
+                return log_error_errno(EUCLEAN, "home %s: %s is not a directory", h->name, h->storage_path);
+        if (!idmap_stored_owner_ok(st.st_uid))
+                return log_error_errno(EUCLEAN, "home %s: %s is owned by UID %u, neither nobody nor a home UID",
+                                       h->name, h->storage_path, st.st_uid);
         return 1;
 }
 
-int home_create_in_root(Home *h, HomeMakeTop make_top) {
+int home_storage_open(Home *h, int *ret_fd) {
+        struct stat before, after;
+        int r = home_storage_exists(h);
+        if (r == 0)
+                return log_error_errno(ENOENT, "home %s: %s does not exist", h->name, h->storage_path);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd = openat(h->root_fd, h->storage_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(errno, "home %s: cannot open %s: %m", h->name, h->storage_path);
+        /* What was checked, not something renamed there since. */
+        if (fstatat(h->root_fd, h->storage_name, &before, AT_SYMLINK_NOFOLLOW) < 0 || fstat(fd, &after) < 0 ||
+            before.st_ino != after.st_ino || before.st_dev != after.st_dev || !idmap_stored_owner_ok(after.st_uid))
+                return log_error_errno(EBUSY, "home %s: %s changed while it was opened", h->name, h->storage_path);
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+/* Through the ID-mapped view: what is given to her lands as the stored owner. */
+static int populate_top(int fd, void *userdata) {
+        Home *h = userdata;
+        int r = home_seed(h, fd);
+        pool_failpoint("home-create-seeded");
+        if (r >= 0)
+                r = home_chown_top(h, fd);
+        pool_failpoint("home-create-chowned");
+        return r;
+}
+
+int home_create_in_root(Home *h, HomeMakeTop make_top, uid_t stored) {
         _cleanup_free_ char *temp = NULL;
         _cleanup_close_ int fd = -1;
         struct stat st;
         int r;
 
         (void) home_clean_leftovers(h);
-        if (fstatat(h->root_fd, h->name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-                return log_error_errno(EEXIST, "home %s: %s already exists", h->name, h->path);
+        if (fstatat(h->root_fd, h->storage_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+                return log_error_errno(EEXIST, "home %s: %s already exists", h->name, h->storage_path);
+        /* A home that could never be mounted is not made. */
+        r = home_mount_point_free(h);
+        if (r < 0)
+                return r;
 
         r = home_temp_name(h, "create", &temp);
         if (r < 0)
@@ -419,11 +458,7 @@ int home_create_in_root(Home *h, HomeMakeTop make_top) {
         pool_failpoint("home-create-made");
 
         if (r >= 0)
-                r = home_seed(h, fd);
-        pool_failpoint("home-create-seeded");
-        if (r >= 0)
-                r = home_chown_top(h, fd);
-        pool_failpoint("home-create-chowned");
+                r = idmap_populate(h->name, fd, stored, h->rec->uid, populate_top, h);
         if (r >= 0 && syncfs(fd) < 0)
                 r = log_error_errno(errno, "home %s: cannot sync: %m", h->name);
         if (r >= 0)
@@ -447,17 +482,28 @@ int home_remove_from_root(Home *h) {
         int r, cleaned;
 
         cleaned = home_clean_leftovers(h);
-        r = home_top_exists(h);
+        r = home_storage_exists(h);
         if (r < 0)
                 return r;
         if (r == 0 && cleaned > 0) {
                 /* An interrupted remove, finished now. */
+                home_mount_point_remove(h);
                 free(h->state);
                 h->state = strdup("absent");
                 return 0;
         }
         if (r == 0)
-                return log_error_errno(ENOENT, "home %s: %s does not exist", h->name, h->path);
+                return log_error_errno(ENOENT, "home %s: %s does not exist", h->name, h->storage_path);
+        {
+                _cleanup_close_ int fd = -1;
+                r = home_storage_open(h, &fd);
+                if (r >= 0)
+                        r = home_mount_state(h, fd);
+                if (r > 0)
+                        return log_error_errno(EBUSY, "home %s: is active; deactivate it first", h->name);
+                if (r < 0)
+                        return r;
+        }
         /* Gone at once; the deletion below may take long, and if it is
          * interrupted the next operation finishes it. */
         r = home_rename_away(h, &temp);
@@ -471,6 +517,7 @@ int home_remove_from_root(Home *h) {
         r = home_rm_rf_at(h->root_fd, temp);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot delete %s/%s: %m", h->name, h->root, temp);
+        home_mount_point_remove(h);
         free(h->state);
         h->state = strdup("absent");
         return 0;
