@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "home-layout.h"
 #include "leftovers.h"
 #include "log.h"
 #include "macro.h"
@@ -110,13 +111,14 @@ int leftovers_take_home(const char *home_root, const char *user, uid_t uid, uint
         for (size_t i = 0; i < sizeof rnd; i++)
                 suffix[i] = chars[rnd[i] % (sizeof chars - 1)];
         suffix[6] = 0;
-        if (asprintf(&from, "%s/%s", home_root, user) < 0 ||
+        if (asprintf(&from, "%s/%s" HOME_STORAGE_SUFFIX, home_root, user) < 0 ||
             asprintf(&to, "%s/" PREFIX "remove.%s.%s", home_root, user, suffix) < 0) {
                 free(from);
                 return log_oom();
         }
+        /* Stored as nobody (subvolume) or as her UID (directory). */
         struct stat st;
-        if (lstat(from, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != uid ||
+        if (lstat(from, &st) < 0 || !S_ISDIR(st.st_mode) || (st.st_uid != uid && st.st_uid != UID_NOBODY) ||
             (uint64_t) st.st_ctim.tv_sec * USEC_PER_SEC + (uint64_t) st.st_ctim.tv_nsec / 1000 < since_usec) {
                 free(from);
                 free(to);

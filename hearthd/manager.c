@@ -13,6 +13,7 @@
 #include "bus-error.h"
 #include "fileio.h"
 #include "home-dm.h"
+#include "home-layout.h"
 #include "leftovers.h"
 #include "log.h"
 #include "macro.h"
@@ -251,9 +252,19 @@ static bool path_exists(const char *path) {
         return lstat(path, &st) == 0;
 }
 
+/* Something is mounted on path (a directory or subvolume home's storage,
+ * storage/home.h). */
+static bool path_is_mount(const char *path) {
+        struct statx stx;
+        return statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &stx) == 0 &&
+               (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
 /* What is there now, without running a worker per home: storage present or
- * not, and for LUKS homes whether the mapping exists. What hearthd marked
- * before a restart must agree with it; if not, the home is dirty. */
+ * not (<user>.home or a device for LUKS, <user>.homedir otherwise), and
+ * whether it is up: for LUKS homes the mapping exists, for the others the
+ * home directory is a mount. What hearthd marked before a restart must
+ * agree with it; if not, the home is dirty. */
 HomeState manager_derive_state(Manager *m, const UserRecord *rec, char **ret_reason) {
         _cleanup_free_ char *top = NULL, *image = NULL, *mapper = NULL;
         HomeState marked = read_mark(m, rec->user_name);
@@ -283,8 +294,13 @@ HomeState manager_derive_state(Manager *m, const UserRecord *rec, char **ret_rea
                         mapper = old;
                         mapped = true;
                 }
-        } else
-                present = path_exists(top);
+        } else {
+                if (asprintf(&image, "%s/%s" HOME_STORAGE_SUFFIX, m->home_root, rec->user_name) < 0)
+                        return HOME_DIRTY;
+                present = path_exists(image);
+                mapped = path_is_mount(top);
+                mapper = TAKE_PTR(top); /* what is up: the mount, in the reasons below */
+        }
 
         if (!present) {
                 if (marked == HOME_INACTIVE && !mapped)
@@ -293,12 +309,15 @@ HomeState manager_derive_state(Manager *m, const UserRecord *rec, char **ret_rea
                                 home_state_to_string(marked));
                 return HOME_DIRTY;
         }
-        if (rec->storage == USER_STORAGE_LUKS && mapped && marked == HOME_INACTIVE) {
-                (void) asprintf(ret_reason, "%s is set up, but hearthd did not activate it", mapper);
+        bool luks = rec->storage == USER_STORAGE_LUKS;
+        if (mapped && marked == HOME_INACTIVE) {
+                (void) asprintf(ret_reason, "%s is %s, but hearthd did not activate it", mapper,
+                                luks ? "set up" : "mounted");
                 return HOME_DIRTY;
         }
-        if (rec->storage == USER_STORAGE_LUKS && !mapped && marked != HOME_INACTIVE) {
-                (void) asprintf(ret_reason, "was %s, but %s is gone", home_state_to_string(marked), mapper);
+        if (!mapped && marked != HOME_INACTIVE) {
+                (void) asprintf(ret_reason, luks ? "was %s, but %s is gone" : "was %s, but nothing is mounted on %s",
+                                home_state_to_string(marked), mapper);
                 return HOME_DIRTY;
         }
         return marked;

@@ -16,6 +16,7 @@
 #include "btrfs-quota.h"
 #include "fileio.h"
 #include "home.h"
+#include "home-layout.h"
 #include "idmap.h"
 #include "log.h"
 #include "macro.h"
@@ -92,7 +93,7 @@ int home_open(UserRecord *rec, Home **ret) {
         h->name = rec->user_name;
         h->root = strdup(home_root_default());
         if (!h->root || asprintf(&h->path, "%s/%s", h->root, h->name) < 0 ||
-            asprintf(&h->storage_name, "%s.homedir", h->name) < 0 ||
+            asprintf(&h->storage_name, "%s" HOME_STORAGE_SUFFIX, h->name) < 0 ||
             asprintf(&h->storage_path, "%s/%s", h->root, h->storage_name) < 0)
                 return log_oom();
         if (rec->home_directory && strcmp(rec->home_directory, h->path) != 0)

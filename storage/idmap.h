@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "home-layout.h"
+
 /* ID-mapped mounts of a home's storage, with systemd-homed's maps, so that
  * a home is stored under one owner ("stored", nobody for new subvolume and
  * LUKS homes) and shown under the user's UID ("exposed") while active.
@@ -42,7 +44,7 @@
  * the stored owner owns to the user, as homed does. The raw syscalls are
  * used, so older C libraries without wrappers build too. */
 
-#define IDMAP_UID_NOBODY ((uid_t) 65534)
+#define IDMAP_UID_NOBODY UID_NOBODY
 #define IDMAP_RANGES_MAX 5
 /* Longer than any map of IDMAP_RANGES_MAX lines of three 10-digit numbers. */
 #define IDMAP_TEXT_MAX 192
