@@ -298,7 +298,9 @@ self_update() { edited_alice '.realName = "Alice " + (now | tostring)'; }
 admin_update() { edited_alice '.rateLimitBurst = ((.rateLimitBurst // 10000) + 1)'; }
 
 create_home() { # create_home NAME UID
-    rm -rf "${HEARTHD_HOME_ROOT:?}/$1"
+    # What an unregistered home of the name left: its storage, a mount point.
+    rm -rf "${HEARTHD_HOME_ROOT:?}/$1.homedir"
+    rmdir "${HEARTHD_HOME_ROOT:?}/$1" 2>/dev/null
     h1 CreateHome string:"$(printf '{"userName":"%s","uid":%s,"storage":"directory","realName":"%s","disposition":"regular","rateLimitBurst":10000,"secret":{"password":["%s-pw"]}}' \
         "$1" "$2" "$1" "$1")"
 }
@@ -330,7 +332,8 @@ restore() {
     for _n in newhome reghome newuser; do
         h1 GetHomeByName "string:$_n" || continue
         h1 RemoveHome "string:$_n" || h1 UnregisterHome "string:$_n" || bad "restore: cannot remove $_n: ${ANSWER[*]}"
-        rm -rf "${HEARTHD_HOME_ROOT:?}/$_n"
+        rm -rf "${HEARTHD_HOME_ROOT:?}/$_n.homedir"
+        rmdir "${HEARTHD_HOME_ROOT:?}/$_n" 2>/dev/null
     done
     case $1/$STATE in
         active/inactive) h1 ActivateHome string:alice "string:$PW" || bad "restore: cannot activate alice: ${ANSWER[*]}" ;;
