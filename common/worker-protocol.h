@@ -38,6 +38,13 @@
 #define WORKER_STATUS_QUOTA_MODE    "mode"
 #define WORKER_STATUS_QUOTA_ADOPTED "adopted"
 
+/* A member of status.<machine-id>, for hearthd only (taken out likewise):
+ * an array of one-line notices for the administrator about what this run
+ * did, e.g. "file system cannot ID-map, changed owners instead"; hearthd
+ * logs each as "home <user>: <notice>". (What a worker writes to stderr
+ * is read only when it fails.) */
+#define WORKER_STATUS_NOTICES "hearthNotices"
+
 /* hearth-work's exit statuses: what went wrong, for hearthd to turn into the
  * matching org.freedesktop.home1 error. The reason, naming the home, is one
  * line on stderr. */

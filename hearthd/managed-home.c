@@ -525,6 +525,22 @@ static void take_quota_report(ManagedHome *h) {
         json_object_object_del(h->status, WORKER_STATUS_QUOTA);
 }
 
+/* What the worker has for the administrator (worker-protocol.h): logged,
+ * and taken out of the status. */
+static void take_notices(ManagedHome *h) {
+        json_object *n;
+
+        if (!h->status || !json_object_object_get_ex(h->status, WORKER_STATUS_NOTICES, &n))
+                return;
+        if (json_object_is_type(n, json_type_array))
+                for (size_t i = 0; i < json_object_array_length(n) && i < 16; i++) {
+                        json_object *t = json_object_array_get_idx(n, i);
+                        if (json_object_is_type(t, json_type_string))
+                                log_notice("home %s: %s", h->name, json_object_get_string(t));
+                }
+        json_object_object_del(h->status, WORKER_STATUS_NOTICES);
+}
+
 /* The record the worker returned: keep its status section apart, store the rest. */
 static int take_worker_record(ManagedHome *h, const char *text, size_t len, bool store, bool *ret_save_failed) {
         _cleanup_user_record_ UserRecord *rec = NULL;
@@ -546,6 +562,7 @@ static int take_worker_record(ManagedHome *h, const char *text, size_t len, bool
                 if (h->status)
                         json_object_object_del(h->status, "state");
                 take_quota_report(h);
+                take_notices(h);
         }
         if (!store)
                 return 0;

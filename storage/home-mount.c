@@ -81,10 +81,18 @@ int home_mount(Home *h, int storage_fd) {
         bool made = r == 0;
         if (made && mkdirat(h->root_fd, h->name, 0700) < 0)
                 return log_error_errno(errno, "home %s: cannot create mount point %s: %m", h->name, h->path);
-        r = idmap_mount_home(h->name, storage_fd, h->root_fd, h->name, h->rec->uid);
-        if (r < 0 && made)
-                (void) unlinkat(h->root_fd, h->name, AT_REMOVEDIR);
-        return r < 0 ? r : 0;
+        unsigned changed;
+        r = idmap_mount_home(h->name, storage_fd, h->root_fd, h->name, h->rec->uid, &changed);
+        if (r < 0) {
+                if (made)
+                        (void) unlinkat(h->root_fd, h->name, AT_REMOVEDIR);
+                return r;
+        }
+        if (r == IDMAP_MOUNTED_CHOWNED)
+                home_notice(h, "file system cannot ID-map, changed owners instead (%u files and directories)", changed);
+        else if (r == IDMAP_MOUNTED_AS_IS)
+                home_notice(h, "file system cannot ID-map; mounted as it is (other home UIDs' files show as theirs)");
+        return 0;
 }
 
 int home_unmount(Home *h, int storage_fd) {

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -26,6 +27,7 @@
 #include "runtime-paths.h"
 #include "secret.h"
 #include "skel.h"
+#include "worker-protocol.h"
 
 #define TEMP_PREFIX ".#hearth-"
 #define SUBVOLUME_DELETE_ROUNDS 8
@@ -48,6 +50,7 @@ Home *home_free(Home *h) {
         free(h->storage_path);
         free(h->state);
         json_object_put(h->quota_adopted);
+        json_object_put(h->notices);
         free(h);
         return NULL;
 }
@@ -274,6 +277,25 @@ static int set_machine_section(json_object *rec, const char *section, json_objec
         return json_object_object_add(s, mid, value) < 0 ? -ENOMEM : 0;
 }
 
+void home_notice(Home *h, const char *fmt, ...) {
+        _cleanup_free_ char *text = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        int k = vasprintf(&text, fmt, ap);
+        va_end(ap);
+        if (k < 0) {
+                log_oom();
+                return;
+        }
+        log_notice("home %s: %s", h->name, text);
+        if (!h->notices && !(h->notices = json_object_new_array()))
+                return;
+        json_object *t = json_object_new_string(text);
+        if (!t || json_object_array_add(h->notices, t) < 0)
+                json_object_put(t);
+}
+
 int home_update_sections(Home *h, json_object *status_extra) {
         json_object *binding = json_object_new_object();
         json_object *status = status_extra ? status_extra : json_object_new_object();
@@ -297,6 +319,8 @@ int home_update_sections(Home *h, json_object *status_extra) {
         json_object_object_add(binding, "gid", json_object_new_int64(h->rec->uid));
         if (h->state)
                 json_object_object_add(status, "state", json_object_new_string(h->state));
+        if (h->notices)
+                json_object_object_add(status, WORKER_STATUS_NOTICES, json_object_get(h->notices));
         json_object_object_add(status, "service", json_object_new_string(USER_RECORD_SERVICE_HEARTH));
 
         r = set_machine_section(h->rec->json, "binding", binding);
@@ -458,8 +482,11 @@ int home_create_in_root(Home *h, HomeMakeTop make_top, uid_t stored) {
                 r = log_error_errno(errno, "home %s: cannot set mode: %m", h->name);
         pool_failpoint("home-create-made");
 
+        bool unmapped = false;
         if (r >= 0)
-                r = idmap_populate(h->name, fd, stored, h->rec->uid, populate_top, h);
+                r = idmap_populate(h->name, fd, stored, h->rec->uid, populate_top, h, &unmapped);
+        if (r >= 0 && unmapped)
+                home_notice(h, "file system cannot ID-map; its files are stored as UID %u, not %u", h->rec->uid, stored);
         if (r >= 0 && syncfs(fd) < 0)
                 r = log_error_errno(errno, "home %s: cannot sync: %m", h->name);
         if (r >= 0)

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "macro.h"
 #include "size.h"
 #include "user-record.h"
 
@@ -43,6 +44,7 @@ typedef struct Home {
         bool wipe;         /* create: erase what a block device holds (never one in use or another home's) */
         uint64_t size_request; /* resize: HEARTH_SIZE_RECORD (the record's diskSize), _MIN or _MAX (size.h) */
         json_object *quota_adopted; /* subvolume homes: subvolumes inside put into its quota group by this run */
+        json_object *notices;       /* for hearthd's log (WORKER_STATUS_NOTICES) */
 } Home;
 
 const char *home_root_default(void);
@@ -81,8 +83,13 @@ int home_chown_top(Home *h, int fd);
 /* Seeds a new home (fd: its top directory) from skel. */
 int home_seed(Home *h, int fd);
 
+/* Logs "home <name>: <text>" at notice level and keeps the text for
+ * hearthd, which logs it too (WORKER_STATUS_NOTICES). */
+void home_notice(Home *h, const char *fmt, ...) _printf_(2, 3);
+
 /* Adds or replaces binding.<machine-id> and status.<machine-id> from what
- * the home is now. status_extra may add fields (usage…); NULL for none. */
+ * the home is now, with this run's notices. status_extra may add fields
+ * (usage…); NULL for none. */
 int home_update_sections(Home *h, json_object *status_extra);
 
 /* rm_rf_at (common/rm-rf.h) that deletes a btrfs subvolume met on the way

@@ -297,11 +297,14 @@ static int bind_mount(const char *name, int storage_fd, int target_dir_fd, const
         return r;
 }
 
-int idmap_mount_home(const char *name, int storage_fd, int target_dir_fd, const char *target_name, uid_t exposed) {
+int idmap_mount_home(const char *name, int storage_fd, int target_dir_fd, const char *target_name, uid_t exposed,
+                     unsigned *ret_changed) {
         _cleanup_close_ int mount_fd = -1;
         struct stat st;
         int r;
 
+        if (ret_changed)
+                *ret_changed = 0;
         if (fstat(storage_fd, &st) < 0)
                 return log_error_errno(errno, "home %s: cannot stat its storage: %m", name);
         if (!idmap_stored_owner_ok(st.st_uid))
@@ -317,28 +320,32 @@ int idmap_mount_home(const char *name, int storage_fd, int target_dir_fd, const 
         if (r != -EOPNOTSUPP)
                 return r;
 
+        IdmapMounted how = IDMAP_MOUNTED_AS_IS;
         if (st.st_uid != exposed || st.st_gid != (gid_t) exposed) {
                 r = idmap_chown_tree(name, storage_fd, st.st_uid, exposed);
                 if (r < 0)
                         return r;
-                log_notice("home %s: file system cannot ID-map, changed owners instead (%d files from UID %u)", name,
-                           r, st.st_uid);
-        } else
-                log_notice("home %s: file system cannot ID-map; mounted as it is", name);
+                if (ret_changed)
+                        *ret_changed = (unsigned) r;
+                how = IDMAP_MOUNTED_CHOWNED;
+        }
         r = bind_mount(name, storage_fd, target_dir_fd, target_name);
-        return r < 0 ? r : IDMAP_MOUNTED_CHOWNED;
+        return r < 0 ? r : (int) how;
 }
 
 int idmap_populate(const char *name, int storage_fd, uid_t stored, uid_t exposed, IdmapPopulate populate,
-                   void *userdata) {
+                   void *userdata, bool *ret_unmapped) {
         _cleanup_close_ int mount_fd = -1;
         int r;
 
+        if (ret_unmapped)
+                *ret_unmapped = false;
         if (stored == exposed)
                 return populate(storage_fd, userdata);
         r = idmap_clone(name, storage_fd, stored, exposed, &mount_fd);
         if (r == -EOPNOTSUPP) {
-                log_notice("home %s: file system cannot ID-map; its files are stored as UID %u", name, exposed);
+                if (ret_unmapped)
+                        *ret_unmapped = true;
                 return populate(storage_fd, userdata);
         }
         if (r < 0)

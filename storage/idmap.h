@@ -95,8 +95,9 @@ int idmap_userns(const char *name, uid_t stored, uid_t exposed);
 int idmap_clone(const char *name, int dir_fd, uid_t stored, uid_t exposed, int *ret_mount_fd);
 
 typedef enum IdmapMounted {
-        IDMAP_MOUNTED_MAPPED = 1,  /* through the map */
-        IDMAP_MOUNTED_CHOWNED = 0, /* as it is, owners changed first if needed */
+        IDMAP_MOUNTED_MAPPED,  /* through the map */
+        IDMAP_MOUNTED_CHOWNED, /* cannot ID-map: the stored owner's files were given to exposed first */
+        IDMAP_MOUNTED_AS_IS,   /* cannot ID-map, and the stored owner was exposed already */
 } IdmapMounted;
 
 /* Activation: mounts the directory storage_fd at target_name below
@@ -104,23 +105,26 @@ typedef enum IdmapMounted {
  * that what owns storage_fd on disk shows as exposed, and other home UIDs
  * not at all. Where the kernel or the file system cannot ID-map, first
  * changes every file of the stored owner to exposed (UID and GID each) and
- * mounts the storage as it is; logged once ("home NAME: file system cannot
- * ID-map, changed owners instead"). The stored owner must pass
- * idmap_stored_owner_ok() (-EUCLEAN otherwise, logged). Returns an
- * IdmapMounted, or a negative errno, logged. */
-int idmap_mount_home(const char *name, int storage_fd, int target_dir_fd, const char *target_name, uid_t exposed);
+ * mounts the storage as it is; the caller says so, once (storage/home.h:
+ * "file system cannot ID-map, changed owners instead"). The stored owner
+ * must pass idmap_stored_owner_ok() (-EUCLEAN otherwise, logged). Returns
+ * an IdmapMounted (*ret_changed: how many inodes changed owner, if given),
+ * or a negative errno, logged. */
+int idmap_mount_home(const char *name, int storage_fd, int target_dir_fd, const char *target_name, uid_t exposed,
+                     unsigned *ret_changed);
 
 /* Creation: runs populate on the fresh storage storage_fd seen through the
  * map stored → exposed, so that what it makes and chowns to exposed lands
  * on disk as stored (e.g. nobody for a subvolume home). populate gets the
  * root of that view as fd, valid until it returns; it must not keep it.
  * With stored == exposed, or where the kernel or the file system cannot
- * ID-map, populate gets storage_fd itself, and what it gives exposed stays
- * exposed's on disk (the stored owner is then the user, as after homed's
- * fallback). Returns what populate returns, or a negative errno, logged. */
+ * ID-map (*ret_unmapped set, if given: the caller says so), populate gets
+ * storage_fd itself, and what it gives exposed stays exposed's on disk (the
+ * stored owner is then the user, as after homed's fallback). Returns what
+ * populate returns, or a negative errno, logged. */
 typedef int (*IdmapPopulate)(int fd, void *userdata);
 int idmap_populate(const char *name, int storage_fd, uid_t stored, uid_t exposed, IdmapPopulate populate,
-                   void *userdata);
+                   void *userdata, bool *ret_unmapped);
 
 /* The fallback's chown: every file, directory and symlink below and at fd
  * (not crossing into other file systems, never following a symlink) owned

@@ -261,4 +261,20 @@ while [ $i -lt 10 ]; do call AuthenticateHome string:gina string:'{"password":["
 expect_error "11th attempt after 10 failures in a minute" home1.AuthenticationLimitHit AuthenticateHome \
     string:gina string:'{"password":["gina-pw"]}'
 
+# --- where the file system cannot ID-map: the worker's notice reaches hearthd's log -------
+printf '#!/bin/sh\nHEARTH_TEST_NO_IDMAP=1 exec %s "$@"\n' "$HEARTHD_WORKER" >"$HEARTHD_TMP/no-idmap-worker"
+chmod +x "$HEARTHD_TMP/no-idmap-worker"
+check "create hal (subvolume: stored as nobody)" 0 call CreateHome \
+    string:"$(record hal ',"storage":"subvolume","secret":{"password":["hal-pw"]}')"
+hal_uid=$(awk -F: '$1 == "hal" { print $3 }' "$HEARTHD_RUNTIME_DIR/passwd")
+hearthd_restart --worker="$HEARTHD_TMP/no-idmap-worker"
+check "activate hal where nothing ID-maps" 0 call ActivateHome string:hal string:'{"password":["hal-pw"]}'
+[ "$(grep -c "home hal: file system cannot ID-map, changed owners instead" "$HEARTHD_LOG")" = 1 ] \
+    && ok "hearthd logs the fallback once" || bad "hearthd's log: $(grep "home hal" "$HEARTHD_LOG")"
+check "stored as hal now" 0 test "$(stat -c %u "$HEARTHD_HOME_ROOT/hal.homedir")" = "$hal_uid"
+check "hal's record" 0 call GetUserRecordByName string:hal
+lacks "the notice is not part of the status clients see" "$HEARTHD_TMP/out" "hearthNotices"
+check "deactivate hal" 0 call DeactivateHome string:hal
+hearthd_restart
+
 hearthd_finish

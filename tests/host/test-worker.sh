@@ -172,6 +172,7 @@ chown 60200:60200 "$S"
 HEARTH_TEST_NO_IDMAP=1 w activate 0 "$(rec alice subvolume "$R2,\"secret\":{\"password\":[\"n3w\"]}")"
 [ "$(printf '%s\n' "$err" | grep -c "file system cannot ID-map, changed owners instead")" = 1 ] &&
     ok "fallback: logged once" || bad "fallback log: $err"
+has '"hearthNotices":["file system cannot ID-map, changed owners instead'
 mountpoint -q "$A" && ! idmapped "$A" && ok "fallback: mounted without a map" || bad "fallback mount: $(findmnt -n -o OPTIONS --mountpoint "$A")"
 [ "$(owner "$S")" = 60100:60100 ] && [ "$(owner "$S/.profile")" = 60100:60100 ] && [ "$(owner "$S/dir/f")" = 60100:60100 ] &&
     [ "$(owner "$S/again")" = 60100:60100 ] && ok "fallback: the stored owner's files are hers on disk" ||
