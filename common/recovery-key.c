@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
@@ -81,6 +82,33 @@ int recovery_key_normalize(const char *text, SecureBuffer **ret) {
         if (r < 0)
                 return r;
         return recovery_key_format(key->data, ret);
+}
+
+int recovery_key_normalize_typed(const char *text, SecureBuffer **ret) {
+        _cleanup_secure_buffer_ SecureBuffer *b = NULL;
+        size_t len = strnlen(text, RECOVERY_KEY_TYPED_MAX + 1), n = 0;
+        if (len > RECOVERY_KEY_TYPED_MAX)
+                return -EINVAL;
+        int r = secure_buffer_new(len + 1, &b);
+        if (r < 0)
+                return r;
+        char *out = b->data;
+        const char *p = text;
+        while (isspace((unsigned char) *p))
+                p++;
+        while (*p) {
+                if (!isspace((unsigned char) *p)) {
+                        out[n++] = *p++;
+                        continue;
+                }
+                while (isspace((unsigned char) *p))
+                        p++;
+                /* Inside: a gap between groups is a dash (one, if typed beside one). */
+                if (*p && n > 0 && out[n - 1] != '-' && *p != '-')
+                        out[n++] = '-';
+        }
+        out[n] = 0;
+        return recovery_key_normalize(out, ret);
 }
 
 int recovery_key_generate(SecureBuffer **ret) {

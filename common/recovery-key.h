@@ -28,5 +28,12 @@ int recovery_key_parse(const char *text, SecureBuffer **ret);
 /* parse + format: the keyslot passphrase for a typed key. */
 int recovery_key_normalize(const char *text, SecureBuffer **ret);
 
+/* normalize, for a key as a person may type or paste it: white space
+ * around it is dropped, and white space between groups taken for their
+ * dash. What decides whether a password is a recovery key (and so never
+ * goes to the TPM as a PIN). At most RECOVERY_KEY_TYPED_MAX characters. */
+#define RECOVERY_KEY_TYPED_MAX 1024
+int recovery_key_normalize_typed(const char *text, SecureBuffer **ret);
+
 /* A new random key (OpenSSL's private DRBG), as canonical text. */
 int recovery_key_generate(SecureBuffer **ret);

@@ -17,6 +17,7 @@
 #include <openssl/rand.h>
 
 #include "backend.h"
+#include "device-busy.h"
 #include "fileio.h"
 #include "fs.h"
 #include "home-dm.h"
@@ -201,18 +202,40 @@ static int device_named_by_other_home(Home *h, const char *dev) {
         return found;
 }
 
-/* A block device a new home may be made on: nobody uses it (mounted, held
- * by a mapping such as another home's, opened exclusively), and nothing is
- * on it — file system, partition table, LUKS header, RAID or LVM member —
- * unless the caller asked to wipe it (hearth-work create --wipe); then the
- * signatures found are erased first, as wipefs does. */
-static int device_check_blank(Home *h, const char *dev) {
-        _cleanup_close_ int fd = open(dev, (h->wipe ? O_RDWR : O_RDONLY) | O_EXCL | O_CLOEXEC);
-        if (fd < 0 && errno == EBUSY)
-                return log_error_errno(EBUSY, "home %s: %s is in use (mounted, held by a mapping such as another "
-                                       "home's, or open); refusing to touch it", h->name, dev);
-        if (fd < 0)
+/* Claims a block device for create: an exclusive open, which mounts,
+ * mappings and swap refuse, and none of the users an exclusive open does
+ * not see (device-busy.h: loop devices on it, processes with it open,
+ * mounts through it). --wipe never overrides this: it erases signatures,
+ * not a device someone uses. The fd is the claim: held, nobody can mount
+ * or map the device, so create keeps it wherever libcryptsetup and
+ * dm-crypt do not need their own. */
+static int device_claim(Home *h, const char *dev, int flags, int *ret_fd) {
+        char why[512] = "";
+        _cleanup_close_ int fd = open(dev, flags | O_EXCL | O_CLOEXEC);
+        if (fd < 0 && errno != EBUSY)
                 return log_error_errno(errno, "home %s: cannot open %s: %m", h->name, dev);
+        int r = device_busy(dev, why, sizeof why);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot tell whether %s is in use: %m", h->name, dev);
+        if (fd < 0 || r > 0)
+                return log_error_errno(EBUSY, "home %s: %s is in use (%s); refusing to touch it%s", h->name, dev,
+                                       r > 0 ? why : "claimed exclusively: mounted, mapped or swap",
+                                       h->wipe ? " (--wipe erases signatures, never a device in use)" : "");
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+static int claim_release(int fd) {
+        if (fd >= 0)
+                close(fd);
+        return -1;
+}
+
+/* A claimed block device a new home may be made on: nothing is on it —
+ * file system, partition table, LUKS header, RAID or LVM member — unless
+ * the caller asked to wipe it (hearth-work create --wipe); then the
+ * signatures found are erased first, as wipefs does. */
+static int device_check_blank(Home *h, const char *dev, int fd) {
         blkid_probe pr = blkid_new_probe();
         if (!pr || blkid_probe_set_device(pr, fd, 0, 0) < 0) {
                 if (pr)
@@ -258,7 +281,7 @@ int luks_create(Home *h) {
         _cleanup_volume_ Volume v = { .loop_fd = -1 };
         _cleanup_opened_ Opened o = { .slot = -1 };
         _cleanup_free_ char *image = NULL, *temp = NULL, *temp_path = NULL, *mnt = NULL;
-        _cleanup_close_ int fd = -1, top = -1;
+        _cleanup_close_ int fd = -1, top = -1, claim = -1;
         char name[HOME_DM_NAME_MAX], mapped[80], volume[POOL_NAME_MAX + 1];
         uint64_t size = 0, min = 0;
         bool is_block = false, mounted = false, on_pool, pool_created = false, formatted = false;
@@ -299,7 +322,8 @@ int luks_create(Home *h) {
                         return r;
         }
 
-        if (is_block && (r = device_check_blank(h, image)) < 0)
+        if (is_block && ((r = device_claim(h, image, h->wipe ? O_RDWR : O_RDONLY, &claim)) < 0 ||
+                         (r = device_check_blank(h, image, claim)) < 0))
                 goto fail;
         r = default_size(h, image, is_block, &size);
         if (r < 0)
@@ -353,6 +377,10 @@ int luks_create(Home *h) {
                 r = log_error_errno(EIO, "home %s: no random bytes for the volume key", h->name);
                 goto fail;
         }
+        /* crypt_format opens the device exclusively itself: the claim
+         * passes to it, and is taken back (and the users checked again)
+         * as soon as the header is written. */
+        claim = claim_release(claim);
         r = crypt_format(v.cd, CRYPT_LUKS2, h->rec->luks_cipher ?: "aes", h->rec->luks_cipher_mode ?: "xts-plain64",
                          NULL, o.vk->data, key_size, &params);
         if (r == -EINVAL) {
@@ -365,6 +393,8 @@ int luks_create(Home *h) {
                 goto fail;
         }
         formatted = true;
+        if (is_block && (r = device_claim(h, image, O_RDONLY, &claim)) < 0)
+                goto fail;
         /* Sealed in the TPM, the disk alone must not open with the
          * password: no password keyslot unless asked for. */
         for (const char *const *pw = h->rec->password; (!tpm2.enabled || tpm2.keep_password) && *pw; pw++) {
@@ -395,6 +425,8 @@ int luks_create(Home *h) {
         if (r < 0)
                 goto fail;
 
+        /* dm-crypt claims the device from here until it is closed. */
+        claim = claim_release(claim);
         r = crypt_activate_by_volume_key(v.cd, name, NULL, 0, h->rec->luks_discard > 0 ? CRYPT_ACTIVATE_ALLOW_DISCARDS : 0);
         if (r < 0) {
                 r = log_error_errno(r, "home %s: cannot activate the new volume: %m", h->name);

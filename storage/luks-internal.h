@@ -46,6 +46,7 @@ typedef struct Opened {
         int slot;
         const char *password; /* the entry of secret.password that opened it */
         bool recovery_key;    /* that entry is a recovery key: never a password hash */
+        SecureBuffer *tpm_secret; /* opened through the TPM: the secret it unsealed (passwd seals it anew) */
 } Opened;
 
 void luks_volume_close(Volume *v);

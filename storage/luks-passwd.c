@@ -19,7 +19,6 @@
 int luks_passwd(Home *h) {
         _cleanup_volume_ Volume v = { .loop_fd = -1 };
         _cleanup_opened_ Opened o = { .slot = -1 };
-        const char *old;
         int r, old_slot;
 
         r = luks_volume_open(h, &v);
@@ -28,20 +27,28 @@ int luks_passwd(Home *h) {
         old_slot = luks_volume_key_get(h, &v, &o);
         if (old_slot < 0)
                 return old_slot;
-        old = o.password;
         const char *const *np = user_record_secret(h->rec, "newPassword");
         if (!np || !np[0])
                 return log_error_errno(EINVAL, "home %s: secret.newPassword: required", h->name);
 
         /* The TPM's PIN first: a crash after it leaves the TPM opening with
-         * the new password and any password keyslot with the old. */
+         * the new password and any password keyslot with the old. Opened
+         * through the TPM, its secret is sealed again with the new PIN;
+         * opened otherwise (a recovery key, which must never reach the TPM
+         * as a PIN; a kept password keyslot; the TPM refusing, its PCRs
+         * changed) a new one replaces it. */
         Tpm2Sealed sealed;
         int tpm_slot;
         bool tpm = luks_tpm2_find(h, v.cd, &sealed, &tpm_slot) >= 0;
         if (tpm) {
-                r = luks_tpm2_reseal(h, v.cd, old, np[0]);
+                r = o.tpm_secret ? luks_tpm2_reseal(h, v.cd, o.tpm_secret, np[0])
+                                 : luks_tpm2_replace(h, v.cd, o.vk->data, o.vk_size, np[0]);
                 if (r < 0)
                         return r;
+                /* Passwords get libcryptsetup's default PBKDF, as before, not the TPM's minimal one. */
+                r = crypt_set_pbkdf_type(v.cd, NULL);
+                if (r < 0)
+                        return log_error_errno(r, "home %s: cannot reset the PBKDF: %m", h->name);
         }
         /* Keyslots of tokens (TPM2, recovery keys) are not passwords'. */
         bool token_slot[32];
@@ -58,7 +65,8 @@ int luks_passwd(Home *h) {
         int added[64], n_added = 0;
         for (size_t i = 0; np[i] && i < 64; i++) {
                 const char *pw = np[i];
-                r = crypt_keyslot_add_by_passphrase(v.cd, CRYPT_ANY_SLOT, old, strlen(old), pw, strlen(pw));
+                /* By the volume key: the old secret may be a recovery key in any spelling. */
+                r = crypt_keyslot_add_by_volume_key(v.cd, CRYPT_ANY_SLOT, o.vk->data, o.vk_size, pw, strlen(pw));
                 if (r < 0) {
                         log_error_errno(r, "home %s: cannot add a keyslot for the new password: %m", h->name);
                         for (int k = 0; k < n_added; k++)

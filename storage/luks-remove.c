@@ -12,6 +12,7 @@
 #include <libcryptsetup.h>
 
 #include "backend.h"
+#include "device-busy.h"
 #include "log.h"
 #include "loop.h"
 #include "macro.h"
@@ -146,9 +147,43 @@ static int volume_is_ours(Home *h, Volume *v) {
                                h->name, v->image, h->name, why);
 }
 
+/* Nobody may be using the volume whose header goes: opened by hand under
+ * another name (cryptsetup open … rescue), mounted, held open, under a
+ * loop device. The claim (an exclusive open of a block device) is kept
+ * until the wipe is done, so that nobody maps or mounts it in between;
+ * crypt_wipe() itself opens it without O_EXCL. */
+static int volume_claim(Home *h, Volume *v, int *ret_fd) {
+        char why[512] = "";
+        int r;
+
+        *ret_fd = -1;
+        if (!v->is_block) {
+                /* Our own loop device is new; another on the same file is someone's. */
+                r = image_file_busy(v->image, v->dev, why, sizeof why);
+                if (r < 0)
+                        return log_error_errno(r, "home %s: cannot tell whether %s is in use: %m", h->name, v->image);
+                if (r > 0)
+                        return log_error_errno(EBUSY, "home %s: %s is in use (%s); refusing to remove it", h->name,
+                                               v->image, why);
+                return 0;
+        }
+        _cleanup_close_ int fd = open(v->dev, O_RDONLY | O_EXCL | O_CLOEXEC);
+        if (fd < 0 && errno != EBUSY)
+                return log_error_errno(errno, "home %s: cannot open %s: %m", h->name, v->dev);
+        r = device_busy(v->dev, why, sizeof why);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot tell whether %s is in use: %m", h->name, v->dev);
+        if (fd < 0 || r > 0)
+                return log_error_errno(EBUSY, "home %s: %s is in use (%s); refusing to remove it", h->name, v->dev,
+                                       r > 0 ? why : "claimed exclusively: mounted, mapped or swap");
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
 int luks_remove(Home *h) {
         _cleanup_volume_ Volume v = { .loop_fd = -1 };
         _cleanup_free_ char *image = NULL;
+        _cleanup_close_ int claim = -1;
         char volume[POOL_NAME_MAX + 1];
         bool on_pool, is_block;
         int r;
@@ -193,6 +228,9 @@ int luks_remove(Home *h) {
                         return log_error_errno(r < 0 ? -r : EBUSY, "home %s: %s changed while being removed", h->name,
                                                image);
         }
+        r = volume_claim(h, &v, &claim);
+        if (r < 0)
+                return r;
         /* Header and keyslots go first: the data is unreadable from then on. */
         r = crypt_wipe(v.cd, NULL, CRYPT_WIPE_ZERO, 0, crypt_get_data_offset(v.cd) * 512, 1 << 20, 0, NULL, NULL);
         if (r < 0)
@@ -200,6 +238,7 @@ int luks_remove(Home *h) {
         if (!v.is_block && unlink(v.image) < 0)
                 return log_error_errno(errno, "home %s: cannot delete %s: %m", h->name, v.image);
         if (on_pool) {
+                close(TAKE_FD(claim));
                 luks_volume_close(&v); /* nothing of ours may hold the device */
                 r = luks_pool_volume_discard(h, volume);
                 if (r < 0)

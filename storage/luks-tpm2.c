@@ -212,8 +212,8 @@ int luks_tpm2_find(Home *h, struct crypt_device *cd, Tpm2Sealed *ret, int *ret_k
         return r < 0 ? r : 0;
 }
 
-int luks_tpm2_passphrase(Home *h, const Tpm2Sealed *s, const char *pin, SecureBuffer **ret, char *note,
-                         size_t note_size) {
+int luks_tpm2_passphrase(Home *h, const Tpm2Sealed *s, const char *pin, SecureBuffer **ret,
+                         SecureBuffer **ret_secret, char *note, size_t note_size) {
         _cleanup_tpm2_ Tpm2 *t = NULL;
         _cleanup_secure_buffer_ SecureBuffer *secret = NULL;
         int r;
@@ -233,16 +233,26 @@ int luks_tpm2_passphrase(Home *h, const Tpm2Sealed *s, const char *pin, SecureBu
         if (r < 0)
                 return r;
         r = tpm2_secret_to_passphrase(secret, ret);
-        return r < 0 ? log_oom() : 0;
+        if (r < 0)
+                return log_oom();
+        if (ret_secret)
+                *ret_secret = TAKE_PTR(secret);
+        return 0;
 }
 
-int luks_tpm2_reseal(Home *h, struct crypt_device *cd, const char *old_pin, const char *new_pin) {
+static size_t pcr_list(uint32_t mask, uint32_t pcrs[static TPM2_SEALED_PCR_COUNT]) {
+        size_t n = 0;
+        for (uint32_t i = 0; i < TPM2_SEALED_PCR_COUNT; i++)
+                if (mask & (UINT32_C(1) << i))
+                        pcrs[n++] = i;
+        return n;
+}
+
+int luks_tpm2_reseal(Home *h, struct crypt_device *cd, const SecureBuffer *secret, const char *new_pin) {
         _cleanup_tpm2_ Tpm2 *t = NULL;
-        _cleanup_secure_buffer_ SecureBuffer *secret = NULL;
         _cleanup_json_ json_object *token = NULL;
         Tpm2Sealed old, new;
         uint32_t pcrs[TPM2_SEALED_PCR_COUNT];
-        size_t n = 0;
         int slot, r;
 
         int id = tpm2_token_id(h, cd, &old, &slot);
@@ -251,13 +261,7 @@ int luks_tpm2_reseal(Home *h, struct crypt_device *cd, const char *old_pin, cons
         r = open_tpm(h, &t);
         if (r < 0)
                 return r;
-        r = tpm2_unseal(t, &old, old_pin, &secret);
-        if (r < 0)
-                return log_error_errno(r, "home %s: cannot unseal the key with the old password: %m", h->name);
-        for (uint32_t i = 0; i < TPM2_SEALED_PCR_COUNT; i++)
-                if (old.pcr_mask & (UINT32_C(1) << i))
-                        pcrs[n++] = i;
-        r = tpm2_seal_secret(t, pcrs, n, new_pin, secret, &new);
+        r = tpm2_seal_secret(t, pcrs, pcr_list(old.pcr_mask, pcrs), new_pin, secret, &new);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot seal the key with the new password: %m", h->name);
         r = tpm2_token_to_json(&new, slot, &token);
@@ -266,6 +270,49 @@ int luks_tpm2_reseal(Home *h, struct crypt_device *cd, const char *old_pin, cons
         r = crypt_token_json_set(cd, id, json_object_to_json_string_ext(token, JSON_C_TO_STRING_PLAIN));
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot rewrite the TPM2 token: %m", h->name);
+        return 0;
+}
+
+int luks_tpm2_replace(Home *h, struct crypt_device *cd, const void *vk, size_t vk_size, const char *new_pin) {
+        _cleanup_tpm2_ Tpm2 *t = NULL;
+        _cleanup_secure_buffer_ SecureBuffer *secret = NULL, *pass = NULL;
+        _cleanup_json_ json_object *token = NULL;
+        Tpm2Sealed old, new;
+        uint32_t pcrs[TPM2_SEALED_PCR_COUNT];
+        int old_slot, r;
+
+        int id = tpm2_token_id(h, cd, &old, &old_slot);
+        if (id < 0)
+                return id;
+        r = open_tpm(h, &t);
+        if (r < 0)
+                return r;
+        r = tpm2_seal(t, pcrs, pcr_list(old.pcr_mask, pcrs), new_pin, &new, &secret);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot seal a new key with the new password: %m", h->name);
+        r = tpm2_secret_to_passphrase(secret, &pass);
+        if (r < 0)
+                return log_oom();
+        r = set_minimal_pbkdf(h, cd);
+        if (r < 0)
+                return r;
+        int slot = crypt_keyslot_add_by_volume_key(cd, CRYPT_ANY_SLOT, vk, vk_size, pass->data, pass->size);
+        if (slot < 0)
+                return log_error_errno(slot, "home %s: cannot add the TPM2 keyslot: %m", h->name);
+        r = tpm2_token_to_json(&new, slot, &token);
+        if (r >= 0)
+                r = crypt_token_json_set(cd, id, json_object_to_json_string_ext(token, JSON_C_TO_STRING_PLAIN));
+        if (r < 0) {
+                (void) crypt_keyslot_destroy(cd, slot);
+                return log_error_errno(r, "home %s: cannot rewrite the TPM2 token: %m", h->name);
+        }
+        /* The token now names the new keyslot; the old one opens with a
+         * secret whose sealed copy is gone. */
+        r = crypt_keyslot_destroy(cd, old_slot);
+        if (r < 0)
+                log_warning_errno(r, "home %s: the old TPM2 keyslot %d stays (unusable: its sealed key is gone): %m",
+                                  h->name, old_slot);
+        log_debug("home %s: a new key sealed in the TPM, keyslot %d replaces %d", h->name, slot, old_slot);
         return 0;
 }
 
@@ -296,5 +343,5 @@ int luks_token_keyslots(struct crypt_device *cd, bool mask[32]) {
 
 bool luks_is_recovery_key(const char *password) {
         _cleanup_secure_buffer_ SecureBuffer *key = NULL;
-        return recovery_key_parse(password, &key) >= 0;
+        return recovery_key_normalize_typed(password, &key) >= 0;
 }

@@ -41,20 +41,30 @@ int luks_recovery_enroll(Home *h, struct crypt_device *cd);
  * -ENOENT if the header has none. */
 int luks_tpm2_find(Home *h, struct crypt_device *cd, Tpm2Sealed *ret, int *ret_keyslot);
 
-/* Unseals with pin: the keyslot's passphrase. Errors are tpm2_unseal()'s;
- * on a wrong PIN, note says how many tries the TPM has left. */
-int luks_tpm2_passphrase(Home *h, const Tpm2Sealed *s, const char *pin, SecureBuffer **ret, char *note,
-                         size_t note_size);
+/* Unseals with pin (one TPM try): the keyslot's passphrase and, if
+ * ret_secret, the secret itself. Errors are tpm2_unseal()'s; on a wrong
+ * PIN, note says how many tries the TPM has left. */
+int luks_tpm2_passphrase(Home *h, const Tpm2Sealed *s, const char *pin, SecureBuffer **ret,
+                         SecureBuffer **ret_secret, char *note, size_t note_size);
 
-/* passwd: the secret, unsealed with old_pin, sealed again with new_pin; the
- * token is rewritten in place (LUKS2 writes its header atomically), so a
- * crash leaves the old token or the new one, and no keyslot changes. */
-int luks_tpm2_reseal(Home *h, struct crypt_device *cd, const char *old_pin, const char *new_pin);
+/* passwd, the home opened through the TPM: the secret it unsealed, sealed
+ * again with new_pin (no second unseal); the token is rewritten in place
+ * (LUKS2 writes its header atomically), so a crash leaves the old token or
+ * the new one, and no keyslot changes. */
+int luks_tpm2_reseal(Home *h, struct crypt_device *cd, const SecureBuffer *secret, const char *new_pin);
+
+/* passwd, the home opened otherwise (recovery key, a kept password
+ * keyslot, or the TPM no longer unseals: PCRs changed): nothing to
+ * re-seal, and a recovery key is no PIN. A new secret is sealed to the
+ * token's PCRs as they are now, with new_pin; its keyslot is added with the
+ * volume key, the token rewritten in place to name it (atomic), and the
+ * old TPM keyslot destroyed. Leaves cd's PBKDF at the minimal one. */
+int luks_tpm2_replace(Home *h, struct crypt_device *cd, const void *vk, size_t vk_size, const char *new_pin);
 
 /* Keyslots that belong to a systemd-tpm2 or systemd-recovery token: passwd
  * must leave them alone. */
 int luks_token_keyslots(struct crypt_device *cd, bool ret_mask[32]);
 
-/* Whether a password is shaped like a recovery key (so the TPM, whose
- * wrong-PIN counter it would raise, is not asked). */
+/* Whether a password is shaped like a recovery key, as typed (so the TPM,
+ * whose wrong-PIN counter it would raise, is not asked). */
 bool luks_is_recovery_key(const char *password);

@@ -283,6 +283,7 @@ int luks_volume_open_active(Home *h, const char *name, Volume *v) {
 
 void luks_opened_done(Opened *o) {
         secure_buffer_free(o->vk);
+        secure_buffer_free(o->tpm_secret);
         *o = (Opened) { .slot = -1 };
 }
 
@@ -300,14 +301,32 @@ static int try_passphrase(Home *h, Volume *v, int slot, const char *pass, size_t
         return opened;
 }
 
+/* Whether the header has a keyslot no token claims: a password's. */
+static bool has_password_keyslot(struct crypt_device *cd) {
+        bool token_slot[32];
+        luks_token_keyslots(cd, token_slot);
+        for (int slot = 0; slot < crypt_keyslot_max(CRYPT_LUKS2); slot++) {
+                crypt_keyslot_info ki = crypt_keyslot_status(cd, slot);
+                if ((ki == CRYPT_SLOT_ACTIVE || ki == CRYPT_SLOT_ACTIVE_LAST) && (slot >= 32 || !token_slot[slot]))
+                        return true;
+        }
+        return false;
+}
+
 /* The one way from the offered secrets to the volume key, for activate,
- * luks_volume_unlock after lock, authenticate, passwd, resize and update alike. Tries
- * each password of secret.password: as the TPM's PIN when the header has a
- * systemd-tpm2 token, as a recovery key when it is shaped like one (any
- * spelling recovery_key_normalize() takes), and as a passphrase of the
- * other keyslots. Each costs one unseal or one PBKDF run. When the TPM
- * cannot be used (PCRs changed, lockout, none) and no other keyslot opens,
- * that is the error, so that the person learns to use the recovery key.
+ * unlock after lock, authenticate, passwd, resize and update alike.
+ * First what costs the TPM nothing: each entry of secret.password shaped
+ * like a recovery key (any spelling recovery_key_normalize_typed() takes,
+ * spaces included) against the keyslots, each other entry against the
+ * password keyslots, if there are any (or the home has no TPM). Then, if
+ * none opened and the header has a systemd-tpm2 token, the TPM once, with
+ * the first entry that is no recovery key as PIN (homed puts the newest
+ * first): every wrong PIN counts towards the TPM's dictionary-attack
+ * lockout, which then refuses every user of the machine, so one request
+ * costs at most one try, however many entries it carries, and a recovery
+ * key never reaches the TPM. When the TPM cannot be used (PCRs changed,
+ * lockout, none) and no other keyslot opens, that is the error, so that
+ * the person learns to use the recovery key.
  * Returns the keyslot; *o holds the key and what opened it. */
 int luks_volume_key_get(Home *h, Volume *v, Opened *o) {
         const char *const *pw = h->rec->password;
@@ -324,27 +343,20 @@ int luks_volume_key_get(Home *h, Volume *v, Opened *o) {
         r = luks_tpm2_find(h, v->cd, &sealed, &tpm_slot);
         if (r < 0 && r != -ENOENT)
                 tpm_error = r;
-        bool tpm = r >= 0;
+        bool tpm = r >= 0, password_slots = !tpm || has_password_keyslot(v->cd);
+        const char *pin = NULL;
 
         for (; *pw; pw++) {
-                bool recovery = luks_is_recovery_key(*pw);
-                if (recovery) {
-                        _cleanup_secure_buffer_ SecureBuffer *norm = NULL;
-                        if (recovery_key_normalize(*pw, &norm) < 0)
-                                return log_oom();
+                _cleanup_secure_buffer_ SecureBuffer *norm = NULL;
+                r = recovery_key_normalize_typed(*pw, &norm);
+                if (r == -ENOMEM)
+                        return log_oom();
+                bool recovery = r >= 0;
+                if (recovery)
                         slot = try_passphrase(h, v, CRYPT_ANY_SLOT, norm->data, strlen(norm->data), o);
-                } else {
-                        slot = -EPERM;
-                        if (tpm && tpm_error != -ETIME) {
-                                _cleanup_secure_buffer_ SecureBuffer *pass = NULL;
-                                r = luks_tpm2_passphrase(h, &sealed, *pw, &pass, note, sizeof note);
-                                if (r >= 0)
-                                        slot = try_passphrase(h, v, tpm_slot, pass->data, pass->size, o);
-                                else if (r != -EKEYREJECTED)
-                                        tpm_error = r;
-                        }
-                        if (slot == -EPERM)
-                                slot = try_passphrase(h, v, CRYPT_ANY_SLOT, *pw, strlen(*pw), o);
+                else {
+                        pin = pin ?: *pw;
+                        slot = password_slots ? try_passphrase(h, v, CRYPT_ANY_SLOT, *pw, strlen(*pw), o) : -EPERM;
                 }
                 if (slot == -EPERM)
                         continue;
@@ -353,6 +365,22 @@ int luks_volume_key_get(Home *h, Volume *v, Opened *o) {
                 o->password = *pw;
                 o->recovery_key = recovery;
                 return slot;
+        }
+        if (tpm && pin) {
+                _cleanup_secure_buffer_ SecureBuffer *pass = NULL, *secret = NULL;
+                r = luks_tpm2_passphrase(h, &sealed, pin, &pass, &secret, note, sizeof note);
+                if (r >= 0) {
+                        slot = try_passphrase(h, v, tpm_slot, pass->data, pass->size, o);
+                        if (slot >= 0) {
+                                o->password = pin;
+                                o->recovery_key = false;
+                                o->tpm_secret = TAKE_PTR(secret);
+                                return slot;
+                        }
+                        if (slot != -EPERM)
+                                return slot;
+                } else if (r != -EKEYREJECTED)
+                        tpm_error = r;
         }
         if (tpm_error == -ETIME)
                 return log_error_errno(ETIME, "home %s: the TPM refuses PINs for now (too many wrong ones); try later, "

@@ -13,7 +13,7 @@
 #include "recovery-key.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        SecureBuffer *key = NULL, *text = NULL, *again = NULL, *norm = NULL;
+        SecureBuffer *key = NULL, *text = NULL, *again = NULL, *norm = NULL, *typed = NULL;
 
         if (size > 4096)
                 return 0;
@@ -22,8 +22,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 return 0;
         int r = recovery_key_parse(s, &key);
         int n = recovery_key_normalize(s, &norm);
-        if (r == -ENOMEM || n == -ENOMEM)
+        int t = recovery_key_normalize_typed(s, &typed);
+        if (r == -ENOMEM || n == -ENOMEM || t == -ENOMEM)
                 goto out;
+        /* What parses as is parses as typed, to the same key. */
+        if (t < 0 ? n >= 0 : strlen(typed->data) != RECOVERY_KEY_TEXT_LEN || (n >= 0 && strcmp(typed->data, norm->data) != 0))
+                abort();
         if ((r < 0) != (n < 0))
                 abort();
         if (r < 0) {
@@ -44,6 +48,7 @@ out:
         secure_buffer_free(text);
         secure_buffer_free(again);
         secure_buffer_free(norm);
+        secure_buffer_free(typed);
         free(s);
         return 0;
 }

@@ -228,6 +228,24 @@ ITER=1000
 dev=$HEARTH_VM_DISK_BLK
 E() { rec erin 60104 ext4 0 "\"imagePath\":\"$dev\"${1:+,$1}" | sed 's/"diskSize":0,//'; }
 F() { rec frank 60105 ext4 0 "\"imagePath\":\"$dev\"${1:+,$1}" | sed 's/"diskSize":0,//'; }
+# Create never touches a device in use, --wipe or not (attack on #18): one
+# whose ext4 is mounted through a loop device on it …
+mkfs.ext4 -q -F "$dev"
+loop=$(losetup -f --show "$dev")
+mkdir -p /mnt/loop && mount "$loop" /mnt/loop && echo precious > /mnt/loop/keep && sync
+w create 13 "$(E "$(pw '"epw"')")" --wipe
+grep -q "loop device $loop" /tmp/err && grep -q -- "--wipe" /tmp/err && ok "refusal names the loop device and --wipe" ||
+    bad "message: $(cat /tmp/err)"
+umount /mnt/loop
+e2fsck -fn "$loop" > /dev/null 2>&1 && ok "the ext4 under the loop device is intact" || bad "ext4 under the loop device damaged"
+losetup -d "$loop"
+# … one without any signature that a process holds open (a raw database) …
+wipefs -aq "$dev"
+sleep 600 < "$dev" & holder=$!
+w create 13 "$(E "$(pw '"epw"')")"
+grep -q "open in process $holder (sleep)" /tmp/err && ok "refusal names the process" || bad "message: $(cat /tmp/err)"
+kill $holder; wait $holder 2>/dev/null
+[ -z "$(blkid -p "$dev")" ] && ok "the held device was left blank" || bad "written: $(blkid -p "$dev")"
 # Create never destroys what is on a device (#18 item 2): a mounted ext4 …
 mkfs.ext4 -q "$dev"
 mkdir -p /mnt/other && mount "$dev" /mnt/other && echo precious > /mnt/other/keep
@@ -259,6 +277,18 @@ w activate 0 "$(E "$(pw '"epw"')")"
 [ "$(cat /home/erin/e.txt 2>/dev/null)" = erin-data ] && ok "erin's home survived" || bad "erin's home destroyed"
 w deactivate 0 "$(E)"
 rm /var/lib/hearth/erin.identity
+# Remove refuses a volume in use (attack on #18): opened by hand under
+# another name and mounted, or held open by a process.
+printf epw | cryptsetup open --type luks2 --key-file=- "$dev" rescue && mkdir -p /mnt/rescue && mount /dev/mapper/rescue /mnt/rescue
+w remove 13 "$(E)"
+grep -q "/dev/mapper/rescue" /tmp/err && ok "refusal names the mapping" || bad "message: $(cat /tmp/err)"
+cryptsetup isLuks "$dev" && [ "$(cat /mnt/rescue/e.txt 2>/dev/null)" = erin-data ] && ok "the open volume was left alone" ||
+    bad "remove wiped an open volume"
+umount /mnt/rescue; cryptsetup close rescue
+sleep 600 < "$dev" & holder=$!
+w remove 13 "$(E)"
+kill $holder; wait $holder 2>/dev/null
+cryptsetup isLuks "$dev" && ok "a volume held open was left alone" || bad "remove wiped a volume held open"
 w remove 0 "$(E)"
 [ -z "$(head -c 1048576 "$dev" | tr -d '\0' | head -c 1)" ] && ok "header wiped on remove" || bad "header not wiped"
 ! cryptsetup isLuks "$dev" && ok "no LUKS left on the device" || bad "still LUKS"

@@ -14,14 +14,17 @@ ok() { echo "ok: $*"; }
 bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 # The harness leaves nothing behind: compare before and after.
-# Only what the harness could have made counts: other tests may mount and
-# attach loop devices of their own meanwhile.
+# Only what these runs could have made counts: their VMs live under our own
+# directory, so other VM tests running meanwhile (their qemu, swtpm, mounts
+# and loop devices) are not mistaken for leftovers.
+export HEARTH_VM_TMPDIR=$tmp/vms
+mkdir "$HEARTH_VM_TMPDIR"
 snapshot() {
     {
-        grep -F 'hearth-vm.' /proc/mounts | sort
-        losetup -a 2>/dev/null | grep -F 'hearth-vm.' | sort
-        ls -d /tmp/hearth-vm.* 2>/dev/null
-        pgrep -a -f 'qemu-system-x86_64|swtpm' | grep -F '/tmp/hearth-vm.' || true
+        grep -F "$HEARTH_VM_TMPDIR/" /proc/mounts | sort
+        losetup -a 2>/dev/null | grep -F "$HEARTH_VM_TMPDIR/" | sort
+        ls -d "$HEARTH_VM_TMPDIR"/hearth-vm.* 2>/dev/null
+        pgrep -a -f 'qemu-system-x86_64|swtpm' | grep -F "$HEARTH_VM_TMPDIR/" || true
     } > "$1"
 }
 snapshot "$tmp/before"
@@ -63,13 +66,14 @@ grep -q "results travel back" "$tmp/results/note" 2>/dev/null && ok "--results c
 
 # (c) a hang is killed at --timeout and reported.
 start=$(date +%s)
-"$run" --no-udev --timeout 20 "$tmp/hang.sh" > "$tmp/out" 2>&1
+# Long enough for the script to start on a loaded machine (TCG boots slowly).
+"$run" --no-udev --timeout 45 "$tmp/hang.sh" > "$tmp/out" 2>&1
 rc=$?
 took=$(( $(date +%s) - start ))
 [ "$rc" = 124 ] && ok "hang gives exit 124" || { bad "hang gave $rc"; tail -20 "$tmp/out"; }
 grep -q "hanging on purpose" "$tmp/out" && ok "the hanging script ran" || bad "the hanging script never ran"
-grep -q "timed out after 20s" "$tmp/out" && ok "timeout reported" || bad "timeout not reported"
-[ "$took" -lt 50 ] && ok "killed promptly (${took}s)" || bad "took ${took}s to kill"
+grep -q "timed out after 45s" "$tmp/out" && ok "timeout reported" || bad "timeout not reported"
+[ "$took" -lt 90 ] && ok "killed promptly (${took}s)" || bad "took ${took}s to kill"
 
 # A script killed by a signal fails, and says so.
 "$run" --no-udev "$tmp/killed.sh" > "$tmp/out" 2>&1

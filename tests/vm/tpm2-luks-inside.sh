@@ -42,6 +42,8 @@ w() { # w OP EXPECTED_RC JSON
     rc=$?
     if [ "$rc" = "$want" ]; then ok "$op → $rc ($(tail -n 1 /tmp/err))"; else bad "$op → $rc, expected $want: $(tail -n 3 /tmp/err)"; fi
 }
+lockout_counter() { tpm2_getcap properties-variable | awk -F: '/TPM2_PT_LOCKOUT_COUNTER/ { gsub(/ /, "", $2); print $2 }'; }
+keyslots() { cryptsetup luksDump "$1" | awk '/^Keyslots:/ { k = 1; next } /^Tokens:/ { k = 0 } k && /^ +[0-9]+: luks2/' | wc -l; }
 opens_with() { # opens_with PASSPHRASE: the header alone, no TPM
     printf '%s' "$1" | cryptsetup open --test-passphrase --key-file=- /home/alice.home 2>/dev/null
 }
@@ -72,6 +74,21 @@ w unlock 0 "$(rec alice 60200 "$(pw "\"$RKU\"")")"
 [ "$(sha256sum < /home/alice/data.bin)" = "$sum" ] && ok "unlocked with the recovery key: data intact" || bad "data"
 w unlock 21 "$(rec alice 60200 "$(pw '"alice-pw"')")"
 w deactivate 0 "$A"
+
+# ---- one request with many entries: one TPM try at most; a recovery key with spaces is no PIN --
+tpm2_dictionarylockout -Q -c
+w activate 11 "$(rec alice 60200 "$(pw '"w1","w2","w3","w4","w5","alice-pw"')")"
+[ "$(lockout_counter)" = 0x1 ] && ok "five wrong entries and a right one cost one TPM try" ||
+    bad "lockout counter after one request: $(lockout_counter)"
+w activate 0 "$(rec alice 60200 "$(pw '"alice-pw"')")"
+w deactivate 0 "$A"
+for spelling in " $RK " "$(echo "$RK" | tr a-z- A-Z' ')"; do
+    w activate 0 "$(rec alice 60200 "$(pw "\"$spelling\"")")"
+    w deactivate 0 "$A"
+done
+[ "$(lockout_counter)" = 0x1 ] && ok "recovery keys typed with spaces never reached the TPM" ||
+    bad "lockout counter: $(lockout_counter)"
+tpm2_dictionarylockout -Q -c
 
 # ---- wrong PIN counts; recovery key; passwd -----------------------------------------
 w activate 11 "$(rec alice 60200 "$(pw '"wrong"')")"
@@ -117,6 +134,18 @@ for delay in 0.2 0.5 1 2; do
 done
 # Each wrong try above counted; clear the counter for what follows.
 tpm2_dictionarylockout -Q -c
+
+# ---- passwd opened with the recovery key (PIN forgotten): a new key sealed, no TPM try -------------
+w passwd 0 "$(rec alice 60200 "\"secret\":{\"password\":[\"$RK\"],\"newPassword\":[\"alice-rk\"]}")"
+[ "$(lockout_counter)" = 0x0 ] && ok "passwd with the recovery key cost no TPM try" || bad "lockout counter: $(lockout_counter)"
+[ "$(cryptsetup luksDump /home/alice.home | grep -c systemd-tpm2)" = 1 ] && [ "$(keyslots /home/alice.home)" = 2 ] &&
+    ok "one TPM2 token and keyslot, the recovery keyslot: the old TPM keyslot is gone" ||
+    bad "header after passwd: $(cryptsetup luksDump /home/alice.home)"
+! opens_with alice-rk && opens_with "$RK" && ok "no password keyslot; the recovery key still opens" || bad "keyslots after passwd"
+w activate 0 "$(rec alice 60200 "$(pw '"alice-rk"')")"
+[ "$(sha256sum < /home/alice/data.bin)" = "$sum" ] && ok "the new PIN opens through the TPM: data intact" || bad "data"
+w deactivate 0 "$A"
+cur=alice-rk
 
 # ---- a changed boot state: the TPM refuses, the recovery key does not ------------------
 tpm2_pcrextend 7:sha256=$(printf 'boot-2' | sha256sum | cut -d' ' -f1)

@@ -96,6 +96,36 @@ static void test_normalize(void **state) {
         assert_null(b);
 }
 
+/* As typed: white space around, or between groups instead of dashes. */
+static void test_normalize_typed(void **state) {
+        static const char *const good[] = {
+                KEY_0_31,
+                " " KEY_0_31 " ",
+                "\t" KEY_0_31 "\n",
+                "cccbcdce cfcgchci cjckclcn crctcucv bcbbbdbe bfbgbhbi bjbkblbn brbtbubv",
+                "  CCCBCDCE  CFCGCHCI CJCKCLCN\tCRCTCUCV BCBBBDBE BFBGBHBI BJBKBLBN BRBTBUBV ",
+                "cccbcdce - cfcgchci- cjckclcn -crctcucv-bcbbbdbe-bfbgbhbi-bjbkblbn-brbtbubv",
+        };
+        static const char *const bad[] = {
+                "", "   ", "not a key",
+                "ccc bcdce-cfcgchci-cjckclcn-crctcucv-bcbbbdbe-bfbgbhbi-bjbkblbn-brbtbubv", /* a gap inside a group */
+                "cccbcdce  cfcgchci cjckclcn crctcucv bcbbbdbe bfbgbhbi bjbkblbn brbtbub",  /* one short */
+        };
+        for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+                SecureBuffer *b = NULL;
+                if (recovery_key_normalize_typed(good[i], &b) != 0)
+                        fail_msg("refused: \"%s\"", good[i]);
+                assert_string_equal(b->data, KEY_0_31);
+                secure_buffer_free(b);
+        }
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+                SecureBuffer *b = NULL;
+                if (recovery_key_normalize_typed(bad[i], &b) != -EINVAL)
+                        fail_msg("accepted: \"%s\"", bad[i]);
+                assert_null(b);
+        }
+}
+
 static void test_generate(void **state) {
         SecureBuffer *a = NULL, *b = NULL, *k = NULL;
 
@@ -118,6 +148,7 @@ int main(void) {
                 cmocka_unit_test(test_parse),
                 cmocka_unit_test(test_parse_bad),
                 cmocka_unit_test(test_normalize),
+                cmocka_unit_test(test_normalize_typed),
                 cmocka_unit_test(test_generate),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
