@@ -446,8 +446,7 @@ int home_storage_open(Home *h, int *ret_fd) {
         return 0;
 }
 
-/* Through the ID-mapped view: what is given to her lands as the stored owner. */
-static int populate_top(int fd, void *userdata) {
+int home_populate(int fd, void *userdata) {
         Home *h = userdata;
         int r = home_seed(h, fd);
         pool_failpoint("home-create-seeded");
@@ -484,7 +483,7 @@ int home_create_in_root(Home *h, HomeMakeTop make_top, uid_t stored) {
 
         bool unmapped = false;
         if (r >= 0)
-                r = idmap_populate(h->name, fd, stored, h->rec->uid, populate_top, h, &unmapped);
+                r = idmap_populate(h->name, fd, stored, h->rec->uid, home_populate, h, &unmapped);
         if (r >= 0 && unmapped)
                 home_notice(h, "file system cannot ID-map; its files are stored as UID %u, not %u", h->rec->uid, stored);
         if (r >= 0 && syncfs(fd) < 0)

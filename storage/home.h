@@ -83,6 +83,12 @@ int home_chown_top(Home *h, int fd);
 /* Seeds a new home (fd: its top directory) from skel. */
 int home_seed(Home *h, int fd);
 
+/* Seeds the home's top fd and sets its owner and mode (home_seed() and
+ * home_chown_top()), userdata being the Home: the IdmapPopulate callback
+ * for idmap_populate(), through whose view what is given to her lands on
+ * disk as the stored owner. */
+int home_populate(int fd, void *userdata);
+
 /* Logs "home <name>: <text>" at notice level and keeps the text for
  * hearthd, which logs it too (WORKER_STATUS_NOTICES). */
 void home_notice(Home *h, const char *fmt, ...) _printf_(2, 3);
