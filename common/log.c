@@ -33,6 +33,14 @@ int log_level_from_string(const char *s) {
         return -EINVAL;
 }
 
+int log_set_level_option(const char *arg) {
+        int level = log_level_from_string(arg);
+        if (level < 0)
+                return log_error_errno(EINVAL, "--log-level: expected err, warning, notice, info or debug");
+        log_set_max_level(level);
+        return 0;
+}
+
 int log_full_errno(int level, int error, const char *fmt, ...) {
         int saved = errno;
         error = error < 0 ? -error : error;

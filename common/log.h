@@ -15,6 +15,8 @@ int log_get_max_level(void);
 /* "err", "warning", "notice", "info", "debug" → LOG_*, or -EINVAL: the
  * --log-level= of the daemons. */
 int log_level_from_string(const char *s);
+/* --log-level=arg: sets the level, or logs what is expected and returns -EINVAL. */
+int log_set_level_option(const char *arg);
 
 /* Returns -abs(error) so that callers can write `return log_error_errno(r, ...)`. */
 int log_full_errno(int level, int error, const char *fmt, ...) _printf_(3, 4);

@@ -28,6 +28,8 @@
 #define USER_RECORD_DISK_SIZE_MIN (UINT64_C(16) * 1024 * 1024)
 #define USER_RECORD_DISK_SIZE_MAX (UINT64_C(1) << 60)
 #define USER_NAME_MAX 31
+/* The shell of a record that names none, as homed shows it (bus, NSS). */
+#define USER_RECORD_SHELL_DEFAULT "/bin/bash"
 
 typedef enum UserStorage {
         USER_STORAGE_UNSET = -1,

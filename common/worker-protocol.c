@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <string.h>
 
 #include "worker-protocol.h"
 
@@ -23,4 +24,16 @@ int worker_exit_status(int error) {
         case EMEDIUMTYPE: return WORKER_FOREIGN;
         default: return WORKER_STORAGE_ERROR;
         }
+}
+
+bool worker_leftover_parse(const char *name, const char **user, size_t *user_len) {
+        const size_t n = strlen(WORKER_LEFTOVER_PREFIX);
+        if (strncmp(name, WORKER_LEFTOVER_PREFIX, n) != 0)
+                return false;
+        const char *first = strchr(name + n, '.'), *last = strrchr(name, '.');
+        if (!first || last <= first + 1 || strlen(last + 1) != WORKER_LEFTOVER_SUFFIX_LEN)
+                return false;
+        *user = first + 1;
+        *user_len = (size_t) (last - first - 1);
+        return true;
 }

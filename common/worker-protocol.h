@@ -23,6 +23,20 @@
 #define WORKER_OP_REMOVE       "remove"
 #define WORKER_OP_CLEAN        "clean"  /* remove what an interrupted operation left */
 
+/* Work in progress in the home root is hidden under
+ * ".#hearth-<what>.<user>.<XXXXXX>" (what: create, remove, ...) and renamed
+ * into place; whatever a killed worker leaves under such a name is a
+ * leftover that hearthd and `hearth-work clean` finish. */
+#define WORKER_LEFTOVER_PREFIX ".#hearth-"
+#define WORKER_LEFTOVER_SUFFIX_LEN 6
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Is name such a leftover? Then *user points at its user name inside name,
+ * *user_len long. */
+bool worker_leftover_parse(const char *name, const char **user, size_t *user_len);
+
 /* Options. --size= takes what size_parse() does (common/size.h): "min" and
  * "max" are HEARTH_SIZE_MIN and HEARTH_SIZE_MAX. */
 #define WORKER_OPT_FORCE "--force" /* deactivate even while in use */

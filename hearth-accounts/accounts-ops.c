@@ -101,6 +101,10 @@ void op_enqueue(Op *op) {
                 run_next(a);
 }
 
+void op_granted(Op *op, void *userdata) {
+        op_enqueue(op);
+}
+
 void ops_free_all(Accounts *a) {
         while (a->queue_head) {
                 Op *op = a->queue_head;

@@ -24,6 +24,8 @@ typedef struct PolkitQuery {
         Op *op;
         uid_t uid;
         bool without_polkit; /* granted if polkit is not on the bus */
+        AccountsGrantedFn granted;
+        void *userdata;
         struct PolkitQuery *next;
 } PolkitQuery;
 
@@ -56,16 +58,19 @@ static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
         Op *op = q->op;
 
         bool lenient = q->without_polkit;
+        AccountsGrantedFn granted = q->granted;
+        void *granted_userdata = q->userdata;
         op->slot = sd_bus_slot_unref(op->slot); /* q goes with it, after this returns */
         PolkitAnswer a = bus_polkit_read_reply(reply);
         if (a.authorized || (a.absent && lenient))
-                op_enqueue(op);
+                granted(op, granted_userdata);
         else
                 deny(op, a.challenge);
         return 0;
 }
 
-static void ask_polkit(Op *op, uid_t uid, const char *action, bool without_polkit) {
+static void ask_polkit(Op *op, uid_t uid, const char *action, bool without_polkit, AccountsGrantedFn granted,
+                       void *userdata) {
         Accounts *a = op->a;
         int r;
 
@@ -78,6 +83,8 @@ static void ask_polkit(Op *op, uid_t uid, const char *action, bool without_polki
         q->op = op;
         q->uid = uid;
         q->without_polkit = without_polkit;
+        q->granted = granted;
+        q->userdata = userdata;
         /* Interaction allowed, as AccountsService always asks; a person may
          * take a while to type a password. */
         r = bus_polkit_check_async(a->bus, op->msg, action, true, UINT64_C(300) * USEC_PER_SEC, on_polkit_reply, q,
@@ -92,16 +99,17 @@ static void ask_polkit(Op *op, uid_t uid, const char *action, bool without_polki
         a->n_polkit++;
 }
 
-void accounts_authorize(Op *op, uid_t owner, const char *own_action, const char *admin_action) {
+void accounts_authorize(Op *op, uid_t owner, const char *own_action, const char *admin_action,
+                        AccountsGrantedFn granted, void *userdata) {
         uid_t uid = bus_sender_uid(op->msg);
 
         if (uid == UID_INVALID)
                 return op_fail(op, ACCOUNTS_ERROR_FAILED, "identifying caller failed");
         if (uid == 0)
-                return op_enqueue(op);
+                return granted(op, userdata);
         if (own_action && owner != UID_INVALID && uid == owner) {
                 op->as_owner = true;
-                return ask_polkit(op, uid, own_action, strcmp(own_action, OWN_DATA_ACTION) == 0);
+                return ask_polkit(op, uid, own_action, strcmp(own_action, OWN_DATA_ACTION) == 0, granted, userdata);
         }
-        ask_polkit(op, uid, admin_action, false);
+        ask_polkit(op, uid, admin_action, false, granted, userdata);
 }

@@ -185,14 +185,20 @@ static inline void op_freep(Op **op) {
 #define _cleanup_op_ __attribute__((cleanup(op_freep)))
 /* Queues a granted op; runs it when its turn comes. */
 void op_enqueue(Op *op);
+/* op_enqueue as what runs once accounts_authorize() grants op. */
+void op_granted(Op *op, void *userdata);
 /* Replies with an error and frees the op. */
 void op_fail(Op *op, const char *name, const char *fmt, ...) _printf_(3, 4);
 void ops_free_all(Accounts *a);
 
 /* accounts-polkit.c: root passes; the owner of the data asks polkit for
  * own_action (allowed without polkit); everyone else asks for
- * admin_action (denied without polkit). Takes op. */
-void accounts_authorize(Op *op, uid_t owner, const char *own_action, const char *admin_action);
+ * admin_action (denied without polkit). Once granted, granted(op,
+ * userdata) runs (at once, or when polkit answers); refused, op fails.
+ * Takes op. */
+typedef void (*AccountsGrantedFn)(Op *op, void *userdata);
+void accounts_authorize(Op *op, uid_t owner, const char *own_action, const char *admin_action,
+                        AccountsGrantedFn granted, void *userdata);
 
 /* bus-accounts.c, bus-accounts-user.c */
 int bus_accounts_register(Accounts *a);

@@ -126,7 +126,7 @@ static int setter_n(sd_bus_message *msg, AccUser *u, OpKind kind, const char *s1
                     sd_bus_creds_get_egid(creds, &op->caller_gid) < 0)
                         return sd_bus_reply_method_errorf(msg, ACCOUNTS_ERROR_FAILED, "identifying caller failed");
         }
-        accounts_authorize(TAKE_PTR(op), u->uid, own_action, admin_action);
+        accounts_authorize(TAKE_PTR(op), u->uid, own_action, admin_action, op_granted, NULL);
         return 1;
 }
 

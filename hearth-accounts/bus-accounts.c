@@ -83,7 +83,7 @@ static int method_create_user(sd_bus_message *msg, void *userdata, sd_bus_error 
         if (!op || !(op->name = strdup(name)) || !(op->s1 = strdup(real_name)))
                 return -ENOMEM;
         op->n[0] = type;
-        accounts_authorize(TAKE_PTR(op), UID_INVALID, NULL, ADMIN_ACTION);
+        accounts_authorize(TAKE_PTR(op), UID_INVALID, NULL, ADMIN_ACTION, op_granted, NULL);
         return 1;
 }
 
@@ -104,7 +104,7 @@ static int method_delete_user(sd_bus_message *msg, void *userdata, sd_bus_error 
         if (!op)
                 return -ENOMEM;
         op->b = remove_files;
-        accounts_authorize(TAKE_PTR(op), UID_INVALID, NULL, ADMIN_ACTION);
+        accounts_authorize(TAKE_PTR(op), UID_INVALID, NULL, ADMIN_ACTION, op_granted, NULL);
         return 1;
 }
 
@@ -119,7 +119,7 @@ static int cache_call(sd_bus_message *msg, Accounts *a, OpKind kind, sd_bus_erro
         op = op_new(a, kind, msg, UID_INVALID);
         if (!op || !(op->name = strdup(name)))
                 return -ENOMEM;
-        accounts_authorize(TAKE_PTR(op), UID_INVALID, NULL, ADMIN_ACTION);
+        accounts_authorize(TAKE_PTR(op), UID_INVALID, NULL, ADMIN_ACTION, op_granted, NULL);
         return 1;
 }
 

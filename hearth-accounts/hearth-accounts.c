@@ -193,11 +193,8 @@ int main(int argc, char *argv[]) {
                         tools = optarg;
                         break;
                 case 'l':
-                        if ((r = log_level_from_string(optarg)) < 0) {
-                                log_error("--log-level: expected err, warning, notice, info or debug");
+                        if (log_set_level_option(optarg) < 0)
                                 return 2;
-                        }
-                        log_set_max_level(r);
                         break;
                 default:
                         return 2;
@@ -240,21 +237,9 @@ int main(int argc, char *argv[]) {
         if (r < 0)
                 goto finish;
 
-        sigset_t mask;
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
-        signal(SIGPIPE, SIG_IGN);
-        r = sd_event_default(&a.event);
-        if (r >= 0)
-                r = sd_event_add_signal(a.event, NULL, SIGTERM, on_signal, &a);
-        if (r >= 0)
-                r = sd_event_add_signal(a.event, NULL, SIGINT, on_signal, &a);
-        if (r < 0) {
-                log_error_errno(r, "cannot set up the event loop: %m");
+        r = daemon_event_new(&a.event, false, on_signal, &a);
+        if (r < 0)
                 goto finish;
-        }
         watch_files(&a);
         r = connect_bus(&a);
         if (r < 0)

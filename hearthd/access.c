@@ -6,11 +6,12 @@
 #include <errno.h>
 #include <string.h>
 
+#include "access.h"
 #include "bus-error.h"
 #include "bus-polkit.h"
+#include "bus-util.h"
 #include "log.h"
 #include "macro.h"
-#include "manager.h"
 
 /* Checks waiting for polkit. Bounded: a caller whose agent never answers
  * must not pile up calls (each holding its message) without end, and one
@@ -21,36 +22,33 @@
  * several times its size in memory before polkit has said anything. */
 #define RECORD_TEXT_MAX_UNPRIVILEGED (64 * 1024)
 
-bool bus_sees_privileged(sd_bus_message *msg, ManagedHome *h) {
-        uid_t uid = bus_sender_uid(msg);
-        return uid == 0 || (uid != UID_INVALID && uid == h->uid);
-}
-
-typedef struct PolkitQuery {
-        Manager *m;
+struct PolkitQuery {
+        Access *a;
         Operation *op;
+        AccessGrantedFn granted;
+        void *userdata;
         uid_t uid;
         char *action;
         sd_bus_slot *slot;
-        struct PolkitQuery *next;
-} PolkitQuery;
+        PolkitQuery *next;
+};
 
 static void polkit_query_free(PolkitQuery *q) {
-        for (PolkitQuery **p = &q->m->polkit_queries; *p; p = &(*p)->next)
+        for (PolkitQuery **p = &q->a->queries; *p; p = &(*p)->next)
                 if (*p == q) {
                         *p = q->next;
                         break;
                 }
-        q->m->n_polkit_pending--;
+        q->a->n_pending--;
         sd_bus_slot_unref(q->slot);
         operation_free(q->op);
         free(q->action);
         free(q);
 }
 
-void manager_free_polkit_queries(Manager *m) {
-        while (m->polkit_queries)
-                polkit_query_free(m->polkit_queries);
+void access_done(Access *a) {
+        while (a->queries)
+                polkit_query_free(a->queries);
 }
 
 static void deny(Operation *op, const char *action) {
@@ -70,7 +68,7 @@ static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
         PolkitAnswer a = bus_polkit_read_reply(reply);
 
         if (a.authorized)
-                manager_operation_granted(q->m, TAKE_PTR(q->op));
+                q->granted(TAKE_PTR(q->op), q->userdata);
         else if (a.challenge && !q->op->admin_field)
                 /* The caller may retry allowing interactive authentication. */
                 operation_fail(TAKE_PTR(q->op), SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
@@ -81,18 +79,18 @@ static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
         return 0;
 }
 
-static unsigned polkit_pending_of(Manager *m, uid_t uid) {
+static unsigned polkit_pending_of(Access *a, uid_t uid) {
         unsigned n = 0;
-        for (PolkitQuery *q = m->polkit_queries; q; q = q->next)
+        for (PolkitQuery *q = a->queries; q; q = q->next)
                 n += q->uid == uid;
         return n;
 }
 
-static bool polkit_queue_full(Manager *m, uid_t uid) {
-        return m->n_polkit_pending >= POLKIT_PENDING_MAX || polkit_pending_of(m, uid) >= POLKIT_PENDING_PER_USER;
+static bool polkit_queue_full(Access *a, uid_t uid) {
+        return a->n_pending >= POLKIT_PENDING_MAX || polkit_pending_of(a, uid) >= POLKIT_PENDING_PER_USER;
 }
 
-int access_precheck(Manager *m, sd_bus_message *msg, size_t record_len, sd_bus_error *error) {
+int access_precheck(Access *a, sd_bus_message *msg, size_t record_len, sd_bus_error *error) {
         uid_t uid = bus_sender_uid(msg);
 
         if (uid == 0)
@@ -101,29 +99,32 @@ int access_precheck(Manager *m, sd_bus_message *msg, size_t record_len, sd_bus_e
                 return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGS,
                                          "record: %zu bytes; callers other than root may send at most %u",
                                          record_len, RECORD_TEXT_MAX_UNPRIVILEGED);
-        if (uid == UID_INVALID || polkit_queue_full(m, uid))
+        if (uid == UID_INVALID || polkit_queue_full(a, uid))
                 return sd_bus_error_setf(error, BUS_ERROR_TOO_MANY_OPERATIONS,
                                          "Too many calls wait for authorization; try again later");
         return 0;
 }
 
-static int ask_polkit(Manager *m, Operation *op, uid_t uid, const char *action) {
+static int ask_polkit(Access *a, Operation *op, uid_t uid, const char *action, AccessGrantedFn granted,
+                      void *userdata) {
         bool interactive = sd_bus_message_get_allow_interactive_authorization(op->msg);
         int r;
 
         if (!sd_bus_message_get_sender(op->msg))
                 return -EPERM; /* before -EBUSY: nobody to ask about, whatever the queue */
-        if (polkit_queue_full(m, uid))
+        if (polkit_queue_full(a, uid))
                 return -EBUSY;
         PolkitQuery *q = calloc(1, sizeof *q);
         if (!q || !(q->action = strdup(action))) {
                 free(q);
                 return -ENOMEM;
         }
-        q->m = m;
+        q->a = a;
         q->uid = uid;
+        q->granted = granted;
+        q->userdata = userdata;
         /* Interactive authentication may take as long as a person needs. */
-        r = bus_polkit_check_async(m->bus, op->msg, action, interactive, interactive ? UINT64_C(300) * USEC_PER_SEC : 0,
+        r = bus_polkit_check_async(sd_bus_message_get_bus(op->msg), op->msg, action, interactive, interactive ? UINT64_C(300) * USEC_PER_SEC : 0,
                                    on_polkit_reply, q, &q->slot);
         if (r < 0) {
                 free(q->action);
@@ -131,20 +132,21 @@ static int ask_polkit(Manager *m, Operation *op, uid_t uid, const char *action) 
                 return r;
         }
         q->op = op;
-        q->next = m->polkit_queries;
-        m->polkit_queries = q;
-        m->n_polkit_pending++;
+        q->next = a->queries;
+        a->queries = q;
+        a->n_pending++;
         return 0;
 }
 
-void access_check_then_run(Manager *m, Operation *op, uid_t owner, AccessRule rule, const char *polkit_action) {
+void access_check_then_run(Access *a, Operation *op, uid_t owner, AccessRule rule, const char *polkit_action,
+                           AccessGrantedFn granted, void *userdata) {
         uid_t uid = bus_sender_uid(op->msg);
 
         if (uid == 0 || (rule != ACCESS_ROOT_ONLY && uid != UID_INVALID && uid == owner)) {
-                manager_operation_granted(m, op);
+                granted(op, userdata);
                 return;
         }
-        int r = uid == UID_INVALID ? -EPERM : ask_polkit(m, op, uid, polkit_action);
+        int r = uid == UID_INVALID ? -EPERM : ask_polkit(a, op, uid, polkit_action, granted, userdata);
         if (r == -EBUSY)
                 operation_fail(op, BUS_ERROR_TOO_MANY_OPERATIONS,
                                "Too many calls wait for authorization; try again later");

@@ -7,17 +7,16 @@
 #include <time.h>
 
 #include "bus-error.h"
+#include "bus-home.h"
+#include "bus-manager.h"
+#include "bus-record-view.h"
+#include "bus-util.h"
 #include "json-strict.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
 #include "self-modify.h"
 #include "size.h"
-
-
-int bus_home_path(const char *name, char **ret) {
-        return sd_bus_path_encode(HOME1_HOME_PATH_PREFIX, name, ret);
-}
 
 /* ---- properties ------------------------------------------------------------------ */
 
@@ -38,8 +37,8 @@ static int prop_unix_record(sd_bus *bus, const char *path, const char *iface, co
         ManagedHome *h = userdata;
         char buf[4096];
         return sd_bus_message_append(reply, "(suusss)", h->name, (uint32_t) h->uid, (uint32_t) h->uid,
-                                     managed_home_real_name(h), managed_home_dir(h, buf, sizeof buf),
-                                     h->record->shell ?: "/bin/bash");
+                                     bus_record_real_name(h), managed_home_dir(h, buf, sizeof buf),
+                                     bus_record_shell(h));
 }
 
 static int prop_state(sd_bus *bus, const char *path, const char *iface, const char *prop, sd_bus_message *reply,
@@ -56,7 +55,7 @@ static int prop_user_record(sd_bus *bus, const char *path, const char *iface, co
         uint8_t type = 0;
         bool full = call && sd_bus_message_get_type(call, &type) >= 0 && type == SD_BUS_MESSAGE_METHOD_CALL &&
                     bus_sees_privileged(call, h);
-        _cleanup_free_ char *json = managed_home_record_json(h, full);
+        _cleanup_free_ char *json = bus_record_view(h, full);
         if (!json)
                 return -ENOMEM;
         return sd_bus_message_append(reply, "(sb)", json, !full);
@@ -157,22 +156,19 @@ static int reply_ref(sd_bus_message *msg, ManagedHome *h, bool please_suspend, s
         if (uid != 0 && uid != h->uid)
                 return sd_bus_error_setf(error, BUS_ERROR_ACCESS_DENIED, "home %s: only root and its user may "
                                          "reference it", h->name);
-        if (h->state == HOME_LOCKED)
-                return sd_bus_error_setf(error, BUS_ERROR_HOME_LOCKED,
-                                         "Home of user %s is currently locked, please unlock locally first.", h->name);
-        if (h->state != HOME_ACTIVE)
-                return sd_bus_error_setf(error, BUS_ERROR_HOME_NOT_ACTIVE, "home %s: not active", h->name);
-        if (h->running && (h->running->type == OP_DEACTIVATE || h->running->type == OP_DEACTIVATE_UNREFERENCED ||
-                           h->running->type == OP_RELEASE || h->running->type == OP_LOCK))
-                return sd_bus_error_setf(error, BUS_ERROR_HOME_BUSY, "home %s: is being deactivated", h->name);
+        HomeCheck c = home_check_ref(h->state, h->running && home_deactivating(h->running->type));
+        if (c.verdict == HOME_REFUSE) {
+                char text[256];
+                return sd_bus_error_set(error, c.error, home_check_message(&c, h->name, text, sizeof text));
+        }
         RefFd *ref;
-        r = managed_home_ref(h, please_suspend, &fd, &ref);
+        r = home_refs_add(&h->refs, please_suspend, &fd, &ref);
         if (r < 0)
                 return sd_bus_error_setf(error, BUS_ERROR_FAILED, "home %s: cannot make a reference: %s", h->name,
                                          strerror(-r));
         r = sd_bus_reply_method_return(msg, "h", fd);
         if (r < 0)
-                managed_home_ref_drop(h, ref);
+                home_refs_drop(&h->refs, ref);
         return r;
 }
 
@@ -267,7 +263,7 @@ int bus_method_for_home(sd_bus_message *msg, ManagedHome *h, const char *method,
                 const char *text;
                 r = sd_bus_message_read(msg, "s", &text);
                 if (r >= 0)
-                        r = access_precheck(h->manager, msg, strlen(text), error);
+                        r = access_precheck(&h->manager->access, msg, strlen(text), error);
                 if (r >= 0)
                         r = prepare_update(h, text, op, error);
                 break;
@@ -282,7 +278,8 @@ int bus_method_for_home(sd_bus_message *msg, ManagedHome *h, const char *method,
         const char *action = rule->action;
         if (rule->type == OP_UPDATE && bus_sender_uid(msg) == h->uid && !op->admin_field)
                 action = HOME1_ACTION_UPDATE_HOME_BY_OWNER;
-        access_check_then_run(h->manager, TAKE_PTR(op), h->uid, rule->rule, action);
+        access_check_then_run(&h->manager->access, TAKE_PTR(op), h->uid, rule->rule, action,
+                              bus_manager_home_granted, h->manager);
         return 1;
 }
 

@@ -7,6 +7,10 @@
 #include <linux/magic.h>
 
 #include "bus-error.h"
+#include "bus-home.h"
+#include "bus-manager.h"
+#include "bus-record-view.h"
+#include "bus-util.h"
 #include "json-strict.h"
 #include "log.h"
 #include "macro.h"
@@ -36,8 +40,8 @@ static int method_get_home_by_name(sd_bus_message *msg, void *userdata, sd_bus_e
         if (r < 0)
                 return r;
         return sd_bus_reply_method_return(msg, "usussso", (uint32_t) h->uid, managed_home_state(h),
-                                          (uint32_t) h->uid, managed_home_real_name(h), managed_home_dir(h, buf, sizeof buf),
-                                          h->record->shell ?: "/bin/bash", h->path);
+                                          (uint32_t) h->uid, bus_record_real_name(h), managed_home_dir(h, buf, sizeof buf),
+                                          bus_record_shell(h), h->path);
 }
 
 static int method_get_home_by_uid(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -51,13 +55,13 @@ static int method_get_home_by_uid(sd_bus_message *msg, void *userdata, sd_bus_er
         if (!h)
                 return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_HOME, "No home for UID %u known", uid);
         return sd_bus_reply_method_return(msg, "ssussso", h->name, managed_home_state(h), (uint32_t) h->uid,
-                                          managed_home_real_name(h), managed_home_dir(h, buf, sizeof buf),
-                                          h->record->shell ?: "/bin/bash", h->path);
+                                          bus_record_real_name(h), managed_home_dir(h, buf, sizeof buf),
+                                          bus_record_shell(h), h->path);
 }
 
 static int reply_record(sd_bus_message *msg, ManagedHome *h) {
         bool full = bus_sees_privileged(msg, h);
-        _cleanup_free_ char *json = managed_home_record_json(h, full);
+        _cleanup_free_ char *json = bus_record_view(h, full);
         if (!json)
                 return -ENOMEM;
         return sd_bus_reply_method_return(msg, "sbo", json, !full, h->path);
@@ -92,8 +96,8 @@ static int method_list_homes(sd_bus_message *msg, void *userdata, sd_bus_error *
         for (size_t i = 0; r >= 0 && i < m->n_homes; i++) {
                 ManagedHome *h = m->homes[i];
                 r = sd_bus_message_append(reply, "(susussso)", h->name, (uint32_t) h->uid, managed_home_state(h),
-                                          (uint32_t) h->uid, managed_home_real_name(h),
-                                          managed_home_dir(h, buf, sizeof buf), h->record->shell ?: "/bin/bash", h->path);
+                                          (uint32_t) h->uid, bus_record_real_name(h),
+                                          managed_home_dir(h, buf, sizeof buf), bus_record_shell(h), h->path);
         }
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
@@ -135,7 +139,7 @@ static int method_update_home(sd_bus_message *msg, void *userdata, sd_bus_error 
         r = sd_bus_message_read(msg, "s", &text);
         if (r < 0)
                 return r;
-        r = access_precheck(userdata, msg, strlen(text), error);
+        r = access_precheck(&((Manager *) userdata)->access, msg, strlen(text), error);
         if (r < 0)
                 return r;
         r = json_parse_strict(text, strlen(text), &j, &why);
@@ -239,7 +243,7 @@ static int parse_new_record(Manager *m, sd_bus_message *msg, UserRecord **ret, s
         int r = sd_bus_message_read(msg, "s", &text);
         if (r < 0)
                 return r;
-        r = access_precheck(m, msg, strlen(text), error);
+        r = access_precheck(&m->access, msg, strlen(text), error);
         if (r < 0)
                 return r;
         r = user_record_parse(text, strlen(text), ret, &why);
@@ -281,7 +285,8 @@ static int method_create_home(sd_bus_message *msg, void *userdata, sd_bus_error 
         r = user_record_strip(rec, USER_RECORD_SECRET | USER_RECORD_STATUS | USER_RECORD_SIGNATURE);
         if (r < 0)
                 return r;
-        access_check_then_run(m, TAKE_PTR(op), UID_INVALID, ACCESS_ROOT_ONLY, HOME1_ACTION_CREATE_HOME);
+        access_check_then_run(&m->access, TAKE_PTR(op), UID_INVALID, ACCESS_ROOT_ONLY, HOME1_ACTION_CREATE_HOME,
+                              bus_manager_home_granted, m);
         return 1;
 }
 
@@ -315,13 +320,10 @@ static int method_register_home(sd_bus_message *msg, void *userdata, sd_bus_erro
         return sd_bus_reply_method_return(msg, NULL);
 }
 
-void manager_operation_granted(Manager *m, Operation *op) {
+void bus_manager_home_granted(Operation *op, void *userdata) {
+        Manager *m = userdata;
         ManagedHome *h;
 
-        if (op->type == OP_POOL) {
-                pool_service_enqueue(m->pool, op);
-                return;
-        }
         if (op->type == OP_CREATE) {
                 sd_bus_error error = SD_BUS_ERROR_NULL;
                 /* Another create may have taken the name or UID meanwhile. */
@@ -382,7 +384,7 @@ static int for_all_homes(sd_bus_message *msg, Manager *m, OperationType type, sd
                 ManagedHome *h = m->homes[i];
                 if (h->state != HOME_ACTIVE)
                         continue;
-                if (type == OP_LOCK && (h->record->storage != USER_STORAGE_LUKS || !managed_home_all_refs_suspend(h)))
+                if (type == OP_LOCK && (h->record->storage != USER_STORAGE_LUKS || !home_refs_all_suspend(&h->refs)))
                         continue;
                 Operation *op = operation_new(type, h->name, NULL);
                 if (!op) {

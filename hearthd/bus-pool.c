@@ -19,6 +19,7 @@
 
 #include "autogrow.h"
 #include "bus-error.h"
+#include "bus-pool.h"
 #include "json-strict.h"
 #include "log.h"
 #include "macro.h"
@@ -180,8 +181,7 @@ static void start_next(PoolService *s) {
         if (s->running)
                 return;
         if (s->m->stopping) {
-                if (manager_running_operations(s->m) == 0)
-                        (void) sd_event_exit(s->m->event, 0);
+                manager_exit_when_idle(s->m);
                 return;
         }
         if (s->autogrow_due && autogrow_pending(s))
@@ -261,6 +261,10 @@ static char **argv_new(const char *first, ...) {
         return l;
 }
 
+static void pool_granted(Operation *op, void *userdata) {
+        pool_service_enqueue(userdata, op);
+}
+
 static int call_tool(sd_bus_message *msg, PoolService *s, PoolMethod method, bool privileged, char **argv) {
         Operation *op;
         if (!argv)
@@ -269,7 +273,8 @@ static int call_tool(sd_bus_message *msg, PoolService *s, PoolMethod method, boo
         if (r < 0)
                 return r;
         if (privileged)
-                access_check_then_run(s->m, op, UID_INVALID, ACCESS_ROOT_ONLY, POOL1_ACTION_MANAGE);
+                access_check_then_run(&s->m->access, op, UID_INVALID, ACCESS_ROOT_ONLY, POOL1_ACTION_MANAGE,
+                                      pool_granted, s);
         else
                 pool_service_enqueue(s, op);
         return 1;

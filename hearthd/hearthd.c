@@ -16,7 +16,11 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "bus-home.h"
+#include "bus-manager.h"
 #include "bus-names.h"
+#include "bus-pool.h"
+#include "bus-util.h"
 #include "config.h"
 #include "fileio.h"
 #include "log.h"
@@ -139,11 +143,8 @@ int main(int argc, char *argv[]) {
                         config = optarg;
                         break;
                 case 'l':
-                        if ((r = log_level_from_string(optarg)) < 0) {
-                                log_error("--log-level: expected err, warning, notice, info or debug");
+                        if (log_set_level_option(optarg) < 0)
                                 return 2;
-                        }
-                        log_set_max_level(r);
                         break;
                 default:
                         return 2;
@@ -185,23 +186,10 @@ int main(int argc, char *argv[]) {
                 manager_free(m);
                 return 1;
         }
-        sigset_t mask;
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGCHLD);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
-        signal(SIGPIPE, SIG_IGN);
-
-        r = sd_event_default(&m->event);
-        if (r >= 0)
-                r = sd_event_add_signal(m->event, NULL, SIGTERM, on_signal, m);
-        if (r >= 0)
-                r = sd_event_add_signal(m->event, NULL, SIGINT, on_signal, m);
-        if (r < 0) {
-                log_error_errno(r, "cannot set up the event loop: %m");
+        /* Workers and hearth-pool runs end through the loop (worker-client.c). */
+        r = daemon_event_new(&m->event, true, on_signal, m);
+        if (r < 0)
                 goto finish;
-        }
         r = mkdir_parents(runtime_dir, 0755);
         if (r < 0) {
                 log_error_errno(r, "cannot create %s: %m", runtime_dir);

@@ -14,18 +14,17 @@
 #include "log.h"
 #include "macro.h"
 #include "user-record.h"
+#include "worker-protocol.h"
 
-#define PREFIX ".#hearth-"
 #define USERS_MAX 4096
 
-/* The user of ".#hearth-<what>.<user>.<XXXXXX>", or NULL if name is not one. */
+/* The user of a leftover's name, or NULL if name is not one. */
 static char *leftover_user(const char *name) {
-        if (strncmp(name, PREFIX, strlen(PREFIX)) != 0)
+        const char *user;
+        size_t n;
+        if (!worker_leftover_parse(name, &user, &n))
                 return NULL;
-        const char *user = strchr(name + strlen(PREFIX), '.'), *end = strrchr(name, '.');
-        if (!user || end <= user + 1 || strlen(end + 1) != 6)
-                return NULL;
-        char *u = strndup(user + 1, (size_t) (end - user - 1));
+        char *u = strndup(user, n);
         if (u && !valid_user_name(u))
                 u = mfree(u);
         return u;
@@ -112,7 +111,7 @@ int leftovers_take_home(const char *home_root, const char *user, uid_t uid, uint
                 suffix[i] = chars[rnd[i] % (sizeof chars - 1)];
         suffix[6] = 0;
         if (asprintf(&from, "%s/%s" HOME_STORAGE_SUFFIX, home_root, user) < 0 ||
-            asprintf(&to, "%s/" PREFIX "remove.%s.%s", home_root, user, suffix) < 0) {
+            asprintf(&to, "%s/" WORKER_LEFTOVER_PREFIX "remove.%s.%s", home_root, user, suffix) < 0) {
                 free(from);
                 return log_oom();
         }

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* One home as hearthd keeps it: its stable state, the operation running on
- * it (in a hearth-work child) and the ones waiting, in order, and the file
- * descriptors that hold it active. */
+/* One home's operations, one at a time in the order they came: each
+ * checked against the home's state (home-policy.c), run in a hearth-work
+ * child, its outcome taken into the home's record and state, its call
+ * answered. */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -13,236 +13,24 @@
 #include <unistd.h>
 
 #include "bus-error.h"
+#include "bus-home.h"
+#include "bus-util.h"
+#include "home-mark.h"
 #include "identity-store.h"
 #include "json-strict.h"
 #include "leftovers.h"
 #include "log.h"
 #include "macro.h"
+#include "managed-home.h"
 #include "manager.h"
 #include "self-modify.h"
 #include "size.h"
 #include "worker-protocol.h"
 
 #define QUEUE_MAX 64
-#define AUTH_RATE_INTERVAL_DEFAULT (60 * USEC_PER_SEC)
-#define AUTH_RATE_BURST_DEFAULT 10
 
-static const char *const state_names[_HOME_STATE_MAX] = {
-        [HOME_ABSENT] = "absent",
-        [HOME_INACTIVE] = "inactive",
-        [HOME_ACTIVE] = "active",
-        [HOME_LOCKED] = "locked",
-        [HOME_DIRTY] = "dirty",
-};
-
-const char *home_state_to_string(HomeState s) {
-        return s >= 0 && s < _HOME_STATE_MAX ? state_names[s] : NULL;
-}
-
-/* The names homed shows while an operation runs. */
 const char *managed_home_state(ManagedHome *h) {
-        bool active = h->state == HOME_ACTIVE;
-        if (!h->running)
-                return state_names[h->state];
-        switch (h->running->type) {
-        case OP_CREATE:
-        case OP_REALIZE:
-                return "creating";
-        case OP_ACTIVATE:
-                return "activating";
-        case OP_ACQUIRE:
-                return active ? "authenticating-for-acquire" : "activating-for-acquire";
-        case OP_DEACTIVATE:
-        case OP_DEACTIVATE_UNREFERENCED:
-        case OP_RELEASE:
-                return "deactivating";
-        case OP_LOCK:
-                return "locking";
-        case OP_UNLOCK:
-                return "unlocking";
-        case OP_AUTHENTICATE:
-                return active ? "authenticating-while-active" : "authenticating";
-        case OP_UPDATE:
-                return active ? "updating-while-active" : "updating";
-        case OP_RESIZE:
-                return active ? "resizing-while-active" : "resizing";
-        case OP_PASSWD:
-                return active ? "passwd-while-active" : "passwd";
-        case OP_REMOVE:
-        case OP_UNREGISTER:
-                return "removing";
-        default:
-                return state_names[h->state];
-        }
-}
-
-Operation *operation_new(OperationType type, const char *user_name, sd_bus_message *msg) {
-        Operation *op = calloc(1, sizeof *op);
-        if (!op)
-                return NULL;
-        op->type = type;
-        op->user_name = user_name ? strdup(user_name) : NULL;
-        if (user_name && !op->user_name)
-                return mfree(op);
-        op->msg = sd_bus_message_ref(msg);
-        return op;
-}
-
-Operation *operation_free(Operation *op) {
-        if (!op)
-                return NULL;
-        sd_bus_message_unref(op->msg);
-        secret_free(op->secret);
-        secret_free(op->new_secret);
-        secret_free(op->recovery);
-        user_record_free(op->record);
-        strv_free(op->pool_argv);
-        free(op->admin_field);
-        free(op->user_name);
-        free(op);
-        return NULL;
-}
-
-static void operation_finish(Operation *op, const sd_bus_error *error) {
-        if (op->home)
-                manager_flush_nss(op->home->manager);
-        if (op->done)
-                op->done(op, error, op->done_userdata);
-        else if (op->msg) {
-                int r = error ? sd_bus_reply_method_error(op->msg, error) : sd_bus_reply_method_return(op->msg, NULL);
-                if (r < 0 && error) {
-                        /* The message was unusable: the caller still gets an answer. */
-                        log_warning_errno(r, "cannot send error %s: %m", error->name);
-                        r = sd_bus_reply_method_errorf(op->msg, BUS_ERROR_FAILED, "the operation failed");
-                }
-                if (r < 0)
-                        log_warning_errno(r, "cannot answer a call: %m");
-        }
-        operation_free(op);
-}
-
-void operation_fail(Operation *op, const char *name, const char *fmt, ...) {
-        _cleanup_free_ char *text = NULL;
-        va_list ap;
-
-        va_start(ap, fmt);
-        if (vasprintf(&text, fmt, ap) < 0)
-                text = NULL;
-        va_end(ap);
-        sd_bus_error e = SD_BUS_ERROR_MAKE_CONST(name, text ?: "out of memory");
-        operation_finish(op, &e);
-}
-
-/* ---- references ---------------------------------------------------------- */
-
-static void ref_free(RefFd *ref) {
-        sd_event_source_disable_unref(ref->source);
-        if (ref->fd >= 0)
-                close(ref->fd);
-        free(ref);
-}
-
-bool managed_home_referenced(ManagedHome *h) {
-        return h->refs != NULL;
-}
-
-/* LockAllHomes locks a home only if it is held and every holder asked for it. */
-bool managed_home_all_refs_suspend(ManagedHome *h) {
-        if (!h->refs)
-                return false;
-        for (RefFd *r = h->refs; r; r = r->next)
-                if (!r->please_suspend)
-                        return false;
-        return true;
-}
-
-static void ref_unlink(ManagedHome *h, RefFd *ref) {
-        for (RefFd **p = &h->refs; *p; p = &(*p)->next)
-                if (*p == ref) {
-                        *p = ref->next;
-                        break;
-                }
-        ref_free(ref);
-}
-
-static int on_ref_closed(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        RefFd *ref = userdata;
-        ManagedHome *h = ref->home;
-        char buf[64];
-
-        /* Only EOF or an error means every writer is gone; a client writing
-         * into its reference is drained (bounded per wakeup) and ignored. */
-        if (!(revents & (EPOLLHUP | EPOLLERR))) {
-                for (int i = 0; i < 16; i++) {
-                        ssize_t n = read(fd, buf, sizeof buf);
-                        if (n == 0)
-                                break;
-                        if (n < 0)
-                                return 0;
-                }
-        }
-        ref_unlink(h, ref);
-        if (!h->refs && h->state == HOME_ACTIVE) {
-                log_info("home %s: last reference closed, deactivating", h->name);
-                Operation *op = operation_new(OP_DEACTIVATE_UNREFERENCED, h->name, NULL);
-                if (!op)
-                        return log_oom();
-                managed_home_enqueue(h, op);
-        }
-        return 0;
-}
-
-void managed_home_ref_drop(ManagedHome *h, RefFd *ref) {
-        ref_unlink(h, ref);
-}
-
-void managed_home_refs_clear(ManagedHome *h) {
-        while (h->refs) {
-                RefFd *r = h->refs;
-                h->refs = r->next;
-                ref_free(r);
-        }
-}
-
-int managed_home_ref(ManagedHome *h, bool please_suspend, int *ret_fd, RefFd **ret_ref) {
-        size_t n = 0;
-        int p[2];
-        int r;
-
-        for (RefFd *i = h->refs; i; i = i->next)
-                n++;
-        if (n >= REFS_PER_HOME_MAX)
-                return log_warning_errno(EMFILE, "home %s: already %zu references; refusing more", h->name, n);
-
-        if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
-                return log_error_errno(errno, "home %s: cannot make a reference: %m", h->name);
-        RefFd *ref = calloc(1, sizeof *ref);
-        if (!ref) {
-                close(p[0]);
-                close(p[1]);
-                return log_oom();
-        }
-        ref->fd = p[0];
-        ref->home = h;
-        ref->please_suspend = please_suspend;
-        r = sd_event_add_io(h->manager->event, &ref->source, ref->fd, EPOLLIN, on_ref_closed, ref);
-        if (r < 0) {
-                ref_free(ref);
-                close(p[1]);
-                return log_error_errno(r, "home %s: cannot watch a reference: %m", h->name);
-        }
-        ref->next = h->refs;
-        h->refs = ref;
-        *ret_fd = p[1];
-        if (ret_ref)
-                *ret_ref = ref;
-        return 0;
-}
-
-/* ---- records as clients see them ------------------------------------------ */
-
-const char *managed_home_real_name(ManagedHome *h) {
-        return h->record->real_name ?: h->name;
+        return home_state_shown(h->state, h->running, h->running ? h->running->type : _OP_MAX);
 }
 
 const char *managed_home_dir(ManagedHome *h, char *buf, size_t size) {
@@ -252,110 +40,10 @@ const char *managed_home_dir(ManagedHome *h, char *buf, size_t size) {
         return buf;
 }
 
-/* Signed with this machine's key (identity_store_load() verified the
- * signature itself; this only tells whose key made it). */
-static bool signed_locally(ManagedHome *h) {
-        Keyring *kr;
-        json_object *sigs;
-        const char *mine;
-
-        if (identity_store_keyring(h->manager->store, false, &kr) < 0 || !(mine = keyring_public_pem(kr)) ||
-            !json_object_object_get_ex(h->record->json, "signature", &sigs) ||
-            !json_object_is_type(sigs, json_type_array))
-                return false;
-        for (size_t i = 0; i < json_object_array_length(sigs); i++) {
-                json_object *key;
-                if (json_object_object_get_ex(json_object_array_get_idx(sigs, i), "key", &key) &&
-                    json_object_is_type(key, json_type_string) && strcmp(json_object_get_string(key), mine) == 0)
-                        return true;
-        }
-        return false;
-}
-
-static int64_t status_int(json_object *status, const char *field) {
-        json_object *v;
-        if (!status || !json_object_object_get_ex(status, field, &v) || !json_object_is_type(v, json_type_int))
-                return -1;
-        return json_object_get_int64(v);
-}
-
-/* The fields homed adds to status for its clients (homectl inspect shows them). */
-static void augment_status(ManagedHome *h, json_object *mine) {
-        int64_t usage = status_int(mine, "diskUsage"), free_bytes = status_int(mine, "diskFree");
-        int64_t floor = (int64_t) USER_RECORD_DISK_SIZE_MIN;
-
-        json_object_object_add(mine, "state", json_object_new_string(managed_home_state(h)));
-        json_object_object_add(mine, "service", json_object_new_string(USER_RECORD_SERVICE_HEARTH));
-        json_object_object_add(mine, "signedLocally", json_object_new_boolean(signed_locally(h)));
-        int64_t size = status_int(mine, "diskSize");
-        if (usage > floor)
-                floor = usage;
-        json_object_object_add(mine, "diskFloor", json_object_new_int64(floor));
-        if (usage >= 0 && free_bytes >= 0)
-                json_object_object_add(mine, "diskCeiling", json_object_new_int64(usage + free_bytes));
-        else if (size >= 0)
-                json_object_object_add(mine, "diskCeiling", json_object_new_int64(size));
-        if (h->state == HOME_DIRTY && h->dirty_reason)
-                json_object_object_add(mine, "dirtyReason", json_object_new_string(h->dirty_reason));
-}
-
-char *managed_home_record_json(ManagedHome *h, bool full) {
-        _cleanup_json_ json_object *j = user_record_without(h->record, USER_RECORD_SECRET | USER_RECORD_STATUS |
-                                                                              (full ? 0 : USER_RECORD_PRIVILEGED));
-        const char *mid = user_record_machine_id();
-        if (!j)
-                return NULL;
-        if (mid) {
-                json_object *status = json_object_new_object(), *mine = NULL;
-                if (!status)
-                        return NULL;
-                if (h->status)
-                        (void) json_object_deep_copy(h->status, &mine, NULL);
-                if (!mine)
-                        mine = json_object_new_object();
-                if (!mine) {
-                        json_object_put(status);
-                        return NULL;
-                }
-                augment_status(h, mine);
-                json_object_object_add(status, mid, mine);
-                json_object_object_add(j, "status", status);
-        }
-        const char *s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
-        return s ? strdup(s) : NULL;
-}
-
-/* ---- the rate limit on failed authentication ------------------------------ */
-
 static uint64_t now_usec(clockid_t clock) {
         struct timespec ts;
         clock_gettime(clock, &ts);
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
-
-static uint64_t record_u64(ManagedHome *h, const char *field, uint64_t def, uint64_t max) {
-        json_object *v;
-        if (!json_object_object_get_ex(h->record->json, field, &v) || !json_object_is_type(v, json_type_int))
-                return def;
-        int64_t x = json_object_get_int64(v);
-        return x <= 0 || (uint64_t) x > max ? def : (uint64_t) x;
-}
-
-static bool auth_limit_hit(ManagedHome *h) {
-        uint64_t interval = record_u64(h, "rateLimitIntervalUSec", AUTH_RATE_INTERVAL_DEFAULT, UINT64_C(1) << 50);
-        uint64_t burst = record_u64(h, "rateLimitBurst", AUTH_RATE_BURST_DEFAULT, 1000000);
-        uint64_t now = now_usec(CLOCK_MONOTONIC);
-
-        if (now - h->auth_window_start >= interval) {
-                h->auth_window_start = now;
-                h->auth_failures = 0;
-        }
-        return h->auth_failures >= burst;
-}
-
-static bool takes_secret(OperationType t) {
-        return t == OP_ACTIVATE || t == OP_ACQUIRE || t == OP_UNLOCK || t == OP_AUTHENTICATE || t == OP_PASSWD ||
-               t == OP_RESIZE || t == OP_REALIZE || t == OP_UPDATE;
 }
 
 /* ---- running operations ----------------------------------------------------- */
@@ -372,6 +60,7 @@ static void finish_running(ManagedHome *h, const sd_bus_error *error) {
         Operation *op = TAKE_PTR(h->running);
         h->job = worker_job_free(h->job);
         changed(h);
+        manager_flush_nss(h->manager);
         operation_finish(op, error);
         start_next(h);
 }
@@ -405,10 +94,8 @@ static void fail_running(ManagedHome *h, const char *name, const char *fmt, ...)
         va_list ap;
 
         va_start(ap, fmt);
-        if (vasprintf(&text, fmt, ap) < 0)
-                text = NULL;
+        sd_bus_error e = operation_errorv(name, &text, fmt, ap);
         va_end(ap);
-        sd_bus_error e = SD_BUS_ERROR_MAKE_CONST(name, text ?: "out of memory");
         finish_running(h, &e);
 }
 
@@ -416,45 +103,7 @@ static void set_state(ManagedHome *h, HomeState s) {
         h->state = s;
         if (s != HOME_DIRTY)
                 h->dirty_reason = mfree(h->dirty_reason);
-        (void) manager_runtime_mark(h->manager, h);
-}
-
-static const char *worker_op(OperationType t, HomeState s) {
-        switch (t) {
-        case OP_CREATE:
-        case OP_REALIZE:
-                return WORKER_OP_CREATE;
-        case OP_ACTIVATE:
-                return WORKER_OP_ACTIVATE;
-        case OP_ACQUIRE:
-                return s == HOME_ACTIVE ? WORKER_OP_AUTHENTICATE : WORKER_OP_ACTIVATE;
-        case OP_DEACTIVATE:
-        case OP_DEACTIVATE_UNREFERENCED:
-        case OP_RELEASE:
-                return WORKER_OP_DEACTIVATE;
-        case OP_LOCK:
-                return WORKER_OP_LOCK;
-        case OP_UNLOCK:
-                return WORKER_OP_UNLOCK;
-        case OP_AUTHENTICATE:
-                return WORKER_OP_AUTHENTICATE;
-        case OP_UPDATE:
-                return WORKER_OP_UPDATE;
-        case OP_RESIZE:
-                return WORKER_OP_RESIZE;
-        case OP_PASSWD:
-                return WORKER_OP_PASSWD;
-        case OP_REMOVE:
-                /* Absent: only what an interrupted operation left is there. */
-                return s == HOME_ABSENT ? WORKER_OP_CLEAN : WORKER_OP_REMOVE;
-        case OP_UNREGISTER:
-        case OP_CLEAN:
-                return WORKER_OP_CLEAN;
-        case OP_QUOTA_SWEEP:
-                return WORKER_OP_INSPECT;
-        default:
-                return NULL;
-        }
+        (void) home_mark_write(h->manager->runtime_dir, h->name, h->state);
 }
 
 static const char *format_seconds(uint64_t usec, char *buf, size_t size) {
@@ -470,7 +119,7 @@ static const char *format_seconds(uint64_t usec, char *buf, size_t size) {
 /* After a worker died half-way: what is there now decides. */
 static void rederive_state(ManagedHome *h) {
         _cleanup_free_ char *reason = NULL;
-        HomeState s = manager_derive_state(h->manager, h->record, &reason);
+        HomeState s = home_state_now(h->manager->runtime_dir, h->manager->home_root, h->record, &reason);
         if (s == h->state && !reason)
                 return;
         if (reason)
@@ -479,28 +128,12 @@ static void rederive_state(ManagedHome *h) {
         free(h->dirty_reason);
         h->dirty_reason = TAKE_PTR(reason);
         if (s == HOME_ABSENT || s == HOME_INACTIVE)
-                managed_home_refs_clear(h);
+                home_refs_clear(&h->refs);
 }
 
 /* What the worker's record may differ in from the stored one without
  * being news: the status, secrets and the signature (made when stored). */
 #define RECORD_VOLATILE (USER_RECORD_SECRET | USER_RECORD_STATUS | USER_RECORD_SIGNATURE)
-
-/* Whether an operation changes the storage itself, so that its outcome is
- * on disk whether or not its record could be stored. */
-static bool changes_storage(ManagedHome *h, OperationType t) {
-        switch (t) {
-        case OP_CREATE:
-        case OP_REALIZE:
-        case OP_UPDATE:
-        case OP_RESIZE:
-                return true;
-        case OP_PASSWD:
-                return h->record->storage == USER_STORAGE_LUKS; /* keyslots */
-        default:
-                return false;
-        }
-}
 
 /* What the worker says for hearthd alone (worker-protocol.h): taken out of
  * the status before clients see it. */
@@ -586,14 +219,14 @@ static int take_worker_record(ManagedHome *h, const char *text, size_t len, bool
 static void reply_with_ref(ManagedHome *h, Operation *op) {
         _cleanup_close_ int fd = -1;
         RefFd *ref;
-        int r = managed_home_ref(h, op->please_suspend, &fd, &ref);
+        int r = home_refs_add(&h->refs, op->please_suspend, &fd, &ref);
         if (r < 0) {
                 fail_running(h, BUS_ERROR_FAILED, "home %s: cannot make a reference: %s", h->name, strerror(-r));
                 return;
         }
         if (op->msg && (r = sd_bus_reply_method_return(op->msg, "h", fd)) < 0) {
                 log_warning_errno(r, "home %s: cannot answer AcquireHome: %m", h->name);
-                managed_home_ref_drop(h, ref);
+                home_refs_drop(&h->refs, ref);
         }
         /* Our copy of the write end goes (cleanup): the client's is the reference. */
         op->msg = sd_bus_message_unref(op->msg);
@@ -642,7 +275,7 @@ static void sweep_done(ManagedHome *h, const WorkerResult *res) {
 static void on_worker_done(const WorkerResult *res, void *userdata) {
         ManagedHome *h = userdata;
         Operation *op = h->running;
-        const char *wop = worker_op(op->type, h->state);
+        const char *wop = home_worker_op(op->type, h->state);
         int r;
 
         if (op->type == OP_QUOTA_SWEEP) {
@@ -693,7 +326,7 @@ static void on_worker_done(const WorkerResult *res, void *userdata) {
                 if (res->status == WORKER_BAD_PASSWORD) {
                         /* An empty first try (homectl's) is not a guess. */
                         if (op->secret && op->secret->n_password > 0)
-                                h->auth_failures++;
+                                h->auth.failures++;
                         /* A TPM-sealed home's worker says how many tries the TPM has left. */
                         const char *tpm = res->reason ? strstr(res->reason, "TPM2:") : NULL;
                         fail_running(h, BUS_ERROR_BAD_PASSWORD,
@@ -711,19 +344,19 @@ static void on_worker_done(const WorkerResult *res, void *userdata) {
                 return;
         }
 
-        bool store = op->type != OP_REMOVE && op->type != OP_AUTHENTICATE &&
-                     !(op->type == OP_ACQUIRE && strcmp(wop, "authenticate") == 0);
-        if (op->type != OP_REMOVE && op->type != OP_UNREGISTER && op->type != OP_CLEAN) {
+        bool changes_storage = home_changes_storage(op->type, h->record->storage);
+        if (home_returns_record(op->type)) {
                 bool save_failed = false;
-                r = take_worker_record(h, res->output, res->output_len, store, &save_failed);
-                if (r < 0 && save_failed && !changes_storage(h, op->type) && op->type != OP_PASSWD) {
+                r = take_worker_record(h, res->output, res->output_len, home_stores_record(op->type, h->state),
+                                       &save_failed);
+                if (r < 0 && save_failed && !changes_storage && op->type != OP_PASSWD) {
                         /* Activation and the like: what changed in the record is
                          * this machine's view of the home (binding), written
                          * again next time; the state is what the storage says. */
                         log_warning_errno(r, "home %s: %s succeeded, but its record could not be stored: %m",
                                           h->name, wop);
                         r = 0;
-                } else if (r < 0 && !changes_storage(h, op->type)) {
+                } else if (r < 0 && !changes_storage) {
                         /* Nothing happened but in the record, which stays as it was. */
                         fail_running(h, BUS_ERROR_FAILED, "home %s: cannot store the updated record: %s; "
                                      "nothing was changed", h->name, strerror(-r));
@@ -741,23 +374,13 @@ static void on_worker_done(const WorkerResult *res, void *userdata) {
                 }
         }
 
+        HomeState next = h->state;
+        bool sets_state = home_state_after(op->type, h->state, &next);
         switch (op->type) {
         case OP_DEACTIVATE:
         case OP_DEACTIVATE_UNREFERENCED:
         case OP_RELEASE:
-                managed_home_refs_clear(h);
-                /* fall through */
-        case OP_CREATE:
-        case OP_REALIZE:
-                set_state(h, HOME_INACTIVE);
-                break;
-        case OP_ACTIVATE:
-        case OP_UNLOCK:
-        case OP_ACQUIRE:
-                set_state(h, HOME_ACTIVE);
-                break;
-        case OP_LOCK:
-                set_state(h, HOME_LOCKED);
+                home_refs_clear(&h->refs);
                 break;
         case OP_UNREGISTER:
                 drop_unregistered(h);
@@ -770,14 +393,16 @@ static void on_worker_done(const WorkerResult *res, void *userdata) {
                                      h->name, strerror(-r));
                         return;
                 }
-                h->state = HOME_ABSENT;
-                (void) manager_runtime_mark(m, h);
+                h->state = next;
+                (void) home_mark_write(m->runtime_dir, h->name, h->state);
                 finish_and_drop(h, NULL);
                 return;
         }
         default:
                 break;
         }
+        if (sets_state)
+                set_state(h, next);
         if (op->type == OP_ACQUIRE) {
                 reply_with_ref(h, op);
                 return;
@@ -828,165 +453,65 @@ static bool update_overtaken(ManagedHome *h, Operation *op) {
         return false;
 }
 
-/* What the state allows, before any worker runs. Returns true if the
- * operation was answered here. */
+/* Before any worker runs: what the rate limit, the stored record and the
+ * state allow. Returns true if the operation was answered here. */
 static bool precheck(ManagedHome *h, Operation *op) {
         const char *n = h->name;
+        char text[256];
+        int r;
 
-        if (op->type == OP_QUOTA_SWEEP) {
-                /* Queued on an idle home, so run at once: still as it was. */
-                if (h->state == HOME_INACTIVE || h->state == HOME_ACTIVE)
-                        return false;
-                finish_sweep(h, false);
-                return true;
-        }
-
-        if (takes_secret(op->type) && op->secret && auth_limit_hit(h)) {
+        if (home_takes_secret(op->type) && op->secret &&
+            home_auth_limit_hit(&h->auth, now_usec(CLOCK_MONOTONIC), home_auth_rate_interval(h->record),
+                                home_auth_rate_burst(h->record))) {
                 fail_running(h, BUS_ERROR_AUTHENTICATION_LIMIT_HIT,
                              "Too many unsuccessful login attempts for user %s, refusing.", n);
                 return true;
         }
-        switch (op->type) {
-        case OP_CREATE: {
+        if (op->type == OP_CREATE) {
                 /* The record first: if we die while the worker runs, the
                  * home is found absent, not left on disk unknown. */
-                int r = identity_store_save(h->manager->store, h->record);
+                r = identity_store_save(h->manager->store, h->record);
                 if (r < 0) {
-                        char text[256];
                         snprintf(text, sizeof text, "home %s: cannot store the record: %s", n, strerror(-r));
                         create_failed(h, BUS_ERROR_FAILED, text);
                         return true;
                 }
-                return false;
         }
-        case OP_REALIZE:
-                if (h->state != HOME_ABSENT) {
-                        fail_running(h, BUS_ERROR_HOME_EXISTS, "home %s: already exists", n);
-                        return true;
-                }
+        if (op->type == OP_UPDATE && update_overtaken(h, op))
+                return true;
+
+        HomeCheck c = home_check(op->type, h->state, home_refs_any(&h->refs));
+        switch (c.verdict) {
+        case HOME_RUN:
                 return false;
-        case OP_UNREGISTER:
-                if (h->state == HOME_ACTIVE || h->state == HOME_LOCKED) {
-                        fail_running(h, BUS_ERROR_HOME_BUSY, "home %s: is active; deactivate it first", n);
+        case HOME_REFUSE:
+                fail_running(h, c.error, "%s", home_check_message(&c, n, text, sizeof text));
+                return true;
+        case HOME_DONE:
+                finish_running(h, NULL);
+                return true;
+        case HOME_SKIP:
+                finish_sweep(h, false);
+                return true;
+        case HOME_RECORD_ONLY:
+                r = identity_store_save(h->manager->store, op->record);
+                if (r < 0) {
+                        fail_running(h, BUS_ERROR_FAILED, "home %s: cannot store the record: %s", n, strerror(-r));
                         return true;
                 }
-                /* The name and UID are freed: nothing an interrupted operation
-                 * left may stay readable by the UID; a worker deletes it first. */
+                user_record_free(h->record);
+                h->record = TAKE_PTR(op->record);
+                finish_running(h, NULL);
+                return true;
+        case HOME_DROP:
+                /* What an interrupted operation left goes first: a worker
+                 * cleans (home_worker_op()), and the home goes after it. */
                 if (leftovers_lock_down(h->manager->home_root, n, NULL) > 0)
                         return false;
                 drop_unregistered(h);
                 return true;
-        case OP_CLEAN:
-                return false;
-        case OP_UPDATE:
-                if (update_overtaken(h, op))
-                        return true;
-                if (h->state == HOME_ABSENT) {
-                        /* Nothing on disk to apply it to: the record is all. */
-                        int r = identity_store_save(h->manager->store, op->record);
-                        if (r < 0) {
-                                fail_running(h, BUS_ERROR_FAILED, "home %s: cannot store the record: %s", n,
-                                             strerror(-r));
-                                return true;
-                        }
-                        user_record_free(h->record);
-                        h->record = TAKE_PTR(op->record);
-                        finish_running(h, NULL);
-                        return true;
-                }
-                break;
-        case OP_REMOVE:
-                if (h->state == HOME_ACTIVE || h->state == HOME_LOCKED) {
-                        fail_running(h, BUS_ERROR_HOME_BUSY, "home %s: is active; deactivate it first", n);
-                        return true;
-                }
-                if (h->state == HOME_ABSENT) {
-                        if (leftovers_lock_down(h->manager->home_root, n, NULL) > 0)
-                                return false; /* worker_op(): clean */
-                        drop_unregistered(h);
-                        return true;
-                }
-                return false;
-        case OP_RELEASE:
-                if (managed_home_referenced(h)) {
-                        fail_running(h, BUS_ERROR_HOME_BUSY, "home %s: still referenced", n);
-                        return true;
-                }
-                if (h->state != HOME_ACTIVE) {
-                        finish_running(h, NULL);
-                        return true;
-                }
-                return false;
-        case OP_DEACTIVATE_UNREFERENCED:
-                if (h->state != HOME_ACTIVE || managed_home_referenced(h)) {
-                        finish_running(h, NULL);
-                        return true;
-                }
-                return false;
-        default:
-                break;
         }
-
-        if (h->state == HOME_ABSENT) {
-                fail_running(h, BUS_ERROR_HOME_ABSENT, "home %s: its storage is missing", n);
-                return true;
-        }
-        switch (op->type) {
-        case OP_ACTIVATE:
-                if (h->state == HOME_ACTIVE) {
-                        fail_running(h, BUS_ERROR_HOME_ALREADY_ACTIVE, "home %s: already active", n);
-                        return true;
-                }
-                /* fall through */
-        case OP_ACQUIRE:
-                if (h->state == HOME_LOCKED) {
-                        fail_running(h, BUS_ERROR_HOME_LOCKED,
-                                     "Home of user %s is currently locked, please unlock locally first.", n);
-                        return true;
-                }
-                return false;
-        case OP_DEACTIVATE:
-                /* Unmounting a suspended volume would hang: unlock first. */
-                if (h->state == HOME_LOCKED) {
-                        fail_running(h, BUS_ERROR_HOME_LOCKED,
-                                     "Home of user %s is currently locked, please unlock locally first.", n);
-                        return true;
-                }
-                if (h->state == HOME_INACTIVE) {
-                        fail_running(h, BUS_ERROR_HOME_NOT_ACTIVE, "home %s: not active", n);
-                        return true;
-                }
-                return false;
-        case OP_LOCK:
-                if (h->state == HOME_LOCKED) {
-                        fail_running(h, BUS_ERROR_HOME_LOCKED, "home %s: already locked", n);
-                        return true;
-                }
-                if (h->state != HOME_ACTIVE) {
-                        fail_running(h, BUS_ERROR_HOME_NOT_ACTIVE, "home %s: not active", n);
-                        return true;
-                }
-                return false;
-        case OP_UNLOCK:
-                if (h->state != HOME_LOCKED) {
-                        fail_running(h, BUS_ERROR_HOME_NOT_LOCKED, "home %s: not locked", n);
-                        return true;
-                }
-                return false;
-        case OP_UPDATE:
-        case OP_RESIZE:
-        case OP_PASSWD:
-                /* These write into the home (~/.identity, the file system):
-                 * on a suspended volume the worker would wait for the unlock. */
-                if (h->state == HOME_LOCKED) {
-                        fail_running(h, BUS_ERROR_HOME_LOCKED,
-                                     "Home of user %s is currently locked, please unlock locally first.", n);
-                        return true;
-                }
-                return false;
-        default:
-                return false;
-        }
+        return false;
 }
 
 static void run(ManagedHome *h) {
@@ -1000,7 +525,7 @@ static void run(ManagedHome *h) {
 
         if (precheck(h, op))
                 return;
-        wop = worker_op(op->type, h->state);
+        wop = home_worker_op(op->type, h->state);
         if (!wop) {
                 fail_running(h, BUS_ERROR_FAILED, "home %s: internal error: no worker operation", h->name);
                 return;
@@ -1051,11 +576,42 @@ static void run(ManagedHome *h) {
                 changed(h);
 }
 
+/* The last reference closed: an active home goes inactive. */
+static int on_refs_empty(void *userdata) {
+        ManagedHome *h = userdata;
+        if (h->state != HOME_ACTIVE)
+                return 0;
+        log_info("home %s: last reference closed, deactivating", h->name);
+        Operation *op = operation_new(OP_DEACTIVATE_UNREFERENCED, h->name, NULL);
+        if (!op)
+                return log_oom();
+        managed_home_enqueue(h, op);
+        return 0;
+}
+
+int managed_home_new(Manager *m, UserRecord *rec, HomeState state, ManagedHome **ret) {
+        ManagedHome *h = calloc(1, sizeof *h);
+        if (!h)
+                return log_oom();
+        h->manager = m;
+        h->name = strdup(rec->user_name);
+        if (!h->name || bus_home_object_path(rec->user_name, &h->path) < 0) {
+                free(h->name);
+                free(h);
+                return log_oom();
+        }
+        h->record = rec;
+        h->uid = rec->uid;
+        h->state = state;
+        h->refs = (HomeRefs) { .name = h->name, .event = m->event, .empty = on_refs_empty, .userdata = h };
+        *ret = h;
+        return 0;
+}
+
 static void start_next(ManagedHome *h) {
         if (h->manager->stopping) {
                 /* Queued calls fail when the homes are freed at exit. */
-                if (manager_running_operations(h->manager) == 0)
-                        (void) sd_event_exit(h->manager->event, 0);
+                manager_exit_when_idle(h->manager);
                 return;
         }
         while (!h->running && h->queue) {
@@ -1094,18 +650,16 @@ ManagedHome *managed_home_free(ManagedHome *h) {
         h->job = worker_job_free(h->job);
         if (h->running) {
                 sd_bus_error e = SD_BUS_ERROR_MAKE_CONST(BUS_ERROR_FAILED, "hearthd is stopping");
+                manager_flush_nss(h->manager);
                 operation_finish(TAKE_PTR(h->running), &e);
         }
         while (h->queue) {
                 Operation *op = h->queue;
                 h->queue = op->next;
+                manager_flush_nss(h->manager);
                 operation_fail(op, BUS_ERROR_NO_SUCH_HOME, "home %s: no longer managed", h->name);
         }
-        while (h->refs) {
-                RefFd *r = h->refs;
-                h->refs = r->next;
-                ref_free(r);
-        }
+        home_refs_clear(&h->refs);
         user_record_free(h->record);
         json_object_put(h->status);
         free(h->dirty_reason);

@@ -10,10 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bus-error.h"
-#include "fileio.h"
-#include "home-dm.h"
-#include "home-layout.h"
+#include "bus-home.h"
+#include "bus-pool.h"
+#include "home-mark.h"
 #include "leftovers.h"
 #include "log.h"
 #include "macro.h"
@@ -49,10 +48,14 @@ unsigned manager_running_operations(Manager *m) {
         return n + pool_service_running(m->pool);
 }
 
+void manager_exit_when_idle(Manager *m) {
+        if (m->stopping && manager_running_operations(m) == 0)
+                (void) sd_event_exit(m->event, 0);
+}
+
 void manager_stop(Manager *m) {
         m->stopping = true;
-        if (manager_running_operations(m) == 0)
-                (void) sd_event_exit(m->event, 0);
+        manager_exit_when_idle(m);
 }
 
 /* A worker deleting the leftovers of a user who has no record. */
@@ -72,7 +75,7 @@ static void orphan_clean_free(struct OrphanClean *c) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
-        manager_free_polkit_queries(m);
+        access_done(&m->access);
         m->pool = pool_service_free(m->pool);
         for (size_t i = 0; i < m->n_homes; i++)
                 managed_home_free(m->homes[i]);
@@ -138,19 +141,10 @@ int manager_add_home(Manager *m, UserRecord *rec, HomeState state, ManagedHome *
                 m->homes = p;
                 m->allocated = a;
         }
-        ManagedHome *h = calloc(1, sizeof *h);
-        if (!h)
-                return log_oom();
-        h->manager = m;
-        h->name = strdup(rec->user_name);
-        if (!h->name || bus_home_path(rec->user_name, &h->path) < 0) {
-                free(h->name);
-                free(h);
-                return log_oom();
-        }
-        h->record = rec;
-        h->uid = rec->uid;
-        h->state = state;
+        ManagedHome *h;
+        int r = managed_home_new(m, rec, state, &h);
+        if (r < 0)
+                return r;
         m->homes[m->n_homes++] = h;
         bus_home_emit_added(h);
         manager_schedule_nss(m);
@@ -207,122 +201,6 @@ void manager_schedule_nss(Manager *m) {
                 (void) sd_event_source_set_priority(m->nss_write, SD_EVENT_PRIORITY_IDLE);
 }
 
-/* ---- state across restarts ------------------------------------------------------ */
-
-static int mark_path(Manager *m, const char *name, char **ret) {
-        return asprintf(ret, "%s/homes/%s", m->runtime_dir, name) < 0 ? -ENOMEM : 0;
-}
-
-int manager_runtime_mark(Manager *m, ManagedHome *h) {
-        _cleanup_free_ char *path = NULL, *dir = NULL;
-        int r;
-
-        if (mark_path(m, h->name, &path) < 0 || asprintf(&dir, "%s/homes", m->runtime_dir) < 0)
-                return log_oom();
-        if (h->state != HOME_ACTIVE && h->state != HOME_LOCKED) {
-                if (unlink(path) < 0 && errno != ENOENT)
-                        return log_warning_errno(errno, "home %s: cannot remove %s: %m", h->name, path);
-                return 0;
-        }
-        r = mkdir_parents(dir, 0700);
-        if (r < 0)
-                return log_warning_errno(r, "cannot create %s: %m", dir);
-        const char *s = home_state_to_string(h->state);
-        r = write_file_atomic(path, s, strlen(s), 0600, 0);
-        if (r < 0)
-                return log_warning_errno(r, "home %s: cannot write %s: %m", h->name, path);
-        return 0;
-}
-
-static HomeState read_mark(Manager *m, const char *name) {
-        _cleanup_free_ char *path = NULL, *text = NULL;
-        size_t len;
-
-        if (mark_path(m, name, &path) < 0 || read_file_bounded(path, 64, &text, &len) < 0)
-                return HOME_INACTIVE;
-        if (strcmp(text, "active") == 0)
-                return HOME_ACTIVE;
-        if (strcmp(text, "locked") == 0)
-                return HOME_LOCKED;
-        return HOME_INACTIVE;
-}
-
-static bool path_exists(const char *path) {
-        struct stat st;
-        return lstat(path, &st) == 0;
-}
-
-/* Something is mounted on path (a directory or subvolume home's storage,
- * storage/home.h). */
-static bool path_is_mount(const char *path) {
-        struct statx stx;
-        return statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &stx) == 0 &&
-               (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
-}
-
-/* What is there now, without running a worker per home: storage present or
- * not (<user>.home or a device for LUKS, <user>.homedir otherwise), and
- * whether it is up: for LUKS homes the mapping exists, for the others the
- * home directory is a mount. What hearthd marked before a restart must
- * agree with it; if not, the home is dirty. */
-HomeState manager_derive_state(Manager *m, const UserRecord *rec, char **ret_reason) {
-        _cleanup_free_ char *top = NULL, *image = NULL, *mapper = NULL;
-        HomeState marked = read_mark(m, rec->user_name);
-        bool present, mapped = false;
-
-        *ret_reason = NULL;
-        if (asprintf(&top, "%s/%s", m->home_root, rec->user_name) < 0)
-                return HOME_DIRTY;
-        if (rec->storage == USER_STORAGE_LUKS) {
-                if (rec->image_path && strncmp(rec->image_path, "/dev/", 5) == 0)
-                        image = strdup(rec->image_path);
-                else if (asprintf(&image, "%s/%s.home", m->home_root, rec->user_name) < 0)
-                        image = NULL;
-                char name[HOME_DM_NAME_MAX], uuid[256];
-                if (!image || home_dm_name(rec->user_name, false, name) < 0 ||
-                    asprintf(&mapper, "/dev/mapper/%s", name) < 0)
-                        return HOME_DIRTY;
-                present = path_exists(image);
-                mapped = path_exists(mapper);
-                /* Or still under the old name, if activated before an upgrade. */
-                if (!mapped && home_dm_name(rec->user_name, true, name) >= 0 &&
-                    dm_uuid_of(name, uuid, sizeof uuid) >= 0 && dm_uuid_is_luks2_named(uuid, name)) {
-                        char *old = NULL;
-                        if (asprintf(&old, "/dev/mapper/%s", name) < 0)
-                                return HOME_DIRTY;
-                        free(mapper);
-                        mapper = old;
-                        mapped = true;
-                }
-        } else {
-                if (asprintf(&image, "%s/%s" HOME_STORAGE_SUFFIX, m->home_root, rec->user_name) < 0)
-                        return HOME_DIRTY;
-                present = path_exists(image);
-                mapped = path_is_mount(top);
-                mapper = TAKE_PTR(top); /* what is up: the mount, in the reasons below */
-        }
-
-        if (!present) {
-                if (marked == HOME_INACTIVE && !mapped)
-                        return HOME_ABSENT;
-                (void) asprintf(ret_reason, "marked %s, but its storage is missing",
-                                home_state_to_string(marked));
-                return HOME_DIRTY;
-        }
-        bool luks = rec->storage == USER_STORAGE_LUKS;
-        if (mapped && marked == HOME_INACTIVE) {
-                (void) asprintf(ret_reason, "%s is %s, but hearthd did not activate it", mapper,
-                                luks ? "set up" : "mounted");
-                return HOME_DIRTY;
-        }
-        if (!mapped && marked != HOME_INACTIVE) {
-                (void) asprintf(ret_reason, luks ? "was %s, but %s is gone" : "was %s, but nothing is mounted on %s",
-                                home_state_to_string(marked), mapper);
-                return HOME_DIRTY;
-        }
-        return marked;
-}
-
 int manager_start(Manager *m) {
         _cleanup_strv_free_ char **names = NULL;
         int r;
@@ -352,7 +230,7 @@ int manager_start(Manager *m) {
                         user_record_free(rec);
                         continue;
                 }
-                HomeState s = manager_derive_state(m, rec, &reason);
+                HomeState s = home_state_now(m->runtime_dir, m->home_root, rec, &reason);
                 r = manager_add_home(m, rec, s, &h);
                 if (r < 0) {
                         user_record_free(rec);

@@ -137,7 +137,7 @@ int nss_files_write(const char *dir, const char *home_root, UserRecord *const *r
                 else
                         fprintf(fp, "%s/%s", home_root, rec->user_name);
                 fputc(':', fp);
-                put_field(fp, rec->shell ?: "/bin/bash");
+                put_field(fp, rec->shell ?: USER_RECORD_SHELL_DEFAULT);
                 fputc('\n', fp);
                 fprintf(fg, "%s:x:%u:", rec->user_name, (unsigned) rec->uid);
                 put_members(fg, rec->user_name, records, n);

@@ -37,7 +37,9 @@ typedef struct StorageBackend {
         /* Fills the status section (usage, limit, state). */
         int (*inspect)(Home *h);
         int (*remove)(Home *h);
-        /* Whether the storage exists: 1 yes, 0 no, <0 error. */
+        /* Whether the storage exists: 1 yes, 0 no, <0 error. What hearthd
+         * sees of it from outside, without a worker, is the backend's
+         * probe in probe.c (linked without the backends). */
         int (*exists)(Home *h);
 } StorageBackend;
 

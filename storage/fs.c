@@ -220,14 +220,6 @@ static int btrfs_resize_fd(int fd, const char *spec) {
         return ioctl(fd, BTRFS_IOC_RESIZE, &args) < 0 ? negative_errno() : 0;
 }
 
-/* A home's filesystem, made by fs_make() on one device: device id 1. */
-static int btrfs_resize(const char *mountpoint, const char *spec) {
-        _cleanup_close_ int fd = open(mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        return btrfs_resize_fd(fd, spec);
-}
-
 /* The id of dev in the btrfs open as fd: looked up, as a filesystem whose
  * first device was replaced or removed has no device 1. */
 static int btrfs_devid(const char *what, int fd, dev_t dev, uint64_t *ret) {
@@ -273,16 +265,26 @@ int fs_btrfs_resize_dev(const char *what, const char *mountpoint, dev_t dev, uin
         return 0;
 }
 
+/* A home's btrfs, by the node it is mounted from: its device id is looked
+ * up like a pool volume's (fs_make() makes device 1, but a device replaced
+ * or added and removed since has another). */
+static int btrfs_resize_on(const char *what, const char *dev, const char *mountpoint, uint64_t bytes) {
+        struct stat st;
+        if (stat(dev, &st) < 0)
+                return log_error_errno(errno, "%s: cannot stat %s: %m", what, dev);
+        if (!S_ISBLK(st.st_mode))
+                return log_error_errno(ENOTBLK, "%s: %s is not a block device", what, dev);
+        return fs_btrfs_resize_dev(what, mountpoint, st.st_rdev, bytes);
+}
+
 int fs_grow(const char *fstype, const char *dev, const char *mountpoint) {
         char what[128];
-        int r;
 
         snprintf(what, sizeof what, "growing %s on %s", fstype, dev);
         if (strcmp(fstype, "btrfs") == 0) {
                 if (!mountpoint)
                         return log_error_errno(EOPNOTSUPP, "%s: btrfs grows online only", what);
-                r = btrfs_resize(mountpoint, "1:max");
-                return r < 0 ? log_error_errno(r, "%s: %m", what) : 0;
+                return btrfs_resize_on(what, dev, mountpoint, 0);
         }
         if (strcmp(fstype, "ext4") == 0)
                 return run_tool(what, (char *const[]) { "resize2fs", (char *) dev, NULL });
@@ -302,11 +304,7 @@ int fs_shrink(const char *fstype, const char *dev, const char *mountpoint, uint6
         if (strcmp(fstype, "btrfs") == 0) {
                 if (!mountpoint)
                         return log_error_errno(EOPNOTSUPP, "%s: btrfs shrinks online only", what);
-                snprintf(size, sizeof size, "1:%" PRIu64, new_size);
-                r = btrfs_resize(mountpoint, size);
-                if (r == -ENOSPC)
-                        return log_error_errno(ENOSPC, "%s: the data does not fit in the smaller size", what);
-                return r < 0 ? log_error_errno(r, "%s: %m", what) : 0;
+                return btrfs_resize_on(what, dev, mountpoint, new_size);
         }
         if (strcmp(fstype, "ext4") == 0) {
                 if (mountpoint)

@@ -33,9 +33,10 @@ int fs_grow(const char *fstype, const char *dev, const char *mountpoint);
 int fs_shrink(const char *fstype, const char *dev, const char *mountpoint, uint64_t new_size);
 
 /* Resizes the btrfs mounted on mountpoint, on its device dev, to bytes (0 =
- * all of the device). The device's id in the filesystem is looked up, where
- * fs_grow() and fs_shrink() assume the 1 of a home that fs_make() made.
- * Logged as "what: …"; -ENOSPC when the data does not fit. */
+ * all of the device). The device's id in the filesystem is looked up (a
+ * filesystem whose first device was replaced has no device 1); fs_grow()
+ * and fs_shrink() go through it too. Logged as "what: …"; -ENOSPC when the
+ * data does not fit. */
 int fs_btrfs_resize_dev(const char *what, const char *mountpoint, dev_t dev, uint64_t bytes);
 
 /* Runs argv (argv[0] looked up in PATH) with stdin on /dev/null and stderr

@@ -29,7 +29,6 @@
 #include "skel.h"
 #include "worker-protocol.h"
 
-#define TEMP_PREFIX ".#hearth-"
 #define SUBVOLUME_DELETE_ROUNDS 8
 
 const char *home_root_default(void) {
@@ -115,8 +114,8 @@ int home_open(UserRecord *rec, Home **ret) {
 
 int home_temp_name(Home *h, const char *what, char **ret) {
         static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-        unsigned char rnd[6];
-        char suffix[7];
+        unsigned char rnd[WORKER_LEFTOVER_SUFFIX_LEN];
+        char suffix[WORKER_LEFTOVER_SUFFIX_LEN + 1];
         FILE *f;
 
         f = fopen("/dev/urandom", "re");
@@ -128,23 +127,15 @@ int home_temp_name(Home *h, const char *what, char **ret) {
         fclose(f);
         for (size_t i = 0; i < sizeof rnd; i++)
                 suffix[i] = chars[rnd[i] % (sizeof chars - 1)];
-        suffix[6] = 0;
-        return asprintf(ret, TEMP_PREFIX "%s.%s.%s", what, h->name, suffix) < 0 ? log_oom() : 0;
+        suffix[WORKER_LEFTOVER_SUFFIX_LEN] = 0;
+        return asprintf(ret, WORKER_LEFTOVER_PREFIX "%s.%s.%s", what, h->name, suffix) < 0 ? log_oom() : 0;
 }
 
-/* Is name a leftover of ours for this user: ".#hearth-<what>.<user>.<6 chars>"? */
+/* Is name a leftover of ours for this user? */
 static bool is_leftover(const char *name, const char *user) {
-        const char *p;
+        const char *u;
         size_t n;
-
-        if (strncmp(name, TEMP_PREFIX, strlen(TEMP_PREFIX)) != 0)
-                return false;
-        p = strchr(name + strlen(TEMP_PREFIX), '.');
-        if (!p)
-                return false;
-        p++;
-        n = strlen(user);
-        return strncmp(p, user, n) == 0 && p[n] == '.' && strlen(p + n + 1) == 6;
+        return worker_leftover_parse(name, &u, &n) && n == strlen(user) && strncmp(u, user, n) == 0;
 }
 
 /* A leftover's top becomes root's and closed before anything else, so that

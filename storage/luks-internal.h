@@ -22,6 +22,7 @@
 
 #include "home.h"
 #include "pool.h"
+#include "probe.h"
 #include "secret.h"
 #include "user-record.h"
 
@@ -55,7 +56,6 @@ void luks_opened_done(Opened *o);
 #define _cleanup_opened_ __attribute__((cleanup(luks_opened_done)))
 
 /* luks.c */
-void luks_crypt_log_setup(void);
 int luks_find_mapping(Home *h, char *name, bool creating);
 const char *luks_fstype(Home *h);
 int luks_image_path(Home *h, char **ret, bool *ret_block);

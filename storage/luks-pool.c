@@ -12,6 +12,7 @@
 #include <libcryptsetup.h>
 
 #include "backend.h"
+#include "crypt-log.h"
 #include "log.h"
 #include "macro.h"
 #include "pool.h"
@@ -81,7 +82,7 @@ int luks_pool_volume_prepare(Home *h, const char *volume, const char *node, uint
         int r;
 
         *ret_created = false;
-        luks_crypt_log_setup();
+        storage_crypt_log_setup();
         r = luks_open_pool(h, &p);
         if (r < 0)
                 return r;

@@ -20,6 +20,7 @@
  * others. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@
 #include <libcryptsetup.h>
 
 #include "backend.h"
+#include "crypt-log.h"
 #include "home-dm.h"
 #include "log.h"
 #include "loop.h"
@@ -37,21 +39,6 @@
 #include "secret.h"
 
 #include "luks-internal.h"
-
-/* libcryptsetup talks on stderr by default; its lines are details of the one
- * error we report, so they go to the debug log. */
-static void hearth_crypt_log(int level, const char *msg, void *userdata) {
-        size_t n = strlen(msg);
-        log_debug("libcryptsetup: %.*s", (int) (n && msg[n - 1] == '\n' ? n - 1 : n), msg);
-}
-
-void luks_crypt_log_setup(void) {
-        static bool done;
-        if (!done) {
-                crypt_set_log_callback(NULL, hearth_crypt_log, NULL);
-                done = true;
-        }
-}
 
 void luks_volume_close(Volume *v) {
         if (v->cd)
@@ -101,7 +88,7 @@ static int mapping_is_ours(Home *h, const char *name, bool creating) {
         r = luks_image_path(h, &image, &is_block);
         if (r < 0)
                 return r;
-        luks_crypt_log_setup();
+        storage_crypt_log_setup();
         if (crypt_init_by_name(&cd, name) < 0)
                 return 0;
         const char *label = crypt_get_label(cd), *subsystem = crypt_get_subsystem(cd), *luks_uuid = crypt_get_uuid(cd);
@@ -184,7 +171,7 @@ int luks_image_path(Home *h, char **ret, bool *ret_block) {
                 return *ret ? 0 : log_oom();
         }
         _cleanup_free_ char *def = NULL;
-        if (asprintf(&def, "%s/%s.home", h->root, h->name) < 0)
+        if (luks_image_of(h->rec, h->root, &def) < 0)
                 return log_oom();
         if (h->rec->image_path && strcmp(h->rec->image_path, def) != 0)
                 return log_error_errno(EINVAL, "home %s: imagePath: must be %s or a block device", h->name, def);
@@ -196,7 +183,7 @@ int luks_image_path(Home *h, char **ret, bool *ret_block) {
 int luks_volume_attach(Home *h, const char *image, bool is_block, Volume *v) {
         int r;
 
-        luks_crypt_log_setup();
+        storage_crypt_log_setup();
         v->loop_fd = -1;
         v->image = strdup(image);
         if (!v->image)
@@ -255,7 +242,7 @@ int luks_volume_open_active(Home *h, const char *name, Volume *v) {
         bool is_block;
         int r;
 
-        luks_crypt_log_setup();
+        storage_crypt_log_setup();
         v->loop_fd = -1;
         r = luks_image_path(h, &image, &is_block);
         if (r < 0)

@@ -13,6 +13,7 @@
 #include <blkid/blkid.h>
 #include <libcryptsetup.h>
 
+#include "crypt-log.h"
 #include "fs.h"
 #include "log.h"
 #include "macro.h"
@@ -124,11 +125,6 @@ int pool_fs_grow(const char *volume, dev_t dev) {
         return 0;
 }
 
-static void pool_crypt_log(int level, const char *msg, void *userdata) {
-        size_t n = strlen(msg);
-        log_debug("libcryptsetup: %.*s", (int) (n && msg[n - 1] == '\n' ? n - 1 : n), msg);
-}
-
 /* The pool cannot shrink what is inside a LUKS volume; the home's resize
  * does (filesystem, then the mapping) and then shrinks the volume. So a
  * LUKS volume shrinks only under open mappings that already end within the
@@ -143,7 +139,7 @@ static int volume_luks_fits(const char *what, dev_t dev, uint64_t new_size) {
         DIR *dir = opendir(path);
         if (!dir)
                 return log_error_errno(errno, "%s: cannot list what holds it (%s): %m", what, path);
-        crypt_set_log_callback(NULL, pool_crypt_log, NULL);
+        storage_crypt_log_setup();
         while (r >= 0 && (de = readdir(dir))) {
                 char np[PATH_MAX], name[128] = "";
                 struct crypt_device *cd = NULL;
