@@ -11,7 +11,10 @@
  * The storage is <root>/<user>HOME_STORAGE_SUFFIX; while the home is active
  * it is mounted, ID-mapped (storage/idmap.h), at <root>/<user>, its
  * homeDirectory. Its top is owned on disk by its stored owner: UID_NOBODY
- * for subvolume homes made here, the user's UID for directory homes. */
+ * for subvolume homes made here, the user's UID for directory homes; and
+ * while hearthd runs the storage is bind-mounted onto itself nosuid,nodev,
+ * noexec (storage/home-guard.h), so that nothing in it runs set-UID
+ * through the raw path. */
 #define HOME_STORAGE_SUFFIX ".homedir"
 
 #define UID_NOBODY ((uid_t) 65534)

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "home-guard.h"
 #include "home-layout.h"
 #include "leftovers.h"
 #include "log.h"
@@ -123,10 +124,20 @@ int leftovers_take_home(const char *home_root, const char *user, uid_t uid, uint
                 free(to);
                 return 0;
         }
-        if (rename(from, to) < 0 && errno != ENOENT)
+        /* The killed create may have guarded it: a mount's name cannot be
+         * renamed. (Nothing in it is set-UID: she never had it active.) */
+        int root_fd = open(home_root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        const char *storage = strrchr(from, '/') + 1;
+        if (root_fd >= 0)
+                (void) home_unguard(user, root_fd, storage);
+        if (rename(from, to) < 0 && errno != ENOENT) {
                 r = log_error_errno(errno, "home %s: cannot move %s out of the way: %m", user, from);
-        else if (r == 0 && access(to, F_OK) == 0)
+                if (root_fd >= 0)
+                        (void) home_guard(user, root_fd, storage);
+        } else if (r == 0 && access(to, F_OK) == 0)
                 log_info("home %s: %s was made by a create that was killed; removing it", user, from);
+        if (root_fd >= 0)
+                close(root_fd);
         free(from);
         free(to);
         return r;

@@ -304,11 +304,15 @@ static void on_worker_done(const WorkerResult *res, void *userdata) {
                                         (void) leftovers_take_home(m->home_root, h->name, h->record->uid,
                                                                    op->started_usec);
                                 (void) leftovers_lock_down(m->home_root, h->name, NULL);
+                                /* An older home of the name that was kept. */
+                                manager_guard_storage(m, h->record);
                                 create_failed(h, res->timed_out ? SD_BUS_ERROR_TIMEOUT : BUS_ERROR_FAILED, text);
                                 if (name)
                                         (void) manager_clean_orphan(m, name);
                                 return;
                         }
+                        /* E.g. a remove killed between taking the guard off and the rename. */
+                        manager_guard_storage(h->manager, h->record);
                         if (res->timed_out) {
                                 char limit[64];
                                 log_error("home %s: %s did not finish within %s; its worker was killed", h->name,

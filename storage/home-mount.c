@@ -79,6 +79,12 @@ int home_mount(Home *h, int storage_fd) {
         if (r < 0)
                 return r;
         bool made = r == 0;
+        /* Gone (unmounted by hand, or never made: a home from before the
+         * guards, one copied in while hearthd was not running): made again
+         * before she can make set-UID files through her mount. */
+        r = home_guard_storage(h);
+        if (r < 0)
+                return r;
         if (made && mkdirat(h->root_fd, h->name, 0700) < 0)
                 return log_error_errno(errno, "home %s: cannot create mount point %s: %m", h->name, h->path);
         unsigned changed;

@@ -17,6 +17,7 @@
 #include "btrfs-quota.h"
 #include "fileio.h"
 #include "home.h"
+#include "home-guard.h"
 #include "home-layout.h"
 #include "idmap.h"
 #include "log.h"
@@ -216,6 +217,27 @@ int home_chown_top(Home *h, int fd) {
         return 0;
 }
 
+/* A home made into an image that is not running (homectl firstboot
+ * --root=DIR sets HEARTH_SKEL_ROOT to the image's root): the root of that
+ * image, else NULL. */
+static const char *image_root(void) {
+        const char *e = getenv("HEARTH_SKEL_ROOT");
+        return e && e[0] == '/' ? e : NULL;
+}
+
+int home_guard_storage(Home *h) {
+        /* The image's own hearthd guards it once the image runs; a mount
+         * made here would outlive the image on the machine building it. */
+        if (image_root())
+                return 0;
+        int r = home_guard(h->name, h->root_fd, h->storage_name);
+        if (r == -ENOENT)
+                return log_error_errno(ENOENT, "home %s: %s does not exist", h->name, h->storage_path);
+        if (r > 0)
+                log_debug("home %s: %s guarded (nosuid,nodev,noexec)", h->name, h->storage_path);
+        return r < 0 ? r : 0;
+}
+
 int home_seed(Home *h, int fd) {
         SkelOptions opts = {
                 .uid = h->rec->uid,
@@ -224,18 +246,17 @@ int home_seed(Home *h, int fd) {
                 .for_user_record = true,
         };
         _cleanup_free_ char *skel_dir = NULL, *image_path = NULL;
-        const char *image_root = getenv("HEARTH_SKEL_ROOT");
+        const char *image = image_root();
         SkelStats stats = {};
         int r;
 
         opts.skel_dir = h->rec->skeleton_directory;
-        /* A home made into an image that is not running (homectl firstboot
-         * --root=DIR): its skel is the image's, and links in it point where
-         * the home will be once the image boots. */
-        if (image_root && image_root[0] == '/') {
-                opts.root = image_root;
+        /* Made into an image: its skel is the image's, and links in it
+         * point where the home will be once the image boots. */
+        if (image) {
+                opts.root = image;
                 if (asprintf(&image_path, "/home/%s", h->name) < 0 ||
-                    (opts.skel_dir && asprintf(&skel_dir, "%s%s", image_root, opts.skel_dir) < 0))
+                    (opts.skel_dir && asprintf(&skel_dir, "%s%s", image, opts.skel_dir) < 0))
                         return log_oom();
                 opts.home_path = image_path;
                 if (skel_dir)
@@ -481,8 +502,16 @@ int home_create_in_root(Home *h, HomeMakeTop make_top, uid_t stored) {
                 r = log_error_errno(errno, "home %s: cannot sync: %m", h->name);
         if (r >= 0)
                 r = home_rename_into_place(h, temp);
-        if (r >= 0)
+        if (r >= 0) {
                 pool_failpoint("home-create-renamed");
+                /* Only now: the name of a mount cannot be renamed. Without
+                 * the guard the home cannot be activated: taken back. */
+                r = home_guard_storage(h);
+                if (r < 0 && renameat(h->root_fd, h->storage_name, h->root_fd, temp) < 0) {
+                        log_warning_errno(errno, "home %s: cannot take back %s: %m", h->name, h->storage_path);
+                        return r;
+                }
+        }
         if (r < 0) {
                 int k = home_rm_rf_at(h->root_fd, temp);
                 if (k < 0)
@@ -521,12 +550,22 @@ int home_remove_from_root(Home *h) {
                         return log_error_errno(EBUSY, "home %s: is active; deactivate it first", h->name);
                 if (r < 0)
                         return r;
+                /* Closed before its guard goes (a mount's name cannot be
+                 * renamed): a set-UID file she left is out of others' reach
+                 * from now on, here and under the leftover's name. */
+                if (fchmod(fd, 0700) < 0)
+                        return log_error_errno(errno, "home %s: cannot close %s: %m", h->name, h->storage_path);
         }
+        r = home_unguard(h->name, h->root_fd, h->storage_name);
+        if (r < 0)
+                return r;
         /* Gone at once; the deletion below may take long, and if it is
          * interrupted the next operation finishes it. */
         r = home_rename_away(h, &temp);
-        if (r < 0)
+        if (r < 0) {
+                (void) home_guard_storage(h);
                 return r;
+        }
         pool_failpoint("home-remove-renamed");
         r = lock_down(h->root_fd, temp);
         if (r < 0)

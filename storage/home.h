@@ -20,10 +20,11 @@
  * <root>/<userName>.homedir, mounted ID-mapped (idmap.h) at <root>/<userName>
  * while active; <root>/<userName> is there only while the home is active
  * (an empty directory of root's that an interrupted deactivation left is
- * taken as the mount point again). The
- * storage's top is owned by its stored owner: nobody for subvolume homes
- * made here, the user's UID for directory homes, or whatever UID the home
- * had where it was made; active, that owner shows as the user.
+ * taken as the mount point again). The storage's top is owned by its
+ * stored owner: nobody for subvolume homes made here, the user's UID for
+ * directory homes, or whatever UID the home had where it was made; active,
+ * that owner shows as the user. The storage is guarded (home-guard.h:
+ * bind-mounted onto itself nosuid,nodev,noexec) from create to remove.
  *
  * Work in progress is hidden under names starting with ".#hearth-" in the
  * root and renamed into place at the end, so a killed worker leaves the home
@@ -106,12 +107,18 @@ int home_rm_rf_at(int dir_fd, const char *name);
  * entry of the root (<name>.homedir): make_top creates the entry named temp
  * (a directory, a subvolume…); the flow seeds it through the ID map
  * stored → the user's UID (idmap_populate()), so that it is stored owned by
- * stored, sets owner and mode, and renames it into place. Any failure
- * removes what was made. Create refuses when homeDirectory is taken by
- * anything but an empty directory; remove refuses an active home (-EBUSY). */
+ * stored, sets owner and mode, renames it into place and guards it. Any
+ * failure removes what was made. Create refuses when homeDirectory is taken
+ * by anything but an empty directory; remove refuses an active home
+ * (-EBUSY), and closes the storage (0700) before it takes the guard off. */
 typedef int (*HomeMakeTop)(Home *h, const char *temp, int *ret_fd);
 int home_create_in_root(Home *h, HomeMakeTop make_top, uid_t stored);
 int home_remove_from_root(Home *h);
+
+/* Guards the storage <root>/<name>.homedir (home-guard.h) unless it is;
+ * nothing for a home made into an image that is not running (homectl
+ * firstboot --root). 0, or a negative errno (-ENOENT if absent), logged. */
+int home_guard_storage(Home *h);
 
 /* 1 if the storage <root>/<name>.homedir is a directory whose owner may
  * be mapped to the user (idmap_stored_owner_ok()), 0 if absent; -EUCLEAN
@@ -131,9 +138,10 @@ int home_storage_open(Home *h, int *ret_fd);
 int home_mount_state(Home *h, int storage_fd);
 
 /* Activation: mounts storage_fd ID-mapped at homeDirectory, making the
- * mount point (root's, 0700) if needed. -EALREADY if already mounted, -EEXIST
- * if homeDirectory is taken (a file, a symlink, a directory that is not
- * empty or not root's). Logged. */
+ * mount point (root's, 0700) if needed, and the storage's guard again if it
+ * is gone. -EALREADY if already mounted, -EEXIST if homeDirectory is taken
+ * (a file, a symlink, a directory that is not empty or not root's).
+ * Logged. */
 int home_mount(Home *h, int storage_fd);
 
 /* Deactivation: unmounts it (busy: -EBUSY, or with h->force detached

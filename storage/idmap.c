@@ -9,66 +9,16 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "idmap.h"
 #include "log.h"
 #include "macro.h"
+#include "mount-api.h"
 #include "user-record.h"
-
-/* The new mount API, by raw syscall: C libraries before glibc 2.36 have no
- * wrappers, and 2.36's <sys/mount.h> clashes with <linux/mount.h>. The
- * numbers are the same on every architecture since Linux 5.1. */
-#ifndef SYS_open_tree
-#define SYS_open_tree 428
-#endif
-#ifndef SYS_move_mount
-#define SYS_move_mount 429
-#endif
-#ifndef SYS_mount_setattr
-#define SYS_mount_setattr 442
-#endif
-#ifndef OPEN_TREE_CLONE
-#define OPEN_TREE_CLONE 1
-#endif
-#ifndef OPEN_TREE_CLOEXEC
-#define OPEN_TREE_CLOEXEC O_CLOEXEC
-#endif
-#ifndef MOVE_MOUNT_F_EMPTY_PATH
-#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
-#endif
-#ifndef MOUNT_ATTR_NOSUID
-#define MOUNT_ATTR_NOSUID 0x00000002
-#endif
-#ifndef MOUNT_ATTR_NODEV
-#define MOUNT_ATTR_NODEV 0x00000004
-#endif
-#ifndef MOUNT_ATTR_IDMAP
-#define MOUNT_ATTR_IDMAP 0x00100000
-#endif
-
-/* struct mount_attr of <linux/mount.h>, MOUNT_ATTR_SIZE_VER0 (32 bytes). */
-struct idmap_mount_attr {
-        uint64_t attr_set;
-        uint64_t attr_clr;
-        uint64_t propagation;
-        uint64_t userns_fd;
-};
-
-static int sys_open_tree(int dfd, const char *path, unsigned flags) {
-        return (int) syscall(SYS_open_tree, dfd, path, flags);
-}
-
-static int sys_move_mount(int from_dfd, const char *from, int to_dfd, const char *to, unsigned flags) {
-        return (int) syscall(SYS_move_mount, from_dfd, from, to_dfd, to, flags);
-}
-
-static int sys_mount_setattr(int dfd, const char *path, unsigned flags, struct idmap_mount_attr *attr) {
-        return (int) syscall(SYS_mount_setattr, dfd, path, flags, attr, sizeof *attr);
-}
 
 /* ---- the map ------------------------------------------------------------------ */
 
@@ -243,7 +193,9 @@ static bool cannot_idmap(int r) {
         return r == -EINVAL || r == -ENOSYS || r == -EPERM || r == -EOPNOTSUPP;
 }
 
-int idmap_clone(const char *name, int dir_fd, uid_t stored, uid_t exposed, int *ret_mount_fd) {
+/* attr_clr: options of the cloned mount taken off (the guard's noexec). */
+static int clone_mapped(const char *name, int dir_fd, uid_t stored, uid_t exposed, uint64_t attr_clr,
+                        int *ret_mount_fd) {
         _cleanup_close_ int mount_fd = -1, userns_fd = -1;
 
         if (test_refuses())
@@ -257,8 +209,9 @@ int idmap_clone(const char *name, int dir_fd, uid_t stored, uid_t exposed, int *
         userns_fd = idmap_userns(name, stored, exposed);
         if (userns_fd < 0)
                 return userns_fd;
-        struct idmap_mount_attr attr = {
+        struct hearth_mount_attr attr = {
                 .attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+                .attr_clr = attr_clr,
                 .userns_fd = (uint64_t) userns_fd,
         };
         if (sys_mount_setattr(mount_fd, "", AT_EMPTY_PATH, &attr) < 0) {
@@ -273,9 +226,14 @@ int idmap_clone(const char *name, int dir_fd, uid_t stored, uid_t exposed, int *
         return 0;
 }
 
-/* The fallback: an ordinary bind mount, then nosuid,nodev. Through
- * /proc/self/fd, so that neither side is looked up by path again. */
-static int bind_mount(const char *name, int storage_fd, int target_dir_fd, const char *target_name) {
+int idmap_clone(const char *name, int dir_fd, uid_t stored, uid_t exposed, int *ret_mount_fd) {
+        return clone_mapped(name, dir_fd, stored, exposed, 0, ret_mount_fd);
+}
+
+/* The fallback: an ordinary bind mount, then nosuid,nodev (and noexec as
+ * noexec says). Through /proc/self/fd, so that neither side is looked up by
+ * path again. */
+static int bind_mount(const char *name, int storage_fd, int target_dir_fd, const char *target_name, bool noexec) {
         char from[64], to[64];
         _cleanup_close_ int target = openat(target_dir_fd, target_name,
                                             O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -289,7 +247,8 @@ static int bind_mount(const char *name, int storage_fd, int target_dir_fd, const
         _cleanup_close_ int top = openat(target_dir_fd, target_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (top >= 0) {
                 snprintf(to, sizeof to, "/proc/self/fd/%d", top);
-                if (mount(NULL, to, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV, NULL) >= 0)
+                if (mount(NULL, to, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | (noexec ? MS_NOEXEC : 0),
+                          NULL) >= 0)
                         return 0;
         }
         int r = log_error_errno(errno, "home %s: cannot make its mount nosuid,nodev: %m", name);
@@ -311,7 +270,13 @@ int idmap_mount_home(const char *name, int storage_fd, int target_dir_fd, const 
                 return log_error_errno(EUCLEAN, "home %s: its storage is owned by UID %u, neither nobody nor a home "
                                        "UID; refusing to give that UID's files to the user", name, st.st_uid);
 
-        r = idmap_clone(name, storage_fd, st.st_uid, exposed, &mount_fd);
+        /* The storage's guard (home-guard.h) is noexec, and so is a clone of
+         * it: her home is as executable as the home root's own mount. */
+        struct statvfs sv;
+        if (fstatvfs(target_dir_fd, &sv) < 0)
+                return log_error_errno(errno, "home %s: cannot stat the file system of its mount point: %m", name);
+        bool noexec = sv.f_flag & ST_NOEXEC;
+        r = clone_mapped(name, storage_fd, st.st_uid, exposed, noexec ? 0 : MOUNT_ATTR_NOEXEC, &mount_fd);
         if (r >= 0) {
                 if (sys_move_mount(mount_fd, "", target_dir_fd, target_name, MOVE_MOUNT_F_EMPTY_PATH) < 0)
                         return log_error_errno(errno, "home %s: cannot mount its storage: %m", name);
@@ -329,7 +294,7 @@ int idmap_mount_home(const char *name, int storage_fd, int target_dir_fd, const 
                         *ret_changed = (unsigned) r;
                 how = IDMAP_MOUNTED_CHOWNED;
         }
-        r = bind_mount(name, storage_fd, target_dir_fd, target_name);
+        r = bind_mount(name, storage_fd, target_dir_fd, target_name, noexec);
         return r < 0 ? r : (int) how;
 }
 

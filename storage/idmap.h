@@ -37,7 +37,10 @@
  * and neither does Hearth.
  *
  * Mounts made here are not recursive (a mount someone placed below the
- * storage is not carried into the home) and always nosuid,nodev. Needs
+ * storage is not carried into the home) and always nosuid,nodev. A home's
+ * mount is cloned from its storage's guard (home-guard.h), which is also
+ * noexec: that is taken off again, unless the home root's own mount is
+ * noexec. Needs
  * Linux 5.12 (mount_setattr); file systems that can ID-map: btrfs (5.15),
  * ext4, xfs (5.12), tmpfs (6.3)… Where the kernel or the file system
  * cannot, the storage is mounted as it is, after a recursive chown of what

@@ -58,6 +58,15 @@ expect_error "record with a bad field" DBus.Error.InvalidArgs CreateHome string:
 check "failed creates left nothing" 0 test ! -e "$HEARTHD_HOME_ROOT/carol" -a ! -e "$HEARTHD_HOME_ROOT/carol.homedir" \
     -a ! -e "$HEARTHD_STATE_DIR/dave.identity"
 check "bob's storage is stored as nobody" 0 test "$(stat -c %u:%g "$HEARTHD_HOME_ROOT/bob.homedir")" = 65534:65534
+# Each storage is guarded: bound onto itself nosuid,nodev,noexec, once (storage/home-guard.h).
+mounts_on() { awk -v t="$1" '$5 == t' /proc/self/mountinfo | wc -l; }
+guarded() { # guarded USER
+    _o=$(findmnt -n -o OPTIONS --mountpoint "$HEARTHD_HOME_ROOT/$1.homedir" 2>/dev/null)
+    [ "$(mounts_on "$HEARTHD_HOME_ROOT/$1.homedir")" = 1 ] && echo "$_o" | grep -qw nosuid && echo "$_o" | grep -qw nodev &&
+        echo "$_o" | grep -qw noexec
+}
+check "alice's storage is guarded" 0 guarded alice
+check "bob's storage is guarded" 0 guarded bob
 # A block device another home's record names is never given to a new home (#18 item 2).
 check "register lucy, a LUKS home on a device" 0 call RegisterHome string:"{\"userName\":\"lucy\",\"uid\":60400,\"storage\":\"luks\",\"imagePath\":\"/dev/hearth-test-blk\",\"disposition\":\"regular\",\"lastChangeUSec\":$(now_usec)}"
 expect_error "create on lucy's device" home1.HomeExists CreateHome \
@@ -189,6 +198,18 @@ fi
 check "no work of the killed worker left visible" 0 test ! -e "$HEARTHD_HOME_ROOT/fred" -a ! -e "$HEARTHD_HOME_ROOT/fred.homedir"
 check "alice survived the restart" 0 call GetHomeByName string:alice
 
+# --- hearthd guards every home's storage before it answers ----------------------------------
+hearthd_stop
+umount "$HEARTHD_HOME_ROOT/alice.homedir" "$HEARTHD_HOME_ROOT/bob.homedir"
+check "guards taken off while hearthd is stopped" 0 test "$(mounts_on "$HEARTHD_HOME_ROOT/alice.homedir")$(mounts_on "$HEARTHD_HOME_ROOT/bob.homedir")" = 00
+hearthd_start
+check "alice's storage guarded again at start" 0 guarded alice
+check "bob's storage guarded again at start" 0 guarded bob
+contains "the start says so" "$HEARTHD_LOG" "home bob: $HEARTHD_HOME_ROOT/bob.homedir guarded (nosuid,nodev,noexec)"
+hearthd_restart
+check "a restart does not stack guards" 0 guarded alice
+check "nor on bob's" 0 guarded bob
+
 # --- restart keeps active homes active ------------------------------------------------------
 check "activate bob" 0 call ActivateHome string:bob string:'{"password":["bob-pw"]}'
 hearthd_restart
@@ -224,6 +245,7 @@ expect_error "remove an active home" home1.HomeBusy RemoveHome string:erin
 check "remove alice" 0 call RemoveHome string:alice
 expect_error "alice is gone" home1.NoSuchHome GetHomeByName string:alice
 check "her storage is gone" 0 test ! -e "$HEARTHD_HOME_ROOT/alice" -a ! -e "$HEARTHD_HOME_ROOT/alice.homedir"
+check "and its guard" 0 test "$(mounts_on "$HEARTHD_HOME_ROOT/alice.homedir")" = 0
 lacks "NSS passwd lost alice" "$HEARTHD_RUNTIME_DIR/passwd" "alice:"
 check "DeactivateAllHomes" 0 call DeactivateAllHomes
 check "Rebalance is not needed" 1 call Rebalance

@@ -12,7 +12,10 @@ tmp=$(mktemp -d /tmp/hearth-worker-test.XXXXXX)
 mnt=$tmp/mnt
 loopdev=
 cleanup() {
-    for m in "$mnt"/home/* "$tmp"/tmpfs/home/*; do mountpoint -q "$m" && umount -l "$m"; done
+    # Homes mounted at <user>, guards on <user>.homedir (one each, unless a test failed).
+    for m in "$mnt"/home/* "$tmp"/tmpfs/home/*; do
+        for _ in 1 2 3 4; do mountpoint -q "$m" && umount -l "$m"; done
+    done
     mountpoint -q "$mnt" && umount "$mnt"
     mountpoint -q "$tmp/tmpfs" && umount "$tmp/tmpfs"
     [ -n "$loopdev" ] && losetup -d "$loopdev" 2>/dev/null
@@ -75,6 +78,12 @@ btrfs subvolume show "$S" >/dev/null 2>&1 && ok "storage is a subvolume" || bad 
     ok "skel files stored as nobody" || bad "skel owner on disk: $(owner "$S/.profile") $(owner "$S/.config/app")"
 [ -z "$(find "$S" ! -user 65534 -o ! -group 65534)" ] && ok "nothing in the storage is owned by another ID" ||
     bad "other owners: $(find "$S" ! -user 65534 -o ! -group 65534)"
+# The raw storage is guarded from create on (storage/home-guard.h): bound
+# onto itself nosuid,nodev,noexec, once.
+guard_opts() { findmnt -n -o OPTIONS --mountpoint "$1" 2>/dev/null | tr ',' '\n' | grep -xE 'nosuid|nodev|noexec' | sort | tr '\n' ' '; }
+mounts_on() { awk -v t="$1" '$5 == t' /proc/self/mountinfo | wc -l; }
+guarded() { [ "$(guard_opts "$1")" = "nodev noexec nosuid " ] && [ "$(mounts_on "$1")" = 1 ]; }
+guarded "$S" && ok "created: the storage is guarded" || bad "created: guard: $(mounts_on "$S") mount(s), $(findmnt -n -o OPTIONS --mountpoint "$S")"
 hashed=$(printf '%s' "$out" | grep -o '"hashedPassword":\[[^]]*\]')
 R="\"privileged\":{$hashed}"
 
@@ -98,6 +107,22 @@ findmnt -n -o OPTIONS --mountpoint "$A" | grep -qw nosuid && findmnt -n -o OPTIO
 as_user sh -c "echo mine > '$A/new' && mkdir '$A/dir' && echo deep > '$A/dir/f'" && ok "she can write" || bad "she cannot write in her home"
 [ "$(owner "$S/new")" = 65534:65534 ] && [ "$(owner "$S/dir/f")" = 65534:65534 ] && ok "her new files are stored as nobody" ||
     bad "new files stored as $(owner "$S/new") $(owner "$S/dir/f")"
+# A set-UID file she makes through her mount (nosuid there only stops exec
+# through it) is set-UID-nobody on disk. Opened to others (chmod 711 ~), it
+# must not run through the raw storage path on the home root's own mount
+# (suid-capable here): as UID 65534 anyone could read every subvolume home.
+suid_runs_as() { # suid_runs_as PATH: prints the effective UID the file ran with, as another user
+    setpriv --reuid=60999 --regid=60999 --clear-groups "$1" -u 2>/dev/null || echo refused
+}
+as_user sh -c "cp /usr/bin/id '$A/suid-id' && chmod 4755 '$A/suid-id' && chmod 711 '$A'" && ok "she made a set-UID file, opened her home" ||
+    bad "she cannot make a set-UID file"
+[ "$(stat -c %u:%a "$S/suid-id")" = 65534:4755 ] && ok "on disk: set-UID-nobody" || bad "on disk: $(stat -c %u:%a "$S/suid-id")"
+ran=$(suid_runs_as "$S/suid-id")
+[ "$ran" != 65534 ] && ok "another user cannot run it as nobody through $S ($ran)" || bad "ran as nobody through the raw storage"
+guarded "$S" && ok "active: the storage is guarded" || bad "active: storage mounts: $(findmnt -n -o OPTIONS --mountpoint "$S")"
+as_user sh -c "cp /usr/bin/true '$A/exe' && '$A/exe'" && ok "her own programs still run in her home" || bad "her home is noexec"
+! findmnt -n -o OPTIONS --mountpoint "$A" | grep -qw noexec && ok "her home's mount is not noexec" ||
+    bad "her home: $(findmnt -n -o OPTIONS --mountpoint "$A")"
 # Files of other owners put into the storage behind her back.
 echo theirs > "$S/foreign" && chown 60150:60150 "$S/foreign"
 echo sys > "$S/system" && chown 1000:1000 "$S/system"
@@ -145,8 +170,18 @@ w deactivate 0 "$(rec alice subvolume "$R2")" --force
 kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
 has '"state":"inactive"'
 [ ! -e "$A" ] && ok "deactivated: unmounted, mount point gone" || bad "after deactivate: $(ls -ld "$A" 2>&1)"
+guarded "$S" && ok "inactive: the storage stays guarded" || bad "inactive: guard: $(findmnt -n -o OPTIONS --mountpoint "$S")"
+ran=$(suid_runs_as "$S/suid-id")
+[ "$ran" != 65534 ] && ok "inactive: her set-UID file does not run as nobody ($ran)" || bad "inactive: ran as nobody"
+# Taken off by hand: activation makes it again, once.
+umount "$S" && ! mountpoint -q "$S" && ok "guard taken off by hand" || bad "cannot take the guard off"
+w activate 0 "$(rec alice subvolume "$R2,\"secret\":{\"password\":[\"n3w\"]}")"
+guarded "$S" && ok "activation made the guard again" || bad "after activation: $(mounts_on "$S") mount(s) on $S"
+w deactivate 0 "$(rec alice subvolume "$R2")"
 w activate 0 "$(rec alice subvolume "$R2,\"secret\":{\"password\":[\"n3w\"]}")"
 w deactivate 0 "$(rec alice subvolume "$R2")"
+guarded "$S" && ok "activated again: still one guard, not stacked" || bad "guards stacked: $(mounts_on "$S") mounts on $S"
+rm -f "$S/suid-id" "$S/exe"; chmod 700 "$S"
 w activate 11 "$(rec alice subvolume "$R2,$PW")"
 
 # Stored where she had another UID (an image from another machine): what
@@ -180,6 +215,8 @@ mountpoint -q "$A" && ! idmapped "$A" && ok "fallback: mounted without a map" ||
 [ "$(owner "$S/foreign")" = 60150:60150 ] && [ "$(owner "$S/system")" = 1000:1000 ] && [ "$(owner "$S/last")" = 60513:60513 ] &&
     ok "fallback: other owners' files left alone" || bad "fallback changed others: $(owner "$S/foreign") $(owner "$S/system")"
 as_user sh -c "echo fb > '$A/fb'" && ok "fallback: she can write" || bad "fallback: cannot write"
+as_user sh -c "cp /usr/bin/true '$A/exe' && '$A/exe' && rm '$A/exe'" && ok "fallback: her programs run (the guard's noexec is not carried)" ||
+    bad "fallback: her home is noexec: $(findmnt -n -o OPTIONS --mountpoint "$A")"
 w deactivate 0 "$(rec alice subvolume "$R2")"
 # Next time with a map again: now stored as her UID, mapped to itself.
 w activate 0 "$(rec alice subvolume "$R2,\"secret\":{\"password\":[\"n3w\"]}")"
@@ -200,6 +237,7 @@ echo data > "$S/nested/file"
 mkdir "$A"  # a mount point left behind
 w remove 0 "$(rec alice subvolume "$R")"
 [ ! -e "$S" ] && ok "storage removed" || bad "storage still there"
+[ "$(mounts_on "$S")" = 0 ] && ok "its guard went with it" || bad "$(mounts_on "$S") mount(s) left on $S"
 [ ! -e "$A" ] && ok "the empty mount point went too" || bad "$A left"
 [ -z "$(btrfs subvolume list "$mnt" | grep -E 'alice|nested|hearth')" ] && ok "subvolumes gone" || bad "subvolumes left: $(btrfs subvolume list "$mnt")"
 w remove 14 "$(rec alice subvolume "$R")"
@@ -208,7 +246,9 @@ w remove 14 "$(rec alice subvolume "$R")"
 # Stored as her own UID, mapped to itself: only to hide other home UIDs.
 UID_=60101
 B=$mnt/home/bob SB=$mnt/home/bob.homedir
-w create 0 "$(rec bob directory "$PW")"
+# The guard as kernels before 5.12 make it (a bind mount and a remount).
+HEARTH_TEST_GUARD_OLD_API=1 w create 0 "$(rec bob directory "$PW")"
+guarded "$SB" && ok "directory home: guarded (mount(2) and a remount)" || bad "directory home: guard: $(findmnt -n -o OPTIONS --mountpoint "$SB")"
 [ -d "$SB" ] && ! btrfs subvolume show "$SB" >/dev/null 2>&1 && ok "plain directory" || bad "not a plain directory"
 [ "$(stat -c %u:%g:%a "$SB")" = 60101:60101:700 ] && ok "stored as her UID, 0700" || bad "owner/mode $(stat -c %u:%g:%a "$SB")"
 [ "$(owner "$SB/.profile")" = 60101:60101 ] && ok "skel stored as her UID" || bad "skel stored as $(owner "$SB/.profile")"
@@ -239,7 +279,8 @@ w remove 0 "$(rec bob directory)"
 # tmpfs ID-maps since Linux 6.3; before, a directory home there takes the
 # fallback by itself. Either way the home works and says which it took.
 UID_=60106
-mkdir -p "$tmp/tmpfs" && mount -t tmpfs tmpfs "$tmp/tmpfs" && mkdir "$tmp/tmpfs/home"
+# noexec: her home is noexec too, though cloned from a guard whose noexec is taken off elsewhere.
+mkdir -p "$tmp/tmpfs" && mount -t tmpfs -o noexec tmpfs "$tmp/tmpfs" && mkdir "$tmp/tmpfs/home"
 chmod 755 "$tmp/tmpfs" "$tmp/tmpfs/home"
 T=$tmp/tmpfs/home/tina
 HEARTH_HOME_ROOT=$tmp/tmpfs/home w create 0 "$(rec tina directory)"
@@ -255,6 +296,8 @@ else
 fi
 as_user sh -c "echo t > '$T/t'" && [ "$(owner "$T.homedir/t")" = 60106:60106 ] && ok "tmpfs: she writes, stored as hers" ||
     bad "tmpfs: write: $(owner "$T.homedir/t")"
+findmnt -n -o OPTIONS --mountpoint "$T" | grep -qw noexec && ok "tmpfs mounted noexec: so is her home" ||
+    bad "tmpfs noexec, her home: $(findmnt -n -o OPTIONS --mountpoint "$T")"
 HEARTH_HOME_ROOT=$tmp/tmpfs/home w deactivate 0 "$(rec tina directory)"
 HEARTH_HOME_ROOT=$tmp/tmpfs/home w remove 0 "$(rec tina directory)"
 [ -z "$(ls -A "$tmp/tmpfs/home")" ] && ok "tmpfs: nothing left" || bad "tmpfs: left: $(ls -A "$tmp/tmpfs/home")"
