@@ -72,7 +72,8 @@ enum {
         WORKER_EXISTS = 15,         /* create: something is already there */
         WORKER_BAD_SIZE = 16,       /* resize below usage, or out of range */
         WORKER_UNSUPPORTED = 17,    /* the backend or filesystem cannot do it */
-        WORKER_CORRUPT = 18,        /* damaged LUKS header, untrusted or broken embedded record */
+        WORKER_CORRUPT = 18,        /* damaged LUKS header, untrusted or broken embedded record; a
+                                     * .homedir stored under a UID that may not own it (EUCLEAN) */
         WORKER_ACTIVE = 19,         /* already active (or already locked) */
         WORKER_STORAGE_ERROR = 20,  /* anything else */
         WORKER_NOT_ACTIVE = 21,     /* deactivate, lock, unlock of a home that is not active */

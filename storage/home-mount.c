@@ -5,6 +5,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -12,6 +15,7 @@
 #include <unistd.h>
 
 #include "home.h"
+#include "home-layout.h"
 #include "idmap.h"
 #include "log.h"
 #include "macro.h"
@@ -69,6 +73,67 @@ int home_mount_point_free(Home *h) {
         return mount_point_check(h, false);
 }
 
+/* What getpwuid_r() and getgrgid_r() answer for "no such ID" besides 0
+ * with no entry (their manual page lists these as seen elsewhere). */
+static bool nss_not_found(int e) {
+        return e == 0 || e == ENOENT || e == ESRCH || e == EBADF || e == EPERM;
+}
+
+#define NSS_BUFFER_MAX (1024 * 1024)
+
+/* The name NSS knows uid by, as a user (or, group set, as a GID): 1 and
+ * *ret, or 0 if none. A lookup that fails otherwise (a directory service
+ * not answering) fails: the refusal must not depend on it. */
+static int nss_name(uid_t uid, bool group, char **ret) {
+        for (size_t size = 4096;; size *= 4) {
+                _cleanup_free_ char *buf = malloc(size);
+                struct passwd pw, *p = NULL;
+                struct group gr, *g = NULL;
+
+                if (!buf)
+                        return -ENOMEM;
+                int e = group ? getgrgid_r((gid_t) uid, &gr, buf, size, &g) : getpwuid_r(uid, &pw, buf, size, &p);
+                if (e == ERANGE && size < NSS_BUFFER_MAX)
+                        continue;
+                const char *name = p ? p->pw_name : g ? g->gr_name : NULL;
+                if (name)
+                        return (*ret = strdup(name)) ? 1 : -ENOMEM;
+                return nss_not_found(e) ? 0 : -e;
+        }
+}
+
+/* The map gives what owner owns on disk (UID, and GID of the same number)
+ * to her. If owner is another user of this machine, that user owns her
+ * storage on disk and can reach her files there directly: refused, for an
+ * admin to change the owner (chown -R while the home is inactive, with
+ * that user logged out; not done here, as open files of that user would
+ * keep their access). Stored as nobody, as her UID, or as a UID no one has
+ * here (a home from another machine) is fine. */
+static int check_stored_owner(Home *h, int storage_fd) {
+        _cleanup_free_ char *user = NULL, *group = NULL;
+        struct stat st;
+
+        if (fstat(storage_fd, &st) < 0)
+                return log_error_errno(errno, "home %s: cannot stat its storage: %m", h->name);
+        if (st.st_uid == UID_NOBODY || st.st_uid == h->rec->uid)
+                return 0;
+        int r = nss_name(st.st_uid, false, &user);
+        if (r == 0)
+                r = nss_name(st.st_uid, true, &group);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot look up UID %u, which its storage is stored under: %m",
+                                       h->name, st.st_uid);
+        if (user)
+                return log_error_errno(EUCLEAN, "home %s: stored under UID %u, which belongs to %s; change its owner "
+                                       "first", h->name, st.st_uid, user);
+        if (group)
+                return log_error_errno(EUCLEAN, "home %s: stored under UID %u, which is the GID of group %s; change "
+                                       "its owner first", h->name, st.st_uid, group);
+        return 0;
+}
+
 int home_mount(Home *h, int storage_fd) {
         int r = home_mount_state(h, storage_fd);
         if (r > 0)
@@ -79,6 +144,9 @@ int home_mount(Home *h, int storage_fd) {
         if (r < 0)
                 return r;
         bool made = r == 0;
+        r = check_stored_owner(h, storage_fd);
+        if (r < 0)
+                return r;
         /* Gone (unmounted by hand, or never made: a home from before the
          * guards, one copied in while hearthd was not running): made again
          * before she can make set-UID files through her mount. */

@@ -140,8 +140,10 @@ int home_mount_state(Home *h, int storage_fd);
 /* Activation: mounts storage_fd ID-mapped at homeDirectory, making the
  * mount point (root's, 0700) if needed, and the storage's guard again if it
  * is gone. -EALREADY if already mounted, -EEXIST if homeDirectory is taken
- * (a file, a symlink, a directory that is not empty or not root's).
- * Logged. */
+ * (a file, a symlink, a directory that is not empty or not root's);
+ * -EUCLEAN if the storage is stored under the UID of another user this
+ * machine knows (NSS: another home's, or any other account but nobody),
+ * who could reach her files on disk directly. Logged. */
 int home_mount(Home *h, int storage_fd);
 
 /* Deactivation: unmounts it (busy: -EBUSY, or with h->force detached

@@ -201,6 +201,17 @@ w activate 18 "$(rec alice subvolume "$R2,\"secret\":{\"password\":[\"n3w\"]}")"
 printf '%s' "$err" | grep -q "owned by UID 0" && ok "storage owned by root: refused, explained" || bad "root-owned storage: $err"
 mountpoint -q "$A" && bad "root-owned storage mounted" || ok "nothing mounted"
 chown 60200:60200 "$S"
+# Stored under the UID of another user of this machine (NSS knows 60200
+# as bob here: a private mount namespace with its own /etc/passwd): bob
+# owns her storage on disk; refused, never mapped to her.
+cp /etc/passwd "$tmp/passwd" && echo "bob:x:60200:60200::/home/bob:/bin/sh" >>"$tmp/passwd"
+printf '#!/bin/sh\nexec unshare -m --propagation private sh -c '"'"'mount --bind "$0" /etc/passwd && exec "$@"'"'"' "%s" "%s" "$@"\n' \
+    "$tmp/passwd" "$work" >"$tmp/work-bob"
+chmod 755 "$tmp/work-bob"
+work=$tmp/work-bob w activate 18 "$(rec alice subvolume "$R2,\"secret\":{\"password\":[\"n3w\"]}")"
+printf '%s' "$err" | grep -qF "home alice: stored under UID 60200, which belongs to bob; change its owner first" &&
+    ok "stored under bob's UID: refused, explained" || bad "stored under bob's UID: $err"
+[ "$(owner "$S")" = 60200:60200 ] && ok "and nothing changed owner" || bad "owner changed: $(owner "$S")"
 
 # Where the file system cannot ID-map (forced here): the stored owner's
 # files become hers on disk, mounted as they are; logged once.
