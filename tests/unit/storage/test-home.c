@@ -78,6 +78,10 @@ static void test_open_checks(void **state) {
         char want[300];
         snprintf(want, sizeof want, "%s/a", root);
         assert_string_equal(h->path, want);
+        /* Stored as homed stores directory and subvolume homes. */
+        snprintf(want, sizeof want, "%s/a.homedir", root);
+        assert_string_equal(h->storage_path, want);
+        assert_string_equal(h->storage_name, "a.homedir");
 
         /* The lock is per home: a second open of the same home is busy, of
          * another home is not. */
