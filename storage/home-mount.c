@@ -156,7 +156,7 @@ int home_mount(Home *h, int storage_fd) {
         if (made && mkdirat(h->root_fd, h->name, 0700) < 0)
                 return log_error_errno(errno, "home %s: cannot create mount point %s: %m", h->name, h->path);
         unsigned changed;
-        r = idmap_mount_home(h->name, storage_fd, h->root_fd, h->name, h->rec->uid, &changed);
+        r = idmap_mount_home(h->name, storage_fd, h->root_fd, h->name, h->rec->uid, true, &changed);
         if (r < 0) {
                 if (made)
                         (void) unlinkat(h->root_fd, h->name, AT_REMOVEDIR);

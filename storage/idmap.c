@@ -257,7 +257,7 @@ static int bind_mount(const char *name, int storage_fd, int target_dir_fd, const
 }
 
 int idmap_mount_home(const char *name, int storage_fd, int target_dir_fd, const char *target_name, uid_t exposed,
-                     unsigned *ret_changed) {
+                     bool guarded, unsigned *ret_changed) {
         _cleanup_close_ int mount_fd = -1;
         struct stat st;
         int r;
@@ -271,12 +271,14 @@ int idmap_mount_home(const char *name, int storage_fd, int target_dir_fd, const 
                                        "UID; refusing to give that UID's files to the user", name, st.st_uid);
 
         /* The storage's guard (home-guard.h) is noexec, and so is a clone of
-         * it: her home is as executable as the home root's own mount. */
+         * it: a guarded home is as executable as the home root's own mount;
+         * any other keeps its storage's mount options. */
         struct statvfs sv;
-        if (fstatvfs(target_dir_fd, &sv) < 0)
-                return log_error_errno(errno, "home %s: cannot stat the file system of its mount point: %m", name);
+        if (guarded ? fstatvfs(target_dir_fd, &sv) < 0 : fstatvfs(storage_fd, &sv) < 0)
+                return log_error_errno(errno, "home %s: cannot stat the file system of its %s: %m", name,
+                                       guarded ? "mount point" : "storage");
         bool noexec = sv.f_flag & ST_NOEXEC;
-        r = clone_mapped(name, storage_fd, st.st_uid, exposed, noexec ? 0 : MOUNT_ATTR_NOEXEC, &mount_fd);
+        r = clone_mapped(name, storage_fd, st.st_uid, exposed, guarded && !noexec ? MOUNT_ATTR_NOEXEC : 0, &mount_fd);
         if (r >= 0) {
                 if (sys_move_mount(mount_fd, "", target_dir_fd, target_name, MOVE_MOUNT_F_EMPTY_PATH) < 0)
                         return log_error_errno(errno, "home %s: cannot mount its storage: %m", name);

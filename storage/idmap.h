@@ -112,9 +112,12 @@ typedef enum IdmapMounted {
  * "file system cannot ID-map, changed owners instead"). The stored owner
  * must pass idmap_stored_owner_ok() (-EUCLEAN otherwise, logged). Returns
  * an IdmapMounted (*ret_changed: how many inodes changed owner, if given),
- * or a negative errno, logged. */
+ * or a negative errno, logged. guarded: storage_fd is on its guard's
+ * noexec mount (home-guard.h), which the home takes off unless the mount
+ * of target_dir_fd is noexec; otherwise the storage's own mount options
+ * stay (a LUKS home's private mount, with the record's options). */
 int idmap_mount_home(const char *name, int storage_fd, int target_dir_fd, const char *target_name, uid_t exposed,
-                     unsigned *ret_changed);
+                     bool guarded, unsigned *ret_changed);
 
 /* Creation: runs populate on the fresh storage storage_fd seen through the
  * map stored → exposed, so that what it makes and chowns to exposed lands

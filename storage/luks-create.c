@@ -25,6 +25,7 @@
 #include "gpt.h"
 #include "home-dm.h"
 #include "identity-store.h"
+#include "idmap.h"
 #include "log.h"
 #include "luks-tpm2.h"
 #include "macro.h"
@@ -303,15 +304,14 @@ static int make_home_dir(Home *h, const char *fstype, const char *mnt, int *ret_
 }
 
 /* What the new home holds: the skeleton, its owner and mode, ~/.identity.
- * home_fd is the directory <user> of the file system; where homes are to
- * be stored under another owner than the user's (ID-mapped), this is what
- * runs through the map. */
-static int luks_populate(Home *h, int home_fd) {
-        int r = home_seed(h, home_fd);
+ * fd is the directory <user> of the file system seen through the ID map
+ * nobody → the user (idmap_populate()), userdata the Home: on disk it is
+ * all nobody's, as systemd-homed stores a LUKS home. */
+static int luks_populate(int fd, void *userdata) {
+        Home *h = userdata;
+        int r = home_populate(fd, h);
         if (r >= 0)
-                r = home_chown_top(h, home_fd);
-        if (r >= 0)
-                r = luks_identity_file_write(h, home_fd);
+                r = luks_identity_file_write(h, fd);
         return r;
 }
 
@@ -544,8 +544,12 @@ int luks_create(Home *h) {
                 goto fail;
         mounted = true;
         r = make_home_dir(h, fstype, mnt, &home_fd);
+        bool unmapped = false;
         if (r >= 0)
-                r = luks_populate(h, home_fd);
+                r = idmap_populate(h->name, home_fd, UID_NOBODY, h->rec->uid, luks_populate, h, &unmapped);
+        if (r >= 0 && unmapped)
+                home_notice(h, "file system cannot ID-map; its files are stored as UID %u, not %u", h->rec->uid,
+                            UID_NOBODY);
         if (r >= 0 && syncfs(home_fd) < 0)
                 r = log_error_errno(errno, "home %s: cannot sync: %m", h->name);
         if (r < 0)

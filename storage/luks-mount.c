@@ -9,13 +9,13 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "backend.h"
 #include "fileio.h"
 #include "fs.h"
+#include "idmap.h"
 #include "log.h"
 #include "macro.h"
 #include "runtime-paths.h"
@@ -67,21 +67,18 @@ int luks_open_home_dir(Home *h, const char *mnt, int *ret_fd) {
 }
 
 /* The home, home_fd (the directory <user> of its file system, opened from
- * the private mount), mounted on the home directory: a bind mount, which
- * keeps the private mount's nosuid, nodev and the record's options.
- *
- * This is the one place a LUKS home is exposed, and where ID-mapped mounts
- * go: on disk the files' owner would be the stored one (nobody), shown
- * through the map as the user's UID (storage/idmap.h, idmap_mount_home()
- * with storage_fd = home_fd, below h->root_fd at h->name). Until then the
- * files are stored under the user's UID and bound as they are. */
+ * the private mount), mounted on the home directory, ID-mapped: what is
+ * stored as nobody (or, for a home made before, as her UID) shows as hers,
+ * other home UIDs' files as no one's. The private mount's nosuid, nodev and
+ * the record's options are kept. */
 int luks_mount_home(Home *h, int home_fd) {
-        char src[64];
-
-        snprintf(src, sizeof src, "/proc/self/fd/%d", home_fd);
-        if (mount(src, h->path, NULL, MS_BIND, NULL) < 0)
-                return log_error_errno(errno, "home %s: cannot mount its directory on %s: %m", h->name, h->path);
-        return 0;
+        unsigned changed;
+        int r = idmap_mount_home(h->name, home_fd, h->root_fd, h->name, h->rec->uid, false, &changed);
+        if (r == IDMAP_MOUNTED_CHOWNED)
+                home_notice(h, "file system cannot ID-map, changed owners instead (%u files and directories)", changed);
+        else if (r == IDMAP_MOUNTED_AS_IS)
+                home_notice(h, "file system cannot ID-map; mounted as it is (other home UIDs' files show as theirs)");
+        return r < 0 ? r : 0;
 }
 
 /* What file system the mapped volume dev holds, as probed (a home made
