@@ -90,6 +90,9 @@ typedef struct UserRecord {
         const char *luks_cipher;
         const char *luks_cipher_mode;
         uint64_t luks_volume_key_size;
+        const char *partition_uuid;   /* partitionUuid, as the record spells it */
+        const char *luks_uuid;        /* luksUuid */
+        const char *file_system_uuid; /* fileSystemUuid */
         const char *luks_pbkdf_type;
         const char *luks_pbkdf_hash_algorithm;
         uint64_t luks_pbkdf_time_cost_usec;

@@ -52,6 +52,13 @@ bool worker_leftover_parse(const char *name, const char **user, size_t *user_len
 #define WORKER_STATUS_QUOTA_MODE    "mode"
 #define WORKER_STATUS_QUOTA_ADOPTED "adopted"
 
+/* A member of status.<machine-id>, for hearthd only (taken out likewise):
+ * an array of one-line notices for the administrator about what this run
+ * did, e.g. "file system cannot ID-map, changed owners instead"; hearthd
+ * logs each as "home <user>: <notice>". (What a worker writes to stderr
+ * is read only when it fails.) */
+#define WORKER_STATUS_NOTICES "hearthNotices"
+
 /* hearth-work's exit statuses: what went wrong, for hearthd to turn into the
  * matching org.freedesktop.home1 error. The reason, naming the home, is one
  * line on stderr. */
@@ -65,7 +72,8 @@ enum {
         WORKER_EXISTS = 15,         /* create: something is already there */
         WORKER_BAD_SIZE = 16,       /* resize below usage, or out of range */
         WORKER_UNSUPPORTED = 17,    /* the backend or filesystem cannot do it */
-        WORKER_CORRUPT = 18,        /* damaged LUKS header, untrusted or broken embedded record */
+        WORKER_CORRUPT = 18,        /* damaged LUKS header, untrusted or broken embedded record; a
+                                     * .homedir stored under a UID that may not own it (EUCLEAN) */
         WORKER_ACTIVE = 19,         /* already active (or already locked) */
         WORKER_STORAGE_ERROR = 20,  /* anything else */
         WORKER_NOT_ACTIVE = 21,     /* deactivate, lock, unlock of a home that is not active */

@@ -274,11 +274,13 @@ HomeState home_state_derive(HomeState marked, const StorageProbe *p, char **ret_
                 return HOME_DIRTY;
         }
         if (p->has_mapping && p->mapped && marked == HOME_INACTIVE) {
-                (void) asprintf(ret_reason, "%s is set up, but hearthd did not activate it", p->mapping);
+                (void) asprintf(ret_reason, "%s is %s, but hearthd did not activate it", p->mapping,
+                                p->mount ? "mounted" : "set up");
                 return HOME_DIRTY;
         }
         if (p->has_mapping && !p->mapped && marked != HOME_INACTIVE) {
-                (void) asprintf(ret_reason, "was %s, but %s is gone", home_state_to_string(marked), p->mapping);
+                (void) asprintf(ret_reason, p->mount ? "was %s, but nothing is mounted on %s" : "was %s, but %s is gone",
+                                home_state_to_string(marked), p->mapping);
                 return HOME_DIRTY;
         }
         return marked;

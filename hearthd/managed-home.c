@@ -158,6 +158,22 @@ static void take_quota_report(ManagedHome *h) {
         json_object_object_del(h->status, WORKER_STATUS_QUOTA);
 }
 
+/* What the worker has for the administrator (worker-protocol.h): logged,
+ * and taken out of the status. */
+static void take_notices(ManagedHome *h) {
+        json_object *n;
+
+        if (!h->status || !json_object_object_get_ex(h->status, WORKER_STATUS_NOTICES, &n))
+                return;
+        if (json_object_is_type(n, json_type_array))
+                for (size_t i = 0; i < json_object_array_length(n) && i < 16; i++) {
+                        json_object *t = json_object_array_get_idx(n, i);
+                        if (json_object_is_type(t, json_type_string))
+                                log_notice("home %s: %s", h->name, json_object_get_string(t));
+                }
+        json_object_object_del(h->status, WORKER_STATUS_NOTICES);
+}
+
 /* The record the worker returned: keep its status section apart, store the rest. */
 static int take_worker_record(ManagedHome *h, const char *text, size_t len, bool store, bool *ret_save_failed) {
         _cleanup_user_record_ UserRecord *rec = NULL;
@@ -179,6 +195,7 @@ static int take_worker_record(ManagedHome *h, const char *text, size_t len, bool
                 if (h->status)
                         json_object_object_del(h->status, "state");
                 take_quota_report(h);
+                take_notices(h);
         }
         if (!store)
                 return 0;
@@ -287,11 +304,15 @@ static void on_worker_done(const WorkerResult *res, void *userdata) {
                                         (void) leftovers_take_home(m->home_root, h->name, h->record->uid,
                                                                    op->started_usec);
                                 (void) leftovers_lock_down(m->home_root, h->name, NULL);
+                                /* An older home of the name that was kept. */
+                                manager_guard_storage(m, h->record);
                                 create_failed(h, res->timed_out ? SD_BUS_ERROR_TIMEOUT : BUS_ERROR_FAILED, text);
                                 if (name)
                                         (void) manager_clean_orphan(m, name);
                                 return;
                         }
+                        /* E.g. a remove killed between taking the guard off and the rename. */
+                        manager_guard_storage(h->manager, h->record);
                         if (res->timed_out) {
                                 char limit[64];
                                 log_error("home %s: %s did not finish within %s; its worker was killed", h->name,

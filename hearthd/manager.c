@@ -12,6 +12,8 @@
 
 #include "bus-home.h"
 #include "bus-pool.h"
+#include "home-guard.h"
+#include "home-layout.h"
 #include "home-mark.h"
 #include "leftovers.h"
 #include "log.h"
@@ -132,6 +134,29 @@ ManagedHome *manager_find_by_path(Manager *m, const char *path) {
         return NULL;
 }
 
+void manager_guard_storage(Manager *m, const UserRecord *rec) {
+        _cleanup_free_ char *storage = NULL;
+        _cleanup_close_ int root_fd = -1;
+
+        if (rec->storage == USER_STORAGE_LUKS)
+                return;
+        if (asprintf(&storage, "%s" HOME_STORAGE_SUFFIX, rec->user_name) < 0) {
+                log_oom();
+                return;
+        }
+        root_fd = open(m->home_root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (root_fd < 0) {
+                if (errno != ENOENT)
+                        log_error_errno(errno, "home %s: cannot open the home root %s: %m", rec->user_name,
+                                        m->home_root);
+                return;
+        }
+        /* Errors are logged; the worker makes the guard again, or refuses,
+         * at the next activation. */
+        if (home_guard(rec->user_name, root_fd, storage) > 0)
+                log_info("home %s: %s/%s guarded (nosuid,nodev,noexec)", rec->user_name, m->home_root, storage);
+}
+
 int manager_add_home(Manager *m, UserRecord *rec, HomeState state, ManagedHome **ret) {
         if (m->n_homes == m->allocated) {
                 size_t a = m->allocated ? m->allocated * 2 : 64;
@@ -145,6 +170,8 @@ int manager_add_home(Manager *m, UserRecord *rec, HomeState state, ManagedHome *
         int r = managed_home_new(m, rec, state, &h);
         if (r < 0)
                 return r;
+        /* Loaded at start, or registered with its storage already there. */
+        manager_guard_storage(m, h->record);
         m->homes[m->n_homes++] = h;
         bus_home_emit_added(h);
         manager_schedule_nss(m);

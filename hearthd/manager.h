@@ -50,8 +50,14 @@ unsigned manager_running_operations(Manager *m);
 ManagedHome *manager_find_by_name(Manager *m, const char *name);
 ManagedHome *manager_find_by_uid(Manager *m, uid_t uid);
 ManagedHome *manager_find_by_path(Manager *m, const char *path);
-/* Takes rec on success. */
+/* Takes rec on success. Guards its storage (manager_guard_storage()). */
 int manager_add_home(Manager *m, UserRecord *rec, HomeState state, ManagedHome **ret);
+/* Guards the storage of rec's home if it is a directory or subvolume home
+ * and its storage is there (storage/home-guard.h): for every home loaded at
+ * start, before the bus is answered, or registered; and after a worker
+ * died, which may have left it unguarded. Nothing if guarded already;
+ * failures are logged. */
+void manager_guard_storage(Manager *m, const UserRecord *rec);
 void manager_drop_home(Manager *m, ManagedHome *h);
 /* Rewrites <runtime-dir>/passwd and group soon (once per loop iteration). */
 void manager_schedule_nss(Manager *m);

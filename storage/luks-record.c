@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The record that travels with a LUKS home: signed, in a LUKS2 token of
- * type hearth-identity and in ~/.identity, and reconciled with the stored
+ * type systemd-homed and in ~/.identity, and reconciled with the stored
  * copy on activation. */
 #include <errno.h>
 #include <fcntl.h>
@@ -50,9 +50,9 @@ int luks_sign_record(Home *h) {
         return 0;
 }
 
-/* The id of the hearth-identity token, or -ENOENT. */
+/* The id of the (first) systemd-homed token, or -ENOENT. */
 int luks_token_find(Volume *v) {
-        for (int i = 0; i < 32; i++) {
+        for (int i = 0; i < crypt_token_max(CRYPT_LUKS2); i++) {
                 const char *type;
                 if (crypt_token_status(v->cd, i, &type) == CRYPT_TOKEN_EXTERNAL_UNKNOWN && type &&
                     strcmp(type, IDENTITY_TOKEN_TYPE) == 0)
@@ -61,7 +61,7 @@ int luks_token_find(Volume *v) {
         return -ENOENT;
 }
 
-/* The record into the hearth-identity token, encrypted with the volume key
+/* The record into the systemd-homed token, encrypted with the volume key
  * (identity-token.h): the header alone tells nothing about the user. */
 int luks_token_write(Home *h, Volume *v, const Opened *o) {
         _cleanup_free_ char *rec = NULL, *token = NULL;
@@ -78,16 +78,22 @@ int luks_token_write(Home *h, Volume *v, const Opened *o) {
                                        crypt_get_cipher_mode(v->cd) ?: "?");
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot encrypt the record for the header: %m", h->name);
-        /* Replace ours in place if there is one. */
+        /* Replace the first in place (LUKS2 writes its header atomically);
+         * any further one would be read by nobody, and goes, as homed does. */
         id = luks_token_find(v);
         r = crypt_token_json_set(v->cd, id >= 0 ? id : CRYPT_ANY_TOKEN, token);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot write the identity token: %m", h->name);
+        for (int i = (id >= 0 ? id : r) + 1; i < crypt_token_max(CRYPT_LUKS2); i++) {
+                const char *type;
+                if (crypt_token_status(v->cd, i, &type) == CRYPT_TOKEN_EXTERNAL_UNKNOWN && type &&
+                    strcmp(type, IDENTITY_TOKEN_TYPE) == 0 && crypt_token_json_set(v->cd, i, NULL) < 0)
+                        log_warning("home %s: cannot remove the extra systemd-homed token %d", h->name, i);
+        }
         return 0;
 }
 
-/* The record in the header: 0, or 1 if it was in clear text (a home made
- * before the record was encrypted: rewrite it); -ENOENT if there is none. */
+/* The record in the header: 0, or -ENOENT if there is none. */
 int luks_token_read(Home *h, Volume *v, const Opened *o, UserRecord **ret) {
         _cleanup_free_ char *error = NULL, *text = NULL;
         const char *json;
@@ -95,21 +101,19 @@ int luks_token_read(Home *h, Volume *v, const Opened *o, UserRecord **ret) {
 
         if (i < 0 || crypt_token_json_get(v->cd, i, &json) < 0)
                 return -ENOENT;
-        int legacy = identity_token_open(json, crypt_get_cipher(v->cd), crypt_get_cipher_mode(v->cd), o->vk->data,
-                                         o->vk_size, &text);
-        if (legacy == -ENOMEM)
+        int r = identity_token_open(json, crypt_get_cipher(v->cd), crypt_get_cipher_mode(v->cd), o->vk->data,
+                                    o->vk_size, &text);
+        if (r == -ENOMEM)
                 return log_oom();
-        if (legacy < 0)
+        if (r < 0)
                 return log_error_errno(EUCLEAN, "home %s: identity token unreadable: %s", h->name,
-                                       legacy == -EINVAL ? "malformed" : "does not decrypt with the volume key");
-        int r = user_record_parse(text, strlen(text), ret, &error);
+                                       r == -EINVAL ? "malformed" : "does not decrypt with the volume key");
+        r = user_record_parse(text, strlen(text), ret, &error);
         explicit_bzero(text, strlen(text));
         if (r < 0)
                 return log_error_errno(EUCLEAN, "home %s: identity token holds an invalid record: %s", h->name,
                                        error ?: "?");
-        if (legacy)
-                log_info("home %s: the identity token holds the record in clear text; encrypting it", h->name);
-        return legacy;
+        return 0;
 }
 
 int luks_identity_file_write(Home *h, int dir_fd) {

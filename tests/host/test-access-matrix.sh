@@ -297,8 +297,17 @@ edited_alice() {
 self_update() { edited_alice '.realName = "Alice " + (now | tostring)'; }
 admin_update() { edited_alice '.rateLimitBurst = ((.rateLimitBurst // 10000) + 1)'; }
 
+# drop_storage NAME: what an unregistered home of the name left, its
+# storage, goes; its guard (a mount on it, storage/home-guard.h) first.
+drop_storage() {
+    local _s=${HEARTHD_HOME_ROOT:?}/$1.homedir _i
+    for _i in 1 2 3 4; do mountpoint -q "$_s" && umount -l "$_s"; done
+    rm -rf "$_s"
+}
 create_home() { # create_home NAME UID
-    rm -rf "${HEARTHD_HOME_ROOT:?}/$1"
+    # What an unregistered home of the name left: its storage, a mount point.
+    drop_storage "$1"
+    rmdir "${HEARTHD_HOME_ROOT:?}/$1" 2>/dev/null
     h1 CreateHome string:"$(printf '{"userName":"%s","uid":%s,"storage":"directory","realName":"%s","disposition":"regular","rateLimitBurst":10000,"secret":{"password":["%s-pw"]}}' \
         "$1" "$2" "$1" "$1")"
 }
@@ -330,7 +339,8 @@ restore() {
     for _n in newhome reghome newuser; do
         h1 GetHomeByName "string:$_n" || continue
         h1 RemoveHome "string:$_n" || h1 UnregisterHome "string:$_n" || bad "restore: cannot remove $_n: ${ANSWER[*]}"
-        rm -rf "${HEARTHD_HOME_ROOT:?}/$_n"
+        drop_storage "$_n"
+        rmdir "${HEARTHD_HOME_ROOT:?}/$_n" 2>/dev/null
     done
     case $1/$STATE in
         active/inactive) h1 ActivateHome string:alice "string:$PW" || bad "restore: cannot activate alice: ${ANSWER[*]}" ;;

@@ -334,6 +334,29 @@ static void test_derive(void **state) {
         derive(HOME_ACTIVE, false, true, true, HOME_DIRTY, "marked active, but its storage is missing");
 }
 
+static void derive_mounted(HomeState marked, bool present, bool mounted, HomeState want, const char *reason) {
+        StorageProbe p = { .present = present, .has_mapping = true, .mapped = mounted, .mount = true };
+        char *why = NULL;
+
+        snprintf(p.mapping, sizeof p.mapping, "/home/alice");
+        HomeState s = home_state_derive(marked, &p, &why);
+        if (s != want || (reason ? !why || strcmp(why, reason) != 0 : why != NULL))
+                fail_msg("marked %s, present %d, mounted %d: %s (%s), expected %s (%s)", home_state_to_string(marked),
+                         present, mounted, home_state_to_string(s), why ?: "-", home_state_to_string(want),
+                         reason ?: "-");
+        free(why);
+}
+
+/* Directory and subvolume homes: active is mounted on the home directory. */
+static void test_derive_mounted(void **state) {
+        derive_mounted(HOME_INACTIVE, true, false, HOME_INACTIVE, NULL);
+        derive_mounted(HOME_ACTIVE, true, true, HOME_ACTIVE, NULL);
+        derive_mounted(HOME_INACTIVE, true, true, HOME_DIRTY, "/home/alice is mounted, but hearthd did not activate it");
+        derive_mounted(HOME_ACTIVE, true, false, HOME_DIRTY, "was active, but nothing is mounted on /home/alice");
+        derive_mounted(HOME_INACTIVE, false, false, HOME_ABSENT, NULL);
+        derive_mounted(HOME_ACTIVE, false, true, HOME_DIRTY, "marked active, but its storage is missing");
+}
+
 /* ---- failed authentication ------------------------------------------------------------- */
 
 static UserRecord *record_with(const char *field, json_object *value) {
@@ -404,6 +427,7 @@ int main(void) {
                 cmocka_unit_test(test_state_shown),
                 cmocka_unit_test(test_mark),
                 cmocka_unit_test(test_derive),
+                cmocka_unit_test(test_derive_mounted),
                 cmocka_unit_test(test_rate_settings),
                 cmocka_unit_test(test_rate_limit),
         };
