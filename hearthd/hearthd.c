@@ -23,6 +23,7 @@
 #include "bus-util.h"
 #include "config.h"
 #include "fileio.h"
+#include "images.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
@@ -196,6 +197,8 @@ int main(int argc, char *argv[]) {
                 goto finish;
         }
         r = manager_start(m);
+        if (r >= 0)
+                r = manager_images_start(m);
         if (r >= 0)
                 r = connect_bus(m);
         if (r >= 0)
