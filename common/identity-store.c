@@ -17,6 +17,7 @@ struct IdentityStore {
         char *dir;
         Keyring *keyring;
         bool keyring_can_sign;
+        struct timespec keyring_dir_mtime; /* of dir when the keyring was read */
 };
 
 const char *identity_store_default_dir(void) {
@@ -51,7 +52,16 @@ const char *identity_store_dir(IdentityStore *s) {
 }
 
 int identity_store_keyring(IdentityStore *s, bool create, Keyring **ret) {
-        if (!s->keyring || (create && !s->keyring_can_sign)) {
+        struct stat st;
+        struct timespec mtime = {};
+
+        if (stat(s->dir, &st) == 0)
+                mtime = st.st_mtim;
+        /* A key added or taken away (a NAME.public put there or removed)
+         * changes the directory: a long-lived store (hearthd's) reads the
+         * keys again, so that a key withdrawn is no longer trusted. */
+        bool changed = mtime.tv_sec != s->keyring_dir_mtime.tv_sec || mtime.tv_nsec != s->keyring_dir_mtime.tv_nsec;
+        if (!s->keyring || changed || (create && !s->keyring_can_sign)) {
                 Keyring *kr;
                 int r = keyring_open(s->dir, create, &kr);
                 if (r < 0)
@@ -59,6 +69,9 @@ int identity_store_keyring(IdentityStore *s, bool create, Keyring **ret) {
                 keyring_free(s->keyring);
                 s->keyring = kr;
                 s->keyring_can_sign = keyring_public_pem(kr) != NULL;
+                /* After keyring_open(), which may have made the directory
+                 * and the key pair. */
+                s->keyring_dir_mtime = stat(s->dir, &st) == 0 ? st.st_mtim : mtime;
         }
         *ret = s->keyring;
         return 0;

@@ -304,11 +304,12 @@ hearthd_start
 [ "$(state_of carol)" = inactive ] && ok "B: carol loaded from her stored record" || bad "B: carol $(state_of carol)"
 [ $HAVE_LUKS = no ] || { [ "$(state_of lucy)" = inactive ] && ok "B: lucy loaded, A-signed" || bad "B: lucy $(state_of lucy)"; }
 contains "B: NSS lists the unfixated fred" "$HEARTHD_RUNTIME_DIR/passwd" "fred:x:60303:"
-# A's key withdrawn: what it signed is no longer trusted.
+# A's key withdrawn: what it signed is no longer trusted, at once and
+# after a restart.
 mv "$B_STATE/machine-a.public" "$T/machine-a.public"
+check "B: fred (A-signed) not fixated without A's key" 65 env PASSWORD=fred-pw "$HEARTHD_HOMECTL" authenticate fred
 hearthd_stop
 hearthd_start
-check "B: fred (A-signed) not fixated without A's key" 65 env PASSWORD=fred-pw "$HEARTHD_HOMECTL" authenticate fred
 if [ $HAVE_LUKS = yes ]; then
     # Her stored record refused, her image is what is left: found again.
     [ "$(state_of lucy)" = unfixated ] && ok "B: lucy's A-signed record refused at start; her image found again" \

@@ -529,6 +529,16 @@ static void test_verify_and_keep(void **state) {
         assert_string_equal(json_object_get_string(key), mine);
         user_record_free(rec);
 
+        /* its key withdrawn while the store is open: no longer trusted */
+        rec = make_record("carl", 60201, "");
+        assert_int_equal(keyring_sign(other, rec), 0);
+        assert_int_equal(identity_store_verify(f->store, rec, "the test", false, NULL), 0);
+        q = path_join(f->dir, "other.public");
+        assert_int_equal(unlink(q), 0);
+        free(q);
+        assert_int_equal(identity_store_verify(f->store, rec, "the test", false, NULL), -ENOKEY);
+        user_record_free(rec);
+
         keyring_free(other);
         free(mine);
         free(theirs);
