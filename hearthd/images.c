@@ -17,7 +17,6 @@
 #include "bus-error.h"
 #include "home-layout.h"
 #include "images.h"
-#include "json-strict.h"
 #include "log.h"
 #include "macro.h"
 #include "uid-alloc.h"

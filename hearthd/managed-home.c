@@ -304,9 +304,12 @@ static bool fixation_done(ManagedHome *h, Operation *op, const WorkerResult *res
                 return true;
         }
         r = identity_store_verify(m->store, rec, "its image", false, &reason);
+        if (r < 0 && reason) {
+                fail_running(h, BUS_ERROR_BAD_SIGNATURE, "%s", reason);
+                return true;
+        }
         if (r < 0) {
-                fail_running(h, reason ? BUS_ERROR_BAD_SIGNATURE : BUS_ERROR_FAILED, "%s",
-                             reason ?: "home: cannot verify the record");
+                fail_running(h, BUS_ERROR_FAILED, "home %s: cannot verify its record: %s", h->name, strerror(-r));
                 return true;
         }
         (void) take_worker_record(h, res->output, res->output_len, false, NULL);
@@ -328,7 +331,10 @@ static bool fixation_done(ManagedHome *h, Operation *op, const WorkerResult *res
         log_info("home %s: fixated: the record it carries is stored now", h->name);
         changed(h);
         if (op->type == OP_ACTIVATE || op->type == OP_ACQUIRE) {
-                run(h); /* the activation itself, on the fixated home */
+                /* The activation itself, on the fixated home, by a worker of
+                 * its own (res is the fixation's, gone with its job). */
+                h->job = worker_job_free(h->job);
+                run(h);
                 return true;
         }
         finish_running(h, NULL);
