@@ -22,6 +22,7 @@ int worker_exit_status(int error) {
         case ESTALE: case ENOKEY: return WORKER_TPM_CHANGED;
         case ENODEV: return WORKER_TPM_UNAVAILABLE;
         case EMEDIUMTYPE: return WORKER_FOREIGN;
+        case EILSEQ: return WORKER_PASSWORD_QUALITY;
         default: return WORKER_STORAGE_ERROR;
         }
 }

@@ -73,6 +73,8 @@ enum {
         WORKER_TPM_CHANGED = 23,    /* PCRs changed or another TPM: the recovery key opens it */
         WORKER_TPM_UNAVAILABLE = 24,/* no usable TPM, and no other keyslot the password opens */
         WORKER_FOREIGN = 25,        /* remove: the storage is not provably this home's; left untouched */
+        WORKER_PASSWORD_QUALITY = 26, /* create, passwd: a new password that cannot be one (it reads as a
+                                       * recovery key) */
 };
 
 int worker_exit_status(int error);

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "macro.h"
 #include "password.h"
+#include "recovery-key.h"
 #include "secret.h"
 #include "size.h"
 #include "user-record.h"
@@ -76,7 +77,8 @@ static void help(void) {
                "  18 damaged (header, record); 19 already active; 20 storage error;\n"
                "  21 not active; 22 TPM locked out (too many wrong PINs); 23 TPM state changed\n"
                "  (use the recovery key); 24 no usable TPM; 25 not this home's storage (remove\n"
-               "  refused). The reason is one line on standard error.\n"
+               "  refused); 26 a new password that cannot be one (it reads as a recovery key).\n"
+               "  The reason is one line on standard error.\n"
                "\n"
                "Environment: HEARTH_TPM2_TCTI selects the TPM for TPM2-sealed LUKS homes\n"
                "(default device:/dev/tpmrm0; swtpm:path=SOCKET for tests).\n");
@@ -148,8 +150,28 @@ static int verify_password(Home *h) {
         return log_error_errno(EKEYREJECTED, "home %s: password incorrect", h->name);
 }
 
+/* A new password must be one the home can be opened with: one that reads
+ * as a recovery key is only ever tried as one (luks_volume_key_get()), and
+ * would lock the person out (on a TPM home without a recovery key, for
+ * good). Refused for every storage, so that the rule is one. */
+static int check_new_passwords(Home *h, const char *const *passwords, const char *field) {
+        for (size_t i = 0; passwords && passwords[i]; i++) {
+                int r = recovery_key_shaped(passwords[i]);
+                if (r < 0)
+                        return log_oom();
+                if (r > 0)
+                        return log_error_errno(EILSEQ, "home %s: %s: entry %zu cannot be a password: "
+                                               RECOVERY_KEY_SHAPED_WHY, h->name, field, i);
+        }
+        return 0;
+}
+
 static int op_create(Home *h, const StorageBackend *b) {
         int r;
+
+        r = check_new_passwords(h, h->rec->password, "secret.password");
+        if (r < 0)
+                return r;
 
         if (h->rec->hashed_password && h->rec->hashed_password[0]) {
                 /* Secrets given must be the ones the hashes describe. */
@@ -183,6 +205,9 @@ static int op_passwd(Home *h, const StorageBackend *b) {
                 if (!new_passwords[i][0] || strlen(new_passwords[i]) > 4096)
                         return log_error_errno(EINVAL, "home %s: secret.newPassword: entry %zu must be a string "
                                                "of 1 to 4096 bytes", h->name, i);
+        r = check_new_passwords(h, new_passwords, "secret.newPassword");
+        if (r < 0)
+                return r;
         r = home_set_password_hashes(h, new_passwords);
         if (r < 0)
                 return r;

@@ -340,8 +340,3 @@ int luks_token_keyslots(struct crypt_device *cd, bool mask[32]) {
                 }
         return 0;
 }
-
-bool luks_is_recovery_key(const char *password) {
-        _cleanup_secure_buffer_ SecureBuffer *key = NULL;
-        return recovery_key_normalize_typed(password, &key) >= 0;
-}

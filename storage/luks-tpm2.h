@@ -64,7 +64,3 @@ int luks_tpm2_replace(Home *h, struct crypt_device *cd, const void *vk, size_t v
 /* Keyslots that belong to a systemd-tpm2 or systemd-recovery token: passwd
  * must leave them alone. */
 int luks_token_keyslots(struct crypt_device *cd, bool ret_mask[32]);
-
-/* Whether a password is shaped like a recovery key, as typed (so the TPM,
- * whose wrong-PIN counter it would raise, is not asked). */
-bool luks_is_recovery_key(const char *password);

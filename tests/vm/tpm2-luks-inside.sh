@@ -113,6 +113,21 @@ w activate 0 "$(rec alice 60200 "$(pw '"alice-new"')")"
 w deactivate 0 "$A"
 ! opens_with alice-new && ok "still no password keyslot after passwd" || bad "passwd added a password keyslot"
 opens_with "$RK" && ok "the recovery keyslot survived passwd" || bad "passwd removed the recovery keyslot"
+# A new password that reads as a recovery key would only ever be tried as
+# one and never open the home (attack-luks2 8d): refused, at passwd and at
+# create, in every spelling a recovery key is taken in; nothing changes.
+RKLIKE=VUTRNLKJ-IHGFEDCB-VUTRNLKJ-IHGFEDCB-VUTRNLKJ-IHGFEDCB-VUTRNLKJ-IHGFEDCB
+c0=$(lockout_counter)
+for np in "$RKLIKE" "$(echo "$RKLIKE" | tr A-Z- a-z' ')" "$(echo "$RK" | tr -d -)"; do
+    w passwd 26 "$(rec alice 60200 "\"secret\":{\"password\":[\"alice-new\"],\"newPassword\":[\"$np\"]}")"
+    grep -q "reads as a recovery key" /tmp/err && ok "the refusal says why" || bad "message: $(cat /tmp/err)"
+done
+[ "$(lockout_counter)" = "$c0" ] && ok "the refused passwd cost no TPM try" || bad "lockout counter: $c0 → $(lockout_counter)"
+w activate 0 "$(rec alice 60200 "$(pw '"alice-new"')")"
+w deactivate 0 "$A"
+w create 26 "$(rec carl 60202 "$(pw "\"$RKLIKE\"")")"
+[ ! -e /home/carl.home ] && [ -z "$(ls -A /home | grep carl)" ] && ok "nothing made for the refused create" ||
+    bad "left by the refused create: $(ls -A /home)"
 
 # ---- passwd killed at any point: opens with the old password or the new --------------
 cur=alice-new
