@@ -246,6 +246,20 @@ w create 13 "$(E "$(pw '"epw"')")"
 grep -q "open in process $holder (sleep)" /tmp/err && ok "refusal names the process" || bad "message: $(cat /tmp/err)"
 kill $holder; wait $holder 2>/dev/null
 [ -z "$(blkid -p "$dev")" ] && ok "the held device was left blank" || bad "written: $(blkid -p "$dev")"
+# … nor one held by a process that took the name of udev's worker or of
+# udevd, which any process may take (attack-luks2 4).
+rm -f /tmp/hold-fifo && mkfifo /tmp/hold-fifo
+for name in "(udev-worker)" systemd-udevd; do
+    # Blocked opening the FIFO, in bash itself: no child shares the fd.
+    bash -c 'exec 7<"$1"; printf %s "$2" > /proc/$$/comm; read -r _ < "$3"' holder "$dev" "$name" /tmp/hold-fifo &
+    holder=$!
+    for i in $(seq 50); do [ "$(cat /proc/$holder/comm 2>/dev/null)" = "$name" ] && break; sleep 0.1; done
+    w create 13 "$(E "$(pw '"epw"')")" --wipe
+    grep -q "open in process $holder ($name)" /tmp/err && ok "refusal names the process calling itself $name" ||
+        bad "message: $(cat /tmp/err)"
+    kill $holder; wait $holder 2>/dev/null
+    [ -z "$(blkid -p "$dev")" ] && ok "the device held by '$name' was left blank" || bad "written: $(blkid -p "$dev")"
+done
 # Create never destroys what is on a device (#18 item 2): a mounted ext4 …
 mkfs.ext4 -q "$dev"
 mkdir -p /mnt/other && mount "$dev" /mnt/other && echo precious > /mnt/other/keep
