@@ -323,6 +323,7 @@ int luks_create(Home *h) {
         }
 
         if (is_block && ((r = device_claim(h, image, h->wipe ? O_RDWR : O_RDONLY, &claim)) < 0 ||
+                         (!on_pool && (r = luks_refuse_pool_device(h, image)) < 0) ||
                          (r = device_check_blank(h, image, claim)) < 0))
                 goto fail;
         r = default_size(h, image, is_block, &size);
