@@ -21,6 +21,7 @@
 #include "fileio.h"
 #include "fs.h"
 #include "home-dm.h"
+#include "image-file.h"
 #include "identity-store.h"
 #include "log.h"
 #include "luks-tpm2.h"
@@ -346,6 +347,7 @@ int luks_create(Home *h) {
                 fd = openat(h->root_fd, temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
                 if (fd < 0)
                         return log_error_errno(errno, "home %s: cannot create image: %m", h->name);
+                (void) image_file_nocow(fd, image); /* logged; the home works either way */
                 r = luks_image_allocate(h, temp, fd, size);
                 if (r < 0)
                         goto fail;

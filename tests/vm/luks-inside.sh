@@ -316,6 +316,60 @@ w remove 25 "$(rec gina 60106 btrfs $((300 * MB)))"
 [ "$(sha256sum < /home/gina.home 2>/dev/null)" = "$sum" ] && ok "foreign image file kept" || bad "foreign image file destroyed"
 rm -f /home/gina.home
 
+# ---- a copy-on-write /home: no old keyslot survives passwd or remove (attack-luks2 3) ----------
+# On btrfs every rewrite of a header or keyslot went to a new place and the
+# old copy stayed on the raw disk, where the old (leaked) password opened it.
+# What a thief carves: 4 KiB-aligned LUKS2 headers with the home's UUID, and
+# a keyslot's first block found by its content. carve DEVICE UUID BLOCK...
+# prints the number of headers, then how often each block was found.
+cat > /tmp/carve.py << 'PY'
+import sys
+dev, uuid = sys.argv[1], sys.argv[2].encode()
+blocks = [open(p, 'rb').read() for p in sys.argv[3:]]
+found, headers, magic = [0] * len(blocks), 0, b'LUKS\xba\xbe\x00\x02'
+with open(dev, 'rb', buffering=0) as f:
+    while True:
+        b = f.read(4 << 20)
+        if not b:
+            break
+        i = b.find(magic)
+        while i >= 0:
+            headers += i % 4096 == 0 and b[i + 0xa8:i + 0xa8 + len(uuid)] == uuid
+            i = b.find(magic, i + 1)
+        for k, blk in enumerate(blocks):
+            j = b.find(blk[:64])
+            while j >= 0:
+                found[k] += j % 4096 == 0 and b[j:j + len(blk)] == blk
+                j = b.find(blk[:64], j + 1)
+print(headers, *found)
+PY
+slot_block() { # slot_block IMAGE OUT: the first 4 KiB of the image's (one) keyslot area
+    local at
+    at=$(cryptsetup luksDump "$1" | sed -n 's/.*Area offset: *\([0-9]*\).*/\1/p' | head -n 1)
+    dd if="$1" of="$2" bs=4096 skip=$((at / 4096)) count=1 status=none
+}
+carve() { sync; echo 3 > /proc/sys/vm/drop_caches; python3 /tmp/carve.py "$dev" "$@"; }
+mkfs.btrfs -q -f "$dev" > /dev/null
+mkdir -p /mnt/bhome && mount "$dev" /mnt/bhome
+C() { rec cora 60109 ext4 $((100 * MB)) "${1:-}"; }
+HEARTH_HOME_ROOT=/mnt/bhome w create 0 "$(C "$(pw '"leaked-old"')")"
+lsattr /mnt/bhome/cora.home | cut -d' ' -f1 | grep -q C && ok "the image has no copy-on-write (lsattr: C)" ||
+    bad "the image copies on write: $(lsattr /mnt/bhome/cora.home)"
+uuid=$(cryptsetup luksUUID /mnt/bhome/cora.home)
+slot_block /mnt/bhome/cora.home /tmp/old-slot
+HEARTH_HOME_ROOT=/mnt/bhome w passwd 0 "$(C '"secret":{"password":["leaked-old"],"newPassword":["cora-new"]}')"
+slot_block /mnt/bhome/cora.home /tmp/new-slot
+set -- $(carve "$uuid" /tmp/old-slot /tmp/new-slot)
+[ "$1" = 1 ] && ok "after passwd the raw disk holds one LUKS2 header of the home: its own" ||
+    bad "after passwd: $1 headers of the home on the raw disk"
+[ "$2" = 0 ] && ok "the old keyslot is nowhere on the raw disk" || bad "the old keyslot is still on the raw disk ($2 copies)"
+[ "$3" = 1 ] && ok "the new keyslot is there once" || bad "the new keyslot: $3 copies"
+HEARTH_HOME_ROOT=/mnt/bhome w remove 0 "$(C)"
+set -- $(carve "$uuid" /tmp/old-slot /tmp/new-slot)
+[ "$1:$2:$3" = 0:0:0 ] && ok "after remove no header or keyslot of the home is on the raw disk" ||
+    bad "after remove: $1 headers, old keyslot $2, new keyslot $3 copies on the raw disk"
+umount /mnt/bhome
+
 # ---- remove -------------------------------------------------------------------------------------
 w remove 0 "$A"
 [ ! -e /home/alice.home ] && ok "alice removed" || bad "alice.home left"
