@@ -177,6 +177,9 @@ static int op_create(Home *h, const StorageBackend *b) {
                 /* Secrets given must be the ones the hashes describe. */
                 if (h->rec->password && h->rec->password[0] && (r = verify_password(h)) < 0)
                         return r;
+                /* Checked, and then not kept for a TPM PIN (user-record.h). */
+                if (user_record_drop_pin_hash(h->rec) < 0)
+                        return log_oom();
         } else if (h->rec->password && h->rec->password[0]) {
                 r = home_set_password_hashes(h, h->rec->password);
                 if (r < 0)

@@ -214,6 +214,9 @@ int create_build_record(json_object *base, const char *user, const RecordChanges
         }
         if (!hash && record_set_secret(rec, p) < 0)
                 return log_oom(), EXIT_FAIL;
+        /* Not even on the bus: the hash of a TPM PIN (user-record.h). */
+        if (user_record_drop_pin_hash(rec) < 0)
+                return log_oom(), EXIT_FAIL;
         r = create_recovery_key(rec, name, &given, recovery_key, ret_recovery_key);
         if (r != EXIT_OK)
                 return r;

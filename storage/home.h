@@ -90,5 +90,12 @@ int home_remove_from_root(Home *h);
 int home_top_exists(Home *h);
 
 /* Sets privileged.hashedPassword to yescrypt hashes of passwords, and bumps
- * lastPasswordChangeUSec and lastChangeUSec. */
+ * lastPasswordChangeUSec and lastChangeUSec. A home sealed in the TPM with
+ * no password keyslot (user_record_pin_only()) gets no hash: any it had is
+ * dropped, the times bumped all the same. */
 int home_set_password_hashes(Home *h, const char *const *passwords);
+
+/* Such a home's record with a hash (an older Hearth's): the hash dropped,
+ * logged, lastChangeUSec bumped so that the copies in the volume are
+ * rewritten without it. 0 if there was none. */
+int home_forget_pin_hash(Home *h);

@@ -100,6 +100,11 @@ check "firstboot: a TPM-sealed first user from a credential" 0 env HEARTH_FIRSTB
 contains "the recovery key is shown once" "$HEARTHD_TMP/out" "ecovery key"
 check "the header alone does not open with the password" 2 sh -c \
     "printf tina-pw | cryptsetup open --test-passphrase --key-file=- '$HEARTHD_HOME_ROOT/tina.home'"
+# Nor does anything hold the PIN's hash, to be guessed offline without the
+# TPM (attack-luks2 8a): not the stored record, not what homectl shows root.
+lacks "the stored record of a TPM home holds no password hash" "$HEARTHD_STATE_DIR/tina.identity" hashedPassword
+check "inspect as root" 0 "$homectl" inspect --json=short tina
+lacks "nor does the record root sees" "$HEARTHD_TMP/out" hashedPassword
 PAMDIR=$HEARTHD_TMP/pam.d
 mkdir -p "$PAMDIR"
 for kind in auth account session password; do
