@@ -85,6 +85,7 @@ int home_open(UserRecord *rec, Home **ret) {
                 return log_oom();
         h->root_fd = h->lock_fd = -1;
         h->size_request = HEARTH_SIZE_RECORD;
+        h->tpm_tries_below = UINT32_MAX;
         h->rec = rec;
         h->name = rec->user_name;
         h->root = strdup(home_root_default());

@@ -7,6 +7,7 @@
 
 #include "size.h"
 #include "user-record.h"
+#include "worker-protocol.h"
 
 /* One home as the worker sees it while running one operation.
  *
@@ -32,6 +33,8 @@ typedef struct Home {
         bool wipe;         /* create: erase what a block device holds (never one in use or another home's) */
         uint64_t size_request; /* resize: HEARTH_SIZE_RECORD (the record's diskSize), _MIN or _MAX (size.h) */
         json_object *quota_adopted; /* subvolume homes: subvolumes inside put into its quota group by this run */
+        uint32_t tpm_tries_below;   /* ask the TPM only while its counter is below this (UINT32_MAX: no limit) */
+        WorkerTpmReport tpm_report; /* what the TPM said, for hearthd (worker-protocol.h) */
 } Home;
 
 const char *home_root_default(void);

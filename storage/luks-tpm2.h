@@ -43,7 +43,9 @@ int luks_tpm2_find(Home *h, struct crypt_device *cd, Tpm2Sealed *ret, int *ret_k
 
 /* Unseals with pin (one TPM try): the keyslot's passphrase and, if
  * ret_secret, the secret itself. Errors are tpm2_unseal()'s; on a wrong
- * PIN, note says how many tries the TPM has left. */
+ * PIN, note says how many tries the TPM has left; -EUSERS (logged) without
+ * a try if the TPM's counter is at h->tpm_tries_below or above. What the
+ * TPM said is in h->tpm_report. */
 int luks_tpm2_passphrase(Home *h, const Tpm2Sealed *s, const char *pin, SecureBuffer **ret,
                          SecureBuffer **ret_secret, char *note, size_t note_size);
 
