@@ -405,3 +405,13 @@ void home_tpm_account(TpmLockout *tpm, uint64_t id, bool wrong_pin, uint32_t fai
         tpm->interval_usec = (uint64_t) interval_sec * 1000000;
         tpm->seen_usec = now;
 }
+
+/* ---- locking ---------------------------------------------------------------------- */
+
+bool home_lock_too_soon(uint64_t last_usec, uint64_t now, uint64_t interval, uint64_t *ret_wait) {
+        *ret_wait = 0;
+        if (last_usec == 0 || now >= last_usec + interval)
+                return false;
+        *ret_wait = last_usec + interval - now;
+        return true;
+}

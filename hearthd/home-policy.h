@@ -12,8 +12,8 @@
  * states a home can be in and the operations on it; which state allows which
  * operation, and the error each refusal gives; which worker operation runs
  * for it and what the state is after it; what the state is from what the
- * storage shows; the rate limit on failed authentication; and each TPM
- * home's share of the TPM's tries.
+ * storage shows; the rate limit on failed authentication; each TPM home's
+ * share of the TPM's tries; how often an owner may lock her home.
  * managed-home.c carries these out. */
 
 typedef enum HomeState {
@@ -182,3 +182,15 @@ HomeTpmBudget home_tpm_budget(const TpmLockout *tpm, uint64_t id, uint64_t now);
  * state, with a wrong PIN of that home counted if wrong_pin. */
 void home_tpm_account(TpmLockout *tpm, uint64_t id, bool wrong_pin, uint32_t failures, uint32_t max_failures,
                       uint32_t interval_sec, uint64_t now);
+
+/* ---- locking ---------------------------------------------------------------------- */
+
+/* Each lock empties the whole machine's page cache (a locked home's file
+ * contents must not be served from it, and there is no way to drop one
+ * file system's pages), which slows every other user down: an owner (any
+ * caller but root) may lock her home once per this. */
+#define HOME_LOCK_INTERVAL_USEC (UINT64_C(60) * 1000000)
+
+/* Whether a lock at now comes less than interval after last_usec (0: never
+ * locked), and then how long until one may in *ret_wait. */
+bool home_lock_too_soon(uint64_t last_usec, uint64_t now, uint64_t interval, uint64_t *ret_wait);

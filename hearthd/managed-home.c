@@ -285,6 +285,8 @@ static void on_worker_done(const WorkerResult *res, void *userdata) {
                 return;
         }
         take_tpm_report(h, res);
+        if (op->type == OP_LOCK && res->status == 0 && op->msg && bus_sender_uid(op->msg) != 0)
+                h->locked_by_owner_usec = now_usec(CLOCK_MONOTONIC);
 
         if (res->status != 0) {
                 if (res->status < 0) {
@@ -498,6 +500,20 @@ static bool tpm_budget_refuses(ManagedHome *h, Operation *op) {
         return true;
 }
 
+/* An owner's lock empties the machine's page cache: once a minute. */
+static bool lock_too_soon(ManagedHome *h, Operation *op) {
+        uint64_t wait;
+        char text[32];
+        if (op->type != OP_LOCK || !op->msg || bus_sender_uid(op->msg) == 0 ||
+            !home_lock_too_soon(h->locked_by_owner_usec, now_usec(CLOCK_MONOTONIC), HOME_LOCK_INTERVAL_USEC, &wait))
+                return false;
+        fail_running(h, BUS_ERROR_TOO_MANY_OPERATIONS,
+                     "home %s: locked less than a minute ago; each lock empties the file cache of the whole "
+                     "machine, so its user may lock it once a minute. Try again in %s.", h->name,
+                     format_wait(wait, text, sizeof text));
+        return true;
+}
+
 /* Before any worker runs: what the rate limit, the stored record and the
  * state allow. Returns true if the operation was answered here. */
 static bool precheck(ManagedHome *h, Operation *op) {
@@ -512,7 +528,7 @@ static bool precheck(ManagedHome *h, Operation *op) {
                              "Too many unsuccessful login attempts for user %s, refusing.", n);
                 return true;
         }
-        if (tpm_budget_refuses(h, op))
+        if (tpm_budget_refuses(h, op) || lock_too_soon(h, op))
                 return true;
         if (op->type == OP_CREATE) {
                 /* The record first: if we die while the worker runs, the

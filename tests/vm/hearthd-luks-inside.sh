@@ -53,6 +53,29 @@ PASSWORD=wrong check "unlock with a wrong password" 79 "$homectl" --no-ask-passw
 check "unlock" 0 "$homectl" unlock lana
 [ "$(state_of lana)" = active ] && ok "active after unlock" || bad "state after unlock: $(state_of lana)"
 
+# Each lock empties the whole machine's page cache: its user may lock her home
+# once a minute, root at any time (attack-luks2 8e). The cache of a file on
+# another file system shows it.
+truncate -s 64M "$HEARTHD_TMP/scratch.img" && mkfs.ext4 -q -F "$HEARTHD_TMP/scratch.img" &&
+    mkdir -p "$HEARTHD_TMP/scratch" && mount -o loop "$HEARTHD_TMP/scratch.img" "$HEARTHD_TMP/scratch" &&
+    head -c $((16 * MB)) /dev/urandom > "$HEARTHD_TMP/scratch/root-file" && sync || bad "scratch file system"
+cached() { cat "$HEARTHD_TMP/scratch/root-file" > /dev/null; fincore -n -b -o RES "$HEARTHD_TMP/scratch/root-file" | tr -d ' '; }
+check "lock by its user" 0 hearthd_as_user "$uid" "$homectl" lock lana
+check "unlock by its user" 0 hearthd_as_user "$uid" env PASSWORD=lana-pw "$homectl" --no-ask-password unlock lana
+before=$(cached)
+check "a second lock by its user within a minute is refused" 75 hearthd_as_user "$uid" "$homectl" lock lana
+contains "the refusal says why and when" "$HEARTHD_TMP/err" "once a minute. Try again in"
+after=$(fincore -n -b -o RES "$HEARTHD_TMP/scratch/root-file" | tr -d ' ')
+[ "$(state_of lana)" = active ] && [ "${after:-0}" -ge "$before" ] &&
+    ok "nothing happened: the home is active, the machine's cache kept ($before → $after bytes)" ||
+    bad "after the refused lock: $(state_of lana), cache $before → $after bytes"
+check "root locks at once" 0 "$homectl" lock lana
+after=$(fincore -n -b -o RES "$HEARTHD_TMP/scratch/root-file" | tr -d ' ')
+[ "${after:-0}" -lt "$before" ] && ok "a lock still drops what was cached ($before → $after bytes)" ||
+    bad "a lock kept the cache: $before → $after bytes"
+check "unlock by root" 0 "$homectl" unlock lana
+umount "$HEARTHD_TMP/scratch"
+
 check "resize online to 400M" 0 "$homectl" resize lana 400M
 check "inspect" 0 "$homectl" inspect --json=short lana
 contains "diskSize in the record" "$HEARTHD_TMP/out" "\"diskSize\":$((400 * MB))"

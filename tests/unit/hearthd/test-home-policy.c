@@ -554,6 +554,15 @@ static void test_tpm_budget_never_locks_out(void **state) {
                 }
 }
 
+static void test_lock_interval(void **state) {
+        uint64_t wait = 99;
+        assert_false(home_lock_too_soon(0, 5 * SEC, HOME_LOCK_INTERVAL_USEC, &wait));
+        assert_int_equal(wait, 0);
+        assert_true(home_lock_too_soon(100 * SEC, 130 * SEC, HOME_LOCK_INTERVAL_USEC, &wait));
+        assert_int_equal(wait, 30 * SEC);
+        assert_false(home_lock_too_soon(100 * SEC, 160 * SEC, HOME_LOCK_INTERVAL_USEC, &wait));
+}
+
 int main(void) {
         log_set_max_level(LOG_CRIT);
         const struct CMUnitTest tests[] = {
@@ -574,6 +583,7 @@ int main(void) {
                 cmocka_unit_test(test_tpm_budget_share),
                 cmocka_unit_test(test_tpm_budget_two),
                 cmocka_unit_test(test_tpm_budget_never_locks_out),
+                cmocka_unit_test(test_lock_interval),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
