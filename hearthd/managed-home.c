@@ -492,8 +492,8 @@ static bool tpm_budget_refuses(ManagedHome *h, Operation *op) {
         op->tpm_tries_below = b.allowed ? b.tries_below : 0;
         if (b.allowed || opens_without_tpm(h, op->secret))
                 return false;
-        log_notice("home %s: refused without asking the TPM: its share of the TPM's tries is spent for %s",
-                   h->name, format_wait(b.wait_usec, wait, sizeof wait));
+        log_debug("home %s: refused without asking the TPM: its share of the TPM's tries is spent for %s",
+                  h->name, format_wait(b.wait_usec, wait, sizeof wait));
         fail_running(h, BUS_ERROR_AUTHENTICATION_LIMIT_HIT,
                      "home %s: too many wrong passwords lately; the TPM's remaining tries are kept for the other "
                      "homes of this machine. Try again in %s, or log in with the recovery key.", h->name, wait);
