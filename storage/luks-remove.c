@@ -235,6 +235,11 @@ int luks_remove(Home *h) {
         r = crypt_wipe(v.cd, NULL, CRYPT_WIPE_ZERO, 0, crypt_get_data_offset(v.cd) * 512, 1 << 20, 0, NULL, NULL);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot wipe the LUKS header: %m", h->name);
+        /* On the disk before the file goes: the pages of a deleted file are
+         * never written, and the old header would stay in freed blocks. */
+        int written = v.loop_fd >= 0 ? v.loop_fd : claim;
+        if (written >= 0 && fsync(written) < 0)
+                return log_error_errno(errno, "home %s: cannot write the wiped header to %s: %m", h->name, v.image);
         if (!v.is_block && unlink(v.image) < 0)
                 return log_error_errno(errno, "home %s: cannot delete %s: %m", h->name, v.image);
         if (on_pool) {
