@@ -231,8 +231,15 @@ int luks_remove(Home *h) {
         r = volume_claim(h, &v, &claim);
         if (r < 0)
                 return r;
-        /* Header and keyslots go first: the data is unreadable from then on. */
-        r = crypt_wipe(v.cd, NULL, CRYPT_WIPE_ZERO, 0, crypt_get_data_offset(v.cd) * 512, 1 << 20, 0, NULL, NULL);
+        /* Header and keyslots go first: the data is unreadable from then on.
+         * An image file's are overwritten with random bytes: libcryptsetup
+         * zeroes a block device with BLKZEROOUT, which the loop device
+         * passes to the file as fallocate(FALLOC_FL_ZERO_RANGE), and file
+         * systems (btrfs, ext4) do that by replacing or unwriting extents,
+         * not by writing them: the old header and keyslots would stay in
+         * the blocks freed. */
+        crypt_wipe_pattern pattern = v.is_block ? CRYPT_WIPE_ZERO : CRYPT_WIPE_RANDOM;
+        r = crypt_wipe(v.cd, NULL, pattern, 0, crypt_get_data_offset(v.cd) * 512, 1 << 20, 0, NULL, NULL);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot wipe the LUKS header: %m", h->name);
         /* On the disk before the file goes: the pages of a deleted file are
