@@ -203,6 +203,20 @@ static int device_named_by_other_home(Home *h, const char *dev) {
         return found;
 }
 
+/* None of the users device-busy.h finds, and (exclusive_ok) an exclusive
+ * open succeeded: the refusal, logged, names them. */
+static int device_unused(Home *h, const char *dev, bool exclusive_ok) {
+        char why[512] = "";
+        int r = device_busy(dev, why, sizeof why);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot tell whether %s is in use: %m", h->name, dev);
+        if (!exclusive_ok || r > 0)
+                return log_error_errno(EBUSY, "home %s: %s is in use (%s); refusing to touch it%s", h->name, dev,
+                                       r > 0 ? why : "claimed exclusively: mounted, mapped or swap",
+                                       h->wipe ? " (--wipe erases signatures, never a device in use)" : "");
+        return 0;
+}
+
 /* Claims a block device for create: an exclusive open, which mounts,
  * mappings and swap refuse, and none of the users an exclusive open does
  * not see (device-busy.h: loop devices on it, processes with it open,
@@ -211,17 +225,12 @@ static int device_named_by_other_home(Home *h, const char *dev) {
  * or map the device, so create keeps it wherever libcryptsetup and
  * dm-crypt do not need their own. */
 static int device_claim(Home *h, const char *dev, int flags, int *ret_fd) {
-        char why[512] = "";
         _cleanup_close_ int fd = open(dev, flags | O_EXCL | O_CLOEXEC);
         if (fd < 0 && errno != EBUSY)
                 return log_error_errno(errno, "home %s: cannot open %s: %m", h->name, dev);
-        int r = device_busy(dev, why, sizeof why);
+        int r = device_unused(h, dev, fd >= 0);
         if (r < 0)
-                return log_error_errno(r, "home %s: cannot tell whether %s is in use: %m", h->name, dev);
-        if (fd < 0 || r > 0)
-                return log_error_errno(EBUSY, "home %s: %s is in use (%s); refusing to touch it%s", h->name, dev,
-                                       r > 0 ? why : "claimed exclusively: mounted, mapped or swap",
-                                       h->wipe ? " (--wipe erases signatures, never a device in use)" : "");
+                return r;
         *ret_fd = TAKE_FD(fd);
         return 0;
 }
@@ -380,9 +389,17 @@ int luks_create(Home *h) {
                 r = log_error_errno(EIO, "home %s: no random bytes for the volume key", h->name);
                 goto fail;
         }
-        /* crypt_format opens the device exclusively itself: the claim
-         * passes to it, and is taken back (and the users checked again)
-         * as soon as the header is written. */
+        /* crypt_format keeps no claim of its own: it checks that an
+         * exclusive open succeeds (ours would make it fail, EBUSY) and then
+         * writes through plain opens. So the claim is let go for the
+         * header's writing only, and the users are checked again on both
+         * sides: here, since a claim keeps out mounts, mappings and swap
+         * but not a process opening the device; after, in device_claim().
+         * Whoever claims it in between (root, for the moments the header
+         * takes) makes create fail there, wiping the header it wrote. */
+        pool_failpoint("luks-create-format");
+        if (is_block && (r = device_unused(h, image, true)) < 0)
+                goto fail;
         claim = claim_release(claim);
         r = crypt_format(v.cd, CRYPT_LUKS2, h->rec->luks_cipher ?: "aes", h->rec->luks_cipher_mode ?: "xts-plain64",
                          NULL, o.vk->data, key_size, &params);

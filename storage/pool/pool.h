@@ -164,7 +164,7 @@ int pool_verify(Pool *p, bool repair, json_object **ret);
 /* Test-only: SIGKILLs the process if $HEARTH_FAILPOINT names this step;
  * SIGSTOPs it if $HEARTH_FAILPOINT is "<step>:stop" (a test then looks at
  * what it holds, and sends SIGCONT). The LUKS backend has steps of its own,
- * not in pool_failpoint_names(): luks-resize-mapping. */
+ * not in pool_failpoint_names(): luks-resize-mapping, luks-create-format. */
 void pool_failpoint(const char *name);
 /* Every failpoint name, NULL-terminated. */
 const char *const *pool_failpoint_names(void);

@@ -260,6 +260,37 @@ for name in "(udev-worker)" systemd-udevd; do
     kill $holder; wait $holder 2>/dev/null
     [ -z "$(blkid -p "$dev")" ] && ok "the device held by '$name' was left blank" || bad "written: $(blkid -p "$dev")"
 done
+# … nor one a process opened while create held it: the claim (an exclusive
+# open) keeps out mounts and mappings, not a process opening the device, and
+# is let go for crypt_format, which checks for an exclusive open of its own.
+# Stopped just before it, create must look again and write nothing: the
+# device, filled with a pattern no probe takes for a signature, is unchanged.
+head -c $((17 * MB)) /dev/zero | tr '\0' Z | dd of="$dev" bs=1M conv=fsync status=none
+before=$(head -c $((17 * MB)) "$dev" | sha256sum)
+printf '%s' "$(E "$(pw '"epw"')")" | HEARTH_FAILPOINT=luks-create-format:stop "$work" create > /tmp/out 2> /tmp/err &
+hw=$!
+st=
+for i in $(seq 600); do
+    st=$(awk '{ print $3 }' /proc/$hw/stat 2> /dev/null)
+    [ "$st" = T ] || [ -z "$st" ] && break
+    sleep 0.1
+done
+if [ "$st" = T ]; then
+    sleep 600 < "$dev" & holder=$!
+    for i in $(seq 50); do [ "$(cat /proc/$holder/comm 2>/dev/null)" = sleep ] && break; sleep 0.1; done
+    kill -CONT $hw
+    wait $hw; rc=$?
+    [ "$rc" = 13 ] && grep -q "open in process $holder (sleep)" /tmp/err &&
+        ok "a process that opened the device while create held it: refused before the header (exit 13)" ||
+        bad "opened while create held it: exit $rc: $(cat /tmp/err)"
+    kill $holder; wait $holder 2>/dev/null
+else
+    bad "hearth-work did not stop at luks-create-format: $(tail -n 3 /tmp/err)"
+    wait $hw
+fi
+[ "$(head -c $((17 * MB)) "$dev" | sha256sum)" = "$before" ] && ok "nothing was written to it, not even a header wiped again" ||
+    bad "create wrote to a device a process had opened: $(blkid -p "$dev")"
+dd if=/dev/zero of="$dev" bs=1M count=17 conv=fsync status=none
 # Create never destroys what is on a device (#18 item 2): a mounted ext4 …
 mkfs.ext4 -q "$dev"
 mkdir -p /mnt/other && mount "$dev" /mnt/other && echo precious > /mnt/other/keep
