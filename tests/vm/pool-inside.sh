@@ -612,6 +612,13 @@ consistent "after the refused creates over its devices"
 w create 0 "$(rec $((300 * MB)) "$PW")"
 check "alice's volume: 19 extents (300M rounded up), marked LUKS" \
     test "$(st '(vol("alice")["size"], vol("alice")["luks"])')" = "($((19 * ESB)), True)"
+# Nor over a pool volume reached by another of its names (/dev/dm-N), even
+# with --wipe: alice's, closed, has no holders, and --wipe would erase its
+# LUKS header as any other signature.
+alice_dm=/dev/$(basename "$(readlink -f "/sys/dev/block/$(dmsetup info -c --noheadings -o major,minor hearth-pool-alice | tr -d ' ')")")
+check "alice's volume is $alice_dm, without holders" test -b "$alice_dm" -a -z "$(ls "/sys/class/block/${alice_dm#/dev/}/holders")"
+refused "$alice_dm" "is the extent pool's volume alice" --wipe
+check "alice's volume still holds her LUKS header" cryptsetup isLuks /dev/mapper/hearth-pool-alice
 w activate 0 "$(rec $((300 * MB)) "$PW")"
 check "alice's home is mounted" mountpoint -q /home/alice
 expect 1 "removing the volume of an active home is refused" remove alice
