@@ -130,8 +130,10 @@ int luks_activate(Home *h) {
         r = luks_identity_file_read(h, top, &from_file);
         if (from_file && (r = luks_reconcile(h, from_file, "~/" IDENTITY_FILE)) < 0)
                 goto fail;
-        /* A recovery key is no password: its hash must never become one. */
-        if (!o.recovery_key && (r = sync_hashes(h, o.password)) < 0)
+        /* A recovery key is no password: its hash must never become one.
+         * A TPM PIN's hash goes whichever secret opened the home. */
+        r = o.recovery_key ? home_forget_pin_hash(h) : sync_hashes(h, o.password);
+        if (r < 0)
                 goto fail;
 
         /* Bring the embedded copies up to date: an old clear-text token is

@@ -63,9 +63,11 @@ w activate 0 "$(rec alice 60200 "$(pw '"alice-pw"')")"
 ! grep -q hashedPassword /tmp/out && ok "the record of a TPM home holds no password hash" ||
     bad "hashedPassword in the record: $(jq -c .privileged /tmp/out)"
 ! grep -q hashedPassword /home/alice/.identity && ok "nor does ~/.identity" || bad "hashedPassword in ~/.identity"
-# As an older Hearth stored it, with alice-pw's hash.
+# As an older Hearth stored it, with alice-pw's hash, dated now: newer than
+# the copies in the home, so that it is the record activation goes on with.
 ALICE_HASH=$(perl -e 'print crypt($ARGV[0], q($6$saltsalt$))' alice-pw)
-jq -c --arg h "$ALICE_HASH" '. + {privileged: {hashedPassword: [$h]}}' /tmp/out > /tmp/alice-active.json
+jq -c --arg h "$ALICE_HASH" --argjson t "$(date +%s%6N)" '. + {privileged: {hashedPassword: [$h]}, lastChangeUSec: $t}' \
+    /tmp/out > /tmp/alice-active.json
 setpriv --reuid=60200 --regid=60200 --clear-groups dd if=/dev/urandom of=/home/alice/data.bin bs=1M count=8 status=none
 sum=$(sha256sum < /home/alice/data.bin 2>/dev/null || echo none)
 
@@ -103,16 +105,29 @@ w activate 11 "$(rec alice 60200 "$(pw '"wrong"')")"
 grep -q "attempts left" /tmp/err && ok "says how many tries are left" || bad "no tries-left note: $(cat /tmp/err)"
 tpm2_getcap properties-variable | grep -i "TPM2_PT_LOCKOUT_COUNTER" | grep -q "0x1" &&
     ok "the TPM counted the failure" || bad "lockout counter: $(tpm2_getcap properties-variable | grep -A1 -i LOCKOUT_COUNTER)"
+# The copy in the home as an older Hearth left it: with alice-pw's hash,
+# dated before the record below. Written over a removed ~/.identity by a
+# record keeping a password keyslot, which keeps its hash.
+w activate 0 "$(rec alice 60200 "$(pw "\"$RK\"")")"
+rm /home/alice/.identity
+w deactivate 0 "$A"
+w activate 0 "$(rec alice 60200 "\"tpm2KeepPassword\":true,\"privileged\":$(jq -c .privileged /tmp/alice-active.json),\"lastChangeUSec\":$(($(jq .lastChangeUSec /tmp/alice-active.json) - 1000000)),$(pw "\"$RK\"")")"
+grep -q hashedPassword /home/alice/.identity && ok "~/.identity as an older Hearth wrote it: with the hash" ||
+    bad "no hash planted in ~/.identity: $(cat /home/alice/.identity)"
+w deactivate 0 "$A"
 # The record comes with alice-pw's hash, as an older hearthd sent it: the
 # hash goes, from the record and from the copy in the home (rewritten: the
 # record is dated anew), and no recovery key's hash takes its place.
-w activate 0 "$(rec alice 60200 "\"privileged\":$(jq -c .privileged /tmp/alice-active.json),$(pw "\"$RKU\"")")"
+w activate 0 "$(rec alice 60200 "\"privileged\":$(jq -c .privileged /tmp/alice-active.json),\"lastChangeUSec\":$(jq .lastChangeUSec /tmp/alice-active.json),$(pw "\"$RKU\"")")"
 [ "$(sha256sum < /home/alice/data.bin)" = "$sum" ] && ok "recovery key (upper case, no dashes): data intact" || bad "data"
 ! grep -q hashedPassword /tmp/out && ok "an older record's PIN hash is dropped at activation" ||
     bad "hashedPassword kept: $(jq -c .privileged /tmp/out)"
 grep -q "dropped the password's hash" /tmp/err && ok "and the drop is logged" || bad "log: $(cat /tmp/err)"
-[ "$(jq .lastChangeUSec /tmp/out)" -gt "$(jq .lastChangeUSec /tmp/alice-active.json)" ] &&
-    ok "the record is dated anew, so the copies in the home are rewritten" || bad "lastChangeUSec not bumped"
+[ "$(jq '.lastChangeUSec > input.lastChangeUSec' /tmp/out /tmp/alice-active.json)" = true ] &&
+    ok "the record is dated anew" || bad "lastChangeUSec not bumped: $(jq .lastChangeUSec /tmp/out /tmp/alice-active.json)"
+[ "$(jq .lastChangeUSec /home/alice/.identity)" = "$(jq .lastChangeUSec /tmp/out)" ] &&
+    ok "so the copy in the home was rewritten with it" ||
+    bad "~/.identity not rewritten: $(jq .lastChangeUSec /home/alice/.identity /tmp/out)"
 ! grep -q hashedPassword /home/alice/.identity && ok "~/.identity holds no hash" || bad "hashedPassword in ~/.identity"
 w deactivate 0 "$A"
 w passwd 0 "$(rec alice 60200 '"secret":{"password":["alice-pw"],"newPassword":["alice-new"]}')"
