@@ -319,7 +319,7 @@ uint32_t home_tpm_reserve(uint32_t max_failures) {
 uint32_t home_tpm_share(uint32_t max_failures) {
         uint32_t reserve = home_tpm_reserve(max_failures);
         uint32_t pool = max_failures > reserve ? max_failures - reserve : 0;
-        return pool / 4 > 1 ? pool / 4 : 1;
+        return pool / 4 > 2 ? pool / 4 : 2;
 }
 
 static uint64_t max_u64(uint64_t a, uint64_t b) {

@@ -164,8 +164,11 @@ typedef struct TpmLockout {
         uint64_t tracked[TPM_TRACKED_MAX]; /* oldest first: the homes' ids (never 0) */
 } TpmLockout;
 
-/* The tries kept for homes with none counted, and a failing home's share,
- * of max_failures (at least one each). */
+/* The tries kept for homes with none counted (a quarter of max_failures,
+ * at least one), and a failing home's share (a quarter of the rest, at
+ * least two: a home with one typo counted may still try its right PIN,
+ * or a small TPM would lock its owner out for an interval, often hours,
+ * after one typo; the limit above still keeps the reserve). */
 uint32_t home_tpm_reserve(uint32_t max_failures);
 uint32_t home_tpm_share(uint32_t max_failures);
 

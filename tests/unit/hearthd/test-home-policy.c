@@ -401,7 +401,7 @@ static void test_tpm_shares(void **state) {
         static const struct {
                 uint32_t max, reserve, share;
         } t[] = {
-                { 0, 1, 1 }, { 1, 1, 1 }, { 3, 1, 1 }, { 4, 1, 1 }, { 6, 1, 1 },
+                { 0, 1, 2 }, { 1, 1, 2 }, { 3, 1, 2 }, { 4, 1, 2 }, { 6, 1, 2 },
                 { 10, 2, 2 }, { 16, 4, 3 }, { 32, 8, 6 }, { 128, 32, 24 },
         };
         for (size_t i = 0; i < ELEMENTSOF(t); i++) {
@@ -434,21 +434,30 @@ static void test_tpm_budget_mallory(void **state) {
         HomeTpmBudget b = home_tpm_budget(&tpm, MALLORY, t0);
         assert_true(b.allowed);
         home_tpm_account(&tpm, MALLORY, true, 1, 4, 600, t0);
-        /* Her share (one of four) is spent: refused until it is forgotten. */
-        for (uint64_t t = t0 + SEC; t < t0 + 600 * SEC; t += 100 * SEC) {
+        /* One typo is no lockout: she tries again, below the reserve. */
+        b = home_tpm_budget(&tpm, MALLORY, t0 + SEC);
+        assert_true(b.allowed);
+        assert_int_equal(b.tries_below, 3);
+        home_tpm_account(&tpm, MALLORY, true, 2, 4, 600, t0 + SEC);
+        /* Her share (two) is spent: refused until her first is forgotten,
+         * an interval after the last report. */
+        for (uint64_t t = t0 + 2 * SEC; t < t0 + 601 * SEC; t += 100 * SEC) {
                 b = home_tpm_budget(&tpm, MALLORY, t);
                 assert_false(b.allowed);
-                assert_int_equal(b.wait_usec, t0 + 600 * SEC - t);
+                assert_int_equal(b.wait_usec, t0 + 601 * SEC - t);
         }
         /* tina, with none counted, tries; a right PIN counts nothing. */
         b = home_tpm_budget(&tpm, TINA, t0 + 5 * SEC);
         assert_true(b.allowed);
         assert_int_equal(b.tries_below, UINT32_MAX);
-        home_tpm_account(&tpm, TINA, false, 1, 4, 600, t0 + 5 * SEC);
-        /* Forgotten (one interval after that report): mallory tries again, as
-         * a home with none counted. */
+        home_tpm_account(&tpm, TINA, false, 2, 4, 600, t0 + 5 * SEC);
+        /* One forgotten (an interval after that report): mallory tries again,
+         * still failing; both forgotten, as a home with none counted. */
         assert_false(home_tpm_budget(&tpm, MALLORY, t0 + 604 * SEC).allowed);
         b = home_tpm_budget(&tpm, MALLORY, t0 + 605 * SEC);
+        assert_true(b.allowed);
+        assert_int_equal(b.tries_below, 3);
+        b = home_tpm_budget(&tpm, MALLORY, t0 + 1205 * SEC);
         assert_true(b.allowed);
         assert_int_equal(b.tries_below, UINT32_MAX);
 }
