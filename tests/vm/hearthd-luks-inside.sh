@@ -261,7 +261,7 @@ done
 contains "later guesses are refused without the TPM, saying why" "$HEARTHD_TMP/err" "kept for the other homes"
 contains "how long to wait" "$HEARTHD_TMP/err" "Try again in"
 contains "and of the recovery key" "$HEARTHD_TMP/err" "recovery key"
-[ $(($(lockout_counter))) -lt "$max_tries" ] && ok "the TPM is not locked out ($(lockout_counter) of $max_tries)" ||
+[ $(($(lockout_counter))) -lt $((max_tries)) ] && ok "the TPM is not locked out ($(lockout_counter) of $max_tries)" ||
     bad "the TPM's counter reached $(lockout_counter) of $max_tries"
 check "tina's right PIN still opens her home" 0 env PASSWORD=tina-pw "$homectl" --no-ask-password activate tina
 check "deactivate tina" 0 "$homectl" deactivate tina
