@@ -29,6 +29,7 @@ typedef enum FieldKind {
         FIELD_STORAGE,
         FIELD_DISPOSITION,
         FIELD_FS_TYPE,
+        FIELD_UUID,
         FIELD_PBKDF_TYPE,
         FIELD_TOKEN,
         FIELD_MOUNT_OPTIONS,
@@ -93,6 +94,11 @@ static const Field fields[] = {
         F("luksCipher", FIELD_TOKEN, luks_cipher, IN_BOUND),
         F("luksCipherMode", FIELD_TOKEN, luks_cipher_mode, IN_BOUND),
         F("luksVolumeKeySize", FIELD_KEY_SIZE, luks_volume_key_size, IN_BOUND),
+        /* Which partition, LUKS volume and file system are the home's
+         * (systemd-homed keeps them in the binding section). */
+        F("partitionUuid", FIELD_UUID, partition_uuid, IN_BOUND),
+        F("luksUuid", FIELD_UUID, luks_uuid, IN_BOUND),
+        F("fileSystemUuid", FIELD_UUID, file_system_uuid, IN_BOUND),
         F("luksPbkdfType", FIELD_PBKDF_TYPE, luks_pbkdf_type, IN_MACHINE),
         F("luksPbkdfHashAlgorithm", FIELD_TOKEN, luks_pbkdf_hash_algorithm, IN_MACHINE),
         F("luksPbkdfTimeCostUSec", FIELD_USEC, luks_pbkdf_time_cost_usec, IN_MACHINE),
@@ -262,6 +268,27 @@ static bool valid_token(const char *s) {
         return true;
 }
 
+/* A 128-bit ID as systemd takes one: 8-4-4-4-12 hex digits, or 32 of
+ * them without dashes; either case. */
+static bool valid_uuid(const char *s) {
+        size_t n = strlen(s), digits = 0;
+        bool dashes = n == 36;
+
+        if (n != 36 && n != 32)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                if (dashes && (i == 8 || i == 13 || i == 18 || i == 23)) {
+                        if (s[i] != '-')
+                                return false;
+                        continue;
+                }
+                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') || (s[i] >= 'A' && s[i] <= 'F')))
+                        return false;
+                digits++;
+        }
+        return digits == 32;
+}
+
 static int get_string(const Context *c, const char *field, json_object *v, size_t max, const char **ret) {
         if (!json_object_is_type(v, json_type_string))
                 return fail(c, field, "must be a string");
@@ -407,6 +434,14 @@ static int dispatch_field(const Context *c, const Field *f, json_object *v, User
                         return r;
                 if (strcmp(s, "btrfs") != 0 && strcmp(s, "ext4") != 0 && strcmp(s, "xfs") != 0)
                         return fail(c, f->name, "must be one of btrfs, ext4, xfs");
+                *(const char **) p = s;
+                return 0;
+
+        case FIELD_UUID:
+                if ((r = get_string(c, f->name, v, TOKEN_MAX, &s)) < 0)
+                        return r;
+                if (!valid_uuid(s))
+                        return fail(c, f->name, "must be a UUID (8-4-4-4-12 hexadecimal digits)");
                 *(const char **) p = s;
                 return 0;
 
@@ -996,6 +1031,14 @@ json_object *user_record_without(const UserRecord *rec, unsigned sections) {
                 }
         }
         return j;
+}
+
+const char *user_record_unportable_section(const UserRecord *rec) {
+        static const unsigned bound = USER_RECORD_BINDING | USER_RECORD_STATUS | USER_RECORD_SECRET;
+        for (size_t i = 0; i < ELEMENTSOF(section_names); i++)
+                if ((bound & (1u << i)) && json_object_object_get_ex(rec->json, section_names[i], NULL))
+                        return section_names[i];
+        return NULL;
 }
 
 int user_record_strip(UserRecord *rec, unsigned sections) {

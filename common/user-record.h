@@ -90,6 +90,9 @@ typedef struct UserRecord {
         const char *luks_cipher;
         const char *luks_cipher_mode;
         uint64_t luks_volume_key_size;
+        const char *partition_uuid;   /* partitionUuid, as the record spells it */
+        const char *luks_uuid;        /* luksUuid */
+        const char *file_system_uuid; /* fileSystemUuid */
         const char *luks_pbkdf_type;
         const char *luks_pbkdf_hash_algorithm;
         uint64_t luks_pbkdf_time_cost_usec;
@@ -179,6 +182,20 @@ int user_record_drop_pin_hash(UserRecord *rec);
  * past the old value if that is not earlier, so that an older copy of the
  * record (the home's own, ~/.identity) never becomes the newer one again. */
 int user_record_bump_last_change(UserRecord *rec, uint64_t now);
+
+/* A record that travels between machines — the copy in a home (LUKS2
+ * token, ~/.identity), one exported (homectl inspect
+ * --export-format=stripped) or registered (RegisterHome) — is
+ * systemd-homed's "embedded" record: regular, privileged and perMachine
+ * sections and the signature, nothing that says where it is stored on some
+ * machine or holds secrets. As homed (USER_RECORD_LOAD_EMBEDDED), one with
+ * such a section is refused: a binding names another machine's image,
+ * UUIDs and UID, which must not decide where this machine looks for the
+ * home's storage. The first of "binding", "status", "secret" rec has, or
+ * NULL. */
+const char *user_record_unportable_section(const UserRecord *rec);
+/* What a portable record leaves out (user_record_without()). */
+#define USER_RECORD_UNPORTABLE (USER_RECORD_BINDING | USER_RECORD_STATUS | USER_RECORD_SECRET)
 
 /* A new tree holding the record without the given sections; members are
  * shared with rec->json, so treat it as read-only. */

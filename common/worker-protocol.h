@@ -22,6 +22,12 @@
 #define WORKER_OP_INSPECT      "inspect"
 #define WORKER_OP_REMOVE       "remove"
 #define WORKER_OP_CLEAN        "clean"  /* remove what an interrupted operation left */
+/* A home found on this machine whose record is not stored yet (hearthd's
+ * "unfixated" home): the request is the record hearthd made of its name,
+ * UID and storage, with secret.password; the record the home carries
+ * (LUKS2 token, ~/.identity of a .homedir), checked and bound to this
+ * machine, comes back once the password opens it. Nothing is mounted. */
+#define WORKER_OP_FIXATE       "fixate"
 
 /* Work in progress in the home root is hidden under
  * ".#hearth-<what>.<user>.<XXXXXX>" (what: create, remove, ...) and renamed
@@ -83,6 +89,13 @@ int worker_tpm_report_from_output(const char *text, size_t len, const char *mach
 #define WORKER_STATUS_QUOTA_MODE    "mode"
 #define WORKER_STATUS_QUOTA_ADOPTED "adopted"
 
+/* A member of status.<machine-id>, for hearthd only (taken out likewise):
+ * an array of one-line notices for the administrator about what this run
+ * did, e.g. "file system cannot ID-map, changed owners instead"; hearthd
+ * logs each as "home <user>: <notice>". (What a worker writes to stderr
+ * is read only when it fails.) */
+#define WORKER_STATUS_NOTICES "hearthNotices"
+
 /* hearth-work's exit statuses: what went wrong, for hearthd to turn into the
  * matching org.freedesktop.home1 error. The reason, naming the home, is one
  * line on stderr. */
@@ -96,7 +109,8 @@ enum {
         WORKER_EXISTS = 15,         /* create: something is already there */
         WORKER_BAD_SIZE = 16,       /* resize below usage, or out of range */
         WORKER_UNSUPPORTED = 17,    /* the backend or filesystem cannot do it */
-        WORKER_CORRUPT = 18,        /* damaged LUKS header, untrusted or broken embedded record */
+        WORKER_CORRUPT = 18,        /* damaged LUKS header, untrusted or broken embedded record; a
+                                     * .homedir stored under a UID that may not own it (EUCLEAN) */
         WORKER_ACTIVE = 19,         /* already active (or already locked) */
         WORKER_STORAGE_ERROR = 20,  /* anything else */
         WORKER_NOT_ACTIVE = 21,     /* deactivate, lock, unlock of a home that is not active */

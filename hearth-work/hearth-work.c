@@ -23,7 +23,6 @@
 #include "json-strict.h"
 #include "log.h"
 #include "macro.h"
-#include "password.h"
 #include "recovery-key.h"
 #include "secret.h"
 #include "size.h"
@@ -45,7 +44,7 @@ static void help(void) {
                "              (also through a loop device), held by a mapping, the backing\n"
                "              of a loop device, open in any process (it or, for a whole\n"
                "              disk, a partition), nor another home's\n"
-               "  activate    check the password and make the home usable\n"
+               "  activate    check the password and make the home usable (mount it)\n"
                "  authenticate\n"
                "              check secret.password, change nothing\n"
                "  deactivate  make the home unusable until the next activation; with --force\n"
@@ -59,24 +58,39 @@ static void help(void) {
                "  passwd      check secret.password, set privileged.hashedPassword from\n"
                "              secret.newPassword\n"
                "  inspect     report state and usage in the status section\n"
-               "  remove      delete the home's storage, once proven this home's (its LUKS2\n"
-               "              label, luksUuid and identity token) and unused (not opened\n"
+               "  remove      delete the home's storage, once proven this home's (its GPT\n"
+               "              partition, LUKS2 label, luksUuid and identity token) and\n"
+               "              unused (not opened\n"
                "              under another name, mounted or open: exit 13); anything else\n"
-               "              is left\n"
+               "              is left; never while the home is active\n"
                "  clean       delete what killed operations left of the home (hidden\n"
                "              .#hearth-* entries in the home root); the home may be absent\n"
+               "  fixate      for a home found on this machine without a stored record: open\n"
+               "              it with secret.password and put out the record it carries (the\n"
+               "              LUKS2 token, ~/.identity of a .homedir) once its user name,\n"
+               "              sections and signature (a key in $HEARTH_STATE_DIR) check out,\n"
+               "              bound to this machine; mounts nothing\n"
                "\n"
                "The request on standard input is a JSON user record (systemd's format) with\n"
                "userName, uid, storage (directory, subvolume or luks) and, where needed, the\n"
                "secret section. Encrypted homes are <root>/<userName>.home images (or the\n"
-               "block device in imagePath), mapped as /dev/mapper/home-<userName>.\n"
+               "block device in imagePath) in systemd-homed's layout (GPT partition of type\n"
+               "773f91ef-66d4-49b5-bd83-d683bf40ad16 named <userName>, LUKS2 in it, the home\n"
+               "the directory <userName> of its file system), mapped as\n"
+               "/dev/mapper/home-<userName>.\n"
+               "Directory and subvolume homes are stored in <root>/<userName>.homedir (a\n"
+               "subvolume's files owned by nobody on disk) and mounted ID-mapped at\n"
+               "homeDirectory while active, the storage's owner shown as the user; the\n"
+               "storage itself is bind-mounted onto itself nosuid,nodev,noexec from create\n"
+               "(and at each activation, if that mount is gone) until remove.\n"
                "Homes live in /home, or in $HEARTH_HOME_ROOT; homeDirectory must be\n"
                "<root>/<userName>. Per-home locks are in $HEARTH_RUNTIME_DIR (/run/hearth).\n"
                "\n"
                "Exit status:\n"
                "  0 done; 10 bad request; 11 wrong password; 12 no space; 13 busy;\n"
                "  14 not found; 15 already exists; 16 size not possible; 17 not supported;\n"
-               "  18 damaged (header, record); 19 already active; 20 storage error;\n"
+               "  18 damaged (header, record), or a storage stored under a UID that may not\n"
+               "  own it (root's, another user's); 19 already active; 20 storage error;\n"
                "  21 not active; 22 TPM locked out (too many wrong PINs); 23 TPM state changed\n"
                "  (use the recovery key); 24 no usable TPM; 25 not this home's storage (remove\n"
                "  refused); 26 a new password that cannot be one (it reads as a recovery key);\n"
@@ -86,7 +100,8 @@ static void help(void) {
                "  status.<machine-id>.hearthTpm, or on failure as {\"hearthTpm\":…} on stdout.\n"
                "\n"
                "Environment: HEARTH_TPM2_TCTI selects the TPM for TPM2-sealed LUKS homes\n"
-               "(default device:/dev/tpmrm0; swtpm:path=SOCKET for tests).\n");
+               "(default device:/dev/tpmrm0; swtpm:path=SOCKET for tests). For tests only:\n"
+               "HEARTH_TEST_NO_IDMAP=1 takes ID-mapped mounts as refused (the chown fallback).\n");
 }
 
 static uint64_t now_usec(void) {
@@ -130,29 +145,8 @@ static int read_request(UserRecord **ret) {
         return 0;
 }
 
-/* At least one password of secret.password matches a hash. A record
- * without hashes has no password: nothing given is fine (root, through
- * hearthd, activating it), but any password given is wrong — were it
- * accepted, anyone could log in to such an account with any string. */
 static int verify_password(Home *h) {
-        int r;
-
-        if (!h->rec->hashed_password || !h->rec->hashed_password[0]) {
-                if (h->rec->password && h->rec->password[0])
-                        return log_error_errno(EKEYREJECTED, "home %s: has no password set; none can be accepted",
-                                               h->name);
-                return 0;
-        }
-        if (!h->rec->password || !h->rec->password[0])
-                return log_error_errno(EKEYREJECTED, "home %s: password required", h->name);
-        for (const char *const *p = h->rec->password; *p; p++) {
-                r = password_verify(*p, h->rec->hashed_password);
-                if (r < 0)
-                        return log_error_errno(r, "home %s: cannot verify password: %m", h->name);
-                if (r > 0)
-                        return 0;
-        }
-        return log_error_errno(EKEYREJECTED, "home %s: password incorrect", h->name);
+        return home_verify_password(h, h->rec->hashed_password);
 }
 
 /* A new password must be one the home can be opened with: one that reads
@@ -231,7 +225,17 @@ static int run(const char *op, Home *h, const StorageBackend *b) {
                 return b->remove(h);
         if (strcmp(op, WORKER_OP_ACTIVATE) == 0) {
                 r = b->own_authentication ? 0 : verify_password(h);
+                /* A newer trusted copy the home carries (moved here from a
+                 * machine where it changed) first; LUKS reads its own. */
+                if (r >= 0 && !b->own_authentication)
+                        r = home_root_entry_reconcile(h);
                 return r < 0 ? r : b->activate(h);
+        }
+        if (strcmp(op, WORKER_OP_FIXATE) == 0) {
+                if (!b->fixate)
+                        return log_error_errno(EOPNOTSUPP, "home %s: storage \"%s\" cannot be fixated", h->name,
+                                               b->name);
+                return b->fixate(h);
         }
         if (strcmp(op, WORKER_OP_AUTHENTICATE) == 0)
                 return b->own_authentication && b->authenticate ? b->authenticate(h) : verify_password(h);
@@ -298,7 +302,18 @@ static const char *const operations[] = {
         WORKER_OP_CREATE, WORKER_OP_ACTIVATE, WORKER_OP_AUTHENTICATE, WORKER_OP_DEACTIVATE,
         WORKER_OP_LOCK,   WORKER_OP_UNLOCK,   WORKER_OP_UPDATE,       WORKER_OP_RESIZE,
         WORKER_OP_PASSWD, WORKER_OP_INSPECT,  WORKER_OP_REMOVE,       WORKER_OP_CLEAN,
+        WORKER_OP_FIXATE,
 };
+
+/* Operations after which a directory or subvolume home's ~/.identity is
+ * brought up to its record, as systemd-homed keeps it in every home: what
+ * makes the home portable (a .homedir copied to another machine is fixated
+ * from it). LUKS homes write theirs in the backend. */
+static bool stores_identity(const char *op) {
+        return strcmp(op, WORKER_OP_CREATE) == 0 || strcmp(op, WORKER_OP_ACTIVATE) == 0 ||
+               strcmp(op, WORKER_OP_UPDATE) == 0 || strcmp(op, WORKER_OP_PASSWD) == 0 ||
+               strcmp(op, WORKER_OP_RESIZE) == 0;
+}
 
 int main(int argc, char *argv[]) {
         _cleanup_user_record_ UserRecord *rec = NULL;
@@ -400,6 +415,8 @@ int main(int argc, char *argv[]) {
         }
 
         r = run(op, h, b);
+        if (r >= 0 && !b->own_authentication && stores_identity(op) && home_root_entry_store_identity(h) < 0)
+                log_warning("home %s: ~/" HOME_IDENTITY_FILE " stays as it was", h->name);
         if (r >= 0 && strcmp(op, WORKER_OP_REMOVE) != 0 && strcmp(op, WORKER_OP_CLEAN) != 0)
                 r = b->inspect(h);
         if (r < 0) {

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "home-guard.h"
+#include "home-layout.h"
 #include "leftovers.h"
 #include "log.h"
 #include "macro.h"
@@ -109,22 +111,33 @@ int leftovers_take_home(const char *home_root, const char *user, uid_t uid, uint
         for (size_t i = 0; i < sizeof rnd; i++)
                 suffix[i] = chars[rnd[i] % (sizeof chars - 1)];
         suffix[6] = 0;
-        if (asprintf(&from, "%s/%s", home_root, user) < 0 ||
+        if (asprintf(&from, "%s/%s" HOME_STORAGE_SUFFIX, home_root, user) < 0 ||
             asprintf(&to, "%s/" WORKER_LEFTOVER_PREFIX "remove.%s.%s", home_root, user, suffix) < 0) {
                 free(from);
                 return log_oom();
         }
+        /* Stored as nobody (subvolume) or as her UID (directory). */
         struct stat st;
-        if (lstat(from, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != uid ||
+        if (lstat(from, &st) < 0 || !S_ISDIR(st.st_mode) || (st.st_uid != uid && st.st_uid != UID_NOBODY) ||
             (uint64_t) st.st_ctim.tv_sec * USEC_PER_SEC + (uint64_t) st.st_ctim.tv_nsec / 1000 < since_usec) {
                 free(from);
                 free(to);
                 return 0;
         }
-        if (rename(from, to) < 0 && errno != ENOENT)
+        /* The killed create may have guarded it: a mount's name cannot be
+         * renamed. (Nothing in it is set-UID: she never had it active.) */
+        int root_fd = open(home_root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        const char *storage = strrchr(from, '/') + 1;
+        if (root_fd >= 0)
+                (void) home_unguard(user, root_fd, storage);
+        if (rename(from, to) < 0 && errno != ENOENT) {
                 r = log_error_errno(errno, "home %s: cannot move %s out of the way: %m", user, from);
-        else if (r == 0 && access(to, F_OK) == 0)
+                if (root_fd >= 0)
+                        (void) home_guard(user, root_fd, storage);
+        } else if (r == 0 && access(to, F_OK) == 0)
                 log_info("home %s: %s was made by a create that was killed; removing it", user, from);
+        if (root_fd >= 0)
+                close(root_fd);
         free(from);
         free(to);
         return r;

@@ -14,9 +14,10 @@
  * a NULL-terminated list to strv_free(). Returns how many were found. */
 int leftovers_lock_down(const char *home_root, const char *user, char ***ret_users);
 
-/* A create killed after it moved the home into place: <root>/<user> is
- * renamed to a remove leftover (then locked down and deleted like one).
- * Only for a name whose create just failed, and only if <root>/<user> is
- * that create's: owned by uid and put there (ctime) since since_usec
+/* A create killed after it moved the home into place: <root>/<user>.homedir
+ * (a directory or subvolume home's storage) is renamed to a remove leftover
+ * (then locked down and deleted like one). Only for a name whose create just
+ * failed, and only if <root>/<user>.homedir is that create's: owned by uid or
+ * by nobody (as storage/ stores them) and put there (ctime) since since_usec
  * (CLOCK_REALTIME); an older home of the name (unregistered) is kept. */
 int leftovers_take_home(const char *home_root, const char *user, uid_t uid, uint64_t since_usec);

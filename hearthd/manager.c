@@ -13,12 +13,15 @@
 
 #include "bus-home.h"
 #include "bus-pool.h"
+#include "home-guard.h"
+#include "home-layout.h"
 #include "home-mark.h"
 #include "leftovers.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
 #include "nss-files.h"
+#include "uid-alloc.h"
 
 int manager_new(const char *state_dir, const char *runtime_dir, const char *home_root, const char *worker_path,
                 Manager **ret) {
@@ -90,6 +93,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->quota_sweep_timer);
         sd_event_source_disable_unref(m->quota_sweep_more);
         sd_event_source_disable_unref(m->nss_write);
+        sd_event_source_disable_unref(m->home_root_watch);
         identity_store_free(m->store);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
@@ -126,11 +130,38 @@ ManagedHome *manager_find_by_uid(Manager *m, uid_t uid) {
         return NULL;
 }
 
+bool manager_uid_taken(Manager *m, uid_t uid) {
+        return manager_find_by_uid(m, uid) || uid_taken_nss(uid);
+}
+
 ManagedHome *manager_find_by_path(Manager *m, const char *path) {
         for (size_t i = 0; i < m->n_homes; i++)
                 if (strcmp(m->homes[i]->path, path) == 0)
                         return m->homes[i];
         return NULL;
+}
+
+void manager_guard_storage(Manager *m, const UserRecord *rec) {
+        _cleanup_free_ char *storage = NULL;
+        _cleanup_close_ int root_fd = -1;
+
+        if (rec->storage == USER_STORAGE_LUKS)
+                return;
+        if (asprintf(&storage, "%s" HOME_STORAGE_SUFFIX, rec->user_name) < 0) {
+                log_oom();
+                return;
+        }
+        root_fd = open(m->home_root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (root_fd < 0) {
+                if (errno != ENOENT)
+                        log_error_errno(errno, "home %s: cannot open the home root %s: %m", rec->user_name,
+                                        m->home_root);
+                return;
+        }
+        /* Errors are logged; the worker makes the guard again, or refuses,
+         * at the next activation. */
+        if (home_guard(rec->user_name, root_fd, storage) > 0)
+                log_info("home %s: %s/%s guarded (nosuid,nodev,noexec)", rec->user_name, m->home_root, storage);
 }
 
 int manager_add_home(Manager *m, UserRecord *rec, HomeState state, ManagedHome **ret) {
@@ -146,6 +177,12 @@ int manager_add_home(Manager *m, UserRecord *rec, HomeState state, ManagedHome *
         int r = managed_home_new(m, rec, state, &h);
         if (r < 0)
                 return r;
+        /* Loaded at start, or registered with its storage already there.
+         * A home only found here is not ours yet: its storage stays as it
+         * is (a guard would keep an admin from moving it out again) until
+         * it is fixated. */
+        if (state != HOME_UNFIXATED)
+                manager_guard_storage(m, h->record);
         m->homes[m->n_homes++] = h;
         bus_home_emit_added(h);
         manager_schedule_nss(m);

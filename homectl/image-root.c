@@ -17,6 +17,7 @@
 #include "config.h"
 #include "exit-status.h"
 #include "firstboot-parse.h"
+#include "home-layout.h"
 #include "identity-store.h"
 #include "image-root.h"
 #include "secret-text.h"
@@ -508,8 +509,8 @@ int image_root_create(ImageRoot *img, UserRecord *rec) {
         if (r != EXIT_OK)
                 return r;
         if (identity_store_save(img->store, done) < 0) {
-                log_error("home %s: made in %s/%s but not registered: remove it and run again", name, img->home_root,
-                          name);
+                log_error("home %s: made in %s/%s" HOME_STORAGE_SUFFIX " but not registered: remove it and run again",
+                          name, img->home_root, name);
                 return EXIT_FAIL;
         }
         return EXIT_OK;

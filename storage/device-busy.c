@@ -250,14 +250,14 @@ static int check_processes_settled(const Target *t, char *why, size_t size) {
         }
 }
 
-int device_busy(const char *node, char *why, size_t why_size) {
+int device_busy(const char *node, const char *except, char *why, size_t why_size) {
         Target t;
         int r = target_block(node, &t);
         if (r < 0)
                 return r;
         r = check_holders(&t, why, why_size);
         if (r == 0)
-                r = check_loops(&t, NULL, why, why_size);
+                r = check_loops(&t, except, why, why_size);
         if (r == 0)
                 r = check_mounts(&t, why, why_size);
         if (r == 0)

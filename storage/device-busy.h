@@ -21,11 +21,12 @@
  *     it and let go by themselves; a process is never excused by its name
  *     (any process can name itself "(udev-worker)").
  * For an image file: another loop device than `except` backs onto it, or
- * a process has it open.
+ * a process has it open. For a block device too, the loop device `except`
+ * (the caller's own, over a partition of it) does not count.
  *
  * Returns 1 and a description in why ("backs /dev/loop0", "held by dm-3
  * (/dev/mapper/rescue)", "mounted on /mnt", "open in process 42 (sleep)"),
  * 0 if nobody was found, or a negative errno if the device cannot be
  * examined. */
-int device_busy(const char *node, char *why, size_t why_size);
+int device_busy(const char *node, const char *except, char *why, size_t why_size);
 int image_file_busy(const char *path, const char *except, char *why, size_t why_size);

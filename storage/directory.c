@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Plain directory homes: <root>/<user>, owned by the user, mode 0700. No
- * size limit, nothing to unlock: activation checks and reports. */
+/* Plain directory homes: stored in <root>/<user>.homedir, owned by the
+ * user's UID on disk, mode 0700, and mounted at <root>/<user> while active
+ * through the ID map UID → UID (idmap.h), which shows the files of other
+ * home UIDs as nobody's. No size limit, nothing to unlock. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -24,14 +26,13 @@ static int directory_make_top(Home *h, const char *temp, int *ret_fd) {
 }
 
 static int directory_create(Home *h) {
-        return home_create_in_root(h, directory_make_top);
+        /* As homed: stored as her own UID, mapped to itself. */
+        return home_create_in_root(h, directory_make_top, h->rec->uid);
 }
 
 static int require_present(Home *h) {
-        int r = home_top_exists(h);
-        if (r == 0)
-                return log_error_errno(ENOENT, "home %s: %s does not exist", h->name, h->path);
-        return r < 0 ? r : 0;
+        _cleanup_close_ int fd = -1;
+        return home_storage_open(h, &fd);
 }
 
 static int set_state(Home *h, const char *state) {
@@ -41,12 +42,18 @@ static int set_state(Home *h, const char *state) {
 }
 
 static int directory_activate(Home *h) {
-        int r = require_present(h);
+        _cleanup_close_ int fd = -1;
+        int r = home_storage_open(h, &fd);
+        if (r >= 0)
+                r = home_mount(h, fd);
         return r < 0 ? r : set_state(h, "active");
 }
 
 static int directory_deactivate(Home *h) {
-        int r = require_present(h);
+        _cleanup_close_ int fd = -1;
+        int r = home_storage_open(h, &fd);
+        if (r >= 0)
+                r = home_unmount(h, fd);
         return r < 0 ? r : set_state(h, "inactive");
 }
 
@@ -55,13 +62,17 @@ static int directory_update(Home *h) {
 }
 
 static int directory_inspect(Home *h) {
+        _cleanup_close_ int fd = -1;
         struct statvfs sv;
-        int r = require_present(h);
+        int r = home_storage_open(h, &fd);
         if (r < 0)
                 return r;
-        if (!h->state)
-                set_state(h, "inactive");
-        if (fstatvfs(h->root_fd, &sv) == 0) {
+        if (!h->state) {
+                r = home_mount_state(h, fd);
+                if (r < 0 || (r = set_state(h, r > 0 ? "active" : "inactive")) < 0)
+                        return r;
+        }
+        if (fstatvfs(fd, &sv) == 0) {
                 json_object *status = json_object_new_object();
                 if (!status)
                         return log_oom();
@@ -76,7 +87,7 @@ static int directory_inspect(Home *h) {
 }
 
 static int directory_exists(Home *h) {
-        return home_top_exists(h);
+        return home_storage_exists(h);
 }
 
 const StorageBackend storage_directory = {
@@ -88,6 +99,7 @@ const StorageBackend storage_directory = {
         .update = directory_update,
         .resize = NULL, /* no size to enforce: use subvolume or luks */
         .passwd = NULL,
+        .fixate = home_root_entry_fixate,
         .inspect = directory_inspect,
         .remove = home_remove_from_root,
         .exists = directory_exists,

@@ -12,6 +12,8 @@
 
 #include <linux/btrfs.h>
 
+#include <blkid/blkid.h>
+
 #include "fs.h"
 #include "log.h"
 #include "macro.h"
@@ -117,17 +119,60 @@ int fs_min_size(const char *fstype, uint64_t *ret) {
         return 0;
 }
 
-int fs_make(const char *fstype, const char *dev, const char *label) {
-        char what[128];
+int fs_make(const char *fstype, const char *dev, const char *label, const char *uuid) {
+        char what[128], xfs_uuid[64];
         snprintf(what, sizeof what, "making %s on %s", fstype, dev);
         if (strcmp(fstype, "btrfs") == 0)
-                return run_tool(what, (char *const[]) { "mkfs.btrfs", "-q", "-f", "-L", (char *) label, (char *) dev, NULL });
+                return run_tool(what, uuid ? (char *const[]) { "mkfs.btrfs", "-q", "-f", "-L", (char *) label, "-U",
+                                                               (char *) uuid, (char *) dev, NULL }
+                                           : (char *const[]) { "mkfs.btrfs", "-q", "-f", "-L", (char *) label,
+                                                               (char *) dev, NULL });
         if (strcmp(fstype, "ext4") == 0)
-                return run_tool(what, (char *const[]) { "mkfs.ext4", "-q", "-F", "-L", (char *) label,
-                                                       "-E", "lazy_itable_init=1,discard", (char *) dev, NULL });
-        if (strcmp(fstype, "xfs") == 0)
-                return run_tool(what, (char *const[]) { "mkfs.xfs", "-q", "-f", "-L", (char *) label, (char *) dev, NULL });
+                return run_tool(what, uuid ? (char *const[]) { "mkfs.ext4", "-q", "-F", "-L", (char *) label, "-U",
+                                                               (char *) uuid, "-E", "lazy_itable_init=1,discard",
+                                                               (char *) dev, NULL }
+                                           : (char *const[]) { "mkfs.ext4", "-q", "-F", "-L", (char *) label, "-E",
+                                                               "lazy_itable_init=1,discard", (char *) dev, NULL });
+        if (strcmp(fstype, "xfs") == 0) {
+                snprintf(xfs_uuid, sizeof xfs_uuid, "uuid=%s", uuid ?: "");
+                return run_tool(what, uuid ? (char *const[]) { "mkfs.xfs", "-q", "-f", "-L", (char *) label, "-m",
+                                                               xfs_uuid, (char *) dev, NULL }
+                                           : (char *const[]) { "mkfs.xfs", "-q", "-f", "-L", (char *) label,
+                                                               (char *) dev, NULL });
+        }
         return log_error_errno(EOPNOTSUPP, "file system type %s is not supported", fstype);
+}
+
+int fs_probe(const char *dev, char *type, size_t type_size, char uuid[static 37]) {
+        const char *t = NULL, *u = NULL;
+        int r;
+
+        _cleanup_close_ int fd = open(dev, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0)
+                return negative_errno();
+        blkid_probe pr = blkid_new_probe();
+        if (!pr)
+                return -ENOMEM;
+        if (blkid_probe_set_device(pr, fd, 0, 0) < 0) {
+                blkid_free_probe(pr);
+                return -EIO;
+        }
+        blkid_probe_enable_superblocks(pr, 1);
+        blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_UUID);
+        /* safeprobe: two file systems' signatures on one device are no answer. */
+        r = blkid_do_safeprobe(pr);
+        if (r == 0 && blkid_probe_lookup_value(pr, "TYPE", &t, NULL) == 0 && t) {
+                snprintf(type, type_size, "%s", t);
+                size_t n = 0;
+                if (blkid_probe_lookup_value(pr, "UUID", &u, NULL) == 0 && u)
+                        for (; n < 36 && u[n]; n++)
+                                uuid[n] = (char) (u[n] >= 'A' && u[n] <= 'F' ? u[n] - 'A' + 'a' : u[n]);
+                uuid[n] = 0;
+                r = 0;
+        } else
+                r = r < 0 ? -EIO : -ENOMEDIUM;
+        blkid_free_probe(pr);
+        return r;
 }
 
 int fs_check(const char *fstype, const char *dev) {

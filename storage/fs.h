@@ -14,7 +14,15 @@
 /* Smallest size worth making for the type; -EINVAL for an unknown type. */
 int fs_min_size(const char *fstype, uint64_t *ret);
 
-int fs_make(const char *fstype, const char *dev, const char *label);
+/* Makes a file system labelled label, with the UUID uuid (NULL: the
+ * tool's own random one). */
+int fs_make(const char *fstype, const char *dev, const char *label, const char *uuid);
+
+/* What file system dev holds, as blkid sees it: its type (into type,
+ * type_size bytes) and UUID (lower case, 36 characters). -ENOMEDIUM if
+ * none (or ambiguous signatures), other negative errno if dev cannot be
+ * read. */
+int fs_probe(const char *dev, char *type, size_t type_size, char uuid[static 37]);
 
 /* ext4: e2fsck -p; xfs: xfs_repair -n; btrfs: nothing (it checks itself). */
 int fs_check(const char *fstype, const char *dev);

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -16,6 +17,9 @@
 #include "btrfs-quota.h"
 #include "fileio.h"
 #include "home.h"
+#include "home-guard.h"
+#include "home-layout.h"
+#include "idmap.h"
 #include "log.h"
 #include "macro.h"
 #include "password.h"
@@ -42,8 +46,11 @@ Home *home_free(Home *h) {
                 close(h->lock_fd); /* drops the lock */
         free(h->root);
         free(h->path);
+        free(h->storage_name);
+        free(h->storage_path);
         free(h->state);
         json_object_put(h->quota_adopted);
+        json_object_put(h->notices);
         free(h);
         return NULL;
 }
@@ -89,7 +96,9 @@ int home_open(UserRecord *rec, Home **ret) {
         h->rec = rec;
         h->name = rec->user_name;
         h->root = strdup(home_root_default());
-        if (!h->root || asprintf(&h->path, "%s/%s", h->root, h->name) < 0)
+        if (!h->root || asprintf(&h->path, "%s/%s", h->root, h->name) < 0 ||
+            asprintf(&h->storage_name, "%s" HOME_STORAGE_SUFFIX, h->name) < 0 ||
+            asprintf(&h->storage_path, "%s/%s", h->root, h->storage_name) < 0)
                 return log_oom();
         if (rec->home_directory && strcmp(rec->home_directory, h->path) != 0)
                 return log_error_errno(EINVAL, "home %s: homeDirectory: must be %s", h->name, h->path);
@@ -179,9 +188,9 @@ int home_clean_leftovers(Home *h) {
 }
 
 int home_rename_into_place(Home *h, const char *temp) {
-        if (renameat2(h->root_fd, temp, h->root_fd, h->name, RENAME_NOREPLACE) < 0) {
+        if (renameat2(h->root_fd, temp, h->root_fd, h->storage_name, RENAME_NOREPLACE) < 0) {
                 if (errno == EEXIST)
-                        return log_error_errno(EEXIST, "home %s: %s already exists", h->name, h->path);
+                        return log_error_errno(EEXIST, "home %s: %s already exists", h->name, h->storage_path);
                 return log_error_errno(errno, "home %s: cannot move new home into place: %m", h->name);
         }
         return fsync(h->root_fd) < 0 ? negative_errno() : 0;
@@ -192,10 +201,11 @@ int home_rename_away(Home *h, char **ret) {
         int r = home_temp_name(h, "remove", &temp);
         if (r < 0)
                 return r;
-        if (renameat(h->root_fd, h->name, h->root_fd, temp) < 0) {
+        if (renameat(h->root_fd, h->storage_name, h->root_fd, temp) < 0) {
                 if (errno == ENOENT)
-                        return log_error_errno(ENOENT, "home %s: %s does not exist", h->name, h->path);
-                return log_error_errno(errno, "home %s: cannot move %s out of the way: %m", h->name, h->path);
+                        return log_error_errno(ENOENT, "home %s: %s does not exist", h->name, h->storage_path);
+                return log_error_errno(errno, "home %s: cannot move %s out of the way: %m", h->name,
+                                       h->storage_path);
         }
         (void) fsync(h->root_fd);
         *ret = TAKE_PTR(temp);
@@ -208,6 +218,27 @@ int home_chown_top(Home *h, int fd) {
         return 0;
 }
 
+/* A home made into an image that is not running (homectl firstboot
+ * --root=DIR sets HEARTH_SKEL_ROOT to the image's root): the root of that
+ * image, else NULL. */
+static const char *image_root(void) {
+        const char *e = getenv("HEARTH_SKEL_ROOT");
+        return e && e[0] == '/' ? e : NULL;
+}
+
+int home_guard_storage(Home *h) {
+        /* The image's own hearthd guards it once the image runs; a mount
+         * made here would outlive the image on the machine building it. */
+        if (image_root())
+                return 0;
+        int r = home_guard(h->name, h->root_fd, h->storage_name);
+        if (r == -ENOENT)
+                return log_error_errno(ENOENT, "home %s: %s does not exist", h->name, h->storage_path);
+        if (r > 0)
+                log_debug("home %s: %s guarded (nosuid,nodev,noexec)", h->name, h->storage_path);
+        return r < 0 ? r : 0;
+}
+
 int home_seed(Home *h, int fd) {
         SkelOptions opts = {
                 .uid = h->rec->uid,
@@ -216,18 +247,17 @@ int home_seed(Home *h, int fd) {
                 .for_user_record = true,
         };
         _cleanup_free_ char *skel_dir = NULL, *image_path = NULL;
-        const char *image_root = getenv("HEARTH_SKEL_ROOT");
+        const char *image = image_root();
         SkelStats stats = {};
         int r;
 
         opts.skel_dir = h->rec->skeleton_directory;
-        /* A home made into an image that is not running (homectl firstboot
-         * --root=DIR): its skel is the image's, and links in it point where
-         * the home will be once the image boots. */
-        if (image_root && image_root[0] == '/') {
-                opts.root = image_root;
+        /* Made into an image: its skel is the image's, and links in it
+         * point where the home will be once the image boots. */
+        if (image) {
+                opts.root = image;
                 if (asprintf(&image_path, "/home/%s", h->name) < 0 ||
-                    (opts.skel_dir && asprintf(&skel_dir, "%s%s", image_root, opts.skel_dir) < 0))
+                    (opts.skel_dir && asprintf(&skel_dir, "%s%s", image, opts.skel_dir) < 0))
                         return log_oom();
                 opts.home_path = image_path;
                 if (skel_dir)
@@ -241,9 +271,11 @@ int home_seed(Home *h, int fd) {
         return 0;
 }
 
-static int set_machine_section(json_object *rec, const char *section, json_object *value) {
+/* Sets section.<machine-id> to value (taken); with merge, value's fields
+ * are added to (or replace those of) the entry there, the others kept. */
+static int set_machine_section(json_object *rec, const char *section, json_object *value, bool merge) {
         const char *mid = user_record_machine_id();
-        json_object *s;
+        json_object *s, *old;
 
         if (!mid) {
                 json_object_put(value);
@@ -257,7 +289,52 @@ static int set_machine_section(json_object *rec, const char *section, json_objec
                         return -ENOMEM;
                 }
         }
+        if (merge && json_object_object_get_ex(s, mid, &old) && json_object_is_type(old, json_type_object)) {
+                json_object_object_foreach(value, key, v)
+                        if (json_object_object_add(old, key, json_object_get(v)) < 0) {
+                                json_object_put(value);
+                                return -ENOMEM;
+                        }
+                json_object_put(value);
+                return 0;
+        }
         return json_object_object_add(s, mid, value) < 0 ? -ENOMEM : 0;
+}
+
+int home_bind(Home *h, json_object *fields) {
+        _cleanup_free_ char *error = NULL;
+
+        if (!fields)
+                return log_oom();
+        if (!user_record_machine_id())
+                log_warning("home %s: no machine ID (/etc/machine-id): where its storage is cannot be bound to this "
+                            "machine in its record", h->name);
+        int r = set_machine_section(h->rec->json, "binding", fields, true);
+        if (r < 0)
+                return log_oom();
+        r = user_record_refresh(h->rec, &error);
+        if (r < 0)
+                return log_error_errno(r, "home %s: updated record invalid: %s", h->name, error ?: "?");
+        return 0;
+}
+
+void home_notice(Home *h, const char *fmt, ...) {
+        _cleanup_free_ char *text = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        int k = vasprintf(&text, fmt, ap);
+        va_end(ap);
+        if (k < 0) {
+                log_oom();
+                return;
+        }
+        log_notice("home %s: %s", h->name, text);
+        if (!h->notices && !(h->notices = json_object_new_array()))
+                return;
+        json_object *t = json_object_new_string(text);
+        if (!t || json_object_array_add(h->notices, t) < 0)
+                json_object_put(t);
 }
 
 int home_update_sections(Home *h, json_object *status_extra) {
@@ -271,10 +348,10 @@ int home_update_sections(Home *h, json_object *status_extra) {
                 return log_oom();
         }
         json_object_object_add(binding, "homeDirectory", json_object_new_string(h->path));
-        /* Where the data is, as homed reports it: the directory itself for
+        /* Where the data is, as homed reports it: the .homedir for
          * directory and subvolume homes, the image or device for LUKS. */
         if (h->rec->storage != USER_STORAGE_LUKS)
-                json_object_object_add(binding, "imagePath", json_object_new_string(h->path));
+                json_object_object_add(binding, "imagePath", json_object_new_string(h->storage_path));
         else if (h->rec->image_path)
                 json_object_object_add(binding, "imagePath", json_object_new_string(h->rec->image_path));
         json_object_object_add(binding, "storage",
@@ -283,11 +360,13 @@ int home_update_sections(Home *h, json_object *status_extra) {
         json_object_object_add(binding, "gid", json_object_new_int64(h->rec->uid));
         if (h->state)
                 json_object_object_add(status, "state", json_object_new_string(h->state));
+        if (h->notices)
+                json_object_object_add(status, WORKER_STATUS_NOTICES, json_object_get(h->notices));
         json_object_object_add(status, "service", json_object_new_string(USER_RECORD_SERVICE_HEARTH));
 
-        r = set_machine_section(h->rec->json, "binding", binding);
+        r = set_machine_section(h->rec->json, "binding", binding, true);
         if (r >= 0)
-                r = set_machine_section(h->rec->json, "status", status);
+                r = set_machine_section(h->rec->json, "status", status, false);
         else
                 json_object_put(status);
         if (r < 0)
@@ -374,31 +453,63 @@ int home_rm_rf_at(int dir_fd, const char *name) {
         return rm_rf_at(dir_fd, name, remove_subvolume);
 }
 
-int home_top_exists(Home *h) {
+int home_storage_exists(Home *h) {
         struct stat st;
 
-        if (fstatat(h->root_fd, h->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (fstatat(h->root_fd, h->storage_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
                 if (errno == ENOENT)
                         return 0;
-                return log_error_errno(errno, "home %s: cannot stat %s: %m", h->name, h->path);
+                return log_error_errno(errno, "home %s: cannot stat %s: %m", h->name, h->storage_path);
         }
         if (!S_ISDIR(st.st_mode))
-                return log_error_errno(EUCLEAN, "home %s: %s is not a directory", h->name, h->path);
-        if (st.st_uid != h->rec->uid)
-                return log_error_errno(EUCLEAN, "home %s: %s is owned by UID %u, not %u", h->name, h->path,
-                                       st.st_uid, h->rec->uid);
+                return log_error_errno(EUCLEAN, "home %s: %s is not a directory", h->name, h->storage_path);
+        if (!idmap_stored_owner_ok(st.st_uid))
+                return log_error_errno(EUCLEAN, "home %s: %s is owned by UID %u, neither nobody nor a home UID",
+                                       h->name, h->storage_path, st.st_uid);
         return 1;
 }
 
-int home_create_in_root(Home *h, HomeMakeTop make_top) {
+int home_storage_open(Home *h, int *ret_fd) {
+        struct stat before, after;
+        int r = home_storage_exists(h);
+        if (r == 0)
+                return log_error_errno(ENOENT, "home %s: %s does not exist", h->name, h->storage_path);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd = openat(h->root_fd, h->storage_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(errno, "home %s: cannot open %s: %m", h->name, h->storage_path);
+        /* What was checked, not something renamed there since. */
+        if (fstatat(h->root_fd, h->storage_name, &before, AT_SYMLINK_NOFOLLOW) < 0 || fstat(fd, &after) < 0 ||
+            before.st_ino != after.st_ino || before.st_dev != after.st_dev || !idmap_stored_owner_ok(after.st_uid))
+                return log_error_errno(EBUSY, "home %s: %s changed while it was opened", h->name, h->storage_path);
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int home_populate(int fd, void *userdata) {
+        Home *h = userdata;
+        int r = home_seed(h, fd);
+        pool_failpoint("home-create-seeded");
+        if (r >= 0)
+                r = home_chown_top(h, fd);
+        pool_failpoint("home-create-chowned");
+        return r;
+}
+
+int home_create_in_root(Home *h, HomeMakeTop make_top, uid_t stored) {
         _cleanup_free_ char *temp = NULL;
         _cleanup_close_ int fd = -1;
         struct stat st;
         int r;
 
         (void) home_clean_leftovers(h);
-        if (fstatat(h->root_fd, h->name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-                return log_error_errno(EEXIST, "home %s: %s already exists", h->name, h->path);
+        if (fstatat(h->root_fd, h->storage_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+                return log_error_errno(EEXIST, "home %s: %s already exists", h->name, h->storage_path);
+        /* A home that could never be mounted is not made. */
+        r = home_mount_point_free(h);
+        if (r < 0)
+                return r;
 
         r = home_temp_name(h, "create", &temp);
         if (r < 0)
@@ -411,18 +522,25 @@ int home_create_in_root(Home *h, HomeMakeTop make_top) {
                 r = log_error_errno(errno, "home %s: cannot set mode: %m", h->name);
         pool_failpoint("home-create-made");
 
+        bool unmapped = false;
         if (r >= 0)
-                r = home_seed(h, fd);
-        pool_failpoint("home-create-seeded");
-        if (r >= 0)
-                r = home_chown_top(h, fd);
-        pool_failpoint("home-create-chowned");
+                r = idmap_populate(h->name, fd, stored, h->rec->uid, home_populate, h, &unmapped);
+        if (r >= 0 && unmapped)
+                home_notice(h, "file system cannot ID-map; its files are stored as UID %u, not %u", h->rec->uid, stored);
         if (r >= 0 && syncfs(fd) < 0)
                 r = log_error_errno(errno, "home %s: cannot sync: %m", h->name);
         if (r >= 0)
                 r = home_rename_into_place(h, temp);
-        if (r >= 0)
+        if (r >= 0) {
                 pool_failpoint("home-create-renamed");
+                /* Only now: the name of a mount cannot be renamed. Without
+                 * the guard the home cannot be activated: taken back. */
+                r = home_guard_storage(h);
+                if (r < 0 && renameat(h->root_fd, h->storage_name, h->root_fd, temp) < 0) {
+                        log_warning_errno(errno, "home %s: cannot take back %s: %m", h->name, h->storage_path);
+                        return r;
+                }
+        }
         if (r < 0) {
                 int k = home_rm_rf_at(h->root_fd, temp);
                 if (k < 0)
@@ -440,22 +558,43 @@ int home_remove_from_root(Home *h) {
         int r, cleaned;
 
         cleaned = home_clean_leftovers(h);
-        r = home_top_exists(h);
+        r = home_storage_exists(h);
         if (r < 0)
                 return r;
         if (r == 0 && cleaned > 0) {
                 /* An interrupted remove, finished now. */
+                home_mount_point_remove(h);
                 free(h->state);
                 h->state = strdup("absent");
                 return 0;
         }
         if (r == 0)
-                return log_error_errno(ENOENT, "home %s: %s does not exist", h->name, h->path);
+                return log_error_errno(ENOENT, "home %s: %s does not exist", h->name, h->storage_path);
+        {
+                _cleanup_close_ int fd = -1;
+                r = home_storage_open(h, &fd);
+                if (r >= 0)
+                        r = home_mount_state(h, fd);
+                if (r > 0)
+                        return log_error_errno(EBUSY, "home %s: is active; deactivate it first", h->name);
+                if (r < 0)
+                        return r;
+                /* Closed before its guard goes (a mount's name cannot be
+                 * renamed): a set-UID file she left is out of others' reach
+                 * from now on, here and under the leftover's name. */
+                if (fchmod(fd, 0700) < 0)
+                        return log_error_errno(errno, "home %s: cannot close %s: %m", h->name, h->storage_path);
+        }
+        r = home_unguard(h->name, h->root_fd, h->storage_name);
+        if (r < 0)
+                return r;
         /* Gone at once; the deletion below may take long, and if it is
          * interrupted the next operation finishes it. */
         r = home_rename_away(h, &temp);
-        if (r < 0)
+        if (r < 0) {
+                (void) home_guard_storage(h);
                 return r;
+        }
         pool_failpoint("home-remove-renamed");
         r = lock_down(h->root_fd, temp);
         if (r < 0)
@@ -464,6 +603,7 @@ int home_remove_from_root(Home *h) {
         r = home_rm_rf_at(h->root_fd, temp);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot delete %s/%s: %m", h->name, h->root, temp);
+        home_mount_point_remove(h);
         free(h->state);
         h->state = strdup("absent");
         return 0;
@@ -522,4 +662,28 @@ int home_set_password_hashes(Home *h, const char *const *passwords) {
         uint64_t now = now_usec();
         json_object_object_add(h->rec->json, "lastPasswordChangeUSec", json_object_new_int64((int64_t) now));
         return user_record_bump_last_change(h->rec, now) < 0 ? log_oom() : 0;
+}
+
+/* A record without hashes has no password: nothing given is fine (root,
+ * through hearthd, activating it), but any password given is wrong — were
+ * it accepted, anyone could log in to such an account with any string. */
+int home_verify_password(Home *h, const char *const *hashes) {
+        int r;
+
+        if (!hashes || !hashes[0]) {
+                if (h->rec->password && h->rec->password[0])
+                        return log_error_errno(EKEYREJECTED, "home %s: has no password set; none can be accepted",
+                                               h->name);
+                return 0;
+        }
+        if (!h->rec->password || !h->rec->password[0])
+                return log_error_errno(EKEYREJECTED, "home %s: password required", h->name);
+        for (const char *const *p = h->rec->password; *p; p++) {
+                r = password_verify(*p, hashes);
+                if (r < 0)
+                        return log_error_errno(r, "home %s: cannot verify password: %m", h->name);
+                if (r > 0)
+                        return 0;
+        }
+        return log_error_errno(EKEYREJECTED, "home %s: password incorrect", h->name);
 }

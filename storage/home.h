@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "macro.h"
 #include "size.h"
 #include "user-record.h"
 #include "worker-protocol.h"
@@ -16,6 +17,16 @@
  * fd of the root opened without following symlinks, so a symlink planted in
  * the path cannot redirect a create or a remove elsewhere.
  *
+ * Directory and subvolume homes are stored as systemd-homed stores them: in
+ * <root>/<userName>.homedir, mounted ID-mapped (idmap.h) at <root>/<userName>
+ * while active; <root>/<userName> is there only while the home is active
+ * (an empty directory of root's that an interrupted deactivation left is
+ * taken as the mount point again). The storage's top is owned by its
+ * stored owner: nobody for subvolume homes made here, the user's UID for
+ * directory homes, or whatever UID the home had where it was made; active,
+ * that owner shows as the user. The storage is guarded (home-guard.h:
+ * bind-mounted onto itself nosuid,nodev,noexec) from create to remove.
+ *
  * Work in progress is hidden under names starting with ".#hearth-" in the
  * root and renamed into place at the end, so a killed worker leaves the home
  * as it was or as requested; leftovers of a killed worker are removed by the
@@ -25,7 +36,9 @@ typedef struct Home {
         UserRecord *rec;
         const char *name;  /* rec->user_name */
         char *root;        /* the home root, e.g. /home */
-        char *path;        /* <root>/<name> */
+        char *path;        /* <root>/<name>: homeDirectory, where the home is mounted while active */
+        char *storage_name; /* directory and subvolume homes: "<name>.homedir", their storage in the root */
+        char *storage_path; /* <root>/<storage_name> */
         int root_fd;
         int lock_fd;
         char *state;       /* for the status section: "active", "inactive", … */
@@ -35,6 +48,7 @@ typedef struct Home {
         json_object *quota_adopted; /* subvolume homes: subvolumes inside put into its quota group by this run */
         uint32_t tpm_tries_below;   /* ask the TPM only while its counter is below this (UINT32_MAX: no limit) */
         WorkerTpmReport tpm_report; /* what the TPM said, for hearthd (worker-protocol.h) */
+        json_object *notices;       /* for hearthd's log (WORKER_STATUS_NOTICES) */
 } Home;
 
 const char *home_root_default(void);
@@ -58,39 +72,148 @@ int home_temp_name(Home *h, const char *what, char **ret);
  * UID if this is interrupted too. Returns how many went, or the first error. */
 int home_clean_leftovers(Home *h);
 
-/* Moves the hidden entry into place at <root>/<name>, failing if something
- * is already there. */
+/* Moves the hidden entry into place as the storage (<root>/<name>.homedir),
+ * failing if something is already there. */
 int home_rename_into_place(Home *h, const char *temp);
 
-/* Renames the home out of the way to a hidden name (so it is gone at once)
- * and returns that name; then the caller deletes it at leisure. */
+/* Renames the storage out of the way to a hidden name (so it is gone at
+ * once) and returns that name; then the caller deletes it at leisure. */
 int home_rename_away(Home *h, char **ret);
 
-/* Sets ownership to the record's uid:gid and mode 0700 on an entry of the root. */
+/* Sets ownership to the record's uid:gid and mode 0700 on a home's top
+ * (through an ID-mapped view: what the stored owner then is). */
 int home_chown_top(Home *h, int fd);
 
 /* Seeds a new home (fd: its top directory) from skel. */
 int home_seed(Home *h, int fd);
 
-/* Adds or replaces binding.<machine-id> and status.<machine-id> from what
- * the home is now. status_extra may add fields (usage…); NULL for none. */
+/* Seeds the home's top fd and sets its owner and mode (home_seed() and
+ * home_chown_top()), userdata being the Home: the IdmapPopulate callback
+ * for idmap_populate(), through whose view what is given to her lands on
+ * disk as the stored owner. */
+int home_populate(int fd, void *userdata);
+
+/* Logs "home <name>: <text>" at notice level and keeps the text for
+ * hearthd, which logs it too (WORKER_STATUS_NOTICES). */
+void home_notice(Home *h, const char *fmt, ...) _printf_(2, 3);
+
+/* Adds to binding.<machine-id> and replaces status.<machine-id> from what
+ * the home is now, with this run's notices. status_extra may add fields
+ * (usage…); NULL for none. */
 int home_update_sections(Home *h, json_object *status_extra);
+
+/* Adds fields (an object, taken; NULL: out of memory) to the record's
+ * binding.<machine-id>, keeping what is there, as systemd-homed records
+ * where a home's storage is on this machine (imagePath, luksUuid…). */
+int home_bind(Home *h, json_object *fields);
 
 /* rm_rf_at (common/rm-rf.h) that deletes a btrfs subvolume met on the way
  * as one, its quota limits first. */
 int home_rm_rf_at(int dir_fd, const char *name);
 
-/* The create and remove flows shared by backends whose home is an entry of
- * the root: make_top creates the entry named temp (a directory, a
- * subvolume…); the flow seeds it, sets owner and mode, and renames it into
- * place. Any failure removes what was made. */
+/* The create and remove flows shared by backends whose storage is an
+ * entry of the root (<name>.homedir): make_top creates the entry named temp
+ * (a directory, a subvolume…); the flow seeds it through the ID map
+ * stored → the user's UID (idmap_populate()), so that it is stored owned by
+ * stored, sets owner and mode, renames it into place and guards it. Any
+ * failure removes what was made. Create refuses when homeDirectory is taken
+ * by anything but an empty directory; remove refuses an active home
+ * (-EBUSY), and closes the storage (0700) before it takes the guard off. */
 typedef int (*HomeMakeTop)(Home *h, const char *temp, int *ret_fd);
-int home_create_in_root(Home *h, HomeMakeTop make_top);
+int home_create_in_root(Home *h, HomeMakeTop make_top, uid_t stored);
 int home_remove_from_root(Home *h);
 
-/* 1 if <root>/<name> is a directory owned by the home's UID, 0 if absent;
- * -EUCLEAN if something else is there. */
-int home_top_exists(Home *h);
+/* Guards the storage <root>/<name>.homedir (home-guard.h) unless it is;
+ * nothing for a home made into an image that is not running (homectl
+ * firstboot --root). 0, or a negative errno (-ENOENT if absent), logged. */
+int home_guard_storage(Home *h);
+
+/* 1 if the storage <root>/<name>.homedir is a directory whose owner may
+ * be mapped to the user (idmap_stored_owner_ok()), 0 if absent; -EUCLEAN
+ * if something else is there. */
+int home_storage_exists(Home *h);
+
+/* Opens the storage (a directory, never through a symlink); -ENOENT if it
+ * is absent. Both logged. */
+int home_storage_open(Home *h, int *ret_fd);
+
+/* ---- the storage mounted at homeDirectory (home-mount.c) ---- */
+
+/* 1 if homeDirectory is a mount showing the directory open as storage_fd
+ * (a .homedir, or later the home's directory in a LUKS file system): the
+ * home is active. 0 if nothing is mounted there (absent, or a directory).
+ * -EBUSY, logged, if something else is mounted there. */
+int home_mount_state(Home *h, int storage_fd);
+
+/* Activation: mounts storage_fd ID-mapped at homeDirectory, making the
+ * mount point (root's, 0700) if needed, and the storage's guard again if it
+ * is gone. -EALREADY if already mounted, -EEXIST if homeDirectory is taken
+ * (a file, a symlink, a directory that is not empty or not root's);
+ * -EUCLEAN if the storage is stored under the UID of another user this
+ * machine knows (NSS: another home's, or any other account but nobody),
+ * who could reach her files on disk directly. Logged. */
+int home_mount(Home *h, int storage_fd);
+
+/* Deactivation: unmounts it (busy: -EBUSY, or with h->force detached
+ * anyway) and removes the mount point. -ENOTCONN if not mounted. Logged. */
+int home_unmount(Home *h, int storage_fd);
+
+/* homeDirectory as a place to mount at: 0 if absent, 1 if an empty
+ * directory of root's that nothing is mounted on; -EEXIST, logged, if it is
+ * anything else (a file, a symlink, a directory with files: someone's). */
+int home_mount_point_free(Home *h);
+
+/* Removes homeDirectory if it is an empty directory of root's, not a
+ * mount (what an earlier activation left): the name is free again. */
+void home_mount_point_remove(Home *h);
+
+/* ---- the record the home carries (home-identity.c) ---- */
+
+/* ~/.identity: in every home, as systemd-homed writes it. */
+#define HOME_IDENTITY_FILE ".identity"
+
+/* The record as a home carries it (and as it leaves the machine): without
+ * binding, status and secret (user_record_unportable_section()). */
+int home_embedded_json(Home *h, char **ret);
+/* Signs the record with the machine key (in $HEARTH_STATE_DIR), unless a
+ * signature by it or a trusted key still holds (keyring_ensure_signed()),
+ * so that the copies it carries verify. */
+int home_sign_record(Home *h);
+/* ~/.identity in the directory dir_fd (the home's top), written atomically
+ * as owner: the UID as seen through the fd (the user's UID through an
+ * ID-mapped view, the stored owner on the storage itself). */
+int home_identity_file_write(Home *h, int dir_fd, uid_t owner);
+/* Reads ~/.identity: 0; -ENOENT if absent; -EUCLEAN (warned) for anything
+ * not a regular file of bounded size holding a valid record. */
+int home_identity_file_read(Home *h, int dir_fd, UserRecord **ret);
+/* An embedded copy (where: "the LUKS2 token", "~/.identity") is checked —
+ * the home's user, no section bound to a machine, signed by this
+ * machine's or a trusted key (identity_store_verify()), else -EUCLEAN,
+ * logged — and, if newer than the record, becomes it (from ~/.identity
+ * only what its user may change herself), keeping this machine's binding
+ * and the request's secrets. */
+int home_reconcile(Home *h, UserRecord *embedded, const char *where);
+/* Fixation: a home found on this machine (hearthd made a record of its
+ * name, UID and storage only) takes the checked embedded record as its
+ * own, whatever its date, with this machine's binding. -EUCLEAN, logged. */
+int home_take_embedded(Home *h, UserRecord *embedded, const char *where);
+
+/* Directory and subvolume homes (storage <root>/<name>.homedir): */
+/* ~/.identity brought up to the record, signed, if it says anything else. */
+int home_root_entry_store_identity(Home *h);
+/* At activation: a newer trusted ~/.identity becomes the record
+ * (home_reconcile()); one that fails the checks is ignored (and written
+ * over afterwards). */
+int home_root_entry_reconcile(Home *h);
+/* Fixation from ~/.identity of the storage (its password checked against
+ * the hashes there before anything else); -EUCLEAN without one. */
+int home_root_entry_fixate(Home *h);
+
+/* At least one password of secret.password matches one of hashes (the
+ * record's privileged.hashedPassword, or those of a record a home
+ * carries): 0, else -EKEYREJECTED, logged. Hashes NULL or empty: no
+ * password can be right, and none given is. */
+int home_verify_password(Home *h, const char *const *hashes);
 
 /* Sets privileged.hashedPassword to yescrypt hashes of passwords, and bumps
  * lastPasswordChangeUSec and lastChangeUSec. A home sealed in the TPM with

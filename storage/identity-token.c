@@ -131,22 +131,16 @@ int identity_token_open(const char *token, const char *cipher, const char *mode,
                         char **ret_record) {
         _cleanup_json_ json_object *j = NULL;
         _cleanup_free_ unsigned char *enc = NULL, *iv = NULL, *dec = NULL;
-        json_object *rec, *jiv;
+        json_object *type, *rec, *jiv;
         const EVP_CIPHER *c;
         size_t len = strlen(token), enc_len, iv_len, dec_len;
         int r;
 
         if (len > TOKEN_MAX || json_parse_strict(token, len, &j, NULL) < 0 || !json_object_is_type(j, json_type_object) ||
-            !json_object_object_get_ex(j, "record", &rec))
-                return -EINVAL;
-        if (json_object_is_type(rec, json_type_object)) {
-                /* Clear text, as homes made before kept it. */
-                const char *s = json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-                *ret_record = s ? strdup(s) : NULL;
-                return *ret_record ? 1 : -ENOMEM;
-        }
-        if (!json_object_is_type(rec, json_type_string) || !json_object_object_get_ex(j, "iv", &jiv) ||
-            !json_object_is_type(jiv, json_type_string))
+            !json_object_object_get_ex(j, "type", &type) || !json_object_is_type(type, json_type_string) ||
+            strcmp(json_object_get_string(type), IDENTITY_TOKEN_TYPE) != 0 ||
+            !json_object_object_get_ex(j, "record", &rec) || !json_object_is_type(rec, json_type_string) ||
+            !json_object_object_get_ex(j, "iv", &jiv) || !json_object_is_type(jiv, json_type_string))
                 return -EINVAL;
         r = evp_cipher(cipher, mode, vk_size, &c);
         if (r < 0)

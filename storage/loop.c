@@ -15,6 +15,11 @@
 #include "macro.h"
 
 int loop_attach(const char *path, bool read_only, char **ret_dev, int *ret_fd) {
+        return loop_attach_range(path, read_only, 0, 0, ret_dev, ret_fd);
+}
+
+int loop_attach_range(const char *path, bool read_only, uint64_t offset, uint64_t size, char **ret_dev,
+                      int *ret_fd) {
         _cleanup_close_ int file_fd = -1, ctl = -1;
         int mode = read_only ? O_RDONLY : O_RDWR;
 
@@ -46,6 +51,8 @@ int loop_attach(const char *path, bool read_only, char **ret_dev, int *ret_fd) {
                         .fd = (uint32_t) file_fd,
                         .info = {
                                 .lo_flags = LO_FLAGS_AUTOCLEAR | (read_only ? LO_FLAGS_READ_ONLY : 0),
+                                .lo_offset = offset,
+                                .lo_sizelimit = size,
                         },
                 };
                 snprintf((char *) config.info.lo_file_name, sizeof config.info.lo_file_name, "%s", path);
@@ -65,6 +72,36 @@ int loop_attach(const char *path, bool read_only, char **ret_dev, int *ret_fd) {
 
 int loop_refresh_size(int loop_fd) {
         return ioctl(loop_fd, LOOP_SET_CAPACITY, 0) < 0 ? negative_errno() : 0;
+}
+
+int loop_set_size(int loop_fd, uint64_t size) {
+        struct loop_info64 info;
+
+        if (ioctl(loop_fd, LOOP_GET_STATUS64, &info) < 0)
+                return negative_errno();
+        if (info.lo_sizelimit == size)
+                return loop_refresh_size(loop_fd);
+        info.lo_sizelimit = size;
+        /* Kernels before 5.x refuse (EAGAIN) while the device's page cache
+         * is being dropped; it empties by itself. */
+        for (int attempt = 0;; attempt++) {
+                if (ioctl(loop_fd, LOOP_SET_STATUS64, &info) == 0)
+                        return 0;
+                if (errno != EAGAIN || attempt >= 50)
+                        return negative_errno();
+                (void) fsync(loop_fd);
+                usleep(20000);
+        }
+}
+
+int loop_get_range(int loop_fd, uint64_t *ret_offset, uint64_t *ret_size) {
+        struct loop_info64 info;
+
+        if (ioctl(loop_fd, LOOP_GET_STATUS64, &info) < 0)
+                return negative_errno();
+        *ret_offset = info.lo_offset;
+        *ret_size = info.lo_sizelimit;
+        return 0;
 }
 
 int loop_backing_file(const char *dev, char **ret) {

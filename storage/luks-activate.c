@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* A LUKS home coming and going: activate (unlock, check, mount),
- * deactivate, and lock/unlock (suspend with the key wiped, resume). */
+/* A LUKS home coming and going: activate (unlock, check, mount the file
+ * system privately and its <user> directory on the home), deactivate, and
+ * lock/unlock (suspend with the key wiped, resume). */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <libcryptsetup.h>
 
 #include "backend.h"
+#include "fileio.h"
 #include "fs.h"
 #include "home-dm.h"
 #include "log.h"
@@ -60,9 +62,10 @@ int luks_clean_stale_mapping(Home *h) {
         if (statx(AT_FDCWD, h->path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &stx) == 0 &&
             (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
                 return 0;
-        for (const char *what = "create"; what; what = strcmp(what, "create") == 0 ? "resize" : NULL) {
+        static const char *const scratch[] = { "create", "resize", "mount" };
+        for (size_t i = 0; i < ELEMENTSOF(scratch); i++) {
                 _cleanup_free_ char *mnt = NULL;
-                if (luks_mount_dir(h, what, &mnt) >= 0) {
+                if (luks_mount_dir(h, scratch[i], &mnt) >= 0) {
                         (void) umount2(mnt, MNT_DETACH);
                         (void) rmdir(mnt);
                 }
@@ -77,11 +80,12 @@ int luks_clean_stale_mapping(Home *h) {
 int luks_activate(Home *h) {
         _cleanup_volume_ Volume v = { .loop_fd = -1 };
         _cleanup_opened_ Opened o = { .slot = -1 };
-        _cleanup_close_ int top = -1;
+        _cleanup_close_ int top = -1, home_fd = -1;
+        _cleanup_free_ char *mnt = NULL;
         _cleanup_user_record_ UserRecord *from_token = NULL, *from_file = NULL;
-        char name[HOME_DM_NAME_MAX], mapped[80];
+        char name[HOME_DM_NAME_MAX], mapped[80], fstype[16];
         bool mounted = false, token_stale, file_stale;
-        int r, legacy;
+        int r;
 
         r = luks_clean_stale_mapping(h);
         if (r < 0)
@@ -98,27 +102,44 @@ int luks_activate(Home *h) {
         if (r < 0)
                 return r;
         /* The key first: the header's record is encrypted with it. It is
-         * checked (signature, name) before the volume is mapped. */
+         * checked (signature, name) before the volume is mapped, and a
+         * home without one is refused, as systemd-homed refuses it: the
+         * file system is mounted only after a signed record vouched for it. */
         r = luks_volume_key_get(h, &v, &o);
         if (r < 0)
                 return r;
-        legacy = luks_token_read(h, &v, &o, &from_token);
-        if (legacy < 0 && legacy != -ENOENT)
-                return legacy;
-        if (from_token && (r = luks_reconcile(h, from_token, "the LUKS2 token")) < 0)
+        r = luks_token_read(h, &v, &o, &from_token);
+        if (r == -ENOENT)
+                return log_error_errno(EUCLEAN, "home %s: %s carries no systemd-homed token with its record", h->name,
+                                       v.image);
+        if (r < 0)
+                return r;
+        r = home_reconcile(h, from_token, "the LUKS2 token");
+        if (r < 0)
                 return r;
         r = luks_use_volume_key(h, &v, name, h->rec->luks_discard > 0 ? CRYPT_ACTIVATE_ALLOW_DISCARDS : 0, &o);
         if (r < 0)
                 return r;
         snprintf(mapped, sizeof mapped, "/dev/mapper/%s", name);
-        r = fs_check(luks_fstype(h), mapped);
+        r = luks_fs_type(h, mapped, fstype);
+        if (r >= 0)
+                r = fs_check(fstype, mapped);
         if (r < 0)
                 goto fail;
         if (mkdirat(h->root_fd, h->name, 0700) < 0 && errno != EEXIST) {
                 r = log_error_errno(errno, "home %s: cannot create mount point %s: %m", h->name, h->path);
                 goto fail;
         }
-        r = fs_mount(luks_fstype(h), mapped, h->path, h->rec->luks_extra_mount_options);
+        r = luks_mount_fs(h, fstype, mapped, "mount", &mnt);
+        if (r < 0)
+                goto fail;
+        r = luks_open_home_dir(h, mnt, &home_fd);
+        if (r >= 0)
+                r = luks_mount_home(h, home_fd);
+        /* The file system stays reachable through the home's mount alone. */
+        close(TAKE_FD(home_fd));
+        (void) umount2(mnt, MNT_DETACH);
+        (void) rmdir(mnt);
         if (r < 0)
                 goto fail;
         mounted = true;
@@ -127,8 +148,8 @@ int luks_activate(Home *h) {
                 r = log_error_errno(errno, "home %s: cannot open %s: %m", h->name, h->path);
                 goto fail;
         }
-        r = luks_identity_file_read(h, top, &from_file);
-        if (from_file && (r = luks_reconcile(h, from_file, "~/" IDENTITY_FILE)) < 0)
+        r = home_identity_file_read(h, top, &from_file);
+        if (from_file && (r = home_reconcile(h, from_file, "~/" IDENTITY_FILE)) < 0)
                 goto fail;
         /* A recovery key is no password: its hash must never become one.
          * A TPM PIN's hash goes whichever secret opened the home. */
@@ -136,14 +157,14 @@ int luks_activate(Home *h) {
         if (r < 0)
                 goto fail;
 
-        /* Bring the embedded copies up to date: an old clear-text token is
-         * encrypted, a missing or unusable ~/.identity written again. */
-        token_stale = legacy != 0 || from_token->last_change_usec < h->rec->last_change_usec;
+        /* Bring the embedded copies up to date: a missing or unusable
+         * ~/.identity written again, an older copy replaced. */
+        token_stale = from_token->last_change_usec < h->rec->last_change_usec;
         file_stale = !from_file || from_file->last_change_usec < h->rec->last_change_usec;
-        if ((token_stale || file_stale) && luks_sign_record(h) >= 0) {
+        if ((token_stale || file_stale) && home_sign_record(h) >= 0) {
                 if (token_stale && luks_token_write(h, &v, &o) < 0)
                         log_warning("home %s: the header's copy of the record stays as it was", h->name);
-                if (file_stale && luks_identity_file_write(h, top) < 0)
+                if (file_stale && home_identity_file_write(h, top, h->rec->uid) < 0)
                         log_warning("home %s: ~/" IDENTITY_FILE " stays as it was", h->name);
         }
         return luks_set_state(h, "active");

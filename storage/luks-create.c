@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Making a LUKS home: the image or device (allocated, checked blank), the
- * LUKS2 header, keyslots, TPM2 and recovery enrolment, the filesystem and
- * the skeleton; anything half-made is undone. */
+/* Making a LUKS home in systemd-homed's layout (luks-internal.h): the
+ * image or device (allocated, checked blank), its GPT, the LUKS2 header,
+ * keyslots, TPM2 and recovery enrolment, the file system, the home's
+ * directory in it and the skeleton; anything half-made is undone. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include <blkid/blkid.h>
+#include <btrfsutil.h>
 #include <libcryptsetup.h>
 #include <openssl/rand.h>
 
@@ -20,9 +22,11 @@
 #include "device-busy.h"
 #include "fileio.h"
 #include "fs.h"
+#include "gpt.h"
 #include "home-dm.h"
 #include "image-file.h"
 #include "identity-store.h"
+#include "idmap.h"
 #include "log.h"
 #include "luks-tpm2.h"
 #include "macro.h"
@@ -80,7 +84,7 @@ static int default_size(Home *h, const char *image, bool is_block, uint64_t *ret
                 return 0;
         }
         if (h->rec->disk_size != UINT64_MAX) {
-                *ret = h->rec->disk_size;
+                *ret = h->rec->disk_size & ~UINT64_C(4095); /* whole 4 KiB, as homed sizes images */
                 return 0;
         }
         /* As homed: a share of what is free, here a fifth, in whole MiB. */
@@ -142,17 +146,6 @@ int luks_image_allocate(Home *h, const char *path, int fd, uint64_t size) {
         return 0;
 }
 
-int luks_mount_dir(Home *h, const char *what, char **ret) {
-        _cleanup_free_ char *p = NULL;
-        if (asprintf(&p, "%s/%s/%s", hearth_runtime_dir(), what, h->name) < 0)
-                return log_oom();
-        int r = mkdir_parents(p, 0700);
-        if (r < 0)
-                return log_error_errno(r, "home %s: cannot create %s: %m", h->name, p);
-        *ret = TAKE_PTR(p);
-        return 0;
-}
-
 /* Leftovers of a killed create: its mount and its mapping. The image file
  * itself goes with the other hidden leftovers. */
 static void clean_create_leftovers(Home *h) {
@@ -207,7 +200,7 @@ static int device_named_by_other_home(Home *h, const char *dev) {
  * open succeeded: the refusal, logged, names them. */
 static int device_unused(Home *h, const char *dev, bool exclusive_ok) {
         char why[512] = "";
-        int r = device_busy(dev, why, sizeof why);
+        int r = device_busy(dev, NULL, why, sizeof why);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot tell whether %s is in use: %m", h->name, dev);
         if (!exclusive_ok || r > 0)
@@ -287,14 +280,63 @@ static int device_check_blank(Home *h, const char *dev, int fd) {
         return 0;
 }
 
+/* A random (version 4) UUID, or the record's: which partition, LUKS volume
+ * or file system a new home gets (the record may name them, as homed's do,
+ * so that a home can be made again with the same ones). */
+static int uuid_pick(Home *h, const char *field, const char *from_record, uint8_t ret[16]) {
+        if (from_record) {
+                if (luks_uuid_parse(from_record, ret) < 0)
+                        return log_error_errno(EINVAL, "home %s: %s: not a UUID", h->name, field);
+                return 0;
+        }
+        if (RAND_bytes(ret, 16) != 1)
+                return log_error_errno(EIO, "home %s: no random bytes for a UUID", h->name);
+        ret[6] = (uint8_t) ((ret[6] & 0x0F) | 0x40);
+        ret[8] = (uint8_t) ((ret[8] & 0x3F) | 0x80);
+        return 0;
+}
+
+/* The home's directory at the root of its new file system: a subvolume on
+ * btrfs (so it can be snapshotted alone), a directory elsewhere, as homed
+ * makes it; the caller sets owner and mode. */
+static int make_home_dir(Home *h, const char *fstype, const char *mnt, int *ret_fd) {
+        _cleanup_close_ int top = open(mnt, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (top < 0)
+                return log_error_errno(errno, "home %s: cannot open the new file system: %m", h->name);
+        if (strcmp(fstype, "btrfs") == 0) {
+                enum btrfs_util_error e = btrfs_util_create_subvolume_fd(top, h->name, 0, NULL, NULL);
+                if (e != BTRFS_UTIL_OK)
+                        return log_error_errno(errno ?: EIO, "home %s: cannot create the subvolume %s in the new file "
+                                               "system: %s", h->name, h->name, btrfs_util_strerror(e));
+        } else if (mkdirat(top, h->name, 0700) < 0)
+                return log_error_errno(errno, "home %s: cannot create %s in the new file system: %m", h->name, h->name);
+        return luks_open_home_dir(h, mnt, ret_fd);
+}
+
+/* What the new home holds: the skeleton, its owner and mode, ~/.identity.
+ * fd is the directory <user> of the file system seen through the ID map
+ * nobody → the user (idmap_populate()), userdata the Home: on disk it is
+ * all nobody's, as systemd-homed stores a LUKS home. */
+static int luks_populate(int fd, void *userdata) {
+        Home *h = userdata;
+        int r = home_populate(fd, h);
+        if (r >= 0)
+                r = home_identity_file_write(h, fd, h->rec->uid);
+        return r;
+}
+
 int luks_create(Home *h) {
         _cleanup_volume_ Volume v = { .loop_fd = -1 };
         _cleanup_opened_ Opened o = { .slot = -1 };
         _cleanup_free_ char *image = NULL, *temp = NULL, *temp_path = NULL, *mnt = NULL;
-        _cleanup_close_ int fd = -1, top = -1, claim = -1;
+        _cleanup_close_ int fd = -1, home_fd = -1, claim = -1;
         char name[HOME_DM_NAME_MAX], mapped[80], volume[POOL_NAME_MAX + 1];
+        char luks_uuid[37], fs_uuid[37], part_uuid[37];
+        uint8_t uuid[16];
         uint64_t size = 0, min = 0;
-        bool is_block = false, mounted = false, on_pool, pool_created = false, formatted = false;
+        bool is_block = false, mounted = false, on_pool, pool_created = false, formatted = false, gpt, gpt_written = false;
+        uint32_t sector_size = 512;
+        GptPartition part = {};
         struct stat st;
         int r;
 
@@ -304,8 +346,18 @@ int luks_create(Home *h) {
         r = luks_tpm2_wish(h, &tpm2);
         if (r < 0)
                 return r;
-        if (fs_min_size(luks_fstype(h), &min) < 0)
-                return log_error_errno(EOPNOTSUPP, "home %s: fileSystemType %s is not supported", h->name, luks_fstype(h));
+        const char *fstype = luks_fstype(h);
+        if (fs_min_size(fstype, &min) < 0)
+                return log_error_errno(EOPNOTSUPP, "home %s: fileSystemType %s is not supported", h->name, fstype);
+        if ((r = uuid_pick(h, "partitionUuid", h->rec->partition_uuid, uuid)) < 0)
+                return r;
+        gpt_guid_format(uuid, false, part_uuid);
+        if ((r = uuid_pick(h, "luksUuid", h->rec->luks_uuid, uuid)) < 0)
+                return r;
+        gpt_guid_format(uuid, false, luks_uuid);
+        if ((r = uuid_pick(h, "fileSystemUuid", h->rec->file_system_uuid, uuid)) < 0)
+                return r;
+        gpt_guid_format(uuid, false, fs_uuid);
         r = luks_image_path(h, &image, &is_block);
         if (r < 0)
                 return r;
@@ -331,21 +383,31 @@ int luks_create(Home *h) {
                 if (r < 0)
                         return r;
         }
+        /* A GPT around the volume, as homed makes it, for image files and
+         * whole disks; a partition or pool volume holds it directly. */
+        gpt = !is_block || !luks_block_is_partition_like(image);
 
-        if (is_block && ((r = device_claim(h, image, h->wipe ? O_RDWR : O_RDONLY, &claim)) < 0 ||
+        if (is_block && ((r = device_claim(h, image, h->wipe || gpt ? O_RDWR : O_RDONLY, &claim)) < 0 ||
                          (!on_pool && (r = luks_refuse_pool_device(h, image)) < 0) ||
                          (r = device_check_blank(h, image, claim)) < 0))
                 goto fail;
         r = default_size(h, image, is_block, &size);
         if (r < 0)
                 goto fail;
-        if (size < min + LUKS_HEADER_ROOM) {
+        uint64_t least = min + LUKS_HEADER_ROOM + (gpt ? LUKS_GPT_ROOM : 0);
+        if (size < least) {
                 char a[SIZE_FORMAT_MAX], b[SIZE_FORMAT_MAX];
                 r = log_error_errno(ERANGE, "home %s: %s is too small for %s: at least %s are needed", h->name,
-                                    size_format(size, a), luks_fstype(h), size_format(min + LUKS_HEADER_ROOM, b));
+                                    size_format(size, a), fstype, size_format(least, b));
                 goto fail;
         }
         if (!is_block && (r = luks_image_fits(h, size, 0)) < 0)
+                goto fail;
+        /* The users again, just before the new home's first write (its GPT
+         * or header): the claim keeps out mounts, mappings and swap, not a
+         * process opening the device since the first look. */
+        pool_failpoint("luks-create-format");
+        if (is_block && (r = device_unused(h, image, true)) < 0)
                 goto fail;
 
         /* Build under a hidden name; rename into place only when complete. */
@@ -365,12 +427,45 @@ int luks_create(Home *h) {
                         goto fail;
                 }
         }
-        r = luks_volume_attach(h, is_block ? image : temp_path, is_block, &v);
+        if (gpt) {
+                /* Sectors of 512 bytes in image files (homed 252's, libfdisk's
+                 * for files), the disk's own on a disk. */
+                int ss = 512;
+                if (is_block && ioctl(claim, BLKSSZGET, &ss) < 0) {
+                        r = log_error_errno(errno, "home %s: cannot get the sector size of %s: %m", h->name, image);
+                        goto fail;
+                }
+                sector_size = (uint32_t) ss;
+                GptNewTable t = {
+                        .sector_size = sector_size,
+                        .disk_bytes = size / sector_size * sector_size,
+                        .type = GPT_TYPE_USER_HOME,
+                        .name = h->name,
+                };
+                if ((r = luks_uuid_parse(part_uuid, t.uuid)) < 0 || (r = uuid_pick(h, "disk GUID", NULL, t.disk_guid)) < 0)
+                        goto fail;
+                gpt_written = true;
+                r = gpt_write_new(is_block ? claim : fd, &t, &part);
+                if (r >= 0 && fsync(is_block ? claim : fd) < 0)
+                        r = negative_errno();
+                if (r < 0) {
+                        r = log_error_errno(r, "home %s: cannot write the partition table on %s: %m", h->name, image);
+                        goto fail;
+                }
+        }
+        r = gpt ? luks_volume_attach_new(h, is_block ? image : temp_path, is_block, &part, sector_size, &v)
+                : luks_volume_attach_new(h, image, is_block, NULL, 0, &v);
         if (r < 0)
                 goto fail;
         r = set_pbkdf(h, &v);
         if (r < 0)
                 goto fail;
+        /* homed's: room for large tokens (the record, TPM2 policies). */
+        r = crypt_set_metadata_size(v.cd, LUKS_METADATA_SIZE, 0);
+        if (r < 0) {
+                r = log_error_errno(r, "home %s: cannot set the LUKS2 metadata size: %m", h->name);
+                goto fail;
+        }
 
         struct crypt_params_luks2 params = {
                 .sector_size = 4096,
@@ -389,31 +484,28 @@ int luks_create(Home *h) {
                 r = log_error_errno(EIO, "home %s: no random bytes for the volume key", h->name);
                 goto fail;
         }
-        /* crypt_format keeps no claim of its own: it checks that an
-         * exclusive open succeeds (ours would make it fail, EBUSY) and then
-         * writes through plain opens. So the claim is let go for the
-         * header's writing only, and the users are checked again on both
-         * sides: here, since a claim keeps out mounts, mappings and swap
-         * but not a process opening the device; after, in device_claim().
-         * Whoever claims it in between (root, for the moments the header
-         * takes) makes create fail there, wiping the header it wrote. */
-        pool_failpoint("luks-create-format");
-        if (is_block && (r = device_unused(h, image, true)) < 0)
-                goto fail;
-        claim = claim_release(claim);
-        r = crypt_format(v.cd, CRYPT_LUKS2, h->rec->luks_cipher ?: "aes", h->rec->luks_cipher_mode ?: "xts-plain64",
-                         NULL, o.vk->data, key_size, &params);
+        /* crypt_format() insists on an exclusive open of its own (a claim
+         * held makes it fail, EBUSY), and writes through plain opens. On a
+         * device without GPT the claim passes to it, and is taken back (and
+         * the users checked again) as soon as the header is written:
+         * whoever claims the device in between (root, for the moments the
+         * header takes) makes create fail there, and the header it wrote is
+         * wiped. Within a GPT it formats the loop device over the
+         * partition, and the disk stays claimed. */
+        if (!gpt)
+                claim = claim_release(claim);
+        const char *cipher = h->rec->luks_cipher ?: "aes", *mode = h->rec->luks_cipher_mode ?: "xts-plain64";
+        r = crypt_format(v.cd, CRYPT_LUKS2, cipher, mode, luks_uuid, o.vk->data, key_size, &params);
         if (r == -EINVAL) {
                 params.sector_size = 512; /* the device cannot do 4096 */
-                r = crypt_format(v.cd, CRYPT_LUKS2, h->rec->luks_cipher ?: "aes",
-                                 h->rec->luks_cipher_mode ?: "xts-plain64", NULL, o.vk->data, key_size, &params);
+                r = crypt_format(v.cd, CRYPT_LUKS2, cipher, mode, luks_uuid, o.vk->data, key_size, &params);
         }
         if (r < 0) {
                 r = log_error_errno(r, "home %s: cannot format LUKS2: %m", h->name);
                 goto fail;
         }
         formatted = true;
-        if (is_block && (r = device_claim(h, image, O_RDONLY, &claim)) < 0)
+        if (is_block && !gpt && (r = device_claim(h, image, O_RDONLY, &claim)) < 0)
                 goto fail;
         /* Sealed in the TPM, the disk alone must not open with the
          * password: no password keyslot unless asked for. */
@@ -430,54 +522,60 @@ int luks_create(Home *h) {
         if (r < 0)
                 goto fail;
 
-        json_object_object_add(h->rec->json, "imagePath", json_object_new_string(image));
-        /* homed's field: which LUKS volume is this home's (remove checks it). */
-        if (crypt_get_uuid(v.cd))
-                json_object_object_add(h->rec->json, "luksUuid", json_object_new_string(crypt_get_uuid(v.cd)));
-        if (!h->rec->file_system_type)
-                json_object_object_add(h->rec->json, "fileSystemType", json_object_new_string(luks_fstype(h)));
+        /* Where the home is on this machine, as homed binds it: not part of
+         * the signed record that travels with the home. */
+        json_object *bind = json_object_new_object();
+        if (bind) {
+                json_object_object_add(bind, "imagePath", json_object_new_string(image));
+                if (gpt)
+                        json_object_object_add(bind, "partitionUuid", json_object_new_string(part_uuid));
+                json_object_object_add(bind, "luksUuid", json_object_new_string(luks_uuid));
+                json_object_object_add(bind, "fileSystemUuid", json_object_new_string(fs_uuid));
+                json_object_object_add(bind, "luksCipher", json_object_new_string(cipher));
+                json_object_object_add(bind, "luksCipherMode", json_object_new_string(mode));
+                json_object_object_add(bind, "luksVolumeKeySize", json_object_new_int64((int64_t) key_size));
+                json_object_object_add(bind, "fileSystemType", json_object_new_string(fstype));
+                json_object_object_add(bind, "storage", json_object_new_string("luks"));
+        }
+        r = home_bind(h, bind);
+        if (r < 0)
+                goto fail;
         json_object_object_add(h->rec->json, "diskSize", json_object_new_int64((int64_t) size));
         r = user_record_refresh(h->rec, NULL);
         if (r >= 0)
-                r = luks_sign_record(h);
+                r = home_sign_record(h);
         if (r >= 0)
                 r = luks_token_write(h, &v, &o);
         if (r < 0)
                 goto fail;
 
         /* dm-crypt claims the device from here until it is closed. */
-        claim = claim_release(claim);
+        if (!gpt)
+                claim = claim_release(claim);
         r = crypt_activate_by_volume_key(v.cd, name, NULL, 0, h->rec->luks_discard > 0 ? CRYPT_ACTIVATE_ALLOW_DISCARDS : 0);
         if (r < 0) {
                 r = log_error_errno(r, "home %s: cannot activate the new volume: %m", h->name);
                 goto fail;
         }
         snprintf(mapped, sizeof mapped, "/dev/mapper/%s", name);
-        r = fs_make(luks_fstype(h), mapped, h->name);
+        r = fs_make(fstype, mapped, h->name, fs_uuid);
         if (r >= 0)
-                r = luks_mount_dir(h, "create", &mnt);
-        if (r >= 0)
-                r = fs_mount(luks_fstype(h), mapped, mnt, NULL);
+                r = luks_mount_fs(h, fstype, mapped, "create", &mnt);
         if (r < 0)
                 goto fail;
         mounted = true;
-
-        top = open(mnt, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (top < 0) {
-                r = log_error_errno(errno, "home %s: cannot open new filesystem: %m", h->name);
-                goto fail;
-        }
-        r = home_seed(h, top);
+        r = make_home_dir(h, fstype, mnt, &home_fd);
+        bool unmapped = false;
         if (r >= 0)
-                r = home_chown_top(h, top);
-        if (r >= 0)
-                r = luks_identity_file_write(h, top);
-        if (r >= 0 && syncfs(top) < 0)
+                r = idmap_populate(h->name, home_fd, UID_NOBODY, h->rec->uid, luks_populate, h, &unmapped);
+        if (r >= 0 && unmapped)
+                home_notice(h, "file system cannot ID-map; its files are stored as UID %u, not %u", h->rec->uid,
+                            UID_NOBODY);
+        if (r >= 0 && syncfs(home_fd) < 0)
                 r = log_error_errno(errno, "home %s: cannot sync: %m", h->name);
         if (r < 0)
                 goto fail;
-        close(top);
-        top = -1;
+        close(TAKE_FD(home_fd));
         if (umount(mnt) < 0) {
                 r = log_error_errno(errno, "home %s: cannot unmount %s: %m", h->name, mnt);
                 goto fail;
@@ -498,6 +596,11 @@ int luks_create(Home *h) {
                         goto fail;
                 }
                 (void) fsync(h->root_fd);
+        } else if (gpt) {
+                luks_volume_close(&v); /* our loop device goes before the kernel reads the table */
+                if (ioctl(claim, BLKRRPART, 0) < 0)
+                        log_debug_errno(errno, "home %s: the kernel did not reread the partition table of %s: %m",
+                                        h->name, image);
         }
         (void) rmdir(mnt);
         free(h->state);
@@ -505,6 +608,8 @@ int luks_create(Home *h) {
         return 0;
 
 fail:
+        if (home_fd >= 0)
+                close(TAKE_FD(home_fd));
         if (mounted)
                 (void) umount2(mnt, MNT_DETACH);
         if (mnt)
@@ -513,8 +618,15 @@ fail:
                 (void) crypt_deactivate_by_name(v.cd, name, CRYPT_DEACTIVATE_FORCE);
         if (temp)
                 (void) unlinkat(h->root_fd, temp, 0);
-        else if (is_block && formatted) /* leave no half-made header on a device: only ours */
-                (void) crypt_wipe(v.cd, NULL, CRYPT_WIPE_ZERO, 0, UINT64_C(16) << 20, 1 << 20, 0, NULL, NULL);
+        else if (is_block) {
+                /* Leave no half-made home on a device: only what we wrote. */
+                if (formatted)
+                        (void) crypt_wipe(v.cd, NULL, CRYPT_WIPE_ZERO, 0, UINT64_C(16) << 20, 1 << 20, 0, NULL, NULL);
+                if (gpt_written && claim >= 0) {
+                        (void) gpt_erase(claim, sector_size, size / sector_size * sector_size);
+                        (void) fsync(claim);
+                }
+        }
         if (pool_created) {
                 luks_volume_close(&v); /* nothing of ours may hold the device */
                 if (luks_pool_volume_discard(h, volume) < 0)

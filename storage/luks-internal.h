@@ -4,9 +4,13 @@
 /* Shared between the files of the LUKS backend (luks*.c), nothing else: the
  * backend is storage_luks (backend.h). One job per file:
  *
- *   luks.c           the volume (image, device or pool volume; the mapping's
- *                    name), attach, open, unlock; the backend table
- *   luks-record.c    the record in the LUKS2 token and ~/.identity
+ *   luks.c           the volume (image, device or pool volume; where in it
+ *                    the LUKS volume lies; the mapping's name), attach,
+ *                    open, unlock; the backend table
+ *   luks-mount.c     the file system's private mount and the home's mount
+ *                    of its <user> directory
+ *   luks-record.c    the record in the LUKS2 token (~/.identity: home-identity.c),
+ *                    fixation from it
  *   luks-pool.c      homes on a pool volume (pool.h, under the pool lock)
  *   luks-create.c    create
  *   luks-activate.c  activate, deactivate, lock, unlock
@@ -20,16 +24,37 @@
 
 #include <libcryptsetup.h>
 
+#include "gpt.h"
 #include "home.h"
 #include "pool.h"
 #include "probe.h"
 #include "secret.h"
 #include "user-record.h"
 
-#define LUKS_SUBSYSTEM "hearth" /* in every home's LUKS2 header, beside the user's name as label */
-#define IDENTITY_FILE ".identity"
+/* The layout is systemd-homed's (docs/HOME_DIRECTORY.md in systemd), so
+ * that a home moves between homed and Hearth:
+ *
+ *   image file or whole disk: a GPT with one partition of type
+ *     GPT_TYPE_USER_HOME named <user>, from 1 MiB to the end (4 KiB
+ *     aligned); a pool volume, a partition or another device-mapper device
+ *     holds the LUKS2 volume directly (homed opens both);
+ *   LUKS2: label <user>, subsystem "systemd-home", 4 MiB of metadata, a
+ *     systemd-homed token with the record encrypted (identity-token.h);
+ *     systemd-tpm2 and systemd-recovery tokens beside it;
+ *   the file system: label <user>, UUID the record's fileSystemUuid;
+ *   the home: the directory <user> at its root, with ~/.identity.
+ *
+ * Hearth's earlier layout (LUKS2 on the whole image, subsystem "hearth",
+ * token hearth-identity, the home at the file system's root) is not read. */
+#define LUKS_SUBSYSTEM "systemd-home"
+#define LUKS_SUBSYSTEM_OLD "hearth"
+#define LUKS_METADATA_SIZE (UINT64_C(4) << 20)
+#define IDENTITY_FILE HOME_IDENTITY_FILE
 /* Room for the LUKS2 header on a pool volume, above the filesystem's least. */
 #define LUKS_HEADER_ROOM (UINT64_C(16) << 20)
+/* What the GPT costs an image: 1 MiB before the partition, the backup
+ * table and the rounding to 4 KiB after it. */
+#define LUKS_GPT_ROOM (UINT64_C(2) << 20)
 
 typedef struct Volume {
         char *image;   /* image file or block device */
@@ -38,6 +63,12 @@ typedef struct Volume {
         char *dev;     /* what LUKS sits on: /dev/loopN or the block device */
         int loop_fd;
         struct crypt_device *cd;
+        /* Where in the image the LUKS volume lies: the GPT partition
+         * (part, in a table of sector_size) or, without gpt, all of it. */
+        bool gpt;
+        uint32_t sector_size;
+        GptPartition part;
+        uint64_t image_bytes; /* the image's size when it was looked at */
 } Volume;
 
 /* What opened a volume: its key, and which offered secret did. */
@@ -56,6 +87,9 @@ void luks_opened_done(Opened *o);
 #define _cleanup_opened_ __attribute__((cleanup(luks_opened_done)))
 
 /* luks.c */
+int luks_locate(Home *h, const char *image, bool is_block, Volume *v, char *why, size_t why_size);
+bool luks_block_is_partition_like(const char *image);
+int luks_check_header(Home *h, Volume *v);
 int luks_find_mapping(Home *h, char *name, bool creating);
 const char *luks_fstype(Home *h);
 int luks_image_path(Home *h, char **ret, bool *ret_block);
@@ -63,16 +97,23 @@ bool luks_is_active(Home *h);
 int luks_require_name_free(Home *h, const char *name);
 int luks_volume_unlock(Home *h, Volume *v, const char *name, uint32_t flags, Opened *o);
 int luks_use_volume_key(Home *h, Volume *v, const char *name, uint32_t flags, const Opened *o);
-int luks_volume_attach(Home *h, const char *image, bool is_block, Volume *v);
+int luks_volume_attach(Home *h, const char *image, bool is_block, Volume *v, char *why, size_t why_size);
+int luks_volume_attach_new(Home *h, const char *image, bool is_block, const GptPartition *part, uint32_t sector_size,
+                           Volume *v);
+int luks_uuid_parse(const char *s, uint8_t ret[16]);
 int luks_volume_key_get(Home *h, Volume *v, Opened *o);
 int luks_volume_open(Home *h, Volume *v);
 int luks_volume_open_active(Home *h, const char *name, Volume *v);
 
+/* luks-mount.c */
+int luks_mount_dir(Home *h, const char *what, char **ret);
+int luks_mount_fs(Home *h, const char *fstype, const char *dev, const char *what, char **ret_mnt);
+int luks_open_home_dir(Home *h, const char *mnt, int *ret_fd);
+int luks_mount_home(Home *h, int home_fd);
+int luks_fs_type(Home *h, const char *dev, char type[static 16]);
+
 /* luks-record.c */
-int luks_identity_file_read(Home *h, int dir_fd, UserRecord **ret);
-int luks_identity_file_write(Home *h, int dir_fd);
-int luks_reconcile(Home *h, UserRecord *embedded, const char *where);
-int luks_sign_record(Home *h);
+int luks_fixate(Home *h);
 int luks_token_find(Volume *v);
 int luks_token_read(Home *h, Volume *v, const Opened *o, UserRecord **ret);
 int luks_token_write(Home *h, Volume *v, const Opened *o);
@@ -92,7 +133,6 @@ int luks_image_allocate(Home *h, const char *path, int fd, uint64_t size);
 int luks_image_fits(Home *h, uint64_t size, uint64_t allocated);
 int luks_image_room(Home *h, uint64_t *ret);
 int luks_create(Home *h);
-int luks_mount_dir(Home *h, const char *what, char **ret);
 
 /* luks-activate.c */
 int luks_clean_stale_mapping(Home *h);

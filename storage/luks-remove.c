@@ -3,6 +3,8 @@
  * in the header, and removal once the volume is proven the home's own. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/ioctl.h>
+#include <linux/fs.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -13,6 +15,7 @@
 
 #include "backend.h"
 #include "device-busy.h"
+#include "gpt.h"
 #include "log.h"
 #include "loop.h"
 #include "macro.h"
@@ -106,7 +109,7 @@ int luks_update(Home *h) {
         bool with_key = h->rec->password && h->rec->password[0];
         if (with_key && (r = luks_volume_key_get(h, &v, &o)) < 0)
                 return r;
-        r = luks_sign_record(h);
+        r = home_sign_record(h);
         if (r >= 0 && with_key)
                 r = luks_token_write(h, &v, &o);
         else if (r >= 0)
@@ -114,33 +117,34 @@ int luks_update(Home *h) {
                          "activation", h->name);
         if (r >= 0 && luks_is_active(h)) {
                 _cleanup_close_ int top = open(h->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                r = top < 0 ? log_error_errno(errno, "home %s: %s: %m", h->name, h->path) : luks_identity_file_write(h, top);
+                r = top < 0 ? log_error_errno(errno, "home %s: %s: %m", h->name, h->path) : home_identity_file_write(h, top, h->rec->uid);
         }
         return r;
 }
 
-/* Whether the opened volume is this home's: a LUKS2 header labelled with
- * the user's name in Hearth's subsystem, with the UUID the record keeps
- * (luksUuid; homes made before it was recorded have none), carrying a
- * Hearth identity token. Remove wipes nothing else. */
+/* Whether the opened volume is this home's: in its partition (luks_locate
+ * found it by type and name), a LUKS2 header labelled with the user's name
+ * in systemd-homed's subsystem, with the UUID the record keeps (luksUuid;
+ * a home made elsewhere may have none bound here), carrying a
+ * systemd-homed token. Remove wipes nothing else. */
 static int volume_is_ours(Home *h, Volume *v) {
         const char *label = crypt_get_label(v->cd), *subsystem = crypt_get_subsystem(v->cd);
-        const char *uuid = crypt_get_uuid(v->cd), *want_uuid = NULL;
-        json_object *j;
+        const char *uuid = crypt_get_uuid(v->cd);
+        uint8_t want[16], have[16];
         char why[160] = "";
 
-        if (json_object_object_get_ex(h->rec->json, "luksUuid", &j) && json_object_is_type(j, json_type_string))
-                want_uuid = json_object_get_string(j);
         if (!label || strcmp(label, h->name) != 0)
                 snprintf(why, sizeof why, "its LUKS2 label is \"%.64s\"", label ?: "");
         else if (!subsystem || strcmp(subsystem, LUKS_SUBSYSTEM) != 0)
                 snprintf(why, sizeof why, "its LUKS2 subsystem is \"%.64s\", not " LUKS_SUBSYSTEM, subsystem ?: "");
-        else if (want_uuid && (!uuid || strcasecmp(uuid, want_uuid) != 0))
-                snprintf(why, sizeof why, "its LUKS UUID is %.40s, the record's %.40s", uuid ?: "none", want_uuid);
+        else if (h->rec->luks_uuid && luks_uuid_parse(h->rec->luks_uuid, want) >= 0 &&
+                 (!uuid || luks_uuid_parse(uuid, have) < 0 || memcmp(want, have, 16) != 0))
+                snprintf(why, sizeof why, "its LUKS UUID is %.40s, the record's %.40s", uuid ?: "none",
+                         h->rec->luks_uuid);
         /* The token's record is encrypted with the volume key, which remove
          * does not have: its presence is what the header can show. */
         else if (luks_token_find(v) < 0)
-                snprintf(why, sizeof why, "it carries no Hearth identity token");
+                snprintf(why, sizeof why, "it carries no systemd-homed token");
         if (!why[0])
                 return 0;
         return log_error_errno(EMEDIUMTYPE, "home %s: %s is not %s's volume (%s); refusing to remove it",
@@ -149,9 +153,10 @@ static int volume_is_ours(Home *h, Volume *v) {
 
 /* Nobody may be using the volume whose header goes: opened by hand under
  * another name (cryptsetup open … rescue), mounted, held open, under a
- * loop device. The claim (an exclusive open of a block device) is kept
- * until the wipe is done, so that nobody maps or mounts it in between;
- * crypt_wipe() itself opens it without O_EXCL. */
+ * loop device other than our own over its partition. The claim (an
+ * exclusive open of the block device, the whole disk for a partitioned
+ * one) is kept until the wipe is done, so that nobody maps or mounts it in
+ * between; crypt_wipe() itself opens it without O_EXCL. */
 static int volume_claim(Home *h, Volume *v, int *ret_fd) {
         char why[512] = "";
         int r;
@@ -167,14 +172,14 @@ static int volume_claim(Home *h, Volume *v, int *ret_fd) {
                                                v->image, why);
                 return 0;
         }
-        _cleanup_close_ int fd = open(v->dev, O_RDONLY | O_EXCL | O_CLOEXEC);
+        _cleanup_close_ int fd = open(v->image, (v->gpt ? O_RDWR : O_RDONLY) | O_EXCL | O_CLOEXEC);
         if (fd < 0 && errno != EBUSY)
-                return log_error_errno(errno, "home %s: cannot open %s: %m", h->name, v->dev);
-        r = device_busy(v->dev, why, sizeof why);
+                return log_error_errno(errno, "home %s: cannot open %s: %m", h->name, v->image);
+        r = device_busy(v->image, v->gpt ? v->dev : NULL, why, sizeof why);
         if (r < 0)
-                return log_error_errno(r, "home %s: cannot tell whether %s is in use: %m", h->name, v->dev);
+                return log_error_errno(r, "home %s: cannot tell whether %s is in use: %m", h->name, v->image);
         if (fd < 0 || r > 0)
-                return log_error_errno(EBUSY, "home %s: %s is in use (%s); refusing to remove it", h->name, v->dev,
+                return log_error_errno(EBUSY, "home %s: %s is in use (%s); refusing to remove it", h->name, v->image,
                                        r > 0 ? why : "claimed exclusively: mounted, mapped or swap");
         *ret_fd = TAKE_FD(fd);
         return 0;
@@ -208,7 +213,11 @@ int luks_remove(Home *h) {
         r = luks_image_path(h, &image, &is_block);
         if (r < 0)
                 return r;
-        r = luks_volume_attach(h, image, is_block, &v);
+        char why[256] = "";
+        r = luks_volume_attach(h, image, is_block, &v, why, sizeof why);
+        if (r == -EMEDIUMTYPE)
+                return log_error_errno(EMEDIUMTYPE, "home %s: %s is not %s's volume (%s); refusing to remove it",
+                                       h->name, image, h->name, why);
         if (r < 0)
                 return r;
         /* Only this home's volume is wiped: a device or file without its
@@ -249,6 +258,28 @@ int luks_remove(Home *h) {
                 return log_error_errno(errno, "home %s: cannot write the wiped header to %s: %m", h->name, v.image);
         if (!v.is_block && unlink(v.image) < 0)
                 return log_error_errno(errno, "home %s: cannot delete %s: %m", h->name, v.image);
+        if (v.is_block && v.gpt) {
+                /* The disk as it was before the home: no table either,
+                 * unless the table holds other partitions than the home's
+                 * (homed's layout allows them): those stay. */
+                uint64_t bytes = v.image_bytes / v.sector_size * v.sector_size;
+                r = gpt_count_partitions(claim, v.sector_size, bytes);
+                if (r > 1) {
+                        log_info("home %s: %s holds other partitions; its partition table stays", h->name, v.image);
+                        goto done;
+                }
+                r = gpt_erase(claim, v.sector_size, bytes);
+                if (r >= 0 && fsync(claim) < 0)
+                        r = negative_errno();
+                if (r < 0)
+                        return log_error_errno(r, "home %s: cannot erase the partition table of %s: %m", h->name,
+                                               v.image);
+                luks_volume_close(&v);
+                if (ioctl(claim, BLKRRPART, 0) < 0)
+                        log_debug_errno(errno, "home %s: the kernel did not reread the partition table of %s: %m",
+                                        h->name, image);
+        }
+done:
         if (on_pool) {
                 close(TAKE_FD(claim));
                 luks_volume_close(&v); /* nothing of ours may hold the device */

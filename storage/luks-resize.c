@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Resizing a LUKS home: the container (image file or pool volume), the
- * mapping and the filesystem, in the order growing or shrinking needs. */
+/* Resizing a LUKS home: the container (image file and its GPT partition,
+ * or pool volume), the mapping and the filesystem, in the order growing or
+ * shrinking needs: growing, the image, the partition (backup table, then
+ * primary), the loop device, LUKS, the file system; shrinking, the reverse.
+ * Killed anywhere, each layer is at least as large as the one inside it,
+ * and one valid partition table remains. */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -11,6 +16,7 @@
 
 #include "backend.h"
 #include "fs.h"
+#include "gpt.h"
 #include "log.h"
 #include "loop.h"
 #include "macro.h"
@@ -21,11 +27,32 @@
 
 /* ---- resize -------------------------------------------------------------------- */
 
+#define ROUND_DOWN_4K(x) ((x) & ~UINT64_C(4095))
+
+/* The image's partition to size bytes, on a disk new_bytes long (read as it
+ * is now: cur_bytes). */
+static int resize_partition(Home *h, Volume *v, uint64_t cur_bytes, uint64_t new_bytes, uint64_t size) {
+        _cleanup_close_ int fd = open(v->image, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(errno, "home %s: cannot open %s: %m", h->name, v->image);
+        int r = gpt_resize_partition(fd, v->sector_size, cur_bytes, new_bytes, v->part.partno, size / 512);
+        if (r >= 0 && fsync(fd) < 0)
+                r = negative_errno();
+        if (r == -EOPNOTSUPP)
+                return log_error_errno(EOPNOTSUPP, "home %s: another partition lies behind the home's in %s; its size "
+                                       "is not Hearth's to change", h->name, v->image);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot resize its partition in %s: %m", h->name, v->image);
+        v->part.size = size / 512;
+        return 0;
+}
+
 int luks_resize(Home *h) {
         _cleanup_volume_ Volume v = { .loop_fd = -1 };
         _cleanup_free_ char *mnt = NULL;
-        char name[64], mapped[80], a[SIZE_FORMAT_MAX];
+        char name[64], mapped[80], a[SIZE_FORMAT_MAX], fstype[16];
         uint64_t want = h->rec->disk_size, current, min, header, pool_free = 0, esb = 0, allocated = 0;
+        uint64_t overhead = 0, cur_inner, want_inner;
         bool was_active, opened_here = false, mounted_here = false, on_pool;
         _cleanup_opened_ Opened o = { .slot = -1 };
         _cleanup_pool_ Pool *p = NULL; /* on a pool volume: held to the end */
@@ -76,8 +103,16 @@ int luks_resize(Home *h) {
                 if (allocated > current)
                         allocated = current;
         }
+        /* diskSize is the image's, as homed's; the partition takes all of
+         * it but what the GPT costs (as much as it costs now). */
+        if (v.gpt) {
+                if (v.part.size * 512 > current)
+                        return log_error_errno(EUCLEAN, "home %s: its partition reaches past the end of %s", h->name,
+                                               v.image);
+                overhead = current - v.part.size * 512;
+        }
+        cur_inner = current - overhead;
         header = crypt_get_data_offset(v.cd) * 512;
-        (void) fs_min_size(luks_fstype(h), &min);
         if (h->size_request == HEARTH_SIZE_MAX && on_pool)
                 want = current + pool_free; /* free extents serve nothing else */
         else if (h->size_request == HEARTH_SIZE_MAX) {
@@ -91,11 +126,9 @@ int luks_resize(Home *h) {
                         want = current;
         } else if (h->size_request == HEARTH_SIZE_MIN)
                 want = current; /* decided once the filesystem is open, below */
-        if (want < header + min)
-                return log_error_errno(ERANGE, "home %s: %s is smaller than %s can be", h->name, size_format(want, a),
-                                       luks_fstype(h));
         /* A pool volume has whole extents; never less than asked for. */
         want = on_pool ? (want / esb + (want % esb != 0)) * esb : want / 4096 * 4096;
+        want_inner = want > overhead ? ROUND_DOWN_4K(want - overhead) : 0;
         if (!on_pool && want > current && (r = luks_image_fits(h, want, allocated)) < 0)
                 return r;
         snprintf(mapped, sizeof mapped, "/dev/mapper/%s", name);
@@ -113,13 +146,20 @@ int luks_resize(Home *h) {
                 if (r < 0)
                         return r;
         }
+        r = luks_fs_type(h, mapped, fstype);
+        if (r < 0)
+                goto out;
+        (void) fs_min_size(fstype, &min);
+        if (h->size_request != HEARTH_SIZE_MIN && want_inner < header + min) {
+                r = log_error_errno(ERANGE, "home %s: %s is smaller than %s can be", h->name, size_format(want, a),
+                                    fstype);
+                goto out;
+        }
         const char *where = was_active ? h->path : NULL;
-        bool shrinking = want < current || h->size_request == HEARTH_SIZE_MIN;
-        bool online = strcmp(luks_fstype(h), "ext4") != 0 || !shrinking; /* ext4 shrinks offline */
+        bool shrinking = want_inner < cur_inner || h->size_request == HEARTH_SIZE_MIN;
+        bool online = strcmp(fstype, "ext4") != 0 || !shrinking; /* ext4 shrinks offline */
         if (!was_active && online) {
-                r = luks_mount_dir(h, "resize", &mnt);
-                if (r >= 0)
-                        r = fs_mount(luks_fstype(h), mapped, mnt, NULL);
+                r = luks_mount_fs(h, fstype, mapped, "resize", &mnt);
                 if (r < 0)
                         goto out;
                 mounted_here = true;
@@ -131,35 +171,40 @@ int luks_resize(Home *h) {
         }
         if (h->size_request == HEARTH_SIZE_MIN) {
                 uint64_t fs_min = 0;
-                r = fs_min_estimate(luks_fstype(h), mapped, where, &fs_min);
+                r = fs_min_estimate(fstype, mapped, where, &fs_min);
                 if (r == -EOPNOTSUPP)
-                        fs_min = current - header; /* cannot shrink: stays as it is */
+                        fs_min = cur_inner - header; /* cannot shrink: stays as it is */
                 else if (r < 0)
                         goto out;
                 /* Some room on top of the estimate, so the home stays usable. */
                 uint64_t slack = fs_min / 20 > (UINT64_C(32) << 20) ? fs_min / 20 : UINT64_C(32) << 20;
-                want = (header + fs_min + slack + (1 << 20) - 1) / (1 << 20) * (1 << 20);
-                if (want < header + min)
-                        want = header + min;
+                want = (overhead + header + fs_min + slack + (1 << 20) - 1) / (1 << 20) * (1 << 20);
+                if (want < overhead + header + min)
+                        want = (overhead + header + min + 4095) / 4096 * 4096;
                 if (on_pool)
                         want = (want / esb + (want % esb != 0)) * esb;
                 if (want > current)
                         want = current;
+                want_inner = ROUND_DOWN_4K(want - overhead);
         }
 
-        /* On a pool volume the same size again finishes a grow killed
-         * midway (the volume's table, the mapping or the filesystem left
-         * behind): each step is a no-op where it is already done. */
-        bool finish = on_pool && want == current;
+        /* On a pool volume or in a partition the same size again finishes
+         * a grow killed midway (the volume's table or the partition, the
+         * mapping or the filesystem left behind): each step is a no-op
+         * where it is already done. */
+        bool finish = (on_pool || v.gpt) && want_inner == cur_inner;
 
-        if (want > current || finish) {
+        if (want_inner > cur_inner || finish) {
                 /* Grow: the container first, then what is inside it. */
                 if (on_pool)
                         r = luks_pool_volume_resize(h, p, v.pool_volume, want, true);
-                else if ((r = luks_image_allocate(h, v.image, -1, want)) >= 0)
-                        r = loop_refresh_size(v.loop_fd);
-                else
+                else if ((r = luks_image_allocate(h, v.image, -1, want > current ? want : current)) < 0)
                         (void) truncate(v.image, (off_t) current); /* what a failed allocation took */
+                else if (v.gpt && (r = resize_partition(h, &v, want > current ? want : current,
+                                                        want > current ? want : current, want_inner)) >= 0)
+                        r = loop_set_size(v.loop_fd, want_inner);
+                else if (!v.gpt)
+                        r = loop_refresh_size(v.loop_fd);
                 if (r < 0)
                         goto out;
                 r = crypt_resize(v.cd, name, 0);
@@ -169,13 +214,13 @@ int luks_resize(Home *h) {
                 }
                 if (on_pool)
                         pool_failpoint("luks-resize-mapping");
-                r = fs_grow(luks_fstype(h), mapped, where);
-        } else if (want < current) {
+                r = fs_grow(fstype, mapped, where);
+        } else if (want_inner < cur_inner) {
                 /* Shrink: what is inside first, the container last. */
-                r = fs_shrink(luks_fstype(h), mapped, where, want - header);
+                r = fs_shrink(fstype, mapped, where, want_inner - header);
                 if (r < 0)
                         goto out;
-                r = crypt_resize(v.cd, name, (want - header) / 512);
+                r = crypt_resize(v.cd, name, (want_inner - header) / 512);
                 if (r < 0) {
                         r = log_error_errno(r, "home %s: cannot shrink the LUKS mapping: %m", h->name);
                         goto out;
@@ -184,17 +229,23 @@ int luks_resize(Home *h) {
                         pool_failpoint("luks-resize-mapping");
                 if (on_pool)
                         r = luks_pool_volume_resize(h, p, v.pool_volume, want, false);
-                else if (truncate(v.image, (off_t) want) < 0)
-                        r = log_error_errno(errno, "home %s: cannot shrink %s: %m", h->name, v.image);
-                else
-                        r = loop_refresh_size(v.loop_fd);
+                else {
+                        /* The partition and its table before the image: cut
+                         * short first, the table would end past the disk. */
+                        if (v.gpt && (r = loop_set_size(v.loop_fd, want_inner)) >= 0)
+                                r = resize_partition(h, &v, current, want, want_inner);
+                        if (r >= 0 && truncate(v.image, (off_t) want) < 0)
+                                r = log_error_errno(errno, "home %s: cannot shrink %s: %m", h->name, v.image);
+                        else if (r >= 0 && !v.gpt)
+                                r = loop_refresh_size(v.loop_fd);
+                }
         }
         if (r >= 0) {
                 json_object_object_add(h->rec->json, "diskSize", json_object_new_int64((int64_t) want));
                 r = user_record_refresh(h->rec, NULL);
         }
         if (r >= 0)
-                r = luks_sign_record(h);
+                r = home_sign_record(h);
         if (r >= 0)
                 r = luks_token_write(h, &v, &o);
         if (r >= 0)

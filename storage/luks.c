@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Encrypted homes: each home is a LUKS2 volume (an image file on a loop
- * device, or a block device) with a filesystem inside, mapped as
- * /dev/mapper/home-<user> (common/home-dm.h) and mounted on the home
- * directory while active.
+/* Encrypted homes: each home is a LUKS2 volume in systemd-homed's layout
+ * (luks-internal.h): in the GPT partition of an image file or whole disk,
+ * attached as a loop device over that range, or directly on a pool volume
+ * or partition; mapped as /dev/mapper/home-<user> (common/home-dm.h); the
+ * directory <user> of its file system mounted on the home directory while
+ * active (luks-mount.c).
  * Everything LUKS goes through libcryptsetup.
  *
  * A home whose imagePath is /dev/mapper/hearth-pool-<volume> lives on that
@@ -10,25 +12,32 @@
  * resize grows and shrinks it (never moving data), remove gives its extents
  * back to the pool.
  *
- * The record travels with the home: a LUKS2 token of type hearth-identity
+ * The record travels with the home: a LUKS2 token of type systemd-homed
  * and ~/.identity hold a copy signed by the machine key, and activation
  * prefers the newer of the stored and embedded copies, provided the embedded
  * one is signed by a trusted key.
  *
- * This file: the volume (image or device, the mapping's name, attach and
- * open), unlocking it, and the backend table; luks-internal.h lists the
- * others. */
+ * This file: the volume (image or device, where the LUKS volume lies in it,
+ * the mapping's name, attach and open), unlocking it, and the backend
+ * table; luks-internal.h lists the others. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
+
+#include <linux/fs.h>
 
 #include <libcryptsetup.h>
 
 #include "backend.h"
 #include "crypt-log.h"
+#include "fileio.h"
+#include "gpt.h"
 #include "home-dm.h"
 #include "log.h"
 #include "loop.h"
@@ -50,6 +59,125 @@ void luks_volume_close(Volume *v) {
         *v = (Volume) { .loop_fd = -1 };
 }
 
+/* ---- where the LUKS volume lies -------------------------------------------- */
+
+/* A UUID as records spell it (user-record.c): 8-4-4-4-12 or 32 digits. */
+int luks_uuid_parse(const char *s, uint8_t ret[16]) {
+        char dashed[37];
+        if (strlen(s) == 32) {
+                snprintf(dashed, sizeof dashed, "%.8s-%.4s-%.4s-%.4s-%.12s", s, s + 8, s + 12, s + 16, s + 20);
+                s = dashed;
+        }
+        return gpt_guid_parse(s, ret);
+}
+
+/* A partition or device-mapper device (a pool volume, an LVM volume): a
+ * new home's LUKS2 volume goes directly on it, where a whole disk gets a
+ * GPT first, as systemd-homed partitions the disks it formats. */
+bool luks_block_is_partition_like(const char *image) {
+        char path[96];
+        struct stat st;
+
+        if (stat(image, &st) < 0 || !S_ISBLK(st.st_mode))
+                return false;
+        snprintf(path, sizeof path, "/sys/dev/block/%u:%u/partition", major(st.st_rdev), minor(st.st_rdev));
+        if (access(path, F_OK) == 0)
+                return true;
+        snprintf(path, sizeof path, "/sys/dev/block/%u:%u/dm", major(st.st_rdev), minor(st.st_rdev));
+        return access(path, F_OK) == 0;
+}
+
+/* Finds the home's LUKS2 volume in the image as systemd-homed does: a
+ * LUKS2 header at its start is the volume itself; else the GPT's one
+ * partition of type GPT_TYPE_USER_HOME named after the user (and, if the
+ * record names one, with its partitionUuid). Fills v's placement. Returns
+ * 0; -EMEDIUMTYPE with the reason in why when there is no such volume;
+ * another negative errno when the image cannot be read. Logs nothing. */
+int luks_locate(Home *h, const char *image, bool is_block, Volume *v, char *why, size_t why_size) {
+        static const char luks_magic[6] = { 'L', 'U', 'K', 'S', (char) 0xba, (char) 0xbe };
+        uint8_t want_uuid[16];
+        char magic[6];
+        struct stat st;
+        int r;
+
+        _cleanup_close_ int fd = open(image, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (is_block ? 0 : O_NOFOLLOW));
+        if (fd < 0 || fstat(fd, &st) < 0)
+                return negative_errno();
+        if (is_block ? !S_ISBLK(st.st_mode) : !S_ISREG(st.st_mode)) {
+                snprintf(why, why_size, "it is not a %s", is_block ? "block device" : "regular file");
+                return -EMEDIUMTYPE;
+        }
+        if (is_block) {
+                if (ioctl(fd, BLKGETSIZE64, &v->image_bytes) < 0)
+                        return negative_errno();
+        } else
+                v->image_bytes = (uint64_t) st.st_size;
+        v->gpt = false;
+        r = v->image_bytes < sizeof magic ? -EIO : pread_full(fd, magic, sizeof magic, 0);
+        if (r >= 0 && memcmp(magic, luks_magic, sizeof magic) == 0)
+                return 0;
+        if (v->pool_volume[0]) {
+                /* Hearth's own volumes carry the LUKS2 volume directly. */
+                snprintf(why, why_size, "pool volume %s has no LUKS2 header at its start", v->pool_volume);
+                return -EMEDIUMTYPE;
+        }
+
+        if (h->rec->partition_uuid && luks_uuid_parse(h->rec->partition_uuid, want_uuid) < 0)
+                return -EINVAL; /* the record's check lets no other through */
+        uint32_t sizes[2] = { 512, 4096 }, n_sizes = 2;
+        if (is_block) {
+                int ss;
+                if (ioctl(fd, BLKSSZGET, &ss) < 0)
+                        return negative_errno();
+                sizes[0] = (uint32_t) ss;
+                n_sizes = 1;
+        }
+        r = -EMEDIUMTYPE;
+        for (uint32_t i = 0; i < n_sizes && r == -EMEDIUMTYPE; i++) {
+                r = gpt_find_partition(fd, sizes[i], v->image_bytes, GPT_TYPE_USER_HOME, h->name,
+                                       h->rec->partition_uuid ? want_uuid : NULL, &v->part);
+                v->sector_size = sizes[i];
+        }
+        switch (r) {
+        case 0:
+                v->gpt = true;
+                return 0;
+        case -EMEDIUMTYPE:
+                snprintf(why, why_size, "it holds neither a LUKS2 header nor a GPT at its start");
+                return -EMEDIUMTYPE;
+        case -ENOENT:
+                snprintf(why, why_size, "its GPT has no partition of type %s named \"%s\"%s%s", GPT_TYPE_USER_HOME,
+                         h->name, h->rec->partition_uuid ? " with the partitionUuid " : "",
+                         h->rec->partition_uuid ?: "");
+                return -EMEDIUMTYPE;
+        case -ENOTUNIQ:
+                snprintf(why, why_size, "its GPT has more than one partition named \"%s\"", h->name);
+                return -EMEDIUMTYPE;
+        case -EBADMSG:
+                snprintf(why, why_size, "its GPT entry named \"%s\" lies outside the table's usable area", h->name);
+                return -EMEDIUMTYPE;
+        default:
+                return r;
+        }
+}
+
+/* The header loaded in v->cd is a home's in systemd-homed's layout: the
+ * user's name as label, subsystem systemd-home. Hearth's earlier layout
+ * is named as such. -EUCLEAN otherwise, logged. */
+int luks_check_header(Home *h, Volume *v) {
+        const char *label = crypt_get_label(v->cd), *subsystem = crypt_get_subsystem(v->cd);
+
+        if (subsystem && strcmp(subsystem, LUKS_SUBSYSTEM_OLD) == 0)
+                return log_error_errno(EUCLEAN, "home %s: %s is in the layout of an earlier Hearth (LUKS2 on the "
+                                       "whole image, subsystem \"hearth\"), which is no longer read; open it with "
+                                       "cryptsetup, copy the data out and create the home anew", h->name, v->image);
+        if (!label || strcmp(label, h->name) != 0 || !subsystem || strcmp(subsystem, LUKS_SUBSYSTEM) != 0)
+                return log_error_errno(EUCLEAN, "home %s: the LUKS2 volume in %s is labelled \"%.64s\" in subsystem "
+                                       "\"%.64s\", not \"%s\" in \"" LUKS_SUBSYSTEM "\": not this home's", h->name,
+                                       v->image, label ?: "", subsystem ?: "", h->name);
+        return 0;
+}
+
 /* Whether the dm UUID's LUKS UUID (32 hex digits after the prefix) is the
  * header's (with dashes). */
 static bool dm_uuid_names_luks_uuid(const char *dm_uuid, const char *luks_uuid) {
@@ -63,11 +191,12 @@ static bool dm_uuid_names_luks_uuid(const char *dm_uuid, const char *luks_uuid) 
 
 /* Whether the mapping `name` is this home's volume, so that it may be
  * used, closed or counted as the home's: its dm UUID says LUKS2 under that
- * name, its header carries the user's name as label and Hearth's
+ * name, its header carries the user's name as label and homed's
  * subsystem, and it sits on the home's image (the block device itself, or
- * a loop device of the image file; with creating, also of the hidden image
- * of an unfinished create). 1 yes, 0 no such mapping or not the home's.
- * Anything else mapped under a home's name is left alone. */
+ * a loop device of the image file or of the disk, over the home's
+ * partition; with creating, also of the hidden image of an unfinished
+ * create). 1 yes, 0 no such mapping or not the home's. Anything else mapped
+ * under a home's name is left alone. */
 static int mapping_is_ours(Home *h, const char *name, bool creating) {
         _cleanup_free_ char *image = NULL;
         char uuid[256];
@@ -96,11 +225,11 @@ static int mapping_is_ours(Home *h, const char *name, bool creating) {
         ours = label && strcmp(label, h->name) == 0 && subsystem && strcmp(subsystem, LUKS_SUBSYSTEM) == 0 &&
                luks_uuid && dm_uuid_names_luks_uuid(uuid, luks_uuid) && under && stat(under, &dev) == 0 &&
                S_ISBLK(dev.st_mode);
-        if (ours && is_block)
-                ours = stat(image, &img) == 0 && S_ISBLK(img.st_mode) && img.st_rdev == dev.st_rdev;
+        if (ours && is_block && stat(image, &img) == 0 && S_ISBLK(img.st_mode) && img.st_rdev == dev.st_rdev)
+                ours = true;
         else if (ours && loop_backed_by(under, image) <= 0) {
                 _cleanup_free_ char *backing = NULL, *prefix = NULL;
-                ours = creating && loop_backing_file(under, &backing) >= 0 &&
+                ours = !is_block && creating && loop_backing_file(under, &backing) >= 0 &&
                        asprintf(&prefix, "%s/.#hearth-create.%s.", h->root, h->name) >= 0 &&
                        strncmp(backing, prefix, strlen(prefix)) == 0;
         }
@@ -180,7 +309,33 @@ int luks_image_path(Home *h, char **ret, bool *ret_block) {
         return 0;
 }
 
-int luks_volume_attach(Home *h, const char *image, bool is_block, Volume *v) {
+/* The device LUKS sits on for a located volume: a loop device over the
+ * partition (image file or disk), over the whole image file, or the block
+ * device itself; then libcryptsetup's context on it. */
+static int volume_attach_located(Home *h, Volume *v) {
+        int r;
+
+        if (v->gpt)
+                r = loop_attach_range(v->image, false, v->part.start * 512, v->part.size * 512, &v->dev, &v->loop_fd);
+        else if (!v->is_block)
+                r = loop_attach(v->image, false, &v->dev, &v->loop_fd);
+        else {
+                v->dev = strdup(v->image);
+                r = v->dev ? 0 : -ENOMEM;
+        }
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r == -ENOENT)
+                return log_error_errno(ENOENT, "home %s: image %s does not exist", h->name, v->image);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot attach %s to a loop device: %m", h->name, v->image);
+        r = crypt_init(&v->cd, v->dev);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot open %s: %m", h->name, v->dev);
+        return 0;
+}
+
+static int volume_init(Home *h, const char *image, bool is_block, Volume *v) {
         int r;
 
         storage_crypt_log_setup();
@@ -194,76 +349,102 @@ int luks_volume_attach(Home *h, const char *image, bool is_block, Volume *v) {
                 return r;
         if (r == 0)
                 v->pool_volume[0] = 0;
-        else {
-                r = luks_pool_volume_up(h, v->pool_volume, image);
-                if (r < 0)
-                        return r;
-        }
-        if (is_block)
-                v->dev = strdup(image);
-        else {
-                r = loop_attach(image, false, &v->dev, &v->loop_fd);
-                if (r == -ENOENT)
-                        return log_error_errno(ENOENT, "home %s: image %s does not exist", h->name, image);
-                if (r < 0)
-                        return log_error_errno(r, "home %s: cannot attach %s to a loop device: %m", h->name, image);
-        }
-        if (!v->dev)
-                return log_oom();
-        r = crypt_init(&v->cd, v->dev);
-        if (r < 0)
-                return log_error_errno(r, "home %s: cannot open %s: %m", h->name, v->dev);
         return 0;
+}
+
+/* An existing home's volume, found where it lies in the image (luks_locate;
+ * -EMEDIUMTYPE with why when there is none). */
+int luks_volume_attach(Home *h, const char *image, bool is_block, Volume *v, char *why, size_t why_size) {
+        int r = volume_init(h, image, is_block, v);
+        if (r < 0)
+                return r;
+        if (v->pool_volume[0] && (r = luks_pool_volume_up(h, v->pool_volume, image)) < 0)
+                return r;
+        r = luks_locate(h, image, is_block, v, why, why_size);
+        if (r == -ENOENT)
+                return log_error_errno(ENOENT, "home %s: image %s does not exist", h->name, image);
+        if (r == -EMEDIUMTYPE)
+                return r;
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot read %s: %m", h->name, image);
+        return volume_attach_located(h, v);
+}
+
+/* A new home's volume (create): in the partition part of a GPT it just
+ * wrote, or (part NULL) the whole image. */
+int luks_volume_attach_new(Home *h, const char *image, bool is_block, const GptPartition *part, uint32_t sector_size,
+                           Volume *v) {
+        int r = volume_init(h, image, is_block, v);
+        if (r < 0)
+                return r;
+        if (part) {
+                v->gpt = true;
+                v->part = *part;
+                v->sector_size = sector_size;
+        }
+        return volume_attach_located(h, v);
 }
 
 int luks_volume_open(Home *h, Volume *v) {
         _cleanup_free_ char *image = NULL;
+        char why[256] = "";
         bool is_block;
         int r;
 
         r = luks_image_path(h, &image, &is_block);
         if (r < 0)
                 return r;
-        r = luks_volume_attach(h, image, is_block, v);
+        r = luks_volume_attach(h, image, is_block, v, why, sizeof why);
+        if (r == -EMEDIUMTYPE)
+                return log_error_errno(EUCLEAN, "home %s: %s is no home in systemd-homed's layout (damaged, or "
+                                       "something else): %s", h->name, image, why);
         if (r < 0)
                 return r;
         r = crypt_load(v->cd, CRYPT_LUKS2, NULL);
         if (r < 0)
-                return log_error_errno(EUCLEAN, "home %s: %s has no valid LUKS2 header (damaged, or not a Hearth "
-                                       "home)", h->name, image);
-        return 0;
+                return log_error_errno(EUCLEAN, "home %s: %s has no valid LUKS2 header%s (damaged, or not a home)",
+                                       h->name, image, v->gpt ? " in its partition" : "");
+        return luks_check_header(h, v);
 }
 
 /* The volume behind an active mapping: the same loop device the mapping
  * uses (a second loop device on the same file would not see size changes
- * the mapping sees, and the other way round). */
+ * the mapping sees, and the other way round), which must cover the range
+ * the image's GPT gives the home. */
 int luks_volume_open_active(Home *h, const char *name, Volume *v) {
         _cleanup_free_ char *image = NULL;
+        char why[256] = "";
         bool is_block;
         int r;
 
-        storage_crypt_log_setup();
-        v->loop_fd = -1;
         r = luks_image_path(h, &image, &is_block);
+        if (r < 0)
+                return r;
+        r = volume_init(h, image, is_block, v);
         if (r < 0)
                 return r;
         r = crypt_init_by_name(&v->cd, name);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot open /dev/mapper/%s: %m", h->name, name);
-        v->image = TAKE_PTR(image);
-        v->is_block = is_block;
-        r = luks_home_pool_volume(h, v->pool_volume);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                v->pool_volume[0] = 0;
         v->dev = strdup(crypt_get_device_name(v->cd));
         if (!v->dev)
                 return log_oom();
-        if (!is_block) {
+        r = luks_locate(h, image, is_block, v, why, sizeof why);
+        if (r == -EMEDIUMTYPE)
+                return log_error_errno(EUCLEAN, "home %s: %s: %s", h->name, image, why);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot read %s: %m", h->name, image);
+        if (v->gpt || !is_block) {
+                uint64_t offset, limit;
                 v->loop_fd = open(v->dev, O_RDWR | O_CLOEXEC);
                 if (v->loop_fd < 0)
                         return log_error_errno(errno, "home %s: cannot open %s: %m", h->name, v->dev);
+                r = loop_get_range(v->loop_fd, &offset, &limit);
+                if (r < 0)
+                        return log_error_errno(r, "home %s: %s is no loop device: %m", h->name, v->dev);
+                if (offset != (v->gpt ? v->part.start * 512 : 0))
+                        return log_error_errno(EUCLEAN, "home %s: /dev/mapper/%s sits on %s at offset %" PRIu64
+                                               ", not on the home's partition", h->name, name, v->dev, offset);
         }
         return 0;
 }
@@ -419,6 +600,7 @@ const StorageBackend storage_luks = {
         .update = luks_update,
         .resize = luks_resize,
         .passwd = luks_passwd,
+        .fixate = luks_fixate,
         .inspect = luks_inspect,
         .remove = luks_remove,
         .exists = luks_exists,

@@ -2,8 +2,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
+#include "home-layout.h"
 #include "macro.h"
 #include "probe.h"
 
@@ -21,12 +23,16 @@ static const struct {
 };
 
 int storage_probe_top(const UserRecord *rec, const char *home_root, StorageProbe *ret) {
-        _cleanup_free_ char *top = NULL;
+        _cleanup_free_ char *storage = NULL;
+        struct statx stx;
         struct stat st;
 
-        if (asprintf(&top, "%s/%s", home_root, rec->user_name) < 0)
+        if (asprintf(&storage, "%s/%s" HOME_STORAGE_SUFFIX, home_root, rec->user_name) < 0)
                 return -ENOMEM;
-        *ret = (StorageProbe) { .present = lstat(top, &st) == 0 };
+        *ret = (StorageProbe) { .present = lstat(storage, &st) == 0, .has_mapping = true, .mount = true };
+        snprintf(ret->mapping, sizeof ret->mapping, "%s/%s", home_root, rec->user_name);
+        ret->mapped = statx(AT_FDCWD, ret->mapping, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &stx) == 0 &&
+                      (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
         return 0;
 }
 

@@ -13,10 +13,11 @@
  * luks-probe.c): hearthd links it without the backends, their libraries
  * (libcryptsetup, libdevmapper, TPM2…) and their operations. */
 typedef struct StorageProbe {
-        bool present;       /* its storage is there: the top directory, the image, the device */
-        bool has_mapping;   /* a storage that is mapped while active (LUKS) */
-        bool mapped;        /* ... and a mapping of the home's is set up now */
-        char mapping[128];  /* has_mapping: the node, "/dev/mapper/<name>", for messages */
+        bool present;       /* its storage is there: the .homedir, the image, the device */
+        bool has_mapping;   /* a storage that is set up while active: mapped (LUKS) or mounted */
+        bool mapped;        /* ... and it is set up now */
+        bool mount;         /* has_mapping: set up means mounted on the home directory (directory, subvolume) */
+        char mapping[256];  /* has_mapping: the node, "/dev/mapper/<name>", or the mount point, for messages */
 } StorageProbe;
 
 /* The probe of rec's backend under home_root: 0, or -ENOMEM. A record
@@ -24,7 +25,9 @@ typedef struct StorageProbe {
 int storage_probe(const UserRecord *rec, const char *home_root, StorageProbe *ret);
 
 /* The backends' probes, one each (storage_probe() picks). */
-/* directory, subvolume: present if <home_root>/<user> is there, whatever it is. */
+/* directory, subvolume: present if <home_root>/<user>.homedir is there,
+ * whatever it is (common/home-layout.h); mapped if <home_root>/<user> is a
+ * mount (storage/home-mount.c checks it is the storage's). */
 int storage_probe_top(const UserRecord *rec, const char *home_root, StorageProbe *ret);
 /* luks (luks-probe.c): the image or device, and the mapping. */
 int storage_probe_luks(const UserRecord *rec, const char *home_root, StorageProbe *ret);

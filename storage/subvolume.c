@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Btrfs subvolume homes: <root>/<user> is a subvolume; diskSize is the
+/* Btrfs subvolume homes: <root>/<user>.homedir is a subvolume, stored
+ * owned by nobody (65534) as homed makes them (by whatever UID owns its top,
+ * once made elsewhere), mounted ID-mapped at <root>/<user> while active
+ * (idmap.h: that owner shows as the user); diskSize is the
  * referenced-bytes limit of its level-1 qgroup 1/<id>, which holds the
  * home's own 0/<id> and those of the subvolumes made inside it (a user can
  * make them: `btrfs subvolume create ~/x`), and of 0/<id> too; quota is
@@ -17,6 +20,7 @@
 
 #include "backend.h"
 #include "btrfs-quota.h"
+#include "idmap.h"
 #include "log.h"
 #include "macro.h"
 #include "size.h"
@@ -110,8 +114,8 @@ static int ensure_group(Home *h, int fd, uint64_t id) {
                 }
                 int k = btrfs_qgroup_in_group(fd, sub, group);
                 if (k == 0) {
-                        log_info("home %s: subvolume %s/%s now counts against the home's quota", h->name, h->path,
-                                 path);
+                        log_info("home %s: subvolume %s/%s now counts against the home's quota", h->name,
+                                 h->storage_path, path);
                         k = btrfs_qgroup_assign(fd, sub, group);
                         /* Told to hearthd, which logs it: this log goes nowhere but to it. */
                         if (k >= 0 && note_adopted(h, path) < 0 && r >= 0)
@@ -119,7 +123,7 @@ static int ensure_group(Home *h, int fd, uint64_t id) {
                 }
                 if (k < 0 && r >= 0)
                         r = log_error_errno(k, "home %s: cannot put subvolume %s/%s into quota group 1/%" PRIu64 ": %m",
-                                            h->name, h->path, path, id);
+                                            h->name, h->storage_path, path, id);
         }
         btrfs_util_destroy_subvolume_iterator(it);
         return r < 0 ? r : 0;
@@ -175,26 +179,22 @@ fail:
 }
 
 static int subvolume_create(Home *h) {
-        return home_create_in_root(h, subvolume_make_top);
+        /* Stored as nobody, portable: no UID of this machine on disk. */
+        return home_create_in_root(h, subvolume_make_top, IDMAP_UID_NOBODY);
 }
 
-/* Opens the existing home and checks it is a subvolume. */
+/* Opens the existing home's storage and checks it is a subvolume. */
 static int open_home(Home *h, int *ret_fd) {
         _cleanup_close_ int fd = -1;
         enum btrfs_util_error e;
         int r;
 
-        r = home_top_exists(h);
-        if (r == 0)
-                return log_error_errno(ENOENT, "home %s: %s does not exist", h->name, h->path);
+        r = home_storage_open(h, &fd);
         if (r < 0)
                 return r;
-        fd = openat(h->root_fd, h->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return log_error_errno(errno, "home %s: cannot open %s: %m", h->name, h->path);
         e = btrfs_util_is_subvolume_fd(fd);
         if (e != BTRFS_UTIL_OK)
-                return log_error_errno(EUCLEAN, "home %s: %s is not a Btrfs subvolume", h->name, h->path);
+                return log_error_errno(EUCLEAN, "home %s: %s is not a Btrfs subvolume", h->name, h->storage_path);
         *ret_fd = TAKE_FD(fd);
         return 0;
 }
@@ -248,12 +248,17 @@ static int subvolume_activate(Home *h) {
         r = apply_quota(h, fd);
         if (r < 0)
                 return r;
+        r = home_mount(h, fd);
+        if (r < 0)
+                return r;
         return set_state(h, "active");
 }
 
 static int subvolume_deactivate(Home *h) {
         _cleanup_close_ int fd = -1;
         int r = open_home(h, &fd);
+        if (r >= 0)
+                r = home_unmount(h, fd);
         return r < 0 ? r : set_state(h, "inactive");
 }
 
@@ -345,8 +350,11 @@ static int subvolume_inspect(Home *h) {
         r = open_home(h, &fd);
         if (r < 0)
                 return r;
-        if (!h->state && (r = set_state(h, "inactive")) < 0)
-                return r;
+        if (!h->state) {
+                r = home_mount_state(h, fd);
+                if (r < 0 || (r = set_state(h, r > 0 ? "active" : "inactive")) < 0)
+                        return r;
+        }
         /* After every operation: what was made inside since counts now. */
         r = apply_quota(h, fd);
         if (r < 0)
@@ -375,7 +383,7 @@ static int subvolume_inspect(Home *h) {
 }
 
 static int subvolume_exists(Home *h) {
-        return home_top_exists(h);
+        return home_storage_exists(h);
 }
 
 const StorageBackend storage_subvolume = {
@@ -387,6 +395,7 @@ const StorageBackend storage_subvolume = {
         .update = subvolume_update,
         .resize = subvolume_resize,
         .passwd = NULL,
+        .fixate = home_root_entry_fixate,
         .inspect = subvolume_inspect,
         .remove = home_remove_from_root,
         .exists = subvolume_exists,

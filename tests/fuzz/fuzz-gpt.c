@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* libFuzzer target: the GPT entry reader (storage/pool/gpt.c) on a disk image in
+/* libFuzzer target: the GPT readers (storage/gpt.c) on a disk image in
  * a memfd, as the pool reads any disk a PV sits on.
  *
  * Input: byte 0 bit 0 picks 4096-byte sectors (else 512), bit 1 claims the
@@ -9,7 +9,8 @@
  * that mutations reach the checks behind them.
  *
  * Invariants: an entry returned lies inside the disk, has a size, and its
- * type is a 36-character GUID. */
+ * type is a 36-character GUID; one found as a home's partition
+ * (gpt_find_partition) has the type and name asked for. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,15 @@ static void try_read(const uint8_t *disk, size_t len, uint32_t ss, uint64_t disk
                 if (p.size == 0 || p.start > disk_bytes / 512 || p.size > disk_bytes / 512 - p.start)
                         abort();
                 if (strnlen(p.type, sizeof p.type) != 36)
+                        abort();
+        } else if (r > 0)
+                abort();
+        /* And as a LUKS home's partition is looked for. */
+        memset(&p, 0xA5, sizeof p);
+        r = gpt_find_partition(fd, ss, disk_bytes, GPT_TYPE_USER_HOME, "alice", NULL, &p);
+        if (r == 0) {
+                if (p.size == 0 || p.start > disk_bytes / 512 || p.size > disk_bytes / 512 - p.start ||
+                    strcmp(p.name, "alice") != 0 || strcmp(p.type, GPT_TYPE_USER_HOME) != 0)
                         abort();
         } else if (r > 0)
                 abort();

@@ -77,6 +77,7 @@ Manager  ActivateHome           inactive | ok    home1.BadPassword home1.BadPass
 Manager  DeactivateHome         active   | ok    ok    ok    IAR   IAR   | string:alice
 Manager  RegisterHome           -        | ok    DBus.AccessDenied DBus.AccessDenied DBus.AccessDenied DBus.AccessDenied | "string:$(new_record reghome 60212 1)"
 Manager  UnregisterHome         inactive | ok    DBus.AccessDenied IAR IAR IAR | string:alice
+Manager  AdoptHome              -        | ok    DBus.AccessDenied DBus.AccessDenied DBus.AccessDenied DBus.AccessDenied | "string:$ADOPTEE" uint64:0
 Manager  CreateHome             -        | ok    DBus.AccessDenied IAR IAR IAR | "string:$(new_record newhome 60211)"
 Manager  RealizeHome            -        | home1.HomeExists DBus.AccessDenied IAR IAR IAR | string:alice "string:$SECRET"
 Manager  RemoveHome             inactive | ok    DBus.AccessDenied IAR IAR IAR | string:alice
@@ -297,8 +298,17 @@ edited_alice() {
 self_update() { edited_alice '.realName = "Alice " + (now | tostring)'; }
 admin_update() { edited_alice '.rateLimitBurst = ((.rateLimitBurst // 10000) + 1)'; }
 
+# drop_storage NAME: what an unregistered home of the name left, its
+# storage, goes; its guard (a mount on it, storage/home-guard.h) first.
+drop_storage() {
+    local _s=${HEARTHD_HOME_ROOT:?}/$1.homedir _i
+    for _i in 1 2 3 4; do mountpoint -q "$_s" && umount -l "$_s"; done
+    rm -rf "$_s"
+}
 create_home() { # create_home NAME UID
-    rm -rf "${HEARTHD_HOME_ROOT:?}/$1"
+    # What an unregistered home of the name left: its storage, a mount point.
+    drop_storage "$1"
+    rmdir "${HEARTHD_HOME_ROOT:?}/$1" 2>/dev/null
     h1 CreateHome string:"$(printf '{"userName":"%s","uid":%s,"storage":"directory","realName":"%s","disposition":"regular","rateLimitBurst":10000,"secret":{"password":["%s-pw"]}}' \
         "$1" "$2" "$1" "$1")"
 }
@@ -330,7 +340,8 @@ restore() {
     for _n in newhome reghome newuser; do
         h1 GetHomeByName "string:$_n" || continue
         h1 RemoveHome "string:$_n" || h1 UnregisterHome "string:$_n" || bad "restore: cannot remove $_n: ${ANSWER[*]}"
-        rm -rf "${HEARTHD_HOME_ROOT:?}/$_n"
+        drop_storage "$_n"
+        rmdir "${HEARTHD_HOME_ROOT:?}/$_n" 2>/dev/null
     done
     case $1/$STATE in
         active/inactive) h1 ActivateHome string:alice "string:$PW" || bad "restore: cannot activate alice: ${ANSWER[*]}" ;;
@@ -374,6 +385,12 @@ cell() {
         OUTCOME=${ANSWER[1]}
     fi
 }
+
+# AdoptHome's home: a .homedir in the home root (found there already, so
+# root adopting it is the same each time), under a UID no row uses.
+ADOPTEE=$HEARTHD_HOME_ROOT/adoptee.homedir
+mkdir -m 700 "$HEARTHD_HOME_ROOT/.adoptee" && chown 60250:60250 "$HEARTHD_HOME_ROOT/.adoptee" \
+    && mv "$HEARTHD_HOME_ROOT/.adoptee" "$ADOPTEE" || bad "cannot make $ADOPTEE"
 
 echo "hearthd, hearth-accounts and the callers ready after $SECONDS s"
 # ---- introspection: the table's rows are exactly the objects' methods ------------------

@@ -162,8 +162,8 @@ contains "NSS passwd: bob, right away" "$HEARTHD_RUNTIME_DIR/passwd" "bob:x:$bob
 check "list" 0 hc list --no-legend
 [ "$(awk '{ print $1 }' "$T/out" | tr '\n' ' ')" = "alice bob " ] && ok "list: alice and bob, no mallory or carol" \
     || { bad "list:"; cat "$T/out"; }
-check "no mallory" 0 test ! -e "$R/mallory" -a ! -e "$R/carol" -a ! -e "$HEARTHD_STATE_DIR/mallory.identity"
-btrfs subvolume show "$R/bob" >/dev/null 2>&1 && ok "bob's home is a subvolume" || bad "$R/bob is no subvolume"
+check "no mallory" 0 test ! -e "$R/mallory.homedir" -a ! -e "$R/carol.homedir" -a ! -e "$HEARTHD_STATE_DIR/mallory.identity"
+btrfs subvolume show "$R/bob.homedir" >/dev/null 2>&1 && ok "bob's home is a subvolume" || bad "$R/bob.homedir is no subvolume"
 check "bob: 64M" 0 hc inspect bob
 contains "bob's disk size" "$T/out" "Disk size: 64M"
 check "alice's password (secret.password) works" 0 env PASSWORD=alice-cred-pw "$HC" --no-ask-password authenticate alice
@@ -174,7 +174,7 @@ cmp -s "$T/creds.before" "$T/creds.after" && ok "the credential files are unchan
 
 # --- a second run changes nothing -------------------------------------------------------------------
 sums "$HEARTHD_STATE_DIR" >"$T/state.before"
-stat -c '%i %Y' "$R/alice" "$R/bob" >"$T/homes.before"
+stat -c '%i %Y' "$R/alice.homedir" "$R/bob.homedir" >"$T/homes.before"
 check "second run" 0 env CREDENTIALS_DIRECTORY="$C" "$HC" --no-ask-password firstboot --prompt-new-user
 keep
 contains "second run: alice left alone" "$T/err" "credential home.create.alice: home alice exists already; left as it is"
@@ -183,7 +183,7 @@ contains "second run: a regular user exists" "$T/err" "a regular user exists alr
 sums "$HEARTHD_STATE_DIR" >"$T/state.after"
 cmp -s "$T/state.before" "$T/state.after" && ok "second run: records unchanged" \
     || { bad "second run changed the records:"; diff "$T/state.before" "$T/state.after"; }
-stat -c '%i %Y' "$R/alice" "$R/bob" | cmp -s "$T/homes.before" - && ok "second run: homes unchanged" \
+stat -c '%i %Y' "$R/alice.homedir" "$R/bob.homedir" | cmp -s "$T/homes.before" - && ok "second run: homes unchanged" \
     || bad "second run changed the homes"
 
 # --- taken names, UIDs and paths are refused; errors are gathered ----------------------------------------
@@ -203,7 +203,8 @@ contains "an existing home path is refused" "$T/err" "$R/erin already exists"
 contains "malformed JSON is refused, naming the file" "$T/err" "$C2/home.create.fay"
 contains "a credential without a password is refused" "$T/err" \
     "credential home.create.gus: has neither privileged.hashedPassword nor secret.password"
-check "nothing of them was made" 0 test ! -e "$HEARTHD_STATE_DIR/dave.identity" -a ! -e "$R/dave" \
+check "nothing of them was made" 0 test ! -e "$HEARTHD_STATE_DIR/dave.identity" -a ! -e "$R/dave.homedir" \
+    -a ! -e "$R/erin.homedir" \
     -a ! -e "$HEARTHD_STATE_DIR/daemon.identity" -a ! -e "$HEARTHD_STATE_DIR/gus.identity"
 check "erin's directory untouched" 0 grep -q "someone's data" "$R/erin/keep-me"
 check "list still has two homes" 0 hc list --no-legend
@@ -287,13 +288,20 @@ frank_uid=$(jq -r .uid "$S/frank.identity") gina_uid=$(jq -r .uid "$S/gina.ident
 [ "$frank_uid" -ge 60001 ] && [ "$frank_uid" -le 60513 ] && [ "$frank_uid" != 60100 ] && [ "$gina_uid" != 60100 ] \
     && [ "$frank_uid" != "$gina_uid" ] && ok "offline: UIDs in the home range, not the image's 60100" \
     || bad "offline: UIDs $frank_uid $gina_uid"
-[ "$(stat -c '%u %a' "$IMG/home/frank")" = "$frank_uid 700" ] && ok "offline: frank's home is his, 0700" \
-    || bad "offline: frank's home: $(stat -c '%u %a' "$IMG/home/frank")"
-btrfs subvolume show "$IMG/home/gina" >/dev/null 2>&1 && ok "offline: gina's home is a subvolume" \
+[ "$(stat -c '%u %a' "$IMG/home/frank.homedir")" = "$frank_uid 700" ] && ok "offline: frank's home is his, 0700" \
+    || bad "offline: frank's home: $(stat -c '%u %a' "$IMG/home/frank.homedir")"
+btrfs subvolume show "$IMG/home/gina.homedir" >/dev/null 2>&1 && ok "offline: gina's home is a subvolume" \
     || bad "offline: gina's home is no subvolume"
-check "offline: skel from the image" 0 grep -q "from the image" "$IMG/home/frank/.image-skel"
+[ "$(stat -c '%u:%g %a' "$IMG/home/gina.homedir")" = "65534:65534 700" ] && ok "offline: gina's home is stored as nobody" \
+    || bad "offline: gina's home: $(stat -c '%u:%g %a' "$IMG/home/gina.homedir")"
+check "offline: no home directories in the image, only storage" 0 test ! -e "$IMG/home/frank" -a ! -e "$IMG/home/gina"
+check "offline: skel from the image" 0 grep -q "from the image" "$IMG/home/frank.homedir/.image-skel"
+# Beside the image's skel, only ~/.identity: the record the home carries.
 [ -z "$(ls -A /etc/skel 2>/dev/null)" ] || check "offline: not the build machine's skel" 0 \
-    test "$(ls -A "$IMG/home/frank")" = ".image-skel"
+    test "$(ls -A "$IMG/home/frank.homedir" | grep -vx .identity)" = ".image-skel"
+[ "$(jq -r '.signature[0].key' "$IMG/home/frank.homedir/.identity" 2>/dev/null)" = "$(cat "$S/local.public")" ] \
+    && ok "offline: the home carries its record, signed by the image's key" \
+    || bad "offline: frank's ~/.identity: $(cat "$IMG/home/frank.homedir/.identity" 2>&1)"
 lacks "offline: no binding of the build machine" "$S/frank.identity" '"binding"'
 lacks "offline: no secret kept" "$S/gina.identity" '"secret"'
 lacks "offline: no password kept" "$S/gina.identity" "gina-pw"
@@ -313,7 +321,7 @@ contains "offline: LUKS refused" "$T/err" "home hank: a LUKS home cannot be made
 contains "offline: the image's UID refused" "$T/err" "home iris: UID 60100 is already in use in"
 contains "offline: the image's user name refused" "$T/err" "home imgsvc: the name is already taken in"
 check "offline: none of them made" 0 test ! -e "$S/hank.identity" -a ! -e "$S/iris.identity" \
-    -a ! -e "$S/imgsvc.identity" -a ! -e "$IMG/home/hank.home" -a ! -e "$IMG/home/iris"
+    -a ! -e "$S/imgsvc.identity" -a ! -e "$IMG/home/hank.home" -a ! -e "$IMG/home/iris.homedir"
 check "offline: not as a user" 77 hearthd_as_user 60123 env HEARTH_WORKER_PATH="$HEARTHD_WORKER" "$HC" \
     --no-ask-password firstboot --root="$IMG"
 
@@ -331,6 +339,8 @@ check "image: activate gina" 0 env PASSWORD=gina-pw "$HC" --no-ask-password acti
 check "image: gina active" 0 hc inspect gina
 contains "image: state active" "$T/out" "State: active"
 contains "image: gina's groups" "$T/out" "Member of: audio"
+[ "$(stat -c %u "$IMG/home/gina")" = "$gina_uid" ] && ok "image: gina's home, stored as nobody, is hers" \
+    || bad "image: gina's home shows as $(stat -c %u "$IMG/home/gina")"
 check "image: deactivate gina" 0 hc deactivate gina
 check "image: frank's password (hashedPassword)" 0 env PASSWORD=frank-pw "$HC" --no-ask-password activate frank
 check "image: deactivate frank" 0 hc deactivate frank

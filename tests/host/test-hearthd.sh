@@ -39,8 +39,10 @@ contains "alice inactive" "$HEARTHD_TMP/out" '"inactive"'
 alice_uid=$(sed -n 's/^ *uint32 \([0-9]*\)$/\1/p' "$HEARTHD_TMP/out" | head -n1)
 [ -n "$alice_uid" ] && [ "$alice_uid" -ge 60001 ] && [ "$alice_uid" -le 60513 ] \
     && ok "alice has a home-range UID ($alice_uid)" || bad "alice UID: '$alice_uid'"
-[ "$(stat -c '%u %a' "$HEARTHD_HOME_ROOT/alice")" = "$alice_uid 700" ] && ok "alice's home is hers, 0700" \
-    || bad "alice's home: $(stat -c '%u %a' "$HEARTHD_HOME_ROOT/alice" 2>&1)"
+# A directory home: stored as her UID in alice.homedir, mounted at alice while active.
+[ "$(stat -c '%u %a' "$HEARTHD_HOME_ROOT/alice.homedir")" = "$alice_uid 700" ] && ok "alice's storage is hers, 0700" \
+    || bad "alice's storage: $(stat -c '%u %a' "$HEARTHD_HOME_ROOT/alice.homedir" 2>&1)"
+check "no home directory while inactive" 0 test ! -e "$HEARTHD_HOME_ROOT/alice"
 contains "NSS passwd has alice" "$HEARTHD_RUNTIME_DIR/passwd" "alice:x:$alice_uid:$alice_uid:alice test:$HEARTHD_HOME_ROOT/alice:"
 contains "NSS group has alice" "$HEARTHD_RUNTIME_DIR/group" "alice:x:$alice_uid:"
 [ -f "$HEARTHD_STATE_DIR/alice.identity" ] && ok "record stored" || bad "no $HEARTHD_STATE_DIR/alice.identity"
@@ -53,7 +55,18 @@ expect_error "create with alice's UID" home1.UIDInUse CreateHome string:"$(recor
 expect_error "create with a name NSS knows" home1.UserNameExists CreateHome string:"$(record root)"
 expect_error "malformed record" DBus.Error.InvalidArgs CreateHome string:'{"userName":"dave","userName":"eve"}'
 expect_error "record with a bad field" DBus.Error.InvalidArgs CreateHome string:"$(record dave ',"diskSize":"big"')"
-check "failed creates left nothing" 0 test ! -e "$HEARTHD_HOME_ROOT/carol" -a ! -e "$HEARTHD_STATE_DIR/dave.identity"
+check "failed creates left nothing" 0 test ! -e "$HEARTHD_HOME_ROOT/carol" -a ! -e "$HEARTHD_HOME_ROOT/carol.homedir" \
+    -a ! -e "$HEARTHD_STATE_DIR/dave.identity"
+check "bob's storage is stored as nobody" 0 test "$(stat -c %u:%g "$HEARTHD_HOME_ROOT/bob.homedir")" = 65534:65534
+# Each storage is guarded: bound onto itself nosuid,nodev,noexec, once (storage/home-guard.h).
+mounts_on() { awk -v t="$1" '$5 == t' /proc/self/mountinfo | wc -l; }
+guarded() { # guarded USER
+    _o=$(findmnt -n -o OPTIONS --mountpoint "$HEARTHD_HOME_ROOT/$1.homedir" 2>/dev/null)
+    [ "$(mounts_on "$HEARTHD_HOME_ROOT/$1.homedir")" = 1 ] && echo "$_o" | grep -qw nosuid && echo "$_o" | grep -qw nodev &&
+        echo "$_o" | grep -qw noexec
+}
+check "alice's storage is guarded" 0 guarded alice
+check "bob's storage is guarded" 0 guarded bob
 # A block device another home's record names is never given to a new home (#18 item 2).
 check "register lucy, a LUKS home on a device" 0 call RegisterHome string:"{\"userName\":\"lucy\",\"uid\":60400,\"storage\":\"luks\",\"imagePath\":\"/dev/hearth-test-blk\",\"disposition\":\"regular\",\"lastChangeUSec\":$(now_usec)}"
 expect_error "create on lucy's device" home1.HomeExists CreateHome \
@@ -68,6 +81,9 @@ expect_error "invalid user name" DBus.Error.InvalidArgs GetHomeByName string:'..
 expect_error "activate with a wrong password" home1.BadPassword ActivateHome string:alice string:'{"password":["nope"]}'
 check "activate alice" 0 call ActivateHome string:alice string:'{"password":["nope","alice-pw"]}'
 expect_error "activate twice" home1.HomeAlreadyActive ActivateHome string:alice string:'{"password":["alice-pw"]}'
+check "active: alice's home is mounted" 0 mountpoint -q "$HEARTHD_HOME_ROOT/alice"
+[ "$(stat -c '%u %a' "$HEARTHD_HOME_ROOT/alice")" = "$alice_uid 700" ] && ok "alice's home is hers, 0700" \
+    || bad "alice's home: $(stat -c '%u %a' "$HEARTHD_HOME_ROOT/alice" 2>&1)"
 expect_error "secret that is not JSON" DBus.Error.InvalidArgs AuthenticateHome string:alice string:'pw'
 check "authenticate alice" 0 call AuthenticateHome string:alice string:'{"password":["alice-pw"]}'
 
@@ -121,6 +137,7 @@ contains "diskSize 128M" "$HEARTHD_TMP/out" '"diskSize":134217728'
 
 # --- references ------------------------------------------------------------------
 check "deactivate alice" 0 call DeactivateHome string:alice
+check "inactive: unmounted, no home directory" 0 test ! -e "$HEARTHD_HOME_ROOT/alice"
 expect_error "deactivate again" home1.HomeNotActive DeactivateHome string:alice
 expect_error "ref of an inactive home" home1.HomeNotActive RefHome string:alice boolean:false
 # A process holding the fd AcquireHome returns keeps the home active.
@@ -162,7 +179,7 @@ done
 wait $readers "$creator"
 [ "$(wc -l <"$HEARTHD_TMP/readers")" -eq 200 ] && ok "200 concurrent reads answered during a create" \
     || bad "only $(wc -l <"$HEARTHD_TMP/readers") of 200 reads answered"
-[ -f "$HEARTHD_HOME_ROOT/erin/d39/f49" ] && ok "the create finished meanwhile" || { bad "erin not created"; cat "$HEARTHD_TMP/create.out"; }
+[ -f "$HEARTHD_HOME_ROOT/erin.homedir/d39/f49" ] && ok "the create finished meanwhile" || { bad "erin not created"; cat "$HEARTHD_TMP/create.out"; }
 
 # --- SIGKILL mid-create, then restart ---------------------------------------------------
 call CreateHome string:"$(record fred ",\"storage\":\"directory\",\"skeletonDirectory\":\"$skel\"")" >/dev/null 2>&1 &
@@ -178,16 +195,45 @@ if grep -q '"fred"' "$HEARTHD_TMP/list"; then
     check "fred absent or complete" 0 sh -c "grep -A2 '\"fred\"' '$HEARTHD_TMP/list' | grep -Eq '\"(absent|inactive)\"'"
     check "remove the half-made fred" 0 call RemoveHome string:fred
 fi
-check "no work of the killed worker left visible" 0 test ! -e "$HEARTHD_HOME_ROOT/fred"
+check "no work of the killed worker left visible" 0 test ! -e "$HEARTHD_HOME_ROOT/fred" -a ! -e "$HEARTHD_HOME_ROOT/fred.homedir"
 check "alice survived the restart" 0 call GetHomeByName string:alice
+
+# --- hearthd guards every home's storage before it answers ----------------------------------
+hearthd_stop
+umount "$HEARTHD_HOME_ROOT/alice.homedir" "$HEARTHD_HOME_ROOT/bob.homedir"
+check "guards taken off while hearthd is stopped" 0 test "$(mounts_on "$HEARTHD_HOME_ROOT/alice.homedir")$(mounts_on "$HEARTHD_HOME_ROOT/bob.homedir")" = 00
+hearthd_start
+check "alice's storage guarded again at start" 0 guarded alice
+check "bob's storage guarded again at start" 0 guarded bob
+contains "the start says so" "$HEARTHD_LOG" "home bob: $HEARTHD_HOME_ROOT/bob.homedir guarded (nosuid,nodev,noexec)"
+hearthd_restart
+check "a restart does not stack guards" 0 guarded alice
+check "nor on bob's" 0 guarded bob
 
 # --- restart keeps active homes active ------------------------------------------------------
 check "activate bob" 0 call ActivateHome string:bob string:'{"password":["bob-pw"]}'
 hearthd_restart
 check "bob active after a restart" 0 call GetHomeByName string:bob
 contains "still active" "$HEARTHD_TMP/out" '"active"'
+check "and still mounted" 0 mountpoint -q "$HEARTHD_HOME_ROOT/bob"
+# Unmounted behind hearthd's back: active no more, and hearthd says so.
+umount "$HEARTHD_HOME_ROOT/bob"
+hearthd_restart
+check "bob unmounted behind hearthd's back" 0 call GetUserRecordByName string:bob
+contains "dirty: nothing mounted" "$HEARTHD_TMP/out" "was active, but nothing is mounted on"
+check "activating the dirty home mounts it again" 0 call ActivateHome string:bob string:'{"password":["bob-pw"]}'
+check "bob mounted again" 0 mountpoint -q "$HEARTHD_HOME_ROOT/bob"
+check "deactivate bob" 0 call DeactivateHome string:bob
+# Mounted behind hearthd's back (a worker killed after mounting).
+mkdir "$HEARTHD_HOME_ROOT/bob" && mount --bind "$HEARTHD_HOME_ROOT/bob.homedir" "$HEARTHD_HOME_ROOT/bob"
+hearthd_restart
+check "bob mounted behind hearthd's back" 0 call GetUserRecordByName string:bob
+contains "dirty: mounted" "$HEARTHD_TMP/out" "bob is mounted, but hearthd did not activate it"
+check "deactivate unmounts it" 0 call DeactivateHome string:bob
+check "unmounted" 0 test ! -e "$HEARTHD_HOME_ROOT/bob"
+check "activate bob" 0 call ActivateHome string:bob string:'{"password":["bob-pw"]}'
 rm -f "$HEARTHD_HOME_ROOT/.keep"
-btrfs subvolume delete "$HEARTHD_HOME_ROOT/bob" >/dev/null 2>&1 && {
+btrfs subvolume delete "$HEARTHD_HOME_ROOT/bob.homedir" >/dev/null 2>&1 && {
     hearthd_restart
     check "bob's storage vanished: dirty" 0 call GetUserRecordByName string:bob
     contains "dirty with a reason" "$HEARTHD_TMP/out" '"dirtyReason"'
@@ -198,7 +244,8 @@ check "activate erin (no password)" 0 call ActivateHome string:erin string:"{}"
 expect_error "remove an active home" home1.HomeBusy RemoveHome string:erin
 check "remove alice" 0 call RemoveHome string:alice
 expect_error "alice is gone" home1.NoSuchHome GetHomeByName string:alice
-check "her directory is gone" 0 test ! -e "$HEARTHD_HOME_ROOT/alice"
+check "her storage is gone" 0 test ! -e "$HEARTHD_HOME_ROOT/alice" -a ! -e "$HEARTHD_HOME_ROOT/alice.homedir"
+check "and its guard" 0 test "$(mounts_on "$HEARTHD_HOME_ROOT/alice.homedir")" = 0
 lacks "NSS passwd lost alice" "$HEARTHD_RUNTIME_DIR/passwd" "alice:"
 check "DeactivateAllHomes" 0 call DeactivateAllHomes
 check "Rebalance is not needed" 1 call Rebalance
@@ -235,5 +282,21 @@ i=0
 while [ $i -lt 10 ]; do call AuthenticateHome string:gina string:'{"password":["x"]}' >/dev/null 2>&1; i=$((i + 1)); done
 expect_error "11th attempt after 10 failures in a minute" home1.AuthenticationLimitHit AuthenticateHome \
     string:gina string:'{"password":["gina-pw"]}'
+
+# --- where the file system cannot ID-map: the worker's notice reaches hearthd's log -------
+printf '#!/bin/sh\nHEARTH_TEST_NO_IDMAP=1 exec %s "$@"\n' "$HEARTHD_WORKER" >"$HEARTHD_TMP/no-idmap-worker"
+chmod +x "$HEARTHD_TMP/no-idmap-worker"
+check "create hal (subvolume: stored as nobody)" 0 call CreateHome \
+    string:"$(record hal ',"storage":"subvolume","secret":{"password":["hal-pw"]}')"
+hal_uid=$(awk -F: '$1 == "hal" { print $3 }' "$HEARTHD_RUNTIME_DIR/passwd")
+hearthd_restart --worker="$HEARTHD_TMP/no-idmap-worker"
+check "activate hal where nothing ID-maps" 0 call ActivateHome string:hal string:'{"password":["hal-pw"]}'
+[ "$(grep -c "home hal: file system cannot ID-map, changed owners instead" "$HEARTHD_LOG")" = 1 ] \
+    && ok "hearthd logs the fallback once" || bad "hearthd's log: $(grep "home hal" "$HEARTHD_LOG")"
+check "stored as hal now" 0 test "$(stat -c %u "$HEARTHD_HOME_ROOT/hal.homedir")" = "$hal_uid"
+check "hal's record" 0 call GetUserRecordByName string:hal
+lacks "the notice is not part of the status clients see" "$HEARTHD_TMP/out" "hearthNotices"
+check "deactivate hal" 0 call DeactivateHome string:hal
+hearthd_restart
 
 hearthd_finish

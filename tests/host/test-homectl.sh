@@ -40,8 +40,8 @@ check "create alice (directory)" 0 env NEWPASSWORD=alice-pw "$HEARTHD_HOMECTL" -
 alice_uid=$(passwd_uid alice)
 [ -n "$alice_uid" ] && [ "$alice_uid" -ge 60001 ] && [ "$alice_uid" -le 60513 ] \
     && ok "alice got a home-range UID ($alice_uid)" || bad "alice's UID: '$alice_uid'"
-[ -d "$R/alice" ] && [ "$(stat -c '%u %a' "$R/alice")" = "$alice_uid 700" ] && ok "alice's home: hers, 0700" \
-    || bad "alice's home: $(stat -c '%u %a' "$R/alice" 2>&1)"
+[ -d "$R/alice.homedir" ] && [ "$(stat -c '%u %a' "$R/alice.homedir")" = "$alice_uid 700" ] && ok "alice's storage: hers, 0700" \
+    || bad "alice's storage: $(stat -c '%u %a' "$R/alice.homedir" 2>&1)"
 contains "NSS passwd line for alice" "$HEARTHD_RUNTIME_DIR/passwd" \
     "alice:x:$alice_uid:$alice_uid:Alice Liddell:$R/alice:/bin/sh"
 
@@ -54,11 +54,11 @@ check "create bob (subvolume, 64M)" 0 env NEWPASSWORD=bob-pw "$HEARTHD_HOMECTL" 
     create bob --real-name="Bob Builder" --storage=subvolume --disk-size=64M
 bob_uid=$(passwd_uid bob)
 [ -n "$bob_uid" ] && [ "$bob_uid" != "$alice_uid" ] && ok "bob got his own UID ($bob_uid)" || bad "bob's UID: '$bob_uid'"
-btrfs subvolume show "$R/bob" >/dev/null 2>&1 && ok "bob's home is a subvolume" || bad "$R/bob is no subvolume"
+btrfs subvolume show "$R/bob.homedir" >/dev/null 2>&1 && ok "bob's home is a subvolume" || bad "$R/bob.homedir is no subvolume"
 check "bob's password works" 0 env PASSWORD=bob-pw "$HEARTHD_HOMECTL" --no-ask-password authenticate bob
 check "create without any password" "$EX_BADPW" hc create carol --storage=directory
 contains "says how to give one" "$T/err" "NEWPASSWORD"
-check "carol was not created" 0 test ! -e "$R/carol"
+check "carol was not created" 0 test ! -e "$R/carol" -a ! -e "$R/carol.homedir"
 check "create alice again" 1 env NEWPASSWORD=x "$HEARTHD_HOMECTL" --no-ask-password create alice --storage=directory
 contains "name in use" "$T/err" "alice"
 
@@ -144,7 +144,7 @@ contains "bob's record has diskSize 128M" "$T/bob.json" '"diskSize":134217728'
 lacks "no diskSize 64M left in bob's record" "$T/bob.json" '"diskSize":67108864'
 check "inspect bob" 0 hc inspect bob
 contains "inspect shows 128M" "$T/out" "Disk size: 128M"
-[ "$(btrfs qgroup show -re --raw "$R" 2>/dev/null | awk -v p=bob '$NF == p { print $4 }')" = 134217728 ] \
+[ "$(btrfs qgroup show -re --raw "$R" 2>/dev/null | awk -v p=bob.homedir '$NF == p { print $4 }')" = 134217728 ] \
     && ok "bob's qgroup limit is 128M" \
     || { bad "bob's qgroup limit:"; btrfs qgroup show -re "$R" 2>&1 | sed 's/^/    /'; }
 check "resize with a malformed size" "$EX_USAGE" hc resize bob lots
@@ -159,7 +159,7 @@ check "list shows bob active" 0 hc list --json=short
 [ "$(json_get "$T/out" '.[] | select(.name == "bob") | .state')" = active ] && ok "JSON list: bob active" \
     || bad "JSON list: bob's state: $(cat "$T/out")"
 check "remove an active home: busy" "$EX_BUSY" hc remove bob
-check "bob's home still there" 0 test -d "$R/bob"
+check "bob's home still there, mounted" 0 sh -c "test -d '$R/bob.homedir' && mountpoint -q '$R/bob'"
 check "deactivate bob" 0 hc deactivate bob
 check "inspect bob inactive" 0 hc inspect bob
 contains "state inactive" "$T/out" "State: inactive"
@@ -174,7 +174,7 @@ check "with bob (subvolume)" 0 env PASSWORD=bob-pw "$HEARTHD_HOMECTL" --no-ask-p
     sh -c 'pwd; touch made-inside; id -u'
 [ "$out" = "$R/bob
 0" ] && ok "with: ran in bob's home" || bad "with printed: $out"
-check "the file made inside is in bob's home" 0 test -f "$R/bob/made-inside"
+check "the file made inside is in bob's home" 0 test -f "$R/bob.homedir/made-inside"
 check "with passes the exit status on" 3 env PASSWORD=bob-pw "$HEARTHD_HOMECTL" --no-ask-password with bob -- sh -c 'exit 3'
 check "with: no such command" 127 env PASSWORD=bob-pw "$HEARTHD_HOMECTL" --no-ask-password with bob -- /nonexistent/cmd
 # Deactivation follows the last reference's close: give it a moment.
@@ -207,7 +207,7 @@ check "create --identity with truncated JSON" "$EX_DATAERR" env NEWPASSWORD=x "$
     create --identity="$T/truncated.json"
 contains "message names the file" "$T/err" "$T/truncated.json"
 contains "message gives the position" "$T/err" "line "
-check "no home for erin" 0 test ! -e "$R/erin"
+check "no home for erin" 0 test ! -e "$R/erin" -a ! -e "$R/erin.homedir"
 printf '[1,2]' >"$T/array.json"
 check "create --identity with a JSON array" "$EX_DATAERR" env NEWPASSWORD=x "$HEARTHD_HOMECTL" --no-ask-password \
     create --identity="$T/array.json"
@@ -224,7 +224,7 @@ check "create --identity with a missing file" "$EX_NOINPUT" env NEWPASSWORD=x "$
     create --identity="$T/nonexistent.json"
 contains "missing file named" "$T/err" "$T/nonexistent.json"
 check "inspect --identity with truncated JSON" "$EX_DATAERR" hc inspect --identity="$T/truncated.json"
-check "nothing was created from bad records" 0 test ! -e "$R/erin" -a ! -e "$HEARTHD_STATE_DIR/erin.identity"
+check "nothing was created from bad records" 0 test ! -e "$R/erin.homedir" -a ! -e "$HEARTHD_STATE_DIR/erin.identity"
 printf '{"userName":"erin","realName":"Erin from a file","storage":"directory"}' >"$T/erin.json"
 check "create --identity with a good record" 0 env NEWPASSWORD=erin-pw "$HEARTHD_HOMECTL" --no-ask-password \
     create --identity="$T/erin.json" --shell=/bin/sh
@@ -269,7 +269,7 @@ contains "names the PCR" "$T/err" "tpm2Pcrs: 99 is no PCR number"
 printf '{"userName":"dora","tpm2":true,"secret":{"recoveryKey":["not-a-key"]}}' >"$T/tpm2-rk.json"
 check "create --identity: a malformed secret.recoveryKey" "$EX_DATAERR" hcn create --identity="$T/tpm2-rk.json"
 lacks "the malformed key is not echoed" "$T/err" "not-a-key"
-check "nothing was made for dora" 0 test ! -e "$R/dora" -a ! -e "$HEARTHD_STATE_DIR/dora.identity"
+check "nothing was made for dora" 0 test ! -e "$R/dora" -a ! -e "$R/dora.homedir" -a ! -e "$HEARTHD_STATE_DIR/dora.identity"
 if [ -e /dev/tpmrm0 ]; then
     echo "skip: a TPM is present: not checking a create that fails for want of one"
 else
@@ -294,9 +294,9 @@ check "alice inspects herself (no argument)" 0 as_alice "$HEARTHD_HOMECTL" inspe
 contains "her own record" "$T/out" "User name: alice"
 check "alice may not create" "$EX_DENIED" as_alice env NEWPASSWORD=x "$HEARTHD_HOMECTL" --no-ask-password \
     create mallory --storage=directory
-check "no mallory" 0 test ! -e "$R/mallory" -a ! -e "$HEARTHD_STATE_DIR/mallory.identity"
+check "no mallory" 0 test ! -e "$R/mallory.homedir" -a ! -e "$HEARTHD_STATE_DIR/mallory.identity"
 check "alice may not remove bob" "$EX_DENIED" as_alice "$HEARTHD_HOMECTL" remove bob
-check "bob survived" 0 test -d "$R/bob"
+check "bob survived" 0 test -d "$R/bob.homedir"
 check "alice may not update bob" "$EX_DENIED" as_alice "$HEARTHD_HOMECTL" --no-ask-password update bob --real-name=x
 check "alice may not activate bob, even with his password" "$EX_DENIED" as_alice env PASSWORD=bob-pw \
     "$HEARTHD_HOMECTL" --no-ask-password activate bob
@@ -319,13 +319,13 @@ $alice_uid" ] && ok "with as alice: in her home, as her" || bad "with as alice p
 
 # --- remove -----------------------------------------------------------------------------------------------
 check "remove bob" 0 hc remove bob
-check "bob's home is gone" 0 test ! -e "$R/bob"
+check "bob's home is gone" 0 test ! -e "$R/bob" -a ! -e "$R/bob.homedir"
 check "bob's record is gone" 0 test ! -e "$HEARTHD_STATE_DIR/bob.identity"
 lacks "NSS passwd lost bob" "$HEARTHD_RUNTIME_DIR/passwd" "bob:"
 check "inspect bob: not found" "$EX_NOSUCH" hc inspect bob
 check "inspect bob's UID: not found" "$EX_NOSUCH" hc inspect "$bob_uid"
 check "remove alice and erin" 0 hc remove alice erin
-check "their homes are gone" 0 test ! -e "$R/alice" -a ! -e "$R/erin"
+check "their homes are gone" 0 test ! -e "$R/alice.homedir" -a ! -e "$R/erin.homedir" -a ! -e "$R/alice" -a ! -e "$R/erin"
 check "list at the end" 0 hc list
 contains "no homes left" "$T/out" "No home areas."
 

@@ -37,7 +37,7 @@ check "create carol --storage=directory" 0 with_env "NEWPASSWORD=carol-pw" creat
 uid=$(passwd_uid carol)
 [ -n "$uid" ] && [ "$uid" -ge 60001 ] && [ "$uid" -le 60513 ] && ok "carol got a home-range UID ($uid)" \
     || bad "carol's UID: '$uid'"
-check "carol's home exists, hers" 0 test -d "$R/carol" -a "$(stat -c %u "$R/carol" 2>/dev/null)" = "$uid"
+check "carol's storage exists, hers" 0 test -d "$R/carol.homedir" -a "$(stat -c %u "$R/carol.homedir" 2>/dev/null)" = "$uid"
 
 check "list" 0 shc list
 grep -E "^carol +$uid +$uid +inactive +Carol Crane +$R/carol +/bin/sh *\$" "$T/out" >/dev/null \
@@ -58,6 +58,7 @@ field UID "$uid"
 field GID "$uid.*"
 field "Real Name" "Carol Crane"
 field Directory "$R/carol"
+field "Image Path" "$R/carol.homedir"
 field Storage "directory \\(no encryption\\)"
 field Shell /bin/sh
 field Passwords 1
@@ -81,6 +82,9 @@ cp "$T/out" "$T/carol.json"
 [ "$(jq -r '.binding[].homeDirectory' "$T/carol.json")" = "$R/carol" ] && ok "JSON: binding.homeDirectory" \
     || bad "JSON: binding.homeDirectory"
 [ "$(jq -r '.binding[].storage' "$T/carol.json")" = directory ] && ok "JSON: binding.storage" || bad "JSON: binding.storage"
+# As homed binds directory and subvolume homes: stored in <user>.homedir.
+[ "$(jq -r '.binding[].imagePath' "$T/carol.json")" = "$R/carol.homedir" ] && ok "JSON: binding.imagePath" \
+    || bad "JSON: binding.imagePath is $(jq -r '.binding[].imagePath' "$T/carol.json")"
 [ "$(jq -r '.status[].state' "$T/carol.json")" = inactive ] && ok "JSON: status.state" || bad "JSON: status.state"
 [ "$(jq -r '.status[].signedLocally' "$T/carol.json")" = true ] && ok "JSON: status.signedLocally" \
     || bad "JSON: status.signedLocally is $(jq -c '.status[].signedLocally' "$T/carol.json"), homed says true"
@@ -177,9 +181,27 @@ contains "access denied" "$T/err" "Access denied"
 check "carol may not create" 1 with_env "NEWPASSWORD=x HEARTH_HOMECTL_UID=$uid" create mallory --storage=directory
 contains "create: access denied" "$T/err" "Access denied"
 
+# --- a home found in /home, fixated by its first activation (as homed does) ----------------------------
+check "create erin" 0 with_env "NEWPASSWORD=erin-pw" create erin --storage=directory
+# (systemd 252's homectl has no unregister verb.)
+check "unregister erin, keeping her storage" 0 dbus-send --system --print-reply --dest=org.freedesktop.home1 \
+    /org/freedesktop/home1 org.freedesktop.home1.Manager.UnregisterHome string:erin
+hearthd_restart
+check "list: erin found" 0 shc list
+grep -qE "^erin +[0-9]+ +[0-9]+ +unfixated " "$T/out" && ok "list: erin unfixated" \
+    || { bad "list: erin's row:"; sed 's/^/    /' "$T/out"; }
+check "inspect unfixated erin" 0 shc inspect erin
+field State unfixated
+check "activate erin: fixated and active" 0 with_env "PASSWORD=erin-pw" activate erin
+check "inspect erin" 0 shc inspect erin
+field State active
+field "Local Sig." yes
+check "deactivate erin" 0 shc deactivate erin
+check "remove erin" 0 shc remove erin
+
 # --- remove -------------------------------------------------------------------------------------------
 check "remove carol" 0 shc remove carol
-check "carol's home is gone" 0 test ! -e "$R/carol"
+check "carol's home is gone" 0 test ! -e "$R/carol" -a ! -e "$R/carol.homedir"
 lacks "NSS passwd lost carol" "$HEARTHD_RUNTIME_DIR/passwd" "carol:"
 check "inspect after remove fails" 1 shc inspect carol
 contains "gone" "$T/err" "No home for user carol known"

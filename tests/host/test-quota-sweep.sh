@@ -47,6 +47,7 @@ esac
 
 check "create quinn (subvolume, 64M)" 0 call CreateHome string:"$(record quinn subvolume ',"diskSize":67108864')"
 quinn=$(uid_of quinn)
+check "activate quinn" 0 call ActivateHome string:quinn string:'{"password":["quinn-pw"]}'
 id=$(btrfs inspect-internal rootid "$R/quinn")
 check "quinn makes a subvolume in her home" 0 as_uid "$quinn" "btrfs subvolume create '$R/quinn/free'"
 check "quinn writes 8M into it" 0 as_uid "$quinn" "dd if=/dev/zero of='$R/quinn/free/a' bs=1M count=8 conv=fsync"
@@ -92,8 +93,9 @@ lacks "no sweep failed" "$HEARTHD_LOG" "the check for subvolumes made inside it 
 
 # A login works as ever while sweeps run, and a second subvolume made
 # while the home is active is adopted too.
-check "quinn deletes the big file" 0 as_uid "$quinn" "rm -f '$R/quinn/free/big' && sync"
+check "deactivate quinn" 0 call DeactivateHome string:quinn
 check "activate quinn" 0 call ActivateHome string:quinn string:'{"password":["quinn-pw"]}'
+check "quinn deletes the big file" 0 as_uid "$quinn" "rm -f '$R/quinn/free/big' && sync"
 check "quinn makes another subvolume" 0 as_uid "$quinn" "btrfs subvolume create '$R/quinn/more'"
 sub2=$(btrfs inspect-internal rootid "$R/quinn/more")
 wait_adopted "$sub2" && ok "the second one joins the group too" || bad "0/$sub2 is not in 1/$id"
@@ -102,6 +104,7 @@ check "deactivate quinn" 0 call DeactivateHome string:quinn
 # NestedSubvolumeCheckSec=0: no sweep.
 printf '[Quota]\nNestedSubvolumeCheckSec=0\n' >"$HEARTHD_CONFIG"
 hearthd_restart
+check "activate quinn again" 0 call ActivateHome string:quinn string:'{"password":["quinn-pw"]}'
 check "quinn makes a third subvolume" 0 as_uid "$quinn" "btrfs subvolume create '$R/quinn/off'"
 sub3=$(btrfs inspect-internal rootid "$R/quinn/off")
 sleep 5

@@ -2,8 +2,11 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Removing a subvolume home while its user still has a process inside must
 # delete her nested subvolumes and nothing else. She fills ~/w with
-# directories dI holding a nested subvolume named "bob" and symlinks sI to
-# the homes' root, and swaps each dI with its sI while root removes her home.
+# directories dI holding a nested subvolume named "bob.homedir" and symlinks
+# sI to the homes' root, and swaps each dI with its sI while root removes
+# her home. (Her home is inactive then, its storage nobody's: she opened it
+# to others, ~ 0711 and ~/w 0777, while it was active, and goes on in
+# <root>/mallory.homedir/w as any other user could.)
 # A delete that finds nested subvolumes by path (libbtrfsutil's recursive
 # delete reopens their parents by name, following symlinks) then deletes
 # bob's home: with 200 pairs that happened in about one run in three. The
@@ -34,23 +37,27 @@ btrfs subvolume delete "$R/probe/victim" >/dev/null 2>&1; rm -rf "$R/probe"
 
 check "create bob" 0 call CreateHome string:"$(record bob)"
 bob=$(uid_of bob)
+check "activate bob" 0 call ActivateHome string:bob string:'{"password":["bob-pw"]}'
 hearthd_as_user "$bob" sh -c "echo 'secret of bob' >'$R/bob/secret'"
+check "deactivate bob" 0 call DeactivateHome string:bob
 
 round=1
 while [ "$round" -le "$ROUNDS" ]; do
     check "round $round: create mallory" 0 call CreateHome string:"$(record mallory)"
     mal=$(uid_of mallory)
-    hearthd_as_user "$mal" sh -c "mkdir '$R/mallory/w' && cd '$R/mallory/w' && i=0; while [ \$i -lt $N ]; do
-        mkdir d\$i && btrfs subvolume create d\$i/bob >/dev/null && ln -s '$R' s\$i || exit 1; i=\$((i+1)); done" ||
+    check "round $round: activate mallory" 0 call ActivateHome string:mallory string:'{"password":["mallory-pw"]}'
+    hearthd_as_user "$mal" sh -c "chmod 711 '$R/mallory' && mkdir -m 777 '$R/mallory/w' && cd '$R/mallory/w' && i=0; while [ \$i -lt $N ]; do
+        mkdir d\$i && btrfs subvolume create d\$i/bob.homedir >/dev/null && ln -s '$R' s\$i || exit 1; i=\$((i+1)); done" ||
         bad "round $round: mallory could not make her subvolumes"
-    (cd "$R/mallory/w" && exec setpriv --reuid="$mal" --regid="$mal" --clear-groups "$SWAPPER" "$N") &
+    check "round $round: deactivate mallory" 0 call DeactivateHome string:mallory
+    (cd "$R/mallory.homedir/w" && exec setpriv --reuid="$mal" --regid="$mal" --clear-groups "$SWAPPER" "$N") &
     swapper=$!
     hearthd_at_exit "kill $swapper 2>/dev/null"
     sleep 0.3
     call RemoveHome string:mallory >"$HEARTHD_TMP/remove.out" 2>&1
     rc=$?
     kill "$swapper" 2>/dev/null; wait "$swapper" 2>/dev/null
-    if [ -f "$R/bob/secret" ] && grep -q 'secret of bob' "$R/bob/secret"; then
+    if [ -f "$R/bob.homedir/secret" ] && grep -q 'secret of bob' "$R/bob.homedir/secret"; then
         ok "round $round: bob's home survived mallory's removal (rc $rc)"
     else
         bad "round $round: bob's home is gone: $(ls -a "$R" | tr '\n' ' ')"
@@ -58,7 +65,7 @@ while [ "$round" -le "$ROUNDS" ]; do
     fi
     # Her process gone, a second remove (or the first) leaves nothing of hers.
     [ "$rc" -eq 0 ] || check "round $round: remove mallory again" 0 call RemoveHome string:mallory
-    leftovers=$(ls -A "$R" | grep -v '^bob$' || true)
+    leftovers=$(ls -A "$R" | grep -v '^bob.homedir$' || true)
     [ -z "$leftovers" ] && ok "round $round: nothing of mallory left" ||
         bad "round $round: left in the homes' root: $leftovers"
     round=$((round + 1))

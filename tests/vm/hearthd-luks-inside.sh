@@ -12,6 +12,16 @@ hearthd_setup "$BUILDDIR" "$SRCDIR"
 homectl=$HEARTHD_HOMECTL
 MB=1048576
 
+# on_part IMAGE CMD...: CMD with the image's first partition (through a
+# partition-scanning loop device) as its last argument.
+on_part() {
+    _img=$1; shift
+    _l=$(losetup -f --show -P -r "$_img") || return 1
+    udevadm settle 2>/dev/null
+    "$@" "${_l}p1"; _rc=$?
+    losetup -d "$_l"
+    return $_rc
+}
 state_of() { "$homectl" list --no-legend | awk -v u="$1" '$1 == u { print $4 }'; }
 wait_state() { # wait_state USER STATE: the state, within 30 s
     i=0
@@ -30,10 +40,33 @@ JSON
 export NEWPASSWORD=lana-pw PASSWORD=lana-pw
 check "create a LUKS home" 0 "$homectl" create --identity="$HEARTHD_TMP/lana.json"
 check "image made" 0 test -f "$HEARTHD_HOME_ROOT/lana.home"
+# systemd-homed's layout (issue #20): GPT, LUKS2 in its partition, the token.
+sfdisk --dump "$HEARTHD_HOME_ROOT/lana.home" >"$HEARTHD_TMP/dump" 2>&1
+contains "a GPT partition of the home type named lana" "$HEARTHD_TMP/dump" \
+    'type=773f91ef-66d4-49b5-bd83-d683bf40ad16, uuid='
+contains "named after the user" "$HEARTHD_TMP/dump" 'name="lana"'
+contains "from 1 MiB" "$HEARTHD_TMP/dump" 'start=        2048'
+on_part "$HEARTHD_HOME_ROOT/lana.home" cryptsetup luksDump >"$HEARTHD_TMP/luksdump" 2>&1
+grep -qE '^Label:[[:space:]]+lana$' "$HEARTHD_TMP/luksdump" && grep -qE '^Subsystem:[[:space:]]+systemd-home$' "$HEARTHD_TMP/luksdump" &&
+    ok "LUKS2 labelled lana in subsystem systemd-home" || bad "luksDump: $(head -n 12 "$HEARTHD_TMP/luksdump")"
+grep -qE '^  [0-9]+: systemd-homed$' "$HEARTHD_TMP/luksdump" && ! grep -q hearth-identity "$HEARTHD_TMP/luksdump" &&
+    ok "a systemd-homed token, no hearth-identity one" || bad "tokens: $(sed -n '/^Tokens:/,$p' "$HEARTHD_TMP/luksdump")"
+check "inspect after create" 0 "$homectl" inspect --json=short lana
+cp "$HEARTHD_TMP/out" "$HEARTHD_TMP/lana-record.json"
+mid=$(cat /etc/machine-id)
+[ "$(jq -r ".binding[\"$mid\"].luksUuid" "$HEARTHD_TMP/lana-record.json")" = "$(on_part "$HEARTHD_HOME_ROOT/lana.home" cryptsetup luksUUID)" ] &&
+    [ "$(jq -r ".binding[\"$mid\"].partitionUuid" "$HEARTHD_TMP/lana-record.json")" = "$(sfdisk --part-uuid "$HEARTHD_HOME_ROOT/lana.home" 1 | tr A-Z a-z)" ] &&
+    ok "hearthd keeps the bound partition and LUKS UUIDs" || bad "binding: $(jq -c .binding "$HEARTHD_TMP/lana-record.json")"
 [ "$(state_of lana)" = inactive ] && ok "inactive after create" || bad "state after create: $(state_of lana)"
 check "activate" 0 "$homectl" activate lana
 check "mapped" 0 test -e /dev/mapper/home-lana
 check "mounted" 0 mountpoint -q "$HEARTHD_HOME_ROOT/lana"
+[ "$(findmnt -n -o FSROOT "$HEARTHD_HOME_ROOT/lana")" = /lana ] && ok "the home is the directory lana of its file system" ||
+    bad "mount: $(findmnt -n "$HEARTHD_HOME_ROOT/lana")"
+[ "$(blkid -p -s LABEL -o value /dev/mapper/home-lana)" = lana ] &&
+    [ "$(blkid -p -s UUID -o value /dev/mapper/home-lana)" = "$(jq -r ".binding[\"$mid\"].fileSystemUuid" "$HEARTHD_TMP/lana-record.json")" ] &&
+    ok "its file system is labelled lana, with the bound UUID" || bad "file system: $(blkid -p /dev/mapper/home-lana)"
+! findmnt -n -o TARGET | grep -q "^$HEARTHD_RUNTIME_DIR" && ok "no private mount left visible" || bad "mounts: $(findmnt -n -o TARGET | grep hearth)"
 uid=$(awk -F: '$1 == "lana" { print $3 }' "$HEARTHD_RUNTIME_DIR/passwd")
 setpriv --reuid="$uid" --regid="$uid" --clear-groups dd if=/dev/urandom of="$HEARTHD_HOME_ROOT/lana/data.bin" \
     bs=1M count=8 status=none && ok "the user writes to her home" || bad "cannot write as $uid"
@@ -121,8 +154,12 @@ JSON
 check "firstboot: a TPM-sealed first user from a credential" 0 env HEARTH_FIRSTBOOT_PASSWD="$HEARTHD_TMP/no-users" \
     "$homectl" --no-ask-password firstboot --credentials="$HEARTHD_TMP/creds"
 contains "the recovery key is shown once" "$HEARTHD_TMP/out" "ecovery key"
-check "the header alone does not open with the password" 2 sh -c \
-    "printf tina-pw | cryptsetup open --test-passphrase --key-file=- '$HEARTHD_HOME_ROOT/tina.home'"
+check "the header alone does not open with the password" 2 on_part "$HEARTHD_HOME_ROOT/tina.home" sh -c \
+    'printf tina-pw | cryptsetup open --test-passphrase --key-file=- "$0"'
+on_part "$HEARTHD_HOME_ROOT/tina.home" cryptsetup luksDump >"$HEARTHD_TMP/luksdump" 2>&1
+grep -qE '^  [0-9]+: systemd-tpm2$' "$HEARTHD_TMP/luksdump" && grep -qE '^  [0-9]+: systemd-homed$' "$HEARTHD_TMP/luksdump" &&
+    grep -qE '^  [0-9]+: systemd-recovery$' "$HEARTHD_TMP/luksdump" &&
+    ok "systemd-tpm2 and systemd-recovery tokens beside the systemd-homed one" || bad "tokens: $(sed -n '/^Tokens:/,$p' "$HEARTHD_TMP/luksdump")"
 # Nor does anything hold the PIN's hash, to be guessed offline without the
 # TPM (attack-luks2 8a): not the stored record, not what homectl shows root.
 lacks "the stored record of a TPM home holds no password hash" "$HEARTHD_STATE_DIR/tina.identity" hashedPassword

@@ -33,15 +33,101 @@ w() { # w OP EXPECTED_RC JSON [ARGS]
 as_user() { setpriv --reuid="$1" --regid="$1" --clear-groups "${@:2}"; }
 MB=1048576
 sums() { (cd "$1" && find . -name '*.bin' -type f | sort | xargs -r sha256sum); }
+MID=$(cat /etc/machine-id)
+HOME_TYPE=773F91EF-66D4-49B5-BD83-D683BF40AD16
+# on_part IMAGE CMD...: CMD with the image's first partition (the kernel's,
+# through a partition-scanning loop device) as its last argument.
+on_part() {
+    local img=$1 l rc; shift
+    l=$(losetup -f --show -P -r "$img") || return 1
+    udevadm settle 2>/dev/null
+    "$@" "${l}p1"; rc=$?
+    losetup -d "$l"
+    return $rc
+}
+# layout_ok USER IMAGE FSTYPE: systemd-homed's layout (issue #20), as the
+# tools see it: one GPT partition of the home type named after the user from
+# 1 MiB to the last 4 KiB before the backup table; in it LUKS2 labelled
+# with the user's name in subsystem systemd-home, carrying a systemd-homed
+# token and no hearth-identity one; the record binds the UUIDs.
+layout_ok() {
+    local user=$1 img=$2 bytes
+    cp /tmp/out "/tmp/$user-created.json"
+    bytes=$(blockdev --getsize64 "$img" 2>/dev/null || stat -c %s "$img")
+    sfdisk --dump "$img" > /tmp/sfdisk.dump 2>&1
+    local size=$(( ((bytes / 512 - 33) * 512 / 4096 * 4096 - 1048576) / 512 ))
+    [ "$(grep -c ' : start=' /tmp/sfdisk.dump)" = 1 ] &&
+        grep -qi "start= *2048, size= *$size, type=$HOME_TYPE, uuid=[0-9A-F-]*, name=\"$user\"" /tmp/sfdisk.dump &&
+        grep -q '^label: gpt' /tmp/sfdisk.dump && grep -q '^first-lba: 2048' /tmp/sfdisk.dump &&
+        ok "$user: sfdisk shows one GPT partition of the home type named $user, 2048+$size" ||
+        bad "$user: partition table: $(cat /tmp/sfdisk.dump)"
+    [ "$(blkid -p -s PTTYPE -o value "$img")" = gpt ] && ok "$user: blkid sees a GPT" || bad "$user: blkid: $(blkid -p "$img")"
+    on_part "$img" cryptsetup luksDump > /tmp/luksdump 2>&1
+    grep -qE "^Label:[[:space:]]+$user\$" /tmp/luksdump && grep -qE '^Subsystem:[[:space:]]+systemd-home$' /tmp/luksdump &&
+        ok "$user: LUKS2 in the partition labelled $user, subsystem systemd-home" || bad "$user: luksDump: $(head -n 12 /tmp/luksdump)"
+    grep -qE '^  [0-9]+: systemd-homed$' /tmp/luksdump && ! grep -q hearth-identity /tmp/luksdump &&
+        ok "$user: a systemd-homed token, no hearth-identity one" || bad "$user: tokens: $(sed -n '/^Tokens:/,/^Digests:/p' /tmp/luksdump)"
+    grep -qE '^Metadata area:[[:space:]]+4194304' /tmp/luksdump && ok "$user: 4 MiB of LUKS2 metadata, as homed" ||
+        bad "$user: $(grep 'Metadata area' /tmp/luksdump)"
+    local puuid luuid
+    puuid=$(sfdisk --part-uuid "$img" 1 | tr A-Z a-z)
+    luuid=$(awk '$1 == "UUID:" { print $2 }' /tmp/luksdump)
+    [ "$(jq -r ".binding[\"$MID\"].partitionUuid" /tmp/out)" = "$puuid" ] &&
+        [ "$(jq -r ".binding[\"$MID\"].luksUuid" /tmp/out)" = "$luuid" ] &&
+        [ "$(jq -r ".binding[\"$MID\"].imagePath" /tmp/out)" = "$img" ] &&
+        [ "$(jq -r ".binding[\"$MID\"].fileSystemType" /tmp/out)" = "$3" ] &&
+        [ "$(jq -r '.luksUuid // .partitionUuid // .fileSystemUuid // "none"' /tmp/out)" = none ] &&
+        ok "$user: the binding names partition, LUKS volume, image and file system type (none of it signed)" ||
+        bad "$user: binding $(jq -c ".binding" /tmp/out), partition $puuid, LUKS $luuid"
+}
+# table_ok USER IMAGE: after a resize, the partition fills the image by
+# homed's rule and libfdisk finds nothing wrong (backup table at the end,
+# protective MBR's size).
+table_ok() {
+    local bytes size
+    bytes=$(stat -c %s "$2")
+    size=$(( ((bytes / 512 - 33) * 512 / 4096 * 4096 - 1048576) / 512 ))
+    sfdisk --verify "$2" > /tmp/verify 2>&1
+    [ "$(sfdisk --json "$2" | jq '.partitiontable.partitions[0].size')" = "$size" ] && grep -q 'No errors detected' /tmp/verify &&
+        ! grep -qi 'mismatch\|not on the end' /tmp/verify && ok "$1: the partition follows the image ($((size / 2048))M), the table is sound" ||
+        bad "$1: table after resize: $(sfdisk --dump "$2") $(cat /tmp/verify)"
+}
+# mounted_ok USER FSTYPE: the active home is the directory USER of a file
+# system labelled USER whose UUID is the bound one; no private mount shows.
+mounted_ok() {
+    local user=$1
+    [ "$(findmnt -n -o FSROOT "/home/$user")" = "/$user" ] && ok "$user: the home is the directory /$user of its file system" ||
+        bad "$user: mount: $(findmnt -n "/home/$user")"
+    [ "$(blkid -p -s LABEL -o value "/dev/mapper/home-$user")" = "$user" ] &&
+        [ "$(blkid -p -s TYPE -o value "/dev/mapper/home-$user")" = "$2" ] && ok "$user: $2 labelled $user" ||
+        bad "$user: file system: $(blkid -p "/dev/mapper/home-$user")"
+    [ "$(blkid -p -s UUID -o value "/dev/mapper/home-$user")" = "$(jq -r ".binding[\"$MID\"].fileSystemUuid" "/tmp/$user-created.json")" ] &&
+        ok "$user: its UUID is the bound fileSystemUuid" || bad "$user: UUID $(blkid -p -s UUID -o value "/dev/mapper/home-$user")"
+    ! findmnt -n -o TARGET | grep -q '^/run/hearth' && ok "$user: no private mount left" || bad "mounts: $(findmnt -n -o TARGET | grep /run/hearth)"
+    # As homed stores it: nobody's on disk, hers through the ID-mapped
+    # mount; another home UID's file shows as no one's.
+    local uid; uid=$(jq -r .uid "/tmp/$user-created.json")
+    mkdir -p /tmp/raw && mount "/dev/mapper/home-$user" /tmp/raw
+    touch "/tmp/raw/$user/.other-home" && chown 60500:60500 "/tmp/raw/$user/.other-home"
+    [ "$(stat -c %u:%g "/tmp/raw/$user" "/tmp/raw/$user/.identity" | sort -u)" = 65534:65534 ] &&
+        [ "$(stat -c %u:%g "/home/$user" "/home/$user/.identity" | sort -u)" = "$uid:$uid" ] &&
+        findmnt -n -o VFS-OPTIONS "/home/$user" | grep -q idmapped &&
+        ok "$user: stored as nobody, shown as UID $uid through an ID-mapped mount" ||
+        bad "$user: on disk $(stat -c %u:%g "/tmp/raw/$user"), shown $(stat -c %u:%g "/home/$user"), $(findmnt -n -o VFS-OPTIONS "/home/$user")"
+    [ "$(stat -c %u "/home/$user/.other-home")" = 65534 ] && ok "$user: another home UID's file is no one's in her home" ||
+        bad "$user: 60500's file shows as $(stat -c %u "/home/$user/.other-home")"
+    rm -f "/tmp/raw/$user/.other-home"; umount /tmp/raw
+}
 
 # ---- btrfs inside: create, activate, data, deactivate, again -----------------------
 A="$(rec alice 60100 btrfs $((300 * MB)))"
 w create 0 "$(rec alice 60100 btrfs $((300 * MB)) "\"realName\":\"Alice Liddell\",\"emailAddress\":\"alice@example.org\",$(pw '"pw1"')")"
 cp /tmp/out /tmp/alice-created.json
+layout_ok alice /home/alice.home btrfs
 # The header tells a thief nothing: the record in it is encrypted.
-token_id() { cryptsetup luksDump "$1" | awk '/^Tokens:/ { t = 1 } t && /hearth-identity/ { sub(":", "", $1); print $1; exit }'; }
+token_id() { on_part "$1" cryptsetup luksDump | awk '/^Tokens:/ { t = 1 } t && /systemd-homed/ { sub(":", "", $1); print $1; exit }'; }
 tid=$(token_id /home/alice.home)
-cryptsetup token export --token-id "$tid" /home/alice.home > /tmp/token.json 2>/dev/null
+on_part /home/alice.home cryptsetup token export --token-id "$tid" > /tmp/token.json 2>/dev/null
 grep -q '"iv":' /tmp/token.json && ! grep -qE 'alice|Liddell|example\.org|\$y\$|hashedPassword' /tmp/token.json &&
     ok "token export shows no name, e-mail or hash" || bad "the header's record is readable: $(cat /tmp/token.json)"
 [ "$(stat -c %a:%u /home/alice.home)" = 600:0 ] && ok "image 0600 root" || bad "image mode $(stat -c %a:%u /home/alice.home)"
@@ -51,8 +137,14 @@ grep -q '"signature":\[' /tmp/out && ok "record signed" || bad "record unsigned"
 # Larger than /home (3G) can hold: refused before anything is written (#18 item 7).
 w create 12 "$(rec huge 60107 btrfs $((5000 * MB)) "$(pw '"h"')")"
 [ ! -e /home/huge.home ] && [ -z "$(ls -A /home | grep hearth)" ] && ok "nothing left of the refused create" || bad "left: $(ls -A /home)"
+# The file system must be the one bound at create (as homed checks it).
+w activate 18 "$(rec alice 60100 btrfs $((300 * MB)) "\"fileSystemUuid\":\"00000000-0000-4000-8000-000000000000\",$(pw '"pw1"')")"
+grep -q "not the record's fileSystemUuid" /tmp/err && [ ! -e /dev/mapper/home-alice ] && ! mountpoint -q /home/alice &&
+    ok "another file system UUID: refused, nothing left mapped" || bad "fileSystemUuid: $(cat /tmp/err)"
 w activate 0 "$(rec alice 60100 btrfs $((300 * MB)) "$(pw '"pw1"')")"
 findmnt -n -o FSTYPE,OPTIONS /home/alice | grep -q 'btrfs.*nosuid.*nodev' && ok "mounted nosuid,nodev" || bad "mount: $(findmnt -n /home/alice)"
+mounted_ok alice btrfs
+[ "$(stat -c %i /home/alice)" = 256 ] && ok "alice: on btrfs the home is a subvolume, as homed makes it" || bad "inode $(stat -c %i /home/alice)"
 [ "$(stat -c %u:%a /home/alice)" = 60100:700 ] && ok "top dir owned by user, 0700" || bad "top: $(stat -c %u:%a /home/alice)"
 [ -f /home/alice/.profile ] && [ -f /home/alice/.identity ] && ok "skel and ~/.identity present" || bad "skel/.identity missing"
 for i in 1 2 3; do as_user 60100 dd if=/dev/urandom of=/home/alice/data$i.bin bs=1M count=10 status=none; done
@@ -73,21 +165,20 @@ cmp -s <(sums /home/alice) /tmp/alice.sums && ok "data intact after reopen" || b
 grep -q "ignoring it" /tmp/err && [ -f /home/alice/.identity ] && [ ! -L /home/alice/.identity ] &&
     [ "$(stat -c %u /home/alice/.identity)" = 60100 ] && ok "a symlink at ~/.identity: ignored, logged, rewritten" ||
     bad "symlink at ~/.identity: $(ls -l /home/alice/.identity) $(cat /tmp/err)"
-# A FIFO there must not hang activation; and a home made before the header's
-# record was encrypted (a clear-text token) opens and is converted.
+# A FIFO there must not hang activation; an older record in the header is
+# brought up to date at activation, and stays encrypted.
 as_user 60100 sh -c 'rm -f /home/alice/.identity && mkfifo /home/alice/.identity'
 w deactivate 0 "$A"
-jq -c '{type: "hearth-identity", keyslots: [], record: del(.binding, .status, .secret)}' /tmp/alice-created.json > /tmp/legacy.json
-cryptsetup token import --token-id "$tid" --token-replace --json-file /tmp/legacy.json /home/alice.home
-cryptsetup token export --token-id "$tid" /home/alice.home | grep -q '"userName":"alice"' && ok "clear-text token in place" || bad "legacy token not imported"
-printf '%s' "$(rec alice 60100 btrfs $((300 * MB)) "$(pw '"pw1"')")" | timeout 120 "$work" activate > /tmp/out 2> /tmp/err
+on_part /home/alice.home cryptsetup token export --token-id "$tid" > /tmp/token-before.json
+printf '%s' "$(rec alice 60100 btrfs $((300 * MB)) "\"lastChangeUSec\":$(($(date +%s) * 1000000)),$(pw '"pw1"')")" |
+    timeout 120 "$work" activate > /tmp/out 2> /tmp/err
 rc=$?
-[ $rc = 0 ] && ok "activate with a FIFO at ~/.identity and a clear-text token → 0" || bad "activate → $rc: $(cat /tmp/err)"
+[ $rc = 0 ] && ok "activate with a FIFO at ~/.identity and an older record in the header → 0" || bad "activate → $rc: $(cat /tmp/err)"
 [ -f /home/alice/.identity ] && grep -q '"userName":"alice"' /home/alice/.identity && ok "the FIFO was replaced by the record" ||
     bad "~/.identity: $(ls -l /home/alice/.identity)"
-cryptsetup token export --token-id "$(token_id /home/alice.home)" /home/alice.home > /tmp/token.json 2>/dev/null
-grep -q '"iv":' /tmp/token.json && ! grep -q 'alice' /tmp/token.json && ok "the clear-text token was encrypted at activation" ||
-    bad "token after activation: $(cat /tmp/token.json)"
+on_part /home/alice.home cryptsetup token export --token-id "$(token_id /home/alice.home)" > /tmp/token.json 2>/dev/null
+grep -q '"iv":' /tmp/token.json && ! grep -q 'alice' /tmp/token.json && ! cmp -s /tmp/token.json /tmp/token-before.json &&
+    ok "the header's record was rewritten at activation, encrypted" || bad "token after activation: $(cat /tmp/token.json)"
 # A signed copy she kept in ~/.identity (hers to write), newer than the
 # stored record but changing what only an administrator may (memberOf), is
 # not adopted: she cannot bring back a group taken from her.
@@ -133,10 +224,12 @@ sums /home/alice > /tmp/alice.sums
 # ---- grow and shrink, btrfs online -------------------------------------------------
 w resize 0 "$(rec alice 60100 btrfs $((450 * MB)) "$(pw '"pw1"')")"
 [ "$(stat -c %s /home/alice.home)" = $((450 * MB)) ] && ok "image grown" || bad "image $(stat -c %s /home/alice.home)"
+table_ok alice /home/alice.home
 size=$(df -B1M --output=size /home/alice | tail -1 | tr -d ' ')
 [ "$size" -gt 400 ] && ok "btrfs grew online (${size}M)" || bad "btrfs size ${size}M"
 w resize 0 "$(rec alice 60100 btrfs $((320 * MB)) "$(pw '"pw1"')")"
 [ "$(stat -c %s /home/alice.home)" = $((320 * MB)) ] && ok "image shrunk" || bad "image $(stat -c %s /home/alice.home)"
+table_ok alice /home/alice.home
 cmp -s <(sums /home/alice) /tmp/alice.sums && ok "data intact after grow and shrink" || bad "data changed by resize"
 w resize 16 "$(rec alice 60100 btrfs $((100 * MB)) "$(pw '"pw1"')")"
 w resize 12 "$(rec alice 60100 btrfs $((5000 * MB)) "$(pw '"pw1"')")"
@@ -149,29 +242,38 @@ avail=$(df -B1 --output=avail /home | tail -1 | tr -d ' ')
 w resize 0 "$(rec alice 60100 btrfs $((320 * MB)) "$(pw '"pw1"')")" --size=min
 small=$(stat -c %s /home/alice.home)
 [ "$small" -lt "$grown" ] && [ "$small" -ge $((256 * MB)) ] && ok "--size=min shrank to $((small / MB))M" || bad "--size=min: $((small / MB))M"
+table_ok alice /home/alice.home
 cmp -s <(sums /home/alice) /tmp/alice.sums && ok "data intact after min/max" || bad "data changed by min/max"
 w deactivate 0 "$A"
 
 # ---- ext4 inside: grow online, shrink offline ------------------------------------------
 B="$(rec bob 60101 ext4 $((200 * MB)))"
 w create 0 "$(rec bob 60101 ext4 $((200 * MB)) "$(pw '"bpw"')")"
+layout_ok bob /home/bob.home ext4
 w activate 0 "$(rec bob 60101 ext4 $((200 * MB)) "$(pw '"bpw"')")"
+mounted_ok bob ext4
+# ext4's lost+found is at the file system's root, outside her home.
+[ ! -e /home/bob/lost+found ] && debugfs -R 'ls /' /dev/mapper/home-bob 2>/dev/null | grep -q 'lost+found' &&
+    ok "bob: lost+found is in the file system, not in his home" || bad "bob: $(ls -la /home/bob)"
 as_user 60101 dd if=/dev/urandom of=/home/bob/x.bin bs=1M count=50 status=none
 sums /home/bob > /tmp/bob.sums
+before=$(df -B1M --output=size /home/bob | tail -1 | tr -d ' ')
 w resize 0 "$(rec bob 60101 ext4 $((300 * MB)) "$(pw '"bpw"')")"
 size=$(df -B1M --output=size /home/bob | tail -1 | tr -d ' ')
-[ "$size" -gt 250 ] && ok "ext4 grew online (${size}M)" || bad "ext4 size ${size}M"
+# 100M more image: all of it but ext4's metadata for it reaches the file system.
+[ "$size" -ge $((before + 80)) ] && ok "ext4 grew online (${before}M → ${size}M)" || bad "ext4 size ${before}M → ${size}M"
 w resize 13 "$(rec bob 60101 ext4 $((150 * MB)) "$(pw '"bpw"')")"
 w deactivate 0 "$B"
 w resize 0 "$(rec bob 60101 ext4 $((150 * MB)) "$(pw '"bpw"')")"
 [ "$(stat -c %s /home/bob.home)" = $((150 * MB)) ] && ok "ext4 shrunk offline" || bad "image $(stat -c %s /home/bob.home)"
+table_ok bob /home/bob.home
 w activate 0 "$(rec bob 60101 ext4 $((150 * MB)) "$(pw '"bpw"')")"
 cmp -s <(sums /home/bob) /tmp/bob.sums && ok "ext4 data intact" || bad "ext4 data changed"
 w deactivate 0 "$B"
 
 # ---- a home active across an upgrade, under the old name hearth-<user> ---------------------
-loop=$(losetup -f --show /home/bob.home)
-printf bpw | cryptsetup open --type luks2 --key-file=- "$loop" hearth-bob && mount /dev/mapper/hearth-bob /home/bob
+loop=$(losetup -f --show -o 1048576 --sizelimit $(( $(sfdisk --json /home/bob.home | jq '.partitiontable.partitions[0].size') * 512 )) /home/bob.home)
+printf bpw | cryptsetup open --type luks2 --key-file=- "$loop" hearth-bob && mount /dev/mapper/hearth-bob /mnt && mount --bind /mnt/bob /home/bob && umount -l /mnt
 w activate 19 "$(rec bob 60101 ext4 $((150 * MB)) "$(pw '"bpw"')")"
 w deactivate 0 "$B"
 [ ! -e /dev/mapper/hearth-bob ] && ! mountpoint -q /home/bob && ok "old-name mapping deactivated" || bad "old-name mapping left"
@@ -194,9 +296,18 @@ dmsetup remove hearth-pool-home
 
 # ---- xfs cannot shrink -----------------------------------------------------------------
 w create 0 "$(rec carol 60102 xfs $((400 * MB)) "$(pw '"cpw"')")"
+layout_ok carol /home/carol.home xfs
+w activate 0 "$(rec carol 60102 xfs $((400 * MB)) "$(pw '"cpw"')")"
+mounted_ok carol xfs
+before=$(df -B1M --output=size /home/carol | tail -1 | tr -d ' ')
+w resize 0 "$(rec carol 60102 xfs $((420 * MB)) "$(pw '"cpw"')")"
+size=$(df -B1M --output=size /home/carol | tail -1 | tr -d ' ')
+[ "$size" -ge $((before + 16)) ] && ok "xfs grew online through the home's mount (${before}M → ${size}M)" ||
+    bad "xfs size ${before}M → ${size}M"
+w deactivate 0 "$(rec carol 60102 xfs $((420 * MB)))"
 w resize 17 "$(rec carol 60102 xfs $((360 * MB)) "$(pw '"cpw"')")"
 grep -q "xfs cannot shrink" /tmp/err && ok "xfs shrink refusal explained" || bad "message: $(cat /tmp/err)"
-w remove 0 "$(rec carol 60102 xfs $((400 * MB)))"
+w remove 0 "$(rec carol 60102 xfs $((420 * MB)))"
 
 # ---- SIGKILL during passwd and resize: the home still opens, data intact -------------------
 ITER=100000 # slow enough for the kills below to land inside passwd, cheap enough for the suite
@@ -304,8 +415,15 @@ grep -q "wipe" /tmp/err && ok "refusal names --wipe" || bad "message: $(cat /tmp
 [ "$(blkid -p -s TYPE -o value "$dev")" = ext4 ] && ok "unmounted ext4 kept" || bad "ext4 gone: $(blkid -p "$dev")"
 w create 0 "$(E "$(pw '"epw"')")" --wipe
 cp /tmp/out /tmp/erin.rec
+# A whole disk gets a GPT, as homed partitions the disks it formats; the
+# kernel sees the partition.
+layout_ok erin "$dev" ext4
+udevadm settle 2>/dev/null
+[ -b "${dev}1" ] && [ "$(blkid -p -s TYPE -o value "${dev}1")" = crypto_LUKS ] && ok "erin: the kernel shows ${dev}1, LUKS" ||
+    bad "erin: ${dev}1: $(lsblk "$dev")"
 w activate 0 "$(E "$(pw '"epw"')")"
 mountpoint -q /home/erin && ok "block device home mounted" || bad "block home not mounted"
+mounted_ok erin ext4
 echo erin-data > /home/erin/e.txt
 # … another user's active home …
 w create 13 "$(F "$(pw '"fpw"')")"
@@ -324,19 +442,30 @@ w deactivate 0 "$(E)"
 rm /var/lib/hearth/erin.identity
 # Remove refuses a volume in use (attack on #18): opened by hand under
 # another name and mounted, or held open by a process.
-printf epw | cryptsetup open --type luks2 --key-file=- "$dev" rescue && mkdir -p /mnt/rescue && mount /dev/mapper/rescue /mnt/rescue
+printf epw | cryptsetup open --type luks2 --key-file=- "${dev}1" rescue && mkdir -p /mnt/rescue && mount /dev/mapper/rescue /mnt/rescue
 w remove 13 "$(E)"
 grep -q "/dev/mapper/rescue" /tmp/err && ok "refusal names the mapping" || bad "message: $(cat /tmp/err)"
-cryptsetup isLuks "$dev" && [ "$(cat /mnt/rescue/e.txt 2>/dev/null)" = erin-data ] && ok "the open volume was left alone" ||
+cryptsetup isLuks "${dev}1" && [ "$(cat /mnt/rescue/erin/e.txt 2>/dev/null)" = erin-data ] && ok "the open volume was left alone" ||
     bad "remove wiped an open volume"
 umount /mnt/rescue; cryptsetup close rescue
+# Opened by hand through a loop device over the partition, as homed opens it.
+loop=$(losetup -f --show -o 1048576 --sizelimit $(( $(sfdisk --json "$dev" | jq '.partitiontable.partitions[0].size') * 512 )) "$dev")
+w remove 13 "$(E)"
+grep -q "loop device $loop" /tmp/err && ok "refusal names the loop device over the partition" || bad "message: $(cat /tmp/err)"
+losetup -d "$loop"
 sleep 600 < "$dev" & holder=$!
 w remove 13 "$(E)"
 kill $holder; wait $holder 2>/dev/null
-cryptsetup isLuks "$dev" && ok "a volume held open was left alone" || bad "remove wiped a volume held open"
+cryptsetup isLuks "${dev}1" && ok "a volume held open was left alone" || bad "remove wiped a volume held open"
 w remove 0 "$(E)"
-[ -z "$(head -c 1048576 "$dev" | tr -d '\0' | head -c 1)" ] && ok "header wiped on remove" || bad "header not wiped"
-! cryptsetup isLuks "$dev" && ok "no LUKS left on the device" || bad "still LUKS"
+zeros() { [ -z "$(dd if="$dev" bs=512 skip="$1" count="$2" status=none | tr -d '\0' | head -c 1)" ]; }
+sectors=$(blockdev --getsz "$dev")
+zeros 0 34 && zeros 2048 32768 && zeros $((sectors - 33)) 33 && ok "table (both copies) and LUKS2 header wiped on remove" ||
+    bad "header not wiped"
+! cryptsetup isLuks "$dev" && [ -z "$(blkid -p "$dev")" ] && [ -z "$(sfdisk --dump "$dev" 2>/dev/null | grep start=)" ] &&
+    ok "no LUKS, no partition table left on the device" || bad "still: $(blkid -p "$dev") $(sfdisk --dump "$dev" 2>&1)"
+udevadm settle 2>/dev/null
+[ ! -b "${dev}1" ] && ok "the kernel dropped the partition" || bad "${dev}1 still there"
 mkfs.ext4 -q "$dev"
 w remove 25 "$(E)"
 [ "$(blkid -p -s TYPE -o value "$dev")" = ext4 ] && ok "remove left a foreign ext4 alone" || bad "ext4 wiped by remove"
@@ -376,8 +505,9 @@ print(headers, *found)
 PY
 slot_block() { # slot_block IMAGE OUT: the first 4 KiB of the image's (one) keyslot area
     local at
-    at=$(cryptsetup luksDump "$1" | sed -n 's/.*Area offset: *\([0-9]*\).*/\1/p' | head -n 1)
-    dd if="$1" of="$2" bs=4096 skip=$((at / 4096)) count=1 status=none
+    at=$(on_part "$1" cryptsetup luksDump | sed -n 's/.*Area offset: *\([0-9]*\).*/\1/p' | head -n 1)
+    [ -n "$at" ] || { bad "no keyslot area in $1"; return 1; }
+    on_part "$1" sh -c 'dd if="$2" of="$0" bs=4096 skip=$(($1 / 4096)) count=1 status=none' "$2" "$at"
 }
 carve() { sync; echo 3 > /proc/sys/vm/drop_caches; python3 /tmp/carve.py "$dev" "$@"; }
 mkfs.btrfs -q -f "$dev" > /dev/null
@@ -386,7 +516,8 @@ C() { rec cora 60109 ext4 $((100 * MB)) "${1:-}"; }
 HEARTH_HOME_ROOT=/mnt/bhome w create 0 "$(C "$(pw '"leaked-old"')")"
 lsattr /mnt/bhome/cora.home | cut -d' ' -f1 | grep -q C && ok "the image has no copy-on-write (lsattr: C)" ||
     bad "the image copies on write: $(lsattr /mnt/bhome/cora.home)"
-uuid=$(cryptsetup luksUUID /mnt/bhome/cora.home)
+uuid=$(on_part /mnt/bhome/cora.home cryptsetup luksUUID)
+[ -n "$uuid" ] || bad "no LUKS2 UUID in cora's image"
 slot_block /mnt/bhome/cora.home /tmp/old-slot
 HEARTH_HOME_ROOT=/mnt/bhome w passwd 0 "$(C '"secret":{"password":["leaked-old"],"newPassword":["cora-new"]}')"
 slot_block /mnt/bhome/cora.home /tmp/new-slot

@@ -612,6 +612,14 @@ consistent "after the refused creates over its devices"
 w create 0 "$(rec $((300 * MB)) "$PW")"
 check "alice's volume: 19 extents (300M rounded up), marked LUKS" \
     test "$(st '(vol("alice")["size"], vol("alice")["luks"])')" = "($((19 * ESB)), True)"
+# systemd-homed's layout but for the GPT: a pool volume is no disk to
+# carry a partition table (homed opens LUKS2 on a whole device too).
+cryptsetup luksDump /dev/mapper/hearth-pool-alice > luksdump.txt 2>&1
+grep -qE '^Label:[[:space:]]+alice$' luksdump.txt && grep -qE '^Subsystem:[[:space:]]+systemd-home$' luksdump.txt &&
+    grep -qE '^  [0-9]+: systemd-homed$' luksdump.txt && ! grep -q hearth-identity luksdump.txt &&
+    ok "the pool volume holds LUKS2 directly: label alice, subsystem systemd-home, a systemd-homed token" ||
+    bad "pool volume's header: $(head -n 12 luksdump.txt) $(sed -n '/^Tokens:/,$p' luksdump.txt)"
+check "no partition table on the pool volume" test -z "$(blkid -p -s PTTYPE -o value /dev/mapper/hearth-pool-alice)"
 # Nor over a pool volume reached by another of its names (/dev/dm-N), even
 # with --wipe: alice's, closed, has no holders, and --wipe would erase its
 # LUKS header as any other signature.
@@ -621,6 +629,7 @@ refused "$alice_dm" "is the extent pool's volume alice" --wipe
 check "alice's volume still holds her LUKS header" cryptsetup isLuks /dev/mapper/hearth-pool-alice
 w activate 0 "$(rec $((300 * MB)) "$PW")"
 check "alice's home is mounted" mountpoint -q /home/alice
+check "alice's home is the directory alice of its file system" test "$(findmnt -n -o FSROOT /home/alice)" = /alice
 expect 1 "removing the volume of an active home is refused" remove alice
 grep -q "in use" err.txt && ok "refusal says in use" || bad "remove in use: $(< err.txt)"
 : > "$work/sums"

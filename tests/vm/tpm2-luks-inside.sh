@@ -43,16 +43,28 @@ w() { # w OP EXPECTED_RC JSON
     if [ "$rc" = "$want" ]; then ok "$op → $rc ($(tail -n 1 /tmp/err))"; else bad "$op → $rc, expected $want: $(tail -n 3 /tmp/err)"; fi
 }
 lockout_counter() { tpm2_getcap properties-variable | awk -F: '/TPM2_PT_LOCKOUT_COUNTER/ { gsub(/ /, "", $2); print $2 }'; }
-keyslots() { cryptsetup luksDump "$1" | awk '/^Keyslots:/ { k = 1; next } /^Tokens:/ { k = 0 } k && /^ +[0-9]+: luks2/' | wc -l; }
+# on_part IMAGE CMD...: CMD with the image's GPT partition (a loop device
+# over it, as hearth-work and homed attach it) as its last argument.
+on_part() {
+    local img=$1 l rc; shift
+    l=$(losetup -f --show -o 1048576 --sizelimit $(( $(sfdisk --json "$img" | jq '.partitiontable.partitions[0].size') * 512 )) "$img") || return 1
+    "$@" "$l"; rc=$?
+    losetup -d "$l"
+    return $rc
+}
+keyslots() { on_part "$1" cryptsetup luksDump | awk '/^Keyslots:/ { k = 1; next } /^Tokens:/ { k = 0 } k && /^ +[0-9]+: luks2/' | wc -l; }
 opens_with() { # opens_with PASSPHRASE: the header alone, no TPM
-    printf '%s' "$1" | cryptsetup open --test-passphrase --key-file=- /home/alice.home 2>/dev/null
+    printf '%s' "$1" | on_part /home/alice.home cryptsetup open --test-passphrase --key-file=- 2>/dev/null
 }
 
 # ---- create, activate, data -------------------------------------------------------
 w create 0 "$(rec alice 60200 "\"secret\":{\"password\":[\"alice-pw\"],\"recoveryKey\":[\"$RK\"]}")"
 A="$(rec alice 60200)"
-cryptsetup luksDump /home/alice.home > /tmp/dump
+on_part /home/alice.home cryptsetup luksDump > /tmp/dump
 grep -q "systemd-tpm2" /tmp/dump && ok "systemd-tpm2 token in the header" || bad "no systemd-tpm2 token: $(cat /tmp/dump)"
+grep -qE '^  [0-9]+: systemd-homed$' /tmp/dump && ! grep -q hearth-identity /tmp/dump &&
+    ok "beside the systemd-homed token, in systemd-homed's layout" || bad "tokens: $(sed -n '/^Tokens:/,$p' /tmp/dump)"
+grep -q 'name="alice"' <(sfdisk --dump /home/alice.home) && ok "in the GPT partition named alice" || bad "$(sfdisk --dump /home/alice.home)"
 grep -q "systemd-recovery" /tmp/dump && ok "systemd-recovery token in the header" || bad "no systemd-recovery token"
 ! opens_with alice-pw && ok "the header alone does not open with the password" || bad "the password opens the header"
 opens_with "$RK" && ok "the recovery key opens the header alone" || bad "the recovery key does not open the header"
@@ -176,9 +188,9 @@ tpm2_dictionarylockout -Q -c
 # ---- passwd opened with the recovery key (PIN forgotten): a new key sealed, no TPM try -------------
 w passwd 0 "$(rec alice 60200 "\"secret\":{\"password\":[\"$RK\"],\"newPassword\":[\"alice-rk\"]}")"
 [ "$(lockout_counter)" = 0x0 ] && ok "passwd with the recovery key cost no TPM try" || bad "lockout counter: $(lockout_counter)"
-[ "$(cryptsetup luksDump /home/alice.home | grep -c systemd-tpm2)" = 1 ] && [ "$(keyslots /home/alice.home)" = 2 ] &&
+[ "$(on_part /home/alice.home cryptsetup luksDump | grep -c systemd-tpm2)" = 1 ] && [ "$(keyslots /home/alice.home)" = 2 ] &&
     ok "one TPM2 token and keyslot, the recovery keyslot: the old TPM keyslot is gone" ||
-    bad "header after passwd: $(cryptsetup luksDump /home/alice.home)"
+    bad "header after passwd: $(on_part /home/alice.home cryptsetup luksDump)"
 ! opens_with alice-rk && opens_with "$RK" && ok "no password keyslot; the recovery key still opens" || bad "keyslots after passwd"
 w activate 0 "$(rec alice 60200 "$(pw '"alice-rk"')")"
 [ "$(sha256sum < /home/alice/data.bin)" = "$sum" ] && ok "the new PIN opens through the TPM: data intact" || bad "data"
@@ -194,7 +206,7 @@ w deactivate 0 "$A"
 
 # ---- lockout -----------------------------------------------------------------------
 w create 0 "$(rec bob 60201 "\"tpm2KeepPassword\":true,\"secret\":{\"password\":[\"bob-pw\"]}")"
-printf '%s' bob-pw | cryptsetup open --test-passphrase --key-file=- /home/bob.home 2>/dev/null &&
+printf '%s' bob-pw | on_part /home/bob.home cryptsetup open --test-passphrase --key-file=- 2>/dev/null &&
     ok "tpm2KeepPassword: the password keyslot is there" || bad "no password keyslot with tpm2KeepPassword"
 grep -q hashedPassword /tmp/out && ok "and the record keeps the password's hash (the keyslot is as good)" ||
     bad "tpm2KeepPassword: no hash in the record"

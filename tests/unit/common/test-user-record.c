@@ -262,6 +262,12 @@ static const BadRecord bad[] = {
             "luksCipherMode: must be 1 to 64 characters of A-Z, a-z, 0-9, '-', '_', '.', ':'"),
         BAD_MADE(make_huge_token, -EINVAL,
                  "luksCipher: must be 1 to 64 characters of A-Z, a-z, 0-9, '-', '_', '.', ':'"),
+        BAD(REC "\"luksUuid\":\"f0c3-1\"}", "luksUuid: must be a UUID (8-4-4-4-12 hexadecimal digits)"),
+        BAD(REC "\"partitionUuid\":\"5a949d13-1b8c-414d-9e58-8281937a43bg\"}",
+            "partitionUuid: must be a UUID (8-4-4-4-12 hexadecimal digits)"),
+        BAD(REC "\"fileSystemUuid\":\"5a949d131-b8c-414d-9e58-8281937a43b9\"}",
+            "fileSystemUuid: must be a UUID (8-4-4-4-12 hexadecimal digits)"),
+        BAD(REC "\"luksUuid\":7}", "luksUuid: must be a string"),
         BAD(REC "\"luksExtraMountOptions\":\"a, b\"}",
             "luksExtraMountOptions: must be a comma-separated list without spaces"),
         BAD_MADE(make_huge_real_name, -EINVAL, "realName: must be at most 1024 bytes"),
@@ -537,7 +543,10 @@ static void test_full_record(void **state) {
                 "\"skeletonDirectory\":\"/etc/skel\","
                 "\"privileged\":{\"hashedPassword\":[\"$y$j9T$salt$hash\",\"$6$salt$hash\"]},"
                 "\"perMachine\":[{\"matchMachineId\":\"" OTHER "\",\"shell\":\"/bin/sh\"}],"
-                "\"binding\":{\"" OTHER "\":{\"uid\":60200}},"
+                "\"binding\":{\"" OTHER "\":{\"uid\":60200,\"luksUuid\":\"00000000-0000-4000-8000-000000000000\"},"
+                "\"" MID "\":{\"luksUuid\":\"7e6a5db3-8891-43c6-a4e4-3f5f2a15785e\","
+                "\"partitionUuid\":\"5A949D131B8C414D9E588281937A43B9\","
+                "\"fileSystemUuid\":\"c5218c75-c4f2-4d4e-bcff-73227d020c9f\"}},"
                 "\"status\":{\"" MID "\":{\"state\":\"inactive\"}},"
                 "\"signature\":[{\"data\":\"c2ln\",\"key\":\"-----BEGIN PUBLIC KEY-----\"}],"
                 "\"secret\":{\"password\":[\"correct horse\",\"battery staple\"]}}";
@@ -556,6 +565,10 @@ static void test_full_record(void **state) {
         assert_string_equal(rec->file_system_type, "btrfs");
         assert_int_equal(rec->uid, 60100); /* so is the binding */
         assert_int_equal(rec->gid, 60101);
+        /* This machine's binding applies: which volume is the home's. */
+        assert_string_equal(rec->luks_uuid, "7e6a5db3-8891-43c6-a4e4-3f5f2a15785e");
+        assert_string_equal(rec->partition_uuid, "5A949D131B8C414D9E588281937A43B9");
+        assert_string_equal(rec->file_system_uuid, "c5218c75-c4f2-4d4e-bcff-73227d020c9f");
         assert_non_null(rec->member_of);
         assert_string_equal(rec->member_of[0], "wheel");
         assert_string_equal(rec->member_of[1], "audio");
@@ -906,6 +919,34 @@ static void test_strip_secret(void **state) {
         user_record_free(rec);
 }
 
+/* What a record that travels between machines may not have (homed's
+ * USER_RECORD_LOAD_EMBEDDED): a binding, a status, secrets. */
+static void test_unportable(void **state) {
+        static const struct {
+                const char *json;
+                const char *section;
+        } cases[] = {
+                { "{\"userName\":\"f\",\"privileged\":{\"hashedPassword\":[\"$y$a$b\"]},\"perMachine\":[],"
+                  "\"signature\":[]}", NULL },
+                { "{\"userName\":\"f\",\"binding\":{}}", "binding" },
+                { "{\"userName\":\"f\",\"binding\":{\"fedcba9876543210fedcba9876543210\":{\"uid\":60100}}}", "binding" },
+                { "{\"userName\":\"f\",\"status\":{}}", "status" },
+                { "{\"userName\":\"f\",\"secret\":{\"password\":[\"x\"]}}", "secret" },
+        };
+        (void) state;
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                UserRecord *rec = parse_ok(cases[i].json);
+                const char *got = user_record_unportable_section(rec);
+                if (cases[i].section)
+                        assert_string_equal(got, cases[i].section);
+                else
+                        assert_null(got);
+                assert_int_equal(user_record_strip(rec, USER_RECORD_UNPORTABLE), 0);
+                assert_null(user_record_unportable_section(rec));
+                user_record_free(rec);
+        }
+}
+
 /* A home sealed in the TPM without a password keyslot keeps no hash of its
  * PIN: which records are such, and dropping the hash leaves all else. */
 static void test_pin_only(void **state) {
@@ -1231,6 +1272,7 @@ int main(void) {
                 cmocka_unit_test(test_pin_only),
                 cmocka_unit_test(test_bump_last_change),
                 cmocka_unit_test(test_without),
+                cmocka_unit_test(test_unportable),
                 cmocka_unit_test(test_refresh),
                 cmocka_unit_test(test_boundaries),
                 cmocka_unit_test_teardown(test_machine_override, reset_machine),

@@ -78,6 +78,10 @@ static void test_open_checks(void **state) {
         char want[300];
         snprintf(want, sizeof want, "%s/a", root);
         assert_string_equal(h->path, want);
+        /* Stored as homed stores directory and subvolume homes. */
+        snprintf(want, sizeof want, "%s/a.homedir", root);
+        assert_string_equal(h->storage_path, want);
+        assert_string_equal(h->storage_name, "a.homedir");
 
         /* The lock is per home: a second open of the same home is busy, of
          * another home is not. */
@@ -145,6 +149,43 @@ static void test_temp_and_leftovers(void **state) {
         user_record_free(rec);
 }
 
+/* Where the storage is goes into binding.<machine-id>, added to what is
+ * there, and an inspect's sections keep it (homed binds luksUuid and the
+ * like there; hearthd hands the binding back with every request). */
+static void test_bind(void **state) {
+        static const char mid[] = "0123456789abcdef0123456789abcdef";
+        UserRecord *rec;
+        Home *h = NULL;
+        json_object *b, *e, *v;
+
+        user_record_set_machine(mid, "host");
+        rec = record("{\"userName\":\"dora\",\"uid\":60004,\"storage\":\"luks\","
+                     "\"binding\":{\"0123456789abcdef0123456789abcdef\":{\"gid\":60004}}}");
+        assert_int_equal(home_open(rec, &h), 0);
+        json_object *f = json_object_new_object();
+        json_object_object_add(f, "luksUuid", json_object_new_string("7e6a5db3-8891-43c6-a4e4-3f5f2a15785e"));
+        json_object_object_add(f, "fileSystemType", json_object_new_string("ext4"));
+        assert_int_equal(home_bind(h, f), 0);
+        f = json_object_new_object();
+        json_object_object_add(f, "fileSystemUuid", json_object_new_string("c5218c75-c4f2-4d4e-bcff-73227d020c9f"));
+        assert_int_equal(home_bind(h, f), 0);
+        assert_string_equal(rec->luks_uuid, "7e6a5db3-8891-43c6-a4e4-3f5f2a15785e");
+        assert_string_equal(rec->file_system_uuid, "c5218c75-c4f2-4d4e-bcff-73227d020c9f");
+        assert_string_equal(rec->file_system_type, "ext4");
+        assert_null(json_object_object_get(rec->json, "luksUuid")); /* not in the signed part */
+        assert_int_equal(home_update_sections(h, NULL), 0);
+        assert_true(json_object_object_get_ex(rec->json, "binding", &b));
+        assert_true(json_object_object_get_ex(b, mid, &e));
+        assert_true(json_object_object_get_ex(e, "luksUuid", &v));
+        assert_true(json_object_object_get_ex(e, "fileSystemUuid", &v));
+        assert_true(json_object_object_get_ex(e, "gid", &v)); /* what was bound before stays too */
+        assert_true(json_object_object_get_ex(e, "homeDirectory", &v));
+        assert_string_equal(rec->luks_uuid, "7e6a5db3-8891-43c6-a4e4-3f5f2a15785e");
+        home_free(h);
+        user_record_free(rec);
+        user_record_set_machine(NULL, NULL);
+}
+
 static void test_rm_rf_no_follow(void **state) {
         char outside[300], path[512];
         int dfd, fd;
@@ -194,6 +235,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_open_checks),
                 cmocka_unit_test(test_temp_and_leftovers),
+                cmocka_unit_test(test_bind),
                 cmocka_unit_test(test_rm_rf_no_follow),
                 cmocka_unit_test(test_exit_status),
         };
