@@ -195,6 +195,10 @@ int identity_store_save(IdentityStore *s, UserRecord *rec) {
         r = user_record_strip(rec, USER_RECORD_SECRET | USER_RECORD_STATUS);
         if (r < 0)
                 return log_error_errno(r, "home %s: record invalid without its secret section", rec->user_name);
+        /* Never on the root file system: the hash of a TPM PIN. */
+        r = user_record_drop_pin_hash(rec);
+        if (r < 0)
+                return log_error_errno(r, "home %s: record invalid without its password hash", rec->user_name);
         r = user_record_refresh(rec, &error);
         if (r < 0)
                 return log_error_errno(r, "home %s: %s", rec->user_name, error ?: "invalid record");

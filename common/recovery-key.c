@@ -111,6 +111,14 @@ int recovery_key_normalize_typed(const char *text, SecureBuffer **ret) {
         return recovery_key_normalize(out, ret);
 }
 
+int recovery_key_shaped(const char *password) {
+        _cleanup_secure_buffer_ SecureBuffer *key = NULL;
+        int r = recovery_key_normalize_typed(password, &key);
+        if (r == -ENOMEM)
+                return r;
+        return r >= 0;
+}
+
 int recovery_key_generate(SecureBuffer **ret) {
         _cleanup_secure_buffer_ SecureBuffer *key = NULL;
         int r = secure_buffer_new(RECOVERY_KEY_BYTES, &key);

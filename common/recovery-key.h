@@ -35,5 +35,16 @@ int recovery_key_normalize(const char *text, SecureBuffer **ret);
 #define RECOVERY_KEY_TYPED_MAX 1024
 int recovery_key_normalize_typed(const char *text, SecureBuffer **ret);
 
+/* Whether a new password would be taken for a recovery key: one that
+ * recovery_key_normalize_typed() accepts is only ever tried as one, never as
+ * a password or TPM PIN, so such a password could never open its home.
+ * Create and passwd refuse it (hearth-work, and homectl before asking
+ * hearthd), with RECOVERY_KEY_SHAPED_WHY as the reason. 1 yes, 0 no,
+ * -ENOMEM. */
+int recovery_key_shaped(const char *password);
+#define RECOVERY_KEY_SHAPED_WHY                                                                                   \
+        "it reads as a recovery key (64 letters of cbdefghijklnrtuv, in groups of 8 or not), and such a string "  \
+        "is only ever tried as a recovery key, never as the password; choose another"
+
 /* A new random key (OpenSSL's private DRBG), as canonical text. */
 int recovery_key_generate(SecureBuffer **ret);

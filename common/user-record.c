@@ -1055,6 +1055,43 @@ int user_record_strip(UserRecord *rec, unsigned sections) {
         return record_derive(rec, NULL);
 }
 
+int user_record_bump_last_change(UserRecord *rec, uint64_t now) {
+        uint64_t last = rec->last_change_usec;
+        uint64_t change = last != UINT64_MAX && last >= now ? last + 1 : now;
+        json_object *v = json_object_new_uint64(change);
+        if (!v || json_object_object_add(rec->json, "lastChangeUSec", v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return record_derive(rec, NULL);
+}
+
+static bool top_bool(json_object *j, const char *key) {
+        json_object *v;
+        return json_object_object_get_ex(j, key, &v) && json_object_is_type(v, json_type_boolean) &&
+               json_object_get_boolean(v);
+}
+
+bool user_record_tpm2(const UserRecord *rec) {
+        return rec->storage == USER_STORAGE_LUKS && top_bool(rec->json, "tpm2");
+}
+
+bool user_record_pin_only(const UserRecord *rec) {
+        return user_record_tpm2(rec) && !top_bool(rec->json, "tpm2KeepPassword");
+}
+
+int user_record_drop_pin_hash(UserRecord *rec) {
+        json_object *priv;
+        if (!user_record_pin_only(rec) || !json_object_object_get_ex(rec->json, "privileged", &priv) ||
+            !json_object_object_get_ex(priv, "hashedPassword", NULL))
+                return 0;
+        json_object_object_del(priv, "hashedPassword");
+        if (json_object_object_length(priv) == 0)
+                json_object_object_del(rec->json, "privileged");
+        int r = record_derive(rec, NULL);
+        return r < 0 ? r : 1;
+}
+
 const char *user_record_to_string(UserRecord *rec, UserRecordFormat format) {
         int flags = JSON_C_TO_STRING_NOSLASHESCAPE;
         flags |= format == USER_RECORD_FORMAT_PRETTY ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED

@@ -160,6 +160,29 @@ size_t user_record_secret_count(const UserRecord *rec, const char *key);
  * freed) and refreshes. */
 int user_record_strip(UserRecord *rec, unsigned sections);
 
+/* A home whose key is sealed in the TPM with its password as PIN and no
+ * password keyslot: storage luks, "tpm2" true, "tpm2KeepPassword" not true.
+ * A hash of that password anywhere but inside the encrypted volume would
+ * let whoever has the disk guess it offline, past the TPM's
+ * dictionary-attack lockout, and then open the home on the first try; so
+ * such a record carries no privileged.hashedPassword, not even in the
+ * volume (the header's token, ~/.identity, whose copies go to backups):
+ * hearthd stores it without one, the worker sets none and drops the one an
+ * older record has, and a password is only ever checked through the TPM. */
+bool user_record_pin_only(const UserRecord *rec);
+/* A LUKS home with "tpm2" true, whether or not it keeps a password keyslot:
+ * its passwords may go to the TPM as PIN. */
+bool user_record_tpm2(const UserRecord *rec);
+/* Drops privileged.hashedPassword (and privileged, if nothing else is in
+ * it) from a user_record_pin_only() record, nothing else: 1 if there was
+ * one, 0 if not or if the record is no such home's. */
+int user_record_drop_pin_hash(UserRecord *rec);
+
+/* Sets lastChangeUSec to now (µs, CLOCK_REALTIME), never backwards: one
+ * past the old value if that is not earlier, so that an older copy of the
+ * record (the home's own, ~/.identity) never becomes the newer one again. */
+int user_record_bump_last_change(UserRecord *rec, uint64_t now);
+
 /* A record that travels between machines — the copy in a home (LUKS2
  * token, ~/.identity), one exported (homectl inspect
  * --export-format=stripped) or registered (RegisterHome) — is

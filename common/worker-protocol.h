@@ -38,6 +38,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Is name such a leftover? Then *user points at its user name inside name,
  * *user_len long. */
@@ -48,6 +49,36 @@ bool worker_leftover_parse(const char *name, const char **user, size_t *user_len
 #define WORKER_OPT_FORCE "--force" /* deactivate even while in use */
 #define WORKER_OPT_WIPE  "--wipe"  /* create: erase what a block device holds */
 #define WORKER_OPT_SIZE  "--size=" /* resize only */
+/* --tpm-tries-below=N: ask the TPM to unseal only while its dictionary-attack
+ * counter is below N (0: never; hearthd's budget, hearthd/home-policy.h);
+ * above, exit WORKER_TPM_RESERVED without a try. */
+#define WORKER_OPT_TPM_TRIES_BELOW "--tpm-tries-below="
+
+/* What the TPM's dictionary-attack protection said in a run on a home sealed
+ * in it, for hearthd's budget of TPM tries (hearthd/home-policy.h): the
+ * member WORKER_STATUS_TPM, {"tried": bool (a PIN went to the TPM),
+ * "wrongPin": bool (the TPM counted it), "failures": TPM_PT_LOCKOUT_COUNTER
+ * after, "maxFailures": TPM_PT_MAX_AUTH_FAIL, "interval":
+ * TPM_PT_LOCKOUT_INTERVAL (seconds to forget one)}. On success in
+ * status.<machine-id> of the record returned (hearthd takes it out, as
+ * WORKER_STATUS_QUOTA); on failure standard output holds
+ * {"hearthTpm": {...}} alone. */
+#define WORKER_STATUS_TPM "hearthTpm"
+
+typedef struct WorkerTpmReport {
+        bool known; /* the TPM's state was read */
+        bool tried;
+        bool wrong_pin;
+        uint32_t failures, max_failures, interval;
+} WorkerTpmReport;
+
+/* NULL if out of memory. */
+struct json_object *worker_tpm_report_to_json(const WorkerTpmReport *r);
+/* The report in j (the member's value); -EINVAL if malformed. */
+int worker_tpm_report_from_json(struct json_object *j, WorkerTpmReport *ret);
+/* The report in a worker's standard output, of either shape above: 1 and
+ * *ret, 0 if there is none, -EINVAL if malformed. */
+int worker_tpm_report_from_output(const char *text, size_t len, const char *machine_id, WorkerTpmReport *ret);
 
 /* A member of status.<machine-id> in the record a worker returns for a
  * subvolume home, for hearthd only (it takes it out before any client sees
@@ -87,6 +118,9 @@ enum {
         WORKER_TPM_CHANGED = 23,    /* PCRs changed or another TPM: the recovery key opens it */
         WORKER_TPM_UNAVAILABLE = 24,/* no usable TPM, and no other keyslot the password opens */
         WORKER_FOREIGN = 25,        /* remove: the storage is not provably this home's; left untouched */
+        WORKER_PASSWORD_QUALITY = 26, /* create, passwd: a new password that cannot be one (it reads as a
+                                       * recovery key) */
+        WORKER_TPM_RESERVED = 27,   /* the TPM's counter reached --tpm-tries-below: not asked */
 };
 
 int worker_exit_status(int error);

@@ -208,10 +208,11 @@ static int fill_from_record(Accounts *a, AccUser *u, const UserRecord *rec) {
         for (const char **g = rec->member_of; g && *g; g++)
                 if (strcmp(*g, admin) == 0)
                         u->account_type = ACCOUNT_TYPE_ADMINISTRATOR;
-        /* No hash: hearthd lets her in without a password. */
+        /* No hash: hearthd lets her in without a password; but a home sealed
+         * in the TPM keeps none of its PIN (user_record_pin_only()). */
         if (rec->password_change_now > 0)
                 u->password_mode = PASSWORD_MODE_SET_AT_LOGIN;
-        else if (!rec->hashed_password || !rec->hashed_password[0])
+        else if (!user_record_pin_only(rec) && (!rec->hashed_password || !rec->hashed_password[0]))
                 u->password_mode = PASSWORD_MODE_NONE;
         else
                 u->password_mode = PASSWORD_MODE_REGULAR;

@@ -11,6 +11,8 @@
  * The updated record, without secrets, goes to stdout. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -21,6 +23,7 @@
 #include "json-strict.h"
 #include "log.h"
 #include "macro.h"
+#include "recovery-key.h"
 #include "secret.h"
 #include "size.h"
 #include "user-record.h"
@@ -90,7 +93,11 @@ static void help(void) {
                "  own it (root's, another user's); 19 already active; 20 storage error;\n"
                "  21 not active; 22 TPM locked out (too many wrong PINs); 23 TPM state changed\n"
                "  (use the recovery key); 24 no usable TPM; 25 not this home's storage (remove\n"
-               "  refused). The reason is one line on standard error.\n"
+               "  refused); 26 a new password that cannot be one (it reads as a recovery key);\n"
+               "  27 TPM not asked: its counter of wrong PINs reached --tpm-tries-below=N\n"
+               "  (hearthd's share of the TPM's tries for this home). The reason is one line on\n"
+               "  standard error. A run that asked the TPM reports what it said as\n"
+               "  status.<machine-id>.hearthTpm, or on failure as {\"hearthTpm\":…} on stdout.\n"
                "\n"
                "Environment: HEARTH_TPM2_TCTI selects the TPM for TPM2-sealed LUKS homes\n"
                "(default device:/dev/tpmrm0; swtpm:path=SOCKET for tests). For tests only:\n"
@@ -142,13 +149,36 @@ static int verify_password(Home *h) {
         return home_verify_password(h, h->rec->hashed_password);
 }
 
+/* A new password must be one the home can be opened with: one that reads
+ * as a recovery key is only ever tried as one (luks_volume_key_get()), and
+ * would lock the person out (on a TPM home without a recovery key, for
+ * good). Refused for every storage, so that the rule is one. */
+static int check_new_passwords(Home *h, const char *const *passwords, const char *field) {
+        for (size_t i = 0; passwords && passwords[i]; i++) {
+                int r = recovery_key_shaped(passwords[i]);
+                if (r < 0)
+                        return log_oom();
+                if (r > 0)
+                        return log_error_errno(EILSEQ, "home %s: %s: entry %zu cannot be a password: "
+                                               RECOVERY_KEY_SHAPED_WHY, h->name, field, i);
+        }
+        return 0;
+}
+
 static int op_create(Home *h, const StorageBackend *b) {
         int r;
+
+        r = check_new_passwords(h, h->rec->password, "secret.password");
+        if (r < 0)
+                return r;
 
         if (h->rec->hashed_password && h->rec->hashed_password[0]) {
                 /* Secrets given must be the ones the hashes describe. */
                 if (h->rec->password && h->rec->password[0] && (r = verify_password(h)) < 0)
                         return r;
+                /* Checked, and then not kept for a TPM PIN (user-record.h). */
+                if (user_record_drop_pin_hash(h->rec) < 0)
+                        return log_oom();
         } else if (h->rec->password && h->rec->password[0]) {
                 r = home_set_password_hashes(h, h->rec->password);
                 if (r < 0)
@@ -177,6 +207,9 @@ static int op_passwd(Home *h, const StorageBackend *b) {
                 if (!new_passwords[i][0] || strlen(new_passwords[i]) > 4096)
                         return log_error_errno(EINVAL, "home %s: secret.newPassword: entry %zu must be a string "
                                                "of 1 to 4096 bytes", h->name, i);
+        r = check_new_passwords(h, new_passwords, "secret.newPassword");
+        if (r < 0)
+                return r;
         r = home_set_password_hashes(h, new_passwords);
         if (r < 0)
                 return r;
@@ -234,6 +267,37 @@ static int run(const char *op, Home *h, const StorageBackend *b) {
         return log_error_errno(EINVAL, "unknown operation \"%s\"", op);
 }
 
+/* What the TPM said, for hearthd (worker-protocol.h, WORKER_STATUS_TPM). */
+static int tpm_report_in_status(Home *h) {
+        const char *mid = user_record_machine_id();
+        json_object *status, *mine;
+        if (!h->tpm_report.known || !mid)
+                return 0;
+        if (!json_object_object_get_ex(h->rec->json, "status", &status)) {
+                status = json_object_new_object();
+                if (!status || json_object_object_add(h->rec->json, "status", status) < 0)
+                        return -ENOMEM;
+        }
+        if (!json_object_object_get_ex(status, mid, &mine)) {
+                mine = json_object_new_object();
+                if (!mine || json_object_object_add(status, mid, mine) < 0)
+                        return -ENOMEM;
+        }
+        json_object *report = worker_tpm_report_to_json(&h->tpm_report);
+        if (!report || json_object_object_add(mine, WORKER_STATUS_TPM, report) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+static void tpm_report_on_failure(Home *h) {
+        _cleanup_json_ json_object *j = h->tpm_report.known ? json_object_new_object() : NULL;
+        json_object *report = j ? worker_tpm_report_to_json(&h->tpm_report) : NULL;
+        if (!report || json_object_object_add(j, WORKER_STATUS_TPM, report) < 0)
+                return; /* hearthd then knows less, and refuses nothing it would not */
+        printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
+        fflush(stdout);
+}
+
 static const char *const operations[] = {
         WORKER_OP_CREATE, WORKER_OP_ACTIVATE, WORKER_OP_AUTHENTICATE, WORKER_OP_DEACTIVATE,
         WORKER_OP_LOCK,   WORKER_OP_UNLOCK,   WORKER_OP_UPDATE,       WORKER_OP_RESIZE,
@@ -266,10 +330,12 @@ int main(int argc, char *argv[]) {
                 { "force", no_argument, NULL, 'f' },
                 { "wipe", no_argument, NULL, 'w' },
                 { "size", required_argument, NULL, 's' },
+                { "tpm-tries-below", required_argument, NULL, 't' },
                 {}
         };
         bool force = false, wipe = false;
         const char *size_arg = NULL;
+        uint32_t tpm_tries_below = UINT32_MAX;
         int c;
         while ((c = getopt_long(argc, argv, "hf", options, NULL)) >= 0)
                 switch (c) {
@@ -282,6 +348,17 @@ int main(int argc, char *argv[]) {
                 case 's':
                         size_arg = optarg;
                         break;
+                case 't': {
+                        char *end;
+                        errno = 0;
+                        unsigned long n = strtoul(optarg, &end, 10);
+                        if (errno != 0 || end == optarg || *end || optarg[0] == '-' || n >= UINT32_MAX) {
+                                log_error("--tpm-tries-below: expected a number");
+                                return WORKER_BAD_REQUEST;
+                        }
+                        tpm_tries_below = (uint32_t) n;
+                        break;
+                }
                 case 'h':
                         help();
                         return 0;
@@ -320,6 +397,7 @@ int main(int argc, char *argv[]) {
                 return WORKER_BAD_REQUEST;
         }
         h->wipe = wipe;
+        h->tpm_tries_below = tpm_tries_below;
         if (size_arg) {
                 uint64_t bytes;
                 if (strcmp(op, WORKER_OP_RESIZE) != 0 || size_parse(size_arg, &bytes) < 0) {
@@ -341,8 +419,12 @@ int main(int argc, char *argv[]) {
                 log_warning("home %s: ~/" HOME_IDENTITY_FILE " stays as it was", h->name);
         if (r >= 0 && strcmp(op, WORKER_OP_REMOVE) != 0 && strcmp(op, WORKER_OP_CLEAN) != 0)
                 r = b->inspect(h);
-        if (r < 0)
+        if (r < 0) {
+                tpm_report_on_failure(h);
                 return worker_exit_status(r);
+        }
+        if (tpm_report_in_status(h) < 0)
+                return worker_exit_status(log_oom());
 
         user_record_strip(rec, USER_RECORD_SECRET);
         const char *out = user_record_to_string(rec, USER_RECORD_FORMAT_SHORT);

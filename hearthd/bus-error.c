@@ -32,6 +32,10 @@ const char *bus_error_from_worker(int status, const char *op) {
                 return BUS_ERROR_TPM_UNAVAILABLE;
         case WORKER_FOREIGN:
                 return BUS_ERROR_FOREIGN_STORAGE;
+        case WORKER_PASSWORD_QUALITY:
+                return BUS_ERROR_LOW_PASSWORD_QUALITY;
+        case WORKER_TPM_RESERVED:
+                return BUS_ERROR_AUTHENTICATION_LIMIT_HIT;
         case WORKER_ACTIVE:
                 return strcmp(op, WORKER_OP_LOCK) == 0 ? BUS_ERROR_HOME_LOCKED : BUS_ERROR_HOME_ALREADY_ACTIVE;
         case WORKER_NOT_ACTIVE:

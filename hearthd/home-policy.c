@@ -344,3 +344,109 @@ bool home_auth_limit_hit(HomeAuthRate *r, uint64_t now, uint64_t interval, uint6
         }
         return r->failures >= burst;
 }
+
+/* ---- the TPM's tries, shared by every TPM home ------------------------------------------ */
+
+uint32_t home_tpm_reserve(uint32_t max_failures) {
+        return max_failures / 4 > 1 ? max_failures / 4 : 1;
+}
+
+uint32_t home_tpm_share(uint32_t max_failures) {
+        uint32_t reserve = home_tpm_reserve(max_failures);
+        uint32_t pool = max_failures > reserve ? max_failures - reserve : 0;
+        return pool / 4 > 2 ? pool / 4 : 2;
+}
+
+static uint64_t max_u64(uint64_t a, uint64_t b) {
+        return a > b ? a : b;
+}
+
+/* How many of what was counted at seen the TPM forgot by now: one each
+ * interval after the report, which is never earlier than the TPM (its
+ * timer runs on its own, and forgets the next at most an interval later). */
+static uint32_t forgotten(const TpmLockout *tpm, uint64_t now) {
+        uint64_t k = now > tpm->seen_usec ? (now - tpm->seen_usec) / tpm->interval_usec : 0;
+        return k < tpm->failures ? (uint32_t) k : tpm->failures;
+}
+
+/* When the TPM, at the pace above, will have forgotten the first n counted. */
+static uint64_t forgotten_at(const TpmLockout *tpm, uint64_t n) {
+        return tpm->seen_usec + n * tpm->interval_usec;
+}
+
+HomeTpmBudget home_tpm_budget(const TpmLockout *tpm, uint64_t id, uint64_t now) {
+        /* Nothing reported yet (nor failed, then: a failure comes with a
+         * report), or no dictionary-attack protection: nothing to share.
+         * With maxFailures 0 the TPM refuses every PIN itself. */
+        if (!tpm->known || tpm->interval_usec == 0 || tpm->max_failures == 0)
+                return (HomeTpmBudget) { .allowed = true, .tries_below = UINT32_MAX };
+        uint32_t gone = forgotten(tpm, now), counter = tpm->failures - gone, untracked = tpm->failures - tpm->n_tracked;
+        uint32_t m = tpm->max_failures, share = home_tpm_share(m), reserve = home_tpm_reserve(m);
+        uint32_t limit = m > reserve ? m - reserve : 0, own = 0;
+        uint64_t pos[TPM_TRACKED_MAX]; /* where its counted ones are, oldest first */
+
+        for (uint32_t i = 0; i < tpm->n_tracked; i++)
+                if (tpm->tracked[i] == id && untracked + i >= gone)
+                        pos[own++] = untracked + i;
+        if (own == 0) {
+                if (counter < m)
+                        return (HomeTpmBudget) { .allowed = true, .tries_below = UINT32_MAX };
+                return (HomeTpmBudget) { .wait_usec = max_u64(forgotten_at(tpm, tpm->failures - m + 1) - now, 1) };
+        }
+        if (own < share && counter < limit)
+                return (HomeTpmBudget) { .allowed = true, .tries_below = limit };
+        uint64_t wait = 0;
+        if (own >= share) /* until the oldest own - share + 1 of its own are forgotten */
+                wait = forgotten_at(tpm, pos[own - share] + 1) - now;
+        if (counter >= limit)
+                wait = max_u64(wait, forgotten_at(tpm, tpm->failures - limit + 1) - now);
+        return (HomeTpmBudget) { .wait_usec = max_u64(wait, 1) };
+}
+
+/* Forgets the oldest n counted: nobody's first, then the tracked ones. */
+static void forget_oldest(TpmLockout *tpm, uint32_t n) {
+        uint32_t untracked = tpm->failures - tpm->n_tracked;
+        n = n < tpm->failures ? n : tpm->failures;
+        if (n > untracked) {
+                uint32_t k = n - untracked;
+                memmove(tpm->tracked, tpm->tracked + k, (tpm->n_tracked - k) * sizeof tpm->tracked[0]);
+                tpm->n_tracked -= k;
+        }
+        tpm->failures -= n;
+}
+
+void home_tpm_account(TpmLockout *tpm, uint64_t id, bool wrong_pin, uint32_t failures, uint32_t max_failures,
+                      uint32_t interval_sec, uint64_t now) {
+        if (!tpm->known || tpm->interval_usec == 0 || interval_sec == 0)
+                *tpm = (TpmLockout) {};
+        else
+                forget_oldest(tpm, forgotten(tpm, now));
+        if (wrong_pin && interval_sec > 0) {
+                if (tpm->n_tracked == TPM_TRACKED_MAX) {
+                        /* The oldest becomes nobody's. */
+                        memmove(tpm->tracked, tpm->tracked + 1, (TPM_TRACKED_MAX - 1) * sizeof tpm->tracked[0]);
+                        tpm->n_tracked--;
+                }
+                tpm->tracked[tpm->n_tracked++] = id;
+                tpm->failures++;
+        }
+        /* The TPM's word over the guess: it forgot more, or counted failures
+         * nobody here saw. */
+        if (tpm->failures > failures)
+                forget_oldest(tpm, tpm->failures - failures);
+        tpm->failures = failures;
+        tpm->known = true;
+        tpm->max_failures = max_failures;
+        tpm->interval_usec = (uint64_t) interval_sec * 1000000;
+        tpm->seen_usec = now;
+}
+
+/* ---- locking ---------------------------------------------------------------------- */
+
+bool home_lock_too_soon(uint64_t last_usec, uint64_t now, uint64_t interval, uint64_t *ret_wait) {
+        *ret_wait = 0;
+        if (last_usec == 0 || now >= last_usec + interval)
+                return false;
+        *ret_wait = last_usec + interval - now;
+        return true;
+}

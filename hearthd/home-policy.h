@@ -12,7 +12,8 @@
  * states a home can be in and the operations on it; which state allows which
  * operation, and the error each refusal gives; which worker operation runs
  * for it and what the state is after it; what the state is from what the
- * storage shows; the rate limit on failed authentication.
+ * storage shows; the rate limit on failed authentication; each TPM home's
+ * share of the TPM's tries; how often an owner may lock her home.
  * managed-home.c carries these out. */
 
 typedef enum HomeState {
@@ -136,3 +137,71 @@ uint64_t home_auth_rate_burst(const UserRecord *rec);
 /* Whether another try at now is over the limit: a window of interval
  * starts anew (counting nothing) once the last one has passed. */
 bool home_auth_limit_hit(HomeAuthRate *r, uint64_t now, uint64_t interval, uint64_t burst);
+
+/* ---- the TPM's tries, shared by every TPM home ------------------------------------------ */
+
+/* The TPM's dictionary-attack protection counts wrong PINs machine-wide: at
+ * maxFailures it refuses every PIN of every home, and forgets one failure
+ * every interval (seconds; often hours). One user guessing at her own home
+ * (or a thief at one home) would lock every other TPM home out, and
+ * hearthd's rate limit above would keep a real TPM locked for ever. So a
+ * home with wrong PINs the TPM still counts ("failing") may have at most
+ * home_tpm_share() of them counted, and try only while the TPM's counter
+ * stays below maxFailures minus home_tpm_reserve(): those tries are kept
+ * for homes with none counted, which may try while the TPM accepts any.
+ * Beyond that hearthd asks no TPM (a recovery key, or a kept password
+ * keyslot, opens the home all the same) until the TPM has forgotten
+ * enough. The parameters are the TPM's own, as a worker read them
+ * (worker-protocol.h, WorkerTpmReport). Which home a counted failure is
+ * hearthd's guess: its own wrong PINs in order, the TPM forgetting the
+ * oldest first, and those it did not see (another program's, before
+ * hearthd started) nobody's. This holds against one home, or one caller
+ * (a user may try only her own home): users colluding with k homes can
+ * take k - 1 tries of the reserve. */
+
+#define TPM_TRACKED_MAX 256
+
+/* What the TPM said last, and whose its counted failures are. */
+typedef struct TpmLockout {
+        bool known;             /* a worker reported it */
+        uint32_t max_failures;  /* TPM_PT_MAX_AUTH_FAIL */
+        uint64_t interval_usec; /* TPM_PT_LOCKOUT_INTERVAL: one failure forgotten each */
+        uint64_t seen_usec;     /* CLOCK_MONOTONIC, when reported */
+        uint32_t failures;      /* TPM_PT_LOCKOUT_COUNTER then */
+        uint32_t n_tracked;     /* the newest failures whose home is known (the rest are nobody's), */
+        uint64_t tracked[TPM_TRACKED_MAX]; /* oldest first: the homes' ids (never 0) */
+} TpmLockout;
+
+/* The tries kept for homes with none counted (a quarter of max_failures,
+ * at least one), and a failing home's share (a quarter of the rest, at
+ * least two: a home with one typo counted may still try its right PIN,
+ * or a small TPM would lock its owner out for an interval, often hours,
+ * after one typo; the limit above still keeps the reserve). */
+uint32_t home_tpm_reserve(uint32_t max_failures);
+uint32_t home_tpm_share(uint32_t max_failures);
+
+typedef struct HomeTpmBudget {
+        bool allowed;
+        uint32_t tries_below; /* the worker may ask the TPM only while its counter is below this
+                               * (UINT32_MAX: no limit; worker-protocol.h WORKER_OPT_TPM_TRIES_BELOW) */
+        uint64_t wait_usec;   /* refused: until a try is allowed again (if nothing else fails meanwhile) */
+} HomeTpmBudget;
+
+/* May the home with id (not 0) try a PIN at now? */
+HomeTpmBudget home_tpm_budget(const TpmLockout *tpm, uint64_t id, uint64_t now);
+/* A worker's report (worker-protocol.h) for home id at now: the TPM's
+ * state, with a wrong PIN of that home counted if wrong_pin. */
+void home_tpm_account(TpmLockout *tpm, uint64_t id, bool wrong_pin, uint32_t failures, uint32_t max_failures,
+                      uint32_t interval_sec, uint64_t now);
+
+/* ---- locking ---------------------------------------------------------------------- */
+
+/* Each lock empties the whole machine's page cache (a locked home's file
+ * contents must not be served from it, and there is no way to drop one
+ * file system's pages), which slows every other user down: an owner (any
+ * caller but root) may lock her home once per this. */
+#define HOME_LOCK_INTERVAL_USEC (UINT64_C(60) * 1000000)
+
+/* Whether a lock at now comes less than interval after last_usec (0: never
+ * locked), and then how long until one may in *ret_wait. */
+bool home_lock_too_soon(uint64_t last_usec, uint64_t now, uint64_t interval, uint64_t *ret_wait);

@@ -23,6 +23,7 @@
 #include "macro.h"
 #include "managed-home.h"
 #include "manager.h"
+#include "recovery-key.h"
 #include "self-modify.h"
 #include "size.h"
 #include "worker-protocol.h"
@@ -207,8 +208,10 @@ static int take_worker_record(ManagedHome *h, const char *text, size_t len, bool
                 json_object_put(h->status);
                 h->status = NULL;
                 (void) json_object_deep_copy(mine, &h->status, NULL);
-                if (h->status)
+                if (h->status) {
                         json_object_object_del(h->status, "state");
+                        json_object_object_del(h->status, WORKER_STATUS_TPM); /* taken by take_tpm_report() */
+                }
                 take_quota_report(h);
                 take_notices(h);
         }
@@ -287,6 +290,22 @@ static void sweep_done(ManagedHome *h, const WorkerResult *res) {
         finish_sweep(h, !before || !h->status || !json_object_equal(before, h->status));
 }
 
+/* What the TPM said in this run, into the machine-wide budget of TPM
+ * tries (home-policy.h). */
+static void take_tpm_report(ManagedHome *h, const WorkerResult *res) {
+        WorkerTpmReport r;
+        int k = worker_tpm_report_from_output(res->output, res->output_len, user_record_machine_id(), &r);
+        if (k < 0)
+                log_warning("home %s: the worker's report of the TPM's state is malformed; ignored", h->name);
+        if (k <= 0)
+                return;
+        home_tpm_account(&h->manager->tpm, h->uid, r.wrong_pin, r.failures, r.max_failures, r.interval,
+                         now_usec(CLOCK_MONOTONIC));
+        if (r.wrong_pin)
+                log_info("home %s: a wrong PIN counted by the TPM (%" PRIu32 " of %" PRIu32 " before it locks out, "
+                         "one forgotten every %" PRIu32 " s)", h->name, r.failures, r.max_failures, r.interval);
+}
+
 /* A fixation's worker succeeded: the record the home carries is checked
  * here as every record from outside is (identity_store_verify()), then
  * stored, and the home is a home like any other. An activation or acquire
@@ -351,6 +370,9 @@ static void on_worker_done(const WorkerResult *res, void *userdata) {
                 sweep_done(h, res);
                 return;
         }
+        take_tpm_report(h, res);
+        if (op->type == OP_LOCK && res->status == 0 && op->msg && bus_sender_uid(op->msg) != 0)
+                h->locked_by_owner_usec = now_usec(CLOCK_MONOTONIC);
 
         if (res->status != 0) {
                 if (res->status < 0) {
@@ -531,6 +553,62 @@ static bool update_overtaken(ManagedHome *h, Operation *op) {
         return false;
 }
 
+/* "3 min", "40 s": how long to wait, rounded up. */
+static const char *format_wait(uint64_t usec, char *buf, size_t size) {
+        uint64_t s = (usec + USEC_PER_SEC - 1) / USEC_PER_SEC;
+        if (s >= 120)
+                snprintf(buf, size, "%" PRIu64 " min", (s + 59) / 60);
+        else
+                snprintf(buf, size, "%" PRIu64 " s", s);
+        return buf;
+}
+
+/* Whether one of the secrets opens the home without asking the TPM: a
+ * recovery key (never sent to the TPM as a PIN), or any password where the
+ * home keeps a password keyslot beside the TPM's. */
+static bool opens_without_tpm(const ManagedHome *h, const Secret *secret) {
+        if (!user_record_pin_only(h->record))
+                return true;
+        for (size_t i = 0; i < secret->n_password; i++)
+                if (recovery_key_shaped(secret->password[i]) != 0)
+                        return true;
+        return false;
+}
+
+/* A TPM home's share of the TPM's tries (home-policy.h): spent, the call
+ * is refused without asking the TPM, unless a recovery key or a kept
+ * password keyslot may open it (then the worker runs, with no TPM try).
+ * Returns true if the operation was answered here. */
+static bool tpm_budget_refuses(ManagedHome *h, Operation *op) {
+        char wait[32];
+        if (!home_takes_secret(op->type) || !op->secret || op->secret->n_password == 0 || !user_record_tpm2(h->record))
+                return false;
+        HomeTpmBudget b = home_tpm_budget(&h->manager->tpm, h->uid, now_usec(CLOCK_MONOTONIC));
+        op->tpm_tries_below = b.allowed ? b.tries_below : 0;
+        if (b.allowed || opens_without_tpm(h, op->secret))
+                return false;
+        log_debug("home %s: refused without asking the TPM: its share of the TPM's tries is spent for %s",
+                  h->name, format_wait(b.wait_usec, wait, sizeof wait));
+        fail_running(h, BUS_ERROR_AUTHENTICATION_LIMIT_HIT,
+                     "home %s: too many wrong passwords lately; the TPM's remaining tries are kept for the other "
+                     "homes of this machine. Try again in %s, or log in with the recovery key.", h->name, wait);
+        return true;
+}
+
+/* An owner's lock empties the machine's page cache: once a minute. */
+static bool lock_too_soon(ManagedHome *h, Operation *op) {
+        uint64_t wait;
+        char text[32];
+        if (op->type != OP_LOCK || !op->msg || bus_sender_uid(op->msg) == 0 ||
+            !home_lock_too_soon(h->locked_by_owner_usec, now_usec(CLOCK_MONOTONIC), HOME_LOCK_INTERVAL_USEC, &wait))
+                return false;
+        fail_running(h, BUS_ERROR_TOO_MANY_OPERATIONS,
+                     "home %s: locked less than a minute ago; each lock empties the file cache of the whole "
+                     "machine, so its user may lock it once a minute. Try again in %s.", h->name,
+                     format_wait(wait, text, sizeof text));
+        return true;
+}
+
 /* Before any worker runs: what the rate limit, the stored record and the
  * state allow. Returns true if the operation was answered here. */
 static bool precheck(ManagedHome *h, Operation *op) {
@@ -545,6 +623,8 @@ static bool precheck(ManagedHome *h, Operation *op) {
                              "Too many unsuccessful login attempts for user %s, refusing.", n);
                 return true;
         }
+        if (tpm_budget_refuses(h, op) || lock_too_soon(h, op))
+                return true;
         if (op->type == OP_CREATE) {
                 /* The record first: if we die while the worker runs, the
                  * home is found absent, not left on disk unknown. */
@@ -596,8 +676,8 @@ static void run(ManagedHome *h) {
         Operation *op = h->running;
         _cleanup_secure_buffer_ SecureBuffer *request = NULL;
         const char *wop;
-        char size_arg[64];
-        char *argv[4] = {};
+        char size_arg[64], tpm_arg[64];
+        char *argv[5] = {};
         size_t len;
         int r;
 
@@ -634,6 +714,10 @@ static void run(ManagedHome *h) {
                 else
                         snprintf(size_arg, sizeof size_arg, WORKER_OPT_SIZE "%" PRIu64 "B", op->size);
                 argv[n++] = size_arg;
+        }
+        if (op->tpm_tries_below != UINT32_MAX) {
+                snprintf(tpm_arg, sizeof tpm_arg, WORKER_OPT_TPM_TRIES_BELOW "%" PRIu32, op->tpm_tries_below);
+                argv[n++] = tpm_arg;
         }
         argv[n] = NULL;
 

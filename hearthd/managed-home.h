@@ -39,6 +39,7 @@ struct ManagedHome {
         bool sweep_due;           /* the quota sweep is to look at it */
         bool sweep_failing;       /* its last sweep failed (said once, not every time) */
         HomeAuthRate auth;        /* failed authentications, for the rate limit */
+        uint64_t locked_by_owner_usec; /* CLOCK_MONOTONIC: the last lock by a caller other than root (0: none) */
 };
 
 /* Takes rec on success. */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bus-home.h"
@@ -238,6 +239,27 @@ void manager_schedule_nss(Manager *m) {
                 (void) sd_event_source_set_priority(m->nss_write, SD_EVENT_PRIORITY_IDLE);
 }
 
+/* A record an older Hearth stored with the hash of a TPM PIN (user-record.h,
+ * user_record_pin_only()): stored again without it, at once, and dated now
+ * so that the worker rewrites the copies in the volume at the next
+ * activation. */
+static void forget_pin_hash(Manager *m, UserRecord *rec) {
+        struct timespec ts;
+        int r = user_record_drop_pin_hash(rec);
+        if (r <= 0)
+                return;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        r = user_record_bump_last_change(rec, (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000);
+        if (r >= 0)
+                r = identity_store_save(m->store, rec);
+        if (r < 0)
+                log_warning_errno(r, "home %s: cannot store its record without the password hash (%m); it stays in "
+                                  "%s until the record is stored next", rec->user_name, m->state_dir);
+        else
+                log_info("home %s: its key is sealed in the TPM with the password as PIN: dropped the PIN's hash "
+                         "from its stored record", rec->user_name);
+}
+
 int manager_start(Manager *m) {
         _cleanup_strv_free_ char **names = NULL;
         int r;
@@ -267,6 +289,7 @@ int manager_start(Manager *m) {
                         user_record_free(rec);
                         continue;
                 }
+                forget_pin_hash(m, rec);
                 HomeState s = home_state_now(m->runtime_dir, m->home_root, rec, &reason);
                 r = manager_add_home(m, rec, s, &h);
                 if (r < 0) {

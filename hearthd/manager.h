@@ -36,6 +36,7 @@ typedef struct Manager {
         struct OrphanClean *orphan_cleans;
         sd_event_source *home_root_watch;   /* inotify: homes brought into the home root (images.c) */
         bool stopping; /* SIGTERM: no new operations; exit once the running ones end */
+        TpmLockout tpm; /* the TPM's dictionary-attack state and whose failures it counts (home-policy.h) */
 } Manager;
 
 int manager_new(const char *state_dir, const char *runtime_dir, const char *home_root, const char *worker_path,

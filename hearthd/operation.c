@@ -15,6 +15,7 @@ Operation *operation_new(OperationType type, const char *user_name, sd_bus_messa
         if (!op)
                 return NULL;
         op->type = type;
+        op->tpm_tries_below = UINT32_MAX;
         op->user_name = user_name ? strdup(user_name) : NULL;
         if (user_name && !op->user_name)
                 return mfree(op);

@@ -42,6 +42,7 @@ struct Operation {
         uint64_t size;              /* resize */
         uint64_t started_usec;      /* CLOCK_REALTIME, when its worker started */
         bool please_suspend;        /* acquire */
+        uint32_t tpm_tries_below;   /* a TPM home's share of the TPM's tries (home-policy.h); UINT32_MAX: no limit */
         OperationDoneFn done;       /* instead of a reply (DeactivateAllHomes…) */
         void *done_userdata;
         /* OP_POOL */

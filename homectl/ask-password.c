@@ -10,6 +10,7 @@
 #include "ask-password.h"
 #include "log.h"
 #include "macro.h"
+#include "recovery-key.h"
 #include "secret.h"
 
 /* ---- environment ------------------------------------------------------ */
@@ -195,8 +196,8 @@ int ask_new_password(const char *user, SecureBuffer **ret) {
                 r = ask_password_tty("New password: ", &a);
                 if (r < 0)
                         return log_error_errno(r, "home %s: cannot read the new password: %m", user);
-                if (((char *) a->data)[0] == 0) {
-                        log_error("home %s: the password must not be empty, try again", user);
+                if (!new_password_ok(user, a->data)) {
+                        log_error("home %s: try again", user);
                         continue;
                 }
                 r = ask_password_tty("Retype new password: ", &b);
@@ -211,4 +212,21 @@ int ask_new_password(const char *user, SecureBuffer **ret) {
         }
         log_error("home %s: no new password after %d tries", user, ASK_PASSWORD_TRIES);
         return -ECANCELED;
+}
+
+bool new_password_ok(const char *user, const char *pw) {
+        if (!pw[0]) {
+                log_error("home %s: the password must not be empty", user);
+                return false;
+        }
+        int r = recovery_key_shaped(pw);
+        if (r < 0) {
+                log_oom();
+                return false;
+        }
+        if (r > 0) {
+                log_error("home %s: this cannot be the password: " RECOVERY_KEY_SHAPED_WHY, user);
+                return false;
+        }
+        return true;
 }

@@ -37,6 +37,11 @@ int ask_password_tty(const char *prompt, SecureBuffer **ret);
 int ask_string_tty(const char *prompt, char **ret);
 
 /* "New password: " and "Retype new password: " until both match (at most
- * ASK_PASSWORD_TRIES rounds); empty passwords are refused. Logs its own
- * errors as "home USER: …". */
+ * ASK_PASSWORD_TRIES rounds); empty passwords and ones new_password_ok()
+ * refuses are asked again. Logs its own errors as "home USER: …". */
 int ask_new_password(const char *user, SecureBuffer **ret);
+
+/* Whether pw may become a password, before hearthd is asked: not empty,
+ * and not one taken for a recovery key (recovery_key_shaped(); hearth-work
+ * refuses it too). Logs why not, naming user. */
+bool new_password_ok(const char *user, const char *pw);

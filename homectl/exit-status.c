@@ -45,10 +45,12 @@ static const struct {
         { EXIT_BAD_PASSWORD,
           "authentication failed: wrong or missing password and no way to ask\n"
           "(BadPassword, BadPasswordAndNoToken, AuthenticationLimitHit, BadRecoveryKey,\n"
-          "BadPin…, TokenPinNeeded, TokenPinLocked)",
+          "BadPin…, TokenPinNeeded, TokenPinLocked); or a new password refused (empty,\n"
+          "or read as a recovery key: LowPasswordQuality)",
           { BUS_ERROR_BAD_PASSWORD, BUS_ERROR_BAD_PASSWORD_AND_NO_TOKEN, BUS_ERROR_AUTHENTICATION_LIMIT_HIT,
             BUS_ERROR_BAD_RECOVERY_KEY, BUS_ERROR_BAD_PIN, BUS_ERROR_BAD_PIN_FEW_TRIES_LEFT,
-            BUS_ERROR_BAD_PIN_ONE_TRY_LEFT, BUS_ERROR_TOKEN_PIN_NEEDED, BUS_ERROR_TOKEN_PIN_LOCKED } },
+            BUS_ERROR_BAD_PIN_ONE_TRY_LEFT, BUS_ERROR_TOKEN_PIN_NEEDED, BUS_ERROR_TOKEN_PIN_LOCKED,
+            BUS_ERROR_LOW_PASSWORD_QUALITY } },
         { EXIT_TPM_STATE_CHANGED,
           "the TPM no longer unseals the home's key: its PCRs changed (firmware or\n"
           "boot change) or it is another TPM; activate with the recovery key\n"

@@ -20,9 +20,12 @@ int create_passwords(const char *user, json_object *base, Passwords *p, bool *se
         int r;
 
         *set_hashes = !record_tree_list_get(base, "privileged", "hashedPassword", 0);
-        for (size_t i = 0; (e = record_tree_list_get(base, "secret", "password", i)); i++)
+        for (size_t i = 0; (e = record_tree_list_get(base, "secret", "password", i)); i++) {
+                if (!new_password_ok(user, e))
+                        return EXIT_BAD_PASSWORD;
                 if (passwords_add(p, e) < 0)
                         return log_oom(), EXIT_FAIL;
+        }
         if (p->n > 0)
                 return EXIT_OK;
 
@@ -75,6 +78,8 @@ int create_passwords(const char *user, json_object *base, Passwords *p, bool *se
                         log_error("home %s: $NEWPASSWORD is empty", user);
                         return EXIT_BAD_PASSWORD;
                 }
+                if (!new_password_ok(user, e))
+                        return EXIT_BAD_PASSWORD;
                 return passwords_add(p, e) < 0 ? (log_oom(), EXIT_FAIL) : EXIT_OK;
         }
         if (!ask_password_possible()) {
@@ -208,6 +213,9 @@ int create_build_record(json_object *base, const char *user, const RecordChanges
                 return r == -EINVAL ? EXIT_INVALID_RECORD : EXIT_FAIL;
         }
         if (!hash && record_set_secret(rec, p) < 0)
+                return log_oom(), EXIT_FAIL;
+        /* Not even on the bus: the hash of a TPM PIN (user-record.h). */
+        if (user_record_drop_pin_hash(rec) < 0)
                 return log_oom(), EXIT_FAIL;
         r = create_recovery_key(rec, name, &given, recovery_key, ret_recovery_key);
         if (r != EXIT_OK)

@@ -453,6 +453,8 @@ int verb_passwd(int argc, char **argv, const Options *o) {
                         log_error("home %s: $NEWPASSWORD is empty", user);
                         return EXIT_BAD_PASSWORD;
                 }
+                if (!new_password_ok(user, e))
+                        return EXIT_BAD_PASSWORD;
                 if (passwords_add(&new_secret, e) < 0)
                         return log_oom(), EXIT_FAIL;
         } else if (ask_password_possible()) {

@@ -210,9 +210,6 @@ static int check_processes(const Target *t, char *why, size_t size) {
                         continue;
                 snprintf(path, sizeof path, "/proc/%ld/comm", pid);
                 sysfs_line(path, comm, sizeof comm);
-                /* udev probes every device that changes, and lets go. */
-                if (strcmp(comm, "systemd-udevd") == 0 || strcmp(comm, "(udev-worker)") == 0)
-                        continue;
                 snprintf(path, sizeof path, "/proc/%ld/fd", pid);
                 _cleanup_dir_ DIR *fds = opendir(path);
                 if (!fds)
@@ -230,6 +227,23 @@ static int check_processes(const Target *t, char *why, size_t size) {
         return 0;
 }
 
+/* udev's workers open every block device that changes (after a write of
+ * ours, too) to probe it, and let go within moments. Any process may call
+ * itself "(udev-worker)", so none is excused by its name: the check is
+ * repeated for a moment, and whoever still holds the device or file then
+ * is a user. */
+#define PROCESS_GRACE_STEP_USEC 100000
+#define PROCESS_GRACE_STEPS 20 /* 2 s */
+
+static int check_processes_settled(const Target *t, char *why, size_t size) {
+        for (unsigned i = 0;; i++) {
+                int r = check_processes(t, why, size);
+                if (r <= 0 || i >= PROCESS_GRACE_STEPS)
+                        return r;
+                (void) usleep(PROCESS_GRACE_STEP_USEC);
+        }
+}
+
 int device_busy(const char *node, const char *except, char *why, size_t why_size) {
         Target t;
         int r = target_block(node, &t);
@@ -241,7 +255,7 @@ int device_busy(const char *node, const char *except, char *why, size_t why_size
         if (r == 0)
                 r = check_mounts(&t, why, why_size);
         if (r == 0)
-                r = check_processes(&t, why, why_size);
+                r = check_processes_settled(&t, why, why_size);
         return r;
 }
 
@@ -254,6 +268,6 @@ int image_file_busy(const char *path, const char *except, char *why, size_t why_
         t.file_ino = st.st_ino;
         int r = check_loops(&t, except, why, why_size);
         if (r == 0)
-                r = check_processes(&t, why, why_size);
+                r = check_processes_settled(&t, why, why_size);
         return r;
 }

@@ -16,8 +16,10 @@
  *   - has holders (/sys/class/block/<dev>/holders: dm, md, bcache),
  *   - backs a loop device (sysfs backing_file, LOOP_GET_STATUS64),
  *   - is mounted (/proc/self/mountinfo, by device number or source),
- *   - is open in a process (/proc/<pid>/fd), other than this one and
- *     udev's workers, whose probes come and go by themselves.
+ *   - is open in a process (/proc/<pid>/fd) other than this one, still
+ *     after up to 2 s: udev's workers open a device that changed to probe
+ *     it and let go by themselves; a process is never excused by its name
+ *     (any process can name itself "(udev-worker)").
  * For an image file: another loop device than `except` backs onto it, or
  * a process has it open. For a block device too, the loop device `except`
  * (the caller's own, over a partition of it) does not count.

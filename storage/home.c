@@ -92,6 +92,7 @@ int home_open(UserRecord *rec, Home **ret) {
                 return log_oom();
         h->root_fd = h->lock_fd = -1;
         h->size_request = HEARTH_SIZE_RECORD;
+        h->tpm_tries_below = UINT32_MAX;
         h->rec = rec;
         h->name = rec->user_name;
         h->root = strdup(home_root_default());
@@ -614,10 +615,28 @@ static uint64_t now_usec(void) {
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
 }
 
+int home_forget_pin_hash(Home *h) {
+        int r = user_record_drop_pin_hash(h->rec);
+        if (r <= 0)
+                return r < 0 ? log_oom() : 0;
+        log_info("home %s: its key is sealed in the TPM with the password as PIN: dropped the password's hash "
+                 "from its record", h->name);
+        return user_record_bump_last_change(h->rec, now_usec()) < 0 ? log_oom() : 0;
+}
+
 int home_set_password_hashes(Home *h, const char *const *passwords) {
         size_t n = strv_length((char *const *) passwords);
         json_object *priv, *array;
         int r;
+
+        if (user_record_pin_only(h->rec)) {
+                /* No hash of a TPM PIN (user-record.h); the times as for any password change. */
+                if (user_record_drop_pin_hash(h->rec) < 0)
+                        return log_oom();
+                json_object_object_add(h->rec->json, "lastPasswordChangeUSec",
+                                       json_object_new_int64((int64_t) now_usec()));
+                return user_record_bump_last_change(h->rec, now_usec()) < 0 ? log_oom() : 0;
+        }
 
         array = json_object_new_array();
         if (!array)
@@ -640,13 +659,9 @@ int home_set_password_hashes(Home *h, const char *const *passwords) {
                 }
         }
         json_object_object_add(priv, "hashedPassword", array);
-        uint64_t now = now_usec(), last = h->rec->last_change_usec;
+        uint64_t now = now_usec();
         json_object_object_add(h->rec->json, "lastPasswordChangeUSec", json_object_new_int64((int64_t) now));
-        /* Never backwards: an older copy of the record (~/.identity) must not
-         * become the newer one again. */
-        uint64_t change = last != UINT64_MAX && last >= now ? last + 1 : now;
-        json_object_object_add(h->rec->json, "lastChangeUSec", json_object_new_uint64(change));
-        return user_record_refresh(h->rec, NULL);
+        return user_record_bump_last_change(h->rec, now) < 0 ? log_oom() : 0;
 }
 
 /* A record without hashes has no password: nothing given is fine (root,

@@ -8,6 +8,7 @@
 #include "macro.h"
 #include "size.h"
 #include "user-record.h"
+#include "worker-protocol.h"
 
 /* One home as the worker sees it while running one operation.
  *
@@ -45,6 +46,8 @@ typedef struct Home {
         bool wipe;         /* create: erase what a block device holds (never one in use or another home's) */
         uint64_t size_request; /* resize: HEARTH_SIZE_RECORD (the record's diskSize), _MIN or _MAX (size.h) */
         json_object *quota_adopted; /* subvolume homes: subvolumes inside put into its quota group by this run */
+        uint32_t tpm_tries_below;   /* ask the TPM only while its counter is below this (UINT32_MAX: no limit) */
+        WorkerTpmReport tpm_report; /* what the TPM said, for hearthd (worker-protocol.h) */
         json_object *notices;       /* for hearthd's log (WORKER_STATUS_NOTICES) */
 } Home;
 
@@ -215,5 +218,12 @@ int home_root_entry_fixate(Home *h);
 int home_verify_password(Home *h, const char *const *hashes);
 
 /* Sets privileged.hashedPassword to yescrypt hashes of passwords, and bumps
- * lastPasswordChangeUSec and lastChangeUSec. */
+ * lastPasswordChangeUSec and lastChangeUSec. A home sealed in the TPM with
+ * no password keyslot (user_record_pin_only()) gets no hash: any it had is
+ * dropped, the times bumped all the same. */
 int home_set_password_hashes(Home *h, const char *const *passwords);
+
+/* Such a home's record with a hash (an older Hearth's): the hash dropped,
+ * logged, lastChangeUSec bumped so that the copies in the volume are
+ * rewritten without it. 0 if there was none. */
+int home_forget_pin_hash(Home *h);

@@ -36,6 +36,8 @@ int luks_set_state(Home *h, const char *state) {
  * the keyslots are the authority (a passwd interrupted after changing them
  * leaves the record behind). */
 static int sync_hashes(Home *h, const char *password) {
+        if (user_record_pin_only(h->rec))
+                return home_forget_pin_hash(h);
         int r = password_verify(password, h->rec->hashed_password);
         if (r != 0)
                 return r < 0 ? log_error_errno(r, "home %s: cannot verify password: %m", h->name) : 0;
@@ -150,8 +152,10 @@ int luks_activate(Home *h) {
         r = home_identity_file_read(h, top, &from_file);
         if (from_file && (r = home_reconcile(h, from_file, "~/" IDENTITY_FILE)) < 0)
                 goto fail;
-        /* A recovery key is no password: its hash must never become one. */
-        if (!o.recovery_key && (r = sync_hashes(h, o.password)) < 0)
+        /* A recovery key is no password: its hash must never become one.
+         * A TPM PIN's hash goes whichever secret opened the home. */
+        r = o.recovery_key ? home_forget_pin_hash(h) : sync_hashes(h, o.password);
+        if (r < 0)
                 goto fail;
 
         /* Bring the embedded copies up to date: a missing or unusable

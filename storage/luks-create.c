@@ -24,6 +24,7 @@
 #include "fs.h"
 #include "gpt.h"
 #include "home-dm.h"
+#include "image-file.h"
 #include "identity-store.h"
 #include "idmap.h"
 #include "log.h"
@@ -195,6 +196,20 @@ static int device_named_by_other_home(Home *h, const char *dev) {
         return found;
 }
 
+/* None of the users device-busy.h finds, and (exclusive_ok) an exclusive
+ * open succeeded: the refusal, logged, names them. */
+static int device_unused(Home *h, const char *dev, bool exclusive_ok) {
+        char why[512] = "";
+        int r = device_busy(dev, NULL, why, sizeof why);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot tell whether %s is in use: %m", h->name, dev);
+        if (!exclusive_ok || r > 0)
+                return log_error_errno(EBUSY, "home %s: %s is in use (%s); refusing to touch it%s", h->name, dev,
+                                       r > 0 ? why : "claimed exclusively: mounted, mapped or swap",
+                                       h->wipe ? " (--wipe erases signatures, never a device in use)" : "");
+        return 0;
+}
+
 /* Claims a block device for create: an exclusive open, which mounts,
  * mappings and swap refuse, and none of the users an exclusive open does
  * not see (device-busy.h: loop devices on it, processes with it open,
@@ -203,17 +218,12 @@ static int device_named_by_other_home(Home *h, const char *dev) {
  * or map the device, so create keeps it wherever libcryptsetup and
  * dm-crypt do not need their own. */
 static int device_claim(Home *h, const char *dev, int flags, int *ret_fd) {
-        char why[512] = "";
         _cleanup_close_ int fd = open(dev, flags | O_EXCL | O_CLOEXEC);
         if (fd < 0 && errno != EBUSY)
                 return log_error_errno(errno, "home %s: cannot open %s: %m", h->name, dev);
-        int r = device_busy(dev, NULL, why, sizeof why);
+        int r = device_unused(h, dev, fd >= 0);
         if (r < 0)
-                return log_error_errno(r, "home %s: cannot tell whether %s is in use: %m", h->name, dev);
-        if (fd < 0 || r > 0)
-                return log_error_errno(EBUSY, "home %s: %s is in use (%s); refusing to touch it%s", h->name, dev,
-                                       r > 0 ? why : "claimed exclusively: mounted, mapped or swap",
-                                       h->wipe ? " (--wipe erases signatures, never a device in use)" : "");
+                return r;
         *ret_fd = TAKE_FD(fd);
         return 0;
 }
@@ -378,6 +388,7 @@ int luks_create(Home *h) {
         gpt = !is_block || !luks_block_is_partition_like(image);
 
         if (is_block && ((r = device_claim(h, image, h->wipe || gpt ? O_RDWR : O_RDONLY, &claim)) < 0 ||
+                         (!on_pool && (r = luks_refuse_pool_device(h, image)) < 0) ||
                          (r = device_check_blank(h, image, claim)) < 0))
                 goto fail;
         r = default_size(h, image, is_block, &size);
@@ -392,6 +403,12 @@ int luks_create(Home *h) {
         }
         if (!is_block && (r = luks_image_fits(h, size, 0)) < 0)
                 goto fail;
+        /* The users again, just before the new home's first write (its GPT
+         * or header): the claim keeps out mounts, mappings and swap, not a
+         * process opening the device since the first look. */
+        pool_failpoint("luks-create-format");
+        if (is_block && (r = device_unused(h, image, true)) < 0)
+                goto fail;
 
         /* Build under a hidden name; rename into place only when complete. */
         if (!is_block) {
@@ -401,6 +418,7 @@ int luks_create(Home *h) {
                 fd = openat(h->root_fd, temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
                 if (fd < 0)
                         return log_error_errno(errno, "home %s: cannot create image: %m", h->name);
+                (void) image_file_nocow(fd, image); /* logged; the home works either way */
                 r = luks_image_allocate(h, temp, fd, size);
                 if (r < 0)
                         goto fail;
@@ -466,11 +484,14 @@ int luks_create(Home *h) {
                 r = log_error_errno(EIO, "home %s: no random bytes for the volume key", h->name);
                 goto fail;
         }
-        /* crypt_format opens the device exclusively itself: on a device
-         * without GPT the claim passes to it, and is taken back (and the
-         * users checked again) as soon as the header is written. Within a
-         * GPT it formats the loop device over the partition, and the disk
-         * stays claimed. */
+        /* crypt_format() insists on an exclusive open of its own (a claim
+         * held makes it fail, EBUSY), and writes through plain opens. On a
+         * device without GPT the claim passes to it, and is taken back (and
+         * the users checked again) as soon as the header is written:
+         * whoever claims the device in between (root, for the moments the
+         * header takes) makes create fail there, and the header it wrote is
+         * wiped. Within a GPT it formats the loop device over the
+         * partition, and the disk stays claimed. */
         if (!gpt)
                 claim = claim_release(claim);
         const char *cipher = h->rec->luks_cipher ?: "aes", *mode = h->rec->luks_cipher_mode ?: "xts-plain64";

@@ -126,6 +126,7 @@ int luks_pool_volume_prepare(Home *h, const char *volume, const char *node, uint
 int luks_pool_volume_resize(Home *h, Pool *p, const char *volume, uint64_t size, bool grow);
 int luks_pool_volume_size(Home *h, const char *volume, const char *node, uint64_t *ret);
 int luks_pool_volume_up(Home *h, const char *volume, const char *node);
+int luks_refuse_pool_device(Home *h, const char *dev);
 
 /* luks-create.c */
 int luks_image_allocate(Home *h, const char *path, int fd, uint64_t size);

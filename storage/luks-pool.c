@@ -33,6 +33,21 @@ int luks_home_pool_volume(Home *h, char volume[static POOL_NAME_MAX + 1]) {
         return r;
 }
 
+/* A block device given as imagePath (not a pool volume's path) must not be
+ * the pool's: a PV, a disk holding one, a volume under another name. Its
+ * data is /home's and every pool home's, whether or not the pool is active
+ * now; --wipe never overrides this (exit 15, as another home's device). */
+int luks_refuse_pool_device(Home *h, const char *dev) {
+        char why[512] = "";
+        int r = pool_device_is_pv(dev, why, sizeof why);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot tell whether %s belongs to the extent pool: %m", h->name, dev);
+        if (r > 0)
+                return log_error_errno(EEXIST, "home %s: %s is %s; refusing to format it%s", h->name, dev, why,
+                                       h->wipe ? " (--wipe never erases the extent pool's devices)" : "");
+        return 0;
+}
+
 /* Brings the pool volume's device up if the pool was not activated (or the
  * volume was added since): from validated metadata under the pool lock, as
  * boot does, writing no metadata and touching no other volume, so a login

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <linux/fs.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -151,6 +152,28 @@ static int volume_is_ours(Home *h, Volume *v) {
                                h->name, v->image, h->name, why);
 }
 
+/* The first length bytes of fd written with zeros. */
+static int write_zeros(int fd, uint64_t length) {
+        const size_t chunk = 1 << 20;
+        _cleanup_free_ char *zeros = calloc(1, chunk);
+        if (!zeros)
+                return -ENOMEM;
+        if (fd < 0)
+                return -EBADF;
+        for (uint64_t at = 0; at < length;) {
+                size_t n = length - at < chunk ? (size_t) (length - at) : chunk;
+                ssize_t k = pwrite(fd, zeros, n, (off_t) at);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return negative_errno();
+                if (k == 0)
+                        return -EIO;
+                at += (uint64_t) k;
+        }
+        return 0;
+}
+
 /* Nobody may be using the volume whose header goes: opened by hand under
  * another name (cryptsetup open … rescue), mounted, held open, under a
  * loop device other than our own over its partition. The claim (an
@@ -240,10 +263,23 @@ int luks_remove(Home *h) {
         r = volume_claim(h, &v, &claim);
         if (r < 0)
                 return r;
-        /* Header and keyslots go first: the data is unreadable from then on. */
-        r = crypt_wipe(v.cd, NULL, CRYPT_WIPE_ZERO, 0, crypt_get_data_offset(v.cd) * 512, 1 << 20, 0, NULL, NULL);
+        /* Header and keyslots go first: the data is unreadable from then on.
+         * An image file's are overwritten with zeros through our loop
+         * device, not zeroed by libcryptsetup: that is BLKZEROOUT, which a
+         * loop device passes to the file as fallocate(FALLOC_FL_ZERO_RANGE),
+         * and file systems (btrfs, ext4) carry it out by replacing or
+         * unwriting extents, never writing them: the old header and
+         * keyslots would stay in the blocks freed. */
+        uint64_t header = crypt_get_data_offset(v.cd) * 512;
+        r = v.is_block ? crypt_wipe(v.cd, NULL, CRYPT_WIPE_ZERO, 0, header, 1 << 20, 0, NULL, NULL)
+                       : write_zeros(v.loop_fd, header);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot wipe the LUKS header: %m", h->name);
+        /* On the disk before the file goes: the pages of a deleted file are
+         * never written, and the old header would stay in freed blocks. */
+        int written = v.loop_fd >= 0 ? v.loop_fd : claim;
+        if (written >= 0 && fsync(written) < 0)
+                return log_error_errno(errno, "home %s: cannot write the wiped header to %s: %m", h->name, v.image);
         if (!v.is_block && unlink(v.image) < 0)
                 return log_error_errno(errno, "home %s: cannot delete %s: %m", h->name, v.image);
         if (v.is_block && v.gpt) {

@@ -212,6 +212,12 @@ int luks_tpm2_find(Home *h, struct crypt_device *cd, Tpm2Sealed *ret, int *ret_k
         return r < 0 ? r : 0;
 }
 
+static void lockout_report(Home *h, const Tpm2Lockout *l, bool tried, bool wrong_pin) {
+        h->tpm_report = (WorkerTpmReport) { .known = true, .tried = tried, .wrong_pin = wrong_pin,
+                                            .failures = l->failures, .max_failures = l->max_failures,
+                                            .interval = l->interval };
+}
+
 int luks_tpm2_passphrase(Home *h, const Tpm2Sealed *s, const char *pin, SecureBuffer **ret,
                          SecureBuffer **ret_secret, char *note, size_t note_size) {
         _cleanup_tpm2_ Tpm2 *t = NULL;
@@ -223,10 +229,23 @@ int luks_tpm2_passphrase(Home *h, const Tpm2Sealed *s, const char *pin, SecureBu
         r = open_tpm(h, &t);
         if (r < 0)
                 return r;
+        Tpm2Lockout l;
+        if (h->tpm_tries_below != UINT32_MAX) {
+                /* hearthd's budget (hearthd/home-policy.h), against the counter as it is now. */
+                r = tpm2_get_lockout(t, &l);
+                if (r < 0)
+                        return log_error_errno(r, "home %s: cannot read the TPM's dictionary-attack state: %m", h->name);
+                lockout_report(h, &l, false, false);
+                if (l.max_failures > 0 && l.interval > 0 && l.failures >= h->tpm_tries_below)
+                        return log_error_errno(EUSERS, "home %s: too many wrong passwords lately: the TPM's "
+                                               "remaining tries are kept for the other homes of this machine; "
+                                               "try again later, or use the recovery key", h->name);
+        }
         r = tpm2_unseal(t, s, pin, &secret);
-        if (r == -EKEYREJECTED) {
-                Tpm2Lockout l;
-                if (tpm2_get_lockout(t, &l) >= 0 && l.max_failures > 0 && note_size > 0)
+        if (tpm2_get_lockout(t, &l) >= 0) {
+                /* A PCR change is caught before the TPM is asked; lockout counts nothing. */
+                lockout_report(h, &l, r >= 0 || r == -EKEYREJECTED, r == -EKEYREJECTED);
+                if (r == -EKEYREJECTED && l.max_failures > 0 && note_size > 0)
                         snprintf(note, note_size, "TPM2: %u of %u attempts left",
                                  l.failures < l.max_failures ? l.max_failures - l.failures : 0, l.max_failures);
         }
@@ -339,9 +358,4 @@ int luks_token_keyslots(struct crypt_device *cd, bool mask[32]) {
                                 mark_keyslots(j, mask);
                 }
         return 0;
-}
-
-bool luks_is_recovery_key(const char *password) {
-        _cleanup_secure_buffer_ SecureBuffer *key = NULL;
-        return recovery_key_normalize_typed(password, &key) >= 0;
 }

@@ -43,7 +43,9 @@ int luks_tpm2_find(Home *h, struct crypt_device *cd, Tpm2Sealed *ret, int *ret_k
 
 /* Unseals with pin (one TPM try): the keyslot's passphrase and, if
  * ret_secret, the secret itself. Errors are tpm2_unseal()'s; on a wrong
- * PIN, note says how many tries the TPM has left. */
+ * PIN, note says how many tries the TPM has left; -EUSERS (logged) without
+ * a try if the TPM's counter is at h->tpm_tries_below or above. What the
+ * TPM said is in h->tpm_report. */
 int luks_tpm2_passphrase(Home *h, const Tpm2Sealed *s, const char *pin, SecureBuffer **ret,
                          SecureBuffer **ret_secret, char *note, size_t note_size);
 
@@ -64,7 +66,3 @@ int luks_tpm2_replace(Home *h, struct crypt_device *cd, const void *vk, size_t v
 /* Keyslots that belong to a systemd-tpm2 or systemd-recovery token: passwd
  * must leave them alone. */
 int luks_token_keyslots(struct crypt_device *cd, bool ret_mask[32]);
-
-/* Whether a password is shaped like a recovery key, as typed (so the TPM,
- * whose wrong-PIN counter it would raise, is not asked). */
-bool luks_is_recovery_key(const char *password);

@@ -550,6 +550,8 @@ int luks_volume_key_get(Home *h, Volume *v, Opened *o) {
                 } else if (r != -EKEYREJECTED)
                         tpm_error = r;
         }
+        if (tpm_error == -EUSERS)
+                return tpm_error; /* logged: hearthd's budget of TPM tries */
         if (tpm_error == -ETIME)
                 return log_error_errno(ETIME, "home %s: the TPM refuses PINs for now (too many wrong ones); try later, "
                                               "or use the recovery key", h->name);

@@ -132,6 +132,25 @@ static int device_read_metadata(PoolDevice *d) {
         return 0;
 }
 
+int pool_geometry_probe(int fd, uint64_t base, PoolGeometry *ret) {
+        uint8_t buf[2 * POOL_GEOMETRY_SIZE];
+        PoolGeometry g;
+        int r = pread_full(fd, buf, sizeof buf, base + POOL_GEOMETRY_PRIMARY);
+        if (r == -EIO)
+                return 0; /* too small to hold one */
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < 2; i++)
+                if (pool_geometry_decode(buf + i * POOL_GEOMETRY_SIZE, POOL_GEOMETRY_SIZE, &g, NULL) >= 0) {
+                        if (ret)
+                                *ret = g;
+                        return 1;
+                }
+        if (memcmp(buf, POOL_GEOMETRY_MAGIC, 8) == 0 || memcmp(buf + POOL_GEOMETRY_SIZE, POOL_GEOMETRY_MAGIC, 8) == 0)
+                return -EBADMSG;
+        return 0;
+}
+
 int pool_device_open(const char *path, int flags, PoolDevice *d) {
         *d = (PoolDevice) { .fd = -1 };
         d->path = strdup(path);
@@ -227,9 +246,9 @@ static int scan_devices(ScanResult *ret) {
                 int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
                 if (fd < 0)
                         continue;
-                bool hit = pread(fd, magic, 8, POOL_GEOMETRY_PRIMARY) == 8 && memcmp(magic, "HEARTHPV", 8) == 0;
+                bool hit = pread(fd, magic, 8, POOL_GEOMETRY_PRIMARY) == 8 && memcmp(magic, POOL_GEOMETRY_MAGIC, 8) == 0;
                 if (!hit)
-                        hit = pread(fd, magic, 8, POOL_GEOMETRY_BACKUP) == 8 && memcmp(magic, "HEARTHPV", 8) == 0;
+                        hit = pread(fd, magic, 8, POOL_GEOMETRY_BACKUP) == 8 && memcmp(magic, POOL_GEOMETRY_MAGIC, 8) == 0;
                 if (!hit || ret->n >= ELEMENTSOF(ret->c) || fstat(fd, &st) < 0 || !S_ISBLK(st.st_mode)) {
                         close(fd);
                         continue;

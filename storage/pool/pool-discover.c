@@ -234,6 +234,18 @@ bool pool_record_pvs_equal(const PoolRecord *a, const PoolRecord *b) {
         return true;
 }
 
+int pool_record_find_partition(const PoolRecord *rec, const PoolPvIdentity *id, uint32_t *ret_index) {
+        if (!id->gpt)
+                return 0;
+        for (size_t i = 0; i < rec->n_pvs; i++)
+                if (rec->pv[i].gpt && memcmp(rec->pv[i].part_uuid, id->part_uuid, 16) == 0 &&
+                    memcmp(rec->pv[i].disk_guid, id->disk_guid, 16) == 0) {
+                        *ret_index = rec->pv_index[i];
+                        return 1;
+                }
+        return 0;
+}
+
 /* Whether a device is the partition recorded for a PV. The place in the
  * hardware does not count here (a disk moved to another port is still
  * the disk), except for a PV outside a GPT, which has nothing else. */

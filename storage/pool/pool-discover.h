@@ -77,6 +77,12 @@ int pool_pvs_read(PoolRecord *rec);
 int pool_pvs_write(const PoolRecord *rec);
 /* Whether a and b are the same recorded PV set. */
 bool pool_record_pvs_equal(const PoolRecord *a, const PoolRecord *b);
+/* Whether rec records a PV at the GPT partition id (its unique GUID on the
+ * disk of that GUID): 1 and *ret_index, else 0. Only a GPT identity names
+ * one partition: outside a GPT a PV is recorded by its disk's place in the
+ * hardware, which every other partition of that disk shares, so such a
+ * record names no device here (its geometry block still does). */
+int pool_record_find_partition(const PoolRecord *rec, const PoolPvIdentity *id, uint32_t *ret_index);
 
 /* One device a scan found, with its geometry block decoded (ok) or not. */
 typedef struct PoolCandidate {

@@ -17,13 +17,10 @@
 #include "pool-internal.h"
 
 static int refuse_if_used(const char *path, int fd, bool force) {
-        uint8_t buf[2 * POOL_GEOMETRY_SIZE];
         PoolGeometry g;
         const char *t = NULL, *what = "filesystem";
 
-        if (pread_full(fd, buf, sizeof buf, POOL_GEOMETRY_PRIMARY) >= 0 &&
-            (pool_geometry_decode(buf, POOL_GEOMETRY_SIZE, &g, NULL) >= 0 ||
-             pool_geometry_decode(buf + POOL_GEOMETRY_SIZE, POOL_GEOMETRY_SIZE, &g, NULL) >= 0)) {
+        if (pool_geometry_probe(fd, 0, &g) > 0) {
                 char u[37];
                 if (!force)
                         return log_error_errno(EEXIST, "pool PV %s: already a physical volume of pool %s (use --force to overwrite)",

@@ -44,6 +44,7 @@ typedef struct PartInfo {
         bool in_gpt;
         uint64_t gpt_start, gpt_size; /* sectors of 512 */
         uint8_t part_uuid[16], disk_guid[16]; /* in_gpt: the entry's unique GUID, the disk's GUID */
+        char type[37];              /* in_gpt: the entry's type GUID, upper case */
 } PartInfo;
 
 typedef struct PoolDevice {
@@ -101,6 +102,12 @@ int pool_dm_dev(const char *volume, bool *ret_active, dev_t *ret_dev);
 void pool_device_done(PoolDevice *d);
 int pool_device_resolve(PoolDevice *d, int flags);
 int pool_device_open(const char *path, int flags, PoolDevice *d);
+/* A PV's geometry block at byte base of fd: 1 (and *ret, if given) if the
+ * primary or the backup decodes; -EBADMSG if one carries the magic but
+ * neither decodes (a damaged PV); 0 if neither carries the magic (or the
+ * device is too small to hold one); other -errno if it cannot be read.
+ * Logs nothing. */
+int pool_geometry_probe(int fd, uint64_t base, PoolGeometry *ret);
 /* Where the block device devnum (pi: its pool_part_info()) sits: its GPT
  * identity, its disk's place in the hardware, and whether anyone could
  * have attached it (a loop device, a removable disk). */

@@ -10,7 +10,6 @@
 #include "little-endian.h"
 #include "pool-metadata.h"
 
-#define GEOMETRY_MAGIC "HEARTHPV"
 #define COPY_MAGIC     "HEARTHMD"
 
 /* Geometry block offsets (bytes). */
@@ -855,7 +854,7 @@ void pool_geometry_encode(const PoolGeometry *g, uint8_t buf[static POOL_GEOMETR
         uint8_t sum[32];
 
         memset(buf, 0, POOL_GEOMETRY_SIZE);
-        memcpy(buf + G_MAGIC, GEOMETRY_MAGIC, 8);
+        memcpy(buf + G_MAGIC, POOL_GEOMETRY_MAGIC, 8);
         put_le32(buf + G_VERSION, POOL_FORMAT_VERSION);
         put_le32(buf + G_STRUCT_SIZE, G_STRUCT_LEN);
         memcpy(buf + G_POOL_UUID, g->pool_uuid, 16);
@@ -884,7 +883,7 @@ int pool_geometry_decode(const void *data, size_t size, PoolGeometry *ret, char 
                 *ret_error = NULL;
         if (!buf || size < POOL_GEOMETRY_SIZE)
                 return fail(ret_error, -EBADMSG, "geometry truncated: %zu bytes, it has %u", buf ? size : 0, POOL_GEOMETRY_SIZE);
-        if (memcmp(buf + G_MAGIC, GEOMETRY_MAGIC, 8) != 0)
+        if (memcmp(buf + G_MAGIC, POOL_GEOMETRY_MAGIC, 8) != 0)
                 return fail(ret_error, -EBADMSG, "geometry: bad magic: not a Hearth pool physical volume");
         version = get_le32(buf + G_VERSION);
         if (version > POOL_FORMAT_VERSION)

@@ -25,6 +25,7 @@
 #define POOL_EXTENT_SIZE_MIN       POOL_ALIGN_SECTORS    /* 1 MiB */
 #define POOL_EXTENT_SIZE_MAX       (UINT64_C(1) << 25)   /* 16 GiB */
 
+#define POOL_GEOMETRY_MAGIC        "HEARTHPV"            /* 8 bytes at the start of a geometry block */
 #define POOL_GEOMETRY_SIZE         4096U                 /* bytes, each copy */
 #define POOL_GEOMETRY_PRIMARY      4096U                 /* byte offsets in the PV */
 #define POOL_GEOMETRY_BACKUP       8192U

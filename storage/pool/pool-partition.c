@@ -90,6 +90,7 @@ int pool_part_info(dev_t devnum, PartInfo *ret) {
         ret->gpt_size = gp.size;
         memcpy(ret->part_uuid, gp.uuid, 16);
         memcpy(ret->disk_guid, gp.disk_guid, 16);
+        memcpy(ret->type, gp.type, sizeof ret->type);
         return 0;
 }
 

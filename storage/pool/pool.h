@@ -51,6 +51,7 @@
  * read from its device). */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <json-c/json.h>
@@ -62,6 +63,17 @@ typedef struct Pool Pool;
 
 /* The GPT partition type of a pool partition (POOL-FORMAT.md). */
 #define POOL_GPT_TYPE "8f3b41c8-6d1e-4a7f-9c55-48454152544b"
+
+/* Whether the block device node is the extent pool's, which nothing else
+ * may format (a LUKS home's create): it, or (a whole disk) one of its
+ * partitions, carries a Hearth geometry block (valid or damaged), has the
+ * pool partition's GPT type, or is a PV that /etc/hearth/pool-pvs records
+ * (pool-discover.h); or it is a pool volume's mapping (hearth-pool-*).
+ * The pool need not be active: its PVs then have no holders, and blkid
+ * sees nothing on them. 1 with a description in why ("a physical volume
+ * (1) of extent pool …: it carries its geometry block", "its partition
+ * vdb3 is …"), 0, or a negative errno (logged) if that cannot be told. */
+int pool_device_is_pv(const char *node, char *why, size_t why_size);
 
 /* Environment variable naming a failpoint (test-only, POOL-FORMAT.md). */
 #define POOL_FAILPOINT_ENV "HEARTH_FAILPOINT"
@@ -152,7 +164,7 @@ int pool_verify(Pool *p, bool repair, json_object **ret);
 /* Test-only: SIGKILLs the process if $HEARTH_FAILPOINT names this step;
  * SIGSTOPs it if $HEARTH_FAILPOINT is "<step>:stop" (a test then looks at
  * what it holds, and sends SIGCONT). The LUKS backend has steps of its own,
- * not in pool_failpoint_names(): luks-resize-mapping. */
+ * not in pool_failpoint_names(): luks-resize-mapping, luks-create-format. */
 void pool_failpoint(const char *name);
 /* Every failpoint name, NULL-terminated. */
 const char *const *pool_failpoint_names(void);

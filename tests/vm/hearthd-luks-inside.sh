@@ -86,6 +86,29 @@ PASSWORD=wrong check "unlock with a wrong password" 79 "$homectl" --no-ask-passw
 check "unlock" 0 "$homectl" unlock lana
 [ "$(state_of lana)" = active ] && ok "active after unlock" || bad "state after unlock: $(state_of lana)"
 
+# Each lock empties the whole machine's page cache: its user may lock her home
+# once a minute, root at any time (attack-luks2 8e). The cache of a file on
+# another file system shows it.
+truncate -s 64M "$HEARTHD_TMP/scratch.img" && mkfs.ext4 -q -F "$HEARTHD_TMP/scratch.img" &&
+    mkdir -p "$HEARTHD_TMP/scratch" && mount -o loop "$HEARTHD_TMP/scratch.img" "$HEARTHD_TMP/scratch" &&
+    head -c $((16 * MB)) /dev/urandom > "$HEARTHD_TMP/scratch/root-file" && sync || bad "scratch file system"
+cached() { cat "$HEARTHD_TMP/scratch/root-file" > /dev/null; fincore -n -b -o RES "$HEARTHD_TMP/scratch/root-file" | tr -d ' '; }
+check "lock by its user" 0 hearthd_as_user "$uid" "$homectl" lock lana
+check "unlock by its user" 0 hearthd_as_user "$uid" env PASSWORD=lana-pw "$homectl" --no-ask-password unlock lana
+before=$(cached)
+check "a second lock by its user within a minute is refused" 75 hearthd_as_user "$uid" "$homectl" lock lana
+contains "the refusal says why and when" "$HEARTHD_TMP/err" "once a minute. Try again in"
+after=$(fincore -n -b -o RES "$HEARTHD_TMP/scratch/root-file" | tr -d ' ')
+[ "$(state_of lana)" = active ] && [ "${after:-0}" -ge "$before" ] &&
+    ok "nothing happened: the home is active, the machine's cache kept ($before → $after bytes)" ||
+    bad "after the refused lock: $(state_of lana), cache $before → $after bytes"
+check "root locks at once" 0 "$homectl" lock lana
+after=$(fincore -n -b -o RES "$HEARTHD_TMP/scratch/root-file" | tr -d ' ')
+[ "${after:-0}" -lt "$before" ] && ok "a lock still drops what was cached ($before → $after bytes)" ||
+    bad "a lock kept the cache: $before → $after bytes"
+check "unlock by root" 0 "$homectl" unlock lana
+umount "$HEARTHD_TMP/scratch"
+
 check "resize online to 400M" 0 "$homectl" resize lana 400M
 check "inspect" 0 "$homectl" inspect --json=short lana
 contains "diskSize in the record" "$HEARTHD_TMP/out" "\"diskSize\":$((400 * MB))"
@@ -137,6 +160,11 @@ on_part "$HEARTHD_HOME_ROOT/tina.home" cryptsetup luksDump >"$HEARTHD_TMP/luksdu
 grep -qE '^  [0-9]+: systemd-tpm2$' "$HEARTHD_TMP/luksdump" && grep -qE '^  [0-9]+: systemd-homed$' "$HEARTHD_TMP/luksdump" &&
     grep -qE '^  [0-9]+: systemd-recovery$' "$HEARTHD_TMP/luksdump" &&
     ok "systemd-tpm2 and systemd-recovery tokens beside the systemd-homed one" || bad "tokens: $(sed -n '/^Tokens:/,$p' "$HEARTHD_TMP/luksdump")"
+# Nor does anything hold the PIN's hash, to be guessed offline without the
+# TPM (attack-luks2 8a): not the stored record, not what homectl shows root.
+lacks "the stored record of a TPM home holds no password hash" "$HEARTHD_STATE_DIR/tina.identity" hashedPassword
+check "inspect as root" 0 "$homectl" inspect --json=short tina
+lacks "nor does the record root sees" "$HEARTHD_TMP/out" hashedPassword
 PAMDIR=$HEARTHD_TMP/pam.d
 mkdir -p "$PAMDIR"
 for kind in auth account session password; do
@@ -215,5 +243,82 @@ sleep 1
 touch "$HEARTHD_TMP/release"
 wait "$first" && ok "first session closed" || bad "first session failed"
 wait_state tina inactive && ok "deactivated after the second session closed" || bad "state: $(state_of tina)"
+check "the copy in the home holds no password hash either" 0 login tina-pw sh -c "! grep -q hashedPassword '$T/.identity'"
+wait_state tina inactive || bad "tina still $(state_of tina)"
+
+# ---- an older Hearth stored the PIN's hash: gone when hearthd starts -------------------
+# The record re-signed with the machine's key, as hearthd would have stored it.
+hearthd_stop
+python3 - "$HEARTHD_STATE_DIR" tina << 'PY'
+import base64, json, sys
+from cryptography.hazmat.primitives import serialization
+d, user = sys.argv[1:3]
+path = '%s/%s.identity' % (d, user)
+rec = json.load(open(path))
+pem = rec['signature'][0]['key']
+rec.setdefault('privileged', {})['hashedPassword'] = ['$y$j9T$F5Jx5fExrKuPp53xLKQ..1$X3DX6M94c7o.9agCG9G317fhZg9SqC.5i5rd.RhAtQ7']
+del rec['signature']
+payload = json.dumps({k: v for k, v in rec.items() if k not in ('binding', 'status', 'signature', 'secret')},
+                     sort_keys=True, separators=(',', ':'), ensure_ascii=False).encode()
+key = serialization.load_pem_private_key(open(d + '/local.private', 'rb').read(), None)
+rec['signature'] = [{'data': base64.b64encode(key.sign(payload)).decode(), 'key': pem}]
+open(path, 'w').write(json.dumps(rec, indent=2))
+PY
+contains "an older record with the PIN's hash in place" "$HEARTHD_STATE_DIR/tina.identity" hashedPassword
+hearthd_start
+[ "$(state_of tina)" = inactive ] && ok "tina is still there" || bad "tina: $(state_of tina)"
+lacks "hearthd dropped the hash at start" "$HEARTHD_STATE_DIR/tina.identity" hashedPassword
+contains "and said so" "$HEARTHD_LOG" "home tina: its key is sealed in the TPM with the password as PIN: dropped"
+check "PAM login after that" 0 login tina-pw true
+wait_state tina inactive || bad "tina still $(state_of tina)"
+
+# ---- one user's wrong PINs do not lock every TPM home (attack-luks2 8b) ---------------------
+# The TPM's counter is machine-wide; mallory, guessing at her own home more
+# times than the TPM allows, must not lock tina out. What hearthd allows
+# follows the TPM's own parameters (tpm2_getcap), whatever they are.
+lockout_counter() { tpm2_getcap properties-variable | awk -F: '/TPM2_PT_LOCKOUT_COUNTER/ { gsub(/ /, "", $2); print $2 }'; }
+max_tries=$(tpm2_getcap properties-variable | awk -F: '/TPM2_PT_MAX_AUTH_FAIL/ { gsub(/ /, "", $2); print $2 }')
+cat >"$HEARTHD_TMP/mallory.json" <<JSON
+{"userName":"mallory","realName":"Mallory M","storage":"luks","fileSystemType":"ext4","diskSize":$((100 * MB)),
+ "tpm2":true,"luksPbkdfType":"pbkdf2","luksPbkdfForceIterations":1000}
+JSON
+check "create a second TPM home" 0 env PASSWORD=mallory-pw NEWPASSWORD=mallory-pw "$homectl" --no-ask-password create \
+    --identity="$HEARTHD_TMP/mallory.json"
+rk_m=$(grep -oE '([cbdefghijklnrtuv]{8}-){7}[cbdefghijklnrtuv]{8}' "$HEARTHD_TMP/out" | head -n 1)
+[ -n "$rk_m" ] && ok "its recovery key was shown" || bad "no recovery key: $(cat "$HEARTHD_TMP/out")"
+lacks "its stored record holds no password hash" "$HEARTHD_STATE_DIR/mallory.identity" hashedPassword
+m_uid=$(awk -F: '$1 == "mallory" { print $3 }' "$HEARTHD_RUNTIME_DIR/passwd")
+tpm2_dictionarylockout -Q -c
+for i in $(seq $((max_tries + 1))); do
+    hearthd_as_user "$m_uid" env PASSWORD="guess-$i" "$homectl" --no-ask-password authenticate mallory \
+        >"$HEARTHD_TMP/out" 2>"$HEARTHD_TMP/err"; rc=$?
+    [ $rc = 79 ] && ok "mallory's guess $i refused (the TPM's counter at $(lockout_counter) of $max_tries)" ||
+        bad "mallory's guess $i → $rc: $(cat "$HEARTHD_TMP/err")"
+done
+contains "later guesses are refused without the TPM, saying why" "$HEARTHD_TMP/err" "kept for the other homes"
+contains "how long to wait" "$HEARTHD_TMP/err" "Try again in"
+contains "and of the recovery key" "$HEARTHD_TMP/err" "recovery key"
+[ $(($(lockout_counter))) -lt $((max_tries)) ] && ok "the TPM is not locked out ($(lockout_counter) of $max_tries)" ||
+    bad "the TPM's counter reached $(lockout_counter) of $max_tries"
+check "tina's right PIN still opens her home" 0 env PASSWORD=tina-pw "$homectl" --no-ask-password activate tina
+check "deactivate tina" 0 "$homectl" deactivate tina
+check "mallory's recovery key still opens hers" 0 hearthd_as_user "$m_uid" env PASSWORD="$rk_m" "$homectl" \
+    --no-ask-password authenticate mallory
+check "pam: tina logs in" 0 login tina-pw true
+wait_state tina inactive || bad "tina still $(state_of tina)"
+
+# ---- a new password that reads as a recovery key (attack-luks2 8d) -------------------------
+RKLIKE=VUTRNLKJ-IHGFEDCB-VUTRNLKJ-IHGFEDCB-VUTRNLKJ-IHGFEDCB-VUTRNLKJ-IHGFEDCB
+check "homectl refuses it before asking hearthd" 79 hearthd_as_user "$m_uid" env PASSWORD="$rk_m" \
+    NEWPASSWORD="$RKLIKE" "$homectl" --no-ask-password passwd mallory
+contains "saying why" "$HEARTHD_TMP/err" "reads as a recovery key"
+check "hearthd refuses it too (LowPasswordQuality)" 1 dbus-send --system --print-reply --dest=org.freedesktop.home1 \
+    /org/freedesktop/home1 org.freedesktop.home1.Manager.ChangePasswordHome string:mallory \
+    "string:{\"password\":[\"$RKLIKE\"]}" "string:{\"password\":[\"$rk_m\"]}"
+contains "with homed's error" "$HEARTHD_TMP/err" "org.freedesktop.home1.LowPasswordQuality"
+check "mallory's home still opens with its recovery key" 0 hearthd_as_user "$m_uid" env PASSWORD="$rk_m" "$homectl" \
+    --no-ask-password authenticate mallory
+tpm2_dictionarylockout -Q -c
+check "remove mallory" 0 "$homectl" remove mallory
 check "remove tina" 0 "$homectl" remove tina
 hearthd_finish

@@ -357,6 +357,51 @@ w create 13 "$(E "$(pw '"epw"')")"
 grep -q "open in process $holder (sleep)" /tmp/err && ok "refusal names the process" || bad "message: $(cat /tmp/err)"
 kill $holder; wait $holder 2>/dev/null
 [ -z "$(blkid -p "$dev")" ] && ok "the held device was left blank" || bad "written: $(blkid -p "$dev")"
+# … nor one held by a process that took the name of udev's worker or of
+# udevd, which any process may take (attack-luks2 4).
+rm -f /tmp/hold-fifo && mkfifo /tmp/hold-fifo
+for name in "(udev-worker)" systemd-udevd; do
+    # Blocked opening the FIFO, in bash itself: no child shares the fd.
+    bash -c 'exec 7<"$1"; printf %s "$2" > /proc/$$/comm; read -r _ < "$3"' holder "$dev" "$name" /tmp/hold-fifo &
+    holder=$!
+    for i in $(seq 50); do [ "$(cat /proc/$holder/comm 2>/dev/null)" = "$name" ] && break; sleep 0.1; done
+    w create 13 "$(E "$(pw '"epw"')")" --wipe
+    grep -q "open in process $holder ($name)" /tmp/err && ok "refusal names the process calling itself $name" ||
+        bad "message: $(cat /tmp/err)"
+    kill $holder; wait $holder 2>/dev/null
+    [ -z "$(blkid -p "$dev")" ] && ok "the device held by '$name' was left blank" || bad "written: $(blkid -p "$dev")"
+done
+# … nor one a process opened while create held it: the claim (an exclusive
+# open) keeps out mounts and mappings, not a process opening the device, and
+# is let go for crypt_format, which checks for an exclusive open of its own.
+# Stopped just before it, create must look again and write nothing: the
+# device, filled with a pattern no probe takes for a signature, is unchanged.
+head -c $((17 * MB)) /dev/zero | tr '\0' Z | dd of="$dev" bs=1M conv=fsync status=none
+before=$(head -c $((17 * MB)) "$dev" | sha256sum)
+printf '%s' "$(E "$(pw '"epw"')")" | HEARTH_FAILPOINT=luks-create-format:stop "$work" create > /tmp/out 2> /tmp/err &
+hw=$!
+st=
+for i in $(seq 600); do
+    st=$(awk '{ print $3 }' /proc/$hw/stat 2> /dev/null)
+    [ "$st" = T ] || [ -z "$st" ] && break
+    sleep 0.1
+done
+if [ "$st" = T ]; then
+    sleep 600 < "$dev" & holder=$!
+    for i in $(seq 50); do [ "$(cat /proc/$holder/comm 2>/dev/null)" = sleep ] && break; sleep 0.1; done
+    kill -CONT $hw
+    wait $hw; rc=$?
+    [ "$rc" = 13 ] && grep -q "open in process $holder (sleep)" /tmp/err &&
+        ok "a process that opened the device while create held it: refused before the header (exit 13)" ||
+        bad "opened while create held it: exit $rc: $(cat /tmp/err)"
+    kill $holder; wait $holder 2>/dev/null
+else
+    bad "hearth-work did not stop at luks-create-format: $(tail -n 3 /tmp/err)"
+    wait $hw
+fi
+[ "$(head -c $((17 * MB)) "$dev" | sha256sum)" = "$before" ] && ok "nothing was written to it, not even a header wiped again" ||
+    bad "create wrote to a device a process had opened: $(blkid -p "$dev")"
+dd if=/dev/zero of="$dev" bs=1M count=17 conv=fsync status=none
 # Create never destroys what is on a device (#18 item 2): a mounted ext4 …
 mkfs.ext4 -q "$dev"
 mkdir -p /mnt/other && mount "$dev" /mnt/other && echo precious > /mnt/other/keep
@@ -430,6 +475,62 @@ sum=$(sha256sum < /home/gina.home)
 w remove 25 "$(rec gina 60106 btrfs $((300 * MB)))"
 [ "$(sha256sum < /home/gina.home 2>/dev/null)" = "$sum" ] && ok "foreign image file kept" || bad "foreign image file destroyed"
 rm -f /home/gina.home
+
+# ---- a copy-on-write /home: no old keyslot survives passwd or remove (attack-luks2 3) ----------
+# On btrfs every rewrite of a header or keyslot went to a new place and the
+# old copy stayed on the raw disk, where the old (leaked) password opened it.
+# What a thief carves: 4 KiB-aligned LUKS2 headers with the home's UUID, and
+# a keyslot's first block found by its content. carve DEVICE UUID BLOCK...
+# prints the number of headers, then how often each block was found.
+cat > /tmp/carve.py << 'PY'
+import sys
+dev, uuid = sys.argv[1], sys.argv[2].encode()
+blocks = [open(p, 'rb').read() for p in sys.argv[3:]]
+found, headers, magic = [0] * len(blocks), 0, b'LUKS\xba\xbe\x00\x02'
+with open(dev, 'rb', buffering=0) as f:
+    while True:
+        b = f.read(4 << 20)
+        if not b:
+            break
+        i = b.find(magic)
+        while i >= 0:
+            headers += i % 4096 == 0 and b[i + 0xa8:i + 0xa8 + len(uuid)] == uuid
+            i = b.find(magic, i + 1)
+        for k, blk in enumerate(blocks):
+            j = b.find(blk[:64])
+            while j >= 0:
+                found[k] += j % 4096 == 0 and b[j:j + len(blk)] == blk
+                j = b.find(blk[:64], j + 1)
+print(headers, *found)
+PY
+slot_block() { # slot_block IMAGE OUT: the first 4 KiB of the image's (one) keyslot area
+    local at
+    at=$(on_part "$1" cryptsetup luksDump | sed -n 's/.*Area offset: *\([0-9]*\).*/\1/p' | head -n 1)
+    [ -n "$at" ] || { bad "no keyslot area in $1"; return 1; }
+    on_part "$1" sh -c 'dd if="$2" of="$0" bs=4096 skip=$(($1 / 4096)) count=1 status=none' "$2" "$at"
+}
+carve() { sync; echo 3 > /proc/sys/vm/drop_caches; python3 /tmp/carve.py "$dev" "$@"; }
+mkfs.btrfs -q -f "$dev" > /dev/null
+mkdir -p /mnt/bhome && mount "$dev" /mnt/bhome
+C() { rec cora 60109 ext4 $((100 * MB)) "${1:-}"; }
+HEARTH_HOME_ROOT=/mnt/bhome w create 0 "$(C "$(pw '"leaked-old"')")"
+lsattr /mnt/bhome/cora.home | cut -d' ' -f1 | grep -q C && ok "the image has no copy-on-write (lsattr: C)" ||
+    bad "the image copies on write: $(lsattr /mnt/bhome/cora.home)"
+uuid=$(on_part /mnt/bhome/cora.home cryptsetup luksUUID)
+[ -n "$uuid" ] || bad "no LUKS2 UUID in cora's image"
+slot_block /mnt/bhome/cora.home /tmp/old-slot
+HEARTH_HOME_ROOT=/mnt/bhome w passwd 0 "$(C '"secret":{"password":["leaked-old"],"newPassword":["cora-new"]}')"
+slot_block /mnt/bhome/cora.home /tmp/new-slot
+set -- $(carve "$uuid" /tmp/old-slot /tmp/new-slot)
+[ "$1" = 1 ] && ok "after passwd the raw disk holds one LUKS2 header of the home: its own" ||
+    bad "after passwd: $1 headers of the home on the raw disk"
+[ "$2" = 0 ] && ok "the old keyslot is nowhere on the raw disk" || bad "the old keyslot is still on the raw disk ($2 copies)"
+[ "$3" = 1 ] && ok "the new keyslot is there once" || bad "the new keyslot: $3 copies"
+HEARTH_HOME_ROOT=/mnt/bhome w remove 0 "$(C)"
+set -- $(carve "$uuid" /tmp/old-slot /tmp/new-slot)
+[ "$1:$2:$3" = 0:0:0 ] && ok "after remove no header or keyslot of the home is on the raw disk" ||
+    bad "after remove: $1 headers, old keyslot $2, new keyslot $3 copies on the raw disk"
+umount /mnt/bhome
 
 # ---- remove -------------------------------------------------------------------------------------
 w remove 0 "$A"

@@ -566,6 +566,49 @@ w() { # w OP EXPECTED_RC JSON [ARGS]: hearth-work
 }
 w create 10 "$(IMG=/dev/mapper/hearth-pool-home rec $((300 * MB)) "$PW")"
 grep -q "which is /home itself" hw.err && ok "a LUKS home on volume home is refused clearly" || bad "volume home: $(< hw.err)"
+# Nor on the pool's own devices, --wipe or not (attack-luks2 1, 1b): with
+# the pool inactive (at boot before hearth-pool.service, in a rescue
+# system) a PV has no holders and blkid sees nothing on it, and create
+# formatted the pool partition and even /home's own PV. Each way of
+# knowing a PV is tried alone: its geometry block (valid or damaged), the
+# pool partition's GPT type, the PV recorded in pool-pvs.
+areas=$(md_areas)
+uuid=$(st_uuid)
+refused() { # refused DEVICE WHAT [ARGS]: create over it exits 15, naming WHAT
+    local dev=$1 what=$2; shift 2
+    w create 15 "$(IMG=$dev rec $((64 * MB)) "$PW")" "$@"
+    grep -q -- "$what" hw.err && ok "refusal for $dev${1:+ $1}: $what" || bad "refusal for $dev${1:+ $1}: $(< hw.err)"
+}
+# Active, no volume has extents on the pool partition: it has no holders.
+check "the pool partition has no holders" test -z "$(ls "/sys/class/block/${pool_part##*/}/holders")"
+refused "$pool_part" "is a physical volume (0) of extent pool $uuid"
+refused "$pool_part" "is a physical volume (0) of extent pool $uuid" --wipe
+w create 13 "$(IMG=$home rec $((64 * MB)) "$PW")" --wipe
+for v in $(dmsetup ls | awk '/^hearth-pool-/ { print $1 }'); do dm_remove "${v#hearth-pool-}"; done
+for wipe in "" --wipe; do
+    refused "$pool_part" "is a physical volume (0) of extent pool $uuid" $wipe
+    refused "$home" "is a physical volume (1) of extent pool $uuid" $wipe
+    refused "$disk" "its partition ${disk##*/}2 is a physical volume (1)\\|its partition ${disk##*/}3 is a physical volume (0)" $wipe
+done
+grep -q -- "--wipe never erases" hw.err && ok "the refusal says --wipe does not override it" || bad "wipe: $(< hw.err)"
+dd if="$home" of=geometry.home bs=4096 skip=1 count=2 status=none
+dd if="$pool_part" of=geometry.pool bs=4096 skip=1 count=2 status=none
+put_geometry() { dd if="$2" of="$1" bs=4096 seek=1 count=2 conv=notrunc,fsync status=none; }
+printf 'HEARTHPV' | dd of="$home" bs=1 seek=4096 conv=notrunc,fsync status=none
+head -c 16 /dev/urandom | dd of="$home" bs=1 seek=4200 conv=notrunc,fsync status=none
+head -c 16 /dev/urandom | dd of="$home" bs=1 seek=8296 conv=notrunc,fsync status=none
+refused "$home" "a (damaged) Hearth geometry block" --wipe
+put_geometry "$home" /dev/zero
+refused "$home" "physical volume 1 of this machine's pool $uuid, as $PVS_FILE records it" --wipe
+put_geometry "$home" geometry.home
+mv "$PVS_FILE" pvs.aside
+put_geometry "$pool_part" /dev/zero
+refused "$pool_part" "its GPT partition type is the pool's" --wipe
+put_geometry "$pool_part" geometry.pool
+mv pvs.aside "$PVS_FILE"
+check "the PVs' geometry and copies are as they were" test "$(md_areas)" = "$areas"
+check "no LUKS header on any of them" sh -c "! cryptsetup isLuks '$home' && ! cryptsetup isLuks '$pool_part' && ! cryptsetup isLuks '$disk'"
+consistent "after the refused creates over its devices"
 w create 0 "$(rec $((300 * MB)) "$PW")"
 check "alice's volume: 19 extents (300M rounded up), marked LUKS" \
     test "$(st '(vol("alice")["size"], vol("alice")["luks"])')" = "($((19 * ESB)), True)"
@@ -577,6 +620,13 @@ grep -qE '^Label:[[:space:]]+alice$' luksdump.txt && grep -qE '^Subsystem:[[:spa
     ok "the pool volume holds LUKS2 directly: label alice, subsystem systemd-home, a systemd-homed token" ||
     bad "pool volume's header: $(head -n 12 luksdump.txt) $(sed -n '/^Tokens:/,$p' luksdump.txt)"
 check "no partition table on the pool volume" test -z "$(blkid -p -s PTTYPE -o value /dev/mapper/hearth-pool-alice)"
+# Nor over a pool volume reached by another of its names (/dev/dm-N), even
+# with --wipe: alice's, closed, has no holders, and --wipe would erase its
+# LUKS header as any other signature.
+alice_dm=/dev/$(basename "$(readlink -f "/sys/dev/block/$(dmsetup info -c --noheadings -o major,minor hearth-pool-alice | tr -d ' ')")")
+check "alice's volume is $alice_dm, without holders" test -b "$alice_dm" -a -z "$(ls "/sys/class/block/${alice_dm#/dev/}/holders")"
+refused "$alice_dm" "is the extent pool's volume alice" --wipe
+check "alice's volume still holds her LUKS header" cryptsetup isLuks /dev/mapper/hearth-pool-alice
 w activate 0 "$(rec $((300 * MB)) "$PW")"
 check "alice's home is mounted" mountpoint -q /home/alice
 check "alice's home is the directory alice of its file system" test "$(findmnt -n -o FSROOT /home/alice)" = /alice

@@ -297,6 +297,39 @@ static void test_save_and_load(void **state) {
         free(path);
 }
 
+/* The hash of a TPM PIN never reaches the state directory (user_record_pin_only()). */
+static void test_save_drops_pin_hash(void **state) {
+        static const char *const kinds[] = { "\"tpm2\":true,", "\"tpm2\":true,\"tpm2KeepPassword\":true,", "" };
+        static const char hash[] = "$y$j9T$F5Jx5fExrKuPp53xLKQ..1$X3DX6M94c7o.9agCG9G317fhZg9SqC.5i5rd.RhAtQ7";
+        Fixture *f = *state;
+
+        for (size_t i = 0; i < ELEMENTSOF(kinds); i++) {
+                _cleanup_free_ char *text = NULL, *path = record_file(f, "tina"), *saved = NULL;
+                UserRecord *rec = NULL, *loaded = NULL;
+                assert_true(asprintf(&text,
+                                     "{\"userName\":\"tina\",\"uid\":60110,\"gid\":60110,\"homeDirectory\":\"/home/tina\","
+                                     "\"storage\":\"luks\",%s\"privileged\":{\"hashedPassword\":[\"%s\"],"
+                                     "\"passwordHint\":\"the usual\"}}",
+                                     kinds[i], hash) >= 0);
+                assert_int_equal(user_record_parse(text, strlen(text), &rec, NULL), 0);
+                assert_int_equal(identity_store_save(f->store, rec), 0);
+                saved = read_text(path);
+                assert_int_equal(identity_store_load(f->store, "tina", &loaded), 0);
+                if (i == 0) {
+                        assert_null(strstr(saved, "hashedPassword"));
+                        assert_null(strstr(saved, hash));
+                        assert_null(rec->hashed_password);
+                        assert_null(loaded->hashed_password);
+                } else {
+                        assert_non_null(strstr(saved, hash));
+                        assert_non_null(loaded->hashed_password);
+                }
+                assert_non_null(strstr(saved, "the usual"));
+                user_record_free(rec);
+                user_record_free(loaded);
+        }
+}
+
 static void test_save_refuses_uid(void **state) {
         static const uid_t bad[] = { 0, 1000, HOME_UID_MIN - 1, HOME_UID_MAX + 1, 65534, 4294967294U };
         Fixture *f = *state;
@@ -730,6 +763,7 @@ static void test_state_dir_env(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_save_and_load, setup_store, teardown_store),
+                cmocka_unit_test_setup_teardown(test_save_drops_pin_hash, setup_store, teardown_store),
                 cmocka_unit_test_setup_teardown(test_save_refuses_uid, setup_store, teardown_store),
                 cmocka_unit_test_setup_teardown(test_load_errors, setup_store, teardown_store),
                 cmocka_unit_test_setup_teardown(test_unsigned_before_key, setup_store, teardown_store),

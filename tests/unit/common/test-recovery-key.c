@@ -126,6 +126,37 @@ static void test_normalize_typed(void **state) {
         }
 }
 
+/* A new password create and passwd refuse: every spelling a recovery key is
+ * taken in at login, the attack's upper-case one among them; and nothing
+ * that merely looks alike. */
+static void test_shaped(void **state) {
+        static const char *const shaped[] = {
+                KEY_0_31,
+                "cccbcdcecfcgchcicjckclcncrctcucvbcbbbdbebfbgbhbibjbkblbnbrbtbubv",
+                "CCCBCDCE-CFCGCHCI-CJCKCLCN-CRCTCUCV-BCBBBDBE-BFBGBHBI-BJBKBLBN-BRBTBUBV",
+                "VUTRNLKJ-IHGFEDCB-VUTRNLKJ-IHGFEDCB-VUTRNLKJ-IHGFEDCB-VUTRNLKJ-IHGFEDCB",
+                "cccBCDce-cfcgchci-cjckclcn-crctcucv-bcbbbdbe-bfbgbhbi-bjbkblbn-brbtbubV",
+                " " KEY_0_31 " ",
+                "cccbcdce cfcgchci cjckclcn crctcucv bcbbbdbe bfbgbhbi bjbkblbn brbtbubv",
+                "cccbcdce - cfcgchci- cjckclcn -crctcucv-bcbbbdbe-bfbgbhbi-bjbkblbn-brbtbubv",
+        };
+        static const char *const not_shaped[] = {
+                "", "correct horse battery staple", "tina-pw", "Summer2026!",
+                /* one letter short, one outside the alphabet, a group split */
+                "cccbcdce-cfcgchci-cjckclcn-crctcucv-bcbbbdbe-bfbgbhbi-bjbkblbn-brbtbub",
+                "accbcdce-cfcgchci-cjckclcn-crctcucv-bcbbbdbe-bfbgbhbi-bjbkblbn-brbtbubv",
+                "ccc bcdce-cfcgchci-cjckclcn-crctcucv-bcbbbdbe-bfbgbhbi-bjbkblbn-brbtbubv",
+                /* a key with more after it */
+                KEY_0_31 "!",
+        };
+        for (size_t i = 0; i < sizeof shaped / sizeof shaped[0]; i++)
+                if (recovery_key_shaped(shaped[i]) != 1)
+                        fail_msg("not taken for a recovery key: \"%s\"", shaped[i]);
+        for (size_t i = 0; i < sizeof not_shaped / sizeof not_shaped[0]; i++)
+                if (recovery_key_shaped(not_shaped[i]) != 0)
+                        fail_msg("taken for a recovery key: \"%s\"", not_shaped[i]);
+}
+
 static void test_generate(void **state) {
         SecureBuffer *a = NULL, *b = NULL, *k = NULL;
 
@@ -149,6 +180,7 @@ int main(void) {
                 cmocka_unit_test(test_parse_bad),
                 cmocka_unit_test(test_normalize),
                 cmocka_unit_test(test_normalize_typed),
+                cmocka_unit_test(test_shaped),
                 cmocka_unit_test(test_generate),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

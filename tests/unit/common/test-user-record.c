@@ -947,6 +947,67 @@ static void test_unportable(void **state) {
         }
 }
 
+/* A home sealed in the TPM without a password keyslot keeps no hash of its
+ * PIN: which records are such, and dropping the hash leaves all else. */
+static void test_pin_only(void **state) {
+        static const struct {
+                const char *json;
+                bool pin_only;
+        } cases[] = {
+                { "{\"userName\":\"t\",\"storage\":\"luks\",\"tpm2\":true,"
+                  "\"privileged\":{\"hashedPassword\":[\"$y$a$b\"],\"passwordHint\":\"h\"}}", true },
+                { "{\"userName\":\"t\",\"storage\":\"luks\",\"tpm2\":true,\"tpm2KeepPassword\":false,"
+                  "\"privileged\":{\"hashedPassword\":[\"$y$a$b\"]}}", true },
+                { "{\"userName\":\"t\",\"storage\":\"luks\",\"tpm2\":true,\"tpm2KeepPassword\":true,"
+                  "\"privileged\":{\"hashedPassword\":[\"$y$a$b\"]}}", false },
+                { "{\"userName\":\"t\",\"storage\":\"luks\",\"privileged\":{\"hashedPassword\":[\"$y$a$b\"]}}",
+                  false },
+                { "{\"userName\":\"t\",\"storage\":\"luks\",\"tpm2\":false,"
+                  "\"privileged\":{\"hashedPassword\":[\"$y$a$b\"]}}", false },
+                { "{\"userName\":\"t\",\"storage\":\"directory\",\"tpm2\":true,"
+                  "\"privileged\":{\"hashedPassword\":[\"$y$a$b\"]}}", false },
+        };
+        (void) state;
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                UserRecord *rec = parse_ok(cases[i].json);
+                assert_int_equal(user_record_pin_only(rec), cases[i].pin_only);
+                assert_int_equal(user_record_drop_pin_hash(rec), cases[i].pin_only ? 1 : 0);
+                if (cases[i].pin_only) {
+                        assert_null(rec->hashed_password);
+                        assert_null(strstr(user_record_to_string(rec, USER_RECORD_FORMAT_SHORT), "hashedPassword"));
+                        /* Nothing to drop a second time. */
+                        assert_int_equal(user_record_drop_pin_hash(rec), 0);
+                } else
+                        assert_non_null(rec->hashed_password);
+                user_record_free(rec);
+        }
+        /* The rest of privileged stays; an emptied privileged goes. */
+        UserRecord *rec = parse_ok(cases[0].json);
+        assert_int_equal(user_record_drop_pin_hash(rec), 1);
+        assert_non_null(strstr(user_record_to_string(rec, USER_RECORD_FORMAT_SHORT), "\"passwordHint\":\"h\""));
+        user_record_free(rec);
+        rec = parse_ok(cases[1].json);
+        assert_int_equal(user_record_drop_pin_hash(rec), 1);
+        assert_false(json_object_object_get_ex(rec->json, "privileged", NULL));
+        assert_false(rec->has_sections & USER_RECORD_PRIVILEGED);
+        user_record_free(rec);
+}
+
+/* lastChangeUSec moves forward only. */
+static void test_bump_last_change(void **state) {
+        UserRecord *rec = parse_ok("{\"userName\":\"t\"}");
+        (void) state;
+        assert_int_equal(user_record_bump_last_change(rec, 1000), 0);
+        assert_int_equal(rec->last_change_usec, 1000);
+        assert_int_equal(user_record_bump_last_change(rec, 5000), 0);
+        assert_int_equal(rec->last_change_usec, 5000);
+        assert_int_equal(user_record_bump_last_change(rec, 4000), 0);
+        assert_int_equal(rec->last_change_usec, 5001);
+        assert_int_equal(user_record_bump_last_change(rec, 5001), 0);
+        assert_int_equal(rec->last_change_usec, 5002);
+        user_record_free(rec);
+}
+
 static void test_without(void **state) {
         static const char json[] =
                 "{\"userName\":\"f\",\"uid\":60102,\"privileged\":{\"hashedPassword\":[\"$y$a$b\"]},"
@@ -1208,6 +1269,8 @@ int main(void) {
                 cmocka_unit_test_teardown(test_per_machine, reset_machine),
                 cmocka_unit_test_teardown(test_binding, reset_machine),
                 cmocka_unit_test(test_strip_secret),
+                cmocka_unit_test(test_pin_only),
+                cmocka_unit_test(test_bump_last_change),
                 cmocka_unit_test(test_without),
                 cmocka_unit_test(test_unportable),
                 cmocka_unit_test(test_refresh),

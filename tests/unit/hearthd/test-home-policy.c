@@ -3,6 +3,7 @@
  * state allows each operation and the error of each refusal, which worker
  * operation runs and the state after it, the state from what storage shows,
  * and the rate limit on failed authentication. */
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -446,6 +447,185 @@ static void test_rate_limit(void **state) {
         assert_true(home_auth_limit_hit(&r, 6001, 1000, 0));
 }
 
+/* ---- the TPM's tries ---------------------------------------------------------------- */
+
+#define SEC UINT64_C(1000000)
+
+static void test_tpm_shares(void **state) {
+        static const struct {
+                uint32_t max, reserve, share;
+        } t[] = {
+                { 0, 1, 2 }, { 1, 1, 2 }, { 3, 1, 2 }, { 4, 1, 2 }, { 6, 1, 2 },
+                { 10, 2, 2 }, { 16, 4, 3 }, { 32, 8, 6 }, { 128, 32, 24 },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                assert_int_equal(home_tpm_reserve(t[i].max), t[i].reserve);
+                assert_int_equal(home_tpm_share(t[i].max), t[i].share);
+        }
+}
+
+/* Unknown TPM, no dictionary-attack protection: no budget at all. */
+static void test_tpm_budget_unlimited(void **state) {
+        TpmLockout tpm = {};
+        HomeTpmBudget b = home_tpm_budget(&tpm, 1, 10 * SEC);
+        assert_true(b.allowed);
+        assert_int_equal(b.tries_below, UINT32_MAX);
+        home_tpm_account(&tpm, 1, true, 4, 4, 0, 11 * SEC);
+        b = home_tpm_budget(&tpm, 1, 12 * SEC);
+        assert_true(b.allowed);
+        assert_int_equal(b.tries_below, UINT32_MAX);
+        assert_int_equal(tpm.n_tracked, 0);
+}
+
+enum { MALLORY = 60201, TINA = 60202, OTHER = 60203 };
+
+/* attack-luks2 8b: mallory's wrong PINs at her own home (4 tries, one
+ * forgotten every 600 s, as the attack set the TPM) leave tina's try. */
+static void test_tpm_budget_mallory(void **state) {
+        TpmLockout tpm = {};
+        uint64_t t0 = 1000 * SEC;
+
+        HomeTpmBudget b = home_tpm_budget(&tpm, MALLORY, t0);
+        assert_true(b.allowed);
+        home_tpm_account(&tpm, MALLORY, true, 1, 4, 600, t0);
+        /* One typo is no lockout: she tries again, below the reserve. */
+        b = home_tpm_budget(&tpm, MALLORY, t0 + SEC);
+        assert_true(b.allowed);
+        assert_int_equal(b.tries_below, 3);
+        home_tpm_account(&tpm, MALLORY, true, 2, 4, 600, t0 + SEC);
+        /* Her share (two) is spent: refused until her first is forgotten,
+         * an interval after the last report. */
+        for (uint64_t t = t0 + 2 * SEC; t < t0 + 601 * SEC; t += 100 * SEC) {
+                b = home_tpm_budget(&tpm, MALLORY, t);
+                assert_false(b.allowed);
+                assert_int_equal(b.wait_usec, t0 + 601 * SEC - t);
+        }
+        /* tina, with none counted, tries; a right PIN counts nothing. */
+        b = home_tpm_budget(&tpm, TINA, t0 + 5 * SEC);
+        assert_true(b.allowed);
+        assert_int_equal(b.tries_below, UINT32_MAX);
+        home_tpm_account(&tpm, TINA, false, 2, 4, 600, t0 + 5 * SEC);
+        /* One forgotten (an interval after that report): mallory tries again,
+         * still failing; both forgotten, as a home with none counted. */
+        assert_false(home_tpm_budget(&tpm, MALLORY, t0 + 604 * SEC).allowed);
+        b = home_tpm_budget(&tpm, MALLORY, t0 + 605 * SEC);
+        assert_true(b.allowed);
+        assert_int_equal(b.tries_below, 3);
+        b = home_tpm_budget(&tpm, MALLORY, t0 + 1205 * SEC);
+        assert_true(b.allowed);
+        assert_int_equal(b.tries_below, UINT32_MAX);
+}
+
+/* A real TPM's 32 tries, one forgotten every 2 h: a home may have six
+ * counted, and try only while the counter stays below 24 (8 kept for the
+ * other homes). */
+static void test_tpm_budget_share(void **state) {
+        TpmLockout tpm = {};
+        const uint64_t I = 7200 * SEC, t0 = 5 * SEC;
+        HomeTpmBudget b;
+
+        for (uint32_t k = 0; k < 6; k++) {
+                b = home_tpm_budget(&tpm, MALLORY, t0 + k * SEC);
+                assert_true(b.allowed);
+                assert_int_equal(b.tries_below, k == 0 ? UINT32_MAX : 24);
+                home_tpm_account(&tpm, MALLORY, true, k + 1, 32, 7200, t0 + k * SEC);
+        }
+        b = home_tpm_budget(&tpm, MALLORY, t0 + 10 * SEC);
+        assert_false(b.allowed);
+        /* Her first is forgotten one interval after the last report. */
+        assert_int_equal(b.wait_usec, t0 + 5 * SEC + I - (t0 + 10 * SEC));
+        b = home_tpm_budget(&tpm, MALLORY, t0 + 5 * SEC + I);
+        assert_true(b.allowed);
+        assert_int_equal(b.tries_below, 24);
+        /* Eighteen failures nobody here saw (the counter at 24): a failing
+         * home waits for the counter, one with none counted still tries. */
+        uint64_t t1 = t0 + 5 * SEC + I;
+        home_tpm_account(&tpm, TINA, false, 24, 32, 7200, t1);
+        b = home_tpm_budget(&tpm, MALLORY, t1 + SEC);
+        assert_false(b.allowed);
+        assert_int_equal(b.wait_usec, I - SEC);
+        b = home_tpm_budget(&tpm, TINA, t1 + SEC);
+        assert_true(b.allowed);
+        /* Those are the oldest, forgotten first: mallory's 5 still count
+         * (below her share, she is failing all the same). */
+        b = home_tpm_budget(&tpm, MALLORY, t1 + 18 * I);
+        assert_true(b.allowed);
+        assert_int_equal(b.tries_below, 24);
+        /* In lockout even tina waits, for the TPM. */
+        home_tpm_account(&tpm, OTHER, false, 32, 32, 7200, t1);
+        b = home_tpm_budget(&tpm, TINA, t1 + SEC);
+        assert_false(b.allowed);
+        assert_int_equal(b.wait_usec, I - SEC);
+}
+
+/* Two failing homes: the TPM forgets one failure at a time, the oldest;
+ * each home is failing as long as one of its own is still counted. */
+static void test_tpm_budget_two(void **state) {
+        TpmLockout tpm = {};
+        const uint64_t I = 1000 * SEC;
+        home_tpm_account(&tpm, MALLORY, true, 1, 10, 1000, 0);
+        home_tpm_account(&tpm, OTHER, true, 2, 10, 1000, 0);
+        home_tpm_account(&tpm, MALLORY, true, 3, 10, 1000, 0);
+        home_tpm_account(&tpm, OTHER, true, 4, 10, 1000, 0);
+        /* Share 2 each (of 10): both refused. */
+        assert_false(home_tpm_budget(&tpm, MALLORY, SEC).allowed);
+        assert_false(home_tpm_budget(&tpm, OTHER, SEC).allowed);
+        /* After one interval mallory's first is forgotten, not OTHER's. */
+        assert_true(home_tpm_budget(&tpm, MALLORY, I).allowed);
+        assert_false(home_tpm_budget(&tpm, OTHER, I).allowed);
+        assert_true(home_tpm_budget(&tpm, OTHER, 2 * I).allowed);
+        assert_int_equal(home_tpm_budget(&tpm, OTHER, I).wait_usec, I);
+}
+
+/* Homes guessing as fast as they may, the TPM forgetting on its own timer
+ * (never later than an interval after a report), and the worker checking
+ * the real counter against tries_below before each try. One guessing home
+ * never brings the counter past maxFailures minus the reserve, so a home
+ * with none counted can always try, whatever maxFailures; k guessing homes
+ * (k users colluding) add at most k - 1 beyond that. */
+static void test_tpm_budget_never_locks_out(void **state) {
+        static const uint32_t maxes[] = { 3, 4, 6, 10, 32 };
+        const uint64_t I = 1000 * SEC;
+        for (size_t x = 0; x < ELEMENTSOF(maxes); x++)
+                for (uint64_t k = 1; k <= 3; k++) {
+                        uint32_t m = maxes[x], real = 0, tries = 0, bound = m - home_tpm_reserve(m) + (uint32_t) k - 1;
+                        uint64_t next_tick = 333 * SEC;
+                        TpmLockout tpm = {};
+                        for (uint64_t t = 7 * SEC; t < 20 * I; t += SEC / 2) {
+                                if (t >= next_tick) {
+                                        real -= real > 0;
+                                        next_tick += I;
+                                }
+                                for (uint64_t g = 1; g <= k; g++) {
+                                        HomeTpmBudget b = home_tpm_budget(&tpm, g, t);
+                                        if (!b.allowed || real >= m ||
+                                            (b.tries_below != UINT32_MAX && real >= b.tries_below))
+                                                continue;
+                                        real++;
+                                        tries++;
+                                        home_tpm_account(&tpm, g, true, real, m, 1000, t);
+                                }
+                                if (real > bound)
+                                        fail_msg("max %u, %" PRIu64 " guessing: the counter reached %u at %" PRIu64 " s",
+                                                 m, k, real, t / SEC);
+                                if (k == 1 && !home_tpm_budget(&tpm, 99, t).allowed)
+                                        fail_msg("max %u: a home with none counted refused at %" PRIu64 " s", m, t / SEC);
+                        }
+                        /* They did guess: at least one try an interval. */
+                        if (tries < 19)
+                                fail_msg("max %u, %" PRIu64 " guessing: only %u tries", m, k, tries);
+                }
+}
+
+static void test_lock_interval(void **state) {
+        uint64_t wait = 99;
+        assert_false(home_lock_too_soon(0, 5 * SEC, HOME_LOCK_INTERVAL_USEC, &wait));
+        assert_int_equal(wait, 0);
+        assert_true(home_lock_too_soon(100 * SEC, 130 * SEC, HOME_LOCK_INTERVAL_USEC, &wait));
+        assert_int_equal(wait, 30 * SEC);
+        assert_false(home_lock_too_soon(100 * SEC, 160 * SEC, HOME_LOCK_INTERVAL_USEC, &wait));
+}
+
 int main(void) {
         log_set_max_level(LOG_CRIT);
         const struct CMUnitTest tests[] = {
@@ -461,6 +641,13 @@ int main(void) {
                 cmocka_unit_test(test_derive_mounted),
                 cmocka_unit_test(test_rate_settings),
                 cmocka_unit_test(test_rate_limit),
+                cmocka_unit_test(test_tpm_shares),
+                cmocka_unit_test(test_tpm_budget_unlimited),
+                cmocka_unit_test(test_tpm_budget_mallory),
+                cmocka_unit_test(test_tpm_budget_share),
+                cmocka_unit_test(test_tpm_budget_two),
+                cmocka_unit_test(test_tpm_budget_never_locks_out),
+                cmocka_unit_test(test_lock_interval),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -228,6 +228,7 @@ static void test_exit_status(void **state) {
         assert_int_equal(worker_exit_status(-EOPNOTSUPP), WORKER_UNSUPPORTED);
         assert_int_equal(worker_exit_status(-EIO), WORKER_STORAGE_ERROR);
         assert_int_equal(worker_exit_status(-ELOOP), WORKER_STORAGE_ERROR);
+        assert_int_equal(worker_exit_status(-EILSEQ), WORKER_PASSWORD_QUALITY);
 }
 
 int main(void) {

@@ -312,9 +312,40 @@ static void test_uuid_and_record(void **state) {
         rmdir(dir);
 }
 
+/* Which device the record names, for create's refusal to format a PV
+ * (pool_device_is_pv): the recorded GPT partition, by both GUIDs, and
+ * nothing outside a GPT, whose record (a disk's place) every partition of
+ * that disk would match. */
+static void test_record_find_partition(void **state) {
+        PoolRecord rec = record(OURS, 2);
+        uint32_t index = 99;
+        PoolPvIdentity id = pv("", OURS, 1).id;
+        assert_int_equal(pool_record_find_partition(&rec, &id, &index), 1);
+        assert_int_equal(index, 1);
+        id = pv("", OURS, 0).id;
+        assert_int_equal(pool_record_find_partition(&rec, &id, &index), 1);
+        assert_int_equal(index, 0);
+        /* Another partition of the same disk, the same partition GUID on another disk. */
+        id = pv("", OURS, 2).id;
+        assert_int_equal(pool_record_find_partition(&rec, &id, &index), 0);
+        id = pv("", OURS, 1).id;
+        memset(id.disk_guid, 0x5e, 16);
+        assert_int_equal(pool_record_find_partition(&rec, &id, &index), 0);
+        /* Nothing recorded; a device outside a GPT; a record outside one. */
+        PoolRecord none = record(OURS, 0);
+        id = pv("", OURS, 1).id;
+        assert_int_equal(pool_record_find_partition(&none, &id, &index), 0);
+        id.gpt = false;
+        assert_int_equal(pool_record_find_partition(&rec, &id, &index), 0);
+        rec.pv[1].gpt = false;
+        id.gpt = true;
+        assert_int_equal(pool_record_find_partition(&rec, &id, &index), 0);
+}
+
 int main(void) {
         log_set_max_level(-1 + 1);
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_record_find_partition),
                 cmocka_unit_test(test_recorded_ignores_strangers),
                 cmocka_unit_test(test_recorded_absent),
                 cmocka_unit_test(test_clone_refused),
