@@ -32,11 +32,6 @@ typedef struct Member {
         uint64_t base;           /* bytes: where it starts in the device checked */
 } Member;
 
-static void closedirp(DIR **d) {
-        if (*d)
-                closedir(*d);
-}
-
 /* A sysfs attribute's first line, or "" if it cannot be read. */
 static void sysfs_line(const char *path, char *buf, size_t size) {
         _cleanup_free_ char *text = NULL;
