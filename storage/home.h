@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "home-layout.h"
 #include "macro.h"
 #include "size.h"
 #include "user-record.h"
@@ -47,8 +48,6 @@ typedef struct Home {
         json_object *quota_adopted; /* subvolume homes: subvolumes inside put into its quota group by this run */
         json_object *notices;       /* for hearthd's log (WORKER_STATUS_NOTICES) */
 } Home;
-
-const char *home_root_default(void);
 
 /* Checks the record for the worker's needs (user name, home-range UID, GID,
  * homeDirectory below the root), opens the root and takes the home's lock.
@@ -115,9 +114,22 @@ int home_rm_rf_at(int dir_fd, const char *name);
  * stored, sets owner and mode, renames it into place and guards it. Any
  * failure removes what was made. Create refuses when homeDirectory is taken
  * by anything but an empty directory; remove refuses an active home
- * (-EBUSY), and closes the storage (0700) before it takes the guard off. */
+ * (-EBUSY), and closes the storage (0700) before it takes the guard off.
+ *
+ * make_seeded_top (NULL: none), for storage stored as nobody, makes temp
+ * seeded already: a snapshot of the skel template (home_skel_snapshot()),
+ * whose files are nobody's on disk as a seeded home's are; the flow then
+ * only gives its top to her, through the map. Where it returns -EOPNOTSUPP,
+ * or the file system cannot ID-map, make_top and the copy do instead. */
 typedef int (*HomeMakeTop)(Home *h, const char *temp, int *ret_fd);
-int home_create_in_root(Home *h, HomeMakeTop make_top, uid_t stored);
+int home_create_in_root(Home *h, HomeMakeTop make_top, HomeMakeTop make_seeded_top, uid_t stored);
+
+/* Makes <root>/temp a snapshot of the skel template (skel-template.h),
+ * built first if the skel changed: for a home seeded from the merged
+ * default skel of the running system. -EOPNOTSUPP (nothing made) where no
+ * template serves: her record names its own skel, the home is made into
+ * an image, or the template module said why. */
+int home_skel_snapshot(Home *h, const char *temp);
 int home_remove_from_root(Home *h);
 
 /* Guards the storage <root>/<name>.homedir (home-guard.h) unless it is;

@@ -55,6 +55,7 @@
 
 #include <json-c/json.h>
 
+#include "failpoint.h"
 #include "macro.h"
 #include "pool-metadata.h"
 
@@ -63,8 +64,8 @@ typedef struct Pool Pool;
 /* The GPT partition type of a pool partition (POOL-FORMAT.md). */
 #define POOL_GPT_TYPE "8f3b41c8-6d1e-4a7f-9c55-48454152544b"
 
-/* Environment variable naming a failpoint (test-only, POOL-FORMAT.md). */
-#define POOL_FAILPOINT_ENV "HEARTH_FAILPOINT"
+/* Environment variable naming a failpoint (test-only, POOL-FORMAT.md; common/failpoint.h). */
+#define POOL_FAILPOINT_ENV FAILPOINT_ENV
 
 /* Places a new pool: home_dev becomes PV 1 (role home, its data area the
  * volume "home"), pool_dev PV 0 (role pool). extent_size in bytes (0 =
@@ -149,9 +150,9 @@ int pool_status(Pool *p, json_object **ret);
  * invalid copies and reloads lagging tables. */
 int pool_verify(Pool *p, bool repair, json_object **ret);
 
-/* Test-only: SIGKILLs the process if $HEARTH_FAILPOINT names this step;
- * SIGSTOPs it if $HEARTH_FAILPOINT is "<step>:stop" (a test then looks at
- * what it holds, and sends SIGCONT). The LUKS backend has steps of its own,
+/* Test-only: failpoint() (common/failpoint.h): SIGKILLs the process if
+ * $HEARTH_FAILPOINT names this step; SIGSTOPs it if $HEARTH_FAILPOINT is
+ * "<step>:stop" (a test then looks at what it holds, and sends SIGCONT). The LUKS backend has steps of its own,
  * not in pool_failpoint_names(): luks-resize-mapping. */
 void pool_failpoint(const char *name);
 /* Every failpoint name, NULL-terminated. */
