@@ -108,14 +108,14 @@ mounted_ok() {
     # mount; another home UID's file shows as no one's.
     local uid; uid=$(jq -r .uid "/tmp/$user-created.json")
     mkdir -p /tmp/raw && mount "/dev/mapper/home-$user" /tmp/raw
-    touch "/tmp/raw/$user/.other-home" && chown 60101:60101 "/tmp/raw/$user/.other-home"
+    touch "/tmp/raw/$user/.other-home" && chown 60500:60500 "/tmp/raw/$user/.other-home"
     [ "$(stat -c %u:%g "/tmp/raw/$user" "/tmp/raw/$user/.identity" | sort -u)" = 65534:65534 ] &&
         [ "$(stat -c %u:%g "/home/$user" "/home/$user/.identity" | sort -u)" = "$uid:$uid" ] &&
         findmnt -n -o VFS-OPTIONS "/home/$user" | grep -q idmapped &&
         ok "$user: stored as nobody, shown as UID $uid through an ID-mapped mount" ||
         bad "$user: on disk $(stat -c %u:%g "/tmp/raw/$user"), shown $(stat -c %u:%g "/home/$user"), $(findmnt -n -o VFS-OPTIONS "/home/$user")"
     [ "$(stat -c %u "/home/$user/.other-home")" = 65534 ] && ok "$user: another home UID's file is no one's in her home" ||
-        bad "$user: 60101's file shows as $(stat -c %u "/home/$user/.other-home")"
+        bad "$user: 60500's file shows as $(stat -c %u "/home/$user/.other-home")"
     rm -f "/tmp/raw/$user/.other-home"; umount /tmp/raw
 }
 
