@@ -50,6 +50,8 @@
 #define BUS_ERROR_REBALANCE_NOT_NEEDED    HOME1_ERROR("RebalanceNotNeeded")
 #define BUS_ERROR_LOW_PASSWORD_QUALITY    HOME1_ERROR("LowPasswordQuality")
 #define BUS_ERROR_TOKEN_PIN_LOCKED        HOME1_ERROR("TokenPinLocked")
+/* homed 258's AdoptHome: a path that is no home image or directory. */
+#define BUS_ERROR_UNRECOGNIZED_HOME_FORMAT HOME1_ERROR("UnrecognizedHomeFormat")
 /* homed's, which hearthd never sends but clients recognise (a homed
  * record's PIN-protected token). */
 #define BUS_ERROR_BAD_PIN                 HOME1_ERROR("BadPin")

@@ -4,7 +4,8 @@
 #include <stdlib.h>
 #include <sys/types.h>
 
-/* Where a directory or subvolume home is, below the home root (/home), as
+/* Where a directory or subvolume home (and a LUKS home's image) is, below
+ * the home root (/home), as
  * systemd-homed keeps them: shared by hearth-work (storage/home.h, which
  * makes and mounts them) and hearthd (which looks at them to derive a
  * home's state, and at what a killed create left).
@@ -17,6 +18,9 @@
  * noexec (storage/home-guard.h), so that nothing in it runs set-UID
  * through the raw path. */
 #define HOME_STORAGE_SUFFIX ".homedir"
+
+/* A LUKS home's image in the home root, as homed names it: <user>.home. */
+#define HOME_IMAGE_SUFFIX ".home"
 
 #define UID_NOBODY ((uid_t) 65534)
 

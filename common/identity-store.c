@@ -17,6 +17,7 @@ struct IdentityStore {
         char *dir;
         Keyring *keyring;
         bool keyring_can_sign;
+        struct timespec keyring_dir_mtime; /* of dir when the keyring was read */
 };
 
 const char *identity_store_default_dir(void) {
@@ -51,7 +52,16 @@ const char *identity_store_dir(IdentityStore *s) {
 }
 
 int identity_store_keyring(IdentityStore *s, bool create, Keyring **ret) {
-        if (!s->keyring || (create && !s->keyring_can_sign)) {
+        struct stat st;
+        struct timespec mtime = {};
+
+        if (stat(s->dir, &st) == 0)
+                mtime = st.st_mtim;
+        /* A key added or taken away (a NAME.public put there or removed)
+         * changes the directory: a long-lived store (hearthd's) reads the
+         * keys again, so that a key withdrawn is no longer trusted. */
+        bool changed = mtime.tv_sec != s->keyring_dir_mtime.tv_sec || mtime.tv_nsec != s->keyring_dir_mtime.tv_nsec;
+        if (!s->keyring || changed || (create && !s->keyring_can_sign)) {
                 Keyring *kr;
                 int r = keyring_open(s->dir, create, &kr);
                 if (r < 0)
@@ -59,9 +69,68 @@ int identity_store_keyring(IdentityStore *s, bool create, Keyring **ret) {
                 keyring_free(s->keyring);
                 s->keyring = kr;
                 s->keyring_can_sign = keyring_public_pem(kr) != NULL;
+                /* After keyring_open(), which may have made the directory
+                 * and the key pair. */
+                s->keyring_dir_mtime = stat(s->dir, &st) == 0 ? st.st_mtim : mtime;
         }
         *ret = s->keyring;
         return 0;
+}
+
+int identity_store_verify(IdentityStore *s, const UserRecord *rec, const char *where, bool allow_unsigned,
+                          char **ret_reason) {
+        _cleanup_free_ char *reason = NULL;
+        SignatureStatus status;
+        Keyring *kr;
+        int r;
+
+        for (int attempt = 0;; attempt++) {
+                r = identity_store_keyring(s, false, &kr);
+                if (r < 0)
+                        return r;
+                r = keyring_verify(kr, rec, &status);
+                if (r < 0)
+                        return log_error_errno(r, "home %s: cannot verify the signature of the record in %s: %m",
+                                               rec->user_name, where);
+                /* An administrator may have just put the signer's key in
+                 * place: read the keys again, once, before refusing. */
+                if (status != SIGNATURE_UNTRUSTED || attempt > 0)
+                        break;
+                keyring_free(s->keyring);
+                s->keyring = NULL;
+        }
+        switch (status) {
+        case SIGNATURE_LOCAL:
+        case SIGNATURE_TRUSTED:
+                return 0;
+        case SIGNATURE_UNSIGNED:
+                if (allow_unsigned)
+                        return 0;
+                r = -ENOKEY;
+                if (asprintf(&reason, "home %s: the record in %s is unsigned, refusing", rec->user_name, where) < 0)
+                        return log_oom();
+                break;
+        case SIGNATURE_UNTRUSTED:
+                r = -ENOKEY;
+                if (asprintf(&reason,
+                             "home %s: the record in %s is signed by an unknown key, refusing; to trust its signer, "
+                             "install that machine's public key (its local.public) as %s/NAME.public",
+                             rec->user_name, where, s->dir) < 0)
+                        return log_oom();
+                break;
+        case SIGNATURE_BAD:
+        default:
+                r = -EBADMSG;
+                if (asprintf(&reason,
+                             "home %s: the record in %s: signature does not match (modified after signing), refusing",
+                             rec->user_name, where) < 0)
+                        return log_oom();
+                break;
+        }
+        log_error("%s", reason);
+        if (ret_reason)
+                *ret_reason = TAKE_PTR(reason);
+        return r;
 }
 
 static int record_path(IdentityStore *s, const char *user_name, char **ret) {
@@ -74,8 +143,6 @@ static int record_path(IdentityStore *s, const char *user_name, char **ret) {
 int identity_store_load(IdentityStore *s, const char *user_name, UserRecord **ret) {
         _cleanup_free_ char *path = NULL, *text = NULL, *error = NULL;
         _cleanup_user_record_ UserRecord *rec = NULL;
-        SignatureStatus status;
-        Keyring *kr;
         size_t len;
         int r;
 
@@ -100,26 +167,9 @@ int identity_store_load(IdentityStore *s, const char *user_name, UserRecord **re
                 return log_error_errno(EBADMSG, "home %s: %s holds the record of \"%s\"", user_name, path,
                                        rec->user_name);
 
-        r = identity_store_keyring(s, false, &kr);
+        r = identity_store_verify(s, rec, path, false, NULL);
         if (r < 0)
                 return r;
-        r = keyring_verify(kr, rec, &status);
-        if (r < 0)
-                return log_error_errno(r, "home %s: cannot verify signature: %m", user_name);
-        switch (status) {
-        case SIGNATURE_LOCAL:
-        case SIGNATURE_TRUSTED:
-                break;
-        case SIGNATURE_BAD:
-                return log_error_errno(EBADMSG, "home %s: record %s was modified after it was signed, refusing",
-                                       user_name, path);
-        case SIGNATURE_UNTRUSTED:
-                return log_error_errno(ENOKEY,
-                                       "home %s: record %s is signed by a key this machine does not trust, "
-                                       "refusing (add the signer's public key to %s)", user_name, path, s->dir);
-        case SIGNATURE_UNSIGNED:
-                return log_error_errno(ENOKEY, "home %s: record %s is not signed, refusing", user_name, path);
-        }
 
         *ret = TAKE_PTR(rec);
         return 0;
@@ -155,7 +205,9 @@ int identity_store_save(IdentityStore *s, UserRecord *rec) {
         r = identity_store_keyring(s, true, &kr);
         if (r < 0)
                 return r;
-        r = keyring_sign(kr, rec);
+        /* The caller vouches for rec (hearthd's access checks, or
+         * identity_store_verify()): a trusted signature is kept. */
+        r = keyring_ensure_signed(kr, rec);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot sign record: %m", rec->user_name);
 

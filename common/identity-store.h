@@ -26,15 +26,29 @@ static inline void identity_store_freep(IdentityStore **s) {
 
 const char *identity_store_dir(IdentityStore *s);
 
-/* Loads and verifies a record. Errors (each logged with the user's name):
+/* Loads and verifies a record (identity_store_verify()). Errors (each logged with the user's name):
  * -ENOENT no such record; -EINVAL not a valid user name; -EBADMSG too large,
  * invalid, for another user, or modified after signing; -ENOKEY unsigned or
  * signed by an unknown key; the error of open()/read() when the file cannot be
  * read (-ELOOP for a symlink, -EBADF for a non-regular file). */
 int identity_store_load(IdentityStore *s, const char *user_name, UserRecord **ret);
 
-/* Validates, drops the secret and status sections, signs with the machine
- * key (created on first use) and writes atomically. The record must have a
+/* Whether a record may be trusted for what it says: signed by this
+ * machine's key or a trusted one (sign.h: NAME.public beside the records),
+ * the trusted keys read again once if the signer is unknown (an
+ * administrator may have just added its key). With allow_unsigned, an
+ * unsigned record passes too (root registering one: it is then signed
+ * here). 0; -ENOKEY (unsigned, unknown key) or -EBADMSG (changed since it
+ * was signed), logged naming the home and where (a path, "the LUKS2
+ * token"…), that text in *ret_reason (if given; to free). Every record
+ * read from outside the store goes through this, as the store's own do. */
+int identity_store_verify(IdentityStore *s, const UserRecord *rec, const char *where, bool allow_unsigned,
+                          char **ret_reason);
+
+/* Validates, drops the secret and status sections, keeps a signature by
+ * this machine's or a trusted key (a home from elsewhere keeps its
+ * signer's), else signs with the machine key (created on first use), and
+ * writes atomically. The record must have a
  * UID in the home range, and a GID equal to it if any. rec is updated to
  * what was written. */
 int identity_store_save(IdentityStore *s, UserRecord *rec);

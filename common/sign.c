@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>
@@ -133,6 +136,48 @@ static int create_private(const char *statedir, const char *path) {
         return 0;
 }
 
+/* A trusted key is trust given by whoever may write it: only a regular file
+ * of root's (or of the user running us: tests, image builders) that no one
+ * else may write counts, as systemd-homed requires of its *.public files.
+ * -EPERM (with *why) for one that fails that, else 0 or the read error. */
+static int read_trusted_key(int dir_fd, const char *name, char **ret, size_t *ret_len, const char **why) {
+        _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+        _cleanup_free_ char *text = NULL;
+        struct stat st;
+        ssize_t n;
+
+        if (fd < 0)
+                return negative_errno();
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode)) {
+                *why = "not a regular file";
+                return -EPERM;
+        }
+        if (st.st_uid != 0 && st.st_uid != geteuid()) {
+                *why = "not owned by root";
+                return -EPERM;
+        }
+        if (st.st_mode & 0022) {
+                *why = "writable by others than its owner";
+                return -EPERM;
+        }
+        if (st.st_size > KEY_FILE_MAX)
+                return -EFBIG;
+        text = malloc(KEY_FILE_MAX + 1);
+        if (!text)
+                return -ENOMEM;
+        n = read(fd, text, KEY_FILE_MAX + 1);
+        if (n < 0)
+                return negative_errno();
+        if (n > KEY_FILE_MAX)
+                return -EFBIG;
+        text[n] = 0;
+        *ret = TAKE_PTR(text);
+        *ret_len = (size_t) n;
+        return 0;
+}
+
 static int load_public_dir(Keyring *kr, const char *statedir) {
         DIR *d = opendir(statedir);
         struct dirent *de;
@@ -141,21 +186,25 @@ static int load_public_dir(Keyring *kr, const char *statedir) {
                 return errno == ENOENT ? 0 : negative_errno();
         while ((de = readdir(d))) {
                 size_t n = strlen(de->d_name);
-                _cleanup_free_ char *path = NULL, *text = NULL;
+                _cleanup_free_ char *text = NULL;
+                const char *why = NULL;
                 size_t len;
 
                 if (n <= 7 || strcmp(de->d_name + n - 7, ".public") != 0 || strcmp(de->d_name, "local.public") == 0 ||
                     is_atomic_temp_name(de->d_name))
                         continue;
-                if (asprintf(&path, "%s/%s", statedir, de->d_name) < 0)
-                        break;
-                if (read_file_bounded(path, KEY_FILE_MAX, &text, &len) < 0) {
-                        log_warning("%s: cannot read trusted key, ignoring", path);
+                int r = read_trusted_key(dirfd(d), de->d_name, &text, &len, &why);
+                if (r == -EPERM) {
+                        log_warning("%s/%s: %s: not trusted, ignoring", statedir, de->d_name, why);
+                        continue;
+                }
+                if (r < 0) {
+                        log_warning("%s/%s: cannot read trusted key, ignoring", statedir, de->d_name);
                         continue;
                 }
                 EVP_PKEY *k = pem_parse_public(text, len);
                 if (!k) {
-                        log_warning("%s: not an Ed25519 public key in PEM form, ignoring", path);
+                        log_warning("%s/%s: not an Ed25519 public key in PEM form, ignoring", statedir, de->d_name);
                         continue;
                 }
                 if (keyring_add_trusted(kr, k) < 0) {
@@ -283,6 +332,16 @@ int keyring_sign(Keyring *kr, UserRecord *rec) {
                 return -ENOMEM;
         }
         return user_record_refresh(rec, NULL);
+}
+
+int keyring_ensure_signed(Keyring *kr, UserRecord *rec) {
+        SignatureStatus status;
+        int r = keyring_verify(kr, rec, &status);
+        if (r < 0)
+                return r;
+        if (status == SIGNATURE_LOCAL || status == SIGNATURE_TRUSTED)
+                return 0;
+        return keyring_sign(kr, rec);
 }
 
 static bool keyring_trusts(Keyring *kr, EVP_PKEY *k, bool *local) {

@@ -12,7 +12,11 @@
  *
  * The keyring is the machine's own key pair (<statedir>/local.private and
  * local.public) plus every other <statedir>/NAME.public, which are trusted too
- * (keys of machines whose homes may move here). */
+ * (keys of machines whose homes may move here): as systemd-homed's
+ * /var/lib/systemd/home/NAME.public, a regular file owned by root (or by the
+ * user running us) and writable by no one else; any other is ignored with
+ * a warning. Whoever may write such a file may bring homes here, so only
+ * root manages them. */
 
 typedef struct Keyring Keyring;
 
@@ -39,6 +43,15 @@ static inline void keyring_freep(Keyring **kr) {
 int keyring_sign(Keyring *kr, UserRecord *rec);
 
 int keyring_verify(Keyring *kr, const UserRecord *rec, SignatureStatus *ret);
+
+/* Keeps a record's signatures if they verify as this machine's or a
+ * trusted key's: a home from another machine keeps its signer's, so that
+ * it can go back there trusted by that machine alone; the binding and
+ * status sections, which are not signed, may change meanwhile. Anything
+ * else (unsigned, changed since, an unknown key) is signed anew by the
+ * machine key (keyring_sign()). The caller has established that the
+ * record may be signed here. */
+int keyring_ensure_signed(Keyring *kr, UserRecord *rec);
 
 /* The machine's public key, PEM; NULL without a key pair. */
 const char *keyring_public_pem(Keyring *kr);

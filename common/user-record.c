@@ -1033,6 +1033,14 @@ json_object *user_record_without(const UserRecord *rec, unsigned sections) {
         return j;
 }
 
+const char *user_record_unportable_section(const UserRecord *rec) {
+        static const unsigned bound = USER_RECORD_BINDING | USER_RECORD_STATUS | USER_RECORD_SECRET;
+        for (size_t i = 0; i < ELEMENTSOF(section_names); i++)
+                if ((bound & (1u << i)) && json_object_object_get_ex(rec->json, section_names[i], NULL))
+                        return section_names[i];
+        return NULL;
+}
+
 int user_record_strip(UserRecord *rec, unsigned sections) {
         if (sections & USER_RECORD_SECRET) {
                 wipe_secret(rec->json);

@@ -160,6 +160,20 @@ size_t user_record_secret_count(const UserRecord *rec, const char *key);
  * freed) and refreshes. */
 int user_record_strip(UserRecord *rec, unsigned sections);
 
+/* A record that travels between machines — the copy in a home (LUKS2
+ * token, ~/.identity), one exported (homectl inspect
+ * --export-format=stripped) or registered (RegisterHome) — is
+ * systemd-homed's "embedded" record: regular, privileged and perMachine
+ * sections and the signature, nothing that says where it is stored on some
+ * machine or holds secrets. As homed (USER_RECORD_LOAD_EMBEDDED), one with
+ * such a section is refused: a binding names another machine's image,
+ * UUIDs and UID, which must not decide where this machine looks for the
+ * home's storage. The first of "binding", "status", "secret" rec has, or
+ * NULL. */
+const char *user_record_unportable_section(const UserRecord *rec);
+/* What a portable record leaves out (user_record_without()). */
+#define USER_RECORD_UNPORTABLE (USER_RECORD_BINDING | USER_RECORD_STATUS | USER_RECORD_SECRET)
+
 /* A new tree holding the record without the given sections; members are
  * shared with rec->json, so treat it as read-only. */
 json_object *user_record_without(const UserRecord *rec, unsigned sections);

@@ -22,6 +22,12 @@
 #define WORKER_OP_INSPECT      "inspect"
 #define WORKER_OP_REMOVE       "remove"
 #define WORKER_OP_CLEAN        "clean"  /* remove what an interrupted operation left */
+/* A home found on this machine whose record is not stored yet (hearthd's
+ * "unfixated" home): the request is the record hearthd made of its name,
+ * UID and storage, with secret.password; the record the home carries
+ * (LUKS2 token, ~/.identity of a .homedir), checked and bound to this
+ * machine, comes back once the password opens it. Nothing is mounted. */
+#define WORKER_OP_FIXATE       "fixate"
 
 /* Work in progress in the home root is hidden under
  * ".#hearth-<what>.<user>.<XXXXXX>" (what: create, remove, ...) and renamed

@@ -21,7 +21,6 @@
 #include "json-strict.h"
 #include "log.h"
 #include "macro.h"
-#include "password.h"
 #include "secret.h"
 #include "size.h"
 #include "user-record.h"
@@ -63,6 +62,11 @@ static void help(void) {
                "              is left; never while the home is active\n"
                "  clean       delete what killed operations left of the home (hidden\n"
                "              .#hearth-* entries in the home root); the home may be absent\n"
+               "  fixate      for a home found on this machine without a stored record: open\n"
+               "              it with secret.password and put out the record it carries (the\n"
+               "              LUKS2 token, ~/.identity of a .homedir) once its user name,\n"
+               "              sections and signature (a key in $HEARTH_STATE_DIR) check out,\n"
+               "              bound to this machine; mounts nothing\n"
                "\n"
                "The request on standard input is a JSON user record (systemd's format) with\n"
                "userName, uid, storage (directory, subvolume or luks) and, where needed, the\n"
@@ -134,29 +138,8 @@ static int read_request(UserRecord **ret) {
         return 0;
 }
 
-/* At least one password of secret.password matches a hash. A record
- * without hashes has no password: nothing given is fine (root, through
- * hearthd, activating it), but any password given is wrong — were it
- * accepted, anyone could log in to such an account with any string. */
 static int verify_password(Home *h) {
-        int r;
-
-        if (!h->rec->hashed_password || !h->rec->hashed_password[0]) {
-                if (h->rec->password && h->rec->password[0])
-                        return log_error_errno(EKEYREJECTED, "home %s: has no password set; none can be accepted",
-                                               h->name);
-                return 0;
-        }
-        if (!h->rec->password || !h->rec->password[0])
-                return log_error_errno(EKEYREJECTED, "home %s: password required", h->name);
-        for (const char *const *p = h->rec->password; *p; p++) {
-                r = password_verify(*p, h->rec->hashed_password);
-                if (r < 0)
-                        return log_error_errno(r, "home %s: cannot verify password: %m", h->name);
-                if (r > 0)
-                        return 0;
-        }
-        return log_error_errno(EKEYREJECTED, "home %s: password incorrect", h->name);
+        return home_verify_password(h, h->rec->hashed_password);
 }
 
 static int op_create(Home *h, const StorageBackend *b) {
@@ -209,7 +192,17 @@ static int run(const char *op, Home *h, const StorageBackend *b) {
                 return b->remove(h);
         if (strcmp(op, WORKER_OP_ACTIVATE) == 0) {
                 r = b->own_authentication ? 0 : verify_password(h);
+                /* A newer trusted copy the home carries (moved here from a
+                 * machine where it changed) first; LUKS reads its own. */
+                if (r >= 0 && !b->own_authentication)
+                        r = home_root_entry_reconcile(h);
                 return r < 0 ? r : b->activate(h);
+        }
+        if (strcmp(op, WORKER_OP_FIXATE) == 0) {
+                if (!b->fixate)
+                        return log_error_errno(EOPNOTSUPP, "home %s: storage \"%s\" cannot be fixated", h->name,
+                                               b->name);
+                return b->fixate(h);
         }
         if (strcmp(op, WORKER_OP_AUTHENTICATE) == 0)
                 return b->own_authentication && b->authenticate ? b->authenticate(h) : verify_password(h);
@@ -245,7 +238,18 @@ static const char *const operations[] = {
         WORKER_OP_CREATE, WORKER_OP_ACTIVATE, WORKER_OP_AUTHENTICATE, WORKER_OP_DEACTIVATE,
         WORKER_OP_LOCK,   WORKER_OP_UNLOCK,   WORKER_OP_UPDATE,       WORKER_OP_RESIZE,
         WORKER_OP_PASSWD, WORKER_OP_INSPECT,  WORKER_OP_REMOVE,       WORKER_OP_CLEAN,
+        WORKER_OP_FIXATE,
 };
+
+/* Operations after which a directory or subvolume home's ~/.identity is
+ * brought up to its record, as systemd-homed keeps it in every home: what
+ * makes the home portable (a .homedir copied to another machine is fixated
+ * from it). LUKS homes write theirs in the backend. */
+static bool stores_identity(const char *op) {
+        return strcmp(op, WORKER_OP_CREATE) == 0 || strcmp(op, WORKER_OP_ACTIVATE) == 0 ||
+               strcmp(op, WORKER_OP_UPDATE) == 0 || strcmp(op, WORKER_OP_PASSWD) == 0 ||
+               strcmp(op, WORKER_OP_RESIZE) == 0;
+}
 
 int main(int argc, char *argv[]) {
         _cleanup_user_record_ UserRecord *rec = NULL;
@@ -333,6 +337,8 @@ int main(int argc, char *argv[]) {
         }
 
         r = run(op, h, b);
+        if (r >= 0 && !b->own_authentication && stores_identity(op) && home_root_entry_store_identity(h) < 0)
+                log_warning("home %s: ~/" HOME_IDENTITY_FILE " stays as it was", h->name);
         if (r >= 0 && strcmp(op, WORKER_OP_REMOVE) != 0 && strcmp(op, WORKER_OP_CLEAN) != 0)
                 r = b->inspect(h);
         if (r < 0)

@@ -194,6 +194,8 @@ static const MethodRule method_rules[] = {
         { "Unlock", OP_UNLOCK, ACCESS_OWNER_WITH_SECRET, HOME1_ACTION_ACTIVATE_HOME },
         { "Acquire", OP_ACQUIRE, ACCESS_OWNER_WITH_SECRET, HOME1_ACTION_ACTIVATE_HOME },
         { "Release", OP_RELEASE, ACCESS_OWNER, HOME1_ACTION_ACTIVATE_HOME },
+        /* Her password opens the home and the record in it: as Authenticate. */
+        { "Fixate", OP_FIXATE, ACCESS_OWNER_WITH_SECRET, HOME1_ACTION_AUTHENTICATE_HOME },
 };
 
 int bus_method_for_home(sd_bus_message *msg, ManagedHome *h, const char *method, sd_bus_error *error) {
@@ -206,13 +208,16 @@ int bus_method_for_home(sd_bus_message *msg, ManagedHome *h, const char *method,
                 r = sd_bus_message_read(msg, "b", &please_suspend);
                 return r < 0 ? r : reply_ref(msg, h, please_suspend, error);
         }
-        if (strcmp(method, "Fixate") == 0) {
+        /* Only a home found here and not fixated yet has anything to do;
+         * every caller hears so alike. */
+        if (strcmp(method, "Fixate") == 0 && h->state != HOME_UNFIXATED) {
                 _cleanup_secret_ Secret *s = NULL;
+                char text[256];
                 r = read_secret(msg, &s, error);
                 if (r < 0)
                         return r;
-                return sd_bus_error_setf(error, BUS_ERROR_HOME_ALREADY_FIXATED,
-                                         "home %s: its record is already stored on this machine", h->name);
+                HomeCheck c = home_check(OP_FIXATE, h->state, false);
+                return sd_bus_error_set(error, c.error, home_check_message(&c, h->name, text, sizeof text));
         }
         for (size_t i = 0; i < ELEMENTSOF(method_rules); i++)
                 if (strcmp(method_rules[i].method, method) == 0)
@@ -228,6 +233,7 @@ int bus_method_for_home(sd_bus_message *msg, ManagedHome *h, const char *method,
         case OP_REALIZE:
         case OP_AUTHENTICATE:
         case OP_UNLOCK:
+        case OP_FIXATE:
                 r = read_secret(msg, &op->secret, error);
                 break;
         case OP_ACQUIRE: {

@@ -11,6 +11,8 @@
 #include "bus-manager.h"
 #include "bus-record-view.h"
 #include "bus-util.h"
+#include "home-mark.h"
+#include "images.h"
 #include "json-strict.h"
 #include "log.h"
 #include "macro.h"
@@ -161,7 +163,7 @@ static int method_update_home(sd_bus_message *msg, void *userdata, sd_bus_error 
 /* ---- creating and registering ------------------------------------------------------ */
 
 static bool uid_taken(uid_t uid, void *userdata) {
-        return manager_find_by_uid(userdata, uid) || uid_taken_nss(uid);
+        return manager_uid_taken(userdata, uid);
 }
 
 static const char *default_storage(Manager *m) {
@@ -293,6 +295,8 @@ static int method_create_home(sd_bus_message *msg, void *userdata, sd_bus_error 
 static int method_register_home(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         _cleanup_user_record_ UserRecord *rec = NULL;
+        _cleanup_free_ char *reason = NULL, *dirty = NULL;
+        const char *section;
         ManagedHome *h;
         uid_t uid = bus_sender_uid(msg);
         int r;
@@ -302,20 +306,63 @@ static int method_register_home(sd_bus_message *msg, void *userdata, sd_bus_erro
         r = parse_new_record(m, msg, &rec, error);
         if (r < 0)
                 return r;
-        r = prepare_new_record(m, rec, false, error);
+        /* A record from elsewhere, as homed takes it (user-record.h): what
+         * bound it to its machine stays there. */
+        section = user_record_unportable_section(rec);
+        if (section)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGS,
+                                         "home %s: the record has a \"%s\" section, which a record registered here "
+                                         "must not have (export it without: homectl inspect "
+                                         "--export-format=stripped)", rec->user_name, section);
+        /* Signed by a key this machine trusts, or by none (root vouches for
+         * it, and it is signed here); never by an unknown key. */
+        r = identity_store_verify(m->store, rec, "the record given", true, &reason);
+        if (r == -ENOKEY || r == -EBADMSG)
+                return sd_bus_error_setf(error, BUS_ERROR_BAD_SIGNATURE, "%s", reason);
         if (r < 0)
                 return r;
-        r = user_record_strip(rec, USER_RECORD_SECRET | USER_RECORD_STATUS);
+        h = manager_find_by_name(m, rec->user_name);
+        if (h && h->state == HOME_UNFIXATED)
+                return sd_bus_error_setf(error, BUS_ERROR_USER_NAME_EXISTS,
+                                         "home %s: found in %s and not fixated yet; authenticate as %s once to take "
+                                         "the record it carries", rec->user_name, m->home_root, rec->user_name);
+        r = prepare_new_record(m, rec, false, error);
         if (r < 0)
                 return r;
         r = identity_store_save(m->store, rec);
         if (r < 0)
                 return sd_bus_error_setf(error, BUS_ERROR_FAILED, "home %s: cannot store the record: %s",
                                          rec->user_name, strerror(-r));
-        r = manager_add_home(m, rec, HOME_ABSENT, &h);
+        /* Its storage may be here already (a home brought along). */
+        HomeState state = home_state_now(m->runtime_dir, m->home_root, rec, &dirty);
+        r = manager_add_home(m, rec, state, &h);
         if (r < 0)
                 return r;
         TAKE_PTR(rec);
+        if (dirty) {
+                log_warning("home %s: dirty: %s", h->name, dirty);
+                h->dirty_reason = TAKE_PTR(dirty);
+        }
+        manager_flush_nss(m);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_adopt_home(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *path;
+        uint64_t flags;
+        int r;
+
+        if (bus_sender_uid(msg) != 0)
+                return sd_bus_error_setf(error, BUS_ERROR_ACCESS_DENIED, "Access denied: AdoptHome needs root");
+        r = sd_bus_message_read(msg, "st", &path, &flags);
+        if (r < 0)
+                return r;
+        if (flags != 0)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGS, "flags must be 0");
+        r = manager_adopt_image(m, path, error);
+        if (r < 0)
+                return r;
         manager_flush_nss(m);
         return sd_bus_reply_method_return(msg, NULL);
 }
@@ -439,6 +486,8 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD("ActivateHome", "ss", NULL, method_on_home, SECRET),
         SD_BUS_METHOD("DeactivateHome", "s", NULL, method_on_home, UNPRIV),
         SD_BUS_METHOD("RegisterHome", "s", NULL, method_register_home, SECRET),
+        /* homed 258's: an image or .homedir found elsewhere, moved here. */
+        SD_BUS_METHOD("AdoptHome", "st", NULL, method_adopt_home, UNPRIV),
         SD_BUS_METHOD("UnregisterHome", "s", NULL, method_on_home, UNPRIV),
         SD_BUS_METHOD("CreateHome", "s", NULL, method_create_home, SECRET),
         SD_BUS_METHOD("RealizeHome", "ss", NULL, method_on_home, SECRET),

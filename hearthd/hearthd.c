@@ -23,6 +23,7 @@
 #include "bus-util.h"
 #include "config.h"
 #include "fileio.h"
+#include "images.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
@@ -43,11 +44,15 @@ static void help(void) {
                "Options:\n"
                "  -h --help              Show this help and exit\n"
                "     --version           Show the version and exit\n"
-               "     --state-dir=DIR     Signed user records and the machine key\n"
+               "     --state-dir=DIR     Signed user records, the machine key and the keys\n"
+               "                         of machines whose homes are trusted here\n"
+               "                         (NAME.public, root's, writable by no one else)\n"
                "                         (default: %s)\n"
                "     --runtime-dir=DIR   Locks, state across restarts, and the passwd and\n"
                "                         group files for libnss_hearth (default: /run/hearth)\n"
-               "     --home-root=DIR     Where homes live (default: /home)\n"
+               "     --home-root=DIR     Where homes live (default: /home); a USER.home image\n"
+               "                         or USER.homedir brought there is found (also while\n"
+               "                         hearthd runs) and fixated at its first login\n"
                "     --worker=PATH       The storage worker (default: %s)\n"
                "     --pool-tool=PATH    The extent pool tool behind io.hearth.Pool1\n"
                "                         (default: %s)\n"
@@ -196,6 +201,8 @@ int main(int argc, char *argv[]) {
                 goto finish;
         }
         r = manager_start(m);
+        if (r >= 0)
+                r = manager_images_start(m);
         if (r >= 0)
                 r = connect_bus(m);
         if (r >= 0)

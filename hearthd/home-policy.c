@@ -13,6 +13,7 @@ static const char *const state_names[_HOME_STATE_MAX] = {
         [HOME_ACTIVE] = "active",
         [HOME_LOCKED] = "locked",
         [HOME_DIRTY] = "dirty",
+        [HOME_UNFIXATED] = "unfixated",
 };
 
 const char *home_state_to_string(HomeState s) {
@@ -24,6 +25,18 @@ const char *home_state_shown(HomeState s, bool busy, OperationType running) {
         bool active = s == HOME_ACTIVE;
         if (!busy)
                 return home_state_to_string(s);
+        if (s == HOME_UNFIXATED)
+                switch (running) {
+                case OP_FIXATE:
+                case OP_AUTHENTICATE:
+                        return "fixating";
+                case OP_ACTIVATE:
+                        return "fixating-for-activation";
+                case OP_ACQUIRE:
+                        return "fixating-for-acquire";
+                default:
+                        return home_state_to_string(s);
+                }
         switch (running) {
         case OP_CREATE:
         case OP_REALIZE:
@@ -77,6 +90,8 @@ typedef struct HomeRule {
 #define GO(v) { v, NULL, NULL }
 #define REFUSE(e, m) { HOME_REFUSE, e, m }
 #define IS_ACTIVE "home %s: is active; deactivate it first"
+#define UNFIXATED "home %s: not fixated yet (found on this machine, its record not taken): log in, or authenticate, " \
+                  "once first"
 
 /* The first rule that matches decides; no rule is HOME_RUN. A refusal
  * costs nothing: no worker, no change. */
@@ -88,6 +103,19 @@ static const HomeRule home_rules[] = {
         { OP_CREATE, ANY_STATE, REF_EITHER, GO(HOME_RUN) },
         { OP_REALIZE, ANY_STATE & ~S(HOME_ABSENT), REF_EITHER, REFUSE(BUS_ERROR_HOME_EXISTS, "home %s: already exists") },
         { OP_REALIZE, ANY_STATE, REF_EITHER, GO(HOME_RUN) },
+        /* Fixation: the record the home carries, taken with its password. */
+        { OP_FIXATE, S(HOME_UNFIXATED), REF_EITHER, GO(HOME_RUN) },
+        { OP_FIXATE, S(HOME_ABSENT), REF_EITHER, REFUSE(BUS_ERROR_HOME_ABSENT, "home %s: its storage is missing") },
+        { OP_FIXATE, ANY_STATE, REF_EITHER, REFUSE(BUS_ERROR_HOME_ALREADY_FIXATED, "home %s: already fixated") },
+        /* Nothing is stored of it to drop: it goes with its image (moved
+         * out of the home root), and it is not ours to delete yet. */
+        { OP_UNREGISTER, S(HOME_UNFIXATED), REF_EITHER,
+          REFUSE(BUS_ERROR_HOME_UNFIXATED, "home %s: not registered, only found on this machine; move its image out "
+                                           "of the home root to forget it") },
+        { OP_REMOVE, S(HOME_UNFIXATED), REF_EITHER, REFUSE(BUS_ERROR_HOME_UNFIXATED, UNFIXATED) },
+        { OP_UPDATE, S(HOME_UNFIXATED), REF_EITHER, REFUSE(BUS_ERROR_HOME_UNFIXATED, UNFIXATED) },
+        { OP_RESIZE, S(HOME_UNFIXATED), REF_EITHER, REFUSE(BUS_ERROR_HOME_UNFIXATED, UNFIXATED) },
+        { OP_PASSWD, S(HOME_UNFIXATED), REF_EITHER, REFUSE(BUS_ERROR_HOME_UNFIXATED, UNFIXATED) },
         { OP_UNREGISTER, S(HOME_ACTIVE) | S(HOME_LOCKED), REF_EITHER, REFUSE(BUS_ERROR_HOME_BUSY, IS_ACTIVE) },
         /* The name and UID are freed: nothing an interrupted operation left
          * may stay readable by the UID; a worker deletes it first. */
@@ -114,7 +142,8 @@ static const HomeRule home_rules[] = {
         { OP_ACQUIRE, S(HOME_LOCKED), REF_EITHER, REFUSE(BUS_ERROR_HOME_LOCKED, HOME_LOCKED_MESSAGE) },
         /* Unmounting a suspended volume would hang: unlock first. */
         { OP_DEACTIVATE, S(HOME_LOCKED), REF_EITHER, REFUSE(BUS_ERROR_HOME_LOCKED, HOME_LOCKED_MESSAGE) },
-        { OP_DEACTIVATE, S(HOME_INACTIVE), REF_EITHER, REFUSE(BUS_ERROR_HOME_NOT_ACTIVE, "home %s: not active") },
+        { OP_DEACTIVATE, S(HOME_INACTIVE) | S(HOME_UNFIXATED), REF_EITHER,
+          REFUSE(BUS_ERROR_HOME_NOT_ACTIVE, "home %s: not active") },
         { OP_LOCK, S(HOME_LOCKED), REF_EITHER, REFUSE(BUS_ERROR_HOME_LOCKED, "home %s: already locked") },
         { OP_LOCK, ANY_STATE & ~S(HOME_ACTIVE), REF_EITHER, REFUSE(BUS_ERROR_HOME_NOT_ACTIVE, "home %s: not active") },
         { OP_UNLOCK, ANY_STATE & ~S(HOME_LOCKED), REF_EITHER, REFUSE(BUS_ERROR_HOME_NOT_LOCKED, "home %s: not locked") },
@@ -163,6 +192,8 @@ const char *home_check_message(const HomeCheck *c, const char *user, char *buf, 
 /* ---- the worker ---------------------------------------------------------------------- */
 
 const char *home_worker_op(OperationType t, HomeState s) {
+        if (s == HOME_UNFIXATED && (t == OP_FIXATE || t == OP_ACTIVATE || t == OP_ACQUIRE || t == OP_AUTHENTICATE))
+                return WORKER_OP_FIXATE;
         switch (t) {
         case OP_CREATE:
         case OP_REALIZE:
@@ -202,16 +233,18 @@ const char *home_worker_op(OperationType t, HomeState s) {
 
 bool home_takes_secret(OperationType t) {
         return t == OP_ACTIVATE || t == OP_ACQUIRE || t == OP_UNLOCK || t == OP_AUTHENTICATE || t == OP_PASSWD ||
-               t == OP_RESIZE || t == OP_REALIZE || t == OP_UPDATE;
+               t == OP_RESIZE || t == OP_REALIZE || t == OP_UPDATE || t == OP_FIXATE;
 }
 
 bool home_returns_record(OperationType t) {
         return t != OP_REMOVE && t != OP_UNREGISTER && t != OP_CLEAN;
 }
 
-/* An acquire of an active home only authenticates (home_worker_op()). */
+/* An acquire of an active home only authenticates (home_worker_op()). A
+ * fixation's record is stored once it checked out, by managed-home.c. */
 bool home_stores_record(OperationType t, HomeState s) {
-        return t != OP_REMOVE && t != OP_AUTHENTICATE && !(t == OP_ACQUIRE && s == HOME_ACTIVE);
+        return t != OP_REMOVE && t != OP_AUTHENTICATE && !(t == OP_ACQUIRE && s == HOME_ACTIVE) &&
+               s != HOME_UNFIXATED;
 }
 
 bool home_changes_storage(OperationType t, UserStorage storage) {

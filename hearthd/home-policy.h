@@ -21,6 +21,11 @@ typedef enum HomeState {
         HOME_ACTIVE,
         HOME_LOCKED,
         HOME_DIRTY,    /* what is on the system disagrees with what we know */
+        /* Found on this machine (an image or .homedir in the home root), its
+         * record not stored yet: hearthd made one of its name, UID and
+         * storage; the record the home carries is taken at the first
+         * successful activation, authentication or Fixate, as homed does. */
+        HOME_UNFIXATED,
         _HOME_STATE_MAX,
 } HomeState;
 
@@ -40,6 +45,7 @@ typedef enum OperationType {
         OP_REMOVE,
         OP_UNREGISTER,
         OP_RELEASE,
+        OP_FIXATE,
         OP_CLEAN,     /* delete leftovers of interrupted operations (internal) */
         OP_QUOTA_SWEEP, /* an inspect that puts new nested subvolumes into the quota group (internal) */
         OP_POOL,      /* a hearth-pool run, not tied to a home (bus-pool.c) */
@@ -87,7 +93,9 @@ const char *home_check_message(const HomeCheck *c, const char *user, char *buf, 
 /* ---- the worker ---------------------------------------------------------------------- */
 
 /* The hearth-work operation (worker-protocol.h) that carries out t on a
- * home in state s; NULL for none. */
+ * home in state s; NULL for none. On an unfixated home, activate,
+ * acquire, authenticate and fixate first run fixate (managed-home.c then
+ * runs the activation itself). */
 const char *home_worker_op(OperationType t, HomeState s);
 /* Whether t comes with a secret the worker checks (and the rate limit counts). */
 bool home_takes_secret(OperationType t);

@@ -50,6 +50,7 @@ static uint64_t now_usec(clockid_t clock) {
 
 static void start_next(ManagedHome *h);
 static void drop_unregistered(ManagedHome *h);
+static void run(ManagedHome *h);
 
 static void changed(ManagedHome *h) {
         bus_home_emit_changed(h);
@@ -116,12 +117,16 @@ static const char *format_seconds(uint64_t usec, char *buf, size_t size) {
         return buf;
 }
 
-/* After a worker died half-way: what is there now decides. */
-static void rederive_state(ManagedHome *h) {
+/* After a worker died half-way, or the storage came or went: what is
+ * there now decides. An unfixated home has nothing but its image to
+ * look at (images.c). Returns whether the state changed. */
+static bool rederive_state(ManagedHome *h) {
         _cleanup_free_ char *reason = NULL;
+        if (h->state == HOME_UNFIXATED)
+                return false;
         HomeState s = home_state_now(h->manager->runtime_dir, h->manager->home_root, h->record, &reason);
         if (s == h->state && !reason)
-                return;
+                return false;
         if (reason)
                 log_warning("home %s: dirty: %s", h->name, reason);
         h->state = s;
@@ -129,6 +134,16 @@ static void rederive_state(ManagedHome *h) {
         h->dirty_reason = TAKE_PTR(reason);
         if (s == HOME_ABSENT || s == HOME_INACTIVE)
                 home_refs_clear(&h->refs);
+        return true;
+}
+
+void managed_home_revalidate(ManagedHome *h) {
+        if (h->running || h->queue)
+                return; /* its operation's end decides */
+        if (rederive_state(h)) {
+                log_info("home %s: now %s", h->name, home_state_to_string(h->state));
+                changed(h);
+        }
 }
 
 /* What the worker's record may differ in from the stored one without
@@ -272,6 +287,60 @@ static void sweep_done(ManagedHome *h, const WorkerResult *res) {
         finish_sweep(h, !before || !h->status || !json_object_equal(before, h->status));
 }
 
+/* A fixation's worker succeeded: the record the home carries is checked
+ * here as every record from outside is (identity_store_verify()), then
+ * stored, and the home is a home like any other. An activation or acquire
+ * that asked for it then runs on it. Returns true if op was answered. */
+static bool fixation_done(ManagedHome *h, Operation *op, const WorkerResult *res) {
+        _cleanup_user_record_ UserRecord *rec = NULL;
+        _cleanup_free_ char *error = NULL, *reason = NULL;
+        Manager *m = h->manager;
+        int r;
+
+        r = user_record_parse(res->output, res->output_len, &rec, &error);
+        if (r < 0 || !rec->user_name || strcmp(rec->user_name, h->name) != 0 || rec->uid != h->uid) {
+                fail_running(h, BUS_ERROR_FAILED, "home %s: the worker returned %s", h->name,
+                             r < 0 ? "a bad record" : "the record of another user or UID");
+                return true;
+        }
+        r = identity_store_verify(m->store, rec, "its image", false, &reason);
+        if (r < 0 && reason) {
+                fail_running(h, BUS_ERROR_BAD_SIGNATURE, "%s", reason);
+                return true;
+        }
+        if (r < 0) {
+                fail_running(h, BUS_ERROR_FAILED, "home %s: cannot verify its record: %s", h->name, strerror(-r));
+                return true;
+        }
+        (void) take_worker_record(h, res->output, res->output_len, false, NULL);
+        r = identity_store_save(m->store, rec);
+        if (r < 0) {
+                fail_running(h, BUS_ERROR_FAILED, "home %s: cannot store its record: %s", h->name, strerror(-r));
+                return true;
+        }
+        user_record_free(h->record);
+        h->record = TAKE_PTR(rec);
+        _cleanup_free_ char *dirty = NULL;
+        HomeState s = home_state_now(m->runtime_dir, m->home_root, h->record, &dirty);
+        set_state(h, s);
+        if (dirty) {
+                log_warning("home %s: dirty: %s", h->name, dirty);
+                h->dirty_reason = TAKE_PTR(dirty);
+        }
+        manager_guard_storage(m, h->record);
+        log_info("home %s: fixated: the record it carries is stored now", h->name);
+        changed(h);
+        if (op->type == OP_ACTIVATE || op->type == OP_ACQUIRE) {
+                /* The activation itself, on the fixated home, by a worker of
+                 * its own (res is the fixation's, gone with its job). */
+                h->job = worker_job_free(h->job);
+                run(h);
+                return true;
+        }
+        finish_running(h, NULL);
+        return true;
+}
+
 static void on_worker_done(const WorkerResult *res, void *userdata) {
         ManagedHome *h = userdata;
         Operation *op = h->running;
@@ -311,8 +380,10 @@ static void on_worker_done(const WorkerResult *res, void *userdata) {
                                         (void) manager_clean_orphan(m, name);
                                 return;
                         }
-                        /* E.g. a remove killed between taking the guard off and the rename. */
-                        manager_guard_storage(h->manager, h->record);
+                        /* E.g. a remove killed between taking the guard off and the
+                         * rename. (An unfixated home's storage is not ours yet.) */
+                        if (h->state != HOME_UNFIXATED)
+                                manager_guard_storage(h->manager, h->record);
                         if (res->timed_out) {
                                 char limit[64];
                                 log_error("home %s: %s did not finish within %s; its worker was killed", h->name,
@@ -347,6 +418,9 @@ static void on_worker_done(const WorkerResult *res, void *userdata) {
                 fail_running(h, bus_error_from_worker(res->status, wop), "%s", reason);
                 return;
         }
+
+        if (h->state == HOME_UNFIXATED && strcmp(wop, WORKER_OP_FIXATE) == 0 && fixation_done(h, op, res))
+                return;
 
         bool changes_storage = home_changes_storage(op->type, h->record->storage);
         if (home_returns_record(op->type)) {

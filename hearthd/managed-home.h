@@ -25,7 +25,8 @@ struct ManagedHome {
         Manager *manager;
         char *name;
         uid_t uid;
-        UserRecord *record;       /* as stored: signed, no secret, no status */
+        UserRecord *record;       /* as stored: signed, no secret, no status; unfixated: what
+                                   * hearthd made of what it found (name, UID, storage) */
         json_object *status;      /* status.<machine-id> from the last worker run */
         HomeState state;
         char *dirty_reason;
@@ -48,5 +49,9 @@ ManagedHome *managed_home_free(ManagedHome *h);
 const char *managed_home_state(ManagedHome *h);
 /* Takes op; answers its call when done. */
 void managed_home_enqueue(ManagedHome *h, Operation *op);
+/* The storage came or went (images.c): unless an operation runs or
+ * waits on it (whose end decides), the state is re-derived from what is
+ * there; clients are told if it changed. Nothing for an unfixated home. */
+void managed_home_revalidate(ManagedHome *h);
 /* The home directory: the record's, or <home-root>/<user> as homed shows it. */
 const char *managed_home_dir(ManagedHome *h, char *buf, size_t size);

@@ -20,6 +20,7 @@
 #include "macro.h"
 #include "manager.h"
 #include "nss-files.h"
+#include "uid-alloc.h"
 
 int manager_new(const char *state_dir, const char *runtime_dir, const char *home_root, const char *worker_path,
                 Manager **ret) {
@@ -91,6 +92,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->quota_sweep_timer);
         sd_event_source_disable_unref(m->quota_sweep_more);
         sd_event_source_disable_unref(m->nss_write);
+        sd_event_source_disable_unref(m->home_root_watch);
         identity_store_free(m->store);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
@@ -125,6 +127,10 @@ ManagedHome *manager_find_by_uid(Manager *m, uid_t uid) {
                 if (m->homes[i]->uid == uid)
                         return m->homes[i];
         return NULL;
+}
+
+bool manager_uid_taken(Manager *m, uid_t uid) {
+        return manager_find_by_uid(m, uid) || uid_taken_nss(uid);
 }
 
 ManagedHome *manager_find_by_path(Manager *m, const char *path) {
@@ -170,8 +176,12 @@ int manager_add_home(Manager *m, UserRecord *rec, HomeState state, ManagedHome *
         int r = managed_home_new(m, rec, state, &h);
         if (r < 0)
                 return r;
-        /* Loaded at start, or registered with its storage already there. */
-        manager_guard_storage(m, h->record);
+        /* Loaded at start, or registered with its storage already there.
+         * A home only found here is not ours yet: its storage stays as it
+         * is (a guard would keep an admin from moving it out again) until
+         * it is fixated. */
+        if (state != HOME_UNFIXATED)
+                manager_guard_storage(m, h->record);
         m->homes[m->n_homes++] = h;
         bus_home_emit_added(h);
         manager_schedule_nss(m);

@@ -34,6 +34,7 @@ typedef struct Manager {
         Access access;                      /* calls waiting for polkit */
         PoolService *pool;
         struct OrphanClean *orphan_cleans;
+        sd_event_source *home_root_watch;   /* inotify: homes brought into the home root (images.c) */
         bool stopping; /* SIGTERM: no new operations; exit once the running ones end */
 } Manager;
 
@@ -50,6 +51,8 @@ unsigned manager_running_operations(Manager *m);
 ManagedHome *manager_find_by_name(Manager *m, const char *name);
 ManagedHome *manager_find_by_uid(Manager *m, uid_t uid);
 ManagedHome *manager_find_by_path(Manager *m, const char *path);
+/* A home of ours has it, or NSS knows a user or group of that number. */
+bool manager_uid_taken(Manager *m, uid_t uid);
 /* Takes rec on success. Guards its storage (manager_guard_storage()). */
 int manager_add_home(Manager *m, UserRecord *rec, HomeState state, ManagedHome **ret);
 /* Guards the storage of rec's home if it is a directory or subvolume home

@@ -25,9 +25,15 @@ static const struct {
         { EXIT_INVALID_RECORD,
           "the record is invalid, or modified after it was signed; the reason,\n"
           "naming the field, is on standard error (inspect --identity, create, update,\n"
-          "firstboot)",
-          {} },
-        { EXIT_NO_INPUT, "the --identity input, or a firstboot credential or its directory,\ncould not be read", {} },
+          "firstboot, register); or a record (registered, or carried by a home at its\n"
+          "first login) is unsigned or signed by a key this machine does not trust\n"
+          "(" BUS_ERROR_BAD_SIGNATURE ")",
+          { BUS_ERROR_BAD_SIGNATURE } },
+        { EXIT_NO_INPUT,
+          "the --identity input, a register FILE, or a firstboot credential or its\n"
+          "directory, could not be read; or adopt's PATH is no USER.home image or\n"
+          "USER.homedir directory (" BUS_ERROR_UNRECOGNIZED_HOME_FORMAT ")",
+          { BUS_ERROR_UNRECOGNIZED_HOME_FORMAT } },
         { EXIT_NO_SUCH_HOME, "no such home (" BUS_ERROR_NO_SUCH_HOME ")", { BUS_ERROR_NO_SUCH_HOME } },
         { EXIT_BUSY,
           "the home is busy, try again later (HomeBusy, HomeInUse, TooManyOperations)",

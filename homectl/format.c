@@ -470,3 +470,29 @@ void table_print(const Table *t, FILE *f, bool header, bool color) {
         for (size_t r = 0; r < t->n_rows; r++)
                 print_row(t, f, t->cells + r * t->n_columns, color ? t->colors + r * t->n_columns : NULL, width);
 }
+
+static const char *const export_format_names[_EXPORT_FORMAT_MAX] = {
+        [EXPORT_FORMAT_FULL] = "full",
+        [EXPORT_FORMAT_STRIPPED] = "stripped",
+        [EXPORT_FORMAT_MINIMAL] = "minimal",
+};
+
+int export_format_from_string(const char *s) {
+        for (int i = 0; s && i < _EXPORT_FORMAT_MAX; i++)
+                if (strcmp(s, export_format_names[i]) == 0)
+                        return i;
+        return -1;
+}
+
+const char *export_format_to_string(ExportFormat f) {
+        return f >= 0 && f < _EXPORT_FORMAT_MAX ? export_format_names[f] : NULL;
+}
+
+int record_export(UserRecord *rec, ExportFormat f) {
+        unsigned strip = USER_RECORD_SECRET;
+        if (f >= EXPORT_FORMAT_STRIPPED)
+                strip |= USER_RECORD_UNPORTABLE;
+        if (f >= EXPORT_FORMAT_MINIMAL)
+                strip |= USER_RECORD_SIGNATURE;
+        return user_record_strip(rec, strip);
+}

@@ -15,6 +15,24 @@ typedef enum JsonMode {
         JSON_SHORT,
 } JsonMode;
 
+/* --export-format=, as systemd's homectl: what a record printed with
+ * --json keeps. full: all of it (but secrets, never printed); stripped: not
+ * this machine's binding and status, the signature kept — what another
+ * machine takes (homectl register there, RegisterHome); minimal: not the
+ * signature either. */
+typedef enum ExportFormat {
+        EXPORT_FORMAT_FULL,
+        EXPORT_FORMAT_STRIPPED,
+        EXPORT_FORMAT_MINIMAL,
+        _EXPORT_FORMAT_MAX,
+} ExportFormat;
+
+/* -1 for an unknown name. */
+int export_format_from_string(const char *s);
+const char *export_format_to_string(ExportFormat f);
+/* Strips rec for f (and always its secrets). 0 or -errno. */
+int record_export(UserRecord *rec, ExportFormat f);
+
 #define ANSI_GREEN "\033[0;32m"
 #define ANSI_YELLOW "\033[0;33m"
 #define ANSI_RED "\033[0;31m"

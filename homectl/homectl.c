@@ -49,6 +49,20 @@ static void help(void) {
                "  authenticate USER...      Check the password of users\n"
                "  with USER [--] [CMD...]   Activate a home, run CMD (default $SHELL) in it,\n"
                "                            then release the home\n"
+               "\n"
+               "Taking homes to and from other machines (root):\n"
+               "  adopt PATH...             Take the home in PATH (USER.home, a LUKS image, or\n"
+               "                            USER.homedir) as a home here: moved into the home\n"
+               "                            root (/home; same file system only), where hearthd\n"
+               "                            also finds one put there by hand. Its record, read\n"
+               "                            from it at the first login or authenticate with\n"
+               "                            the password, must be signed by this machine or by\n"
+               "                            a key installed as %s/NAME.public\n"
+               "  register [FILE...|-]      Register user records (default: standard input;\n"
+               "                            or --identity=FILE) exported elsewhere with\n"
+               "                            inspect --export-format=stripped; signed by a\n"
+               "                            trusted key, or unsigned (then signed here)\n"
+               "  unregister USER...        Forget homes here, leaving their storage as it is\n"
                "  firstboot                 Create the first user: a home for each credential\n"
                "                            home.create.USER (a JSON user record) in\n"
                "                            $CREDENTIALS_DIRECTORY and --credentials=DIR; if none\n"
@@ -88,6 +102,12 @@ static void help(void) {
                "                            Print records (inspect), the list (list) and the pool\n"
                "                            (pool status, pool check) as JSON\n"
                "  -j                        Same as --json=pretty on a terminal, --json=short otherwise\n"
+               "     --export-format=full|stripped|minimal\n"
+               "                            inspect --json: the whole record (full, the default),\n"
+               "                            without this machine's binding and status (stripped:\n"
+               "                            what another machine registers), without the\n"
+               "                            signature too (minimal)\n"
+               "  -E                        Same as -j --export-format=stripped; -EE: =minimal\n"
                "     --identity=FILE        Read a user record from FILE (\"-\" for standard input):\n"
                "                            inspect checks it offline, create uses it as the base\n"
                "     --extent-size=SIZE     pool init: extent size, a power of two (default 64M)\n"
@@ -151,7 +171,7 @@ static void help(void) {
                "is checked against the keys in %s (or $HEARTH_STATE_DIR). The secret\n"
                "section is never printed.\n"
                "\n",
-               ASK_PASSWORD_TRIES, identity_store_default_dir());
+               identity_store_default_dir(), ASK_PASSWORD_TRIES, identity_store_default_dir());
         exit_status_print_help(stdout);
 }
 
@@ -180,6 +200,9 @@ static const struct Verb {
         { "with", 2, -1, verb_with, false },
         { "pool", 2, -1, verb_pool, false },
         { "firstboot", 1, 1, verb_firstboot, true },
+        { "adopt", 2, -1, verb_adopt, false },
+        { "register", 1, -1, verb_register, false },
+        { "unregister", 2, -1, verb_unregister, false },
 };
 
 static int parse_uid_arg(const char *s, RecordChanges *c) {
@@ -251,6 +274,7 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 ARG_TPM2_PCRS,
                 ARG_TPM2_KEEP_PASSWORD,
                 ARG_RECOVERY_KEY,
+                ARG_EXPORT_FORMAT,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -281,12 +305,13 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 { "tpm2-pcrs", required_argument, NULL, ARG_TPM2_PCRS },
                 { "tpm2-keep-password", optional_argument, NULL, ARG_TPM2_KEEP_PASSWORD },
                 { "recovery-key", required_argument, NULL, ARG_RECOVERY_KEY },
+                { "export-format", required_argument, NULL, ARG_EXPORT_FORMAT },
                 {}
         };
         RecordChanges *c = &o->changes;
         int opt, r;
 
-        while ((opt = getopt_long(argc, argv, "hjH:M:c:G:s:u:", options, NULL)) >= 0)
+        while ((opt = getopt_long(argc, argv, "hjEH:M:c:G:s:u:", options, NULL)) >= 0)
                 switch (opt) {
                 case 'h':
                         help();
@@ -311,6 +336,29 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                         break;
                 case 'j':
                         o->json = isatty(STDOUT_FILENO) ? JSON_PRETTY : JSON_SHORT;
+                        break;
+                case ARG_EXPORT_FORMAT:
+                        if (strcmp(optarg, "help") == 0) {
+                                for (int i = 0; i < _EXPORT_FORMAT_MAX; i++)
+                                        printf("%s\n", export_format_to_string(i));
+                                return 0;
+                        }
+                        r = export_format_from_string(optarg);
+                        if (r < 0) {
+                                log_error("--export-format=: expected full, stripped or minimal, got \"%s\"", optarg);
+                                return -EINVAL;
+                        }
+                        o->export_format = r;
+                        break;
+                case 'E':
+                        /* As systemd's homectl: each -E strips one step more. */
+                        if (o->export_format >= EXPORT_FORMAT_MINIMAL) {
+                                log_error("-E: given more than twice");
+                                return -EINVAL;
+                        }
+                        o->export_format++;
+                        if (o->json == JSON_OFF)
+                                o->json = isatty(STDOUT_FILENO) ? JSON_PRETTY : JSON_SHORT;
                         break;
                 case ARG_IDENTITY:
                         o->identity = optarg;
@@ -518,8 +566,12 @@ static int dispatch(int argc, char **argv, const Options *o) {
                         log_error("%s: --credentials=, --root= and --prompt-new-user only apply to firstboot", v->name);
                         return EXIT_USAGE;
                 }
-                if (o->identity && v->run != verb_inspect && v->run != verb_create) {
-                        log_error("%s: --identity= only applies to inspect and create", v->name);
+                if (o->identity && v->run != verb_inspect && v->run != verb_create && v->run != verb_register) {
+                        log_error("%s: --identity= only applies to inspect, create and register", v->name);
+                        return EXIT_USAGE;
+                }
+                if (o->export_format != EXPORT_FORMAT_FULL && v->run != verb_inspect) {
+                        log_error("%s: --export-format= and -E only apply to inspect", v->name);
                         return EXIT_USAGE;
                 }
                 return v->run(argc, argv, o);

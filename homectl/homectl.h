@@ -10,6 +10,7 @@
 /* What the command line asked for, shared by the verbs. */
 typedef struct Options {
         JsonMode json;
+        ExportFormat export_format; /* --export-format=, -E */
         bool legend;
         bool ask_password;
         const char *identity; /* --identity=FILE */
@@ -42,3 +43,6 @@ int verb_authenticate(int argc, char **argv, const Options *o);
 int verb_with(int argc, char **argv, const Options *o);
 int verb_pool(int argc, char **argv, const Options *o);
 int verb_firstboot(int argc, char **argv, const Options *o);
+int verb_adopt(int argc, char **argv, const Options *o);
+int verb_register(int argc, char **argv, const Options *o);
+int verb_unregister(int argc, char **argv, const Options *o);

@@ -171,6 +171,8 @@ static int inspect_one(sd_bus *bus, const char *arg, const Options *o, bool firs
         (void) user_record_strip(rec, USER_RECORD_SECRET);
 
         if (o->json != JSON_OFF) {
+                if (record_export(rec, o->export_format) < 0)
+                        return log_oom(), EXIT_FAIL;
                 printf("%s\n", user_record_to_string(rec, o->json == JSON_PRETTY ? USER_RECORD_FORMAT_PRETTY
                                                                                  : USER_RECORD_FORMAT_SHORT));
                 return EXIT_OK;

@@ -34,6 +34,12 @@ typedef struct StorageBackend {
          * the worker has verified the old password. May be NULL when the
          * password lives in the record only. */
         int (*passwd)(Home *h);
+        /* Fixation of a home found here (hearthd made a record of its name,
+         * UID and storage only): the record the home carries, checked
+         * (home_take_embedded()), becomes h->rec, bound to this machine.
+         * With own_authentication, the storage checks secret.password;
+         * else the worker checks it against the record taken. */
+        int (*fixate)(Home *h);
         /* Fills the status section (usage, limit, state). */
         int (*inspect)(Home *h);
         int (*remove)(Home *h);

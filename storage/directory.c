@@ -99,6 +99,7 @@ const StorageBackend storage_directory = {
         .update = directory_update,
         .resize = NULL, /* no size to enforce: use subvolume or luks */
         .passwd = NULL,
+        .fixate = home_root_entry_fixate,
         .inspect = directory_inspect,
         .remove = home_remove_from_root,
         .exists = directory_exists,

@@ -724,3 +724,27 @@ int home_set_password_hashes(Home *h, const char *const *passwords) {
         json_object_object_add(h->rec->json, "lastChangeUSec", json_object_new_uint64(change));
         return user_record_refresh(h->rec, NULL);
 }
+
+/* A record without hashes has no password: nothing given is fine (root,
+ * through hearthd, activating it), but any password given is wrong — were
+ * it accepted, anyone could log in to such an account with any string. */
+int home_verify_password(Home *h, const char *const *hashes) {
+        int r;
+
+        if (!hashes || !hashes[0]) {
+                if (h->rec->password && h->rec->password[0])
+                        return log_error_errno(EKEYREJECTED, "home %s: has no password set; none can be accepted",
+                                               h->name);
+                return 0;
+        }
+        if (!h->rec->password || !h->rec->password[0])
+                return log_error_errno(EKEYREJECTED, "home %s: password required", h->name);
+        for (const char *const *p = h->rec->password; *p; p++) {
+                r = password_verify(*p, hashes);
+                if (r < 0)
+                        return log_error_errno(r, "home %s: cannot verify password: %m", h->name);
+                if (r > 0)
+                        return 0;
+        }
+        return log_error_errno(EKEYREJECTED, "home %s: password incorrect", h->name);
+}

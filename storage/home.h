@@ -176,6 +176,54 @@ int home_mount_point_free(Home *h);
  * mount (what an earlier activation left): the name is free again. */
 void home_mount_point_remove(Home *h);
 
+/* ---- the record the home carries (home-identity.c) ---- */
+
+/* ~/.identity: in every home, as systemd-homed writes it. */
+#define HOME_IDENTITY_FILE ".identity"
+
+/* The record as a home carries it (and as it leaves the machine): without
+ * binding, status and secret (user_record_unportable_section()). */
+int home_embedded_json(Home *h, char **ret);
+/* Signs the record with the machine key (in $HEARTH_STATE_DIR), unless a
+ * signature by it or a trusted key still holds (keyring_ensure_signed()),
+ * so that the copies it carries verify. */
+int home_sign_record(Home *h);
+/* ~/.identity in the directory dir_fd (the home's top), written atomically
+ * as owner: the UID as seen through the fd (the user's UID through an
+ * ID-mapped view, the stored owner on the storage itself). */
+int home_identity_file_write(Home *h, int dir_fd, uid_t owner);
+/* Reads ~/.identity: 0; -ENOENT if absent; -EUCLEAN (warned) for anything
+ * not a regular file of bounded size holding a valid record. */
+int home_identity_file_read(Home *h, int dir_fd, UserRecord **ret);
+/* An embedded copy (where: "the LUKS2 token", "~/.identity") is checked —
+ * the home's user, no section bound to a machine, signed by this
+ * machine's or a trusted key (identity_store_verify()), else -EUCLEAN,
+ * logged — and, if newer than the record, becomes it (from ~/.identity
+ * only what its user may change herself), keeping this machine's binding
+ * and the request's secrets. */
+int home_reconcile(Home *h, UserRecord *embedded, const char *where);
+/* Fixation: a home found on this machine (hearthd made a record of its
+ * name, UID and storage only) takes the checked embedded record as its
+ * own, whatever its date, with this machine's binding. -EUCLEAN, logged. */
+int home_take_embedded(Home *h, UserRecord *embedded, const char *where);
+
+/* Directory and subvolume homes (storage <root>/<name>.homedir): */
+/* ~/.identity brought up to the record, signed, if it says anything else. */
+int home_root_entry_store_identity(Home *h);
+/* At activation: a newer trusted ~/.identity becomes the record
+ * (home_reconcile()); one that fails the checks is ignored (and written
+ * over afterwards). */
+int home_root_entry_reconcile(Home *h);
+/* Fixation from ~/.identity of the storage (its password checked against
+ * the hashes there before anything else); -EUCLEAN without one. */
+int home_root_entry_fixate(Home *h);
+
+/* At least one password of secret.password matches one of hashes (the
+ * record's privileged.hashedPassword, or those of a record a home
+ * carries): 0, else -EKEYREJECTED, logged. Hashes NULL or empty: no
+ * password can be right, and none given is. */
+int home_verify_password(Home *h, const char *const *hashes);
+
 /* Sets privileged.hashedPassword to yescrypt hashes of passwords, and bumps
  * lastPasswordChangeUSec and lastChangeUSec. */
 int home_set_password_hashes(Home *h, const char *const *passwords);

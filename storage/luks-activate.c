@@ -112,7 +112,7 @@ int luks_activate(Home *h) {
                                        v.image);
         if (r < 0)
                 return r;
-        r = luks_reconcile(h, from_token, "the LUKS2 token");
+        r = home_reconcile(h, from_token, "the LUKS2 token");
         if (r < 0)
                 return r;
         r = luks_use_volume_key(h, &v, name, h->rec->luks_discard > 0 ? CRYPT_ACTIVATE_ALLOW_DISCARDS : 0, &o);
@@ -146,8 +146,8 @@ int luks_activate(Home *h) {
                 r = log_error_errno(errno, "home %s: cannot open %s: %m", h->name, h->path);
                 goto fail;
         }
-        r = luks_identity_file_read(h, top, &from_file);
-        if (from_file && (r = luks_reconcile(h, from_file, "~/" IDENTITY_FILE)) < 0)
+        r = home_identity_file_read(h, top, &from_file);
+        if (from_file && (r = home_reconcile(h, from_file, "~/" IDENTITY_FILE)) < 0)
                 goto fail;
         /* A recovery key is no password: its hash must never become one. */
         if (!o.recovery_key && (r = sync_hashes(h, o.password)) < 0)
@@ -157,10 +157,10 @@ int luks_activate(Home *h) {
          * ~/.identity written again, an older copy replaced. */
         token_stale = from_token->last_change_usec < h->rec->last_change_usec;
         file_stale = !from_file || from_file->last_change_usec < h->rec->last_change_usec;
-        if ((token_stale || file_stale) && luks_sign_record(h) >= 0) {
+        if ((token_stale || file_stale) && home_sign_record(h) >= 0) {
                 if (token_stale && luks_token_write(h, &v, &o) < 0)
                         log_warning("home %s: the header's copy of the record stays as it was", h->name);
-                if (file_stale && luks_identity_file_write(h, top) < 0)
+                if (file_stale && home_identity_file_write(h, top, h->rec->uid) < 0)
                         log_warning("home %s: ~/" IDENTITY_FILE " stays as it was", h->name);
         }
         return luks_set_state(h, "active");

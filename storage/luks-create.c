@@ -311,7 +311,7 @@ static int luks_populate(int fd, void *userdata) {
         Home *h = userdata;
         int r = home_populate(fd, h);
         if (r >= 0)
-                r = luks_identity_file_write(h, fd);
+                r = home_identity_file_write(h, fd, h->rec->uid);
         return r;
 }
 
@@ -522,7 +522,7 @@ int luks_create(Home *h) {
         json_object_object_add(h->rec->json, "diskSize", json_object_new_int64((int64_t) size));
         r = user_record_refresh(h->rec, NULL);
         if (r >= 0)
-                r = luks_sign_record(h);
+                r = home_sign_record(h);
         if (r >= 0)
                 r = luks_token_write(h, &v, &o);
         if (r < 0)

@@ -9,7 +9,8 @@
  *                    open, unlock; the backend table
  *   luks-mount.c     the file system's private mount and the home's mount
  *                    of its <user> directory
- *   luks-record.c    the record in the LUKS2 token and ~/.identity
+ *   luks-record.c    the record in the LUKS2 token (~/.identity: home-identity.c),
+ *                    fixation from it
  *   luks-pool.c      homes on a pool volume (pool.h, under the pool lock)
  *   luks-create.c    create
  *   luks-activate.c  activate, deactivate, lock, unlock
@@ -48,7 +49,7 @@
 #define LUKS_SUBSYSTEM "systemd-home"
 #define LUKS_SUBSYSTEM_OLD "hearth"
 #define LUKS_METADATA_SIZE (UINT64_C(4) << 20)
-#define IDENTITY_FILE ".identity"
+#define IDENTITY_FILE HOME_IDENTITY_FILE
 /* Room for the LUKS2 header on a pool volume, above the filesystem's least. */
 #define LUKS_HEADER_ROOM (UINT64_C(16) << 20)
 /* What the GPT costs an image: 1 MiB before the partition, the backup
@@ -112,10 +113,7 @@ int luks_mount_home(Home *h, int home_fd);
 int luks_fs_type(Home *h, const char *dev, char type[static 16]);
 
 /* luks-record.c */
-int luks_identity_file_read(Home *h, int dir_fd, UserRecord **ret);
-int luks_identity_file_write(Home *h, int dir_fd);
-int luks_reconcile(Home *h, UserRecord *embedded, const char *where);
-int luks_sign_record(Home *h);
+int luks_fixate(Home *h);
 int luks_token_find(Volume *v);
 int luks_token_read(Home *h, Volume *v, const Opened *o, UserRecord **ret);
 int luks_token_write(Home *h, Volume *v, const Opened *o);

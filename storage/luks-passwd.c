@@ -91,7 +91,7 @@ int luks_passwd(Home *h) {
         }
 signed_record:
         /* The hashes were set by the worker already; re-sign and re-embed. */
-        r = luks_sign_record(h);
+        r = home_sign_record(h);
         if (r >= 0)
                 r = luks_token_write(h, &v, &o);
         return r;

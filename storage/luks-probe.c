@@ -9,13 +9,14 @@
 #include <sys/stat.h>
 
 #include "home-dm.h"
+#include "home-layout.h"
 #include "macro.h"
 #include "probe.h"
 
 int luks_image_of(const UserRecord *rec, const char *root, char **ret) {
         if (rec->image_path && strncmp(rec->image_path, "/dev/", 5) == 0)
                 *ret = strdup(rec->image_path);
-        else if (asprintf(ret, "%s/%s.home", root, rec->user_name) < 0)
+        else if (asprintf(ret, "%s/%s" HOME_IMAGE_SUFFIX, root, rec->user_name) < 0)
                 *ret = NULL;
         return *ret ? 0 : -ENOMEM;
 }

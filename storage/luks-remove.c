@@ -109,7 +109,7 @@ int luks_update(Home *h) {
         bool with_key = h->rec->password && h->rec->password[0];
         if (with_key && (r = luks_volume_key_get(h, &v, &o)) < 0)
                 return r;
-        r = luks_sign_record(h);
+        r = home_sign_record(h);
         if (r >= 0 && with_key)
                 r = luks_token_write(h, &v, &o);
         else if (r >= 0)
@@ -117,7 +117,7 @@ int luks_update(Home *h) {
                          "activation", h->name);
         if (r >= 0 && luks_is_active(h)) {
                 _cleanup_close_ int top = open(h->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                r = top < 0 ? log_error_errno(errno, "home %s: %s: %m", h->name, h->path) : luks_identity_file_write(h, top);
+                r = top < 0 ? log_error_errno(errno, "home %s: %s: %m", h->name, h->path) : home_identity_file_write(h, top, h->rec->uid);
         }
         return r;
 }

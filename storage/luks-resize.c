@@ -245,7 +245,7 @@ int luks_resize(Home *h) {
                 r = user_record_refresh(h->rec, NULL);
         }
         if (r >= 0)
-                r = luks_sign_record(h);
+                r = home_sign_record(h);
         if (r >= 0)
                 r = luks_token_write(h, &v, &o);
         if (r >= 0)

@@ -598,6 +598,7 @@ const StorageBackend storage_luks = {
         .update = luks_update,
         .resize = luks_resize,
         .passwd = luks_passwd,
+        .fixate = luks_fixate,
         .inspect = luks_inspect,
         .remove = luks_remove,
         .exists = luks_exists,

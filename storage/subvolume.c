@@ -419,6 +419,7 @@ const StorageBackend storage_subvolume = {
         .update = subvolume_update,
         .resize = subvolume_resize,
         .passwd = NULL,
+        .fixate = home_root_entry_fixate,
         .inspect = subvolume_inspect,
         .remove = home_remove_from_root,
         .exists = subvolume_exists,

@@ -12,7 +12,9 @@
 #   hearthd_restart
 #   hearthd_finish                    # "N passed, N failed"; exit 1 on failure
 #
-# What is set up (all under $HEARTHD_TMP, removed at exit):
+# What is set up (all under $HEARTHD_TMP, removed at exit; the home root
+# elsewhere only if HEARTHD_HOME_ROOT is set before, by a test that runs in
+# a mount namespace of its own):
 #   a dbus-daemon with tests/host/dbus-system.conf.in, which includes
 #   data/org.freedesktop.home1.conf and org.freedesktop.Accounts.conf
 #   (hearth-accounts, tests/host/test-accounts.sh); DBUS_SYSTEM_BUS_ADDRESS points at
@@ -228,7 +230,7 @@ _hearthd_init() {
     trap 'exit 143' TERM
     HEARTHD_STATE_DIR=$HEARTHD_TMP/state
     HEARTHD_RUNTIME_DIR=$HEARTHD_TMP/run
-    HEARTHD_HOME_ROOT=$HEARTHD_TMP/home
+    HEARTHD_HOME_ROOT=${HEARTHD_HOME_ROOT:-$HEARTHD_TMP/home}
     HEARTHD_LOG=$HEARTHD_TMP/hearthd.log
     mkdir -p "$HEARTHD_STATE_DIR" "$HEARTHD_RUNTIME_DIR" "$HEARTHD_HOME_ROOT"
     chmod 700 "$HEARTHD_STATE_DIR"

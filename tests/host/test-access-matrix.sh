@@ -77,6 +77,7 @@ Manager  ActivateHome           inactive | ok    home1.BadPassword home1.BadPass
 Manager  DeactivateHome         active   | ok    ok    ok    IAR   IAR   | string:alice
 Manager  RegisterHome           -        | ok    DBus.AccessDenied DBus.AccessDenied DBus.AccessDenied DBus.AccessDenied | "string:$(new_record reghome 60212 1)"
 Manager  UnregisterHome         inactive | ok    DBus.AccessDenied IAR IAR IAR | string:alice
+Manager  AdoptHome              -        | ok    DBus.AccessDenied DBus.AccessDenied DBus.AccessDenied DBus.AccessDenied | "string:$ADOPTEE" uint64:0
 Manager  CreateHome             -        | ok    DBus.AccessDenied IAR IAR IAR | "string:$(new_record newhome 60211)"
 Manager  RealizeHome            -        | home1.HomeExists DBus.AccessDenied IAR IAR IAR | string:alice "string:$SECRET"
 Manager  RemoveHome             inactive | ok    DBus.AccessDenied IAR IAR IAR | string:alice
@@ -384,6 +385,12 @@ cell() {
         OUTCOME=${ANSWER[1]}
     fi
 }
+
+# AdoptHome's home: a .homedir in the home root (found there already, so
+# root adopting it is the same each time), under a UID no row uses.
+ADOPTEE=$HEARTHD_HOME_ROOT/adoptee.homedir
+mkdir -m 700 "$HEARTHD_HOME_ROOT/.adoptee" && chown 60250:60250 "$HEARTHD_HOME_ROOT/.adoptee" \
+    && mv "$HEARTHD_HOME_ROOT/.adoptee" "$ADOPTEE" || bad "cannot make $ADOPTEE"
 
 echo "hearthd, hearth-accounts and the callers ready after $SECONDS s"
 # ---- introspection: the table's rows are exactly the objects' methods ------------------

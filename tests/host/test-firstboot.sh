@@ -296,8 +296,12 @@ btrfs subvolume show "$IMG/home/gina.homedir" >/dev/null 2>&1 && ok "offline: gi
     || bad "offline: gina's home: $(stat -c '%u:%g %a' "$IMG/home/gina.homedir")"
 check "offline: no home directories in the image, only storage" 0 test ! -e "$IMG/home/frank" -a ! -e "$IMG/home/gina"
 check "offline: skel from the image" 0 grep -q "from the image" "$IMG/home/frank.homedir/.image-skel"
+# Beside the image's skel, only ~/.identity: the record the home carries.
 [ -z "$(ls -A /etc/skel 2>/dev/null)" ] || check "offline: not the build machine's skel" 0 \
-    test "$(ls -A "$IMG/home/frank.homedir")" = ".image-skel"
+    test "$(ls -A "$IMG/home/frank.homedir" | grep -vx .identity)" = ".image-skel"
+[ "$(jq -r '.signature[0].key' "$IMG/home/frank.homedir/.identity" 2>/dev/null)" = "$(cat "$S/local.public")" ] \
+    && ok "offline: the home carries its record, signed by the image's key" \
+    || bad "offline: frank's ~/.identity: $(cat "$IMG/home/frank.homedir/.identity" 2>&1)"
 lacks "offline: no binding of the build machine" "$S/frank.identity" '"binding"'
 lacks "offline: no secret kept" "$S/gina.identity" '"secret"'
 lacks "offline: no password kept" "$S/gina.identity" "gina-pw"

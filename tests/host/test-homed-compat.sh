@@ -181,6 +181,24 @@ contains "access denied" "$T/err" "Access denied"
 check "carol may not create" 1 with_env "NEWPASSWORD=x HEARTH_HOMECTL_UID=$uid" create mallory --storage=directory
 contains "create: access denied" "$T/err" "Access denied"
 
+# --- a home found in /home, fixated by its first activation (as homed does) ----------------------------
+check "create erin" 0 with_env "NEWPASSWORD=erin-pw" create erin --storage=directory
+# (systemd 252's homectl has no unregister verb.)
+check "unregister erin, keeping her storage" 0 dbus-send --system --print-reply --dest=org.freedesktop.home1 \
+    /org/freedesktop/home1 org.freedesktop.home1.Manager.UnregisterHome string:erin
+hearthd_restart
+check "list: erin found" 0 shc list
+grep -qE "^erin +[0-9]+ +[0-9]+ +unfixated " "$T/out" && ok "list: erin unfixated" \
+    || { bad "list: erin's row:"; sed 's/^/    /' "$T/out"; }
+check "inspect unfixated erin" 0 shc inspect erin
+field State unfixated
+check "activate erin: fixated and active" 0 with_env "PASSWORD=erin-pw" activate erin
+check "inspect erin" 0 shc inspect erin
+field State active
+field "Local Sig." yes
+check "deactivate erin" 0 shc deactivate erin
+check "remove erin" 0 shc remove erin
+
 # --- remove -------------------------------------------------------------------------------------------
 check "remove carol" 0 shc remove carol
 check "carol's home is gone" 0 test ! -e "$R/carol" -a ! -e "$R/carol.homedir"

@@ -176,4 +176,22 @@ check "without hearthd: her account is refused in the stack" 1 pt x hearth-stack
 check "without hearthd: other users are not its business" 0 pt x hearth-stack nosuchuser authenticate
 hearthd_start
 
+# --- a home found on the machine: the first login takes its record ------------------------
+# pia's record forgotten (unregistered), her storage left: at the next
+# start hearthd finds it, not fixated yet; her first login fixates it.
+NEWPASSWORD=pia-pw check "create pia (directory)" 0 "$homectl" create pia --storage=directory
+check "unregister pia, keeping her storage" 0 "$homectl" unregister pia
+hearthd_stop
+hearthd_start
+[ "$(state_of pia)" = unfixated ] && ok "pia found at start, not fixated" || bad "pia: $(state_of pia)"
+check "a wrong password does not fixate her" 1 pt wrong hearth-test pia authenticate
+[ "$(state_of pia)" = unfixated ] && ok "still not fixated" || bad "pia: $(state_of pia)"
+PAM_TEST_PASSWORD=pia-pw pamw "$DRIVER" hearth-test pia \
+    sh -c "$homectl list --no-legend | awk '\$1 == \"pia\" { print \$4 }' >$HEARTHD_TMP/during" \
+    >"$HEARTHD_TMP/out" 2>"$HEARTHD_TMP/err" && ok "her first login: a session" || bad "session: $(grep -v PWRAP "$HEARTHD_TMP/err")"
+[ "$(cat "$HEARTHD_TMP/during")" = active ] && ok "fixated and active in her session" ||
+    bad "during her session: $(cat "$HEARTHD_TMP/during")"
+check "fixated: her record is stored" 0 test -f "$HEARTHD_STATE_DIR/pia.identity"
+wait_state pia inactive && ok "the session over, pia is inactive" || bad "pia: $(state_of pia)"
+
 hearthd_finish

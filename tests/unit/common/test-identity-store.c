@@ -460,6 +460,90 @@ static void test_unsigned_before_key(void **state) {
         free(p);
 }
 
+/* Records from outside the store (a home's image, RegisterHome) pass one
+ * check: signed by this machine's or a trusted key, the trusted keys read
+ * again once before an unknown signer is refused; and a trusted signer's
+ * signature survives a save while nothing signed changed. */
+static void test_verify_and_keep(void **state) {
+        Fixture *f = *state;
+        Keyring *other = NULL;
+        UserRecord *rec;
+        char *reason = NULL, *p, *q, *text, *mine, *theirs;
+        json_object *sig, *key;
+
+        save(f, "alice", 60100);
+        p = path_join(f->tmp, "other");
+        assert_int_equal(keyring_open(p, true, &other), 0);
+        free(p);
+        theirs = strdup(keyring_public_pem(other));
+        p = path_join(f->dir, "local.public");
+        mine = read_text(p);
+        free(p);
+
+        /* unsigned: refused, or passed where root vouches for it */
+        rec = make_record("bob", 60200, "");
+        assert_int_equal(identity_store_verify(f->store, rec, "the test", false, &reason), -ENOKEY);
+        assert_string_equal(reason, "home bob: the record in the test is unsigned, refusing");
+        free(reason);
+        reason = NULL;
+        assert_int_equal(identity_store_verify(f->store, rec, "the test", true, &reason), 0);
+        assert_null(reason);
+
+        /* an unknown signer, named with what to do */
+        assert_int_equal(keyring_sign(other, rec), 0);
+        assert_int_equal(identity_store_verify(f->store, rec, "the test", false, &reason), -ENOKEY);
+        assert_non_null(strstr(reason, "home bob: the record in the test is signed by an unknown key, refusing"));
+        assert_non_null(strstr(reason, ".public"));
+        free(reason);
+        reason = NULL;
+        assert_int_equal(identity_store_verify(f->store, rec, "the test", true, NULL), -ENOKEY);
+
+        /* its key installed while the store is open: trusted at once */
+        p = path_join(f->tmp, "other/local.public");
+        q = path_join(f->dir, "other.public");
+        text = read_text(p);
+        write_text(q, text);
+        free(text);
+        free(p);
+        free(q);
+        assert_int_equal(identity_store_verify(f->store, rec, "the test", false, NULL), 0);
+
+        /* stored, it keeps its signer's signature; changed, it is ours */
+        assert_int_equal(identity_store_save(f->store, rec), 0);
+        assert_true(json_object_object_get_ex(rec->json, "signature", &sig));
+        assert_true(json_object_object_get_ex(json_object_array_get_idx(sig, 0), "key", &key));
+        assert_string_equal(json_object_get_string(key), theirs);
+        user_record_free(rec);
+        rec = NULL;
+        assert_int_equal(identity_store_load(f->store, "bob", &rec), 0);
+        assert_int_equal(json_object_object_add(rec->json, "realName", json_object_new_string("Bob")), 0);
+        assert_int_equal(user_record_refresh(rec, NULL), 0);
+        assert_int_equal(identity_store_verify(f->store, rec, "the test", false, &reason), -EBADMSG);
+        assert_string_equal(reason,
+                            "home bob: the record in the test: signature does not match (modified after signing), "
+                            "refusing");
+        free(reason);
+        assert_int_equal(identity_store_save(f->store, rec), 0);
+        assert_true(json_object_object_get_ex(rec->json, "signature", &sig));
+        assert_true(json_object_object_get_ex(json_object_array_get_idx(sig, 0), "key", &key));
+        assert_string_equal(json_object_get_string(key), mine);
+        user_record_free(rec);
+
+        /* its key withdrawn while the store is open: no longer trusted */
+        rec = make_record("carl", 60201, "");
+        assert_int_equal(keyring_sign(other, rec), 0);
+        assert_int_equal(identity_store_verify(f->store, rec, "the test", false, NULL), 0);
+        q = path_join(f->dir, "other.public");
+        assert_int_equal(unlink(q), 0);
+        free(q);
+        assert_int_equal(identity_store_verify(f->store, rec, "the test", false, NULL), -ENOKEY);
+        user_record_free(rec);
+
+        keyring_free(other);
+        free(mine);
+        free(theirs);
+}
+
 static void test_list_and_remove(void **state) {
         static const char *const junk[] = {
                 ".#hearth.dave.identityAb12Cd", /* write_file_atomic()'s temporary files */
@@ -649,6 +733,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_save_refuses_uid, setup_store, teardown_store),
                 cmocka_unit_test_setup_teardown(test_load_errors, setup_store, teardown_store),
                 cmocka_unit_test_setup_teardown(test_unsigned_before_key, setup_store, teardown_store),
+                cmocka_unit_test_setup_teardown(test_verify_and_keep, setup_store, teardown_store),
                 cmocka_unit_test_setup_teardown(test_list_and_remove, setup_store, teardown_store),
                 cmocka_unit_test_setup_teardown(test_allocate_uid, setup_store, teardown_store),
                 cmocka_unit_test_setup_teardown(test_name_taken, setup_store, teardown_store),

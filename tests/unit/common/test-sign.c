@@ -132,6 +132,8 @@ static void write_text(const char *path, const char *text) {
         assert_non_null(f);
         assert_int_equal(fputs(text, f) >= 0, 1);
         assert_int_equal(fclose(f), 0);
+        /* whatever the umask: only its owner may write it (a trusted key must be so) */
+        assert_int_equal(chmod(path, 0644), 0);
 }
 
 /* Sets (value != NULL) or deletes the member at a dotted path, then
@@ -576,6 +578,97 @@ static void test_trust(void **state) {
         keyring_free(b);
 }
 
+/* A trusted key counts only as a regular file that no one but its owner
+ * (root, or the user running the tests) may write, as homed requires. */
+static void test_trusted_key_files(void **state) {
+        const char *dir = *state;
+        Keyring *a = open_keyring(dir, "a", true), *b;
+        UserRecord *rec = signed_record(a, record_text);
+        char *from = path_join(dir, "a/local.public"), *to = path_join(dir, "b/a.public");
+
+        keyring_free(open_keyring(dir, "b", true));
+        copy_file(from, to);
+        assert_int_equal(chmod(to, 0664), 0);
+        b = open_keyring(dir, "b", false);
+        assert_status(b, rec, SIGNATURE_UNTRUSTED);
+        keyring_free(b);
+        assert_int_equal(chmod(to, 0646), 0);
+        b = open_keyring(dir, "b", false);
+        assert_status(b, rec, SIGNATURE_UNTRUSTED);
+        keyring_free(b);
+        if (geteuid() == 0) {
+                assert_int_equal(chmod(to, 0644), 0);
+                assert_int_equal(chown(to, 60123, 60123), 0);
+                b = open_keyring(dir, "b", false);
+                assert_status(b, rec, SIGNATURE_UNTRUSTED);
+                keyring_free(b);
+                assert_int_equal(chown(to, 0, 0), 0);
+        }
+        /* nor through a symlink */
+        assert_int_equal(unlink(to), 0);
+        assert_int_equal(symlink(from, to), 0);
+        b = open_keyring(dir, "b", false);
+        assert_status(b, rec, SIGNATURE_UNTRUSTED);
+        keyring_free(b);
+        assert_int_equal(unlink(to), 0);
+        copy_file(from, to);
+        b = open_keyring(dir, "b", false);
+        assert_status(b, rec, SIGNATURE_TRUSTED);
+        keyring_free(b);
+
+        free(from);
+        free(to);
+        user_record_free(rec);
+        keyring_free(a);
+}
+
+/* keyring_ensure_signed(): a signature by this machine's or a trusted key
+ * stays; anything else is replaced by this machine's. */
+static void test_ensure_signed(void **state) {
+        const char *dir = *state;
+        Keyring *a = open_keyring(dir, "a", true), *b = open_keyring(dir, "b", true), *c = open_keyring(dir, "c", true);
+        char *from = path_join(dir, "a/local.public"), *to = path_join(dir, "b/a.public");
+        UserRecord *rec;
+
+        copy_file(from, to);
+        keyring_free(b);
+        b = open_keyring(dir, "b", false);
+
+        rec = signed_record(a, record_text); /* A's, trusted by B */
+        char *before = strdup(signature_field(rec, "data"));
+        assert_int_equal(keyring_ensure_signed(b, rec), 0);
+        assert_string_equal(signature_field(rec, "data"), before);
+        assert_string_equal(signature_field(rec, "key"), keyring_public_pem(a));
+        assert_status(b, rec, SIGNATURE_TRUSTED);
+        /* the binding is not signed: it may change, the signature stays */
+        edit_record(rec, "binding", "{\"" MACHINE_ID "\":{\"uid\":60111,\"gid\":60111}}");
+        assert_int_equal(keyring_ensure_signed(b, rec), 0);
+        assert_string_equal(signature_field(rec, "data"), before);
+        free(before);
+        /* changed: signed by B */
+        edit_record(rec, "realName", "\"Alice\"");
+        assert_int_equal(keyring_ensure_signed(b, rec), 0);
+        assert_string_equal(signature_field(rec, "key"), keyring_public_pem(b));
+        assert_status(b, rec, SIGNATURE_LOCAL);
+        user_record_free(rec);
+
+        /* an unknown signer's is replaced, and so is none */
+        rec = signed_record(c, record_text);
+        assert_int_equal(keyring_ensure_signed(b, rec), 0);
+        assert_string_equal(signature_field(rec, "key"), keyring_public_pem(b));
+        user_record_free(rec);
+        rec = parse_record(record_text);
+        assert_int_equal(keyring_ensure_signed(b, rec), 0);
+        assert_status(b, rec, SIGNATURE_LOCAL);
+        user_record_free(rec);
+
+        free(from);
+        free(to);
+        keyring_free(a);
+        keyring_free(b);
+        keyring_free(c);
+}
+
 static void test_bad_signatures(void **state) {
         const char *dir = *state;
         Keyring *a = open_keyring(dir, "a", true), *b = open_keyring(dir, "b", true);
@@ -816,6 +909,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_key_order, setup_tmpdir, teardown_tmpdir),
                 cmocka_unit_test_setup_teardown(test_trust, setup_tmpdir, teardown_tmpdir),
                 cmocka_unit_test_setup_teardown(test_bad_signatures, setup_tmpdir, teardown_tmpdir),
+                cmocka_unit_test_setup_teardown(test_trusted_key_files, setup_tmpdir, teardown_tmpdir),
+                cmocka_unit_test_setup_teardown(test_ensure_signed, setup_tmpdir, teardown_tmpdir),
                 cmocka_unit_test(test_status_strings),
                 cmocka_unit_test(test_canonical),
         };

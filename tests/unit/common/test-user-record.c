@@ -919,6 +919,34 @@ static void test_strip_secret(void **state) {
         user_record_free(rec);
 }
 
+/* What a record that travels between machines may not have (homed's
+ * USER_RECORD_LOAD_EMBEDDED): a binding, a status, secrets. */
+static void test_unportable(void **state) {
+        static const struct {
+                const char *json;
+                const char *section;
+        } cases[] = {
+                { "{\"userName\":\"f\",\"privileged\":{\"hashedPassword\":[\"$y$a$b\"]},\"perMachine\":[],"
+                  "\"signature\":[]}", NULL },
+                { "{\"userName\":\"f\",\"binding\":{}}", "binding" },
+                { "{\"userName\":\"f\",\"binding\":{\"fedcba9876543210fedcba9876543210\":{\"uid\":60100}}}", "binding" },
+                { "{\"userName\":\"f\",\"status\":{}}", "status" },
+                { "{\"userName\":\"f\",\"secret\":{\"password\":[\"x\"]}}", "secret" },
+        };
+        (void) state;
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                UserRecord *rec = parse_ok(cases[i].json);
+                const char *got = user_record_unportable_section(rec);
+                if (cases[i].section)
+                        assert_string_equal(got, cases[i].section);
+                else
+                        assert_null(got);
+                assert_int_equal(user_record_strip(rec, USER_RECORD_UNPORTABLE), 0);
+                assert_null(user_record_unportable_section(rec));
+                user_record_free(rec);
+        }
+}
+
 static void test_without(void **state) {
         static const char json[] =
                 "{\"userName\":\"f\",\"uid\":60102,\"privileged\":{\"hashedPassword\":[\"$y$a$b\"]},"
@@ -1181,6 +1209,7 @@ int main(void) {
                 cmocka_unit_test_teardown(test_binding, reset_machine),
                 cmocka_unit_test(test_strip_secret),
                 cmocka_unit_test(test_without),
+                cmocka_unit_test(test_unportable),
                 cmocka_unit_test(test_refresh),
                 cmocka_unit_test(test_boundaries),
                 cmocka_unit_test_teardown(test_machine_override, reset_machine),

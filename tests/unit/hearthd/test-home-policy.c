@@ -45,6 +45,13 @@ static const Expect expects[] = {
         { "unlocked", HOME_REFUSE, BUS_ERROR_HOME_NOT_LOCKED, "home alice: not locked" },
         { "busy", HOME_REFUSE, BUS_ERROR_HOME_BUSY, "home alice: is active; deactivate it first" },
         { "held", HOME_REFUSE, BUS_ERROR_HOME_BUSY, "home alice: still referenced" },
+        { "fixated", HOME_REFUSE, BUS_ERROR_HOME_ALREADY_FIXATED, "home alice: already fixated" },
+        { "unfixated", HOME_REFUSE, BUS_ERROR_HOME_UNFIXATED,
+          "home alice: not fixated yet (found on this machine, its record not taken): log in, or authenticate, once "
+          "first" },
+        { "unregistered", HOME_REFUSE, BUS_ERROR_HOME_UNFIXATED,
+          "home alice: not registered, only found on this machine; move its image out of the home root to forget "
+          "it" },
 };
 
 static const Expect *expect(const char *code) {
@@ -57,30 +64,34 @@ static const Expect *expect(const char *code) {
 
 /* The whole table, written out as homed's and hearthd's documented
  * behaviour: per operation, per state (absent, inactive, active, locked,
- * dirty), unreferenced and referenced. */
+ * dirty, unfixated), unreferenced and referenced. On an unfixated home
+ * (found here, its record not taken yet) activate, acquire, authenticate
+ * and fixate run (a fixation first); what changes a record waits for it. */
 static const struct {
         OperationType type;
         const char *unreferenced[_HOME_STATE_MAX];
         const char *referenced[_HOME_STATE_MAX]; /* all NULL: as unreferenced */
 } matrix[] = {
-        { OP_CREATE, { "run", "run", "run", "run", "run" }, {} },
-        { OP_REALIZE, { "run", "exists", "exists", "exists", "exists" }, {} },
-        { OP_ACTIVATE, { "absent", "run", "active", "locked", "run" }, {} },
-        { OP_ACQUIRE, { "absent", "run", "run", "locked", "run" }, {} },
-        { OP_DEACTIVATE, { "absent", "inactive", "run", "locked", "run" }, {} },
-        { OP_DEACTIVATE_UNREFERENCED, { "done", "done", "run", "done", "done" },
-          { "done", "done", "done", "done", "done" } },
-        { OP_LOCK, { "absent", "inactive", "run", "relock", "inactive" }, {} },
-        { OP_UNLOCK, { "absent", "unlocked", "unlocked", "run", "unlocked" }, {} },
-        { OP_AUTHENTICATE, { "absent", "run", "run", "run", "run" }, {} },
-        { OP_UPDATE, { "record", "run", "run", "locked", "run" }, {} },
-        { OP_RESIZE, { "absent", "run", "run", "locked", "run" }, {} },
-        { OP_PASSWD, { "absent", "run", "run", "locked", "run" }, {} },
-        { OP_REMOVE, { "drop", "run", "busy", "busy", "run" }, {} },
-        { OP_UNREGISTER, { "drop", "drop", "busy", "busy", "drop" }, {} },
-        { OP_RELEASE, { "done", "done", "run", "done", "done" }, { "held", "held", "held", "held", "held" } },
-        { OP_CLEAN, { "run", "run", "run", "run", "run" }, {} },
-        { OP_QUOTA_SWEEP, { "skip", "run", "run", "skip", "skip" }, {} },
+        { OP_CREATE, { "run", "run", "run", "run", "run", "run" }, {} },
+        { OP_REALIZE, { "run", "exists", "exists", "exists", "exists", "exists" }, {} },
+        { OP_ACTIVATE, { "absent", "run", "active", "locked", "run", "run" }, {} },
+        { OP_ACQUIRE, { "absent", "run", "run", "locked", "run", "run" }, {} },
+        { OP_DEACTIVATE, { "absent", "inactive", "run", "locked", "run", "inactive" }, {} },
+        { OP_DEACTIVATE_UNREFERENCED, { "done", "done", "run", "done", "done", "done" },
+          { "done", "done", "done", "done", "done", "done" } },
+        { OP_LOCK, { "absent", "inactive", "run", "relock", "inactive", "inactive" }, {} },
+        { OP_UNLOCK, { "absent", "unlocked", "unlocked", "run", "unlocked", "unlocked" }, {} },
+        { OP_AUTHENTICATE, { "absent", "run", "run", "run", "run", "run" }, {} },
+        { OP_UPDATE, { "record", "run", "run", "locked", "run", "unfixated" }, {} },
+        { OP_RESIZE, { "absent", "run", "run", "locked", "run", "unfixated" }, {} },
+        { OP_PASSWD, { "absent", "run", "run", "locked", "run", "unfixated" }, {} },
+        { OP_REMOVE, { "drop", "run", "busy", "busy", "run", "unfixated" }, {} },
+        { OP_UNREGISTER, { "drop", "drop", "busy", "busy", "drop", "unregistered" }, {} },
+        { OP_RELEASE, { "done", "done", "run", "done", "done", "done" },
+          { "held", "held", "held", "held", "held", "held" } },
+        { OP_FIXATE, { "absent", "fixated", "fixated", "fixated", "fixated", "run" }, {} },
+        { OP_CLEAN, { "run", "run", "run", "run", "run", "run" }, {} },
+        { OP_QUOTA_SWEEP, { "skip", "run", "run", "skip", "skip", "skip" }, {} },
 };
 
 static void check_one(OperationType t, HomeState s, bool referenced, const char *code) {
@@ -186,6 +197,12 @@ static void test_worker_op(void **state) {
                 { OP_UNREGISTER, HOME_INACTIVE, WORKER_OP_CLEAN },
                 { OP_CLEAN, HOME_ACTIVE, WORKER_OP_CLEAN },
                 { OP_QUOTA_SWEEP, HOME_ACTIVE, WORKER_OP_INSPECT },
+                /* A home found here is fixated first, by what opens it. */
+                { OP_FIXATE, HOME_UNFIXATED, WORKER_OP_FIXATE },
+                { OP_ACTIVATE, HOME_UNFIXATED, WORKER_OP_FIXATE },
+                { OP_ACQUIRE, HOME_UNFIXATED, WORKER_OP_FIXATE },
+                { OP_AUTHENTICATE, HOME_UNFIXATED, WORKER_OP_FIXATE },
+                { OP_CLEAN, HOME_UNFIXATED, WORKER_OP_CLEAN },
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 const char *op = home_worker_op(cases[i].type, cases[i].state);
@@ -194,13 +211,15 @@ static void test_worker_op(void **state) {
                                  home_state_to_string(cases[i].state), op ?: "none", cases[i].op);
         }
         assert_null(home_worker_op(OP_POOL, HOME_INACTIVE));
+        assert_null(home_worker_op(OP_FIXATE, HOME_INACTIVE)); /* refused before, by home_check() */
 }
 
 static void test_worker_outcome(void **state) {
         for (OperationType t = 0; t < _OP_MAX; t++) {
                 assert_int_equal(home_takes_secret(t),
                                  t == OP_ACTIVATE || t == OP_ACQUIRE || t == OP_UNLOCK || t == OP_AUTHENTICATE ||
-                                 t == OP_PASSWD || t == OP_RESIZE || t == OP_REALIZE || t == OP_UPDATE);
+                                 t == OP_PASSWD || t == OP_RESIZE || t == OP_REALIZE || t == OP_UPDATE ||
+                                 t == OP_FIXATE);
                 assert_int_equal(home_returns_record(t), t != OP_REMOVE && t != OP_UNREGISTER && t != OP_CLEAN);
         }
         /* What only looks stores nothing. */
@@ -211,6 +230,9 @@ static void test_worker_outcome(void **state) {
         assert_true(home_stores_record(OP_ACTIVATE, HOME_INACTIVE));
         assert_true(home_stores_record(OP_UPDATE, HOME_ACTIVE));
         assert_true(home_stores_record(OP_QUOTA_SWEEP, HOME_ACTIVE));
+        /* A fixation's record is checked before it is stored (managed-home.c). */
+        assert_false(home_stores_record(OP_ACTIVATE, HOME_UNFIXATED));
+        assert_false(home_stores_record(OP_FIXATE, HOME_UNFIXATED));
 
         /* A password lives in LUKS keyslots, elsewhere in the record alone. */
         assert_true(home_changes_storage(OP_PASSWD, USER_STORAGE_LUKS));
@@ -245,6 +267,8 @@ static void test_state_after(void **state) {
                 { OP_PASSWD, -1 },
                 { OP_CLEAN, -1 },
                 { OP_QUOTA_SWEEP, -1 },
+                /* A fixation's state is what its storage shows (managed-home.c). */
+                { OP_FIXATE, -1 },
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 HomeState s = HOME_DIRTY;
@@ -260,6 +284,13 @@ static void test_state_shown(void **state) {
         assert_string_equal(home_state_shown(HOME_ACTIVE, false, _OP_MAX), "active");
         assert_string_equal(home_state_shown(HOME_LOCKED, false, _OP_MAX), "locked");
         assert_string_equal(home_state_shown(HOME_DIRTY, false, _OP_MAX), "dirty");
+        assert_string_equal(home_state_shown(HOME_UNFIXATED, false, _OP_MAX), "unfixated");
+        /* homed's names while a home found here is fixated. */
+        assert_string_equal(home_state_shown(HOME_UNFIXATED, true, OP_FIXATE), "fixating");
+        assert_string_equal(home_state_shown(HOME_UNFIXATED, true, OP_AUTHENTICATE), "fixating");
+        assert_string_equal(home_state_shown(HOME_UNFIXATED, true, OP_ACTIVATE), "fixating-for-activation");
+        assert_string_equal(home_state_shown(HOME_UNFIXATED, true, OP_ACQUIRE), "fixating-for-acquire");
+        assert_string_equal(home_state_shown(HOME_UNFIXATED, true, OP_CLEAN), "unfixated");
         assert_string_equal(home_state_shown(HOME_ABSENT, true, OP_CREATE), "creating");
         assert_string_equal(home_state_shown(HOME_ABSENT, true, OP_REALIZE), "creating");
         assert_string_equal(home_state_shown(HOME_INACTIVE, true, OP_ACTIVATE), "activating");

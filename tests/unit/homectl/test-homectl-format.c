@@ -14,6 +14,43 @@
 
 #define MID "0123456789abcdef0123456789abcdef"
 
+/* --export-format=: what inspect --json keeps of a record. */
+static void test_export(void **state) {
+        static const char json[] =
+                "{\"userName\":\"alice\",\"uid\":60100,\"privileged\":{\"hashedPassword\":[\"$y$a$b\"]},"
+                "\"perMachine\":[{\"matchMachineId\":\"" MID "\",\"shell\":\"/bin/sh\"}],"
+                "\"binding\":{\"" MID "\":{\"uid\":60100}},\"status\":{\"" MID "\":{\"state\":\"active\"}},"
+                "\"signature\":[{\"data\":\"x\",\"key\":\"y\"}],\"secret\":{\"password\":[\"pw\"]}}";
+        static const struct {
+                ExportFormat format;
+                bool binding, status, signature;
+        } cases[] = {
+                { EXPORT_FORMAT_FULL, true, true, true },
+                { EXPORT_FORMAT_STRIPPED, false, false, true },
+                { EXPORT_FORMAT_MINIMAL, false, false, false },
+        };
+        (void) state;
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                UserRecord *rec = NULL;
+                assert_int_equal(user_record_parse(json, strlen(json), &rec, NULL), 0);
+                assert_int_equal(record_export(rec, cases[i].format), 0);
+                assert_int_equal(json_object_object_get_ex(rec->json, "binding", NULL), cases[i].binding);
+                assert_int_equal(json_object_object_get_ex(rec->json, "status", NULL), cases[i].status);
+                assert_int_equal(json_object_object_get_ex(rec->json, "signature", NULL), cases[i].signature);
+                /* never secrets; always the rest */
+                assert_false(json_object_object_get_ex(rec->json, "secret", NULL));
+                assert_true(json_object_object_get_ex(rec->json, "privileged", NULL));
+                assert_true(json_object_object_get_ex(rec->json, "perMachine", NULL));
+                user_record_free(rec);
+        }
+        assert_int_equal(export_format_from_string("full"), EXPORT_FORMAT_FULL);
+        assert_int_equal(export_format_from_string("stripped"), EXPORT_FORMAT_STRIPPED);
+        assert_int_equal(export_format_from_string("minimal"), EXPORT_FORMAT_MINIMAL);
+        assert_int_equal(export_format_from_string("Full"), -1);
+        assert_int_equal(export_format_from_string(NULL), -1);
+        assert_string_equal(export_format_to_string(EXPORT_FORMAT_STRIPPED), "stripped");
+}
+
 static char *capture_table(const Table *t, bool header, bool color) {
         char *buf = NULL;
         size_t size = 0;
@@ -122,6 +159,7 @@ static void test_summary(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_table),
+                cmocka_unit_test(test_export),
                 cmocka_unit_test(test_state_color),
                 cmocka_unit_test(test_colors_env),
                 cmocka_unit_test(test_summary),
