@@ -107,8 +107,10 @@ listing() {
         cd "$1" || exit 1
         # The top's times are when it was made, seeded or snapshotted.
         stat -c '. %F %a %u:%g' .
-        find . -mindepth 1 -printf '%p %y %m %U:%G %s %T@ %n %l\n' | LC_ALL=C sort
-        find . -type f ! -name fifo -print0 | LC_ALL=C sort -z | xargs -0r md5sum
+        # ~/.identity is each user's own record: its owner and mode only.
+        find . -mindepth 1 ! -path ./.identity -printf '%p %y %m %U:%G %s %T@ %n %l\n' |
+            cat - <(find . -maxdepth 1 -path ./.identity -printf '%p %y %m %U:%G\n') | LC_ALL=C sort
+        find . -type f ! -name fifo ! -path ./.identity -print0 | LC_ALL=C sort -z | xargs -0r md5sum
         find . ! -type l -print0 | LC_ALL=C sort -z | xargs -0r getfattr -h -d -m '^user\.|^system\.posix_acl' 2>/dev/null
         find . -type f -print0 | LC_ALL=C sort -z | xargs -0r getcap 2>/dev/null
     ) | if [ -n "${2:-}" ]; then sed "s/\b$2:$2\b/USER:USER/g"; else cat; fi
@@ -139,6 +141,8 @@ built && bad "the copy built a template" || ok "the copy built nothing"
     ok "bob's home is no snapshot" || bad "bob's home has a parent"
 a=$(listing "$H/alice.homedir") b=$(listing "$H/bob.homedir")
 same_listing "on disk, the template's home is the copy's" "$a" "$b"
+printf '%s\n' "$a" | grep -qx '\./\.identity f 600 65534:65534' && grep -q '"userName":"alice"' "$H/alice.homedir/.identity" &&
+    ok "~/.identity: her record, nobody's on disk, 0600" || bad "~/.identity: $(printf '%s\n' "$a" | grep identity)"
 printf '%s\n' "$a" | grep -q '^\./bin/tool f 4755 65534:65534 ' && ok "set-UID kept, nobody's on disk" ||
     bad "bin/tool: $(printf '%s\n' "$a" | grep bin/tool)"
 printf '%s\n' "$a" | grep -q '^\. directory 700 65534:65534$' && ok "top nobody's, 0700" || bad "top: $(printf '%s\n' "$a" | head -n1)"
