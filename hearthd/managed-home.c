@@ -25,6 +25,8 @@
 #include "manager.h"
 #include "self-modify.h"
 #include "size.h"
+#include "skel-template.h"
+#include "skel-watch.h"
 #include "worker-protocol.h"
 
 #define QUEUE_MAX 64
@@ -175,6 +177,20 @@ static void take_quota_report(ManagedHome *h) {
 
 /* What the worker has for the administrator (worker-protocol.h): logged,
  * and taken out of the status. */
+/* The skel template the create's worker found current (worker-protocol.h):
+ * current from now on for the skel watch, if nothing changed since the
+ * create began. Taken out of the status. */
+static void take_skel_report(ManagedHome *h) {
+        Operation *op = h->running;
+        json_object *t;
+
+        if (!h->status || !json_object_object_get_ex(h->status, WORKER_STATUS_SKEL_TEMPLATE, &t))
+                return;
+        if (op && op->skel_watched && h->manager->skel_watch && json_object_is_type(t, json_type_string))
+                skel_watch_done(h->manager->skel_watch, op->skel_ticket, json_object_get_string(t));
+        json_object_object_del(h->status, WORKER_STATUS_SKEL_TEMPLATE);
+}
+
 static void take_notices(ManagedHome *h) {
         json_object *n;
 
@@ -211,6 +227,7 @@ static int take_worker_record(ManagedHome *h, const char *text, size_t len, bool
                         json_object_object_del(h->status, "state");
                 take_quota_report(h);
                 take_notices(h);
+                take_skel_report(h);
         }
         if (!store)
                 return 0;
@@ -596,7 +613,7 @@ static void run(ManagedHome *h) {
         Operation *op = h->running;
         _cleanup_secure_buffer_ SecureBuffer *request = NULL;
         const char *wop;
-        char size_arg[64];
+        char size_arg[64], skel_arg[sizeof(WORKER_OPT_SKEL_TEMPLATE) + SKEL_TEMPLATE_TOKEN_MAX];
         char *argv[4] = {};
         size_t len;
         int r;
@@ -634,6 +651,18 @@ static void run(ManagedHome *h) {
                 else
                         snprintf(size_arg, sizeof size_arg, WORKER_OPT_SIZE "%" PRIu64 "B", op->size);
                 argv[n++] = size_arg;
+        }
+        /* A subvolume home is a snapshot of the skel template: the one the
+         * watch knows current, if it does, which spares the worker its
+         * scan of the skel. Last thing before the worker starts. */
+        if (op->type == OP_CREATE && rec->storage == USER_STORAGE_SUBVOLUME && h->manager->skel_watch) {
+                const char *current;
+                skel_watch_begin(h->manager->skel_watch, &current, &op->skel_ticket);
+                op->skel_watched = true;
+                if (current) {
+                        snprintf(skel_arg, sizeof skel_arg, WORKER_OPT_SKEL_TEMPLATE "%s", current);
+                        argv[n++] = skel_arg;
+                }
         }
         argv[n] = NULL;
 

@@ -672,8 +672,48 @@ static bool holds_others(int dir_fd, const char *keep) {
         return others;
 }
 
-int skel_template_snapshot(int home_root_fd, const char *home_root, bool complete, int parent_fd, const char *name,
-                           SkelTemplateInfo *ret_info) {
+int skel_template_token(const char *digest, char ret[SKEL_TEMPLATE_TOKEN_MAX]) {
+        int n = snprintf(ret, SKEL_TEMPLATE_TOKEN_MAX, "%u/%s/%s", SKEL_TEMPLATE_FORMAT, HEARTH_VERSION, digest);
+        return n > 0 && n < SKEL_TEMPLATE_TOKEN_MAX ? 0 : -ENAMETOOLONG;
+}
+
+int skel_template_token_digest(const char *token, char ret[SKEL_DIGEST_HEX + 1]) {
+        char prefix[SKEL_TEMPLATE_TOKEN_MAX];
+        int n = snprintf(prefix, sizeof prefix, "%u/%s/", SKEL_TEMPLATE_FORMAT, HEARTH_VERSION);
+
+        if (!token || n <= 0 || (size_t) n >= sizeof prefix || strncmp(token, prefix, (size_t) n) != 0)
+                return -EINVAL;
+        const char *d = token + n;
+        if (strlen(d) != SKEL_DIGEST_HEX || strspn(d, "0123456789abcdef") != SKEL_DIGEST_HEX)
+                return -EINVAL;
+        memcpy(ret, d, SKEL_DIGEST_HEX + 1);
+        return 0;
+}
+
+/* The caller's word (current): its template, if there, snapshotted under
+ * the shared lock. 1 if done, 0 if it is not there (the caller scans), or
+ * a negative errno. */
+static int snapshot_current(int dir_fd, const char *home_root, const char *digest, int parent_fd, const char *name) {
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        r = lock_wait(dir_fd, LOCK_SH);
+        if (r < 0)
+                return log_warning_errno(r, "skel template: cannot lock %s/" SKEL_TEMPLATE_DIR ": %m", home_root);
+        r = open_template(dir_fd, digest, &fd);
+        if (r > 0) {
+                log_debug("skel template: %s/" SKEL_TEMPLATE_DIR "/%s serves, current as the caller says", home_root,
+                          digest);
+                r = snapshot(fd, parent_fd, name);
+                r = r < 0 ? r : 1;
+        } else
+                r = 0;
+        (void) flock(dir_fd, LOCK_UN);
+        return r;
+}
+
+int skel_template_snapshot(int home_root_fd, const char *home_root, bool complete, const char *current,
+                           int parent_fd, const char *name, SkelTemplateInfo *ret_info) {
         SkelTemplateInfo dummy;
         SkelTemplateInfo *info = ret_info ?: &dummy;
         _cleanup_close_ int dir_fd = -1;
@@ -694,6 +734,23 @@ int skel_template_snapshot(int home_root_fd, const char *home_root, bool complet
         if (r == 0)
                 return log_debug_errno(EOPNOTSUPP, "skel template: the new home is not on %s's file system",
                                        home_root);
+
+        char digest[SKEL_DIGEST_HEX + 1];
+        if (current && skel_template_token_digest(current, digest) >= 0) {
+                r = open_dir(home_root_fd, home_root, &dir_fd);
+                if (r < 0)
+                        return r;
+                r = snapshot_current(dir_fd, home_root, digest, parent_fd, name);
+                if (r < 0)
+                        return r;
+                if (r > 0) {
+                        memcpy(info->digest, digest, sizeof info->digest);
+                        info->unscanned = true;
+                        return 0;
+                }
+                log_debug("skel template: %.12s… is gone; scanning the skel", digest);
+        } else if (current)
+                log_debug("skel template: \"%.80s\" is no template of this build; scanning the skel", current);
 
         for (unsigned attempt = 0; attempt < BUILD_ATTEMPTS; attempt++) {
                 _cleanup_(skel_scan_done) SkelScan scan = {};

@@ -25,7 +25,7 @@
  * home_clean_leftovers() leave it alone, and it ends neither in .homedir
  * nor in .home, so neither hearthd nor systemd-homed takes it for a home.
  *
- * Change detection: every create scans the sources (skel_scan(): one
+ * Change detection: a create scans the sources (skel_scan(): one
  * lstat per entry, nothing read) into a SHA-256 over each entry's layer,
  * path, type and mode, owner, size, mtime and ctime (ns), inode, device,
  * link count and symlink target, the layers' paths, the template format and
@@ -35,7 +35,9 @@
  * changes a ctime, so the scan after the build differs and the build is
  * thrown away. An entry whose ctime is not older than the scan's start could
  * still change unseen within the same clock tick: the template is not built
- * until the clock has passed it.
+ * until the clock has passed it. hearthd spares its creates the scan while
+ * it knows the skel unchanged since one (skel-watch.h: inotify), handing
+ * the worker the template to take (current, skel_template_snapshot()).
  *
  * Concurrency: flock() on the directory, shared while a template is opened
  * and snapshotted, exclusive while one is built and old ones removed; a
@@ -124,9 +126,20 @@ void skel_scan_done(SkelScan *s);
 
 /* ---- the template ---- */
 
+/* A template as hearthd and the worker name it to each other
+ * (worker-protocol.h, WORKER_OPT_SKEL_TEMPLATE): "<format>/<version>/<digest>",
+ * so that a worker of another build never takes a template another build
+ * made for current. */
+#define SKEL_TEMPLATE_TOKEN_MAX 256
+/* The token of the template named digest, as this build makes it. */
+int skel_template_token(const char *digest, char ret[SKEL_TEMPLATE_TOKEN_MAX]);
+/* The digest in token if this build made it: 0 and ret; -EINVAL otherwise. */
+int skel_template_token_digest(const char *token, char ret[SKEL_DIGEST_HEX + 1]);
+
 typedef struct SkelTemplateInfo {
         bool rebuilt;      /* this call built the template */
-        char digest[SKEL_DIGEST_HEX + 1];
+        bool unscanned;    /* the caller's word that it is current was taken (no scan) */
+        char digest[SKEL_DIGEST_HEX + 1]; /* the template the snapshot is of ("" if none) */
         SkelStats stats;   /* of the build, if rebuilt */
 } SkelTemplateInfo;
 
@@ -137,11 +150,18 @@ typedef struct SkelTemplateInfo {
  * the copy must hold every entry (hearth-skel's). The snapshot's top is
  * root's, 0700; everything below it is 65534:65534.
  *
+ * current (NULL: none): a token (skel_template_token()) the caller vouches
+ * for — hearthd, which watches the skel (skel-watch.h) and knows nothing
+ * in it changed since a scan found this template current. If that template
+ * is there, it is snapshotted without scanning the skel: no work that grows
+ * with the skel. Otherwise (absent, another build's token) the skel is
+ * scanned as without it.
+ *
  * Returns 0; -EOPNOTSUPP where no template can serve (why: logged at debug
  * level); or another negative errno, logged. Either way nothing is left at
  * parent_fd/name, and the caller copies the skel as before. */
-int skel_template_snapshot(int home_root_fd, const char *home_root, bool complete, int parent_fd, const char *name,
-                           SkelTemplateInfo *ret_info);
+int skel_template_snapshot(int home_root_fd, const char *home_root, bool complete, const char *current,
+                           int parent_fd, const char *name, SkelTemplateInfo *ret_info);
 
 /* Gives a fresh snapshot's entries (all 65534:65534) to uid:gid, each set-ID
  * bit and file capability as the seeding gives them to an owner (a chown

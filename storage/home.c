@@ -47,6 +47,7 @@ Home *home_free(Home *h) {
         free(h->state);
         json_object_put(h->quota_adopted);
         json_object_put(h->notices);
+        free(h->skel_template);
         free(h);
         return NULL;
 }
@@ -357,6 +358,8 @@ int home_update_sections(Home *h, json_object *status_extra) {
                 json_object_object_add(status, "state", json_object_new_string(h->state));
         if (h->notices)
                 json_object_object_add(status, WORKER_STATUS_NOTICES, json_object_get(h->notices));
+        if (h->skel_template)
+                json_object_object_add(status, WORKER_STATUS_SKEL_TEMPLATE, json_object_new_string(h->skel_template));
         json_object_object_add(status, "service", json_object_new_string(USER_RECORD_SERVICE_HEARTH));
 
         r = set_machine_section(h->rec->json, "binding", binding, true);
@@ -518,10 +521,15 @@ int home_skel_snapshot(Home *h, const char *temp) {
                 return -EOPNOTSUPP;
         /* Whatever kept the template from serving was logged there: the
          * copy does as before. */
-        if (skel_template_snapshot(h->root_fd, h->root, false, h->root_fd, temp, &info) < 0)
+        if (skel_template_snapshot(h->root_fd, h->root, false, h->skel_current, h->root_fd, temp, &info) < 0)
                 return -EOPNOTSUPP;
         log_debug("home %s: a snapshot of the skel template %.12s…%s", h->name, info.digest,
-                  info.rebuilt ? ", built for it" : "");
+                  info.rebuilt ? ", built for it" : info.unscanned ? ", current as hearthd says" : "");
+        /* What this run's scan found current, for hearthd's watch to
+         * vouch for from now on; taken on hearthd's word, nothing new. */
+        char token[SKEL_TEMPLATE_TOKEN_MAX];
+        free(h->skel_template);
+        h->skel_template = !info.unscanned && skel_template_token(info.digest, token) >= 0 ? strdup(token) : NULL;
         return 0;
 }
 

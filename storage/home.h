@@ -47,6 +47,8 @@ typedef struct Home {
         uint64_t size_request; /* resize: HEARTH_SIZE_RECORD (the record's diskSize), _MIN or _MAX (size.h) */
         json_object *quota_adopted; /* subvolume homes: subvolumes inside put into its quota group by this run */
         json_object *notices;       /* for hearthd's log (WORKER_STATUS_NOTICES) */
+        const char *skel_current;   /* create: the skel template hearthd vouches for (WORKER_OPT_SKEL_TEMPLATE) */
+        char *skel_template;        /* create: the template found current (WORKER_STATUS_SKEL_TEMPLATE) */
 } Home;
 
 /* Checks the record for the worker's needs (user name, home-range UID, GID,
@@ -126,9 +128,11 @@ int home_create_in_root(Home *h, HomeMakeTop make_top, HomeMakeTop make_seeded_t
 
 /* Makes <root>/temp a snapshot of the skel template (skel-template.h),
  * built first if the skel changed: for a home seeded from the merged
- * default skel of the running system. -EOPNOTSUPP (nothing made) where no
- * template serves: her record names its own skel, the home is made into
- * an image, or the template module said why. */
+ * default skel of the running system; without scanning the skel if it is
+ * h->skel_current. The template's token goes to h->skel_template, for
+ * hearthd. -EOPNOTSUPP (nothing made) where no template serves: her record
+ * names its own skel, the home is made into an image, or the template
+ * module said why. */
 int home_skel_snapshot(Home *h, const char *temp);
 int home_remove_from_root(Home *h);
 
