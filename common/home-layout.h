@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdlib.h>
 #include <sys/types.h>
 
 /* Where a directory or subvolume home (and a LUKS home's image) is, below
@@ -22,3 +23,11 @@
 #define HOME_IMAGE_SUFFIX ".home"
 
 #define UID_NOBODY ((uid_t) 65534)
+
+/* The home root: /home, or $HEARTH_HOME_ROOT (tests). hearth-work makes
+ * homes there, hearth-skel keeps the skel template there too
+ * (skel/skel-template.h). */
+static inline const char *home_root_default(void) {
+        const char *e = getenv("HEARTH_HOME_ROOT");
+        return e && e[0] == '/' ? e : "/home";
+}

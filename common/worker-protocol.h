@@ -80,6 +80,14 @@ int worker_tpm_report_from_json(struct json_object *j, WorkerTpmReport *ret);
  * *ret, 0 if there is none, -EINVAL if malformed. */
 int worker_tpm_report_from_output(const char *text, size_t len, const char *machine_id, WorkerTpmReport *ret);
 
+/* create only, from hearthd: the skel template (skel/skel-template.h, a
+ * token of skel_template_token()) that is current, which the caller knows
+ * because it has watched the skel since a worker's scan found it current
+ * (skel/skel-watch.h) and saw nothing change. The worker then snapshots it
+ * without scanning the skel; if it is not there, it scans as without the
+ * option. Run by hand, hearth-work scans. */
+#define WORKER_OPT_SKEL_TEMPLATE "--skel-template="
+
 /* A member of status.<machine-id> in the record a worker returns for a
  * subvolume home, for hearthd only (it takes it out before any client sees
  * the status): {"mode": "off"|"full"|"simple", "adopted": [paths]} — the
@@ -95,6 +103,14 @@ int worker_tpm_report_from_output(const char *text, size_t len, const char *mach
  * logs each as "home <user>: <notice>". (What a worker writes to stderr
  * is read only when it fails.) */
 #define WORKER_STATUS_NOTICES "hearthNotices"
+
+/* A member of status.<machine-id> after a create, for hearthd only (taken
+ * out likewise): the token of the skel template the home is a snapshot of,
+ * which this run's scan of the skel found current (absent when it took
+ * WORKER_OPT_SKEL_TEMPLATE's word, or made no snapshot). hearthd takes it
+ * for current while nothing in the skel changed since before the run
+ * began. */
+#define WORKER_STATUS_SKEL_TEMPLATE "hearthSkelTemplate"
 
 /* hearth-work's exit statuses: what went wrong, for hearthd to turn into the
  * matching org.freedesktop.home1 error. The reason, naming the home, is one

@@ -33,7 +33,9 @@
 #include "open-in-root.h"
 #include "rm-rf.h"
 #include "runtime-paths.h"
+#include "home-layout.h"
 #include "skel-conf.h"
+#include "skel-template.h"
 #include "skel.h"
 #include "sysusers.h"
 #include "user-record.h"
@@ -111,6 +113,15 @@ static void help(void) {
                "  elsewhere) is refused. A new home is built under a hidden name next to it\n"
                "  (.#hearth-skel-home.*), flushed to disk and renamed into place when complete,\n"
                "  so an interrupted run leaves no half-seeded home behind.\n"
+               "\n"
+               "Speed:\n"
+               "  A new home on the Btrfs file system of the home root (/home) is a snapshot\n"
+               "  (a subvolume) of the skel template Hearth keeps there\n"
+               "  (/home/.#hearth-skel-template), its files then given to the user, where the\n"
+               "  merged default skeleton allows one (no --skel or --root; no entry owned by\n"
+               "  a home's UID or nobody, none closed to others, no absolute symlink into the\n"
+               "  skeleton; SELinux off). Otherwise the skeleton is copied (reflinks where\n"
+               "  possible), and so it is into an existing empty directory.\n"
                "\n"
                "Files:\n"
                "  /etc/hearth/skel.conf, /run/hearth/skel.conf, /usr/lib/hearth/skel.conf\n"
@@ -386,6 +397,41 @@ static void print_seeded(const char *path, const SkelStats *s) {
                plural(s->dirs, "directory", "directories"), s->symlinks, plural(s->symlinks, "symlink", "symlinks"));
 }
 
+/* A new home on the home root's Btrfs file system: a snapshot of the skel
+ * template (skel-template.h), its files given to the user. 1 if made as
+ * tmp (*ret_fd open on it), 0 if no template serves (nothing made), or a
+ * logged error. */
+static int seed_from_template(int parent, const char *tmp, const char *path, const SkelOptions *opts,
+                              SkelStats *stats, int *ret_fd) {
+        const char *home_root = home_root_default();
+        _cleanup_close_ int root_fd = -1, fd = -1;
+        int r;
+
+        /* Her own skel, or an image's: copied (no template is left in an image). */
+        if (opts->skel_dir || opts->root)
+                return 0;
+        root_fd = open(home_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0 || skel_template_snapshot(root_fd, home_root, true, NULL, parent, tmp, NULL) < 0)
+                return 0;
+        struct stat st;
+        fd = openat(parent, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &st) < 0)
+                r = log_error_errno(errno, "%s: cannot open the new directory: %m", path);
+        else if (st.st_uid != 0 || (st.st_mode & 077))
+                /* Not the snapshot (root's, 0700): swapped in by someone who may write to the parent. */
+                r = log_error_errno(EBUSY, "%s: %s was replaced while it was made", path, tmp);
+        else
+                r = skel_template_give(fd, opts->uid, opts->gid, stats);
+        if (r < 0) {
+                closep(&fd);
+                if (skel_template_remove(parent, tmp) < 0)
+                        log_warning("%s: the partly seeded directory %s is left next to it", path, tmp);
+                return r;
+        }
+        *ret_fd = TAKE_FD(fd);
+        return 1;
+}
+
 /* Seeds a new home: built under a hidden name in the parent, so that
  * nothing half-done ever carries the home's name, then renamed into place. */
 static int seed_new(int parent, const char *name, const char *path, const SkelOptions *opts) {
@@ -399,19 +445,26 @@ static int seed_new(int parent, const char *name, const char *path, const SkelOp
                 return log_error_errno(errno, "%s: cannot look at its parent directory: %m", path);
         for (unsigned i = 0;; i++) {
                 snprintf(tmp, sizeof tmp, ".#hearth-skel-home.%u.%u", (unsigned) getpid(), i);
-                if (mkdirat(parent, tmp, HOME_MODE) == 0)
+                if (fstatat(parent, tmp, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
                         break;
-                if (errno != EEXIST || i >= 100)
-                        return log_error_errno(errno, "%s: cannot create a directory next to it: %m", path);
+                if (i >= 100)
+                        return log_error_errno(EEXIST, "%s: cannot create a directory next to it: %m", path);
         }
-        fd = openat(parent, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0) {
-                r = log_error_errno(errno, "%s: cannot open the new directory: %m", path);
-                goto fail;
-        }
-        r = skel_seed(fd, opts, &stats);
+        r = seed_from_template(parent, tmp, path, opts, &stats, &fd);
         if (r < 0)
-                goto fail;
+                return r;
+        if (r == 0) {
+                if (mkdirat(parent, tmp, HOME_MODE) < 0)
+                        return log_error_errno(errno, "%s: cannot create a directory next to it: %m", path);
+                fd = openat(parent, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0) {
+                        r = log_error_errno(errno, "%s: cannot open the new directory: %m", path);
+                        goto fail;
+                }
+                r = skel_seed(fd, opts, &stats);
+                if (r < 0)
+                        goto fail;
+        }
         /* The umask may have taken bits from mkdirat()'s mode. */
         if (fchown(fd, opts->uid, opts->gid) < 0 || fchmod(fd, HOME_MODE) < 0) {
                 r = log_error_errno(errno, "%s: cannot set owner %u:%u and mode: %m", path, opts->uid, opts->gid);
@@ -430,7 +483,7 @@ static int seed_new(int parent, const char *name, const char *path, const SkelOp
                         r = renameat(parent, tmp, parent, name) < 0 ? -errno : 0;
                 if (r == -EEXIST || r == -ENOTEMPTY) {
                         log_warning("%s: appeared while it was being seeded, leaving it alone", path);
-                        (void) rm_rf_at(parent, tmp, NULL);
+                        (void) skel_template_remove(parent, tmp);
                         return -EEXIST;
                 }
                 if (r < 0) {
@@ -443,7 +496,8 @@ static int seed_new(int parent, const char *name, const char *path, const SkelOp
         return 1;
 
 fail:
-        if (rm_rf_at(parent, tmp, NULL) < 0)
+        closep(&fd);
+        if (skel_template_remove(parent, tmp) < 0)
                 log_warning("%s: the partly seeded directory %s is left next to it", path, tmp);
         return r;
 }

@@ -83,6 +83,10 @@ static void help(void) {
                "homeDirectory while active, the storage's owner shown as the user; the\n"
                "storage itself is bind-mounted onto itself nosuid,nodev,noexec from create\n"
                "(and at each activation, if that mount is gone) until remove.\n"
+               "A subvolume home is a snapshot of the skel template (made from the skel\n"
+               "when it changed; found current by scanning the skel); --skel-template=TOKEN\n"
+               "(create; hearthd, which watches the skel, says which is current) takes\n"
+               "that one without scanning if it is there.\n"
                "Homes live in /home, or in $HEARTH_HOME_ROOT; homeDirectory must be\n"
                "<root>/<userName>. Per-home locks are in $HEARTH_RUNTIME_DIR (/run/hearth).\n"
                "\n"
@@ -331,10 +335,11 @@ int main(int argc, char *argv[]) {
                 { "wipe", no_argument, NULL, 'w' },
                 { "size", required_argument, NULL, 's' },
                 { "tpm-tries-below", required_argument, NULL, 't' },
+                { "skel-template", required_argument, NULL, 'S' },
                 {}
         };
         bool force = false, wipe = false;
-        const char *size_arg = NULL;
+        const char *size_arg = NULL, *skel_current = NULL;
         uint32_t tpm_tries_below = UINT32_MAX;
         int c;
         while ((c = getopt_long(argc, argv, "hf", options, NULL)) >= 0)
@@ -359,6 +364,9 @@ int main(int argc, char *argv[]) {
                         tpm_tries_below = (uint32_t) n;
                         break;
                 }
+                case 'S':
+                        skel_current = optarg;
+                        break;
                 case 'h':
                         help();
                         return 0;
@@ -398,6 +406,11 @@ int main(int argc, char *argv[]) {
         }
         h->wipe = wipe;
         h->tpm_tries_below = tpm_tries_below;
+        if (skel_current && strcmp(op, WORKER_OP_CREATE) != 0) {
+                log_error("home %s: --skel-template: for create only", h->name);
+                return WORKER_BAD_REQUEST;
+        }
+        h->skel_current = skel_current;
         if (size_arg) {
                 uint64_t bytes;
                 if (strcmp(op, WORKER_OP_RESIZE) != 0 || size_parse(size_arg, &bytes) < 0) {

@@ -26,6 +26,8 @@
 #include "recovery-key.h"
 #include "self-modify.h"
 #include "size.h"
+#include "skel-template.h"
+#include "skel-watch.h"
 #include "worker-protocol.h"
 
 #define QUEUE_MAX 64
@@ -176,6 +178,20 @@ static void take_quota_report(ManagedHome *h) {
 
 /* What the worker has for the administrator (worker-protocol.h): logged,
  * and taken out of the status. */
+/* The skel template the create's worker found current (worker-protocol.h):
+ * current from now on for the skel watch, if nothing changed since the
+ * create began. Taken out of the status. */
+static void take_skel_report(ManagedHome *h) {
+        Operation *op = h->running;
+        json_object *t;
+
+        if (!h->status || !json_object_object_get_ex(h->status, WORKER_STATUS_SKEL_TEMPLATE, &t))
+                return;
+        if (op && op->skel_watched && h->manager->skel_watch && json_object_is_type(t, json_type_string))
+                skel_watch_done(h->manager->skel_watch, op->skel_ticket, json_object_get_string(t));
+        json_object_object_del(h->status, WORKER_STATUS_SKEL_TEMPLATE);
+}
+
 static void take_notices(ManagedHome *h) {
         json_object *n;
 
@@ -214,6 +230,7 @@ static int take_worker_record(ManagedHome *h, const char *text, size_t len, bool
                 }
                 take_quota_report(h);
                 take_notices(h);
+                take_skel_report(h);
         }
         if (!store)
                 return 0;
@@ -676,8 +693,8 @@ static void run(ManagedHome *h) {
         Operation *op = h->running;
         _cleanup_secure_buffer_ SecureBuffer *request = NULL;
         const char *wop;
-        char size_arg[64], tpm_arg[64];
-        char *argv[5] = {};
+        char size_arg[64], tpm_arg[64], skel_arg[sizeof(WORKER_OPT_SKEL_TEMPLATE) + SKEL_TEMPLATE_TOKEN_MAX];
+        char *argv[6] = {};
         size_t len;
         int r;
 
@@ -718,6 +735,20 @@ static void run(ManagedHome *h) {
         if (op->tpm_tries_below != UINT32_MAX) {
                 snprintf(tpm_arg, sizeof tpm_arg, WORKER_OPT_TPM_TRIES_BELOW "%" PRIu32, op->tpm_tries_below);
                 argv[n++] = tpm_arg;
+        }
+        /* A subvolume home is a snapshot of the skel template: the one the
+         * watch knows current, if it does, which spares the worker its
+         * scan of the skel. Last thing before the worker starts. */
+        if (op->type == OP_CREATE && rec->storage == USER_STORAGE_SUBVOLUME && h->manager->skel_watch) {
+                const char *current;
+                skel_watch_begin(h->manager->skel_watch, &current, &op->skel_ticket);
+                op->skel_watched = true;
+                if (current) {
+                        log_debug("home %s: the skel is unchanged since the template %s was found current", h->name,
+                                  current);
+                        snprintf(skel_arg, sizeof skel_arg, WORKER_OPT_SKEL_TEMPLATE "%s", current);
+                        argv[n++] = skel_arg;
+                }
         }
         argv[n] = NULL;
 

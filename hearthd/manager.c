@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/epoll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,6 +22,7 @@
 #include "macro.h"
 #include "manager.h"
 #include "nss-files.h"
+#include "skel-watch.h"
 #include "uid-alloc.h"
 
 int manager_new(const char *state_dir, const char *runtime_dir, const char *home_root, const char *worker_path,
@@ -94,6 +96,8 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->quota_sweep_more);
         sd_event_source_disable_unref(m->nss_write);
         sd_event_source_disable_unref(m->home_root_watch);
+        sd_event_source_disable_unref(m->skel_watch_source);
+        skel_watch_free(m->skel_watch);
         identity_store_free(m->store);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
@@ -260,6 +264,27 @@ static void forget_pin_hash(Manager *m, UserRecord *rec) {
                          "from its stored record", rec->user_name);
 }
 
+static int on_skel_event(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Manager *m = userdata;
+        skel_watch_process(m->skel_watch);
+        return 0;
+}
+
+/* The skel watch (skel/skel-watch.h): set up at the first create of a
+ * subvolume home; without it, each such create scans the skel. */
+static void start_skel_watch(Manager *m) {
+        int r = skel_watch_new(NULL, 0, &m->skel_watch);
+        if (r >= 0)
+                r = sd_event_add_io(m->event, &m->skel_watch_source, skel_watch_fd(m->skel_watch), EPOLLIN,
+                                    on_skel_event, m);
+        if (r < 0) {
+                log_warning_errno(r, "cannot watch the skel (each create of a subvolume home scans it): %m");
+                m->skel_watch = skel_watch_free(m->skel_watch);
+                return;
+        }
+        (void) sd_event_source_set_description(m->skel_watch_source, "skel-watch");
+}
+
 int manager_start(Manager *m) {
         _cleanup_strv_free_ char **names = NULL;
         int r;
@@ -306,6 +331,7 @@ int manager_start(Manager *m) {
         (void) leftovers_lock_down(m->home_root, NULL, NULL);
         log_info("%zu home(s) loaded from %s", m->n_homes, m->state_dir);
         manager_schedule_nss(m);
+        start_skel_watch(m);
         return 0;
 }
 

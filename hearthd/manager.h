@@ -35,6 +35,8 @@ typedef struct Manager {
         PoolService *pool;
         struct OrphanClean *orphan_cleans;
         sd_event_source *home_root_watch;   /* inotify: homes brought into the home root (images.c) */
+        struct SkelWatch *skel_watch;       /* inotify: whether the skel changed (skel/skel-watch.h); NULL: off */
+        sd_event_source *skel_watch_source;
         bool stopping; /* SIGTERM: no new operations; exit once the running ones end */
         TpmLockout tpm; /* the TPM's dictionary-attack state and whose failures it counts (home-policy.h) */
 } Manager;

@@ -41,6 +41,8 @@ struct Operation {
         char *admin_field;          /* update by the owner: the first change only an administrator may make */
         uint64_t size;              /* resize */
         uint64_t started_usec;      /* CLOCK_REALTIME, when its worker started */
+        uint64_t skel_ticket;       /* create: skel_watch_begin()'s, for skel_watch_done() */
+        bool skel_watched;          /* create: skel_watch_begin() was called */
         bool please_suspend;        /* acquire */
         uint32_t tpm_tries_below;   /* a TPM home's share of the TPM's tries (home-policy.h); UINT32_MAX: no limit */
         OperationDoneFn done;       /* instead of a reply (DeactivateAllHomes…) */

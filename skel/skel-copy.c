@@ -47,6 +47,7 @@ static const char *const default_sources[] = {
         "/usr/share/factory/etc/skel",
 };
 #define MAX_SOURCES ELEMENTSOF(default_sources)
+_Static_assert(MAX_SOURCES == SKEL_SOURCES_MAX, "skel.h counts the default sources");
 
 typedef struct Source {
         int fd;             /* the directory being copied, in this source */
@@ -221,6 +222,31 @@ int skel_default_sources(const char *root, char ***ret) {
         return open_default_sources(root, &srcs, ret);
 }
 
+int skel_sources_open(const char *root, SkelSources *ret) {
+        _cleanup_(sources_done) Sources srcs = {};
+        _cleanup_strv_free_ char **paths = NULL;
+        int r;
+
+        r = open_default_sources(root, &srcs, &paths);
+        if (r < 0)
+                return r;
+        *ret = (SkelSources) { .n = srcs.n };
+        for (size_t i = 0; i < srcs.n; i++) {
+                ret->fd[i] = TAKE_FD(srcs.v[i].fd);
+                ret->origin[i] = srcs.v[i].origin;
+                ret->path[i] = TAKE_PTR(paths[i]);
+        }
+        return 0;
+}
+
+void skel_sources_done(SkelSources *s) {
+        for (size_t i = 0; i < s->n; i++) {
+                closep(&s->fd[i]);
+                free(s->path[i]);
+        }
+        *s = (SkelSources) {};
+}
+
 /* ---- the relative path of the entry at hand ------------------------------- */
 
 static int rel_push(Seeder *s, const char *name, size_t *ret_saved) {
@@ -243,6 +269,14 @@ static void rel_pop(Seeder *s, size_t saved) {
 }
 
 /* ---- SELinux ------------------------------------------------------------- */
+
+bool skel_labels_by_path(void) {
+#if HAVE_SELINUX
+        return is_selinux_enabled() > 0;
+#else
+        return false;
+#endif
+}
 
 /* New entries get the label the policy gives their path below home_path,
  * not the source's (which is a label for /etc). */
@@ -658,21 +692,35 @@ static bool is_mask(const Seeder *s, const char *target) {
         return s->masks && strcmp(target, "/dev/null") == 0;
 }
 
+int skel_link_into_source(const char *target, const char *origin, char **ret_rest) {
+        _cleanup_free_ char *norm = NULL;
+        const char *rest;
+
+        *ret_rest = NULL;
+        if (!origin || target[0] != '/')
+                return 0;
+        if (path_normalize(target, &norm) < 0)
+                return -ENOMEM;
+        rest = path_below(norm, origin);
+        if (!rest)
+                return 0;
+        *ret_rest = strdup(rest);
+        return *ret_rest ? 1 : -ENOMEM;
+}
+
 /* An absolute link to something inside the source points to the same place
  * below the home instead; *ret stays NULL for links kept as they are. */
 static int rewrite_link(Seeder *s, const Source *src, char **ret) {
-        _cleanup_free_ char *norm = NULL;
-        const char *rest;
+        _cleanup_free_ char *rest = NULL;
         int r;
 
         *ret = NULL;
-        if (!src->origin || !s->home || s->link[0] != '/')
+        if (!s->home)
                 return 0;
-        r = path_normalize(s->link, &norm);
+        r = skel_link_into_source(s->link, src->origin, &rest);
         if (r < 0)
                 return log_oom();
-        rest = path_below(norm, src->origin);
-        if (!rest)
+        if (r == 0)
                 return 0;
         if (asprintf(ret, "%s%s%s", s->home[0] ? s->home : "", rest[0] || !s->home[0] ? "/" : "", rest) < 0)
                 return log_oom();
@@ -1064,7 +1112,7 @@ int skel_seed(int target_fd, const SkelOptions *opts, SkelStats *ret_stats) {
         }
 
 #if HAVE_SELINUX
-        if (s.home && is_selinux_enabled() > 0) {
+        if (s.home && skel_labels_by_path()) {
                 s.label = selabel_open(SELABEL_CTX_FILE, NULL, 0);
                 if (!s.label)
                         return log_error_errno(errno, "skel: cannot open the SELinux file labeling database: %m");

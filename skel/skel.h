@@ -59,3 +59,27 @@ int skel_seed(int target_fd, const SkelOptions *opts, SkelStats *stats);
 /* The default sources that exist below root (NULL = "/"), in precedence order.
  * Returns a NULL-terminated list of absolute paths (with root prefixed). */
 int skel_default_sources(const char *root, char ***ret);
+
+/* The same sources opened as skel_seed() opens them (for the template's
+ * scan, skel-template.h): n of them, in precedence order. Errors are
+ * logged. */
+#define SKEL_SOURCES_MAX 3
+typedef struct SkelSources {
+        size_t n;
+        int fd[SKEL_SOURCES_MAX];             /* each source's top directory */
+        char *path[SKEL_SOURCES_MAX];         /* with root prefixed, for messages */
+        const char *origin[SKEL_SOURCES_MAX]; /* as the system sees it: "/etc/skel"… */
+} SkelSources;
+int skel_sources_open(const char *root, SkelSources *ret);
+void skel_sources_done(SkelSources *s);
+
+/* The seeding's rule for symlinks: 1 if target, read from a link in the
+ * source whose top the system sees as origin, is an absolute path inside
+ * it, which skel_seed() rewrites to the same place below home_path
+ * (*ret_rest: the part below origin, "" for origin itself); 0 if it is kept
+ * as it is; -ENOMEM. */
+int skel_link_into_source(const char *target, const char *origin, char **ret_rest);
+
+/* Whether skel_seed() labels what it makes by its path below home_path
+ * (SELinux is enabled): then two homes' copies differ by more than owner. */
+bool skel_labels_by_path(void);

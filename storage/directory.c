@@ -27,7 +27,7 @@ static int directory_make_top(Home *h, const char *temp, int *ret_fd) {
 
 static int directory_create(Home *h) {
         /* As homed: stored as her own UID, mapped to itself. */
-        return home_create_in_root(h, directory_make_top, h->rec->uid);
+        return home_create_in_root(h, directory_make_top, NULL, h->rec->uid);
 }
 
 static int require_present(Home *h) {

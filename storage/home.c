@@ -28,14 +28,10 @@
 #include "runtime-paths.h"
 #include "secret.h"
 #include "skel.h"
+#include "skel-template.h"
 #include "worker-protocol.h"
 
 #define SUBVOLUME_DELETE_ROUNDS 8
-
-const char *home_root_default(void) {
-        const char *e = getenv("HEARTH_HOME_ROOT");
-        return e && e[0] == '/' ? e : "/home";
-}
 
 Home *home_free(Home *h) {
         if (!h)
@@ -51,6 +47,7 @@ Home *home_free(Home *h) {
         free(h->state);
         json_object_put(h->quota_adopted);
         json_object_put(h->notices);
+        free(h->skel_template);
         free(h);
         return NULL;
 }
@@ -362,6 +359,8 @@ int home_update_sections(Home *h, json_object *status_extra) {
                 json_object_object_add(status, "state", json_object_new_string(h->state));
         if (h->notices)
                 json_object_object_add(status, WORKER_STATUS_NOTICES, json_object_get(h->notices));
+        if (h->skel_template)
+                json_object_object_add(status, WORKER_STATUS_SKEL_TEMPLATE, json_object_new_string(h->skel_template));
         json_object_object_add(status, "service", json_object_new_string(USER_RECORD_SERVICE_HEARTH));
 
         r = set_machine_section(h->rec->json, "binding", binding, true);
@@ -497,7 +496,102 @@ int home_populate(int fd, void *userdata) {
         return r;
 }
 
-int home_create_in_root(Home *h, HomeMakeTop make_top, uid_t stored) {
+/* What a failed create made goes. */
+static void remove_temp(Home *h, const char *temp) {
+        int k = home_rm_rf_at(h->root_fd, temp);
+        if (k < 0)
+                log_warning_errno(k, "home %s: cannot remove %s/%s after failure: %m", h->name, h->root, temp);
+}
+
+/* home_populate() for a snapshot of the skel template, which holds the
+ * skel already: only its top is hers. */
+static int populate_top(int fd, void *userdata) {
+        Home *h = userdata;
+        pool_failpoint("home-create-seeded");
+        int r = home_chown_top(h, fd);
+        pool_failpoint("home-create-chowned");
+        return r;
+}
+
+int home_skel_snapshot(Home *h, const char *temp) {
+        SkelTemplateInfo info;
+
+        /* Her record's own skel, or an image's (whose home root is the
+         * image's: no template is left in it): copied. */
+        if (h->rec->skeleton_directory || image_root())
+                return -EOPNOTSUPP;
+        /* Whatever kept the template from serving was logged there: the
+         * copy does as before. */
+        if (skel_template_snapshot(h->root_fd, h->root, false, h->skel_current, h->root_fd, temp, &info) < 0)
+                return -EOPNOTSUPP;
+        log_debug("home %s: a snapshot of the skel template %.12s…%s", h->name, info.digest,
+                  info.rebuilt ? ", built for it" : info.unscanned ? ", current as hearthd says" : "");
+        /* What this run's scan found current, for hearthd's watch to
+         * vouch for from now on; taken on hearthd's word, nothing new. */
+        char token[SKEL_TEMPLATE_TOKEN_MAX];
+        free(h->skel_template);
+        h->skel_template = !info.unscanned && skel_template_token(info.digest, token) >= 0 ? strdup(token) : NULL;
+        return 0;
+}
+
+/* The storage as a snapshot of the skel template, its top given to her
+ * through the map. -EOPNOTSUPP where the template cannot serve or the file
+ * system cannot ID-map (its files would stay nobody's for good): nothing is
+ * left, and the caller copies. */
+static int create_from_template(Home *h, HomeMakeTop make_seeded_top, const char *temp, uid_t stored, int *ret_fd) {
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        if (stored != UID_NOBODY)
+                return -EOPNOTSUPP; /* the template's files are nobody's */
+        r = make_seeded_top(h, temp, &fd);
+        if (r < 0)
+                return r;
+        if (fchmod(fd, 0700) < 0)
+                r = log_error_errno(errno, "home %s: cannot set mode: %m", h->name);
+        pool_failpoint("home-create-made");
+        if (r >= 0) {
+                r = idmap_populate_mapped(h->name, fd, stored, h->rec->uid, populate_top, h);
+                if (r == -EOPNOTSUPP)
+                        log_debug("home %s: the file system cannot ID-map: copying the skel instead", h->name);
+        }
+        if (r < 0) {
+                closep(&fd);
+                remove_temp(h, temp);
+                return r;
+        }
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+/* The storage made empty (make_top) and seeded by copying the skel
+ * through the map. Nothing is left on failure. */
+static int create_by_copy(Home *h, HomeMakeTop make_top, const char *temp, uid_t stored, int *ret_fd) {
+        _cleanup_close_ int fd = -1;
+        bool unmapped = false;
+        int r;
+
+        r = make_top(h, temp, &fd);
+        if (r < 0)
+                return r;
+        /* Closed while it is root's and half-seeded. */
+        if (fchmod(fd, 0700) < 0)
+                r = log_error_errno(errno, "home %s: cannot set mode: %m", h->name);
+        pool_failpoint("home-create-made");
+        if (r >= 0)
+                r = idmap_populate(h->name, fd, stored, h->rec->uid, home_populate, h, &unmapped);
+        if (r >= 0 && unmapped)
+                home_notice(h, "file system cannot ID-map; its files are stored as UID %u, not %u", h->rec->uid, stored);
+        if (r < 0) {
+                closep(&fd);
+                remove_temp(h, temp);
+                return r;
+        }
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int home_create_in_root(Home *h, HomeMakeTop make_top, HomeMakeTop make_seeded_top, uid_t stored) {
         _cleanup_free_ char *temp = NULL;
         _cleanup_close_ int fd = -1;
         struct stat st;
@@ -514,20 +608,13 @@ int home_create_in_root(Home *h, HomeMakeTop make_top, uid_t stored) {
         r = home_temp_name(h, "create", &temp);
         if (r < 0)
                 return r;
-        r = make_top(h, temp, &fd);
+        r = make_seeded_top ? create_from_template(h, make_seeded_top, temp, stored, &fd) : -EOPNOTSUPP;
+        if (r == -EOPNOTSUPP)
+                r = create_by_copy(h, make_top, temp, stored, &fd);
         if (r < 0)
                 return r;
-        /* Closed while it is root's and half-seeded. */
-        if (fchmod(fd, 0700) < 0)
-                r = log_error_errno(errno, "home %s: cannot set mode: %m", h->name);
-        pool_failpoint("home-create-made");
 
-        bool unmapped = false;
-        if (r >= 0)
-                r = idmap_populate(h->name, fd, stored, h->rec->uid, home_populate, h, &unmapped);
-        if (r >= 0 && unmapped)
-                home_notice(h, "file system cannot ID-map; its files are stored as UID %u, not %u", h->rec->uid, stored);
-        if (r >= 0 && syncfs(fd) < 0)
+        if (syncfs(fd) < 0)
                 r = log_error_errno(errno, "home %s: cannot sync: %m", h->name);
         if (r >= 0)
                 r = home_rename_into_place(h, temp);
@@ -542,10 +629,7 @@ int home_create_in_root(Home *h, HomeMakeTop make_top, uid_t stored) {
                 }
         }
         if (r < 0) {
-                int k = home_rm_rf_at(h->root_fd, temp);
-                if (k < 0)
-                        log_warning_errno(k, "home %s: cannot remove %s/%s after failure: %m", h->name, h->root,
-                                          temp);
+                remove_temp(h, temp);
                 return r;
         }
         free(h->state);

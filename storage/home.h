@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "home-layout.h"
 #include "macro.h"
 #include "size.h"
 #include "user-record.h"
@@ -49,9 +50,9 @@ typedef struct Home {
         uint32_t tpm_tries_below;   /* ask the TPM only while its counter is below this (UINT32_MAX: no limit) */
         WorkerTpmReport tpm_report; /* what the TPM said, for hearthd (worker-protocol.h) */
         json_object *notices;       /* for hearthd's log (WORKER_STATUS_NOTICES) */
+        const char *skel_current;   /* create: the skel template hearthd vouches for (WORKER_OPT_SKEL_TEMPLATE) */
+        char *skel_template;        /* create: the template found current (WORKER_STATUS_SKEL_TEMPLATE) */
 } Home;
-
-const char *home_root_default(void);
 
 /* Checks the record for the worker's needs (user name, home-range UID, GID,
  * homeDirectory below the root), opens the root and takes the home's lock.
@@ -118,9 +119,24 @@ int home_rm_rf_at(int dir_fd, const char *name);
  * stored, sets owner and mode, renames it into place and guards it. Any
  * failure removes what was made. Create refuses when homeDirectory is taken
  * by anything but an empty directory; remove refuses an active home
- * (-EBUSY), and closes the storage (0700) before it takes the guard off. */
+ * (-EBUSY), and closes the storage (0700) before it takes the guard off.
+ *
+ * make_seeded_top (NULL: none), for storage stored as nobody, makes temp
+ * seeded already: a snapshot of the skel template (home_skel_snapshot()),
+ * whose files are nobody's on disk as a seeded home's are; the flow then
+ * only gives its top to her, through the map. Where it returns -EOPNOTSUPP,
+ * or the file system cannot ID-map, make_top and the copy do instead. */
 typedef int (*HomeMakeTop)(Home *h, const char *temp, int *ret_fd);
-int home_create_in_root(Home *h, HomeMakeTop make_top, uid_t stored);
+int home_create_in_root(Home *h, HomeMakeTop make_top, HomeMakeTop make_seeded_top, uid_t stored);
+
+/* Makes <root>/temp a snapshot of the skel template (skel-template.h),
+ * built first if the skel changed: for a home seeded from the merged
+ * default skel of the running system; without scanning the skel if it is
+ * h->skel_current. The template's token goes to h->skel_template, for
+ * hearthd. -EOPNOTSUPP (nothing made) where no template serves: her record
+ * names its own skel, the home is made into an image, or the template
+ * module said why. */
+int home_skel_snapshot(Home *h, const char *temp);
 int home_remove_from_root(Home *h);
 
 /* Guards the storage <root>/<name>.homedir (home-guard.h) unless it is;

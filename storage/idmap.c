@@ -300,17 +300,19 @@ int idmap_mount_home(const char *name, int storage_fd, int target_dir_fd, const 
         return r < 0 ? r : (int) how;
 }
 
-int idmap_populate(const char *name, int storage_fd, uid_t stored, uid_t exposed, IdmapPopulate populate,
-                   void *userdata, bool *ret_unmapped) {
+static int populate_via(const char *name, int storage_fd, uid_t stored, uid_t exposed, IdmapPopulate populate,
+                        void *userdata, bool fallback, bool *ret_unmapped) {
         _cleanup_close_ int mount_fd = -1;
         int r;
 
         if (ret_unmapped)
                 *ret_unmapped = false;
         if (stored == exposed)
-                return populate(storage_fd, userdata);
+                return fallback ? populate(storage_fd, userdata) : -EOPNOTSUPP;
         r = idmap_clone(name, storage_fd, stored, exposed, &mount_fd);
         if (r == -EOPNOTSUPP) {
+                if (!fallback)
+                        return r;
                 if (ret_unmapped)
                         *ret_unmapped = true;
                 return populate(storage_fd, userdata);
@@ -322,6 +324,16 @@ int idmap_populate(const char *name, int storage_fd, uid_t stored, uid_t exposed
         if (root_fd < 0)
                 return log_error_errno(errno, "home %s: cannot open the ID-mapped view of its storage: %m", name);
         return populate(root_fd, userdata);
+}
+
+int idmap_populate(const char *name, int storage_fd, uid_t stored, uid_t exposed, IdmapPopulate populate,
+                   void *userdata, bool *ret_unmapped) {
+        return populate_via(name, storage_fd, stored, exposed, populate, userdata, true, ret_unmapped);
+}
+
+int idmap_populate_mapped(const char *name, int storage_fd, uid_t stored, uid_t exposed, IdmapPopulate populate,
+                          void *userdata) {
+        return populate_via(name, storage_fd, stored, exposed, populate, userdata, false, NULL);
 }
 
 /* ---- the fallback's chown --------------------------------------------------------- */

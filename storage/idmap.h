@@ -132,6 +132,14 @@ typedef int (*IdmapPopulate)(int fd, void *userdata);
 int idmap_populate(const char *name, int storage_fd, uid_t stored, uid_t exposed, IdmapPopulate populate,
                    void *userdata, bool *ret_unmapped);
 
+/* The same through the map only: -EOPNOTSUPP, not logged and populate not
+ * run, where the kernel or the file system cannot ID-map (or stored ==
+ * exposed). For storage whose files are stored's on disk already (a
+ * snapshot of the skel template, skel-template.h), which the fallback would
+ * leave stored's while their top became exposed's. */
+int idmap_populate_mapped(const char *name, int storage_fd, uid_t stored, uid_t exposed, IdmapPopulate populate,
+                          void *userdata);
+
 /* The fallback's chown: every file, directory and symlink below and at fd
  * (not crossing into other file systems, never following a symlink) owned
  * by from is given to to, and likewise for the group (GID from → GID to);

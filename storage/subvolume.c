@@ -6,7 +6,9 @@
  * referenced-bytes limit of its level-1 qgroup 1/<id>, which holds the
  * home's own 0/<id> and those of the subvolumes made inside it (a user can
  * make them: `btrfs subvolume create ~/x`), and of 0/<id> too; quota is
- * enabled on the filesystem on demand (btrfs-quota.h). */
+ * enabled on the filesystem on demand (btrfs-quota.h). A new home is a
+ * snapshot of the skel template where one serves (skel-template.h), so
+ * that making it takes the same time whatever the skel holds. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -147,10 +149,17 @@ static int set_limit(Home *h, int fd, uint64_t limit) {
         return 0;
 }
 
-static int subvolume_make_top(Home *h, const char *temp, int *ret_fd) {
+/* A new subvolume temp in the root, empty or (from_skel) a snapshot of
+ * the skel template; -EOPNOTSUPP, nothing made and nothing logged, where
+ * the template cannot serve. */
+static int make_subvolume(Home *h, const char *temp, bool from_skel, int *ret_fd) {
         enum btrfs_util_error e;
+        struct statfs sfs;
         int r;
 
+        /* Not Btrfs: said once, by the empty subvolume's attempt. */
+        if (from_skel && (fstatfs(h->root_fd, &sfs) < 0 || sfs.f_type != BTRFS_SUPER_MAGIC))
+                return -EOPNOTSUPP;
         r = require_btrfs(h);
         if (r < 0)
                 return r;
@@ -158,9 +167,15 @@ static int subvolume_make_top(Home *h, const char *temp, int *ret_fd) {
         if (h->rec->disk_size != UINT64_MAX && (r = enable_quota(h)) < 0)
                 return r;
 
-        e = btrfs_util_create_subvolume_fd(h->root_fd, temp, 0, NULL, NULL);
-        if (e != BTRFS_UTIL_OK)
-                return btrfs_error(h, "cannot create subvolume", e);
+        if (from_skel) {
+                r = home_skel_snapshot(h, temp);
+                if (r < 0)
+                        return r;
+        } else {
+                e = btrfs_util_create_subvolume_fd(h->root_fd, temp, 0, NULL, NULL);
+                if (e != BTRFS_UTIL_OK)
+                        return btrfs_error(h, "cannot create subvolume", e);
+        }
         *ret_fd = openat(h->root_fd, temp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (*ret_fd < 0) {
                 r = log_error_errno(errno, "home %s: cannot open new subvolume: %m", h->name);
@@ -178,9 +193,18 @@ fail:
         return r;
 }
 
+static int subvolume_make_top(Home *h, const char *temp, int *ret_fd) {
+        return make_subvolume(h, temp, false, ret_fd);
+}
+
+static int subvolume_make_seeded_top(Home *h, const char *temp, int *ret_fd) {
+        return make_subvolume(h, temp, true, ret_fd);
+}
+
 static int subvolume_create(Home *h) {
-        /* Stored as nobody, portable: no UID of this machine on disk. */
-        return home_create_in_root(h, subvolume_make_top, IDMAP_UID_NOBODY);
+        /* Stored as nobody, portable: no UID of this machine on disk. A
+         * snapshot of the skel template where one serves: no file copied. */
+        return home_create_in_root(h, subvolume_make_top, subvolume_make_seeded_top, IDMAP_UID_NOBODY);
 }
 
 /* Opens the existing home's storage and checks it is a subvolume. */

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include <unistd.h>
 
 #include "dm-linear.h"
+#include "failpoint.h"
 #include "log.h"
 #include "macro.h"
 #include "pool-alloc.h"
@@ -41,23 +41,7 @@ const char *const *pool_failpoint_names(void) {
 }
 
 void pool_failpoint(const char *name) {
-        const char *e = getenv(POOL_FAILPOINT_ENV);
-        size_t n = strlen(name);
-
-        if (!e || strncmp(e, name, n) != 0)
-                return;
-        if (strcmp(e + n, ":stop") == 0) {
-                /* A test looks at what the process holds at this step. */
-                log_notice("failpoint %s: stopping myself (SIGSTOP)", name);
-                fflush(stderr);
-                raise(SIGSTOP);
-                return;
-        }
-        if (e[n] != 0)
-                return;
-        log_notice("failpoint %s: killing myself (SIGKILL)", name);
-        fflush(stderr);
-        raise(SIGKILL);
+        failpoint(name);
 }
 
 /* ---- small helpers ------------------------------------------------------- */

@@ -56,6 +56,7 @@
 
 #include <json-c/json.h>
 
+#include "failpoint.h"
 #include "macro.h"
 #include "pool-metadata.h"
 
@@ -75,8 +76,8 @@ typedef struct Pool Pool;
  * vdb3 is …"), 0, or a negative errno (logged) if that cannot be told. */
 int pool_device_is_pv(const char *node, char *why, size_t why_size);
 
-/* Environment variable naming a failpoint (test-only, POOL-FORMAT.md). */
-#define POOL_FAILPOINT_ENV "HEARTH_FAILPOINT"
+/* Environment variable naming a failpoint (test-only, POOL-FORMAT.md; common/failpoint.h). */
+#define POOL_FAILPOINT_ENV FAILPOINT_ENV
 
 /* Places a new pool: home_dev becomes PV 1 (role home, its data area the
  * volume "home"), pool_dev PV 0 (role pool). extent_size in bytes (0 =
@@ -161,9 +162,9 @@ int pool_status(Pool *p, json_object **ret);
  * invalid copies and reloads lagging tables. */
 int pool_verify(Pool *p, bool repair, json_object **ret);
 
-/* Test-only: SIGKILLs the process if $HEARTH_FAILPOINT names this step;
- * SIGSTOPs it if $HEARTH_FAILPOINT is "<step>:stop" (a test then looks at
- * what it holds, and sends SIGCONT). The LUKS backend has steps of its own,
+/* Test-only: failpoint() (common/failpoint.h): SIGKILLs the process if
+ * $HEARTH_FAILPOINT names this step; SIGSTOPs it if $HEARTH_FAILPOINT is
+ * "<step>:stop" (a test then looks at what it holds, and sends SIGCONT). The LUKS backend has steps of its own,
  * not in pool_failpoint_names(): luks-resize-mapping, luks-create-format. */
 void pool_failpoint(const char *name);
 /* Every failpoint name, NULL-terminated. */

@@ -9,8 +9,13 @@ set -u
 tool=$1
 [ "$(id -u)" = 0 ] || { echo "needs root (chown)"; exit 77; }
 tmp=$(mktemp -d /tmp/hearth-skel-test.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+# A skel template (read-only subvolume) goes first, if /tmp is Btrfs.
+trap 'for t in "$tmp"/home-root/.#hearth-skel-template/*; do [ -e "$t" ] && btrfs subvolume delete "$t" >/dev/null 2>&1; done
+      rm -rf "$tmp"' EXIT
 R=$tmp/root
+# Where hearth-skel keeps the skel template (skel/skel-template.h) when a
+# seed lands on its Btrfs: never the host's /home.
+mkdir "$tmp/home-root" && export HEARTH_HOME_ROOT=$tmp/home-root
 fails=0
 ok() { echo "ok: $*"; }
 bad() { echo "FAIL: $*"; fails=$((fails + 1)); }

@@ -65,9 +65,13 @@ while [ "$round" -le "$ROUNDS" ]; do
     fi
     # Her process gone, a second remove (or the first) leaves nothing of hers.
     [ "$rc" -eq 0 ] || check "round $round: remove mallory again" 0 call RemoveHome string:mallory
-    leftovers=$(ls -A "$R" | grep -v '^bob.homedir$' || true)
+    # (The skel template the homes are snapshots of is nobody's home.)
+    leftovers=$(ls -A "$R" | grep -v -e '^bob.homedir$' -e '^\.#hearth-skel-template$' || true)
     [ -z "$leftovers" ] && ok "round $round: nothing of mallory left" ||
         bad "round $round: left in the homes' root: $leftovers"
     round=$((round + 1))
 done
+t=$(ls -A "$R/.#hearth-skel-template" 2>/dev/null)
+[ "$(printf '%s\n' "$t" | wc -l)" = 1 ] && [ "$(btrfs property get -ts "$R/.#hearth-skel-template/$t" ro)" = ro=true ] &&
+    ok "the skel template came through mallory's removals" || bad "skel template: $t"
 hearthd_finish

@@ -414,8 +414,10 @@ for delay in 0 0.01 0.03 0.05 0.08 0.12 0.2 0.3 0.5; do
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     if [ -e "$mnt/home/eve.homedir" ]; then
-        # ~/.identity comes after the rename, once create has finished.
-        got=$(find "$mnt/home/eve.homedir" ! -path "$mnt/home/eve.homedir/.identity" | wc -l)
+        # The skel's entries; ~/.identity, her record, is not the skel's (nor
+        # its temporary file, which a kill while it is written leaves).
+        got=$(find "$mnt/home/eve.homedir" ! -path "$mnt/home/eve.homedir/.identity" \
+            ! -path "$mnt/home/eve.homedir/.#hearth-identity.eve.*" | wc -l)
         if [ "$got" = "$want" ]; then whole=$((whole + 1)); else half=$((half + 1)); bad "half-made home after kill at ${delay}s: $got of $want entries"; fi
         printf '%s' "$(rec eve subvolume)" | "$work" remove > /dev/null 2>&1 || bad "remove after kill failed"
     else
