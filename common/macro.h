@@ -3,6 +3,7 @@
 
 /* Small helpers every part of Hearth uses: scope-bound cleanup and sizes. */
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,6 +40,11 @@ static inline void fclosep(FILE **f) {
                 fclose(*f);
 }
 
+static inline void closedirp(DIR **d) {
+        if (*d)
+                closedir(*d);
+}
+
 static inline void json_object_putp(json_object **j) {
         if (*j)
                 json_object_put(*j);
@@ -54,6 +60,7 @@ size_t strv_length(char *const *l);
 #define _cleanup_free_ _cleanup_(freep)
 #define _cleanup_close_ _cleanup_(closep)
 #define _cleanup_fclose_ _cleanup_(fclosep)
+#define _cleanup_dir_ _cleanup_(closedirp)
 #define _cleanup_json_ _cleanup_(json_object_putp)
 #define _cleanup_strv_free_ _cleanup_(strv_freep)
 

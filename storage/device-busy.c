@@ -30,12 +30,6 @@ typedef struct Target {
         ino_t file_ino;
 } Target;
 
-static void closedirp(DIR **d) {
-        if (*d)
-                closedir(*d);
-}
-#define _cleanup_dir_ __attribute__((cleanup(closedirp)))
-
 static bool target_has_rdev(const Target *t, dev_t rdev) {
         for (size_t i = 0; i < t->n; i++)
                 if (t->rdev[i] == rdev)

@@ -4,6 +4,7 @@
  * signed, without what binds it to one machine. Read back at activation
  * (the newer trusted copy wins, home_reconcile()) and when a home found
  * on this machine is fixated (home_take_embedded()). */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include "log.h"
 #include "macro.h"
 #include "self-modify.h"
+#include "worker-protocol.h"
 #include "sign.h"
 
 int home_embedded_json(Home *h, char **ret) {
@@ -46,11 +48,42 @@ int home_sign_record(Home *h) {
         return 0;
 }
 
+/* A worker killed between writing ~/.identity's temporary copy and its
+ * rename leaves it in the home. Such copies are root's until renamed, so
+ * a root-owned regular file under our leftover name is ours: the user
+ * cannot make one, and a file she named so herself is left alone. */
+void home_identity_sweep(Home *h, int dir_fd) {
+        _cleanup_free_ char *prefix = NULL;
+        int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_dir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        struct dirent *de;
+
+        if (!d) {
+                if (fd >= 0)
+                        close(fd);
+                return;
+        }
+        if (asprintf(&prefix, WORKER_LEFTOVER_PREFIX "identity.%s.", h->name) < 0)
+                return;
+        while ((de = readdir(d))) {
+                struct stat st;
+                if (strncmp(de->d_name, prefix, strlen(prefix)) != 0 ||
+                    strlen(de->d_name) != strlen(prefix) + WORKER_LEFTOVER_SUFFIX_LEN)
+                        continue;
+                if (fstatat(dir_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+                    st.st_uid != 0)
+                        continue;
+                if (unlinkat(dir_fd, de->d_name, 0) == 0)
+                        log_info("home %s: removed ~/%s, left by an interrupted worker", h->name, de->d_name);
+        }
+}
+
 int home_identity_file_write(Home *h, int dir_fd, uid_t owner) {
         _cleanup_free_ char *rec = NULL, *tmp = NULL;
         _cleanup_close_ int fd = -1;
         int r;
 
+        home_identity_sweep(h, dir_fd);
         r = home_embedded_json(h, &rec);
         if (r < 0)
                 return r;
@@ -223,6 +256,7 @@ int home_root_entry_store_identity(Home *h) {
         r = home_storage_open(h, &fd);
         if (r < 0)
                 return r;
+        home_identity_sweep(h, fd);
         r = home_sign_record(h);
         if (r < 0)
                 return r;

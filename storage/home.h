@@ -180,6 +180,8 @@ int home_sign_record(Home *h);
  * as owner: the UID as seen through the fd (the user's UID through an
  * ID-mapped view, the stored owner on the storage itself). */
 int home_identity_file_write(Home *h, int dir_fd, uid_t owner);
+/* Removes ~/.identity's temporary copies left by killed workers. */
+void home_identity_sweep(Home *h, int dir_fd);
 /* Reads ~/.identity: 0; -ENOENT if absent; -EUCLEAN (warned) for anything
  * not a regular file of bounded size holding a valid record. */
 int home_identity_file_read(Home *h, int dir_fd, UserRecord **ret);

@@ -146,6 +146,7 @@ int luks_activate(Home *h) {
                 r = log_error_errno(errno, "home %s: cannot open %s: %m", h->name, h->path);
                 goto fail;
         }
+        home_identity_sweep(h, top);
         r = home_identity_file_read(h, top, &from_file);
         if (from_file && (r = home_reconcile(h, from_file, "~/" IDENTITY_FILE)) < 0)
                 goto fail;

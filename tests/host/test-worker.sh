@@ -181,6 +181,17 @@ w deactivate 0 "$(rec alice subvolume "$R2")"
 w activate 0 "$(rec alice subvolume "$R2,\"secret\":{\"password\":[\"n3w\"]}")"
 w deactivate 0 "$(rec alice subvolume "$R2")"
 guarded "$S" && ok "activated again: still one guard, not stacked" || bad "guards stacked: $(mounts_on "$S") mounts on $S"
+# A worker killed while it wrote ~/.identity leaves the temporary copy
+# (root's, 0600) in her home: the next activation removes it; a file she
+# gave such a name herself stays.
+printf x > "$S/.#hearth-identity.alice.Zq9x2k" && chmod 600 "$S/.#hearth-identity.alice.Zq9x2k"
+printf y > "$S/.#hearth-identity.alice.Hers01" && chown 65534:65534 "$S/.#hearth-identity.alice.Hers01"
+w activate 0 "$(rec alice subvolume "$R2,\"secret\":{\"password\":[\"n3w\"]}")"
+[ ! -e "$S/.#hearth-identity.alice.Zq9x2k" ] && ok "a killed worker's copy of ~/.identity is swept" \
+    || bad "the stale copy of ~/.identity is still there"
+[ -e "$S/.#hearth-identity.alice.Hers01" ] && ok "her own file of that name stays" || bad "her file was removed"
+w deactivate 0 "$(rec alice subvolume "$R2")"
+rm -f "$S/.#hearth-identity.alice.Hers01"
 rm -f "$S/suid-id" "$S/exe"; chmod 700 "$S"
 w activate 11 "$(rec alice subvolume "$R2,$PW")"
 
