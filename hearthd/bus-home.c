@@ -94,6 +94,27 @@ static uint64_t now_realtime_usec(void) {
 
 /* A record from a client for Update: same user, newer but not from the
  * future, and with our binding. */
+/* Chosen at create, for good: the LUKS header holds what they say (a
+ * systemd-tpm2 token, a password keyslot or none), and no record change
+ * rewrites it. A record that stopped saying tpm2 over a TPM-sealed header
+ * would have the PIN's hash stored at the next activation. The field that
+ * differs, or NULL. */
+static const char *tpm_setting_changed(const UserRecord *old, const UserRecord *new) {
+        static const char *const fields[] = { "tpm2", "tpm2KeepPassword", "tpm2Pcrs" };
+        for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
+                json_object *a = NULL, *b = NULL;
+                (void) json_object_object_get_ex(old->json, fields[i], &a);
+                (void) json_object_object_get_ex(new->json, fields[i], &b);
+                if (json_object_is_type(a, json_type_boolean) || json_object_is_type(b, json_type_boolean)) {
+                        /* absent is false */
+                        if ((a && json_object_get_boolean(a)) != (b && json_object_get_boolean(b)))
+                                return fields[i];
+                } else if ((a == NULL) != (b == NULL) || (a && !json_object_equal(a, b)))
+                        return fields[i];
+        }
+        return NULL;
+}
+
 static int prepare_update(ManagedHome *h, const char *text, Operation *op, sd_bus_error *error) {
         _cleanup_free_ char *why = NULL;
         UserRecord *rec = NULL;
@@ -139,6 +160,11 @@ static int prepare_update(ManagedHome *h, const char *text, Operation *op, sd_bu
                                          why ?: "invalid");
         if (rec->uid != h->uid)
                 return sd_bus_error_setf(error, BUS_ERROR_RECORD_MISMATCH, "home %s: uid cannot change", h->name);
+        const char *tpm = h->record->storage == USER_STORAGE_LUKS ? tpm_setting_changed(h->record, rec) : NULL;
+        if (tpm)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGS,
+                                         "home %s: %s is chosen when the home is created and cannot change", h->name,
+                                         tpm);
         /* Decides the polkit action; root needs no answer. */
         if (bus_sender_uid(op->msg) != 0) {
                 r = self_modify_allowed(h->record, rec, &op->admin_field);

@@ -72,6 +72,11 @@ check "register lucy, a LUKS home on a device" 0 call RegisterHome string:"{\"us
 expect_error "create on lucy's device" home1.HomeExists CreateHome \
     string:"$(record mara ',"storage":"luks","imagePath":"/dev/hearth-test-blk","secret":{"password":["m"]}')"
 contains "refusal names lucy" "$HEARTHD_TMP/err" "volume of home lucy"
+# What the header holds of the TPM is chosen at create: an update cannot
+# say otherwise (a TPM home's PIN hash would be stored; attack-luks3 #3).
+expect_error "update lucy to tpm2" DBus.Error.InvalidArgs UpdateHome \
+    string:"{\"userName\":\"lucy\",\"uid\":60400,\"storage\":\"luks\",\"imagePath\":\"/dev/hearth-test-blk\",\"tpm2\":true,\"lastChangeUSec\":$(($(now_usec) + 1000000))}"
+contains "the refusal names tpm2" "$HEARTHD_TMP/err" "tpm2 is chosen when the home is created"
 check "unregister lucy" 0 call UnregisterHome string:lucy
 expect_error "unknown user" home1.NoSuchHome GetHomeByName string:nobody-here
 expect_error "unknown UID" home1.NoSuchHome GetUserRecordByUID uint32:60500
