@@ -16,6 +16,7 @@
 
 #include "backend.h"
 #include "device-busy.h"
+#include "fileio.h"
 #include "gpt.h"
 #include "log.h"
 #include "loop.h"
@@ -160,16 +161,10 @@ static int write_zeros(int fd, uint64_t length) {
                 return -ENOMEM;
         if (fd < 0)
                 return -EBADF;
-        for (uint64_t at = 0; at < length;) {
-                size_t n = length - at < chunk ? (size_t) (length - at) : chunk;
-                ssize_t k = pwrite(fd, zeros, n, (off_t) at);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return negative_errno();
-                if (k == 0)
-                        return -EIO;
-                at += (uint64_t) k;
+        for (uint64_t at = 0; at < length; at += chunk) {
+                int r = pwrite_full(fd, zeros, length - at < chunk ? (size_t) (length - at) : chunk, at);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }
