@@ -193,6 +193,7 @@ static int op_create(Home *h, const StorageBackend *b) {
                 if ((r = user_record_refresh(h->rec, NULL)) < 0)
                         return r;
         }
+        log_trace_phase("create: passwords");
         return b->create(h);
 }
 
@@ -328,6 +329,7 @@ int main(int argc, char *argv[]) {
         int r;
 
         log_set_program("hearth-work");
+        log_trace_phase("main");
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
@@ -391,6 +393,7 @@ int main(int argc, char *argv[]) {
         r = read_request(&rec);
         if (r < 0)
                 return worker_exit_status(r);
+        log_trace_phase("request read");
         b = storage_backend_find(rec->storage);
         if (!b) {
                 log_error("home %s: storage: must be one of directory, subvolume, luks", rec->user_name);
@@ -399,6 +402,7 @@ int main(int argc, char *argv[]) {
         r = home_open(rec, &h);
         if (r < 0)
                 return worker_exit_status(r);
+        log_trace_phase("home opened (locked)");
         h->force = force;
         if (wipe && strcmp(op, WORKER_OP_CREATE) != 0) {
                 log_error("home %s: --wipe: for create only", h->name);
@@ -428,10 +432,13 @@ int main(int argc, char *argv[]) {
         }
 
         r = run(op, h, b);
+        log_trace_phase("operation done");
         if (r >= 0 && !b->own_authentication && stores_identity(op) && home_root_entry_store_identity(h) < 0)
                 log_warning("home %s: ~/" HOME_IDENTITY_FILE " stays as it was", h->name);
+        log_trace_phase("identity stored");
         if (r >= 0 && strcmp(op, WORKER_OP_REMOVE) != 0 && strcmp(op, WORKER_OP_CLEAN) != 0)
                 r = b->inspect(h);
+        log_trace_phase("inspected");
         if (r < 0) {
                 tpm_report_on_failure(h);
                 return worker_exit_status(r);
@@ -445,5 +452,6 @@ int main(int argc, char *argv[]) {
                 log_error("home %s: cannot write the record to stdout", rec->user_name);
                 return WORKER_STORAGE_ERROR;
         }
+        log_trace_phase("answered");
         return WORKER_OK;
 }

@@ -257,9 +257,11 @@ int home_root_entry_store_identity(Home *h) {
         if (r < 0)
                 return r;
         home_identity_sweep(h, fd);
+        log_trace_phase("identity: swept");
         r = home_sign_record(h);
         if (r < 0)
                 return r;
+        log_trace_phase("identity: signed");
         /* Written only when it says something else: an unchanged home is
          * not touched (its ctime, a full quota). */
         if (home_identity_file_read(h, fd, &old) >= 0) {

@@ -550,8 +550,10 @@ static int create_from_template(Home *h, HomeMakeTop make_seeded_top, const char
         if (fchmod(fd, 0700) < 0)
                 r = log_error_errno(errno, "home %s: cannot set mode: %m", h->name);
         pool_failpoint("home-create-made");
+        log_trace_phase("create: snapshot made, quota set");
         if (r >= 0) {
                 r = idmap_populate_mapped(h->name, fd, stored, h->rec->uid, populate_top, h);
+                log_trace_phase("create: top given through the ID map");
                 if (r == -EOPNOTSUPP)
                         log_debug("home %s: the file system cannot ID-map: copying the skel instead", h->name);
         }
@@ -598,6 +600,7 @@ int home_create_in_root(Home *h, HomeMakeTop make_top, HomeMakeTop make_seeded_t
         int r;
 
         (void) home_clean_leftovers(h);
+        log_trace_phase("create: leftovers cleaned");
         if (fstatat(h->root_fd, h->storage_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
                 return log_error_errno(EEXIST, "home %s: %s already exists", h->name, h->storage_path);
         /* A home that could never be mounted is not made. */
@@ -605,6 +608,7 @@ int home_create_in_root(Home *h, HomeMakeTop make_top, HomeMakeTop make_seeded_t
         if (r < 0)
                 return r;
 
+        log_trace_phase("create: mount point checked");
         r = home_temp_name(h, "create", &temp);
         if (r < 0)
                 return r;
@@ -614,10 +618,13 @@ int home_create_in_root(Home *h, HomeMakeTop make_top, HomeMakeTop make_seeded_t
         if (r < 0)
                 return r;
 
+        log_trace_phase("create: storage made");
         if (syncfs(fd) < 0)
                 r = log_error_errno(errno, "home %s: cannot sync: %m", h->name);
+        log_trace_phase("create: synced");
         if (r >= 0)
                 r = home_rename_into_place(h, temp);
+        log_trace_phase("create: renamed, fsynced");
         if (r >= 0) {
                 pool_failpoint("home-create-renamed");
                 /* Only now: the name of a mount cannot be renamed. Without
@@ -632,6 +639,7 @@ int home_create_in_root(Home *h, HomeMakeTop make_top, HomeMakeTop make_seeded_t
                 remove_temp(h, temp);
                 return r;
         }
+        log_trace_phase("create: guarded");
         free(h->state);
         h->state = strdup("inactive");
         return 0;

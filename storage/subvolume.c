@@ -166,11 +166,13 @@ static int make_subvolume(Home *h, const char *temp, bool from_skel, int *ret_fd
         /* Quota first: a subvolume made afterwards is accounted from birth. */
         if (h->rec->disk_size != UINT64_MAX && (r = enable_quota(h)) < 0)
                 return r;
+        log_trace_phase("create: quota enabled");
 
         if (from_skel) {
                 r = home_skel_snapshot(h, temp);
                 if (r < 0)
                         return r;
+                log_trace_phase("create: snapshotted");
         } else {
                 e = btrfs_util_create_subvolume_fd(h->root_fd, temp, 0, NULL, NULL);
                 if (e != BTRFS_UTIL_OK)
@@ -383,10 +385,12 @@ static int subvolume_inspect(Home *h) {
         r = apply_quota(h, fd);
         if (r < 0)
                 log_warning_errno(r, "home %s: its quota group is not complete: %m", h->name);
+        log_trace_phase("inspect: quota applied");
         status = json_object_new_object();
         if (!status)
                 return log_oom();
         r = usage(h, fd, &rfer, &limit);
+        log_trace_phase("inspect: usage read");
         if (r >= 0) {
                 json_object_object_add(status, "diskUsage", json_object_new_int64((int64_t) rfer));
                 if (limit != BTRFS_QUOTA_NO_LIMIT) {
