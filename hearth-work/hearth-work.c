@@ -65,6 +65,9 @@ static void help(void) {
                "              is left; never while the home is active\n"
                "  clean       delete what killed operations left of the home (hidden\n"
                "              .#hearth-* entries in the home root); the home may be absent\n"
+               "  skel-spare  make spares of the skel template (writable snapshots made in\n"
+               "              advance, each taken whole by one subvolume create) for the\n"
+               "              subvolume homes to come; the record is any subvolume home's\n"
                "  fixate      for a home found on this machine without a stored record: open\n"
                "              it with secret.password and put out the record it carries (the\n"
                "              LUKS2 token, ~/.identity of a .homedir) once its user name,\n"
@@ -265,6 +268,10 @@ static int run(const char *op, Home *h, const StorageBackend *b) {
                 return op_passwd(h, b);
         if (strcmp(op, WORKER_OP_INSPECT) == 0)
                 return 0; /* inspect runs after every operation anyway */
+        if (strcmp(op, WORKER_OP_SKEL_SPARE) == 0) {
+                r = home_skel_spares_fill(h);
+                return r < 0 ? r : 0;
+        }
         if (strcmp(op, WORKER_OP_CLEAN) == 0) {
                 r = home_clean_leftovers(h);
                 return r < 0 ? log_error_errno(r, "home %s: cannot remove all leftovers: %m", h->name) : 0;
@@ -307,7 +314,7 @@ static const char *const operations[] = {
         WORKER_OP_CREATE, WORKER_OP_ACTIVATE, WORKER_OP_AUTHENTICATE, WORKER_OP_DEACTIVATE,
         WORKER_OP_LOCK,   WORKER_OP_UNLOCK,   WORKER_OP_UPDATE,       WORKER_OP_RESIZE,
         WORKER_OP_PASSWD, WORKER_OP_INSPECT,  WORKER_OP_REMOVE,       WORKER_OP_CLEAN,
-        WORKER_OP_FIXATE,
+        WORKER_OP_FIXATE, WORKER_OP_SKEL_SPARE,
 };
 
 /* Operations after which a directory or subvolume home's ~/.identity is
@@ -410,8 +417,8 @@ int main(int argc, char *argv[]) {
         }
         h->wipe = wipe;
         h->tpm_tries_below = tpm_tries_below;
-        if (skel_current && strcmp(op, WORKER_OP_CREATE) != 0) {
-                log_error("home %s: --skel-template: for create only", h->name);
+        if (skel_current && strcmp(op, WORKER_OP_CREATE) != 0 && strcmp(op, WORKER_OP_SKEL_SPARE) != 0) {
+                log_error("home %s: --skel-template: for create and skel-spare only", h->name);
                 return WORKER_BAD_REQUEST;
         }
         h->skel_current = skel_current;
@@ -436,7 +443,8 @@ int main(int argc, char *argv[]) {
         if (r >= 0 && !b->own_authentication && stores_identity(op) && home_root_entry_store_identity(h) < 0)
                 log_warning("home %s: ~/" HOME_IDENTITY_FILE " stays as it was", h->name);
         log_trace_phase("identity stored");
-        if (r >= 0 && strcmp(op, WORKER_OP_REMOVE) != 0 && strcmp(op, WORKER_OP_CLEAN) != 0)
+        if (r >= 0 && strcmp(op, WORKER_OP_REMOVE) != 0 && strcmp(op, WORKER_OP_CLEAN) != 0 &&
+            strcmp(op, WORKER_OP_SKEL_SPARE) != 0)
                 r = b->inspect(h);
         log_trace_phase("inspected");
         if (r < 0) {

@@ -52,6 +52,7 @@ typedef struct Home {
         json_object *notices;       /* for hearthd's log (WORKER_STATUS_NOTICES) */
         const char *skel_current;   /* create: the skel template hearthd vouches for (WORKER_OPT_SKEL_TEMPLATE) */
         char *skel_template;        /* create: the template found current (WORKER_STATUS_SKEL_TEMPLATE) */
+        bool skel_spare;            /* create: the storage is a spare of the template (skel-template.h) */
 } Home;
 
 /* Checks the record for the worker's needs (user name, home-range UID, GID,
@@ -137,6 +138,10 @@ int home_create_in_root(Home *h, HomeMakeTop make_top, HomeMakeTop make_seeded_t
  * names its own skel, the home is made into an image, or the template
  * module said why. */
 int home_skel_snapshot(Home *h, const char *temp);
+/* Tops up the spares of the current skel template (skel-template.h) for
+ * the subvolume homes to come (h: any subvolume home of the root; its
+ * UID checks the ID map). Nothing where no spare could serve. */
+int home_skel_spares_fill(Home *h);
 int home_remove_from_root(Home *h);
 
 /* Guards the storage <root>/<name>.homedir (home-guard.h) unless it is;
