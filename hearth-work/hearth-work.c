@@ -127,6 +127,7 @@ static int read_request(UserRecord **ret) {
         r = secure_buffer_new(JSON_STRICT_MAX_SIZE + 1, &buf);
         if (r < 0)
                 return log_oom();
+        log_trace_phase("request: buffer locked");
         for (;;) {
                 ssize_t k = read(STDIN_FILENO, (char *) buf->data + n, buf->size - n);
                 if (k < 0) {
@@ -140,6 +141,7 @@ static int read_request(UserRecord **ret) {
                 if (n > JSON_STRICT_MAX_SIZE)
                         return log_error_errno(E2BIG, "request larger than %d bytes", JSON_STRICT_MAX_SIZE);
         }
+        log_trace_phase("request: read");
         r = user_record_parse(buf->data, n, ret, &error);
         /* The secrets are held for the whole operation: in locked memory,
          * not in json-c's strings. */
@@ -440,7 +442,8 @@ int main(int argc, char *argv[]) {
 
         r = run(op, h, b);
         log_trace_phase("operation done");
-        if (r >= 0 && !b->own_authentication && stores_identity(op) && home_root_entry_store_identity(h) < 0)
+        if (r >= 0 && !b->own_authentication && stores_identity(op) && !h->identity_stored &&
+            home_root_entry_store_identity(h) < 0)
                 log_warning("home %s: ~/" HOME_IDENTITY_FILE " stays as it was", h->name);
         log_trace_phase("identity stored");
         if (r >= 0 && strcmp(op, WORKER_OP_REMOVE) != 0 && strcmp(op, WORKER_OP_CLEAN) != 0 &&

@@ -766,8 +766,9 @@ static void run(ManagedHome *h) {
                 skel_watch_begin(h->manager->skel_watch, &current, &op->skel_ticket);
                 op->skel_watched = op->type == OP_CREATE;
                 if (current) {
-                        log_debug("home %s: the skel is unchanged since the template %s was found current", h->name,
-                                  current);
+                        if (op->type == OP_CREATE)
+                                log_debug("home %s: the skel is unchanged since the template %s was found current",
+                                          h->name, current);
                         snprintf(skel_arg, sizeof skel_arg, WORKER_OPT_SKEL_TEMPLATE "%s", current);
                         argv[n++] = skel_arg;
                 }

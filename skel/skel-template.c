@@ -1001,10 +1001,13 @@ int skel_template_spares_fill(int home_root_fd, const char *home_root, const cha
         (void) flock(dir_fd, LOCK_UN);
         if (made > 0)
                 log_debug("skel template: %u spare(s) of %.12s… made", made, digest);
-        /* What killed spares' builds and older templates left, if no one
-         * else is here. */
+        /* What killed spares' builds left, if no one else is here; only
+         * while the template is there: a word that is stale by now (a
+         * create rebuilt it meanwhile) must not sweep the newer one. */
         if (holds_others(dir_fd, digest) && flock(dir_fd, LOCK_EX | LOCK_NB) == 0) {
-                remove_others(dir_fd, home_root, open_template(dir_fd, digest, &fd) > 0 ? digest : NULL);
+                closep(&fd);
+                if (open_template(dir_fd, digest, &fd) > 0)
+                        remove_others(dir_fd, home_root, digest);
                 (void) flock(dir_fd, LOCK_UN);
         }
         return r < 0 ? r : (int) made;

@@ -656,6 +656,10 @@ int home_create_in_root(Home *h, HomeMakeTop make_top, HomeMakeTop make_seeded_t
                 return r;
 
         log_trace_phase("create: storage made");
+        /* Her record in it before it has a name: one commit for both. */
+        if (home_root_entry_identity_new(h, fd) < 0)
+                log_warning("home %s: ~/" HOME_IDENTITY_FILE " is written after the home instead", h->name);
+        log_trace_phase("create: identity written");
         /* What the storage holds is on disk before its name: a spare's
          * since it was made (the snapshot's ioctl commits it); the rest
          * now. The rename's fsync commits what the create changed since

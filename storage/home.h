@@ -53,6 +53,7 @@ typedef struct Home {
         const char *skel_current;   /* create: the skel template hearthd vouches for (WORKER_OPT_SKEL_TEMPLATE) */
         char *skel_template;        /* create: the template found current (WORKER_STATUS_SKEL_TEMPLATE) */
         bool skel_spare;            /* create: the storage is a spare of the template (skel-template.h) */
+        bool identity_stored;       /* ~/.identity is written already for this run's record */
 } Home;
 
 /* Checks the record for the worker's needs (user name, home-range UID, GID,
@@ -204,6 +205,11 @@ int home_sign_record(Home *h);
  * as owner: the UID as seen through the fd (the user's UID through an
  * ID-mapped view, the stored owner on the storage itself). */
 int home_identity_file_write(Home *h, int dir_fd, uid_t owner);
+/* ~/.identity of a directory or subvolume home being created, into its
+ * storage fd before the storage gets its name, not synced on its own: the
+ * commit that makes the name durable makes it durable too. Sets
+ * h->identity_stored. */
+int home_root_entry_identity_new(Home *h, int fd);
 /* Removes ~/.identity's temporary copies left by killed workers. */
 void home_identity_sweep(Home *h, int dir_fd);
 /* Reads ~/.identity: 0; -ENOENT if absent; -EUCLEAN (warned) for anything

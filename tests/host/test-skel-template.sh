@@ -346,6 +346,13 @@ printf '%s' "$err" | grep -q 'took the spare' && bad "a spare of the old templat
 printf '%s\n' "$old" | grep -qx "$(uuid "$H/$u.homedir")" && bad "her storage is an old spare" || ok "her storage is no old spare"
 [ "$(cat "$H/$u.homedir/.changed")" = changed ] && ok "she has the skel as it is now" || bad ".changed: $(cat "$H/$u.homedir/.changed")"
 [ -z "$(spares)" ] && ok "the old template's spares are gone with it" || bad "spares: $(spares)"
+# A skel-spare on a word that is stale by now (hearthd queued it before the
+# rebuild) makes nothing, and leaves the new template alone.
+now=$(tdigest)
+printf '%s' "$(rec "$u" $((60440 + n)))" | "$work" --skel-template="$token" skel-spare > /dev/null 2> "$tmp/err" ||
+    bad "stale skel-spare: $(cat "$tmp/err")"
+[ "$(tdigest)" = "$now" ] && [ -z "$(spares)" ] && ok "a stale skel-spare keeps the new template, makes no spare" ||
+    bad "after a stale skel-spare: $(templates)"
 # A token of a template that is gone: the skel is scanned, and the spares
 # of the template before go with it.
 w skel-spare 0 "$(rec "$u" $((60440 + n)))"
