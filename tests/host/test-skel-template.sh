@@ -323,16 +323,19 @@ before=$(for s in $(spares); do uuid "$T/$s"; done)
 n=$((n + 1)); u=p$n
 create "$u" $((60440 + n)) HEARTH_LOG_LEVEL=debug
 printf '%s' "$err" | grep -q 'took the spare' && ok "the create took a spare" || bad "no spare taken: $err"
+# The template its scan found current, as hearthd would hand it on.
+token=$(printf '%s' "$out" | grep -o '"hearthSkelTemplate":"[^"]*"' | cut -d'"' -f4)
+[ -n "$token" ] && ok "it reports the template current" || bad "no hearthSkelTemplate: $out"
 printf '%s\n' "$before" | grep -qx "$(uuid "$H/$u.homedir")" && ok "her storage is that spare" ||
     bad "$u.homedir is $(uuid "$H/$u.homedir"), spares were $before"
 [ "$(spares | wc -l)" = 1 ] && ok "one spare left" || bad "spares: $(spares)"
 ref_home
 same_listing "the spare's home is the copy's" "$(listing "$H/$u.homedir" $((60440 + n)))" "$(listing "$ref" $((60300 + n)))"
 # hearthd's word for the template: the spare still, without a scan.
-token=$(printf '%s' "$out" | grep -o '"hearthSkelTemplate":"[^"]*"' | cut -d'"' -f4)
 n=$((n + 1)); u=p$n
 printf '%s' "$(rec "$u" $((60440 + n)))" | HEARTH_LOG_LEVEL=debug "$work" --skel-template="$token" create > /dev/null 2> "$tmp/err"
-grep -q 'took the spare' "$tmp/err" && [ "$(spares | wc -l)" = 0 ] && ok "with hearthd's word too" || bad "$(cat "$tmp/err")"
+grep -q 'current as the caller says' "$tmp/err" && grep -q 'took the spare' "$tmp/err" && [ "$(spares | wc -l)" = 0 ] &&
+    ok "with hearthd's word too" || bad "$(cat "$tmp/err")"
 
 # A spare of a template that is no longer the skel's is never a home.
 w skel-spare 0 "$(rec "$u" $((60440 + n)))"
