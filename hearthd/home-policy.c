@@ -378,6 +378,10 @@ static uint64_t forgotten_at(const TpmLockout *tpm, uint64_t n) {
         return tpm->seen_usec + n * tpm->interval_usec;
 }
 
+bool home_may_ask_tpm(HomeState state, bool luks, bool record_says_tpm2) {
+        return luks && (record_says_tpm2 || state == HOME_UNFIXATED);
+}
+
 HomeTpmBudget home_tpm_budget(const TpmLockout *tpm, uint64_t id, uint64_t now) {
         /* Nothing reported yet (nor failed, then: a failure comes with a
          * report), or no dictionary-attack protection: nothing to share.

@@ -188,6 +188,12 @@ typedef struct HomeTpmBudget {
         uint64_t wait_usec;   /* refused: until a try is allowed again (if nothing else fails meanwhile) */
 } HomeTpmBudget;
 
+/* Whether a run on the home may send a PIN to the TPM, so that the budget
+ * applies: a LUKS home whose record says it is sealed in the TPM, or an
+ * unfixated LUKS home, whose record is only what hearthd made of its
+ * image and cannot say (its header may carry a systemd-tpm2 token). */
+bool home_may_ask_tpm(HomeState state, bool luks, bool record_says_tpm2);
+
 /* May the home with id (not 0) try a PIN at now? */
 HomeTpmBudget home_tpm_budget(const TpmLockout *tpm, uint64_t id, uint64_t now);
 /* A worker's report (worker-protocol.h) for home id at now: the TPM's

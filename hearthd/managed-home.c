@@ -619,7 +619,8 @@ static bool opens_without_tpm(const ManagedHome *h, const Secret *secret) {
  * Returns true if the operation was answered here. */
 static bool tpm_budget_refuses(ManagedHome *h, Operation *op) {
         char wait[32];
-        if (!home_takes_secret(op->type) || !op->secret || op->secret->n_password == 0 || !user_record_tpm2(h->record))
+        if (!home_takes_secret(op->type) || !op->secret || op->secret->n_password == 0 ||
+            !home_may_ask_tpm(h->state, h->record->storage == USER_STORAGE_LUKS, user_record_tpm2(h->record)))
                 return false;
         HomeTpmBudget b = home_tpm_budget(&h->manager->tpm, h->uid, now_usec(CLOCK_MONOTONIC));
         op->tpm_tries_below = b.allowed ? b.tries_below : 0;

@@ -150,8 +150,16 @@ int luks_activate(Home *h) {
         }
         home_identity_sweep(h, top);
         r = home_identity_file_read(h, top, &from_file);
-        if (from_file && (r = home_reconcile(h, from_file, "~/" IDENTITY_FILE)) < 0)
-                goto fail;
+        /* ~/.identity is hers to write: a copy that fails the checks
+         * (logged) is not the record and locks no one out; the stored
+         * record stays, and the file is written over with it below. */
+        if (from_file) {
+                r = home_reconcile(h, from_file, "~/" IDENTITY_FILE);
+                if (r == -EUCLEAN)
+                        from_file = user_record_free(from_file);
+                else if (r < 0)
+                        goto fail;
+        }
         /* A recovery key is no password: its hash must never become one.
          * A TPM PIN's hash goes whichever secret opened the home. */
         r = o.recovery_key ? home_forget_pin_hash(h) : sync_hashes(h, o.password);

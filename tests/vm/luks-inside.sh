@@ -190,6 +190,15 @@ w deactivate 0 "$A"
 w activate 0 "$(rec alice 60100 btrfs $((300 * MB)) "\"lastChangeUSec\":$((t0 + 1000000)),$(pw '"pw1"')")"
 ! grep -q '"wheel"' /tmp/out && grep -q "may not change; ignoring it" /tmp/err && ok "the kept copy with wheel: ignored, logged" ||
     bad "kept ~/.identity adopted: $(grep -o '"memberOf":[^]]*]' /tmp/out) $(cat /tmp/err)"
+# A record there that fails the checks (unsigned, another user's) is no
+# record: ignored, logged, written over; it never locks her out.
+for bogus in '{"userName":"alice"}' '{"userName":"someone"}'; do
+    as_user 60100 sh -c "printf '%s' '$bogus' > /home/alice/.identity"
+    w deactivate 0 "$A"
+    w activate 0 "$(rec alice 60100 btrfs $((300 * MB)) "$(pw '"pw1"')")"
+    ! grep -qx "$bogus" /home/alice/.identity && grep -q '"signature"' /home/alice/.identity &&
+        ok "$bogus in ~/.identity: ignored, rewritten" || bad "~/.identity after $bogus: $(head -c 200 /home/alice/.identity)"
+done
 
 # ---- lock while a writer runs ------------------------------------------------------
 as_user 60100 sh -c 'for i in $(seq 1 40); do dd if=/dev/urandom of=/home/alice/w$i.part bs=64K count=4 conv=fsync status=none 2>/dev/null && mv /home/alice/w$i.part /home/alice/w$i.bin; sleep 0.05; done; echo done > /home/alice/writer.done' &

@@ -632,6 +632,16 @@ static void test_lock_interval(void **state) {
         assert_false(home_lock_too_soon(100 * SEC, 160 * SEC, HOME_LOCK_INTERVAL_USEC, &wait));
 }
 
+/* A found image's header may carry a TPM token its made-up record cannot
+ * tell of: wrong passwords for it count against the TPM's budget too. */
+static void test_may_ask_tpm(void **state) {
+        assert_true(home_may_ask_tpm(HOME_INACTIVE, true, true));
+        assert_false(home_may_ask_tpm(HOME_INACTIVE, true, false));
+        assert_true(home_may_ask_tpm(HOME_UNFIXATED, true, false));
+        assert_false(home_may_ask_tpm(HOME_UNFIXATED, false, false));
+        assert_false(home_may_ask_tpm(HOME_ACTIVE, false, true));
+}
+
 int main(void) {
         log_set_max_level(LOG_CRIT);
         const struct CMUnitTest tests[] = {
@@ -654,6 +664,7 @@ int main(void) {
                 cmocka_unit_test(test_tpm_budget_two),
                 cmocka_unit_test(test_tpm_budget_never_locks_out),
                 cmocka_unit_test(test_lock_interval),
+                cmocka_unit_test(test_may_ask_tpm),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
