@@ -278,20 +278,28 @@ grep -q 'skel template: built' "$tmp/b.err" && ok "and builds it itself" || bad 
 ref_home
 same_listing "the waiting create's home is complete" "$(listing "$H/$ub.homedir")" "$(listing "$ref")"
 
+# four_creates PREFIX UIDBASE PATTERN: homes PREFIX1..4 created at once;
+# sets all (how many succeeded) and matched (how many logged PATTERN).
+four_creates() {
+    pids=
+    for i in 1 2 3 4; do
+        ( printf '%s' "$(rec "$1$i" $(($2 + i)))" | HEARTH_LOG_LEVEL=debug "$work" create > /dev/null 2> "$tmp/$1$i.err"
+          echo $? > "$tmp/$1$i.rc" ) &
+        pids="$pids $!"
+    done
+    wait $pids
+    all=0 matched=0
+    for i in 1 2 3 4; do
+        [ "$(cat "$tmp/$1$i.rc")" = 0 ] && all=$((all + 1))
+        grep -q "$3" "$tmp/$1$i.err" && matched=$((matched + 1))
+    done
+}
+
 # ---- concurrent creates ---------------------------------------------------------------------
 echo concurrent > "$E/.changed"
-pids=
-for i in 1 2 3 4; do
-    n=$((n + 1))
-    ( printf '%s' "$(rec "c$i" $((60400 + i)))" | "$work" create > /dev/null 2> "$tmp/c$i.err"; echo $? > "$tmp/c$i.rc" ) &
-    pids="$pids $!"
-done
-wait $pids
-all=0 builds=0
-for i in 1 2 3 4; do
-    [ "$(cat "$tmp/c$i.rc")" = 0 ] && all=$((all + 1))
-    grep -q 'skel template: built' "$tmp/c$i.err" && builds=$((builds + 1))
-done
+n=$((n + 4))
+four_creates c 60400 'skel template: built'
+builds=$matched
 [ "$all" = 4 ] && ok "four concurrent creates succeed" || bad "$all of 4: $(cat "$tmp"/c?.err)"
 [ "$builds" = 1 ] && ok "one of them built the template" || bad "$builds builds"
 [ "$(templates | wc -l)" = 1 ] && ok "one template" || bad "$(templates)"
@@ -396,18 +404,8 @@ done
 # Concurrent creates: each its own (two spares, four creates).
 w skel-spare 0 "$(rec "$u" $((60440 + n)))"
 [ "$(spares | wc -l)" = 2 ] || bad "spares before: $(spares)"
-pids=
-for i in 1 2 3 4; do
-    ( printf '%s' "$(rec "q$i" $((60500 + i)))" | HEARTH_LOG_LEVEL=debug "$work" create > /dev/null 2> "$tmp/q$i.err"
-      echo $? > "$tmp/q$i.rc" ) &
-    pids="$pids $!"
-done
-wait $pids
-all=0 took=0
-for i in 1 2 3 4; do
-    [ "$(cat "$tmp/q$i.rc")" = 0 ] && all=$((all + 1))
-    grep -q 'took the spare' "$tmp/q$i.err" && took=$((took + 1))
-done
+four_creates q 60500 'took the spare'
+took=$matched
 [ "$all" = 4 ] && ok "four concurrent creates succeed" || bad "$all of 4: $(cat "$tmp"/q?.err)"
 [ "$took" = 2 ] && [ -z "$(spares)" ] && ok "two took a spare each" || bad "$took took a spare; left: $(spares)"
 [ "$(for i in 1 2 3 4; do uuid "$H/q$i.homedir"; done | sort -u | grep -c .)" = 4 ] && ok "four homes, four subvolumes" ||
