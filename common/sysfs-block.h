@@ -2,6 +2,7 @@
 #pragma once
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -24,3 +25,10 @@ void sysfs_read_line(const char *path, char *buf, size_t size);
  * -ENOENT etc. if the device is not in sysfs, -EIO if a partition's number
  * or start cannot be read, -E2BIG past BLOCK_MEMBERS_MAX. Logs nothing. */
 int block_device_members(dev_t devnum, BlockMember m[static BLOCK_MEMBERS_MAX], size_t *ret_n);
+
+/* Whether two homes' storage paths (image files or block devices) are, or
+ * hold, the same bytes under different names: the same file or device, a
+ * disk and one of its partitions, a loop device and the file or device it
+ * is backed by (and that one's disk or partitions). 1 if so, 0 if not or
+ * if either is missing; -errno if one cannot be examined. Logs nothing. */
+int storage_paths_overlap(const char *a, const char *b);

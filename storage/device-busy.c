@@ -155,6 +155,45 @@ static int check_mounts(const Target *t, char *why, size_t size) {
         return 0;
 }
 
+/* 1 if an entry of dir (fds or mapped files: magic links, stat()ed
+ * through) is the target. */
+static int dir_has_target(int procfd, const char *dir, const Target *t) {
+        _cleanup_close_ int dfd = openat(procfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return 0; /* gone, a kernel thread, or no mappings */
+        _cleanup_dir_ DIR *d = fdopendir(dfd);
+        if (!d)
+                return 0;
+        dfd = -1;
+        for (struct dirent *f; (f = readdir(d));) {
+                struct stat st;
+                if (f->d_name[0] != '.' && fstatat(dirfd(d), f->d_name, &st, 0) == 0 && target_matches(t, &st))
+                        return 1;
+        }
+        return 0;
+}
+
+/* Open in any thread's file table (a thread may have unshared its own),
+ * or mapped into memory (the fd it was mapped with since closed). */
+static bool process_uses(int procfd, long pid, const Target *t) {
+        if (dir_has_target(procfd, "fd", t) || dir_has_target(procfd, "map_files", t))
+                return true;
+        _cleanup_close_ int tfd = openat(procfd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_dir_ DIR *tasks = tfd >= 0 ? fdopendir(tfd) : NULL;
+        if (!tasks)
+                return false;
+        tfd = -1;
+        for (struct dirent *e; (e = readdir(tasks));) {
+                char path[NAME_MAX + 8];
+                if (e->d_name[0] == '.' || strtol(e->d_name, NULL, 10) == pid)
+                        continue;
+                snprintf(path, sizeof path, "%s/fd", e->d_name);
+                if (dir_has_target(dirfd(tasks), path, t))
+                        return true;
+        }
+        return false;
+}
+
 static int check_processes(const Target *t, char *why, size_t size) {
         _cleanup_dir_ DIR *proc = opendir("/proc");
         if (!proc)
@@ -164,21 +203,13 @@ static int check_processes(const Target *t, char *why, size_t size) {
                 long pid = strtol(e->d_name, &end, 10);
                 if (pid <= 0 || *end || pid == getpid())
                         continue;
+                _cleanup_close_ int procfd = openat(dirfd(proc), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (procfd < 0 || !process_uses(procfd, pid, t))
+                        continue;
                 snprintf(path, sizeof path, "/proc/%ld/comm", pid);
                 sysfs_read_line(path, comm, sizeof comm);
-                snprintf(path, sizeof path, "/proc/%ld/fd", pid);
-                _cleanup_dir_ DIR *fds = opendir(path);
-                if (!fds)
-                        continue; /* gone, or a kernel thread */
-                for (struct dirent *f; (f = readdir(fds));) {
-                        struct stat st;
-                        if (f->d_name[0] == '.' || fstatat(dirfd(fds), f->d_name, &st, 0) < 0)
-                                continue;
-                        if (target_matches(t, &st)) {
-                                snprintf(why, size, "open in process %ld (%s)", pid, comm[0] ? comm : "?");
-                                return 1;
-                        }
-                }
+                snprintf(why, size, "open in process %ld (%s)", pid, comm[0] ? comm : "?");
+                return 1;
         }
         return 0;
 }
