@@ -17,7 +17,9 @@
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
+#include "probe.h"
 #include "secret.h"
+#include "sysfs-block.h"
 #include "uid-alloc.h"
 
 static int no_such_home(sd_bus_error *error, const char *name) {
@@ -175,15 +177,16 @@ static const char *default_storage(Manager *m) {
  * this machine: UID and GID, and storage if the record names none. */
 /* The home whose record names the block device image too, if any: a new
  * home there would format another home's volume. */
+/* The home whose storage image is, or holds, or is held by: under any
+ * name (storage_paths_overlap()). */
 static ManagedHome *image_taken(Manager *m, const char *image) {
-        struct stat a, b;
-        bool blk = stat(image, &a) == 0 && S_ISBLK(a.st_mode);
-
         for (size_t i = 0; i < m->n_homes; i++) {
-                const char *o = m->homes[i]->record ? m->homes[i]->record->image_path : NULL;
-                if (o && (strcmp(o, image) == 0 ||
-                          (blk && stat(o, &b) == 0 && S_ISBLK(b.st_mode) && b.st_rdev == a.st_rdev)))
-                        return m->homes[i];
+                const UserRecord *o = m->homes[i]->record;
+                _cleanup_free_ char *theirs = NULL;
+                if (!o || (o->storage != USER_STORAGE_LUKS && !o->image_path))
+                        continue;
+                if (luks_image_of(o, m->home_root, &theirs) < 0 || storage_paths_overlap(image, theirs) != 0)
+                        return m->homes[i]; /* what cannot be told apart is taken */
         }
         return NULL;
 }

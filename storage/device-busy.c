@@ -17,13 +17,11 @@
 #include "device-busy.h"
 #include "fileio.h"
 #include "macro.h"
-
-#define MEMBERS_MAX 128 /* the device and its partitions */
+#include "sysfs-block.h"
 
 /* What is looked for: block devices by number, or one file by inode. */
 typedef struct Target {
-        dev_t rdev[MEMBERS_MAX];
-        char name[MEMBERS_MAX][NAME_MAX + 1]; /* kernel names: vdc, vdc1 */
+        BlockMember m[BLOCK_MEMBERS_MAX];
         size_t n;
         bool file;
         dev_t file_dev;
@@ -32,7 +30,7 @@ typedef struct Target {
 
 static bool target_has_rdev(const Target *t, dev_t rdev) {
         for (size_t i = 0; i < t->n; i++)
-                if (t->rdev[i] == rdev)
+                if (t->m[i].devnum == rdev)
                         return true;
         return false;
 }
@@ -43,28 +41,8 @@ static bool target_matches(const Target *t, const struct stat *st) {
         return S_ISBLK(st->st_mode) && target_has_rdev(t, st->st_rdev);
 }
 
-/* A sysfs attribute's first line, or "" if it cannot be read. */
-static void sysfs_line(const char *path, char *buf, size_t size) {
-        _cleanup_free_ char *text = NULL;
-        buf[0] = 0;
-        if (read_file_bounded(path, 4096, &text, NULL) >= 0) {
-                text[strcspn(text, "\n")] = 0;
-                snprintf(buf, size, "%s", text);
-        }
-}
-
-static int target_add(Target *t, dev_t rdev, const char *name) {
-        if (t->n >= MEMBERS_MAX)
-                return -E2BIG;
-        t->rdev[t->n] = rdev;
-        snprintf(t->name[t->n], sizeof t->name[t->n], "%s", name);
-        t->n++;
-        return 0;
-}
-
 /* The device and, if it is a whole disk, its partitions. */
 static int target_block(const char *node, Target *t) {
-        char sys[64], real[PATH_MAX];
         struct stat st;
 
         *t = (Target) {};
@@ -72,36 +50,14 @@ static int target_block(const char *node, Target *t) {
                 return negative_errno();
         if (!S_ISBLK(st.st_mode))
                 return -ENOTBLK;
-        snprintf(sys, sizeof sys, "/sys/dev/block/%u:%u", major(st.st_rdev), minor(st.st_rdev));
-        if (!realpath(sys, real))
-                return negative_errno();
-        int r = target_add(t, st.st_rdev, strrchr(real, '/') + 1);
-        if (r < 0)
-                return r;
-        _cleanup_dir_ DIR *d = opendir(real);
-        if (!d)
-                return negative_errno();
-        for (struct dirent *e; (e = readdir(d));) {
-                char path[PATH_MAX + NAME_MAX + 16], dev[32];
-                unsigned maj, min;
-                if (e->d_name[0] == '.')
-                        continue;
-                snprintf(path, sizeof path, "%s/%s/partition", real, e->d_name);
-                if (access(path, F_OK) < 0)
-                        continue;
-                snprintf(path, sizeof path, "%s/%s/dev", real, e->d_name);
-                sysfs_line(path, dev, sizeof dev);
-                if (sscanf(dev, "%u:%u", &maj, &min) == 2 && (r = target_add(t, makedev(maj, min), e->d_name)) < 0)
-                        return r;
-        }
-        return 0;
+        return block_device_members(st.st_rdev, t->m, &t->n);
 }
 
 /* A device-mapper holder is best named by its mapping. */
 static void describe_holder(const char *holder, char *why, size_t size) {
         char path[PATH_MAX], dm[128];
         snprintf(path, sizeof path, "/sys/class/block/%s/dm/name", holder);
-        sysfs_line(path, dm, sizeof dm);
+        sysfs_read_line(path, dm, sizeof dm);
         if (dm[0])
                 snprintf(why, size, "held by %s (/dev/mapper/%s)", holder, dm);
         else
@@ -111,7 +67,7 @@ static void describe_holder(const char *holder, char *why, size_t size) {
 static int check_holders(const Target *t, char *why, size_t size) {
         for (size_t i = 0; i < t->n; i++) {
                 char path[PATH_MAX];
-                snprintf(path, sizeof path, "/sys/dev/block/%u:%u/holders", major(t->rdev[i]), minor(t->rdev[i]));
+                snprintf(path, sizeof path, "/sys/dev/block/%u:%u/holders", major(t->m[i].devnum), minor(t->m[i].devnum));
                 _cleanup_dir_ DIR *d = opendir(path);
                 if (!d)
                         continue; /* no holders directory: nothing can hold it */
@@ -123,7 +79,7 @@ static int check_holders(const Target *t, char *why, size_t size) {
                         if (i == 0)
                                 snprintf(why, size, "%s", holder);
                         else
-                                snprintf(why, size, "its partition %s is %s", t->name[i], holder);
+                                snprintf(why, size, "its partition %s is %s", t->m[i].name, holder);
                         return 1;
                 }
         }
@@ -148,7 +104,7 @@ static int check_loops(const Target *t, const char *except, char *why, size_t si
                 if (except && strcmp(node, except) == 0)
                         continue;
                 snprintf(path, sizeof path, "/sys/block/%s/loop/backing_file", e->d_name);
-                sysfs_line(path, backing, sizeof backing);
+                sysfs_read_line(path, backing, sizeof backing);
                 if (!backing[0])
                         continue; /* not bound */
                 char *deleted = strstr(backing, " (deleted)");
@@ -199,6 +155,45 @@ static int check_mounts(const Target *t, char *why, size_t size) {
         return 0;
 }
 
+/* 1 if an entry of dir (fds or mapped files: magic links, stat()ed
+ * through) is the target. */
+static int dir_has_target(int procfd, const char *dir, const Target *t) {
+        _cleanup_close_ int dfd = openat(procfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return 0; /* gone, a kernel thread, or no mappings */
+        _cleanup_dir_ DIR *d = fdopendir(dfd);
+        if (!d)
+                return 0;
+        dfd = -1;
+        for (struct dirent *f; (f = readdir(d));) {
+                struct stat st;
+                if (f->d_name[0] != '.' && fstatat(dirfd(d), f->d_name, &st, 0) == 0 && target_matches(t, &st))
+                        return 1;
+        }
+        return 0;
+}
+
+/* Open in any thread's file table (a thread may have unshared its own),
+ * or mapped into memory (the fd it was mapped with since closed). */
+static bool process_uses(int procfd, long pid, const Target *t) {
+        if (dir_has_target(procfd, "fd", t) || dir_has_target(procfd, "map_files", t))
+                return true;
+        _cleanup_close_ int tfd = openat(procfd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_dir_ DIR *tasks = tfd >= 0 ? fdopendir(tfd) : NULL;
+        if (!tasks)
+                return false;
+        tfd = -1;
+        for (struct dirent *e; (e = readdir(tasks));) {
+                char path[NAME_MAX + 8];
+                if (e->d_name[0] == '.' || strtol(e->d_name, NULL, 10) == pid)
+                        continue;
+                snprintf(path, sizeof path, "%s/fd", e->d_name);
+                if (dir_has_target(dirfd(tasks), path, t))
+                        return true;
+        }
+        return false;
+}
+
 static int check_processes(const Target *t, char *why, size_t size) {
         _cleanup_dir_ DIR *proc = opendir("/proc");
         if (!proc)
@@ -208,21 +203,13 @@ static int check_processes(const Target *t, char *why, size_t size) {
                 long pid = strtol(e->d_name, &end, 10);
                 if (pid <= 0 || *end || pid == getpid())
                         continue;
+                _cleanup_close_ int procfd = openat(dirfd(proc), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (procfd < 0 || !process_uses(procfd, pid, t))
+                        continue;
                 snprintf(path, sizeof path, "/proc/%ld/comm", pid);
-                sysfs_line(path, comm, sizeof comm);
-                snprintf(path, sizeof path, "/proc/%ld/fd", pid);
-                _cleanup_dir_ DIR *fds = opendir(path);
-                if (!fds)
-                        continue; /* gone, or a kernel thread */
-                for (struct dirent *f; (f = readdir(fds));) {
-                        struct stat st;
-                        if (f->d_name[0] == '.' || fstatat(dirfd(fds), f->d_name, &st, 0) < 0)
-                                continue;
-                        if (target_matches(t, &st)) {
-                                snprintf(why, size, "open in process %ld (%s)", pid, comm[0] ? comm : "?");
-                                return 1;
-                        }
-                }
+                sysfs_read_line(path, comm, sizeof comm);
+                snprintf(why, size, "open in process %ld (%s)", pid, comm[0] ? comm : "?");
+                return 1;
         }
         return 0;
 }

@@ -33,6 +33,7 @@
 #include "runtime-paths.h"
 #include "pool.h"
 #include "secret.h"
+#include "sysfs-block.h"
 #include "size.h"
 
 #include "luks-internal.h"
@@ -170,11 +171,8 @@ static void clean_create_leftovers(Home *h) {
 static int device_named_by_other_home(Home *h, const char *dev) {
         _cleanup_identity_store_ IdentityStore *store = NULL;
         char **names = NULL;
-        struct stat mine, other;
         int r, found = 0;
 
-        /* A pool volume's node may not be there yet: then by name only. */
-        bool blk = stat(dev, &mine) == 0 && S_ISBLK(mine.st_mode);
         r = identity_store_open(NULL, &store);
         if (r >= 0)
                 r = identity_store_list(store, &names);
@@ -182,13 +180,24 @@ static int device_named_by_other_home(Home *h, const char *dev) {
                 return 0; /* no store (hearthd keeps none here): nothing to compare with */
         for (char **n = names; *n && !found; n++) {
                 _cleanup_user_record_ UserRecord *rec = NULL;
-                if (strcmp(*n, h->name) == 0 || identity_store_load(store, *n, &rec) < 0 || !rec->image_path)
+                _cleanup_free_ char *theirs = NULL;
+                if (strcmp(*n, h->name) == 0 || identity_store_load(store, *n, &rec) < 0 ||
+                    (rec->storage != USER_STORAGE_LUKS && !rec->image_path))
                         continue;
-                if (strcmp(rec->image_path, dev) == 0 ||
-                    (blk && stat(rec->image_path, &other) == 0 && S_ISBLK(other.st_mode) && other.st_rdev == mine.st_rdev)) {
-                        found = log_error_errno(EEXIST, "home %s: %s is the volume of home %s; refusing to format it",
-                                                h->name, dev, *n);
+                if (luks_image_of(rec, h->root, &theirs) < 0) {
+                        found = log_oom();
+                        break;
                 }
+                /* Under any name: the disk of its partition, a partition of
+                 * its disk, a loop device over its image. A pool volume's
+                 * node may not be there yet: then by name only. */
+                r = storage_paths_overlap(dev, theirs);
+                if (r < 0)
+                        found = log_error_errno(r, "home %s: cannot tell whether %s holds home %s's %s: %m", h->name,
+                                                dev, *n, theirs);
+                else if (r > 0)
+                        found = log_error_errno(EEXIST, "home %s: %s is, or holds, the volume of home %s (%s); refusing to format it",
+                                                h->name, dev, *n, theirs);
         }
         for (char **n = names; *n; n++)
                 free(*n);

@@ -72,6 +72,16 @@ check "register lucy, a LUKS home on a device" 0 call RegisterHome string:"{\"us
 expect_error "create on lucy's device" home1.HomeExists CreateHome \
     string:"$(record mara ',"storage":"luks","imagePath":"/dev/hearth-test-blk","secret":{"password":["m"]}')"
 contains "refusal names lucy" "$HEARTHD_TMP/err" "volume of home lucy"
+# … nor under another name: a loop device over the file her device is a loop over.
+truncate -s 16M "$HEARTHD_TMP/lucy-disk"
+lucy_a=$(losetup -f --show "$HEARTHD_TMP/lucy-disk") && lucy_b=$(losetup -f --show "$HEARTHD_TMP/lucy-disk") ||
+    { echo "SKIP: no loop devices"; exit 77; }
+hearthd_at_exit "losetup -d $lucy_a $lucy_b 2>/dev/null"
+check "register lucy2 on $lucy_a" 0 call RegisterHome string:"{\"userName\":\"lucy2\",\"uid\":60401,\"storage\":\"luks\",\"imagePath\":\"$lucy_a\",\"disposition\":\"regular\",\"lastChangeUSec\":$(now_usec)}"
+expect_error "create on another loop device over lucy2's" home1.HomeExists CreateHome \
+    string:"$(record mara ",\"storage\":\"luks\",\"imagePath\":\"$lucy_b\",\"secret\":{\"password\":[\"m\"]}")"
+contains "refusal names lucy2" "$HEARTHD_TMP/err" "volume of home lucy2"
+check "unregister lucy2" 0 call UnregisterHome string:lucy2
 # What the header holds of the TPM is chosen at create: an update cannot
 # say otherwise (a TPM home's PIN hash would be stored; attack-luks3 #3).
 expect_error "update lucy to tpm2" DBus.Error.InvalidArgs UpdateHome \

@@ -12,13 +12,11 @@
 #   test-homed-interop.sh BUILDDIR SRCDIR
 set -u
 BUILDDIR=$1 SRCDIR=$2
-HOMED_TREE=${HEARTH_SYSTEMD_HOMED_TREE:-/var/cache/hearth/systemd-homed/current}
-HOMED=$HOMED_TREE/lib/systemd/systemd-homed
-HOMEWORK=$HOMED_TREE/lib/systemd/systemd-homework
+. "$SRCDIR/tests/host/lib-homed.sh"
 
 if [ "${HEARTH_INTEROP_NAMESPACE:-}" != 1 ]; then
     [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
-    [ -x "$HOMED" ] && [ -x "$HOMEWORK" ] || { echo "SKIP: no systemd-homed 252 in $HOMED_TREE: run tools/install-deps"; exit 77; }
+    homed_have || { echo "SKIP: no systemd-homed 252 in $HOMED_TREE: run tools/install-deps"; exit 77; }
     exec env HEARTH_INTEROP_NAMESPACE=1 unshare --mount --propagation private sh "$0" "$@"
 fi
 
@@ -40,33 +38,8 @@ HEARTHD_BTRFS_SIZE=1500M
 hearthd_setup "$BUILDDIR" "$SRCDIR"
 hearthd_stop
 T=$HEARTHD_TMP
-HOMED_PID=
-hearthd_at_exit '[ -z "$HOMED_PID" ] || { kill "$HOMED_PID" 2>/dev/null; wait "$HOMED_PID" 2>/dev/null; }'
-
-name_owned() {
-    dbus-send --system --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
-        org.freedesktop.DBus.NameHasOwner string:org.freedesktop.home1 2>/dev/null | grep -q 'boolean true'
-}
-homed_start() {
-    SYSTEMD_HOMEWORK_PATH=$HOMEWORK SYSTEMD_LOG_LEVEL=info "$HOMED" >>"$T/homed.log" 2>&1 &
-    HOMED_PID=$!
-    _w=0
-    until name_owned; do
-        [ "$_w" -ge 200 ] && { bad "systemd-homed did not appear on the bus"; cat "$T/homed.log"; exit 1; }
-        sleep 0.1; _w=$((_w + 1))
-    done
-}
-# homed's userdb socket stays behind: libnss_systemd would fail every
-# lookup on it (a name "taken" for hearthd).
-homed_stop() {
-    kill "$HOMED_PID"; wait "$HOMED_PID"; HOMED_PID=
-    while name_owned; do sleep 0.1; done
-    rm -f /run/systemd/userdb/io.systemd.Home
-}
-# shellcheck disable=SC2086 # the variables are split on purpose
-shc() { _e=$1; shift; env $_e timeout -k 5 120 "$HEARTHD_SYSTEMD_HOMECTL" "$@" </dev/null; }
-as_user() { _u=$1; shift; setpriv --reuid="$_u" --regid="$_u" --clear-groups -- "$@"; }
-owner() { stat -c %u:%g "$1" 2>/dev/null; }
+homed_setup
+HOMED_SHC_TIMEOUT=120
 
 # ---- homed makes bob (subvolume) and dora (directory) ---------------------------------
 homed_start

@@ -19,10 +19,8 @@
 set -u
 BUILDDIR=$1 SRCDIR=$2
 [ "${HEARTH_VM:-}" = 1 ] || { echo "not inside the Hearth VM"; exit 1; }
-HOMED_TREE=${HEARTH_SYSTEMD_HOMED_TREE:-/var/cache/hearth/systemd-homed/current}
-HOMED=$HOMED_TREE/lib/systemd/systemd-homed
-HOMEWORK=$HOMED_TREE/lib/systemd/systemd-homework
-[ -x "$HOMED" ] && [ -x "$HOMEWORK" ] && [ -x "$HOMED_TREE/usr/bin/homectl" ] ||
+. "$SRCDIR/tests/host/lib-homed.sh"
+homed_have && [ -x "$HOMED_TREE/usr/bin/homectl" ] ||
     { echo "SKIP: no systemd-homed 252 in $HOMED_TREE: run tools/install-deps"; exit 77; }
 MB=1048576
 
@@ -40,35 +38,10 @@ hearthd_setup "$BUILDDIR" "$SRCDIR"
 hearthd_stop
 T=$HEARTHD_TMP
 hc=$HEARTHD_HOMECTL
-HOMED_PID=
-hearthd_at_exit '[ -z "$HOMED_PID" ] || { kill "$HOMED_PID" 2>/dev/null; wait "$HOMED_PID" 2>/dev/null; }
-umount /run/raw 2>/dev/null; cryptsetup close raw 2>/dev/null
+hearthd_at_exit 'umount /run/raw 2>/dev/null; cryptsetup close raw 2>/dev/null
 losetup -n -O NAME,BACK-FILE -l | awk "\$2 ~ /^\/home\// { print \$1 }" | xargs -r -n1 losetup -d'
+homed_setup # homed stopped first (cleanups run last registered first)
 
-name_owned() {
-    dbus-send --system --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
-        org.freedesktop.DBus.NameHasOwner string:org.freedesktop.home1 2>/dev/null | grep -q 'boolean true'
-}
-homed_start() {
-    SYSTEMD_HOMEWORK_PATH=$HOMEWORK SYSTEMD_LOG_LEVEL=info "$HOMED" >>"$T/homed.log" 2>&1 &
-    HOMED_PID=$!
-    _w=0
-    until name_owned; do
-        [ "$_w" -ge 300 ] && { bad "systemd-homed did not appear on the bus"; cat "$T/homed.log"; exit 1; }
-        sleep 0.1; _w=$((_w + 1))
-    done
-}
-# homed's userdb socket stays behind: NSS would fail every lookup on it.
-homed_stop() {
-    kill "$HOMED_PID"; wait "$HOMED_PID"; HOMED_PID=
-    while name_owned; do sleep 0.1; done
-    rm -f /run/systemd/userdb/io.systemd.Home
-}
-# systemd's homectl, against whichever daemon runs.
-# shellcheck disable=SC2086 # the variables are split on purpose
-shc() { _e=$1; shift; env $_e timeout -k 5 300 "$HEARTHD_SYSTEMD_HOMECTL" "$@" </dev/null; }
-as_user() { _u=$1; shift; setpriv --reuid="$_u" --regid="$_u" --clear-groups -- "$@"; }
-owner() { stat -c %u:%g "$1" 2>/dev/null; }
 state_of() { "$hc" list --no-legend 2>/dev/null | awk -v u="$1" '$1 == u { print $4 }'; }
 wait_state() { # wait_state USER STATE: the state, within 60 s
     _i=0
