@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -63,4 +65,30 @@ int log_full_errno(int level, int error, const char *fmt, ...) {
 
         errno = saved;
         return -error;
+}
+
+void log_trace_phase(const char *phase) {
+        static int on = -1;
+        static int64_t origin; /* ns, CLOCK_REALTIME */
+        struct timespec ts;
+
+        if (on < 0) {
+                const char *e = getenv("HEARTH_TRACE_PHASES");
+                on = e && *e;
+                if (!on)
+                        return;
+                char *end;
+                long long t = strtoll(e, &end, 10);
+                if (!*end && t > 0)
+                        origin = t;
+                else {
+                        clock_gettime(CLOCK_REALTIME, &ts);
+                        origin = (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+                }
+        }
+        if (!on)
+                return;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t now = (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+        fprintf(stderr, "%s: trace: %.3f %s\n", program, (double) (now - origin) / 1e6, phase);
 }

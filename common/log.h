@@ -31,3 +31,11 @@ int log_full_errno(int level, int error, const char *fmt, ...) _printf_(3, 4);
 #define log_warning_errno(e, ...) log_full_errno(LOG_WARNING, (e), __VA_ARGS__)
 #define log_debug_errno(e, ...) log_full_errno(LOG_DEBUG, (e), __VA_ARGS__)
 #define log_oom() log_full_errno(LOG_ERR, ENOMEM, "out of memory")
+
+/* The time an operation's phases take, for measuring (bench/skel): with
+ * $HEARTH_TRACE_PHASES set, one line "trace: <ms> <phase>" on stderr per
+ * call, ms since $HEARTH_TRACE_PHASES's value if that is a CLOCK_REALTIME
+ * in ns (`date +%s%N` as the caller starts the program: exec and the
+ * dynamic loader count), else since the first call. Off, it costs a getenv
+ * once. */
+void log_trace_phase(const char *phase);

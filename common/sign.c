@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -54,7 +58,81 @@ const char *signature_status_to_string(SignatureStatus s) {
         return s >= 0 && s < (int) ELEMENTSOF(names) ? names[s] : "?";
 }
 
+/* Ed25519 keys as OpenSSL writes them (RFC 8410): a fixed DER prefix and
+ * the 32 key bytes, in one PEM block. Read and written here directly:
+ * OpenSSL's decoder framework costs more than all the rest of a worker's
+ * create (bench/skel); any other form goes to it. */
+static const uint8_t ed25519_pkcs8_prefix[16] = { 0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06,
+                                                  0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20 };
+static const uint8_t ed25519_spki_prefix[12] = { 0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00 };
+#define ED25519_KEY_SIZE 32
+#define PEM_B64_MAX 128
+
+/* The DER of a PEM block "label" that is all of text (a final newline
+ * allowed), into der: its length, or -1 for anything else. */
+static int pem_block_der(const char *text, size_t len, const char *label, uint8_t der[PEM_B64_MAX]) {
+        char begin[64], end[64], b64[PEM_B64_MAX + 1];
+        size_t nb = 0;
+
+        snprintf(begin, sizeof begin, "-----BEGIN %s-----\n", label);
+        snprintf(end, sizeof end, "-----END %s-----", label);
+        if (len > 0 && text[len - 1] == '\n')
+                len--;
+        size_t lb = strlen(begin), le = strlen(end);
+        if (len < lb + le + 1 || memcmp(text, begin, lb) != 0 || memcmp(text + len - le, end, le) != 0 ||
+            text[len - le - 1] != '\n')
+                return -1;
+        for (size_t i = lb; i < len - le - 1; i++) {
+                if (text[i] == '\n')
+                        continue;
+                if (nb >= PEM_B64_MAX || !(isalnum((unsigned char) text[i]) || text[i] == '+' || text[i] == '/' ||
+                                           text[i] == '='))
+                        return -1;
+                b64[nb++] = text[i];
+        }
+        b64[nb] = 0;
+        if (nb == 0 || nb % 4 != 0)
+                return -1;
+        /* EVP_DecodeBlock() counts the padding as bytes. */
+        int pad = (b64[nb - 1] == '=') + (b64[nb - 2] == '=');
+        int n = EVP_DecodeBlock(der, (const unsigned char *) b64, (int) nb);
+        explicit_bzero(b64, sizeof b64);
+        return n < 0 ? -1 : n - pad;
+}
+
+/* 1 and the key if text is an Ed25519 key of the form above, 0 if it is
+ * something else (the caller asks OpenSSL), -ENOMEM. */
+static int ed25519_parse(const char *text, size_t len, bool private, EVP_PKEY **ret) {
+        uint8_t der[PEM_B64_MAX];
+        const uint8_t *prefix = private ? ed25519_pkcs8_prefix : ed25519_spki_prefix;
+        size_t np = private ? sizeof ed25519_pkcs8_prefix : sizeof ed25519_spki_prefix;
+        int n = pem_block_der(text, len, private ? "PRIVATE KEY" : "PUBLIC KEY", der);
+        int r = 0;
+
+        if (n == (int) (np + ED25519_KEY_SIZE) && memcmp(der, prefix, np) == 0) {
+                *ret = private ? EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, der + np, ED25519_KEY_SIZE)
+                               : EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, der + np, ED25519_KEY_SIZE);
+                r = *ret ? 1 : -ENOMEM;
+        }
+        explicit_bzero(der, sizeof der);
+        return r;
+}
+
 static int pem_public(EVP_PKEY *k, char **ret) {
+        uint8_t der[sizeof ed25519_spki_prefix + ED25519_KEY_SIZE];
+        size_t n_raw = ED25519_KEY_SIZE;
+        char b64[PEM_B64_MAX + 1];
+
+        memcpy(der, ed25519_spki_prefix, sizeof ed25519_spki_prefix);
+        if (EVP_PKEY_get_base_id(k) == EVP_PKEY_ED25519 &&
+            EVP_PKEY_get_raw_public_key(k, der + sizeof ed25519_spki_prefix, &n_raw) == 1 &&
+            n_raw == ED25519_KEY_SIZE) {
+                /* 60 characters: one line, as PEM_write_bio_PUBKEY() puts it. */
+                EVP_EncodeBlock((unsigned char *) b64, der, (int) sizeof der);
+                return asprintf(ret, "-----BEGIN PUBLIC KEY-----\n%s\n-----END PUBLIC KEY-----\n", b64) < 0 ? -ENOMEM
+                                                                                                          : 0;
+        }
+
         _cleanup_bio_ BIO *b = BIO_new(BIO_s_mem());
         char *data;
         long n;
@@ -72,9 +150,12 @@ static int pem_public(EVP_PKEY *k, char **ret) {
 }
 
 static EVP_PKEY *pem_parse_public(const char *pem, size_t len) {
-        _cleanup_bio_ BIO *b = BIO_new_mem_buf(pem, (int) len);
-        EVP_PKEY *k;
+        EVP_PKEY *k = NULL;
+        int r = ed25519_parse(pem, len, false, &k);
+        if (r != 0)
+                return r > 0 ? k : NULL;
 
+        _cleanup_bio_ BIO *b = BIO_new_mem_buf(pem, (int) len);
         if (!b)
                 return NULL;
         k = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL);
@@ -103,11 +184,18 @@ static int load_private(Keyring *kr, const char *path) {
         r = read_file_bounded(path, KEY_FILE_MAX, &text, &len);
         if (r < 0)
                 return r;
-        b = BIO_new_mem_buf(text, (int) len);
-        if (!b)
-                return -ENOMEM;
-        kr->private_key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+        r = ed25519_parse(text, len, true, &kr->private_key);
+        if (r == 0) {
+                b = BIO_new_mem_buf(text, (int) len);
+                if (!b) {
+                        explicit_bzero(text, len);
+                        return -ENOMEM;
+                }
+                kr->private_key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+        }
         explicit_bzero(text, len);
+        if (r == -ENOMEM)
+                return r;
         if (!kr->private_key || EVP_PKEY_get_base_id(kr->private_key) != EVP_PKEY_ED25519)
                 return log_error_errno(EBADMSG, "%s: not an Ed25519 private key in PEM form", path);
         return 0;

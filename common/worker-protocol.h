@@ -28,6 +28,11 @@
  * (LUKS2 token, ~/.identity of a .homedir), checked and bound to this
  * machine, comes back once the password opens it. Nothing is mounted. */
 #define WORKER_OP_FIXATE       "fixate"
+/* Tops up the spares of the skel template (skel/skel-template.h) for the
+ * subvolume homes to come; the request is any subvolume home's record (its
+ * UID is what the ID map is checked with), which is not touched. hearthd
+ * runs it after each subvolume create; --skel-template= as for create. */
+#define WORKER_OP_SKEL_SPARE   "skel-spare"
 
 /* Work in progress in the home root is hidden under
  * ".#hearth-<what>.<user>.<XXXXXX>" (what: create, remove, ...) and renamed

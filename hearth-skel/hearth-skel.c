@@ -411,7 +411,7 @@ static int seed_from_template(int parent, const char *tmp, const char *path, con
         if (opts->skel_dir || opts->root)
                 return 0;
         root_fd = open(home_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (root_fd < 0 || skel_template_snapshot(root_fd, home_root, true, NULL, parent, tmp, NULL) < 0)
+        if (root_fd < 0 || skel_template_snapshot(root_fd, home_root, true, false, NULL, parent, tmp, NULL) < 0)
                 return 0;
         struct stat st;
         fd = openat(parent, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

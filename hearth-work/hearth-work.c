@@ -65,6 +65,9 @@ static void help(void) {
                "              is left; never while the home is active\n"
                "  clean       delete what killed operations left of the home (hidden\n"
                "              .#hearth-* entries in the home root); the home may be absent\n"
+               "  skel-spare  make spares of the skel template (writable snapshots made in\n"
+               "              advance, each taken whole by one subvolume create) for the\n"
+               "              subvolume homes to come; the record is any subvolume home's\n"
                "  fixate      for a home found on this machine without a stored record: open\n"
                "              it with secret.password and put out the record it carries (the\n"
                "              LUKS2 token, ~/.identity of a .homedir) once its user name,\n"
@@ -124,6 +127,7 @@ static int read_request(UserRecord **ret) {
         r = secure_buffer_new(JSON_STRICT_MAX_SIZE + 1, &buf);
         if (r < 0)
                 return log_oom();
+        log_trace_phase("request: buffer locked");
         for (;;) {
                 ssize_t k = read(STDIN_FILENO, (char *) buf->data + n, buf->size - n);
                 if (k < 0) {
@@ -137,6 +141,7 @@ static int read_request(UserRecord **ret) {
                 if (n > JSON_STRICT_MAX_SIZE)
                         return log_error_errno(E2BIG, "request larger than %d bytes", JSON_STRICT_MAX_SIZE);
         }
+        log_trace_phase("request: read");
         r = user_record_parse(buf->data, n, ret, &error);
         /* The secrets are held for the whole operation: in locked memory,
          * not in json-c's strings. */
@@ -193,6 +198,7 @@ static int op_create(Home *h, const StorageBackend *b) {
                 if ((r = user_record_refresh(h->rec, NULL)) < 0)
                         return r;
         }
+        log_trace_phase("create: passwords");
         return b->create(h);
 }
 
@@ -264,6 +270,10 @@ static int run(const char *op, Home *h, const StorageBackend *b) {
                 return op_passwd(h, b);
         if (strcmp(op, WORKER_OP_INSPECT) == 0)
                 return 0; /* inspect runs after every operation anyway */
+        if (strcmp(op, WORKER_OP_SKEL_SPARE) == 0) {
+                r = home_skel_spares_fill(h);
+                return r < 0 ? r : 0;
+        }
         if (strcmp(op, WORKER_OP_CLEAN) == 0) {
                 r = home_clean_leftovers(h);
                 return r < 0 ? log_error_errno(r, "home %s: cannot remove all leftovers: %m", h->name) : 0;
@@ -306,7 +316,7 @@ static const char *const operations[] = {
         WORKER_OP_CREATE, WORKER_OP_ACTIVATE, WORKER_OP_AUTHENTICATE, WORKER_OP_DEACTIVATE,
         WORKER_OP_LOCK,   WORKER_OP_UNLOCK,   WORKER_OP_UPDATE,       WORKER_OP_RESIZE,
         WORKER_OP_PASSWD, WORKER_OP_INSPECT,  WORKER_OP_REMOVE,       WORKER_OP_CLEAN,
-        WORKER_OP_FIXATE,
+        WORKER_OP_FIXATE, WORKER_OP_SKEL_SPARE,
 };
 
 /* Operations after which a directory or subvolume home's ~/.identity is
@@ -328,6 +338,7 @@ int main(int argc, char *argv[]) {
         int r;
 
         log_set_program("hearth-work");
+        log_trace_phase("main");
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
@@ -391,6 +402,7 @@ int main(int argc, char *argv[]) {
         r = read_request(&rec);
         if (r < 0)
                 return worker_exit_status(r);
+        log_trace_phase("request read");
         b = storage_backend_find(rec->storage);
         if (!b) {
                 log_error("home %s: storage: must be one of directory, subvolume, luks", rec->user_name);
@@ -399,6 +411,7 @@ int main(int argc, char *argv[]) {
         r = home_open(rec, &h);
         if (r < 0)
                 return worker_exit_status(r);
+        log_trace_phase("home opened (locked)");
         h->force = force;
         if (wipe && strcmp(op, WORKER_OP_CREATE) != 0) {
                 log_error("home %s: --wipe: for create only", h->name);
@@ -406,8 +419,8 @@ int main(int argc, char *argv[]) {
         }
         h->wipe = wipe;
         h->tpm_tries_below = tpm_tries_below;
-        if (skel_current && strcmp(op, WORKER_OP_CREATE) != 0) {
-                log_error("home %s: --skel-template: for create only", h->name);
+        if (skel_current && strcmp(op, WORKER_OP_CREATE) != 0 && strcmp(op, WORKER_OP_SKEL_SPARE) != 0) {
+                log_error("home %s: --skel-template: for create and skel-spare only", h->name);
                 return WORKER_BAD_REQUEST;
         }
         h->skel_current = skel_current;
@@ -428,10 +441,15 @@ int main(int argc, char *argv[]) {
         }
 
         r = run(op, h, b);
-        if (r >= 0 && !b->own_authentication && stores_identity(op) && home_root_entry_store_identity(h) < 0)
+        log_trace_phase("operation done");
+        if (r >= 0 && !b->own_authentication && stores_identity(op) && !h->identity_stored &&
+            home_root_entry_store_identity(h) < 0)
                 log_warning("home %s: ~/" HOME_IDENTITY_FILE " stays as it was", h->name);
-        if (r >= 0 && strcmp(op, WORKER_OP_REMOVE) != 0 && strcmp(op, WORKER_OP_CLEAN) != 0)
+        log_trace_phase("identity stored");
+        if (r >= 0 && strcmp(op, WORKER_OP_REMOVE) != 0 && strcmp(op, WORKER_OP_CLEAN) != 0 &&
+            strcmp(op, WORKER_OP_SKEL_SPARE) != 0)
                 r = b->inspect(h);
+        log_trace_phase("inspected");
         if (r < 0) {
                 tpm_report_on_failure(h);
                 return worker_exit_status(r);
@@ -445,5 +463,6 @@ int main(int argc, char *argv[]) {
                 log_error("home %s: cannot write the record to stdout", rec->user_name);
                 return WORKER_STORAGE_ERROR;
         }
+        log_trace_phase("answered");
         return WORKER_OK;
 }

@@ -99,6 +99,8 @@ static const HomeRule home_rules[] = {
         /* Queued on an idle home and so run at once: still as it was? */
         { OP_QUOTA_SWEEP, ANY_STATE & ~(S(HOME_INACTIVE) | S(HOME_ACTIVE)), REF_EITHER, GO(HOME_SKIP) },
         { OP_QUOTA_SWEEP, ANY_STATE, REF_EITHER, GO(HOME_RUN) },
+        /* The home is only the reason: nothing of it is touched. */
+        { OP_SKEL_SPARE, ANY_STATE, REF_EITHER, GO(HOME_RUN) },
         /* The record is stored first, whatever is there (managed-home.c). */
         { OP_CREATE, ANY_STATE, REF_EITHER, GO(HOME_RUN) },
         { OP_REALIZE, ANY_STATE & ~S(HOME_ABSENT), REF_EITHER, REFUSE(BUS_ERROR_HOME_EXISTS, "home %s: already exists") },
@@ -226,6 +228,8 @@ const char *home_worker_op(OperationType t, HomeState s) {
                 return WORKER_OP_CLEAN;
         case OP_QUOTA_SWEEP:
                 return WORKER_OP_INSPECT;
+        case OP_SKEL_SPARE:
+                return WORKER_OP_SKEL_SPARE;
         default:
                 return NULL;
         }
@@ -237,13 +241,13 @@ bool home_takes_secret(OperationType t) {
 }
 
 bool home_returns_record(OperationType t) {
-        return t != OP_REMOVE && t != OP_UNREGISTER && t != OP_CLEAN;
+        return t != OP_REMOVE && t != OP_UNREGISTER && t != OP_CLEAN && t != OP_SKEL_SPARE;
 }
 
 /* An acquire of an active home only authenticates (home_worker_op()). A
  * fixation's record is stored once it checked out, by managed-home.c. */
 bool home_stores_record(OperationType t, HomeState s) {
-        return t != OP_REMOVE && t != OP_AUTHENTICATE && !(t == OP_ACQUIRE && s == HOME_ACTIVE) &&
+        return t != OP_REMOVE && t != OP_AUTHENTICATE && t != OP_SKEL_SPARE && !(t == OP_ACQUIRE && s == HOME_ACTIVE) &&
                s != HOME_UNFIXATED;
 }
 

@@ -49,6 +49,7 @@ typedef enum OperationType {
         OP_FIXATE,
         OP_CLEAN,     /* delete leftovers of interrupted operations (internal) */
         OP_QUOTA_SWEEP, /* an inspect that puts new nested subvolumes into the quota group (internal) */
+        OP_SKEL_SPARE,  /* after a subvolume create: the skel template's spares topped up (internal) */
         OP_POOL,      /* a hearth-pool run, not tied to a home (bus-pool.c) */
         _OP_MAX,
 } OperationType;

@@ -387,6 +387,17 @@ static void on_worker_done(const WorkerResult *res, void *userdata) {
                 sweep_done(h, res);
                 return;
         }
+        if (op->type == OP_SKEL_SPARE) {
+                /* Nothing waits for it: a create without a spare snapshots
+                 * the template as before. */
+                if (res->status != 0)
+                        log_warning("home %s: the skel template's spares were not made: %s", h->name,
+                                    res->status > 0 && res->reason && *res->reason ? res->reason : "the worker failed");
+                operation_free(TAKE_PTR(h->running));
+                h->job = worker_job_free(h->job);
+                start_next(h);
+                return;
+        }
         take_tpm_report(h, res);
         if (op->type == OP_LOCK && res->status == 0 && op->msg && bus_sender_uid(op->msg) != 0)
                 h->locked_by_owner_usec = now_usec(CLOCK_MONOTONIC);
@@ -524,7 +535,17 @@ static void on_worker_done(const WorkerResult *res, void *userdata) {
                 reply_with_ref(h, op);
                 return;
         }
+        /* A subvolume create may have taken a spare of the skel template
+         * (skel-template.h): the next one's is made now, after the reply. */
+        bool spare = (op->type == OP_CREATE || op->type == OP_REALIZE) && h->record->storage == USER_STORAGE_SUBVOLUME;
         finish_running(h, NULL);
+        if (spare) {
+                Operation *s = operation_new(OP_SKEL_SPARE, h->name, NULL);
+                if (s)
+                        managed_home_enqueue(h, s);
+                else
+                        log_oom();
+        }
 }
 
 static void drop_unregistered(ManagedHome *h) {
@@ -743,13 +764,15 @@ static void run(ManagedHome *h) {
         /* A subvolume home is a snapshot of the skel template: the one the
          * watch knows current, if it does, which spares the worker its
          * scan of the skel. Last thing before the worker starts. */
-        if (op->type == OP_CREATE && rec->storage == USER_STORAGE_SUBVOLUME && h->manager->skel_watch) {
+        if ((op->type == OP_CREATE || op->type == OP_SKEL_SPARE) && rec->storage == USER_STORAGE_SUBVOLUME &&
+            h->manager->skel_watch) {
                 const char *current;
                 skel_watch_begin(h->manager->skel_watch, &current, &op->skel_ticket);
-                op->skel_watched = true;
+                op->skel_watched = op->type == OP_CREATE;
                 if (current) {
-                        log_debug("home %s: the skel is unchanged since the template %s was found current", h->name,
-                                  current);
+                        if (op->type == OP_CREATE)
+                                log_debug("home %s: the skel is unchanged since the template %s was found current",
+                                          h->name, current);
                         snprintf(skel_arg, sizeof skel_arg, WORKER_OPT_SKEL_TEMPLATE "%s", current);
                         argv[n++] = skel_arg;
                 }
@@ -768,8 +791,8 @@ static void run(ManagedHome *h) {
                 return;
         }
         log_debug("home %s: %s (worker %d)", h->name, wop, (int) worker_job_pid(h->job));
-        /* A sweep is no state clients see. */
-        if (op->type != OP_QUOTA_SWEEP)
+        /* A sweep, a spare are no state clients see. */
+        if (op->type != OP_QUOTA_SWEEP && op->type != OP_SKEL_SPARE)
                 changed(h);
 }
 

@@ -28,6 +28,7 @@ static const struct {
         { WORKER_OP_PASSWD, "PasswdTimeout", 5 * MIN },
         { WORKER_OP_INSPECT, "InspectTimeout", 2 * MIN },
         { WORKER_OP_CLEAN, "CleanTimeout", 30 * MIN },
+        { WORKER_OP_SKEL_SPARE, "SkelSpareTimeout", 10 * MIN },
 };
 
 _Static_assert(ELEMENTSOF(table) == ELEMENTSOF(((WorkerTimeouts *) 0)->usec), "one slot per operation");

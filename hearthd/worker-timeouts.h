@@ -6,7 +6,7 @@
  * operation: [Worker] in hearth.conf, e.g. ActivateTimeout=2min. */
 
 typedef struct WorkerTimeouts {
-        uint64_t usec[12]; /* indexed like the table in worker-timeouts.c */
+        uint64_t usec[13]; /* indexed like the table in worker-timeouts.c */
 } WorkerTimeouts;
 
 void worker_timeouts_init(WorkerTimeouts *t);

@@ -503,6 +503,17 @@ static int open_template(int dir_fd, const char *digest, int *ret) {
 /* Removes every entry of the directory but keep: what killed builds left,
  * and templates of the skel as it was. Only under the exclusive lock: no
  * one is building or snapshotting then. */
+static bool is_spare_of(const char *name, const char *digest) {
+        return strlen(digest) == SKEL_DIGEST_HEX && strncmp(name, digest, SKEL_DIGEST_HEX) == 0 &&
+               strncmp(name + SKEL_DIGEST_HEX, SKEL_TEMPLATE_SPARE_INFIX, strlen(SKEL_TEMPLATE_SPARE_INFIX)) == 0;
+}
+
+/* What the directory keeps beside its current template: that template's
+ * spares. A spare of any other is of a skel as it was: never a home. */
+static bool kept(const char *name, const char *keep) {
+        return keep && (strcmp(name, keep) == 0 || is_spare_of(name, keep));
+}
+
 static void remove_others(int dir_fd, const char *home_root, const char *keep) {
         char **names = NULL;
         size_t n = 0;
@@ -510,7 +521,7 @@ static void remove_others(int dir_fd, const char *home_root, const char *keep) {
         if (read_names(dir_fd, &names, &n) < 0)
                 return;
         for (size_t i = 0; i < n; i++) {
-                if (keep && strcmp(names[i], keep) == 0)
+                if (kept(names[i], keep))
                         continue;
                 int r = skel_template_remove(dir_fd, names[i]);
                 if (r < 0)
@@ -522,16 +533,25 @@ static void remove_others(int dir_fd, const char *home_root, const char *keep) {
         names_free(names, n);
 }
 
-static int random_build_name(char ret[sizeof(SKEL_TEMPLATE_BUILD_PREFIX) + 6]) {
+static int random_suffix(char ret[7]) {
         static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
         unsigned char rnd[6];
 
         if (getrandom(rnd, sizeof rnd, 0) != (ssize_t) sizeof rnd)
                 return negative_errno();
-        strcpy(ret, SKEL_TEMPLATE_BUILD_PREFIX);
         for (size_t i = 0; i < sizeof rnd; i++)
-                ret[strlen(SKEL_TEMPLATE_BUILD_PREFIX) + i] = chars[rnd[i] % (sizeof chars - 1)];
-        ret[strlen(SKEL_TEMPLATE_BUILD_PREFIX) + sizeof rnd] = 0;
+                ret[i] = chars[rnd[i] % (sizeof chars - 1)];
+        ret[sizeof rnd] = 0;
+        return 0;
+}
+
+static int random_build_name(char ret[sizeof(SKEL_TEMPLATE_BUILD_PREFIX) + 6]) {
+        char suffix[7];
+        int r = random_suffix(suffix);
+        if (r < 0)
+                return r;
+        strcpy(ret, SKEL_TEMPLATE_BUILD_PREFIX);
+        strcat(ret, suffix);
         return 0;
 }
 
@@ -667,7 +687,7 @@ static bool holds_others(int dir_fd, const char *keep) {
         if (read_names(dir_fd, &names, &n) < 0)
                 return false;
         for (size_t i = 0; i < n && !others; i++)
-                others = strcmp(names[i], keep) != 0;
+                others = !kept(names[i], keep);
         names_free(names, n);
         return others;
 }
@@ -690,10 +710,76 @@ int skel_template_token_digest(const char *token, char ret[SKEL_DIGEST_HEX + 1])
         return 0;
 }
 
+/* A spare of the template digest, moved to parent_fd/name: 1 if one was
+ * there, 0 if none. Under the shared lock, with the template there: the
+ * digest is the skel's as it is now, and no rebuild removes spares
+ * meanwhile. Each rename takes one spare for one caller only; the one that
+ * loses the race to a spare goes on to the next. */
+static int take_spare(int dir_fd, const char *home_root, const char *digest, int parent_fd, const char *name) {
+        char **names = NULL;
+        size_t n = 0;
+        int r;
+
+        r = read_names(dir_fd, &names, &n);
+        if (r < 0)
+                return 0;
+        r = 0;
+        for (size_t i = 0; i < n && r == 0; i++) {
+                _cleanup_close_ int fd = -1;
+                struct stat st;
+                bool ro = true;
+
+                if (!is_spare_of(names[i], digest))
+                        continue;
+                if (renameat2(dir_fd, names[i], parent_fd, name, RENAME_NOREPLACE) < 0) {
+                        if (errno == ENOENT)
+                                continue; /* another create's */
+                        r = log_warning_errno(errno, "skel template: cannot take the spare %s/" SKEL_TEMPLATE_DIR
+                                              "/%s: %m", home_root, names[i]);
+                        break;
+                }
+                /* Only what skel_template_spares_fill() names so: anything
+                 * else (a hand's work) is thrown away, not given to her. */
+                fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd >= 0 && fstat(fd, &st) == 0 && is_subvolume(fd, &st) && st.st_uid == UID_NOBODY &&
+                    st.st_gid == (gid_t) UID_NOBODY && (st.st_mode & 07777) == 0700 &&
+                    btrfs_util_get_subvolume_read_only_fd(fd, &ro) == BTRFS_UTIL_OK && !ro) {
+                        log_debug("skel template: took the spare %s/" SKEL_TEMPLATE_DIR "/%s", home_root, names[i]);
+                        r = 1;
+                        break;
+                }
+                log_warning("skel template: %s/" SKEL_TEMPLATE_DIR "/%s is no spare; removing it", home_root,
+                            names[i]);
+                closep(&fd);
+                int k = skel_template_remove(parent_fd, name);
+                if (k < 0) {
+                        r = log_warning_errno(k, "skel template: cannot remove it: %m");
+                        break;
+                }
+        }
+        names_free(names, n);
+        return r;
+}
+
+/* parent_fd/name from the template digest (open as fd, the shared lock
+ * held): a spare if the caller takes one (*spare set) and one is there,
+ * else a snapshot. */
+static int snapshot_or_spare(int dir_fd, const char *home_root, const char *digest, int fd, int parent_fd,
+                             const char *name, bool *spare) {
+        if (*spare) {
+                int r = take_spare(dir_fd, home_root, digest, parent_fd, name);
+                if (r != 0)
+                        return r < 0 ? r : 0;
+                *spare = false;
+        }
+        return snapshot(fd, parent_fd, name);
+}
+
 /* The caller's word (current): its template, if there, snapshotted under
  * the shared lock. 1 if done, 0 if it is not there (the caller scans), or
  * a negative errno. */
-static int snapshot_current(int dir_fd, const char *home_root, const char *digest, int parent_fd, const char *name) {
+static int snapshot_current(int dir_fd, const char *home_root, const char *digest, int parent_fd, const char *name,
+                            bool *spare) {
         _cleanup_close_ int fd = -1;
         int r;
 
@@ -704,7 +790,7 @@ static int snapshot_current(int dir_fd, const char *home_root, const char *diges
         if (r > 0) {
                 log_debug("skel template: %s/" SKEL_TEMPLATE_DIR "/%s serves, current as the caller says", home_root,
                           digest);
-                r = snapshot(fd, parent_fd, name);
+                r = snapshot_or_spare(dir_fd, home_root, digest, fd, parent_fd, name, spare);
                 r = r < 0 ? r : 1;
         } else
                 r = 0;
@@ -712,7 +798,7 @@ static int snapshot_current(int dir_fd, const char *home_root, const char *diges
         return r;
 }
 
-int skel_template_snapshot(int home_root_fd, const char *home_root, bool complete, const char *current,
+int skel_template_snapshot(int home_root_fd, const char *home_root, bool complete, bool spare, const char *current,
                            int parent_fd, const char *name, SkelTemplateInfo *ret_info) {
         SkelTemplateInfo dummy;
         SkelTemplateInfo *info = ret_info ?: &dummy;
@@ -740,7 +826,8 @@ int skel_template_snapshot(int home_root_fd, const char *home_root, bool complet
                 r = open_dir(home_root_fd, home_root, &dir_fd);
                 if (r < 0)
                         return r;
-                r = snapshot_current(dir_fd, home_root, digest, parent_fd, name);
+                info->spare = spare;
+                r = snapshot_current(dir_fd, home_root, digest, parent_fd, name, &info->spare);
                 if (r < 0)
                         return r;
                 if (r > 0) {
@@ -779,7 +866,8 @@ int skel_template_snapshot(int home_root_fd, const char *home_root, bool complet
                 r = open_template(dir_fd, scan.digest, &fd);
                 if (r > 0) {
                         log_debug("skel template: %s/" SKEL_TEMPLATE_DIR "/%s serves", home_root, scan.digest);
-                        r = snapshot(fd, parent_fd, name);
+                        info->spare = spare;
+                        r = snapshot_or_spare(dir_fd, home_root, scan.digest, fd, parent_fd, name, &info->spare);
                         /* What a killed rebuild left, if no one else is here. */
                         if (r >= 0 && holds_others(dir_fd, scan.digest) && flock(dir_fd, LOCK_EX | LOCK_NB) == 0)
                                 remove_others(dir_fd, home_root, scan.digest);
@@ -814,6 +902,115 @@ int skel_template_snapshot(int home_root_fd, const char *home_root, bool complet
                 return r;
         }
         return log_debug_errno(EOPNOTSUPP, "skel template: the skel kept changing while it was copied");
+}
+
+/* ---- spares ------------------------------------------------------------------------ */
+
+static unsigned count_spares(int dir_fd, const char *digest) {
+        char **names = NULL;
+        size_t n = 0;
+        unsigned count = 0;
+
+        if (read_names(dir_fd, &names, &n) < 0)
+                return 0;
+        for (size_t i = 0; i < n; i++)
+                count += is_spare_of(names[i], digest);
+        names_free(names, n);
+        return count;
+}
+
+/* One spare of the template open as fd, built under a .build- name (what a
+ * kill leaves is swept as a killed build's) and named only once prepared. */
+static int make_spare(int dir_fd, const char *home_root, const char *digest, int fd, SkelSparePrepare prepare,
+                      void *userdata) {
+        char build_name[sizeof(SKEL_TEMPLATE_BUILD_PREFIX) + 6], suffix[7];
+        char name[SKEL_DIGEST_HEX + sizeof(SKEL_TEMPLATE_SPARE_INFIX) + 6];
+        _cleanup_close_ int spare_fd = -1;
+        int r;
+
+        r = random_build_name(build_name);
+        if (r >= 0)
+                r = random_suffix(suffix);
+        if (r < 0)
+                return log_warning_errno(r, "skel template: cannot make a name: %m");
+        snprintf(name, sizeof name, "%s" SKEL_TEMPLATE_SPARE_INFIX "%s", digest, suffix);
+        r = snapshot(fd, dir_fd, build_name);
+        if (r < 0)
+                return r;
+        spare_fd = openat(dir_fd, build_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (spare_fd < 0)
+                r = log_warning_errno(errno, "skel template: cannot open %s/" SKEL_TEMPLATE_DIR "/%s: %m", home_root,
+                                      build_name);
+        else
+                r = prepare(spare_fd, userdata);
+        if (r >= 0 && fchown(spare_fd, UID_NOBODY, (gid_t) UID_NOBODY) < 0)
+                r = log_warning_errno(errno, "skel template: cannot give %s/" SKEL_TEMPLATE_DIR "/%s to nobody: %m",
+                                      home_root, build_name);
+        if (r >= 0 && fchmod(spare_fd, 0700) < 0)
+                r = log_warning_errno(errno, "skel template: cannot close %s/" SKEL_TEMPLATE_DIR "/%s: %m",
+                                      home_root, build_name);
+        failpoint("skel-spare-prepared");
+        /* No sync: a crash loses the name with the top's owner, or keeps
+         * both (Btrfs commits in order), and the snapshot itself was
+         * committed by the ioctl. */
+        if (r >= 0 && renameat2(dir_fd, build_name, dir_fd, name, RENAME_NOREPLACE) < 0)
+                r = log_warning_errno(errno, "skel template: cannot name %s/" SKEL_TEMPLATE_DIR "/%s: %m", home_root,
+                                      name);
+        if (r < 0) {
+                closep(&spare_fd);
+                (void) skel_template_remove(dir_fd, build_name);
+                return r;
+        }
+        return 0;
+}
+
+int skel_template_spares_fill(int home_root_fd, const char *home_root, const char *current, unsigned want,
+                              SkelSparePrepare prepare, void *userdata) {
+        _cleanup_(skel_scan_done) SkelScan scan = {};
+        _cleanup_close_ int dir_fd = -1, fd = -1;
+        char digest[SKEL_DIGEST_HEX + 1];
+        unsigned made = 0;
+        int r;
+
+        const char *off = getenv(SKEL_TEMPLATE_TEST_OFF_ENV);
+        if ((off && strcmp(off, "1") == 0) || skel_labels_by_path())
+                return 0;
+        if (!current || skel_template_token_digest(current, digest) < 0) {
+                /* Spares only of the template of the skel as it is now. */
+                r = skel_scan(NULL, NULL, &scan);
+                if (r < 0)
+                        return r;
+                if (scan.flags & SKEL_ENTRY_PER_USER)
+                        return 0;
+                memcpy(digest, scan.digest, sizeof digest);
+        }
+        r = open_dir(home_root_fd, home_root, &dir_fd);
+        if (r < 0)
+                return r;
+        r = lock_wait(dir_fd, LOCK_SH);
+        if (r < 0)
+                return log_warning_errno(r, "skel template: cannot lock %s/" SKEL_TEMPLATE_DIR ": %m", home_root);
+        r = open_template(dir_fd, digest, &fd);
+        if (r > 0)
+                for (unsigned have = count_spares(dir_fd, digest); have < want; have++) {
+                        r = make_spare(dir_fd, home_root, digest, fd, prepare, userdata);
+                        if (r < 0)
+                                break;
+                        made++;
+                }
+        (void) flock(dir_fd, LOCK_UN);
+        if (made > 0)
+                log_debug("skel template: %u spare(s) of %.12s… made", made, digest);
+        /* What killed spares' builds left, if no one else is here; only
+         * while the template is there: a word that is stale by now (a
+         * create rebuilt it meanwhile) must not sweep the newer one. */
+        if (holds_others(dir_fd, digest) && flock(dir_fd, LOCK_EX | LOCK_NB) == 0) {
+                closep(&fd);
+                if (open_template(dir_fd, digest, &fd) > 0)
+                        remove_others(dir_fd, home_root, digest);
+                (void) flock(dir_fd, LOCK_UN);
+        }
+        return r < 0 ? r : (int) made;
 }
 
 /* ---- giving a snapshot to an owner ------------------------------------------------------ */

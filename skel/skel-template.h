@@ -18,7 +18,8 @@
  *
  *   <home root>/.#hearth-skel-template/     root's, 0700: no user reaches what is inside
  *       <digest>                            the template, read-only, named by the digest of the skel it holds
- *       .build-XXXXXX                       a build in progress, or one that was killed
+ *       .build-XXXXXX                       a build in progress (a template's, a spare's), or one that was killed
+ *       <digest>.spare-XXXXXX               a spare: a writable snapshot of <digest>, its top nobody's, 0700
  *
  * The directory's name parses as no worker's leftover (worker-protocol.h:
  * no user name in it), so `hearth-work clean`, hearthd's start and
@@ -56,6 +57,7 @@
 
 #define SKEL_TEMPLATE_DIR ".#hearth-skel-template"
 #define SKEL_TEMPLATE_BUILD_PREFIX ".build-"
+#define SKEL_TEMPLATE_SPARE_INFIX ".spare-"
 /* Bumped whenever what skel_seed() makes of the same skel changes: the
  * templates of before are rebuilt. (Hearth's version is in the digest too.) */
 #define SKEL_TEMPLATE_FORMAT 1
@@ -139,6 +141,7 @@ int skel_template_token_digest(const char *token, char ret[SKEL_DIGEST_HEX + 1])
 typedef struct SkelTemplateInfo {
         bool rebuilt;      /* this call built the template */
         bool unscanned;    /* the caller's word that it is current was taken (no scan) */
+        bool spare;        /* the snapshot is a spare, made in advance (top nobody's, 0700) */
         char digest[SKEL_DIGEST_HEX + 1]; /* the template the snapshot is of ("" if none) */
         SkelStats stats;   /* of the build, if rebuilt */
 } SkelTemplateInfo;
@@ -157,11 +160,33 @@ typedef struct SkelTemplateInfo {
  * with the skel. Otherwise (absent, another build's token) the skel is
  * scanned as without it.
  *
+ * spare: the caller takes a spare of the template (skel_template_spares_fill())
+ * where there is one: its top is then nobody's (65534:65534), 0700, and
+ * parent_fd must be the home root (ret_info->spare says which it got).
+ *
  * Returns 0; -EOPNOTSUPP where no template can serve (why: logged at debug
  * level); or another negative errno, logged. Either way nothing is left at
  * parent_fd/name, and the caller copies the skel as before. */
-int skel_template_snapshot(int home_root_fd, const char *home_root, bool complete, const char *current,
+int skel_template_snapshot(int home_root_fd, const char *home_root, bool complete, bool spare, const char *current,
                            int parent_fd, const char *name, SkelTemplateInfo *ret_info);
+
+/* Spares: writable snapshots of the current template made in advance, so
+ * that a create only renames one into place (no snapshot, whose ioctl
+ * commits a transaction, on its path). Each is made under a .build- name,
+ * given prepare() (the caller's check that a home can be made of it, e.g.
+ * that the file system ID-maps), its top made nobody's and 0700, and only
+ * then named <digest>.spare-XXXXXX: a spare is complete or not there. They
+ * live in the template's root-only directory, out of every user's reach,
+ * and are only ever taken for the template they are named by, which must
+ * be the current one (hearthd's word or a scan): a rebuild removes the
+ * spares of the old template with it. */
+typedef int (*SkelSparePrepare)(int fd, void *userdata);
+#define SKEL_TEMPLATE_SPARES 2
+/* Makes spares of the current template (current: hearthd's token as for
+ * skel_template_snapshot(), else the skel is scanned) until there are
+ * want. Builds no template. The number made, or a negative errno (logged). */
+int skel_template_spares_fill(int home_root_fd, const char *home_root, const char *current, unsigned want,
+                              SkelSparePrepare prepare, void *userdata);
 
 /* Gives a fresh snapshot's entries (all 65534:65534) to uid:gid, each set-ID
  * bit and file capability as the seeding gives them to an owner (a chown

@@ -133,14 +133,14 @@ int btrfs_qgroup_assign(int fd, uint64_t child, uint64_t parent) {
         return 0;
 }
 
-int btrfs_qgroup_get(int fd, uint64_t subvol_id, uint64_t *ret_rfer, uint64_t *ret_limit) {
+int btrfs_qgroup_get(int fd, uint64_t subvol_id, bool sync, uint64_t *ret_rfer, uint64_t *ret_limit) {
         struct btrfs_qgroup_info_item info;
         struct btrfs_qgroup_limit_item lim;
         enum btrfs_util_error e;
         int r;
 
         /* Qgroup numbers are updated when a transaction commits. */
-        e = btrfs_util_sync_fd(fd);
+        e = sync ? btrfs_util_sync_fd(fd) : BTRFS_UTIL_OK;
         if (e != BTRFS_UTIL_OK)
                 return -errno ?: -EIO;
 

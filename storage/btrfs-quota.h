@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Btrfs qgroups for subvolume homes. The level-0 qgroup of a subvolume
@@ -45,6 +46,6 @@ int btrfs_qgroup_assign(int fd, uint64_t child, uint64_t parent);
 int btrfs_qgroup_set_limit(int fd, uint64_t subvol_id, uint64_t max_rfer);
 
 /* Reads the referenced bytes and limit of qgroup subvol_id, after committing
- * the current transaction so that the numbers are current. -ENOENT if no
- * such qgroup (quota off). */
-int btrfs_qgroup_get(int fd, uint64_t subvol_id, uint64_t *ret_rfer, uint64_t *ret_limit);
+ * the current transaction so that the numbers are current (sync; without,
+ * what the last commit counted). -ENOENT if no such qgroup (quota off). */
+int btrfs_qgroup_get(int fd, uint64_t subvol_id, bool sync, uint64_t *ret_rfer, uint64_t *ret_limit);

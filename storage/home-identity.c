@@ -36,8 +36,10 @@ int home_sign_record(Home *h) {
         int r;
 
         r = identity_store_open(NULL, &store);
+        log_trace_phase("identity: store opened");
         if (r >= 0)
                 r = identity_store_keyring(store, true, &kr);
+        log_trace_phase("identity: keys read");
         /* A home brought from a machine this one trusts keeps its signer's
          * signature while nothing signed changed: it goes back there
          * trusted by that machine alone. */
@@ -78,7 +80,7 @@ void home_identity_sweep(Home *h, int dir_fd) {
         }
 }
 
-int home_identity_file_write(Home *h, int dir_fd, uid_t owner) {
+static int identity_file_write(Home *h, int dir_fd, uid_t owner, bool sync) {
         _cleanup_free_ char *rec = NULL, *tmp = NULL;
         _cleanup_close_ int fd = -1;
         int r;
@@ -94,13 +96,31 @@ int home_identity_file_write(Home *h, int dir_fd, uid_t owner) {
         if (fd < 0)
                 return log_error_errno(errno, "home %s: cannot write ~/" HOME_IDENTITY_FILE ": %m", h->name);
         size_t n = strlen(rec);
-        if (write(fd, rec, n) != (ssize_t) n || write(fd, "\n", 1) != 1 || fsync(fd) < 0 ||
+        if (write(fd, rec, n) != (ssize_t) n || write(fd, "\n", 1) != 1 || (sync && fsync(fd) < 0) ||
             fchown(fd, owner, (gid_t) owner) < 0 || renameat(dir_fd, tmp, dir_fd, HOME_IDENTITY_FILE) < 0) {
                 r = log_error_errno(errno, "home %s: cannot write ~/" HOME_IDENTITY_FILE ": %m", h->name);
                 (void) unlinkat(dir_fd, tmp, 0);
                 return r;
         }
         return 0;
+}
+
+int home_identity_file_write(Home *h, int dir_fd, uid_t owner) {
+        return identity_file_write(h, dir_fd, owner, true);
+}
+
+int home_root_entry_identity_new(Home *h, int fd) {
+        struct stat st;
+        int r = home_sign_record(h);
+        if (r < 0)
+                return r;
+        log_trace_phase("identity: signed");
+        if (fstat(fd, &st) < 0)
+                return log_error_errno(errno, "home %s: cannot stat its new storage: %m", h->name);
+        r = identity_file_write(h, fd, st.st_uid, false);
+        if (r >= 0)
+                h->identity_stored = true;
+        return r;
 }
 
 /* ~/.identity is in the user's hands: she may put a symlink, a FIFO, a
@@ -257,9 +277,11 @@ int home_root_entry_store_identity(Home *h) {
         if (r < 0)
                 return r;
         home_identity_sweep(h, fd);
+        log_trace_phase("identity: swept");
         r = home_sign_record(h);
         if (r < 0)
                 return r;
+        log_trace_phase("identity: signed");
         /* Written only when it says something else: an unchanged home is
          * not touched (its ctime, a full quota). */
         if (home_identity_file_read(h, fd, &old) >= 0) {

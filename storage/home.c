@@ -513,6 +513,33 @@ static int populate_top(int fd, void *userdata) {
         return r;
 }
 
+static int chown_spare_top(int fd, void *userdata) {
+        return home_chown_top(userdata, fd);
+}
+
+/* A spare's check, before it is named one: that a home made of it can be
+ * given to its user through an ID map (as populate_top() does at create). */
+static int prepare_spare(int fd, void *userdata) {
+        Home *h = userdata;
+        int r = idmap_populate_mapped(h->name, fd, UID_NOBODY, h->rec->uid, chown_spare_top, h);
+        if (r == -EOPNOTSUPP)
+                log_debug("home %s: the file system cannot ID-map: no spares", h->name);
+        return r;
+}
+
+int home_skel_spares_fill(Home *h) {
+        struct statfs sfs;
+
+        if (h->rec->storage != USER_STORAGE_SUBVOLUME || h->rec->skeleton_directory || image_root() ||
+            idmap_test_refused())
+                return 0;
+        if (fstatfs(h->root_fd, &sfs) < 0 || sfs.f_type != BTRFS_SUPER_MAGIC)
+                return 0;
+        int r = skel_template_spares_fill(h->root_fd, h->root, h->skel_current, SKEL_TEMPLATE_SPARES, prepare_spare,
+                                          h);
+        return r == -EOPNOTSUPP ? 0 : r;
+}
+
 int home_skel_snapshot(Home *h, const char *temp) {
         SkelTemplateInfo info;
 
@@ -522,10 +549,14 @@ int home_skel_snapshot(Home *h, const char *temp) {
                 return -EOPNOTSUPP;
         /* Whatever kept the template from serving was logged there: the
          * copy does as before. */
-        if (skel_template_snapshot(h->root_fd, h->root, false, h->skel_current, h->root_fd, temp, &info) < 0)
+        /* A spare only where this run could ID-map the top (the spare's
+         * maker checked the file system can). */
+        bool spare = !idmap_test_refused();
+        if (skel_template_snapshot(h->root_fd, h->root, false, spare, h->skel_current, h->root_fd, temp, &info) < 0)
                 return -EOPNOTSUPP;
-        log_debug("home %s: a snapshot of the skel template %.12s…%s", h->name, info.digest,
-                  info.rebuilt ? ", built for it" : info.unscanned ? ", current as hearthd says" : "");
+        h->skel_spare = info.spare;
+        log_debug("home %s: a %s of the skel template %.12s…%s", h->name, info.spare ? "spare" : "snapshot",
+                  info.digest, info.rebuilt ? ", built for it" : info.unscanned ? ", current as hearthd says" : "");
         /* What this run's scan found current, for hearthd's watch to
          * vouch for from now on; taken on hearthd's word, nothing new. */
         char token[SKEL_TEMPLATE_TOKEN_MAX];
@@ -550,8 +581,16 @@ static int create_from_template(Home *h, HomeMakeTop make_seeded_top, const char
         if (fchmod(fd, 0700) < 0)
                 r = log_error_errno(errno, "home %s: cannot set mode: %m", h->name);
         pool_failpoint("home-create-made");
-        if (r >= 0) {
+        log_trace_phase("create: snapshot made, quota set");
+        if (r >= 0 && h->skel_spare) {
+                /* Its top was given when the spare was made (by a run that
+                 * could ID-map it): nobody's on disk, which is what the map
+                 * makes of her. */
+                pool_failpoint("home-create-seeded");
+                pool_failpoint("home-create-chowned");
+        } else if (r >= 0) {
                 r = idmap_populate_mapped(h->name, fd, stored, h->rec->uid, populate_top, h);
+                log_trace_phase("create: top given through the ID map");
                 if (r == -EOPNOTSUPP)
                         log_debug("home %s: the file system cannot ID-map: copying the skel instead", h->name);
         }
@@ -598,6 +637,7 @@ int home_create_in_root(Home *h, HomeMakeTop make_top, HomeMakeTop make_seeded_t
         int r;
 
         (void) home_clean_leftovers(h);
+        log_trace_phase("create: leftovers cleaned");
         if (fstatat(h->root_fd, h->storage_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
                 return log_error_errno(EEXIST, "home %s: %s already exists", h->name, h->storage_path);
         /* A home that could never be mounted is not made. */
@@ -605,6 +645,7 @@ int home_create_in_root(Home *h, HomeMakeTop make_top, HomeMakeTop make_seeded_t
         if (r < 0)
                 return r;
 
+        log_trace_phase("create: mount point checked");
         r = home_temp_name(h, "create", &temp);
         if (r < 0)
                 return r;
@@ -614,10 +655,21 @@ int home_create_in_root(Home *h, HomeMakeTop make_top, HomeMakeTop make_seeded_t
         if (r < 0)
                 return r;
 
-        if (syncfs(fd) < 0)
+        log_trace_phase("create: storage made");
+        /* Her record in it before it has a name: one commit for both. */
+        if (home_root_entry_identity_new(h, fd) < 0)
+                log_warning("home %s: ~/" HOME_IDENTITY_FILE " is written after the home instead", h->name);
+        log_trace_phase("create: identity written");
+        /* What the storage holds is on disk before its name: a spare's
+         * since it was made (the snapshot's ioctl commits it); the rest
+         * now. The rename's fsync commits what the create changed since
+         * (top, quota group): a subvolume's rename is never in the log. */
+        if (!h->skel_spare && syncfs(fd) < 0)
                 r = log_error_errno(errno, "home %s: cannot sync: %m", h->name);
+        log_trace_phase("create: synced");
         if (r >= 0)
                 r = home_rename_into_place(h, temp);
+        log_trace_phase("create: renamed, fsynced");
         if (r >= 0) {
                 pool_failpoint("home-create-renamed");
                 /* Only now: the name of a mount cannot be renamed. Without
@@ -632,6 +684,7 @@ int home_create_in_root(Home *h, HomeMakeTop make_top, HomeMakeTop make_seeded_t
                 remove_temp(h, temp);
                 return r;
         }
+        log_trace_phase("create: guarded");
         free(h->state);
         h->state = strdup("inactive");
         return 0;

@@ -54,6 +54,8 @@ typedef struct Home {
         json_object *notices;       /* for hearthd's log (WORKER_STATUS_NOTICES) */
         const char *skel_current;   /* create: the skel template hearthd vouches for (WORKER_OPT_SKEL_TEMPLATE) */
         char *skel_template;        /* create: the template found current (WORKER_STATUS_SKEL_TEMPLATE) */
+        bool skel_spare;            /* create: the storage is a spare of the template (skel-template.h) */
+        bool identity_stored;       /* ~/.identity is written already for this run's record */
 } Home;
 
 /* Checks the record for the worker's needs (user name, home-range UID, GID,
@@ -139,6 +141,10 @@ int home_create_in_root(Home *h, HomeMakeTop make_top, HomeMakeTop make_seeded_t
  * names its own skel, the home is made into an image, or the template
  * module said why. */
 int home_skel_snapshot(Home *h, const char *temp);
+/* Tops up the spares of the current skel template (skel-template.h) for
+ * the subvolume homes to come (h: any subvolume home of the root; its
+ * UID checks the ID map). Nothing where no spare could serve. */
+int home_skel_spares_fill(Home *h);
 int home_remove_from_root(Home *h);
 
 /* Guards the storage <root>/<name>.homedir (home-guard.h) unless it is;
@@ -201,6 +207,11 @@ int home_sign_record(Home *h);
  * as owner: the UID as seen through the fd (the user's UID through an
  * ID-mapped view, the stored owner on the storage itself). */
 int home_identity_file_write(Home *h, int dir_fd, uid_t owner);
+/* ~/.identity of a directory or subvolume home being created, into its
+ * storage fd before the storage gets its name, not synced on its own: the
+ * commit that makes the name durable makes it durable too. Sets
+ * h->identity_stored. */
+int home_root_entry_identity_new(Home *h, int fd);
 /* Removes ~/.identity's temporary copies left by killed workers. */
 void home_identity_sweep(Home *h, int dir_fd);
 /* Reads ~/.identity: 0; -ENOENT if absent; -EUCLEAN (warned) for anything

@@ -182,7 +182,7 @@ int idmap_userns(const char *name, uid_t stored, uid_t exposed) {
 
 /* ---- mounts --------------------------------------------------------------------- */
 
-static bool test_refuses(void) {
+bool idmap_test_refused(void) {
         const char *e = secure_getenv(IDMAP_TEST_REFUSE_ENV);
         return e && strcmp(e, "1") == 0;
 }
@@ -198,7 +198,7 @@ static int clone_mapped(const char *name, int dir_fd, uid_t stored, uid_t expose
                         int *ret_mount_fd) {
         _cleanup_close_ int mount_fd = -1, userns_fd = -1;
 
-        if (test_refuses())
+        if (idmap_test_refused())
                 return -EOPNOTSUPP;
         mount_fd = sys_open_tree(dir_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
         if (mount_fd < 0) {

@@ -82,6 +82,9 @@ uid_t idmap_lookup(const IdmapRange *ranges, size_t n, uid_t stored);
  * get her writes on disk: a set-UID file she made would be that user's. */
 bool idmap_stored_owner_ok(uid_t uid);
 
+/* Whether $IDMAP_TEST_REFUSE_ENV (tests) has ID-mapped mounts taken as refused. */
+bool idmap_test_refused(void);
+
 /* A user namespace with the map stored → exposed (UIDs and GIDs), as an fd
  * for MOUNT_ATTR_IDMAP. -EOPNOTSUPP if the kernel will not make one (user
  * namespaces off or missing), logged at debug level only; other errors are

@@ -166,11 +166,13 @@ static int make_subvolume(Home *h, const char *temp, bool from_skel, int *ret_fd
         /* Quota first: a subvolume made afterwards is accounted from birth. */
         if (h->rec->disk_size != UINT64_MAX && (r = enable_quota(h)) < 0)
                 return r;
+        log_trace_phase("create: quota enabled");
 
         if (from_skel) {
                 r = home_skel_snapshot(h, temp);
                 if (r < 0)
                         return r;
+                log_trace_phase("create: snapshotted");
         } else {
                 e = btrfs_util_create_subvolume_fd(h->root_fd, temp, 0, NULL, NULL);
                 if (e != BTRFS_UTIL_OK)
@@ -224,14 +226,19 @@ static int open_home(Home *h, int *ret_fd) {
 }
 
 /* From the level-1 group where there is one (what the home and the
- * subvolumes inside it hold), else (a home from before) from 0/<id>. */
+ * subvolumes inside it hold), else (a home from before) from 0/<id>. The
+ * numbers are current only after a commit, which is skipped where nothing
+ * is counted (quota off), and after a create that took a spare without a
+ * limit: the spare's numbers were committed when it was made, and the
+ * create changed nothing that counts. */
 static int usage(Home *h, int fd, uint64_t *rfer, uint64_t *limit) {
         uint64_t id;
         int r = home_id(h, fd, &id);
         if (r < 0)
                 return r;
+        bool sync = !(h->skel_spare && h->rec->disk_size == UINT64_MAX) && btrfs_quota_mode(fd) != BTRFS_QUOTA_OFF;
         r = btrfs_qgroup_exists(fd, BTRFS_QGROUP_LEVEL1(id));
-        return btrfs_qgroup_get(fd, r > 0 ? BTRFS_QGROUP_LEVEL1(id) : id, rfer, limit);
+        return btrfs_qgroup_get(fd, r > 0 ? BTRFS_QGROUP_LEVEL1(id) : id, sync, rfer, limit);
 }
 
 /* A home with a limit from before the level-1 group gets it, with the
@@ -383,10 +390,12 @@ static int subvolume_inspect(Home *h) {
         r = apply_quota(h, fd);
         if (r < 0)
                 log_warning_errno(r, "home %s: its quota group is not complete: %m", h->name);
+        log_trace_phase("inspect: quota applied");
         status = json_object_new_object();
         if (!status)
                 return log_oom();
         r = usage(h, fd, &rfer, &limit);
+        log_trace_phase("inspect: usage read");
         if (r >= 0) {
                 json_object_object_add(status, "diskUsage", json_object_new_int64((int64_t) rfer));
                 if (limit != BTRFS_QUOTA_NO_LIMIT) {

@@ -71,7 +71,7 @@ while [ "$round" -le "$ROUNDS" ]; do
         bad "round $round: left in the homes' root: $leftovers"
     round=$((round + 1))
 done
-t=$(ls -A "$R/.#hearth-skel-template" 2>/dev/null)
+t=$(ls -A "$R/.#hearth-skel-template" 2>/dev/null | grep -v -e '\.spare-' -e '^\.build-')
 [ "$(printf '%s\n' "$t" | wc -l)" = 1 ] && [ "$(btrfs property get -ts "$R/.#hearth-skel-template/$t" ro)" = ro=true ] &&
     ok "the skel template came through mallory's removals" || bad "skel template: $t"
 hearthd_finish

@@ -6,7 +6,9 @@
 # is rebuilt never snapshot a half-built one; concurrent creates build it
 # once; a skel copied differently per user falls back to copying; clean
 # leaves it alone; hearth-skel's new homes on the same Btrfs are snapshots
-# too, given to their owner.
+# too, given to their owner. Spares (writable snapshots made in advance by
+# hearth-work skel-spare) are taken whole, one per create, only for the
+# template they were made of; a kill leaves none half-made.
 #
 # The merged default skel (/etc/skel, /usr/etc/skel,
 # /usr/share/factory/etc/skel) is the test's own: the script runs in a
@@ -276,26 +278,141 @@ grep -q 'skel template: built' "$tmp/b.err" && ok "and builds it itself" || bad 
 ref_home
 same_listing "the waiting create's home is complete" "$(listing "$H/$ub.homedir")" "$(listing "$ref")"
 
+# four_creates PREFIX UIDBASE PATTERN: homes PREFIX1..4 created at once;
+# sets all (how many succeeded) and matched (how many logged PATTERN).
+four_creates() {
+    pids=
+    for i in 1 2 3 4; do
+        ( printf '%s' "$(rec "$1$i" $(($2 + i)))" | HEARTH_LOG_LEVEL=debug "$work" create > /dev/null 2> "$tmp/$1$i.err"
+          echo $? > "$tmp/$1$i.rc" ) &
+        pids="$pids $!"
+    done
+    wait $pids
+    all=0 matched=0
+    for i in 1 2 3 4; do
+        [ "$(cat "$tmp/$1$i.rc")" = 0 ] && all=$((all + 1))
+        grep -q "$3" "$tmp/$1$i.err" && matched=$((matched + 1))
+    done
+}
+
 # ---- concurrent creates ---------------------------------------------------------------------
 echo concurrent > "$E/.changed"
-pids=
-for i in 1 2 3 4; do
-    n=$((n + 1))
-    ( printf '%s' "$(rec "c$i" $((60400 + i)))" | "$work" create > /dev/null 2> "$tmp/c$i.err"; echo $? > "$tmp/c$i.rc" ) &
-    pids="$pids $!"
-done
-wait $pids
-all=0 builds=0
-for i in 1 2 3 4; do
-    [ "$(cat "$tmp/c$i.rc")" = 0 ] && all=$((all + 1))
-    grep -q 'skel template: built' "$tmp/c$i.err" && builds=$((builds + 1))
-done
+n=$((n + 4))
+four_creates c 60400 'skel template: built'
+builds=$matched
 [ "$all" = 4 ] && ok "four concurrent creates succeed" || bad "$all of 4: $(cat "$tmp"/c?.err)"
 [ "$builds" = 1 ] && ok "one of them built the template" || bad "$builds builds"
 [ "$(templates | wc -l)" = 1 ] && ok "one template" || bad "$(templates)"
 ref_home
 for i in 1 2 3 4; do
     same_listing "concurrent home c$i is complete" "$(listing "$H/c$i.homedir")" "$(listing "$ref")"
+done
+
+# ---- spares: made in advance, each taken whole by one create ---------------------------------
+tdigest() { templates | grep -v '\.spare-' | grep -v '^\.build-' | awk '{ print $1 }'; }
+spares() { for t in "$T"/*.spare-*; do [ -e "$t" ] && basename "$t"; done; }
+uuid() { btrfs subvolume show "$1" 2>/dev/null | awk '/^\tUUID/ { print $2 }'; }
+parent() { btrfs subvolume show "$1" 2>/dev/null | awk '/Parent UUID/ { print $3 }'; }
+echo spares > "$E/.changed"
+n=$((n + 1)); create "p$n" $((60440 + n))
+cur=$(tdigest)
+w skel-spare 0 "$(rec "p$n" $((60440 + n)))"
+[ "$(spares | wc -l)" = 2 ] && ! spares | grep -qv "^$cur\.spare-" && ok "skel-spare made two spares of the template" ||
+    bad "spares: $(spares) (template $cur)"
+good=0
+for s in $(spares); do
+    [ "$(stat -c %u:%g:%a "$T/$s")" = 65534:65534:700 ] && [ "$(btrfs property get -ts "$T/$s" ro)" = ro=false ] &&
+        [ "$(parent "$T/$s")" = "$(uuid "$T/$cur")" ] && good=$((good + 1))
+done
+[ "$good" = 2 ] && ok "each a writable snapshot of it, its top nobody's, 0700" || bad "$good good spares"
+w skel-spare 0 "$(rec "p$n" $((60440 + n)))"
+[ "$(spares | wc -l)" = 2 ] && ok "no more than two" || bad "spares: $(spares)"
+before=$(for s in $(spares); do uuid "$T/$s"; done)
+n=$((n + 1)); u=p$n
+create "$u" $((60440 + n)) HEARTH_LOG_LEVEL=debug
+printf '%s' "$err" | grep -q 'took the spare' && ok "the create took a spare" || bad "no spare taken: $err"
+# The template its scan found current, as hearthd would hand it on.
+token=$(printf '%s' "$out" | grep -o '"hearthSkelTemplate":"[^"]*"' | cut -d'"' -f4)
+[ -n "$token" ] && ok "it reports the template current" || bad "no hearthSkelTemplate: $out"
+printf '%s\n' "$before" | grep -qx "$(uuid "$H/$u.homedir")" && ok "her storage is that spare" ||
+    bad "$u.homedir is $(uuid "$H/$u.homedir"), spares were $before"
+[ "$(spares | wc -l)" = 1 ] && ok "one spare left" || bad "spares: $(spares)"
+ref_home
+same_listing "the spare's home is the copy's" "$(listing "$H/$u.homedir" $((60440 + n)))" "$(listing "$ref" $((60300 + n)))"
+# hearthd's word for the template: the spare still, without a scan.
+n=$((n + 1)); u=p$n
+printf '%s' "$(rec "$u" $((60440 + n)))" | HEARTH_LOG_LEVEL=debug "$work" --skel-template="$token" create > /dev/null 2> "$tmp/err"
+grep -q 'current as the caller says' "$tmp/err" && grep -q 'took the spare' "$tmp/err" && [ "$(spares | wc -l)" = 0 ] &&
+    ok "with hearthd's word too" || bad "$(cat "$tmp/err")"
+
+# A spare of a template that is no longer the skel's is never a home.
+w skel-spare 0 "$(rec "$u" $((60440 + n)))"
+old=$(for s in $(spares); do uuid "$T/$s"; done)
+[ "$(printf '%s\n' "$old" | grep -c .)" = 2 ] && ok "two spares again" || bad "spares: $(spares)"
+echo changed > "$E/.changed"
+n=$((n + 1)); u=p$n
+create "$u" $((60440 + n)) HEARTH_LOG_LEVEL=debug
+built && ok "a changed skel: rebuilt" || bad "not rebuilt: $err"
+printf '%s' "$err" | grep -q 'took the spare' && bad "a spare of the old template was taken" || ok "no spare taken"
+printf '%s\n' "$old" | grep -qx "$(uuid "$H/$u.homedir")" && bad "her storage is an old spare" || ok "her storage is no old spare"
+[ "$(cat "$H/$u.homedir/.changed")" = changed ] && ok "she has the skel as it is now" || bad ".changed: $(cat "$H/$u.homedir/.changed")"
+[ -z "$(spares)" ] && ok "the old template's spares are gone with it" || bad "spares: $(spares)"
+# A skel-spare on a word that is stale by now (hearthd queued it before the
+# rebuild) makes nothing, and leaves the new template alone.
+now=$(tdigest)
+printf '%s' "$(rec "$u" $((60440 + n)))" | "$work" --skel-template="$token" skel-spare > /dev/null 2> "$tmp/err" ||
+    bad "stale skel-spare: $(cat "$tmp/err")"
+[ "$(tdigest)" = "$now" ] && [ -z "$(spares)" ] && ok "a stale skel-spare keeps the new template, makes no spare" ||
+    bad "after a stale skel-spare: $(templates)"
+# A token of a template that is gone: the skel is scanned, and the spares
+# of the template before go with it.
+w skel-spare 0 "$(rec "$u" $((60440 + n)))"
+echo again > "$E/.changed"
+n=$((n + 1)); u=p$n
+printf '%s' "$(rec "$u" $((60440 + n)))" | HEARTH_LOG_LEVEL=debug "$work" --skel-template="$token" create > /dev/null 2> "$tmp/err"
+[ "$(cat "$H/$u.homedir/.changed")" = again ] && ! grep -q 'took the spare' "$tmp/err" &&
+    ok "an old token: scanned, no spare" || bad "$(cat "$tmp/err") .changed: $(cat "$H/$u.homedir/.changed")"
+# A spare of the current template that is not what skel-spare makes (a
+# hand's work: its top root's) is thrown away, not given to her.
+w skel-spare 0 "$(rec "$u" $((60440 + n)))"
+cur=$(tdigest)
+for s in $(spares); do chown 0:0 "$T/$s"; done
+n=$((n + 1)); u=p$n
+create "$u" $((60440 + n)) HEARTH_LOG_LEVEL=debug
+printf '%s' "$err" | grep -q 'is no spare' && [ -z "$(spares)" ] && [ "$(stat -c %u:%a "$H/$u.homedir")" = 65534:700 ] &&
+    ok "a spare not made so is thrown away" || bad "$err / $(spares) / $(stat -c %u:%a "$H/$u.homedir")"
+
+# Killed: no half-made spare, nothing of the create's.
+w skel-spare 137 "$(rec "$u" $((60440 + n)))" HEARTH_FAILPOINT=skel-spare-prepared
+[ -z "$(spares)" ] && templates | grep -q '^\.build-' && ok "a killed skel-spare leaves only a build, unnamed" ||
+    bad "after the kill: $(templates)"
+w skel-spare 0 "$(rec "$u" $((60440 + n)))"
+! templates | grep -q '^\.build-' && [ "$(spares | wc -l)" = 2 ] && ok "the next one sweeps it" || bad "$(templates)"
+for fp in home-create-made home-create-renamed; do
+    n=$((n + 1)); u=p$n
+    was=$(spares | wc -l)
+    w create 137 "$(rec "$u" $((60440 + n)))" HEARTH_FAILPOINT=$fp
+    if [ "$fp" = home-create-made ]; then
+        [ ! -e "$H/$u.homedir" ] && ok "$fp: no home" || bad "$fp: $u.homedir is there"
+    fi
+    [ "$(spares | wc -l)" = $((was - 1)) ] && ok "$fp: the spare was taken, not put back" || bad "$fp: $(spares)"
+    w clean 0 "$(rec "$u" $((60440 + n)))"
+    [ -z "$(find "$H" -maxdepth 1 -name ".#hearth-create.$u.*")" ] && ok "$fp: clean removes what is left" ||
+        bad "$fp: $(ls -A "$H")"
+done
+
+# Concurrent creates: each its own (two spares, four creates).
+w skel-spare 0 "$(rec "$u" $((60440 + n)))"
+[ "$(spares | wc -l)" = 2 ] || bad "spares before: $(spares)"
+four_creates q 60500 'took the spare'
+took=$matched
+[ "$all" = 4 ] && ok "four concurrent creates succeed" || bad "$all of 4: $(cat "$tmp"/q?.err)"
+[ "$took" = 2 ] && [ -z "$(spares)" ] && ok "two took a spare each" || bad "$took took a spare; left: $(spares)"
+[ "$(for i in 1 2 3 4; do uuid "$H/q$i.homedir"; done | sort -u | grep -c .)" = 4 ] && ok "four homes, four subvolumes" ||
+    bad "subvolumes: $(for i in 1 2 3 4; do uuid "$H/q$i.homedir"; done)"
+ref_home
+for i in 1 2 3 4; do
+    same_listing "concurrent home q$i is complete" "$(listing "$H/q$i.homedir" $((60500 + i)))" "$(listing "$ref" $((60300 + n)))"
 done
 
 # ---- what else lives in the home root ----------------------------------------------------------

@@ -47,7 +47,9 @@ R=$HEARTHD_HOME_ROOT T=$R/.#hearth-skel-template
 call() { _m=$1; shift; dbus-send --system --print-reply --reply-timeout=600000 --dest=org.freedesktop.home1 \
     /org/freedesktop/home1 "org.freedesktop.home1.Manager.$_m" "$@"; }
 record() { printf '{"userName":"%s","storage":"subvolume","disposition":"regular","secret":{"password":["pw"]}}' "$1"; }
-templates() { ls -A "$T" 2>/dev/null; }
+# The templates, not their spares nor a spare's build that hearthd's
+# skel-spare after a create may have under way (skel-template.h).
+templates() { ls -A "$T" 2>/dev/null | grep -v -e '\.spare-' -e '^\.build-'; }
 handed() { grep -c "the skel is unchanged since the template" "$HEARTHD_LOG"; }
 
 n=0

@@ -93,6 +93,7 @@ static const struct {
         { OP_FIXATE, { "absent", "fixated", "fixated", "fixated", "fixated", "run" }, {} },
         { OP_CLEAN, { "run", "run", "run", "run", "run", "run" }, {} },
         { OP_QUOTA_SWEEP, { "skip", "run", "run", "skip", "skip", "skip" }, {} },
+        { OP_SKEL_SPARE, { "run", "run", "run", "run", "run", "run" }, {} },
 };
 
 static void check_one(OperationType t, HomeState s, bool referenced, const char *code) {
@@ -198,6 +199,7 @@ static void test_worker_op(void **state) {
                 { OP_UNREGISTER, HOME_INACTIVE, WORKER_OP_CLEAN },
                 { OP_CLEAN, HOME_ACTIVE, WORKER_OP_CLEAN },
                 { OP_QUOTA_SWEEP, HOME_ACTIVE, WORKER_OP_INSPECT },
+                { OP_SKEL_SPARE, HOME_INACTIVE, WORKER_OP_SKEL_SPARE },
                 /* A home found here is fixated first, by what opens it. */
                 { OP_FIXATE, HOME_UNFIXATED, WORKER_OP_FIXATE },
                 { OP_ACTIVATE, HOME_UNFIXATED, WORKER_OP_FIXATE },
@@ -221,7 +223,8 @@ static void test_worker_outcome(void **state) {
                                  t == OP_ACTIVATE || t == OP_ACQUIRE || t == OP_UNLOCK || t == OP_AUTHENTICATE ||
                                  t == OP_PASSWD || t == OP_RESIZE || t == OP_REALIZE || t == OP_UPDATE ||
                                  t == OP_FIXATE);
-                assert_int_equal(home_returns_record(t), t != OP_REMOVE && t != OP_UNREGISTER && t != OP_CLEAN);
+                assert_int_equal(home_returns_record(t),
+                                 t != OP_REMOVE && t != OP_UNREGISTER && t != OP_CLEAN && t != OP_SKEL_SPARE);
         }
         /* What only looks stores nothing. */
         assert_false(home_stores_record(OP_AUTHENTICATE, HOME_ACTIVE));
@@ -231,6 +234,8 @@ static void test_worker_outcome(void **state) {
         assert_true(home_stores_record(OP_ACTIVATE, HOME_INACTIVE));
         assert_true(home_stores_record(OP_UPDATE, HOME_ACTIVE));
         assert_true(home_stores_record(OP_QUOTA_SWEEP, HOME_ACTIVE));
+        /* The home is only the reason for a spare: its record is not touched. */
+        assert_false(home_stores_record(OP_SKEL_SPARE, HOME_INACTIVE));
         /* A fixation's record is checked before it is stored (managed-home.c). */
         assert_false(home_stores_record(OP_ACTIVATE, HOME_UNFIXATED));
         assert_false(home_stores_record(OP_FIXATE, HOME_UNFIXATED));
@@ -268,6 +273,7 @@ static void test_state_after(void **state) {
                 { OP_PASSWD, -1 },
                 { OP_CLEAN, -1 },
                 { OP_QUOTA_SWEEP, -1 },
+                { OP_SKEL_SPARE, -1 },
                 /* A fixation's state is what its storage shows (managed-home.c). */
                 { OP_FIXATE, -1 },
         };
