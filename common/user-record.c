@@ -1081,8 +1081,12 @@ bool user_record_pin_only(const UserRecord *rec) {
 }
 
 int user_record_drop_pin_hash(UserRecord *rec) {
+        return user_record_pin_only(rec) ? user_record_drop_password_hash(rec) : 0;
+}
+
+int user_record_drop_password_hash(UserRecord *rec) {
         json_object *priv;
-        if (!user_record_pin_only(rec) || !json_object_object_get_ex(rec->json, "privileged", &priv) ||
+        if (!json_object_object_get_ex(rec->json, "privileged", &priv) ||
             !json_object_object_get_ex(priv, "hashedPassword", NULL))
                 return 0;
         json_object_object_del(priv, "hashedPassword");

@@ -177,6 +177,10 @@ bool user_record_tpm2(const UserRecord *rec);
  * it) from a user_record_pin_only() record, nothing else: 1 if there was
  * one, 0 if not or if the record is no such home's. */
 int user_record_drop_pin_hash(UserRecord *rec);
+/* The same drop whatever the record says: for a home whose LUKS header
+ * shows it PIN-only (a systemd-tpm2 token, no password keyslot) though its
+ * record does not (storage/home.h, home_pin_only()). */
+int user_record_drop_password_hash(UserRecord *rec);
 
 /* Sets lastChangeUSec to now (µs, CLOCK_REALTIME), never backwards: one
  * past the old value if that is not earlier, so that an older copy of the

@@ -138,7 +138,11 @@ enum {
         WORKER_TPM_LOCKOUT = 22,    /* the TPM refuses PINs for now (dictionary-attack lockout) */
         WORKER_TPM_CHANGED = 23,    /* PCRs changed or another TPM: the recovery key opens it */
         WORKER_TPM_UNAVAILABLE = 24,/* no usable TPM, and no other keyslot the password opens */
-        WORKER_FOREIGN = 25,        /* remove: the storage is not provably this home's; left untouched */
+        WORKER_FOREIGN = 25,        /* the storage is not provably this home's (EMEDIUMTYPE); left
+                                     * untouched: remove finds another volume; activate, unlock and
+                                     * the rest find an image whose LUKS or partition UUID is not the
+                                     * record's, or whose TPM2 token it cannot vouch for (no PIN,
+                                     * other PCRs, a keyslot not there), without asking the TPM */
         WORKER_PASSWORD_QUALITY = 26, /* create, passwd: a new password that cannot be one (it reads as a
                                        * recovery key) */
         WORKER_TPM_RESERVED = 27,   /* the TPM's counter reached --tpm-tries-below: not asked */

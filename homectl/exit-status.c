@@ -60,6 +60,12 @@ static const struct {
           "the home's key is sealed (or to be sealed) in a TPM and no usable TPM was\n"
           "found; the home's recovery key still opens it (" BUS_ERROR_TPM_UNAVAILABLE ")",
           { BUS_ERROR_TPM_UNAVAILABLE } },
+        { EXIT_FOREIGN_STORAGE,
+          "the home's storage is not provably its own, and was left untouched: its\n"
+          "LUKS or partition UUID is not the record's, or its TPM2 token asks for no\n"
+          "PIN or other PCRs than the record's (a different image?); or remove found\n"
+          "another volume (" BUS_ERROR_FOREIGN_STORAGE ")",
+          { BUS_ERROR_FOREIGN_STORAGE } },
 };
 
 /* For errors hearthd may send without a message, words better than the
@@ -73,6 +79,7 @@ static const struct {
         { BUS_ERROR_TPM_STATE_CHANGED,
           "the TPM no longer unseals the key: its state changed (firmware or boot change)" },
         { BUS_ERROR_TPM_UNAVAILABLE, "the key is sealed in a TPM and no usable TPM was found" },
+        { BUS_ERROR_FOREIGN_STORAGE, "the home's storage is not provably its own (a different image?)" },
 };
 
 const char *bus_error_default_message(const char *name) {

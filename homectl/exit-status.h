@@ -21,6 +21,7 @@ enum {
         EXIT_BAD_PASSWORD = 79,
         EXIT_TPM_STATE_CHANGED = 80, /* the recovery key is the way in now */
         EXIT_TPM_UNAVAILABLE = 81,
+        EXIT_FOREIGN_STORAGE = 82, /* the image is not provably the home's: refused, untouched */
 };
 
 /* The exit status for a failed D-Bus call: error name (may be NULL), else

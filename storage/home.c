@@ -752,8 +752,12 @@ static uint64_t now_usec(void) {
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
 }
 
+bool home_pin_only(const Home *h) {
+        return h->header_pin_only || user_record_pin_only(h->rec);
+}
+
 int home_forget_pin_hash(Home *h) {
-        int r = user_record_drop_pin_hash(h->rec);
+        int r = home_pin_only(h) ? user_record_drop_password_hash(h->rec) : 0;
         if (r <= 0)
                 return r < 0 ? log_oom() : 0;
         log_info("home %s: its key is sealed in the TPM with the password as PIN: dropped the password's hash "
@@ -766,9 +770,9 @@ int home_set_password_hashes(Home *h, const char *const *passwords) {
         json_object *priv, *array;
         int r;
 
-        if (user_record_pin_only(h->rec)) {
+        if (home_pin_only(h)) {
                 /* No hash of a TPM PIN (user-record.h); the times as for any password change. */
-                if (user_record_drop_pin_hash(h->rec) < 0)
+                if (user_record_drop_password_hash(h->rec) < 0)
                         return log_oom();
                 json_object_object_add(h->rec->json, "lastPasswordChangeUSec",
                                        json_object_new_int64((int64_t) now_usec()));

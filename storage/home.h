@@ -49,6 +49,8 @@ typedef struct Home {
         json_object *quota_adopted; /* subvolume homes: subvolumes inside put into its quota group by this run */
         uint32_t tpm_tries_below;   /* ask the TPM only while its counter is below this (UINT32_MAX: no limit) */
         WorkerTpmReport tpm_report; /* what the TPM said, for hearthd (worker-protocol.h) */
+        bool header_pin_only;       /* LUKS: the header holds a systemd-tpm2 token and no password keyslot
+                                     * (luks_volume_key_get() found it so): home_pin_only() */
         json_object *notices;       /* for hearthd's log (WORKER_STATUS_NOTICES) */
         const char *skel_current;   /* create: the skel template hearthd vouches for (WORKER_OPT_SKEL_TEMPLATE) */
         char *skel_template;        /* create: the template found current (WORKER_STATUS_SKEL_TEMPLATE) */
@@ -244,9 +246,17 @@ int home_root_entry_fixate(Home *h);
  * password can be right, and none given is. */
 int home_verify_password(Home *h, const char *const *hashes);
 
+/* Whether the home's passwords are only ever a TPM PIN, so that no hash of
+ * one may be kept (user-record.h): its record says so
+ * (user_record_pin_only()), or its LUKS header, once opened, holds a
+ * systemd-tpm2 token and no password keyslot, whatever the record says —
+ * the header is what a password opens, and a record that lost "tpm2" must
+ * not bring a PIN's hash back. */
+bool home_pin_only(const Home *h);
+
 /* Sets privileged.hashedPassword to yescrypt hashes of passwords, and bumps
  * lastPasswordChangeUSec and lastChangeUSec. A home sealed in the TPM with
- * no password keyslot (user_record_pin_only()) gets no hash: any it had is
+ * no password keyslot (home_pin_only()) gets no hash: any it had is
  * dropped, the times bumped all the same. */
 int home_set_password_hashes(Home *h, const char *const *passwords);
 

@@ -36,7 +36,7 @@ int luks_set_state(Home *h, const char *state) {
  * the keyslots are the authority (a passwd interrupted after changing them
  * leaves the record behind). */
 static int sync_hashes(Home *h, const char *password) {
-        if (user_record_pin_only(h->rec))
+        if (home_pin_only(h))
                 return home_forget_pin_hash(h);
         int r = password_verify(password, h->rec->hashed_password);
         if (r != 0)

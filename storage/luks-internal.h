@@ -90,6 +90,9 @@ void luks_opened_done(Opened *o);
 int luks_locate(Home *h, const char *image, bool is_block, Volume *v, char *why, size_t why_size);
 bool luks_block_is_partition_like(const char *image);
 int luks_check_header(Home *h, Volume *v);
+/* Whether uuid (a header's) is the record's luksUuid; true if the record
+ * keeps none (a home found here, an older record). */
+bool luks_uuid_is_records(Home *h, const char *uuid);
 int luks_find_mapping(Home *h, char *name, bool creating);
 const char *luks_fstype(Home *h);
 int luks_image_path(Home *h, char **ret, bool *ret_block);

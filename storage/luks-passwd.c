@@ -90,8 +90,12 @@ int luks_passwd(Home *h) {
                         return log_error_errno(r, "home %s: cannot remove old keyslot %d: %m", h->name, slot);
         }
 signed_record:
-        /* The hashes were set by the worker already; re-sign and re-embed. */
-        r = home_sign_record(h);
+        /* The hashes were set by the worker already, as the record had
+         * it; a header that shows the password to be a TPM PIN alone
+         * (home_pin_only()) keeps none. Then re-sign and re-embed. */
+        r = home_forget_pin_hash(h);
+        if (r >= 0)
+                r = home_sign_record(h);
         if (r >= 0)
                 r = luks_token_write(h, &v, &o);
         return r;

@@ -132,15 +132,13 @@ int luks_update(Home *h) {
 static int volume_is_ours(Home *h, Volume *v) {
         const char *label = crypt_get_label(v->cd), *subsystem = crypt_get_subsystem(v->cd);
         const char *uuid = crypt_get_uuid(v->cd);
-        uint8_t want[16], have[16];
         char why[160] = "";
 
         if (!label || strcmp(label, h->name) != 0)
                 snprintf(why, sizeof why, "its LUKS2 label is \"%.64s\"", label ?: "");
         else if (!subsystem || strcmp(subsystem, LUKS_SUBSYSTEM) != 0)
                 snprintf(why, sizeof why, "its LUKS2 subsystem is \"%.64s\", not " LUKS_SUBSYSTEM, subsystem ?: "");
-        else if (h->rec->luks_uuid && luks_uuid_parse(h->rec->luks_uuid, want) >= 0 &&
-                 (!uuid || luks_uuid_parse(uuid, have) < 0 || memcmp(want, have, 16) != 0))
+        else if (!luks_uuid_is_records(h, uuid))
                 snprintf(why, sizeof why, "its LUKS UUID is %.40s, the record's %.40s", uuid ?: "none",
                          h->rec->luks_uuid);
         /* The token's record is encrypted with the volume key, which remove
@@ -233,7 +231,7 @@ int luks_remove(Home *h) {
                 return r;
         char why[256] = "";
         r = luks_volume_attach(h, image, is_block, &v, why, sizeof why);
-        if (r == -EMEDIUMTYPE)
+        if (r == -EMEDIUMTYPE || r == -EXDEV)
                 return log_error_errno(EMEDIUMTYPE, "home %s: %s is not %s's volume (%s); refusing to remove it",
                                        h->name, image, h->name, why);
         if (r < 0)

@@ -212,6 +212,58 @@ int luks_tpm2_find(Home *h, struct crypt_device *cd, Tpm2Sealed *ret, int *ret_k
         return r < 0 ? r : 0;
 }
 
+static size_t pcr_list(uint32_t mask, uint32_t pcrs[static TPM2_SEALED_PCR_COUNT]) {
+        size_t n = 0;
+        for (uint32_t i = 0; i < TPM2_SEALED_PCR_COUNT; i++)
+                if (mask & (UINT32_C(1) << i))
+                        pcrs[n++] = i;
+        return n;
+}
+
+static uint32_t pcr_mask(const uint32_t *pcrs, size_t n) {
+        uint32_t mask = 0;
+        for (size_t i = 0; i < n; i++)
+                mask |= UINT32_C(1) << pcrs[i];
+        return mask;
+}
+
+/* "7+11", "none": the PCRs of mask, for messages. */
+static const char *pcr_text(uint32_t mask, char buf[static 3 * TPM2_SEALED_PCR_COUNT + 1]) {
+        uint32_t pcrs[TPM2_SEALED_PCR_COUNT];
+        size_t n = pcr_list(mask, pcrs), at = 0;
+        strcpy(buf, n ? "" : "none");
+        for (size_t i = 0; i < n; i++)
+                at += (size_t) snprintf(buf + at, 3 * TPM2_SEALED_PCR_COUNT + 1 - at, "%s%u", i ? "+" : "", pcrs[i]);
+        return buf;
+}
+
+int luks_tpm2_vouch(Home *h, struct crypt_device *cd, const Tpm2Sealed *s, int keyslot) {
+        char want[3 * TPM2_SEALED_PCR_COUNT + 1], have[3 * TPM2_SEALED_PCR_COUNT + 1];
+        crypt_keyslot_info ki = crypt_keyslot_status(cd, keyslot);
+        LuksTpm2Wish w;
+        int r;
+
+        if (ki != CRYPT_SLOT_ACTIVE && ki != CRYPT_SLOT_ACTIVE_LAST)
+                return log_error_errno(EMEDIUMTYPE, "home %s: the image's TPM2 token names keyslot %d, which its "
+                                       "header does not have; refusing (a different image?)", h->name, keyslot);
+        if (!s->pin)
+                return log_error_errno(EMEDIUMTYPE, "home %s: the image's TPM2 token asks for no PIN, so any "
+                                       "password would open it, and Hearth seals with the password as PIN; "
+                                       "refusing (a different image?). The recovery key still opens the home",
+                                       h->name);
+        if (!user_record_tpm2(h->rec))
+                return 0; /* enrolled elsewhere (systemd-cryptenroll): no PCRs of the record's to compare */
+        r = luks_tpm2_wish(h, &w);
+        if (r < 0)
+                return r;
+        if (pcr_mask(w.pcrs, w.n_pcrs) != s->pcr_mask)
+                return log_error_errno(EMEDIUMTYPE, "home %s: the image's TPM2 token is bound to PCRs %s, the "
+                                       "record says %s; refusing (a different image?). The recovery key still "
+                                       "opens the home", h->name, pcr_text(s->pcr_mask, have),
+                                       pcr_text(pcr_mask(w.pcrs, w.n_pcrs), want));
+        return 0;
+}
+
 static void lockout_report(Home *h, const Tpm2Lockout *l, bool tried, bool wrong_pin) {
         h->tpm_report = (WorkerTpmReport) { .known = true, .tried = tried, .wrong_pin = wrong_pin,
                                             .failures = l->failures, .max_failures = l->max_failures,
@@ -259,14 +311,6 @@ int luks_tpm2_passphrase(Home *h, const Tpm2Sealed *s, const char *pin, SecureBu
         return 0;
 }
 
-static size_t pcr_list(uint32_t mask, uint32_t pcrs[static TPM2_SEALED_PCR_COUNT]) {
-        size_t n = 0;
-        for (uint32_t i = 0; i < TPM2_SEALED_PCR_COUNT; i++)
-                if (mask & (UINT32_C(1) << i))
-                        pcrs[n++] = i;
-        return n;
-}
-
 int luks_tpm2_reseal(Home *h, struct crypt_device *cd, const SecureBuffer *secret, const char *new_pin) {
         _cleanup_tpm2_ Tpm2 *t = NULL;
         _cleanup_json_ json_object *token = NULL;
@@ -303,10 +347,20 @@ int luks_tpm2_replace(Home *h, struct crypt_device *cd, const void *vk, size_t v
         int id = tpm2_token_id(h, cd, &old, &old_slot);
         if (id < 0)
                 return id;
+        /* The token was not put to the TPM (opened otherwise), so nothing
+         * vouched for its PCRs: anyone with the image may have written it. */
+        uint32_t mask = old.pcr_mask;
+        if (user_record_tpm2(h->rec)) {
+                LuksTpm2Wish w;
+                r = luks_tpm2_wish(h, &w);
+                if (r < 0)
+                        return r;
+                mask = pcr_mask(w.pcrs, w.n_pcrs);
+        }
         r = open_tpm(h, &t);
         if (r < 0)
                 return r;
-        r = tpm2_seal(t, pcrs, pcr_list(old.pcr_mask, pcrs), new_pin, &new, &secret);
+        r = tpm2_seal(t, pcrs, pcr_list(mask, pcrs), new_pin, &new, &secret);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot seal a new key with the new password: %m", h->name);
         r = tpm2_secret_to_passphrase(secret, &pass);

@@ -41,6 +41,17 @@ int luks_recovery_enroll(Home *h, struct crypt_device *cd);
  * -ENOENT if the header has none. */
 int luks_tpm2_find(Home *h, struct crypt_device *cd, Tpm2Sealed *ret, int *ret_keyslot);
 
+/* Whether the header's systemd-tpm2 token (s, naming keyslot) may be put
+ * to the TPM with the password as PIN: whoever can write the image can
+ * seal a secret to this machine's TPM (that needs no authorization) and so
+ * write a token the TPM unseals, then leave her a volume whose key he
+ * knows. So the token must name a keyslot of this header and ask for a
+ * PIN (else any password would open it), and, when the record says
+ * "tpm2", be bound to the record's PCRs (luks_tpm2_wish()); the sha256
+ * bank tpm2_token_from_json() already requires. 0, or -EMEDIUMTYPE
+ * (logged: not provably the home's) without asking the TPM. */
+int luks_tpm2_vouch(Home *h, struct crypt_device *cd, const Tpm2Sealed *s, int keyslot);
+
 /* Unseals with pin (one TPM try): the keyslot's passphrase and, if
  * ret_secret, the secret itself. Errors are tpm2_unseal()'s; on a wrong
  * PIN, note says how many tries the TPM has left; -EUSERS (logged) without
@@ -58,7 +69,8 @@ int luks_tpm2_reseal(Home *h, struct crypt_device *cd, const SecureBuffer *secre
 /* passwd, the home opened otherwise (recovery key, a kept password
  * keyslot, or the TPM no longer unseals: PCRs changed): nothing to
  * re-seal, and a recovery key is no PIN. A new secret is sealed to the
- * token's PCRs as they are now, with new_pin; its keyslot is added with the
+ * record's PCRs (luks_tpm2_wish(); the token's, which need not be
+ * Hearth's, only for a record without "tpm2") as they are now, with new_pin; its keyslot is added with the
  * volume key, the token rewritten in place to name it (atomic), and the
  * old TPM keyslot destroyed. Leaves cd's PBKDF at the minimal one. */
 int luks_tpm2_replace(Home *h, struct crypt_device *cd, const void *vk, size_t vk_size, const char *new_pin);

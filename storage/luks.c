@@ -92,7 +92,9 @@ bool luks_block_is_partition_like(const char *image) {
  * partition of type GPT_TYPE_USER_HOME named after the user (and, if the
  * record names one, with its partitionUuid). Fills v's placement. Returns
  * 0; -EMEDIUMTYPE with the reason in why when there is no such volume;
- * another negative errno when the image cannot be read. Logs nothing. */
+ * -EXDEV with the reason in why when there is, but with another
+ * partitionUuid than the record's (a different image); another negative
+ * errno when the image cannot be read. Logs nothing. */
 int luks_locate(Home *h, const char *image, bool is_block, Volume *v, char *why, size_t why_size) {
         static const char luks_magic[6] = { 'L', 'U', 'K', 'S', (char) 0xba, (char) 0xbe };
         uint8_t want_uuid[16];
@@ -138,6 +140,19 @@ int luks_locate(Home *h, const char *image, bool is_block, Volume *v, char *why,
                                        h->rec->partition_uuid ? want_uuid : NULL, &v->part);
                 v->sector_size = sizes[i];
         }
+        if (r == -ENOENT && h->rec->partition_uuid) {
+                /* Only to say why: the home's partition with another UUID
+                 * is another image's. */
+                GptPartition other;
+                if (gpt_find_partition(fd, v->sector_size, v->image_bytes, GPT_TYPE_USER_HOME, h->name, NULL,
+                                       &other) == 0) {
+                        char have[37];
+                        gpt_guid_format(other.uuid, false, have);
+                        snprintf(why, why_size, "its partition's UUID is %s, the record says %s", have,
+                                 h->rec->partition_uuid);
+                        return -EXDEV;
+                }
+        }
         switch (r) {
         case 0:
                 v->gpt = true;
@@ -176,6 +191,24 @@ int luks_check_header(Home *h, Volume *v) {
                                        "\"%.64s\", not \"%s\" in \"" LUKS_SUBSYSTEM "\": not this home's", h->name,
                                        v->image, label ?: "", subsystem ?: "", h->name);
         return 0;
+}
+
+bool luks_uuid_is_records(Home *h, const char *uuid) {
+        uint8_t want[16], have[16];
+        if (!h->rec->luks_uuid || luks_uuid_parse(h->rec->luks_uuid, want) < 0)
+                return true;
+        return uuid && luks_uuid_parse(uuid, have) >= 0 && memcmp(want, have, 16) == 0;
+}
+
+/* Activation, unlock and the rest take only the image the record was bound
+ * to: one swapped in (the disk is in other hands more easily than the root
+ * file system) is refused before any secret goes to it. */
+static int check_luks_uuid(Home *h, Volume *v) {
+        const char *uuid = crypt_get_uuid(v->cd);
+        if (luks_uuid_is_records(h, uuid))
+                return 0;
+        return log_error_errno(EMEDIUMTYPE, "home %s: the image's LUKS UUID is %s, the record says %s; refusing (a "
+                               "different image?)", h->name, uuid ?: "none", h->rec->luks_uuid);
 }
 
 /* Whether the dm UUID's LUKS UUID (32 hex digits after the prefix) is the
@@ -353,7 +386,7 @@ static int volume_init(Home *h, const char *image, bool is_block, Volume *v) {
 }
 
 /* An existing home's volume, found where it lies in the image (luks_locate;
- * -EMEDIUMTYPE with why when there is none). */
+ * -EMEDIUMTYPE or -EXDEV with why when there is none, or another's). */
 int luks_volume_attach(Home *h, const char *image, bool is_block, Volume *v, char *why, size_t why_size) {
         int r = volume_init(h, image, is_block, v);
         if (r < 0)
@@ -363,7 +396,7 @@ int luks_volume_attach(Home *h, const char *image, bool is_block, Volume *v, cha
         r = luks_locate(h, image, is_block, v, why, why_size);
         if (r == -ENOENT)
                 return log_error_errno(ENOENT, "home %s: image %s does not exist", h->name, image);
-        if (r == -EMEDIUMTYPE)
+        if (r == -EMEDIUMTYPE || r == -EXDEV)
                 return r;
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot read %s: %m", h->name, image);
@@ -398,13 +431,17 @@ int luks_volume_open(Home *h, Volume *v) {
         if (r == -EMEDIUMTYPE)
                 return log_error_errno(EUCLEAN, "home %s: %s is no home in systemd-homed's layout (damaged, or "
                                        "something else): %s", h->name, image, why);
+        if (r == -EXDEV)
+                return log_error_errno(EMEDIUMTYPE, "home %s: %s: %s; refusing (a different image?)", h->name, image,
+                                       why);
         if (r < 0)
                 return r;
         r = crypt_load(v->cd, CRYPT_LUKS2, NULL);
         if (r < 0)
                 return log_error_errno(EUCLEAN, "home %s: %s has no valid LUKS2 header%s (damaged, or not a home)",
                                        h->name, image, v->gpt ? " in its partition" : "");
-        return luks_check_header(h, v);
+        r = luks_check_header(h, v);
+        return r < 0 ? r : check_luks_uuid(h, v);
 }
 
 /* The volume behind an active mapping: the same loop device the mapping
@@ -432,8 +469,14 @@ int luks_volume_open_active(Home *h, const char *name, Volume *v) {
         r = luks_locate(h, image, is_block, v, why, sizeof why);
         if (r == -EMEDIUMTYPE)
                 return log_error_errno(EUCLEAN, "home %s: %s: %s", h->name, image, why);
+        if (r == -EXDEV)
+                return log_error_errno(EMEDIUMTYPE, "home %s: %s: %s; refusing (a different image?)", h->name, image,
+                                       why);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot read %s: %m", h->name, image);
+        r = check_luks_uuid(h, v);
+        if (r < 0)
+                return r;
         if (v->gpt || !is_block) {
                 uint64_t offset, limit;
                 v->loop_fd = open(v->dev, O_RDWR | O_CLOEXEC);
@@ -492,9 +535,13 @@ static bool has_password_keyslot(struct crypt_device *cd) {
  * first): every wrong PIN counts towards the TPM's dictionary-attack
  * lockout, which then refuses every user of the machine, so one request
  * costs at most one try, however many entries it carries, and a recovery
- * key never reaches the TPM. When the TPM cannot be used (PCRs changed,
- * lockout, none) and no other keyslot opens, that is the error, so that
- * the person learns to use the recovery key.
+ * key never reaches the TPM. A token the header's owner cannot vouch for
+ * (luks_tpm2_vouch(): no PIN, other PCRs than the record's, a keyslot the
+ * header lacks; or, the record saying "tpm2", one that cannot be used) is
+ * refused with -EMEDIUMTYPE before the TPM is asked. When the TPM cannot
+ * be used (PCRs changed, lockout, none) and no other keyslot opens, that
+ * is the error, so that the person learns to use the recovery key. Sets
+ * h->header_pin_only.
  * Returns the keyslot; *o holds the key and what opened it. */
 int luks_volume_key_get(Home *h, Volume *v, Opened *o) {
         const char *const *pw = h->rec->password;
@@ -511,7 +558,10 @@ int luks_volume_key_get(Home *h, Volume *v, Opened *o) {
         r = luks_tpm2_find(h, v->cd, &sealed, &tpm_slot);
         if (r < 0 && r != -ENOENT)
                 tpm_error = r;
-        bool tpm = r >= 0, password_slots = !tpm || has_password_keyslot(v->cd);
+        bool tpm = r >= 0, has_password = has_password_keyslot(v->cd), password_slots = !tpm || has_password;
+        /* What the header holds decides, not the record, which may have
+         * lost "tpm2": a password that only the TPM checks gets no hash. */
+        h->header_pin_only = r != -ENOENT && !has_password;
         const char *pin = NULL;
 
         for (; *pw; pw++) {
@@ -534,8 +584,18 @@ int luks_volume_key_get(Home *h, Volume *v, Opened *o) {
                 o->recovery_key = recovery;
                 return slot;
         }
+        /* Past here only the TPM can open it, and the token is the
+         * image's, which whoever holds the disk may have written: checked
+         * before the TPM is asked, so a refusal costs no try. */
+        if (!tpm && tpm_error && pin && user_record_tpm2(h->rec))
+                return log_error_errno(EMEDIUMTYPE, "home %s: the image's TPM2 token cannot be used (see above), "
+                                       "though the record says its key is sealed in the TPM; refusing (a "
+                                       "different image?). The recovery key still opens the home", h->name);
         if (tpm && pin) {
                 _cleanup_secure_buffer_ SecureBuffer *pass = NULL, *secret = NULL;
+                r = luks_tpm2_vouch(h, v->cd, &sealed, tpm_slot);
+                if (r < 0)
+                        return r;
                 r = luks_tpm2_passphrase(h, &sealed, pin, &pass, &secret, note, sizeof note);
                 if (r >= 0) {
                         slot = try_passphrase(h, v, tpm_slot, pass->data, pass->size, o);

@@ -145,7 +145,11 @@ printf '%s' "$err" | grep -q 'no partition of type .* named "alice"' && ok "a pa
     bad "message: $err"
 sfdisk -q --part-label "$img" 1 alice
 w update 0 "$(rec "$(pw pw2)")"
-w update 18 "$(rec "\"partitionUuid\":\"00000000-0000-4000-8000-000000000000\",$(pw pw2)")"
+# Another partitionUuid: the home's partition of another image (attack-luks3),
+# not provably hers (25), both UUIDs named.
+w update 25 "$(rec "\"partitionUuid\":\"00000000-0000-4000-8000-000000000000\",$(pw pw2)")"
+printf '%s' "$err" | grep -qi "partition's UUID is $(sfdisk --part-uuid "$img" 1), the record says 00000000-0000-4000-8000-000000000000; refusing" &&
+    ok "another partition UUID: both named" || bad "message: $err"
 w update 0 "$(rec "\"partitionUuid\":\"$(sfdisk --part-uuid "$img" 1)\",$(pw pw2)")"
 sfdisk -q --part-type "$img" 1 0FC63DAF-8483-4772-8E79-3D69D8477DE4
 w update 18 "$(rec "$(pw pw2)")"
@@ -173,6 +177,16 @@ mv "$img" "$tmp/moved.img"
 w activate 14 "$(rec "$(pw pw2)")"
 mv "$tmp/moved.img" "$img"
 w activate 10 "$(rec "\"imagePath\":\"/etc/shadow\",$(pw pw2)")"
+
+# Any other operation takes only the image the record was bound to
+# (attack-luks3): another LUKS UUID or partition UUID is refused, both
+# named, before any password is tried.
+w authenticate 0 "$(rec "\"luksUuid\":\"$(cs luksUUID)\",\"partitionUuid\":\"$(sfdisk --part-uuid "$img" 1)\",$(pw pw2)")"
+w authenticate 25 "$(rec "\"luksUuid\":\"00000000-0000-4000-8000-000000000000\",$(pw pw2)")"
+printf '%s' "$err" | grep -q "the image's LUKS UUID is $(cs luksUUID), the record says 00000000-0000-4000-8000-000000000000; refusing" &&
+    ok "another LUKS UUID: both named" || bad "message: $err"
+w update 25 "$(rec "\"luksUuid\":\"00000000-0000-4000-8000-000000000000\",$(pw pw2)")"
+w authenticate 25 "$(rec "\"partitionUuid\":\"00000000-0000-4000-8000-000000000000\",$(pw pw2)")"
 
 # Remove wipes only what is provably this home's (#18 item 3): not another
 # home's volume in its image's place, not a file that is no LUKS volume,

@@ -5,10 +5,15 @@
 # key opens it without the TPM's help, passwd re-seals, a wrong PIN counts and
 # says how many tries are left, lockout and a PCR change each have their own
 # exit status, and a passwd killed at any point leaves a home that opens.
-# Usage: tpm2-luks-inside.sh HEARTH_WORK SKEL_DIR
+# An image rewritten by whoever holds the disk (another LUKS or partition
+# UUID, a TPM2 token without PIN or with other PCRs) is refused without a
+# TPM try, and a header without a password keyslot keeps no password hash
+# whatever the record says.
+# Usage: tpm2-luks-inside.sh HEARTH_WORK SKEL_DIR TEST_TPM2_TOOL
 set -u
 work=$1
 skel=$2
+tool=$3
 # The checkout may lie below a directory users cannot enter (/root), and a
 # record's skeletonDirectory must be one its user could reach: use a copy.
 mkdir -p /tmp/hearth-skel && cp -a "$skel" /tmp/hearth-skel/skel && chmod 755 /tmp/hearth-skel && skel=/tmp/hearth-skel/skel
@@ -51,6 +56,9 @@ on_part() {
     "$@" "$l"; rc=$?
     losetup -d "$l"
     return $rc
+}
+part_loop() { # part_loop IMAGE: a loop device over its GPT partition, printed
+    losetup -f --show -o 1048576 --sizelimit $(( $(sfdisk --json "$1" | jq '.partitiontable.partitions[0].size') * 512 )) "$1"
 }
 keyslots() { on_part "$1" cryptsetup luksDump | awk '/^Keyslots:/ { k = 1; next } /^Tokens:/ { k = 0 } k && /^ +[0-9]+: luks2/' | wc -l; }
 opens_with() { # opens_with PASSPHRASE: the header alone, no TPM
@@ -119,14 +127,23 @@ tpm2_getcap properties-variable | grep -i "TPM2_PT_LOCKOUT_COUNTER" | grep -q "0
     ok "the TPM counted the failure" || bad "lockout counter: $(tpm2_getcap properties-variable | grep -A1 -i LOCKOUT_COUNTER)"
 # The copy in the home as an older Hearth left it: with alice-pw's hash,
 # dated before the record below. Written over a removed ~/.identity by a
-# record keeping a password keyslot, which keeps its hash.
+# record keeping a password keyslot, which keeps its hash — while the
+# header has one too (added with the recovery key, killed after): a header
+# with none keeps no hash, whatever the record says.
 w activate 0 "$(rec alice 60200 "$(pw "\"$RK\"")")"
 rm /home/alice/.identity
 w deactivate 0 "$A"
+printf '%s' "$RK" > /tmp/rk && printf '%s' alice-pw > /tmp/alice-pw
+l=$(part_loop /home/alice.home) && cryptsetup luksAddKey -q --key-file /tmp/rk --key-slot 20 \
+    --pbkdf pbkdf2 --pbkdf-force-iterations 1000 "$l" /tmp/alice-pw || bad "cannot add a password keyslot"
+losetup -d "$l"
 w activate 0 "$(rec alice 60200 "\"tpm2KeepPassword\":true,\"privileged\":$(jq -c .privileged /tmp/alice-active.json),\"lastChangeUSec\":$(($(jq .lastChangeUSec /tmp/alice-active.json) - 1000000)),$(pw "\"$RK\"")")"
 grep -q hashedPassword /home/alice/.identity && ok "~/.identity as an older Hearth wrote it: with the hash" ||
     bad "no hash planted in ~/.identity: $(cat /home/alice/.identity)"
 w deactivate 0 "$A"
+l=$(part_loop /home/alice.home) && cryptsetup luksKillSlot -q --key-file /tmp/rk "$l" 20 || bad "cannot kill keyslot 20"
+losetup -d "$l"
+rm -f /tmp/rk /tmp/alice-pw
 # The record comes with alice-pw's hash, as an older hearthd sent it: the
 # hash goes, from the record and from the copy in the home (rewritten: the
 # record is dated anew), and no recovery key's hash takes its place.
@@ -196,6 +213,112 @@ w activate 0 "$(rec alice 60200 "$(pw '"alice-rk"')")"
 [ "$(sha256sum < /home/alice/data.bin)" = "$sum" ] && ok "the new PIN opens through the TPM: data intact" || bad "data"
 w deactivate 0 "$A"
 cur=alice-rk
+
+# ---- an image rewritten by whoever holds the disk, not the root file system (attack-luks3) ----
+# He can write the image (/home on its own disk), not the record; and anyone
+# may seal a secret to this machine's TPM. A header he wrote must not open
+# with what she types: refused (25, ForeignStorage) before the TPM is asked.
+LUKSUUID=$(on_part /home/alice.home cryptsetup luksUUID)
+PARTUUID=$(sfdisk --part-uuid /home/alice.home 1 | tr A-Z a-z)
+OTHER=00000000-0000-4000-8000-000000000000
+B="\"luksUuid\":\"$LUKSUUID\",\"partitionUuid\":\"$PARTUUID\""
+deactivate_if_active() { mountpoint -q /home/alice && printf '%s' "$A" | "$work" deactivate >/dev/null 2>&1; true; }
+c0=$(lockout_counter)
+w activate 0 "$(rec alice 60200 "$B,$(pw "\"$cur\"")")"
+w lock 0 "$A"
+w unlock 25 "$(rec alice 60200 "\"luksUuid\":\"$OTHER\",$(pw "\"$cur\"")")"
+grep -q "the image's LUKS UUID is $LUKSUUID, the record says $OTHER; refusing (a different image?)" /tmp/err &&
+    ok "unlock: the refusal names both LUKS UUIDs" || bad "message: $(cat /tmp/err)"
+w unlock 0 "$(rec alice 60200 "$B,$(pw "\"$cur\"")")"
+deactivate_if_active
+w activate 25 "$(rec alice 60200 "\"luksUuid\":\"$OTHER\",$(pw "\"$cur\"")")"
+grep -q "LUKS UUID is $LUKSUUID, the record says $OTHER" /tmp/err && ok "activate: the same" || bad "message: $(cat /tmp/err)"
+deactivate_if_active
+w activate 25 "$(rec alice 60200 "\"partitionUuid\":\"$OTHER\",$(pw "\"$cur\"")")"
+grep -q "partition's UUID is $PARTUUID, the record says $OTHER; refusing" /tmp/err &&
+    ok "another partition UUID: refused, both named" || bad "message: $(cat /tmp/err)"
+deactivate_if_active
+[ "$(lockout_counter)" = "$c0" ] && ok "the refused images cost no TPM try" || bad "lockout counter: $c0 → $(lockout_counter)"
+
+# plant PIN PCRS: what he can write without her password: a secret sealed to
+# this TPM (PIN "" for none) and a keyslot it opens (added here with the
+# recovery key, as though the volume were his), its token in hers' place.
+on_part /home/alice.home cryptsetup luksHeaderBackup -q --header-backup-file /tmp/alice.hdr
+tpm2_token_id() { cryptsetup luksDump "$1" | awk '/^Tokens:/ { t = 1; next } /^[A-Z]/ { t = 0 } t && $2 == "systemd-tpm2" { sub(":", "", $1); print $1 }'; }
+restore() { on_part /home/alice.home cryptsetup luksHeaderRestore -q --header-backup-file /tmp/alice.hdr; }
+plant() {
+    local l id rc=1
+    if [ -z "$1" ]; then "$tool" seal --no-pin device:/dev/tpmrm0 "$2" /tmp/evil.json /tmp/evil.secret < /dev/null
+    else printf '%s' "$1" | "$tool" seal device:/dev/tpmrm0 "$2" /tmp/evil.json /tmp/evil.secret; fi > /dev/null || return 1
+    xxd -r -p /tmp/evil.secret | base64 -w0 > /tmp/evil.pass
+    printf '%s' "$RK" > /tmp/rk
+    jq -c '.keyslots = ["9"]' /tmp/evil.json > /tmp/evil9.json
+    l=$(part_loop /home/alice.home) || return 1
+    id=$(tpm2_token_id "$l")
+    [ -n "$id" ] && cryptsetup luksAddKey -q --key-file /tmp/rk --key-slot 9 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
+        "$l" /tmp/evil.pass && cryptsetup token import --token-id "$id" --token-replace --json-file /tmp/evil9.json "$l" && rc=0
+    losetup -d "$l"
+    rm -f /tmp/rk
+    return $rc
+}
+plant "" 7 && ok "planted: a token without PIN, sealed to PCR 7 of this TPM" || bad "cannot plant a PIN-less token"
+w activate 25 "$(rec alice 60200 "$(pw '"whatever-she-types"')")"
+grep -q "TPM2 token asks for no PIN" /tmp/err && ok "a PIN-less token refused, and why" || bad "message: $(cat /tmp/err)"
+deactivate_if_active
+[ "$(lockout_counter)" = "$c0" ] && ok "at no TPM try" || bad "lockout counter: $c0 → $(lockout_counter)"
+w activate 0 "$(rec alice 60200 "$(pw "\"$RK\"")")"
+[ "$(sha256sum < /home/alice/data.bin)" = "$sum" ] && ok "her recovery key still opens her volume: data intact" || bad "data"
+w deactivate 0 "$A"
+# Swapped in while she is locked (at suspend): unlock refuses it the same way.
+restore
+w activate 0 "$(rec alice 60200 "$(pw "\"$cur\"")")"
+w lock 0 "$A"
+plant "" 7 || bad "cannot plant a PIN-less token"
+w unlock 25 "$(rec alice 60200 "$(pw '"whatever-she-types"')")"
+grep -q "TPM2 token asks for no PIN" /tmp/err && ok "unlock: a PIN-less token refused" || bad "message: $(cat /tmp/err)"
+restore
+w unlock 0 "$(rec alice 60200 "$(pw "\"$cur\"")")"
+deactivate_if_active
+plant "$cur" "" && ok "planted: a token with her PIN, bound to no PCR" || bad "cannot plant a PCR-less token"
+c0=$(lockout_counter)
+w activate 25 "$(rec alice 60200 "$(pw "\"$cur\"")")"
+grep -q "TPM2 token is bound to PCRs none, the record says 7; refusing" /tmp/err && ok "other PCRs than the record's refused" ||
+    bad "message: $(cat /tmp/err)"
+deactivate_if_active
+w activate 25 "$(rec alice 60200 "\"tpm2Pcrs\":[0,7],$(pw "\"$cur\"")")"
+grep -q "bound to PCRs none, the record says 0+7" /tmp/err && ok "the record's tpm2Pcrs named" || bad "message: $(cat /tmp/err)"
+deactivate_if_active
+[ "$(lockout_counter)" = "$c0" ] && ok "at no TPM try" || bad "lockout counter: $c0 → $(lockout_counter)"
+# Her token with its keyslot gone: no token the TPM may be asked for.
+restore
+l=$(part_loop /home/alice.home)
+tpm_slot=$(cryptsetup token export --token-id "$(tpm2_token_id "$l")" "$l" | jq -r '.keyslots[0]')
+printf '%s' "$RK" | cryptsetup luksKillSlot -q --key-file=- "$l" "$tpm_slot" && ok "her TPM2 keyslot $tpm_slot killed" ||
+    bad "cannot kill keyslot $tpm_slot"
+losetup -d "$l"
+w activate 25 "$(rec alice 60200 "$(pw "\"$cur\"")")"
+grep -q "TPM2 token cannot be used" /tmp/err && ok "a token without its keyslot refused" || bad "message: $(cat /tmp/err)"
+deactivate_if_active
+[ "$(lockout_counter)" = "$c0" ] && ok "at no TPM try" || bad "lockout counter: $c0 → $(lockout_counter)"
+restore
+
+# The header decides whether the password is a PIN alone: with a TPM2 token
+# and no password keyslot no hash of it is kept, though the record lost
+# "tpm2" (hearthd's, or one sent by hand).
+NT() { rec alice 60200 "$1" | jq -c 'del(.tpm2)'; }
+w activate 0 "$(NT "$(pw "\"$cur\"")")"
+! grep -q hashedPassword /tmp/out && ok "a record without tpm2: the header is PIN-only, no hash kept" ||
+    bad "hashedPassword in the record: $(jq -c .privileged /tmp/out)"
+! grep -q hashedPassword /home/alice/.identity 2>/dev/null && ok "nor in ~/.identity" || bad "hashedPassword in ~/.identity"
+w deactivate 0 "$A"
+w passwd 0 "$(NT "\"secret\":{\"password\":[\"$cur\"],\"newPassword\":[\"alice-nt\"]}")"
+! grep -q hashedPassword /tmp/out && ok "passwd with such a record keeps no hash either" ||
+    bad "hashedPassword after passwd: $(jq -c .privileged /tmp/out)"
+cur=alice-nt
+w activate 0 "$(rec alice 60200 "$(pw "\"$cur\"")")"
+[ "$(sha256sum < /home/alice/data.bin)" = "$sum" ] && ok "the new PIN opens through the TPM: data intact" || bad "data"
+w deactivate 0 "$A"
+tpm2_dictionarylockout -Q -c
 
 # ---- a changed boot state: the TPM refuses, the recovery key does not ------------------
 tpm2_pcrextend 7:sha256=$(printf 'boot-2' | sha256sum | cut -d' ' -f1)

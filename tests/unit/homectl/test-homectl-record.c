@@ -583,6 +583,9 @@ static void test_exit_status(void **state) {
         assert_int_equal(exit_status_from_bus_error("io.hearth.Home.TpmUnavailable", -EIO), EXIT_TPM_UNAVAILABLE);
         assert_int_equal(EXIT_TPM_STATE_CHANGED, 80);
         assert_int_equal(EXIT_TPM_UNAVAILABLE, 81);
+        assert_int_equal(exit_status_from_bus_error("io.hearth.Home.ForeignStorage", -EIO), EXIT_FOREIGN_STORAGE);
+        assert_int_equal(EXIT_FOREIGN_STORAGE, 82);
+        assert_non_null(strstr(bus_error_default_message("io.hearth.Home.ForeignStorage"), "different image"));
         assert_non_null(bus_error_default_message("org.freedesktop.home1.TokenPinLocked"));
         assert_non_null(strstr(bus_error_default_message("io.hearth.Home.TpmStateChanged"), "firmware or boot"));
         assert_null(bus_error_default_message("org.freedesktop.home1.BadPassword"));
