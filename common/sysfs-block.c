@@ -14,6 +14,7 @@
 #include <linux/loop.h>
 
 #include "fileio.h"
+#include "home-dm.h"
 #include "macro.h"
 #include "sysfs-block.h"
 
@@ -121,6 +122,30 @@ static int footprint_block(Footprint *f, dev_t devnum, unsigned depth) {
                         return -ELOOP;
                 if ((r = footprint_block(f, makedev(maj, min), depth + 1)) < 0)
                         return r;
+        }
+        /* A device-mapper table stands on its slaves. Not the extent
+         * pool's volumes: they share their PVs by design, in extents that
+         * never overlap (the pool's allocator), and the pool's devices are
+         * refused as such (pool_device_is_pv()). */
+        char dm[128];
+        snprintf(path, sizeof path, "/sys/dev/block/%u:%u/dm/name", major(devnum), minor(devnum));
+        sysfs_read_line(path, dm, sizeof dm);
+        if (dm[0] && strncmp(dm, POOL_DM_PREFIX, strlen(POOL_DM_PREFIX)) != 0) {
+                snprintf(path, sizeof path, "/sys/dev/block/%u:%u/slaves", major(devnum), minor(devnum));
+                _cleanup_dir_ DIR *d = opendir(path);
+                for (struct dirent *e; d && (e = readdir(d));) {
+                        char sub[PATH_MAX + NAME_MAX + 8];
+                        if (e->d_name[0] == '.')
+                                continue;
+                        snprintf(sub, sizeof sub, "%s/%s/dev", path, e->d_name);
+                        sysfs_read_line(sub, dev, sizeof dev);
+                        if (sscanf(dev, "%u:%u", &maj, &min) != 2)
+                                return -EIO;
+                        if (depth >= 8)
+                                return -ELOOP;
+                        if ((r = footprint_block(f, makedev(maj, min), depth + 1)) < 0)
+                                return r;
+                }
         }
         snprintf(path, sizeof path, "/sys/dev/block/%u:%u/loop", major(devnum), minor(devnum));
         if (access(path, F_OK) < 0)
