@@ -55,10 +55,11 @@ deactivate_if_active() {
 
 # ---- her home: sealed in the TPM, PIN only, a recovery key -------------------------------
 w create 0 "$(rec "\"secret\":{\"password\":[\"alice-pw\"],\"recoveryKey\":[\"$RK\"]}")"
-w activate 0 "$(rec "\"secret\":{\"password\":[\"alice-pw\"]}")"
-cp /tmp/out /tmp/stored.json
+# The record as hearthd stores it: what create answered (bound to the image).
+jq -c 'del(.status)' /tmp/out > /tmp/stored.json
+w activate 0 "$(stored alice-pw)"
 echo "her data" > /home/alice/mine.txt
-w deactivate 0 "$(rec)"
+w deactivate 0 "$(jq -c 'del(.secret)' /tmp/stored.json)"
 LUKSUUID=$(jq -r '.. | objects | .luksUuid? // empty' /tmp/stored.json | head -n 1)
 PARTUUID=$(jq -r '.. | objects | .partitionUuid? // empty' /tmp/stored.json | head -n 1)
 [ -n "$LUKSUUID" ] && [ -n "$PARTUUID" ] && ok "the record is bound to LUKS UUID $LUKSUUID, partition $PARTUUID" ||
