@@ -16,6 +16,8 @@
  * (CRYPT-LUKS2-<luks uuid>-hearth-<user>, as libcryptsetup names them). */
 #define HOME_DM_PREFIX "home-"
 #define HOME_DM_LEGACY_PREFIX "hearth-"
+/* The extent pool's volumes (storage/pool/). */
+#define POOL_DM_PREFIX "hearth-pool-"
 
 /* libcryptsetup's dm UUID prefix for LUKS2 mappings. */
 #define HOME_DM_UUID_LUKS2 "CRYPT-LUKS2-"

@@ -14,6 +14,7 @@
 #include <linux/loop.h>
 
 #include "fileio.h"
+#include "home-dm.h"
 #include "macro.h"
 #include "sysfs-block.h"
 
@@ -67,84 +68,115 @@ int block_device_members(dev_t devnum, BlockMember m[static BLOCK_MEMBERS_MAX], 
         return 0;
 }
 
-/* What a storage path stands on: the block devices whose bytes it is or
- * holds, and the regular file it is or that backs its loop device. */
-typedef struct Footprint {
-        BlockMember m[BLOCK_MEMBERS_MAX];
-        size_t n;
+/* What a storage path stands on, as byte ranges of what lies at the
+ * bottom: whole disks (a partition is its range of its disk) and regular
+ * files (an image, or the file behind a loop device). Two paths share
+ * storage when two ranges of the same disk or file intersect. */
+typedef struct Extent {
         bool file;
-        dev_t file_dev;
-        ino_t file_ino;
+        dev_t dev;   /* the disk; for a file, its file system */
+        ino_t ino;   /* for a file */
+        uint64_t start, end; /* bytes, end exclusive */
+} Extent;
+
+#define EXTENTS_MAX 64
+
+typedef struct Footprint {
+        Extent e[EXTENTS_MAX];
+        size_t n;
 } Footprint;
 
-static bool footprint_has(const Footprint *f, dev_t devnum) {
-        for (size_t i = 0; i < f->n; i++)
-                if (f->m[i].devnum == devnum)
-                        return true;
-        return false;
-}
-
-static int footprint_add_members(Footprint *f, dev_t devnum) {
-        _cleanup_free_ BlockMember *m = calloc(BLOCK_MEMBERS_MAX, sizeof *m);
-        size_t n;
-        if (!m)
-                return -ENOMEM;
-        int r = block_device_members(devnum, m, &n);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
-                if (footprint_has(f, m[i].devnum))
-                        continue;
-                if (f->n >= BLOCK_MEMBERS_MAX)
-                        return -E2BIG;
-                f->m[f->n++] = m[i];
-        }
+static int footprint_add(Footprint *f, Extent e) {
+        if (e.end <= e.start)
+                return 0;
+        if (f->n >= EXTENTS_MAX)
+                return -E2BIG;
+        f->e[f->n++] = e;
         return 0;
 }
 
-/* A block device: itself, its partitions, the disk it is a partition of,
- * and what backs it if it is a loop device. */
-static int footprint_block(Footprint *f, dev_t devnum, unsigned depth) {
-        char path[96], dev[32];
-        unsigned maj, min;
+/* /sys/dev/block/M:m/<attr> as a number, or UINT64_MAX. */
+static uint64_t sysfs_u64(dev_t devnum, const char *attr) {
+        char path[96], text[32];
+        unsigned long long v;
+        snprintf(path, sizeof path, "/sys/dev/block/%u:%u/%s", major(devnum), minor(devnum), attr);
+        sysfs_read_line(path, text, sizeof text);
+        return sscanf(text, "%llu", &v) == 1 ? (uint64_t) v : UINT64_MAX;
+}
 
-        int r = footprint_add_members(f, devnum);
-        if (r < 0)
-                return r;
+/* A block device's range [start, end) of bytes, within it, narrowed to
+ * what lies at the bottom. */
+static int footprint_block(Footprint *f, dev_t devnum, uint64_t start, uint64_t end, unsigned depth) {
+        char path[96], dev[32], dm[128], node[NAME_MAX + 8], real[PATH_MAX];
+        unsigned maj, min;
+        int r;
+
+        if (depth >= 8)
+                return -ELOOP;
+        uint64_t sectors = sysfs_u64(devnum, "size");
+        if (sectors == UINT64_MAX || sectors > UINT64_MAX / 512)
+                return -EIO;
+        end = end < sectors * 512 ? end : sectors * 512;
+
+        /* A partition: its range of its disk. */
         snprintf(path, sizeof path, "/sys/dev/block/%u:%u/partition", major(devnum), minor(devnum));
         if (access(path, F_OK) == 0) {
+                uint64_t first = sysfs_u64(devnum, "start");
                 snprintf(path, sizeof path, "/sys/dev/block/%u:%u/../dev", major(devnum), minor(devnum));
                 sysfs_read_line(path, dev, sizeof dev);
-                if (sscanf(dev, "%u:%u", &maj, &min) != 2)
+                if (first == UINT64_MAX || first > UINT64_MAX / 1024 || sscanf(dev, "%u:%u", &maj, &min) != 2)
                         return -EIO;
-                if (depth >= 8)
-                        return -ELOOP;
-                if ((r = footprint_block(f, makedev(maj, min), depth + 1)) < 0)
-                        return r;
+                return footprint_block(f, makedev(maj, min), first * 512 + start, first * 512 + end, depth + 1);
         }
+
+        /* A device-mapper table stands on its slaves (wholly: the table's
+         * ranges are not read). Not the extent pool's volumes: they share
+         * their PVs by design, in extents that never overlap (the pool's
+         * allocator), and the pool's devices are refused as such
+         * (pool_device_is_pv()). */
+        snprintf(path, sizeof path, "/sys/dev/block/%u:%u/dm/name", major(devnum), minor(devnum));
+        sysfs_read_line(path, dm, sizeof dm);
+        if (dm[0] && strncmp(dm, POOL_DM_PREFIX, strlen(POOL_DM_PREFIX)) != 0) {
+                snprintf(path, sizeof path, "/sys/dev/block/%u:%u/slaves", major(devnum), minor(devnum));
+                _cleanup_dir_ DIR *d = opendir(path);
+                bool any = false;
+                for (struct dirent *e; d && (e = readdir(d));) {
+                        char sub[PATH_MAX + NAME_MAX + 8];
+                        if (e->d_name[0] == '.')
+                                continue;
+                        snprintf(sub, sizeof sub, "%s/%s/dev", path, e->d_name);
+                        sysfs_read_line(sub, dev, sizeof dev);
+                        if (sscanf(dev, "%u:%u", &maj, &min) != 2)
+                                return -EIO;
+                        if ((r = footprint_block(f, makedev(maj, min), 0, UINT64_MAX, depth + 1)) < 0)
+                                return r;
+                        any = true;
+                }
+                if (any)
+                        return 0;
+        }
+
+        /* A bound loop device: its range of what backs it. */
         snprintf(path, sizeof path, "/sys/dev/block/%u:%u/loop", major(devnum), minor(devnum));
-        if (access(path, F_OK) < 0)
-                return 0;
-        char node[NAME_MAX + 8] = "";
-        for (size_t i = 0; i < f->n; i++)
-                if (f->m[i].devnum == devnum)
-                        snprintf(node, sizeof node, "/dev/%s", f->m[i].name);
-        _cleanup_close_ int fd = node[0] ? open(node, O_RDONLY | O_CLOEXEC | O_NONBLOCK) : -1;
-        struct loop_info64 info;
-        struct stat st;
-        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISBLK(st.st_mode) || st.st_rdev != devnum ||
-            ioctl(fd, LOOP_GET_STATUS64, &info) < 0)
-                return 0; /* not bound, or no node to ask: nothing behind it */
-        if (info.lo_rdevice != 0) {
-                        /* Backed by a block device; a chain of loops ends somewhere. */
-                if (depth >= 8)
-                        return -ELOOP;
-                return footprint_block(f, (dev_t) info.lo_rdevice, depth + 1);
+        snprintf(dev, sizeof dev, "/sys/dev/block/%u:%u", major(devnum), minor(devnum));
+        if (access(path, F_OK) == 0 && realpath(dev, real)) {
+                snprintf(node, sizeof node, "/dev/%s", strrchr(real, '/') + 1);
+                _cleanup_close_ int fd = open(node, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+                struct loop_info64 info;
+                struct stat st;
+                if (fd >= 0 && fstat(fd, &st) == 0 && S_ISBLK(st.st_mode) && st.st_rdev == devnum &&
+                    ioctl(fd, LOOP_GET_STATUS64, &info) == 0) {
+                        uint64_t off = info.lo_offset, lim = info.lo_sizelimit ? info.lo_sizelimit : UINT64_MAX;
+                        uint64_t s = off + start, e = end > lim ? off + lim : off + end;
+                        if (s < off || e < off)
+                                e = UINT64_MAX; /* overflow: to the end */
+                        if (info.lo_rdevice != 0)
+                                return footprint_block(f, (dev_t) info.lo_rdevice, s, e, depth + 1);
+                        return footprint_add(f, (Extent) { .file = true, .dev = (dev_t) info.lo_device,
+                                                           .ino = (ino_t) info.lo_inode, .start = s, .end = e });
+                }
         }
-        f->file = true;
-        f->file_dev = (dev_t) info.lo_device;
-        f->file_ino = (ino_t) info.lo_inode;
-        return 0;
+        return footprint_add(f, (Extent) { .dev = devnum, .start = start, .end = end });
 }
 
 static int footprint_of(const char *path, Footprint *f) {
@@ -153,15 +185,12 @@ static int footprint_of(const char *path, Footprint *f) {
         *f = (Footprint) {};
         if (stat(path, &st) < 0)
                 return errno == ENOENT ? 0 : negative_errno();
-        if (S_ISREG(st.st_mode)) {
-                f->file = true;
-                f->file_dev = st.st_dev;
-                f->file_ino = st.st_ino;
-                return 0;
-        }
+        if (S_ISREG(st.st_mode))
+                return footprint_add(f, (Extent) { .file = true, .dev = st.st_dev, .ino = st.st_ino, .start = 0,
+                                                   .end = UINT64_MAX });
         if (!S_ISBLK(st.st_mode))
                 return 0;
-        return footprint_block(f, st.st_rdev, 0);
+        return footprint_block(f, st.st_rdev, 0, UINT64_MAX, 0);
 }
 
 int storage_paths_overlap(const char *a, const char *b) {
@@ -174,10 +203,12 @@ int storage_paths_overlap(const char *a, const char *b) {
                 return 1;
         if ((r = footprint_of(a, fa)) < 0 || (r = footprint_of(b, fb)) < 0)
                 return r;
-        if (fa->file && fb->file && fa->file_dev == fb->file_dev && fa->file_ino == fb->file_ino)
-                return 1;
         for (size_t i = 0; i < fa->n; i++)
-                if (footprint_has(fb, fa->m[i].devnum))
-                        return 1;
+                for (size_t j = 0; j < fb->n; j++) {
+                        const Extent *x = &fa->e[i], *y = &fb->e[j];
+                        if (x->file == y->file && x->dev == y->dev && (!x->file || x->ino == y->ino) &&
+                            x->start < y->end && y->start < x->end)
+                                return 1;
+                }
         return 0;
 }

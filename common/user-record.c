@@ -99,6 +99,8 @@ static const Field fields[] = {
         F("partitionUuid", FIELD_UUID, partition_uuid, IN_BOUND),
         F("luksUuid", FIELD_UUID, luks_uuid, IN_BOUND),
         F("fileSystemUuid", FIELD_UUID, file_system_uuid, IN_BOUND),
+        /* Hearth's own: which volume key the record was bound to. */
+        F("hearthVolumeKeyCheck", FIELD_TOKEN, volume_key_check, IN_BOUND),
         F("luksPbkdfType", FIELD_PBKDF_TYPE, luks_pbkdf_type, IN_MACHINE),
         F("luksPbkdfHashAlgorithm", FIELD_TOKEN, luks_pbkdf_hash_algorithm, IN_MACHINE),
         F("luksPbkdfTimeCostUSec", FIELD_USEC, luks_pbkdf_time_cost_usec, IN_MACHINE),

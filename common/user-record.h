@@ -93,6 +93,7 @@ typedef struct UserRecord {
         const char *partition_uuid;   /* partitionUuid, as the record spells it */
         const char *luks_uuid;        /* luksUuid */
         const char *file_system_uuid; /* fileSystemUuid */
+        const char *volume_key_check; /* hearthVolumeKeyCheck: hex HMAC-SHA256 keyed with the LUKS volume key */
         const char *luks_pbkdf_type;
         const char *luks_pbkdf_hash_algorithm;
         uint64_t luks_pbkdf_time_cost_usec;

@@ -16,6 +16,7 @@
 
 #include "device-busy.h"
 #include "fileio.h"
+#include "log.h"
 #include "macro.h"
 #include "sysfs-block.h"
 
@@ -231,19 +232,98 @@ static int check_processes_settled(const Target *t, char *why, size_t size) {
         }
 }
 
-int device_busy(const char *node, const char *except, char *why, size_t why_size) {
-        Target t;
-        int r = target_block(node, &t);
+#define STACK_DEPTH_MAX 8
+
+static int device_busy_below(dev_t devnum, const char *name, unsigned depth, char *why, size_t size);
+
+/* One block device and its partitions: the checks above. except_loop: a
+ * loop device (node) over it that does not count. Holders are not looked
+ * at for a device under a device-mapper table (holders false): other
+ * tables share it by design (the extent pool's volumes share their PVs,
+ * which pool_device_is_pv() guards), and its table claimed it, so nothing
+ * can mount it; a mount of one of its partitions, a loop device over it or
+ * a process with it open still count. */
+static int device_busy_at(const char *node, const char *except_loop, bool holders, unsigned depth, char *why,
+                          size_t size) {
+        _cleanup_free_ Target *t = calloc(1, sizeof *t);
+        if (!t)
+                return -ENOMEM;
+        int r = target_block(node, t);
         if (r < 0)
                 return r;
-        r = check_holders(&t, why, why_size);
+        r = holders ? check_holders(t, why, size) : 0;
         if (r == 0)
-                r = check_loops(&t, except, why, why_size);
+                r = check_loops(t, except_loop, why, size);
         if (r == 0)
-                r = check_mounts(&t, why, why_size);
+                r = check_mounts(t, why, size);
         if (r == 0)
-                r = check_processes_settled(&t, why, why_size);
+                r = check_processes_settled(t, why, size);
+        if (r == 0)
+                r = device_busy_below(t->m[0].devnum, t->m[0].name, depth, why, size);
         return r;
+}
+
+/* What a device stands on is used through it: the device (or file)
+ * behind a loop device, the devices under a device-mapper table. Each is
+ * in use if anything but this device uses it: another loop device over
+ * it, a mount, a holder, a process. */
+static int device_busy_below(dev_t devnum, const char *name, unsigned depth, char *why, size_t size) {
+        char path[PATH_MAX], node[NAME_MAX + 8], inner[512] = "";
+        int r;
+
+        if (depth >= STACK_DEPTH_MAX)
+                return log_error_errno(ELOOP, "%s: devices stacked more than %d deep", name, STACK_DEPTH_MAX);
+        snprintf(node, sizeof node, "/dev/%s", name);
+        snprintf(path, sizeof path, "/sys/dev/block/%u:%u/loop", major(devnum), minor(devnum));
+        if (access(path, F_OK) == 0) {
+                _cleanup_close_ int fd = open(node, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+                struct loop_info64 info;
+                struct stat st;
+                if (fd < 0 || fstat(fd, &st) < 0 || !S_ISBLK(st.st_mode) || st.st_rdev != devnum)
+                        return -ENODEV; /* cannot tell what it stands on */
+                if (ioctl(fd, LOOP_GET_STATUS64, &info) < 0)
+                        return errno == ENXIO ? 0 : negative_errno(); /* ENXIO: not bound */
+                if (info.lo_rdevice != 0) {
+                        char below[NAME_MAX + 8];
+                        snprintf(path, sizeof path, "/sys/dev/block/%u:%u", major((dev_t) info.lo_rdevice),
+                                 minor((dev_t) info.lo_rdevice));
+                        char real[PATH_MAX];
+                        if (!realpath(path, real))
+                                return negative_errno();
+                        snprintf(below, sizeof below, "/dev/%s", strrchr(real, '/') + 1);
+                        r = device_busy_at(below, node, true, depth + 1, inner, sizeof inner);
+                        if (r > 0)
+                                snprintf(why, size, "it is a loop device over %s, which is %s", below, inner);
+                        return r;
+                }
+                Target f = { .file = true, .file_dev = (dev_t) info.lo_device, .file_ino = (ino_t) info.lo_inode };
+                r = check_loops(&f, node, inner, sizeof inner);
+                if (r == 0)
+                        r = check_processes_settled(&f, inner, sizeof inner);
+                if (r > 0)
+                        snprintf(why, size, "it is a loop device over a file that %s", inner);
+                return r;
+        }
+        snprintf(path, sizeof path, "/sys/dev/block/%u:%u/slaves", major(devnum), minor(devnum));
+        _cleanup_dir_ DIR *d = opendir(path);
+        if (!d)
+                return 0;
+        for (struct dirent *e; (e = readdir(d));) {
+                char below[NAME_MAX + 8];
+                if (e->d_name[0] == '.')
+                        continue;
+                snprintf(below, sizeof below, "/dev/%s", e->d_name);
+                r = device_busy_at(below, NULL, false, depth + 1, inner, sizeof inner);
+                if (r > 0)
+                        snprintf(why, size, "it is mapped onto %s, which is %s", below, inner);
+                if (r != 0)
+                        return r;
+        }
+        return 0;
+}
+
+int device_busy(const char *node, const char *except, char *why, size_t why_size) {
+        return device_busy_at(node, except, true, 0, why, why_size);
 }
 
 int image_file_busy(const char *path, const char *except, char *why, size_t why_size) {

@@ -539,6 +539,12 @@ int luks_create(Home *h) {
                 if (gpt)
                         json_object_object_add(bind, "partitionUuid", json_object_new_string(part_uuid));
                 json_object_object_add(bind, "luksUuid", json_object_new_string(luks_uuid));
+                char check[65];
+                if (luks_volume_key_check_value(o.vk->data, key_size, crypt_get_uuid(v.cd) ?: luks_uuid, check) < 0) {
+                        r = log_error_errno(EIO, "home %s: cannot compute the volume key's check value", h->name);
+                        goto fail;
+                }
+                json_object_object_add(bind, "hearthVolumeKeyCheck", json_object_new_string(check));
                 json_object_object_add(bind, "fileSystemUuid", json_object_new_string(fs_uuid));
                 json_object_object_add(bind, "luksCipher", json_object_new_string(cipher));
                 json_object_object_add(bind, "luksCipherMode", json_object_new_string(mode));

@@ -124,6 +124,12 @@ int luks_fixate(Home *h) {
                 }
                 if (crypt_get_uuid(v.cd))
                         json_object_object_add(bind, "luksUuid", json_object_new_string(crypt_get_uuid(v.cd)));
+                char check[65];
+                if (luks_volume_key_check_value(o.vk->data, o.vk_size, crypt_get_uuid(v.cd), check) < 0) {
+                        json_object_put(bind);
+                        return log_error_errno(EIO, "home %s: cannot compute the volume key's check value", h->name);
+                }
+                json_object_object_add(bind, "hearthVolumeKeyCheck", json_object_new_string(check));
                 if (crypt_get_cipher(v.cd) && crypt_get_cipher_mode(v.cd)) {
                         json_object_object_add(bind, "luksCipher", json_object_new_string(crypt_get_cipher(v.cd)));
                         json_object_object_add(bind, "luksCipherMode",

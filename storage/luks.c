@@ -33,6 +33,9 @@
 #include <linux/fs.h>
 
 #include <libcryptsetup.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "backend.h"
 #include "crypt-log.h"
@@ -543,7 +546,7 @@ static bool has_password_keyslot(struct crypt_device *cd) {
  * is the error, so that the person learns to use the recovery key. Sets
  * h->header_pin_only.
  * Returns the keyslot; *o holds the key and what opened it. */
-int luks_volume_key_get(Home *h, Volume *v, Opened *o) {
+static int volume_key_find(Home *h, Volume *v, Opened *o) {
         const char *const *pw = h->rec->password;
         Tpm2Sealed sealed;
         int r, slot, tpm_slot = -1, tpm_error = 0;
@@ -622,6 +625,62 @@ int luks_volume_key_get(Home *h, Volume *v, Opened *o) {
                 return log_error_errno(ENODEV, "home %s: its key is sealed in a TPM and no usable TPM is there; use "
                                                "the recovery key", h->name);
         return log_error_errno(EKEYREJECTED, "home %s: password incorrect%s%s", h->name, note[0] ? "; " : "", note);
+}
+
+/* Binds the record to the volume key itself. Everything else that tells
+ * the home's image apart — UUIDs, label, the record its token carries (a
+ * PIN-only home's has nothing private) — can be copied from public
+ * information onto an image of one's own, with a keyslot for one's own
+ * password; only the volume key cannot. An HMAC keyed with it over the
+ * LUKS UUID is kept in the record's binding: made at create, and at the
+ * first opening of a home whose record has none (found, or older); any
+ * other key is refused before anything of the image is used. */
+int luks_volume_key_check_value(const void *vk, size_t vk_size, const char *luks_uuid, char ret[static 65]) {
+        static const char label[] = "hearth volume key check v1";
+        uint8_t mac[EVP_MAX_MD_SIZE];
+        unsigned mac_size = 0;
+        _cleanup_free_ char *msg = NULL;
+
+        if (asprintf(&msg, "%s:%s", label, luks_uuid ?: "") < 0)
+                return -ENOMEM;
+        if (!HMAC(EVP_sha256(), vk, (int) vk_size, (const unsigned char *) msg, strlen(msg), mac, &mac_size) ||
+            mac_size != 32)
+                return -EIO;
+        for (unsigned i = 0; i < 32; i++)
+                snprintf(ret + 2 * i, 3, "%02x", mac[i]);
+        explicit_bzero(mac, sizeof mac);
+        return 0;
+}
+
+static int volume_key_check(Home *h, Volume *v, const Opened *o) {
+        char hex[65];
+        int r = luks_volume_key_check_value(o->vk->data, o->vk_size, crypt_get_uuid(v->cd), hex);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot compute the volume key's check value: %m", h->name);
+        if (h->rec->volume_key_check) {
+                if (strlen(h->rec->volume_key_check) == 64 && CRYPTO_memcmp(h->rec->volume_key_check, hex, 64) == 0)
+                        return 0;
+                return log_error_errno(EMEDIUMTYPE, "home %s: %s opens, but not with the volume key the record "
+                                       "was bound to; refusing (a different image?)", h->name, v->image ?: v->dev);
+        }
+        json_object *b = json_object_new_object();
+        if (b && json_object_object_add(b, "hearthVolumeKeyCheck", json_object_new_string(hex)) < 0) {
+                json_object_put(b);
+                b = NULL;
+        }
+        return home_bind(h, b);
+}
+
+int luks_volume_key_get(Home *h, Volume *v, Opened *o) {
+        int slot = volume_key_find(h, v, o);
+        if (slot < 0)
+                return slot;
+        int r = volume_key_check(h, v, o);
+        if (r < 0) {
+                luks_opened_done(o);
+                return r;
+        }
+        return slot;
 }
 
 /* The key put to use: with name, the volume is activated under that name;

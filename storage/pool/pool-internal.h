@@ -23,6 +23,7 @@
 #include <sys/types.h>
 
 #include "dm-linear.h"
+#include "home-dm.h"
 #include "pool-alloc.h"
 #include "pool-discover.h"
 #include "pool-metadata.h"
@@ -33,7 +34,6 @@
  * run by hearthd must meet at the same lock. */
 #define POOL_LOCK_DIR  HEARTH_RUNTIME_DIR_DEFAULT
 #define POOL_LOCK_PATH POOL_LOCK_DIR "/pool.lock"
-#define POOL_DM_PREFIX "hearth-pool-"
 #define POOL_DM_UUID_PREFIX "POOL-"
 
 typedef struct PartInfo {

@@ -86,6 +86,18 @@ partx -u "$d" 2>/dev/null
 erin_intact "${d}p1" "b (frank on the disk holding erin's partition)"
 rm -f "$tmp/state/erin.identity" "$tmp/state/frank.identity"
 
+# (a2) erin's home is the first partition of a disk; frank's is the second:
+# the same disk, other bytes, so not hers (whatever else the host allows).
+new_disk a2
+printf 'label: gpt\nstart=2048, size=204800, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4\nsize=204800, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4\n' |
+    sfdisk -q "$d" > /dev/null
+partx -u "$d" 2>/dev/null
+erin_home "${d}p1" "${d}p1"
+printf '%s' "$(rec frank 60105 "${d}p2" "$FRANK")" | "$work" create > /dev/null 2> "$tmp/err"
+! grep -q "volume of home erin" "$tmp/err" && ok "a2: a sibling partition is not erin's" || bad "a2: $(cat "$tmp/err")"
+erin_intact "${d}p1" "a2 (frank on the other partition of erin's disk)"
+rm -f "$tmp/state/erin.identity" "$tmp/state/frank.identity"
+
 # (c) erin's home is an image file in the home root; a loop device over it
 # (an administrator looking into it) is frank's imagePath.
 truncate -s 64M "$tmp/home/erin.home"
