@@ -20,20 +20,54 @@
 #include "macro.h"
 #include "sysfs-block.h"
 
-/* What is looked for: block devices by number, or one file by inode. */
+/* What is looked for: block devices by number, or one file by inode. A
+ * partition's bytes are also reached through its disk and through any
+ * partition of the disk that overlaps it (a hostile table may declare
+ * such): those are "reach", each with its range on the disk, and the
+ * partition's own range is [disk_start, disk_end). */
 typedef struct Target {
         BlockMember m[BLOCK_MEMBERS_MAX];
         size_t n;
+        BlockMember reach[BLOCK_MEMBERS_MAX];
+        size_t n_reach;
+        uint64_t disk_start, disk_end;
         bool file;
         dev_t file_dev;
         ino_t file_ino;
 } Target;
 
-static bool target_has_rdev(const Target *t, dev_t rdev) {
+static const BlockMember *target_find(const Target *t, dev_t rdev, bool *ret_reach) {
         for (size_t i = 0; i < t->n; i++)
-                if (t->m[i].devnum == rdev)
-                        return true;
-        return false;
+                if (t->m[i].devnum == rdev) {
+                        *ret_reach = false;
+                        return &t->m[i];
+                }
+        for (size_t i = 0; i < t->n_reach; i++)
+                if (t->reach[i].devnum == rdev) {
+                        *ret_reach = true;
+                        return &t->reach[i];
+                }
+        return NULL;
+}
+
+static bool target_has_rdev(const Target *t, dev_t rdev) {
+        bool reach;
+        return target_find(t, rdev, &reach);
+}
+
+/* Whether bytes [off, off + len) of block device rdev are bytes of the
+ * target (len 0: to the end). */
+static bool target_reached(const Target *t, dev_t rdev, uint64_t off, uint64_t len) {
+        bool reach;
+        const BlockMember *b = target_find(t, rdev, &reach);
+        if (!b)
+                return false;
+        if (!reach)
+                return true; /* the device or one of its partitions: any of its bytes */
+        uint64_t end = len == 0 || len > b->size || off > b->size - len ? b->size : off + len;
+        if (off >= end)
+                return false;
+        return b->start + off < t->disk_end && t->disk_start < b->start + end;
 }
 
 static bool target_matches(const Target *t, const struct stat *st) {
@@ -42,16 +76,43 @@ static bool target_matches(const Target *t, const struct stat *st) {
         return S_ISBLK(st->st_mode) && target_has_rdev(t, st->st_rdev);
 }
 
-/* The device and, if it is a whole disk, its partitions. */
+/* The device and, if it is a whole disk, its partitions; if it is a
+ * partition, what else on its disk holds its bytes. */
 static int target_block(const char *node, Target *t) {
+        _cleanup_free_ BlockMember *on_disk = NULL;
+        BlockMember disk;
         struct stat st;
+        uint64_t start, size;
+        size_t n;
+        int r;
 
         *t = (Target) {};
         if (stat(node, &st) < 0)
                 return negative_errno();
         if (!S_ISBLK(st.st_mode))
                 return -ENOTBLK;
-        return block_device_members(st.st_rdev, t->m, &t->n);
+        r = block_device_members(st.st_rdev, t->m, &t->n);
+        if (r < 0)
+                return r;
+        r = block_device_on_disk(st.st_rdev, &disk, &start, &size);
+        if (r < 0)
+                return r;
+        if (disk.devnum == st.st_rdev)
+                return 0;
+        t->disk_start = start;
+        t->disk_end = start + size;
+        on_disk = calloc(BLOCK_MEMBERS_MAX, sizeof *on_disk);
+        if (!on_disk)
+                return -ENOMEM;
+        r = block_device_members(disk.devnum, on_disk, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                const BlockMember *b = &on_disk[i];
+                if (b->devnum != st.st_rdev && b->start < t->disk_end && t->disk_start < b->start + b->size)
+                        t->reach[t->n_reach++] = *b;
+        }
+        return 0;
 }
 
 /* A device-mapper holder is best named by its mapping. */
@@ -66,9 +127,10 @@ static void describe_holder(const char *holder, char *why, size_t size) {
 }
 
 static int check_holders(const Target *t, char *why, size_t size) {
-        for (size_t i = 0; i < t->n; i++) {
+        for (size_t i = 0; i < t->n + t->n_reach; i++) {
+                const BlockMember *b = i < t->n ? &t->m[i] : &t->reach[i - t->n];
                 char path[PATH_MAX];
-                snprintf(path, sizeof path, "/sys/dev/block/%u:%u/holders", major(t->m[i].devnum), minor(t->m[i].devnum));
+                snprintf(path, sizeof path, "/sys/dev/block/%u:%u/holders", major(b->devnum), minor(b->devnum));
                 _cleanup_dir_ DIR *d = opendir(path);
                 if (!d)
                         continue; /* no holders directory: nothing can hold it */
@@ -79,8 +141,10 @@ static int check_holders(const Target *t, char *why, size_t size) {
                         describe_holder(e->d_name, holder, sizeof holder);
                         if (i == 0)
                                 snprintf(why, size, "%s", holder);
+                        else if (i < t->n)
+                                snprintf(why, size, "its partition %s is %s", b->name, holder);
                         else
-                                snprintf(why, size, "its partition %s is %s", t->m[i].name, holder);
+                                snprintf(why, size, "%s, which holds its bytes, is %s", b->name, holder);
                         return 1;
                 }
         }
@@ -111,7 +175,12 @@ static int check_loops(const Target *t, const char *except, char *why, size_t si
                 char *deleted = strstr(backing, " (deleted)");
                 if (deleted && !deleted[strlen(" (deleted)")])
                         *deleted = 0;
-                found = stat(backing, &st) == 0 && target_matches(t, &st);
+                /* A loop device over the disk a partition is on reaches the
+                 * partition only within its offset and size limit: the
+                 * kernel's record below tells. */
+                bool reach = false;
+                found = stat(backing, &st) == 0 && target_matches(t, &st) &&
+                        (t->file || (target_find(t, st.st_rdev, &reach) && !reach));
 
                 _cleanup_close_ int fd = found ? -1 : open(node, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
                 struct loop_info64 info;
@@ -119,7 +188,8 @@ static int check_loops(const Target *t, const char *except, char *why, size_t si
                         if (t->file)
                                 found = info.lo_device == (uint64_t) t->file_dev && info.lo_inode == (uint64_t) t->file_ino;
                         else
-                                found = info.lo_rdevice != 0 && target_has_rdev(t, (dev_t) info.lo_rdevice);
+                                found = info.lo_rdevice != 0 &&
+                                        target_reached(t, (dev_t) info.lo_rdevice, info.lo_offset, info.lo_sizelimit);
                 }
                 if (found) {
                         snprintf(why, size, "backs the loop device %s", node);
