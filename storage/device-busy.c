@@ -209,16 +209,19 @@ static int check_mounts(const Target *t, char *why, size_t size) {
                 return negative_errno();
         while (getline(&line, &n, f) > 0) {
                 unsigned maj, min;
-                char where[PATH_MAX], source[PATH_MAX] = "";
+                char where[PATH_MAX], fstype[64] = "", source[PATH_MAX] = "";
                 struct stat st;
                 if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &maj, &min, where) != 3)
                         continue;
                 const char *sep = strstr(line, " - ");
                 if (sep)
-                        (void) sscanf(sep, " - %*s %4095s", source);
-                /* btrfs reports an anonymous device number: its source names the device. */
+                        (void) sscanf(sep, " - %63s %4095s", fstype, source);
+                /* btrfs reports an anonymous device number: its source names
+                 * the device. Only btrfs's: any user may name a FUSE mount's
+                 * source (fsname=) after any device. */
                 if (target_has_rdev(t, makedev(maj, min)) ||
-                    (source[0] == '/' && stat(source, &st) == 0 && target_matches(t, &st))) {
+                    (strcmp(fstype, "btrfs") == 0 && source[0] == '/' && stat(source, &st) == 0 &&
+                     target_matches(t, &st))) {
                         snprintf(why, size, "mounted on %s", where);
                         return 1;
                 }
@@ -226,45 +229,83 @@ static int check_mounts(const Target *t, char *why, size_t size) {
         return 0;
 }
 
+/* Whether a failure to look into /proc/PID means "cannot tell": not
+ * allowed (another user's or a non-dumpable process, without
+ * CAP_SYS_PTRACE), as opposed to gone (it exited). */
+static bool errno_denied(int e) {
+        return e == EACCES || e == EPERM;
+}
+
 /* 1 if an entry of dir (fds or mapped files: magic links, stat()ed
- * through) is the target. */
+ * through) is the target, -EACCES if the process may not be looked into. */
 static int dir_has_target(int procfd, const char *dir, const Target *t) {
         _cleanup_close_ int dfd = openat(procfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
-                return 0; /* gone, a kernel thread, or no mappings */
+                return errno_denied(errno) ? -EACCES : 0; /* else gone, or a kernel thread */
         _cleanup_dir_ DIR *d = fdopendir(dfd);
         if (!d)
                 return 0;
         dfd = -1;
         for (struct dirent *f; (f = readdir(d));) {
                 struct stat st;
-                if (f->d_name[0] != '.' && fstatat(dirfd(d), f->d_name, &st, 0) == 0 && target_matches(t, &st))
+                if (f->d_name[0] == '.')
+                        continue;
+                if (fstatat(dirfd(d), f->d_name, &st, 0) < 0) {
+                        if (errno_denied(errno))
+                                return -EACCES;
+                        continue; /* closed meanwhile, or a socket's dangling link */
+                }
+                if (target_matches(t, &st))
                         return 1;
         }
         return 0;
 }
 
 /* Open in any thread's file table (a thread may have unshared its own),
- * or mapped into memory (the fd it was mapped with since closed). */
-static bool process_uses(int procfd, long pid, const Target *t) {
-        if (dir_has_target(procfd, "fd", t) || dir_has_target(procfd, "map_files", t))
-                return true;
+ * or mapped into memory (the fd it was mapped with since closed). 1 if so,
+ * -EACCES if it cannot be told. */
+static int process_uses(int procfd, long pid, const Target *t) {
+        int r = dir_has_target(procfd, "fd", t);
+        if (r == 0)
+                r = dir_has_target(procfd, "map_files", t);
+        if (r != 0)
+                return r;
         _cleanup_close_ int tfd = openat(procfd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         _cleanup_dir_ DIR *tasks = tfd >= 0 ? fdopendir(tfd) : NULL;
         if (!tasks)
-                return false;
+                return 0;
         tfd = -1;
         for (struct dirent *e; (e = readdir(tasks));) {
                 char path[NAME_MAX + 8];
                 if (e->d_name[0] == '.' || strtol(e->d_name, NULL, 10) == pid)
                         continue;
                 snprintf(path, sizeof path, "%s/fd", e->d_name);
-                if (dir_has_target(dirfd(tasks), path, t))
-                        return true;
+                r = dir_has_target(dirfd(tasks), path, t);
+                if (r != 0)
+                        return r;
         }
+        return 0;
+}
+
+/* Whether every user ID of the process is root's (the status file can be
+ * read when its descriptors cannot). */
+static bool process_is_root(int procfd) {
+        _cleanup_close_ int fd = openat(procfd, "status", O_RDONLY | O_CLOEXEC);
+        _cleanup_fclose_ FILE *f = fd >= 0 ? fdopen(fd, "re") : NULL;
+        char line[256];
+        unsigned r, e, s, fs;
+
+        if (!f)
+                return false;
+        fd = -1;
+        while (fgets(line, sizeof line, f))
+                if (sscanf(line, "Uid: %u %u %u %u", &r, &e, &s, &fs) == 4)
+                        return r == 0 && e == 0 && s == 0 && fs == 0;
         return false;
 }
 
+/* A process of another user that may not be looked into counts as a user: were it one, the
+ * device would be formatted under its open descriptor. */
 static int check_processes(const Target *t, char *why, size_t size) {
         _cleanup_dir_ DIR *proc = opendir("/proc");
         if (!proc)
@@ -275,11 +316,22 @@ static int check_processes(const Target *t, char *why, size_t size) {
                 if (pid <= 0 || *end || pid == getpid())
                         continue;
                 _cleanup_close_ int procfd = openat(dirfd(proc), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (procfd < 0 || !process_uses(procfd, pid, t))
+                if (procfd < 0)
+                        continue;
+                int r = process_uses(procfd, pid, t);
+                if (r < 0 && process_is_root(procfd))
+                        continue; /* root's own (a container's init, say): root is not who we guard against */
+                if (r == 0)
                         continue;
                 snprintf(path, sizeof path, "/proc/%ld/comm", pid);
                 sysfs_read_line(path, comm, sizeof comm);
-                snprintf(why, size, "open in process %ld (%s)", pid, comm[0] ? comm : "?");
+                if (r > 0)
+                        snprintf(why, size, "open in process %ld (%s)", pid, comm[0] ? comm : "?");
+                else
+                        snprintf(why, size,
+                                 "perhaps open in process %ld (%s), whose open files cannot be looked at "
+                                 "(without CAP_SYS_PTRACE)",
+                                 pid, comm[0] ? comm : "?");
                 return 1;
         }
         return 0;
@@ -306,6 +358,25 @@ static int check_processes_settled(const Target *t, char *why, size_t size) {
 
 static int device_busy_below(dev_t devnum, const char *name, unsigned depth, char *why, size_t size);
 
+/* A partition stands on what its disk stands on (a loop device's file, an
+ * md array's members): the disk is the first of the target's reach whose
+ * range starts at 0 and is not a partition. */
+static int below_disk_of_partition(const Target *t, unsigned depth, char *why, size_t size) {
+        char inner[512] = "";
+        for (size_t i = 0; i < t->n_reach; i++) {
+                const BlockMember *b = &t->reach[i];
+                char path[96];
+                snprintf(path, sizeof path, "/sys/dev/block/%u:%u/partition", major(b->devnum), minor(b->devnum));
+                if (access(path, F_OK) == 0)
+                        continue;
+                int r = device_busy_below(b->devnum, b->name, depth, inner, sizeof inner);
+                if (r > 0)
+                        snprintf(why, size, "it is a partition of %s, and %s", b->name, inner);
+                return r;
+        }
+        return 0;
+}
+
 /* One block device and its partitions: the checks above. except_loop: a
  * loop device (node) over it that does not count. Holders are not looked
  * at for a device under a device-mapper table (holders false): other
@@ -330,6 +401,8 @@ static int device_busy_at(const char *node, const char *except_loop, bool holder
                 r = check_processes_settled(t, why, size);
         if (r == 0)
                 r = device_busy_below(t->m[0].devnum, t->m[0].name, depth, why, size);
+        if (r == 0 && t->n_reach > 0)
+                r = below_disk_of_partition(t, depth, why, size);
         return r;
 }
 

@@ -3,15 +3,19 @@
 # disk: a loop device over the disk at an offset inside the partition with
 # a mounted file system on it (a), the disk open in a process (c). A loop
 # device over the disk that reaches only another partition does not count
-# (b). Expected: 13 and the file systems intact. Found by the sixth attack
-# on encrypted homes (attack-luks6, finding 1): the loop check matched only
-# devices by number, never byte ranges of the disk.
-# Usage: test-storage-partition-of-disk.sh HEARTH_WORK
+# (b). A partition of a loop device whose file another loop device attaches
+# and mounts through its own partition (d). A device another user holds
+# open, looked for with hearthd.service's capabilities, and without
+# CAP_SYS_PTRACE, where her open files cannot be seen (e). Expected: 13 and
+# the file systems intact. Found by the sixth and seventh attacks on
+# encrypted homes (attack-luks6 finding 1, attack7 findings 1 and 2).
+# Usage: test-storage-partition-of-disk.sh HEARTH_WORK SRCDIR
 set -u
 work=$1
+SRCDIR=$2
 [ "$(id -u)" = 0 ] || { echo "needs root"; exit 77; }
-command -v cryptsetup >/dev/null && command -v sfdisk >/dev/null && command -v mkfs.ext4 >/dev/null ||
-    { echo "needs cryptsetup, sfdisk, mkfs.ext4"; exit 77; }
+command -v cryptsetup >/dev/null && command -v sfdisk >/dev/null && command -v mkfs.ext4 >/dev/null &&
+    command -v setpriv >/dev/null || { echo "needs cryptsetup, sfdisk, mkfs.ext4, setpriv"; exit 77; }
 
 tmp=$(mktemp -d /tmp/hearth-storage-partition.XXXXXX)
 loops=()
@@ -90,6 +94,48 @@ sleep 0.2
 w create 13 "$(rec hana 60107 "${d}p2")" --wipe
 grep -q "process $holder" "$tmp/err" && ok "c: the refusal names process $holder" || bad "c: $(cat "$tmp/err")"
 kill "$holder"; wait "$holder" 2>/dev/null; holder=
+
+# (d) the same file attached twice: a partition of the second attachment
+# is the mounted partition of the first.
+truncate -s 300M "$tmp/twice.img"
+printf 'label: gpt\nstart=2048, size=500000, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4\n' | sfdisk -q "$tmp/twice.img" > /dev/null
+t1=$(losetup -f --show -P "$tmp/twice.img") && loops+=("$t1")
+t2=$(losetup -f --show -P "$tmp/twice.img") && loops+=("$t2")
+partx -u "$t1" 2>/dev/null; partx -u "$t2" 2>/dev/null
+if [ -b "${t1}p1" ] && [ -b "${t2}p1" ]; then
+    mount_precious "${t1}p1"
+    w create 13 "$(rec ida 60108 "${t2}p1")" --wipe
+    fs_intact "${t1}p1" "d (ida on a partition of a second attachment of a mounted file's disk)"
+    umount "$tmp/mnt" && mounts=()
+else
+    bad "d: no partition devices on $t1, $t2"
+fi
+
+# (e) another user holds the device open. hearthd's unit gives it
+# CAP_SYS_PTRACE to see her open files; without it they cannot be seen,
+# and that counts as in use.
+truncate -s 300M "$tmp/held.img"
+e=$(losetup -f --show "$tmp/held.img") && loops+=("$e")
+chown 60109 "$e"
+setpriv --reuid=60109 --regid=60109 --clear-groups sleep 600 < "$e" &
+holder=$!
+sleep 0.3
+unit_caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$SRCDIR/data/hearthd.service.in" | tr ' ' '\n' |
+            sed 's/^CAP_//' | tr 'A-Z' 'a-z' | sed 's/^/+/' | paste -sd,)
+no_ptrace=$(printf '%s' "$unit_caps" | sed 's/+sys_ptrace,\{0,1\}//; s/,$//')
+bounded() { # bounded CAPS OP EXPECTED_RC JSON: w under a capability bounding set
+    local caps=$1 op=$2 want=$3 json=$4 rc
+    printf '%s' "$json" | timeout 120 setpriv --bounding-set=-all,"$caps" -- "$work" "$op" > "$tmp/out" 2> "$tmp/err"
+    rc=$?
+    if [ "$rc" = "$want" ]; then ok "$op → $rc ($(tail -n 1 "$tmp/err"))"; else bad "$op → $rc, expected $want: $(tail -n 2 "$tmp/err")"; fi
+}
+bounded "$unit_caps" create 13 "$(rec jill 60110 "$e")"
+grep -q "open in process $holder" "$tmp/err" && ok "e: with the unit's capabilities her process is named" || bad "e: $(cat "$tmp/err")"
+bounded "$no_ptrace" create 13 "$(rec jill 60110 "$e")"
+grep -q "cannot be looked at" "$tmp/err" && ok "e: without CAP_SYS_PTRACE a process it cannot look into counts as a user" ||
+    bad "e: $(cat "$tmp/err")"
+kill "$holder"; wait "$holder" 2>/dev/null; holder=
+chown 0 "$e"
 
 echo "storage-partition-of-disk: $fails failure(s)"
 [ "$fails" -eq 0 ]
