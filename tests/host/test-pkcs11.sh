@@ -1,0 +1,158 @@
+#!/bin/bash
+# Smart cards (PKCS#11, #22) with SoftHSM2 as the token: homectl create
+# --pkcs11-token-uri enrols the token (an RSA certificate on it) in a
+# directory and a subvolume home; activation asks for the PIN
+# (TokenPinNeeded), takes it from $PIN or secret.pkcs11Pin, tells a wrong
+# PIN (BadPin) apart; with the token absent the password still opens a home
+# that has one and a token-only home says BadPassword; passwd keeps the
+# token's entry; remove. Through hearthd on a private bus (homectl and raw
+# D-Bus calls, for the error names) and hearth-work directly (its exit
+# statuses). The token is reached through tests/host/pkcs11-shim.c, which
+# sets its PIN state (few tries left, one try left, locked) from a file.
+#   test-pkcs11.sh BUILDDIR SRCDIR SHIM
+set -u
+BUILDDIR=$1 SRCDIR=$2 SHIM=$3
+. "$SRCDIR/tests/host/lib-hearthd.sh"
+
+SOFTHSM=/usr/lib/softhsm/libsofthsm2.so
+[ -e "$SOFTHSM" ] || hearthd_skip "needs softhsm2"
+for t in softhsm2-util pkcs11-tool openssl jq dbus-send; do
+    command -v "$t" >/dev/null || hearthd_skip "needs $t"
+done
+
+# The token, before hearthd starts: its workers inherit the environment.
+HSM=$(mktemp -d /tmp/hearth-pkcs11.XXXXXX)
+hsm_cleanup() { rm -rf "$HSM"; }
+trap hsm_cleanup EXIT
+mkdir "$HSM/tokens" "$HSM/away"
+printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$HSM" >"$HSM/softhsm2.conf"
+export SOFTHSM2_CONF=$HSM/softhsm2.conf HEARTH_PKCS11_MODULE=$SHIM PKCS11_SHIM_MODULE=$SOFTHSM \
+    PKCS11_SHIM_STATE=$HSM/pin-state
+pin_state() { echo "$1" >"$HSM/pin-state"; }
+softhsm2-util --init-token --free --label hearth --pin 1234 --so-pin 5678 >/dev/null || hearthd_skip "softhsm2-util failed"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$HSM/key.pem" -out "$HSM/cert.pem" -subj /CN=alice -days 30 2>/dev/null
+openssl pkcs8 -topk8 -nocrypt -in "$HSM/key.pem" -out "$HSM/key8.pem"
+openssl x509 -in "$HSM/cert.pem" -outform der -out "$HSM/cert.der"
+softhsm2-util --import "$HSM/key8.pem" --token hearth --label alice --id 01 --pin 1234 >/dev/null
+pkcs11-tool --module "$SOFTHSM" --token-label hearth --login --pin 1234 --write-object "$HSM/cert.der" \
+    --type cert --id 01 --label alice >/dev/null 2>&1
+token_away() { mv "$HSM/tokens/"* "$HSM/away/"; }
+token_back() { mv "$HSM/away/"* "$HSM/tokens/"; }
+
+HEARTHD_BTRFS_SIZE=1G
+hearthd_setup "$BUILDDIR" "$SRCDIR"
+hearthd_at_exit hsm_cleanup
+
+hc() { timeout -k 5 120 "$HEARTHD_HOMECTL" --no-ask-password "$@" </dev/null; }
+# call METHOD USER SECRET: a Manager method taking (s user, s secret).
+call() {
+    dbus-send --system --print-reply --reply-timeout=120000 --dest=org.freedesktop.home1 \
+        /org/freedesktop/home1 "org.freedesktop.home1.Manager.$1" "string:$2" "string:$3"
+}
+state_of() { hc list --no-legend | awk -v u="$1" '$1 == u { print $4 }'; }
+
+check "list shows the token's certificate" 0 hc create --pkcs11-token-uri=list
+contains "list: the URI" "$HEARTHD_TMP/out" "token=hearth;id=%01;type=cert"
+URI=$(head -n1 "$HEARTHD_TMP/out")
+
+# ---- a directory home with a password and the token -------------------
+check "create alice with the token and a password" 0 env NEWPASSWORD=pw-alice \
+    "$HEARTHD_HOMECTL" --no-ask-password create alice --storage=directory --pkcs11-token-uri=auto
+hc inspect -j alice >"$HEARTHD_TMP/alice.json"
+[ "$(jq -r '.pkcs11TokenUri[0]' "$HEARTHD_TMP/alice.json")" = "$URI" ] && ok "record: pkcs11TokenUri" ||
+    bad "record: pkcs11TokenUri is $(jq -c .pkcs11TokenUri "$HEARTHD_TMP/alice.json")"
+[ "$(jq -r '.privileged.pkcs11EncryptedKey[0].uri' "$HEARTHD_TMP/alice.json")" = "$URI" ] &&
+    jq -e '.privileged.pkcs11EncryptedKey[0].data | length > 300' "$HEARTHD_TMP/alice.json" >/dev/null &&
+    jq -e '.privileged.pkcs11EncryptedKey[0].hashedPassword | startswith("$y$")' "$HEARTHD_TMP/alice.json" >/dev/null &&
+    ok "record: pkcs11EncryptedKey {uri, data, hashedPassword}" || bad "record: pkcs11EncryptedKey"
+# The token's key is no password hash of the record's own.
+[ "$(jq '.privileged.hashedPassword | length' "$HEARTHD_TMP/alice.json")" = 1 ] && ok "one hashedPassword" ||
+    bad "hashedPassword: $(jq -c .privileged.hashedPassword "$HEARTHD_TMP/alice.json")"
+
+check "activate without password or PIN: refused" 79 hc activate alice
+contains "activate: the PIN is asked for" "$HEARTHD_TMP/err" "PIN is needed"
+check "D-Bus: no PIN: TokenPinNeeded" 1 call ActivateHome alice '{}'
+contains "TokenPinNeeded" "$HEARTHD_TMP/err" "org.freedesktop.home1.TokenPinNeeded"
+check "D-Bus: wrong PIN: BadPin" 1 call ActivateHome alice '{"pkcs11Pin":["0000"]}'
+contains "BadPin" "$HEARTHD_TMP/err" "org.freedesktop.home1.BadPin:"
+pin_state low
+check "D-Bus: wrong PIN, few tries left" 1 call ActivateHome alice '{"pkcs11Pin":["0000"]}'
+contains "BadPinFewTriesLeft" "$HEARTHD_TMP/err" "org.freedesktop.home1.BadPinFewTriesLeft:"
+pin_state final
+check "D-Bus: wrong PIN, one try left" 1 call ActivateHome alice '{"pkcs11Pin":["0000"]}'
+contains "BadPinOneTryLeft" "$HEARTHD_TMP/err" "org.freedesktop.home1.BadPinOneTryLeft:"
+pin_state locked
+check "D-Bus: PIN locked" 1 call ActivateHome alice '{"pkcs11Pin":["1234"]}'
+contains "TokenPinLocked" "$HEARTHD_TMP/err" "org.freedesktop.home1.TokenPinLocked:"
+check "homectl: PIN locked: 79" 79 env PIN=1234 "$HEARTHD_HOMECTL" --no-ask-password activate alice
+check "PIN locked: the password still opens it" 0 env PASSWORD=pw-alice "$HEARTHD_HOMECTL" --no-ask-password authenticate alice
+pin_state ok
+check "homectl: wrong \$PIN: refused" 79 env PIN=0000 "$HEARTHD_HOMECTL" --no-ask-password activate alice
+check "homectl: \$PIN opens it" 0 env PIN=1234 "$HEARTHD_HOMECTL" --no-ask-password activate alice
+[ "$(state_of alice)" = active ] && ok "alice active" || bad "alice is $(state_of alice)"
+check "deactivate" 0 hc deactivate alice
+check "D-Bus: secret.pkcs11Pin opens it" 0 call ActivateHome alice '{"pkcs11Pin":["1234"]}'
+check "deactivate" 0 hc deactivate alice
+check "D-Bus: tokenPin (homed's later name) too" 0 call AuthenticateHome alice '{"tokenPin":["1234"]}'
+check "the password still opens it" 0 env PASSWORD=pw-alice "$HEARTHD_HOMECTL" --no-ask-password authenticate alice
+check "a wrong password with no PIN: the PIN is asked" 79 env PASSWORD=nope "$HEARTHD_HOMECTL" --no-ask-password authenticate alice
+
+# ---- hearth-work directly: its exit statuses ---------------------------
+work() { # work OP SECRET-JSON: the stored record with that secret section
+    jq -c --argjson s "$2" '. + {secret: $s} | del(.status)' "$HEARTHD_TMP/alice.json" |
+        env HEARTH_STATE_DIR="$HEARTHD_STATE_DIR" HEARTH_RUNTIME_DIR="$HEARTHD_RUNTIME_DIR" \
+            HEARTH_HOME_ROOT="$HEARTHD_HOME_ROOT" "$HEARTHD_WORKER" "$1" >/dev/null
+}
+check "hearth-work: no PIN: 28" 28 work authenticate '{}'
+check "hearth-work: wrong PIN: 29" 29 work authenticate '{"pkcs11Pin":["0000"]}'
+pin_state low
+check "hearth-work: wrong PIN, few tries left: 30" 30 work authenticate '{"pkcs11Pin":["0000"]}'
+pin_state final
+check "hearth-work: wrong PIN, one try left: 31" 31 work authenticate '{"pkcs11Pin":["0000"]}'
+pin_state locked
+check "hearth-work: PIN locked: 32" 32 work authenticate '{"pkcs11Pin":["1234"]}'
+pin_state ok
+check "hearth-work: the PIN: 0" 0 work authenticate '{"pkcs11Pin":["1234"]}'
+check "hearth-work: the password: 0" 0 work authenticate '{"password":["pw-alice"]}'
+
+# ---- token absent -------------------------------------------------------
+token_away
+check "token absent: the password opens it" 0 env PASSWORD=pw-alice "$HEARTHD_HOMECTL" --no-ask-password activate alice
+check "deactivate" 0 hc deactivate alice
+check "token absent, no password: BadPassword" 1 call ActivateHome alice '{"pkcs11Pin":["1234"]}'
+contains "BadPassword" "$HEARTHD_TMP/err" "org.freedesktop.home1.BadPassword"
+check "hearth-work: token absent, PIN only: 11" 11 work authenticate '{"pkcs11Pin":["1234"]}'
+token_back
+
+# ---- passwd keeps the token ---------------------------------------------
+check "passwd" 0 env PASSWORD=pw-alice NEWPASSWORD=pw-alice2 "$HEARTHD_HOMECTL" --no-ask-password passwd alice
+hc inspect -j alice >"$HEARTHD_TMP/alice2.json"
+[ "$(jq -c .privileged.pkcs11EncryptedKey "$HEARTHD_TMP/alice2.json")" = "$(jq -c .privileged.pkcs11EncryptedKey "$HEARTHD_TMP/alice.json")" ] &&
+    ok "passwd kept pkcs11EncryptedKey" || bad "passwd changed pkcs11EncryptedKey"
+check "after passwd: the PIN opens it" 0 env PIN=1234 "$HEARTHD_HOMECTL" --no-ask-password activate alice
+check "after passwd: the new password authenticates" 0 env PASSWORD=pw-alice2 "$HEARTHD_HOMECTL" --no-ask-password authenticate alice
+check "deactivate" 0 hc deactivate alice
+check "remove alice" 0 hc remove alice
+
+# ---- a subvolume home with the token alone ------------------------------
+check "create bob (subvolume), token alone" 0 hc create bob --storage=subvolume --pkcs11-token-uri="$URI"
+hc inspect -j bob >"$HEARTHD_TMP/bob.json"
+jq -e '(.privileged.hashedPassword // []) | length == 0' "$HEARTHD_TMP/bob.json" >/dev/null &&
+    ok "bob: no password hash" || bad "bob has a password hash"
+check "bob: \$PIN opens it" 0 env PIN=1234 "$HEARTHD_HOMECTL" --no-ask-password activate bob
+check "bob: deactivate" 0 hc deactivate bob
+check "bob: a password is no way in" 1 call ActivateHome bob '{"password":["anything"]}'
+token_away
+check "bob: token absent: BadPassword" 1 call ActivateHome bob '{"pkcs11Pin":["1234"]}'
+contains "bob: BadPassword" "$HEARTHD_TMP/err" "org.freedesktop.home1.BadPassword"
+token_back
+check "remove bob" 0 hc remove bob
+
+# ---- refused enrolments -------------------------------------------------
+check "no such token: refused" 1 env NEWPASSWORD=x "$HEARTHD_HOMECTL" --no-ask-password create carol --storage=directory \
+    --pkcs11-token-uri="pkcs11:token=nope;id=%01;type=cert"
+check "not a URI: usage" 2 hc create carol --pkcs11-token-uri=http://x
+check "LUKS: not yet" 2 env NEWPASSWORD=x "$HEARTHD_HOMECTL" --no-ask-password create carol --storage=luks --pkcs11-token-uri=auto
+[ -z "$(state_of carol)" ] && ok "carol never made" || bad "carol exists"
+
+hearthd_finish
