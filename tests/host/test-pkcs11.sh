@@ -148,6 +148,43 @@ contains "bob: BadPassword" "$HEARTHD_TMP/err" "org.freedesktop.home1.BadPasswor
 token_back
 check "remove bob" 0 hc remove bob
 
+# ---- logging in through pam_hearth (pam_wrapper, pamtester) ------------
+MODULE=$BUILDDIR/pam/pam_hearth.so
+wrapper=
+for d in /usr/lib/x86_64-linux-gnu /usr/lib64 /usr/lib /lib/x86_64-linux-gnu; do
+    [ -e "$d/libpam_wrapper.so" ] && { wrapper=$d/libpam_wrapper.so; break; }
+done
+if [ -n "$wrapper" ] && command -v pamtester >/dev/null; then
+    preload="$(ldd "$MODULE" | awk '/libasan\.so/ { print $3 }') $(ldd "$MODULE" | awk '/libubsan\.so/ { print $3 }') $wrapper"
+    mkdir -p "$HEARTHD_TMP/pam.d"
+    printf 'auth required %s debug\naccount required %s\n' "$MODULE" "$MODULE" >"$HEARTHD_TMP/pam.d/hearth-test"
+    pt() { # pt LINES USER: authenticate, LINES fed to the prompts
+        printf "$1" | HEARTH_RUNTIME_DIR=$HEARTHD_RUNTIME_DIR LD_PRELOAD=$preload PAM_WRAPPER=1 \
+            PAM_WRAPPER_SERVICE_DIR=$HEARTHD_TMP/pam.d ASAN_OPTIONS=detect_leaks=0 \
+            pamtester -v hearth-test "$2" authenticate
+    }
+    check "pam: create dave with a password and the token" 0 env NEWPASSWORD=pw-dave \
+        "$HEARTHD_HOMECTL" --no-ask-password create dave --storage=directory --pkcs11-token-uri=auto
+    check "pam: the password opens it, no PIN asked" 0 pt 'pw-dave\n' dave
+    cat "$HEARTHD_TMP/out" "$HEARTHD_TMP/err" >"$HEARTHD_TMP/both"
+    lacks "pam: no PIN prompt" "$HEARTHD_TMP/both" "PIN"
+    check "pam: a wrong password, then the PIN" 0 pt 'nope\n1234\n' dave
+    cat "$HEARTHD_TMP/out" "$HEARTHD_TMP/err" >"$HEARTHD_TMP/both"
+    contains "pam: the PIN prompt" "$HEARTHD_TMP/both" "Security token PIN:"
+    check "pam: wrong PINs: refused" 1 pt 'nope\n0000\n0000\n0000\n0000\n' dave
+    cat "$HEARTHD_TMP/out" "$HEARTHD_TMP/err" >"$HEARTHD_TMP/both"
+    contains "pam: told the PIN was wrong" "$HEARTHD_TMP/both" "Wrong security token PIN"
+    token_away
+    check "pam: token absent: the password opens it" 0 pt 'pw-dave\n' dave
+    check "pam: token absent: a wrong password fails, no PIN asked" 1 pt 'nope\n1234\n' dave
+    cat "$HEARTHD_TMP/out" "$HEARTHD_TMP/err" >"$HEARTHD_TMP/both"
+    lacks "pam: token absent: no PIN prompt" "$HEARTHD_TMP/both" "Security token PIN"
+    token_back
+    check "pam: remove dave" 0 hc remove dave
+else
+    echo "pam part skipped: needs pam_wrapper and pamtester"
+fi
+
 # ---- refused enrolments -------------------------------------------------
 check "no such token: refused" 1 env NEWPASSWORD=x "$HEARTHD_HOMECTL" --no-ask-password create carol --storage=directory \
     --pkcs11-token-uri="pkcs11:token=nope;id=%01;type=cert"
