@@ -71,13 +71,15 @@ int secret_parse(const char *text, Secret **ret, char **ret_error) {
                 if (!json_object_object_get_ex(j, pin_keys[k], &pl))
                         continue;
                 if (!json_object_is_type(pl, json_type_array) || json_object_array_length(pl) > SECRET_PASSWORDS_MAX)
-                        return fail(ret_error, "secret: pkcs11Pin: must be an array of at most 64 strings");
+                        return fail(ret_error, k == 0 ? "secret: pkcs11Pin: must be an array of at most 64 strings"
+                                                      : "secret: tokenPin: must be an array of at most 64 strings");
                 for (size_t i = 0; i < json_object_array_length(pl); i++) {
                         e = json_object_array_get_idx(pl, i);
                         if (!json_object_is_type(e, json_type_string) || json_object_get_string_len(e) == 0 ||
                             json_object_get_string_len(e) > SECRET_PIN_MAX ||
                             strlen(json_object_get_string(e)) != (size_t) json_object_get_string_len(e))
-                                return fail(ret_error, "secret: pkcs11Pin: each must be 1 to 256 bytes");
+                                return fail(ret_error, k == 0 ? "secret: pkcs11Pin: each must be 1 to 256 bytes"
+                                                              : "secret: tokenPin: each must be 1 to 256 bytes");
                 }
                 if (json_object_array_length(pl) > 0)
                         pin = json_object_get_string(json_object_array_get_idx(pl, 0));
