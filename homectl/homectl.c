@@ -147,11 +147,12 @@ static void help(void) {
                "Storage, disk size, file system type and image path are this machine's settings:\n"
                "they are stored in a perMachine entry matching this machine's ID.\n"
                "\n"
-               "Security token (create):\n"
+               "Security token (create, update):\n"
                "     --pkcs11-token-uri=URI|auto|list\n"
                "                            Let the PKCS#11 token (smart card) holding the RSA\n"
                "                            certificate URI names (auto: the only one present)\n"
-               "                            open the home with its PIN; list shows the URIs\n"
+               "                            open the home with its PIN; list shows the URIs;\n"
+               "                            update: adds one, empty removes them all\n"
                "Recovery key (create and firstboot; homes with --tpm2 or tpm2 in the record):\n"
                "     --recovery-key=BOOL    Enroll a random recovery key and print it once the home\n"
                "                            is made (default yes); a secret.recoveryKey in the\n"
@@ -477,8 +478,10 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                         c->tpm2_keep_password_set = true;
                         break;
                 case ARG_PKCS11_TOKEN_URI:
-                        if (strcmp(optarg, "list") != 0 && strcmp(optarg, "auto") != 0 && !pkcs11_uri_valid(optarg)) {
-                                log_error("--pkcs11-token-uri=: expected a PKCS#11 URI (\"pkcs11:…\"), \"auto\" or \"list\"");
+                        if (optarg[0] && strcmp(optarg, "list") != 0 && strcmp(optarg, "auto") != 0 &&
+                            !pkcs11_uri_valid(optarg)) {
+                                log_error("--pkcs11-token-uri=: expected a PKCS#11 URI (\"pkcs11:…\"), \"auto\", \"list\" "
+                                          "or nothing (update: remove the tokens)");
                                 return -EINVAL;
                         }
                         o->pkcs11_token_uri = optarg;
@@ -575,8 +578,12 @@ static int dispatch(int argc, char **argv, const Options *o) {
                         log_error("%s: --force, --repair and --extent-size= only apply to pool commands", v->name);
                         return EXIT_USAGE;
                 }
-                if (o->pkcs11_token_uri && v->run != verb_create) {
-                        log_error("%s: --pkcs11-token-uri= only applies to create", v->name);
+                if (o->pkcs11_token_uri && v->run != verb_create && v->run != verb_update) {
+                        log_error("%s: --pkcs11-token-uri= only applies to create and update", v->name);
+                        return EXIT_USAGE;
+                }
+                if (o->pkcs11_token_uri && !o->pkcs11_token_uri[0] && v->run != verb_update) {
+                        log_error("%s: --pkcs11-token-uri= needs a URI, \"auto\" or \"list\"", v->name);
                         return EXIT_USAGE;
                 }
                 if (o->recovery_key >= 0 && v->run != verb_create && v->run != verb_firstboot) {

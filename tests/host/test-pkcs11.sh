@@ -146,7 +146,26 @@ token_away
 check "bob: token absent: BadPassword" 1 call ActivateHome bob '{"pkcs11Pin":["1234"]}'
 contains "bob: BadPassword" "$HEARTHD_TMP/err" "org.freedesktop.home1.BadPassword"
 token_back
+check "bob: removing the only way in is refused" 2 hc update bob --pkcs11-token-uri=
 check "remove bob" 0 hc remove bob
+
+# ---- homectl update adds and removes the token -------------------------
+check "create erin with a password only" 0 env NEWPASSWORD=pw-erin \
+    "$HEARTHD_HOMECTL" --no-ask-password create erin --storage=directory
+check "erin: the PIN is no way in yet" 1 call AuthenticateHome erin '{"pkcs11Pin":["1234"]}'
+check "update erin: enrol the token" 0 hc update erin --pkcs11-token-uri=auto
+check "inspect shows the token" 0 hc inspect erin
+contains "inspect: PKCS11 Token" "$HEARTHD_TMP/out" "PKCS11 Token: $URI"
+check "erin: the PIN opens it" 0 call AuthenticateHome erin '{"pkcs11Pin":["1234"]}'
+check "erin: the password too" 0 env PASSWORD=pw-erin "$HEARTHD_HOMECTL" --no-ask-password authenticate erin
+check "update erin: remove the tokens" 0 hc update erin --pkcs11-token-uri=
+hc inspect -j erin >"$HEARTHD_TMP/erin.json"
+jq -e '(.pkcs11TokenUri == null) and (.privileged.pkcs11EncryptedKey == null) and (.privileged.hashedPassword | length == 1)' \
+    "$HEARTHD_TMP/erin.json" >/dev/null && ok "erin: token fields gone, password kept" || bad "erin: $(cat "$HEARTHD_TMP/erin.json")"
+check "erin: the PIN is no way in any more" 1 call AuthenticateHome erin '{"pkcs11Pin":["1234"]}'
+contains "erin: BadPassword" "$HEARTHD_TMP/err" "org.freedesktop.home1.BadPassword"
+check "erin: the password still" 0 env PASSWORD=pw-erin "$HEARTHD_HOMECTL" --no-ask-password authenticate erin
+check "remove erin" 0 hc remove erin
 
 # ---- logging in through pam_hearth (pam_wrapper, pamtester) ------------
 MODULE=$BUILDDIR/pam/pam_hearth.so
