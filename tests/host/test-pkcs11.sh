@@ -147,7 +147,16 @@ check "bob: token absent: BadPassword" 1 call ActivateHome bob '{"pkcs11Pin":["1
 contains "bob: BadPassword" "$HEARTHD_TMP/err" "org.freedesktop.home1.BadPassword"
 token_back
 check "bob: removing the only way in is refused" 2 hc update bob --pkcs11-token-uri=
-check "remove bob" 0 hc remove bob
+# Found again (unregistered, then hearthd sees the .homedir): its record,
+# which has no password hash, must not be taken without the card's key.
+check "bob: unregister" 0 hc unregister bob
+hearthd_restart
+_w=0
+while [ "$(state_of bob)" != unfixated ] && [ $_w -lt 100 ]; do sleep 0.1; _w=$((_w + 1)); done
+[ "$(state_of bob)" = unfixated ] && ok "bob found unfixated" || bad "bob is \"$(state_of bob)\""
+check "bob: fixating with nothing is refused" 1 call AuthenticateHome bob '{}'
+check "bob: fixating with a made-up password is refused" 1 call AuthenticateHome bob '{"password":["x"]}'
+[ "$(state_of bob)" = unfixated ] && ok "bob still unfixated" || bad "bob is \"$(state_of bob)\""
 
 # ---- homectl update adds and removes the token -------------------------
 check "create erin with a password only" 0 env NEWPASSWORD=pw-erin \
