@@ -213,6 +213,20 @@ static int secret_json(const char *password, const char *pin, SecureBuffer **ret
 
 #define PIN_TRIES 3
 
+/* Whether the record names a PKCS#11 token (pkcs11TokenUri, in the section
+ * everyone may read). */
+static bool has_token(sd_bus *bus, const char *user) {
+        _cleanup_bus_error_ sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_bus_message_ sd_bus_message *reply = NULL;
+        _cleanup_user_record_ UserRecord *rec = NULL;
+        const char *json;
+        if (sd_bus_call_method(bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE,
+                               "GetUserRecordByName", &e, &reply, "s", user) < 0 ||
+            sd_bus_message_read(reply, "s", &json) < 0 || user_record_parse(json, strlen(json), &rec, NULL) < 0)
+                return false;
+        return rec->pkcs11_token_uri && rec->pkcs11_token_uri[0];
+}
+
 static bool pin_wanted(const sd_bus_error *e) {
         return error_is(e, BUS_ERROR_TOKEN_PIN_NEEDED) || error_is(e, BUS_ERROR_BAD_PIN) ||
                error_is(e, BUS_ERROR_BAD_PIN_FEW_TRIES_LEFT) || error_is(e, BUS_ERROR_BAD_PIN_ONE_TRY_LEFT);
@@ -305,9 +319,14 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
         if (r != PAM_SUCCESS)
                 return r == PAM_CONV_AGAIN ? PAM_INCOMPLETE : r;
         (void) pam_fail_delay(pamh, FAIL_DELAY_USEC);
-        /* Hearth has no empty passwords (no nullok): nothing to ask hearthd. */
-        if (!password || !*password)
-                return PAM_AUTH_ERR;
+        /* Hearth has no empty passwords (no nullok): nothing to ask hearthd,
+         * unless a smart card opens the home (then its PIN is asked below;
+         * the worker never takes nothing for such a record). */
+        if (!password || !*password) {
+                if (!has_token(bus, user))
+                        return PAM_AUTH_ERR;
+                password = NULL;
+        }
 
         _cleanup_bus_error_ sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(erase_and_freep) char *pin = NULL;

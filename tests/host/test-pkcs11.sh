@@ -209,6 +209,20 @@ if [ -n "$wrapper" ] && command -v pamtester >/dev/null; then
     lacks "pam: token absent: no PIN prompt" "$HEARTHD_TMP/both" "Security token PIN"
     token_back
     check "pam: remove dave" 0 hc remove dave
+    # The card alone: an empty password, then the PIN.
+    check "pam: create fred, token alone" 0 hc create fred --storage=directory --pkcs11-token-uri=auto
+    check "pam: fred: empty password, then the PIN" 0 pt '\n1234\n' fred
+    cat "$HEARTHD_TMP/out" "$HEARTHD_TMP/err" >"$HEARTHD_TMP/both"
+    contains "pam: fred: the PIN prompt" "$HEARTHD_TMP/both" "Security token PIN:"
+    check "pam: fred: empty password, wrong PINs" 1 pt '\n0000\n0000\n0000\n0000\n' fred
+    token_away
+    check "pam: fred: token absent: refused" 1 pt '\n1234\n' fred
+    token_back
+    check "pam: a passwordless record still takes no empty password" 0 dbus-send --system --print-reply \
+        --dest=org.freedesktop.home1 /org/freedesktop/home1 org.freedesktop.home1.Manager.CreateHome \
+        string:'{"userName":"nopw","storage":"directory","disposition":"regular"}'
+    check "pam: nopw: empty password refused" 1 pt '\n' nopw
+    check "pam: remove fred" 0 hc remove fred
 else
     echo "pam part skipped: needs pam_wrapper and pamtester"
 fi
