@@ -115,6 +115,15 @@ static int walk_certificates(Modules *mods, P11KitUri *match, visit_fn visit, vo
                 CK_INFO info;
                 CK_ULONG n = 0;
 
+                /* p11-kit's trust module holds the system's CA certificates,
+                 * no one's key. */
+                if (!mods->single) {
+                        char *trust = p11_kit_config_option(m, "trust-policy");
+                        bool skip = trust && strcmp(trust, "yes") == 0;
+                        free(trust);
+                        if (skip)
+                                continue;
+                }
                 if (m->C_GetInfo(&info) != CKR_OK)
                         continue;
                 if (match && !p11_kit_uri_match_module_info(match, &info))

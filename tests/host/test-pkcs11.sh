@@ -54,6 +54,13 @@ state_of() { hc list --no-legend | awk -v u="$1" '$1 == u { print $4 }'; }
 check "list shows the token's certificate" 0 hc create --pkcs11-token-uri=list
 contains "list: the URI" "$HEARTHD_TMP/out" "token=hearth;id=%01;type=cert"
 URI=$(head -n1 "$HEARTHD_TMP/out")
+# Without HEARTH_PKCS11_MODULE: p11-kit's configured modules (the softhsm2
+# package registers its own), not the trust module's CA certificates.
+if [ -e /usr/share/p11-kit/modules/softhsm2.module ]; then
+    check "list through p11-kit's configuration" 0 env -u HEARTH_PKCS11_MODULE "$HEARTHD_HOMECTL" create --pkcs11-token-uri=list
+    [ "$(grep -c . "$HEARTHD_TMP/out")" = 1 ] && grep -q "token=hearth;id=%01;type=cert" "$HEARTHD_TMP/out" &&
+        ok "p11-kit: the token's certificate alone" || bad "p11-kit: $(cat "$HEARTHD_TMP/out")"
+fi
 
 # ---- a directory home with a password and the token -------------------
 check "create alice with the token and a password" 0 env NEWPASSWORD=pw-alice \
