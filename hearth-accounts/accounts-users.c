@@ -209,12 +209,10 @@ static int fill_from_record(Accounts *a, AccUser *u, const UserRecord *rec) {
                 if (strcmp(*g, admin) == 0)
                         u->account_type = ACCOUNT_TYPE_ADMINISTRATOR;
         /* No hash: hearthd lets her in without a password; but a home sealed
-         * in the TPM keeps none of its PIN (user_record_pin_only()), and one
-         * opened by a smart card needs the card. */
+         * in the TPM keeps none of its PIN (user_record_pin_only()). */
         if (rec->password_change_now > 0)
                 u->password_mode = PASSWORD_MODE_SET_AT_LOGIN;
-        else if (!user_record_pin_only(rec) && (!rec->hashed_password || !rec->hashed_password[0]) &&
-                 !rec->pkcs11_token_uri)
+        else if (!user_record_pin_only(rec) && (!rec->hashed_password || !rec->hashed_password[0]))
                 u->password_mode = PASSWORD_MODE_NONE;
         else
                 u->password_mode = PASSWORD_MODE_REGULAR;
