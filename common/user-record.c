@@ -9,6 +9,7 @@
 
 #include "json-strict.h"
 #include "macro.h"
+#include "pkcs11-record.h"
 #include "secret.h"
 #include "user-record.h"
 
@@ -43,6 +44,8 @@ typedef enum FieldKind {
         FIELD_HASHES,
         FIELD_SECRETS,
         FIELD_FIELD_NAMES,
+        FIELD_PKCS11_URIS,
+        FIELD_PKCS11_KEYS,
 } FieldKind;
 
 /* Where a field may appear. */
@@ -114,6 +117,9 @@ static const Field fields[] = {
         F("selfModifiablePrivileged", FIELD_FIELD_NAMES, self_modifiable_privileged, IN_REGULAR),
         F("hashedPassword", FIELD_HASHES, hashed_password, IN_PRIVILEGED),
         F("password", FIELD_SECRETS, password, IN_SECRET),
+        /* homed's: a token (smart card) that opens the home (pkcs11-record.h). */
+        F("pkcs11TokenUri", FIELD_PKCS11_URIS, pkcs11_token_uri, IN_MACHINE),
+        F("pkcs11EncryptedKey", FIELD_PKCS11_KEYS, pkcs11_encrypted_key, IN_PRIVILEGED),
 };
 #undef F
 
@@ -555,6 +561,25 @@ static int dispatch_field(const Context *c, const Field *f, json_object *v, User
                                 return fail(c, f->name, "entry %zu is not a field name", i);
                 return 0;
         }
+
+        case FIELD_PKCS11_URIS:
+        case FIELD_PKCS11_KEYS: {
+                const char *w = NULL;
+                size_t i = SIZE_MAX, n = 0;
+                void *l = NULL;
+                r = f->kind == FIELD_PKCS11_URIS
+                            ? pkcs11_token_uris_parse(v, (const char ***) &l, &w, &i)
+                            : pkcs11_encrypted_keys_parse(v, (Pkcs11EncryptedKey **) &l, &n, &w, &i);
+                if (r == -EINVAL)
+                        return i == SIZE_MAX ? fail(c, f->name, "%s", w) : fail(c, f->name, "entry %zu %s", i, w);
+                if (r < 0)
+                        return r;
+                free(*(void **) p);
+                *(void **) p = l;
+                if (f->kind == FIELD_PKCS11_KEYS)
+                        rec->n_pkcs11_encrypted_key = n;
+                return 0;
+        }
         }
         return -EINVAL;
 }
@@ -616,6 +641,8 @@ static void view_free(UserRecord *rec) {
         free(rec->self_modifiable_privileged);
         free(rec->hashed_password);
         free(rec->password);
+        free(rec->pkcs11_token_uri);
+        free(rec->pkcs11_encrypted_key);
 }
 
 static void view_reset(UserRecord *rec) {

@@ -108,6 +108,9 @@ typedef struct UserRecord {
         const char **self_modifiable_privileged;
 
         const char **hashed_password; /* privileged.hashedPassword */
+        const char **pkcs11_token_uri; /* pkcs11TokenUri (common/pkcs11-record.h) */
+        struct Pkcs11EncryptedKey *pkcs11_encrypted_key; /* privileged.pkcs11EncryptedKey */
+        size_t n_pkcs11_encrypted_key;
         const char **password;        /* secret.password, or its locked copy */
 
         unsigned has_sections; /* UserRecordSection bits present in the tree */

@@ -196,6 +196,7 @@ void record_print_offline(FILE *f, const UserRecord *rec, const char *signature,
         field(f, "Directory", rec->home_directory);
         field(f, "Storage", user_storage_to_string(rec->storage));
         field_tpm2(f, rec);
+        field_list(f, "PKCS11 Token", rec->pkcs11_token_uri);
         field(f, "Image path", rec->image_path);
         field(f, "File system", rec->file_system_type);
         field_size(f, "Disk size", rec->disk_size);
@@ -318,6 +319,7 @@ void record_print_summary(FILE *f, const UserRecord *rec, bool color) {
         }
         field(f, "Storage", user_storage_to_string(rec->storage));
         field_tpm2(f, rec);
+        field_list(f, "PKCS11 Token", rec->pkcs11_token_uri);
         field(f, "Image path", rec->image_path);
         field(f, "File system", rec->file_system_type);
         field(f, "Shell", rec->shell);

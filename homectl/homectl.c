@@ -17,6 +17,7 @@
 #include "config.h"
 #include "exit-status.h"
 #include "homectl.h"
+#include "pkcs11-record.h"
 #include "identity-store.h"
 #include "log.h"
 #include "macro.h"
@@ -146,6 +147,12 @@ static void help(void) {
                "Storage, disk size, file system type and image path are this machine's settings:\n"
                "they are stored in a perMachine entry matching this machine's ID.\n"
                "\n"
+               "Security token (create, update):\n"
+               "     --pkcs11-token-uri=URI|auto|list\n"
+               "                            Let the PKCS#11 token (smart card) holding the RSA\n"
+               "                            certificate URI names (auto: the only one present)\n"
+               "                            open the home with its PIN; list shows the URIs;\n"
+               "                            update: adds one, empty removes them all\n"
                "Recovery key (create and firstboot; homes with --tpm2 or tpm2 in the record):\n"
                "     --recovery-key=BOOL    Enroll a random recovery key and print it once the home\n"
                "                            is made (default yes); a secret.recoveryKey in the\n"
@@ -158,6 +165,8 @@ static void help(void) {
                "  $PASSWORD                 Password to try first (activate, unlock, authenticate,\n"
                "                            update, resize, with; the old one for passwd)\n"
                "  $NEWPASSWORD              New password for create and passwd, instead of asking\n"
+               "  $PIN                      A security token's PIN, when hearthd asks for one\n"
+               "                            (TokenPinNeeded, BadPin…), instead of asking\n"
                "  $NO_COLOR                 Do not colour the state of homes\n"
                "  $DBUS_SYSTEM_BUS_ADDRESS  The system bus to talk to\n"
                "  $CREDENTIALS_DIRECTORY    firstboot: the credentials systemd passes (e.g.\n"
@@ -274,6 +283,7 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 ARG_TPM2_PCRS,
                 ARG_TPM2_KEEP_PASSWORD,
                 ARG_RECOVERY_KEY,
+                ARG_PKCS11_TOKEN_URI,
                 ARG_EXPORT_FORMAT,
         };
         static const struct option options[] = {
@@ -305,6 +315,7 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 { "tpm2-pcrs", required_argument, NULL, ARG_TPM2_PCRS },
                 { "tpm2-keep-password", optional_argument, NULL, ARG_TPM2_KEEP_PASSWORD },
                 { "recovery-key", required_argument, NULL, ARG_RECOVERY_KEY },
+                { "pkcs11-token-uri", required_argument, NULL, ARG_PKCS11_TOKEN_URI },
                 { "export-format", required_argument, NULL, ARG_EXPORT_FORMAT },
                 {}
         };
@@ -466,6 +477,15 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                                 return r;
                         c->tpm2_keep_password_set = true;
                         break;
+                case ARG_PKCS11_TOKEN_URI:
+                        if (optarg[0] && strcmp(optarg, "list") != 0 && strcmp(optarg, "auto") != 0 &&
+                            !pkcs11_uri_valid(optarg)) {
+                                log_error("--pkcs11-token-uri=: expected a PKCS#11 URI (\"pkcs11:…\"), \"auto\", \"list\" "
+                                          "or nothing (update: remove the tokens)");
+                                return -EINVAL;
+                        }
+                        o->pkcs11_token_uri = optarg;
+                        break;
                 case ARG_RECOVERY_KEY: {
                         bool b;
                         if ((r = parse_bool_arg("--recovery-key", optarg, &b)) < 0)
@@ -556,6 +576,14 @@ static int dispatch(int argc, char **argv, const Options *o) {
                 }
                 if ((o->pool_force || o->pool_repair || o->extent_size) && v->run != verb_pool) {
                         log_error("%s: --force, --repair and --extent-size= only apply to pool commands", v->name);
+                        return EXIT_USAGE;
+                }
+                if (o->pkcs11_token_uri && v->run != verb_create && v->run != verb_update) {
+                        log_error("%s: --pkcs11-token-uri= only applies to create and update", v->name);
+                        return EXIT_USAGE;
+                }
+                if (o->pkcs11_token_uri && !o->pkcs11_token_uri[0] && v->run != verb_update) {
+                        log_error("%s: --pkcs11-token-uri= needs a URI, \"auto\" or \"list\"", v->name);
                         return EXIT_USAGE;
                 }
                 if (o->recovery_key >= 0 && v->run != verb_create && v->run != verb_firstboot) {

@@ -22,6 +22,7 @@ typedef struct Options {
         const char *root;        /* firstboot --root=DIR */
         bool prompt_new_user;    /* firstboot --prompt-new-user */
         int recovery_key;        /* create, firstboot --recovery-key=: -1 unset, 0 no, 1 yes */
+        const char *pkcs11_token_uri; /* create --pkcs11-token-uri=: a URI, "auto" or "list" */
 } Options;
 
 /* Each verb gets its arguments with argv[0] the verb's name (the count is
