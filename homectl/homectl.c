@@ -45,6 +45,7 @@ static void help(void) {
                "  lock USER...              Lock (suspend) active home areas\n"
                "  unlock USER...            Unlock locked home areas\n"
                "  lock-all                  Lock all suitable home areas\n"
+               "  rebalance                 Share free space among LUKS homes by their weights\n"
                "  deactivate-all            Deactivate all active home areas\n"
                "  authenticate USER...      Check the password of users\n"
                "  with USER [--] [CMD...]   Activate a home, run CMD (default $SHELL) in it,\n"
@@ -199,6 +200,7 @@ static const struct Verb {
         { "lock", 2, -1, verb_lock, false },
         { "unlock", 2, -1, verb_unlock, false },
         { "lock-all", 1, 1, verb_lock_all, false },
+        { "rebalance", 1, 1, verb_rebalance, false },
         { "deactivate-all", 1, 1, verb_deactivate_all, false },
         { "authenticate", 2, -1, verb_authenticate, false },
         { "with", 2, -1, verb_with, false },
