@@ -57,7 +57,11 @@ int rebalance_config_load(RebalanceConfig *c, const char *path) {
 }
 
 uint64_t rebalance_keep_free(const RebalanceConfig *c, uint64_t fs_size) {
-        return c->keep_free_percent ? fs_size / 100 * c->keep_free_percent : c->keep_free;
+        uint64_t keep = c->keep_free_percent ? fs_size / 100 * c->keep_free_percent : c->keep_free;
+        /* Never less than hearth-work leaves when it grows an image
+         * (luks_image_room(): 5 %, at most 1 GiB): a grow past it fails. */
+        uint64_t worker = fs_size / 20 < (UINT64_C(1) << 30) ? fs_size / 20 : UINT64_C(1) << 30;
+        return keep > worker ? keep : worker;
 }
 
 static uint64_t round_up_mib(uint64_t x) {

@@ -27,7 +27,8 @@ typedef struct RebalanceConfig {
 void rebalance_config_init(RebalanceConfig *c);
 /* Reads path, or (NULL) the first hearth.conf found; no file is no error. */
 int rebalance_config_load(RebalanceConfig *c, const char *path);
-/* KeepFree= for a file system of fs_size bytes. */
+/* KeepFree= for a file system of fs_size bytes, at least what hearth-work
+ * keeps when it grows an image (5 %, at most 1 GiB). */
 uint64_t rebalance_keep_free(const RebalanceConfig *c, uint64_t fs_size);
 
 typedef struct RebalanceHome {

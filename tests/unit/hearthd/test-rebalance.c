@@ -49,6 +49,10 @@ static void test_config(void **state) {
         assert_true(c.interval_usec == 60 * UINT64_C(1000000));
         assert_int_equal(load("[Rebalance]\nKeepFree=25%\n", &c), 0);
         assert_true(rebalance_keep_free(&c, 100 * GiB) == 25 * GiB);
+        /* Never under what hearth-work keeps free when it grows an image. */
+        assert_int_equal(load("[Rebalance]\nKeepFree=0\n", &c), 0);
+        assert_true(rebalance_keep_free(&c, 10 * GiB) == 512 * MiB);
+        assert_true(rebalance_keep_free(&c, 100 * GiB) == 1 * GiB);
         assert_true(load("[Rebalance]\nKeepFree=100%\n", &c) < 0);
         assert_true(load("[Rebalance]\nKeepFree=x%\n", &c) < 0);
         assert_true(load("[Rebalance]\nInterval=5s\n", &c) < 0);
