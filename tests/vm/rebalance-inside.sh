@@ -30,7 +30,8 @@ homectl=$HEARTHD_HOMECTL
 size_of() { stat -c %s "$ROOT/$1.home"; }
 free_on_root() { df -B1 --output=avail "$ROOT" | tail -1 | tr -d ' '; }
 disk_size_of() { "$homectl" inspect --json=short "$1" | jq -r '.diskSize'; }
-sums() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
+# Her data, not ~/.identity (rewritten with each update of her record).
+sums() { sha256sum <"$1/data.bin"; }
 
 for u in ann bob cid; do
     cat >"$HEARTHD_TMP/$u.json" <<JSON
