@@ -211,6 +211,16 @@ void record_print_offline(FILE *f, const UserRecord *rec, const char *signature,
         field_bool(f, "Enforce password policy", rec->enforce_password_policy);
         field_bool(f, "Auto login", rec->auto_login);
         field_bool(f, "LUKS discard", rec->luks_discard);
+        if (rec->auto_resize_mode >= 0)
+                field(f, "Auto resize", user_auto_resize_to_string(rec->auto_resize_mode));
+        if (rec->rebalance_weight != UINT64_MAX) {
+                if (rec->rebalance_weight == 0)
+                        field(f, "Rebalance weight", "off");
+                else {
+                        snprintf(buf, sizeof buf, "%" PRIu64, rec->rebalance_weight);
+                        field(f, "Rebalance weight", buf);
+                }
+        }
         if (rec->luks_cipher || rec->luks_cipher_mode) {
                 snprintf(buf, sizeof buf, "%s-%s", rec->luks_cipher ?: "aes", rec->luks_cipher_mode ?: "xts-plain64");
                 field(f, "LUKS cipher", buf);

@@ -46,6 +46,7 @@ static void help(void) {
                "  lock USER...              Lock (suspend) active home areas\n"
                "  unlock USER...            Unlock locked home areas\n"
                "  lock-all                  Lock all suitable home areas\n"
+               "  rebalance                 Share free space among LUKS homes by their weights\n"
                "  deactivate-all            Deactivate all active home areas\n"
                "  authenticate USER...      Check the password of users\n"
                "  with USER [--] [CMD...]   Activate a home, run CMD (default $SHELL) in it,\n"
@@ -133,6 +134,10 @@ static void help(void) {
                "     --storage=directory|subvolume|luks\n"
                "                            Storage mechanism of the home area\n"
                "     --disk-size=SIZE       Size of the home area, e.g. 10G, 512M, 1.5T\n"
+               "     --auto-resize-mode=MODE\n"
+               "                            off, grow or shrink-and-grow: a LUKS home's size\n"
+               "                            at activation and deactivation\n"
+               "     --rebalance-weight=N   Share of free space at rebalancing (1-10000, off)\n"
                "     --fs-type=TYPE         File system inside a LUKS home (btrfs, ext4, xfs)\n"
                "     --image-path=PATH      Path of the LUKS image, subvolume or directory\n"
                "     --tpm2[=BOOL]          Seal the LUKS key in this machine's TPM, the password\n"
@@ -204,6 +209,7 @@ static const struct Verb {
         { "lock", 2, -1, verb_lock, false },
         { "unlock", 2, -1, verb_unlock, false },
         { "lock-all", 1, 1, verb_lock_all, false },
+        { "rebalance", 1, 1, verb_rebalance, false },
         { "deactivate-all", 1, 1, verb_deactivate_all, false },
         { "authenticate", 2, -1, verb_authenticate, false },
         { "with", 2, -1, verb_with, false },
@@ -247,6 +253,29 @@ static int parse_disk_size_arg(const char *s, RecordChanges *c) {
         return 0;
 }
 
+/* A number from 1 to 10000, "off" (0: never rebalanced) or "" (unset: 100). */
+static int parse_rebalance_weight_arg(const char *s, RecordChanges *c) {
+        c->rebalance_weight_set = true;
+        if (!s[0]) {
+                c->rebalance_weight = UINT64_MAX;
+                return 0;
+        }
+        if (strcmp(s, "off") == 0) {
+                c->rebalance_weight = 0;
+                return 0;
+        }
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (errno != 0 || *end || s[0] < '0' || s[0] > '9' || v > USER_REBALANCE_WEIGHT_MAX) {
+                log_error("--rebalance-weight=: expected a number from 0 to %d or off, got \"%s\"",
+                          USER_REBALANCE_WEIGHT_MAX, s);
+                return -EINVAL;
+        }
+        c->rebalance_weight = v;
+        return 0;
+}
+
 /* --NAME[=BOOL]: no value means yes. */
 static int parse_bool_arg(const char *name, const char *arg, bool *ret) {
         if (!arg) {
@@ -271,6 +300,8 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 ARG_EMAIL_ADDRESS,
                 ARG_STORAGE,
                 ARG_DISK_SIZE,
+                ARG_AUTO_RESIZE_MODE,
+                ARG_REBALANCE_WEIGHT,
                 ARG_FS_TYPE,
                 ARG_IMAGE_PATH,
                 ARG_EXTENT_SIZE,
@@ -303,6 +334,8 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 { "uid", required_argument, NULL, 'u' },
                 { "storage", required_argument, NULL, ARG_STORAGE },
                 { "disk-size", required_argument, NULL, ARG_DISK_SIZE },
+                { "auto-resize-mode", required_argument, NULL, ARG_AUTO_RESIZE_MODE },
+                { "rebalance-weight", required_argument, NULL, ARG_REBALANCE_WEIGHT },
                 { "fs-type", required_argument, NULL, ARG_FS_TYPE },
                 { "image-path", required_argument, NULL, ARG_IMAGE_PATH },
                 { "extent-size", required_argument, NULL, ARG_EXTENT_SIZE },
@@ -420,6 +453,17 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                         break;
                 case ARG_DISK_SIZE:
                         if ((r = parse_disk_size_arg(optarg, c)) < 0)
+                                return r;
+                        break;
+                case ARG_AUTO_RESIZE_MODE:
+                        if (optarg[0] && user_auto_resize_from_string(optarg) < 0) {
+                                log_error("--auto-resize-mode=: expected off, grow or shrink-and-grow, got \"%s\"", optarg);
+                                return -EINVAL;
+                        }
+                        c->auto_resize_mode = optarg;
+                        break;
+                case ARG_REBALANCE_WEIGHT:
+                        if ((r = parse_rebalance_weight_arg(optarg, c)) < 0)
                                 return r;
                         break;
                 case ARG_FS_TYPE:

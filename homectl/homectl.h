@@ -40,6 +40,7 @@ int verb_lock(int argc, char **argv, const Options *o);
 int verb_unlock(int argc, char **argv, const Options *o);
 int verb_lock_all(int argc, char **argv, const Options *o);
 int verb_deactivate_all(int argc, char **argv, const Options *o);
+int verb_rebalance(int argc, char **argv, const Options *o);
 int verb_authenticate(int argc, char **argv, const Options *o);
 int verb_with(int argc, char **argv, const Options *o);
 int verb_pool(int argc, char **argv, const Options *o);

@@ -417,6 +417,29 @@ int verb_deactivate_all(int argc, char **argv, const Options *o) {
         return all_homes(o, "DeactivateAllHomes");
 }
 
+/* Rebalance(): nothing to change is no failure, as homed's homectl says. */
+int verb_rebalance(int argc, char **argv, const Options *o) {
+        _cleanup_bus_ sd_bus *bus = NULL;
+        _cleanup_bus_error_ sd_bus_error e = SD_BUS_ERROR_NULL;
+        int r;
+
+        if ((r = bus_connect(o->ask_password, &bus)) != EXIT_OK)
+                return r;
+        _cleanup_bus_message_ sd_bus_message *m = NULL;
+        r = sd_bus_message_new_method_call(bus, &m, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE,
+                                           "Rebalance");
+        if (r >= 0)
+                r = sd_bus_call(bus, m, BUS_TIMEOUT_LONG, &e, NULL); /* a resize per home */
+        if (r < 0 && sd_bus_error_has_name(&e, BUS_ERROR_REBALANCE_NOT_NEEDED)) {
+                log_info("No homes needed rebalancing.");
+                return EXIT_OK;
+        }
+        if (r < 0)
+                return log_bus_error(NULL, "Rebalance", &e, r);
+        log_info("Completed rebalancing.");
+        return EXIT_OK;
+}
+
 /* ---- resize ----------------------------------------------------------- */
 
 static int append_resize(sd_bus_message *m, const Passwords *secret, void *userdata) {

@@ -241,6 +241,31 @@ static void test_update(void **state) {
         assert_null(get(rec->json, "storage"));
         assert_int_equal(rec->storage, USER_STORAGE_UNSET);
         user_record_free(rec);
+
+        /* autoResizeMode and rebalanceWeight: top-level; off is homed's false. */
+        c.storage = NULL;
+        c.auto_resize_mode = "grow";
+        c.rebalance_weight = 0;
+        c.rebalance_weight_set = true;
+        assert_int_equal(record_build_update(old, &c, MID, 9000, &rec, &error), 0);
+        assert_string_equal(get_s(rec->json, "autoResizeMode"), "grow");
+        assert_true(json_object_is_type(get(rec->json, "rebalanceWeight"), json_type_boolean));
+        assert_false(json_object_get_boolean(get(rec->json, "rebalanceWeight")));
+        assert_true(user_record_rebalance_weight(rec) == 0);
+        assert_int_equal(user_record_auto_resize(rec), USER_AUTO_RESIZE_GROW);
+        user_record_free(rec);
+        c.rebalance_weight = 250;
+        c.auto_resize_mode = "";
+        assert_int_equal(record_build_update(old, &c, MID, 9000, &rec, &error), 0);
+        assert_null(get(rec->json, "autoResizeMode"));
+        assert_int_equal(json_object_get_uint64(get(rec->json, "rebalanceWeight")), 250);
+        assert_int_equal(user_record_auto_resize(rec), USER_AUTO_RESIZE_SHRINK_AND_GROW); /* LUKS: homed's default */
+        user_record_free(rec);
+        c.rebalance_weight = UINT64_MAX; /* --rebalance-weight= removes it */
+        assert_int_equal(record_build_update(old, &c, MID, 9000, &rec, &error), 0);
+        assert_null(get(rec->json, "rebalanceWeight"));
+        assert_true(user_record_rebalance_weight(rec) == USER_REBALANCE_WEIGHT_DEFAULT);
+        user_record_free(rec);
         user_record_free(old);
 }
 
