@@ -27,7 +27,7 @@ done
 [ -x /usr/lib/polkit-1/polkitd ] && [ -f /usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf ] || need polkitd
 [ -f /usr/share/polkit-1/actions/org.freedesktop.accounts.policy ] || need "accountsservice's polkit actions"
 
-ARTIFACTS=$BUILDDIR/gnome-users-panel
+ARTIFACTS=${GNOME_ARTIFACTS:-$BUILDDIR/gnome-users-panel}
 rm -rf "$ARTIFACTS"
 mkdir -p "$ARTIFACTS"
 
@@ -71,14 +71,15 @@ done
 
 # A display of its own (no window manager), and a session bus with the
 # accessibility bus on it (dbus-run-session; at-spi-bus-launcher is activated).
-DISP=:$((90 + $$ % 9))
-Xvfb "$DISP" -screen 0 1280x1024x24 -nolisten tcp -ac >"$HEARTHD_TMP/xvfb.log" 2>&1 &
+# Xvfb picks a free display number itself (-displayfd).
+Xvfb -displayfd 3 -screen 0 1280x1024x24 -nolisten tcp -ac 3>"$HEARTHD_TMP/xvfb.display" >"$HEARTHD_TMP/xvfb.log" 2>&1 &
 XVFB_PID=$!
 i=0
-until [ -e "/tmp/.X11-unix/X${DISP#:}" ]; do
-    [ $i -ge 100 ] && { bad "Xvfb did not start"; cat "$HEARTHD_TMP/xvfb.log"; exit 1; }
+until [ -s "$HEARTHD_TMP/xvfb.display" ]; do
+    [ $i -ge 200 ] && { bad "Xvfb did not start"; cat "$HEARTHD_TMP/xvfb.log"; exit 1; }
     sleep 0.1; i=$((i + 1))
 done
+DISP=:$(head -n 1 "$HEARTHD_TMP/xvfb.display")
 mkdir -m 700 -p "$HEARTHD_TMP/xdg"
 if DISPLAY=$DISP XDG_RUNTIME_DIR=$HEARTHD_TMP/xdg GSETTINGS_BACKEND=memory GDK_BACKEND=x11 LIBGL_ALWAYS_SOFTWARE=1 \
     GTK_A11Y=atspi HOME=$HEARTHD_TMP HEARTHD_HOMECTL=$HEARTHD_HOMECTL GCC_LOG=$HEARTHD_TMP/gcc.log \

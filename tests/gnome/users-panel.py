@@ -542,6 +542,13 @@ def steps():
     stored("bob realName", lambda: (record("bob") or {}).get("realName"), "Bob Hearth")
     stored("bob passwordChangeNow", lambda: (record("bob") or {}).get("passwordChangeNow"), True)
 
+    # The panel hides the switch of the only administrator (she may not
+    # demote herself away): Bob first, then Alice's switch shows on.
+    step("make Bob an administrator")
+    press(row_switch("Administrator"))
+    after("admin-bob")
+    stored("bob memberOf sudo", lambda: "sudo" in ((record("bob") or {}).get("memberOf") or []), True)
+
     step("rename Alice")
     select_user("Alice Liddell")
     w = main_window()
@@ -553,16 +560,7 @@ def steps():
     shown("the renamed user's name", full_name_shown, "Alice Pleasance Liddell")
     stored("alice realName", lambda: (record("alice") or {}).get("realName"), "Alice Pleasance Liddell")
 
-    # The panel hides the switch of the only administrator (she may not
-    # demote herself away): Bob first, then Alice's switch shows on.
-    step("make Bob an administrator")
-    select_user("Bob Hearth")
-    press(row_switch("Administrator"))
-    after("admin-bob")
-    stored("bob memberOf sudo", lambda: "sudo" in ((record("bob") or {}).get("memberOf") or []), True)
-
     step("make Alice an administrator")
-    select_user("Alice Pleasance Liddell")
     shown("Alice's Administrator switch before", lambda: checked(row_switch("Administrator")), False)
     press(row_switch("Administrator"))
     time.sleep(1)
@@ -621,13 +619,6 @@ def steps():
     shown("Alice's password", password_label, "•••••")
     stored("alice's password hash changed", lambda: hashed("alice") not in ((), before), True)
 
-    step("remove Bob, keeping his files")
-    remove_user("Bob Hearth", keep=True)
-    after("remove-bob")
-    shown("Other Users without Bob", lambda: "Bob Hearth" in panel_users(), False)
-    stored("bob unregistered", lambda: record("bob") is None, True)
-    stored("bob's files kept", lambda: any(n.startswith("bob") for n in os.listdir(os.environ["HOME_ROOT"])), True)
-
     step("remove Alice with her files")
     remove_user("Alice Pleasance Liddell", keep=False)
     after("remove-alice")
@@ -636,6 +627,12 @@ def steps():
     stored("alice's files gone", lambda: any(n.startswith("alice") for n in os.listdir(os.environ["HOME_ROOT"])),
            False)
 
+    step("remove Bob, keeping his files")
+    remove_user("Bob Hearth", keep=True)
+    after("remove-bob")
+    shown("Other Users without Bob", lambda: "Bob Hearth" in panel_users(), False)
+    stored("bob unregistered", lambda: record("bob") is None, True)
+    stored("bob's files kept", lambda: any(n.startswith("bob") for n in os.listdir(os.environ["HOME_ROOT"])), True)
 
 def panel_users():
     """The names the panel lists (the selected user and Other Users)."""
