@@ -453,7 +453,7 @@ def find_entry(root, label):
             return True
         return False
     try:
-        return find(pred, root, timeout=1, desc=f"entry {label!r}")
+        return find(pred, root, timeout=5, desc=f"entry {label!r}")
     except LookupError:
         pass
     r = find(lambda a: name(a) == label and role(a) not in ("label", "text", "entry", "password text"),
