@@ -1188,3 +1188,19 @@ const char *user_record_machine_id(void) {
         machine_load();
         return machine_id[0] ? machine_id : NULL;
 }
+
+int user_record_all_hashes(const UserRecord *rec, const char ***ret) {
+        size_t nh = 0, nk = rec->n_pkcs11_encrypted_key;
+
+        while (rec->hashed_password && rec->hashed_password[nh])
+                nh++;
+        const char **hashes = calloc(nh + nk + 1, sizeof *hashes);
+        if (!hashes)
+                return -ENOMEM;
+        for (size_t i = 0; i < nh; i++)
+                hashes[i] = rec->hashed_password[i];
+        for (size_t i = 0; i < nk; i++)
+                hashes[nh + i] = rec->pkcs11_encrypted_key[i].hashed_password;
+        *ret = hashes;
+        return 0;
+}

@@ -166,6 +166,11 @@ bool user_record_per_machine_matches(json_object *entry);
  * read them from there afterwards, across refreshes and a replaced tree.
  * Returns 0, -ENOMEM or -EINVAL (message in *ret_error). */
 int user_record_lock_secrets(UserRecord *rec, char **ret_error);
+
+/* Every hash that opens the home: privileged.hashedPassword, then each
+ * PKCS#11 token's key hash (a card's key is a password too), NULL-ended;
+ * the strings stay the record's. -ENOMEM. */
+int user_record_all_hashes(const UserRecord *rec, const char ***ret);
 /* The NULL-terminated list secret.KEY locked by user_record_lock_secrets(),
  * or NULL if there is none. */
 const char *const *user_record_secret(const UserRecord *rec, const char *key);

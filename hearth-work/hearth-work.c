@@ -177,21 +177,15 @@ static const char *token_pin(Home *h) {
  * (worker-protocol.h) when nothing else opened the home. */
 static int verify_password(Home *h) {
         const UserRecord *rec = h->rec;
-        size_t nh = 0, nk = rec->n_pkcs11_encrypted_key;
+        size_t nk = rec->n_pkcs11_encrypted_key;
+        _cleanup_free_ const char **hashes = NULL;
         int r;
 
         if (nk == 0)
                 return home_verify_password(h, rec->hashed_password);
 
-        while (rec->hashed_password && rec->hashed_password[nh])
-                nh++;
-        _cleanup_free_ const char **hashes = calloc(nh + nk + 1, sizeof *hashes);
-        if (!hashes)
+        if (user_record_all_hashes(rec, &hashes) < 0)
                 return log_oom();
-        for (size_t i = 0; i < nh; i++)
-                hashes[i] = rec->hashed_password[i];
-        for (size_t i = 0; i < nk; i++)
-                hashes[nh + i] = rec->pkcs11_encrypted_key[i].hashed_password;
         for (const char *const *p = rec->password; p && *p; p++) {
                 r = password_verify(*p, hashes);
                 if (r < 0)

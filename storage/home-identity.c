@@ -345,16 +345,9 @@ int home_root_entry_fixate(Home *h) {
         /* A smart card's key hash is a way in too: a record with only such
          * entries is no passwordless one, open to anyone. (Fixating with the
          * card itself is not supported: its password, if it has one.) */
-        size_t nh = 0, nk = embedded->n_pkcs11_encrypted_key;
-        while (embedded->hashed_password && embedded->hashed_password[nh])
-                nh++;
-        _cleanup_free_ const char **hashes = calloc(nh + nk + 1, sizeof *hashes);
-        if (!hashes)
+        _cleanup_free_ const char **hashes = NULL;
+        if (user_record_all_hashes(embedded, &hashes) < 0)
                 return log_oom();
-        for (size_t i = 0; i < nh; i++)
-                hashes[i] = embedded->hashed_password[i];
-        for (size_t i = 0; i < nk; i++)
-                hashes[nh + i] = embedded->pkcs11_encrypted_key[i].hashed_password;
         r = home_verify_password(h, hashes);
         if (r < 0)
                 return r;
