@@ -434,6 +434,22 @@ static int device_busy_below(dev_t devnum, const char *name, unsigned depth, cha
                         if (!realpath(path, real))
                                 return negative_errno();
                         snprintf(below, sizeof below, "/dev/%s", strrchr(real, '/') + 1);
+                        /* The kernel's own claims, which no list here names:
+                         * a mount in another mount namespace, a btrfs member
+                         * its mountinfo does not name, an ext4 journal, swap.
+                         * The loop device holds no claim on what backs it. */
+                        _cleanup_close_ int excl = open(below, O_RDONLY | O_EXCL | O_CLOEXEC | O_NONBLOCK);
+                        if (excl < 0 && errno == EBUSY) {
+                                snprintf(why, size,
+                                         "it is a loop device over %s, which is claimed exclusively (mounted, perhaps in "
+                                         "another mount namespace; a btrfs member; a journal; swap)",
+                                         below);
+                                return 1;
+                        }
+                        if (excl >= 0) {
+                                close(excl);
+                                excl = -1;
+                        }
                         r = device_busy_at(below, node, true, depth + 1, inner, sizeof inner);
                         if (r > 0)
                                 snprintf(why, size, "it is a loop device over %s, which is %s", below, inner);
