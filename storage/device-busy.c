@@ -30,6 +30,7 @@ typedef struct Target {
         size_t n;
         BlockMember reach[BLOCK_MEMBERS_MAX];
         size_t n_reach;
+        BlockMember disk; /* for a partition, its disk (devnum 0 otherwise) */
         uint64_t disk_start, disk_end;
         bool file;
         dev_t file_dev;
@@ -99,6 +100,7 @@ static int target_block(const char *node, Target *t) {
                 return r;
         if (disk.devnum == st.st_rdev)
                 return 0;
+        t->disk = disk;
         t->disk_start = start;
         t->disk_end = start + size;
         on_disk = calloc(BLOCK_MEMBERS_MAX, sizeof *on_disk);
@@ -359,22 +361,13 @@ static int check_processes_settled(const Target *t, char *why, size_t size) {
 static int device_busy_below(dev_t devnum, const char *name, unsigned depth, char *why, size_t size);
 
 /* A partition stands on what its disk stands on (a loop device's file, an
- * md array's members): the disk is the first of the target's reach whose
- * range starts at 0 and is not a partition. */
+ * md array's members). */
 static int below_disk_of_partition(const Target *t, unsigned depth, char *why, size_t size) {
         char inner[512] = "";
-        for (size_t i = 0; i < t->n_reach; i++) {
-                const BlockMember *b = &t->reach[i];
-                char path[96];
-                snprintf(path, sizeof path, "/sys/dev/block/%u:%u/partition", major(b->devnum), minor(b->devnum));
-                if (access(path, F_OK) == 0)
-                        continue;
-                int r = device_busy_below(b->devnum, b->name, depth, inner, sizeof inner);
-                if (r > 0)
-                        snprintf(why, size, "it is a partition of %s, and %s", b->name, inner);
-                return r;
-        }
-        return 0;
+        int r = device_busy_below(t->disk.devnum, t->disk.name, depth, inner, sizeof inner);
+        if (r > 0)
+                snprintf(why, size, "it is a partition of %s, and %s", t->disk.name, inner);
+        return r;
 }
 
 /* One block device and its partitions: the checks above. except_loop: a
@@ -401,7 +394,7 @@ static int device_busy_at(const char *node, const char *except_loop, bool holder
                 r = check_processes_settled(t, why, size);
         if (r == 0)
                 r = device_busy_below(t->m[0].devnum, t->m[0].name, depth, why, size);
-        if (r == 0 && t->n_reach > 0)
+        if (r == 0 && t->disk.devnum != 0)
                 r = below_disk_of_partition(t, depth, why, size);
         return r;
 }
