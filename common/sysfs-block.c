@@ -182,14 +182,14 @@ static int footprint_block(Footprint *f, dev_t devnum, uint64_t start, uint64_t 
         end = end < sectors * 512 ? end : sectors * 512;
 
         /* A partition: its range of its disk. */
-        snprintf(path, sizeof path, "/sys/dev/block/%u:%u/partition", major(devnum), minor(devnum));
-        if (access(path, F_OK) == 0) {
-                uint64_t first = sysfs_u64(devnum, "start");
-                snprintf(path, sizeof path, "/sys/dev/block/%u:%u/../dev", major(devnum), minor(devnum));
-                sysfs_read_line(path, dev, sizeof dev);
-                if (first == UINT64_MAX || first > UINT64_MAX / 1024 || sscanf(dev, "%u:%u", &maj, &min) != 2)
+        BlockMember disk;
+        uint64_t first, size;
+        if ((r = block_device_on_disk(devnum, &disk, &first, &size)) < 0)
+                return r;
+        if (disk.devnum != devnum) {
+                if (first > UINT64_MAX / 2)
                         return -EIO;
-                return footprint_block(f, makedev(maj, min), first * 512 + start, first * 512 + end, depth + 1);
+                return footprint_block(f, disk.devnum, first + start, first + end, depth + 1);
         }
 
         /* A device-mapper table, an md array or a bcache device stands on
