@@ -318,9 +318,7 @@ static int subvolume_resize(Home *h) {
         } else if (h->size_request == HEARTH_SIZE_MAX) {
                 /* No limit below the filesystem's own size. */
                 r = set_limit(h, fd, BTRFS_QUOTA_NO_LIMIT);
-                if (r >= 0)
-                        json_object_object_del(h->rec->json, "diskSize");
-                return r < 0 ? r : user_record_refresh(h->rec, NULL);
+                return r < 0 ? r : user_record_unset_effective(h->rec, "diskSize");
         }
         if (want < rfer)
                 return log_error_errno(ERANGE, "home %s: cannot shrink to %s: %s are in use", h->name,
@@ -328,8 +326,7 @@ static int subvolume_resize(Home *h) {
         r = set_limit(h, fd, want);
         if (r < 0)
                 return r;
-        json_object_object_add(h->rec->json, "diskSize", json_object_new_int64((int64_t) want));
-        return user_record_refresh(h->rec, NULL);
+        return user_record_set_effective(h->rec, "diskSize", json_object_new_int64((int64_t) want));
 }
 
 static int subvolume_update(Home *h) {
