@@ -22,6 +22,7 @@
 
 #include "backend.h"
 #include "btrfs-quota.h"
+#include "failpoint.h"
 #include "idmap.h"
 #include "log.h"
 #include "macro.h"
@@ -262,7 +263,18 @@ static int apply_quota(Home *h, int fd) {
                 log_info("home %s: its quota moves to a group that also holds the subvolumes inside it", h->name);
                 return set_limit(h, fd, h->rec->disk_size);
         }
-        return ensure_group(h, fd, id);
+        r = ensure_group(h, fd, id);
+        if (r < 0)
+                return r;
+        /* A resize killed between the limit and hearthd's storing of the
+         * record left the limit the record does not have: the record's
+         * (reading a limit needs no commit). */
+        uint64_t limit;
+        r = btrfs_qgroup_get(fd, BTRFS_QGROUP_LEVEL1(id), false, NULL, &limit);
+        if (r < 0 || limit == h->rec->disk_size)
+                return 0;
+        log_info("home %s: its quota limit differs from its record's diskSize (a resize was cut short): the record's", h->name);
+        return set_limit(h, fd, h->rec->disk_size);
 }
 
 static int set_state(Home *h, const char *state) {
@@ -326,6 +338,7 @@ static int subvolume_resize(Home *h) {
         r = set_limit(h, fd, want);
         if (r < 0)
                 return r;
+        failpoint("subvolume-resize-limit-set");
         return user_record_set_effective(h->rec, "diskSize", json_object_new_int64((int64_t) want));
 }
 
