@@ -117,17 +117,17 @@ int block_device_on_disk(dev_t devnum, BlockMember *ret_disk, uint64_t *ret_star
         return 0;
 }
 
-bool loop_file_aliasing(const char *name, const FileId *id) {
+FileAlias loop_file_alias(const char *name, dev_t dev, ino_t ino) {
         char path[PATH_MAX], backing[PATH_MAX];
         FileId named;
 
         snprintf(path, sizeof path, "/sys/block/%s/loop/backing_file", name);
         sysfs_read_line(path, backing, sizeof backing);
         char *deleted = strstr(backing, " (deleted)");
-        if (deleted && !deleted[strlen(" (deleted)")])
-                return true;
-        return !backing[0] || file_id_of_path(backing, &named) < 0 || named.dev != id->dev || named.ino != id->ino ||
-               named.aliasing;
+        if (!backing[0] || (deleted && !deleted[strlen(" (deleted)")]) || file_id_of_path(backing, &named) < 0 ||
+            named.dev != dev || named.ino != ino)
+                return FILE_ALIAS_INODE;
+        return named.alias;
 }
 
 /* What a storage path stands on, as byte ranges of what lies at the
@@ -138,7 +138,7 @@ typedef struct Extent {
         bool file;
         dev_t dev;   /* the disk; for a file, its file system */
         ino_t ino;   /* for a file */
-        bool aliasing; /* for a file: file-alias.h */
+        FileAlias alias; /* for a file */
         uint64_t start, end; /* bytes, end exclusive */
 } Extent;
 
@@ -237,7 +237,7 @@ static int footprint_block(Footprint *f, dev_t devnum, uint64_t start, uint64_t 
                                 return footprint_block(f, (dev_t) info.lo_rdevice, s, e, depth + 1);
                         FileId id = { .dev = (dev_t) info.lo_device, .ino = (ino_t) info.lo_inode };
                         return footprint_add(f, (Extent) { .file = true, .dev = id.dev, .ino = id.ino,
-                                                           .aliasing = loop_file_aliasing(strrchr(real, '/') + 1, &id),
+                                                           .alias = loop_file_alias(strrchr(real, '/') + 1, id.dev, id.ino),
                                                            .start = s, .end = e });
                 }
         }
@@ -255,7 +255,7 @@ static int footprint_of(const char *path, Footprint *f) {
                 int r = file_id_of_path(path, &id);
                 if (r < 0)
                         return r;
-                return footprint_add(f, (Extent) { .file = true, .dev = id.dev, .ino = id.ino, .aliasing = id.aliasing,
+                return footprint_add(f, (Extent) { .file = true, .dev = id.dev, .ino = id.ino, .alias = id.alias,
                                                    .start = 0, .end = UINT64_MAX });
         }
         if (!S_ISBLK(st.st_mode))
@@ -280,8 +280,8 @@ int storage_paths_overlap(const char *a, const char *b) {
                         if (x->file != y->file)
                                 continue;
                         if (x->file)
-                                same = file_ids_may_match(&(FileId) { .dev = x->dev, .ino = x->ino, .aliasing = x->aliasing },
-                                                          &(FileId) { .dev = y->dev, .ino = y->ino, .aliasing = y->aliasing });
+                                same = file_ids_may_match(&(FileId) { .dev = x->dev, .ino = x->ino, .alias = x->alias },
+                                                          &(FileId) { .dev = y->dev, .ino = y->ino, .alias = y->alias });
                         else
                                 same = x->dev == y->dev;
                         if (same && x->start < y->end && y->start < x->end)

@@ -34,11 +34,10 @@ int block_device_members(dev_t devnum, BlockMember m[static BLOCK_MEMBERS_MAX], 
  * -errno if sysfs cannot tell. Logs nothing. */
 int block_device_on_disk(dev_t devnum, BlockMember *ret_disk, uint64_t *ret_start, uint64_t *ret_size);
 
-/* Whether the file behind loop device name (the kernel's record of its
- * identity: id's dev and ino) is on a file system where it has other
- * identities (file-alias.h): told through its path while that still names
- * the same file; if it no longer does, taken to be so. */
-bool loop_file_aliasing(const char *name, const FileId *id);
+/* The file system kind (file-alias.h) of the file behind loop device name,
+ * whose identity the kernel records as (dev, ino): told through its path
+ * while that still names the same file; if it no longer does, INODE. */
+FileAlias loop_file_alias(const char *name, dev_t dev, ino_t ino);
 
 /* Whether two homes' storage paths (image files or block devices) are, or
  * hold, the same bytes under different names: the same file or device, a

@@ -191,13 +191,11 @@ static int check_loops(const Target *t, const char *except, char *why, size_t si
                 struct loop_info64 info;
                 if (fd >= 0 && ioctl(fd, LOOP_GET_STATUS64, &info) == 0) {
                         if (t->file) {
-                                /* The path tells its file system only while it still
-                                 * names the loop device's file. */
-                                struct stat lo = { .st_mode = S_IFREG, .st_dev = (dev_t) info.lo_device,
-                                                   .st_ino = (ino_t) info.lo_inode };
-                                bool same = named && S_ISREG(st.st_mode) && st.st_dev == lo.st_dev &&
-                                            st.st_ino == lo.st_ino;
-                                found = file_may_be(&t->file_id, &lo, same ? backing : NULL);
+                                /* A loop device over a file on FUSE, NFS, 9p… (root's
+                                 * doing) is perhaps any file: counted. */
+                                FileId lo = { .dev = (dev_t) info.lo_device, .ino = (ino_t) info.lo_inode };
+                                lo.alias = loop_file_alias(e->d_name, lo.dev, lo.ino);
+                                found = file_ids_may_match(&t->file_id, &lo);
                         } else
                                 found = info.lo_rdevice != 0 &&
                                         target_reached(t, (dev_t) info.lo_rdevice, info.lo_offset, info.lo_sizelimit);
@@ -549,7 +547,13 @@ static int device_busy_below(dev_t devnum, const char *name, unsigned depth, cha
                 }
                 Target f = { .file = true,
                              .file_id = { .dev = (dev_t) info.lo_device, .ino = (ino_t) info.lo_inode } };
-                f.file_id.aliasing = loop_file_aliasing(name, &f.file_id);
+                f.file_id.alias = loop_file_alias(name, f.file_id.dev, f.file_id.ino);
+                if (f.file_id.alias == FILE_ALIAS_OPAQUE) {
+                        snprintf(why, size,
+                                 "it is a loop device over a file on FUSE, NFS, 9p, CIFS or Ceph, which may show a file "
+                                 "of another file system under numbers of its own: who else uses it cannot be told");
+                        return 1;
+                }
                 r = check_file(&f, node, inner, sizeof inner);
                 if (r > 0)
                         snprintf(why, size, "it is a loop device over a file that is in use (%s)", inner);
@@ -582,5 +586,9 @@ int image_file_busy(const char *path, const char *except, char *why, size_t why_
         int r = file_id_of_path(path, &t.file_id);
         if (r < 0)
                 return r;
+        /* An image on FUSE, NFS… is looked for under its own numbers only:
+         * perhaps-any-file would refuse every remove (README, Security). */
+        if (t.file_id.alias == FILE_ALIAS_OPAQUE)
+                t.file_id.alias = FILE_ALIAS_INODE;
         return check_file(&t, except, why, why_size);
 }

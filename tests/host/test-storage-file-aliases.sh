@@ -7,10 +7,12 @@
 # path (b), or the reverse (c); another home's image reached through an
 # overlay is that home's volume (d, storage_paths_overlap). Since Linux
 # 6.12 erofs mounts a regular file without a loop device: such a mount
-# counts, in this mount namespace (e) or only in another (f). Expected: 13
+# counts, in this mount namespace (e) or only in another (f). FUSE numbers
+# files as it likes: a loop device over a file on FUSE is refused (h).
+# Expected: 13
 # (in use) or 15 (another home's), nothing written. Control (g): an
 # unrelated file on the same overlay is not refused. Found by the ninth
-# attack on encrypted homes (attack9). See README, Security.
+# attack on encrypted homes (attack9), (h) by the tenth. See README, Security.
 # Usage: test-storage-file-aliases.sh HEARTH_WORK
 set -u
 work=$1
@@ -136,6 +138,32 @@ if command -v mkfs.erofs > /dev/null; then
     fi
 else
     echo "skip: e, f (no mkfs.erofs: tools/install-deps installs erofs-utils)"
+fi
+
+# (h) FUSE numbers its files as it likes (sshfs, bindfs; here a passthrough
+# that shows the file as inode 2): a loop device over a file on FUSE is
+# refused whatever else uses it, and another home's image through FUSE is
+# that home's (attack10).
+here=$(dirname "$(readlink -f "$0")")
+if [ -c /dev/fuse ]; then
+    mkdir -p "$tmp/fuse"
+    truncate -s 300M "$tmp/up/h.img"
+    mkfs.ext4 -q -F "$tmp/up/h.img"
+    python3 "$here/fuse-passthrough.py" "$tmp/up/h.img" "$tmp/fuse" &
+    pids+=($!)
+    for i in $(seq 100); do grep -q " $tmp/fuse " /proc/self/mountinfo && break; sleep 0.1; done
+    if grep -q " $tmp/fuse " /proc/self/mountinfo; then
+        mounts+=("$tmp/fuse")
+        sleep 0.2
+        attach "$tmp/fuse/disk.img"
+        expect 13 "h (a loop device over a file on FUSE)" hal 60179 "$dev"
+        detach_last
+        intact "$tmp/up/h.img" ext4 "h"
+    else
+        bad "h: the FUSE passthrough did not mount"
+    fi
+else
+    echo "skip: h (no /dev/fuse)"
 fi
 
 # (g) control: an unrelated file on the same overlay is formatted (the
