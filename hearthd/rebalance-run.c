@@ -10,10 +10,12 @@
 
 #include "bus-names.h"
 #include "bus-util.h"
+#include "home-dm.h"
 #include "log.h"
 #include "macro.h"
 #include "managed-home.h"
 #include "manager.h"
+#include "mountinfo.h"
 #include "operation.h"
 #include "rebalance-run.h"
 #include "size.h"
@@ -55,6 +57,33 @@ static uint64_t fs_min(const char *fstype) {
         if (fstype && strcmp(fstype, "ext4") == 0)
                 return UINT64_C(32) << 20;
         return UINT64_C(256) << 20; /* btrfs */
+}
+
+/* Whether the topmost mount at dir is the home's own file system, from
+ * its LUKS mapping: its owner owns the mount point and may mount over it
+ * (FUSE), and statvfs() through her mount would tell what she likes (for
+ * root, without allow_other: all 0) and may never return. */
+static bool home_mount_is_own(const ManagedHome *h, const char *dir) {
+        char fstype[64], source[PATH_MAX], dm[HOME_DM_NAME_MAX], mapped[HOME_DM_NAME_MAX + 16];
+        const char *want = h->record->file_system_type ?: "btrfs";
+        struct stat src;
+
+        if (mountinfo_top_at("/proc/self/mountinfo", dir, fstype, sizeof fstype, source, sizeof source) < 0)
+                return false;
+        /* No user mounts btrfs, ext4 or xfs; the source (a FUSE mount's is
+         * anything) is checked only then, by device. */
+        if (strcmp(fstype, want) == 0 && stat(source, &src) == 0 && S_ISBLK(src.st_mode))
+                for (int legacy = 0; legacy < 2; legacy++) {
+                        struct stat st;
+                        if (home_dm_name(h->name, legacy, dm) < 0)
+                                continue;
+                        snprintf(mapped, sizeof mapped, "/dev/mapper/%s", dm);
+                        if (stat(mapped, &st) == 0 && S_ISBLK(st.st_mode) && st.st_rdev == src.st_rdev)
+                                return true;
+                }
+        log_warning("home %s: rebalancing: %s is not the home's own file system (%s from %s on top); left out",
+                    h->name, dir, fstype, source);
+        return false;
 }
 
 /* A subvolume home takes part where its record sets a weight (a quota
@@ -108,8 +137,14 @@ static bool measure(Manager *m, ManagedHome *h, dev_t root_dev, uint64_t root_si
         if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || st.st_dev != root_dev)
                 return false;
         const char *dir = managed_home_dir(h, dirbuf, sizeof dirbuf);
+        if (!home_mount_is_own(h, dir))
+                return false;
         if (statvfs(dir, &sv) < 0) {
                 log_warning_errno(errno, "home %s: rebalancing: cannot look at %s: %m", h->name, dir);
+                return false;
+        }
+        if (sv.f_blocks == 0 || sv.f_frsize == 0) {
+                log_warning("home %s: rebalancing: %s tells no size; left out", h->name, dir);
                 return false;
         }
         uint64_t fs_size = (uint64_t) sv.f_blocks * sv.f_frsize;

@@ -110,6 +110,25 @@ check "deactivate cid" 0 "$homectl" deactivate cid
 [ "$(size_of cid)" = "$cid_before" ] && ok "off: cid keeps its size" || bad "cid: $(size_of cid)"
 check "the header's record was rewritten at activation: ann activates again" 0 \
     env PASSWORD=ann-pw "$homectl" activate ann
+# A user owns her home's mount point and may mount over it (FUSE): its
+# statvfs() would tell hearthd nothing true (all 0), so a home whose topmost
+# mount is not its own file system is left out (attack10 finding 3).
+modprobe fuse 2>/dev/null
+if [ -c /dev/fuse ]; then
+    bob_before=$(size_of bob)
+    truncate -s 1M "$HEARTHD_TMP/fuse-file"
+    python3 "$SRCDIR/tests/host/fuse-passthrough.py" "$HEARTHD_TMP/fuse-file" "$ROOT/bob" &
+    fuse_pid=$!
+    for i in $(seq 100); do grep -q " $ROOT/bob .* - fuse" /proc/self/mountinfo && break; sleep 0.1; done
+    "$homectl" rebalance > /dev/null 2>&1
+    [ "$(size_of bob)" = "$bob_before" ] && ok "bob, with a FUSE mount over his home, is left out" ||
+        bad "bob resized from $bob_before to $(size_of bob) under a FUSE mount"
+    contains "hearthd says why" "$HEARTHD_LOG" "is not the home's own file system"
+    umount "$ROOT/bob"
+    kill "$fuse_pid" 2>/dev/null; wait "$fuse_pid" 2>/dev/null
+else
+    echo "skip: no /dev/fuse in the VM"
+fi
 check "deactivate everything" 0 "$homectl" deactivate ann bob
 for u in ann bob cid; do check "remove $u" 0 "$homectl" remove "$u"; done
 hearthd_finish
