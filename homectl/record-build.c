@@ -336,6 +336,13 @@ int record_apply_changes(json_object *j, const RecordChanges *c, const char *mac
                 return r;
         if ((r = set_string(j, "autoResizeMode", c->auto_resize_mode)) < 0)
                 return r;
+        /* As homectl 252: the weight is set at the top level, and removed
+         * from this machine's entry, where --disk-size= put 0. */
+        if (c->rebalance_weight_set && machine_id) {
+                json_object *e = this_machine_entry(j, machine_id, false);
+                if (e)
+                        json_object_object_del(e, "rebalanceWeight");
+        }
         /* homed spells "never rebalanced" false: it takes no 0. */
         if (c->rebalance_weight_set && c->rebalance_weight == 0)
                 r = set_bool(j, "rebalanceWeight", true, false);
@@ -379,7 +386,20 @@ int record_apply_changes(json_object *j, const RecordChanges *c, const char *mac
         json_object *e = this_machine_entry(j, machine_id, true);
         if (!e)
                 return -ENOMEM;
-        return apply_machine(e, c);
+        if ((r = apply_machine(e, c)) < 0)
+                return r;
+        /* homectl 252: a size given by hand turns rebalancing off for this
+         * machine (rebalanceWeight 0 in its entry); "--disk-size=" removes
+         * the size, relative size and weight wherever they are. */
+        if (c->disk_size_set && c->disk_size != UINT64_MAX)
+                return set_u64(e, "rebalanceWeight", true, 0, UINT64_MAX);
+        if (c->disk_size_set) {
+                json_object_object_del(j, "rebalanceWeight");
+                json_object_object_del(j, "diskSizeRelative");
+                json_object_object_del(e, "rebalanceWeight");
+                json_object_object_del(e, "diskSizeRelative");
+        }
+        return 0;
 }
 
 static int set_time(json_object *j, const char *key, uint64_t usec) {

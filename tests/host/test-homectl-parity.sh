@@ -118,6 +118,16 @@ round --skel=/etc/skel --access-mode=0700
 round --location= --realm= --icon-name= --timezone= --ssh-authorized-keys= --password-hint= \
     --cifs-domain= --memory-high= --luks-pbkdf-type= --stop-delay= --nice= --locked= --not-before=
 
+# create_pair NAME_OURS NAME_THEIRS ARGS...: both homectls create, records compared.
+create_pair() {
+    _a=$1 _b=$2; shift 2
+    check "create $_a $* (ours)" 0 env NEWPASSWORD=x "$HEARTHD_HOMECTL" --no-ask-password create "$_a" "$@"
+    check "create $_b $* (systemd's)" 0 env NEWPASSWORD=x timeout 60 "$HEARTHD_SYSTEMD_HOMECTL" create "$_b" "$@"
+    if norm "$_a" >"$T/a" && norm "$_b" >"$T/b" && cmp -s "$T/a" "$T/b"; then ok "create $*: same record"
+    else bad "create $*: the records differ:"; diff "$T/a" "$T/b" | sed 's/^/    /'; fi
+}
+create_pair pd pe --storage=subvolume --disk-size=300M
+
 # --- 3. refused by hearthd, whichever client sends it -----------------------------------
 refused() { # refused ARGS...: update pa and pb with ARGS fails with "not supported yet"
     for _c in hc shc; do
