@@ -19,6 +19,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
+#include "mountinfo.h"
 #include "sysfs-block.h"
 
 /* What is looked for: block devices by number, or one file by inode. A
@@ -215,19 +216,6 @@ static bool errno_denied(int e) {
         return e == EACCES || e == EPERM;
 }
 
-/* mountinfo's octal escapes (\040 for a space) undone, in place. */
-static void unescape_octal(char *s) {
-        char *w = s;
-        for (const char *r = s; *r;)
-                if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' &&
-                    r[3] <= '7') {
-                        *w++ = (char) ((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
-                        r += 4;
-                } else
-                        *w++ = *r++;
-        *w = 0;
-}
-
 /* The mounts of one mount namespace, through a process in it (proc_dir:
  * /proc/PID, or /proc/self). A source is looked up under the process's
  * root, where it names what it names. Trusted are only the sources of
@@ -236,7 +224,42 @@ static void unescape_octal(char *s) {
  * names the device) and erofs (since Linux 6.12, a regular file mounted
  * without a loop device; what composefs does). A FUSE mount's source
  * (fsname=) may name any device or file. */
-static int check_mounts_of(const Target *t, const char *proc_dir, const char *ns_name, char *why, size_t size) {
+/* The erofs file systems mounted from a regular file that was found and
+ * is not the target, by device number: those the check could account for. */
+#define EROFS_SEEN_MAX 256
+typedef struct ErofsSeen {
+        dev_t dev[EROFS_SEEN_MAX];
+        size_t n;
+} ErofsSeen;
+
+static void erofs_seen_add(ErofsSeen *e, dev_t dev) {
+        for (size_t i = 0; i < e->n; i++)
+                if (e->dev[i] == dev)
+                        return;
+        if (e->n < EROFS_SEEN_MAX)
+                e->dev[e->n++] = dev; /* beyond: unaccounted, which fails closed */
+}
+
+/* How many erofs file systems the kernel has mounted from something other
+ * than a block device (a file, since Linux 6.12): each has an entry in
+ * /sys/fs/erofs named other than a block device, in whichever mount
+ * namespace it is, whatever its source now names. */
+static size_t erofs_file_mounts(void) {
+        _cleanup_dir_ DIR *d = opendir("/sys/fs/erofs");
+        size_t n = 0;
+        for (struct dirent *e; d && (e = readdir(d));) {
+                char path[NAME_MAX + 32];
+                if (e->d_name[0] == '.' || strcmp(e->d_name, "features") == 0)
+                        continue;
+                snprintf(path, sizeof path, "/sys/class/block/%s", e->d_name);
+                if (access(path, F_OK) < 0)
+                        n++;
+        }
+        return n;
+}
+
+static int check_mounts_of(const Target *t, const char *proc_dir, const char *ns_name, ErofsSeen *erofs, char *why,
+                           size_t size) {
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/mountinfo", proc_dir);
         _cleanup_fclose_ FILE *f = fopen(path, "re");
@@ -254,15 +277,20 @@ static int check_mounts_of(const Target *t, const char *proc_dir, const char *ns
                 const char *sep = strstr(line, " - ");
                 if (sep)
                         (void) sscanf(sep, " - %63s %4095s", fstype, source);
-                unescape_octal(source);
+                mountinfo_unescape(source);
                 bool found = target_has_rdev(t, makedev(maj, min));
-                if (!found && source[0] == '/' &&
-                    (strcmp(fstype, "btrfs") == 0 || (t->file && strcmp(fstype, "erofs") == 0))) {
+                bool erofs_file = t->file && strcmp(fstype, "erofs") == 0;
+                /* A source in /proc (an fd of the mounter's) names nothing here. */
+                if (!found && source[0] == '/' && strncmp(source, "/proc/", 6) != 0 &&
+                    (strcmp(fstype, "btrfs") == 0 || erofs_file)) {
                         snprintf(at, sizeof at, "%s/root%s", proc_dir, source);
-                        found = stat(at, &st) == 0 && target_matches(t, &st, at);
+                        bool named = stat(at, &st) == 0;
+                        found = named && target_matches(t, &st, at);
+                        if (named && !found && erofs_file && S_ISREG(st.st_mode))
+                                erofs_seen_add(erofs, makedev(maj, min));
                 }
                 if (found) {
-                        unescape_octal(where);
+                        mountinfo_unescape(where);
                         snprintf(why, size, "mounted on %s%s", where, ns_name);
                         return 1;
                 }
@@ -271,13 +299,15 @@ static int check_mounts_of(const Target *t, const char *proc_dir, const char *ns
 }
 
 /* Mounted in this mount namespace, or in any other (through each
- * namespace's first process). */
+ * namespace's first process); for a file, also mounted where no mount
+ * table shows it (/sys/fs/erofs counts them all). */
 static int check_mounts(const Target *t, char *why, size_t size) {
         _cleanup_free_ ino_t *seen = NULL;
         size_t n_seen = 0, cap = 0;
         struct stat ns;
 
-        int r = check_mounts_of(t, "/proc/self", "", why, size);
+        ErofsSeen erofs = {};
+        int r = check_mounts_of(t, "/proc/self", "", &erofs, why, size);
         if (r != 0)
                 return r;
         if (stat("/proc/self/ns/mnt", &ns) < 0)
@@ -309,9 +339,18 @@ static int check_mounts(const Target *t, char *why, size_t size) {
                 seen[n_seen++] = st.st_ino;
                 snprintf(dir, sizeof dir, "/proc/%ld", pid);
                 snprintf(ns_name, sizeof ns_name, " in the mount namespace of process %ld", pid);
-                r = check_mounts_of(t, dir, ns_name, why, size);
+                r = check_mounts_of(t, dir, ns_name, &erofs, why, size);
                 if (r != 0)
                         return r;
+        }
+        /* An image mounted as a file that no mount table here accounts
+         * for is perhaps this one. */
+        if (t->file && erofs_file_mounts() > erofs.n) {
+                snprintf(why, size,
+                         "an erofs image is mounted as a file where this check cannot tell which file (renamed or "
+                         "deleted, mounted through a descriptor, or in a mount namespace no process shows): perhaps "
+                         "this one");
+                return 1;
         }
         return 0;
 }

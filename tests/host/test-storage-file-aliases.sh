@@ -7,7 +7,8 @@
 # path (b), or the reverse (c); another home's image reached through an
 # overlay is that home's volume (d, storage_paths_overlap). Since Linux
 # 6.12 erofs mounts a regular file without a loop device: such a mount
-# counts, in this mount namespace (e) or only in another (f). FUSE numbers
+# counts, in this mount namespace (e) or only in another (f), and also
+# where no mount table names it (i: renamed). FUSE numbers
 # files as it likes: a loop device over a file on FUSE is refused (h).
 # Expected: 13
 # (in use) or 15 (another home's), nothing written. Control (g): an
@@ -133,6 +134,26 @@ if command -v mkfs.erofs > /dev/null; then
         expect 13 "f (an erofs image mounted as a file in another mount namespace only)" fio 60177 "$dev"
         detach_last
         intact "$tmp/e.erofs" erofs "f"
+        kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null; unset "pids[-1]"
+        # (i) mounted as a file, then renamed: its source names nothing,
+        # and /sys/fs/erofs still counts it; (j) an unrelated image mounted
+        # as a file, found and told apart, does not refuse (attack10).
+        mount_file "$tmp/e.erofs" "$tmp/mnt3" && mounts+=("$tmp/mnt3")
+        mv "$tmp/e.erofs" "$tmp/e-renamed.erofs"
+        attach "$tmp/e-renamed.erofs"
+        expect 13 "i (an erofs image mounted as a file, then renamed)" ivy 60180 "$dev"
+        detach_last
+        intact "$tmp/e-renamed.erofs" erofs "i"
+        mv "$tmp/e-renamed.erofs" "$tmp/e.erofs"
+        truncate -s 300M "$tmp/j.img"
+        attach "$tmp/j.img"
+        rec jon 60181 "$dev" | timeout 120 "$work" create --wipe > /dev/null 2> "$tmp/err"
+        case $? in
+        13 | 15) bad "j: a file unrelated to the mounted image was refused: $(tail -n 2 "$tmp/err")" ;;
+        *) ok "j: a file unrelated to an image mounted as a file is not refused" ;;
+        esac
+        detach_last
+        umount "$tmp/mnt3" && unset "mounts[-1]"
     else
         echo "skip: e, f (this kernel mounts no erofs image as a file: before Linux 6.12)"
     fi
