@@ -48,6 +48,18 @@ typedef enum FieldKind {
         FIELD_FIELD_NAMES,
         FIELD_PKCS11_URIS,
         FIELD_PKCS11_KEYS,
+        FIELD_TEXT,        /* string, no control characters */
+        FIELD_TEXT_LIST,
+        FIELD_REALM,
+        FIELD_FILENAME,
+        FIELD_ENV,
+        FIELD_MODE,
+        FIELD_NICE,
+        FIELD_U64,
+        FIELD_WEIGHT,
+        FIELD_RLIMITS,
+        FIELD_SECTOR_SIZE,
+        FIELD_FIDO2,
 } FieldKind;
 
 /* Where a field may appear. */
@@ -126,6 +138,39 @@ static const Field fields[] = {
         /* homed's: a token (smart card) that opens the home (pkcs11-record.h). */
         F("pkcs11TokenUri", FIELD_PKCS11_URIS, pkcs11_token_uri, IN_MACHINE),
         F("pkcs11EncryptedKey", FIELD_PKCS11_KEYS, pkcs11_encrypted_key, IN_PRIVILEGED),
+        F("realm", FIELD_REALM, realm, IN_MACHINE),
+        F("location", FIELD_TEXT, location, IN_MACHINE),
+        F("iconName", FIELD_FILENAME, icon_name, IN_MACHINE),
+        F("timeZone", FIELD_TEXT, time_zone, IN_MACHINE),
+        F("preferredLanguage", FIELD_TEXT, preferred_language, IN_MACHINE),
+        F("cifsDomain", FIELD_TEXT, cifs_domain, IN_MACHINE),
+        F("cifsUserName", FIELD_TEXT, cifs_user_name, IN_MACHINE),
+        F("cifsService", FIELD_TEXT, cifs_service, IN_MACHINE),
+        F("cifsExtraMountOptions", FIELD_MOUNT_OPTIONS, cifs_extra_mount_options, IN_MACHINE),
+        F("passwordHint", FIELD_TEXT, password_hint, IN_PRIVILEGED),
+        F("sshAuthorizedKeys", FIELD_TEXT_LIST, ssh_authorized_keys, IN_PRIVILEGED),
+        F("environment", FIELD_ENV, environment, IN_MACHINE),
+        F("umask", FIELD_MODE, umask, IN_MACHINE),
+        F("accessMode", FIELD_MODE, access_mode, IN_MACHINE),
+        F("niceLevel", FIELD_NICE, nice_level, IN_MACHINE),
+        F("resourceLimits", FIELD_RLIMITS, nice_level /* not stored */, IN_MACHINE),
+        F("tasksMax", FIELD_U64, tasks_max, IN_MACHINE),
+        F("memoryHigh", FIELD_U64, memory_high, IN_MACHINE),
+        F("memoryMax", FIELD_U64, memory_max, IN_MACHINE),
+        F("cpuWeight", FIELD_WEIGHT, cpu_weight, IN_MACHINE),
+        F("ioWeight", FIELD_WEIGHT, io_weight, IN_MACHINE),
+        F("rateLimitIntervalUSec", FIELD_USEC, rate_limit_interval_usec, IN_MACHINE),
+        F("rateLimitBurst", FIELD_U64, rate_limit_burst, IN_MACHINE),
+        F("stopDelayUSec", FIELD_USEC, stop_delay_usec, IN_MACHINE),
+        F("killProcesses", FIELD_BOOL, kill_processes, IN_MACHINE),
+        F("dropCaches", FIELD_BOOL, drop_caches, IN_MACHINE),
+        F("luksOfflineDiscard", FIELD_BOOL, luks_offline_discard, IN_MACHINE),
+        F("mountNoSuid", FIELD_BOOL, mount_no_suid, IN_MACHINE),
+        F("mountNoDevices", FIELD_BOOL, mount_no_devices, IN_MACHINE),
+        F("mountNoExecute", FIELD_BOOL, mount_no_execute, IN_MACHINE),
+        F("luksSectorSize", FIELD_SECTOR_SIZE, luks_sector_size, IN_MACHINE),
+        F("fido2HmacCredential", FIELD_FIDO2, has_fido2, IN_MACHINE),
+        F("fido2HmacSalt", FIELD_FIDO2, has_fido2, IN_PRIVILEGED),
 };
 #undef F
 
@@ -450,6 +495,8 @@ static int dispatch_field(const Context *c, const Field *f, json_object *v, User
         case FIELD_STORAGE:
                 if ((r = get_string(c, f->name, v, TOKEN_MAX, &s)) < 0)
                         return r;
+                if (strcmp(s, "fscrypt") == 0 || strcmp(s, "cifs") == 0)
+                        return fail(c, f->name, "%s is not supported yet (luks, directory or subvolume)", s);
                 if (user_storage_from_string(s) < 0)
                         return fail(c, f->name, "must be one of luks, directory, subvolume");
                 *(UserStorage *) p = user_storage_from_string(s);
@@ -630,6 +677,98 @@ static int dispatch_field(const Context *c, const Field *f, json_object *v, User
                         rec->n_pkcs11_encrypted_key = n;
                 return 0;
         }
+
+        case FIELD_TEXT:
+        case FIELD_REALM:
+        case FIELD_FILENAME:
+                if ((r = get_string(c, f->name, v, TEXT_MAX, &s)) < 0)
+                        return r;
+                if (!s[0] || has_control(s))
+                        return fail(c, f->name, "must be non-empty text without control characters");
+                if (f->kind == FIELD_REALM && (strlen(s) > 253 || strpbrk(s, " /@:") || s[0] == '.'))
+                        return fail(c, f->name, "must be a DNS domain");
+                if (f->kind == FIELD_FILENAME &&
+                    (strchr(s, '/') || strcmp(s, ".") == 0 || strcmp(s, "..") == 0 || strlen(s) > 255))
+                        return fail(c, f->name, "must be a file name");
+                *(const char **) p = s;
+                return 0;
+
+        case FIELD_TEXT_LIST:
+        case FIELD_ENV: {
+                const char ***l = p;
+                if ((r = get_list(c, f->name, v, TEXT_MAX, false, l)) < 0)
+                        return r;
+                for (size_t i = 0; f->kind == FIELD_ENV && (*l)[i]; i++) {
+                        const char *e = (*l)[i], *eq = strchr(e, '=');
+                        if (!eq || eq == e || strspn(e, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
+                                                       (size_t) (eq - e) || (e[0] >= '0' && e[0] <= '9'))
+                                return fail(c, f->name, "entry %zu must be NAME=VALUE", i);
+                }
+                return 0;
+        }
+
+        case FIELD_MODE:
+                if ((r = get_unsigned(c, f->name, v, &u)) < 0)
+                        return r;
+                if (u > 07777)
+                        return fail(c, f->name, "must be a file mode (at most 07777)");
+                *(uint64_t *) p = u;
+                return 0;
+
+        case FIELD_NICE:
+                if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < -20 ||
+                    json_object_get_int64(v) > 19)
+                        return fail(c, f->name, "must be an integer from -20 to 19");
+                *(int64_t *) p = json_object_get_int64(v);
+                return 0;
+
+        case FIELD_U64:
+                if ((r = get_unsigned(c, f->name, v, &u)) < 0)
+                        return r;
+                *(uint64_t *) p = u;
+                return 0;
+
+        case FIELD_WEIGHT:
+                if ((r = get_unsigned(c, f->name, v, &u)) < 0)
+                        return r;
+                if (u < 1 || u > 10000)
+                        return fail(c, f->name, "must be a number from 1 to 10000");
+                *(uint64_t *) p = u;
+                return 0;
+
+        case FIELD_RLIMITS: {
+                if (!json_object_is_type(v, json_type_object))
+                        return fail(c, f->name, "must be an object");
+                if (json_object_object_length(v) > 32)
+                        return fail(c, f->name, "must have at most 32 entries");
+                json_object_object_foreach(v, key, lim) {
+                        json_object *cur, *max;
+                        if (strncmp(key, "RLIMIT_", 7) != 0 || strlen(key) > 24 || !valid_token(key))
+                                return fail(c, f->name, "\"%.32s\" is not a resource limit name", key);
+                        if (!json_object_is_type(lim, json_type_object) ||
+                            !json_object_object_get_ex(lim, "cur", &cur) ||
+                            !json_object_object_get_ex(lim, "max", &max) || json_object_object_length(lim) != 2)
+                                return fail(c, f->name, "%s must be an object with \"cur\" and \"max\"", key);
+                        if ((cur && (!json_object_is_type(cur, json_type_int) || json_object_get_int64(cur) < 0)) ||
+                            (max && (!json_object_is_type(max, json_type_int) || json_object_get_int64(max) < 0)))
+                                return fail(c, f->name, "%s: cur and max must be unsigned integers or null", key);
+                        if (cur && max && json_object_get_uint64(cur) > json_object_get_uint64(max))
+                                return fail(c, f->name, "%s: cur must not exceed max", key);
+                }
+                return 0;
+        }
+
+        case FIELD_SECTOR_SIZE:
+                if ((r = get_unsigned(c, f->name, v, &u)) < 0)
+                        return r;
+                if (u < 512 || u > 4096 || (u & (u - 1)))
+                        return fail(c, f->name, "must be 512, 1024, 2048 or 4096");
+                *(uint64_t *) p = u;
+                return 0;
+
+        case FIELD_FIDO2:
+                *(bool *) p = true;
+                return 0;
         }
         return -EINVAL;
 }
@@ -693,6 +832,8 @@ static void view_free(UserRecord *rec) {
         free(rec->password);
         free(rec->pkcs11_token_uri);
         free(rec->pkcs11_encrypted_key);
+        free(rec->ssh_authorized_keys);
+        free(rec->environment);
 }
 
 static void view_reset(UserRecord *rec) {
@@ -727,6 +868,24 @@ static void view_reset(UserRecord *rec) {
                 .luks_pbkdf_memory_cost = UINT64_MAX,
                 .luks_pbkdf_parallel_threads = UINT64_MAX,
                 .luks_pbkdf_force_iterations = UINT64_MAX,
+                .umask = UINT64_MAX,
+                .access_mode = UINT64_MAX,
+                .nice_level = INT64_MAX,
+                .tasks_max = UINT64_MAX,
+                .memory_high = UINT64_MAX,
+                .memory_max = UINT64_MAX,
+                .cpu_weight = UINT64_MAX,
+                .io_weight = UINT64_MAX,
+                .rate_limit_interval_usec = UINT64_MAX,
+                .rate_limit_burst = UINT64_MAX,
+                .stop_delay_usec = UINT64_MAX,
+                .kill_processes = -1,
+                .drop_caches = -1,
+                .luks_offline_discard = -1,
+                .mount_no_suid = -1,
+                .mount_no_devices = -1,
+                .mount_no_execute = -1,
+                .luks_sector_size = UINT64_MAX,
         };
 }
 
@@ -1216,4 +1375,24 @@ int user_record_all_hashes(const UserRecord *rec, const char ***ret) {
                 hashes[nh + i] = rec->pkcs11_encrypted_key[i].hashed_password;
         *ret = hashes;
         return 0;
+}
+
+const char *user_record_unsupported(const UserRecord *rec) {
+        if (rec->has_fido2)
+                return "fido2HmacCredential: FIDO2 security tokens are not supported yet";
+        if (rec->luks_sector_size != UINT64_MAX && rec->luks_sector_size != 512)
+                return "luksSectorSize: LUKS sectors other than 512 bytes are not supported yet";
+        if (rec->luks_offline_discard > 0)
+                return "luksOfflineDiscard: trimming the image at deactivation is not supported yet";
+        if (rec->drop_caches > 0)
+                return "dropCaches: dropping the caches at deactivation is not supported yet";
+        if (rec->mount_no_suid == 0)
+                return "mountNoSuid: homes are always mounted nosuid; other mounts are not supported yet";
+        if (rec->mount_no_devices == 0)
+                return "mountNoDevices: homes are always mounted nodev; other mounts are not supported yet";
+        if (rec->mount_no_execute > 0)
+                return "mountNoExecute: noexec home mounts are not supported yet";
+        if (rec->access_mode != UINT64_MAX && rec->access_mode != 0700)
+                return "accessMode: home directories are always 0700; other modes are not supported yet";
+        return NULL;
 }

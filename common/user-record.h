@@ -114,6 +114,21 @@ typedef struct UserRecord {
         uint64_t luks_pbkdf_force_iterations;
         const char *luks_extra_mount_options;
         const char *skeleton_directory;
+        /* homed's fields that Hearth keeps as given, checked: the session
+         * settings (applied at login by others), descriptive ones, CIFS's. */
+        const char *realm, *location, *icon_name, *time_zone, *preferred_language;
+        const char *cifs_domain, *cifs_user_name, *cifs_service, *cifs_extra_mount_options;
+        const char *password_hint;          /* privileged.passwordHint */
+        const char **ssh_authorized_keys;   /* privileged.sshAuthorizedKeys */
+        const char **environment;           /* NAME=VALUE */
+        uint64_t umask, access_mode;        /* UINT64_MAX: unset */
+        int64_t nice_level;                 /* INT64_MAX: unset */
+        uint64_t tasks_max, memory_high, memory_max, cpu_weight, io_weight;
+        uint64_t rate_limit_interval_usec, rate_limit_burst, stop_delay_usec;
+        int kill_processes, drop_caches, luks_offline_discard;
+        int mount_no_suid, mount_no_devices, mount_no_execute;
+        uint64_t luks_sector_size;
+        bool has_fido2; /* fido2HmacCredential or fido2HmacSalt present */
         /* What the owner may change herself (self-modify.h); NULL: unset. */
         const char **self_modifiable_fields;
         const char **self_modifiable_blobs;
@@ -185,6 +200,12 @@ size_t user_record_secret_count(const UserRecord *rec, const char *key);
 /* Removes the given sections (secret strings are wiped, locked secrets
  * freed) and refreshes. */
 int user_record_strip(UserRecord *rec, unsigned sections);
+
+/* What a record asks for that Hearth cannot honour yet (FIDO2 tokens,
+ * another LUKS sector size, trimming at logout, dropping caches, mounts
+ * without nosuid/nodev or with noexec, an access mode other than 0700):
+ * NULL, or a message naming the field and saying "not supported yet". */
+const char *user_record_unsupported(const UserRecord *rec);
 
 /* A home whose key is sealed in the TPM with its password as PIN and no
  * password keyslot: storage luks, "tpm2" true, "tpm2KeepPassword" not true.

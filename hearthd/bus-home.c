@@ -160,6 +160,9 @@ static int prepare_update(ManagedHome *h, const char *text, Operation *op, sd_bu
                                          why ?: "invalid");
         if (rec->uid != h->uid)
                 return sd_bus_error_setf(error, BUS_ERROR_RECORD_MISMATCH, "home %s: uid cannot change", h->name);
+        const char *unsupported = user_record_unsupported(rec);
+        if (unsupported)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGS, "home %s: %s", h->name, unsupported);
         const char *tpm = h->record->storage == USER_STORAGE_LUKS ? tpm_setting_changed(h->record, rec) : NULL;
         if (tpm)
                 return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGS,

@@ -278,6 +278,9 @@ static int method_create_home(sd_bus_message *msg, void *userdata, sd_bus_error 
         op->record = rec;
         if (r < 0)
                 return r;
+        const char *unsupported = user_record_unsupported(rec);
+        if (unsupported)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGS, "home %s: %s", rec->user_name, unsupported);
         /* Name, UID and NSS are checked once access is granted, so that
          * callers without it cannot make us do the lookups. */
         if (rec->password && rec->password[0] && (r = secret_from_strv(rec->password, &op->secret)) < 0)

@@ -5,6 +5,7 @@
  * no bus, where `firstboot --root` runs hearth-work itself.
  *
  * This file: option parsing and verb dispatch. */
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "exit-status.h"
 #include "homectl.h"
 #include "pkcs11-record.h"
+#include "record-args.h"
 #include "identity-store.h"
 #include "log.h"
 #include "macro.h"
@@ -132,7 +134,8 @@ static void help(void) {
                "  -s --shell=PATH           Login shell\n"
                "  -u --uid=UID              Numeric UID (hearthd picks one from 60001-60513 if unset)\n"
                "     --storage=directory|subvolume|luks\n"
-               "                            Storage mechanism of the home area\n"
+               "                            Storage mechanism of the home area (fscrypt and\n"
+               "                            cifs are not supported yet)\n"
                "     --disk-size=SIZE       Size of the home area, e.g. 10G, 512M, 1.5T\n"
                "     --auto-resize-mode=MODE\n"
                "                            off, grow or shrink-and-grow: a LUKS home's size\n"
@@ -149,6 +152,66 @@ static void help(void) {
                "     --tpm2-keep-password[=BOOL]\n"
                "                            Keep a password keyslot beside the TPM's (default no, so\n"
                "                            that the disk alone cannot be guessed at offline)\n"
+               "  -c --comment=NAME         Same as --real-name=\n"
+               "     --groups=GROUP[,GROUP...]\n"
+               "                            Same as --member-of=\n"
+               "     --realm=REALM          Realm (a DNS domain) of the user\n"
+               "     --location=LOCATION    Where the user is on earth\n"
+               "     --icon-name=NAME       Icon name of the user\n"
+               "  -d --home-dir=PATH        Home directory\n"
+               "  -k --skel=PATH            Skeleton directory copied into a new home\n"
+               "     --setenv=VARIABLE[=VALUE]\n"
+               "                            Environment variable at log-in (from ours if no\n"
+               "                            value); repeatable\n"
+               "     --timezone=TIMEZONE    Time zone at log-in (e.g. Europe/Berlin)\n"
+               "     --language=LOCALE      Preferred language at log-in (e.g. de_DE.UTF-8)\n"
+               "     --ssh-authorized-keys=KEY|@FILE\n"
+               "                            SSH public keys; repeatable (privileged section)\n"
+               "     --locked=BOOL          Lock the account\n"
+               "     --not-before=TIMESTAMP --not-after=TIMESTAMP (-e --expiredate=)\n"
+               "                            No log-ins before / after (e.g. 2030-01-01,\n"
+               "                            \"2030-01-01 12:00 UTC\", @SECONDS, +30d)\n"
+               "     --rate-limit-interval=SECS --rate-limit-burst=NUMBER\n"
+               "                            Log-in attempts allowed per interval\n"
+               "     --password-hint=HINT   Password hint (privileged section)\n"
+               "     --enforce-password-policy=BOOL (-P: =no)\n"
+               "     --password-change-now=BOOL\n"
+               "                            The password must be changed at the next log-in\n"
+               "     --password-change-min=TIME --password-change-max=TIME\n"
+               "     --password-change-warn=TIME --password-change-inactive=TIME\n"
+               "                            Password aging (TIME: e.g. 1d, 12w, \"1d 12h\")\n"
+               "     --access-mode=MODE     Mode of the home directory (only 0700 is supported)\n"
+               "     --umask=MODE --nice=NICE --rlimit=LIMIT=VALUE[:VALUE]\n"
+               "                            Session settings at log-in (rlimit: e.g.\n"
+               "                            NOFILE=1024:4096, CORE=infinity; LIMIT= removes one)\n"
+               "     --tasks-max=MAX --memory-high=BYTES --memory-max=BYTES\n"
+               "     --cpu-weight=WEIGHT --io-weight=WEIGHT\n"
+               "                            Resource control of the user's slice\n"
+               "     --drop-caches=BOOL     Drop caches at log-out (yes is not supported yet)\n"
+               "     --luks-discard=BOOL --luks-offline-discard=BOOL\n"
+               "                            Discard on the mounted LUKS home / trim at log-out\n"
+               "                            (offline: yes is not supported yet)\n"
+               "     --luks-cipher=CIPHER --luks-cipher-mode=MODE\n"
+               "     --luks-volume-key-size=BYTES\n"
+               "     --luks-pbkdf-type=TYPE --luks-pbkdf-hash-algorithm=ALGORITHM\n"
+               "     --luks-pbkdf-time-cost=SECS --luks-pbkdf-memory-cost=BYTES\n"
+               "     --luks-pbkdf-parallel-threads=NUMBER\n"
+               "                            LUKS encryption and key derivation of a new home\n"
+               "     --luks-sector-size=BYTES\n"
+               "                            LUKS sector size (only 512 is supported yet)\n"
+               "     --luks-extra-mount-options=OPTIONS\n"
+               "                            Mount options of the LUKS home's file system\n"
+               "     --nosuid=BOOL --nodev=BOOL --noexec=BOOL\n"
+               "                            Mount flags (homes are always nosuid,nodev,exec;\n"
+               "                            others are not supported yet)\n"
+               "     --cifs-domain=DOMAIN --cifs-user-name=USER --cifs-service=//HOST/SERVICE\n"
+               "     --cifs-extra-mount-options=OPTIONS\n"
+               "                            CIFS settings (storage cifs is not supported yet)\n"
+               "     --stop-delay=SECS --kill-processes=BOOL --auto-login=BOOL\n"
+               "                            Log-in behaviour\n"
+               "     --fido2-device=PATH --fido2-with-client-pin=BOOL\n"
+               "     --fido2-with-user-presence=BOOL --fido2-with-user-verification=BOOL\n"
+               "                            FIDO2 tokens: not supported yet\n"
                "Storage, disk size, file system type and image path are this machine's settings:\n"
                "they are stored in a perMachine entry matching this machine's ID.\n"
                "\n"
@@ -328,6 +391,8 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 { "host", required_argument, NULL, 'H' },
                 { "machine", required_argument, NULL, 'M' },
                 { "real-name", required_argument, NULL, 'c' },
+                { "comment", required_argument, NULL, 'c' },
+                { "groups", required_argument, NULL, 'G' },
                 { "email-address", required_argument, NULL, ARG_EMAIL_ADDRESS },
                 { "member-of", required_argument, NULL, 'G' },
                 { "shell", required_argument, NULL, 's' },
@@ -350,12 +415,43 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 { "recovery-key", required_argument, NULL, ARG_RECOVERY_KEY },
                 { "pkcs11-token-uri", required_argument, NULL, ARG_PKCS11_TOKEN_URI },
                 { "export-format", required_argument, NULL, ARG_EXPORT_FORMAT },
-                {}
         };
         RecordChanges *c = &o->changes;
         int opt, r;
+        /* Ours, then systemd's one-option-one-field ones (record-args.c). */
+        _cleanup_free_ struct option *all = calloc(ELEMENTSOF(options) + record_args_count + 1, sizeof *all);
+        char shortopts[64] = "hjEPH:M:I:c:G:s:u:";
+        if (!all)
+                return log_oom();
+        memcpy(all, options, sizeof options);
+        for (size_t i = 0; i < record_args_count; i++) {
+                all[ELEMENTSOF(options) + i] = (struct option) { record_args[i].option, required_argument, NULL,
+                                                                 RECORD_ARG_BASE + (int) i };
+                if (record_args[i].short_option) {
+                        size_t n = strlen(shortopts);
+                        assert(n + 3 <= sizeof shortopts);
+                        shortopts[n] = (char) record_args[i].short_option;
+                        shortopts[n + 1] = ':';
+                        shortopts[n + 2] = 0;
+                }
+        }
 
-        while ((opt = getopt_long(argc, argv, "hjEH:M:c:G:s:u:", options, NULL)) >= 0)
+        while ((opt = getopt_long(argc, argv, shortopts, all, NULL)) >= 0) {
+                if (opt >= RECORD_ARG_BASE && (size_t) (opt - RECORD_ARG_BASE) < record_args_count) {
+                        if ((r = record_arg_parse(c, (size_t) (opt - RECORD_ARG_BASE), optarg)) < 0)
+                                return r;
+                        continue;
+                }
+                for (size_t i = 0; i < record_args_count; i++)
+                        if (opt == record_args[i].short_option && opt != 0) {
+                                opt = RECORD_ARG_BASE + (int) i;
+                                break;
+                        }
+                if (opt >= RECORD_ARG_BASE) {
+                        if ((r = record_arg_parse(c, (size_t) (opt - RECORD_ARG_BASE), optarg)) < 0)
+                                return r;
+                        continue;
+                }
                 switch (opt) {
                 case 'h':
                         help();
@@ -404,7 +500,12 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                         if (o->json == JSON_OFF)
                                 o->json = isatty(STDOUT_FILENO) ? JSON_PRETTY : JSON_SHORT;
                         break;
+                case 'P':
+                        if ((r = record_arg_no_password_policy(c)) < 0)
+                                return r;
+                        break;
                 case ARG_IDENTITY:
+                case 'I':
                         o->identity = optarg;
                         break;
                 case ARG_NO_PAGER:
@@ -444,9 +545,13 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                                 return r;
                         break;
                 case ARG_STORAGE:
+                        /* fscrypt and cifs are homed's too: written, and refused
+                         * when the record is checked ("not supported yet"). */
                         if (optarg[0] && strcmp(optarg, "directory") != 0 && strcmp(optarg, "subvolume") != 0 &&
-                            strcmp(optarg, "luks") != 0) {
-                                log_error("--storage=: expected directory, subvolume or luks, got \"%s\"", optarg);
+                            strcmp(optarg, "luks") != 0 && strcmp(optarg, "fscrypt") != 0 &&
+                            strcmp(optarg, "cifs") != 0) {
+                                log_error("--storage=: expected luks, fscrypt, directory, subvolume or cifs, got \"%s\"",
+                                          optarg);
                                 return -EINVAL;
                         }
                         c->storage = optarg;
@@ -540,6 +645,7 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 default:
                         return -EINVAL;
                 }
+        }
 
         /* After the loop, so that the order of the options does not matter. */
         if (c->tpm2_pcrs_set) {

@@ -17,6 +17,39 @@ void record_changes_done(RecordChanges *c) {
         free(c->member_of);
         c->member_of = NULL;
         c->n_member_of = 0;
+        for (size_t i = 0; i < c->n_extra; i++)
+                json_object_put(c->extra[i].value);
+        free(c->extra);
+        c->extra = NULL;
+        c->n_extra = 0;
+        json_object_put(c->rlimits);
+        json_object_put(c->rlimits_drop);
+        c->rlimits = c->rlimits_drop = NULL;
+}
+
+int record_changes_set(RecordChanges *c, RecordSection section, const char *key, json_object *value) {
+        for (size_t i = 0; i < c->n_extra; i++)
+                if (strcmp(c->extra[i].key, key) == 0) {
+                        json_object_put(c->extra[i].value);
+                        c->extra[i].value = value;
+                        c->extra[i].section = section;
+                        return 0;
+                }
+        RecordExtra *l = realloc(c->extra, (c->n_extra + 1) * sizeof *l);
+        if (!l) {
+                json_object_put(value);
+                return -ENOMEM;
+        }
+        c->extra = l;
+        c->extra[c->n_extra++] = (RecordExtra) { .section = section, .key = key, .value = value };
+        return 0;
+}
+
+json_object *record_changes_get(const RecordChanges *c, const char *key) {
+        for (size_t i = 0; i < c->n_extra; i++)
+                if (strcmp(c->extra[i].key, key) == 0)
+                        return c->extra[i].value;
+        return NULL;
 }
 
 bool record_changes_tpm2_any(const RecordChanges *c) {
@@ -26,7 +59,7 @@ bool record_changes_tpm2_any(const RecordChanges *c) {
 bool record_changes_any(const RecordChanges *c) {
         return c->real_name || c->email_address || c->shell || c->storage || c->fs_type || c->image_path ||
                c->member_of_set || c->uid_set || c->disk_size_set || c->auto_resize_mode || c->rebalance_weight_set ||
-               record_changes_tpm2_any(c);
+               record_changes_tpm2_any(c) || c->n_extra > 0 || c->rlimits || c->rlimits_drop;
 }
 
 int tpm2_pcrs_parse(const char *s, uint32_t *ret) {
@@ -203,13 +236,11 @@ static json_object *this_machine_entry(json_object *j, const char *machine_id, b
         if (!create)
                 return NULL;
 
-        _cleanup_json_ json_object *n = json_object_new_object(), *ids = json_object_new_array();
-        json_object *id = json_object_new_string(machine_id);
-        if (!n || !ids || !id || json_object_array_add(ids, id) < 0) {
-                json_object_put(id);
+        /* A string, as homectl 252 writes it. */
+        _cleanup_json_ json_object *n = json_object_new_object(), *id = json_object_new_string(machine_id);
+        if (!n || !id)
                 return NULL;
-        }
-        if (json_object_object_add(n, "matchMachineId", json_object_get(ids)) < 0)
+        if (json_object_object_add(n, "matchMachineId", json_object_get(id)) < 0)
                 return NULL;
         if (json_object_array_add(pm, json_object_get(n)) < 0) {
                 json_object_put(n);
@@ -231,6 +262,69 @@ static int apply_machine(json_object *j, const RecordChanges *c) {
         return 0;
 }
 
+static int section(json_object *j, const char *name, json_object **ret);
+
+/* As homectl's drop_from_identity(): the field goes from the regular
+ * section, this machine's entry and the privileged section. */
+static int apply_extra(json_object *j, const RecordChanges *c, const char *machine_id) {
+        for (size_t i = 0; i < c->n_extra; i++) {
+                const RecordExtra *x = &c->extra[i];
+                json_object *to = j, *e = machine_id ? this_machine_entry(j, machine_id, false) : NULL, *priv;
+                int r;
+
+                if (!x->value) {
+                        json_object_object_del(j, x->key);
+                        if (e)
+                                json_object_object_del(e, x->key);
+                        if (json_object_object_get_ex(j, "privileged", &priv) &&
+                            json_object_is_type(priv, json_type_object))
+                                json_object_object_del(priv, x->key);
+                        continue;
+                }
+                if (x->section == RECORD_SECTION_MACHINE && machine_id) {
+                        if (!(to = this_machine_entry(j, machine_id, true)))
+                                return -ENOMEM;
+                } else if (x->section == RECORD_SECTION_PRIVILEGED) {
+                        if ((r = section(j, "privileged", &to)) < 0)
+                                return r;
+                }
+                if (json_object_object_add(to, x->key, json_object_get(x->value)) < 0) {
+                        json_object_put(x->value);
+                        return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
+static int apply_rlimits(json_object *j, const RecordChanges *c) {
+        json_object *old;
+        _cleanup_json_ json_object *n = json_object_new_object();
+
+        if (!c->rlimits && !c->rlimits_drop)
+                return 0;
+        if (!n)
+                return -ENOMEM;
+        if (json_object_object_get_ex(j, "resourceLimits", &old) && json_object_is_type(old, json_type_object)) {
+                json_object_object_foreach(old, k, v) {
+                        if (c->rlimits_drop && json_object_object_get_ex(c->rlimits_drop, k, NULL))
+                                continue;
+                        if (json_object_object_add(n, k, json_object_get(v)) < 0)
+                                return -ENOMEM;
+                }
+        }
+        if (c->rlimits) {
+                json_object_object_foreach(c->rlimits, k2, v2) {
+                        if (json_object_object_add(n, k2, json_object_get(v2)) < 0)
+                                return -ENOMEM;
+                }
+        }
+        if (json_object_object_length(n) == 0) {
+                json_object_object_del(j, "resourceLimits");
+                return 0;
+        }
+        return json_object_object_add(j, "resourceLimits", TAKE_PTR(n)) < 0 ? -ENOMEM : 0;
+}
+
 int record_apply_changes(json_object *j, const RecordChanges *c, const char *machine_id) {
         int r;
 
@@ -242,6 +336,13 @@ int record_apply_changes(json_object *j, const RecordChanges *c, const char *mac
                 return r;
         if ((r = set_string(j, "autoResizeMode", c->auto_resize_mode)) < 0)
                 return r;
+        /* As homectl 252: the weight is set at the top level, and removed
+         * from this machine's entry, where --disk-size= put 0. */
+        if (c->rebalance_weight_set && machine_id) {
+                json_object *e = this_machine_entry(j, machine_id, false);
+                if (e)
+                        json_object_object_del(e, "rebalanceWeight");
+        }
         /* homed spells "never rebalanced" false: it takes no 0. */
         if (c->rebalance_weight_set && c->rebalance_weight == 0)
                 r = set_bool(j, "rebalanceWeight", true, false);
@@ -253,6 +354,17 @@ int record_apply_changes(json_object *j, const RecordChanges *c, const char *mac
             (r = set_pcrs(j, c->tpm2_pcrs_set, c->tpm2_pcrs)) < 0 ||
             (r = set_bool(j, "tpm2KeepPassword", c->tpm2_keep_password_set, c->tpm2_keep_password)) < 0)
                 return r;
+
+        if ((r = apply_extra(j, c, machine_id)) < 0)
+                return r;
+        /* homectl 252 keeps them in this machine's entry. */
+        if (c->rlimits || c->rlimits_drop) {
+                json_object *e = machine_id ? this_machine_entry(j, machine_id, true) : j;
+                if (!e)
+                        return -ENOMEM;
+                if ((r = apply_rlimits(e, c)) < 0)
+                        return r;
+        }
 
         if (!machine_changes_any(c))
                 return 0;
@@ -274,7 +386,20 @@ int record_apply_changes(json_object *j, const RecordChanges *c, const char *mac
         json_object *e = this_machine_entry(j, machine_id, true);
         if (!e)
                 return -ENOMEM;
-        return apply_machine(e, c);
+        if ((r = apply_machine(e, c)) < 0)
+                return r;
+        /* homectl 252: a size given by hand turns rebalancing off for this
+         * machine (rebalanceWeight 0 in its entry); "--disk-size=" removes
+         * the size, relative size and weight wherever they are. */
+        if (c->disk_size_set && c->disk_size != UINT64_MAX)
+                return set_u64(e, "rebalanceWeight", true, 0, UINT64_MAX);
+        if (c->disk_size_set) {
+                json_object_object_del(j, "rebalanceWeight");
+                json_object_object_del(j, "diskSizeRelative");
+                json_object_object_del(e, "rebalanceWeight");
+                json_object_object_del(e, "diskSizeRelative");
+        }
+        return 0;
 }
 
 static int set_time(json_object *j, const char *key, uint64_t usec) {

@@ -13,6 +13,21 @@
  * diskSize, fileSystemType, imagePath) in a perMachine entry matching this
  * machine's ID. */
 
+/* Where a field goes: the regular section, this machine's perMachine
+ * entry, or the privileged section. */
+typedef enum RecordSection {
+        RECORD_SECTION_REGULAR,
+        RECORD_SECTION_MACHINE,
+        RECORD_SECTION_PRIVILEGED,
+} RecordSection;
+
+/* One field set by a table-driven option (record-args.h). */
+typedef struct RecordExtra {
+        RecordSection section;
+        const char *key;    /* static */
+        json_object *value; /* NULL: remove the field everywhere */
+} RecordExtra;
+
 typedef struct RecordChanges {
         /* NULL: leave alone; "": remove the field. */
         const char *real_name;
@@ -42,11 +57,25 @@ typedef struct RecordChanges {
         uint32_t tpm2_pcrs; /* bit n: PCR n; 0 with the flag set: no PCRs */
         bool tpm2_pcrs_set;
         bool tpm2_keep_password, tpm2_keep_password_set;
+        /* The other fields, in command line order; a later option for the
+         * same field replaces the earlier one. */
+        RecordExtra *extra;
+        size_t n_extra;
+        /* --rlimit=: limits to set ({"RLIMIT_NOFILE":{"cur":…,"max":…}})
+         * and to remove (the keys of rlimits_drop), merged into the
+         * record's resourceLimits as homectl does. */
+        json_object *rlimits, *rlimits_drop;
 } RecordChanges;
 
 #define RECORD_CHANGES_INIT { .uid = UID_INVALID, .disk_size = UINT64_MAX, .rebalance_weight = UINT64_MAX }
 
 void record_changes_done(RecordChanges *c);
+
+/* Sets key (static) in section to value (taken; NULL removes the field),
+ * replacing an earlier change of key. */
+int record_changes_set(RecordChanges *c, RecordSection section, const char *key, json_object *value);
+/* The value an earlier option gave key, or NULL. */
+json_object *record_changes_get(const RecordChanges *c, const char *key);
 bool record_changes_any(const RecordChanges *c);
 
 /* --member-of=GROUP[,GROUP…], repeatable; "" clears the list. Returns

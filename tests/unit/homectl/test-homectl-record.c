@@ -91,7 +91,7 @@ static void test_create_fields(void **state) {
         /* Machine-local settings sit in perMachine, not at the top. */
         assert_null(get(rec->json, "storage"));
         assert_null(get(rec->json, "diskSize"));
-        assert_string_equal(get_s(rec->json, "perMachine.0.matchMachineId.0"), MID);
+        assert_string_equal(get_s(rec->json, "perMachine.0.matchMachineId"), MID);
         assert_string_equal(get_s(rec->json, "perMachine.0.storage"), "luks");
         assert_string_equal(get_s(rec->json, "perMachine.0.fileSystemType"), "btrfs");
         assert_string_equal(get_s(rec->json, "perMachine.0.imagePath"), "/home/alice.home");
