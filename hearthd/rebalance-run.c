@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -8,6 +9,9 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include <btrfsutil.h>
+
+#include "btrfs-quota.h"
 #include "bus-names.h"
 #include "bus-util.h"
 #include "home-dm.h"
@@ -86,22 +90,44 @@ static bool home_mount_is_own(const ManagedHome *h, const char *dir) {
         return false;
 }
 
+/* What a subvolume home holds now, from its quota group (the level-1
+ * group where there is one: the home and the subvolumes inside it), after
+ * a commit so that the count is current: a number a worker reported
+ * earlier may be far behind what its owner wrote since. */
+static int subvolume_usage(Manager *m, const char *name, uint64_t *ret) {
+        char path[PATH_MAX];
+        uint64_t id;
+
+        if (snprintf(path, sizeof path, "%s/%s.homedir", m->home_root, name) >= (int) sizeof path)
+                return -ENAMETOOLONG;
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        if (btrfs_util_subvolume_id_fd(fd, &id) != BTRFS_UTIL_OK)
+                return -EIO;
+        int r = btrfs_qgroup_exists(fd, BTRFS_QGROUP_LEVEL1(id));
+        if (r < 0)
+                return r;
+        return btrfs_qgroup_get(fd, r > 0 ? BTRFS_QGROUP_LEVEL1(id) : id, true, ret, NULL);
+}
+
 /* A subvolume home takes part where its record sets a weight (a quota
  * is a promise of the shared free space, not an allocation of it): its
- * limit is sized as an image would be, from the usage its last worker
- * reported (kept current by the quota sweep), active or not. */
-static bool measure_subvolume(ManagedHome *h, uint64_t fs_size, RebalanceHome *out) {
+ * limit is sized as an image would be, from its usage now, active or
+ * not. */
+static bool measure_subvolume(Manager *m, ManagedHome *h, uint64_t fs_size, RebalanceHome *out) {
         const UserRecord *rec = h->record;
-        json_object *v;
+        uint64_t used;
 
         if (rec->rebalance_weight == UINT64_MAX || rec->rebalance_weight == 0)
                 return false;
         if ((h->state != HOME_ACTIVE && h->state != HOME_INACTIVE) || h->running || h->queue)
                 return false;
-        if (!h->status || !json_object_object_get_ex(h->status, "diskUsage", &v) ||
-            !json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
-                return false; /* no worker has measured it yet */
-        uint64_t used = (uint64_t) json_object_get_int64(v);
+        int r = subvolume_usage(m, h->name, &used);
+        if (r < 0) {
+                log_warning_errno(r, "home %s: rebalancing: cannot read its usage; left out: %m", h->name);
+                return false;
+        }
         *out = (RebalanceHome) {
                 .name = h->name,
                 .weight = rec->rebalance_weight,
@@ -123,7 +149,7 @@ static bool measure(Manager *m, ManagedHome *h, dev_t root_dev, uint64_t root_si
         const UserRecord *rec = h->record;
 
         if (rec->storage == USER_STORAGE_SUBVOLUME)
-                return measure_subvolume(h, root_size, out);
+                return measure_subvolume(m, h, root_size, out);
         if (rec->storage != USER_STORAGE_LUKS || h->state != HOME_ACTIVE || h->running || h->queue)
                 return false;
         if (user_record_rebalance_weight(rec) == 0)
