@@ -36,6 +36,7 @@ typedef struct Target {
         uint64_t disk_start, disk_end;
         bool file;
         FileId file_id;
+        const char *file_path; /* for a file: a path that names it, or NULL */
 } Target;
 
 static const BlockMember *target_find(const Target *t, dev_t rdev, bool *ret_reach) {
@@ -258,6 +259,18 @@ static size_t erofs_file_mounts(void) {
         return n;
 }
 
+/* Whether the file carries an erofs superblock (magic at 1024), or
+ * cannot be read to tell. */
+static bool file_is_erofs(const char *path) {
+        uint8_t magic[4];
+        if (!path)
+                return true;
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        if (fd < 0 || pread(fd, magic, sizeof magic, 1024) != (ssize_t) sizeof magic)
+                return fd < 0;
+        return magic[0] == 0xe2 && magic[1] == 0xe1 && magic[2] == 0xf5 && magic[3] == 0xe0;
+}
+
 static int check_mounts_of(const Target *t, const char *proc_dir, const char *ns_name, ErofsSeen *erofs, char *why,
                            size_t size) {
         char path[PATH_MAX];
@@ -344,12 +357,14 @@ static int check_mounts(const Target *t, char *why, size_t size) {
                         return r;
         }
         /* An image mounted as a file that no mount table here accounts
-         * for is perhaps this one. */
-        if (t->file && erofs_file_mounts() > erofs.n) {
+         * for is perhaps this one; and as a mount's source names a file only
+         * by the name it had (another file may carry it now), any erofs
+         * image is perhaps one of those mounted as files. */
+        if (t->file && erofs_file_mounts() > 0 && (erofs_file_mounts() > erofs.n || file_is_erofs(t->file_path))) {
                 snprintf(why, size,
-                         "an erofs image is mounted as a file where this check cannot tell which file (renamed or "
-                         "deleted, mounted through a descriptor, or in a mount namespace no process shows): perhaps "
-                         "this one");
+                         "an erofs image is mounted as a file, and which file cannot be told (a mount names it by "
+                         "the name it had; renamed or deleted, mounted through a descriptor, or in a mount namespace "
+                         "no process shows): perhaps this one");
                 return 1;
         }
         return 0;
@@ -587,6 +602,13 @@ static int device_busy_below(dev_t devnum, const char *name, unsigned depth, cha
                 Target f = { .file = true,
                              .file_id = { .dev = (dev_t) info.lo_device, .ino = (ino_t) info.lo_inode } };
                 f.file_id.alias = loop_file_alias(name, f.file_id.dev, f.file_id.ino);
+                char backing[PATH_MAX];
+                snprintf(path, sizeof path, "/sys/block/%s/loop/backing_file", name);
+                sysfs_read_line(path, backing, sizeof backing);
+                FileId named;
+                if (backing[0] && file_id_of_path(backing, &named) == 0 && named.dev == f.file_id.dev &&
+                    named.ino == f.file_id.ino)
+                        f.file_path = backing;
                 if (f.file_id.alias == FILE_ALIAS_OPAQUE) {
                         snprintf(why, size,
                                  "it is a loop device over a file on FUSE, NFS, 9p, CIFS or Ceph, which may show a file "
@@ -621,7 +643,7 @@ int device_busy(const char *node, const char *except, char *why, size_t why_size
 }
 
 int image_file_busy(const char *path, const char *except, char *why, size_t why_size) {
-        Target t = { .file = true };
+        Target t = { .file = true, .file_path = path };
         int r = file_id_of_path(path, &t.file_id);
         if (r < 0)
                 return r;

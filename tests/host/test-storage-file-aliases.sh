@@ -153,6 +153,13 @@ if command -v mkfs.erofs > /dev/null; then
         *) ok "j: a file unrelated to an image mounted as a file is not refused" ;;
         esac
         detach_last
+        # (k) a mount names its file by the name it had: while an image is
+        # mounted as a file, any erofs image is perhaps it (attack11).
+        cp "$tmp/e.erofs" "$tmp/k.erofs"
+        attach "$tmp/k.erofs"
+        expect 13 "k (an erofs image while another is mounted as a file)" kim 60182 "$dev"
+        detach_last
+        intact "$tmp/k.erofs" erofs "k"
         umount "$tmp/mnt3" && unset "mounts[-1]"
     else
         echo "skip: e, f (this kernel mounts no erofs image as a file: before Linux 6.12)"
