@@ -12,6 +12,7 @@
 #include <libcryptsetup.h>
 
 #include "backend.h"
+#include "dlopen-cryptsetup.h"
 #include "fileio.h"
 #include "fs.h"
 #include "home-dm.h"
@@ -71,7 +72,7 @@ int luks_clean_stale_mapping(Home *h) {
                 }
         }
         log_info("home %s: closing /dev/mapper/%s left by an interrupted operation", h->name, name);
-        r = crypt_deactivate_by_name(NULL, name, CRYPT_DEACTIVATE_FORCE);
+        r = sym_crypt_deactivate_by_name(NULL, name, CRYPT_DEACTIVATE_FORCE);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot close stale /dev/mapper/%s: %m", h->name, name);
         return 0;
@@ -181,7 +182,7 @@ int luks_activate(Home *h) {
 fail:
         if (mounted)
                 (void) umount2(h->path, MNT_DETACH);
-        (void) crypt_deactivate_by_name(v.cd, name, CRYPT_DEACTIVATE_FORCE);
+        (void) sym_crypt_deactivate_by_name(v.cd, name, CRYPT_DEACTIVATE_FORCE);
         return r;
 }
 
@@ -200,9 +201,9 @@ static int require_active(Home *h, char *name, size_t size, bool sync) {
                  * unkillable, until someone unlocks it. */
                 struct crypt_active_device cad;
                 struct crypt_device *cd = NULL;
-                bool suspended = crypt_init_by_name(&cd, name) >= 0 && crypt_get_active_device(cd, name, &cad) >= 0 &&
+                bool suspended = sym_crypt_init_by_name(&cd, name) >= 0 && sym_crypt_get_active_device(cd, name, &cad) >= 0 &&
                                  (cad.flags & CRYPT_ACTIVATE_SUSPENDED);
-                crypt_free(cd);
+                sym_crypt_free(cd);
                 if (suspended)
                         return log_error_errno(EBUSY, "home %s: locked; luks_volume_unlock it first", h->name);
                 _cleanup_close_ int fd = open(h->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -228,7 +229,7 @@ int luks_deactivate(Home *h) {
                 else if (errno != EINVAL) /* EINVAL: not mounted */
                         return log_error_errno(errno, "home %s: cannot unmount %s: %m", h->name, h->path);
         }
-        r = crypt_deactivate_by_name(NULL, name, h->force ? CRYPT_DEACTIVATE_DEFERRED : 0);
+        r = sym_crypt_deactivate_by_name(NULL, name, h->force ? CRYPT_DEACTIVATE_DEFERRED : 0);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot close /dev/mapper/%s: %m", h->name, name);
         return luks_set_state(h, "inactive");
@@ -237,7 +238,7 @@ int luks_deactivate(Home *h) {
 /* Whether the mapping is suspended (locked): 1, 0, or an error. */
 static int is_suspended(Home *h, struct crypt_device *cd, const char *name) {
         struct crypt_active_device cad;
-        int r = crypt_get_active_device(cd, name, &cad);
+        int r = sym_crypt_get_active_device(cd, name, &cad);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot query /dev/mapper/%s: %m", h->name, name);
         return (cad.flags & CRYPT_ACTIVATE_SUSPENDED) != 0;
@@ -264,7 +265,7 @@ int luks_lock(Home *h) {
         r = require_active(h, name, sizeof name, false);
         if (r < 0)
                 return r;
-        r = crypt_init_by_name(&v.cd, name);
+        r = sym_crypt_init_by_name(&v.cd, name);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot open /dev/mapper/%s: %m", h->name, name);
         /* Before syncing: a suspended device would never finish a sync. */
@@ -275,7 +276,7 @@ int luks_lock(Home *h) {
                 return log_error_errno(EALREADY, "home %s: already locked", h->name);
         (void) require_active(h, name, sizeof name, true);
         /* Suspends I/O and wipes the volume key from the kernel. */
-        r = crypt_suspend(v.cd, name);
+        r = sym_crypt_suspend(v.cd, name);
         if (r == -EBUSY)
                 return log_error_errno(EALREADY, "home %s: already locked", h->name);
         if (r < 0)
@@ -308,7 +309,7 @@ int luks_unlock(Home *h) {
         r = luks_volume_key_get(h, &v, &o);
         if (r < 0)
                 return r;
-        r = crypt_resume_by_volume_key(v.cd, name, o.vk->data, o.vk_size);
+        r = sym_crypt_resume_by_volume_key(v.cd, name, o.vk->data, o.vk_size);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot luks_volume_unlock: %m", h->name);
         return luks_set_state(h, "active");

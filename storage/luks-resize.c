@@ -15,6 +15,7 @@
 #include <libcryptsetup.h>
 
 #include "backend.h"
+#include "dlopen-cryptsetup.h"
 #include "fs.h"
 #include "gpt.h"
 #include "log.h"
@@ -112,7 +113,7 @@ int luks_resize(Home *h) {
                 overhead = current - v.part.size * 512;
         }
         cur_inner = current - overhead;
-        header = crypt_get_data_offset(v.cd) * 512;
+        header = sym_crypt_get_data_offset(v.cd) * 512;
         if (h->size_request == HEARTH_SIZE_MAX && on_pool)
                 want = current + pool_free; /* free extents serve nothing else */
         else if (h->size_request == HEARTH_SIZE_MAX) {
@@ -207,7 +208,7 @@ int luks_resize(Home *h) {
                         r = loop_refresh_size(v.loop_fd);
                 if (r < 0)
                         goto out;
-                r = crypt_resize(v.cd, name, 0);
+                r = sym_crypt_resize(v.cd, name, 0);
                 if (r < 0) {
                         r = log_error_errno(r, "home %s: cannot grow the LUKS mapping: %m", h->name);
                         goto out;
@@ -220,7 +221,7 @@ int luks_resize(Home *h) {
                 r = fs_shrink(fstype, mapped, where, want_inner - header);
                 if (r < 0)
                         goto out;
-                r = crypt_resize(v.cd, name, (want_inner - header) / 512);
+                r = sym_crypt_resize(v.cd, name, (want_inner - header) / 512);
                 if (r < 0) {
                         r = log_error_errno(r, "home %s: cannot shrink the LUKS mapping: %m", h->name);
                         goto out;
@@ -256,6 +257,6 @@ out:
         if (mnt)
                 (void) rmdir(mnt);
         if (opened_here)
-                (void) crypt_deactivate(v.cd, name);
+                (void) sym_crypt_deactivate(v.cd, name);
         return r;
 }
