@@ -99,9 +99,11 @@ int luks_activate(Home *h) {
         r = luks_require_name_free(h, name);
         if (r < 0)
                 return r;
+        log_trace_phase("luks activate: checked for stale mappings");
         r = luks_volume_open(h, &v);
         if (r < 0)
                 return r;
+        log_trace_phase("luks activate: volume opened");
         /* The key first: the header's record is encrypted with it. It is
          * checked (signature, name) before the volume is mapped, and a
          * home without one is refused, as systemd-homed refuses it: the
@@ -109,6 +111,7 @@ int luks_activate(Home *h) {
         r = luks_volume_key_get(h, &v, &o);
         if (r < 0)
                 return r;
+        log_trace_phase("luks activate: volume key (PBKDF)");
         r = luks_token_read(h, &v, &o, &from_token);
         if (r == -ENOENT)
                 return log_error_errno(EUCLEAN, "home %s: %s carries no systemd-homed token with its record", h->name,
@@ -118,15 +121,18 @@ int luks_activate(Home *h) {
         r = home_reconcile(h, from_token, "the LUKS2 token");
         if (r < 0)
                 return r;
+        log_trace_phase("luks activate: record read, reconciled");
         r = luks_use_volume_key(h, &v, name, h->rec->luks_discard > 0 ? CRYPT_ACTIVATE_ALLOW_DISCARDS : 0, &o);
         if (r < 0)
                 return r;
         snprintf(mapped, sizeof mapped, "/dev/mapper/%s", name);
+        log_trace_phase("luks activate: mapped");
         r = luks_fs_type(h, mapped, fstype);
         if (r >= 0)
                 r = fs_check(fstype, mapped);
         if (r < 0)
                 goto fail;
+        log_trace_phase("luks activate: fsck");
         if (mkdirat(h->root_fd, h->name, 0700) < 0 && errno != EEXIST) {
                 r = log_error_errno(errno, "home %s: cannot create mount point %s: %m", h->name, h->path);
                 goto fail;
@@ -134,6 +140,7 @@ int luks_activate(Home *h) {
         r = luks_mount_fs(h, fstype, mapped, "mount", &mnt);
         if (r < 0)
                 goto fail;
+        log_trace_phase("luks activate: file system mounted");
         r = luks_open_home_dir(h, mnt, &home_fd);
         if (r >= 0)
                 r = luks_mount_home(h, home_fd);
@@ -143,6 +150,7 @@ int luks_activate(Home *h) {
         (void) rmdir(mnt);
         if (r < 0)
                 goto fail;
+        log_trace_phase("luks activate: home mounted (ID-mapped)");
         mounted = true;
         top = open(h->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (top < 0) {

@@ -471,6 +471,7 @@ int luks_create(Home *h) {
                 : luks_volume_attach_new(h, image, is_block, NULL, 0, &v);
         if (r < 0)
                 goto fail;
+        log_trace_phase("luks create: volume attached");
         r = set_pbkdf(h, &v);
         if (r < 0)
                 goto fail;
@@ -518,6 +519,7 @@ int luks_create(Home *h) {
                 r = log_error_errno(r, "home %s: cannot format LUKS2: %m", h->name);
                 goto fail;
         }
+        log_trace_phase("luks create: formatted");
         formatted = true;
         if (is_block && !gpt && (r = device_claim(h, image, O_RDONLY, &claim)) < 0)
                 goto fail;
@@ -530,8 +532,10 @@ int luks_create(Home *h) {
                         goto fail;
                 }
         }
+        log_trace_phase("luks create: password keyslots added (PBKDF)");
         if (tpm2.enabled && (r = luks_tpm2_enroll(h, v.cd, &tpm2, h->rec->password[0])) < 0)
                 goto fail;
+        log_trace_phase("luks create: TPM2 enrolled");
         r = luks_recovery_enroll(h, v.cd);
         if (r < 0)
                 goto fail;
@@ -569,6 +573,7 @@ int luks_create(Home *h) {
         if (r < 0)
                 goto fail;
 
+        log_trace_phase("luks create: record signed, token written");
         /* dm-crypt claims the device from here until it is closed. */
         if (!gpt)
                 claim = claim_release(claim);
@@ -577,12 +582,15 @@ int luks_create(Home *h) {
                 r = log_error_errno(r, "home %s: cannot activate the new volume: %m", h->name);
                 goto fail;
         }
+        log_trace_phase("luks create: mapped");
         snprintf(mapped, sizeof mapped, "/dev/mapper/%s", name);
         r = fs_make(fstype, mapped, h->name, fs_uuid);
+        log_trace_phase("luks create: mkfs");
         if (r >= 0)
                 r = luks_mount_fs(h, fstype, mapped, "create", &mnt);
         if (r < 0)
                 goto fail;
+        log_trace_phase("luks create: mounted");
         mounted = true;
         r = make_home_dir(h, fstype, mnt, &home_fd);
         bool unmapped = false;
@@ -595,12 +603,14 @@ int luks_create(Home *h) {
                 r = log_error_errno(errno, "home %s: cannot sync: %m", h->name);
         if (r < 0)
                 goto fail;
+        log_trace_phase("luks create: populated, synced");
         close(TAKE_FD(home_fd));
         if (umount(mnt) < 0) {
                 r = log_error_errno(errno, "home %s: cannot unmount %s: %m", h->name, mnt);
                 goto fail;
         }
         mounted = false;
+        log_trace_phase("luks create: unmounted");
         r = sym_crypt_deactivate(v.cd, name);
         if (r < 0) {
                 r = log_error_errno(r, "home %s: cannot close the new volume: %m", h->name);
@@ -622,6 +632,7 @@ int luks_create(Home *h) {
                         log_debug_errno(errno, "home %s: the kernel did not reread the partition table of %s: %m",
                                         h->name, image);
         }
+        log_trace_phase("luks create: closed, image in place");
         (void) rmdir(mnt);
         free(h->state);
         h->state = strdup("inactive");
