@@ -77,6 +77,27 @@ static int set_pbkdf(Home *h, Volume *v) {
         return 0;
 }
 
+/* For crypt_format() only: the volume key's digest in the header (PBKDF2)
+ * gets the fewest iterations, as with cryptsetup --pbkdf-force-iterations,
+ * instead of libcryptsetup benchmarking PBKDF2 and then spending the time
+ * it measured (most of the format's time, seconds in the test VM). The
+ * digest only checks a key a keyslot's KDF (what a guess pays for) or the
+ * TPM already produced, or the random volume key itself: its cost protects
+ * nothing. set_pbkdf() sets the keyslots' settings after the format. */
+static int set_pbkdf_for_format(Home *h, Volume *v) {
+        struct crypt_pbkdf_type p = {
+                .type = CRYPT_KDF_PBKDF2,
+                .hash = h->rec->luks_pbkdf_hash_algorithm ?: "sha512",
+                .iterations = 1000, /* libcryptsetup's minimum */
+                .flags = CRYPT_PBKDF_NO_BENCHMARK,
+        };
+        int r = sym_crypt_set_pbkdf_type(v->cd, &p);
+        if (r < 0)
+                return log_error_errno(r, "home %s: PBKDF settings for the volume key's digest refused by "
+                                       "libcryptsetup: %m", h->name);
+        return 0;
+}
+
 static int default_size(Home *h, const char *image, bool is_block, uint64_t *ret) {
         if (is_block) {
                 _cleanup_close_ int fd = open(image, O_RDONLY | O_CLOEXEC);
@@ -472,7 +493,7 @@ int luks_create(Home *h) {
         if (r < 0)
                 goto fail;
         log_trace_phase("luks create: volume attached");
-        r = set_pbkdf(h, &v);
+        r = set_pbkdf_for_format(h, &v);
         if (r < 0)
                 goto fail;
         /* homed's: room for large tokens (the record, TPM2 policies). */
@@ -522,6 +543,9 @@ int luks_create(Home *h) {
         log_trace_phase("luks create: formatted");
         formatted = true;
         if (is_block && !gpt && (r = device_claim(h, image, O_RDONLY, &claim)) < 0)
+                goto fail;
+        r = set_pbkdf(h, &v);
+        if (r < 0)
                 goto fail;
         /* Sealed in the TPM, the disk alone must not open with the
          * password: no password keyslot unless asked for. */
