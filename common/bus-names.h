@@ -52,8 +52,8 @@
 #define BUS_ERROR_TOKEN_PIN_LOCKED        HOME1_ERROR("TokenPinLocked")
 /* homed 258's AdoptHome: a path that is no home image or directory. */
 #define BUS_ERROR_UNRECOGNIZED_HOME_FORMAT HOME1_ERROR("UnrecognizedHomeFormat")
-/* homed's, which hearthd never sends but clients recognise (a homed
- * record's PIN-protected token). */
+/* A PKCS#11 token's PIN (hearth-work's WORKER_TOKEN_PIN_NEEDED and the
+ * statuses after it). */
 #define BUS_ERROR_BAD_PIN                 HOME1_ERROR("BadPin")
 #define BUS_ERROR_BAD_PIN_FEW_TRIES_LEFT  HOME1_ERROR("BadPinFewTriesLeft")
 #define BUS_ERROR_BAD_PIN_ONE_TRY_LEFT    HOME1_ERROR("BadPinOneTryLeft")

@@ -36,6 +36,7 @@ DLSYM_FUNCTION(crypt_token_json_set);
 DLSYM_FUNCTION(crypt_token_max);
 DLSYM_FUNCTION(crypt_token_status);
 DLSYM_FUNCTION(crypt_volume_key_get);
+DLSYM_FUNCTION(crypt_volume_key_keyring);
 DLSYM_FUNCTION(crypt_wipe);
 
 int dlopen_cryptsetup(void) {
@@ -75,6 +76,7 @@ int dlopen_cryptsetup(void) {
                                DLSYM_ARG(crypt_token_max),
                                DLSYM_ARG(crypt_token_status),
                                DLSYM_ARG(crypt_volume_key_get),
+                               DLSYM_ARG(crypt_volume_key_keyring),
                                DLSYM_ARG(crypt_wipe),
                                NULL);
 }

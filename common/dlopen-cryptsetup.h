@@ -41,4 +41,5 @@ DLSYM_PROTOTYPE(crypt_token_json_set);
 DLSYM_PROTOTYPE(crypt_token_max);
 DLSYM_PROTOTYPE(crypt_token_status);
 DLSYM_PROTOTYPE(crypt_volume_key_get);
+DLSYM_PROTOTYPE(crypt_volume_key_keyring);
 DLSYM_PROTOTYPE(crypt_wipe);

@@ -15,6 +15,19 @@ void passwords_done(Passwords *p) {
         p->list = NULL;
         p->bufs = NULL;
         p->n = 0;
+        secure_buffer_free(p->pin);
+        p->pin = NULL;
+}
+
+int passwords_set_pin(Passwords *p, const char *s) {
+        SecureBuffer *b = NULL;
+        int r = secure_buffer_new(strlen(s) + 1, &b);
+        if (r < 0)
+                return r;
+        memcpy(b->data, s, strlen(s) + 1);
+        secure_buffer_free(p->pin);
+        p->pin = b;
+        return 0;
 }
 
 int passwords_add(Passwords *p, const char *s) {
@@ -49,7 +62,7 @@ int passwords_to_json(const Passwords *p, SecureBuffer **ret) {
         _cleanup_secret_text_ SecretText t = {};
         int r;
 
-        if (!p || p->n == 0)
+        if (!p || (p->n == 0 && !p->pin))
                 r = secret_text_put(&t, "{}", 2);
         else {
                 r = secret_text_put(&t, "{\"password\":[", 13);
@@ -60,7 +73,16 @@ int passwords_to_json(const Passwords *p, SecureBuffer **ret) {
                                 r = secret_text_put_string(&t, p->list[i]);
                 }
                 if (r >= 0)
-                        r = secret_text_put(&t, "]}", 2);
+                        r = secret_text_put(&t, "]", 1);
+                if (r >= 0 && p->pin) {
+                        r = secret_text_put(&t, ",\"pkcs11Pin\":[", 14);
+                        if (r >= 0)
+                                r = secret_text_put_string(&t, p->pin->data);
+                        if (r >= 0)
+                                r = secret_text_put(&t, "]", 1);
+                }
+                if (r >= 0)
+                        r = secret_text_put(&t, "}", 1);
         }
         if (r < 0)
                 return r;

@@ -27,6 +27,17 @@ void sysfs_read_line(const char *path, char *buf, size_t size) {
         }
 }
 
+/* A sysfs size or start attribute (512-byte sectors) in bytes. */
+static int read_sectors(const char *path, uint64_t *ret) {
+        char text[32];
+        uint64_t sectors;
+        sysfs_read_line(path, text, sizeof text);
+        if (sscanf(text, "%" SCNu64, &sectors) != 1 || sectors > UINT64_MAX / 512)
+                return -EIO;
+        *ret = sectors * 512;
+        return 0;
+}
+
 int block_device_members(dev_t devnum, BlockMember m[static BLOCK_MEMBERS_MAX], size_t *ret_n) {
         char sys[64], real[PATH_MAX];
         size_t n = 0;
@@ -36,6 +47,9 @@ int block_device_members(dev_t devnum, BlockMember m[static BLOCK_MEMBERS_MAX], 
         if (!realpath(sys, real))
                 return negative_errno();
         m[n] = (BlockMember) { .devnum = devnum };
+        snprintf(sys, sizeof sys, "/sys/dev/block/%u:%u/size", major(devnum), minor(devnum));
+        if (read_sectors(sys, &m[n].size) < 0)
+                return -EIO;
         snprintf(m[n].name, sizeof m[n].name, "%s", strrchr(real, '/') + 1);
         n++;
         _cleanup_dir_ DIR *d = opendir(real);
@@ -44,13 +58,16 @@ int block_device_members(dev_t devnum, BlockMember m[static BLOCK_MEMBERS_MAX], 
         for (struct dirent *e; (e = readdir(d));) {
                 char path[PATH_MAX + NAME_MAX + 16], dev[32], start[32];
                 unsigned maj, min;
-                uint64_t sectors;
+                uint64_t sectors, size;
 
                 if (e->d_name[0] == '.')
                         continue;
                 snprintf(path, sizeof path, "%s/%s/partition", real, e->d_name);
                 if (access(path, F_OK) < 0)
                         continue;
+                snprintf(path, sizeof path, "%s/%s/size", real, e->d_name);
+                if (read_sectors(path, &size) < 0)
+                        return -EIO;
                 snprintf(path, sizeof path, "%s/%s/dev", real, e->d_name);
                 sysfs_read_line(path, dev, sizeof dev);
                 snprintf(path, sizeof path, "%s/%s/start", real, e->d_name);
@@ -60,11 +77,43 @@ int block_device_members(dev_t devnum, BlockMember m[static BLOCK_MEMBERS_MAX], 
                         return -EIO;
                 if (n >= BLOCK_MEMBERS_MAX)
                         return -E2BIG;
-                m[n] = (BlockMember) { .devnum = makedev(maj, min), .start = sectors * 512 };
+                m[n] = (BlockMember) { .devnum = makedev(maj, min), .start = sectors * 512, .size = size };
                 snprintf(m[n].name, sizeof m[n].name, "%s", e->d_name);
                 n++;
         }
         *ret_n = n;
+        return 0;
+}
+
+int block_device_on_disk(dev_t devnum, BlockMember *ret_disk, uint64_t *ret_start, uint64_t *ret_size) {
+        char path[96], dev[32], sys[64], real[PATH_MAX];
+        unsigned maj, min;
+        uint64_t start = 0, size;
+
+        snprintf(path, sizeof path, "/sys/dev/block/%u:%u/size", major(devnum), minor(devnum));
+        if (read_sectors(path, &size) < 0)
+                return -EIO;
+        snprintf(path, sizeof path, "/sys/dev/block/%u:%u/partition", major(devnum), minor(devnum));
+        if (access(path, F_OK) == 0) {
+                snprintf(path, sizeof path, "/sys/dev/block/%u:%u/start", major(devnum), minor(devnum));
+                if (read_sectors(path, &start) < 0)
+                        return -EIO;
+                snprintf(path, sizeof path, "/sys/dev/block/%u:%u/../dev", major(devnum), minor(devnum));
+                sysfs_read_line(path, dev, sizeof dev);
+                if (sscanf(dev, "%u:%u", &maj, &min) != 2)
+                        return -EIO;
+                devnum = makedev(maj, min);
+        }
+        *ret_disk = (BlockMember) { .devnum = devnum };
+        snprintf(sys, sizeof sys, "/sys/dev/block/%u:%u", major(devnum), minor(devnum));
+        if (!realpath(sys, real))
+                return negative_errno();
+        snprintf(ret_disk->name, sizeof ret_disk->name, "%s", strrchr(real, '/') + 1);
+        snprintf(path, sizeof path, "/sys/dev/block/%u:%u/size", major(devnum), minor(devnum));
+        if (read_sectors(path, &ret_disk->size) < 0)
+                return -EIO;
+        *ret_start = start;
+        *ret_size = size;
         return 0;
 }
 
@@ -129,14 +178,14 @@ static int footprint_block(Footprint *f, dev_t devnum, uint64_t start, uint64_t 
                 return footprint_block(f, makedev(maj, min), first * 512 + start, first * 512 + end, depth + 1);
         }
 
-        /* A device-mapper table stands on its slaves (wholly: the table's
-         * ranges are not read). Not the extent pool's volumes: they share
-         * their PVs by design, in extents that never overlap (the pool's
-         * allocator), and the pool's devices are refused as such
-         * (pool_device_is_pv()). */
+        /* A device-mapper table, an md array or a bcache device stands on
+         * its slaves (wholly: a table's ranges are not read). Not the
+         * extent pool's volumes: they share their PVs by design, in extents
+         * that never overlap (the pool's allocator), and the pool's devices
+         * are refused as such (pool_device_is_pv()). */
         snprintf(path, sizeof path, "/sys/dev/block/%u:%u/dm/name", major(devnum), minor(devnum));
         sysfs_read_line(path, dm, sizeof dm);
-        if (dm[0] && strncmp(dm, POOL_DM_PREFIX, strlen(POOL_DM_PREFIX)) != 0) {
+        if (strncmp(dm, POOL_DM_PREFIX, strlen(POOL_DM_PREFIX)) != 0) {
                 snprintf(path, sizeof path, "/sys/dev/block/%u:%u/slaves", major(devnum), minor(devnum));
                 _cleanup_dir_ DIR *d = opendir(path);
                 bool any = false;

@@ -16,6 +16,7 @@ typedef struct BlockMember {
         dev_t devnum;
         char name[NAME_MAX + 1]; /* the kernel's: vdb, vdb3 */
         uint64_t start;          /* bytes from the start of the device asked about (0 for itself) */
+        uint64_t size;           /* bytes */
 } BlockMember;
 
 /* A sysfs (or procfs) attribute's first line, or "" if it cannot be read. */
@@ -25,6 +26,11 @@ void sysfs_read_line(const char *path, char *buf, size_t size);
  * -ENOENT etc. if the device is not in sysfs, -EIO if a partition's number
  * or start cannot be read, -E2BIG past BLOCK_MEMBERS_MAX. Logs nothing. */
 int block_device_members(dev_t devnum, BlockMember m[static BLOCK_MEMBERS_MAX], size_t *ret_n);
+
+/* The whole disk that devnum's bytes are on, and their range there: a
+ * partition's disk and its range, or devnum itself from 0 to its size.
+ * -errno if sysfs cannot tell. Logs nothing. */
+int block_device_on_disk(dev_t devnum, BlockMember *ret_disk, uint64_t *ret_start, uint64_t *ret_size);
 
 /* Whether two homes' storage paths (image files or block devices) are, or
  * hold, the same bytes under different names: the same file or device, a

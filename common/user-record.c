@@ -9,6 +9,7 @@
 
 #include "json-strict.h"
 #include "macro.h"
+#include "pkcs11-record.h"
 #include "secret.h"
 #include "user-record.h"
 
@@ -34,6 +35,8 @@ typedef enum FieldKind {
         FIELD_TOKEN,
         FIELD_MOUNT_OPTIONS,
         FIELD_BOOL,
+        FIELD_AUTO_RESIZE,
+        FIELD_REBALANCE_WEIGHT,
         FIELD_USEC,
         FIELD_DISK_SIZE,
         FIELD_KEY_SIZE,
@@ -43,6 +46,8 @@ typedef enum FieldKind {
         FIELD_HASHES,
         FIELD_SECRETS,
         FIELD_FIELD_NAMES,
+        FIELD_PKCS11_URIS,
+        FIELD_PKCS11_KEYS,
 } FieldKind;
 
 /* Where a field may appear. */
@@ -91,6 +96,10 @@ static const Field fields[] = {
         F("enforcePasswordPolicy", FIELD_BOOL, enforce_password_policy, IN_MACHINE),
         F("autoLogin", FIELD_BOOL, auto_login, IN_MACHINE),
         F("luksDiscard", FIELD_BOOL, luks_discard, IN_MACHINE),
+        /* systemd-homed's: how a LUKS home follows its use, and its share
+         * of the free space when homes are rebalanced. */
+        F("autoResizeMode", FIELD_AUTO_RESIZE, auto_resize_mode, IN_MACHINE),
+        F("rebalanceWeight", FIELD_REBALANCE_WEIGHT, rebalance_weight, IN_MACHINE),
         F("luksCipher", FIELD_TOKEN, luks_cipher, IN_BOUND),
         F("luksCipherMode", FIELD_TOKEN, luks_cipher_mode, IN_BOUND),
         F("luksVolumeKeySize", FIELD_KEY_SIZE, luks_volume_key_size, IN_BOUND),
@@ -114,6 +123,9 @@ static const Field fields[] = {
         F("selfModifiablePrivileged", FIELD_FIELD_NAMES, self_modifiable_privileged, IN_REGULAR),
         F("hashedPassword", FIELD_HASHES, hashed_password, IN_PRIVILEGED),
         F("password", FIELD_SECRETS, password, IN_SECRET),
+        /* homed's: a token (smart card) that opens the home (pkcs11-record.h). */
+        F("pkcs11TokenUri", FIELD_PKCS11_URIS, pkcs11_token_uri, IN_MACHINE),
+        F("pkcs11EncryptedKey", FIELD_PKCS11_KEYS, pkcs11_encrypted_key, IN_PRIVILEGED),
 };
 #undef F
 
@@ -145,6 +157,27 @@ const char *user_storage_to_string(UserStorage s) {
 UserStorage user_storage_from_string(const char *s) {
         return (UserStorage) lookup(storage_names, _USER_STORAGE_MAX, s);
 }
+static const char *const auto_resize_names[_USER_AUTO_RESIZE_MAX] = {
+        [USER_AUTO_RESIZE_OFF] = "off",
+        [USER_AUTO_RESIZE_GROW] = "grow",
+        [USER_AUTO_RESIZE_SHRINK_AND_GROW] = "shrink-and-grow",
+};
+const char *user_auto_resize_to_string(int m) {
+        return m >= 0 && m < _USER_AUTO_RESIZE_MAX ? auto_resize_names[m] : NULL;
+}
+int user_auto_resize_from_string(const char *s) {
+        return lookup(auto_resize_names, _USER_AUTO_RESIZE_MAX, s);
+}
+int user_record_auto_resize(const UserRecord *rec) {
+        if (rec->auto_resize_mode >= 0)
+                return rec->auto_resize_mode;
+        /* homed's default: LUKS homes follow their use, others do not. */
+        return rec->storage == USER_STORAGE_LUKS ? USER_AUTO_RESIZE_SHRINK_AND_GROW : USER_AUTO_RESIZE_OFF;
+}
+uint64_t user_record_rebalance_weight(const UserRecord *rec) {
+        return rec->rebalance_weight == UINT64_MAX ? USER_REBALANCE_WEIGHT_DEFAULT : rec->rebalance_weight;
+}
+
 const char *user_disposition_to_string(UserDisposition d) {
         return d >= 0 && d < _USER_DISPOSITION_MAX ? disposition_names[d] : NULL;
 }
@@ -478,6 +511,29 @@ static int dispatch_field(const Context *c, const Field *f, json_object *v, User
                 *(int *) p = json_object_get_boolean(v);
                 return 0;
 
+        case FIELD_AUTO_RESIZE:
+                if ((r = get_string(c, f->name, v, TOKEN_MAX, &s)) < 0)
+                        return r;
+                if (user_auto_resize_from_string(s) < 0)
+                        return fail(c, f->name, "must be one of off, grow, shrink-and-grow");
+                *(int *) p = user_auto_resize_from_string(s);
+                return 0;
+
+        case FIELD_REBALANCE_WEIGHT:
+                /* homed's: 1-10000, or false (never rebalanced); 0 too. */
+                if (json_object_is_type(v, json_type_boolean)) {
+                        if (json_object_get_boolean(v))
+                                return fail(c, f->name, "must be a number from 1 to 10000, or false");
+                        *(uint64_t *) p = 0;
+                        return 0;
+                }
+                if ((r = get_unsigned(c, f->name, v, &u)) < 0)
+                        return r;
+                if (u > USER_REBALANCE_WEIGHT_MAX)
+                        return fail(c, f->name, "must be a number from 1 to 10000, or false");
+                *(uint64_t *) p = u;
+                return 0;
+
         case FIELD_USEC:
                 if ((r = get_unsigned(c, f->name, v, &u)) < 0)
                         return r;
@@ -555,6 +611,25 @@ static int dispatch_field(const Context *c, const Field *f, json_object *v, User
                                 return fail(c, f->name, "entry %zu is not a field name", i);
                 return 0;
         }
+
+        case FIELD_PKCS11_URIS:
+        case FIELD_PKCS11_KEYS: {
+                const char *w = NULL;
+                size_t i = SIZE_MAX, n = 0;
+                void *l = NULL;
+                r = f->kind == FIELD_PKCS11_URIS
+                            ? pkcs11_token_uris_parse(v, (const char ***) &l, &w, &i)
+                            : pkcs11_encrypted_keys_parse(v, (Pkcs11EncryptedKey **) &l, &n, &w, &i);
+                if (r == -EINVAL)
+                        return i == SIZE_MAX ? fail(c, f->name, "%s", w) : fail(c, f->name, "entry %zu %s", i, w);
+                if (r < 0)
+                        return r;
+                free(*(void **) p);
+                *(void **) p = l;
+                if (f->kind == FIELD_PKCS11_KEYS)
+                        rec->n_pkcs11_encrypted_key = n;
+                return 0;
+        }
         }
         return -EINVAL;
 }
@@ -616,6 +691,8 @@ static void view_free(UserRecord *rec) {
         free(rec->self_modifiable_privileged);
         free(rec->hashed_password);
         free(rec->password);
+        free(rec->pkcs11_token_uri);
+        free(rec->pkcs11_encrypted_key);
 }
 
 static void view_reset(UserRecord *rec) {
@@ -643,6 +720,8 @@ static void view_reset(UserRecord *rec) {
                 .enforce_password_policy = -1,
                 .auto_login = -1,
                 .luks_discard = -1,
+                .auto_resize_mode = -1,
+                .rebalance_weight = UINT64_MAX,
                 .luks_volume_key_size = UINT64_MAX,
                 .luks_pbkdf_time_cost_usec = UINT64_MAX,
                 .luks_pbkdf_memory_cost = UINT64_MAX,
@@ -1108,4 +1187,20 @@ const char *user_record_to_string(UserRecord *rec, UserRecordFormat format) {
 const char *user_record_machine_id(void) {
         machine_load();
         return machine_id[0] ? machine_id : NULL;
+}
+
+int user_record_all_hashes(const UserRecord *rec, const char ***ret) {
+        size_t nh = 0, nk = rec->n_pkcs11_encrypted_key;
+
+        while (rec->hashed_password && rec->hashed_password[nh])
+                nh++;
+        const char **hashes = calloc(nh + nk + 1, sizeof *hashes);
+        if (!hashes)
+                return -ENOMEM;
+        for (size_t i = 0; i < nh; i++)
+                hashes[i] = rec->hashed_password[i];
+        for (size_t i = 0; i < nk; i++)
+                hashes[nh + i] = rec->pkcs11_encrypted_key[i].hashed_password;
+        *ret = hashes;
+        return 0;
 }

@@ -60,6 +60,16 @@ typedef enum UserRecordSection {
         USER_RECORD_SECRET      = 1 << 5,
 } UserRecordSection;
 
+/* autoResizeMode: what activate and deactivate do to a LUKS home's size. */
+typedef enum UserAutoResize {
+        USER_AUTO_RESIZE_OFF,
+        USER_AUTO_RESIZE_GROW,            /* activate grows it back to diskSize */
+        USER_AUTO_RESIZE_SHRINK_AND_GROW, /* ... and deactivate shrinks it to its least */
+        _USER_AUTO_RESIZE_MAX,
+} UserAutoResize;
+#define USER_REBALANCE_WEIGHT_DEFAULT 100
+#define USER_REBALANCE_WEIGHT_MAX 10000
+
 typedef struct UserRecord {
         json_object *json;
 
@@ -87,6 +97,8 @@ typedef struct UserRecord {
         int auto_login;
 
         int luks_discard;
+        int auto_resize_mode;      /* UserAutoResize; -1: unset (user_record_auto_resize()) */
+        uint64_t rebalance_weight; /* 0: never rebalanced; UINT64_MAX: unset (100) */
         const char *luks_cipher;
         const char *luks_cipher_mode;
         uint64_t luks_volume_key_size;
@@ -108,6 +120,9 @@ typedef struct UserRecord {
         const char **self_modifiable_privileged;
 
         const char **hashed_password; /* privileged.hashedPassword */
+        const char **pkcs11_token_uri; /* pkcs11TokenUri (common/pkcs11-record.h) */
+        struct Pkcs11EncryptedKey *pkcs11_encrypted_key; /* privileged.pkcs11EncryptedKey */
+        size_t n_pkcs11_encrypted_key;
         const char **password;        /* secret.password, or its locked copy */
 
         unsigned has_sections; /* UserRecordSection bits present in the tree */
@@ -151,6 +166,11 @@ bool user_record_per_machine_matches(json_object *entry);
  * read them from there afterwards, across refreshes and a replaced tree.
  * Returns 0, -ENOMEM or -EINVAL (message in *ret_error). */
 int user_record_lock_secrets(UserRecord *rec, char **ret_error);
+
+/* Every hash that opens the home: privileged.hashedPassword, then each
+ * PKCS#11 token's key hash (a card's key is a password too), NULL-ended;
+ * the strings stay the record's. -ENOMEM. */
+int user_record_all_hashes(const UserRecord *rec, const char ***ret);
 /* The NULL-terminated list secret.KEY locked by user_record_lock_secrets(),
  * or NULL if there is none. */
 const char *const *user_record_secret(const UserRecord *rec, const char *key);
@@ -218,6 +238,14 @@ const char *user_record_to_string(UserRecord *rec, UserRecordFormat format);
 const char *user_storage_to_string(UserStorage s);
 UserStorage user_storage_from_string(const char *s);
 const char *user_disposition_to_string(UserDisposition d);
+const char *user_auto_resize_to_string(int m);
+int user_auto_resize_from_string(const char *s); /* -1 if unknown */
+/* autoResizeMode, or homed's default when unset: shrink-and-grow for LUKS
+ * homes (deactivate shrinks only what can shrink online: btrfs), off for
+ * the others. */
+int user_record_auto_resize(const UserRecord *rec);
+/* rebalanceWeight, 100 when unset; 0: the home is left out. */
+uint64_t user_record_rebalance_weight(const UserRecord *rec);
 UserDisposition user_disposition_from_string(const char *s);
 
 bool valid_user_name(const char *s);

@@ -28,6 +28,11 @@ int worker_exit_status(int error) {
         case EMEDIUMTYPE: return WORKER_FOREIGN;
         case EILSEQ: return WORKER_PASSWORD_QUALITY;
         case EUSERS: return WORKER_TPM_RESERVED;
+        case ENOANO: return WORKER_TOKEN_PIN_NEEDED;
+        case EBADE: return WORKER_BAD_PIN;
+        case EBADR: return WORKER_BAD_PIN_FEW_TRIES;
+        case EBADRQC: return WORKER_BAD_PIN_ONE_TRY;
+        case ENOLCK: return WORKER_TOKEN_PIN_LOCKED;
         default: return WORKER_STORAGE_ERROR;
         }
 }

@@ -146,6 +146,12 @@ enum {
         WORKER_PASSWORD_QUALITY = 26, /* create, passwd: a new password that cannot be one (it reads as a
                                        * recovery key) */
         WORKER_TPM_RESERVED = 27,   /* the TPM's counter reached --tpm-tries-below: not asked */
+        /* A PKCS#11 token (pkcs11-token.h) that would open the home is present: */
+        WORKER_TOKEN_PIN_NEEDED = 28,     /* no secret.pkcs11Pin given (ENOANO) */
+        WORKER_BAD_PIN = 29,              /* the token refused the PIN (EBADE) */
+        WORKER_BAD_PIN_FEW_TRIES = 30,    /* ... and says few tries are left (EBADR) */
+        WORKER_BAD_PIN_ONE_TRY = 31,      /* ... and says one try is left (EBADRQC) */
+        WORKER_TOKEN_PIN_LOCKED = 32,     /* the token's PIN is locked (ENOLCK) */
 };
 
 int worker_exit_status(int error);

@@ -191,6 +191,14 @@ static const char *json_string_at(json_object *j, const char *section, const cha
         return json_object_get_string(v);
 }
 
+/* A non-empty list privileged.KEY: a security token that opens the home. */
+static bool json_has_privileged(json_object *j, const char *key) {
+        json_object *s, *v;
+        return json_object_object_get_ex(j, "privileged", &s) && json_object_is_type(s, json_type_object) &&
+               json_object_object_get_ex(s, key, &v) && json_object_is_type(v, json_type_array) &&
+               json_object_array_length(v) > 0;
+}
+
 static int fill_from_record(Accounts *a, AccUser *u, const UserRecord *rec) {
         const char *lang = json_string_at(rec->json, NULL, "preferredLanguage");
         const char *hint = json_string_at(rec->json, "privileged", "passwordHint");
@@ -202,20 +210,21 @@ static int fill_from_record(Accounts *a, AccUser *u, const UserRecord *rec) {
             (r = dup_or_empty(&u->language, lang && accounts_valid_language(lang) ? lang : NULL)) < 0 ||
             (r = dup_or_empty(&u->password_hint, hint && accounts_valid_text(hint) ? hint : NULL)) < 0)
                 return r;
-        u->locked = rec->locked > 0;
         u->auto_login_record = rec->auto_login > 0;
         u->account_type = ACCOUNT_TYPE_STANDARD;
         for (const char **g = rec->member_of; g && *g; g++)
                 if (strcmp(*g, admin) == 0)
                         u->account_type = ACCOUNT_TYPE_ADMINISTRATOR;
-        /* No hash: hearthd lets her in without a password; but a home sealed
-         * in the TPM keeps none of its PIN (user_record_pin_only()). */
-        if (rec->password_change_now > 0)
-                u->password_mode = PASSWORD_MODE_SET_AT_LOGIN;
-        else if (!user_record_pin_only(rec) && (!rec->hashed_password || !rec->hashed_password[0]))
-                u->password_mode = PASSWORD_MODE_NONE;
-        else
-                u->password_mode = PASSWORD_MODE_REGULAR;
+        /* No hash and no token: no password she types is accepted, so she
+         * cannot log in — what accounts-daemon reports for useradd's "!"
+         * (locked, regular), and GNOME Settings shows "Account disabled".
+         * A home sealed in the TPM keeps no hash of its PIN
+         * (user_record_pin_only()). */
+        bool no_secret = !user_record_pin_only(rec) && (!rec->hashed_password || !rec->hashed_password[0]) &&
+                         !json_has_privileged(rec->json, "pkcs11EncryptedKey") &&
+                         !json_has_privileged(rec->json, "fido2HmacSalt");
+        u->password_mode = rec->password_change_now > 0 ? PASSWORD_MODE_SET_AT_LOGIN : PASSWORD_MODE_REGULAR;
+        u->locked = rec->locked > 0 || (no_secret && rec->password_change_now <= 0);
         u->storage = rec->storage;
         days(rec->not_after_usec, &u->expire);
         days(rec->last_password_change_usec, &u->last_change);

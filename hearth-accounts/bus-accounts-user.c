@@ -355,9 +355,12 @@ int bus_accounts_user_register(Accounts *a) {
         return r;
 }
 
+/* The new values first, then Changed, as accounts-daemon sends them:
+ * libaccountsservice's clients (GNOME Settings) redraw on Changed from the
+ * properties they hold, which must by then be the new ones. */
 void bus_accounts_emit_user_changed(Accounts *a, const char *path) {
         if (!a->bus)
                 return;
-        (void) sd_bus_emit_signal(a->bus, path, ACCOUNTS_USER_INTERFACE, "Changed", NULL);
         (void) sd_bus_emit_properties_changed_strv(a->bus, path, ACCOUNTS_USER_INTERFACE, NULL);
+        (void) sd_bus_emit_signal(a->bus, path, ACCOUNTS_USER_INTERFACE, "Changed", NULL);
 }

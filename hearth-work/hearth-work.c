@@ -23,6 +23,9 @@
 #include "json-strict.h"
 #include "log.h"
 #include "macro.h"
+#include "password.h"
+#include "pkcs11-record.h"
+#include "pkcs11-token.h"
 #include "recovery-key.h"
 #include "secret.h"
 #include "size.h"
@@ -154,8 +157,85 @@ static int read_request(UserRecord **ret) {
         return 0;
 }
 
+/* The PIN given for a token: secret.pkcs11Pin (homed's older name) or
+ * secret.tokenPin, the first entry; NULL if none. */
+static const char *token_pin(Home *h) {
+        static const char *const keys[] = { "pkcs11Pin", "tokenPin" };
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                const char *const *l = user_record_secret(h->rec, keys[i]);
+                if (l && l[0] && l[0][0] && strlen(l[0]) <= PKCS11_PIN_MAX)
+                        return l[0];
+        }
+        return NULL;
+}
+
+/* A home with PKCS#11 tokens enrolled (pkcs11-record.h): a password given
+ * that matches the record's hashes or a token's opens it as before;
+ * otherwise each token present decrypts its secret with the PIN, and the
+ * secret's base64, once it matches its entry's hash, is the password. A
+ * token absent is skipped; a PIN missing, wrong or locked is told apart
+ * (worker-protocol.h) when nothing else opened the home. */
 static int verify_password(Home *h) {
-        return home_verify_password(h, h->rec->hashed_password);
+        const UserRecord *rec = h->rec;
+        size_t nk = rec->n_pkcs11_encrypted_key;
+        _cleanup_free_ const char **hashes = NULL;
+        int r;
+
+        if (nk == 0)
+                return home_verify_password(h, rec->hashed_password);
+
+        if (user_record_all_hashes(rec, &hashes) < 0)
+                return log_oom();
+        for (const char *const *p = rec->password; p && *p; p++) {
+                r = password_verify(*p, hashes);
+                if (r < 0)
+                        return log_error_errno(r, "home %s: cannot verify password: %m", h->name);
+                if (r > 0)
+                        return 0;
+        }
+
+        const char *pin = token_pin(h);
+        int worst = 0;
+        for (size_t i = 0; i < nk; i++) {
+                const Pkcs11EncryptedKey *k = &rec->pkcs11_encrypted_key[i];
+                _cleanup_secure_buffer_ SecureBuffer *secret = NULL;
+                _cleanup_free_ void *data = NULL;
+                size_t size = 0;
+
+                if (pkcs11_data_decode(k->data, &data, &size) < 0)
+                        continue; /* checked when parsed */
+                r = pkcs11_token_decrypt(k->uri, pin, data, size, &secret);
+                if (r == -ENXIO) {
+                        log_debug("home %s: token %s not present", h->name, k->uri);
+                        continue;
+                }
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r < 0) {
+                        log_error_errno(r, "home %s: token %s: %s", h->name, k->uri,
+                                        r == -ENOANO ? "PIN needed" : r == -ENOLCK ? "PIN locked"
+                                        : r == -EBADE || r == -EBADR || r == -EBADRQC ? "wrong PIN"
+                                        : "cannot decrypt the home's key");
+                        /* A locked PIN says most, a wrong one more than a missing one. */
+                        if (worst == 0 || r == -ENOLCK || (worst == -ENOANO && r != -EIO) || worst == -EIO)
+                                worst = r;
+                        continue;
+                }
+                const char *one[] = { k->hashed_password, NULL };
+                r = password_verify(secret->data, one);
+                if (r < 0)
+                        return log_error_errno(r, "home %s: cannot verify password: %m", h->name);
+                if (r > 0) {
+                        log_debug("home %s: opened with token %s", h->name, k->uri);
+                        return 0;
+                }
+                log_error("home %s: token %s decrypts a key its entry's hash does not describe", h->name, k->uri);
+        }
+        if (worst < 0 && worst != -EIO)
+                return worst;
+        if (!rec->password || !rec->password[0])
+                return log_error_errno(EKEYREJECTED, "home %s: password or token required", h->name);
+        return log_error_errno(EKEYREJECTED, "home %s: password incorrect", h->name);
 }
 
 /* A new password must be one the home can be opened with: one that reads

@@ -34,6 +34,16 @@ const char *bus_error_from_worker(int status, const char *op) {
                 return BUS_ERROR_FOREIGN_STORAGE;
         case WORKER_PASSWORD_QUALITY:
                 return BUS_ERROR_LOW_PASSWORD_QUALITY;
+        case WORKER_TOKEN_PIN_NEEDED:
+                return BUS_ERROR_TOKEN_PIN_NEEDED;
+        case WORKER_BAD_PIN:
+                return BUS_ERROR_BAD_PIN;
+        case WORKER_BAD_PIN_FEW_TRIES:
+                return BUS_ERROR_BAD_PIN_FEW_TRIES_LEFT;
+        case WORKER_BAD_PIN_ONE_TRY:
+                return BUS_ERROR_BAD_PIN_ONE_TRY_LEFT;
+        case WORKER_TOKEN_PIN_LOCKED:
+                return BUS_ERROR_TOKEN_PIN_LOCKED;
         case WORKER_TPM_RESERVED:
                 return BUS_ERROR_AUTHENTICATION_LIMIT_HIT;
         case WORKER_ACTIVE:

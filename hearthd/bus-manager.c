@@ -9,6 +9,7 @@
 #include "bus-error.h"
 #include "bus-home.h"
 #include "bus-manager.h"
+#include "rebalance-run.h"
 #include "bus-record-view.h"
 #include "bus-util.h"
 #include "home-mark.h"
@@ -459,8 +460,7 @@ static int method_deactivate_all(sd_bus_message *msg, void *userdata, sd_bus_err
 }
 
 static int method_rebalance(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return sd_bus_error_setf(error, BUS_ERROR_REBALANCE_NOT_NEEDED,
-                                 "No home has a size to rebalance: hearthd does not rebalance free space");
+        return manager_rebalance_call(userdata, msg, error);
 }
 
 static int prop_auto_login(sd_bus *bus, const char *path, const char *iface, const char *prop, sd_bus_message *reply,

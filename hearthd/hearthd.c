@@ -27,6 +27,7 @@
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
+#include "rebalance-run.h"
 #include "pool-tool.h"
 #include "runtime-paths.h"
 #include "worker-protocol.h"
@@ -187,6 +188,9 @@ int main(int argc, char *argv[]) {
                 r = worker_timeouts_load(&m->timeouts, config);
         if (r >= 0)
                 r = quota_sweep_config_load(&m->quota_sweep_usec, config);
+        rebalance_config_init(&m->rebalance_config);
+        if (r >= 0)
+                r = rebalance_config_load(&m->rebalance_config, config);
         if (r < 0) {
                 manager_free(m);
                 return 1;
@@ -207,6 +211,8 @@ int main(int argc, char *argv[]) {
                 r = connect_bus(m);
         if (r >= 0)
                 r = manager_start_quota_sweep(m);
+        if (r >= 0)
+                r = manager_start_rebalance(m);
         if (r < 0)
                 goto finish;
         manager_clean_leftovers(m);

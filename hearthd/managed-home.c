@@ -459,6 +459,10 @@ static void on_worker_done(const WorkerResult *res, void *userdata) {
                                      tpm ? " " : "", tpm ?: "");
                         return;
                 }
+                /* A wrong PIN is a guess, as a wrong password is (the token counts too). */
+                if (res->status == WORKER_BAD_PIN || res->status == WORKER_BAD_PIN_FEW_TRIES ||
+                    res->status == WORKER_BAD_PIN_ONE_TRY)
+                        h->auth.failures++;
                 const char *reason = res->reason && *res->reason ? res->reason : "the storage worker failed";
                 log_warning("home %s: %s failed (%d): %s", h->name, wop, res->status, reason);
                 if (op->type == OP_CREATE) {

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
+#include "rebalance-run.h"
 #include "nss-files.h"
 #include "skel-watch.h"
 #include "uid-alloc.h"
@@ -82,6 +83,7 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         access_done(&m->access);
+        manager_rebalance_done(m);
         m->pool = pool_service_free(m->pool);
         for (size_t i = 0; i < m->n_homes; i++)
                 managed_home_free(m->homes[i]);

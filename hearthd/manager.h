@@ -7,6 +7,7 @@
 #include <systemd/sd-event.h>
 
 #include "access.h"
+#include "rebalance.h"
 #include "identity-store.h"
 #include "managed-home.h"
 #include "worker-client.h"
@@ -28,6 +29,9 @@ typedef struct Manager {
         uint64_t quota_sweep_usec;          /* [Quota] NestedSubvolumeCheckSec=, 0 = off */
         sd_event_source *quota_sweep_timer;
         sd_event_source *quota_sweep_more;  /* starts the sweeps due, up to the parallel limit */
+        RebalanceConfig rebalance_config;   /* [Rebalance] */
+        sd_event_source *rebalance_timer;
+        struct RebalanceRun *rebalance;     /* the run going on (rebalance-run.c), or NULL */
         ManagedHome **homes;
         size_t n_homes, allocated;
         sd_event_source *nss_write;

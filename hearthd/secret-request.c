@@ -16,6 +16,7 @@ Secret *secret_free(Secret *s) {
         if (!s)
                 return NULL;
         secure_buffer_free(s->buf);
+        secure_buffer_free(s->pin);
         free(s->password);
         free(s);
         return NULL;
@@ -62,12 +63,43 @@ int secret_parse(const char *text, Secret **ret, char **ret_error) {
                 }
         }
 
+        /* homed's PIN members: pkcs11Pin (systemd 245), tokenPin (later). */
+        const char *pin = NULL;
+        static const char *const pin_keys[] = { "pkcs11Pin", "tokenPin" };
+        for (size_t k = 0; k < ELEMENTSOF(pin_keys) && !pin; k++) {
+                json_object *pl, *e;
+                if (!json_object_object_get_ex(j, pin_keys[k], &pl))
+                        continue;
+                if (!json_object_is_type(pl, json_type_array) || json_object_array_length(pl) > SECRET_PASSWORDS_MAX)
+                        return fail(ret_error, k == 0 ? "secret: pkcs11Pin: must be an array of at most 64 strings"
+                                                      : "secret: tokenPin: must be an array of at most 64 strings");
+                for (size_t i = 0; i < json_object_array_length(pl); i++) {
+                        e = json_object_array_get_idx(pl, i);
+                        if (!json_object_is_type(e, json_type_string) || json_object_get_string_len(e) == 0 ||
+                            json_object_get_string_len(e) > SECRET_PIN_MAX ||
+                            strlen(json_object_get_string(e)) != (size_t) json_object_get_string_len(e))
+                                return fail(ret_error, k == 0 ? "secret: pkcs11Pin: each must be 1 to 256 bytes"
+                                                              : "secret: tokenPin: each must be 1 to 256 bytes");
+                }
+                if (json_object_array_length(pl) > 0)
+                        pin = json_object_get_string(json_object_array_get_idx(pl, 0));
+        }
+
         _cleanup_free_ const char **list = calloc(n + 1, sizeof *list);
         if (!list)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++)
                 list[i] = json_object_get_string(json_object_array_get_idx(pw, i));
-        return secret_from_strv(list, ret);
+        r = secret_from_strv(list, ret);
+        if (r < 0 || !pin)
+                return r;
+        r = secure_buffer_new(strlen(pin) + 1, &(*ret)->pin);
+        if (r < 0) {
+                *ret = secret_free(*ret);
+                return r;
+        }
+        memcpy((*ret)->pin->data, pin, strlen(pin) + 1);
+        return 0;
 }
 
 int secret_from_strv(const char *const *passwords, Secret **ret) {
@@ -163,6 +195,13 @@ int secret_request_build(const char *record_json, const Secret *secret, const Se
                         r = secret_text_put(&t, ",", 1);
                 if (r >= 0)
                         r = put_array(&t, "recoveryKey", recovery);
+        }
+        if (r >= 0 && secret && secret->pin) {
+                r = secret_text_put(&t, ",\"pkcs11Pin\":[", 14);
+                if (r >= 0)
+                        r = secret_text_put_string(&t, secret->pin->data);
+                if (r >= 0)
+                        r = secret_text_put(&t, "]", 1);
         }
         if (r >= 0)
                 r = secret_text_put(&t, "}}", 2);

@@ -13,12 +13,15 @@ typedef struct Secret {
         SecureBuffer *buf; /* the strings, NUL-separated */
         const char **password;
         size_t n_password;
+        SecureBuffer *pin; /* a PKCS#11 token's PIN (secret.pkcs11Pin or tokenPin, the first), or NULL */
 } Secret;
 
 #define SECRET_PASSWORDS_MAX 64
 #define SECRET_PASSWORD_MAX 4096
+#define SECRET_PIN_MAX 256
 
-/* Parses hostile text. Returns 0, or -EINVAL with a message in ret_error. */
+/* Parses hostile text (password, and pkcs11Pin or tokenPin: arrays of
+ * strings; other members are ignored). Returns 0, or -EINVAL with a message in ret_error. */
 int secret_parse(const char *text, Secret **ret, char **ret_error);
 /* A Secret holding copies of passwords (a record's secret.password). */
 int secret_from_strv(const char *const *passwords, Secret **ret);
@@ -31,7 +34,7 @@ static inline void secret_freep(Secret **s) {
 /* The worker's request: record_json (an object without a secret section,
  * serialized) with a secret section added holding "password" from secret,
  * "newPassword" from new_secret and "recoveryKey" from recovery (each may be
- * NULL), in locked memory. */
+ * NULL), and "pkcs11Pin" from secret's PIN, in locked memory. */
 int secret_request_build(const char *record_json, const Secret *secret, const Secret *new_secret,
                          const Secret *recovery, SecureBuffer **ret, size_t *ret_len);
 

@@ -15,7 +15,7 @@
 
 /* ---- environment ------------------------------------------------------ */
 
-static SecureBuffer *env_password, *env_new_password;
+static SecureBuffer *env_password, *env_new_password, *env_pin;
 
 static int env_take(const char *name, SecureBuffer **ret) {
         char *v = getenv(name);
@@ -37,11 +37,18 @@ int secrets_env_load(void) {
         int r = env_take("PASSWORD", &env_password);
         if (r < 0)
                 return r;
+        r = env_take("PIN", &env_pin);
+        if (r < 0)
+                return r;
         return env_take("NEWPASSWORD", &env_new_password);
 }
 
 const char *secrets_env_password(void) {
         return env_password ? env_password->data : NULL;
+}
+
+const char *secrets_env_pin(void) {
+        return env_pin ? env_pin->data : NULL;
 }
 
 const char *secrets_env_new_password(void) {
@@ -51,7 +58,8 @@ const char *secrets_env_new_password(void) {
 void secrets_env_free(void) {
         secure_buffer_free(env_password);
         secure_buffer_free(env_new_password);
-        env_password = env_new_password = NULL;
+        secure_buffer_free(env_pin);
+        env_password = env_new_password = env_pin = NULL;
 }
 
 /* ---- terminal --------------------------------------------------------- */

@@ -14,11 +14,12 @@
 #define PASSWORD_MAX 4096
 #define ASK_PASSWORD_TRIES 5
 
-/* Reads $PASSWORD and $NEWPASSWORD once, then wipes and removes them from
+/* Reads $PASSWORD, $NEWPASSWORD and $PIN once, then wipes and removes them from
  * the environment so that no child (homectl with) inherits them. */
 int secrets_env_load(void);
 const char *secrets_env_password(void);     /* NULL if unset */
 const char *secrets_env_new_password(void); /* NULL if unset */
+const char *secrets_env_pin(void);          /* $PIN (a security token's, as systemd's homectl), NULL if unset */
 void secrets_env_free(void);
 
 /* Whether asking is allowed (not --no-ask-password) and possible: standard

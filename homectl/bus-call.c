@@ -107,6 +107,7 @@ static int build_call(sd_bus *bus, const HomeCall *c, sd_bus_message **ret) {
 
 int home_call(sd_bus *bus, const HomeCall *c, sd_bus_message **ret_reply) {
         int asked = 0;
+        bool pin_from_env = false;
         int r;
 
         for (;;) {
@@ -130,6 +131,36 @@ int home_call(sd_bus *bus, const HomeCall *c, sd_bus_message **ret_reply) {
                         return EXIT_OK;
                 }
 
+                /* A token's PIN: $PIN first (once), then the terminal. */
+                if (c->secret && bus_error_wants_pin(error.name) && asked < ASK_PASSWORD_TRIES) {
+                        const char *e = secrets_env_pin();
+                        if (e && !pin_from_env) {
+                                pin_from_env = true;
+                                asked++;
+                                if (passwords_set_pin(c->secret, e) < 0)
+                                        return log_oom(), EXIT_FAIL;
+                                continue;
+                        }
+                        if (ask_password_possible()) {
+                                if (c->secret->pin)
+                                        log_warning("home %s: wrong PIN, please try again", c->user ?: "?");
+                                snprintf(prompt, sizeof prompt, "Security token PIN for user %s: ", c->user ?: "?");
+                                r = ask_password_tty(prompt, &pw);
+                                if (r < 0) {
+                                        log_error_errno(r, "home %s: cannot read the PIN: %m", c->user ?: "?");
+                                        return r == -ECANCELED ? EXIT_BAD_PASSWORD : EXIT_FAIL;
+                                }
+                                asked++;
+                                if (passwords_set_pin(c->secret, pw->data) < 0)
+                                        return log_oom(), EXIT_FAIL;
+                                continue;
+                        }
+                        int status = log_bus_error(c->user, c->method, &error, r);
+                        if (!c->secret->pin)
+                                log_error("home %s: the security token's PIN is needed: set $PIN, or run on a "
+                                          "terminal without --no-ask-password", c->user ?: "?");
+                        return status;
+                }
                 if (!c->secret || !bus_error_wants_password(error.name) || !ask_password_possible() ||
                     asked >= ASK_PASSWORD_TRIES) {
                         int status = log_bus_error(c->user, c->method, &error, r);

@@ -118,6 +118,12 @@ int exit_status_from_bus_error(const char *name, int r) {
         return EXIT_FAIL;
 }
 
+int bus_error_wants_pin(const char *name) {
+        return name && (strcmp(name, BUS_ERROR_TOKEN_PIN_NEEDED) == 0 || strcmp(name, BUS_ERROR_BAD_PIN) == 0 ||
+                        strcmp(name, BUS_ERROR_BAD_PIN_FEW_TRIES_LEFT) == 0 ||
+                        strcmp(name, BUS_ERROR_BAD_PIN_ONE_TRY_LEFT) == 0);
+}
+
 int bus_error_wants_password(const char *name) {
         return name && (strcmp(name, BUS_ERROR_BAD_PASSWORD) == 0 ||
                         strcmp(name, BUS_ERROR_BAD_PASSWORD_AND_NO_TOKEN) == 0);

@@ -38,6 +38,8 @@ int bus_error_hint(const char *name, const char *user, char **ret);
 
 /* True for the errors after which one more password may help. */
 int bus_error_wants_password(const char *name);
+/* TokenPinNeeded and BadPin…: asking for a PKCS#11 token's PIN may help. */
+int bus_error_wants_pin(const char *name);
 
 /* The "Exit status:" section of --help. */
 void exit_status_print_help(FILE *f);

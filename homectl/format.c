@@ -196,6 +196,7 @@ void record_print_offline(FILE *f, const UserRecord *rec, const char *signature,
         field(f, "Directory", rec->home_directory);
         field(f, "Storage", user_storage_to_string(rec->storage));
         field_tpm2(f, rec);
+        field_list(f, "PKCS11 Token", rec->pkcs11_token_uri);
         field(f, "Image path", rec->image_path);
         field(f, "File system", rec->file_system_type);
         field_size(f, "Disk size", rec->disk_size);
@@ -210,6 +211,16 @@ void record_print_offline(FILE *f, const UserRecord *rec, const char *signature,
         field_bool(f, "Enforce password policy", rec->enforce_password_policy);
         field_bool(f, "Auto login", rec->auto_login);
         field_bool(f, "LUKS discard", rec->luks_discard);
+        if (rec->auto_resize_mode >= 0)
+                field(f, "Auto resize", user_auto_resize_to_string(rec->auto_resize_mode));
+        if (rec->rebalance_weight != UINT64_MAX) {
+                if (rec->rebalance_weight == 0)
+                        field(f, "Rebalance weight", "off");
+                else {
+                        snprintf(buf, sizeof buf, "%" PRIu64, rec->rebalance_weight);
+                        field(f, "Rebalance weight", buf);
+                }
+        }
         if (rec->luks_cipher || rec->luks_cipher_mode) {
                 snprintf(buf, sizeof buf, "%s-%s", rec->luks_cipher ?: "aes", rec->luks_cipher_mode ?: "xts-plain64");
                 field(f, "LUKS cipher", buf);
@@ -318,6 +329,7 @@ void record_print_summary(FILE *f, const UserRecord *rec, bool color) {
         }
         field(f, "Storage", user_storage_to_string(rec->storage));
         field_tpm2(f, rec);
+        field_list(f, "PKCS11 Token", rec->pkcs11_token_uri);
         field(f, "Image path", rec->image_path);
         field(f, "File system", rec->file_system_type);
         field(f, "Shell", rec->shell);

@@ -12,6 +12,9 @@
 #include "json-strict.h"
 #include "log.h"
 #include "password.h"
+#include "password.h"
+#include "pkcs11-record.h"
+#include "pkcs11-token.h"
 #include "recovery-key.h"
 #include "secret.h"
 
@@ -221,6 +224,50 @@ int create_build_record(json_object *base, const char *user, const RecordChanges
         if (r != EXIT_OK)
                 return r;
         *ret = TAKE_PTR(rec);
+        return EXIT_OK;
+}
+
+int create_enroll_pkcs11(UserRecord *rec, const char *uri) {
+        _cleanup_free_ char *cert_uri = NULL;
+        _cleanup_secure_buffer_ SecureBuffer *secret = NULL;
+        _cleanup_free_ void *encrypted = NULL;
+        _cleanup_erase_ char *hash = NULL;
+        _cleanup_free_ char *error = NULL;
+        EVP_PKEY *pkey = NULL;
+        size_t size = 0;
+        int r;
+
+        if (rec->storage == USER_STORAGE_LUKS || (rec->storage == USER_STORAGE_UNSET && user_record_tpm2(rec))) {
+                log_error("home %s: --pkcs11-token-uri=: security tokens open directory and subvolume homes so "
+                          "far, not LUKS homes (use --storage=directory or subvolume)", rec->user_name);
+                return EXIT_USAGE;
+        }
+        r = pkcs11_token_find_certificate(uri, &cert_uri, &pkey);
+        if (r == -ENOMEM)
+                return log_oom(), EXIT_FAIL;
+        if (r < 0)
+                return r == -EINVAL || r == -ENOTUNIQ || r == -EOPNOTSUPP ? EXIT_USAGE : EXIT_FAIL; /* logged */
+        r = pkcs11_secret_make(pkey, &secret, &encrypted, &size);
+        EVP_PKEY_free(pkey);
+        if (r < 0) {
+                log_error_errno(r, "home %s: %s: cannot encrypt a key to the certificate: %m", rec->user_name, cert_uri);
+                return EXIT_FAIL;
+        }
+        r = password_hash(secret->data, &hash);
+        if (r < 0) {
+                log_error_errno(r, "home %s: cannot hash the token's key: %m", rec->user_name);
+                return EXIT_FAIL;
+        }
+        r = pkcs11_record_add(rec->json, cert_uri, encrypted, size, hash);
+        if (r >= 0)
+                r = user_record_refresh(rec, &error);
+        if (r == -ENOMEM)
+                return log_oom(), EXIT_FAIL;
+        if (r < 0) {
+                log_error("home %s: cannot enrol %s: %s", rec->user_name, cert_uri, error ?: "too many tokens");
+                return EXIT_INVALID_RECORD;
+        }
+        log_info("home %s: enrolled %s", rec->user_name, cert_uri);
         return EXIT_OK;
 }
 

@@ -47,4 +47,7 @@ int create_check_recovery_key(json_object *base, const char *user, const RecordC
 void create_show_recovery_key(const char *user, const SecureBuffer *key);
 
 /* CreateHome with rec (its secret section included). */
+/* --pkcs11-token-uri=URI|auto: a random key encrypted to the token's
+ * certificate, its hash and the URI in rec (pkcs11-record.h). An exit status. */
+int create_enroll_pkcs11(UserRecord *rec, const char *uri);
 int create_call(sd_bus *bus, UserRecord *rec);

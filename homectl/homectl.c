@@ -17,6 +17,7 @@
 #include "config.h"
 #include "exit-status.h"
 #include "homectl.h"
+#include "pkcs11-record.h"
 #include "identity-store.h"
 #include "log.h"
 #include "macro.h"
@@ -45,6 +46,7 @@ static void help(void) {
                "  lock USER...              Lock (suspend) active home areas\n"
                "  unlock USER...            Unlock locked home areas\n"
                "  lock-all                  Lock all suitable home areas\n"
+               "  rebalance                 Share free space among LUKS homes by their weights\n"
                "  deactivate-all            Deactivate all active home areas\n"
                "  authenticate USER...      Check the password of users\n"
                "  with USER [--] [CMD...]   Activate a home, run CMD (default $SHELL) in it,\n"
@@ -132,6 +134,10 @@ static void help(void) {
                "     --storage=directory|subvolume|luks\n"
                "                            Storage mechanism of the home area\n"
                "     --disk-size=SIZE       Size of the home area, e.g. 10G, 512M, 1.5T\n"
+               "     --auto-resize-mode=MODE\n"
+               "                            off, grow or shrink-and-grow: a LUKS home's size\n"
+               "                            at activation and deactivation\n"
+               "     --rebalance-weight=N   Share of free space at rebalancing (1-10000, off)\n"
                "     --fs-type=TYPE         File system inside a LUKS home (btrfs, ext4, xfs)\n"
                "     --image-path=PATH      Path of the LUKS image, subvolume or directory\n"
                "     --tpm2[=BOOL]          Seal the LUKS key in this machine's TPM, the password\n"
@@ -146,6 +152,12 @@ static void help(void) {
                "Storage, disk size, file system type and image path are this machine's settings:\n"
                "they are stored in a perMachine entry matching this machine's ID.\n"
                "\n"
+               "Security token (create, update):\n"
+               "     --pkcs11-token-uri=URI|auto|list\n"
+               "                            Let the PKCS#11 token (smart card) holding the RSA\n"
+               "                            certificate URI names (auto: the only one present)\n"
+               "                            open the home with its PIN; list shows the URIs;\n"
+               "                            update: adds one, empty removes them all\n"
                "Recovery key (create and firstboot; homes with --tpm2 or tpm2 in the record):\n"
                "     --recovery-key=BOOL    Enroll a random recovery key and print it once the home\n"
                "                            is made (default yes); a secret.recoveryKey in the\n"
@@ -158,6 +170,8 @@ static void help(void) {
                "  $PASSWORD                 Password to try first (activate, unlock, authenticate,\n"
                "                            update, resize, with; the old one for passwd)\n"
                "  $NEWPASSWORD              New password for create and passwd, instead of asking\n"
+               "  $PIN                      A security token's PIN, when hearthd asks for one\n"
+               "                            (TokenPinNeeded, BadPin…), instead of asking\n"
                "  $NO_COLOR                 Do not colour the state of homes\n"
                "  $DBUS_SYSTEM_BUS_ADDRESS  The system bus to talk to\n"
                "  $CREDENTIALS_DIRECTORY    firstboot: the credentials systemd passes (e.g.\n"
@@ -195,6 +209,7 @@ static const struct Verb {
         { "lock", 2, -1, verb_lock, false },
         { "unlock", 2, -1, verb_unlock, false },
         { "lock-all", 1, 1, verb_lock_all, false },
+        { "rebalance", 1, 1, verb_rebalance, false },
         { "deactivate-all", 1, 1, verb_deactivate_all, false },
         { "authenticate", 2, -1, verb_authenticate, false },
         { "with", 2, -1, verb_with, false },
@@ -238,6 +253,29 @@ static int parse_disk_size_arg(const char *s, RecordChanges *c) {
         return 0;
 }
 
+/* A number from 1 to 10000, "off" (0: never rebalanced) or "" (unset: 100). */
+static int parse_rebalance_weight_arg(const char *s, RecordChanges *c) {
+        c->rebalance_weight_set = true;
+        if (!s[0]) {
+                c->rebalance_weight = UINT64_MAX;
+                return 0;
+        }
+        if (strcmp(s, "off") == 0) {
+                c->rebalance_weight = 0;
+                return 0;
+        }
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (errno != 0 || *end || s[0] < '0' || s[0] > '9' || v > USER_REBALANCE_WEIGHT_MAX) {
+                log_error("--rebalance-weight=: expected a number from 0 to %d or off, got \"%s\"",
+                          USER_REBALANCE_WEIGHT_MAX, s);
+                return -EINVAL;
+        }
+        c->rebalance_weight = v;
+        return 0;
+}
+
 /* --NAME[=BOOL]: no value means yes. */
 static int parse_bool_arg(const char *name, const char *arg, bool *ret) {
         if (!arg) {
@@ -262,6 +300,8 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 ARG_EMAIL_ADDRESS,
                 ARG_STORAGE,
                 ARG_DISK_SIZE,
+                ARG_AUTO_RESIZE_MODE,
+                ARG_REBALANCE_WEIGHT,
                 ARG_FS_TYPE,
                 ARG_IMAGE_PATH,
                 ARG_EXTENT_SIZE,
@@ -274,6 +314,7 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 ARG_TPM2_PCRS,
                 ARG_TPM2_KEEP_PASSWORD,
                 ARG_RECOVERY_KEY,
+                ARG_PKCS11_TOKEN_URI,
                 ARG_EXPORT_FORMAT,
         };
         static const struct option options[] = {
@@ -293,6 +334,8 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 { "uid", required_argument, NULL, 'u' },
                 { "storage", required_argument, NULL, ARG_STORAGE },
                 { "disk-size", required_argument, NULL, ARG_DISK_SIZE },
+                { "auto-resize-mode", required_argument, NULL, ARG_AUTO_RESIZE_MODE },
+                { "rebalance-weight", required_argument, NULL, ARG_REBALANCE_WEIGHT },
                 { "fs-type", required_argument, NULL, ARG_FS_TYPE },
                 { "image-path", required_argument, NULL, ARG_IMAGE_PATH },
                 { "extent-size", required_argument, NULL, ARG_EXTENT_SIZE },
@@ -305,6 +348,7 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 { "tpm2-pcrs", required_argument, NULL, ARG_TPM2_PCRS },
                 { "tpm2-keep-password", optional_argument, NULL, ARG_TPM2_KEEP_PASSWORD },
                 { "recovery-key", required_argument, NULL, ARG_RECOVERY_KEY },
+                { "pkcs11-token-uri", required_argument, NULL, ARG_PKCS11_TOKEN_URI },
                 { "export-format", required_argument, NULL, ARG_EXPORT_FORMAT },
                 {}
         };
@@ -411,6 +455,17 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                         if ((r = parse_disk_size_arg(optarg, c)) < 0)
                                 return r;
                         break;
+                case ARG_AUTO_RESIZE_MODE:
+                        if (optarg[0] && user_auto_resize_from_string(optarg) < 0) {
+                                log_error("--auto-resize-mode=: expected off, grow or shrink-and-grow, got \"%s\"", optarg);
+                                return -EINVAL;
+                        }
+                        c->auto_resize_mode = optarg;
+                        break;
+                case ARG_REBALANCE_WEIGHT:
+                        if ((r = parse_rebalance_weight_arg(optarg, c)) < 0)
+                                return r;
+                        break;
                 case ARG_FS_TYPE:
                         c->fs_type = optarg;
                         break;
@@ -465,6 +520,15 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                         if ((r = parse_bool_arg("--tpm2-keep-password", optarg, &c->tpm2_keep_password)) < 0)
                                 return r;
                         c->tpm2_keep_password_set = true;
+                        break;
+                case ARG_PKCS11_TOKEN_URI:
+                        if (optarg[0] && strcmp(optarg, "list") != 0 && strcmp(optarg, "auto") != 0 &&
+                            !pkcs11_uri_valid(optarg)) {
+                                log_error("--pkcs11-token-uri=: expected a PKCS#11 URI (\"pkcs11:…\"), \"auto\", \"list\" "
+                                          "or nothing (update: remove the tokens)");
+                                return -EINVAL;
+                        }
+                        o->pkcs11_token_uri = optarg;
                         break;
                 case ARG_RECOVERY_KEY: {
                         bool b;
@@ -556,6 +620,14 @@ static int dispatch(int argc, char **argv, const Options *o) {
                 }
                 if ((o->pool_force || o->pool_repair || o->extent_size) && v->run != verb_pool) {
                         log_error("%s: --force, --repair and --extent-size= only apply to pool commands", v->name);
+                        return EXIT_USAGE;
+                }
+                if (o->pkcs11_token_uri && v->run != verb_create && v->run != verb_update) {
+                        log_error("%s: --pkcs11-token-uri= only applies to create and update", v->name);
+                        return EXIT_USAGE;
+                }
+                if (o->pkcs11_token_uri && !o->pkcs11_token_uri[0] && v->run != verb_update) {
+                        log_error("%s: --pkcs11-token-uri= needs a URI, \"auto\" or \"list\"", v->name);
                         return EXIT_USAGE;
                 }
                 if (o->recovery_key >= 0 && v->run != verb_create && v->run != verb_firstboot) {

@@ -22,6 +22,7 @@ typedef struct Options {
         const char *root;        /* firstboot --root=DIR */
         bool prompt_new_user;    /* firstboot --prompt-new-user */
         int recovery_key;        /* create, firstboot --recovery-key=: -1 unset, 0 no, 1 yes */
+        const char *pkcs11_token_uri; /* create --pkcs11-token-uri=: a URI, "auto" or "list" */
 } Options;
 
 /* Each verb gets its arguments with argv[0] the verb's name (the count is
@@ -39,6 +40,7 @@ int verb_lock(int argc, char **argv, const Options *o);
 int verb_unlock(int argc, char **argv, const Options *o);
 int verb_lock_all(int argc, char **argv, const Options *o);
 int verb_deactivate_all(int argc, char **argv, const Options *o);
+int verb_rebalance(int argc, char **argv, const Options *o);
 int verb_authenticate(int argc, char **argv, const Options *o);
 int verb_with(int argc, char **argv, const Options *o);
 int verb_pool(int argc, char **argv, const Options *o);

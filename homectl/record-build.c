@@ -25,7 +25,8 @@ bool record_changes_tpm2_any(const RecordChanges *c) {
 
 bool record_changes_any(const RecordChanges *c) {
         return c->real_name || c->email_address || c->shell || c->storage || c->fs_type || c->image_path ||
-               c->member_of_set || c->uid_set || c->disk_size_set || record_changes_tpm2_any(c);
+               c->member_of_set || c->uid_set || c->disk_size_set || c->auto_resize_mode || c->rebalance_weight_set ||
+               record_changes_tpm2_any(c);
 }
 
 int tpm2_pcrs_parse(const char *s, uint32_t *ret) {
@@ -238,6 +239,15 @@ int record_apply_changes(json_object *j, const RecordChanges *c, const char *mac
             (r = set_u64(j, "uid", c->uid_set, c->uid, UID_INVALID)) < 0)
                 return r;
         if (c->member_of_set && (r = set_list(j, "memberOf", c->member_of, c->n_member_of)) < 0)
+                return r;
+        if ((r = set_string(j, "autoResizeMode", c->auto_resize_mode)) < 0)
+                return r;
+        /* homed spells "never rebalanced" false: it takes no 0. */
+        if (c->rebalance_weight_set && c->rebalance_weight == 0)
+                r = set_bool(j, "rebalanceWeight", true, false);
+        else
+                r = set_u64(j, "rebalanceWeight", c->rebalance_weight_set, c->rebalance_weight, UINT64_MAX);
+        if (r < 0)
                 return r;
         if ((r = set_bool(j, "tpm2", c->tpm2_set, c->tpm2)) < 0 ||
             (r = set_pcrs(j, c->tpm2_pcrs_set, c->tpm2_pcrs)) < 0 ||

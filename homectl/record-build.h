@@ -30,6 +30,11 @@ typedef struct RecordChanges {
         bool uid_set;
         uint64_t disk_size;
         bool disk_size_set;
+        /* autoResizeMode (off, grow, shrink-and-grow; "" removes it) and
+         * rebalanceWeight (0 written as false; UINT64_MAX removes it). */
+        const char *auto_resize_mode;
+        uint64_t rebalance_weight;
+        bool rebalance_weight_set;
         /* TPM2-sealed key of a LUKS home (top-level fields tpm2, tpm2Pcrs,
          * tpm2KeepPassword). Each value counts only with its flag set, so
          * that a zeroed RecordChanges changes nothing. */
@@ -39,7 +44,7 @@ typedef struct RecordChanges {
         bool tpm2_keep_password, tpm2_keep_password_set;
 } RecordChanges;
 
-#define RECORD_CHANGES_INIT { .uid = UID_INVALID, .disk_size = UINT64_MAX }
+#define RECORD_CHANGES_INIT { .uid = UID_INVALID, .disk_size = UINT64_MAX, .rebalance_weight = UINT64_MAX }
 
 void record_changes_done(RecordChanges *c);
 bool record_changes_any(const RecordChanges *c);

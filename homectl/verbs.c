@@ -13,6 +13,8 @@
 #include "homectl.h"
 #include "identity-file.h"
 #include "log.h"
+#include "pkcs11-record.h"
+#include "pkcs11-token.h"
 #include "secret.h"
 #include "size.h"
 
@@ -221,6 +223,8 @@ int verb_create(int argc, char **argv, const Options *o) {
         json_object *v;
         int r;
 
+        if (o->pkcs11_token_uri && strcmp(o->pkcs11_token_uri, "list") == 0)
+                return pkcs11_token_list() < 0 ? EXIT_FAIL : EXIT_OK;
         if (!user && !o->identity) {
                 log_error("create: a user name is needed (or --identity=FILE naming one)");
                 return EXIT_USAGE;
@@ -241,12 +245,18 @@ int verb_create(int argc, char **argv, const Options *o) {
         r = create_check_recovery_key(base, user, &o->changes, o->recovery_key);
         if (r != EXIT_OK)
                 return r;
-        r = create_passwords(user, base, &passwords, &set_hashes);
-        if (r != EXIT_OK)
+        /* A token alone opens it when no password is given or can be asked. */
+        if (o->pkcs11_token_uri && !secrets_env_new_password() && !ask_password_possible() &&
+            !record_tree_list_get(base, "privileged", "hashedPassword", 0) &&
+            !record_tree_list_get(base, "secret", "password", 0))
+                set_hashes = true;
+        else if ((r = create_passwords(user, base, &passwords, &set_hashes)) != EXIT_OK)
                 return r;
         r = create_build_record(TAKE_PTR(base), user, &o->changes, user_record_machine_id(), &passwords, set_hashes,
                                 o->recovery_key, &rec, &recovery_key);
         if (r != EXIT_OK)
+                return r;
+        if (o->pkcs11_token_uri && (r = create_enroll_pkcs11(rec, o->pkcs11_token_uri)) != EXIT_OK)
                 return r;
 
         if ((r = bus_connect(o->ask_password, &bus)) != EXIT_OK)
@@ -272,7 +282,9 @@ int verb_update(int argc, char **argv, const Options *o) {
 
         if (check_user_name(user) < 0)
                 return EXIT_USAGE;
-        if (!record_changes_any(&o->changes)) {
+        if (o->pkcs11_token_uri && strcmp(o->pkcs11_token_uri, "list") == 0)
+                return pkcs11_token_list() < 0 ? EXIT_FAIL : EXIT_OK;
+        if (!record_changes_any(&o->changes) && !o->pkcs11_token_uri) {
                 log_error("update: no field to change given; see homectl --help");
                 return EXIT_USAGE;
         }
@@ -319,6 +331,19 @@ int verb_update(int argc, char **argv, const Options *o) {
                 return r == -EINVAL ? EXIT_INVALID_RECORD : EXIT_FAIL;
         }
 
+        if (o->pkcs11_token_uri && o->pkcs11_token_uri[0] &&
+            (r = create_enroll_pkcs11(rec, o->pkcs11_token_uri)) != EXIT_OK)
+                return r;
+        if (o->pkcs11_token_uri && !o->pkcs11_token_uri[0]) {
+                /* Not the last way in. */
+                if (!rec->hashed_password || !rec->hashed_password[0]) {
+                        log_error("home %s: has no password: removing its tokens would lock it for good; set a "
+                                  "password first (homectl passwd)", user);
+                        return EXIT_USAGE;
+                }
+                if (pkcs11_record_clear(rec->json) < 0 || user_record_refresh(rec, &error) < 0)
+                        return log_oom(), EXIT_FAIL;
+        }
         if (secret_from_env(&secret) < 0)
                 return EXIT_FAIL;
         return home_call(bus,
@@ -390,6 +415,29 @@ int verb_lock_all(int argc, char **argv, const Options *o) {
 
 int verb_deactivate_all(int argc, char **argv, const Options *o) {
         return all_homes(o, "DeactivateAllHomes");
+}
+
+/* Rebalance(): nothing to change is no failure, as homed's homectl says. */
+int verb_rebalance(int argc, char **argv, const Options *o) {
+        _cleanup_bus_ sd_bus *bus = NULL;
+        _cleanup_bus_error_ sd_bus_error e = SD_BUS_ERROR_NULL;
+        int r;
+
+        if ((r = bus_connect(o->ask_password, &bus)) != EXIT_OK)
+                return r;
+        _cleanup_bus_message_ sd_bus_message *m = NULL;
+        r = sd_bus_message_new_method_call(bus, &m, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE,
+                                           "Rebalance");
+        if (r >= 0)
+                r = sd_bus_call(bus, m, BUS_TIMEOUT_LONG, &e, NULL); /* a resize per home */
+        if (r < 0 && sd_bus_error_has_name(&e, BUS_ERROR_REBALANCE_NOT_NEEDED)) {
+                log_info("No homes needed rebalancing.");
+                return EXIT_OK;
+        }
+        if (r < 0)
+                return log_bus_error(NULL, "Rebalance", &e, r);
+        log_info("Completed rebalancing.");
+        return EXIT_OK;
 }
 
 /* ---- resize ----------------------------------------------------------- */

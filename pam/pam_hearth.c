@@ -202,19 +202,42 @@ static int reply_fd(sd_bus_message *reply) {
 
 /* ---- auth ------------------------------------------------------------------------------ */
 
-static int secret_json(const char *password, SecureBuffer **ret) {
+static int secret_json(const char *password, const char *pin, SecureBuffer **ret) {
         _cleanup_passwords_ Passwords p = {};
         if (password && passwords_add(&p, password) < 0)
+                return -ENOMEM;
+        if (pin && passwords_set_pin(&p, pin) < 0)
                 return -ENOMEM;
         return passwords_to_json(&p, ret);
 }
 
+#define PIN_TRIES 3
+
+/* Whether the record names a PKCS#11 token (pkcs11TokenUri, in the section
+ * everyone may read). */
+static bool has_token(sd_bus *bus, const char *user) {
+        _cleanup_bus_error_ sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_bus_message_ sd_bus_message *reply = NULL;
+        _cleanup_user_record_ UserRecord *rec = NULL;
+        const char *json;
+        if (sd_bus_call_method(bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE,
+                               "GetUserRecordByName", &e, &reply, "s", user) < 0 ||
+            sd_bus_message_read(reply, "s", &json) < 0 || user_record_parse(json, strlen(json), &rec, NULL) < 0)
+                return false;
+        return rec->pkcs11_token_uri && rec->pkcs11_token_uri[0];
+}
+
+static bool pin_wanted(const sd_bus_error *e) {
+        return error_is(e, BUS_ERROR_TOKEN_PIN_NEEDED) || error_is(e, BUS_ERROR_BAD_PIN) ||
+               error_is(e, BUS_ERROR_BAD_PIN_FEW_TRIES_LEFT) || error_is(e, BUS_ERROR_BAD_PIN_ONE_TRY_LEFT);
+}
+
 /* method(user, secret[, please_suspend]) → fd (AcquireHome) or nothing. */
-static int call_with_secret(sd_bus *bus, const char *method, const char *user, const char *password, bool suspend,
-                            int *ret_fd, sd_bus_error *e) {
+static int call_with_secret(sd_bus *bus, const char *method, const char *user, const char *password,
+                            const char *pin, bool suspend, int *ret_fd, sd_bus_error *e) {
         _cleanup_bus_message_ sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_secure_buffer_ SecureBuffer *secret = NULL;
-        int r = secret_json(password, &secret);
+        int r = secret_json(password, pin, &secret);
         if (r < 0)
                 return r;
         r = sd_bus_message_new_method_call(bus, &m, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE,
@@ -296,20 +319,44 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
         if (r != PAM_SUCCESS)
                 return r == PAM_CONV_AGAIN ? PAM_INCOMPLETE : r;
         (void) pam_fail_delay(pamh, FAIL_DELAY_USEC);
-        /* Hearth has no empty passwords (no nullok): nothing to ask hearthd. */
-        if (!password || !*password)
-                return PAM_AUTH_ERR;
+        /* Hearth has no empty passwords (no nullok): nothing to ask hearthd,
+         * unless a smart card opens the home (then its PIN is asked below;
+         * the worker never takes nothing for such a record). */
+        if (!password || !*password) {
+                if (!has_token(bus, user))
+                        return PAM_AUTH_ERR;
+                password = NULL;
+        }
 
         _cleanup_bus_error_ sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(erase_and_freep) char *pin = NULL;
         int fd = -1;
-        r = call_with_secret(bus, "AcquireHome", user, password, a.suspend, &fd, &e);
-        if (r < 0 && error_is(&e, BUS_ERROR_HOME_LOCKED)) {
-                /* Suspended with the session still open: the password unlocks it. */
-                debug(pamh, &a, "home %s is locked; unlocking", user);
+        for (unsigned tries = 0;; tries++) {
+                r = call_with_secret(bus, "AcquireHome", user, password, pin, a.suspend, &fd, &e);
+                if (r < 0 && error_is(&e, BUS_ERROR_HOME_LOCKED)) {
+                        /* Suspended with the session still open: the password unlocks it. */
+                        debug(pamh, &a, "home %s is locked; unlocking", user);
+                        sd_bus_error_free(&e);
+                        r = call_with_secret(bus, "UnlockHome", user, password, pin, false, NULL, &e);
+                        if (r >= 0)
+                                r = call_with_secret(bus, "AcquireHome", user, password, pin, a.suspend, &fd, &e);
+                }
+                /* The password did not open it, and a smart card that would is
+                 * plugged in (hearthd says so only then): ask for its PIN. */
+                if (r >= 0 || tries >= PIN_TRIES || !pin_wanted(&e))
+                        break;
+                if (pin)
+                        pam_error(pamh, "%s", error_is(&e, BUS_ERROR_BAD_PIN_ONE_TRY_LEFT)
+                                                      ? "Wrong security token PIN; one try left."
+                                              : error_is(&e, BUS_ERROR_BAD_PIN_FEW_TRIES_LEFT)
+                                                      ? "Wrong security token PIN; few tries left."
+                                                      : "Wrong security token PIN.");
+                erase_and_free(pin);
+                pin = NULL;
+                int pr = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &pin, "Security token PIN: ");
+                if (pr != PAM_SUCCESS || !pin || !*pin)
+                        return pr == PAM_CONV_AGAIN ? PAM_INCOMPLETE : PAM_AUTH_ERR;
                 sd_bus_error_free(&e);
-                r = call_with_secret(bus, "UnlockHome", user, password, false, NULL, &e);
-                if (r >= 0)
-                        r = call_with_secret(bus, "AcquireHome", user, password, a.suspend, &fd, &e);
         }
         if (r < 0)
                 return pam_code_for(pamh, user, &e, r, PAM_AUTHINFO_UNAVAIL);
@@ -389,7 +436,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
                         return PAM_SESSION_ERR;
                 }
                 sd_bus_error_free(&e);
-                r = call_with_secret(bus, "AcquireHome", user, pw, a.suspend, &fd, &e);
+                r = call_with_secret(bus, "AcquireHome", user, pw, NULL, a.suspend, &fd, &e);
         }
         if (r < 0) {
                 /* Whatever went wrong, it is the session that fails now. */
@@ -454,7 +501,7 @@ PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const c
         }
 
         _cleanup_secure_buffer_ SecureBuffer *old_secret = NULL, *new_secret = NULL;
-        if (secret_json(old_pw, &old_secret) < 0 || secret_json(new_pw, &new_secret) < 0)
+        if (secret_json(old_pw, NULL, &old_secret) < 0 || secret_json(new_pw, NULL, &new_secret) < 0)
                 return PAM_BUF_ERR;
         _cleanup_bus_error_ sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_bus_message_ sd_bus_message *m = NULL;

@@ -20,20 +20,55 @@
 #include "macro.h"
 #include "sysfs-block.h"
 
-/* What is looked for: block devices by number, or one file by inode. */
+/* What is looked for: block devices by number, or one file by inode. A
+ * partition's bytes are also reached through its disk and through any
+ * partition of the disk that overlaps it (a hostile table may declare
+ * such): those are "reach", each with its range on the disk, and the
+ * partition's own range is [disk_start, disk_end). */
 typedef struct Target {
         BlockMember m[BLOCK_MEMBERS_MAX];
         size_t n;
+        BlockMember reach[BLOCK_MEMBERS_MAX];
+        size_t n_reach;
+        BlockMember disk; /* for a partition, its disk (devnum 0 otherwise) */
+        uint64_t disk_start, disk_end;
         bool file;
         dev_t file_dev;
         ino_t file_ino;
 } Target;
 
-static bool target_has_rdev(const Target *t, dev_t rdev) {
+static const BlockMember *target_find(const Target *t, dev_t rdev, bool *ret_reach) {
         for (size_t i = 0; i < t->n; i++)
-                if (t->m[i].devnum == rdev)
-                        return true;
-        return false;
+                if (t->m[i].devnum == rdev) {
+                        *ret_reach = false;
+                        return &t->m[i];
+                }
+        for (size_t i = 0; i < t->n_reach; i++)
+                if (t->reach[i].devnum == rdev) {
+                        *ret_reach = true;
+                        return &t->reach[i];
+                }
+        return NULL;
+}
+
+static bool target_has_rdev(const Target *t, dev_t rdev) {
+        bool reach;
+        return target_find(t, rdev, &reach);
+}
+
+/* Whether bytes [off, off + len) of block device rdev are bytes of the
+ * target (len 0: to the end). */
+static bool target_reached(const Target *t, dev_t rdev, uint64_t off, uint64_t len) {
+        bool reach;
+        const BlockMember *b = target_find(t, rdev, &reach);
+        if (!b)
+                return false;
+        if (!reach)
+                return true; /* the device or one of its partitions: any of its bytes */
+        uint64_t end = len == 0 || len > b->size || off > b->size - len ? b->size : off + len;
+        if (off >= end)
+                return false;
+        return b->start + off < t->disk_end && t->disk_start < b->start + end;
 }
 
 static bool target_matches(const Target *t, const struct stat *st) {
@@ -42,16 +77,44 @@ static bool target_matches(const Target *t, const struct stat *st) {
         return S_ISBLK(st->st_mode) && target_has_rdev(t, st->st_rdev);
 }
 
-/* The device and, if it is a whole disk, its partitions. */
+/* The device and, if it is a whole disk, its partitions; if it is a
+ * partition, what else on its disk holds its bytes. */
 static int target_block(const char *node, Target *t) {
+        _cleanup_free_ BlockMember *on_disk = NULL;
+        BlockMember disk;
         struct stat st;
+        uint64_t start, size;
+        size_t n;
+        int r;
 
         *t = (Target) {};
         if (stat(node, &st) < 0)
                 return negative_errno();
         if (!S_ISBLK(st.st_mode))
                 return -ENOTBLK;
-        return block_device_members(st.st_rdev, t->m, &t->n);
+        r = block_device_members(st.st_rdev, t->m, &t->n);
+        if (r < 0)
+                return r;
+        r = block_device_on_disk(st.st_rdev, &disk, &start, &size);
+        if (r < 0)
+                return r;
+        if (disk.devnum == st.st_rdev)
+                return 0;
+        t->disk = disk;
+        t->disk_start = start;
+        t->disk_end = start + size;
+        on_disk = calloc(BLOCK_MEMBERS_MAX, sizeof *on_disk);
+        if (!on_disk)
+                return -ENOMEM;
+        r = block_device_members(disk.devnum, on_disk, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                const BlockMember *b = &on_disk[i];
+                if (b->devnum != st.st_rdev && b->start < t->disk_end && t->disk_start < b->start + b->size)
+                        t->reach[t->n_reach++] = *b;
+        }
+        return 0;
 }
 
 /* A device-mapper holder is best named by its mapping. */
@@ -66,9 +129,10 @@ static void describe_holder(const char *holder, char *why, size_t size) {
 }
 
 static int check_holders(const Target *t, char *why, size_t size) {
-        for (size_t i = 0; i < t->n; i++) {
+        for (size_t i = 0; i < t->n + t->n_reach; i++) {
+                const BlockMember *b = i < t->n ? &t->m[i] : &t->reach[i - t->n];
                 char path[PATH_MAX];
-                snprintf(path, sizeof path, "/sys/dev/block/%u:%u/holders", major(t->m[i].devnum), minor(t->m[i].devnum));
+                snprintf(path, sizeof path, "/sys/dev/block/%u:%u/holders", major(b->devnum), minor(b->devnum));
                 _cleanup_dir_ DIR *d = opendir(path);
                 if (!d)
                         continue; /* no holders directory: nothing can hold it */
@@ -79,8 +143,10 @@ static int check_holders(const Target *t, char *why, size_t size) {
                         describe_holder(e->d_name, holder, sizeof holder);
                         if (i == 0)
                                 snprintf(why, size, "%s", holder);
+                        else if (i < t->n)
+                                snprintf(why, size, "its partition %s is %s", b->name, holder);
                         else
-                                snprintf(why, size, "its partition %s is %s", t->m[i].name, holder);
+                                snprintf(why, size, "%s, which holds its bytes, is %s", b->name, holder);
                         return 1;
                 }
         }
@@ -111,7 +177,12 @@ static int check_loops(const Target *t, const char *except, char *why, size_t si
                 char *deleted = strstr(backing, " (deleted)");
                 if (deleted && !deleted[strlen(" (deleted)")])
                         *deleted = 0;
-                found = stat(backing, &st) == 0 && target_matches(t, &st);
+                /* A loop device over the disk a partition is on reaches the
+                 * partition only within its offset and size limit: the
+                 * kernel's record below tells. */
+                bool reach = false;
+                found = stat(backing, &st) == 0 && target_matches(t, &st) &&
+                        (t->file || (target_find(t, st.st_rdev, &reach) && !reach));
 
                 _cleanup_close_ int fd = found ? -1 : open(node, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
                 struct loop_info64 info;
@@ -119,7 +190,8 @@ static int check_loops(const Target *t, const char *except, char *why, size_t si
                         if (t->file)
                                 found = info.lo_device == (uint64_t) t->file_dev && info.lo_inode == (uint64_t) t->file_ino;
                         else
-                                found = info.lo_rdevice != 0 && target_has_rdev(t, (dev_t) info.lo_rdevice);
+                                found = info.lo_rdevice != 0 &&
+                                        target_reached(t, (dev_t) info.lo_rdevice, info.lo_offset, info.lo_sizelimit);
                 }
                 if (found) {
                         snprintf(why, size, "backs the loop device %s", node);
@@ -139,16 +211,19 @@ static int check_mounts(const Target *t, char *why, size_t size) {
                 return negative_errno();
         while (getline(&line, &n, f) > 0) {
                 unsigned maj, min;
-                char where[PATH_MAX], source[PATH_MAX] = "";
+                char where[PATH_MAX], fstype[64] = "", source[PATH_MAX] = "";
                 struct stat st;
                 if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &maj, &min, where) != 3)
                         continue;
                 const char *sep = strstr(line, " - ");
                 if (sep)
-                        (void) sscanf(sep, " - %*s %4095s", source);
-                /* btrfs reports an anonymous device number: its source names the device. */
+                        (void) sscanf(sep, " - %63s %4095s", fstype, source);
+                /* btrfs reports an anonymous device number: its source names
+                 * the device. Only btrfs's: any user may name a FUSE mount's
+                 * source (fsname=) after any device. */
                 if (target_has_rdev(t, makedev(maj, min)) ||
-                    (source[0] == '/' && stat(source, &st) == 0 && target_matches(t, &st))) {
+                    (strcmp(fstype, "btrfs") == 0 && source[0] == '/' && stat(source, &st) == 0 &&
+                     target_matches(t, &st))) {
                         snprintf(why, size, "mounted on %s", where);
                         return 1;
                 }
@@ -156,45 +231,83 @@ static int check_mounts(const Target *t, char *why, size_t size) {
         return 0;
 }
 
+/* Whether a failure to look into /proc/PID means "cannot tell": not
+ * allowed (another user's or a non-dumpable process, without
+ * CAP_SYS_PTRACE), as opposed to gone (it exited). */
+static bool errno_denied(int e) {
+        return e == EACCES || e == EPERM;
+}
+
 /* 1 if an entry of dir (fds or mapped files: magic links, stat()ed
- * through) is the target. */
+ * through) is the target, -EACCES if the process may not be looked into. */
 static int dir_has_target(int procfd, const char *dir, const Target *t) {
         _cleanup_close_ int dfd = openat(procfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
-                return 0; /* gone, a kernel thread, or no mappings */
+                return errno_denied(errno) ? -EACCES : 0; /* else gone, or a kernel thread */
         _cleanup_dir_ DIR *d = fdopendir(dfd);
         if (!d)
                 return 0;
         dfd = -1;
         for (struct dirent *f; (f = readdir(d));) {
                 struct stat st;
-                if (f->d_name[0] != '.' && fstatat(dirfd(d), f->d_name, &st, 0) == 0 && target_matches(t, &st))
+                if (f->d_name[0] == '.')
+                        continue;
+                if (fstatat(dirfd(d), f->d_name, &st, 0) < 0) {
+                        if (errno_denied(errno))
+                                return -EACCES;
+                        continue; /* closed meanwhile, or a socket's dangling link */
+                }
+                if (target_matches(t, &st))
                         return 1;
         }
         return 0;
 }
 
 /* Open in any thread's file table (a thread may have unshared its own),
- * or mapped into memory (the fd it was mapped with since closed). */
-static bool process_uses(int procfd, long pid, const Target *t) {
-        if (dir_has_target(procfd, "fd", t) || dir_has_target(procfd, "map_files", t))
-                return true;
+ * or mapped into memory (the fd it was mapped with since closed). 1 if so,
+ * -EACCES if it cannot be told. */
+static int process_uses(int procfd, long pid, const Target *t) {
+        int r = dir_has_target(procfd, "fd", t);
+        if (r == 0)
+                r = dir_has_target(procfd, "map_files", t);
+        if (r != 0)
+                return r;
         _cleanup_close_ int tfd = openat(procfd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         _cleanup_dir_ DIR *tasks = tfd >= 0 ? fdopendir(tfd) : NULL;
         if (!tasks)
-                return false;
+                return 0;
         tfd = -1;
         for (struct dirent *e; (e = readdir(tasks));) {
                 char path[NAME_MAX + 8];
                 if (e->d_name[0] == '.' || strtol(e->d_name, NULL, 10) == pid)
                         continue;
                 snprintf(path, sizeof path, "%s/fd", e->d_name);
-                if (dir_has_target(dirfd(tasks), path, t))
-                        return true;
+                r = dir_has_target(dirfd(tasks), path, t);
+                if (r != 0)
+                        return r;
         }
+        return 0;
+}
+
+/* Whether every user ID of the process is root's (the status file can be
+ * read when its descriptors cannot). */
+static bool process_is_root(int procfd) {
+        _cleanup_close_ int fd = openat(procfd, "status", O_RDONLY | O_CLOEXEC);
+        _cleanup_fclose_ FILE *f = fd >= 0 ? fdopen(fd, "re") : NULL;
+        char line[256];
+        unsigned r, e, s, fs;
+
+        if (!f)
+                return false;
+        fd = -1;
+        while (fgets(line, sizeof line, f))
+                if (sscanf(line, "Uid: %u %u %u %u", &r, &e, &s, &fs) == 4)
+                        return r == 0 && e == 0 && s == 0 && fs == 0;
         return false;
 }
 
+/* A process of another user that may not be looked into counts as a user: were it one, the
+ * device would be formatted under its open descriptor. */
 static int check_processes(const Target *t, char *why, size_t size) {
         _cleanup_dir_ DIR *proc = opendir("/proc");
         if (!proc)
@@ -205,11 +318,22 @@ static int check_processes(const Target *t, char *why, size_t size) {
                 if (pid <= 0 || *end || pid == getpid())
                         continue;
                 _cleanup_close_ int procfd = openat(dirfd(proc), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (procfd < 0 || !process_uses(procfd, pid, t))
+                if (procfd < 0)
+                        continue;
+                int r = process_uses(procfd, pid, t);
+                if (r < 0 && process_is_root(procfd))
+                        continue; /* root's own (a container's init, say): root is not who we guard against */
+                if (r == 0)
                         continue;
                 snprintf(path, sizeof path, "/proc/%ld/comm", pid);
                 sysfs_read_line(path, comm, sizeof comm);
-                snprintf(why, size, "open in process %ld (%s)", pid, comm[0] ? comm : "?");
+                if (r > 0)
+                        snprintf(why, size, "open in process %ld (%s)", pid, comm[0] ? comm : "?");
+                else
+                        snprintf(why, size,
+                                 "perhaps open in process %ld (%s), whose open files cannot be looked at "
+                                 "(without CAP_SYS_PTRACE)",
+                                 pid, comm[0] ? comm : "?");
                 return 1;
         }
         return 0;
@@ -236,6 +360,16 @@ static int check_processes_settled(const Target *t, char *why, size_t size) {
 
 static int device_busy_below(dev_t devnum, const char *name, unsigned depth, char *why, size_t size);
 
+/* A partition stands on what its disk stands on (a loop device's file, an
+ * md array's members). */
+static int below_disk_of_partition(const Target *t, unsigned depth, char *why, size_t size) {
+        char inner[512] = "";
+        int r = device_busy_below(t->disk.devnum, t->disk.name, depth, inner, sizeof inner);
+        if (r > 0)
+                snprintf(why, size, "it is a partition of %s, and %s", t->disk.name, inner);
+        return r;
+}
+
 /* One block device and its partitions: the checks above. except_loop: a
  * loop device (node) over it that does not count. Holders are not looked
  * at for a device under a device-mapper table (holders false): other
@@ -260,6 +394,8 @@ static int device_busy_at(const char *node, const char *except_loop, bool holder
                 r = check_processes_settled(t, why, size);
         if (r == 0)
                 r = device_busy_below(t->m[0].devnum, t->m[0].name, depth, why, size);
+        if (r == 0 && t->disk.devnum != 0)
+                r = below_disk_of_partition(t, depth, why, size);
         return r;
 }
 
@@ -291,6 +427,22 @@ static int device_busy_below(dev_t devnum, const char *name, unsigned depth, cha
                         if (!realpath(path, real))
                                 return negative_errno();
                         snprintf(below, sizeof below, "/dev/%s", strrchr(real, '/') + 1);
+                        /* The kernel's own claims, which no list here names:
+                         * a mount in another mount namespace, a btrfs member
+                         * its mountinfo does not name, an ext4 journal, swap.
+                         * The loop device holds no claim on what backs it. */
+                        _cleanup_close_ int excl = open(below, O_RDONLY | O_EXCL | O_CLOEXEC | O_NONBLOCK);
+                        if (excl < 0 && errno == EBUSY) {
+                                snprintf(why, size,
+                                         "it is a loop device over %s, which is claimed exclusively (mounted, perhaps in "
+                                         "another mount namespace; a btrfs member; a journal; swap)",
+                                         below);
+                                return 1;
+                        }
+                        if (excl >= 0) {
+                                close(excl);
+                                excl = -1;
+                        }
                         r = device_busy_at(below, node, true, depth + 1, inner, sizeof inner);
                         if (r > 0)
                                 snprintf(why, size, "it is a loop device over %s, which is %s", below, inner);

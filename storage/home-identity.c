@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "home.h"
+#include "pkcs11-record.h"
 #include "identity-store.h"
 #include "log.h"
 #include "macro.h"
@@ -341,7 +342,13 @@ int home_root_entry_fixate(Home *h) {
         if (strcmp(embedded->user_name, h->name) != 0)
                 return log_error_errno(EUCLEAN, "home %s: %s/" HOME_IDENTITY_FILE " is the record of \"%s\"", h->name,
                                        h->storage_path, embedded->user_name);
-        r = home_verify_password(h, embedded->hashed_password);
+        /* A smart card's key hash is a way in too: a record with only such
+         * entries is no passwordless one, open to anyone. (Fixating with the
+         * card itself is not supported: its password, if it has one.) */
+        _cleanup_free_ const char **hashes = NULL;
+        if (user_record_all_hashes(embedded, &hashes) < 0)
+                return log_oom();
+        r = home_verify_password(h, hashes);
         if (r < 0)
                 return r;
         _cleanup_free_ char *where = NULL;

@@ -78,6 +78,31 @@ int luks_clean_stale_mapping(Home *h) {
         return 0;
 }
 
+/* autoResizeMode grow and shrink-and-grow: a home shrunk at its last
+ * deactivation (or whose diskSize grew meanwhile) grows back to diskSize
+ * once mounted. Never fails the activation: a home that cannot grow (no
+ * room below the image) is used at the size it has. */
+static void auto_grow(Home *h, Volume *v, const Opened *o) {
+        uint64_t current;
+        struct stat st;
+
+        if (user_record_auto_resize(h->rec) == USER_AUTO_RESIZE_OFF || h->rec->disk_size == UINT64_MAX)
+                return;
+        if (v->is_block && !v->pool_volume[0])
+                return; /* a device's size is not ours */
+        if (v->pool_volume[0])
+                current = 0; /* luks_resize_opened() reads it under the pool lock */
+        else if (stat(v->image, &st) < 0)
+                return;
+        else
+                current = (uint64_t) st.st_size;
+        if (!v->pool_volume[0] && current >= h->rec->disk_size / 4096 * 4096)
+                return;
+        h->size_request = HEARTH_SIZE_RECORD;
+        if (luks_resize_opened(h, o, LUKS_RESIZE_KEEP_RECORD | LUKS_RESIZE_GROW_ONLY) < 0)
+                log_warning("home %s: could not grow back to its diskSize; it stays as large as it is", h->name);
+}
+
 int luks_activate(Home *h) {
         _cleanup_volume_ Volume v = { .loop_fd = -1 };
         _cleanup_opened_ Opened o = { .slot = -1 };
@@ -185,6 +210,7 @@ int luks_activate(Home *h) {
                 if (file_stale && home_identity_file_write(h, top, h->rec->uid) < 0)
                         log_warning("home %s: ~/" IDENTITY_FILE " stays as it was", h->name);
         }
+        auto_grow(h, &v, &o);
         return luks_set_state(h, "active");
 
 fail:
@@ -221,6 +247,21 @@ static int require_active(Home *h, char *name, size_t size, bool sync) {
         return 0;
 }
 
+/* autoResizeMode shrink-and-grow, at deactivation, unmounted: a btrfs
+ * home shrinks to what it holds (and some room), so an idle home holds
+ * no free space; diskSize stays, for the next activation. ext4 shrinks
+ * only offline, which would cost a file system check each time, and xfs
+ * never: both keep their size. Not when forced (detached while in use).
+ * Never fails the deactivation. */
+static void auto_shrink(Home *h) {
+        if (h->force || user_record_auto_resize(h->rec) != USER_AUTO_RESIZE_SHRINK_AND_GROW ||
+            strcmp(luks_fstype(h), "btrfs") != 0)
+                return;
+        h->size_request = HEARTH_SIZE_MIN;
+        if (luks_resize_opened(h, NULL, LUKS_RESIZE_UNMOUNTED | LUKS_RESIZE_KEEP_RECORD) < 0)
+                log_warning("home %s: could not shrink at deactivation; it keeps its size", h->name);
+}
+
 int luks_deactivate(Home *h) {
         char name[64];
         int r;
@@ -237,6 +278,7 @@ int luks_deactivate(Home *h) {
                 else if (errno != EINVAL) /* EINVAL: not mounted */
                         return log_error_errno(errno, "home %s: cannot unmount %s: %m", h->name, h->path);
         }
+        auto_shrink(h);
         r = sym_crypt_deactivate_by_name(NULL, name, h->force ? CRYPT_DEACTIVATE_DEFERRED : 0);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot close /dev/mapper/%s: %m", h->name, name);
@@ -317,6 +359,7 @@ int luks_unlock(Home *h) {
         r = luks_volume_key_get(h, &v, &o);
         if (r < 0)
                 return r;
+        luks_key_in_table(v.cd);
         r = sym_crypt_resume_by_volume_key(v.cd, name, o.vk->data, o.vk_size);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot luks_volume_unlock: %m", h->name);

@@ -100,6 +100,8 @@ bool luks_is_active(Home *h);
 int luks_require_name_free(Home *h, const char *name);
 int luks_volume_unlock(Home *h, Volume *v, const char *name, uint32_t flags, Opened *o);
 int luks_use_volume_key(Home *h, Volume *v, const char *name, uint32_t flags, const Opened *o);
+/* Mappings made or resumed through cd keep their key in their table. */
+void luks_key_in_table(struct crypt_device *cd);
 int luks_volume_attach(Home *h, const char *image, bool is_block, Volume *v, char *why, size_t why_size);
 int luks_volume_attach_new(Home *h, const char *image, bool is_block, const GptPartition *part, uint32_t sector_size,
                            Volume *v);
@@ -154,6 +156,17 @@ int luks_passwd(Home *h);
 
 /* luks-resize.c */
 int luks_resize(Home *h);
+typedef enum LuksResizeFlags {
+        LUKS_RESIZE_RECORD = 0,
+        LUKS_RESIZE_UNMOUNTED = 1 << 0,   /* active but unmounted (deactivation): mounted privately if need be */
+        LUKS_RESIZE_KEEP_RECORD = 1 << 1, /* diskSize stays as it is (autoResizeMode's shrink) */
+        LUKS_RESIZE_GROW_ONLY = 1 << 2,   /* never shrink (autoResizeMode's grow at activation) */
+} LuksResizeFlags;
+/* luks_resize() with the volume key at hand (known, from activation: no
+ * second unlock), or NULL. An active mapping whose key is in its table
+ * (activated by Hearth) resizes without any secret; the header's copy of
+ * the record then waits for the next activation. */
+int luks_resize_opened(Home *h, const Opened *known, LuksResizeFlags flags);
 
 /* luks-remove.c */
 int luks_exists(Home *h);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libcryptsetup.h>
@@ -48,7 +49,28 @@ static int resize_partition(Home *h, Volume *v, uint64_t cur_bytes, uint64_t new
         return 0;
 }
 
+/* How the active mapping holds its key: 1 in the kernel keyring (a resize
+ * needs the key loaded here, from a secret), 0 in its table (dm-crypt
+ * reloads with it: no secret needed), or an error. */
+static int mapping_key_in_keyring(Home *h, struct crypt_device *cd, const char *name) {
+        struct crypt_active_device cad;
+        int r = sym_crypt_get_active_device(cd, name, &cad);
+        if (r < 0)
+                return log_error_errno(r, "home %s: cannot query /dev/mapper/%s: %m", h->name, name);
+        return (cad.flags & CRYPT_ACTIVATE_KEYRING_KEY) != 0;
+}
+
+static uint64_t realtime_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
 int luks_resize(Home *h) {
+        return luks_resize_opened(h, NULL, LUKS_RESIZE_RECORD);
+}
+
+int luks_resize_opened(Home *h, const Opened *known, LuksResizeFlags flags) {
         _cleanup_volume_ Volume v = { .loop_fd = -1 };
         _cleanup_free_ char *mnt = NULL;
         char name[64], mapped[80], a[SIZE_FORMAT_MAX], fstype[16];
@@ -56,13 +78,15 @@ int luks_resize(Home *h) {
         uint64_t overhead = 0, cur_inner, want_inner;
         bool was_active, opened_here = false, mounted_here = false, on_pool;
         _cleanup_opened_ Opened o = { .slot = -1 };
+        const Opened *key = NULL; /* the volume key, for the header's record; NULL: not at hand */
         _cleanup_pool_ Pool *p = NULL; /* on a pool volume: held to the end */
         struct stat st;
         int r;
 
         if (want == UINT64_MAX && h->size_request == HEARTH_SIZE_RECORD)
                 return log_error_errno(EINVAL, "home %s: diskSize: required for resize", h->name);
-        r = luks_clean_stale_mapping(h);
+        /* At deactivation the mapping is ours, unmounted a moment ago. */
+        r = (flags & LUKS_RESIZE_UNMOUNTED) ? 0 : luks_clean_stale_mapping(h);
         if (r < 0)
                 return r;
         r = luks_find_mapping(h, name, false);
@@ -130,6 +154,8 @@ int luks_resize(Home *h) {
         /* A pool volume has whole extents; never less than asked for. */
         want = on_pool ? (want / esb + (want % esb != 0)) * esb : want / 4096 * 4096;
         want_inner = want > overhead ? ROUND_DOWN_4K(want - overhead) : 0;
+        if ((flags & LUKS_RESIZE_GROW_ONLY) && want_inner <= cur_inner)
+                return 0;
         if (!on_pool && want > current && (r = luks_image_fits(h, want, allocated)) < 0)
                 return r;
         snprintf(mapped, sizeof mapped, "/dev/mapper/%s", name);
@@ -140,13 +166,32 @@ int luks_resize(Home *h) {
                 if (r < 0)
                         return r;
                 opened_here = true;
-        } else {
+                key = &o;
+        } else if ((r = mapping_key_in_keyring(h, v.cd, name)) < 0)
+                return r;
+        else if (r > 0) {
                 /* The active mapping's key is in the kernel keyring, out of
-                 * reach of this context: a password brings it here. */
+                 * reach of this context (activated so by homed, or by an
+                 * older Hearth): a password brings it here. */
+                if (!known && !h->rec->password)
+                        return log_error_errno(ENOKEY, "home %s: its key is in the kernel keyring; resizing it while "
+                                               "active takes its password", h->name);
                 r = luks_volume_unlock(h, &v, NULL, CRYPT_ACTIVATE_KEYRING_KEY, &o);
                 if (r < 0)
                         return r;
+                key = &o;
+        } else if (known)
+                key = known;
+        else if (h->rec->password) {
+                /* dm-crypt reloads the table with its own key; the
+                 * password is checked, and opens the header's record. */
+                r = luks_volume_unlock(h, &v, NULL, 0, &o);
+                if (r < 0)
+                        return r;
+                key = &o;
         }
+        /* Else no secret (a rebalance, a shrink at deactivation): the
+         * header's copy of the record is rewritten at the next activation. */
         r = luks_fs_type(h, mapped, fstype);
         if (r < 0)
                 goto out;
@@ -156,17 +201,19 @@ int luks_resize(Home *h) {
                                     fstype);
                 goto out;
         }
-        const char *where = was_active ? h->path : NULL;
+        /* At deactivation the home is unmounted already; the mapping is not. */
+        bool mounted = was_active && !(flags & LUKS_RESIZE_UNMOUNTED);
+        const char *where = mounted ? h->path : NULL;
         bool shrinking = want_inner < cur_inner || h->size_request == HEARTH_SIZE_MIN;
         bool online = strcmp(fstype, "ext4") != 0 || !shrinking; /* ext4 shrinks offline */
-        if (!was_active && online) {
+        if (!mounted && online) {
                 r = luks_mount_fs(h, fstype, mapped, "resize", &mnt);
                 if (r < 0)
                         goto out;
                 mounted_here = true;
                 where = mnt;
         }
-        if (was_active && !online) {
+        if (mounted && !online) {
                 r = log_error_errno(EBUSY, "home %s: ext4 shrinks offline only; deactivate the home first", h->name);
                 goto out;
         }
@@ -241,14 +288,20 @@ int luks_resize(Home *h) {
                                 r = loop_refresh_size(v.loop_fd);
                 }
         }
-        if (r >= 0) {
+        /* A shrink at deactivation keeps diskSize: what activation grows
+         * it back to. */
+        if (r >= 0 && !(flags & LUKS_RESIZE_KEEP_RECORD)) {
                 json_object_object_add(h->rec->json, "diskSize", json_object_new_int64((int64_t) want));
                 r = user_record_refresh(h->rec, NULL);
+                /* Without the key the header keeps the older copy: newer
+                 * here, it is written anew at the next activation. */
+                if (r >= 0 && !key && user_record_bump_last_change(h->rec, realtime_usec()) < 0)
+                        r = log_oom();
+                if (r >= 0)
+                        r = home_sign_record(h);
+                if (r >= 0 && key)
+                        r = luks_token_write(h, &v, key);
         }
-        if (r >= 0)
-                r = home_sign_record(h);
-        if (r >= 0)
-                r = luks_token_write(h, &v, &o);
         if (r >= 0)
                 log_info("home %s: now %s", h->name, size_format(want, a));
 out:

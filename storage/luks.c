@@ -692,12 +692,22 @@ int luks_volume_key_get(Home *h, Volume *v, Opened *o) {
  * with flags alone, the key is kept for this context (crypt_resize of an
  * active LUKS2 volume needs it). */
 int luks_use_volume_key(Home *h, Volume *v, const char *name, uint32_t flags, const Opened *o) {
+        /* A mapping made here keeps its key in its table, not in the
+         * kernel keyring: hearthd resizes an active home (rebalancing,
+         * autoResizeMode) without a secret. Root may read either; lock
+         * wipes it from both. */
+        if (name)
+                luks_key_in_table(v->cd);
         int r = sym_crypt_activate_by_volume_key(v->cd, name, o->vk->data, o->vk_size, flags);
         if (r == -EEXIST)
                 return log_error_errno(EALREADY, "home %s: /dev/mapper/%s is already active", h->name, name);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot %s: %m", h->name, name ? "activate the volume" : "load its key");
         return 0;
+}
+
+void luks_key_in_table(struct crypt_device *cd) {
+        (void) sym_crypt_volume_key_keyring(cd, 0);
 }
 
 /* luks_volume_key_get(), then luks_use_volume_key() if name or flags ask for it

@@ -45,6 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         for (size_t i = 0; i < s->n_password; i++)
                 if (strlen(s->password[i]) > SECRET_PASSWORD_MAX)
                         abort();
+        if (s->pin && (strlen(s->pin->data) == 0 || strlen(s->pin->data) > SECRET_PIN_MAX))
+                abort();
         r = secret_request_build(record, s, s, NULL, &req, &len);
         if (r >= 0) {
                 if (user_record_parse(req->data, len, &rec, NULL) < 0)

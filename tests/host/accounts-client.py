@@ -17,7 +17,9 @@ tests/host/test-accounts.sh drives it; each command prints plain lines.
 The library's setters are synchronous and only warn on failure, as GNOME
 uses them: a refused change is seen as the property not changing (exit 3)
 and the library's warning on stderr. Exit 0 when done, 1 on a failure, 2 for
-a bad command line, 3 when the change did not show within the timeout.
+a bad command line, 3 when the change did not show within the timeout, 4
+when it showed but the user's "changed" came before it (a panel redrawing
+then shows the old value).
 """
 import sys
 import time
@@ -118,10 +120,21 @@ def cmd_set(um, name, what, value, extra):
         return 2
     setter, getter, parse = SETTERS[what]
     want = parse(value)
+    # GNOME Settings redraws a user from the library's cache when the
+    # user's "changed" comes: what the cache holds then is what she sees.
+    seen = []
+    u.connect('changed', lambda *args: seen.append(getattr(u, getter)()))
     getattr(u, setter)(want)
     ok = spin_until(lambda: getattr(u, getter)() == want)
+    spin_until(lambda: False, 0.3)  # the rest of what the change sends
     print(f'{what}={getattr(u, getter)()}')
-    return 0 if ok else 3
+    if not ok:
+        return 3
+    if not seen or seen[-1] != want:
+        print(f'{what}: at the user\'s "changed" the library still held {seen[-1] if seen else "(no changed)"!r}',
+              file=sys.stderr)
+        return 4
+    return 0
 
 
 def main(argv):

@@ -238,7 +238,8 @@ _hearthd_init() {
     : >"$HEARTHD_LOG"
     if [ -z "${HEARTHD_CONFIG:-}" ]; then
         HEARTHD_CONFIG=$HEARTHD_TMP/hearth.conf
-        : >"$HEARTHD_CONFIG"
+        # No rebalancing by itself: a test's homes keep the sizes it gave them.
+        printf '[Rebalance]\nAutomatic=no\n' >"$HEARTHD_CONFIG"
     fi
     : >"$HEARTHD_TMP/out"
     : >"$HEARTHD_TMP/err"

@@ -94,7 +94,7 @@ Manager  RefHome                active   | ok    ok    ok    DBus.AccessDenied D
 Manager  ReleaseHome            active   | ok    ok    ok    IAR   IAR   | string:alice
 Manager  LockAllHomes           active   | ok    DBus.AccessDenied DBus.AccessDenied DBus.AccessDenied DBus.AccessDenied |
 Manager  DeactivateAllHomes     active   | ok    DBus.AccessDenied DBus.AccessDenied DBus.AccessDenied DBus.AccessDenied |
-Manager  Rebalance              -        | home1.RebalanceNotNeeded home1.RebalanceNotNeeded home1.RebalanceNotNeeded home1.RebalanceNotNeeded home1.RebalanceNotNeeded |
+Manager  Rebalance              -        | home1.RebalanceNotNeeded DBus.AccessDenied DBus.AccessDenied DBus.AccessDenied DBus.AccessDenied |
 Home     Activate               inactive | ok    home1.BadPassword home1.BadPassword IAR IAR | "string:$SECRET"
 Home     Deactivate             active   | ok    ok    ok    IAR   IAR   |
 Home     Unregister             inactive | ok    DBus.AccessDenied IAR IAR IAR |

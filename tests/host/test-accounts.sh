@@ -165,6 +165,38 @@ check "alice becomes administrator again" 0 client set alice account-type 1
 check "inspect: sudo again" 0 inspect alice --json=short
 contains "memberOf sudo" "$HEARTHD_TMP/out" '"memberOf":["sudo"]'
 
+# As accounts-daemon: no automatic login for a user who is disabled (no password yet).
+check "no automatic login without a password" 1 user_call "$alice" SetAutomaticLogin boolean:true
+contains "refused: disabled" "$HEARTHD_TMP/err" "user is locked"
+
+# --- passwords ------------------------------------------------------------------------------
+# No password yet: none is accepted, so the account is disabled, as
+# accounts-daemon reports a useradd'ed user ("!": locked, regular).
+check "alice has no password yet: mode regular" 0 uprop "$alice" PasswordMode
+contains "PasswordMode 0" "$HEARTHD_TMP/out" "i 0"
+check "alice has no password yet: locked" 0 uprop "$alice" Locked
+contains "Locked true (GNOME: Account disabled)" "$HEARTHD_TMP/out" "b true"
+check "the library sees her disabled" 0 client get alice
+contains "Locked=True" "$HEARTHD_TMP/out" "Locked=True"
+check "set alice's password (crypted by the library)" 0 client set alice password "s3cret-Pw" "a hint"
+check "inspect: one hashed password" 0 inspect alice
+contains "hashedPassword set" "$HEARTHD_TMP/out" "Passwords: 1"
+contains "hint set with it" "$HEARTHD_TMP/out" "a hint"
+check "hearthd accepts the password" 0 env PASSWORD="s3cret-Pw" "$HEARTHD_HOMECTL" authenticate alice
+check "and refuses another" 79 env PASSWORD="wrong" "$HEARTHD_HOMECTL" authenticate alice
+check "with a password she is enabled" 0 uprop "$alice" Locked
+contains "Locked false" "$HEARTHD_TMP/out" "b false"
+
+check "lock alice" 0 client set alice locked 1
+check "inspect: locked" 0 inspect alice
+contains "locked in the record" "$HEARTHD_TMP/out" "Locked: yes"
+check "no automatic login for a locked user" 1 user_call "$alice" SetAutomaticLogin boolean:true
+contains "refused: locked" "$HEARTHD_TMP/err" "user is locked"
+check "unlock alice" 0 client set alice locked 0
+check "inspect: unlocked" 0 inspect alice
+contains "unlocked in the record" "$HEARTHD_TMP/out" "Locked: no"
+
+check "carol gets a password" 0 client set carol password "c4rol-Pw" ""
 check "automatic login for alice" 0 client set alice automatic-login 1
 contains "GDM enabled" "$ACC/gdm/daemon.conf" "AutomaticLoginEnable=True"
 contains "GDM logs alice in" "$ACC/gdm/daemon.conf" "AutomaticLogin=alice"
@@ -179,24 +211,7 @@ wait_for "alice's record loses autoLogin" sh -c "'$HEARTHD_HOMECTL' inspect alic
 check "automatic login off" 0 client set carol automatic-login 0
 contains "GDM disabled" "$ACC/gdm/daemon.conf" "AutomaticLoginEnable=False"
 
-check "lock alice" 0 client set alice locked 1
-check "inspect: locked" 0 inspect alice
-contains "locked in the record" "$HEARTHD_TMP/out" "Locked: yes"
-check "no automatic login for a locked user" 1 user_call "$alice" SetAutomaticLogin boolean:true
-contains "refused: locked" "$HEARTHD_TMP/err" "user is locked"
-check "unlock alice" 0 client set alice locked 0
-check "inspect: unlocked" 0 inspect alice
-contains "unlocked in the record" "$HEARTHD_TMP/out" "Locked: no"
 
-# --- passwords ------------------------------------------------------------------------------
-check "alice has no password yet: mode none" 0 uprop "$alice" PasswordMode
-contains "PasswordMode 2" "$HEARTHD_TMP/out" "i 2"
-check "set alice's password (crypted by the library)" 0 client set alice password "s3cret-Pw" "a hint"
-check "inspect: one hashed password" 0 inspect alice
-contains "hashedPassword set" "$HEARTHD_TMP/out" "Passwords: 1"
-contains "hint set with it" "$HEARTHD_TMP/out" "a hint"
-check "hearthd accepts the password" 0 env PASSWORD="s3cret-Pw" "$HEARTHD_HOMECTL" authenticate alice
-check "and refuses another" 79 env PASSWORD="wrong" "$HEARTHD_HOMECTL" authenticate alice
 check "a plain password is refused" 1 user_call "$alice" SetPassword string:plain string:""
 contains "must be crypted" "$HEARTHD_TMP/err" "crypted"
 check "password at next login" 0 client set alice password-mode 1

@@ -170,12 +170,16 @@ mkdir -p "$PAMDIR"
 for kind in auth account session password; do
     printf '%-8s required %s\n' "$kind" "$BUILDDIR/pam/pam_hearth.so"
 done >"$PAMDIR/login"
+# The same with "suspend": her sessions let LockAllHomes lock the home.
+for kind in auth account session password; do
+    printf '%-8s required %s suspend\n' "$kind" "$BUILDDIR/pam/pam_hearth.so"
+done >"$PAMDIR/login-suspend"
 preload="$(ldd "$BUILDDIR/pam/pam_hearth.so" | awk '/libasan\.so/ { print $3 }') $(ldd "$BUILDDIR/pam/pam_hearth.so" | awk '/libubsan\.so/ { print $3 }')"
 preload="$preload $(ls /usr/lib/*/libpam_wrapper.so | head -n 1)"
-login() { # login PASSWORD CMD...
+login() { # login PASSWORD CMD...  (PAM_SERVICE=login-suspend: with "suspend")
     _pw=$1; shift
     HEARTH_RUNTIME_DIR=$HEARTHD_RUNTIME_DIR PAM_TEST_PASSWORD=$_pw LD_PRELOAD=$preload PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR=$PAMDIR ASAN_OPTIONS=detect_leaks=0 \
-        "$BUILDDIR/tests/host/pam-session" login tina "$@"
+        "$BUILDDIR/tests/host/pam-session" "${PAM_SERVICE:-login}" tina "$@"
 }
 tina_uid=$(awk -F: '$1 == "tina" { print $3 }' "$HEARTHD_RUNTIME_DIR/passwd")
 check "PAM login: inside the session the home is decrypted, mounted, hers" 0 login tina-pw sh -c \
@@ -200,13 +204,15 @@ gone() { # gone PID SECONDS: the process ended within that time
 }
 rm -f "$HEARTHD_TMP/release"
 # 64 KiB, not a few bytes: btrfs keeps small files inline in its metadata.
-login tina-pw sh -c "head -c 65536 /dev/urandom > '$T/secret.bin' && echo tina-secret > '$T/secret.txt' && exec 3>>'$T/ticks'
+PAM_SERVICE=login-suspend login tina-pw sh -c "head -c 65536 /dev/urandom > '$T/secret.bin' && echo tina-secret > '$T/secret.txt' && exec 3>>'$T/ticks'
     while [ ! -e '$HEARTHD_TMP/release' ]; do echo tick >&3; sleep 0.2; done" >/dev/null 2>&1 &
 session=$!
 wait_state tina active && ok "session open" || bad "session: $(state_of tina)"
 i=0; while [ ! -s "$T/ticks" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 secret_sum=$(sha256sum < "$T/secret.bin")
-check "lock, as at suspend" 0 "$homectl" lock tina
+# elogind's system-sleep hook (data/hearth-sleep.in), run as elogind runs
+# it before a suspend: LockAllHomes, answered once the home is locked.
+check "the elogind sleep hook before suspend" 0 env HEARTH_HOMECTL="$homectl" sh "$BUILDDIR/data/hearth-sleep" pre suspend
 [ "$(state_of tina)" = locked ] && ok "state locked" || bad "state after lock: $(state_of tina)"
 cat "$T/secret.bin" > "$HEARTHD_TMP/locked-read" 2>&1 &
 reader=$!
@@ -237,6 +243,10 @@ rm -f "$HEARTHD_TMP/release"
 login tina-pw sh -c "while [ ! -e '$HEARTHD_TMP/release' ]; do sleep 0.2; done" >/dev/null 2>&1 &
 first=$!
 wait_state tina active && ok "first session open" || bad "first session: $(state_of tina)"
+# Her session did not ask for "suspend": pm-utils' hook leaves the home open.
+check "the pm-utils sleep hook before suspend" 0 env HEARTH_HOMECTL="$homectl" sh "$BUILDDIR/data/hearth-sleep" suspend
+[ "$(state_of tina)" = active ] && ok "a session without suspend keeps its home unlocked over a suspend" ||
+    bad "state after the hook: $(state_of tina)"
 check "a second session opens and closes" 0 login tina-pw true
 sleep 1
 [ "$(state_of tina)" = active ] && ok "still mounted while the first session lives" || bad "state: $(state_of tina)"

@@ -177,6 +177,9 @@ static const BadRecord bad[] = {
         BAD(REC "\"locked\":\"yes\"}", "locked: must be a boolean"),
         BAD(REC "\"locked\":1}", "locked: must be a boolean"),
         BAD(REC "\"luksDiscard\":\"true\"}", "luksDiscard: must be a boolean"),
+        BAD(REC "\"autoResizeMode\":\"shrink\"}", "autoResizeMode: must be one of off, grow, shrink-and-grow"),
+        BAD(REC "\"rebalanceWeight\":10001}", "rebalanceWeight: must be a number from 1 to 10000, or false"),
+        BAD(REC "\"rebalanceWeight\":true}", "rebalanceWeight: must be a number from 1 to 10000, or false"),
         BAD(REC "\"diskSize\":\"1G\"}", "diskSize: must be an unsigned integer"),
         BAD(REC "\"diskSize\":16777215}", "diskSize: must be at least 16 MiB"),
         BAD(REC "\"diskSize\":0}", "diskSize: must be at least 16 MiB"),
@@ -536,6 +539,7 @@ static void test_full_record(void **state) {
                 "\"lastPasswordChangeUSec\":4000,\"passwordChangeMinUSec\":5000,\"passwordChangeMaxUSec\":6000,"
                 "\"passwordChangeWarnUSec\":7000,\"passwordChangeInactiveUSec\":8000,\"passwordChangeNow\":true,"
                 "\"enforcePasswordPolicy\":false,\"autoLogin\":true,\"luksDiscard\":true,"
+                "\"autoResizeMode\":\"grow\",\"rebalanceWeight\":250,"
                 "\"luksCipher\":\"aes\",\"luksCipherMode\":\"xts-plain64\",\"luksVolumeKeySize\":64,"
                 "\"luksPbkdfType\":\"argon2id\",\"luksPbkdfHashAlgorithm\":\"sha512\","
                 "\"luksPbkdfTimeCostUSec\":500000,\"luksPbkdfMemoryCost\":67108864,\"luksPbkdfParallelThreads\":4,"
@@ -589,6 +593,8 @@ static void test_full_record(void **state) {
         assert_int_equal(rec->enforce_password_policy, 0);
         assert_int_equal(rec->auto_login, 1);
         assert_int_equal(rec->luks_discard, 1);
+        assert_int_equal(user_record_auto_resize(rec), USER_AUTO_RESIZE_GROW);
+        assert_true(user_record_rebalance_weight(rec) == 250);
         assert_string_equal(rec->luks_cipher, "aes");
         assert_string_equal(rec->luks_cipher_mode, "xts-plain64");
         assert_true(rec->luks_volume_key_size == 64);
@@ -638,6 +644,8 @@ static void test_minimal_record(void **state) {
         assert_int_equal(rec->password_change_now, -1);
         assert_int_equal(rec->auto_login, -1);
         assert_int_equal(rec->luks_discard, -1);
+        assert_int_equal(user_record_auto_resize(rec), USER_AUTO_RESIZE_OFF); /* not LUKS */
+        assert_true(user_record_rebalance_weight(rec) == USER_REBALANCE_WEIGHT_DEFAULT);
         assert_true(rec->luks_volume_key_size == UINT64_MAX);
         assert_true(rec->luks_pbkdf_force_iterations == UINT64_MAX);
         assert_null(rec->luks_cipher);

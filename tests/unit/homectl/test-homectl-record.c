@@ -241,6 +241,31 @@ static void test_update(void **state) {
         assert_null(get(rec->json, "storage"));
         assert_int_equal(rec->storage, USER_STORAGE_UNSET);
         user_record_free(rec);
+
+        /* autoResizeMode and rebalanceWeight: top-level; off is homed's false. */
+        c.storage = NULL;
+        c.auto_resize_mode = "grow";
+        c.rebalance_weight = 0;
+        c.rebalance_weight_set = true;
+        assert_int_equal(record_build_update(old, &c, MID, 9000, &rec, &error), 0);
+        assert_string_equal(get_s(rec->json, "autoResizeMode"), "grow");
+        assert_true(json_object_is_type(get(rec->json, "rebalanceWeight"), json_type_boolean));
+        assert_false(json_object_get_boolean(get(rec->json, "rebalanceWeight")));
+        assert_true(user_record_rebalance_weight(rec) == 0);
+        assert_int_equal(user_record_auto_resize(rec), USER_AUTO_RESIZE_GROW);
+        user_record_free(rec);
+        c.rebalance_weight = 250;
+        c.auto_resize_mode = "";
+        assert_int_equal(record_build_update(old, &c, MID, 9000, &rec, &error), 0);
+        assert_null(get(rec->json, "autoResizeMode"));
+        assert_int_equal(json_object_get_uint64(get(rec->json, "rebalanceWeight")), 250);
+        assert_int_equal(user_record_auto_resize(rec), USER_AUTO_RESIZE_SHRINK_AND_GROW); /* LUKS: homed's default */
+        user_record_free(rec);
+        c.rebalance_weight = UINT64_MAX; /* --rebalance-weight= removes it */
+        assert_int_equal(record_build_update(old, &c, MID, 9000, &rec, &error), 0);
+        assert_null(get(rec->json, "rebalanceWeight"));
+        assert_true(user_record_rebalance_weight(rec) == USER_REBALANCE_WEIGHT_DEFAULT);
+        user_record_free(rec);
         user_record_free(old);
 }
 
@@ -559,8 +584,33 @@ static void test_secret_json(void **state) {
         assert_string_equal(get_s(j, "password.1"), "q\"b\\s\n\x01ü");
         json_object_put(j);
         secure_buffer_free(b);
+
+        /* A token's PIN goes beside the passwords, and alone. */
+        assert_int_equal(passwords_set_pin(&p, "12\"34"), 0);
+        assert_int_equal(passwords_to_json(&p, &b), 0);
+        s = b->data;
+        assert_string_equal(s, "{\"password\":[\"plain\",\"q\\\"b\\\\s\\u000a\\u0001ü\"],\"pkcs11Pin\":[\"12\\\"34\"]}");
+        secure_buffer_free(b);
         passwords_done(&p);
         assert_int_equal(p.n, 0);
+        assert_null(p.pin);
+        assert_int_equal(passwords_set_pin(&p, "1234"), 0);
+        assert_int_equal(passwords_to_json(&p, &b), 0);
+        s = b->data;
+        assert_string_equal(s, "{\"password\":[],\"pkcs11Pin\":[\"1234\"]}");
+        secure_buffer_free(b);
+        passwords_done(&p);
+}
+
+static void test_print_pkcs11(void **state) {
+        char *out = summary("{\"userName\":\"alice\",\"pkcs11TokenUri\":[\"pkcs11:token=a\",\"pkcs11:token=b\"]}");
+        if (!strstr(out, "PKCS11 Token: pkcs11:token=a\n") || !strstr(out, "pkcs11:token=b\n"))
+                fail_msg("%s", out);
+        free(out);
+        out = summary("{\"userName\":\"alice\"}");
+        if (strstr(out, "PKCS11"))
+                fail_msg("%s", out);
+        free(out);
 }
 
 static void test_exit_status(void **state) {
@@ -617,6 +667,7 @@ int main(void) {
                 cmocka_unit_test(test_create_tpm2),     cmocka_unit_test(test_tpm2_record_fields),
                 cmocka_unit_test(test_update_tpm2),     cmocka_unit_test(test_recovery_key_secret),
                 cmocka_unit_test(test_print_recovery_key), cmocka_unit_test(test_print_tpm2),
+                cmocka_unit_test(test_print_pkcs11),
         };
         return cmocka_run_group_tests(tests, setup, NULL);
 }

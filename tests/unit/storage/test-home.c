@@ -219,6 +219,12 @@ static void test_exit_status(void **state) {
         assert_int_equal(worker_exit_status(0), WORKER_OK);
         assert_int_equal(worker_exit_status(-EINVAL), WORKER_BAD_REQUEST);
         assert_int_equal(worker_exit_status(-EKEYREJECTED), WORKER_BAD_PASSWORD);
+        /* A PKCS#11 token's PIN (common/pkcs11-token.h's errors). */
+        assert_int_equal(worker_exit_status(-ENOANO), WORKER_TOKEN_PIN_NEEDED);
+        assert_int_equal(worker_exit_status(-EBADE), WORKER_BAD_PIN);
+        assert_int_equal(worker_exit_status(-EBADR), WORKER_BAD_PIN_FEW_TRIES);
+        assert_int_equal(worker_exit_status(-EBADRQC), WORKER_BAD_PIN_ONE_TRY);
+        assert_int_equal(worker_exit_status(-ENOLCK), WORKER_TOKEN_PIN_LOCKED);
         assert_int_equal(worker_exit_status(-EDQUOT), WORKER_NO_SPACE);
         assert_int_equal(worker_exit_status(-ENOSPC), WORKER_NO_SPACE);
         assert_int_equal(worker_exit_status(-EBUSY), WORKER_BUSY);
