@@ -117,6 +117,19 @@ int block_device_on_disk(dev_t devnum, BlockMember *ret_disk, uint64_t *ret_star
         return 0;
 }
 
+FileAlias loop_file_alias(const char *name, dev_t dev, ino_t ino) {
+        char path[PATH_MAX], backing[PATH_MAX];
+        FileId named;
+
+        snprintf(path, sizeof path, "/sys/block/%s/loop/backing_file", name);
+        sysfs_read_line(path, backing, sizeof backing);
+        char *deleted = strstr(backing, " (deleted)");
+        if (!backing[0] || (deleted && !deleted[strlen(" (deleted)")]) || file_id_of_path(backing, &named) < 0 ||
+            named.dev != dev || named.ino != ino)
+                return FILE_ALIAS_INODE;
+        return named.alias;
+}
+
 /* What a storage path stands on, as byte ranges of what lies at the
  * bottom: whole disks (a partition is its range of its disk) and regular
  * files (an image, or the file behind a loop device). Two paths share
@@ -125,6 +138,7 @@ typedef struct Extent {
         bool file;
         dev_t dev;   /* the disk; for a file, its file system */
         ino_t ino;   /* for a file */
+        FileAlias alias; /* for a file */
         uint64_t start, end; /* bytes, end exclusive */
 } Extent;
 
@@ -168,14 +182,14 @@ static int footprint_block(Footprint *f, dev_t devnum, uint64_t start, uint64_t 
         end = end < sectors * 512 ? end : sectors * 512;
 
         /* A partition: its range of its disk. */
-        snprintf(path, sizeof path, "/sys/dev/block/%u:%u/partition", major(devnum), minor(devnum));
-        if (access(path, F_OK) == 0) {
-                uint64_t first = sysfs_u64(devnum, "start");
-                snprintf(path, sizeof path, "/sys/dev/block/%u:%u/../dev", major(devnum), minor(devnum));
-                sysfs_read_line(path, dev, sizeof dev);
-                if (first == UINT64_MAX || first > UINT64_MAX / 1024 || sscanf(dev, "%u:%u", &maj, &min) != 2)
+        BlockMember disk;
+        uint64_t first, size;
+        if ((r = block_device_on_disk(devnum, &disk, &first, &size)) < 0)
+                return r;
+        if (disk.devnum != devnum) {
+                if (first > UINT64_MAX / 2)
                         return -EIO;
-                return footprint_block(f, makedev(maj, min), first * 512 + start, first * 512 + end, depth + 1);
+                return footprint_block(f, disk.devnum, first + start, first + end, depth + 1);
         }
 
         /* A device-mapper table, an md array or a bcache device stands on
@@ -221,8 +235,10 @@ static int footprint_block(Footprint *f, dev_t devnum, uint64_t start, uint64_t 
                                 e = UINT64_MAX; /* overflow: to the end */
                         if (info.lo_rdevice != 0)
                                 return footprint_block(f, (dev_t) info.lo_rdevice, s, e, depth + 1);
-                        return footprint_add(f, (Extent) { .file = true, .dev = (dev_t) info.lo_device,
-                                                           .ino = (ino_t) info.lo_inode, .start = s, .end = e });
+                        FileId id = { .dev = (dev_t) info.lo_device, .ino = (ino_t) info.lo_inode };
+                        return footprint_add(f, (Extent) { .file = true, .dev = id.dev, .ino = id.ino,
+                                                           .alias = loop_file_alias(strrchr(real, '/') + 1, id.dev, id.ino),
+                                                           .start = s, .end = e });
                 }
         }
         return footprint_add(f, (Extent) { .dev = devnum, .start = start, .end = end });
@@ -230,13 +246,18 @@ static int footprint_block(Footprint *f, dev_t devnum, uint64_t start, uint64_t 
 
 static int footprint_of(const char *path, Footprint *f) {
         struct stat st;
+        FileId id;
 
         *f = (Footprint) {};
         if (stat(path, &st) < 0)
                 return errno == ENOENT ? 0 : negative_errno();
-        if (S_ISREG(st.st_mode))
-                return footprint_add(f, (Extent) { .file = true, .dev = st.st_dev, .ino = st.st_ino, .start = 0,
-                                                   .end = UINT64_MAX });
+        if (S_ISREG(st.st_mode)) {
+                int r = file_id_of_path(path, &id);
+                if (r < 0)
+                        return r;
+                return footprint_add(f, (Extent) { .file = true, .dev = id.dev, .ino = id.ino, .alias = id.alias,
+                                                   .start = 0, .end = UINT64_MAX });
+        }
         if (!S_ISBLK(st.st_mode))
                 return 0;
         return footprint_block(f, st.st_rdev, 0, UINT64_MAX, 0);
@@ -255,8 +276,15 @@ int storage_paths_overlap(const char *a, const char *b) {
         for (size_t i = 0; i < fa->n; i++)
                 for (size_t j = 0; j < fb->n; j++) {
                         const Extent *x = &fa->e[i], *y = &fb->e[j];
-                        if (x->file == y->file && x->dev == y->dev && (!x->file || x->ino == y->ino) &&
-                            x->start < y->end && y->start < x->end)
+                        bool same;
+                        if (x->file != y->file)
+                                continue;
+                        if (x->file)
+                                same = file_ids_may_match(&(FileId) { .dev = x->dev, .ino = x->ino, .alias = x->alias },
+                                                          &(FileId) { .dev = y->dev, .ino = y->ino, .alias = y->alias });
+                        else
+                                same = x->dev == y->dev;
+                        if (same && x->start < y->end && y->start < x->end)
                                 return 1;
                 }
         return 0;

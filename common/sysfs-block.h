@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "file-alias.h"
+
 /* A block device and its partitions as sysfs lists them: what "is this
  * device in use / the pool's" must look at as a whole. */
 
@@ -31,6 +33,11 @@ int block_device_members(dev_t devnum, BlockMember m[static BLOCK_MEMBERS_MAX], 
  * partition's disk and its range, or devnum itself from 0 to its size.
  * -errno if sysfs cannot tell. Logs nothing. */
 int block_device_on_disk(dev_t devnum, BlockMember *ret_disk, uint64_t *ret_start, uint64_t *ret_size);
+
+/* The file system kind (file-alias.h) of the file behind loop device name,
+ * whose identity the kernel records as (dev, ino): told through its path
+ * while that still names the same file; if it no longer does, INODE. */
+FileAlias loop_file_alias(const char *name, dev_t dev, ino_t ino);
 
 /* Whether two homes' storage paths (image files or block devices) are, or
  * hold, the same bytes under different names: the same file or device, a

@@ -937,6 +937,19 @@ int user_record_set_effective(UserRecord *rec, const char *field, json_object *v
         return user_record_refresh(rec, NULL);
 }
 
+int user_record_unset_effective(UserRecord *rec, const char *field) {
+        json_object *pm;
+
+        if (json_object_object_get_ex(rec->json, "perMachine", &pm) && json_object_is_type(pm, json_type_array))
+                for (size_t i = 0; i < json_object_array_length(pm); i++) {
+                        json_object *e = json_object_array_get_idx(pm, i);
+                        if (user_record_per_machine_matches(e))
+                                json_object_object_del(e, field);
+                }
+        json_object_object_del(rec->json, field);
+        return user_record_refresh(rec, NULL);
+}
+
 int user_record_from_json(json_object *j, UserRecord **ret, char **ret_error) {
         UserRecord *rec;
         int r;

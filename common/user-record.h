@@ -156,6 +156,11 @@ static inline void user_record_freep(UserRecord **rec) {
  * -ENOMEM, or -EINVAL if the record became invalid. */
 int user_record_set_effective(UserRecord *rec, const char *field, json_object *value);
 
+/* Removes a field so that the record no longer sets it on this machine:
+ * from the regular section and from every perMachine entry matching this
+ * machine. Returns 0, -ENOMEM, or -EINVAL if the record became invalid. */
+int user_record_unset_effective(UserRecord *rec, const char *field);
+
 /* Does this perMachine entry apply to this machine? */
 bool user_record_per_machine_matches(json_object *entry);
 

@@ -57,13 +57,44 @@ static uint64_t fs_min(const char *fstype) {
         return UINT64_C(256) << 20; /* btrfs */
 }
 
+/* A subvolume home takes part where its record sets a weight (a quota
+ * is a promise of the shared free space, not an allocation of it): its
+ * limit is sized as an image would be, from the usage its last worker
+ * reported (kept current by the quota sweep), active or not. */
+static bool measure_subvolume(ManagedHome *h, uint64_t fs_size, RebalanceHome *out) {
+        const UserRecord *rec = h->record;
+        json_object *v;
+
+        if (rec->rebalance_weight == UINT64_MAX || rec->rebalance_weight == 0)
+                return false;
+        if ((h->state != HOME_ACTIVE && h->state != HOME_INACTIVE) || h->running || h->queue)
+                return false;
+        if (!h->status || !json_object_object_get_ex(h->status, "diskUsage", &v) ||
+            !json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
+                return false; /* no worker has measured it yet */
+        uint64_t used = (uint64_t) json_object_get_int64(v);
+        *out = (RebalanceHome) {
+                .name = h->name,
+                .weight = rec->rebalance_weight,
+                .size = rec->disk_size != UINT64_MAX ? rec->disk_size : fs_size,
+                .allocated = used,
+                .used = used,
+                .floor = USER_RECORD_DISK_SIZE_MIN,
+                .can_shrink = true,
+                .idle = !home_refs_any(&h->refs),
+        };
+        return true;
+}
+
 /* Whether h takes part, and how it stands (into *out, name borrowed). */
-static bool measure(Manager *m, ManagedHome *h, dev_t root_dev, RebalanceHome *out) {
+static bool measure(Manager *m, ManagedHome *h, dev_t root_dev, uint64_t root_size, RebalanceHome *out) {
         char path[PATH_MAX], dirbuf[PATH_MAX];
         struct stat st;
         struct statvfs sv;
         const UserRecord *rec = h->record;
 
+        if (rec->storage == USER_STORAGE_SUBVOLUME)
+                return measure_subvolume(h, root_size, out);
         if (rec->storage != USER_STORAGE_LUKS || h->state != HOME_ACTIVE || h->running || h->queue)
                 return false;
         if (user_record_rebalance_weight(rec) == 0)
@@ -159,7 +190,8 @@ static void run_next(RebalanceRun *r) {
                         r->failed++;
                         continue;
                 }
-                if (!h || h->state != HOME_ACTIVE) {
+                if (!h || (h->state != HOME_ACTIVE &&
+                           !(h->state == HOME_INACTIVE && h->record->storage == USER_STORAGE_SUBVOLUME))) {
                         r->failed++;
                         continue;
                 }
@@ -196,10 +228,10 @@ static int rebalance_start(Manager *m, sd_bus_message *msg) {
         }
         r->m = m;
         r->msg = msg ? sd_bus_message_ref(msg) : NULL;
-        for (size_t i = 0; i < m->n_homes; i++)
-                if (measure(m, m->homes[i], st.st_dev, &homes[n]))
-                        n++;
         uint64_t fs_size = (uint64_t) sv.f_blocks * sv.f_frsize, fs_free = (uint64_t) sv.f_bavail * sv.f_frsize;
+        for (size_t i = 0; i < m->n_homes; i++)
+                if (measure(m, m->homes[i], st.st_dev, fs_size, &homes[n]))
+                        n++;
         size_t changes = rebalance_plan(&m->rebalance_config, homes, n, fs_size, fs_free);
         r->steps = calloc(changes ? changes : 1, sizeof *r->steps);
         if (!r->steps) {

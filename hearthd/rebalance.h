@@ -5,7 +5,8 @@
 #include <stdint.h>
 
 /* Sharing the free space of the file system that holds the LUKS homes'
- * images among them, by their rebalanceWeight: the [Rebalance] section of
+ * images among them, and subvolume homes' quota limits where a weight is
+ * set, by their rebalanceWeight: the [Rebalance] section of
  * hearth.conf and the plan, which needs no bus and no storage (unit-tested
  * in tests/unit/hearthd/test-rebalance.c). rebalance-run.c measures the
  * homes and carries the plan out. */

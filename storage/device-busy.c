@@ -15,9 +15,11 @@
 #include <linux/loop.h>
 
 #include "device-busy.h"
+#include "file-alias.h"
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
+#include "mountinfo.h"
 #include "sysfs-block.h"
 
 /* What is looked for: block devices by number, or one file by inode. A
@@ -33,8 +35,7 @@ typedef struct Target {
         BlockMember disk; /* for a partition, its disk (devnum 0 otherwise) */
         uint64_t disk_start, disk_end;
         bool file;
-        dev_t file_dev;
-        ino_t file_ino;
+        FileId file_id;
 } Target;
 
 static const BlockMember *target_find(const Target *t, dev_t rdev, bool *ret_reach) {
@@ -71,9 +72,11 @@ static bool target_reached(const Target *t, dev_t rdev, uint64_t off, uint64_t l
         return b->start + off < t->disk_end && t->disk_start < b->start + end;
 }
 
-static bool target_matches(const Target *t, const struct stat *st) {
+/* st as reached at path (NULL: no path reaches it), for a file's other
+ * identities (file-alias.h). */
+static bool target_matches(const Target *t, const struct stat *st, const char *path) {
         if (t->file)
-                return S_ISREG(st->st_mode) && st->st_dev == t->file_dev && st->st_ino == t->file_ino;
+                return file_may_be(&t->file_id, st, path);
         return S_ISBLK(st->st_mode) && target_has_rdev(t, st->st_rdev);
 }
 
@@ -181,50 +184,25 @@ static int check_loops(const Target *t, const char *except, char *why, size_t si
                  * partition only within its offset and size limit: the
                  * kernel's record below tells. */
                 bool reach = false;
-                found = stat(backing, &st) == 0 && target_matches(t, &st) &&
+                bool named = stat(backing, &st) == 0;
+                found = named && target_matches(t, &st, backing) &&
                         (t->file || (target_find(t, st.st_rdev, &reach) && !reach));
 
                 _cleanup_close_ int fd = found ? -1 : open(node, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
                 struct loop_info64 info;
                 if (fd >= 0 && ioctl(fd, LOOP_GET_STATUS64, &info) == 0) {
-                        if (t->file)
-                                found = info.lo_device == (uint64_t) t->file_dev && info.lo_inode == (uint64_t) t->file_ino;
-                        else
+                        if (t->file) {
+                                /* A loop device over a file on FUSE, NFS, 9p… (root's
+                                 * doing) is perhaps any file: counted. */
+                                FileId lo = { .dev = (dev_t) info.lo_device, .ino = (ino_t) info.lo_inode };
+                                lo.alias = loop_file_alias(e->d_name, lo.dev, lo.ino);
+                                found = file_ids_may_match(&t->file_id, &lo);
+                        } else
                                 found = info.lo_rdevice != 0 &&
                                         target_reached(t, (dev_t) info.lo_rdevice, info.lo_offset, info.lo_sizelimit);
                 }
                 if (found) {
                         snprintf(why, size, "backs the loop device %s", node);
-                        return 1;
-                }
-        }
-        return 0;
-}
-
-/* Mount points are octal-escaped in mountinfo; enough to name one. */
-static int check_mounts(const Target *t, char *why, size_t size) {
-        _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
-        _cleanup_free_ char *line = NULL;
-        size_t n = 0;
-
-        if (!f)
-                return negative_errno();
-        while (getline(&line, &n, f) > 0) {
-                unsigned maj, min;
-                char where[PATH_MAX], fstype[64] = "", source[PATH_MAX] = "";
-                struct stat st;
-                if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &maj, &min, where) != 3)
-                        continue;
-                const char *sep = strstr(line, " - ");
-                if (sep)
-                        (void) sscanf(sep, " - %63s %4095s", fstype, source);
-                /* btrfs reports an anonymous device number: its source names
-                 * the device. Only btrfs's: any user may name a FUSE mount's
-                 * source (fsname=) after any device. */
-                if (target_has_rdev(t, makedev(maj, min)) ||
-                    (strcmp(fstype, "btrfs") == 0 && source[0] == '/' && stat(source, &st) == 0 &&
-                     target_matches(t, &st))) {
-                        snprintf(why, size, "mounted on %s", where);
                         return 1;
                 }
         }
@@ -238,9 +216,149 @@ static bool errno_denied(int e) {
         return e == EACCES || e == EPERM;
 }
 
+/* The mounts of one mount namespace, through a process in it (proc_dir:
+ * /proc/PID, or /proc/self). A source is looked up under the process's
+ * root, where it names what it names. Trusted are only the sources of
+ * file systems that no user can mount (in a user namespace) with a source
+ * of her choosing: btrfs (whose device number is anonymous: its source
+ * names the device) and erofs (since Linux 6.12, a regular file mounted
+ * without a loop device; what composefs does). A FUSE mount's source
+ * (fsname=) may name any device or file. */
+/* The erofs file systems mounted from a regular file that was found and
+ * is not the target, by device number: those the check could account for. */
+#define EROFS_SEEN_MAX 256
+typedef struct ErofsSeen {
+        dev_t dev[EROFS_SEEN_MAX];
+        size_t n;
+} ErofsSeen;
+
+static void erofs_seen_add(ErofsSeen *e, dev_t dev) {
+        for (size_t i = 0; i < e->n; i++)
+                if (e->dev[i] == dev)
+                        return;
+        if (e->n < EROFS_SEEN_MAX)
+                e->dev[e->n++] = dev; /* beyond: unaccounted, which fails closed */
+}
+
+/* How many erofs file systems the kernel has mounted from something other
+ * than a block device (a file, since Linux 6.12): each has an entry in
+ * /sys/fs/erofs named other than a block device, in whichever mount
+ * namespace it is, whatever its source now names. */
+static size_t erofs_file_mounts(void) {
+        _cleanup_dir_ DIR *d = opendir("/sys/fs/erofs");
+        size_t n = 0;
+        for (struct dirent *e; d && (e = readdir(d));) {
+                char path[NAME_MAX + 32];
+                if (e->d_name[0] == '.' || strcmp(e->d_name, "features") == 0)
+                        continue;
+                snprintf(path, sizeof path, "/sys/class/block/%s", e->d_name);
+                if (access(path, F_OK) < 0)
+                        n++;
+        }
+        return n;
+}
+
+static int check_mounts_of(const Target *t, const char *proc_dir, const char *ns_name, ErofsSeen *erofs, char *why,
+                           size_t size) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/mountinfo", proc_dir);
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        _cleanup_free_ char *line = NULL;
+        size_t n = 0;
+
+        if (!f)
+                return errno == ENOENT || errno == ESRCH || errno_denied(errno) ? 0 : negative_errno();
+        while (getline(&line, &n, f) > 0) {
+                unsigned maj, min;
+                char where[PATH_MAX], fstype[64] = "", source[PATH_MAX] = "", at[PATH_MAX + 64];
+                struct stat st;
+                if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &maj, &min, where) != 3)
+                        continue;
+                const char *sep = strstr(line, " - ");
+                if (sep)
+                        (void) sscanf(sep, " - %63s %4095s", fstype, source);
+                mountinfo_unescape(source);
+                bool found = target_has_rdev(t, makedev(maj, min));
+                bool erofs_file = t->file && strcmp(fstype, "erofs") == 0;
+                /* A source in /proc (an fd of the mounter's) names nothing here. */
+                if (!found && source[0] == '/' && strncmp(source, "/proc/", 6) != 0 &&
+                    (strcmp(fstype, "btrfs") == 0 || erofs_file)) {
+                        snprintf(at, sizeof at, "%s/root%s", proc_dir, source);
+                        bool named = stat(at, &st) == 0;
+                        found = named && target_matches(t, &st, at);
+                        if (named && !found && erofs_file && S_ISREG(st.st_mode))
+                                erofs_seen_add(erofs, makedev(maj, min));
+                }
+                if (found) {
+                        mountinfo_unescape(where);
+                        snprintf(why, size, "mounted on %s%s", where, ns_name);
+                        return 1;
+                }
+        }
+        return 0;
+}
+
+/* Mounted in this mount namespace, or in any other (through each
+ * namespace's first process); for a file, also mounted where no mount
+ * table shows it (/sys/fs/erofs counts them all). */
+static int check_mounts(const Target *t, char *why, size_t size) {
+        _cleanup_free_ ino_t *seen = NULL;
+        size_t n_seen = 0, cap = 0;
+        struct stat ns;
+
+        ErofsSeen erofs = {};
+        int r = check_mounts_of(t, "/proc/self", "", &erofs, why, size);
+        if (r != 0)
+                return r;
+        if (stat("/proc/self/ns/mnt", &ns) < 0)
+                return negative_errno();
+        _cleanup_dir_ DIR *proc = opendir("/proc");
+        if (!proc)
+                return negative_errno();
+        for (struct dirent *e; (e = readdir(proc));) {
+                char *end, dir[64], ns_name[96];
+                long pid = strtol(e->d_name, &end, 10);
+                if (pid <= 0 || *end)
+                        continue;
+                snprintf(dir, sizeof dir, "/proc/%ld/ns/mnt", pid);
+                struct stat st;
+                if (stat(dir, &st) < 0 || st.st_ino == ns.st_ino)
+                        continue; /* gone, or not to be looked into (the process check counts it) */
+                bool known = false;
+                for (size_t i = 0; i < n_seen && !known; i++)
+                        known = seen[i] == st.st_ino;
+                if (known)
+                        continue;
+                if (n_seen == cap) {
+                        ino_t *more = reallocarray(seen, cap ? cap * 2 : 16, sizeof *seen);
+                        if (!more)
+                                return -ENOMEM;
+                        seen = more;
+                        cap = cap ? cap * 2 : 16;
+                }
+                seen[n_seen++] = st.st_ino;
+                snprintf(dir, sizeof dir, "/proc/%ld", pid);
+                snprintf(ns_name, sizeof ns_name, " in the mount namespace of process %ld", pid);
+                r = check_mounts_of(t, dir, ns_name, &erofs, why, size);
+                if (r != 0)
+                        return r;
+        }
+        /* An image mounted as a file that no mount table here accounts
+         * for is perhaps this one. */
+        if (t->file && erofs_file_mounts() > erofs.n) {
+                snprintf(why, size,
+                         "an erofs image is mounted as a file where this check cannot tell which file (renamed or "
+                         "deleted, mounted through a descriptor, or in a mount namespace no process shows): perhaps "
+                         "this one");
+                return 1;
+        }
+        return 0;
+}
+
 /* 1 if an entry of dir (fds or mapped files: magic links, stat()ed
- * through) is the target, -EACCES if the process may not be looked into. */
-static int dir_has_target(int procfd, const char *dir, const Target *t) {
+ * through) is the target, -EACCES if the process may not be looked into.
+ * path: the directory's path, for a file's file system. */
+static int dir_has_target(int procfd, const char *dir, const char *path, const Target *t) {
         _cleanup_close_ int dfd = openat(procfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return errno_denied(errno) ? -EACCES : 0; /* else gone, or a kernel thread */
@@ -257,7 +375,9 @@ static int dir_has_target(int procfd, const char *dir, const Target *t) {
                                 return -EACCES;
                         continue; /* closed meanwhile, or a socket's dangling link */
                 }
-                if (target_matches(t, &st))
+                char at[PATH_MAX];
+                snprintf(at, sizeof at, "%s/%s", path, f->d_name);
+                if (target_matches(t, &st, at))
                         return 1;
         }
         return 0;
@@ -267,9 +387,13 @@ static int dir_has_target(int procfd, const char *dir, const Target *t) {
  * or mapped into memory (the fd it was mapped with since closed). 1 if so,
  * -EACCES if it cannot be told. */
 static int process_uses(int procfd, long pid, const Target *t) {
-        int r = dir_has_target(procfd, "fd", t);
-        if (r == 0)
-                r = dir_has_target(procfd, "map_files", t);
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "/proc/%ld/fd", pid);
+        int r = dir_has_target(procfd, "fd", path, t);
+        if (r == 0) {
+                snprintf(path, sizeof path, "/proc/%ld/map_files", pid);
+                r = dir_has_target(procfd, "map_files", path, t);
+        }
         if (r != 0)
                 return r;
         _cleanup_close_ int tfd = openat(procfd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -278,11 +402,12 @@ static int process_uses(int procfd, long pid, const Target *t) {
                 return 0;
         tfd = -1;
         for (struct dirent *e; (e = readdir(tasks));) {
-                char path[NAME_MAX + 8];
+                char dir[NAME_MAX + 8];
                 if (e->d_name[0] == '.' || strtol(e->d_name, NULL, 10) == pid)
                         continue;
-                snprintf(path, sizeof path, "%s/fd", e->d_name);
-                r = dir_has_target(dirfd(tasks), path, t);
+                snprintf(dir, sizeof dir, "%s/fd", e->d_name);
+                snprintf(path, sizeof path, "/proc/%ld/task/%s/fd", pid, e->d_name);
+                r = dir_has_target(dirfd(tasks), dir, path, t);
                 if (r != 0)
                         return r;
         }
@@ -354,6 +479,17 @@ static int check_processes_settled(const Target *t, char *why, size_t size) {
                         return r;
                 (void) usleep(PROCESS_GRACE_STEP_USEC);
         }
+}
+
+/* A file: behind another loop device (except: a loop device node that
+ * does not count), mounted as a file, open. */
+static int check_file(const Target *t, const char *except, char *why, size_t size) {
+        int r = check_loops(t, except, why, size);
+        if (r == 0)
+                r = check_mounts(t, why, size);
+        if (r == 0)
+                r = check_processes_settled(t, why, size);
+        return r;
 }
 
 #define STACK_DEPTH_MAX 8
@@ -448,12 +584,18 @@ static int device_busy_below(dev_t devnum, const char *name, unsigned depth, cha
                                 snprintf(why, size, "it is a loop device over %s, which is %s", below, inner);
                         return r;
                 }
-                Target f = { .file = true, .file_dev = (dev_t) info.lo_device, .file_ino = (ino_t) info.lo_inode };
-                r = check_loops(&f, node, inner, sizeof inner);
-                if (r == 0)
-                        r = check_processes_settled(&f, inner, sizeof inner);
+                Target f = { .file = true,
+                             .file_id = { .dev = (dev_t) info.lo_device, .ino = (ino_t) info.lo_inode } };
+                f.file_id.alias = loop_file_alias(name, f.file_id.dev, f.file_id.ino);
+                if (f.file_id.alias == FILE_ALIAS_OPAQUE) {
+                        snprintf(why, size,
+                                 "it is a loop device over a file on FUSE, NFS, 9p, CIFS or Ceph, which may show a file "
+                                 "of another file system under numbers of its own: who else uses it cannot be told");
+                        return 1;
+                }
+                r = check_file(&f, node, inner, sizeof inner);
                 if (r > 0)
-                        snprintf(why, size, "it is a loop device over a file that %s", inner);
+                        snprintf(why, size, "it is a loop device over a file that is in use (%s)", inner);
                 return r;
         }
         snprintf(path, sizeof path, "/sys/dev/block/%u:%u/slaves", major(devnum), minor(devnum));
@@ -480,13 +622,12 @@ int device_busy(const char *node, const char *except, char *why, size_t why_size
 
 int image_file_busy(const char *path, const char *except, char *why, size_t why_size) {
         Target t = { .file = true };
-        struct stat st;
-        if (stat(path, &st) < 0)
-                return negative_errno();
-        t.file_dev = st.st_dev;
-        t.file_ino = st.st_ino;
-        int r = check_loops(&t, except, why, why_size);
-        if (r == 0)
-                r = check_processes_settled(&t, why, why_size);
-        return r;
+        int r = file_id_of_path(path, &t.file_id);
+        if (r < 0)
+                return r;
+        /* An image on FUSE, NFS… is looked for under its own numbers only:
+         * perhaps-any-file would refuse every remove (README, Security). */
+        if (t.file_id.alias == FILE_ALIAS_OPAQUE)
+                t.file_id.alias = FILE_ALIAS_INODE;
+        return check_file(&t, except, why, why_size);
 }

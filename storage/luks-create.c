@@ -588,8 +588,7 @@ int luks_create(Home *h) {
         r = home_bind(h, bind);
         if (r < 0)
                 goto fail;
-        json_object_object_add(h->rec->json, "diskSize", json_object_new_int64((int64_t) size));
-        r = user_record_refresh(h->rec, NULL);
+        r = user_record_set_effective(h->rec, "diskSize", json_object_new_int64((int64_t) size));
         if (r >= 0)
                 r = home_sign_record(h);
         if (r >= 0)

@@ -291,8 +291,9 @@ int luks_resize_opened(Home *h, const Opened *known, LuksResizeFlags flags) {
         /* A shrink at deactivation keeps diskSize: what activation grows
          * it back to. */
         if (r >= 0 && !(flags & LUKS_RESIZE_KEEP_RECORD)) {
-                json_object_object_add(h->rec->json, "diskSize", json_object_new_int64((int64_t) want));
-                r = user_record_refresh(h->rec, NULL);
+                /* Where the record's value comes from: a perMachine entry
+                 * for this machine overrides the regular section. */
+                r = user_record_set_effective(h->rec, "diskSize", json_object_new_int64((int64_t) want));
                 /* Without the key the header keeps the older copy: newer
                  * here, it is written anew at the next activation. */
                 if (r >= 0 && !key && user_record_bump_last_change(h->rec, realtime_usec()) < 0)

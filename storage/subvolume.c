@@ -22,6 +22,7 @@
 
 #include "backend.h"
 #include "btrfs-quota.h"
+#include "failpoint.h"
 #include "idmap.h"
 #include "log.h"
 #include "macro.h"
@@ -262,7 +263,18 @@ static int apply_quota(Home *h, int fd) {
                 log_info("home %s: its quota moves to a group that also holds the subvolumes inside it", h->name);
                 return set_limit(h, fd, h->rec->disk_size);
         }
-        return ensure_group(h, fd, id);
+        r = ensure_group(h, fd, id);
+        if (r < 0)
+                return r;
+        /* A resize killed between the limit and hearthd's storing of the
+         * record left the limit the record does not have: the record's
+         * (reading a limit needs no commit). */
+        uint64_t limit;
+        r = btrfs_qgroup_get(fd, BTRFS_QGROUP_LEVEL1(id), false, NULL, &limit);
+        if (r < 0 || limit == h->rec->disk_size)
+                return 0;
+        log_info("home %s: its quota limit differs from its record's diskSize (a resize was cut short): the record's", h->name);
+        return set_limit(h, fd, h->rec->disk_size);
 }
 
 static int set_state(Home *h, const char *state) {
@@ -318,9 +330,7 @@ static int subvolume_resize(Home *h) {
         } else if (h->size_request == HEARTH_SIZE_MAX) {
                 /* No limit below the filesystem's own size. */
                 r = set_limit(h, fd, BTRFS_QUOTA_NO_LIMIT);
-                if (r >= 0)
-                        json_object_object_del(h->rec->json, "diskSize");
-                return r < 0 ? r : user_record_refresh(h->rec, NULL);
+                return r < 0 ? r : user_record_unset_effective(h->rec, "diskSize");
         }
         if (want < rfer)
                 return log_error_errno(ERANGE, "home %s: cannot shrink to %s: %s are in use", h->name,
@@ -328,8 +338,8 @@ static int subvolume_resize(Home *h) {
         r = set_limit(h, fd, want);
         if (r < 0)
                 return r;
-        json_object_object_add(h->rec->json, "diskSize", json_object_new_int64((int64_t) want));
-        return user_record_refresh(h->rec, NULL);
+        failpoint("subvolume-resize-limit-set");
+        return user_record_set_effective(h->rec, "diskSize", json_object_new_int64((int64_t) want));
 }
 
 static int subvolume_update(Home *h) {

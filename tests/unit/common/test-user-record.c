@@ -1261,6 +1261,32 @@ static void test_machine_override(void **state) {
                 assert_int_equal(strlen(id), 32);
 }
 
+/* What a resize writes takes effect here: also in this machine's
+ * perMachine entry that set it (homectl puts diskSize there), never in
+ * another machine's; and "max" removes it from both. */
+static void test_set_effective(void **state) {
+        (void) state;
+        user_record_set_machine(MID, HOST);
+        UserRecord *rec = parse_ok("{\"userName\":\"c\",\"diskSize\":16777216,\"perMachine\":["
+                                   "{\"matchMachineId\":\"" MID "\",\"diskSize\":33554432},"
+                                   "{\"matchMachineId\":\"" OTHER "\",\"diskSize\":67108864}]}");
+        assert_int_equal(user_record_set_effective(rec, "diskSize", json_object_new_int64(128 * MiB)), 0);
+        assert_true(rec->disk_size == 128 * MiB);
+        json_object *pm, *v;
+        assert_true(json_object_object_get_ex(rec->json, "perMachine", &pm));
+        assert_true(json_object_object_get_ex(json_object_array_get_idx(pm, 0), "diskSize", &v));
+        assert_int_equal(json_object_get_int64(v), 128 * MiB);
+        assert_true(json_object_object_get_ex(json_object_array_get_idx(pm, 1), "diskSize", &v));
+        assert_int_equal(json_object_get_int64(v), 64 * MiB);
+
+        assert_int_equal(user_record_unset_effective(rec, "diskSize"), 0);
+        assert_true(rec->disk_size == UINT64_MAX);
+        assert_false(json_object_object_get_ex(rec->json, "diskSize", NULL));
+        assert_false(json_object_object_get_ex(json_object_array_get_idx(pm, 0), "diskSize", NULL));
+        assert_true(json_object_object_get_ex(json_object_array_get_idx(pm, 1), "diskSize", NULL));
+        user_record_free(rec);
+}
+
 static int reset_machine(void **state) {
         (void) state;
         user_record_set_machine(NULL, NULL);
@@ -1284,6 +1310,7 @@ int main(void) {
                 cmocka_unit_test(test_refresh),
                 cmocka_unit_test(test_boundaries),
                 cmocka_unit_test_teardown(test_machine_override, reset_machine),
+                cmocka_unit_test_teardown(test_set_effective, reset_machine),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

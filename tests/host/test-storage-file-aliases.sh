@@ -1,0 +1,203 @@
+#!/bin/bash
+# create --wipe never wipes a file in use under another identity of it. On
+# overlayfs a file has the overlay's device number beside its own (and FUSE,
+# NFS, 9p, CIFS show a file they pass through under theirs): a loop device
+# over an image reached through an overlay is the image, mounted through a
+# loop device over its real path (a), held open by a process under its real
+# path (b), or the reverse (c); another home's image reached through an
+# overlay is that home's volume (d, storage_paths_overlap). Since Linux
+# 6.12 erofs mounts a regular file without a loop device: such a mount
+# counts, in this mount namespace (e) or only in another (f), and also
+# where no mount table names it (i: renamed). FUSE numbers
+# files as it likes: a loop device over a file on FUSE is refused (h).
+# Expected: 13
+# (in use) or 15 (another home's), nothing written. Control (g): an
+# unrelated file on the same overlay is not refused. Found by the ninth
+# attack on encrypted homes (attack9), (h) by the tenth. See README, Security.
+# Usage: test-storage-file-aliases.sh HEARTH_WORK
+set -u
+work=$1
+[ "$(id -u)" = 0 ] || { echo "needs root"; exit 77; }
+command -v cryptsetup >/dev/null && command -v mkfs.ext4 >/dev/null || { echo "needs cryptsetup, mkfs.ext4"; exit 77; }
+
+tmp=$(mktemp -d /tmp/hearth-file-aliases.XXXXXX)
+loops=() mounts=() pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+    for ((i = ${#loops[@]} - 1; i >= 0; i--)); do losetup -d "${loops[i]}" 2>/dev/null; done
+    sleep 0.3
+    for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do umount "${mounts[i]}" 2>/dev/null || { sleep 1; umount "${mounts[i]}" 2>/dev/null; }; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+mkdir -p "$tmp/home" "$tmp/run" "$tmp/state" "$tmp/mnt" "$tmp/mnt2" "$tmp/mnt3" "$tmp/mnt4" "$tmp/up" "$tmp/low" "$tmp/work" "$tmp/merged"
+export HEARTH_HOME_ROOT=$tmp/up HEARTH_RUNTIME_DIR=$tmp/run HEARTH_STATE_DIR=$tmp/state
+fails=0
+ok() { echo "ok: $*"; }
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+attach() { # attach FILE: sets $dev (retried: others attach loop devices too)
+    local i
+    for i in 1 2 3 4 5; do dev=$(losetup -f --show "$1" 2>/dev/null) && { loops+=("$dev"); return 0; }; sleep 0.3; done
+    echo "cannot attach a loop device to $1"; exit 77
+}
+detach_last() { losetup -d "${loops[-1]}"; unset "loops[-1]"; rm -f "$tmp/state/"[a-z]*[0-9].identity 2>/dev/null; }
+rec() { # rec USER UID IMAGEPATH
+    printf '{"userName":"%s","uid":%s,"gid":%s,"storage":"luks","fileSystemType":"ext4","imagePath":"%s",' "$1" "$2" "$2" "$3"
+    printf '"luksPbkdfType":"pbkdf2","luksPbkdfForceIterations":1000,"secret":{"password":["pw"]}}'
+}
+expect() { # expect WANT_RC WHAT USER UID DEV
+    local want=$1 what=$2 rc err
+    rec "$3" "$4" "$5" | timeout 120 "$work" create --wipe > /dev/null 2> "$tmp/err"
+    rc=$?
+    err=$(grep -E 'in use|holds|refus' "$tmp/err" | head -n 1)
+    if [ "$rc" = "$want" ]; then ok "$what: create → $rc ($err)"; else bad "$what: create → $rc, expected $want: $(tail -n 2 "$tmp/err")"; fi
+    rm -f "$tmp/state/$3.identity"
+}
+intact() { # intact FILE TYPE WHAT
+    if [ "$(blkid -p -o value -s TYPE "$1" 2>/dev/null)" = "$2" ]; then ok "$3: still $2"; else
+        bad "$3: overwritten ($(blkid -p "$1" 2>&1 | head -c 200))"; fi
+}
+
+mount -t overlay overlay -o "lowerdir=$tmp/low,upperdir=$tmp/up,workdir=$tmp/work" "$tmp/merged" ||
+    { echo "no overlayfs"; exit 77; }
+mounts+=("$tmp/merged")
+
+# (a) mounted through a loop device over its real path; create on a loop device over the overlay path.
+truncate -s 300M "$tmp/up/a.img"
+mkfs.ext4 -q -F "$tmp/up/a.img"
+attach "$tmp/up/a.img"
+mount "$dev" "$tmp/mnt" && mounts+=("$tmp/mnt") && echo precious > "$tmp/mnt/precious" && sync
+attach "$tmp/merged/a.img"
+expect 13 "a (the overlay path of an image mounted under its real path)" ada 60171 "$dev"
+detach_last
+intact "$tmp/up/a.img" ext4 "a"
+
+# (b) held open by a process under its real path.
+truncate -s 300M "$tmp/up/b.img"
+mkfs.ext4 -q -F "$tmp/up/b.img"
+sleep 600 < "$tmp/up/b.img" &
+pids+=($!)
+attach "$tmp/merged/b.img"
+expect 13 "b (the overlay path of an image a process holds open)" bea 60172 "$dev"
+detach_last
+intact "$tmp/up/b.img" ext4 "b"
+kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null; unset "pids[-1]"
+
+# (c) the reverse: mounted through a loop device over the overlay path.
+truncate -s 300M "$tmp/up/c.img"
+mkfs.ext4 -q -F "$tmp/up/c.img"
+attach "$tmp/merged/c.img"
+mount "$dev" "$tmp/mnt2" && mounts+=("$tmp/mnt2")
+attach "$tmp/up/c.img"
+expect 13 "c (the real path of an image mounted through the overlay)" cid 60173 "$dev"
+detach_last
+intact "$tmp/up/c.img" ext4 "c"
+
+# (d) another home's image (erin's record and LUKS2 volume in the home root),
+# reached through the overlay.
+truncate -s 300M "$tmp/up/erin.home"
+printf erinpw | cryptsetup luksFormat -q --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
+    --label erin --subsystem systemd-home "$tmp/up/erin.home" - || exit 77
+printf '%s' "$(rec erin 60174 "$tmp/up/erin.home" | sed 's/,"secret":{[^}]*}//')" | "$work" update > "$tmp/erin.rec" 2> "$tmp/err" ||
+    { echo "cannot store erin's record: $(cat "$tmp/err")"; exit 77; }
+install -m 0600 "$tmp/erin.rec" "$tmp/state/erin.identity"
+attach "$tmp/merged/erin.home"
+expect 15 "d (another home's image through the overlay)" fay 60175 "$dev"
+detach_last
+if printf erinpw | cryptsetup open --test-passphrase --key-file=- "$tmp/up/erin.home" 2>/dev/null; then
+    ok "d: erin's volume opens"; else bad "d: erin's volume was destroyed"; fi
+rm -f "$tmp/state/erin.identity"
+
+# (e) an erofs image mounted as a file; (f) the same, only in another mount namespace.
+mount_file() { # mount_file IMAGE DIR: mount(2) itself (mount(8) would set up a loop device)
+    python3 -c 'import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.mount(sys.argv[1].encode(), sys.argv[2].encode(), b"erofs", 1, None) != 0:
+    sys.exit("mount: " + os.strerror(ctypes.get_errno()))' "$1" "$2"
+}
+if command -v mkfs.erofs > /dev/null; then
+    mkdir -p "$tmp/src" && echo precious > "$tmp/src/precious"
+    mkfs.erofs --quiet "$tmp/e.erofs" "$tmp/src" > /dev/null && truncate -s 300M "$tmp/e.erofs"
+    if mount_file "$tmp/e.erofs" "$tmp/mnt3" 2> /dev/null; then
+        mounts+=("$tmp/mnt3")
+        attach "$tmp/e.erofs"
+        expect 13 "e (an erofs image mounted as a file)" eve 60176 "$dev"
+        detach_last
+        intact "$tmp/e.erofs" erofs "e"
+        umount "$tmp/mnt3" && unset "mounts[-1]"
+        export -f mount_file
+        unshare -m --propagation private bash -c "mount_file $tmp/e.erofs $tmp/mnt4 && exec sleep 600" &
+        pids+=($!)
+        for i in $(seq 50); do grep -q "$tmp/mnt4" "/proc/${pids[-1]}/mountinfo" 2>/dev/null && break; sleep 0.1; done
+        grep -q "$tmp/mnt4" "/proc/${pids[-1]}/mountinfo" 2>/dev/null || bad "f: the image could not be mounted in another namespace"
+        attach "$tmp/e.erofs"
+        expect 13 "f (an erofs image mounted as a file in another mount namespace only)" fio 60177 "$dev"
+        detach_last
+        intact "$tmp/e.erofs" erofs "f"
+        kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null; unset "pids[-1]"
+        # (i) mounted as a file, then renamed: its source names nothing,
+        # and /sys/fs/erofs still counts it; (j) an unrelated image mounted
+        # as a file, found and told apart, does not refuse (attack10).
+        mount_file "$tmp/e.erofs" "$tmp/mnt3" && mounts+=("$tmp/mnt3")
+        mv "$tmp/e.erofs" "$tmp/e-renamed.erofs"
+        attach "$tmp/e-renamed.erofs"
+        expect 13 "i (an erofs image mounted as a file, then renamed)" ivy 60180 "$dev"
+        detach_last
+        intact "$tmp/e-renamed.erofs" erofs "i"
+        mv "$tmp/e-renamed.erofs" "$tmp/e.erofs"
+        truncate -s 300M "$tmp/j.img"
+        attach "$tmp/j.img"
+        rec jon 60181 "$dev" | timeout 120 "$work" create --wipe > /dev/null 2> "$tmp/err"
+        case $? in
+        13 | 15) bad "j: a file unrelated to the mounted image was refused: $(tail -n 2 "$tmp/err")" ;;
+        *) ok "j: a file unrelated to an image mounted as a file is not refused" ;;
+        esac
+        detach_last
+        umount "$tmp/mnt3" && unset "mounts[-1]"
+    else
+        echo "skip: e, f (this kernel mounts no erofs image as a file: before Linux 6.12)"
+    fi
+else
+    echo "skip: e, f (no mkfs.erofs: tools/install-deps installs erofs-utils)"
+fi
+
+# (h) FUSE numbers its files as it likes (sshfs, bindfs; here a passthrough
+# that shows the file as inode 2): a loop device over a file on FUSE is
+# refused whatever else uses it, and another home's image through FUSE is
+# that home's (attack10).
+here=$(dirname "$(readlink -f "$0")")
+if [ -c /dev/fuse ]; then
+    mkdir -p "$tmp/fuse"
+    truncate -s 300M "$tmp/up/h.img"
+    mkfs.ext4 -q -F "$tmp/up/h.img"
+    python3 "$here/fuse-passthrough.py" "$tmp/up/h.img" "$tmp/fuse" &
+    pids+=($!)
+    for i in $(seq 100); do grep -q " $tmp/fuse " /proc/self/mountinfo && break; sleep 0.1; done
+    if grep -q " $tmp/fuse " /proc/self/mountinfo; then
+        mounts+=("$tmp/fuse")
+        sleep 0.2
+        attach "$tmp/fuse/disk.img"
+        expect 13 "h (a loop device over a file on FUSE)" hal 60179 "$dev"
+        detach_last
+        intact "$tmp/up/h.img" ext4 "h"
+    else
+        bad "h: the FUSE passthrough did not mount"
+    fi
+else
+    echo "skip: h (no /dev/fuse)"
+fi
+
+# (g) control: an unrelated file on the same overlay is formatted (the
+# host has no dm-crypt: the create fails later, never with 13 or 15).
+truncate -s 300M "$tmp/merged/g.img"
+attach "$tmp/merged/g.img"
+rec gil 60178 "$dev" | timeout 120 "$work" create --wipe > /dev/null 2> "$tmp/err"
+rc=$?
+case $rc in
+13 | 15) bad "g: an unrelated file on the overlay was refused: $(tail -n 2 "$tmp/err")" ;;
+*) ok "g: an unrelated file on the overlay is not refused (create → $rc)" ;;
+esac
+detach_last
+
+[ "$fails" = 0 ] || { echo "$fails failure(s)"; exit 1; }
+echo "all file-alias checks passed"
