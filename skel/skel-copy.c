@@ -34,6 +34,9 @@
 #include "macro.h"
 #include "open-in-root.h"
 #include "skel.h"
+#if HAVE_SELINUX
+#include "dlopen-selinux.h"
+#endif
 
 /* Deeper trees fail with -ELOOP. Each level holds one fd per source that has
  * the directory plus one in the target, so 256 levels stay below the usual
@@ -106,7 +109,7 @@ static void seeder_done(Seeder *s) {
         free(s->xbuf);
 #if HAVE_SELINUX
         if (s->label)
-                selabel_close(s->label);
+                sym_selabel_close(s->label);
 #endif
 }
 
@@ -272,7 +275,11 @@ static void rel_pop(Seeder *s, size_t saved) {
 
 bool skel_labels_by_path(void) {
 #if HAVE_SELINUX
-        return is_selinux_enabled() > 0;
+        /* Without selinuxfs SELinux is off, which is what libselinux would
+         * find out: not loaded for that (a create from the skel template asks). */
+        if (access("/sys/fs/selinux/enforce", F_OK) < 0)
+                return false;
+        return dlopen_selinux() >= 0 && sym_is_selinux_enabled() > 0;
 #else
         return false;
 #endif
@@ -290,14 +297,14 @@ static int label_prepare(Seeder *s, mode_t mode) {
                 return 0;
         if (asprintf(&path, "%s/%s", s->home, s->rel) < 0)
                 return log_oom();
-        if (selabel_lookup(s->label, &con, path, (int) (mode & S_IFMT)) < 0) {
+        if (sym_selabel_lookup(s->label, &con, path, (int) (mode & S_IFMT)) < 0) {
                 if (errno == ENOENT) /* no rule: the default labeling */
-                        return setfscreatecon(NULL) < 0 ? log_error_errno(errno, "skel: %s: cannot reset SELinux "
+                        return sym_setfscreatecon(NULL) < 0 ? log_error_errno(errno, "skel: %s: cannot reset SELinux "
                                                                                  "create context: %m", s->rel) : 0;
                 return log_error_errno(errno, "skel: %s: cannot look up SELinux label: %m", s->rel);
         }
-        r = setfscreatecon(con);
-        freecon(con);
+        r = sym_setfscreatecon(con);
+        sym_freecon(con);
         if (r < 0)
                 return log_error_errno(errno, "skel: %s: cannot set SELinux create context: %m", s->rel);
 #endif
@@ -307,7 +314,7 @@ static int label_prepare(Seeder *s, mode_t mode) {
 static void label_reset(Seeder *s) {
 #if HAVE_SELINUX
         if (s->label)
-                (void) setfscreatecon(NULL);
+                (void) sym_setfscreatecon(NULL);
 #endif
 }
 
@@ -1113,7 +1120,7 @@ int skel_seed(int target_fd, const SkelOptions *opts, SkelStats *ret_stats) {
 
 #if HAVE_SELINUX
         if (s.home && skel_labels_by_path()) {
-                s.label = selabel_open(SELABEL_CTX_FILE, NULL, 0);
+                s.label = sym_selabel_open(SELABEL_CTX_FILE, NULL, 0);
                 if (!s.label)
                         return log_error_errno(errno, "skel: cannot open the SELinux file labeling database: %m");
         }

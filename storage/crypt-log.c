@@ -5,6 +5,7 @@
 #include <libcryptsetup.h>
 
 #include "crypt-log.h"
+#include "dlopen-cryptsetup.h"
 #include "log.h"
 
 static void log_line(int level, const char *msg, void *userdata) {
@@ -12,10 +13,14 @@ static void log_line(int level, const char *msg, void *userdata) {
         log_debug("libcryptsetup: %.*s", (int) (n && msg[n - 1] == '\n' ? n - 1 : n), msg);
 }
 
-void storage_crypt_log_setup(void) {
+int storage_crypt_log_setup(void) {
         static bool done;
+        int r = dlopen_cryptsetup();
+        if (r < 0)
+                return r;
         if (!done) {
-                crypt_set_log_callback(NULL, log_line, NULL);
+                sym_crypt_set_log_callback(NULL, log_line, NULL);
                 done = true;
         }
+        return 0;
 }

@@ -14,6 +14,7 @@
 
 #include <blkid/blkid.h>
 
+#include "dlopen-blkid.h"
 #include "fs.h"
 #include "log.h"
 #include "macro.h"
@@ -147,31 +148,34 @@ int fs_probe(const char *dev, char *type, size_t type_size, char uuid[static 37]
         const char *t = NULL, *u = NULL;
         int r;
 
+        r = dlopen_blkid();
+        if (r < 0)
+                return r;
         _cleanup_close_ int fd = open(dev, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0)
                 return negative_errno();
-        blkid_probe pr = blkid_new_probe();
+        blkid_probe pr = sym_blkid_new_probe();
         if (!pr)
                 return -ENOMEM;
-        if (blkid_probe_set_device(pr, fd, 0, 0) < 0) {
-                blkid_free_probe(pr);
+        if (sym_blkid_probe_set_device(pr, fd, 0, 0) < 0) {
+                sym_blkid_free_probe(pr);
                 return -EIO;
         }
-        blkid_probe_enable_superblocks(pr, 1);
-        blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_UUID);
+        sym_blkid_probe_enable_superblocks(pr, 1);
+        sym_blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_UUID);
         /* safeprobe: two file systems' signatures on one device are no answer. */
-        r = blkid_do_safeprobe(pr);
-        if (r == 0 && blkid_probe_lookup_value(pr, "TYPE", &t, NULL) == 0 && t) {
+        r = sym_blkid_do_safeprobe(pr);
+        if (r == 0 && sym_blkid_probe_lookup_value(pr, "TYPE", &t, NULL) == 0 && t) {
                 snprintf(type, type_size, "%s", t);
                 size_t n = 0;
-                if (blkid_probe_lookup_value(pr, "UUID", &u, NULL) == 0 && u)
+                if (sym_blkid_probe_lookup_value(pr, "UUID", &u, NULL) == 0 && u)
                         for (; n < 36 && u[n]; n++)
                                 uuid[n] = (char) (u[n] >= 'A' && u[n] <= 'F' ? u[n] - 'A' + 'a' : u[n]);
                 uuid[n] = 0;
                 r = 0;
         } else
                 r = r < 0 ? -EIO : -ENOMEDIUM;
-        blkid_free_probe(pr);
+        sym_blkid_free_probe(pr);
         return r;
 }
 

@@ -12,6 +12,7 @@
 #include <libcryptsetup.h>
 
 #include "backend.h"
+#include "dlopen-cryptsetup.h"
 #include "fileio.h"
 #include "fs.h"
 #include "home-dm.h"
@@ -71,7 +72,7 @@ int luks_clean_stale_mapping(Home *h) {
                 }
         }
         log_info("home %s: closing /dev/mapper/%s left by an interrupted operation", h->name, name);
-        r = crypt_deactivate_by_name(NULL, name, CRYPT_DEACTIVATE_FORCE);
+        r = sym_crypt_deactivate_by_name(NULL, name, CRYPT_DEACTIVATE_FORCE);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot close stale /dev/mapper/%s: %m", h->name, name);
         return 0;
@@ -123,9 +124,11 @@ int luks_activate(Home *h) {
         r = luks_require_name_free(h, name);
         if (r < 0)
                 return r;
+        log_trace_phase("luks activate: checked for stale mappings");
         r = luks_volume_open(h, &v);
         if (r < 0)
                 return r;
+        log_trace_phase("luks activate: volume opened");
         /* The key first: the header's record is encrypted with it. It is
          * checked (signature, name) before the volume is mapped, and a
          * home without one is refused, as systemd-homed refuses it: the
@@ -133,6 +136,7 @@ int luks_activate(Home *h) {
         r = luks_volume_key_get(h, &v, &o);
         if (r < 0)
                 return r;
+        log_trace_phase("luks activate: volume key (PBKDF)");
         r = luks_token_read(h, &v, &o, &from_token);
         if (r == -ENOENT)
                 return log_error_errno(EUCLEAN, "home %s: %s carries no systemd-homed token with its record", h->name,
@@ -142,15 +146,18 @@ int luks_activate(Home *h) {
         r = home_reconcile(h, from_token, "the LUKS2 token");
         if (r < 0)
                 return r;
+        log_trace_phase("luks activate: record read, reconciled");
         r = luks_use_volume_key(h, &v, name, h->rec->luks_discard > 0 ? CRYPT_ACTIVATE_ALLOW_DISCARDS : 0, &o);
         if (r < 0)
                 return r;
         snprintf(mapped, sizeof mapped, "/dev/mapper/%s", name);
+        log_trace_phase("luks activate: mapped");
         r = luks_fs_type(h, mapped, fstype);
         if (r >= 0)
                 r = fs_check(fstype, mapped);
         if (r < 0)
                 goto fail;
+        log_trace_phase("luks activate: fsck");
         if (mkdirat(h->root_fd, h->name, 0700) < 0 && errno != EEXIST) {
                 r = log_error_errno(errno, "home %s: cannot create mount point %s: %m", h->name, h->path);
                 goto fail;
@@ -158,6 +165,7 @@ int luks_activate(Home *h) {
         r = luks_mount_fs(h, fstype, mapped, "mount", &mnt);
         if (r < 0)
                 goto fail;
+        log_trace_phase("luks activate: file system mounted");
         r = luks_open_home_dir(h, mnt, &home_fd);
         if (r >= 0)
                 r = luks_mount_home(h, home_fd);
@@ -167,6 +175,7 @@ int luks_activate(Home *h) {
         (void) rmdir(mnt);
         if (r < 0)
                 goto fail;
+        log_trace_phase("luks activate: home mounted (ID-mapped)");
         mounted = true;
         top = open(h->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (top < 0) {
@@ -207,7 +216,7 @@ int luks_activate(Home *h) {
 fail:
         if (mounted)
                 (void) umount2(h->path, MNT_DETACH);
-        (void) crypt_deactivate_by_name(v.cd, name, CRYPT_DEACTIVATE_FORCE);
+        (void) sym_crypt_deactivate_by_name(v.cd, name, CRYPT_DEACTIVATE_FORCE);
         return r;
 }
 
@@ -226,9 +235,9 @@ static int require_active(Home *h, char *name, size_t size, bool sync) {
                  * unkillable, until someone unlocks it. */
                 struct crypt_active_device cad;
                 struct crypt_device *cd = NULL;
-                bool suspended = crypt_init_by_name(&cd, name) >= 0 && crypt_get_active_device(cd, name, &cad) >= 0 &&
+                bool suspended = sym_crypt_init_by_name(&cd, name) >= 0 && sym_crypt_get_active_device(cd, name, &cad) >= 0 &&
                                  (cad.flags & CRYPT_ACTIVATE_SUSPENDED);
-                crypt_free(cd);
+                sym_crypt_free(cd);
                 if (suspended)
                         return log_error_errno(EBUSY, "home %s: locked; luks_volume_unlock it first", h->name);
                 _cleanup_close_ int fd = open(h->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -270,7 +279,7 @@ int luks_deactivate(Home *h) {
                         return log_error_errno(errno, "home %s: cannot unmount %s: %m", h->name, h->path);
         }
         auto_shrink(h);
-        r = crypt_deactivate_by_name(NULL, name, h->force ? CRYPT_DEACTIVATE_DEFERRED : 0);
+        r = sym_crypt_deactivate_by_name(NULL, name, h->force ? CRYPT_DEACTIVATE_DEFERRED : 0);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot close /dev/mapper/%s: %m", h->name, name);
         return luks_set_state(h, "inactive");
@@ -279,7 +288,7 @@ int luks_deactivate(Home *h) {
 /* Whether the mapping is suspended (locked): 1, 0, or an error. */
 static int is_suspended(Home *h, struct crypt_device *cd, const char *name) {
         struct crypt_active_device cad;
-        int r = crypt_get_active_device(cd, name, &cad);
+        int r = sym_crypt_get_active_device(cd, name, &cad);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot query /dev/mapper/%s: %m", h->name, name);
         return (cad.flags & CRYPT_ACTIVATE_SUSPENDED) != 0;
@@ -306,7 +315,7 @@ int luks_lock(Home *h) {
         r = require_active(h, name, sizeof name, false);
         if (r < 0)
                 return r;
-        r = crypt_init_by_name(&v.cd, name);
+        r = sym_crypt_init_by_name(&v.cd, name);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot open /dev/mapper/%s: %m", h->name, name);
         /* Before syncing: a suspended device would never finish a sync. */
@@ -317,7 +326,7 @@ int luks_lock(Home *h) {
                 return log_error_errno(EALREADY, "home %s: already locked", h->name);
         (void) require_active(h, name, sizeof name, true);
         /* Suspends I/O and wipes the volume key from the kernel. */
-        r = crypt_suspend(v.cd, name);
+        r = sym_crypt_suspend(v.cd, name);
         if (r == -EBUSY)
                 return log_error_errno(EALREADY, "home %s: already locked", h->name);
         if (r < 0)
@@ -351,7 +360,7 @@ int luks_unlock(Home *h) {
         if (r < 0)
                 return r;
         luks_key_in_table(v.cd);
-        r = crypt_resume_by_volume_key(v.cd, name, o.vk->data, o.vk_size);
+        r = sym_crypt_resume_by_volume_key(v.cd, name, o.vk->data, o.vk_size);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot luks_volume_unlock: %m", h->name);
         return luks_set_state(h, "active");

@@ -20,6 +20,8 @@
 
 #include "backend.h"
 #include "device-busy.h"
+#include "dlopen-blkid.h"
+#include "dlopen-cryptsetup.h"
 #include "fileio.h"
 #include "fs.h"
 #include "gpt.h"
@@ -69,9 +71,30 @@ static int set_pbkdf(Home *h, Volume *v) {
                 if (p.max_memory_kb < 32 && p.max_memory_kb != 0)
                         p.max_memory_kb = 32;
         }
-        r = crypt_set_pbkdf_type(v->cd, &p);
+        r = sym_crypt_set_pbkdf_type(v->cd, &p);
         if (r < 0)
                 return log_error_errno(r, "home %s: PBKDF settings refused by libcryptsetup: %m", h->name);
+        return 0;
+}
+
+/* For crypt_format() only: the volume key's digest in the header (PBKDF2)
+ * gets the fewest iterations, as with cryptsetup --pbkdf-force-iterations,
+ * instead of libcryptsetup benchmarking PBKDF2 and then spending the time
+ * it measured (most of the format's time, seconds in the test VM). The
+ * digest only checks a key a keyslot's KDF (what a guess pays for) or the
+ * TPM already produced, or the random volume key itself: its cost protects
+ * nothing. set_pbkdf() sets the keyslots' settings after the format. */
+static int set_pbkdf_for_format(Home *h, Volume *v) {
+        struct crypt_pbkdf_type p = {
+                .type = CRYPT_KDF_PBKDF2,
+                .hash = h->rec->luks_pbkdf_hash_algorithm ?: "sha512",
+                .iterations = 1000, /* libcryptsetup's minimum */
+                .flags = CRYPT_PBKDF_NO_BENCHMARK,
+        };
+        int r = sym_crypt_set_pbkdf_type(v->cd, &p);
+        if (r < 0)
+                return log_error_errno(r, "home %s: PBKDF settings for the volume key's digest refused by "
+                                       "libcryptsetup: %m", h->name);
         return 0;
 }
 
@@ -161,7 +184,7 @@ static void clean_create_leftovers(Home *h) {
                 struct stat st;
                 /* Active without a finished image: only a killed create does that. */
                 if (luks_image_path(h, &image, &is_block) >= 0 && !is_block && stat(image, &st) < 0)
-                        (void) crypt_deactivate_by_name(NULL, name, CRYPT_DEACTIVATE_FORCE);
+                        (void) sym_crypt_deactivate_by_name(NULL, name, CRYPT_DEACTIVATE_FORCE);
         }
         (void) home_clean_leftovers(h);
 }
@@ -248,33 +271,36 @@ static int claim_release(int fd) {
  * the caller asked to wipe it (hearth-work create --wipe); then the
  * signatures found are erased first, as wipefs does. */
 static int device_check_blank(Home *h, const char *dev, int fd) {
-        blkid_probe pr = blkid_new_probe();
-        if (!pr || blkid_probe_set_device(pr, fd, 0, 0) < 0) {
+        int r = dlopen_blkid();
+        if (r < 0)
+                return r;
+        blkid_probe pr = sym_blkid_new_probe();
+        if (!pr || sym_blkid_probe_set_device(pr, fd, 0, 0) < 0) {
                 if (pr)
-                        blkid_free_probe(pr);
+                        sym_blkid_free_probe(pr);
                 return log_error_errno(ENOMEM, "home %s: cannot probe %s", h->name, dev);
         }
-        blkid_probe_enable_superblocks(pr, 1);
-        blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_MAGIC | BLKID_SUBLKS_BADCSUM);
-        blkid_probe_enable_partitions(pr, 1);
-        blkid_probe_set_partitions_flags(pr, BLKID_PARTS_MAGIC);
-        int r = 0, n = 0;
+        sym_blkid_probe_enable_superblocks(pr, 1);
+        sym_blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_MAGIC | BLKID_SUBLKS_BADCSUM);
+        sym_blkid_probe_enable_partitions(pr, 1);
+        sym_blkid_probe_set_partitions_flags(pr, BLKID_PARTS_MAGIC);
+        int n = 0;
         char what[64] = "";
-        while (blkid_do_probe(pr) == 0) {
+        while (sym_blkid_do_probe(pr) == 0) {
                 const char *t = NULL;
-                if (!what[0] && (blkid_probe_lookup_value(pr, "TYPE", &t, NULL) == 0 ||
-                                 blkid_probe_lookup_value(pr, "PTTYPE", &t, NULL) == 0) && t)
+                if (!what[0] && (sym_blkid_probe_lookup_value(pr, "TYPE", &t, NULL) == 0 ||
+                                 sym_blkid_probe_lookup_value(pr, "PTTYPE", &t, NULL) == 0) && t)
                         snprintf(what, sizeof what, "%s", t);
                 n++;
                 if (!h->wipe)
                         break;
-                if (blkid_do_wipe(pr, 0) < 0) {
+                if (sym_blkid_do_wipe(pr, 0) < 0) {
                         r = log_error_errno(EIO, "home %s: cannot wipe the %s signature on %s", h->name,
                                             t ?: "found", dev);
                         break;
                 }
         }
-        blkid_free_probe(pr);
+        sym_blkid_free_probe(pr);
         if (r < 0)
                 return r;
         if (n > 0 && !h->wipe)
@@ -466,11 +492,12 @@ int luks_create(Home *h) {
                 : luks_volume_attach_new(h, image, is_block, NULL, 0, &v);
         if (r < 0)
                 goto fail;
-        r = set_pbkdf(h, &v);
+        log_trace_phase("luks create: volume attached");
+        r = set_pbkdf_for_format(h, &v);
         if (r < 0)
                 goto fail;
         /* homed's: room for large tokens (the record, TPM2 policies). */
-        r = crypt_set_metadata_size(v.cd, LUKS_METADATA_SIZE, 0);
+        r = sym_crypt_set_metadata_size(v.cd, LUKS_METADATA_SIZE, 0);
         if (r < 0) {
                 r = log_error_errno(r, "home %s: cannot set the LUKS2 metadata size: %m", h->name);
                 goto fail;
@@ -504,29 +531,35 @@ int luks_create(Home *h) {
         if (!gpt)
                 claim = claim_release(claim);
         const char *cipher = h->rec->luks_cipher ?: "aes", *mode = h->rec->luks_cipher_mode ?: "xts-plain64";
-        r = crypt_format(v.cd, CRYPT_LUKS2, cipher, mode, luks_uuid, o.vk->data, key_size, &params);
+        r = sym_crypt_format(v.cd, CRYPT_LUKS2, cipher, mode, luks_uuid, o.vk->data, key_size, &params);
         if (r == -EINVAL) {
                 params.sector_size = 512; /* the device cannot do 4096 */
-                r = crypt_format(v.cd, CRYPT_LUKS2, cipher, mode, luks_uuid, o.vk->data, key_size, &params);
+                r = sym_crypt_format(v.cd, CRYPT_LUKS2, cipher, mode, luks_uuid, o.vk->data, key_size, &params);
         }
         if (r < 0) {
                 r = log_error_errno(r, "home %s: cannot format LUKS2: %m", h->name);
                 goto fail;
         }
+        log_trace_phase("luks create: formatted");
         formatted = true;
         if (is_block && !gpt && (r = device_claim(h, image, O_RDONLY, &claim)) < 0)
+                goto fail;
+        r = set_pbkdf(h, &v);
+        if (r < 0)
                 goto fail;
         /* Sealed in the TPM, the disk alone must not open with the
          * password: no password keyslot unless asked for. */
         for (const char *const *pw = h->rec->password; (!tpm2.enabled || tpm2.keep_password) && *pw; pw++) {
-                r = crypt_keyslot_add_by_volume_key(v.cd, CRYPT_ANY_SLOT, NULL, 0, *pw, strlen(*pw));
+                r = sym_crypt_keyslot_add_by_volume_key(v.cd, CRYPT_ANY_SLOT, NULL, 0, *pw, strlen(*pw));
                 if (r < 0) {
                         r = log_error_errno(r, "home %s: cannot add a keyslot: %m", h->name);
                         goto fail;
                 }
         }
+        log_trace_phase("luks create: password keyslots added (PBKDF)");
         if (tpm2.enabled && (r = luks_tpm2_enroll(h, v.cd, &tpm2, h->rec->password[0])) < 0)
                 goto fail;
+        log_trace_phase("luks create: TPM2 enrolled");
         r = luks_recovery_enroll(h, v.cd);
         if (r < 0)
                 goto fail;
@@ -540,7 +573,7 @@ int luks_create(Home *h) {
                         json_object_object_add(bind, "partitionUuid", json_object_new_string(part_uuid));
                 json_object_object_add(bind, "luksUuid", json_object_new_string(luks_uuid));
                 char check[65];
-                if (luks_volume_key_check_value(o.vk->data, key_size, crypt_get_uuid(v.cd) ?: luks_uuid, check) < 0) {
+                if (luks_volume_key_check_value(o.vk->data, key_size, sym_crypt_get_uuid(v.cd) ?: luks_uuid, check) < 0) {
                         r = log_error_errno(EIO, "home %s: cannot compute the volume key's check value", h->name);
                         goto fail;
                 }
@@ -563,20 +596,24 @@ int luks_create(Home *h) {
         if (r < 0)
                 goto fail;
 
+        log_trace_phase("luks create: record signed, token written");
         /* dm-crypt claims the device from here until it is closed. */
         if (!gpt)
                 claim = claim_release(claim);
-        r = crypt_activate_by_volume_key(v.cd, name, NULL, 0, h->rec->luks_discard > 0 ? CRYPT_ACTIVATE_ALLOW_DISCARDS : 0);
+        r = sym_crypt_activate_by_volume_key(v.cd, name, NULL, 0, h->rec->luks_discard > 0 ? CRYPT_ACTIVATE_ALLOW_DISCARDS : 0);
         if (r < 0) {
                 r = log_error_errno(r, "home %s: cannot activate the new volume: %m", h->name);
                 goto fail;
         }
+        log_trace_phase("luks create: mapped");
         snprintf(mapped, sizeof mapped, "/dev/mapper/%s", name);
         r = fs_make(fstype, mapped, h->name, fs_uuid);
+        log_trace_phase("luks create: mkfs");
         if (r >= 0)
                 r = luks_mount_fs(h, fstype, mapped, "create", &mnt);
         if (r < 0)
                 goto fail;
+        log_trace_phase("luks create: mounted");
         mounted = true;
         r = make_home_dir(h, fstype, mnt, &home_fd);
         bool unmapped = false;
@@ -589,13 +626,15 @@ int luks_create(Home *h) {
                 r = log_error_errno(errno, "home %s: cannot sync: %m", h->name);
         if (r < 0)
                 goto fail;
+        log_trace_phase("luks create: populated, synced");
         close(TAKE_FD(home_fd));
         if (umount(mnt) < 0) {
                 r = log_error_errno(errno, "home %s: cannot unmount %s: %m", h->name, mnt);
                 goto fail;
         }
         mounted = false;
-        r = crypt_deactivate(v.cd, name);
+        log_trace_phase("luks create: unmounted");
+        r = sym_crypt_deactivate(v.cd, name);
         if (r < 0) {
                 r = log_error_errno(r, "home %s: cannot close the new volume: %m", h->name);
                 goto fail;
@@ -616,6 +655,7 @@ int luks_create(Home *h) {
                         log_debug_errno(errno, "home %s: the kernel did not reread the partition table of %s: %m",
                                         h->name, image);
         }
+        log_trace_phase("luks create: closed, image in place");
         (void) rmdir(mnt);
         free(h->state);
         h->state = strdup("inactive");
@@ -628,14 +668,14 @@ fail:
                 (void) umount2(mnt, MNT_DETACH);
         if (mnt)
                 (void) rmdir(mnt);
-        if (v.cd && crypt_status(v.cd, name) >= CRYPT_ACTIVE)
-                (void) crypt_deactivate_by_name(v.cd, name, CRYPT_DEACTIVATE_FORCE);
+        if (v.cd && sym_crypt_status(v.cd, name) >= CRYPT_ACTIVE)
+                (void) sym_crypt_deactivate_by_name(v.cd, name, CRYPT_DEACTIVATE_FORCE);
         if (temp)
                 (void) unlinkat(h->root_fd, temp, 0);
         else if (is_block) {
                 /* Leave no half-made home on a device: only what we wrote. */
                 if (formatted)
-                        (void) crypt_wipe(v.cd, NULL, CRYPT_WIPE_ZERO, 0, UINT64_C(16) << 20, 1 << 20, 0, NULL, NULL);
+                        (void) sym_crypt_wipe(v.cd, NULL, CRYPT_WIPE_ZERO, 0, UINT64_C(16) << 20, 1 << 20, 0, NULL, NULL);
                 if (gpt_written && claim >= 0) {
                         (void) gpt_erase(claim, sector_size, size / sector_size * sector_size);
                         (void) fsync(claim);

@@ -7,6 +7,7 @@
 #include <libcryptsetup.h>
 
 #include "backend.h"
+#include "dlopen-cryptsetup.h"
 #include "log.h"
 #include "luks-tpm2.h"
 
@@ -46,7 +47,7 @@ int luks_passwd(Home *h) {
                 if (r < 0)
                         return r;
                 /* Passwords get libcryptsetup's default PBKDF, as before, not the TPM's minimal one. */
-                r = crypt_set_pbkdf_type(v.cd, NULL);
+                r = sym_crypt_set_pbkdf_type(v.cd, NULL);
                 if (r < 0)
                         return log_error_errno(r, "home %s: cannot reset the PBKDF: %m", h->name);
         }
@@ -54,8 +55,8 @@ int luks_passwd(Home *h) {
         bool token_slot[32];
         luks_token_keyslots(v.cd, token_slot);
         bool any_password_slot = false;
-        for (int slot = 0; slot < crypt_keyslot_max(CRYPT_LUKS2) && slot < 32; slot++) {
-                crypt_keyslot_info ki = crypt_keyslot_status(v.cd, slot);
+        for (int slot = 0; slot < sym_crypt_keyslot_max(CRYPT_LUKS2) && slot < 32; slot++) {
+                crypt_keyslot_info ki = sym_crypt_keyslot_status(v.cd, slot);
                 any_password_slot = any_password_slot ||
                                     ((ki == CRYPT_SLOT_ACTIVE || ki == CRYPT_SLOT_ACTIVE_LAST) && !token_slot[slot]);
         }
@@ -66,26 +67,26 @@ int luks_passwd(Home *h) {
         for (size_t i = 0; np[i] && i < 64; i++) {
                 const char *pw = np[i];
                 /* By the volume key: the old secret may be a recovery key in any spelling. */
-                r = crypt_keyslot_add_by_volume_key(v.cd, CRYPT_ANY_SLOT, o.vk->data, o.vk_size, pw, strlen(pw));
+                r = sym_crypt_keyslot_add_by_volume_key(v.cd, CRYPT_ANY_SLOT, o.vk->data, o.vk_size, pw, strlen(pw));
                 if (r < 0) {
                         log_error_errno(r, "home %s: cannot add a keyslot for the new password: %m", h->name);
                         for (int k = 0; k < n_added; k++)
-                                (void) crypt_keyslot_destroy(v.cd, added[k]);
+                                (void) sym_crypt_keyslot_destroy(v.cd, added[k]);
                         return r;
                 }
                 added[n_added++] = r;
         }
         /* Every other active keyslot belonged to an old password. */
-        for (int slot = 0; slot < crypt_keyslot_max(CRYPT_LUKS2); slot++) {
+        for (int slot = 0; slot < sym_crypt_keyslot_max(CRYPT_LUKS2); slot++) {
                 bool keep = false;
-                crypt_keyslot_info ki = crypt_keyslot_status(v.cd, slot);
+                crypt_keyslot_info ki = sym_crypt_keyslot_status(v.cd, slot);
                 if (ki != CRYPT_SLOT_ACTIVE && ki != CRYPT_SLOT_ACTIVE_LAST)
                         continue;
                 for (int k = 0; k < n_added; k++)
                         keep = keep || added[k] == slot;
                 if (keep || (slot < 32 && token_slot[slot]))
                         continue;
-                r = crypt_keyslot_destroy(v.cd, slot);
+                r = sym_crypt_keyslot_destroy(v.cd, slot);
                 if (r < 0)
                         return log_error_errno(r, "home %s: cannot remove old keyslot %d: %m", h->name, slot);
         }

@@ -13,6 +13,7 @@
 
 #include "backend.h"
 #include "crypt-log.h"
+#include "dlopen-cryptsetup.h"
 #include "log.h"
 #include "macro.h"
 #include "pool.h"
@@ -97,7 +98,9 @@ int luks_pool_volume_prepare(Home *h, const char *volume, const char *node, uint
         int r;
 
         *ret_created = false;
-        storage_crypt_log_setup();
+        r = storage_crypt_log_setup();
+        if (r < 0)
+                return r;
         r = luks_open_pool(h, &p);
         if (r < 0)
                 return r;
@@ -108,9 +111,9 @@ int luks_pool_volume_prepare(Home *h, const char *volume, const char *node, uint
                 /* Never format over a home: checked before anything is
                  * attached, so that no failure path wipes its header. */
                 struct crypt_device *cd = NULL;
-                bool luks = crypt_init(&cd, node) >= 0 && crypt_load(cd, CRYPT_LUKS, NULL) >= 0;
+                bool luks = sym_crypt_init(&cd, node) >= 0 && sym_crypt_load(cd, CRYPT_LUKS, NULL) >= 0;
                 if (cd)
-                        crypt_free(cd);
+                        sym_crypt_free(cd);
                 if (luks)
                         return log_error_errno(EEXIST, "home %s: pool volume %s already holds a LUKS volume (another home, or "
                                                "one an interrupted create left: remove that home first)", h->name, volume);

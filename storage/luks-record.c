@@ -11,6 +11,7 @@
 #include <libcryptsetup.h>
 
 #include "backend.h"
+#include "dlopen-cryptsetup.h"
 #include "identity-store.h"
 #include "identity-token.h"
 #include "log.h"
@@ -25,9 +26,9 @@
 
 /* The id of the (first) systemd-homed token, or -ENOENT. */
 int luks_token_find(Volume *v) {
-        for (int i = 0; i < crypt_token_max(CRYPT_LUKS2); i++) {
+        for (int i = 0; i < sym_crypt_token_max(CRYPT_LUKS2); i++) {
                 const char *type;
-                if (crypt_token_status(v->cd, i, &type) == CRYPT_TOKEN_EXTERNAL_UNKNOWN && type &&
+                if (sym_crypt_token_status(v->cd, i, &type) == CRYPT_TOKEN_EXTERNAL_UNKNOWN && type &&
                     strcmp(type, IDENTITY_TOKEN_TYPE) == 0)
                         return i;
         }
@@ -43,24 +44,24 @@ int luks_token_write(Home *h, Volume *v, const Opened *o) {
         r = home_embedded_json(h, &rec);
         if (r < 0)
                 return r;
-        r = identity_token_seal(crypt_get_cipher(v->cd), crypt_get_cipher_mode(v->cd), o->vk->data, o->vk_size, rec,
+        r = identity_token_seal(sym_crypt_get_cipher(v->cd), sym_crypt_get_cipher_mode(v->cd), o->vk->data, o->vk_size, rec,
                                 &token);
         if (r == -EOPNOTSUPP)
                 return log_error_errno(r, "home %s: the volume's cipher %s-%s has no OpenSSL counterpart to encrypt the "
-                                          "record in the header with", h->name, crypt_get_cipher(v->cd) ?: "?",
-                                       crypt_get_cipher_mode(v->cd) ?: "?");
+                                          "record in the header with", h->name, sym_crypt_get_cipher(v->cd) ?: "?",
+                                       sym_crypt_get_cipher_mode(v->cd) ?: "?");
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot encrypt the record for the header: %m", h->name);
         /* Replace the first in place (LUKS2 writes its header atomically);
          * any further one would be read by nobody, and goes, as homed does. */
         id = luks_token_find(v);
-        r = crypt_token_json_set(v->cd, id >= 0 ? id : CRYPT_ANY_TOKEN, token);
+        r = sym_crypt_token_json_set(v->cd, id >= 0 ? id : CRYPT_ANY_TOKEN, token);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot write the identity token: %m", h->name);
-        for (int i = (id >= 0 ? id : r) + 1; i < crypt_token_max(CRYPT_LUKS2); i++) {
+        for (int i = (id >= 0 ? id : r) + 1; i < sym_crypt_token_max(CRYPT_LUKS2); i++) {
                 const char *type;
-                if (crypt_token_status(v->cd, i, &type) == CRYPT_TOKEN_EXTERNAL_UNKNOWN && type &&
-                    strcmp(type, IDENTITY_TOKEN_TYPE) == 0 && crypt_token_json_set(v->cd, i, NULL) < 0)
+                if (sym_crypt_token_status(v->cd, i, &type) == CRYPT_TOKEN_EXTERNAL_UNKNOWN && type &&
+                    strcmp(type, IDENTITY_TOKEN_TYPE) == 0 && sym_crypt_token_json_set(v->cd, i, NULL) < 0)
                         log_warning("home %s: cannot remove the extra systemd-homed token %d", h->name, i);
         }
         return 0;
@@ -72,9 +73,9 @@ int luks_token_read(Home *h, Volume *v, const Opened *o, UserRecord **ret) {
         const char *json;
         int i = luks_token_find(v);
 
-        if (i < 0 || crypt_token_json_get(v->cd, i, &json) < 0)
+        if (i < 0 || sym_crypt_token_json_get(v->cd, i, &json) < 0)
                 return -ENOENT;
-        int r = identity_token_open(json, crypt_get_cipher(v->cd), crypt_get_cipher_mode(v->cd), o->vk->data,
+        int r = identity_token_open(json, sym_crypt_get_cipher(v->cd), sym_crypt_get_cipher_mode(v->cd), o->vk->data,
                                     o->vk_size, &text);
         if (r == -ENOMEM)
                 return log_oom();
@@ -122,21 +123,21 @@ int luks_fixate(Home *h) {
                         gpt_guid_format(v.part.uuid, false, part_uuid);
                         json_object_object_add(bind, "partitionUuid", json_object_new_string(part_uuid));
                 }
-                if (crypt_get_uuid(v.cd))
-                        json_object_object_add(bind, "luksUuid", json_object_new_string(crypt_get_uuid(v.cd)));
+                if (sym_crypt_get_uuid(v.cd))
+                        json_object_object_add(bind, "luksUuid", json_object_new_string(sym_crypt_get_uuid(v.cd)));
                 char check[65];
-                if (luks_volume_key_check_value(o.vk->data, o.vk_size, crypt_get_uuid(v.cd), check) < 0) {
+                if (luks_volume_key_check_value(o.vk->data, o.vk_size, sym_crypt_get_uuid(v.cd), check) < 0) {
                         json_object_put(bind);
                         return log_error_errno(EIO, "home %s: cannot compute the volume key's check value", h->name);
                 }
                 json_object_object_add(bind, "hearthVolumeKeyCheck", json_object_new_string(check));
-                if (crypt_get_cipher(v.cd) && crypt_get_cipher_mode(v.cd)) {
-                        json_object_object_add(bind, "luksCipher", json_object_new_string(crypt_get_cipher(v.cd)));
+                if (sym_crypt_get_cipher(v.cd) && sym_crypt_get_cipher_mode(v.cd)) {
+                        json_object_object_add(bind, "luksCipher", json_object_new_string(sym_crypt_get_cipher(v.cd)));
                         json_object_object_add(bind, "luksCipherMode",
-                                               json_object_new_string(crypt_get_cipher_mode(v.cd)));
+                                               json_object_new_string(sym_crypt_get_cipher_mode(v.cd)));
                 }
                 json_object_object_add(bind, "luksVolumeKeySize",
-                                       json_object_new_int64((int64_t) crypt_get_volume_key_size(v.cd)));
+                                       json_object_new_int64((int64_t) sym_crypt_get_volume_key_size(v.cd)));
                 json_object_object_add(bind, "storage", json_object_new_string("luks"));
         }
         return home_bind(h, bind);

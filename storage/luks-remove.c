@@ -16,6 +16,7 @@
 
 #include "backend.h"
 #include "device-busy.h"
+#include "dlopen-cryptsetup.h"
 #include "fileio.h"
 #include "gpt.h"
 #include "log.h"
@@ -130,8 +131,8 @@ int luks_update(Home *h) {
  * a home made elsewhere may have none bound here), carrying a
  * systemd-homed token. Remove wipes nothing else. */
 static int volume_is_ours(Home *h, Volume *v) {
-        const char *label = crypt_get_label(v->cd), *subsystem = crypt_get_subsystem(v->cd);
-        const char *uuid = crypt_get_uuid(v->cd);
+        const char *label = sym_crypt_get_label(v->cd), *subsystem = sym_crypt_get_subsystem(v->cd);
+        const char *uuid = sym_crypt_get_uuid(v->cd);
         char why[160] = "";
 
         if (!label || strcmp(label, h->name) != 0)
@@ -239,7 +240,7 @@ int luks_remove(Home *h) {
         /* Only this home's volume is wiped: a device or file without its
          * header may be anything (another home, someone's file system), and
          * a damaged home is for its owner to wipe by hand. */
-        if (crypt_load(v.cd, CRYPT_LUKS2, NULL) < 0)
+        if (sym_crypt_load(v.cd, CRYPT_LUKS2, NULL) < 0)
                 return log_error_errno(EMEDIUMTYPE, "home %s: %s has no LUKS2 header, so it is not provably %s's "
                                        "volume (damaged, or something else); refusing to remove it — if it is %s's "
                                        "and beyond repair, wipe it by hand", h->name, image, h->name, h->name);
@@ -263,8 +264,8 @@ int luks_remove(Home *h) {
          * and file systems (btrfs, ext4) carry it out by replacing or
          * unwriting extents, never writing them: the old header and
          * keyslots would stay in the blocks freed. */
-        uint64_t header = crypt_get_data_offset(v.cd) * 512;
-        r = v.is_block ? crypt_wipe(v.cd, NULL, CRYPT_WIPE_ZERO, 0, header, 1 << 20, 0, NULL, NULL)
+        uint64_t header = sym_crypt_get_data_offset(v.cd) * 512;
+        r = v.is_block ? sym_crypt_wipe(v.cd, NULL, CRYPT_WIPE_ZERO, 0, header, 1 << 20, 0, NULL, NULL)
                        : write_zeros(v.loop_fd, header);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot wipe the LUKS header: %m", h->name);

@@ -16,6 +16,7 @@
 #include <libcryptsetup.h>
 
 #include "backend.h"
+#include "dlopen-cryptsetup.h"
 #include "fs.h"
 #include "gpt.h"
 #include "log.h"
@@ -53,7 +54,7 @@ static int resize_partition(Home *h, Volume *v, uint64_t cur_bytes, uint64_t new
  * reloads with it: no secret needed), or an error. */
 static int mapping_key_in_keyring(Home *h, struct crypt_device *cd, const char *name) {
         struct crypt_active_device cad;
-        int r = crypt_get_active_device(cd, name, &cad);
+        int r = sym_crypt_get_active_device(cd, name, &cad);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot query /dev/mapper/%s: %m", h->name, name);
         return (cad.flags & CRYPT_ACTIVATE_KEYRING_KEY) != 0;
@@ -136,7 +137,7 @@ int luks_resize_opened(Home *h, const Opened *known, LuksResizeFlags flags) {
                 overhead = current - v.part.size * 512;
         }
         cur_inner = current - overhead;
-        header = crypt_get_data_offset(v.cd) * 512;
+        header = sym_crypt_get_data_offset(v.cd) * 512;
         if (h->size_request == HEARTH_SIZE_MAX && on_pool)
                 want = current + pool_free; /* free extents serve nothing else */
         else if (h->size_request == HEARTH_SIZE_MAX) {
@@ -254,7 +255,7 @@ int luks_resize_opened(Home *h, const Opened *known, LuksResizeFlags flags) {
                         r = loop_refresh_size(v.loop_fd);
                 if (r < 0)
                         goto out;
-                r = crypt_resize(v.cd, name, 0);
+                r = sym_crypt_resize(v.cd, name, 0);
                 if (r < 0) {
                         r = log_error_errno(r, "home %s: cannot grow the LUKS mapping: %m", h->name);
                         goto out;
@@ -267,7 +268,7 @@ int luks_resize_opened(Home *h, const Opened *known, LuksResizeFlags flags) {
                 r = fs_shrink(fstype, mapped, where, want_inner - header);
                 if (r < 0)
                         goto out;
-                r = crypt_resize(v.cd, name, (want_inner - header) / 512);
+                r = sym_crypt_resize(v.cd, name, (want_inner - header) / 512);
                 if (r < 0) {
                         r = log_error_errno(r, "home %s: cannot shrink the LUKS mapping: %m", h->name);
                         goto out;
@@ -310,6 +311,6 @@ out:
         if (mnt)
                 (void) rmdir(mnt);
         if (opened_here)
-                (void) crypt_deactivate(v.cd, name);
+                (void) sym_crypt_deactivate(v.cd, name);
         return r;
 }

@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 
 #include "conf-file.h"
+#include "dlopen-cryptsetup.h"
 #include "json-strict.h"
 #include "log.h"
 #include "luks-tpm2.h"
@@ -93,13 +94,13 @@ static int set_minimal_pbkdf(Home *h, struct crypt_device *cd) {
                 .iterations = 1000,
                 .flags = CRYPT_PBKDF_NO_BENCHMARK,
         };
-        int r = crypt_set_pbkdf_type(cd, &p);
+        int r = sym_crypt_set_pbkdf_type(cd, &p);
         return r < 0 ? log_error_errno(r, "home %s: PBKDF settings refused by libcryptsetup: %m", h->name) : 0;
 }
 
 static int token_add(Home *h, struct crypt_device *cd, json_object *token, int *ret_id) {
         const char *text = json_object_to_json_string_ext(token, JSON_C_TO_STRING_PLAIN);
-        int id = crypt_token_json_set(cd, CRYPT_ANY_TOKEN, text);
+        int id = sym_crypt_token_json_set(cd, CRYPT_ANY_TOKEN, text);
         if (id < 0)
                 return log_error_errno(id, "home %s: cannot write a LUKS2 token: %m", h->name);
         if (ret_id)
@@ -126,7 +127,7 @@ int luks_tpm2_enroll(Home *h, struct crypt_device *cd, const LuksTpm2Wish *w, co
         r = set_minimal_pbkdf(h, cd);
         if (r < 0)
                 return r;
-        slot = crypt_keyslot_add_by_volume_key(cd, CRYPT_ANY_SLOT, NULL, 0, pass->data, pass->size);
+        slot = sym_crypt_keyslot_add_by_volume_key(cd, CRYPT_ANY_SLOT, NULL, 0, pass->data, pass->size);
         if (slot < 0)
                 return log_error_errno(slot, "home %s: cannot add the TPM2 keyslot: %m", h->name);
         r = tpm2_token_to_json(&sealed, slot, &token);
@@ -157,7 +158,7 @@ int luks_recovery_enroll(Home *h, struct crypt_device *cd) {
                 if (recovery_key_normalize(keys[i], &norm) < 0)
                         return log_error_errno(EINVAL, "home %s: secret.recoveryKey[%zu]: not a recovery key", h->name,
                                                i);
-                int slot = crypt_keyslot_add_by_volume_key(cd, CRYPT_ANY_SLOT, NULL, 0, norm->data,
+                int slot = sym_crypt_keyslot_add_by_volume_key(cd, CRYPT_ANY_SLOT, NULL, 0, norm->data,
                                                            strlen(norm->data));
                 if (slot < 0)
                         return log_error_errno(slot, "home %s: cannot add the recovery keyslot: %m", h->name);
@@ -182,7 +183,7 @@ static int token_get(struct crypt_device *cd, int id, const char *type, json_obj
         json_object *t;
 
         *ret = NULL;
-        if (crypt_token_json_get(cd, id, &text) < 0)
+        if (sym_crypt_token_json_get(cd, id, &text) < 0)
                 return 0;
         if (strlen(text) > TOKEN_JSON_MAX || json_parse_strict(text, strlen(text), &j, NULL) < 0 ||
             !json_object_is_type(j, json_type_object))
@@ -239,7 +240,7 @@ static const char *pcr_text(uint32_t mask, char buf[static 3 * TPM2_SEALED_PCR_C
 
 int luks_tpm2_vouch(Home *h, struct crypt_device *cd, const Tpm2Sealed *s, int keyslot) {
         char want[3 * TPM2_SEALED_PCR_COUNT + 1], have[3 * TPM2_SEALED_PCR_COUNT + 1];
-        crypt_keyslot_info ki = crypt_keyslot_status(cd, keyslot);
+        crypt_keyslot_info ki = sym_crypt_keyslot_status(cd, keyslot);
         LuksTpm2Wish w;
         int r;
 
@@ -330,7 +331,7 @@ int luks_tpm2_reseal(Home *h, struct crypt_device *cd, const SecureBuffer *secre
         r = tpm2_token_to_json(&new, slot, &token);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot build the TPM2 token: %m", h->name);
-        r = crypt_token_json_set(cd, id, json_object_to_json_string_ext(token, JSON_C_TO_STRING_PLAIN));
+        r = sym_crypt_token_json_set(cd, id, json_object_to_json_string_ext(token, JSON_C_TO_STRING_PLAIN));
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot rewrite the TPM2 token: %m", h->name);
         return 0;
@@ -369,19 +370,19 @@ int luks_tpm2_replace(Home *h, struct crypt_device *cd, const void *vk, size_t v
         r = set_minimal_pbkdf(h, cd);
         if (r < 0)
                 return r;
-        int slot = crypt_keyslot_add_by_volume_key(cd, CRYPT_ANY_SLOT, vk, vk_size, pass->data, pass->size);
+        int slot = sym_crypt_keyslot_add_by_volume_key(cd, CRYPT_ANY_SLOT, vk, vk_size, pass->data, pass->size);
         if (slot < 0)
                 return log_error_errno(slot, "home %s: cannot add the TPM2 keyslot: %m", h->name);
         r = tpm2_token_to_json(&new, slot, &token);
         if (r >= 0)
-                r = crypt_token_json_set(cd, id, json_object_to_json_string_ext(token, JSON_C_TO_STRING_PLAIN));
+                r = sym_crypt_token_json_set(cd, id, json_object_to_json_string_ext(token, JSON_C_TO_STRING_PLAIN));
         if (r < 0) {
-                (void) crypt_keyslot_destroy(cd, slot);
+                (void) sym_crypt_keyslot_destroy(cd, slot);
                 return log_error_errno(r, "home %s: cannot rewrite the TPM2 token: %m", h->name);
         }
         /* The token now names the new keyslot; the old one opens with a
          * secret whose sealed copy is gone. */
-        r = crypt_keyslot_destroy(cd, old_slot);
+        r = sym_crypt_keyslot_destroy(cd, old_slot);
         if (r < 0)
                 log_warning_errno(r, "home %s: the old TPM2 keyslot %d stays (unusable: its sealed key is gone): %m",
                                   h->name, old_slot);

@@ -39,6 +39,7 @@
 
 #include "backend.h"
 #include "crypt-log.h"
+#include "dlopen-cryptsetup.h"
 #include "fileio.h"
 #include "gpt.h"
 #include "home-dm.h"
@@ -54,7 +55,7 @@
 
 void luks_volume_close(Volume *v) {
         if (v->cd)
-                crypt_free(v->cd);
+                sym_crypt_free(v->cd);
         if (v->loop_fd >= 0)
                 close(v->loop_fd); /* autoclear detaches once dm lets go too */
         free(v->image);
@@ -183,7 +184,7 @@ int luks_locate(Home *h, const char *image, bool is_block, Volume *v, char *why,
  * user's name as label, subsystem systemd-home. Hearth's earlier layout
  * is named as such. -EUCLEAN otherwise, logged. */
 int luks_check_header(Home *h, Volume *v) {
-        const char *label = crypt_get_label(v->cd), *subsystem = crypt_get_subsystem(v->cd);
+        const char *label = sym_crypt_get_label(v->cd), *subsystem = sym_crypt_get_subsystem(v->cd);
 
         if (subsystem && strcmp(subsystem, LUKS_SUBSYSTEM_OLD) == 0)
                 return log_error_errno(EUCLEAN, "home %s: %s is in the layout of an earlier Hearth (LUKS2 on the "
@@ -207,7 +208,7 @@ bool luks_uuid_is_records(Home *h, const char *uuid) {
  * to: one swapped in (the disk is in other hands more easily than the root
  * file system) is refused before any secret goes to it. */
 static int check_luks_uuid(Home *h, Volume *v) {
-        const char *uuid = crypt_get_uuid(v->cd);
+        const char *uuid = sym_crypt_get_uuid(v->cd);
         if (luks_uuid_is_records(h, uuid))
                 return 0;
         return log_error_errno(EMEDIUMTYPE, "home %s: the image's LUKS UUID is %s, the record says %s; refusing (a "
@@ -253,11 +254,13 @@ static int mapping_is_ours(Home *h, const char *name, bool creating) {
         r = luks_image_path(h, &image, &is_block);
         if (r < 0)
                 return r;
-        storage_crypt_log_setup();
-        if (crypt_init_by_name(&cd, name) < 0)
+        r = storage_crypt_log_setup();
+        if (r < 0)
+                return r;
+        if (sym_crypt_init_by_name(&cd, name) < 0)
                 return 0;
-        const char *label = crypt_get_label(cd), *subsystem = crypt_get_subsystem(cd), *luks_uuid = crypt_get_uuid(cd);
-        const char *under = crypt_get_device_name(cd);
+        const char *label = sym_crypt_get_label(cd), *subsystem = sym_crypt_get_subsystem(cd), *luks_uuid = sym_crypt_get_uuid(cd);
+        const char *under = sym_crypt_get_device_name(cd);
         ours = label && strcmp(label, h->name) == 0 && subsystem && strcmp(subsystem, LUKS_SUBSYSTEM) == 0 &&
                luks_uuid && dm_uuid_names_luks_uuid(uuid, luks_uuid) && under && stat(under, &dev) == 0 &&
                S_ISBLK(dev.st_mode);
@@ -269,7 +272,7 @@ static int mapping_is_ours(Home *h, const char *name, bool creating) {
                        asprintf(&prefix, "%s/.#hearth-create.%s.", h->root, h->name) >= 0 &&
                        strncmp(backing, prefix, strlen(prefix)) == 0;
         }
-        crypt_free(cd);
+        sym_crypt_free(cd);
         if (!ours)
                 log_debug("home %s: /dev/mapper/%s is not its volume", h->name, name);
         return ours;
@@ -298,7 +301,7 @@ bool luks_is_active(Home *h) {
  * whatever else holds it is not ours to close. */
 int luks_require_name_free(Home *h, const char *name) {
         char uuid[256];
-        if (dm_uuid_of(name, uuid, sizeof uuid) == -ENOENT || crypt_status(NULL, name) == CRYPT_INACTIVE)
+        if (dm_uuid_of(name, uuid, sizeof uuid) == -ENOENT || sym_crypt_status(NULL, name) == CRYPT_INACTIVE)
                 return 0;
         return log_error_errno(EBUSY, "home %s: /dev/mapper/%s exists and is not this home's volume; refusing to "
                                "use or close it", h->name, name);
@@ -365,7 +368,7 @@ static int volume_attach_located(Home *h, Volume *v) {
                 return log_error_errno(ENOENT, "home %s: image %s does not exist", h->name, v->image);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot attach %s to a loop device: %m", h->name, v->image);
-        r = crypt_init(&v->cd, v->dev);
+        r = sym_crypt_init(&v->cd, v->dev);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot open %s: %m", h->name, v->dev);
         return 0;
@@ -374,8 +377,10 @@ static int volume_attach_located(Home *h, Volume *v) {
 static int volume_init(Home *h, const char *image, bool is_block, Volume *v) {
         int r;
 
-        storage_crypt_log_setup();
         v->loop_fd = -1;
+        r = storage_crypt_log_setup();
+        if (r < 0)
+                return r;
         v->image = strdup(image);
         if (!v->image)
                 return log_oom();
@@ -439,7 +444,7 @@ int luks_volume_open(Home *h, Volume *v) {
                                        why);
         if (r < 0)
                 return r;
-        r = crypt_load(v->cd, CRYPT_LUKS2, NULL);
+        r = sym_crypt_load(v->cd, CRYPT_LUKS2, NULL);
         if (r < 0)
                 return log_error_errno(EUCLEAN, "home %s: %s has no valid LUKS2 header%s (damaged, or not a home)",
                                        h->name, image, v->gpt ? " in its partition" : "");
@@ -463,10 +468,10 @@ int luks_volume_open_active(Home *h, const char *name, Volume *v) {
         r = volume_init(h, image, is_block, v);
         if (r < 0)
                 return r;
-        r = crypt_init_by_name(&v->cd, name);
+        r = sym_crypt_init_by_name(&v->cd, name);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot open /dev/mapper/%s: %m", h->name, name);
-        v->dev = strdup(crypt_get_device_name(v->cd));
+        v->dev = strdup(sym_crypt_get_device_name(v->cd));
         if (!v->dev)
                 return log_oom();
         r = luks_locate(h, image, is_block, v, why, sizeof why);
@@ -505,7 +510,7 @@ void luks_opened_done(Opened *o) {
  * -EPERM if it opens none. */
 static int try_passphrase(Home *h, Volume *v, int slot, const char *pass, size_t len, Opened *o) {
         size_t vk_size = o->vk->size;
-        int opened = crypt_volume_key_get(v->cd, slot, o->vk->data, &vk_size, pass, len);
+        int opened = sym_crypt_volume_key_get(v->cd, slot, o->vk->data, &vk_size, pass, len);
         if (opened < 0)
                 return opened == -EPERM ? -EPERM
                                         : log_error_errno(opened, "home %s: cannot luks_volume_unlock %s: %m", h->name,
@@ -519,8 +524,8 @@ static int try_passphrase(Home *h, Volume *v, int slot, const char *pass, size_t
 static bool has_password_keyslot(struct crypt_device *cd) {
         bool token_slot[32];
         luks_token_keyslots(cd, token_slot);
-        for (int slot = 0; slot < crypt_keyslot_max(CRYPT_LUKS2); slot++) {
-                crypt_keyslot_info ki = crypt_keyslot_status(cd, slot);
+        for (int slot = 0; slot < sym_crypt_keyslot_max(CRYPT_LUKS2); slot++) {
+                crypt_keyslot_info ki = sym_crypt_keyslot_status(cd, slot);
                 if ((ki == CRYPT_SLOT_ACTIVE || ki == CRYPT_SLOT_ACTIVE_LAST) && (slot >= 32 || !token_slot[slot]))
                         return true;
         }
@@ -555,7 +560,7 @@ static int volume_key_find(Home *h, Volume *v, Opened *o) {
         luks_opened_done(o);
         if (!pw || !pw[0])
                 return log_error_errno(EKEYREJECTED, "home %s: password required", h->name);
-        r = secure_buffer_new((size_t) crypt_get_volume_key_size(v->cd) ?: 64, &o->vk);
+        r = secure_buffer_new((size_t) sym_crypt_get_volume_key_size(v->cd) ?: 64, &o->vk);
         if (r < 0)
                 return log_oom();
         r = luks_tpm2_find(h, v->cd, &sealed, &tpm_slot);
@@ -654,7 +659,7 @@ int luks_volume_key_check_value(const void *vk, size_t vk_size, const char *luks
 
 static int volume_key_check(Home *h, Volume *v, const Opened *o) {
         char hex[65];
-        int r = luks_volume_key_check_value(o->vk->data, o->vk_size, crypt_get_uuid(v->cd), hex);
+        int r = luks_volume_key_check_value(o->vk->data, o->vk_size, sym_crypt_get_uuid(v->cd), hex);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot compute the volume key's check value: %m", h->name);
         if (h->rec->volume_key_check) {
@@ -693,7 +698,7 @@ int luks_use_volume_key(Home *h, Volume *v, const char *name, uint32_t flags, co
          * wipes it from both. */
         if (name)
                 luks_key_in_table(v->cd);
-        int r = crypt_activate_by_volume_key(v->cd, name, o->vk->data, o->vk_size, flags);
+        int r = sym_crypt_activate_by_volume_key(v->cd, name, o->vk->data, o->vk_size, flags);
         if (r == -EEXIST)
                 return log_error_errno(EALREADY, "home %s: /dev/mapper/%s is already active", h->name, name);
         if (r < 0)
@@ -702,7 +707,7 @@ int luks_use_volume_key(Home *h, Volume *v, const char *name, uint32_t flags, co
 }
 
 void luks_key_in_table(struct crypt_device *cd) {
-        (void) crypt_volume_key_keyring(cd, 0);
+        (void) sym_crypt_volume_key_keyring(cd, 0);
 }
 
 /* luks_volume_key_get(), then luks_use_volume_key() if name or flags ask for it

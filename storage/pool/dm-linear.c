@@ -18,6 +18,8 @@
 #include <linux/dm-ioctl.h>
 #include <linux/fs.h>
 
+#include "dlopen-devmapper.h"
+#include "dlopen-udev.h"
 #include "dm-linear.h"
 #include "fileio.h"
 #include "log.h"
@@ -90,26 +92,31 @@ static bool udev_dm_rules_installed(void) {
         return false;
 }
 
-/* Decides, for this operation, whether we synchronise with udev; sets up
- * libdevmapper accordingly. */
-static bool dm_setup(void) {
+/* Opens libdevmapper and decides, for this operation, whether we
+ * synchronise with udev; sets up libdevmapper accordingly. 1 (udev) or 0, or
+ * -EOPNOTSUPP when libdevmapper is missing (logged). */
+static int dm_setup(void) {
         bool on;
+        int r;
 
-        dm_log_with_errno_init(dm_log_cb);
+        r = dlopen_devmapper();
+        if (r < 0)
+                return r;
+        sym_dm_log_with_errno_init(dm_log_cb);
         dm_last_error[0] = 0;
 
         on = !getenv("DM_DISABLE_UDEV") && udev_answers() && udev_dm_rules_installed();
-        dm_udev_set_sync_support(on);
+        sym_dm_udev_set_sync_support(on);
         /* libdevmapper adds its own checks (SysV semaphores, cookies). */
-        on = on && dm_udev_get_sync_support();
+        on = on && sym_dm_udev_get_sync_support();
         /* Without udev, libdevmapper makes the nodes; don't let it complain
          * that udev did not. */
-        dm_udev_set_checking(on);
+        sym_dm_udev_set_checking(on);
         return on;
 }
 
 bool dm_linear_udev_sync(void) {
-        return dm_setup();
+        return dm_setup() > 0;
 }
 
 uint64_t dm_linear_now_usec(void) {
@@ -129,7 +136,7 @@ static uint16_t cookie_flags(bool udev) {
 
 static int task_set_cookie(struct dm_task *dmt, const char *name, bool udev, uint32_t *cookie) {
         *cookie = 0;
-        if (!dm_task_set_cookie(dmt, cookie, cookie_flags(udev)))
+        if (!sym_dm_task_set_cookie(dmt, cookie, cookie_flags(udev)))
                 return log_error_errno(EIO, "dm device %s: cannot set up udev synchronisation: %s",
                                        name, dm_error_text());
         return 0;
@@ -142,12 +149,14 @@ static int task_set_cookie(struct dm_task *dmt, const char *name, bool udev, uin
  * first waits, bounded, for udev's queue to empty: one access() when
  * nothing is pending. */
 static void udev_wait_idle(const char *name) {
-        struct udev *u = udev_new();
-        struct udev_queue *q = u ? udev_queue_new(u) : NULL;
+        if (dlopen_udev() < 0)
+                return;
+        struct udev *u = sym_udev_new();
+        struct udev_queue *q = u ? sym_udev_queue_new(u) : NULL;
         uint64_t deadline = dm_linear_now_usec() + DM_LINEAR_UDEV_IDLE_SEC * USEC_PER_SEC;
         useconds_t delay = 1000;
 
-        while (q && !udev_queue_get_queue_is_empty(q)) {
+        while (q && !sym_udev_queue_get_queue_is_empty(q)) {
                 if (dm_linear_now_usec() >= deadline) {
                         log_warning("dm device %s: udev is still busy after %d s; going ahead", name,
                                     DM_LINEAR_UDEV_IDLE_SEC);
@@ -157,8 +166,8 @@ static void udev_wait_idle(const char *name) {
                 if (delay < 20000)
                         delay *= 2;
         }
-        udev_queue_unref(q);
-        udev_unref(u);
+        sym_udev_queue_unref(q);
+        sym_udev_unref(u);
 }
 
 /* Gives the task's uevent our flags but no semaphore: udev runs its rules
@@ -169,9 +178,9 @@ static void udev_wait_idle(const char *name) {
 static int task_set_flags_only(struct dm_task *dmt, const char *name, bool udev) {
         uint32_t cookie = 0;
 
-        dm_udev_set_sync_support(0);
-        int ok = dm_task_set_cookie(dmt, &cookie, cookie_flags(udev));
-        dm_udev_set_sync_support(udev);
+        sym_dm_udev_set_sync_support(0);
+        int ok = sym_dm_task_set_cookie(dmt, &cookie, cookie_flags(udev));
+        sym_dm_udev_set_sync_support(udev);
         if (!ok || cookie != 0)
                 return log_error_errno(EIO, "dm device %s: cannot mark the event for udev: %s",
                                        name, dm_error_text());
@@ -190,13 +199,13 @@ static uint64_t cookie_wait(uint32_t cookie, const char *name, bool udev, NodeWa
         int ready = 0;
 
         if (!udev || cookie == 0) {
-                (void) dm_udev_wait(cookie);
+                (void) sym_dm_udev_wait(cookie);
                 return dm_linear_now_usec() - start;
         }
 
         deadline = start + DM_LINEAR_UDEV_TIMEOUT_SEC * USEC_PER_SEC;
         for (;;) {
-                if (!dm_udev_wait_immediate(cookie, &ready)) {
+                if (!sym_dm_udev_wait_immediate(cookie, &ready)) {
                         log_warning("dm device %s: waiting for udev failed: %s", name, dm_error_text());
                         return dm_linear_now_usec() - start;
                 }
@@ -214,10 +223,10 @@ static uint64_t cookie_wait(uint32_t cookie, const char *name, bool udev, NodeWa
                     name, DM_LINEAR_UDEV_TIMEOUT_SEC, name);
         /* Take udev's part: one decrement for udev, then the wait decrements
          * our own count and destroys the semaphore. */
-        (void) dm_udev_complete(cookie);
-        (void) dm_udev_wait(cookie);
+        (void) sym_dm_udev_complete(cookie);
+        (void) sym_dm_udev_wait(cookie);
         if (wanted == NODE_PRESENT) {
-                if (!dm_mknodes(name))
+                if (!sym_dm_mknodes(name))
                         log_warning("dm device %s: cannot create its /dev/mapper node: %s",
                                     name, dm_error_text());
         } else {
@@ -234,7 +243,7 @@ static uint64_t cookie_wait(uint32_t cookie, const char *name, bool udev, NodeWa
 
 static void dm_task_destroyp(struct dm_task **t) {
         if (*t)
-                dm_task_destroy(*t);
+                sym_dm_task_destroy(*t);
 }
 #define _cleanup_dm_task_ _cleanup_(dm_task_destroyp)
 
@@ -242,12 +251,12 @@ static int task_new(int type, const char *name, struct dm_task **ret) {
         struct dm_task *dmt;
 
         dm_last_error[0] = 0;
-        dmt = dm_task_create(type);
+        dmt = sym_dm_task_create(type);
         if (!dmt) /* no memory, or no device-mapper in the kernel */
                 return log_error_errno(dm_last_error[0] ? EIO : ENOMEM, "dm device %s: libdevmapper cannot start a task: %s",
                                        name, dm_error_text());
-        if (!dm_task_set_name(dmt, name)) {
-                dm_task_destroy(dmt);
+        if (!sym_dm_task_set_name(dmt, name)) {
+                sym_dm_task_destroy(dmt);
                 return log_error_errno(EINVAL, "dm device %s: libdevmapper refuses the name: %s",
                                        name, dm_error_text());
         }
@@ -257,9 +266,9 @@ static int task_new(int type, const char *name, struct dm_task **ret) {
 
 static int task_run(struct dm_task *dmt) {
         dm_last_error[0] = 0;
-        if (dm_task_run(dmt))
+        if (sym_dm_task_run(dmt))
                 return 0;
-        int e = dm_task_get_errno(dmt);
+        int e = sym_dm_task_get_errno(dmt);
         return e > 0 ? -e : -EIO;
 }
 
@@ -268,7 +277,7 @@ static int task_add_targets(struct dm_task *dmt, const char *name, const DmLinea
                 char params[64];
 
                 snprintf(params, sizeof params, "%u:%u %" PRIu64, major(t[i].dev), minor(t[i].dev), t[i].offset);
-                if (!dm_task_add_target(dmt, t[i].start, t[i].length, "linear", params))
+                if (!sym_dm_task_add_target(dmt, t[i].start, t[i].length, "linear", params))
                         return log_error_errno(ENOMEM, "dm device %s: cannot add target %zu: %s",
                                                name, i, dm_error_text());
         }
@@ -314,11 +323,11 @@ static int inspect(const char *name, struct dm_info *ret_info) {
         r = task_run(dmt);
         if (r < 0)
                 return log_error_errno(r, "dm device %s: cannot query it: %s", name, dm_error_text());
-        if (!dm_task_get_info(dmt, ret_info))
+        if (!sym_dm_task_get_info(dmt, ret_info))
                 return log_error_errno(EIO, "dm device %s: no info in the reply: %s", name, dm_error_text());
         if (!ret_info->exists)
                 return -ENODEV;
-        uuid = dm_task_get_uuid(dmt);
+        uuid = sym_dm_task_get_uuid(dmt);
         if (!uuid || strncmp(uuid, DM_LINEAR_UUID_PREFIX, strlen(DM_LINEAR_UUID_PREFIX)) != 0)
                 return log_error_errno(EPERM, "dm device %s: its dm UUID is %s%s%s, without the "
                                        DM_LINEAR_UUID_PREFIX " prefix: not a Hearth device, refusing to touch it",
@@ -478,22 +487,22 @@ static int uuid_in_use(const char *name, const char *uuid) {
         int r;
 
         dm_last_error[0] = 0;
-        dmt = dm_task_create(DM_DEVICE_INFO);
+        dmt = sym_dm_task_create(DM_DEVICE_INFO);
         if (!dmt)
                 return log_error_errno(dm_last_error[0] ? EIO : ENOMEM, "dm device %s: libdevmapper "
                                        "cannot start a task: %s", name, dm_error_text());
-        if (!dm_task_set_uuid(dmt, uuid))
+        if (!sym_dm_task_set_uuid(dmt, uuid))
                 return log_error_errno(EINVAL, "dm device %s: libdevmapper refuses UUID %s: %s",
                                        name, uuid, dm_error_text());
         r = task_run(dmt);
         if (r < 0)
                 return log_error_errno(r, "dm device %s: cannot look up UUID %s: %s", name, uuid,
                                        dm_error_text());
-        if (!dm_task_get_info(dmt, &info))
+        if (!sym_dm_task_get_info(dmt, &info))
                 return log_error_errno(EIO, "dm device %s: no info in the reply: %s", name, dm_error_text());
         if (info.exists)
                 return log_error_errno(EBUSY, "dm device %s: UUID %s is in use by another device (%s)",
-                                       name, uuid, dm_task_get_name(dmt) ?: "?");
+                                       name, uuid, sym_dm_task_get_name(dmt) ?: "?");
         return 0;
 }
 
@@ -506,7 +515,10 @@ int dm_linear_create(const char *name, const char *uuid_suffix,
         bool udev;
         int r;
 
-        udev = dm_setup();
+        r = dm_setup();
+        if (r < 0)
+                return r;
+        udev = r > 0;
         r = check_name(name);
         if (r < 0)
                 return r;
@@ -531,7 +543,7 @@ int dm_linear_create(const char *name, const char *uuid_suffix,
         r = task_new(DM_DEVICE_CREATE, name, &dmt);
         if (r < 0)
                 return r;
-        if (!dm_task_set_uuid(dmt, uuid))
+        if (!sym_dm_task_set_uuid(dmt, uuid))
                 return log_error_errno(EINVAL, "dm device %s: libdevmapper refuses UUID %s: %s",
                                        name, uuid, dm_error_text());
         r = task_add_targets(dmt, name, targets, n);
@@ -539,7 +551,7 @@ int dm_linear_create(const char *name, const char *uuid_suffix,
                 return r;
         /* With a table, libdevmapper creates, loads and resumes; the node
          * appears on the resume. */
-        if (!dm_task_set_add_node(dmt, DM_ADD_NODE_ON_RESUME))
+        if (!sym_dm_task_set_add_node(dmt, DM_ADD_NODE_ON_RESUME))
                 return log_error_errno(EIO, "dm device %s: %s", name, dm_error_text());
         r = task_set_cookie(dmt, name, udev, &cookie);
         if (r < 0) {
@@ -603,7 +615,10 @@ int dm_linear_reload_timed(const char *name, const DmLinearTarget *targets, size
         bool udev;
         int r;
 
-        udev = dm_setup();
+        r = dm_setup();
+        if (r < 0)
+                return r;
+        udev = r > 0;
         r = check_name(name);
         if (r < 0)
                 return r;
@@ -642,7 +657,7 @@ int dm_linear_reload_timed(const char *name, const DmLinearTarget *targets, size
         }
         /* Flush in-flight I/O (no noflush); a linear remap that keeps the
          * existing sectors in place needs no filesystem freeze. */
-        if (!dm_task_skip_lockfs(suspend) || !dm_task_set_add_node(resume, DM_ADD_NODE_ON_RESUME)) {
+        if (!sym_dm_task_skip_lockfs(suspend) || !sym_dm_task_set_add_node(resume, DM_ADD_NODE_ON_RESUME)) {
                 clear_inactive(name);
                 return log_error_errno(ENOMEM, "dm device %s: %s", name, dm_error_text());
         }
@@ -712,7 +727,10 @@ int dm_linear_remove(const char *name) {
         bool udev;
         int r;
 
-        udev = dm_setup();
+        r = dm_setup();
+        if (r < 0)
+                return r;
+        udev = r > 0;
         r = check_name(name);
         if (r < 0)
                 return r;
@@ -728,7 +746,7 @@ int dm_linear_remove(const char *name) {
         if (r < 0)
                 return r;
         /* udev's probes open the device for a moment after each event. */
-        if (!dm_task_retry_remove(dmt))
+        if (!sym_dm_task_retry_remove(dmt))
                 return log_error_errno(EIO, "dm device %s: %s", name, dm_error_text());
         r = task_set_cookie(dmt, name, udev, &cookie);
         if (r < 0) {
@@ -759,7 +777,9 @@ int dm_linear_table(const char *name, DmLinearTarget **ret_targets, size_t *ret_
         const char *uuid;
         int r;
 
-        (void) dm_setup();
+        r = dm_setup();
+        if (r < 0)
+                return r;
         r = check_name(name);
         if (r < 0)
                 return r;
@@ -774,7 +794,7 @@ int dm_linear_table(const char *name, DmLinearTarget **ret_targets, size_t *ret_
         if (r < 0)
                 return log_error_errno(r, "dm device %s: cannot read its table: %s", name, dm_error_text());
         /* The reply names the device it answered for: still ours? */
-        uuid = dm_task_get_uuid(dmt);
+        uuid = sym_dm_task_get_uuid(dmt);
         if (!uuid || strncmp(uuid, DM_LINEAR_UUID_PREFIX, strlen(DM_LINEAR_UUID_PREFIX)) != 0)
                 return log_error_errno(EPERM, "dm device %s: changed hands while being read "
                                        "(UUID now '%s'), refusing", name, uuid ? uuid : "");
@@ -785,7 +805,7 @@ int dm_linear_table(const char *name, DmLinearTarget **ret_targets, size_t *ret_
                 unsigned maj, min;
                 int end = -1;
 
-                next = dm_get_next_target(dmt, next, &start, &length, &type, &params);
+                next = sym_dm_get_next_target(dmt, next, &start, &length, &type, &params);
                 if (!type)
                         break;
                 if (strcmp(type, "linear") != 0)
@@ -816,7 +836,9 @@ int dm_linear_info(const char *name, DmLinearInfo *ret) {
         struct dm_info info;
         int r;
 
-        (void) dm_setup();
+        r = dm_setup();
+        if (r < 0)
+                return r;
         r = check_name(name);
         if (r < 0)
                 return r;

@@ -14,6 +14,8 @@
 #include <libcryptsetup.h>
 
 #include "crypt-log.h"
+#include "dlopen-blkid.h"
+#include "dlopen-cryptsetup.h"
 #include "fs.h"
 #include "log.h"
 #include "macro.h"
@@ -66,16 +68,19 @@ int pool_find_mount(dev_t dev, char mountpoint[static PATH_MAX], char fstype[sta
 
 static int probe_fstype(const char *dev, char fstype[static 32]) {
         fstype[0] = 0;
-        blkid_probe pr = blkid_new_probe_from_filename(dev);
+        int r = dlopen_blkid();
+        if (r < 0)
+                return r;
+        blkid_probe pr = sym_blkid_new_probe_from_filename(dev);
         if (!pr)
                 return log_error_errno(errno ?: EIO, "pool: cannot probe %s", dev);
-        blkid_probe_enable_superblocks(pr, 1);
-        blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE);
-        int r = blkid_do_safeprobe(pr);
+        sym_blkid_probe_enable_superblocks(pr, 1);
+        sym_blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE);
+        r = sym_blkid_do_safeprobe(pr);
         const char *t = NULL;
-        if (r == 0 && blkid_probe_lookup_value(pr, "TYPE", &t, NULL) == 0 && t)
+        if (r == 0 && sym_blkid_probe_lookup_value(pr, "TYPE", &t, NULL) == 0 && t)
                 snprintf(fstype, 32, "%s", t);
-        blkid_free_probe(pr);
+        sym_blkid_free_probe(pr);
         if (r == -2)
                 snprintf(fstype, 32, "ambiguous");
         return 0;
@@ -135,11 +140,13 @@ static int volume_luks_fits(const char *what, dev_t dev, uint64_t new_size) {
         unsigned n = 0;
         int r = 0;
 
+        r = storage_crypt_log_setup();
+        if (r < 0)
+                return r;
         snprintf(path, sizeof path, "/sys/dev/block/%u:%u/holders", major(dev), minor(dev));
         DIR *dir = opendir(path);
         if (!dir)
                 return log_error_errno(errno, "%s: cannot list what holds it (%s): %m", what, path);
-        storage_crypt_log_setup();
         while (r >= 0 && (de = readdir(dir))) {
                 char np[PATH_MAX], name[128] = "";
                 struct crypt_device *cd = NULL;
@@ -156,13 +163,13 @@ static int volume_luks_fits(const char *what, dev_t dev, uint64_t new_size) {
                         r = log_error_errno(EBUSY, "%s: held by %s, not a device-mapper device; refusing to shrink under it", what, de->d_name);
                         break;
                 }
-                if (crypt_init_by_name(&cd, name) < 0 || crypt_get_active_device(cd, name, &cad) < 0) {
+                if (sym_crypt_init_by_name(&cd, name) < 0 || sym_crypt_get_active_device(cd, name, &cad) < 0) {
                         if (cd)
-                                crypt_free(cd);
+                                sym_crypt_free(cd);
                         r = log_error_errno(EBUSY, "%s: held by %s, not a mapping Hearth can measure; refusing to shrink under it", what, name);
                         break;
                 }
-                crypt_free(cd);
+                sym_crypt_free(cd);
                 if (cad.size > UINT64_MAX / 512 || cad.offset > UINT64_MAX / 512 - cad.size || (cad.offset + cad.size) * 512 > new_size)
                         r = log_error_errno(EBUSY, "%s: the LUKS mapping %s on it reaches past the new size of %" PRIu64 " bytes; "
                                             "shrink the home (hearth-work resize), which shrinks what is inside first", what, name, new_size);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <blkid/blkid.h>
 
+#include "dlopen-blkid.h"
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
@@ -28,27 +29,30 @@ static int refuse_if_used(const char *path, int fd, bool force) {
                 log_warning("pool PV %s: overwriting a physical volume of pool %s", path, pool_uuid_to_string(g.pool_uuid, u));
                 return 0;
         }
-        blkid_probe pr = blkid_new_probe();
+        int r = dlopen_blkid();
+        if (r < 0)
+                return r;
+        blkid_probe pr = sym_blkid_new_probe();
         if (!pr)
                 return log_oom();
-        if (blkid_probe_set_device(pr, fd, 0, 0) < 0) {
-                blkid_free_probe(pr);
+        if (sym_blkid_probe_set_device(pr, fd, 0, 0) < 0) {
+                sym_blkid_free_probe(pr);
                 return log_error_errno(EIO, "pool PV %s: cannot probe for signatures", path);
         }
-        blkid_probe_enable_superblocks(pr, 1);
-        blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_USAGE);
-        blkid_probe_enable_partitions(pr, 1);
-        int r = blkid_do_safeprobe(pr);
+        sym_blkid_probe_enable_superblocks(pr, 1);
+        sym_blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_USAGE);
+        sym_blkid_probe_enable_partitions(pr, 1);
+        r = sym_blkid_do_safeprobe(pr);
         if (r == 0) {
-                if (blkid_probe_lookup_value(pr, "TYPE", &t, NULL) < 0) {
+                if (sym_blkid_probe_lookup_value(pr, "TYPE", &t, NULL) < 0) {
                         t = NULL;
-                        if (blkid_probe_lookup_value(pr, "PTTYPE", &t, NULL) >= 0)
+                        if (sym_blkid_probe_lookup_value(pr, "PTTYPE", &t, NULL) >= 0)
                                 what = "partition table";
                 }
         }
         char type[64];
         snprintf(type, sizeof type, "%s", t ?: (r == -2 ? "ambiguous signatures" : ""));
-        blkid_free_probe(pr);
+        sym_blkid_free_probe(pr);
         if (r < 0 && r != -2)
                 return log_error_errno(EIO, "pool PV %s: probing for signatures failed", path);
         if (type[0]) {

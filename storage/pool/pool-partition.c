@@ -18,6 +18,7 @@
 #include <linux/blkpg.h>
 #include <linux/fs.h>
 
+#include "dlopen-fdisk.h"
 #include "fileio.h"
 #include "gpt.h"
 #include "log.h"
@@ -97,17 +98,20 @@ int pool_part_info(dev_t devnum, PartInfo *ret) {
 /* Opens the partition's disk with libfdisk for writing, under a BSD lock
  * (udev leaves locked disks alone). */
 static int gpt_open_rw(const char *what, const PartInfo *pi, struct fdisk_context **ret_cxt, int *ret_lock) {
+        int r = dlopen_fdisk();
+        if (r < 0)
+                return r;
         _cleanup_close_ int lock = open(pi->disk, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
         if (lock < 0)
                 return log_error_errno(errno, "%s: cannot open %s: %m", what, pi->disk);
         if (flock(lock, LOCK_EX) < 0)
                 return log_error_errno(errno, "%s: cannot lock %s: %m", what, pi->disk);
-        struct fdisk_context *cxt = fdisk_new_context();
+        struct fdisk_context *cxt = sym_fdisk_new_context();
         if (!cxt)
                 return log_oom();
-        int r = fdisk_assign_device(cxt, pi->disk, 0);
-        if (r < 0 || !fdisk_is_labeltype(cxt, FDISK_DISKLABEL_GPT)) {
-                fdisk_unref_context(cxt);
+        r = sym_fdisk_assign_device(cxt, pi->disk, 0);
+        if (r < 0 || !sym_fdisk_is_labeltype(cxt, FDISK_DISKLABEL_GPT)) {
+                sym_fdisk_unref_context(cxt);
                 return log_error_errno(r < 0 ? r : EMEDIUMTYPE, "%s: %s has no GPT that libfdisk can write", what, pi->disk);
         }
         *ret_cxt = cxt;
@@ -116,13 +120,13 @@ static int gpt_open_rw(const char *what, const PartInfo *pi, struct fdisk_contex
 }
 
 static int gpt_write_close(const char *what, const PartInfo *pi, struct fdisk_context *cxt) {
-        int r = fdisk_write_disklabel(cxt);
+        int r = sym_fdisk_write_disklabel(cxt);
         if (r < 0) {
-                fdisk_unref_context(cxt);
+                sym_fdisk_unref_context(cxt);
                 return log_error_errno(r, "%s: cannot write the GPT of %s: %m", what, pi->disk);
         }
-        r = fdisk_deassign_device(cxt, 0); /* fsync()s */
-        fdisk_unref_context(cxt);
+        r = sym_fdisk_deassign_device(cxt, 0); /* fsync()s */
+        sym_fdisk_unref_context(cxt);
         if (r < 0)
                 return log_error_errno(r, "%s: cannot flush the GPT of %s: %m", what, pi->disk);
         return 0;
@@ -134,15 +138,15 @@ int pool_gpt_set_type(const char *what, const PartInfo *pi, const char *type) {
         int r = gpt_open_rw(what, pi, &cxt, &lock);
         if (r < 0)
                 return r;
-        struct fdisk_parttype *t = fdisk_label_parse_parttype(fdisk_get_label(cxt, NULL), type);
+        struct fdisk_parttype *t = sym_fdisk_label_parse_parttype(sym_fdisk_get_label(cxt, NULL), type);
         if (!t) {
-                fdisk_unref_context(cxt);
+                sym_fdisk_unref_context(cxt);
                 return log_oom();
         }
-        r = fdisk_set_partition_type(cxt, pi->partno - 1, t);
-        fdisk_unref_parttype(t);
+        r = sym_fdisk_set_partition_type(cxt, pi->partno - 1, t);
+        sym_fdisk_unref_parttype(t);
         if (r < 0) {
-                fdisk_unref_context(cxt);
+                sym_fdisk_unref_context(cxt);
                 return log_error_errno(r, "%s: cannot set the partition type: %m", what);
         }
         return gpt_write_close(what, pi, cxt);
@@ -156,31 +160,31 @@ static int gpt_move_start(const char *what, const PartInfo *pi, uint64_t expect_
         int r = gpt_open_rw(what, pi, &cxt, &lock);
         if (r < 0)
                 return r;
-        unsigned long ss = fdisk_get_sector_size(cxt);
-        r = fdisk_get_partition(cxt, pi->partno - 1, &pa);
+        unsigned long ss = sym_fdisk_get_sector_size(cxt);
+        r = sym_fdisk_get_partition(cxt, pi->partno - 1, &pa);
         if (r < 0 || !pa || ss < 512 || ss % 512 != 0) {
-                fdisk_unref_context(cxt);
+                sym_fdisk_unref_context(cxt);
                 return log_error_errno(r < 0 ? r : EINVAL, "%s: cannot read partition %u of %s", what, pi->partno, pi->disk);
         }
-        uint64_t start = (uint64_t) fdisk_partition_get_start(pa) * (ss / 512);
-        uint64_t size = (uint64_t) fdisk_partition_get_size(pa) * (ss / 512);
-        fdisk_unref_partition(pa);
+        uint64_t start = (uint64_t) sym_fdisk_partition_get_start(pa) * (ss / 512);
+        uint64_t size = (uint64_t) sym_fdisk_partition_get_size(pa) * (ss / 512);
+        sym_fdisk_unref_partition(pa);
         if (start != expect_start || shift >= size || shift % (ss / 512) != 0) {
-                fdisk_unref_context(cxt);
+                sym_fdisk_unref_context(cxt);
                 return log_error_errno(ESTALE, "%s: partition %u of %s starts at sector %" PRIu64 ", expected %" PRIu64,
                                        what, pi->partno, pi->disk, start, expect_start);
         }
-        pa = fdisk_new_partition();
+        pa = sym_fdisk_new_partition();
         if (!pa) {
-                fdisk_unref_context(cxt);
+                sym_fdisk_unref_context(cxt);
                 return log_oom();
         }
-        fdisk_partition_set_start(pa, (fdisk_sector_t) ((start + shift) / (ss / 512)));
-        fdisk_partition_set_size(pa, (fdisk_sector_t) ((size - shift) / (ss / 512)));
-        r = fdisk_set_partition(cxt, pi->partno - 1, pa);
-        fdisk_unref_partition(pa);
+        sym_fdisk_partition_set_start(pa, (fdisk_sector_t) ((start + shift) / (ss / 512)));
+        sym_fdisk_partition_set_size(pa, (fdisk_sector_t) ((size - shift) / (ss / 512)));
+        r = sym_fdisk_set_partition(cxt, pi->partno - 1, pa);
+        sym_fdisk_unref_partition(pa);
         if (r < 0) {
-                fdisk_unref_context(cxt);
+                sym_fdisk_unref_context(cxt);
                 return log_error_errno(r, "%s: libfdisk refused the new start of partition %u: %m", what, pi->partno);
         }
         return gpt_write_close(what, pi, cxt);

@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <tss2/tss2_mu.h>
 
+#include "dlopen-tss2.h"
 #include "hex.h"
 #include "log.h"
 #include "tpm2-token.h"
@@ -72,9 +73,13 @@ int tpm2_blob_unmarshal(const uint8_t *blob, size_t size, TPM2B_PRIVATE *ret_pri
         TPM2B_PRIVATE priv = {};
         TPM2B_PUBLIC pub = {};
         size_t offset = 0;
+        int r;
 
-        if (Tss2_MU_TPM2B_PRIVATE_Unmarshal(blob, size, &offset, &priv) != TSS2_RC_SUCCESS ||
-            Tss2_MU_TPM2B_PUBLIC_Unmarshal(blob, size, &offset, &pub) != TSS2_RC_SUCCESS ||
+        r = dlopen_tss2_mu();
+        if (r < 0)
+                return r;
+        if (sym_Tss2_MU_TPM2B_PRIVATE_Unmarshal(blob, size, &offset, &priv) != TSS2_RC_SUCCESS ||
+            sym_Tss2_MU_TPM2B_PUBLIC_Unmarshal(blob, size, &offset, &pub) != TSS2_RC_SUCCESS ||
             offset != size)
                 return -EUCLEAN;
         /* A sealed data object with a policy of one sha256 digest, as

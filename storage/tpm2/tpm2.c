@@ -13,6 +13,7 @@
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_tctildr.h>
 
+#include "dlopen-tss2.h"
 #include "fileio.h"
 #include "log.h"
 #include "runtime-paths.h"
@@ -49,16 +50,16 @@ static void handle_flush(Handle *h) {
         if (h->has_auth) {
                 const TPM2B_AUTH empty = {};
                 /* Esys_TR_SetAuth() copies the whole structure: the old bytes are overwritten. */
-                (void) Esys_TR_SetAuth(h->esys, h->tr, &empty);
+                (void) sym_Esys_TR_SetAuth(h->esys, h->tr, &empty);
         }
-        (void) Esys_FlushContext(h->esys, h->tr);
+        (void) sym_Esys_FlushContext(h->esys, h->tr);
         h->tr = ESYS_TR_NONE;
 }
 #define _cleanup_flush_ __attribute__((cleanup(handle_flush)))
 #define HANDLE(t) { .esys = (t)->esys, .tr = ESYS_TR_NONE }
 
 static void esys_freep(void *p) {
-        Esys_Free(*(void **) p);
+        sym_Esys_Free(*(void **) p);
 }
 #define _cleanup_esys_ __attribute__((cleanup(esys_freep)))
 
@@ -82,7 +83,7 @@ static TSS2_RC rc_base(TSS2_RC rc) {
 }
 
 static int tss_error(TSS2_RC rc, int error, const char *what) {
-        return log_error_errno(error, "TPM2: %s failed: %s", what, Tss2_RC_Decode(rc));
+        return log_error_errno(error, "TPM2: %s failed: %s", what, sym_Tss2_RC_Decode(rc));
 }
 
 static void pcr_list(uint32_t mask, char *buf, size_t size) {
@@ -104,9 +105,9 @@ static int check_pcr_bank(Tpm2 *t, const char *tcti) {
         TSS2_RC rc;
 
         /* The first command: tells a TPM that answers from one that doesn't. */
-        rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_PCRS, 0, 1, &more, &cap);
+        rc = sym_Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_PCRS, 0, 1, &more, &cap);
         if (rc != TSS2_RC_SUCCESS)
-                return log_error_errno(ENODEV, "TPM2: the TPM at \"%s\" does not answer: %s", tcti, Tss2_RC_Decode(rc));
+                return log_error_errno(ENODEV, "TPM2: the TPM at \"%s\" does not answer: %s", tcti, sym_Tss2_RC_Decode(rc));
 
         for (uint32_t i = 0; i < cap->data.assignedPCR.count && i < TPM2_NUM_PCR_BANKS; i++) {
                 const TPMS_PCR_SELECTION *s = &cap->data.assignedPCR.pcrSelections[i];
@@ -124,6 +125,9 @@ int tpm2_open(const char *tcti, Tpm2 **ret) {
 
         if (!tcti)
                 tcti = TPM2_TCTI_DEFAULT;
+        r = dlopen_tss2();
+        if (r < 0)
+                return r;
 
         /* tpm2-tss prints every failed command to stderr; the errors that
          * matter are reported here once, in words. A TSS2_LOG the user set
@@ -136,12 +140,12 @@ int tpm2_open(const char *tcti, Tpm2 **ret) {
                 return log_oom();
         t->srk = ESYS_TR_NONE;
 
-        rc = Tss2_TctiLdr_Initialize(tcti, &t->tcti);
+        rc = sym_Tss2_TctiLdr_Initialize(tcti, &t->tcti);
         if (rc != TSS2_RC_SUCCESS)
-                return log_error_errno(ENODEV, "TPM2: no TPM at \"%s\": %s", tcti, Tss2_RC_Decode(rc));
-        rc = Esys_Initialize(&t->esys, t->tcti, NULL);
+                return log_error_errno(ENODEV, "TPM2: no TPM at \"%s\": %s", tcti, sym_Tss2_RC_Decode(rc));
+        rc = sym_Esys_Initialize(&t->esys, t->tcti, NULL);
         if (rc != TSS2_RC_SUCCESS)
-                return log_error_errno(ENODEV, "TPM2: cannot use the TPM at \"%s\": %s", tcti, Tss2_RC_Decode(rc));
+                return log_error_errno(ENODEV, "TPM2: cannot use the TPM at \"%s\": %s", tcti, sym_Tss2_RC_Decode(rc));
 
         r = check_pcr_bank(t, tcti);
         if (r < 0)
@@ -157,14 +161,14 @@ Tpm2 *tpm2_free(Tpm2 *t) {
         if (t->esys) {
                 if (t->srk != ESYS_TR_NONE) {
                         if (t->srk_transient)
-                                (void) Esys_FlushContext(t->esys, t->srk);
+                                (void) sym_Esys_FlushContext(t->esys, t->srk);
                         else
-                                (void) Esys_TR_Close(t->esys, &t->srk); /* forget it, never evict */
+                                (void) sym_Esys_TR_Close(t->esys, &t->srk); /* forget it, never evict */
                 }
-                Esys_Finalize(&t->esys);
+                sym_Esys_Finalize(&t->esys);
         }
         if (t->tcti)
-                Tss2_TctiLdr_Finalize(&t->tcti);
+                sym_Tss2_TctiLdr_Finalize(&t->tcti);
         free(t);
         return NULL;
 }
@@ -179,7 +183,7 @@ static int srk_check(Tpm2 *t, ESYS_TR srk, Tpm2PrimaryAlg *ret_alg) {
                                  TPMA_OBJECT_FIXEDPARENT;
         TSS2_RC rc;
 
-        rc = Esys_ReadPublic(t->esys, srk, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL, NULL);
+        rc = sym_Esys_ReadPublic(t->esys, srk, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL, NULL);
         if (rc != TSS2_RC_SUCCESS)
                 return tss_error(rc, EIO, "reading the storage root key at 0x81000001");
 
@@ -202,19 +206,19 @@ static int srk_find(Tpm2 *t) {
         TSS2_RC rc;
         int r;
 
-        rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES,
+        rc = sym_Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES,
                                 TPM2_SRK_HANDLE, 1, &more, &cap);
         if (rc != TSS2_RC_SUCCESS)
                 return tss_error(rc, EIO, "listing persistent objects");
         if (cap->data.handles.count == 0 || cap->data.handles.handle[0] != TPM2_SRK_HANDLE)
                 return 0;
 
-        rc = Esys_TR_FromTPMPublic(t->esys, TPM2_SRK_HANDLE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &srk);
+        rc = sym_Esys_TR_FromTPMPublic(t->esys, TPM2_SRK_HANDLE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &srk);
         if (rc != TSS2_RC_SUCCESS)
                 return tss_error(rc, EIO, "opening the storage root key at 0x81000001");
         r = srk_check(t, srk, &alg);
         if (r < 0) {
-                (void) Esys_TR_Close(t->esys, &srk);
+                (void) sym_Esys_TR_Close(t->esys, &srk);
                 return r;
         }
         t->srk = srk;
@@ -287,7 +291,7 @@ static TSS2_RC srk_create_primary(Tpm2 *t, Tpm2PrimaryAlg alg, ESYS_TR *ret) {
                 tmpl.publicArea.unique.rsa.size = 256; /* zeros */
         }
 
-        return Esys_CreatePrimary(t->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+        return sym_Esys_CreatePrimary(t->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
                                   &sensitive, &tmpl, &outside, &creation_pcrs, ret, NULL, NULL, NULL, NULL);
 }
 
@@ -296,7 +300,7 @@ static int ecc_p256_supported(Tpm2 *t) {
         TPMI_YES_NO more;
         TSS2_RC rc;
 
-        rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_ECC_CURVES,
+        rc = sym_Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_ECC_CURVES,
                                 TPM2_ECC_NIST_P256, 1, &more, &cap);
         if (rc != TSS2_RC_SUCCESS)
                 return 0; /* a TPM without ECC may refuse the question itself */
@@ -314,7 +318,7 @@ static int srk_create(Tpm2 *t) {
                 rc = srk_create_primary(t, alg, &primary.tr);
                 if (rc != TSS2_RC_SUCCESS) {
                         log_debug("TPM2: cannot create an ECC P-256 storage root key (%s), trying RSA 2048",
-                                  Tss2_RC_Decode(rc));
+                                  sym_Tss2_RC_Decode(rc));
                         alg = TPM2_SEALED_RSA;
                 }
         }
@@ -334,7 +338,7 @@ static int srk_create(Tpm2 *t) {
                 }
         }
 
-        rc = Esys_EvictControl(t->esys, ESYS_TR_RH_OWNER, primary.tr, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+        rc = sym_Esys_EvictControl(t->esys, ESYS_TR_RH_OWNER, primary.tr, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
                                TPM2_SRK_HANDLE, &persistent);
         switch (rc_base(rc)) {
         case TSS2_RC_SUCCESS:
@@ -387,7 +391,7 @@ static int srk_get(Tpm2 *t) {
 /* ---- sessions and policy ---------------------------------------------- */
 
 static int session_set(Tpm2 *t, ESYS_TR session, TPMA_SESSION attributes) {
-        TSS2_RC rc = Esys_TRSess_SetAttributes(t->esys, session, attributes | TPMA_SESSION_CONTINUESESSION, 0xFF);
+        TSS2_RC rc = sym_Esys_TRSess_SetAttributes(t->esys, session, attributes | TPMA_SESSION_CONTINUESESSION, 0xFF);
         if (rc != TSS2_RC_SUCCESS)
                 return tss_error(rc, EIO, "setting session attributes");
         return 0;
@@ -397,7 +401,7 @@ static int session_set(Tpm2 *t, ESYS_TR session, TPMA_SESSION attributes) {
  * so whoever listens on the bus can neither read the parameters it encrypts
  * nor test PIN guesses against its HMACs. */
 static int session_start(Tpm2 *t, TPM2_SE type, Handle *ret) {
-        TSS2_RC rc = Esys_StartAuthSession(t->esys, t->srk, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+        TSS2_RC rc = sym_Esys_StartAuthSession(t->esys, t->srk, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
                                            NULL, type, &session_aes, TPM2_ALG_SHA256, &ret->tr);
         if (rc != TSS2_RC_SUCCESS)
                 return tss_error(rc, EIO, "starting a session salted to the storage root key");
@@ -422,16 +426,16 @@ static int policy_run(Tpm2 *t, ESYS_TR session, uint32_t pcr_mask, bool pin, uin
                 };
                 const TPM2B_DIGEST current = {}; /* empty: the TPM takes the PCRs as they are */
 
-                rc = Esys_PolicyPCR(t->esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &current, &selection);
+                rc = sym_Esys_PolicyPCR(t->esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &current, &selection);
                 if (rc != TSS2_RC_SUCCESS)
                         return tss_error(rc, EIO, "PolicyPCR");
         }
         if (pin) {
-                rc = Esys_PolicyAuthValue(t->esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE);
+                rc = sym_Esys_PolicyAuthValue(t->esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE);
                 if (rc != TSS2_RC_SUCCESS)
                         return tss_error(rc, EIO, "PolicyAuthValue");
         }
-        rc = Esys_PolicyGetDigest(t->esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &digest);
+        rc = sym_Esys_PolicyGetDigest(t->esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &digest);
         if (rc != TSS2_RC_SUCCESS)
                 return tss_error(rc, EIO, "PolicyGetDigest");
         if (digest->size != TPM2_SEALED_POLICY_SIZE)
@@ -482,7 +486,7 @@ static int seal(Tpm2 *t, const uint32_t *pcrs, size_t n_pcrs, const char *pin, c
 
         /* The policy digest as the TPM computes it (a trial session runs the
          * policy without enforcing it): what unseal will compare against. */
-        rc = Esys_StartAuthSession(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+        rc = sym_Esys_StartAuthSession(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
                                    NULL, TPM2_SE_TRIAL, &(const TPMT_SYM_DEF) { .algorithm = TPM2_ALG_NULL },
                                    TPM2_ALG_SHA256, &trial.tr);
         if (rc != TSS2_RC_SUCCESS)
@@ -532,14 +536,14 @@ static int seal(Tpm2 *t, const uint32_t *pcrs, size_t n_pcrs, const char *pin, c
         r = session_set(t, session.tr, TPMA_SESSION_DECRYPT | TPMA_SESSION_ENCRYPT);
         if (r < 0)
                 return r;
-        rc = Esys_Create(t->esys, t->srk, session.tr, ESYS_TR_NONE, ESYS_TR_NONE, sensitive, &template, &outside,
+        rc = sym_Esys_Create(t->esys, t->srk, session.tr, ESYS_TR_NONE, ESYS_TR_NONE, sensitive, &template, &outside,
                          &creation_pcrs, &private, &public, NULL, NULL, NULL);
         if (rc != TSS2_RC_SUCCESS)
                 return tss_error(rc, EIO, "creating the sealed object");
 
-        rc = Tss2_MU_TPM2B_PRIVATE_Marshal(private, s.blob, sizeof s.blob, &offset);
+        rc = sym_Tss2_MU_TPM2B_PRIVATE_Marshal(private, s.blob, sizeof s.blob, &offset);
         if (rc == TSS2_RC_SUCCESS)
-                rc = Tss2_MU_TPM2B_PUBLIC_Marshal(public, s.blob, sizeof s.blob, &offset);
+                rc = sym_Tss2_MU_TPM2B_PUBLIC_Marshal(public, s.blob, sizeof s.blob, &offset);
         if (rc != TSS2_RC_SUCCESS)
                 return tss_error(rc, EIO, "marshalling the sealed object");
         s.blob_size = offset;
@@ -575,7 +579,7 @@ int tpm2_get_lockout(Tpm2 *t, Tpm2Lockout *ret) {
         TPMI_YES_NO more;
         TSS2_RC rc;
 
-        rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_TPM_PROPERTIES,
+        rc = sym_Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_TPM_PROPERTIES,
                                 TPM2_PT_PERMANENT, TPM2_PT_LOCKOUT_RECOVERY - TPM2_PT_PERMANENT + 1, &more, &cap);
         if (rc != TSS2_RC_SUCCESS)
                 return tss_error(rc, EIO, "reading the dictionary-attack state");
@@ -672,7 +676,7 @@ int tpm2_unseal(Tpm2 *t, const Tpm2Sealed *s, const char *pin, SecureBuffer **re
         r = session_start(t, TPM2_SE_HMAC, &session);
         if (r < 0)
                 return r;
-        rc = Esys_Load(t->esys, t->srk, session.tr, ESYS_TR_NONE, ESYS_TR_NONE, &private, &public, &object.tr);
+        rc = sym_Esys_Load(t->esys, t->srk, session.tr, ESYS_TR_NONE, ESYS_TR_NONE, &private, &public, &object.tr);
         if (rc != TSS2_RC_SUCCESS) {
                 /* The parent's key checks the blob's integrity: another SRK, another TPM. */
                 if (rc_base(rc) == TPM2_RC_INTEGRITY)
@@ -686,7 +690,7 @@ int tpm2_unseal(Tpm2 *t, const Tpm2Sealed *s, const char *pin, SecureBuffer **re
         if (auth) {
                 TPM2B_AUTH a = { .size = (UINT16) auth->size };
                 memcpy(a.buffer, auth->data, auth->size);
-                rc = Esys_TR_SetAuth(t->esys, object.tr, &a);
+                rc = sym_Esys_TR_SetAuth(t->esys, object.tr, &a);
                 explicit_bzero(&a, sizeof a);
                 object.has_auth = true;
                 if (rc != TSS2_RC_SUCCESS)
@@ -714,7 +718,7 @@ int tpm2_unseal(Tpm2 *t, const Tpm2Sealed *s, const char *pin, SecureBuffer **re
                 r = session_set(t, session.tr, TPMA_SESSION_ENCRYPT);
                 if (r < 0)
                         return r;
-                rc = Esys_Unseal(t->esys, object.tr, policy.tr, session.tr, ESYS_TR_NONE, &out);
+                rc = sym_Esys_Unseal(t->esys, object.tr, policy.tr, session.tr, ESYS_TR_NONE, &out);
                 if (rc == TSS2_RC_SUCCESS)
                         break;
                 if (rc_base(rc) == TPM2_RC_PCR_CHANGED && attempt + 1 < PCR_CHANGED_RETRIES) {

@@ -54,8 +54,12 @@ command -v sfdisk >/dev/null || { echo "needs sfdisk"; exit 77; }
 mkimage "$img" alice systemd-home
 
 # The identity token: written signed and encrypted with the volume key, in
-# homed's token.
-w update 0 "$(rec "$(pw pw1)")"
+# homed's token. libcryptsetup is opened for it on demand (a subvolume
+# create never maps it: test-worker.sh), as the dynamic loader reports.
+LD_DEBUG=files LD_DEBUG_OUTPUT=$tmp/lddebug w update 0 "$(rec "$(pw pw1)")"
+grep -qE 'file=libcryptsetup\.so\.[0-9]+ .*dynamically loaded' "$tmp"/lddebug.* &&
+    ok "libcryptsetup dlopen()ed for a LUKS home" || bad "libcryptsetup not loaded by dlopen: $(cat "$tmp"/lddebug.* | grep -c .) lines"
+rm -f "$tmp"/lddebug.*
 cs token export --token-id 0 > "$tmp/token.json" 2>/dev/null
 grep -q '"type":"systemd-homed"' "$tmp/token.json" && ok "token type systemd-homed" || bad "no systemd-homed token: $(cat "$tmp/token.json")"
 [ "$(jq -c 'keys' "$tmp/token.json")" = '["iv","keyslots","record","type"]' ] && [ "$(jq -c .keyslots "$tmp/token.json")" = '[]' ] &&

@@ -55,6 +55,26 @@ w() {
 has() { if printf '%s' "$out" | grep -qF -- "$1"; then ok "output has $1"; else bad "output lacks $1: $out"; fi; }
 as_user() { setpriv --reuid="$UID_" --regid="$UID_" --clear-groups "$@"; }
 
+# loaded LIBS...: which of the libraries a create loads (by link or dlopen) the
+# dynamic loader reported for the last $tmp/lddebug.* run.
+loaded() { cat "$tmp"/lddebug.* 2>/dev/null | grep -oE 'file=lib[a-z0-9_-]+\.so' | sed 's/^file=//' | sort -u; }
+# Without the libraries only LUKS, the pool and the TPM need (dlopen()ed on
+# demand, common/dlopen-util.h), a subvolume or directory create starts fast.
+heavy='^(libcryptsetup|libdevmapper|libudev|libblkid|libfdisk|libtss2-[a-z]+|libselinux|libpcre2-8|libargon2)\.so$'
+UID_=60190
+for st in subvolume directory; do
+    rm -f "$tmp"/lddebug.*
+    LD_DEBUG=files LD_DEBUG_OUTPUT=$tmp/lddebug w create 0 "$(rec maps$st $st)"
+    libs=$(loaded | tr '\n' ' ')
+    case " $libs " in *" libbtrfsutil.so "*) ok "$st create: the loader's report lists its libraries ($libs)" ;;
+        *) bad "$st create: no libbtrfsutil in the loader's report: $libs" ;; esac
+    heavy_loaded=$(loaded | grep -E "$heavy" | tr '\n' ' ')
+    [ -z "$heavy_loaded" ] && ok "$st create maps none of the LUKS/pool/TPM libraries" ||
+        bad "$st create maps $heavy_loaded"
+    w remove 0 "$(rec maps$st $st)"
+done
+rm -f "$tmp"/lddebug.*
+
 # ---- subvolume homes -------------------------------------------------------
 # Stored in <root>/<user>.homedir owned by nobody, mounted ID-mapped at
 # <root>/<user> while active (storage/idmap.h).
