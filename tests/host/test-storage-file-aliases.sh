@@ -22,14 +22,21 @@ command -v cryptsetup >/dev/null && command -v mkfs.ext4 >/dev/null || { echo "n
 
 tmp=$(mktemp -d /tmp/hearth-file-aliases.XXXXXX)
 loops=() mounts=() pids=()
+# A loop device lets go of its file a moment after it is detached: a
+# mount over that file is retried for 5 s, then detached lazily; nothing is
+# removed through a mount that is still there.
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
     for ((i = ${#loops[@]} - 1; i >= 0; i--)); do losetup -d "${loops[i]}" 2>/dev/null; done
-    sleep 0.3
-    for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do umount "${mounts[i]}" 2>/dev/null || { sleep 1; umount "${mounts[i]}" 2>/dev/null; }; done
-    rm -rf "$tmp"
+    for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
+        for _ in $(seq 50); do umount "${mounts[i]}" 2>/dev/null && break; sleep 0.1; done
+        mountpoint -q "${mounts[i]}" && umount -l "${mounts[i]}"
+    done
+    rm -rf --one-file-system "$tmp"
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 mkdir -p "$tmp/home" "$tmp/run" "$tmp/state" "$tmp/mnt" "$tmp/mnt2" "$tmp/mnt3" "$tmp/mnt4" "$tmp/up" "$tmp/low" "$tmp/work" "$tmp/merged"
 export HEARTH_HOME_ROOT=$tmp/up HEARTH_RUNTIME_DIR=$tmp/run HEARTH_STATE_DIR=$tmp/state
 fails=0
