@@ -126,19 +126,24 @@ int config_load(const char *path, const ConfigItem *items, size_t n_items) {
         return config_parse_file(path, items, n_items);
 }
 
-int config_parse_bool(const char *value, void *data) {
-        static const char *const yes[] = { "1", "yes", "true", "on" }, *const no[] = { "0", "no", "false", "off" };
+int parse_boolean(const char *s, bool *ret) {
+        static const char *const yes[] = { "1", "yes", "y", "true", "t", "on" };
+        static const char *const no[] = { "0", "no", "n", "false", "f", "off" };
         for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
-                if (strcasecmp(value, yes[i]) == 0) {
-                        *(bool *) data = true;
+                if (strcasecmp(s, yes[i]) == 0) {
+                        *ret = true;
                         return 0;
                 }
-                if (strcasecmp(value, no[i]) == 0) {
-                        *(bool *) data = false;
+                if (strcasecmp(s, no[i]) == 0) {
+                        *ret = false;
                         return 0;
                 }
         }
         return -EINVAL;
+}
+
+int config_parse_bool(const char *value, void *data) {
+        return parse_boolean(value, data);
 }
 
 int config_parse_size(const char *value, void *data) {

@@ -38,6 +38,11 @@ int config_parse_file(const char *path, const ConfigItem *items, size_t n_items)
 int config_load(const char *path, const ConfigItem *items, size_t n_items);
 
 /* Parsers for common value types. */
+/* The words a yes/no setting takes, in hearth.conf and on homectl's
+ * command line, as systemd's: 1 yes y true t on / 0 no n false f off, in
+ * any case. 0, or -EINVAL. */
+int parse_boolean(const char *s, bool *ret);
+
 int config_parse_bool(const char *value, void *data);      /* bool */
 int config_parse_size(const char *value, void *data);      /* uint64_t bytes, "1G" */
 int config_parse_seconds(const char *value, void *data);   /* uint64_t µs, "30", "30s", "5min" */

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "conf-file.h"
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
@@ -127,22 +128,6 @@ static bool has_cc(const char *s) {
                 if ((unsigned char) *s < 0x20 || *s == 0x7f)
                         return true;
         return false;
-}
-
-static int parse_bool_word(const char *s, bool *ret) {
-        static const char *const yes[] = { "1", "yes", "y", "true", "t", "on" };
-        static const char *const no[] = { "0", "no", "n", "false", "f", "off" };
-        for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
-                if (strcasecmp(s, yes[i]) == 0) {
-                        *ret = true;
-                        return 0;
-                }
-                if (strcasecmp(s, no[i]) == 0) {
-                        *ret = false;
-                        return 0;
-                }
-        }
-        return -EINVAL;
 }
 
 /* safe_atou64(): decimal digits only (a leading '+' or white space is
@@ -674,7 +659,7 @@ int record_arg_parse(RecordChanges *c, size_t index, const char *arg) {
         int r;
 
         if (a->kind == K_FIDO2_FLAG) {
-                if (parse_bool_word(arg, &b) < 0) {
+                if (parse_boolean(arg, &b) < 0) {
                         log_error("Failed to parse --%s= argument: %s", a->option, arg);
                         return -EINVAL;
                 }
@@ -709,7 +694,7 @@ int record_arg_parse(RecordChanges *c, size_t index, const char *arg) {
                 }
                 return set(c, a, json_object_new_string(arg));
         case K_BOOL:
-                if (parse_bool_word(arg, &b) < 0) {
+                if (parse_boolean(arg, &b) < 0) {
                         log_error("Failed to parse %s boolean: %s", a->field, arg);
                         return -EINVAL;
                 }

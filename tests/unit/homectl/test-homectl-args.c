@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "json-path.h"
 #include "record-args.h"
 #include "record-build.h"
 
@@ -78,18 +79,6 @@ static void test_parse_timestamp(void **state) {
         assert_true(parse_timestamp("@x", &u) < 0);
 }
 
-static json_object *get(json_object *j, const char *path) {
-        char buf[256], *save = NULL;
-        snprintf(buf, sizeof buf, "%s", path);
-        for (char *k = strtok_r(buf, ".", &save); k && j; k = strtok_r(NULL, ".", &save)) {
-                if (json_object_is_type(j, json_type_array))
-                        j = json_object_array_get_idx(j, (size_t) atoi(k));
-                else if (!json_object_object_get_ex(j, k, &j))
-                        return NULL;
-        }
-        return j;
-}
-
 static void test_fields(void **state) {
         RecordChanges c = RECORD_CHANGES_INIT;
         json_object *j = json_object_new_object();
@@ -112,23 +101,23 @@ static void test_fields(void **state) {
         assert_true(record_changes_any(&c));
         assert_int_equal(record_apply_changes(j, &c, MID), 0);
 
-        assert_int_equal(json_object_get_int64(get(j, "umask")), 027);
-        assert_int_equal(json_object_get_int64(get(j, "niceLevel")), -5);
-        assert_int_equal(json_object_array_length(get(j, "environment")), 2);
-        assert_string_equal(json_object_get_string(get(j, "environment.0")), "A=1");
-        assert_string_equal(json_object_get_string(get(j, "environment.1")), "B=3");
-        assert_string_equal(json_object_get_string(get(j, "privileged.passwordHint")), "hint");
-        assert_int_equal(json_object_array_length(get(j, "privileged.sshAuthorizedKeys")), 1);
-        assert_null(get(j, "memoryMax"));
-        assert_string_equal(json_object_get_string(get(j, "perMachine.0.matchMachineId")), MID);
-        assert_int_equal(json_object_get_uint64(get(j, "perMachine.0.memoryMax")), UINT64_C(1) << 30);
-        assert_int_equal(json_object_get_uint64(get(j, "perMachine.0.resourceLimits.RLIMIT_NOFILE.cur")), 10);
-        assert_int_equal(json_object_get_uint64(get(j, "perMachine.0.resourceLimits.RLIMIT_NOFILE.max")), 20);
-        assert_non_null(get(j, "perMachine.0.resourceLimits.RLIMIT_CORE"));
-        assert_null(get(j, "perMachine.0.resourceLimits.RLIMIT_CORE.cur"));
-        assert_true(json_object_get_boolean(get(j, "locked")));
-        assert_int_equal(json_object_get_uint64(get(j, "stopDelayUSec")), 30000000);
-        assert_null(get(j, "realm"));
+        assert_int_equal(json_object_get_int64(json_path(j, "umask")), 027);
+        assert_int_equal(json_object_get_int64(json_path(j, "niceLevel")), -5);
+        assert_int_equal(json_object_array_length(json_path(j, "environment")), 2);
+        assert_string_equal(json_object_get_string(json_path(j, "environment.0")), "A=1");
+        assert_string_equal(json_object_get_string(json_path(j, "environment.1")), "B=3");
+        assert_string_equal(json_object_get_string(json_path(j, "privileged.passwordHint")), "hint");
+        assert_int_equal(json_object_array_length(json_path(j, "privileged.sshAuthorizedKeys")), 1);
+        assert_null(json_path(j, "memoryMax"));
+        assert_string_equal(json_object_get_string(json_path(j, "perMachine.0.matchMachineId")), MID);
+        assert_int_equal(json_object_get_uint64(json_path(j, "perMachine.0.memoryMax")), UINT64_C(1) << 30);
+        assert_int_equal(json_object_get_uint64(json_path(j, "perMachine.0.resourceLimits.RLIMIT_NOFILE.cur")), 10);
+        assert_int_equal(json_object_get_uint64(json_path(j, "perMachine.0.resourceLimits.RLIMIT_NOFILE.max")), 20);
+        assert_non_null(json_path(j, "perMachine.0.resourceLimits.RLIMIT_CORE"));
+        assert_null(json_path(j, "perMachine.0.resourceLimits.RLIMIT_CORE.cur"));
+        assert_true(json_object_get_boolean(json_path(j, "locked")));
+        assert_int_equal(json_object_get_uint64(json_path(j, "stopDelayUSec")), 30000000);
+        assert_null(json_path(j, "realm"));
 
         /* Removal reaches every section. */
         record_changes_done(&c);
@@ -137,10 +126,10 @@ static void test_fields(void **state) {
         assert_int_equal(apply(&c, "password-hint", ""), 0);
         assert_int_equal(apply(&c, "rlimit", "NOFILE="), 0);
         assert_int_equal(record_apply_changes(j, &c, MID), 0);
-        assert_null(get(j, "perMachine.0.memoryMax"));
-        assert_null(get(j, "privileged.passwordHint"));
-        assert_null(get(j, "perMachine.0.resourceLimits.RLIMIT_NOFILE"));
-        assert_non_null(get(j, "perMachine.0.resourceLimits.RLIMIT_CORE"));
+        assert_null(json_path(j, "perMachine.0.memoryMax"));
+        assert_null(json_path(j, "privileged.passwordHint"));
+        assert_null(json_path(j, "perMachine.0.resourceLimits.RLIMIT_NOFILE"));
+        assert_non_null(json_path(j, "perMachine.0.resourceLimits.RLIMIT_CORE"));
         record_changes_done(&c);
         json_object_put(j);
 }

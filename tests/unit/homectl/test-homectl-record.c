@@ -16,6 +16,7 @@
 #include "ask-password.h"
 #include "exit-status.h"
 #include "format.h"
+#include "json-path.h"
 #include "json-strict.h"
 #include "password.h"
 #include "record-build.h"
@@ -27,21 +28,8 @@ static int setup(void **state) {
         return 0;
 }
 
-static json_object *get(json_object *j, const char *path) {
-        /* "a.b.0.c": object keys and array indexes. */
-        char buf[256], *save = NULL;
-        snprintf(buf, sizeof buf, "%s", path);
-        for (char *k = strtok_r(buf, ".", &save); k && j; k = strtok_r(NULL, ".", &save)) {
-                if (json_object_is_type(j, json_type_array))
-                        j = json_object_array_get_idx(j, (size_t) atoi(k));
-                else if (!json_object_object_get_ex(j, k, &j))
-                        return NULL;
-        }
-        return j;
-}
-
 static const char *get_s(json_object *j, const char *path) {
-        json_object *v = get(j, path);
+        json_object *v = json_path(j, path);
         return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
@@ -55,9 +43,9 @@ static void test_create_minimal(void **state) {
         assert_string_equal(rec->user_name, "alice");
         assert_int_equal(rec->disposition, USER_DISPOSITION_REGULAR);
         assert_int_equal(rec->last_change_usec, 1000);
-        assert_null(get(rec->json, "perMachine"));
-        assert_null(get(rec->json, "secret"));
-        assert_null(get(rec->json, "privileged"));
+        assert_null(json_path(rec->json, "perMachine"));
+        assert_null(json_path(rec->json, "secret"));
+        assert_null(json_path(rec->json, "privileged"));
         user_record_free(rec);
 }
 
@@ -85,17 +73,17 @@ static void test_create_fields(void **state) {
         assert_string_equal(get_s(rec->json, "realName"), "Alice Liddell");
         assert_string_equal(get_s(rec->json, "emailAddress"), "alice@example.org");
         assert_string_equal(get_s(rec->json, "shell"), "/bin/zsh");
-        assert_int_equal(json_object_get_int64(get(rec->json, "uid")), 60100);
-        assert_int_equal(json_object_array_length(get(rec->json, "memberOf")), 3);
+        assert_int_equal(json_object_get_int64(json_path(rec->json, "uid")), 60100);
+        assert_int_equal(json_object_array_length(json_path(rec->json, "memberOf")), 3);
         assert_string_equal(get_s(rec->json, "memberOf.2"), "video");
         /* Machine-local settings sit in perMachine, not at the top. */
-        assert_null(get(rec->json, "storage"));
-        assert_null(get(rec->json, "diskSize"));
+        assert_null(json_path(rec->json, "storage"));
+        assert_null(json_path(rec->json, "diskSize"));
         assert_string_equal(get_s(rec->json, "perMachine.0.matchMachineId"), MID);
         assert_string_equal(get_s(rec->json, "perMachine.0.storage"), "luks");
         assert_string_equal(get_s(rec->json, "perMachine.0.fileSystemType"), "btrfs");
         assert_string_equal(get_s(rec->json, "perMachine.0.imagePath"), "/home/alice.home");
-        assert_int_equal(json_object_get_uint64(get(rec->json, "perMachine.0.diskSize")), UINT64_C(10) << 30);
+        assert_int_equal(json_object_get_uint64(json_path(rec->json, "perMachine.0.diskSize")), UINT64_C(10) << 30);
         /* ...and apply to this machine. */
         assert_int_equal(rec->storage, USER_STORAGE_LUKS);
         assert_int_equal(rec->disk_size, UINT64_C(10) << 30);
@@ -126,7 +114,7 @@ static void test_create_identity_base(void **state) {
         assert_string_equal(rec->real_name, "New");
         assert_string_equal(get_s(rec->json, "preferredLanguage"), "de_DE");
         /* The existing entry for this machine is reused. */
-        assert_int_equal(json_object_array_length(get(rec->json, "perMachine")), 1);
+        assert_int_equal(json_object_array_length(json_path(rec->json, "perMachine")), 1);
         assert_int_equal(rec->storage, USER_STORAGE_SUBVOLUME);
         user_record_free(rec);
 
@@ -202,16 +190,16 @@ static void test_update(void **state) {
         assert_int_equal(record_build_update(old, &c, MID, 1500, &rec, &error), 0);
         assert_int_equal(rec->last_change_usec, 2001);
         assert_string_equal(rec->real_name, "Alice");
-        assert_null(get(rec->json, "shell"));
-        assert_null(get(rec->json, "memberOf"));
-        assert_null(get(rec->json, "binding"));
-        assert_null(get(rec->json, "status"));
-        assert_null(get(rec->json, "signature"));
-        assert_null(get(rec->json, "secret"));
-        assert_int_equal(json_object_get_uint64(get(rec->json, "perMachine.0.diskSize")), UINT64_C(1) << 30);
+        assert_null(json_path(rec->json, "shell"));
+        assert_null(json_path(rec->json, "memberOf"));
+        assert_null(json_path(rec->json, "binding"));
+        assert_null(json_path(rec->json, "status"));
+        assert_null(json_path(rec->json, "signature"));
+        assert_null(json_path(rec->json, "secret"));
+        assert_int_equal(json_object_get_uint64(json_path(rec->json, "perMachine.0.diskSize")), UINT64_C(1) << 30);
         /* The old record is untouched. */
         assert_string_equal(old->real_name, "A");
-        assert_non_null(get(old->json, "binding"));
+        assert_non_null(json_path(old->json, "binding"));
         user_record_free(rec);
 
         /* Clock ahead: now. */
@@ -228,7 +216,7 @@ static void test_update(void **state) {
         assert_string_equal(get_s(rec->json, "secret.password.1"), "two");
         passwords_done(&pw);
         assert_int_equal(record_set_secret(rec, &pw), 0);
-        assert_null(get(rec->json, "secret"));
+        assert_null(json_path(rec->json, "secret"));
         user_record_free(rec);
 
         /* A removal of a machine-local field also removes it at the top. */
@@ -238,7 +226,7 @@ static void test_update(void **state) {
         old = stored("{\"userName\":\"alice\",\"storage\":\"luks\",\"lastChangeUSec\":1}");
         c.storage = "";
         assert_int_equal(record_build_update(old, &c, MID, 9000, &rec, &error), 0);
-        assert_null(get(rec->json, "storage"));
+        assert_null(json_path(rec->json, "storage"));
         assert_int_equal(rec->storage, USER_STORAGE_UNSET);
         user_record_free(rec);
 
@@ -249,21 +237,21 @@ static void test_update(void **state) {
         c.rebalance_weight_set = true;
         assert_int_equal(record_build_update(old, &c, MID, 9000, &rec, &error), 0);
         assert_string_equal(get_s(rec->json, "autoResizeMode"), "grow");
-        assert_true(json_object_is_type(get(rec->json, "rebalanceWeight"), json_type_boolean));
-        assert_false(json_object_get_boolean(get(rec->json, "rebalanceWeight")));
+        assert_true(json_object_is_type(json_path(rec->json, "rebalanceWeight"), json_type_boolean));
+        assert_false(json_object_get_boolean(json_path(rec->json, "rebalanceWeight")));
         assert_true(user_record_rebalance_weight(rec) == 0);
         assert_int_equal(user_record_auto_resize(rec), USER_AUTO_RESIZE_GROW);
         user_record_free(rec);
         c.rebalance_weight = 250;
         c.auto_resize_mode = "";
         assert_int_equal(record_build_update(old, &c, MID, 9000, &rec, &error), 0);
-        assert_null(get(rec->json, "autoResizeMode"));
-        assert_int_equal(json_object_get_uint64(get(rec->json, "rebalanceWeight")), 250);
+        assert_null(json_path(rec->json, "autoResizeMode"));
+        assert_int_equal(json_object_get_uint64(json_path(rec->json, "rebalanceWeight")), 250);
         assert_int_equal(user_record_auto_resize(rec), USER_AUTO_RESIZE_SHRINK_AND_GROW); /* LUKS: homed's default */
         user_record_free(rec);
         c.rebalance_weight = UINT64_MAX; /* --rebalance-weight= removes it */
         assert_int_equal(record_build_update(old, &c, MID, 9000, &rec, &error), 0);
-        assert_null(get(rec->json, "rebalanceWeight"));
+        assert_null(json_path(rec->json, "rebalanceWeight"));
         assert_true(user_record_rebalance_weight(rec) == USER_REBALANCE_WEIGHT_DEFAULT);
         user_record_free(rec);
         user_record_free(old);
@@ -276,7 +264,7 @@ static void test_no_machine_id(void **state) {
         c.storage = "directory";
         assert_int_equal(record_build_create(NULL, "alice", &c, NULL, NULL, 1, &rec, NULL), 0);
         assert_string_equal(get_s(rec->json, "storage"), "directory");
-        assert_null(get(rec->json, "perMachine"));
+        assert_null(json_path(rec->json, "perMachine"));
         user_record_free(rec);
 }
 
@@ -313,9 +301,9 @@ static void test_create_tpm2(void **state) {
 
         /* Nothing asked: no field. */
         assert_int_equal(record_build_create(NULL, "alice", &c, MID, NULL, 1, &rec, &error), 0);
-        assert_null(get(rec->json, "tpm2"));
-        assert_null(get(rec->json, "tpm2Pcrs"));
-        assert_null(get(rec->json, "tpm2KeepPassword"));
+        assert_null(json_path(rec->json, "tpm2"));
+        assert_null(json_path(rec->json, "tpm2Pcrs"));
+        assert_null(json_path(rec->json, "tpm2KeepPassword"));
         assert_false(record_wants_tpm2(rec->json));
         assert_false(record_changes_any(&c));
         user_record_free(rec);
@@ -328,13 +316,13 @@ static void test_create_tpm2(void **state) {
         assert_true(record_changes_any(&c));
         assert_true(record_changes_tpm2_any(&c));
         assert_int_equal(record_build_create(NULL, "alice", &c, MID, NULL, 1, &rec, &error), 0);
-        assert_true(json_object_is_type(get(rec->json, "tpm2"), json_type_boolean));
-        assert_true(json_object_get_boolean(get(rec->json, "tpm2")));
-        assert_int_equal(json_object_array_length(get(rec->json, "tpm2Pcrs")), 2);
-        assert_int_equal(json_object_get_int(get(rec->json, "tpm2Pcrs.0")), 7);
-        assert_int_equal(json_object_get_int(get(rec->json, "tpm2Pcrs.1")), 11);
-        assert_null(get(rec->json, "tpm2KeepPassword"));
-        assert_null(get(rec->json, "perMachine.0.tpm2"));
+        assert_true(json_object_is_type(json_path(rec->json, "tpm2"), json_type_boolean));
+        assert_true(json_object_get_boolean(json_path(rec->json, "tpm2")));
+        assert_int_equal(json_object_array_length(json_path(rec->json, "tpm2Pcrs")), 2);
+        assert_int_equal(json_object_get_int(json_path(rec->json, "tpm2Pcrs.0")), 7);
+        assert_int_equal(json_object_get_int(json_path(rec->json, "tpm2Pcrs.1")), 11);
+        assert_null(json_path(rec->json, "tpm2KeepPassword"));
+        assert_null(json_path(rec->json, "perMachine.0.tpm2"));
         assert_true(record_wants_tpm2(rec->json));
         assert_false(record_tpm2_keeps_password(rec->json));
         assert_int_equal(rec->storage, USER_STORAGE_LUKS);
@@ -347,8 +335,8 @@ static void test_create_tpm2(void **state) {
         assert_int_equal(record_build_create(NULL, "alice", &c, MID, NULL, 1, &rec, &error), 0);
         assert_int_equal(rec->storage, USER_STORAGE_LUKS);
         assert_string_equal(get_s(rec->json, "perMachine.0.storage"), "luks");
-        assert_null(get(rec->json, "tpm2Pcrs")); /* the worker's default, 7 */
-        assert_true(json_object_get_boolean(get(rec->json, "tpm2KeepPassword")));
+        assert_null(json_path(rec->json, "tpm2Pcrs")); /* the worker's default, 7 */
+        assert_true(json_object_get_boolean(json_path(rec->json, "tpm2KeepPassword")));
         assert_true(record_tpm2_keeps_password(rec->json));
         user_record_free(rec);
         /* ...or at the top level without a machine ID (firstboot --root). */
@@ -362,16 +350,16 @@ static void test_create_tpm2(void **state) {
         c.tpm2_pcrs_set = c.tpm2_set = c.tpm2 = true;
         assert_int_equal(tpm2_pcrs_parse("", &c.tpm2_pcrs), 0);
         assert_int_equal(record_build_create(NULL, "alice", &c, MID, NULL, 1, &rec, &error), 0);
-        assert_true(json_object_is_type(get(rec->json, "tpm2Pcrs"), json_type_array));
-        assert_int_equal(json_object_array_length(get(rec->json, "tpm2Pcrs")), 0);
+        assert_true(json_object_is_type(json_path(rec->json, "tpm2Pcrs"), json_type_array));
+        assert_int_equal(json_object_array_length(json_path(rec->json, "tpm2Pcrs")), 0);
         user_record_free(rec);
 
         /* --tpm2=no: false, and storage is left to hearthd. */
         c = (RecordChanges) RECORD_CHANGES_INIT;
         c.tpm2_set = true;
         assert_int_equal(record_build_create(NULL, "alice", &c, MID, NULL, 1, &rec, &error), 0);
-        assert_true(json_object_is_type(get(rec->json, "tpm2"), json_type_boolean));
-        assert_false(json_object_get_boolean(get(rec->json, "tpm2")));
+        assert_true(json_object_is_type(json_path(rec->json, "tpm2"), json_type_boolean));
+        assert_false(json_object_get_boolean(json_path(rec->json, "tpm2")));
         assert_int_equal(rec->storage, USER_STORAGE_UNSET);
         user_record_free(rec);
 
@@ -455,10 +443,10 @@ static void test_update_tpm2(void **state) {
         c.tpm2_pcrs = UINT32_C(1) << 7;
         assert_int_equal(record_build_update(luks, &c, MID, 9000, &rec, &error), 0);
         assert_true(record_wants_tpm2(rec->json));
-        assert_int_equal(json_object_get_int(get(rec->json, "tpm2Pcrs.0")), 7);
+        assert_int_equal(json_object_get_int(json_path(rec->json, "tpm2Pcrs.0")), 7);
         /* Never a storage change on update. */
-        assert_null(get(rec->json, "perMachine"));
-        assert_null(get(rec->json, "storage"));
+        assert_null(json_path(rec->json, "perMachine"));
+        assert_null(json_path(rec->json, "storage"));
         user_record_free(rec);
 
         assert_int_equal(record_build_update(dir, &c, MID, 9000, &rec, &error), -EMEDIUMTYPE);
@@ -485,7 +473,7 @@ static void test_recovery_key_secret(void **state) {
         passwords_done(&keys);
         /* Beside the password, replacing the earlier key. */
         assert_string_equal(get_s(rec->json, "secret.password.0"), "pw");
-        assert_int_equal(json_object_array_length(get(rec->json, "secret.recoveryKey")), 1);
+        assert_int_equal(json_object_array_length(json_path(rec->json, "secret.recoveryKey")), 1);
         assert_string_equal(get_s(rec->json, "secret.recoveryKey.0"), "second");
         /* Never printed with the record. */
         assert_int_equal(user_record_strip(rec, USER_RECORD_SECRET), 0);
