@@ -117,16 +117,20 @@ int block_device_on_disk(dev_t devnum, BlockMember *ret_disk, uint64_t *ret_star
         return 0;
 }
 
-FileAlias loop_file_alias(const char *name, dev_t dev, ino_t ino) {
+FileAlias loop_file_alias(const char *name, dev_t dev, ino_t ino, char *ret_path) {
         char path[PATH_MAX], backing[PATH_MAX];
         FileId named;
 
+        if (ret_path)
+                ret_path[0] = 0;
         snprintf(path, sizeof path, "/sys/block/%s/loop/backing_file", name);
         sysfs_read_line(path, backing, sizeof backing);
         char *deleted = strstr(backing, " (deleted)");
         if (!backing[0] || (deleted && !deleted[strlen(" (deleted)")]) || file_id_of_path(backing, &named) < 0 ||
             named.dev != dev || named.ino != ino)
                 return FILE_ALIAS_INODE;
+        if (ret_path)
+                memcpy(ret_path, backing, sizeof backing);
         return named.alias;
 }
 
@@ -237,7 +241,7 @@ static int footprint_block(Footprint *f, dev_t devnum, uint64_t start, uint64_t 
                                 return footprint_block(f, (dev_t) info.lo_rdevice, s, e, depth + 1);
                         FileId id = { .dev = (dev_t) info.lo_device, .ino = (ino_t) info.lo_inode };
                         return footprint_add(f, (Extent) { .file = true, .dev = id.dev, .ino = id.ino,
-                                                           .alias = loop_file_alias(strrchr(real, '/') + 1, id.dev, id.ino),
+                                                           .alias = loop_file_alias(strrchr(real, '/') + 1, id.dev, id.ino, NULL),
                                                            .start = s, .end = e });
                 }
         }

@@ -36,8 +36,9 @@ int block_device_on_disk(dev_t devnum, BlockMember *ret_disk, uint64_t *ret_star
 
 /* The file system kind (file-alias.h) of the file behind loop device name,
  * whose identity the kernel records as (dev, ino): told through its path
- * while that still names the same file; if it no longer does, INODE. */
-FileAlias loop_file_alias(const char *name, dev_t dev, ino_t ino);
+ * while that still names the same file; if it no longer does, INODE. That
+ * path into ret_path (of PATH_MAX bytes; "" if none names it), if not NULL. */
+FileAlias loop_file_alias(const char *name, dev_t dev, ino_t ino, char *ret_path);
 
 /* Whether two homes' storage paths (image files or block devices) are, or
  * hold, the same bytes under different names: the same file or device, a

@@ -196,7 +196,7 @@ static int check_loops(const Target *t, const char *except, char *why, size_t si
                                 /* A loop device over a file on FUSE, NFS, 9p… (root's
                                  * doing) is perhaps any file: counted. */
                                 FileId lo = { .dev = (dev_t) info.lo_device, .ino = (ino_t) info.lo_inode };
-                                lo.alias = loop_file_alias(e->d_name, lo.dev, lo.ino);
+                                lo.alias = loop_file_alias(e->d_name, lo.dev, lo.ino, NULL);
                                 found = file_ids_may_match(&t->file_id, &lo);
                         } else
                                 found = info.lo_rdevice != 0 &&
@@ -217,14 +217,6 @@ static bool errno_denied(int e) {
         return e == EACCES || e == EPERM;
 }
 
-/* The mounts of one mount namespace, through a process in it (proc_dir:
- * /proc/PID, or /proc/self). A source is looked up under the process's
- * root, where it names what it names. Trusted are only the sources of
- * file systems that no user can mount (in a user namespace) with a source
- * of her choosing: btrfs (whose device number is anonymous: its source
- * names the device) and erofs (since Linux 6.12, a regular file mounted
- * without a loop device; what composefs does). A FUSE mount's source
- * (fsname=) may name any device or file. */
 /* The erofs file systems mounted from a regular file that was found and
  * is not the target, by device number: those the check could account for. */
 #define EROFS_SEEN_MAX 256
@@ -271,6 +263,14 @@ static bool file_is_erofs(const char *path) {
         return magic[0] == 0xe2 && magic[1] == 0xe1 && magic[2] == 0xf5 && magic[3] == 0xe0;
 }
 
+/* The mounts of one mount namespace, through a process in it (proc_dir:
+ * /proc/PID, or /proc/self). A source is looked up under the process's
+ * root, where it names what it names. Trusted are only the sources of
+ * file systems that no user can mount (in a user namespace) with a source
+ * of her choosing: btrfs (whose device number is anonymous: its source
+ * names the device) and erofs (since Linux 6.12, a regular file mounted
+ * without a loop device; what composefs does). A FUSE mount's source
+ * (fsname=) may name any device or file. */
 static int check_mounts_of(const Target *t, const char *proc_dir, const char *ns_name, ErofsSeen *erofs, char *why,
                            size_t size) {
         char path[PATH_MAX];
@@ -360,7 +360,8 @@ static int check_mounts(const Target *t, char *why, size_t size) {
          * for is perhaps this one; and as a mount's source names a file only
          * by the name it had (another file may carry it now), any erofs
          * image is perhaps one of those mounted as files. */
-        if (t->file && erofs_file_mounts() > 0 && (erofs_file_mounts() > erofs.n || file_is_erofs(t->file_path))) {
+        size_t erofs_files = t->file ? erofs_file_mounts() : 0;
+        if (erofs_files > 0 && (erofs_files > erofs.n || file_is_erofs(t->file_path))) {
                 snprintf(why, size,
                          "an erofs image is mounted as a file, and which file cannot be told (a mount names it by "
                          "the name it had; renamed or deleted, mounted through a descriptor, or in a mount namespace "
@@ -601,14 +602,9 @@ static int device_busy_below(dev_t devnum, const char *name, unsigned depth, cha
                 }
                 Target f = { .file = true,
                              .file_id = { .dev = (dev_t) info.lo_device, .ino = (ino_t) info.lo_inode } };
-                f.file_id.alias = loop_file_alias(name, f.file_id.dev, f.file_id.ino);
                 char backing[PATH_MAX];
-                snprintf(path, sizeof path, "/sys/block/%s/loop/backing_file", name);
-                sysfs_read_line(path, backing, sizeof backing);
-                FileId named;
-                if (backing[0] && file_id_of_path(backing, &named) == 0 && named.dev == f.file_id.dev &&
-                    named.ino == f.file_id.ino)
-                        f.file_path = backing;
+                f.file_id.alias = loop_file_alias(name, f.file_id.dev, f.file_id.ino, backing);
+                f.file_path = backing[0] ? backing : NULL;
                 if (f.file_id.alias == FILE_ALIAS_OPAQUE) {
                         snprintf(why, size,
                                  "it is a loop device over a file on FUSE, NFS, 9p, CIFS or Ceph, which may show a file "
