@@ -90,9 +90,8 @@ static bool home_mount_is_own(const ManagedHome *h, const char *dir) {
         return false;
 }
 
-/* What a subvolume home holds now, from its quota group (the level-1
- * group where there is one: the home and the subvolumes inside it), after
- * a commit so that the count is current: a number a worker reported
+/* What a subvolume home holds now, from its quota group, after a commit
+ * so that the count is current: a number a worker reported
  * earlier may be far behind what its owner wrote since. */
 static int subvolume_usage(Manager *m, const char *name, uint64_t *ret) {
         char path[PATH_MAX];
@@ -105,10 +104,7 @@ static int subvolume_usage(Manager *m, const char *name, uint64_t *ret) {
                 return negative_errno();
         if (btrfs_util_subvolume_id_fd(fd, &id) != BTRFS_UTIL_OK)
                 return -EIO;
-        int r = btrfs_qgroup_exists(fd, BTRFS_QGROUP_LEVEL1(id));
-        if (r < 0)
-                return r;
-        return btrfs_qgroup_get(fd, r > 0 ? BTRFS_QGROUP_LEVEL1(id) : id, true, ret, NULL);
+        return btrfs_home_qgroup_get(fd, id, true, ret, NULL);
 }
 
 /* A subvolume home takes part where its record sets a weight (a quota

@@ -203,3 +203,9 @@ int btrfs_qgroup_dissolve(int fd, uint64_t group) {
         int k = btrfs_qgroup_destroy(fd, group);
         return r < 0 ? r : k;
 }
+
+int btrfs_home_qgroup_get(int fd, uint64_t subvol_id, bool sync, uint64_t *ret_rfer, uint64_t *ret_limit) {
+        /* Where the group cannot be looked up, 0/<id>'s reading says why. */
+        bool level1 = btrfs_qgroup_exists(fd, BTRFS_QGROUP_LEVEL1(subvol_id)) > 0;
+        return btrfs_qgroup_get(fd, level1 ? BTRFS_QGROUP_LEVEL1(subvol_id) : subvol_id, sync, ret_rfer, ret_limit);
+}

@@ -49,3 +49,8 @@ int btrfs_qgroup_set_limit(int fd, uint64_t subvol_id, uint64_t max_rfer);
  * the current transaction so that the numbers are current (sync; without,
  * what the last commit counted). -ENOENT if no such qgroup (quota off). */
 int btrfs_qgroup_get(int fd, uint64_t subvol_id, bool sync, uint64_t *ret_rfer, uint64_t *ret_limit);
+
+/* The same for a home's subvolume subvol_id: from its level-1 group where
+ * there is one (what the home and the subvolumes inside it hold), else
+ * (a home from before) from 0/<id>. */
+int btrfs_home_qgroup_get(int fd, uint64_t subvol_id, bool sync, uint64_t *ret_rfer, uint64_t *ret_limit);

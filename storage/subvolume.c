@@ -226,9 +226,7 @@ static int open_home(Home *h, int *ret_fd) {
         return 0;
 }
 
-/* From the level-1 group where there is one (what the home and the
- * subvolumes inside it hold), else (a home from before) from 0/<id>. The
- * numbers are current only after a commit, which is skipped where nothing
+/* btrfs_home_qgroup_get()'s numbers. They are current only after a commit, which is skipped where nothing
  * is counted (quota off), and after a create that took a spare without a
  * limit: the spare's numbers were committed when it was made, and the
  * create changed nothing that counts. */
@@ -238,8 +236,7 @@ static int usage(Home *h, int fd, uint64_t *rfer, uint64_t *limit) {
         if (r < 0)
                 return r;
         bool sync = !(h->skel_spare && h->rec->disk_size == UINT64_MAX) && btrfs_quota_mode(fd) != BTRFS_QUOTA_OFF;
-        r = btrfs_qgroup_exists(fd, BTRFS_QGROUP_LEVEL1(id));
-        return btrfs_qgroup_get(fd, r > 0 ? BTRFS_QGROUP_LEVEL1(id) : id, sync, rfer, limit);
+        return btrfs_home_qgroup_get(fd, id, sync, rfer, limit);
 }
 
 /* A home with a limit from before the level-1 group gets it, with the
