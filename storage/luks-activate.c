@@ -147,7 +147,7 @@ int luks_activate(Home *h) {
         if (r < 0)
                 return r;
         log_trace_phase("luks activate: record read, reconciled");
-        r = luks_use_volume_key(h, &v, name, h->rec->luks_discard > 0 ? CRYPT_ACTIVATE_ALLOW_DISCARDS : 0, &o);
+        r = luks_use_volume_key(h, &v, name, luks_activate_flags(h), &o);
         if (r < 0)
                 return r;
         snprintf(mapped, sizeof mapped, "/dev/mapper/%s", name);

@@ -565,7 +565,7 @@ int luks_create(Home *h) {
         /* dm-crypt claims the device from here until it is closed. */
         if (!gpt)
                 claim = claim_release(claim);
-        r = sym_crypt_activate_by_volume_key(v.cd, name, NULL, 0, h->rec->luks_discard > 0 ? CRYPT_ACTIVATE_ALLOW_DISCARDS : 0);
+        r = sym_crypt_activate_by_volume_key(v.cd, name, NULL, 0, luks_activate_flags(h));
         if (r < 0) {
                 r = log_error_errno(r, "home %s: cannot activate the new volume: %m", h->name);
                 goto fail;

@@ -102,6 +102,7 @@ int luks_volume_unlock(Home *h, Volume *v, const char *name, uint32_t flags, Ope
 int luks_use_volume_key(Home *h, Volume *v, const char *name, uint32_t flags, const Opened *o);
 /* Mappings made or resumed through cd keep their key in their table. */
 void luks_key_in_table(struct crypt_device *cd);
+uint32_t luks_activate_flags(Home *h);
 int luks_volume_attach(Home *h, const char *image, bool is_block, Volume *v, char *why, size_t why_size);
 int luks_volume_attach_new(Home *h, const char *image, bool is_block, const GptPartition *part, uint32_t sector_size,
                            Volume *v);

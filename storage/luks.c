@@ -706,6 +706,14 @@ int luks_use_volume_key(Home *h, Volume *v, const char *name, uint32_t flags, co
         return 0;
 }
 
+/* The record's settings, never the header's persistent flags: the LUKS2
+ * JSON is guarded by a checksum anyone who can write the image recomputes,
+ * not by the volume key, so "allow-discards" planted there would otherwise
+ * show her free-space map through trims (attack12 F4). */
+uint32_t luks_activate_flags(Home *h) {
+        return CRYPT_ACTIVATE_IGNORE_PERSISTENT | (h->rec->luks_discard > 0 ? CRYPT_ACTIVATE_ALLOW_DISCARDS : 0);
+}
+
 void luks_key_in_table(struct crypt_device *cd) {
         (void) sym_crypt_volume_key_keyring(cd, 0);
 }

@@ -133,5 +133,23 @@ w activate 0 "$(stored alice-pw)"
 [ "$(cat /home/alice/mine.txt 2>/dev/null)" = "her data" ] && ok "her own image opens with her PIN" || bad "her data"
 deactivate_if_active
 
+# ---- persistent activation flags in the header are not hers to set --------------------
+# The LUKS2 JSON is guarded by a checksum anyone may recompute, not by the
+# volume key: "allow-discards" planted there would make her mapping pass
+# discards (her free-space map in the clear) though her record says
+# luksDiscard off. Planted here with a key, as an evil maid would without.
+l=$(part_loop /home/alice.home)
+printf '%s' "$RK" | cryptsetup open --type luks2 --persistent --allow-discards --key-file - "$l" evil-flags &&
+    cryptsetup close evil-flags && cryptsetup luksDump "$l" | grep -q 'Flags:.*allow-discards' &&
+    ok "planted: allow-discards in the header's persistent flags" || bad "cannot plant the persistent flag"
+losetup -d "$l"
+w activate 0 "$(stored alice-pw)"
+if dmsetup table --target crypt | grep -q allow_discards; then
+    bad "the header's persistent flag reached her mapping: $(dmsetup table --target crypt)"
+else
+    ok "her mapping ignores the header's persistent flags (no allow_discards)"
+fi
+deactivate_if_active
+
 echo "evil-image: $fails failure(s)"
 [ "$fails" -eq 0 ]
