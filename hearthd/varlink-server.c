@@ -283,9 +283,13 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userd
                 log_warning_errno(errno, "varlink: cannot learn who connected to %s: %m", s->path);
                 return 0;
         }
-        if (s->n_links >= VARLINK_CONNECTIONS_MAX || links_of(s, cred.uid) >= VARLINK_CONNECTIONS_PER_UID) {
-                log_warning("varlink: too many connections (UID %u has %u, %u in all), refusing one",
-                            (unsigned) cred.uid, links_of(s, cred.uid), s->n_links);
+        /* Root's lookups (logind, sshd, login at once) neither count
+         * against the others' total nor can others' use up root's. */
+        unsigned mine = links_of(s, cred.uid), others = s->n_links - links_of(s, 0);
+        if (cred.uid == 0 ? mine >= VARLINK_CONNECTIONS_ROOT
+                          : others >= VARLINK_CONNECTIONS_MAX || mine >= VARLINK_CONNECTIONS_PER_UID) {
+                log_warning("varlink: too many connections (UID %u has %u, others than root %u), refusing one",
+                            (unsigned) cred.uid, mine, others);
                 return 0;
         }
         VarlinkLink *l = calloc(1, sizeof *l);

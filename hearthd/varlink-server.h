@@ -8,8 +8,9 @@
 
 /* A Varlink server on an AF_UNIX SOCK_STREAM socket, in hearthd's sd-event
  * loop: non-blocking, no threads. Bounded so that no client can pin
- * hearthd or its memory: VARLINK_CONNECTIONS_MAX connections in all and
- * VARLINK_CONNECTIONS_PER_UID per peer UID (more are closed at once), a
+ * hearthd or its memory: VARLINK_CONNECTIONS_MAX connections of peers
+ * other than root in all and VARLINK_CONNECTIONS_PER_UID per peer UID,
+ * VARLINK_CONNECTIONS_ROOT of root's apart (more are closed at once), a
  * call of at most VARLINK_CALL_MAX bytes, one call answered at a time per
  * connection (what the peer pipelines waits, unread, in the socket), a
  * reply produced only once the one before is sent, and a connection closed
@@ -19,6 +20,7 @@
 
 #define VARLINK_CONNECTIONS_MAX 128
 #define VARLINK_CONNECTIONS_PER_UID 16
+#define VARLINK_CONNECTIONS_ROOT 64
 #define VARLINK_IDLE_TIMEOUT_USEC (20 * 1000000ULL)
 
 typedef struct VarlinkServer VarlinkServer;
