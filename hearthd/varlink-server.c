@@ -267,21 +267,23 @@ static unsigned links_of(VarlinkServer *s, uid_t uid) {
         return n;
 }
 
-static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
-        VarlinkServer *s = userdata;
-        _cleanup_close_ int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+/* 1: one connection taken (or refused), 0: none waiting. */
+static int accept_one(VarlinkServer *s) {
+        _cleanup_close_ int cfd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         struct ucred cred;
         socklen_t sl = sizeof cred;
         int r;
 
         if (cfd < 0) {
-                if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                if (errno == EINTR || errno == ECONNABORTED)
+                        return 1;
+                if (errno != EAGAIN)
                         log_warning_errno(errno, "varlink: cannot accept a connection on %s: %m", s->path);
                 return 0;
         }
         if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &sl) < 0 || sl != sizeof cred) {
                 log_warning_errno(errno, "varlink: cannot learn who connected to %s: %m", s->path);
-                return 0;
+                return 1;
         }
         /* Root's lookups (logind, sshd, login at once) neither count
          * against the others' total nor can others' use up root's. */
@@ -290,12 +292,12 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userd
                           : others >= VARLINK_CONNECTIONS_MAX || mine >= VARLINK_CONNECTIONS_PER_UID) {
                 log_warning("varlink: too many connections (UID %u has %u, others than root %u), refusing one",
                             (unsigned) cred.uid, mine, others);
-                return 0;
+                return 1;
         }
         VarlinkLink *l = calloc(1, sizeof *l);
         if (!l) {
                 log_oom();
-                return 0;
+                return 1;
         }
         l->server = s;
         l->fd = TAKE_FD(cfd);
@@ -311,6 +313,15 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userd
                 log_warning_errno(r, "varlink: cannot watch a connection: %m");
                 link_free(l);
         }
+        return 1;
+}
+
+/* What waits in the backlog is taken at once (a bounded batch, so that
+ * the rest of the loop is not starved): a peer's connections all count
+ * against its limit before any of its calls is answered. */
+static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
+        for (unsigned i = 0; i < 64 && accept_one(userdata) > 0; i++)
+                ;
         return 0;
 }
 

@@ -189,7 +189,7 @@ is "alice" "$(jq -r .userName "$HEARTHD_TMP/out")" alice
 check "a oneway call" 0 "$VC" --oneway "$SOCK" "$GU" "{\"userName\":\"bob\",$S}"
 printf '{"method":"%s","parameters":{"userName":"bob",%s}}\0{"method":"%s","parameters":{"userName":"alice",%s}}\0' \
     "$GU" "$S" "$GU" "$S" >"$HEARTHD_TMP/two"
-check "two calls in one write" 0 sh -c "'$VC' --raw '$SOCK' <'$HEARTHD_TMP/two' & p=\$!; sleep 1; kill \$p 2>/dev/null; wait \$p; true"
+check "two calls in one write" 0 "$VC" --raw "$SOCK" 2 <"$HEARTHD_TMP/two"
 is "answered in order" "$(jq -r .parameters.record.userName "$HEARTHD_TMP/out" 2>/dev/null | tr '\n' ' ')" "bob alice "
 
 # Hostile peers: each is cut off, hearthd goes on.
@@ -203,16 +203,17 @@ printf '{"method":"%s","parameters":{%s},"method":"x.y.Z"}\0' "$GU" "$S" >"$HEAR
 check "a duplicate key" 0 "$VC" --raw "$SOCK" <"$HEARTHD_TMP/dup"
 is "duplicate key: closed" "$out" ""
 check "20 connections of one user" 0 hearthd_as_user "$OTHER_UID" "$VC" --many 20 "$SOCK"
-is "the 4 past the per-user limit of 16 closed at once" "$out" "4 closed
-error io.systemd.UserDatabase.NoRecordFound {}"
+is "the 4 past the per-user limit of 16 closed at once" "$out" "error io.systemd.UserDatabase.NoRecordFound {}
+4 closed"
 check "20 connections of root" 0 "$VC" --many 20 "$SOCK"
-is "root's are not limited by the others' (64 apart)" "$out" "0 closed
-error io.systemd.UserDatabase.NoRecordFound {}"
+is "root's are not limited by the others' (64 apart)" "$out" "error io.systemd.UserDatabase.NoRecordFound {}
+0 closed"
 check "still answering" 0 "$VC" "$SOCK" "$GU" "{\"userName\":\"alice\",$S}"
 hearthd_stop
 HEARTH_VARLINK_IDLE_TIMEOUT_MSEC=1000 hearthd_start
 check "an idle connection" 0 "$VC" --idle "$SOCK"
-case $out in 0.*|1.*|2.*) ok "closed after ${out}s (limit 1s)" ;; *) bad "idle connection closed after ${out}s" ;; esac
+# 1 s set, 20 s the default: well below that (a loaded machine is slow).
+case $out in [0-9].*) ok "closed after ${out}s (limit 1s)" ;; *) bad "idle connection closed after ${out}s" ;; esac
 check "answering after restart" 0 "$VC" "$SOCK" "$GU" "{\"userName\":\"alice\",$S}"
 check "remove bob" 0 "$HEARTHD_HOMECTL" --no-ask-password remove bob
 check "bob is gone" 1 "$VC" "$SOCK" "$GU" "{\"userName\":\"bob\",$S}"

@@ -5,17 +5,17 @@
  *       one call; each reply's parameters on a line of its own; an error
  *       as "error NAME PARAMETERS" (exit 1); exit 2 if the connection or
  *       the protocol failed, 0 after the last reply.
- *   varlink-call --raw SOCKET
+ *   varlink-call --raw SOCKET [N]
  *       sends standard input as it is, then prints what comes back (NULs
- *       as newlines) until hearthd closes the connection (exit 0) or 10 s
- *       pass (exit 3).
+ *       as newlines) until hearthd closes the connection or N messages
+ *       came (exit 0), or 10 s pass (exit 3).
  *   varlink-call --idle SOCKET
  *       sends nothing; prints the seconds until hearthd closes the
  *       connection (exit 0), exit 3 after 60 s.
  *   varlink-call --many N SOCKET
- *       opens N connections at once, prints how many hearthd closed at
- *       once, then makes a lookup of nothing on the first (exit 1 if that
- *       does not get NoRecordFound). */
+ *       opens N connections at once, makes a lookup of nothing on the
+ *       first (its answer printed; exit 1 if it is not NoRecordFound),
+ *       then prints how many of them hearthd closed. */
 #include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -69,8 +69,9 @@ static int wait_in(int fd, int ms) {
         return poll(&p, 1, ms) > 0;
 }
 
-static int do_raw(const char *path) {
+static int do_raw(const char *path, int want) {
         char buf[65536];
+        int got = 0;
         size_t n = fread(buf, 1, sizeof buf, stdin);
         int fd = connect_to(path);
         double start = now();
@@ -86,9 +87,13 @@ static int do_raw(const char *path) {
                 ssize_t k = recv(fd, buf, sizeof buf, 0);
                 if (k <= 0)
                         return 0;
-                for (ssize_t i = 0; i < k; i++)
+                for (ssize_t i = 0; i < k; i++) {
                         putchar(buf[i] ? buf[i] : '\n');
+                        got += !buf[i];
+                }
                 fflush(stdout);
+                if (want > 0 && got >= want)
+                        return 0;
         }
 }
 
@@ -183,16 +188,17 @@ static int do_many(const char *path, int n) {
         for (int i = 0; i < n; i++)
                 if ((fds[i] = connect_to(path)) < 0)
                         return 2;
-        usleep(500 * 1000);
+        /* hearthd takes what waits in its backlog at once: once the first
+         * connection is answered, the ones refused are closed. */
+        int r = call(fds[0], "io.systemd.UserDatabase.GetUserRecord",
+                     "{\"userName\":\"no-such-user\",\"service\":\"io.hearth.Home\"}", false, false);
         for (int i = 0; i < n; i++) {
                 char c;
-                if (wait_in(fds[i], 0) && recv(fds[i], &c, 1, MSG_DONTWAIT) == 0)
+                if (wait_in(fds[i], 100) && recv(fds[i], &c, 1, MSG_DONTWAIT) == 0)
                         closed++;
         }
         printf("%d closed\n", closed);
-        fflush(stdout);
-        return call(fds[0], "io.systemd.UserDatabase.GetUserRecord",
-                    "{\"userName\":\"no-such-user\",\"service\":\"io.hearth.Home\"}", false, false) == 1 ? 0 : 1;
+        return r == 1 ? 0 : 1;
 }
 
 int main(int argc, char *argv[]) {
@@ -200,7 +206,7 @@ int main(int argc, char *argv[]) {
         int i = 1;
 
         if (argc >= 3 && strcmp(argv[1], "--raw") == 0)
-                return do_raw(argv[2]);
+                return do_raw(argv[2], argc >= 4 ? atoi(argv[3]) : 0);
         if (argc >= 3 && strcmp(argv[1], "--idle") == 0)
                 return do_idle(argv[2]);
         if (argc >= 4 && strcmp(argv[1], "--many") == 0)
