@@ -310,7 +310,8 @@ static int listing_new(Manager *m, const Query *q, Listing **ret) {
                 return -ENOMEM;
         l->q = *q;
         for (size_t i = 0; i < m->n_homes; i++)
-                cap += q->what == WHAT_MEMBERSHIP ? strv_length((char **) m->homes[i]->record->member_of) : 1;
+                cap += q->what != WHAT_MEMBERSHIP ? 1
+                       : listed(m->homes[i]) ? strv_length((char **) m->homes[i]->record->member_of) : 0;
         l->users = calloc(cap + 1, sizeof *l->users);
         if (q->what == WHAT_MEMBERSHIP)
                 l->groups = calloc(cap + 1, sizeof *l->groups);
