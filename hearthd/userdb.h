@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "user-record.h"
 #include "varlink-server.h"
 
 /* systemd's userdb (io.systemd.UserDatabase, systemd's
@@ -12,7 +13,8 @@
  * (others get "incomplete": true). The socket is <dir>/io.hearth.Home, the
  * service name the calls must carry. */
 
-#define USERDB_SERVICE "io.hearth.Home"
+/* The service name is the one records carry in their status section. */
+#define USERDB_SERVICE USER_RECORD_SERVICE_HEARTH
 #define USERDB_DIR_DEFAULT "/run/systemd/userdb"
 
 struct Manager;
