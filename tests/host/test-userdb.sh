@@ -142,6 +142,20 @@ else
     contains "listing has alice" "$HEARTHD_TMP/out" "alice:x:$ALICE:"
     check "getent passwd nobody-here" 2 nss getent passwd nobody-here
     check "as another user" 0 hearthd_as_user "$OTHER_UID" env LD_LIBRARY_PATH="$NSSDIR" getent passwd alice
+    # hearthd resolves memberOf's groups through NSS as it writes its files,
+    # in its event loop: through nss-systemd it must not ask itself.
+    hearthd_stop
+    LD_LIBRARY_PATH=$NSSDIR hearthd_start
+    t0=$(date +%s)
+    check "a create whose memberOf hearthd looks up through nss-systemd" 0 env NEWPASSWORD=pw-carol \
+        "$HEARTHD_HOMECTL" --no-ask-password create carol --storage=directory --member-of=no-such-group
+    t1=$(date +%s)
+    [ $((t1 - t0)) -lt 20 ] && ok "hearthd did not wait for itself ($((t1 - t0)) s)" ||
+        bad "the create took $((t1 - t0)) s: hearthd asked its own socket?"
+    check "carol through nss-systemd" 0 nss getent passwd carol
+    check "remove carol" 0 "$HEARTHD_HOMECTL" --no-ask-password remove carol
+    hearthd_stop
+    hearthd_start
     umount /etc/nsswitch.conf
 fi
 
