@@ -19,7 +19,8 @@
  * for other machines are still checked. */
 
 /* The "service" of the status section of a Hearth home's record (homed's is
- * "io.systemd.Home"). */
+ * "io.systemd.Home"), and the name of hearthd's userdb socket and service
+ * (hearthd/userdb.h). */
 #define USER_RECORD_SERVICE_HEARTH "io.hearth.Home"
 #define UID_INVALID ((uid_t) -1)
 #define GID_INVALID ((gid_t) -1)

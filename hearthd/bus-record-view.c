@@ -69,7 +69,7 @@ static void augment_status(ManagedHome *h, json_object *mine) {
                 json_object_object_add(mine, "dirtyReason", json_object_new_string(h->dirty_reason));
 }
 
-char *bus_record_view(ManagedHome *h, bool full) {
+json_object *bus_record_view_json(ManagedHome *h, bool full) {
         _cleanup_json_ json_object *j = user_record_without(h->record, USER_RECORD_SECRET | USER_RECORD_STATUS |
                                                                               (full ? 0 : USER_RECORD_PRIVILEGED));
         const char *mid = user_record_machine_id();
@@ -91,6 +91,11 @@ char *bus_record_view(ManagedHome *h, bool full) {
                 json_object_object_add(status, mid, mine);
                 json_object_object_add(j, "status", status);
         }
-        const char *s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
+        return TAKE_PTR(j);
+}
+
+char *bus_record_view(ManagedHome *h, bool full) {
+        _cleanup_json_ json_object *j = bus_record_view_json(h, full);
+        const char *s = j ? json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN) : NULL;
         return s ? strdup(s) : NULL;
 }

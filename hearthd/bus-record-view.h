@@ -14,6 +14,8 @@ bool bus_sees_privileged(sd_bus_message *msg, ManagedHome *h);
 /* The record as JSON text (to free): with status, and without the
  * privileged section unless full. NULL if out of memory. */
 char *bus_record_view(ManagedHome *h, bool full);
+/* The same as a tree (to put): read-only, it shares members with the record. */
+json_object *bus_record_view_json(ManagedHome *h, bool full);
 /* What GetHomeByName, ListHomes and UnixRecord show, as homed does: the
  * real name falls back to the user name. */
 const char *bus_record_real_name(ManagedHome *h);

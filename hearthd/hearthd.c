@@ -30,6 +30,7 @@
 #include "rebalance-run.h"
 #include "pool-tool.h"
 #include "runtime-paths.h"
+#include "userdb.h"
 #include "worker-protocol.h"
 
 
@@ -60,11 +61,15 @@ static void help(void) {
                "     --config=FILE       Read FILE instead of the first of\n"
                "                         /etc/hearth/hearth.conf, /run/hearth/hearth.conf,\n"
                "                         /usr/lib/hearth/hearth.conf\n"
+               "     --userdb-dir=DIR    Serve systemd's userdb (io.systemd.UserDatabase) for the\n"
+               "                         homes on DIR/io.hearth.Home, if DIR's parent exists\n"
+               "                         (default: $HEARTH_USERDB_DIR, else %s);\n"
+               "                         empty: do not serve it\n"
                "     --log-level=LEVEL   err, warning, notice, info or debug (default: info)\n"
                "\n"
                "Exit status: 0 after a clean stop; 1 if it could not start (the reason is on\n"
                "standard error); 2 for an invalid command line.\n",
-               HEARTH_STATE_DIR, HEARTH_WORKER_PATH, HEARTH_POOL_TOOL_PATH);
+               HEARTH_STATE_DIR, HEARTH_WORKER_PATH, HEARTH_POOL_TOOL_PATH, USERDB_DIR_DEFAULT);
 }
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -105,7 +110,8 @@ static int connect_bus(Manager *m) {
 
 int main(int argc, char *argv[]) {
         const char *state_dir = NULL, *runtime_dir = HEARTH_RUNTIME_DIR_DEFAULT, *home_root = "/home",
-                   *worker = HEARTH_WORKER_PATH, *pool_tool = HEARTH_POOL_TOOL_PATH, *config = NULL;
+                   *worker = HEARTH_WORKER_PATH, *pool_tool = HEARTH_POOL_TOOL_PATH, *config = NULL,
+                   *userdb_dir = getenv("HEARTH_USERDB_DIR") ?: USERDB_DIR_DEFAULT;
         Manager *m = NULL;
         int r, c;
 
@@ -120,6 +126,7 @@ int main(int argc, char *argv[]) {
                 { "log-level", required_argument, NULL, 'l' },
                 { "pool-tool", required_argument, NULL, 'p' },
                 { "config", required_argument, NULL, 'c' },
+                { "userdb-dir", required_argument, NULL, 'u' },
                 {}
         };
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
@@ -148,6 +155,9 @@ int main(int argc, char *argv[]) {
                 case 'c':
                         config = optarg;
                         break;
+                case 'u':
+                        userdb_dir = optarg;
+                        break;
                 case 'l':
                         if (log_set_level_option(optarg) < 0)
                                 return 2;
@@ -161,6 +171,10 @@ int main(int argc, char *argv[]) {
         }
         if (!state_dir)
                 state_dir = identity_store_default_dir();
+        if (userdb_dir[0] && userdb_dir[0] != '/') {
+                log_error("%s: must be an absolute path", userdb_dir);
+                return 2;
+        }
         for (const char *const *d = (const char *const[]) { state_dir, runtime_dir, home_root, worker, pool_tool, NULL }; *d; d++)
                 if ((*d)[0] != '/') {
                         log_error("%s: must be an absolute path", *d);
@@ -171,6 +185,10 @@ int main(int argc, char *argv[]) {
                 return 1;
         }
         umask(0022);
+        /* Our own lookups (memberOf's groups, through NSS) must not come
+         * back to us through nss-systemd while we wait for them, as homed. */
+        if (setenv("SYSTEMD_BYPASS_USERDB", USERDB_SERVICE, 1) < 0)
+                return log_oom(), 1;
         /* Each reference a session holds is a pipe end here. */
         struct rlimit rl;
         if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -209,6 +227,8 @@ int main(int argc, char *argv[]) {
                 r = manager_images_start(m);
         if (r >= 0)
                 r = connect_bus(m);
+        if (r >= 0)
+                r = userdb_start(m, userdb_dir);
         if (r >= 0)
                 r = manager_start_quota_sweep(m);
         if (r >= 0)

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
+#include "varlink-server.h"
 #include "rebalance-run.h"
 #include "nss-files.h"
 #include "skel-watch.h"
@@ -82,6 +83,7 @@ static void orphan_clean_free(struct OrphanClean *c) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        m->userdb = varlink_server_free(m->userdb);
         access_done(&m->access);
         manager_rebalance_done(m);
         m->pool = pool_service_free(m->pool);

@@ -37,6 +37,7 @@ typedef struct Manager {
         sd_event_source *nss_write;
         Access access;                      /* calls waiting for polkit */
         PoolService *pool;
+        struct VarlinkServer *userdb;       /* io.systemd.UserDatabase (userdb.c), or NULL */
         struct OrphanClean *orphan_cleans;
         sd_event_source *home_root_watch;   /* inotify: homes brought into the home root (images.c) */
         struct SkelWatch *skel_watch;       /* inotify: whether the skel changed (skel/skel-watch.h); NULL: off */

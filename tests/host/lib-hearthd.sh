@@ -24,7 +24,10 @@
 #   --home-root=$HEARTHD_HOME_ROOT --worker=$HEARTHD_WORKER
 #   --pool-tool=$HEARTHD_POOL_TOOL --config=$HEARTHD_CONFIG (an empty file
 #   unless set: the machine's own /etc/hearth/hearth.conf never leaks into a
-#   test), logging to $HEARTHD_LOG.
+#   test), --userdb-dir=$HEARTHD_USERDB_DIR (its userdb socket,
+#   io.hearth.Home; default $HEARTHD_TMP/userdb: never the machine's
+#   /run/systemd/userdb unless a test in a mount namespace of its own sets
+#   it), logging to $HEARTHD_LOG.
 #
 # Functions:
 #   hearthd_setup BUILDDIR SRCDIR  bus + directories + hearthd; waits until
@@ -164,7 +167,7 @@ hearthd_start() {
     # shellcheck disable=SC2086
     "$HEARTHD_BIN" --state-dir="$HEARTHD_STATE_DIR" --runtime-dir="$HEARTHD_RUNTIME_DIR" \
         --home-root="$HEARTHD_HOME_ROOT" --worker="$HEARTHD_WORKER" --pool-tool="$HEARTHD_POOL_TOOL" \
-        --config="$HEARTHD_CONFIG" $HEARTHD_ARGS "$@" \
+        --config="$HEARTHD_CONFIG" --userdb-dir="$HEARTHD_USERDB_DIR" $HEARTHD_ARGS "$@" \
         >>"$HEARTHD_LOG" 2>&1 </dev/null &
     HEARTHD_PID=$!
     _w=0
@@ -232,6 +235,7 @@ _hearthd_init() {
     HEARTHD_RUNTIME_DIR=$HEARTHD_TMP/run
     HEARTHD_HOME_ROOT=${HEARTHD_HOME_ROOT:-$HEARTHD_TMP/home}
     HEARTHD_LOG=$HEARTHD_TMP/hearthd.log
+    HEARTHD_USERDB_DIR=${HEARTHD_USERDB_DIR:-$HEARTHD_TMP/userdb}
     mkdir -p "$HEARTHD_STATE_DIR" "$HEARTHD_RUNTIME_DIR" "$HEARTHD_HOME_ROOT"
     chmod 700 "$HEARTHD_STATE_DIR"
     chmod 755 "$HEARTHD_RUNTIME_DIR" "$HEARTHD_HOME_ROOT"
