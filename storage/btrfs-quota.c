@@ -125,11 +125,16 @@ int btrfs_qgroup_assign(int fd, uint64_t child, uint64_t parent) {
          * on; the level-0 limit holds meanwhile. */
         if (quota_item(fd, BTRFS_QGROUP_STATUS_KEY, 0, &status, sizeof status) >= 0 &&
             (le64toh(status.flags) & BTRFS_QGROUP_STATUS_FLAG_INCONSISTENT)) {
-                struct btrfs_ioctl_quota_rescan_args rescan = {};
-                if (ioctl(fd, BTRFS_IOC_QUOTA_RESCAN, &rescan) < 0 && errno != EINPROGRESS)
-                        return negative_errno();
-                return 1;
+                r = btrfs_quota_rescan(fd);
+                return r < 0 ? r : 1;
         }
+        return 0;
+}
+
+int btrfs_quota_rescan(int fd) {
+        struct btrfs_ioctl_quota_rescan_args rescan = {};
+        if (ioctl(fd, BTRFS_IOC_QUOTA_RESCAN, &rescan) < 0 && errno != EINPROGRESS)
+                return negative_errno();
         return 0;
 }
 

@@ -43,6 +43,8 @@ int btrfs_qgroup_dissolve(int fd, uint64_t group);
  * inconsistent numbers stay wrong, or are not counted on at all, until
  * one runs). */
 int btrfs_qgroup_assign(int fd, uint64_t child, uint64_t parent);
+/* Starts a rescan (one running already: no error). */
+int btrfs_quota_rescan(int fd);
 /* Whether putting child into a group would keep the counts whole (1: the
  * kernel carries child's numbers over; 0: it would mark them inconsistent
  * and btrfs_qgroup_assign() start a rescan, as for a snapshot, whose data

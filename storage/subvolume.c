@@ -110,6 +110,11 @@ static int hold_subvolume(Home *h, int fd, uint64_t sub, const char *path) {
 static int may_adopt(Home *h, int fd, uint64_t sub, bool *synced) {
         if (!h->no_rescan || btrfs_quota_mode(fd) == BTRFS_QUOTA_SIMPLE)
                 return 1;
+        /* Inconsistent already (on Linux 6.8+ a snapshot of a subvolume in
+         * a group makes them so by itself), the kernel counts nothing until
+         * a rescan: one is started now anyway, which counts it too. */
+        if (btrfs_quota_counts(fd) == BTRFS_COUNTS_INCONSISTENT)
+                return 1;
         /* The kernel compares its current numbers: those of a commit. */
         if (!*synced) {
                 (void) btrfs_util_sync_fd(fd);
@@ -185,6 +190,16 @@ static int ensure_group(Home *h, int fd, uint64_t id) {
                                             h->name, h->storage_path, path, id);
         }
         btrfs_util_destroy_subvolume_iterator(it);
+        /* Counts marked inconsistent and no rescan running (a snapshot
+         * made and deleted since the last look, an assignment by hand):
+         * the kernel counts and so limits nothing until a rescan. */
+        if (btrfs_quota_counts(fd) == BTRFS_COUNTS_INCONSISTENT) {
+                int k = btrfs_quota_rescan(fd);
+                if (k >= 0)
+                        h->quota_rescanned = true;
+                else if (r >= 0)
+                        r = log_error_errno(k, "home %s: cannot start a quota rescan: %m", h->name);
+        }
         return r < 0 ? r : 0;
 }
 
