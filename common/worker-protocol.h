@@ -85,6 +85,17 @@ int worker_tpm_report_from_json(struct json_object *j, WorkerTpmReport *ret);
  * *ret, 0 if there is none, -EINVAL if malformed. */
 int worker_tpm_report_from_output(const char *text, size_t len, const char *machine_id, WorkerTpmReport *ret);
 
+/* Subvolume homes, from hearthd, which gives it to all workers but one
+ * every [Quota] RescanIntervalSec=: start no quota rescan. Under full
+ * qgroups putting a subvolume made inside a home into the home's group
+ * makes the kernel's counts inconsistent, and so needs a rescan, unless all
+ * it references is its own (not so for a snapshot); during a rescan every
+ * group counts from 0 and the kernel checks limits against that. Such a
+ * subvolume is left out of the group then, and held at what it references
+ * (its own limit) until a run that may start a rescan puts it there.
+ * Run by hand, hearth-work starts the rescan it needs. */
+#define WORKER_OPT_NO_RESCAN "--no-rescan"
+
 /* create only, from hearthd: the skel template (skel/skel-template.h, a
  * token of skel_template_token()) that is current, which the caller knows
  * because it has watched the skel since a worker's scan found it current
@@ -101,6 +112,11 @@ int worker_tpm_report_from_output(const char *text, size_t len, const char *mach
 #define WORKER_STATUS_QUOTA         "hearthQuota"
 #define WORKER_STATUS_QUOTA_MODE    "mode"
 #define WORKER_STATUS_QUOTA_ADOPTED "adopted"
+/* Also: "held": [paths] — subvolumes inside the home left out of its group
+ * for now (WORKER_OPT_NO_RESCAN), newly held at what they reference;
+ * "rescan": true — this run started a quota rescan. */
+#define WORKER_STATUS_QUOTA_HELD    "held"
+#define WORKER_STATUS_QUOTA_RESCAN  "rescan"
 
 /* A member of status.<machine-id>, for hearthd only (taken out likewise):
  * an array of one-line notices for the administrator about what this run

@@ -93,6 +93,10 @@ static void help(void) {
                "when it changed; found current by scanning the skel); --skel-template=TOKEN\n"
                "(create; hearthd, which watches the skel, says which is current) takes\n"
                "that one without scanning if it is there.\n"
+               "Under full Btrfs qgroups, subvolumes made inside a subvolume home are put\n"
+               "into the home's quota group; where that needs a quota rescan (a snapshot),\n"
+               "--no-rescan (hearthd's, but once per [Quota] RescanIntervalSec=) leaves\n"
+               "them out for now, held at what they reference, and starts none.\n"
                "Homes live in /home, or in $HEARTH_HOME_ROOT; homeDirectory must be\n"
                "<root>/<userName>. Per-home locks are in $HEARTH_RUNTIME_DIR (/run/hearth).\n"
                "\n"
@@ -427,9 +431,10 @@ int main(int argc, char *argv[]) {
                 { "size", required_argument, NULL, 's' },
                 { "tpm-tries-below", required_argument, NULL, 't' },
                 { "skel-template", required_argument, NULL, 'S' },
+                { "no-rescan", no_argument, NULL, 'R' },
                 {}
         };
-        bool force = false, wipe = false;
+        bool force = false, wipe = false, no_rescan = false;
         const char *size_arg = NULL, *skel_current = NULL;
         uint32_t tpm_tries_below = UINT32_MAX;
         int c;
@@ -457,6 +462,9 @@ int main(int argc, char *argv[]) {
                 }
                 case 'S':
                         skel_current = optarg;
+                        break;
+                case 'R':
+                        no_rescan = true;
                         break;
                 case 'h':
                         help();
@@ -498,6 +506,7 @@ int main(int argc, char *argv[]) {
                 return WORKER_BAD_REQUEST;
         }
         h->wipe = wipe;
+        h->no_rescan = no_rescan;
         h->tpm_tries_below = tpm_tries_below;
         if (skel_current && strcmp(op, WORKER_OP_CREATE) != 0 && strcmp(op, WORKER_OP_SKEL_SPARE) != 0) {
                 log_error("home %s: --skel-template: for create and skel-spare only", h->name);

@@ -205,7 +205,7 @@ int main(int argc, char *argv[]) {
         if (r >= 0)
                 r = worker_timeouts_load(&m->timeouts, config);
         if (r >= 0)
-                r = quota_sweep_config_load(&m->quota_sweep_usec, config);
+                r = quota_sweep_config_load(&m->quota_sweep_usec, &m->quota_rescan_usec, config);
         rebalance_config_init(&m->rebalance_config);
         if (r >= 0)
                 r = rebalance_config_load(&m->rebalance_config, config);

@@ -153,6 +153,17 @@ void managed_home_revalidate(ManagedHome *h) {
  * being news: the status, secrets and the signature (made when stored). */
 #define RECORD_VOLATILE (USER_RECORD_SECRET | USER_RECORD_STATUS | USER_RECORD_SIGNATURE)
 
+/* The right to start a quota rescan, lent to h's worker (quota-sweep.h),
+ * back; used: it started one, or may have (it failed). */
+static void rescan_return(ManagedHome *h, bool used) {
+        if (!h->rescan_lent)
+                return;
+        h->rescan_lent = false;
+        h->manager->quota_rescan_lent = false;
+        if (used)
+                h->manager->quota_rescan_last = now_usec(CLOCK_MONOTONIC);
+}
+
 /* What the worker says for hearthd alone (worker-protocol.h): taken out of
  * the status before clients see it. */
 static void take_quota_report(ManagedHome *h) {
@@ -173,6 +184,22 @@ static void take_quota_report(ManagedHome *h) {
                                          "quota", h->name, managed_home_dir(h, buf, sizeof buf),
                                          json_object_get_string(p));
                 }
+        if (json_object_object_get_ex(q, WORKER_STATUS_QUOTA_HELD, &v) && json_object_is_type(v, json_type_array))
+                for (size_t i = 0; i < json_object_array_length(v) && i < 16; i++) {
+                        json_object *p = json_object_array_get_idx(v, i);
+                        if (json_object_is_type(p, json_type_string))
+                                log_notice("home %s: subvolume %s/%s, made inside the home, needs a quota rescan to "
+                                           "count against its quota: held at what it holds until then (at most one "
+                                           "rescan per RescanIntervalSec=)", h->name,
+                                           managed_home_dir(h, buf, sizeof buf), json_object_get_string(p));
+                }
+        if (json_object_object_get_ex(q, WORKER_STATUS_QUOTA_RESCAN, &v) && json_object_get_boolean(v)) {
+                /* Lent or not (the kernel's counts may go inconsistent where
+                 * the worker did not expect it): the next one waits. */
+                h->manager->quota_rescan_last = now_usec(CLOCK_MONOTONIC);
+                log_notice("home %s: a quota rescan of %s was started: the file system's quota counts are being "
+                           "redone", h->name, h->manager->home_root);
+        }
         json_object_object_del(h->status, WORKER_STATUS_QUOTA);
 }
 
@@ -382,6 +409,8 @@ static void on_worker_done(const WorkerResult *res, void *userdata) {
         Operation *op = h->running;
         const char *wop = home_worker_op(op->type, h->state);
         int r;
+
+        rescan_return(h, res->status != 0);
 
         if (op->type == OP_QUOTA_SWEEP) {
                 sweep_done(h, res);
@@ -723,7 +752,7 @@ static void run(ManagedHome *h) {
         _cleanup_secure_buffer_ SecureBuffer *request = NULL;
         const char *wop;
         char size_arg[64], tpm_arg[64], skel_arg[sizeof(WORKER_OPT_SKEL_TEMPLATE) + SKEL_TEMPLATE_TOKEN_MAX];
-        char *argv[6] = {};
+        char *argv[7] = {};
         size_t len;
         int r;
 
@@ -781,6 +810,17 @@ static void run(ManagedHome *h) {
                         argv[n++] = skel_arg;
                 }
         }
+        /* Subvolumes made inside a home may need a quota rescan to join
+         * its group: one worker at a time may start one, once per
+         * RescanIntervalSec= (quota-sweep.h). */
+        if (rec->storage == USER_STORAGE_SUBVOLUME) {
+                Manager *m = h->manager;
+                if (quota_rescan_allowed(m->quota_rescan_last, now_usec(CLOCK_MONOTONIC), m->quota_rescan_usec,
+                                         m->quota_rescan_lent))
+                        m->quota_rescan_lent = h->rescan_lent = true;
+                else
+                        argv[n++] = (char *) WORKER_OPT_NO_RESCAN;
+        }
         argv[n] = NULL;
 
         WorkerEnv env = manager_worker_env(h->manager);
@@ -790,6 +830,7 @@ static void run(ManagedHome *h) {
         r = worker_job_start(h->manager->event, &env, argv, request->data, len,
                              worker_timeout_for(&h->manager->timeouts, wop), on_worker_done, h, &h->job);
         if (r < 0) {
+                rescan_return(h, false);
                 fail_running(h, BUS_ERROR_FAILED, "home %s: cannot start the storage worker: %s", h->name,
                              strerror(-r));
                 return;
@@ -872,6 +913,7 @@ ManagedHome *managed_home_free(ManagedHome *h) {
         if (!h)
                 return NULL;
         h->job = worker_job_free(h->job);
+        rescan_return(h, true);
         if (h->running) {
                 sd_bus_error e = SD_BUS_ERROR_MAKE_CONST(BUS_ERROR_FAILED, "hearthd is stopping");
                 manager_flush_nss(h->manager);

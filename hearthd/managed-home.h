@@ -37,6 +37,7 @@ struct ManagedHome {
         HomeRefs refs;
         QuotaMode quota_mode;     /* of its file system, as its last worker said */
         bool sweep_due;           /* the quota sweep is to look at it */
+        bool rescan_lent;         /* its worker may start a quota rescan (Manager.quota_rescan_lent) */
         bool sweep_failing;       /* its last sweep failed (said once, not every time) */
         HomeAuthRate auth;        /* failed authentications, for the rate limit */
         uint64_t locked_by_owner_usec; /* CLOCK_MONOTONIC: the last lock by a caller other than root (0: none) */

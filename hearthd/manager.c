@@ -38,6 +38,8 @@ int manager_new(const char *state_dir, const char *runtime_dir, const char *home
         m->worker_path = strdup(worker_path);
         worker_timeouts_init(&m->timeouts);
         m->quota_sweep_usec = QUOTA_SWEEP_DEFAULT_USEC;
+        m->quota_rescan_usec = QUOTA_RESCAN_DEFAULT_USEC;
+        m->quota_rescan_last = QUOTA_RESCAN_NEVER;
         if (!m->state_dir || !m->runtime_dir || !m->home_root || !m->worker_path) {
                 free(m->state_dir);
                 free(m->runtime_dir);

@@ -29,6 +29,9 @@ typedef struct Manager {
         uint64_t quota_sweep_usec;          /* [Quota] NestedSubvolumeCheckSec=, 0 = off */
         sd_event_source *quota_sweep_timer;
         sd_event_source *quota_sweep_more;  /* starts the sweeps due, up to the parallel limit */
+        uint64_t quota_rescan_usec;         /* [Quota] RescanIntervalSec= (quota-sweep.h) */
+        uint64_t quota_rescan_last;         /* CLOCK_MONOTONIC: the last rescan a worker started, or QUOTA_RESCAN_NEVER */
+        bool quota_rescan_lent;             /* a worker running may start one (its ManagedHome.rescan_lent) */
         RebalanceConfig rebalance_config;   /* [Rebalance] */
         sd_event_source *rebalance_timer;
         struct RebalanceRun *rebalance;     /* the run going on (rebalance-run.c), or NULL */

@@ -31,11 +31,21 @@ static int parse_interval(const char *value, void *data) {
         return 0;
 }
 
-int quota_sweep_config_load(uint64_t *interval_usec, const char *path) {
+int quota_sweep_config_load(uint64_t *interval_usec, uint64_t *rescan_usec, const char *path) {
         const ConfigItem items[] = {
                 { "Quota", "NestedSubvolumeCheckSec", parse_interval, interval_usec },
+                { "Quota", "RescanIntervalSec", config_parse_seconds, rescan_usec },
         };
-        return config_load(path, items, 1);
+        return config_load(path, items, 2);
+}
+
+bool quota_rescan_allowed(uint64_t last_usec, uint64_t now_usec, uint64_t interval_usec, bool lent) {
+        if (lent)
+                return false;
+        if (last_usec == QUOTA_RESCAN_NEVER || interval_usec == 0)
+                return true;
+        /* A clock before the last (never with CLOCK_MONOTONIC): not yet. */
+        return now_usec >= last_usec && now_usec - last_usec >= interval_usec;
 }
 
 bool quota_sweep_wanted(const QuotaSweepHome *h) {

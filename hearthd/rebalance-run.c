@@ -107,11 +107,28 @@ static int subvolume_usage(Manager *m, const char *name, uint64_t *ret) {
         return btrfs_home_qgroup_get(fd, id, true, ret, NULL);
 }
 
+/* Whether the quota counts of the home root's file system can be read: not
+ * while a rescan counts every group again from 0, nor while they are
+ * marked inconsistent (btrfs_qgroup_get() says -EBUSY then). Any user can
+ * start such a rescan (a snapshot inside her home, which the quota sweep
+ * puts into her group), and a home read as empty would be shrunk below
+ * what it holds. */
+static void subvolume_counts_check(Manager *m, bool *busy) {
+        _cleanup_close_ int fd = open(m->home_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd >= 0 && btrfs_quota_counts(fd) > BTRFS_COUNTS_WHOLE)
+                *busy = true;
+}
+
+static void subvolume_counts_busy_log(Manager *m) {
+        log_warning("rebalancing: the quota counts of %s are being redone (a rescan runs) or are inconsistent: "
+                    "its subvolume homes are left out of this run", m->home_root);
+}
+
 /* A subvolume home takes part where its record sets a weight (a quota
  * is a promise of the shared free space, not an allocation of it): its
  * limit is sized as an image would be, from its usage now, active or
- * not. */
-static bool measure_subvolume(Manager *m, ManagedHome *h, uint64_t fs_size, RebalanceHome *out) {
+ * not. All are left out (*busy) while the counts are not whole. */
+static bool measure_subvolume(Manager *m, ManagedHome *h, uint64_t fs_size, bool *busy, RebalanceHome *out) {
         const UserRecord *rec = h->record;
         uint64_t used;
 
@@ -119,7 +136,14 @@ static bool measure_subvolume(Manager *m, ManagedHome *h, uint64_t fs_size, Reba
                 return false;
         if ((h->state != HOME_ACTIVE && h->state != HOME_INACTIVE) || h->running || h->queue)
                 return false;
+        if (*busy)
+                return false;
         int r = subvolume_usage(m, h->name, &used);
+        if (r == -EBUSY) {
+                /* A rescan began since the check: said once, by the caller. */
+                *busy = true;
+                return false;
+        }
         if (r < 0) {
                 log_warning_errno(r, "home %s: rebalancing: cannot read its usage; left out: %m", h->name);
                 return false;
@@ -138,14 +162,15 @@ static bool measure_subvolume(Manager *m, ManagedHome *h, uint64_t fs_size, Reba
 }
 
 /* Whether h takes part, and how it stands (into *out, name borrowed). */
-static bool measure(Manager *m, ManagedHome *h, dev_t root_dev, uint64_t root_size, RebalanceHome *out) {
+static bool measure(Manager *m, ManagedHome *h, dev_t root_dev, uint64_t root_size, bool *subvolumes_busy,
+                    RebalanceHome *out) {
         char path[PATH_MAX], dirbuf[PATH_MAX];
         struct stat st;
         struct statvfs sv;
         const UserRecord *rec = h->record;
 
         if (rec->storage == USER_STORAGE_SUBVOLUME)
-                return measure_subvolume(m, h, root_size, out);
+                return measure_subvolume(m, h, root_size, subvolumes_busy, out);
         if (rec->storage != USER_STORAGE_LUKS || h->state != HOME_ACTIVE || h->running || h->queue)
                 return false;
         if (user_record_rebalance_weight(rec) == 0)
@@ -286,9 +311,23 @@ static int rebalance_start(Manager *m, sd_bus_message *msg) {
         r->m = m;
         r->msg = msg ? sd_bus_message_ref(msg) : NULL;
         uint64_t fs_size = (uint64_t) sv.f_blocks * sv.f_frsize, fs_free = (uint64_t) sv.f_bavail * sv.f_frsize;
+        bool subvolumes_busy = false;
+        subvolume_counts_check(m, &subvolumes_busy);
         for (size_t i = 0; i < m->n_homes; i++)
-                if (measure(m, m->homes[i], st.st_dev, fs_size, &homes[n]))
+                if (measure(m, m->homes[i], st.st_dev, fs_size, &subvolumes_busy, &homes[n]))
                         n++;
+        if (subvolumes_busy) {
+                /* Those measured before a rescan began are left out too:
+                 * the shares of one file system are planned together. */
+                size_t k = 0;
+                for (size_t i = 0; i < n; i++) {
+                        ManagedHome *h = manager_find_by_name(m, homes[i].name);
+                        if (!h || h->record->storage != USER_STORAGE_SUBVOLUME)
+                                homes[k++] = homes[i];
+                }
+                n = k;
+                subvolume_counts_busy_log(m);
+        }
         size_t changes = rebalance_plan(&m->rebalance_config, homes, n, fs_size, fs_free);
         r->steps = calloc(changes ? changes : 1, sizeof *r->steps);
         if (!r->steps) {

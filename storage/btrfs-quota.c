@@ -125,12 +125,78 @@ int btrfs_qgroup_assign(int fd, uint64_t child, uint64_t parent) {
          * on; the level-0 limit holds meanwhile. */
         if (quota_item(fd, BTRFS_QGROUP_STATUS_KEY, 0, &status, sizeof status) >= 0 &&
             (le64toh(status.flags) & BTRFS_QGROUP_STATUS_FLAG_INCONSISTENT)) {
-                struct btrfs_ioctl_quota_rescan_args rescan = {};
-                if (ioctl(fd, BTRFS_IOC_QUOTA_RESCAN, &rescan) < 0 && errno != EINPROGRESS)
-                        return negative_errno();
-                return 1;
+                r = btrfs_quota_rescan(fd);
+                return r < 0 ? r : 1;
         }
         return 0;
+}
+
+int btrfs_quota_rescan(int fd) {
+        struct btrfs_ioctl_quota_rescan_args rescan = {};
+        if (ioctl(fd, BTRFS_IOC_QUOTA_RESCAN, &rescan) < 0 && errno != EINPROGRESS)
+                return negative_errno();
+        return 0;
+}
+
+/* The status item: flags and the transaction that last wrote it. */
+static int quota_status(int fd, struct btrfs_qgroup_status_item *ret) {
+        return quota_item(fd, BTRFS_QGROUP_STATUS_KEY, 0, ret, sizeof *ret);
+}
+
+static int status_counts(const struct btrfs_qgroup_status_item *s) {
+        uint64_t flags = le64toh(s->flags);
+        return (flags & BTRFS_QGROUP_STATUS_FLAG_RESCAN)         ? BTRFS_COUNTS_RESCAN
+               : (flags & BTRFS_QGROUP_STATUS_FLAG_INCONSISTENT) ? BTRFS_COUNTS_INCONSISTENT
+                                                                 : BTRFS_COUNTS_WHOLE;
+}
+
+int btrfs_quota_counts(int fd) {
+        struct btrfs_qgroup_status_item status;
+        int r = quota_status(fd, &status);
+        return r < 0 ? r : status_counts(&status);
+}
+
+/* How often the status item may change under a reading of a group's
+ * numbers before the reading gives up (each change is a commit). */
+#define COUNTS_TRIES 4
+
+/* The info item (counts) of a group, -EBUSY while they are not whole. */
+static int info_whole(int fd, uint64_t qgroupid, struct btrfs_qgroup_info_item *ret) {
+        /* While a rescan runs every group is counted again from 0, and
+         * numbers marked inconsistent are wrong: either would read as
+         * (nearly) empty. The kernel writes the status item's RESCAN flag
+         * in the commit before the first zeroed count, and clears it after
+         * the commit of the last count; the item also carries the
+         * transaction that wrote it. So the same item, whole, before and
+         * after the group's item means that count was not one of a
+         * rescan. */
+        struct btrfs_qgroup_status_item before, after;
+        int r;
+
+        for (unsigned tries = 0; tries < COUNTS_TRIES; tries++) {
+                r = quota_status(fd, &before);
+                if (r < 0)
+                        return r;
+                if (status_counts(&before) != BTRFS_COUNTS_WHOLE)
+                        return -EBUSY;
+                r = quota_item(fd, BTRFS_QGROUP_INFO_KEY, qgroupid, ret, sizeof *ret);
+                if (r < 0)
+                        return r;
+                r = quota_status(fd, &after);
+                if (r < 0)
+                        return r;
+                if (memcmp(&before, &after, sizeof before) == 0)
+                        return 0;
+        }
+        return -EBUSY;
+}
+
+int btrfs_qgroup_assign_keeps_counts(int fd, uint64_t child) {
+        struct btrfs_qgroup_info_item info;
+        /* The kernel carries a member's numbers over to its new group only
+         * where all it references is its own (a snapshot's is shared). */
+        int r = info_whole(fd, child, &info);
+        return r < 0 ? r : le64toh(info.excl) == le64toh(info.rfer);
 }
 
 int btrfs_qgroup_get(int fd, uint64_t subvol_id, bool sync, uint64_t *ret_rfer, uint64_t *ret_limit) {
@@ -144,11 +210,12 @@ int btrfs_qgroup_get(int fd, uint64_t subvol_id, bool sync, uint64_t *ret_rfer, 
         if (e != BTRFS_UTIL_OK)
                 return -errno ?: -EIO;
 
-        r = quota_item(fd, BTRFS_QGROUP_INFO_KEY, subvol_id, &info, sizeof info);
-        if (r < 0)
-                return r;
-        if (ret_rfer)
+        if (ret_rfer) {
+                r = info_whole(fd, subvol_id, &info);
+                if (r < 0)
+                        return r;
                 *ret_rfer = le64toh(info.rfer);
+        }
         if (ret_limit) {
                 r = quota_item(fd, BTRFS_QGROUP_LIMIT_KEY, subvol_id, &lim, sizeof lim);
                 if (r == -ENOENT)

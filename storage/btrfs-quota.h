@@ -39,15 +39,37 @@ int btrfs_qgroup_destroy(int fd, uint64_t qgroupid);
 /* Takes every member out of a higher-level group, then destroys it. */
 int btrfs_qgroup_dissolve(int fd, uint64_t group);
 /* Makes child a member of parent (already one: no error). Returns 1 if the
- * kernel's numbers went inconsistent and a rescan was started. */
+ * kernel's numbers went inconsistent and a rescan was started (it must be:
+ * inconsistent numbers stay wrong, or are not counted on at all, until
+ * one runs). */
 int btrfs_qgroup_assign(int fd, uint64_t child, uint64_t parent);
+/* Starts a rescan (one running already: no error). */
+int btrfs_quota_rescan(int fd);
+/* Whether putting child into a group would keep the counts whole (1: the
+ * kernel carries child's numbers over; 0: it would mark them inconsistent
+ * and btrfs_qgroup_assign() start a rescan, as for a snapshot, whose data
+ * is shared). Current after a commit. -EBUSY while the counts are not
+ * whole. */
+int btrfs_qgroup_assign_keeps_counts(int fd, uint64_t child);
 
 /* Sets (or with BTRFS_QUOTA_NO_LIMIT clears) the referenced-bytes limit. */
 int btrfs_qgroup_set_limit(int fd, uint64_t subvol_id, uint64_t max_rfer);
 
+/* Whether the kernel's counts (full qgroups) can be read: */
+enum {
+        BTRFS_COUNTS_WHOLE,
+        BTRFS_COUNTS_RESCAN,       /* a rescan counts every group again, from 0 */
+        BTRFS_COUNTS_INCONSISTENT, /* marked wrong, no rescan running: a rescan is needed */
+};
+/* One of those, or -ENOENT if quota is off. */
+int btrfs_quota_counts(int fd);
+
 /* Reads the referenced bytes and limit of qgroup subvol_id, after committing
  * the current transaction so that the numbers are current (sync; without,
- * what the last commit counted). -ENOENT if no such qgroup (quota off). */
+ * what the last commit counted). -ENOENT if no such qgroup (quota off).
+ * Asked for the referenced bytes, -EBUSY while the counts are not whole
+ * (btrfs_quota_counts() is not BTRFS_COUNTS_WHOLE): never a partial count. The limit
+ * alone reads at any time. */
 int btrfs_qgroup_get(int fd, uint64_t subvol_id, bool sync, uint64_t *ret_rfer, uint64_t *ret_limit);
 
 /* The same for a home's subvolume subvol_id: from its level-1 group where

@@ -46,6 +46,7 @@ Home *home_free(Home *h) {
         free(h->storage_path);
         free(h->state);
         json_object_put(h->quota_adopted);
+        json_object_put(h->quota_held);
         json_object_put(h->notices);
         free(h->skel_template);
         free(h);

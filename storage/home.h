@@ -47,6 +47,9 @@ typedef struct Home {
         bool wipe;         /* create: erase what a block device holds (never one in use or another home's) */
         uint64_t size_request; /* resize: HEARTH_SIZE_RECORD (the record's diskSize), _MIN or _MAX (size.h) */
         json_object *quota_adopted; /* subvolume homes: subvolumes inside put into its quota group by this run */
+        json_object *quota_held;    /* ... and those held at what they hold instead (WORKER_OPT_NO_RESCAN) */
+        bool quota_rescanned;       /* ... and this run started a quota rescan */
+        bool no_rescan;             /* start no quota rescan (WORKER_OPT_NO_RESCAN) */
         uint32_t tpm_tries_below;   /* ask the TPM only while its counter is below this (UINT32_MAX: no limit) */
         WorkerTpmReport tpm_report; /* what the TPM said, for hearthd (worker-protocol.h) */
         bool header_pin_only;       /* LUKS: the header holds a systemd-tpm2 token and no password keyslot

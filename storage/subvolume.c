@@ -57,6 +57,10 @@ static int btrfs_error(Home *h, const char *what, enum btrfs_util_error e) {
 }
 
 static int enable_quota(Home *h) {
+        /* Already on: nothing to write (a write would wait out a frozen
+         * file system, where reading needs no such wait). */
+        if (btrfs_quota_mode(h->root_fd) > BTRFS_QUOTA_OFF)
+                return 0;
         int r = btrfs_quota_enable(h->root_fd);
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot enable Btrfs quota on %s, so diskSize cannot be "
@@ -69,15 +73,55 @@ static int home_id(Home *h, int fd, uint64_t *ret) {
         return e != BTRFS_UTIL_OK ? btrfs_error(h, "cannot read subvolume ID", e) : 0;
 }
 
-static int note_adopted(Home *h, const char *path) {
-        if (!h->quota_adopted && !(h->quota_adopted = json_object_new_array()))
+static int note_path(json_object **list, const char *path) {
+        if (!*list && !(*list = json_object_new_array()))
                 return -ENOMEM;
         json_object *p = json_object_new_string(path);
-        if (!p || json_object_array_add(h->quota_adopted, p) < 0) {
+        if (!p || json_object_array_add(*list, p) < 0) {
                 json_object_put(p);
                 return -ENOMEM;
         }
         return 0;
+}
+
+/* A subvolume inside the home that cannot join its group now without a
+ * rescan (WORKER_OPT_NO_RESCAN): its own limit is set to what it
+ * references, so that nothing more can be written into it meanwhile (while
+ * the counts are not whole: to 0). 1 if it was not held so yet. */
+static int hold_subvolume(Home *h, int fd, uint64_t sub, const char *path) {
+        uint64_t rfer = 0, limit;
+        int r = btrfs_qgroup_get(fd, sub, false, &rfer, &limit);
+        if (r == -EBUSY) {
+                rfer = 0;
+                r = btrfs_qgroup_get(fd, sub, false, NULL, &limit);
+        }
+        if (r < 0)
+                return r;
+        if (limit <= rfer)
+                return 0;
+        log_info("home %s: subvolume %s/%s needs a quota rescan to count against the home's quota: held at "
+                 "what it references until one may run", h->name, h->storage_path, path);
+        r = btrfs_qgroup_set_limit(fd, sub, rfer);
+        return r < 0 ? r : 1;
+}
+
+/* Whether sub may join the group now: 1 yes, 0 not before a run that may
+ * start a rescan. */
+static int may_adopt(Home *h, int fd, uint64_t sub, bool *synced) {
+        if (!h->no_rescan || btrfs_quota_mode(fd) == BTRFS_QUOTA_SIMPLE)
+                return 1;
+        /* Inconsistent already (on Linux 6.8+ a snapshot of a subvolume in
+         * a group makes them so by itself), the kernel counts nothing until
+         * a rescan: one is started now anyway, which counts it too. */
+        if (btrfs_quota_counts(fd) == BTRFS_COUNTS_INCONSISTENT)
+                return 1;
+        /* The kernel compares its current numbers: those of a commit. */
+        if (!*synced) {
+                (void) btrfs_util_sync_fd(fd);
+                *synced = true;
+        }
+        int r = btrfs_qgroup_assign_keeps_counts(fd, sub);
+        return r == -EBUSY ? 0 : r;
 }
 
 /* The home's level-1 group, with the home in it and every subvolume below
@@ -96,8 +140,10 @@ static int ensure_group(Home *h, int fd, uint64_t id) {
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot create quota group 1/%" PRIu64 ": %m", h->name, id);
         r = btrfs_qgroup_in_group(fd, id, group);
-        if (r == 0)
-                r = btrfs_qgroup_assign(fd, id, group);
+        /* The home itself (made by the administrator, or from before the
+         * group) always, rescan or not. */
+        if (r == 0 && (r = btrfs_qgroup_assign(fd, id, group)) > 0)
+                h->quota_rescanned = true;
         if (r < 0)
                 return log_error_errno(r, "home %s: cannot put 0/%" PRIu64 " into quota group 1/%" PRIu64 ": %m",
                                        h->name, id, id);
@@ -105,6 +151,7 @@ static int ensure_group(Home *h, int fd, uint64_t id) {
         e = btrfs_util_create_subvolume_iterator_fd(fd, 0, 0, &it);
         if (e != BTRFS_UTIL_OK)
                 return btrfs_error(h, "cannot list the subvolumes inside the home", e);
+        bool synced = false;
         for (;;) {
                 _cleanup_free_ char *path = NULL;
                 uint64_t sub;
@@ -116,12 +163,26 @@ static int ensure_group(Home *h, int fd, uint64_t id) {
                         break;
                 }
                 int k = btrfs_qgroup_in_group(fd, sub, group);
+                if (k == 0)
+                        k = may_adopt(h, fd, sub, &synced);
+                else if (k > 0)
+                        k = 2; /* a member already */
                 if (k == 0) {
+                        k = hold_subvolume(h, fd, sub, path);
+                        /* Told to hearthd, which logs it: this log goes nowhere but to it. */
+                        if (k > 0 && note_path(&h->quota_held, path) < 0 && r >= 0)
+                                r = log_oom();
+                } else if (k == 1) {
                         log_info("home %s: subvolume %s/%s now counts against the home's quota", h->name,
                                  h->storage_path, path);
                         k = btrfs_qgroup_assign(fd, sub, group);
-                        /* Told to hearthd, which logs it: this log goes nowhere but to it. */
-                        if (k >= 0 && note_adopted(h, path) < 0 && r >= 0)
+                        if (k > 0)
+                                h->quota_rescanned = true;
+                        /* The group's limit holds it now: not its own (a snapshot's is its
+                         * source's, or the one it was held at). */
+                        if (k >= 0)
+                                k = btrfs_qgroup_set_limit(fd, sub, BTRFS_QUOTA_NO_LIMIT);
+                        if (k >= 0 && note_path(&h->quota_adopted, path) < 0 && r >= 0)
                                 r = log_oom();
                 }
                 if (k < 0 && r >= 0)
@@ -129,6 +190,16 @@ static int ensure_group(Home *h, int fd, uint64_t id) {
                                             h->name, h->storage_path, path, id);
         }
         btrfs_util_destroy_subvolume_iterator(it);
+        /* Counts marked inconsistent and no rescan running (a snapshot
+         * made and deleted since the last look, an assignment by hand):
+         * the kernel counts and so limits nothing until a rescan. */
+        if (btrfs_quota_counts(fd) == BTRFS_COUNTS_INCONSISTENT) {
+                int k = btrfs_quota_rescan(fd);
+                if (k >= 0)
+                        h->quota_rescanned = true;
+                else if (r >= 0)
+                        r = log_error_errno(k, "home %s: cannot start a quota rescan: %m", h->name);
+        }
         return r < 0 ? r : 0;
 }
 
@@ -317,7 +388,19 @@ static int subvolume_resize(Home *h) {
         if (r < 0)
                 return r;
         r = usage(h, fd, &rfer, NULL);
-        if (r < 0 && r != -ENOENT)
+        if (r == -EBUSY && h->size_request != HEARTH_SIZE_MAX) {
+                /* What the home holds is not known now (a rescan counts
+                 * every group from 0, so it would read as nearly empty):
+                 * a grow needs no such number, a shrink waits. */
+                uint64_t limit = BTRFS_QUOTA_NO_LIMIT, id;
+                if (h->size_request == HEARTH_SIZE_MIN || home_id(h, fd, &id) < 0 ||
+                    btrfs_home_qgroup_get(fd, id, false, NULL, &limit) < 0 || want < limit)
+                        return log_error_errno(EBUSY, "home %s: cannot shrink its quota now: the file system's "
+                                               "quota counts are being recounted (a rescan runs) or are "
+                                               "inconsistent, so what the home holds is not known; try again "
+                                               "when the rescan has ended", h->name);
+                rfer = 0;
+        } else if (r < 0 && r != -ENOENT && r != -EBUSY)
                 return log_error_errno(r, "home %s: cannot read current usage: %m", h->name);
         if (h->size_request == HEARTH_SIZE_MIN) {
                 /* What is used, rounded up to MiB, and never below the floor. */
@@ -375,6 +458,10 @@ static int quota_report(Home *h, int fd, json_object *status) {
                 json_object_object_add(q, WORKER_STATUS_QUOTA_MODE, json_object_new_string(mode));
         if (h->quota_adopted)
                 json_object_object_add(q, WORKER_STATUS_QUOTA_ADOPTED, json_object_get(h->quota_adopted));
+        if (h->quota_held)
+                json_object_object_add(q, WORKER_STATUS_QUOTA_HELD, json_object_get(h->quota_held));
+        if (h->quota_rescanned)
+                json_object_object_add(q, WORKER_STATUS_QUOTA_RESCAN, json_object_new_boolean(true));
         json_object_object_add(status, WORKER_STATUS_QUOTA, q);
         return 0;
 }
@@ -403,7 +490,15 @@ static int subvolume_inspect(Home *h) {
                 return log_oom();
         r = usage(h, fd, &rfer, &limit);
         log_trace_phase("inspect: usage read");
-        if (r >= 0) {
+        if (r == -EBUSY) {
+                /* Counts being redone: no usage rather than a wrong one. */
+                uint64_t id;
+                r = home_id(h, fd, &id);
+                if (r >= 0)
+                        r = btrfs_home_qgroup_get(fd, id, false, NULL, &limit);
+                if (r >= 0 && limit != BTRFS_QUOTA_NO_LIMIT)
+                        json_object_object_add(status, "diskSize", json_object_new_int64((int64_t) limit));
+        } else if (r >= 0) {
                 json_object_object_add(status, "diskUsage", json_object_new_int64((int64_t) rfer));
                 if (limit != BTRFS_QUOTA_NO_LIMIT) {
                         json_object_object_add(status, "diskSize", json_object_new_int64((int64_t) limit));

@@ -66,8 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 check_autogrow(&ag);
         }
 
-        uint64_t sweep = QUOTA_SWEEP_DEFAULT_USEC;
-        if (quota_sweep_config_load(&sweep, path) >= 0 && sweep != 0 && sweep < 1000000)
+        uint64_t sweep = QUOTA_SWEEP_DEFAULT_USEC, rescan = QUOTA_RESCAN_DEFAULT_USEC;
+        if (quota_sweep_config_load(&sweep, &rescan, path) >= 0 && sweep != 0 && sweep < 1000000)
                 abort();
 
         accounts_config_init(&ac);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The nested-subvolume sweep's decisions (hearthd/quota-sweep.c): which
- * homes it looks at, and [Quota] NestedSubvolumeCheckSec= in hearth.conf. */
+ * homes it looks at, when a worker may start a quota rescan, and [Quota]
+ * NestedSubvolumeCheckSec= and RescanIntervalSec= in hearth.conf. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,8 @@
 #include "macro.h"
 #include "quota-sweep.h"
 
+static uint64_t rescan_usec;
+
 static int load(const char *text, uint64_t *usec) {
         _cleanup_free_ char *path = strdup("/tmp/test-quota-sweep.XXXXXX");
         assert_non_null(path);
@@ -25,7 +28,8 @@ static int load(const char *text, uint64_t *usec) {
         assert_int_equal(write(fd, text, strlen(text)), (ssize_t) strlen(text));
         close(fd);
         *usec = QUOTA_SWEEP_DEFAULT_USEC;
-        int r = quota_sweep_config_load(usec, path);
+        rescan_usec = QUOTA_RESCAN_DEFAULT_USEC;
+        int r = quota_sweep_config_load(usec, &rescan_usec, path);
         unlink(path);
         return r;
 }
@@ -35,6 +39,14 @@ static void test_config(void **state) {
 
         assert_int_equal(load("", &u), 0);
         assert_int_equal(u, 15 * USEC_PER_SEC);
+        assert_int_equal(rescan_usec, 3600 * USEC_PER_SEC);
+        assert_int_equal(load("[Quota]\nRescanIntervalSec=10min\n", &u), 0);
+        assert_int_equal(rescan_usec, 600 * USEC_PER_SEC);
+        assert_int_equal(u, 15 * USEC_PER_SEC);
+        assert_int_equal(load("[Quota]\nRescanIntervalSec=0\n", &u), 0);
+        assert_int_equal(rescan_usec, 0);
+        assert_true(load("[Quota]\nRescanIntervalSec=soon\n", &u) < 0);
+        assert_true(load("[Quota]\nRescanIntervalSec=-5\n", &u) < 0);
         assert_int_equal(load("[Quota]\nNestedSubvolumeCheckSec=2\n", &u), 0);
         assert_int_equal(u, 2 * USEC_PER_SEC);
         assert_int_equal(load("[Quota]\nNestedSubvolumeCheckSec=1min\n", &u), 0);
@@ -73,8 +85,10 @@ static void test_config(void **state) {
 
         /* The shipped file: every setting commented out, the default holds. */
         u = QUOTA_SWEEP_DEFAULT_USEC;
-        assert_int_equal(quota_sweep_config_load(&u, SRCDIR "/data/hearth.conf"), 0);
+        rescan_usec = QUOTA_RESCAN_DEFAULT_USEC;
+        assert_int_equal(quota_sweep_config_load(&u, &rescan_usec, SRCDIR "/data/hearth.conf"), 0);
         assert_int_equal(u, 15 * USEC_PER_SEC);
+        assert_int_equal(rescan_usec, 3600 * USEC_PER_SEC);
 }
 
 static void test_mode(void **state) {
@@ -115,12 +129,36 @@ static void test_wanted(void **state) {
         assert_false(quota_sweep_wanted(&h));
 }
 
+/* The rescan rate limit: one worker at a time, once per interval. */
+static void test_rescan_allowed(void **state) {
+        const uint64_t hour = 3600 * USEC_PER_SEC, t = 5 * hour;
+
+        /* None yet: at once, unless lent out already. */
+        assert_true(quota_rescan_allowed(QUOTA_RESCAN_NEVER, 0, hour, false));
+        assert_true(quota_rescan_allowed(QUOTA_RESCAN_NEVER, t, hour, false));
+        assert_false(quota_rescan_allowed(QUOTA_RESCAN_NEVER, t, hour, true));
+        /* One began at t: none before t + interval, one from then on. */
+        assert_false(quota_rescan_allowed(t, t, hour, false));
+        assert_false(quota_rescan_allowed(t, t + hour - 1, hour, false));
+        assert_true(quota_rescan_allowed(t, t + hour, hour, false));
+        assert_true(quota_rescan_allowed(t, t + 3 * hour, hour, false));
+        assert_false(quota_rescan_allowed(t, t + 3 * hour, hour, true));
+        /* A clock that went back: not yet. */
+        assert_false(quota_rescan_allowed(t, t - 1, hour, false));
+        /* 0: whenever needed, one worker at a time still. */
+        assert_true(quota_rescan_allowed(t, t, 0, false));
+        assert_false(quota_rescan_allowed(t, t, 0, true));
+        /* The largest interval does not wrap around. */
+        assert_false(quota_rescan_allowed(t, UINT64_MAX - 1, UINT64_MAX, false));
+}
+
 int main(void) {
         log_set_max_level(LOG_CRIT); /* the errors above are expected */
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_config),
                 cmocka_unit_test(test_mode),
                 cmocka_unit_test(test_wanted),
+                cmocka_unit_test(test_rescan_allowed),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
