@@ -128,25 +128,6 @@ static int lookup_home(pam_handle_t *pamh, const Args *a, sd_bus *bus, const cha
         return 1;
 }
 
-/* Whether hearthd manages user, decided without the bus: its NSS file names
- * her. So users it does not manage never wait on it or fail with it, and
- * its users' logins fail (rather than fall through to other modules) while
- * it is down. */
-static bool hearth_user(const char *user) {
-        char path[4096], line[4096];
-        size_t n = strlen(user);
-        bool found = false;
-
-        snprintf(path, sizeof path, "%s/passwd", hearth_runtime_dir());
-        FILE *f = fopen(path, "re");
-        if (!f)
-                return false;
-        while (!found && fgets(line, sizeof line, f))
-                found = strncmp(line, user, n) == 0 && line[n] == ':';
-        fclose(f);
-        return found;
-}
-
 /* Connects and looks the user up. Returns PAM_SUCCESS with a bus for a
  * Hearth user, PAM_USER_UNKNOWN for others, or the error. */
 static int open_for_user(pam_handle_t *pamh, const Args *a, const char **ret_user, sd_bus **ret_bus, HomeInfo *info) {
@@ -154,7 +135,7 @@ static int open_for_user(pam_handle_t *pamh, const Args *a, const char **ret_use
         int r = pam_get_user(pamh, &user, NULL);
         if (r != PAM_SUCCESS)
                 return r;
-        if (!user || !valid_user_name(user) || !hearth_user(user)) {
+        if (!user || !valid_user_name(user) || !hearth_runtime_has_user(user)) {
                 debug(pamh, a, "%s is not a Hearth user", user ?: "(none)");
                 return PAM_USER_UNKNOWN;
         }
