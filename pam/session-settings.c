@@ -87,8 +87,10 @@ static bool language_installed(const char *lang) {
  * login itself, or pam_systemd: the first one wins, as in pam_systemd). */
 static int put_unless_set(pam_handle_t *pamh, const char *user, const char *entry, size_t name_len, bool debug) {
         char name[256];
-        if (name_len >= sizeof name)
+        if (name_len >= sizeof name) {
+                pam_syslog(pamh, LOG_WARNING, "home %s: an environment name is longer than 255 bytes; ignored", user);
                 return -EINVAL;
+        }
         memcpy(name, entry, name_len);
         name[name_len] = 0;
         if (pam_getenv(pamh, name)) {
