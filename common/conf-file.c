@@ -19,8 +19,8 @@
 static const char *const config_dirs[] = { "/etc/hearth", HEARTH_RUNTIME_DIR_DEFAULT, "/usr/lib/hearth" };
 
 /* Sections one Hearth program reads and the others skip without a word
- * (hearthd reads [Pool], [Worker] and [Quota], hearth-accounts [Accounts], hearth-work [TPM2]). */
-static const char *const shared_sections[] = { "Pool", "Accounts", "TPM2", "Worker", "Quota" };
+ * (hearthd reads [Pool], [Worker], [Quota] and [Rebalance], each with its own loader; hearth-accounts [Accounts], hearth-work [TPM2]). */
+static const char *const shared_sections[] = { "Pool", "Accounts", "TPM2", "Worker", "Quota", "Rebalance" };
 
 static bool someone_elses(const char *section, const ConfigItem *items, size_t n_items) {
         bool shared = false;

@@ -220,9 +220,15 @@ static bool errno_denied(int e) {
 /* The erofs file systems mounted from a regular file that was found and
  * is not the target, by device number: those the check could account for. */
 #define EROFS_SEEN_MAX 256
+/* And where an image mounted with fsoffset= (Linux 6.16: a header of its
+ * own before the file system) has its superblock: 1024 bytes past it. */
+#define EROFS_OFFSETS_MAX 16
 typedef struct ErofsSeen {
         dev_t dev[EROFS_SEEN_MAX];
         size_t n;
+        uint64_t offset[EROFS_OFFSETS_MAX];
+        size_t n_offsets;
+        bool offsets_overflow;
 } ErofsSeen;
 
 static void erofs_seen_add(ErofsSeen *e, dev_t dev) {
@@ -231,6 +237,37 @@ static void erofs_seen_add(ErofsSeen *e, dev_t dev) {
                         return;
         if (e->n < EROFS_SEEN_MAX)
                 e->dev[e->n++] = dev; /* beyond: unaccounted, which fails closed */
+}
+
+/* The fsoffset= among an erofs mount's super options (mountinfo's last
+ * field, after fstype and source). */
+static void erofs_offset_add(ErofsSeen *e, const char *after_separator) {
+        char fstype[64], source[PATH_MAX], opts[PATH_MAX];
+        if (sscanf(after_separator, " - %63s %4095s %4095s", fstype, source, opts) != 3)
+                return;
+        for (char *o = opts, *next; o; o = next) {
+                next = strchr(o, ',');
+                if (next)
+                        *next++ = 0;
+                if (strncmp(o, "fsoffset=", 9) != 0)
+                        continue;
+                char *end;
+                errno = 0;
+                unsigned long long off = strtoull(o + 9, &end, 0);
+                if (errno || *end || o[9] == 0 || off > UINT64_MAX - 1024) {
+                        e->offsets_overflow = true; /* cannot tell where: any file is perhaps it */
+                        continue;
+                }
+                bool known = false;
+                for (size_t i = 0; i < e->n_offsets && !known; i++)
+                        known = e->offset[i] == off;
+                if (known)
+                        continue;
+                if (e->n_offsets < EROFS_OFFSETS_MAX)
+                        e->offset[e->n_offsets++] = off;
+                else
+                        e->offsets_overflow = true;
+        }
 }
 
 /* How many erofs file systems the kernel has mounted from something other
@@ -251,16 +288,27 @@ static size_t erofs_file_mounts(void) {
         return n;
 }
 
-/* Whether the file carries an erofs superblock (magic at 1024), or
- * cannot be read to tell. */
-static bool file_is_erofs(const char *path) {
+static bool erofs_magic_at(int fd, uint64_t offset) {
         uint8_t magic[4];
-        if (!path)
+        if (pread(fd, magic, sizeof magic, (off_t) (offset + 1024)) != (ssize_t) sizeof magic)
+                return false;
+        return magic[0] == 0xe2 && magic[1] == 0xe1 && magic[2] == 0xf5 && magic[3] == 0xe0;
+}
+
+/* Whether the file carries an erofs superblock (magic at 1024, or 1024
+ * past any fsoffset= a mount uses), or cannot be read to tell. */
+static bool file_is_erofs(const char *path, const ErofsSeen *e) {
+        if (!path || e->offsets_overflow)
                 return true;
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-        if (fd < 0 || pread(fd, magic, sizeof magic, 1024) != (ssize_t) sizeof magic)
-                return fd < 0;
-        return magic[0] == 0xe2 && magic[1] == 0xe1 && magic[2] == 0xf5 && magic[3] == 0xe0;
+        if (fd < 0)
+                return true;
+        if (erofs_magic_at(fd, 0))
+                return true;
+        for (size_t i = 0; i < e->n_offsets; i++)
+                if (erofs_magic_at(fd, e->offset[i]))
+                        return true;
+        return false;
 }
 
 /* The mounts of one mount namespace, through a process in it (proc_dir:
@@ -293,6 +341,8 @@ static int check_mounts_of(const Target *t, const char *proc_dir, const char *ns
                 mountinfo_unescape(source);
                 bool found = target_has_rdev(t, makedev(maj, min));
                 bool erofs_file = t->file && strcmp(fstype, "erofs") == 0;
+                if (erofs_file)
+                        erofs_offset_add(erofs, sep);
                 /* A source in /proc (an fd of the mounter's) names nothing here. */
                 if (!found && source[0] == '/' && strncmp(source, "/proc/", 6) != 0 &&
                     (strcmp(fstype, "btrfs") == 0 || erofs_file)) {
@@ -361,7 +411,7 @@ static int check_mounts(const Target *t, char *why, size_t size) {
          * by the name it had (another file may carry it now), any erofs
          * image is perhaps one of those mounted as files. */
         size_t erofs_files = t->file ? erofs_file_mounts() : 0;
-        if (erofs_files > 0 && (erofs_files > erofs.n || file_is_erofs(t->file_path))) {
+        if (erofs_files > 0 && (erofs_files > erofs.n || file_is_erofs(t->file_path, &erofs))) {
                 snprintf(why, size,
                          "an erofs image is mounted as a file, and which file cannot be told (a mount names it by "
                          "the name it had; renamed or deleted, mounted through a descriptor, or in a mount namespace "

@@ -42,48 +42,13 @@
 
 /* ---- create ---------------------------------------------------------------- */
 
-static int set_pbkdf(Home *h, Volume *v) {
-        const UserRecord *rec = h->rec;
-        struct crypt_pbkdf_type p = {
-                .type = rec->luks_pbkdf_type ?: CRYPT_KDF_ARGON2ID,
-                .hash = rec->luks_pbkdf_hash_algorithm ?: "sha512",
-                /* homed's defaults: 500 ms and 64 MiB, not libcryptsetup's
-                 * 2 s that every login would wait for. */
-                .time_ms = rec->luks_pbkdf_time_cost_usec != UINT64_MAX
-                                   ? (uint32_t) (rec->luks_pbkdf_time_cost_usec / 1000 ?: 1) : 500,
-                .max_memory_kb = rec->luks_pbkdf_memory_cost != UINT64_MAX
-                                         ? (uint32_t) (rec->luks_pbkdf_memory_cost / 1024) : 65536,
-                .parallel_threads = rec->luks_pbkdf_parallel_threads != UINT64_MAX
-                                            ? (uint32_t) rec->luks_pbkdf_parallel_threads : 1,
-        };
-        int r;
-
-        if (strcmp(p.type, CRYPT_KDF_PBKDF2) == 0) {
-                p.max_memory_kb = 0;
-                p.parallel_threads = 0;
-        }
-        /* luksPbkdfForceIterations (systemd's field): fixed cost, no
-         * benchmark. Tests use it to make formatting cheap. */
-        if (rec->luks_pbkdf_force_iterations != UINT64_MAX) {
-                p.iterations = (uint32_t) rec->luks_pbkdf_force_iterations;
-                p.time_ms = 0;
-                p.flags = CRYPT_PBKDF_NO_BENCHMARK;
-                if (p.max_memory_kb < 32 && p.max_memory_kb != 0)
-                        p.max_memory_kb = 32;
-        }
-        r = sym_crypt_set_pbkdf_type(v->cd, &p);
-        if (r < 0)
-                return log_error_errno(r, "home %s: PBKDF settings refused by libcryptsetup: %m", h->name);
-        return 0;
-}
-
 /* For crypt_format() only: the volume key's digest in the header (PBKDF2)
  * gets the fewest iterations, as with cryptsetup --pbkdf-force-iterations,
  * instead of libcryptsetup benchmarking PBKDF2 and then spending the time
  * it measured (most of the format's time, seconds in the test VM). The
  * digest only checks a key a keyslot's KDF (what a guess pays for) or the
  * TPM already produced, or the random volume key itself: its cost protects
- * nothing. set_pbkdf() sets the keyslots' settings after the format. */
+ * nothing. luks_password_pbkdf_set() sets the keyslots' settings after the format. */
 static int set_pbkdf_for_format(Home *h, Volume *v) {
         struct crypt_pbkdf_type p = {
                 .type = CRYPT_KDF_PBKDF2,
@@ -544,7 +509,7 @@ int luks_create(Home *h) {
         formatted = true;
         if (is_block && !gpt && (r = device_claim(h, image, O_RDONLY, &claim)) < 0)
                 goto fail;
-        r = set_pbkdf(h, &v);
+        r = luks_password_pbkdf_set(h, v.cd);
         if (r < 0)
                 goto fail;
         /* Sealed in the TPM, the disk alone must not open with the

@@ -13,6 +13,43 @@
 
 #include "luks-internal.h"
 
+/* The record's luksPbkdf* settings, for every keyslot a password opens: at
+ * create and at passwd alike, as homed. */
+int luks_password_pbkdf_set(Home *h, struct crypt_device *cd) {
+        const UserRecord *rec = h->rec;
+        struct crypt_pbkdf_type p = {
+                .type = rec->luks_pbkdf_type ?: CRYPT_KDF_ARGON2ID,
+                .hash = rec->luks_pbkdf_hash_algorithm ?: "sha512",
+                /* homed's defaults: 500 ms and 64 MiB, not libcryptsetup's
+                 * 2 s that every login would wait for. */
+                .time_ms = rec->luks_pbkdf_time_cost_usec != UINT64_MAX
+                                   ? (uint32_t) (rec->luks_pbkdf_time_cost_usec / 1000 ?: 1) : 500,
+                .max_memory_kb = rec->luks_pbkdf_memory_cost != UINT64_MAX
+                                         ? (uint32_t) (rec->luks_pbkdf_memory_cost / 1024) : 65536,
+                .parallel_threads = rec->luks_pbkdf_parallel_threads != UINT64_MAX
+                                            ? (uint32_t) rec->luks_pbkdf_parallel_threads : 1,
+        };
+        int r;
+
+        if (strcmp(p.type, CRYPT_KDF_PBKDF2) == 0) {
+                p.max_memory_kb = 0;
+                p.parallel_threads = 0;
+        }
+        /* luksPbkdfForceIterations (systemd's field): fixed cost, no
+         * benchmark. Tests use it to make formatting cheap. */
+        if (rec->luks_pbkdf_force_iterations != UINT64_MAX) {
+                p.iterations = (uint32_t) rec->luks_pbkdf_force_iterations;
+                p.time_ms = 0;
+                p.flags = CRYPT_PBKDF_NO_BENCHMARK;
+                if (p.max_memory_kb < 32 && p.max_memory_kb != 0)
+                        p.max_memory_kb = 32;
+        }
+        r = sym_crypt_set_pbkdf_type(cd, &p);
+        if (r < 0)
+                return log_error_errno(r, "home %s: PBKDF settings refused by libcryptsetup: %m", h->name);
+        return 0;
+}
+
 /* ---- passwd ------------------------------------------------------------------ */
 
 /* New keyslots first, old ones last: killed at any point, the home opens
@@ -46,10 +83,6 @@ int luks_passwd(Home *h) {
                                  : luks_tpm2_replace(h, v.cd, o.vk->data, o.vk_size, np[0]);
                 if (r < 0)
                         return r;
-                /* Passwords get libcryptsetup's default PBKDF, as before, not the TPM's minimal one. */
-                r = sym_crypt_set_pbkdf_type(v.cd, NULL);
-                if (r < 0)
-                        return log_error_errno(r, "home %s: cannot reset the PBKDF: %m", h->name);
         }
         /* Keyslots of tokens (TPM2, recovery keys) are not passwords'. */
         bool token_slot[32];
@@ -62,6 +95,10 @@ int luks_passwd(Home *h) {
         }
         if (!any_password_slot)
                 goto signed_record;
+        /* Passwords get the record's PBKDF, not the TPM's minimal one. */
+        r = luks_password_pbkdf_set(h, v.cd);
+        if (r < 0)
+                return r;
 
         int added[64], n_added = 0;
         for (size_t i = 0; np[i] && i < 64; i++) {

@@ -116,11 +116,12 @@ if printf erinpw | cryptsetup open --test-passphrase --key-file=- "$tmp/up/erin.
 rm -f "$tmp/state/erin.identity"
 
 # (e) an erofs image mounted as a file; (f) the same, only in another mount namespace.
-mount_file() { # mount_file IMAGE DIR: mount(2) itself (mount(8) would set up a loop device)
+mount_file() { # mount_file IMAGE DIR [OPTIONS]: mount(2) itself (mount(8) would set up a loop device)
     python3 -c 'import ctypes, os, sys
 libc = ctypes.CDLL(None, use_errno=True)
-if libc.mount(sys.argv[1].encode(), sys.argv[2].encode(), b"erofs", 1, None) != 0:
-    sys.exit("mount: " + os.strerror(ctypes.get_errno()))' "$1" "$2"
+opts = sys.argv[3].encode() if len(sys.argv) > 3 else None
+if libc.mount(sys.argv[1].encode(), sys.argv[2].encode(), b"erofs", 1, opts) != 0:
+    sys.exit("mount: " + os.strerror(ctypes.get_errno()))' "$@"
 }
 if command -v mkfs.erofs > /dev/null; then
     mkdir -p "$tmp/src" && echo precious > "$tmp/src/precious"
@@ -168,6 +169,22 @@ if command -v mkfs.erofs > /dev/null; then
         detach_last
         intact "$tmp/k.erofs" erofs "k"
         umount "$tmp/mnt3" && unset "mounts[-1]"
+        # (l) the same with an image whose file system starts after a header
+        # of its own, mounted with fsoffset= (Linux 6.16): its superblock is
+        # 1024 bytes past the offset, not at 1024 (attack12).
+        { printf 'IMAGE-HEADER v1'; head -c $((4096 - 15)) /dev/zero; head -c 1M "$tmp/e.erofs"; } > "$tmp/l.img"
+        truncate -s 300M "$tmp/l.img"
+        if mount_file "$tmp/l.img" "$tmp/mnt3" fsoffset=4096 2> /dev/null; then
+            mounts+=("$tmp/mnt3")
+            mv "$tmp/l.img" "$tmp/l-old.img" && cp "$tmp/l-old.img" "$tmp/l.img"
+            attach "$tmp/l-old.img"
+            expect 13 "l (an image mounted as a file with fsoffset=, renamed, a copy at its old name)" lea 60183 "$dev"
+            detach_last
+            cmp -s "$tmp/l-old.img" "$tmp/l.img" && ok "l: the mounted image is intact" || bad "l: the mounted image was written"
+            umount "$tmp/mnt3" && unset "mounts[-1]"
+        else
+            echo "skip: l (this kernel has no erofs fsoffset=: before Linux 6.16)"
+        fi
     else
         echo "skip: e, f (this kernel mounts no erofs image as a file: before Linux 6.12)"
     fi

@@ -530,6 +530,10 @@ uuid=$(on_part /mnt/bhome/cora.home cryptsetup luksUUID)
 slot_block /mnt/bhome/cora.home /tmp/old-slot
 HEARTH_HOME_ROOT=/mnt/bhome w passwd 0 "$(C '"secret":{"password":["leaked-old"],"newPassword":["cora-new"]}')"
 slot_block /mnt/bhome/cora.home /tmp/new-slot
+kdf=$(on_part /mnt/bhome/cora.home cryptsetup luksDump | sed -n '/^Keyslots:/,/^Tokens:/p' |
+      awk '$1 == "PBKDF:" { k = k $2 } $1 == "Iterations:" { k = k ":" $2 "," } END { print k }')
+[ "$kdf" = "pbkdf2:1000," ] && ok "passwd's keyslot has the record's PBKDF (pbkdf2, 1000 iterations)" ||
+    bad "passwd's keyslots' PBKDF: $kdf (the record says pbkdf2, 1000)"
 set -- $(carve "$uuid" /tmp/old-slot /tmp/new-slot)
 [ "$1" = 1 ] && ok "after passwd the raw disk holds one LUKS2 header of the home: its own" ||
     bad "after passwd: $1 headers of the home on the raw disk"

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -51,7 +52,27 @@ static void test_config(void **state) {
         assert_true(load("[Quota]\nNestedSubvolumeCheckSec=often\n", &u) < 0);
         assert_true(load("[Quota]\nNestedSubvolumeCheckSec=99999999999999999999\n", &u) < 0);
 
+        /* The other programs' and loaders' sections pass without a word. */
+        char err_path[] = "/tmp/test-quota-sweep-err.XXXXXX";
+        int err_fd = mkstemp(err_path), saved = dup(STDERR_FILENO);
+        assert_true(err_fd >= 0 && saved >= 0);
+        fflush(stderr);
+        assert_true(dup2(err_fd, STDERR_FILENO) >= 0);
+        int r = load("[Rebalance]\nKeepFree=10%\n[Pool]\nAutoGrow=no\n[Worker]\nActivateTimeout=60\n"
+                     "[Accounts]\nx=1\n[TPM2]\ny=2\n[Quota]\nNestedSubvolumeCheckSec=3\n", &u);
+        fflush(stderr);
+        assert_true(dup2(saved, STDERR_FILENO) >= 0);
+        close(saved);
+        assert_int_equal(r, 0);
+        assert_int_equal(u, 3 * USEC_PER_SEC);
+        struct stat st;
+        assert_int_equal(fstat(err_fd, &st), 0);
+        close(err_fd);
+        unlink(err_path);
+        assert_int_equal(st.st_size, 0);
+
         /* The shipped file: every setting commented out, the default holds. */
+        u = QUOTA_SWEEP_DEFAULT_USEC;
         assert_int_equal(quota_sweep_config_load(&u, SRCDIR "/data/hearth.conf"), 0);
         assert_int_equal(u, 15 * USEC_PER_SEC);
 }
