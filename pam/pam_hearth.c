@@ -129,7 +129,10 @@ static int lookup_home(pam_handle_t *pamh, const Args *a, sd_bus *bus, const cha
 }
 
 /* Connects and looks the user up. Returns PAM_SUCCESS with a bus for a
- * Hearth user, PAM_USER_UNKNOWN for others, or the error. */
+ * Hearth user, PAM_USER_UNKNOWN for others, or the error. Whether she is
+ * one is decided without the bus (hearthd's NSS file), so users it does not
+ * manage never wait on it, and its users' logins fail (rather than fall
+ * through to other modules) while it is down. */
 static int open_for_user(pam_handle_t *pamh, const Args *a, const char **ret_user, sd_bus **ret_bus, HomeInfo *info) {
         const char *user;
         int r = pam_get_user(pamh, &user, NULL);
