@@ -2,6 +2,7 @@
 /* hold-home USER SECRET: AcquireHome, print "held", keep the returned fd
  * until standard input reaches its end — as a login session would. */
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <systemd/sd-bus.h>
@@ -20,6 +21,10 @@ int main(int argc, char *argv[]) {
                 return 2;
         }
         r = sd_bus_open_system(&bus);
+        /* An activation under emulation on a loaded machine takes longer
+         * than sd-bus's default 25 s; homectl waits as long. */
+        if (r >= 0)
+                r = sd_bus_set_method_call_timeout(bus, UINT64_C(300) * 1000000);
         if (r >= 0)
                 r = sd_bus_call_method(bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE,
                                        "AcquireHome", &error, &reply, "ssb", argv[1],

@@ -36,6 +36,7 @@ static void write_file(const char *rel, const char *text) {
         assert_int_equal(fclose(f), 0);
 }
 
+static void sh(const char *fmt, ...) _printf_(1, 2);
 static void sh(const char *fmt, ...) {
         char cmd[2048];
         va_list ap;
