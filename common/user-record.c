@@ -153,7 +153,7 @@ static const Field fields[] = {
         F("umask", FIELD_MODE, umask, IN_MACHINE),
         F("accessMode", FIELD_MODE, access_mode, IN_MACHINE),
         F("niceLevel", FIELD_NICE, nice_level, IN_MACHINE),
-        F("resourceLimits", FIELD_RLIMITS, nice_level /* not stored */, IN_MACHINE),
+        F("resourceLimits", FIELD_RLIMITS, resource_limits, IN_MACHINE),
         F("tasksMax", FIELD_U64, tasks_max, IN_MACHINE),
         F("memoryHigh", FIELD_U64, memory_high, IN_MACHINE),
         F("memoryMax", FIELD_U64, memory_max, IN_MACHINE),
@@ -755,6 +755,7 @@ static int dispatch_field(const Context *c, const Field *f, json_object *v, User
                         if (cur && max && json_object_get_uint64(cur) > json_object_get_uint64(max))
                                 return fail(c, f->name, "%s: cur must not exceed max", key);
                 }
+                *(json_object **) p = v;
                 return 0;
         }
 

@@ -124,6 +124,7 @@ typedef struct UserRecord {
         const char **environment;           /* NAME=VALUE */
         uint64_t umask, access_mode;        /* UINT64_MAX: unset */
         int64_t nice_level;                 /* INT64_MAX: unset */
+        json_object *resource_limits;       /* {"RLIMIT_NOFILE":{"cur":…,"max":…}}, checked; NULL: unset */
         uint64_t tasks_max, memory_high, memory_max, cpu_weight, io_weight;
         uint64_t rate_limit_interval_usec, rate_limit_burst, stop_delay_usec;
         int kill_processes, drop_caches, luks_offline_discard;

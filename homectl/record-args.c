@@ -20,6 +20,7 @@
 #include "macro.h"
 #include "path-util.h"
 #include "record-args.h"
+#include "rlimit-name.h"
 #include "size.h"
 
 typedef enum RecordArgKind {
@@ -449,14 +450,6 @@ static int parse_ssh_keys(RecordChanges *c, const RecordArg *a, const char *arg)
         return set(c, a, string_array(l, n));
 }
 
-static const char *const rlimit_names[] = {
-        [RLIMIT_CPU] = "CPU",         [RLIMIT_FSIZE] = "FSIZE",           [RLIMIT_DATA] = "DATA",
-        [RLIMIT_STACK] = "STACK",     [RLIMIT_CORE] = "CORE",             [RLIMIT_RSS] = "RSS",
-        [RLIMIT_NOFILE] = "NOFILE",   [RLIMIT_AS] = "AS",                 [RLIMIT_NPROC] = "NPROC",
-        [RLIMIT_MEMLOCK] = "MEMLOCK", [RLIMIT_LOCKS] = "LOCKS",           [RLIMIT_SIGPENDING] = "SIGPENDING",
-        [RLIMIT_MSGQUEUE] = "MSGQUEUE", [RLIMIT_NICE] = "NICE",           [RLIMIT_RTPRIO] = "RTPRIO",
-        [RLIMIT_RTTIME] = "RTTIME",
-};
 
 static bool rlimit_is_bytes(int l) {
         return l == RLIMIT_FSIZE || l == RLIMIT_DATA || l == RLIMIT_STACK || l == RLIMIT_CORE || l == RLIMIT_RSS ||
@@ -503,21 +496,13 @@ static int parse_rlimit(RecordChanges *c, const char *arg) {
                 log_error("Can't parse resource limit assignment: %s", arg);
                 return -EINVAL;
         }
-        size_t nlen = (size_t) (eq - arg);
-        const char *name = arg;
-        if (nlen > 7 && strncmp(name, "RLIMIT_", 7) == 0) {
-                name += 7;
-                nlen -= 7;
-        }
-        for (size_t i = 0; i < ELEMENTSOF(rlimit_names); i++)
-                if (rlimit_names[i] && strlen(rlimit_names[i]) == nlen && strncmp(rlimit_names[i], name, nlen) == 0)
-                        l = (int) i;
+        l = rlimit_from_name(arg, (size_t) (eq - arg));
         if (l < 0) {
                 log_error("Unknown resource limit type: %.*s", (int) (eq - arg), arg);
                 return -EINVAL;
         }
         char key[32];
-        snprintf(key, sizeof key, "RLIMIT_%s", rlimit_names[l]);
+        snprintf(key, sizeof key, "RLIMIT_%s", rlimit_name(l));
 
         if (!c->rlimits && !(c->rlimits = json_object_new_object()))
                 return log_oom();

@@ -5,7 +5,8 @@
  * the system bus. auth unlocks and mounts the home (AcquireHome, the
  * password as secret); account applies the record's validity and
  * password-age rules; session holds a reference (RefHome) for the session's
- * lifetime, so the home is deactivated after the last one closes; password
+ * lifetime, so the home is deactivated after the last one closes, and
+ * applies the record's session settings (session-settings.h); password
  * changes it with ChangePasswordHome.
  *
  * Users hearthd does not manage get PAM_USER_UNKNOWN, so the module stacks
@@ -32,6 +33,7 @@
 #include "passwords.h"
 #include "runtime-paths.h"
 #include "secret.h"
+#include "session-settings.h"
 #include "user-record.h"
 
 /* Every call to hearthd, unless the module's timeout= says otherwise: a
@@ -46,11 +48,12 @@
 typedef struct Args {
         bool debug;
         bool suspend; /* please_suspend: the home may be locked on suspend */
+        bool session_settings; /* apply the record's umask, nice, limits, environment */
         uint64_t timeout_usec; /* of each call to hearthd */
 } Args;
 
 static void parse_args(pam_handle_t *pamh, int argc, const char **argv, Args *a) {
-        *a = (Args) { .timeout_usec = BUS_TIMEOUT_DEFAULT };
+        *a = (Args) { .timeout_usec = BUS_TIMEOUT_DEFAULT, .session_settings = true };
         for (int i = 0; i < argc; i++) {
                 if (strncmp(argv[i], "timeout=", 8) == 0) {
                         char *end;
@@ -65,6 +68,10 @@ static void parse_args(pam_handle_t *pamh, int argc, const char **argv, Args *a)
                         a->debug = true;
                 else if (strcmp(argv[i], "suspend") == 0)
                         a->suspend = true;
+                else if (strcmp(argv[i], "session_settings=yes") == 0)
+                        a->session_settings = true;
+                else if (strcmp(argv[i], "session_settings=no") == 0)
+                        a->session_settings = false; /* pam_systemd applies them */
                 else if (strcmp(argv[i], "use_authtok") == 0 || strcmp(argv[i], "try_first_pass") == 0 ||
                          strcmp(argv[i], "use_first_pass") == 0)
                         ; /* pam_get_authtok() reads these itself */
@@ -121,33 +128,17 @@ static int lookup_home(pam_handle_t *pamh, const Args *a, sd_bus *bus, const cha
         return 1;
 }
 
-/* Whether hearthd manages user, decided without the bus: its NSS file names
- * her. So users it does not manage never wait on it or fail with it, and
- * its users' logins fail (rather than fall through to other modules) while
- * it is down. */
-static bool hearth_user(const char *user) {
-        char path[4096], line[4096];
-        size_t n = strlen(user);
-        bool found = false;
-
-        snprintf(path, sizeof path, "%s/passwd", hearth_runtime_dir());
-        FILE *f = fopen(path, "re");
-        if (!f)
-                return false;
-        while (!found && fgets(line, sizeof line, f))
-                found = strncmp(line, user, n) == 0 && line[n] == ':';
-        fclose(f);
-        return found;
-}
-
 /* Connects and looks the user up. Returns PAM_SUCCESS with a bus for a
- * Hearth user, PAM_USER_UNKNOWN for others, or the error. */
+ * Hearth user, PAM_USER_UNKNOWN for others, or the error. Whether she is
+ * one is decided without the bus (hearthd's NSS file), so users it does not
+ * manage never wait on it, and its users' logins fail (rather than fall
+ * through to other modules) while it is down. */
 static int open_for_user(pam_handle_t *pamh, const Args *a, const char **ret_user, sd_bus **ret_bus, HomeInfo *info) {
         const char *user;
         int r = pam_get_user(pamh, &user, NULL);
         if (r != PAM_SUCCESS)
                 return r;
-        if (!user || !valid_user_name(user) || !hearth_user(user)) {
+        if (!user || !valid_user_name(user) || !hearth_runtime_has_user(user)) {
                 debug(pamh, a, "%s is not a Hearth user", user ?: "(none)");
                 return PAM_USER_UNKNOWN;
         }
@@ -370,32 +361,42 @@ PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const cha
 
 /* ---- account --------------------------------------------------------------------------- */
 
-PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv) {
-        Args a;
-        parse_args(pamh, argc, argv, &a);
-        const char *user, *json;
-        _cleanup_bus_ sd_bus *bus = NULL;
-        HomeInfo info;
-        int r = open_for_user(pamh, &a, &user, &bus, &info);
-        if (r != PAM_SUCCESS)
-                return r;
-
+/* The user's record as hearthd shows it to us (a login runs as root: with
+ * its privileged section), parsed and checked. */
+static int fetch_record(pam_handle_t *pamh, sd_bus *bus, const char *user, UserRecord **ret) {
         _cleanup_bus_error_ sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_bus_message_ sd_bus_message *reply = NULL;
-        r = sd_bus_call_method(bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE, "GetUserRecordByName",
-                               &e, &reply, "s", user);
+        const char *json;
+        int r = sd_bus_call_method(bus, HOME1_BUS_NAME, HOME1_MANAGER_PATH, HOME1_MANAGER_INTERFACE,
+                                   "GetUserRecordByName", &e, &reply, "s", user);
         if (r < 0)
                 return pam_code_for(pamh, user, &e, r, PAM_AUTHINFO_UNAVAIL);
         if (sd_bus_message_read(reply, "s", &json) < 0) {
                 pam_syslog(pamh, LOG_ERR, "home %s: malformed answer from hearthd", user);
                 return PAM_AUTHINFO_UNAVAIL;
         }
-        _cleanup_user_record_ UserRecord *rec = NULL;
         _cleanup_free_ char *why = NULL;
-        if (user_record_parse(json, strlen(json), &rec, &why) < 0) {
+        if (user_record_parse(json, strlen(json), ret, &why) < 0) {
                 pam_syslog(pamh, LOG_ERR, "home %s: the record is not valid: %s", user, why ?: "?");
                 return PAM_AUTHINFO_UNAVAIL;
         }
+        return PAM_SUCCESS;
+}
+
+PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv) {
+        Args a;
+        parse_args(pamh, argc, argv, &a);
+        const char *user;
+        _cleanup_bus_ sd_bus *bus = NULL;
+        HomeInfo info;
+        int r = open_for_user(pamh, &a, &user, &bus, &info);
+        if (r != PAM_SUCCESS)
+                return r;
+
+        _cleanup_user_record_ UserRecord *rec = NULL;
+        r = fetch_record(pamh, bus, user, &rec);
+        if (r != PAM_SUCCESS)
+                return r;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         AccountVerdict v;
@@ -458,6 +459,16 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
                         return r;
         }
         debug(pamh, &a, "session for %s holds the home", user);
+        if (a.session_settings) {
+                /* The home is held: whatever the record says, the session opens. */
+                _cleanup_user_record_ UserRecord *rec = NULL;
+                if (fetch_record(pamh, bus, user, &rec) == PAM_SUCCESS) {
+                        int skipped = session_settings_apply(pamh, rec, a.debug);
+                        debug(pamh, &a, "session settings of %s applied, %d skipped", user, skipped);
+                } else
+                        pam_syslog(pamh, LOG_WARNING, "home %s: no record; the session goes without its settings",
+                                   user);
+        }
         return PAM_SUCCESS;
 }
 

@@ -3,6 +3,7 @@
  * authenticate, check the account, open a session, run CMD while it is
  * open, close it. pamtester cannot hold a session open while a check runs.
  *   pam-session SERVICE USER [CMD...]
+ * CMD runs with the PAM environment added to ours, as a login's session.
  * Answers hidden prompts with $PAM_TEST_PASSWORD; prints PAM's messages
  * as "info: …" / "error: …" on stdout. Exit status: 0, or 10 + the step
  * (1 authenticate, 2 account, 3 open, 4 command, 5 close) that failed, with
@@ -63,6 +64,11 @@ int main(int argc, char *argv[]) {
                                 const char *home = pam_getenv(pamh, "HOME");
                                 if (home)
                                         setenv("PAM_TEST_HOME", home, 1);
+                                /* What the modules put in the PAM environment,
+                                 * as login and sshd pass it to the session. */
+                                char **env = pam_getenvlist(pamh);
+                                for (size_t i = 0; env && env[i]; i++)
+                                        putenv(env[i]);
                                 execvp(argv[3], argv + 3);
                                 _exit(127);
                         }

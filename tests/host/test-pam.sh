@@ -107,6 +107,56 @@ touch "$HEARTHD_TMP/release1"
 wait $s1 && ok "first session closed" || bad "first session exit"
 wait_state alice inactive && ok "inactive after the last session" || bad "after both: $(state_of alice)"
 
+# --- the record's session settings ---------------------------------------------------
+# What pam_systemd would apply, applied by pam_hearth's session: the command
+# runs in the session (the driver passes the PAM environment on, as login).
+NEWPASSWORD=setty-pw check "create setty with session settings" 0 "$homectl" create setty --storage=directory \
+    --umask=0027 --nice=7 --rlimit=NOFILE=321:654 --setenv=HEARTH_GREETING=hello \
+    --timezone=Europe/Berlin --language=C.UTF-8
+show='echo "settings: umask=$(umask) nice=$(nice) nofile=$(ulimit -n) hard=$(ulimit -Hn) greeting=${HEARTH_GREETING-} tz=${TZ-} lang=${LANG-} preload=${LD_PRELOAD-} home=${HOME-}"'
+session_line() { # session_line SERVICE USER PASSWORD: the settings line of a session
+                 # (LANG, TZ, EMAIL from the session only, not from the test's environment)
+    PAM_TEST_PASSWORD=$3 pamw env -u LANG -u TZ -u EMAIL "$DRIVER" "$1" "$2" sh -c "$show" >"$HEARTHD_TMP/out" 2>"$HEARTHD_TMP/err" ||
+        echo "no session: $(grep -v PWRAP "$HEARTHD_TMP/err")"
+    grep '^settings: ' "$HEARTHD_TMP/out"
+}
+has() { # has LINE WANT...: each WANT a word of LINE
+    _line=$1; shift
+    for _w in "$@"; do
+        case " $_line " in
+        *" $_w "*) ok "session: $_w" ;;
+        *) bad "session: wanted $_w, got: $_line" ;;
+        esac
+    done
+}
+line=$(session_line hearth-test setty setty-pw)
+has "$line" umask=0027 nice=7 nofile=321 hard=654 greeting=hello tz=:Europe/Berlin lang=C.UTF-8
+# pam_systemd applies them instead: session_settings=no.
+printf 'auth required %s\naccount required %s\nsession required %s session_settings=no\n' \
+    "$MODULE" "$MODULE" "$MODULE" >"$PAMDIR/hearth-nosettings"
+line=$(session_line hearth-nosettings setty setty-pw)
+case " $line " in
+*" umask=0027 "* | *" greeting=hello "* | *" nice=7 "*) bad "session_settings=no still applied: $line" ;;
+*"settings: umask="*) ok "session_settings=no: left to pam_systemd" ;;
+*) bad "session_settings=no: $line" ;;
+esac
+# A hostile record: each bad setting skipped (and logged), the good ones
+# applied, the session opened all the same.
+_h=$(openssl passwd -6 hostile-pw)
+printf '%s' '{"userName":"hostile","storage":"directory","privileged":{"hashedPassword":["'"$_h"'"]},
+ "umask":18,"niceLevel":3,
+ "environment":["LD_PRELOAD=/nonexistent/evil.so","HOME=/tmp","HEARTH_GREETING=still-here","XDG_SESSION_ID=7"],
+ "timeZone":"../../../etc/passwd","preferredLanguage":"xx_NOWHERE.UTF-8",
+ "resourceLimits":{"RLIMIT_BOGUS":{"cur":1,"max":1},"RLIMIT_NOFILE":{"cur":222,"max":333}}}' \
+    >"$HEARTHD_TMP/hostile.json"
+PASSWORD=hostile-pw check "create hostile (bad session settings)" 0 "$homectl" create --identity="$HEARTHD_TMP/hostile.json"
+line=$(session_line hearth-test hostile hostile-pw)
+has "$line" umask=0022 nice=3 nofile=222 greeting=still-here tz= lang= "home=$HEARTHD_HOME_ROOT/hostile"
+case "$line" in
+*evil.so*) bad "LD_PRELOAD from the record reached the session: $line" ;;
+*) ok "LD_PRELOAD from the record refused" ;;
+esac
+
 # --- account -----------------------------------------------------------------------
 mkrec() { # mkrec USER EXTRA_JSON: password pw-USER, hashed here so that
            # hearthd keeps the record's lastPasswordChangeUSec as given

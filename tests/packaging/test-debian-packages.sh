@@ -37,6 +37,7 @@ has() { # has PACKAGE PATH
 }
 has hearth usr/sbin/hearthd
 has hearth usr/libexec/hearth-work
+has hearth usr/libexec/hearth-ssh-authorized-keys
 has hearth usr/bin/homectl
 has hearth usr/share/dbus-1/system-services/org.freedesktop.home1.service
 has hearth lib/systemd/system/hearthd.service
