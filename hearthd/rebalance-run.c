@@ -144,6 +144,12 @@ static bool measure_subvolume(Manager *m, ManagedHome *h, uint64_t fs_size, bool
                 *busy = true;
                 return false;
         }
+        if (r == -ENOENT) {
+                log_warning("home %s: rebalancing: it has no quota group to measure it by (no disk size was ever set, "
+                            "or quotas are off on %s); left out until it has one (homectl resize)", h->name,
+                            m->home_root);
+                return false;
+        }
         if (r < 0) {
                 log_warning_errno(r, "home %s: rebalancing: cannot read its usage; left out: %m", h->name);
                 return false;
