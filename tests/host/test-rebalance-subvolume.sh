@@ -11,8 +11,9 @@ BUILDDIR=$1 SRCDIR=$2
 
 HEARTHD_BTRFS_SIZE=1G
 _hearthd_init
-# The quota sweep's inspect (every second here) measures the homes' usage
-# after hearthd starts; until then a subvolume home does not take part.
+# The quota sweep's inspect (every second here) keeps the records'
+# diskUsage current for the checks below; Rebalance itself reads each
+# home's quota group when it runs.
 printf '[Rebalance]\nAutomatic=no\nKeepFree=20%%\n[Quota]\nNestedSubvolumeCheckSec=1\n' >"$HEARTHD_CONFIG"
 hearthd_setup "$BUILDDIR" "$SRCDIR"
 command -v btrfs >/dev/null || hearthd_skip "needs btrfs-progs"
