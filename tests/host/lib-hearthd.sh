@@ -118,6 +118,14 @@ hearthd_finish() {
     exit 0
 }
 
+# hearthd_call METHOD ARGS...: a method of hearthd's Manager through
+# dbus-send (ARGS as dbus-send takes them: string:..., boolean:...).
+hearthd_call() {
+    _m=$1; shift
+    dbus-send --system --print-reply --reply-timeout=120000 --dest=org.freedesktop.home1 \
+        /org/freedesktop/home1 "org.freedesktop.home1.Manager.$_m" "$@"
+}
+
 hearthd_as_user() { # hearthd_as_user UID CMD...
     _u=$1; shift
     setpriv --reuid="$_u" --regid="$_u" --clear-groups -- "$@"

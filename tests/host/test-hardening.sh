@@ -29,13 +29,8 @@ chmod 755 "$HEARTHD_TMP/worker"
 HEARTHD_WORKER=$HEARTHD_TMP/worker
 printf '[Worker]\nActivateTimeout=3s\nPasswdTimeout=3s\n' >"$HEARTHD_CONFIG"
 hearthd_setup "$BUILDDIR" "$SRCDIR"
-M=org.freedesktop.home1.Manager
 
-call() {
-    _m=$1; shift
-    dbus-send --system --print-reply --reply-timeout=120000 --dest=org.freedesktop.home1 \
-        /org/freedesktop/home1 "$M.$_m" "$@"
-}
+call() { hearthd_call "$@"; }
 record() { # record USER STORAGE [EXTRA_JSON_MEMBERS]
     printf '{"userName":"%s","storage":"%s","disposition":"regular","secret":{"password":["%s-pw"]}%s}' \
         "$1" "$2" "$1" "${3:-}"

@@ -12,11 +12,7 @@ M=org.freedesktop.home1.Manager
 
 # call METHOD ARGS...: the Manager method via dbus-send; reply in $out, error
 # name first on stderr.
-call() {
-    _m=$1; shift
-    dbus-send --system --print-reply --reply-timeout=120000 --dest=org.freedesktop.home1 \
-        /org/freedesktop/home1 "$M.$_m" "$@"
-}
+call() { hearthd_call "$@"; }
 # expect_error DESC ERRNAME METHOD ARGS...
 expect_error() {
     _d=$1 _e=$2; shift 2

@@ -23,14 +23,9 @@ R=$HEARTHD_HOME_ROOT
 btrfs quota enable "$R" || hearthd_skip "cannot enable quota"
 printf '[Quota]\nNestedSubvolumeCheckSec=0\nRescanIntervalSec=1h\n[Rebalance]\nAutomatic=no\n' >"$HEARTHD_CONFIG"
 hearthd_setup "$BUILDDIR" "$SRCDIR"
-M=org.freedesktop.home1.Manager
 uuid=$(blkid -s UUID -o value "$HEARTHD_LOOPDEV")
 
-call() {
-    _m=$1; shift
-    dbus-send --system --print-reply --reply-timeout=120000 --dest=org.freedesktop.home1 \
-        /org/freedesktop/home1 "$M.$_m" "$@"
-}
+call() { hearthd_call "$@"; }
 uid_of() { awk -F: -v u="$1" '$1 == u { print $3 }' "$HEARTHD_RUNTIME_DIR/passwd"; }
 as_uid() { _u=$1; shift; hearthd_as_user "$_u" sh -c "$*"; }
 in_group() { # in_group SUBVOL_ID GROUP_ID

@@ -16,13 +16,8 @@ printf '[Quota]\nNestedSubvolumeCheckSec=2\n' >"$HEARTHD_CONFIG"
 hearthd_setup "$BUILDDIR" "$SRCDIR"
 command -v btrfs >/dev/null || hearthd_skip "needs btrfs-progs"
 R=$HEARTHD_HOME_ROOT
-M=org.freedesktop.home1.Manager
 
-call() {
-    _m=$1; shift
-    dbus-send --system --print-reply --reply-timeout=120000 --dest=org.freedesktop.home1 \
-        /org/freedesktop/home1 "$M.$_m" "$@"
-}
+call() { hearthd_call "$@"; }
 record() { # record USER STORAGE [EXTRA_JSON_MEMBERS]
     printf '{"userName":"%s","storage":"%s","disposition":"regular","secret":{"password":["%s-pw"]}%s}' \
         "$1" "$2" "$1" "${3:-}"

@@ -26,14 +26,9 @@ btrfs quota enable "$R" || hearthd_skip "cannot enable quota"
 # No sweep: nothing but the calls below runs a worker on the frozen file system.
 printf '[Quota]\nNestedSubvolumeCheckSec=0\n[Rebalance]\nAutomatic=no\n' >"$HEARTHD_CONFIG"
 hearthd_setup "$BUILDDIR" "$SRCDIR"
-M=org.freedesktop.home1.Manager
 MiB=1048576
 
-call() {
-    _m=$1; shift
-    dbus-send --system --print-reply --reply-timeout=120000 --dest=org.freedesktop.home1 \
-        /org/freedesktop/home1 "$M.$_m" "$@"
-}
+call() { hearthd_call "$@"; }
 record() {
     printf '{"userName":"%s","storage":"subvolume","disposition":"regular","diskSize":%s,"rebalanceWeight":100,"secret":{"password":["%s-pw"]}}' \
         "$1" $((1536 * MiB)) "$1"

@@ -18,14 +18,9 @@ printf '[Rebalance]\nAutomatic=no\nKeepFree=20%%\n[Quota]\nNestedSubvolumeCheckS
 hearthd_setup "$BUILDDIR" "$SRCDIR"
 command -v btrfs >/dev/null || hearthd_skip "needs btrfs-progs"
 R=$HEARTHD_HOME_ROOT
-M=org.freedesktop.home1.Manager
 MiB=1048576
 
-call() {
-    _m=$1; shift
-    dbus-send --system --print-reply --reply-timeout=120000 --dest=org.freedesktop.home1 \
-        /org/freedesktop/home1 "$M.$_m" "$@"
-}
+call() { hearthd_call "$@"; }
 record() { # record USER EXTRA_JSON_MEMBERS
     printf '{"userName":"%s","storage":"subvolume","disposition":"regular","diskSize":104857600,"secret":{"password":["%s-pw"]}%s}' \
         "$1" "$1" "${2:-}"

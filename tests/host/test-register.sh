@@ -41,11 +41,7 @@ machine() { # machine a|b: hearthd as that machine
     hearthd_start
 }
 hc() { timeout -k 5 120 "$HEARTHD_HOMECTL" --no-ask-password "$@" </dev/null; }
-call() { # call METHOD ARGS...: the Manager's, with dbus-send
-    _m=$1; shift
-    dbus-send --system --print-reply --reply-timeout=120000 --dest=org.freedesktop.home1 \
-        /org/freedesktop/home1 "org.freedesktop.home1.Manager.$_m" "$@"
-}
+call() { hearthd_call "$@"; }
 state_of() { hc list --no-legend | awk -v u="$1" '$1 == u { print $4 }'; }
 uid_of() { hc list --no-legend | awk -v u="$1" '$1 == u { print $2 }'; }
 wait_state() { # wait_state DESC USER STATE: within 10 s ("none": not listed)
