@@ -13,6 +13,7 @@
 FileAlias fs_type_alias(int64_t f_type) {
         switch (f_type) {
         case OVERLAYFS_SUPER_MAGIC:
+        case ECRYPTFS_SUPER_MAGIC: /* the lower file's inode number on a device of its own (attack13) */
                 return FILE_ALIAS_INODE;
         case FUSE_SUPER_MAGIC:
         case NFS_SUPER_MAGIC:

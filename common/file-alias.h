@@ -10,16 +10,19 @@
  * system shows a file it passes through under a device number of its own,
  * so one file has two identities. Within one file system the pair still
  * tells files apart; across two, it depends on the kind:
- * - overlayfs keeps the file's inode number (with xino, a layer's index in
- *   its top bits): the same number below those bits is taken to be perhaps
- *   the same file (two unrelated files meeting so only make a check refuse);
+ * - overlayfs and eCryptfs keep the file's inode number (overlayfs with
+ *   xino puts a layer's index in its top bits): the same number below those
+ *   bits is taken to be perhaps the same file (two unrelated files meeting
+ *   so only make a check refuse). Not so an overlayfs metacopy file whose
+ *   data comes from a data-only layer (Linux 6.5): it shows the metacopy
+ *   file's number (not yet handled; README, what is not defended);
  * - FUSE (bindfs, sshfs), NFS, 9p, CIFS and Ceph may number a file as they
  *   like: nothing can be told, so a file there is perhaps any file of
  *   another file system. */
 
 typedef enum FileAlias {
         FILE_ALIAS_NONE,   /* a file system that shows only its own files */
-        FILE_ALIAS_INODE,  /* overlayfs, or a file system that cannot be told */
+        FILE_ALIAS_INODE,  /* overlayfs, eCryptfs, or a file system that cannot be told */
         FILE_ALIAS_OPAQUE, /* FUSE, NFS, 9p, CIFS, Ceph */
 } FileAlias;
 
