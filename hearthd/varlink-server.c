@@ -18,6 +18,7 @@ struct VarlinkLink {
         VarlinkLink *next;
         int fd;
         uid_t uid;
+        uint64_t progress_usec;  /* when it last moved: accepted, read, written */
         sd_event_source *io, *timer;
         char in[VARLINK_CALL_MAX];
         size_t in_len;
@@ -70,7 +71,8 @@ static uint64_t now_usec(void) {
 }
 
 static void link_progress(VarlinkLink *l) {
-        (void) sd_event_source_set_time(l->timer, now_usec() + l->server->idle_usec);
+        l->progress_usec = now_usec();
+        (void) sd_event_source_set_time(l->timer, l->progress_usec + l->server->idle_usec);
 }
 
 static int queue(VarlinkLink *l, char *msg, size_t len) {
@@ -288,11 +290,27 @@ static int accept_one(VarlinkServer *s) {
         /* Root's lookups (logind, sshd, login at once) neither count
          * against the others' total nor can others' use up root's. */
         unsigned mine = links_of(s, cred.uid), others = s->n_links - links_of(s, 0);
-        if (cred.uid == 0 ? mine >= VARLINK_CONNECTIONS_ROOT
-                          : others >= VARLINK_CONNECTIONS_MAX || mine >= VARLINK_CONNECTIONS_PER_UID) {
-                log_warning("varlink: too many connections (UID %u has %u, others than root %u), refusing one",
-                            (unsigned) cred.uid, mine, others);
+        if (cred.uid == 0 ? mine >= VARLINK_CONNECTIONS_ROOT : mine >= VARLINK_CONNECTIONS_PER_UID) {
+                log_warning("varlink: too many connections (UID %u has %u), refusing one", (unsigned) cred.uid, mine);
                 return 1;
+        }
+        /* The others' total full: the connection that moved least recently
+         * (another UID's) makes room. Refusing the newcomer instead would
+         * let one owner of subordinate UIDs, 16 connections under each,
+         * keep every other user's lookups out. */
+        if (cred.uid != 0 && others >= VARLINK_CONNECTIONS_MAX) {
+                VarlinkLink *oldest = NULL;
+                for (VarlinkLink *o = s->links; o; o = o->next)
+                        if (o->uid != 0 && o->uid != cred.uid && !o->dead &&
+                            (!oldest || o->progress_usec < oldest->progress_usec))
+                                oldest = o;
+                if (!oldest) {
+                        log_warning("varlink: too many connections (others than root %u), refusing one", others);
+                        return 1;
+                }
+                log_notice("varlink: connections full (%u), closing UID %u's least recently active to take UID %u's",
+                           others, (unsigned) oldest->uid, (unsigned) cred.uid);
+                link_free(oldest);
         }
         VarlinkLink *l = calloc(1, sizeof *l);
         if (!l) {
@@ -302,13 +320,14 @@ static int accept_one(VarlinkServer *s) {
         l->server = s;
         l->fd = TAKE_FD(cfd);
         l->uid = cred.uid;
+        l->progress_usec = now_usec();
         l->next = s->links;
         s->links = l;
         s->n_links++;
         r = sd_event_add_io(s->event, &l->io, l->fd, EPOLLIN, on_io, l);
         if (r >= 0)
-                r = sd_event_add_time(s->event, &l->timer, CLOCK_MONOTONIC, now_usec() + s->idle_usec, 0, on_timeout,
-                                      l);
+                r = sd_event_add_time(s->event, &l->timer, CLOCK_MONOTONIC, l->progress_usec + s->idle_usec, 0,
+                                      on_timeout, l);
         if (r < 0) {
                 log_warning_errno(r, "varlink: cannot watch a connection: %m");
                 link_free(l);

@@ -223,6 +223,33 @@ is "the 4 past the per-user limit of 16 closed at once" "$out" "error io.systemd
 check "20 connections of root" 0 "$VC" --many 20 "$SOCK"
 is "root's are not limited by the others' (64 apart)" "$out" "error io.systemd.UserDatabase.NoRecordFound {}
 0 closed"
+# One owner of subordinate UIDs, 16 connections under each of 8, fills the
+# others' 128: another user's lookup still gets in, the connection that
+# moved least recently making room (found by the 13th attack).
+cat >"$HEARTHD_TMP/hold.py" <<'PY'
+import os, socket, sys, time
+sock, first, n, per, secs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+kids = []
+for u in range(first, first + n):
+    pid = os.fork()
+    if pid == 0:
+        os.setgroups([]); os.setgid(u); os.setuid(u)
+        conns = []
+        for i in range(per):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.connect(sock); conns.append(s)
+        time.sleep(secs)
+        os._exit(0)
+    kids.append(pid)
+for k in kids:
+    os.waitpid(k, 0)
+PY
+python3 "$HEARTHD_TMP/hold.py" "$SOCK" 100000 8 16 6 &
+holder=$!
+sleep 2
+check "a lookup while 8 other UIDs hold 16 connections each" 0 \
+    hearthd_as_user "$OTHER_UID" "$VC" "$SOCK" "$GU" "{\"userName\":\"alice\",$S}"
+is "answered" "$(printf '%s' "$out" | grep -c '"userName":"alice"')" 1
+wait "$holder"
 check "still answering" 0 "$VC" "$SOCK" "$GU" "{\"userName\":\"alice\",$S}"
 hearthd_stop
 HEARTH_VARLINK_IDLE_TIMEOUT_MSEC=1000 hearthd_start
