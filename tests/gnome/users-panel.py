@@ -519,11 +519,9 @@ def main():
     # Settings under a debugger.
     wrap = os.environ.get("GCC_WRAPPER", "").split()
     proc = subprocess.Popen([*wrap, "gnome-control-center", "user-accounts"], stdout=log_f, stderr=subprocess.STDOUT)
-    agent = None
+    agents = []
     try:
-        if DESKTOP_USER:
-            agent = Agent(proc.pid)
-        run(agent)
+        run(agents)
     except Exception as e:  # a widget not found: say which, show the tree
         bad(f"{type(e).__name__}: {e}")
         shot("failure")
@@ -533,7 +531,7 @@ def main():
         except Exception:
             pass
     finally:
-        if agent:
+        for agent in agents:
             agent.stop()
         proc.terminate()
         try:
@@ -545,9 +543,12 @@ def main():
     return 1 if fails else 0
 
 
-def run(agent=None):
+def run(agents):
     if not wait_for("GNOME Settings on the accessibility bus", app, 60):
         raise LookupError("GNOME Settings did not appear on the accessibility bus")
+    if DESKTOP_USER:
+        # The process at-spi names (GCC_WRAPPER may stand between).
+        agents.append(Agent(gcc.get_process_id()))
     main_window()
     # No window manager: make the window tall enough for every row.
     subprocess.run(["xdotool", "search", "--sync", "--name", "^Settings$", "windowsize", "1000", "1000"],
@@ -558,8 +559,8 @@ def run(agent=None):
         for w in windows():
             log("\n".join(dump(w)))
         return
-    if agent:
-        desktop_steps(agent)
+    if agents:
+        desktop_steps(agents[0])
     else:
         steps()
 
