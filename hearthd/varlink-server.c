@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "log-ratelimit.h"
 #include "macro.h"
 #include "subuid.h"
 #include "varlink-server.h"
@@ -44,6 +45,7 @@ struct VarlinkServer {
         uint64_t idle_usec;
         VarlinkLink *links;
         unsigned n_links;
+        LogRatelimit refusals; /* a client refused or pushed out: any user can cause it */
 };
 
 static void link_free(VarlinkLink *l) {
@@ -264,6 +266,16 @@ static int on_timeout(sd_event_source *src, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* Whether a refusal may be logged now; a line says how many were not. */
+static bool refusal_log_ok(VarlinkServer *s) {
+        unsigned left_out;
+        bool ok = log_ratelimit_pass(&s->refusals, now_usec(), &left_out);
+        if (left_out > 0)
+                log_warning("varlink: %u more connections refused or closed for room (not logged one by one)",
+                            left_out);
+        return ok;
+}
+
 static unsigned links_of(VarlinkServer *s, uid_t owner) {
         unsigned n = 0;
         for (VarlinkLink *l = s->links; l; l = l->next)
@@ -296,8 +308,9 @@ static int accept_one(VarlinkServer *s) {
         uid_t owner = cred.uid == 0 ? 0 : subuid_owner(cred.uid);
         unsigned mine = links_of(s, owner), others = s->n_links - links_of(s, 0);
         if (owner == 0 ? mine >= VARLINK_CONNECTIONS_ROOT : mine >= VARLINK_CONNECTIONS_PER_UID) {
-                log_warning("varlink: too many connections (UID %u%s has %u), refusing one", (unsigned) cred.uid,
-                            owner != cred.uid ? ", a subordinate UID," : "", mine);
+                if (refusal_log_ok(s))
+                        log_warning("varlink: too many connections (UID %u%s has %u), refusing one",
+                                    (unsigned) cred.uid, owner != cred.uid ? ", a subordinate UID," : "", mine);
                 return 1;
         }
         /* The others' total full (more than eight users at their limit):
@@ -310,11 +323,14 @@ static int accept_one(VarlinkServer *s) {
                             (!oldest || o->progress_usec < oldest->progress_usec))
                                 oldest = o;
                 if (!oldest) {
-                        log_warning("varlink: too many connections (others than root %u), refusing one", others);
+                        if (refusal_log_ok(s))
+                                log_warning("varlink: too many connections (others than root %u), refusing one", others);
                         return 1;
                 }
-                log_notice("varlink: connections full (%u), closing UID %u's least recently active to take UID %u's",
-                           others, (unsigned) oldest->uid, (unsigned) cred.uid);
+                if (refusal_log_ok(s))
+                        log_notice("varlink: connections full (%u), closing UID %u's least recently active to take "
+                                   "UID %u's",
+                                   others, (unsigned) oldest->uid, (unsigned) cred.uid);
                 link_free(oldest);
         }
         VarlinkLink *l = calloc(1, sizeof *l);
@@ -370,6 +386,7 @@ int varlink_server_new(sd_event *event, const char *path, const VarlinkMethodEnt
         s->methods = methods;
         s->userdata = userdata;
         s->idle_usec = idle_usec ?: VARLINK_IDLE_TIMEOUT_USEC;
+        s->refusals = (LogRatelimit) LOG_RATELIMIT_INIT(10 * USEC_PER_SEC, 10);
         s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (s->fd < 0) {
                 r = log_error_errno(errno, "varlink: cannot make a socket: %m");

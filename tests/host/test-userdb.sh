@@ -220,6 +220,12 @@ is "duplicate key: closed" "$out" ""
 check "20 connections of one user" 0 hearthd_as_user "$OTHER_UID" "$VC" --many 20 "$SOCK"
 is "the 4 past the per-user limit of 16 closed at once" "$out" "error io.systemd.UserDatabase.NoRecordFound {}
 4 closed"
+# Any user can make refusals at will: they are logged 10 per 10 s at most,
+# not one line each (found by the 14th attack: 18,000 lines a second).
+before=$(grep -c "refusing one" "$HEARTHD_LOG")
+for i in 1 2 3 4 5; do hearthd_as_user "$OTHER_UID" "$VC" --many 200 "$SOCK" >/dev/null 2>&1; done
+logged=$(( $(grep -c "refusing one" "$HEARTHD_LOG") - before ))
+[ "$logged" -le 10 ] && ok "920 refusals in a moment: $logged logged" || bad "920 refusals: $logged lines logged"
 check "20 connections of root" 0 "$VC" --many 20 "$SOCK"
 is "root's are not limited by the others' (64 apart)" "$out" "error io.systemd.UserDatabase.NoRecordFound {}
 0 closed"
