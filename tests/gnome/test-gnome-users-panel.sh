@@ -98,16 +98,14 @@ in_scratch() {
 in_scratch /usr/lib/polkit-1/polkitd --no-debug >"$HEARTHD_TMP/polkitd.log" 2>&1 </dev/null &
 POLKIT_PID=$!
 
-# The machine's users as hearth-accounts sees them: root and the desktop
-# user (who is not an administrator), so the panel lists Hearth's users and
-# her.
+# The machine's users as hearth-accounts sees them: root only, so the panel
+# lists Hearth's users alone (the desktop user comes before her session).
 ACC=$HEARTHD_TMP/accounts
 mkdir -p "$ACC/etc" "$ACC/gdm"
 chmod 755 "$ACC"
-printf 'root:x:0:0:root:/root:/bin/bash\n%s:x:%s:%s:Desk Top:%s:/bin/bash\n' \
-    "$DESK_USER" $DESK_UID $DESK_UID "$HEARTHD_TMP/desktop" >"$ACC/etc/passwd"
+printf 'root:x:0:0:root:/root:/bin/bash\n' >"$ACC/etc/passwd"
 printf 'root:x:0:\nsudo:x:27:\n' >"$ACC/etc/group"
-printf 'root:*:19000:0:99999:7:::\n%s:!:19000:0:99999:7:::\n' "$DESK_USER" >"$ACC/etc/shadow"
+printf 'root:*:19000:0:99999:7:::\n' >"$ACC/etc/shadow"
 printf '/bin/sh\n/bin/bash\n' >"$ACC/etc/shells"
 printf '[daemon]\n' >"$ACC/gdm/daemon.conf"
 : >"$ACC/hearth.conf"
@@ -178,6 +176,10 @@ fi
 # The desktop user's session: her own runtime directory and home, the
 # screenshots in ARTIFACTS/desktop. (Not in accounts-daemon's run.)
 [ "$PANEL_REFERENCE" = 0 ] || hearthd_finish
+# She appears in the passwd file hearth-accounts reads (it notices).
+printf '%s:x:%s:%s:Desk Top:%s:/bin/bash\n' "$DESK_USER" $DESK_UID $DESK_UID "$HEARTHD_TMP/desktop" >>"$ACC/etc/passwd"
+printf '%s:!:19000:0:99999:7:::\n' "$DESK_USER" >>"$ACC/etc/shadow"
+sleep 1
 DESK=$HEARTHD_TMP/desktop
 mkdir -p "$DESK/xdg" "$ARTIFACTS/desktop"
 chmod 700 "$DESK/xdg"

@@ -518,8 +518,21 @@ def main():
     # GCC_WRAPPER (e.g. "gdb -batch -ex run -ex bt --args") runs GNOME
     # Settings under a debugger.
     wrap = os.environ.get("GCC_WRAPPER", "").split()
-    proc = subprocess.Popen([*wrap, "gnome-control-center", "user-accounts"], stdout=log_f, stderr=subprocess.STDOUT)
     agents = []
+    if DESKTOP_USER:
+        # polkit decides whether the panel may ask (Unlock… sensitive) when
+        # the panel starts: the agent registers first, for the process that
+        # becomes GNOME Settings (exec keeps its pid and start time).
+        proc = subprocess.Popen(["sh", "-c", 'read go && exec "$@"', "sh", "gnome-control-center", "user-accounts"],
+                                stdin=subprocess.PIPE, stdout=log_f, stderr=subprocess.STDOUT)
+        agents.append(Agent(proc.pid))
+        if not wait_for("pkttyagent registered", lambda: agents[0].registered(), 15):
+            bad("pkttyagent did not register")
+        proc.stdin.write(b"go\n")
+        proc.stdin.close()
+    else:
+        proc = subprocess.Popen([*wrap, "gnome-control-center", "user-accounts"], stdout=log_f,
+                                stderr=subprocess.STDOUT)
     try:
         run(agents)
     except Exception as e:  # a widget not found: say which, show the tree
@@ -546,9 +559,6 @@ def main():
 def run(agents):
     if not wait_for("GNOME Settings on the accessibility bus", app, 60):
         raise LookupError("GNOME Settings did not appear on the accessibility bus")
-    if DESKTOP_USER:
-        # The process at-spi names (GCC_WRAPPER may stand between).
-        agents.append(Agent(gcc.get_process_id()))
     main_window()
     # No window manager: make the window tall enough for every row.
     subprocess.run(["xdotool", "search", "--sync", "--name", "^Settings$", "windowsize", "1000", "1000"],
@@ -734,9 +744,14 @@ class Agent:
         self.out = ""
         self.lock = threading.Lock()
         self.log = open(os.environ.get("AGENT_LOG", "/dev/null"), "a")
+        # --notify-fd: pkttyagent closes it once registered with polkitd.
+        self.notify_r, notify_w = os.pipe()
         self.pid, self.fd = pty.fork()
         if self.pid == 0:
-            os.execvp("pkttyagent", ["pkttyagent", "--process", str(pid)])
+            os.close(self.notify_r)
+            os.set_inheritable(notify_w, True)
+            os.execvp("pkttyagent", ["pkttyagent", "--notify-fd", str(notify_w), "--process", str(pid)])
+        os.close(notify_w)
         self.done = False
         self.thread = threading.Thread(target=self.loop, daemon=True)
         self.thread.start()
@@ -764,6 +779,10 @@ class Agent:
                 if answer is not None:
                     time.sleep(0.2)
                     os.write(self.fd, (answer + "\n").encode())
+
+    def registered(self):
+        r, _, _ = select.select([self.notify_r], [], [], 0)
+        return bool(r) and os.read(self.notify_r, 1) == b""
 
     def seen(self, s):
         with self.lock:
@@ -794,7 +813,6 @@ def unlock_button():
 def desktop_steps(agent):
     pw = "Tz6kWq3nR8vLm2Xp"
     admin_pw = os.environ["ADMIN_PASSWORD"]
-    time.sleep(1)  # pkttyagent registers
 
     step("the panel is locked for a desktop user who is not an administrator")
     after("desktop-locked")
