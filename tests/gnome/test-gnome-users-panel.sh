@@ -41,6 +41,7 @@ done
 [ -f /usr/share/polkit-1/actions/org.freedesktop.accounts.policy ] || need "accountsservice's polkit actions"
 [ -u /usr/lib/polkit-1/polkit-agent-helper-1 ] || need "polkit's agent helper (setuid)"
 [ -f /usr/share/i18n/locales/fr_FR ] || need "locales (fr_FR's source)"
+[ -d /etc/polkit-1/rules.d ] || need "polkitd's /etc/polkit-1/rules.d"
 
 ARTIFACTS=${GNOME_ARTIFACTS:-$BUILDDIR/gnome-users-panel}
 rm -rf "$ARTIFACTS"
@@ -81,6 +82,19 @@ BUS_SOCKET=${BUS_SOCKET%%,*}
 ln -s "$BUS_SOCKET" "$SCR/dbus/system_bus_socket"
 hearthd_bus_user $DESK_UID "$DESK_USER"
 hearthd_bus_user $ADMIN_UID "$ADMIN_USER"
+# Her session stands in for an active local one: accountsservice's policy
+# gives an active session auth_admin_keep (allow_active), and GNOME's
+# Unlock… is usable only for an authorization polkit keeps
+# (PolkitPermission's can-acquire); without logind no session is active and
+# allow_any's auth_admin applies. The scratch rules directory gives her
+# what her active session would.
+mkdir -p "$SCR/polkit-rules"
+cat >"$SCR/polkit-rules/50-hearth-test-active-session.rules" <<EOF
+polkit.addRule(function(action, subject) {
+    if (action.id.indexOf("org.freedesktop.accounts.") == 0 && subject.user == "$DESK_USER")
+        return polkit.Result.AUTH_ADMIN_KEEP;
+});
+EOF
 
 # in_scratch CMD...: CMD in a mount namespace of its own with the scratch
 # files over the machine's (a slave of the machine's mounts: homes hearthd
@@ -89,6 +103,7 @@ in_scratch() {
     unshare -m --propagation slave -- sh -c '
         for f in passwd group shadow; do mount --bind "$0/etc/$f" "/etc/$f" || exit 1; done
         mount --bind "$0/locale" /usr/lib/locale || exit 1
+        mount --bind "$0/polkit-rules" /etc/polkit-1/rules.d || exit 1
         if [ -d /run/dbus ]; then mount -t tmpfs -o mode=755 tmpfs /run/dbus || exit 1
         else mount -t tmpfs -o mode=755 tmpfs /run && mkdir /run/dbus || exit 1; fi
         ln -s "$(readlink "$0/dbus/system_bus_socket")" /run/dbus/system_bus_socket || exit 1
