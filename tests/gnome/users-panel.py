@@ -471,10 +471,11 @@ def add_user(real_name, user, password=None, admin=False):
 
 
 def dialog_closed(title, timeout=TIMEOUT):
-    """Wait until the dialog's X window is gone, asking X, not at-spi: GTK
-    4.8 answers an at-spi query that reaches a closing dialog's accessible
-    (its context already unrealized) with a g_variant_new_object_path(NULL)
-    critical and GNOME Settings then dies. Then a moment for the panel to
+    """Wait until the dialog's X window is gone, asking X, not at-spi: an
+    at-spi query reaching a closing dialog's accessible is the likely cause
+    of the g_variant_new_object_path(NULL) critical after which GNOME
+    Settings died (GTK 4.8 builds an "(so)" reference from a context path
+    an unrealized accessible no longer has). Then a moment for the panel to
     redraw."""
     def gone():
         r = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", f"^{title}$"],
