@@ -521,6 +521,7 @@ def main():
     wrap = os.environ.get("GCC_WRAPPER", "").split()
     agents = []
     if DESKTOP_USER:
+        log_permission()
         # polkit decides whether the panel may ask (Unlock… sensitive) when
         # the panel starts: the agent registers first, for the process that
         # becomes GNOME Settings (exec keeps its pid and start time).
@@ -796,6 +797,26 @@ class Agent:
             os.waitpid(self.pid, 0)
         except OSError:
             pass
+
+
+def log_permission():
+    """What polkit tells this session (GNOME's own PolkitPermission, through
+    ctypes): whether Unlock… can work at all."""
+    import ctypes
+    try:
+        pk = ctypes.CDLL("libpolkit-gobject-1.so.0")
+        gio = ctypes.CDLL("libgio-2.0.so.0")
+        pk.polkit_permission_new_sync.restype = ctypes.c_void_p
+        pk.polkit_permission_new_sync.argtypes = [ctypes.c_char_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+        for f in ("g_permission_get_can_acquire", "g_permission_get_allowed"):
+            getattr(gio, f).argtypes = [ctypes.c_void_p]
+        p = pk.polkit_permission_new_sync(b"org.freedesktop.accounts.user-administration", None, None, None)
+        if not p:
+            log("polkit: no permission object")
+            return
+        log(f"polkit: allowed={gio.g_permission_get_allowed(p)} can_acquire={gio.g_permission_get_can_acquire(p)}")
+    except OSError as e:
+        log(f"polkit: {e}")
 
 
 def sensitive(acc):
