@@ -34,6 +34,7 @@
 
 #include "backend.h"
 #include "fscrypt-slot.h"
+#include "home-guard.h"
 #include "log.h"
 #include "macro.h"
 #include "secret.h"
@@ -41,6 +42,12 @@
 #ifndef F2FS_SUPER_MAGIC
 #define F2FS_SUPER_MAGIC 0xF2F52010
 #endif
+
+static int safe_close(int fd) {
+        if (fd >= 0)
+                close(fd);
+        return -1;
+}
 
 static int set_state(Home *h, const char *state) {
         free(h->state);
@@ -140,6 +147,21 @@ static int key_remove(Home *h, int fd, const uint8_t d[FSCRYPT_DESCRIPTOR_SIZE])
                 home_notice(h, "files of the home are still open: they stay readable until closed; the key is "
                             "gone for everything else");
         return 0;
+}
+
+/* The guard (home-guard.h) is a mount of the storage's top, and a mount
+ * keeps its inode, and so the key in it, in use: the kernel would then
+ * remove the key only "incompletely", the top's names still readable. So
+ * the guard comes off around the removal (every fd of the storage closed
+ * by then: the keyring is reached through the root) and on again, made
+ * over the top read without the key. */
+static int key_remove_unpinned(Home *h, const uint8_t d[FSCRYPT_DESCRIPTOR_SIZE]) {
+        int r = home_unguard(h->name, h->root_fd, h->storage_name);
+        if (r < 0)
+                return r;
+        r = key_remove(h, h->root_fd, d);
+        int g = home_guard_storage(h);
+        return r < 0 ? r : g;
 }
 
 static int slot_write(Home *h, int fd, const uint8_t key[FSCRYPT_VOLUME_KEY_SIZE], const char *password,
@@ -345,7 +367,8 @@ static int fscrypt_create(Home *h) {
         r = home_create_in_root(h, fscrypt_make_top, NULL, h->rec->uid);
         /* Made (or not): inactive either way, the key out of the kernel. */
         if (create_state.key_added) {
-                int k = key_remove(h, h->root_fd, create_state.descriptor);
+                int k = r >= 0 ? key_remove_unpinned(h, create_state.descriptor)
+                               : key_remove(h, h->root_fd, create_state.descriptor);
                 if (r >= 0)
                         r = k;
                 create_state.key_added = false;
@@ -408,7 +431,9 @@ static int fscrypt_activate(Home *h) {
         if (r >= 0)
                 r = home_mount(h, top);
         if (r < 0) {
-                (void) key_remove(h, fd, d);
+                fd = safe_close(fd);
+                top = safe_close(top);
+                (void) key_remove_unpinned(h, d);
                 return r;
         }
         if (home_root_entry_store_identity(h) < 0)
@@ -428,7 +453,8 @@ static int fscrypt_deactivate(Home *h) {
         if (r < 0 && r != -ENOTCONN)
                 return r;
         /* Not mounted (an activation killed half-way): the key goes all the same. */
-        k = key_remove(h, fd, d);
+        fd = safe_close(fd);
+        k = key_remove_unpinned(h, d);
         if (r < 0)
                 return r;
         if (k < 0)
@@ -450,17 +476,19 @@ static int fscrypt_authenticate(Home *h) {
         return slots_unlock(h, fd, h->rec->password, d, key->data);
 }
 
-/* Runs f with the key in the kernel: an inactive home's only for f. */
-static int with_key(Home *h, int fd, const uint8_t d[FSCRYPT_DESCRIPTOR_SIZE], const uint8_t *key, bool active,
+/* Runs f with the key in the kernel: an inactive home's only for f. *fd
+ * (the storage) is closed before the key goes. */
+static int with_key(Home *h, int *fd, const uint8_t d[FSCRYPT_DESCRIPTOR_SIZE], const uint8_t *key, bool active,
                     int (*f)(Home *h)) {
         int r, k;
 
-        if (!active && (r = key ? key_add(h, fd, key, d) : unlock(h, fd, d)) < 0)
+        if (!active && (r = key ? key_add(h, *fd, key, d) : unlock(h, *fd, d)) < 0)
                 return r;
         r = f(h);
         if (active)
                 return r;
-        k = key_remove(h, fd, d);
+        *fd = safe_close(*fd);
+        k = key_remove_unpinned(h, d);
         return r < 0 ? r : k;
 }
 
@@ -498,7 +526,7 @@ static int fscrypt_passwd(Home *h) {
         slots_drop_from(h, fd, (uint32_t) n);
         /* ~/.identity with the new hashes: where the home goes, they
          * must open it. */
-        if (with_key(h, fd, d, key->data, active, store_identity) < 0)
+        if (with_key(h, &fd, d, key->data, active, store_identity) < 0)
                 log_warning("home %s: ~/" HOME_IDENTITY_FILE " stays as it was", h->name);
         return 0;
 }
@@ -513,7 +541,7 @@ static int fscrypt_fixate(Home *h) {
         if (r < 0)
                 return r;
         /* The slots first (her password), then the record inside. */
-        return with_key(h, fd, d, NULL, active, home_root_entry_fixate);
+        return with_key(h, &fd, d, NULL, active, home_root_entry_fixate);
 }
 
 static int fscrypt_update(Home *h) {
@@ -531,7 +559,7 @@ static int fscrypt_update(Home *h) {
          * activation (its record is newer than the one inside). */
         if (!h->rec->password || !h->rec->password[0])
                 return 0;
-        return with_key(h, fd, d, NULL, false, store_identity);
+        return with_key(h, &fd, d, NULL, false, store_identity);
 }
 
 static int fscrypt_inspect(Home *h) {
@@ -567,8 +595,10 @@ static int fscrypt_remove(Home *h) {
                 _cleanup_close_ int fd = -1;
                 r = home_storage_exists(h);
                 /* A key left by a killed activation goes with the home. */
-                if (r > 0 && open_storage(h, &fd, d, &active) >= 0 && !active)
-                        (void) key_remove(h, fd, d);
+                if (r > 0 && open_storage(h, &fd, d, &active) >= 0 && !active) {
+                        fd = safe_close(fd);
+                        (void) key_remove(h, h->root_fd, d);
+                }
         }
         return home_remove_from_root(h);
 }
