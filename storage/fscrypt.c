@@ -37,6 +37,7 @@
 #include "home-guard.h"
 #include "log.h"
 #include "macro.h"
+#include "runtime-paths.h"
 #include "secret.h"
 
 #ifndef F2FS_SUPER_MAGIC
@@ -104,6 +105,42 @@ static int policy_descriptor(Home *h, int fd, uint8_t ret[FSCRYPT_DESCRIPTOR_SIZ
         return 0;
 }
 
+/* A key in the kernel that no finished operation accounts for: the
+ * worker adds one (create, activation, a password change or fixation of
+ * an inactive home) and is killed before it takes it out again. Its
+ * descriptor is noted first in <runtime>/locks/<user>.fscrypt-key, beside
+ * the home's lock, and the note goes once the key is out or belongs to the
+ * active home; the next operation on the home (under the same lock) takes
+ * out what a note names. */
+static char *pending_path(Home *h) {
+        char *p = NULL;
+        if (asprintf(&p, "%s/locks/%s.fscrypt-key", hearth_runtime_dir(), h->name) < 0)
+                return NULL;
+        return p;
+}
+
+static void pending_set(Home *h, const uint8_t d[FSCRYPT_DESCRIPTOR_SIZE]) {
+        _cleanup_free_ char *p = pending_path(h);
+        char hex[2 * FSCRYPT_DESCRIPTOR_SIZE + 2];
+        _cleanup_close_ int fd = -1;
+
+        for (size_t i = 0; i < FSCRYPT_DESCRIPTOR_SIZE; i++)
+                snprintf(hex + 2 * i, 3, "%02x", d[i]);
+        hex[2 * FSCRYPT_DESCRIPTOR_SIZE] = '\n';
+        hex[2 * FSCRYPT_DESCRIPTOR_SIZE + 1] = 0;
+        if (p)
+                fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 || write(fd, hex, strlen(hex)) != (ssize_t) strlen(hex))
+                log_warning("home %s: cannot note its key in the runtime directory: a killed operation would leave "
+                            "it in the kernel until the file system is unmounted", h->name);
+}
+
+static void pending_clear(Home *h) {
+        _cleanup_free_ char *p = pending_path(h);
+        if (p)
+                (void) unlink(p);
+}
+
 static void key_spec(struct fscrypt_key_specifier *s, const uint8_t d[FSCRYPT_DESCRIPTOR_SIZE]) {
         *s = (struct fscrypt_key_specifier) { .type = FSCRYPT_KEY_SPEC_TYPE_DESCRIPTOR };
         memcpy(s->u.descriptor, d, FSCRYPT_DESCRIPTOR_SIZE);
@@ -120,6 +157,7 @@ static int key_add(Home *h, int fd, const uint8_t key[FSCRYPT_VOLUME_KEY_SIZE],
         if (r < 0)
                 return log_oom();
         arg = b->data;
+        pending_set(h, d);
         key_spec(&arg->key_spec, d);
         arg->raw_size = FSCRYPT_VOLUME_KEY_SIZE;
         memcpy(arg->raw, key, FSCRYPT_VOLUME_KEY_SIZE);
@@ -160,8 +198,47 @@ static int key_remove_unpinned(Home *h, const uint8_t d[FSCRYPT_DESCRIPTOR_SIZE]
         if (r < 0)
                 return r;
         r = key_remove(h, h->root_fd, d);
+        if (r >= 0)
+                pending_clear(h);
         int g = home_guard_storage(h);
         return r < 0 ? r : g;
+}
+
+/* The note of a killed operation: its key out, unless it is the key of
+ * the home as mounted now. */
+static void pending_sweep(Home *h) {
+        _cleanup_free_ char *p = pending_path(h);
+        _cleanup_close_ int fd = -1, top = -1;
+        uint8_t d[FSCRYPT_DESCRIPTOR_SIZE] = { 0 }, mine[FSCRYPT_DESCRIPTOR_SIZE];
+        char buf[2 * FSCRYPT_DESCRIPTOR_SIZE + 2] = { 0 };
+        bool own = false;
+
+        if (!p || (fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+                return;
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        for (size_t i = 0; n == (ssize_t) sizeof buf - 1 && i < FSCRYPT_DESCRIPTOR_SIZE; i++) {
+                unsigned v;
+                if (sscanf(buf + 2 * i, "%2x", &v) != 1)
+                        n = -1;
+                d[i] = (uint8_t) v;
+        }
+        if (n != (ssize_t) sizeof buf - 1 || buf[2 * FSCRYPT_DESCRIPTOR_SIZE] != '\n') {
+                pending_clear(h);
+                return;
+        }
+        top = openat(h->root_fd, h->storage_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (top >= 0 && policy_descriptor(h, top, mine) >= 0 && memcmp(mine, d, sizeof d) == 0) {
+                if (home_mount_state(h, top) > 0) {
+                        pending_clear(h); /* the active home's */
+                        return;
+                }
+                own = true;
+        }
+        if (top >= 0)
+                top = safe_close(top);
+        home_notice(h, "a killed operation left its key in the kernel: removed");
+        if ((own ? key_remove_unpinned(h, d) : key_remove(h, h->root_fd, d)) >= 0)
+                pending_clear(h);
 }
 
 static int slot_write(Home *h, int fd, const uint8_t key[FSCRYPT_VOLUME_KEY_SIZE], const char *password,
@@ -363,12 +440,15 @@ static int fscrypt_create(Home *h) {
                 return log_error_errno(EINVAL, "home %s: an fscrypt home needs a password (secret.password)", h->name);
         if (n > FSCRYPT_SLOTS_MAX)
                 return log_error_errno(EINVAL, "home %s: at most %d passwords", h->name, FSCRYPT_SLOTS_MAX);
+        pending_sweep(h);
         /* As homed: stored as her own UID, mapped to itself. */
         r = home_create_in_root(h, fscrypt_make_top, NULL, h->rec->uid);
         /* Made (or not): inactive either way, the key out of the kernel. */
         if (create_state.key_added) {
                 int k = r >= 0 ? key_remove_unpinned(h, create_state.descriptor)
                                : key_remove(h, h->root_fd, create_state.descriptor);
+                if (k >= 0)
+                        pending_clear(h);
                 if (r >= 0)
                         r = k;
                 create_state.key_added = false;
@@ -381,6 +461,7 @@ static int fscrypt_create(Home *h) {
 /* The storage open, its policy's descriptor, whether it is mounted. */
 static int open_storage(Home *h, int *ret_fd, uint8_t d[FSCRYPT_DESCRIPTOR_SIZE], bool *ret_active) {
         _cleanup_close_ int fd = -1;
+        pending_sweep(h);
         int r = home_storage_open(h, &fd);
         if (r < 0)
                 return r;
@@ -436,6 +517,7 @@ static int fscrypt_activate(Home *h) {
                 (void) key_remove_unpinned(h, d);
                 return r;
         }
+        pending_clear(h); /* the active home's key from now on */
         if (home_root_entry_store_identity(h) < 0)
                 log_warning("home %s: ~/" HOME_IDENTITY_FILE " stays as it was", h->name);
         return set_state(h, "active");
@@ -597,7 +679,8 @@ static int fscrypt_remove(Home *h) {
                 /* A key left by a killed activation goes with the home. */
                 if (r > 0 && open_storage(h, &fd, d, &active) >= 0 && !active) {
                         fd = safe_close(fd);
-                        (void) key_remove(h, h->root_fd, d);
+                        if (key_remove(h, h->root_fd, d) >= 0)
+                                pending_clear(h);
                 }
         }
         return home_remove_from_root(h);

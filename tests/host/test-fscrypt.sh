@@ -6,7 +6,8 @@
 # files' names unreadable while inactive (the key out of the file system's
 # keyring), the key slot as systemd-homed writes it, a wrong password, a
 # password change (old refused, new works, data intact), malformed slots
-# skipped, remove.
+# skipped, a key a killed worker left taken out by the next operation,
+# remove.
 #   test-fscrypt.sh BUILDDIR SRCDIR   (as root)
 set -u
 BUILDDIR=$1 SRCDIR=$2
@@ -115,6 +116,29 @@ check "remove while active is refused" 1 call RemoveHome string:alice
 check "deactivate" 0 call DeactivateHome string:alice
 check "the third password activates" 0 call ActivateHome string:alice string:"$(pw alice-3)"
 check "deactivate" 0 call DeactivateHome string:alice
+
+# ---- a worker killed with the key in the kernel: the next operation takes it out ---------
+# hearth-work run directly on kim (a home hearthd does not know): create is
+# killed once the storage is seeded, before its rename (home-create-seeded):
+# the next create removes the leftover and, from the note, the key.
+WORK=$BUILDDIR/hearth-work/hearth-work
+kimrec() { printf '{"userName":"kim","uid":60450,"gid":60450,"storage":"fscrypt","secret":{"password":["kim-pw"]}}'; }
+kimwork() { kimrec | HEARTH_HOME_ROOT=$R HEARTH_RUNTIME_DIR=$HEARTHD_RUNTIME_DIR "$WORK" "$@"; }
+HEARTH_FAILPOINT=home-create-seeded kimwork create >/dev/null 2>"$HEARTHD_TMP/kim.err"
+[ $? -eq 137 ] && ok "kim's create is killed once seeded" || bad "kim's create: $(cat "$HEARTHD_TMP/kim.err")"
+left=$(ls -d "$R"/.#hearth-create.kim.* 2>/dev/null | head -1)
+kst=$($STATUS "${left:-$R/nothing}" 2>&1)
+kd=$(echo "$kst" | awk '{ print $2 }')
+case $kst in "v1 "*" present") ok "the killed create left its key in the kernel ($kd)" ;; *) bad "kim: $kst" ;; esac
+[ -s "$HEARTHD_RUNTIME_DIR/locks/kim.fscrypt-key" ] && ok "and its note beside kim's lock" || bad "no note: $(ls "$HEARTHD_RUNTIME_DIR/locks")"
+check "kim: create again" 0 kimwork create
+contains "it says a killed operation's key was removed" "$HEARTHD_TMP/err" "a killed operation left its key in the kernel"
+case $($STATUS "$R" "$kd") in *" absent") ok "the killed create's key is out of the kernel" ;; *) bad "that key: $($STATUS "$R" "$kd")" ;; esac
+case $($STATUS "$R/kim.homedir") in *" absent") ok "the new kim's key is out too (inactive)" ;; *) bad "kim: $($STATUS "$R/kim.homedir")" ;; esac
+[ ! -e "$HEARTHD_RUNTIME_DIR/locks/kim.fscrypt-key" ] && ok "no note left" || bad "the note stays"
+[ -z "$(ls -d "$R"/.#hearth-create.kim.* 2>/dev/null)" ] && ok "no leftover of the killed create" || bad "leftover: $(ls -a "$R")"
+check "kim: remove" 0 kimwork remove
+[ ! -e "$R/kim.homedir" ] && ok "kim is removed" || bad "kim.homedir is there"
 
 # ---- hearthd restarts: it finds the home as fscrypt --------------------------------------
 hearthd_restart
