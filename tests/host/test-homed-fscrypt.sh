@@ -70,6 +70,10 @@ $STATUS /home/gina.homedir | grep -q '^v1 ' && ok "homed's gina.homedir has a v1
 getfattr --only-values -n trusted.fscrypt_slot0 /home/gina.homedir 2>/dev/null |
     grep -Eq '^[A-Za-z0-9+/]{86}==:[A-Za-z0-9+/]{86}==$' && ok "homed's slot0 has the format Hearth writes" ||
     bad "homed's slot0: $(getfattr -d -m - /home/gina.homedir 2>&1)"
+# Logged for tests/unit/common/test-fscrypt-slot.c's vector "written by
+# systemd-homework 252" (a test password: nothing secret).
+echo "homed 252's slot for gina-pw: $(getfattr --only-values -n trusted.fscrypt_slot0 /home/gina.homedir 2>/dev/null)" \
+    "policy: $($STATUS /home/gina.homedir)"
 check "homed: activate gina" 0 shc "PASSWORD=gina-pw" activate gina
 check "gina writes under homed" 0 as_user 60400 sh -c "echo homed > /home/gina/from-homed.txt"
 check "homed: deactivate gina" 0 shc "" deactivate gina

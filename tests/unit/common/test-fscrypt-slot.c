@@ -24,6 +24,13 @@
 #define VECTOR SALT_B64 ":" ENC_B64
 static const uint8_t DESCRIPTOR[8] = { 0xe7, 0xf9, 0xe8, 0xba, 0x79, 0xbf, 0xac, 0x57 };
 
+/* A slot systemd-homework 252 wrote (tests/host/test-homed-fscrypt.sh logs
+ * it: gina's, password "gina-pw", a random key) and the descriptor of the
+ * v1 policy it set beside it. */
+#define HOMEWORK_SLOT "tfbSd/UrCGlbQRvT8+3vsdozRg7RLigQKO4k0TNSVwD35pKHeu/4NnOqaOKp2dfeOfVqrf9AzmKAC1HARIZgOw==:" \
+                      "08OwQBDukDNnOUhNmZ/QSxYQbikFNBecWl7cpZrXL5rQp8wKF3E0dya+NG/ALXjO0yeIJXzgnpGhQSqArG+uYw=="
+static const uint8_t HOMEWORK_DESCRIPTOR[8] = { 0x19, 0xaa, 0xb9, 0x04, 0x6f, 0x96, 0xce, 0x96 };
+
 static void fill(uint8_t *p, size_t n, uint8_t first) {
         for (size_t i = 0; i < n; i++)
                 p[i] = (uint8_t) (first + i);
@@ -57,6 +64,25 @@ static void test_unwrap_vector(void **state) {
         /* The right password on a slot of another volume key. */
         uint8_t other[8] = { 0 };
         assert_int_equal(fscrypt_slot_unwrap("hearth-pw", VECTOR, strlen(VECTOR), other, key), -ENOANO);
+}
+
+static void test_homework_252(void **state) {
+        uint8_t key[64], d[8], salt[64];
+        char again[FSCRYPT_SLOT_VALUE_SIZE + 1];
+
+        assert_int_equal(strlen(HOMEWORK_SLOT), FSCRYPT_SLOT_VALUE_SIZE);
+        assert_int_equal(fscrypt_slot_unwrap("gina-pw", HOMEWORK_SLOT, strlen(HOMEWORK_SLOT), HOMEWORK_DESCRIPTOR, key),
+                         0);
+        assert_int_equal(fscrypt_key_descriptor(key, d), 0);
+        assert_memory_equal(d, HOMEWORK_DESCRIPTOR, 8);
+        assert_int_equal(fscrypt_slot_unwrap("gina-pw2", HOMEWORK_SLOT, strlen(HOMEWORK_SLOT), HOMEWORK_DESCRIPTOR,
+                                             key), -ENOANO);
+        /* Wrapped again with homework's salt: its bytes exactly. */
+        assert_int_equal(fscrypt_slot_unwrap("gina-pw", HOMEWORK_SLOT, strlen(HOMEWORK_SLOT), HOMEWORK_DESCRIPTOR, key),
+                         0);
+        assert_int_equal(fscrypt_slot_parse(HOMEWORK_SLOT, strlen(HOMEWORK_SLOT), salt, (uint8_t[64]) { 0 }), 0);
+        assert_int_equal(fscrypt_slot_wrap("gina-pw", salt, key, again), 0);
+        assert_string_equal(again, HOMEWORK_SLOT);
 }
 
 static void test_round_trip(void **state) {
@@ -130,6 +156,7 @@ int main(void) {
                 cmocka_unit_test(test_descriptor),
                 cmocka_unit_test(test_wrap_vector),
                 cmocka_unit_test(test_unwrap_vector),
+                cmocka_unit_test(test_homework_252),
                 cmocka_unit_test(test_round_trip),
                 cmocka_unit_test(test_hostile),
                 cmocka_unit_test(test_slot_number),
