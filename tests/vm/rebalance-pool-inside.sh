@@ -150,33 +150,14 @@ check "bob left out" 0 "$homectl" update bob --rebalance-weight=off
 check "rebalance with ann alone" 0 "$homectl" rebalance
 cid_small=$(vol_size cid)
 kill_round() { # kill_round shrink|grow FAILPOINT
-    local dir=$1 fp=$2 before stopped caller i
+    local dir=$1 fp=$2 before i
     if [ "$dir" = shrink ]; then
         check "$fp: cid takes 256M of the pool" 0 env PASSWORD=cid-pw "$homectl" resize cid $((cid_small + 256 * MB))
     else
         check "$fp: cid gives 256M back" 0 env PASSWORD=cid-pw "$homectl" resize cid "$cid_small"
     fi
     before=$(vol_size ann)
-    export HEARTH_FAILPOINT=$fp:stop
-    hearthd_restart
-    unset HEARTH_FAILPOINT
-    "$homectl" rebalance >/dev/null 2>&1 &
-    caller=$!
-    stopped=
-    for i in $(seq 600); do
-        stopped=$(ps -eo pid=,ppid=,stat= | awk -v p="$HEARTHD_PID" '$2 == p && $3 ~ /^T/ { print $1; exit }')
-        [ -n "$stopped" ] && break
-        sleep 0.1
-    done
-    if [ -z "$stopped" ]; then
-        bad "$fp: no worker stopped there ($dir of ann from $before)"
-        wait "$caller" 2>/dev/null
-        return
-    fi
-    hearthd_kill9
-    kill -KILL "$stopped" 2>/dev/null
-    wait "$caller" 2>/dev/null
-    hearthd_start
+    hearthd_kill_mid "$fp" "$homectl" rebalance || return
     for i in $(seq 600); do [ -e "$HEARTHD_RUNTIME_DIR/rebalance-step" ] || break; sleep 0.1; done
     [ ! -e "$HEARTHD_RUNTIME_DIR/rebalance-step" ] && ok "$fp: the $dir cut short was finished after the restart" ||
         bad "$fp: the step is still noted a minute after the restart"
