@@ -12,11 +12,11 @@
 #include <btrfsutil.h>
 
 #include "btrfs-quota.h"
-#include "fileio.h"
 #include "bus-error.h"
 #include "bus-names.h"
 #include "bus-pool.h"
 #include "bus-util.h"
+#include "fileio.h"
 #include "home-dm.h"
 #include "log.h"
 #include "macro.h"
