@@ -72,14 +72,19 @@ static int default_size(Home *h, const char *image, bool is_block, uint64_t *ret
                 *ret = size;
                 return 0;
         }
+        struct statvfs sv;
+        if (h->rec->disk_size == UINT64_MAX) {
+                if (fstatvfs(h->root_fd, &sv) < 0)
+                        return log_error_errno(errno, "home %s: cannot stat %s: %m", h->name, h->root);
+                int r = home_disk_size_from_share(h, (uint64_t) sv.f_bavail * sv.f_frsize);
+                if (r < 0)
+                        return r;
+        }
         if (h->rec->disk_size != UINT64_MAX) {
                 *ret = h->rec->disk_size & ~UINT64_C(4095); /* whole 4 KiB, as homed sizes images */
                 return 0;
         }
         /* As homed: a share of what is free, here a fifth, in whole MiB. */
-        struct statvfs sv;
-        if (fstatvfs(h->root_fd, &sv) < 0)
-                return log_error_errno(errno, "home %s: cannot stat %s: %m", h->name, h->root);
         *ret = (uint64_t) sv.f_bavail * sv.f_frsize / 5 / (1024 * 1024) * (1024 * 1024);
         return 0;
 }
