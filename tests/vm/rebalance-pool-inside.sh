@@ -152,9 +152,9 @@ cid_small=$(vol_size cid)
 kill_round() { # kill_round shrink|grow FAILPOINT
     local dir=$1 fp=$2 before i
     if [ "$dir" = shrink ]; then
-        check "$fp: cid takes 256M of the pool" 0 env PASSWORD=cid-pw "$homectl" resize cid $((cid_small + 256 * MB))
+        check "$fp: cid takes 96M of the pool" 0 env PASSWORD=cid-pw "$homectl" resize cid $((cid_small + 96 * MB))
     else
-        check "$fp: cid gives 256M back" 0 env PASSWORD=cid-pw "$homectl" resize cid "$cid_small"
+        check "$fp: cid gives 96M back" 0 env PASSWORD=cid-pw "$homectl" resize cid "$cid_small"
     fi
     before=$(vol_size ann)
     hearthd_kill_mid "$fp" "$homectl" rebalance || return
