@@ -14,8 +14,8 @@
  *   xino puts a layer's index in its top bits): the same number below those
  *   bits is taken to be perhaps the same file (two unrelated files meeting
  *   so only make a check refuse). Not so an overlayfs metacopy file whose
- *   data comes from a data-only layer (Linux 6.5): it shows the metacopy
- *   file's number (not yet handled; README, what is not defended);
+ *   data comes from another layer's file: it shows its own number
+ *   (storage/overlay-layers.h counts such an overlay's layers instead);
  * - FUSE (bindfs, sshfs), NFS, 9p, CIFS and Ceph may number a file as they
  *   like: nothing can be told, so a file there is perhaps any file of
  *   another file system. */

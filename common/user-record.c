@@ -39,6 +39,7 @@ typedef enum FieldKind {
         FIELD_REBALANCE_WEIGHT,
         FIELD_USEC,
         FIELD_DISK_SIZE,
+        FIELD_DISK_SHARE,
         FIELD_KEY_SIZE,
         FIELD_MEMORY_COST,
         FIELD_THREADS,
@@ -94,6 +95,7 @@ static const Field fields[] = {
         F("storage", FIELD_STORAGE, storage, IN_BOUND),
         F("disposition", FIELD_DISPOSITION, disposition, IN_REGULAR),
         F("diskSize", FIELD_DISK_SIZE, disk_size, IN_MACHINE),
+        F("diskSizeRelative", FIELD_DISK_SHARE, disk_size_relative, IN_MACHINE),
         F("fileSystemType", FIELD_FS_TYPE, file_system_type, IN_BOUND),
         F("locked", FIELD_BOOL, locked, IN_MACHINE),
         F("notBeforeUSec", FIELD_USEC, not_before_usec, IN_MACHINE),
@@ -597,6 +599,14 @@ static int dispatch_field(const Context *c, const Field *f, json_object *v, User
                 *(uint64_t *) p = u;
                 return 0;
 
+        case FIELD_DISK_SHARE:
+                if ((r = get_unsigned(c, f->name, v, &u)) < 0)
+                        return r;
+                if (u > UINT32_MAX)
+                        return fail(c, f->name, "must be a share from 0 to 4294967295 (all of the space)");
+                *(uint64_t *) p = u;
+                return 0;
+
         case FIELD_KEY_SIZE:
                 if ((r = get_unsigned(c, f->name, v, &u)) < 0)
                         return r;
@@ -849,6 +859,7 @@ static void view_reset(UserRecord *rec) {
                 .storage = USER_STORAGE_UNSET,
                 .disposition = USER_DISPOSITION_UNSET,
                 .disk_size = UINT64_MAX,
+                .disk_size_relative = UINT64_MAX,
                 .locked = -1,
                 .not_before_usec = UINT64_MAX,
                 .not_after_usec = UINT64_MAX,

@@ -87,6 +87,9 @@ typedef struct UserRecord {
         UserStorage storage;
         UserDisposition disposition;
         uint64_t disk_size; /* UINT64_MAX: unset */
+        /* homed's diskSizeRelative: a share of the space the home is made
+         * in, UINT32_MAX being all of it; UINT64_MAX: unset. diskSize wins. */
+        uint64_t disk_size_relative;
 
         int locked; /* -1: unset */
         uint64_t not_before_usec, not_after_usec;

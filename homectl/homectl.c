@@ -41,7 +41,11 @@ static void help(void) {
                "  remove USER...            Remove home areas and their users\n"
                "  activate USER...          Activate (unlock and mount) home areas\n"
                "  deactivate USER...        Deactivate (unmount and lock) home areas\n"
-               "  update USER [OPTIONS]     Change fields of a user record\n"
+               "  update USER [OPTIONS]     Change fields of a user record; with --disk-size=,\n"
+               "                            the home is resized to it after the update\n"
+               "                            (--and-resize=no: not; --and-resize=yes: also\n"
+               "                            without it); --and-change-password=yes then\n"
+               "                            changes the password, as passwd does\n"
                "  passwd USER               Change the password of a user\n"
                "  resize USER [SIZE]        Resize a home area; SIZE is e.g. 10G, or min or max;\n"
                "                            without SIZE, to the record's disk size\n"
@@ -136,7 +140,8 @@ static void help(void) {
                "     --storage=directory|subvolume|luks\n"
                "                            Storage mechanism of the home area (fscrypt and\n"
                "                            cifs are not supported yet)\n"
-               "     --disk-size=SIZE       Size of the home area, e.g. 10G, 512M, 1.5T\n"
+               "     --disk-size=SIZE       Size of the home area, e.g. 10G, 512M, 1.5T, or a share of\n"
+               "                            the free space, e.g. 20%%\n"
                "     --auto-resize-mode=MODE\n"
                "                            off, grow or shrink-and-grow: a LUKS home's size\n"
                "                            at activation and deactivation\n"
@@ -302,10 +307,55 @@ static int parse_uid_arg(const char *s, RecordChanges *c) {
         return 0;
 }
 
+/* "20%", "33.5%", "12.25%": a share of the space, as systemd's homectl
+ * scales it (UINT32_MAX: all of it). -EINVAL if s is no percentage. */
+static int parse_disk_share(const char *s, uint64_t *ret) {
+        unsigned whole = 0, frac = 0, digits = 0;
+        const char *p = s;
+        if (!*p)
+                return -EINVAL;
+        for (; *p >= '0' && *p <= '9'; p++) {
+                whole = whole * 10 + (unsigned) (*p - '0');
+                if (whole > 100)
+                        return -EINVAL;
+        }
+        if (p == s)
+                return -EINVAL;
+        if (*p == '.') {
+                for (p++; *p >= '0' && *p <= '9'; p++)
+                        if (++digits <= 2)
+                                frac = frac * 10 + (unsigned) (*p - '0');
+                        else
+                                return -EINVAL; /* finer than a permyriad */
+                if (digits == 0)
+                        return -EINVAL;
+                if (digits == 1)
+                        frac *= 10;
+        }
+        if (strcmp(p, "%") != 0)
+                return -EINVAL;
+        uint64_t permyriad = (uint64_t) whole * 100 + frac;
+        if (permyriad > 10000)
+                return -EINVAL;
+        *ret = (permyriad * UINT32_MAX + 5000) / 10000;
+        return 0;
+}
+
 static int parse_disk_size_arg(const char *s, RecordChanges *c) {
         c->disk_size_set = true;
+        c->disk_size_relative_set = false;
         if (!s[0]) {
                 c->disk_size = UINT64_MAX;
+                return 0;
+        }
+        if (strchr(s, '%')) {
+                if (parse_disk_share(s, &c->disk_size_relative) < 0) {
+                        log_error("--disk-size=: invalid share \"%s\": expected a percentage of the free space, "
+                                  "e.g. 20%% or 33.5%%", s);
+                        return -EINVAL;
+                }
+                c->disk_size = UINT64_MAX;
+                c->disk_size_relative_set = true;
                 return 0;
         }
         if (strcmp(s, HEARTH_SIZE_WORD_MIN) == 0 || strcmp(s, HEARTH_SIZE_WORD_MAX) == 0 ||
@@ -377,6 +427,8 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 ARG_TPM2_PCRS,
                 ARG_TPM2_KEEP_PASSWORD,
                 ARG_RECOVERY_KEY,
+                ARG_AND_RESIZE,
+                ARG_AND_CHANGE_PASSWORD,
                 ARG_PKCS11_TOKEN_URI,
                 ARG_EXPORT_FORMAT,
         };
@@ -413,6 +465,8 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 { "tpm2-pcrs", required_argument, NULL, ARG_TPM2_PCRS },
                 { "tpm2-keep-password", optional_argument, NULL, ARG_TPM2_KEEP_PASSWORD },
                 { "recovery-key", required_argument, NULL, ARG_RECOVERY_KEY },
+                { "and-resize", required_argument, NULL, ARG_AND_RESIZE },
+                { "and-change-password", required_argument, NULL, ARG_AND_CHANGE_PASSWORD },
                 { "pkcs11-token-uri", required_argument, NULL, ARG_PKCS11_TOKEN_URI },
                 { "export-format", required_argument, NULL, ARG_EXPORT_FORMAT },
         };
@@ -642,6 +696,17 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                         o->recovery_key = b;
                         break;
                 }
+                case ARG_AND_RESIZE: {
+                        bool b;
+                        if ((r = parse_bool_arg("--and-resize", optarg, &b)) < 0)
+                                return r;
+                        o->and_resize = b;
+                        break;
+                }
+                case ARG_AND_CHANGE_PASSWORD:
+                        if ((r = parse_bool_arg("--and-change-password", optarg, &o->and_change_password)) < 0)
+                                return r;
+                        break;
                 default:
                         return -EINVAL;
                 }
@@ -736,6 +801,10 @@ static int dispatch(int argc, char **argv, const Options *o) {
                         log_error("%s: --pkcs11-token-uri= needs a URI, \"auto\" or \"list\"", v->name);
                         return EXIT_USAGE;
                 }
+                if ((o->and_resize >= 0 || o->and_change_password) && v->run != verb_update) {
+                        log_error("%s: --and-resize= and --and-change-password= only apply to update", v->name);
+                        return EXIT_USAGE;
+                }
                 if (o->recovery_key >= 0 && v->run != verb_create && v->run != verb_firstboot) {
                         log_error("%s: --recovery-key= only applies to create and firstboot", v->name);
                         return EXIT_USAGE;
@@ -763,7 +832,8 @@ int main(int argc, char *argv[]) {
                       .legend = true,
                       .ask_password = true,
                       .changes = RECORD_CHANGES_INIT,
-                      .recovery_key = -1 };
+                      .recovery_key = -1,
+                      .and_resize = -1 };
         int r;
 
         log_set_program("homectl");

@@ -22,6 +22,8 @@ typedef struct Options {
         const char *root;        /* firstboot --root=DIR */
         bool prompt_new_user;    /* firstboot --prompt-new-user */
         int recovery_key;        /* create, firstboot --recovery-key=: -1 unset, 0 no, 1 yes */
+        int and_resize;          /* update --and-resize=: -1 unset (yes with --disk-size=), 0 no, 1 yes */
+        bool and_change_password; /* update --and-change-password= */
         const char *pkcs11_token_uri; /* create --pkcs11-token-uri=: a URI, "auto" or "list" */
 } Options;
 

@@ -257,7 +257,10 @@ static int apply_machine(json_object *j, const RecordChanges *c) {
         int r;
         if ((r = set_string(j, "storage", c->storage)) < 0 || (r = set_string(j, "fileSystemType", c->fs_type)) < 0 ||
             (r = set_string(j, "imagePath", c->image_path)) < 0 ||
-            (r = set_u64(j, "diskSize", c->disk_size_set, c->disk_size, UINT64_MAX)) < 0)
+            (r = set_u64(j, "diskSize", c->disk_size_set && !c->disk_size_relative_set, c->disk_size,
+                         UINT64_MAX)) < 0 ||
+            (r = set_u64(j, "diskSizeRelative", c->disk_size_relative_set, c->disk_size_relative,
+                         UINT64_MAX)) < 0)
                 return r;
         return 0;
 }
@@ -391,6 +394,12 @@ int record_apply_changes(json_object *j, const RecordChanges *c, const char *mac
         /* homectl 252: a size given by hand turns rebalancing off for this
          * machine (rebalanceWeight 0 in its entry); "--disk-size=" removes
          * the size, relative size and weight wherever they are. */
+        if (c->disk_size_relative_set) {
+                /* A share replaces the size wherever it is. */
+                json_object_object_del(j, "diskSize");
+                json_object_object_del(e, "diskSize");
+                return set_u64(e, "rebalanceWeight", true, 0, UINT64_MAX);
+        }
         if (c->disk_size_set && c->disk_size != UINT64_MAX)
                 return set_u64(e, "rebalanceWeight", true, 0, UINT64_MAX);
         if (c->disk_size_set) {

@@ -45,6 +45,10 @@ typedef struct RecordChanges {
         bool uid_set;
         uint64_t disk_size;
         bool disk_size_set;
+        /* --disk-size=N%: diskSizeRelative (UINT32_MAX: all of the space)
+         * instead of diskSize, with disk_size_set too. */
+        uint64_t disk_size_relative;
+        bool disk_size_relative_set;
         /* autoResizeMode (off, grow, shrink-and-grow; "" removes it) and
          * rebalanceWeight (0 written as false; UINT64_MAX removes it). */
         const char *auto_resize_mode;

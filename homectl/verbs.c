@@ -271,6 +271,8 @@ int verb_create(int argc, char **argv, const Options *o) {
 
 /* ---- update ----------------------------------------------------------- */
 
+static int append_resize(sd_bus_message *m, const Passwords *secret, void *userdata);
+
 int verb_update(int argc, char **argv, const Options *o) {
         _cleanup_bus_ sd_bus *bus = NULL;
         _cleanup_bus_message_ sd_bus_message *reply = NULL;
@@ -350,10 +352,30 @@ int verb_update(int argc, char **argv, const Options *o) {
         /* A LUKS home's new keyslot opens with the token's key. */
         if (token_secret && old->storage == USER_STORAGE_LUKS && passwords_add(&secret, token_secret->data) < 0)
                 return log_oom(), EXIT_FAIL;
-        return home_call(bus,
-                         &(HomeCall) { .method = "UpdateHome", .user = user, .timeout = BUS_TIMEOUT_LONG,
-                                       .secret = &secret, .append = bus_append_record, .userdata = rec },
-                         NULL);
+        r = home_call(bus,
+                      &(HomeCall) { .method = "UpdateHome", .user = user, .timeout = BUS_TIMEOUT_LONG,
+                                    .secret = &secret, .append = bus_append_record, .userdata = rec },
+                      NULL);
+        if (r != EXIT_OK)
+                return r;
+        /* As systemd's homectl: a size given is the home's size now, not
+         * only the record's (a directory home has none to change). */
+        bool resize = o->and_resize > 0 ||
+                      (o->and_resize < 0 && o->changes.disk_size_set && rec->storage != USER_STORAGE_DIRECTORY &&
+                       (rec->disk_size != UINT64_MAX || rec->disk_size_relative != UINT64_MAX));
+        if (resize) {
+                uint64_t size = HEARTH_SIZE_RECORD;
+                r = home_call(bus,
+                              &(HomeCall) { .method = "ResizeHome", .user = user, .user_argument = true,
+                                            .timeout = BUS_TIMEOUT_LONG, .secret = &secret,
+                                            .append = append_resize, .userdata = &size },
+                              NULL);
+                if (r != EXIT_OK)
+                        return r;
+        }
+        if (o->and_change_password)
+                return verb_passwd(2, (char *[]) { (char *) "passwd", (char *) user, NULL }, o);
+        return EXIT_OK;
 }
 
 /* ---- calls on one home at a time --------------------------------------- */

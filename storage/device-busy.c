@@ -20,6 +20,7 @@
 #include "log.h"
 #include "macro.h"
 #include "mountinfo.h"
+#include "overlay-layers.h"
 #include "sysfs-block.h"
 
 /* What is looked for: block devices by number, or one file by inode. A
@@ -319,8 +320,44 @@ static bool file_is_erofs(const char *path, const ErofsSeen *e) {
  * names the device) and erofs (since Linux 6.12, a regular file mounted
  * without a loop device; what composefs does). A FUSE mount's source
  * (fsname=) may name any device or file. */
-static int check_mounts_of(const Target *t, const char *proc_dir, const char *ns_name, ErofsSeen *erofs, char *why,
-                           size_t size) {
+/* mountinfo's super options: the field after fstype and source. */
+static const char *super_options(const char *sep) {
+        const char *p = sep + 3;
+        for (int field = 0; field < 2; field++) {
+                p = strchr(p, ' ');
+                if (!p)
+                        return NULL;
+                p++;
+        }
+        return p;
+}
+
+/* A file of a layer of a metacopy overlay is read by whoever reads the
+ * overlay, under other numbers (overlay-layers.h). */
+static int check_overlay(const Target *t, const char *proc_dir, const char *sep, const char *where,
+                         const char *ns_name, OverlayWalk *walk, char *why, size_t size) {
+        char path[PATH_MAX], reason[PATH_MAX + 128] = "", at[PATH_MAX];
+        const char *opts = super_options(sep);
+        if (!opts)
+                return 0;
+        snprintf(path, sizeof path, "%s/root", proc_dir);
+        _cleanup_close_ int root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0)
+                return errno == ENOENT || errno == ESRCH ? 0 : negative_errno();
+        int r = overlay_layers_hold(opts, root_fd, t->file_id.dev, t->file_id.ino, walk, reason, sizeof reason);
+        if (r <= 0)
+                return r;
+        snprintf(at, sizeof at, "%s", where);
+        mountinfo_unescape(at);
+        snprintf(why, size,
+                 "the overlay mounted on %s%s uses metacopy (it reads its layers' files under other files' numbers: "
+                 "who reads them cannot be told), and %s",
+                 at, ns_name, reason);
+        return 1;
+}
+
+static int check_mounts_of(const Target *t, const char *proc_dir, const char *ns_name, ErofsSeen *erofs,
+                           OverlayWalk *walk, char *why, size_t size) {
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/mountinfo", proc_dir);
         _cleanup_fclose_ FILE *f = fopen(path, "re");
@@ -340,6 +377,11 @@ static int check_mounts_of(const Target *t, const char *proc_dir, const char *ns
                         (void) sscanf(sep, " - %63s %4095s", fstype, source);
                 mountinfo_unescape(source);
                 bool found = target_has_rdev(t, makedev(maj, min));
+                if (t->file && sep && strcmp(fstype, "overlay") == 0) {
+                        int r = check_overlay(t, proc_dir, sep, where, ns_name, walk, why, size);
+                        if (r != 0)
+                                return r;
+                }
                 bool erofs_file = t->file && strcmp(fstype, "erofs") == 0;
                 if (erofs_file)
                         erofs_offset_add(erofs, sep);
@@ -370,7 +412,11 @@ static int check_mounts(const Target *t, char *why, size_t size) {
         struct stat ns;
 
         ErofsSeen erofs = {};
-        int r = check_mounts_of(t, "/proc/self", "", &erofs, why, size);
+        _cleanup_free_ OverlayWalk *walk = calloc(1, sizeof *walk);
+        if (!walk)
+                return -ENOMEM;
+        walk->entries_left = OVERLAY_WALK_ENTRIES_MAX;
+        int r = check_mounts_of(t, "/proc/self", "", &erofs, walk, why, size);
         if (r != 0)
                 return r;
         if (stat("/proc/self/ns/mnt", &ns) < 0)
@@ -402,7 +448,7 @@ static int check_mounts(const Target *t, char *why, size_t size) {
                 seen[n_seen++] = st.st_ino;
                 snprintf(dir, sizeof dir, "/proc/%ld", pid);
                 snprintf(ns_name, sizeof ns_name, " in the mount namespace of process %ld", pid);
-                r = check_mounts_of(t, dir, ns_name, &erofs, why, size);
+                r = check_mounts_of(t, dir, ns_name, &erofs, walk, why, size);
                 if (r != 0)
                         return r;
         }

@@ -27,6 +27,7 @@
 #include "rm-rf.h"
 #include "runtime-paths.h"
 #include "secret.h"
+#include "size.h"
 #include "skel.h"
 #include "skel-template.h"
 #include "worker-protocol.h"
@@ -109,6 +110,26 @@ int home_open(UserRecord *rec, Home **ret) {
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(h);
+        return 0;
+}
+
+int home_disk_size_from_share(Home *h, uint64_t base) {
+        char a[SIZE_FORMAT_MAX], b[SIZE_FORMAT_MAX];
+        uint64_t share = h->rec->disk_size_relative;
+
+        if (h->rec->disk_size != UINT64_MAX || share == UINT64_MAX)
+                return 0;
+        uint64_t bytes = (uint64_t) ((unsigned __int128) base * share / UINT32_MAX) & ~UINT64_C(4095);
+        unsigned permille = (unsigned) ((unsigned __int128) share * 1000 / UINT32_MAX);
+        if (bytes < USER_RECORD_DISK_SIZE_MIN)
+                return log_error_errno(ERANGE, "home %s: diskSizeRelative: %u.%u%% of %s is %s, less than the 16 MiB a "
+                                       "home takes at least", h->name, permille / 10, permille % 10,
+                                       size_format(base, a), size_format(bytes, b));
+        json_object *v = json_object_new_int64((int64_t) bytes);
+        if (!v || user_record_set_effective(h->rec, "diskSize", v) < 0)
+                return log_oom();
+        log_info("home %s: %u.%u%% of %s: %s", h->name, permille / 10, permille % 10, size_format(base, a),
+                 size_format(bytes, b));
         return 0;
 }
 

@@ -85,6 +85,13 @@ static inline void home_freep(Home **h) {
  * with the X's replaced. */
 int home_temp_name(Home *h, const char *what, char **ret);
 
+/* A record with diskSizeRelative and no diskSize (homectl --disk-size=20%)
+ * gets its diskSize from it: that share of base (the space the home is
+ * made or resized in), in whole 4 KiB, set in the record, which from then
+ * on says the home's size. 0 also when there is nothing to do; -ERANGE
+ * (logged) below 16 MiB. */
+int home_disk_size_from_share(Home *h, uint64_t base);
+
 /* Removes leftovers of killed workers for this home, each first made
  * root's and closed (0700/0600) so that none stays readable by the user's
  * UID if this is interrupted too. Returns how many went, or the first error. */

@@ -72,14 +72,19 @@ static int default_size(Home *h, const char *image, bool is_block, uint64_t *ret
                 *ret = size;
                 return 0;
         }
+        struct statvfs sv;
+        if (h->rec->disk_size == UINT64_MAX) {
+                if (fstatvfs(h->root_fd, &sv) < 0)
+                        return log_error_errno(errno, "home %s: cannot stat %s: %m", h->name, h->root);
+                int r = home_disk_size_from_share(h, (uint64_t) sv.f_bavail * sv.f_frsize);
+                if (r < 0)
+                        return r;
+        }
         if (h->rec->disk_size != UINT64_MAX) {
                 *ret = h->rec->disk_size & ~UINT64_C(4095); /* whole 4 KiB, as homed sizes images */
                 return 0;
         }
         /* As homed: a share of what is free, here a fifth, in whole MiB. */
-        struct statvfs sv;
-        if (fstatvfs(h->root_fd, &sv) < 0)
-                return log_error_errno(errno, "home %s: cannot stat %s: %m", h->name, h->root);
         *ret = (uint64_t) sv.f_bavail * sv.f_frsize / 5 / (1024 * 1024) * (1024 * 1024);
         return 0;
 }
@@ -343,7 +348,7 @@ int luks_create(Home *h) {
         LuksTpm2Wish tpm2;
         /* secret.password: passwords, and the secrets of the tokens the
          * record enrols (homectl's): those get the tokens' keyslots. */
-        size_t n_pw = 0, n_token = 0;
+        size_t n_pw = 0;
         bool is_token[64] = {};
         for (size_t i = 0; h->rec->password && h->rec->password[i]; i++) {
                 if (i >= ELEMENTSOF(is_token))
@@ -353,7 +358,6 @@ int luks_create(Home *h) {
                 if (r == -ENOMEM)
                         return log_oom();
                 is_token[i] = r >= 0;
-                n_token += r >= 0;
                 n_pw += r < 0;
         }
         if (n_pw == 0 && h->rec->n_pkcs11_encrypted_key == 0)

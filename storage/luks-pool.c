@@ -125,6 +125,9 @@ int luks_pool_volume_prepare(Home *h, const char *volume, const char *node, uint
         r = pool_free_space(p, &free_bytes, &esb);
         if (r < 0)
                 return r;
+        r = home_disk_size_from_share(h, free_bytes);
+        if (r < 0)
+                return r;
         size = h->rec->disk_size != UINT64_MAX ? h->rec->disk_size : free_bytes / 5;
         size = (size / esb + (size % esb != 0)) * esb;
         if (size < min + LUKS_HEADER_ROOM) {

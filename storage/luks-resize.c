@@ -83,7 +83,7 @@ int luks_resize_opened(Home *h, const Opened *known, LuksResizeFlags flags) {
         struct stat st;
         int r;
 
-        if (want == UINT64_MAX && h->size_request == HEARTH_SIZE_RECORD)
+        if (want == UINT64_MAX && h->size_request == HEARTH_SIZE_RECORD && h->rec->disk_size_relative == UINT64_MAX)
                 return log_error_errno(EINVAL, "home %s: diskSize: required for resize", h->name);
         /* At deactivation the mapping is ours, unmounted a moment ago. */
         r = (flags & LUKS_RESIZE_UNMOUNTED) ? 0 : luks_clean_stale_mapping(h);
@@ -127,6 +127,21 @@ int luks_resize_opened(Home *h, const Opened *known, LuksResizeFlags flags) {
                 allocated = h->rec->luks_discard > 0 ? current : (uint64_t) st.st_blocks * 512;
                 if (allocated > current)
                         allocated = current;
+        }
+        if (want == UINT64_MAX && h->size_request == HEARTH_SIZE_RECORD) {
+                /* A share of the space: what is free (beyond the system's
+                 * floor, for an image) and what the home holds now. */
+                uint64_t base = pool_free + current;
+                if (!on_pool) {
+                        r = luks_image_room(h, &base);
+                        if (r < 0)
+                                return r;
+                        base += allocated;
+                }
+                r = home_disk_size_from_share(h, base);
+                if (r < 0)
+                        return r;
+                want = h->rec->disk_size;
         }
         /* diskSize is the image's, as homed's; the partition takes all of
          * it but what the GPT costs (as much as it costs now). */

@@ -14,6 +14,7 @@
 #include <inttypes.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -235,6 +236,14 @@ static int make_subvolume(Home *h, const char *temp, bool from_skel, int *ret_fd
         r = require_btrfs(h);
         if (r < 0)
                 return r;
+        struct statvfs sv;
+        if (h->rec->disk_size == UINT64_MAX && h->rec->disk_size_relative != UINT64_MAX) {
+                if (fstatvfs(h->root_fd, &sv) < 0)
+                        return log_error_errno(errno, "home %s: cannot stat %s: %m", h->name, h->root);
+                r = home_disk_size_from_share(h, (uint64_t) sv.f_bavail * sv.f_frsize);
+                if (r < 0)
+                        return r;
+        }
         /* Quota first: a subvolume made afterwards is accounted from birth. */
         if (h->rec->disk_size != UINT64_MAX && (r = enable_quota(h)) < 0)
                 return r;
@@ -379,11 +388,23 @@ static int subvolume_resize(Home *h) {
         uint64_t want = h->rec->disk_size, rfer = 0;
         int r;
 
-        if (want == UINT64_MAX && h->size_request == HEARTH_SIZE_RECORD)
+        if (want == UINT64_MAX && h->size_request == HEARTH_SIZE_RECORD && h->rec->disk_size_relative == UINT64_MAX)
                 return log_error_errno(EINVAL, "home %s: diskSize: required for resize", h->name);
         r = open_home(h, &fd);
         if (r < 0)
                 return r;
+        if (want == UINT64_MAX && h->size_request == HEARTH_SIZE_RECORD) {
+                /* A share of the file system: of what is free and what the home holds. */
+                struct statvfs sv;
+                uint64_t held = 0;
+                if (fstatvfs(fd, &sv) < 0)
+                        return log_error_errno(errno, "home %s: cannot stat %s: %m", h->name, h->root);
+                (void) usage(h, fd, &held, NULL);
+                r = home_disk_size_from_share(h, (uint64_t) sv.f_bavail * sv.f_frsize + held);
+                if (r < 0)
+                        return r;
+                want = h->rec->disk_size;
+        }
         r = enable_quota(h);
         if (r < 0)
                 return r;
@@ -429,7 +450,10 @@ static int subvolume_update(Home *h) {
         if (r < 0)
                 return r;
         if (h->rec->disk_size == UINT64_MAX)
-                return 0;
+                /* A share given in place of the size (homectl --disk-size=30%) is made one now. */
+                return h->rec->disk_size_relative != UINT64_MAX && h->size_request == HEARTH_SIZE_RECORD
+                               ? subvolume_resize(h)
+                               : 0;
         r = usage(h, fd, NULL, &limit);
         if (r >= 0 && limit == h->rec->disk_size)
                 return 0;

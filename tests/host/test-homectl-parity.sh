@@ -127,6 +127,36 @@ create_pair() {
     else bad "create $*: the records differ:"; diff "$T/a" "$T/b" | sed 's/^/    /'; fi
 }
 create_pair pd pe --storage=subvolume --disk-size=300M
+# A share of the free space (homed's diskSizeRelative, 20% = 858993459 of
+# 2^32 - 1): the same record from both; the worker makes it a size at
+# create (what is free differs between the two creates by a little).
+check "create pf --disk-size=20% (ours)" 0 env NEWPASSWORD=x "$HEARTHD_HOMECTL" --no-ask-password create pf \
+    --storage=subvolume --disk-size=20%
+check "create pg --disk-size=20% (systemd's)" 0 env NEWPASSWORD=x timeout 60 "$HEARTHD_SYSTEMD_HOMECTL" create pg \
+    --storage=subvolume --disk-size=20%
+if norm pf >"$T/a" && norm pg >"$T/b" && jq -S 'del(.diskSize)' "$T/a" >"$T/a2" && jq -S 'del(.diskSize)' "$T/b" >"$T/b2" &&
+    cmp -s "$T/a2" "$T/b2"; then ok "create --disk-size=20%: same record"
+else bad "create --disk-size=20%: the records differ:"; diff "$T/a" "$T/b" | sed 's/^/    /'; fi
+share=$(jq '[.perMachine[]?.diskSizeRelative, .diskSizeRelative] | map(select(. != null)) | first' "$T/a")
+size=$(jq '.diskSize' "$T/a")
+[ "$share" = 858993459 ] && ok "diskSizeRelative is 858993459 (20%)" || bad "diskSizeRelative is $share"
+# 20% of what was free on the 1 GiB file system: well above 16 MiB, below 205 MiB.
+if [ "$size" != null ] && [ "$size" -gt $((100 << 20)) ] && [ "$size" -le $((205 << 20)) ] && [ $((size % 4096)) = 0 ]; then
+    ok "the worker made 20% of the free space a size: $size bytes"
+else bad "diskSize after create --disk-size=20%: $size"; fi
+limit=$(btrfs qgroup show -re --raw "$HEARTHD_HOME_ROOT" 2>/dev/null | awk -v s="$size" '$4 == s { print "yes"; exit }')
+[ "$limit" = yes ] && ok "the quota group's limit is that size" || bad "no quota group limited to $size"
+# update --disk-size=30%: a share of what is free and what the home
+# holds, made a size at once (systemd's homectl resizes after the update;
+# ours has hearthd's update do it).
+for who in pf:hc pg:shc; do
+    u=${who%%:*} c=${who#*:}
+    if $c update "$u" --disk-size=30% >"$T/out" 2>&1; then
+        s2=$(hc inspect --json=short "$u" | jq '.diskSize')
+        if [ "$s2" != null ] && [ "$s2" -gt "$size" ]; then ok "update $u --disk-size=30% ($c): $size → $s2 bytes"
+        else bad "update $u --disk-size=30% ($c): diskSize $s2 (was $size)"; fi
+    else bad "update $u --disk-size=30% ($c) failed:"; sed 's/^/    /' "$T/out"; fi
+done
 
 # --- 3. refused by hearthd, whichever client sends it -----------------------------------
 refused() { # refused ARGS...: update pa and pb with ARGS fails with "not supported yet"
@@ -154,7 +184,8 @@ contains "--fido2-device: not supported yet" "$T/err" "not supported yet"
 # --- bad syntax: refused by ours as by systemd's ----------------------------------------
 for a in --nice=20 --umask=0999 --cpu-weight=0 --io-weight=10001 --rlimit=NOFILE --rlimit=BOGUS=1 \
     --timezone=Nowhere/Nothing --realm=.bad --not-before=yesterday-ish --luks-sector-size=1000 \
-    --setenv=1BAD=x --locked=maybe --tasks-max=-1 --cifs-service=noslash --ssh-authorized-keys=#comment; do
+    --setenv=1BAD=x --locked=maybe --tasks-max=-1 --cifs-service=noslash --ssh-authorized-keys=#comment \
+    --disk-size=101% --disk-size=12.345%; do
     hc update pa "$a" >/dev/null 2>&1; ours=$?
     shc update pb "$a" >/dev/null 2>&1; theirs=$?
     if [ "$ours" -ne 0 ] && [ "$theirs" -ne 0 ]; then ok "$a: refused by both"

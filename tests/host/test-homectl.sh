@@ -149,6 +149,21 @@ contains "inspect shows 128M" "$T/out" "Disk size: 128M"
     || { bad "bob's qgroup limit:"; btrfs qgroup show -re "$R" 2>&1 | sed 's/^/    /'; }
 check "resize with a malformed size" "$EX_USAGE" hc resize bob lots
 check "resize a directory home" 1 env PASSWORD=alice-pw2 "$HEARTHD_HOMECTL" --no-ask-password resize alice 100M
+# update --disk-size= resizes as systemd's homectl does (--and-resize=);
+# --and-change-password= changes the password after the update.
+check "update bob --disk-size=160M (resized too)" 0 env PASSWORD=bob-pw "$HEARTHD_HOMECTL" --no-ask-password \
+    update bob --disk-size=160M
+[ "$(btrfs qgroup show -re --raw "$R" 2>/dev/null | awk -v p=bob.homedir '$NF == p { print $4 }')" = 167772160 ] \
+    && ok "bob's qgroup limit is 160M" || bad "bob's qgroup limit after update --disk-size=160M"
+check "update bob --disk-size=128M --and-resize=yes" 0 env PASSWORD=bob-pw "$HEARTHD_HOMECTL" --no-ask-password \
+    update bob --disk-size=128M --and-resize=yes
+check "update alice --and-change-password=yes" 0 env PASSWORD=alice-pw2 NEWPASSWORD=alice-pw3 "$HEARTHD_HOMECTL" \
+    --no-ask-password update alice --location=Here --and-change-password=yes
+check "the password changed with the update" 0 env PASSWORD=alice-pw3 "$HEARTHD_HOMECTL" --no-ask-password \
+    authenticate alice
+check "and back" 0 env PASSWORD=alice-pw3 NEWPASSWORD=alice-pw2 "$HEARTHD_HOMECTL" --no-ask-password passwd alice
+check "--and-resize= belongs to update" "$EX_USAGE" hc activate bob --and-resize=yes
+check "--and-change-password= needs a boolean" "$EX_USAGE" hc update alice --location=X --and-change-password=maybe
 
 # --- activate, busy, deactivate --------------------------------------------------------------------
 check "activate bob with a wrong password" "$EX_BADPW" env PASSWORD=nope "$HEARTHD_HOMECTL" --no-ask-password activate bob

@@ -9,7 +9,8 @@
 # 6.12 erofs mounts a regular file without a loop device: such a mount
 # counts, in this mount namespace (e) or only in another (f), and also
 # where no mount table names it (i: renamed). FUSE numbers
-# files as it likes: a loop device over a file on FUSE is refused (h).
+# files as it likes: a loop device over a file on FUSE is refused (h). A
+# file of a metacopy overlay's layers is in use while it is mounted (m).
 # Expected: 13
 # (in use) or 15 (another home's), nothing written. Control (g): an
 # unrelated file on the same overlay is not refused. Found by the ninth
@@ -216,6 +217,59 @@ if [ -c /dev/fuse ]; then
     fi
 else
     echo "skip: h (no /dev/fuse)"
+fi
+
+# (m) overlayfs with metacopy serves a file's bytes from a file of a lower
+# or data-only layer (composefs) and shows the metacopy file's number: a
+# reader through the overlay holds the data file unseen. Every file of such
+# an overlay's layers is in use while it is mounted (attack13): the data
+# file (m1), the same file through a hard link outside the layer (m2); a
+# file of the same file system outside the layers is not (m3).
+mkdir -p "$tmp/mc"
+if mount -t tmpfs -o size=400m hearth-mc "$tmp/mc"; then
+    mounts+=("$tmp/mc")
+    mkdir -p "$tmp/mc/meta" "$tmp/mc/data" "$tmp/mc/merged" "$tmp/mc/outside"
+    truncate -s 300M "$tmp/mc/data/base.img"
+    mkfs.ext4 -q -F "$tmp/mc/data/base.img"
+    : > "$tmp/mc/meta/vm.img"
+    truncate -s 300M "$tmp/mc/meta/vm.img"
+    if setfattr -n trusted.overlay.metacopy "$tmp/mc/meta/vm.img" &&
+        setfattr -n trusted.overlay.redirect -v /base.img "$tmp/mc/meta/vm.img" &&
+        { mount -t overlay overlay -o "lowerdir=$tmp/mc/meta::$tmp/mc/data,metacopy=on,redirect_dir=follow" \
+            "$tmp/mc/merged" 2> /dev/null ||
+            mount -t overlay overlay -o "lowerdir=$tmp/mc/meta:$tmp/mc/data,metacopy=on,redirect_dir=follow" \
+                "$tmp/mc/merged"; }; then
+        mounts+=("$tmp/mc/merged")
+        if [ "$(blkid -p -o value -s TYPE "$tmp/mc/merged/vm.img")" = ext4 ]; then
+            python3 -c 'import os, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY); os.read(fd, 4096); time.sleep(600)' "$tmp/mc/merged/vm.img" &
+            pids+=($!)
+            attach "$tmp/mc/data/base.img"
+            expect 13 "m1 (an image read through a metacopy overlay, a file of its data layer)" mca 60184 "$dev"
+            detach_last
+            intact "$tmp/mc/data/base.img" ext4 "m1"
+            ln "$tmp/mc/data/base.img" "$tmp/mc/outside/link.img"
+            attach "$tmp/mc/outside/link.img"
+            expect 13 "m2 (the same image through a hard link outside the layer)" mcb 60185 "$dev"
+            detach_last
+            intact "$tmp/mc/data/base.img" ext4 "m2"
+            truncate -s 300M "$tmp/mc/outside/other.img"
+            attach "$tmp/mc/outside/other.img"
+            rec mcc 60186 "$dev" | timeout 120 "$work" create --wipe > /dev/null 2> "$tmp/err"
+            rc=$?
+            case $rc in
+            13 | 15) bad "m3: a file outside the metacopy overlay's layers was refused: $(tail -n 2 "$tmp/err")" ;;
+            *) ok "m3: a file outside the layers, on the same file system, is not refused (create → $rc)" ;;
+            esac
+            detach_last
+        else
+            bad "m: the overlay does not show the data file's bytes"
+        fi
+    else
+        echo "skip: m (no trusted xattrs or no overlayfs metacopy here)"
+    fi
+else
+    echo "skip: m (no tmpfs)"
 fi
 
 # (g) control: an unrelated file on the same overlay is formatted (the

@@ -185,6 +185,9 @@ static const BadRecord bad[] = {
         BAD(REC "\"diskSize\":0}", "diskSize: must be at least 16 MiB"),
         BAD(REC "\"diskSize\":1152921504606846977}", "diskSize: must be at most 1 EiB"),
         BAD(REC "\"diskSize\":18446744073709551615}", "diskSize: must be at most 1 EiB"),
+        BAD(REC "\"diskSizeRelative\":4294967296}", "diskSizeRelative: must be a share from 0 to 4294967295 (all of the space)"),
+        BAD(REC "\"diskSizeRelative\":-1}", "diskSizeRelative: must not be negative"),
+        BAD(REC "\"diskSizeRelative\":0.2}", "diskSizeRelative: must be an unsigned integer"),
         BAD(REC "\"memberOf\":\"wheel\"}", "memberOf: must be an array of strings"),
         BAD(REC "\"memberOf\":{}}", "memberOf: must be an array of strings"),
         BAD(REC "\"memberOf\":[1]}", "memberOf: entry 0 must be a string"),
@@ -1150,6 +1153,8 @@ static void test_boundaries(void **state) {
                 expect_field("uid", ok_ids[i], NULL);
                 expect_field("gid", ok_ids[i], NULL);
         }
+        expect_field("diskSizeRelative", "0", NULL);
+        expect_field("diskSizeRelative", "4294967295", NULL);
         expect_field("uid", "65535", "uid: " ID_RANGE);
         expect_field("uid", "4294967295", "uid: " ID_RANGE);
         expect_field("gid", "4294967295", "gid: " ID_RANGE);
