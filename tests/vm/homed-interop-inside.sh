@@ -16,7 +16,9 @@
 #      record, a btrfs image shrunk at logout) Hearth opens again; and homed
 #      opens alice again after Hearth used her home;
 #   d. hearthd makes pat (LUKS) with a smart card (SoftHSM2); homed opens
-#      it with the token's PIN, and Hearth again after homed.
+#      it with the token's PIN, and Hearth again after homed; homed makes
+#      quinn with the token, Hearth opens her home with the PIN, and passwd
+#      there keeps the token's keyslot.
 # Usage: homed-interop-inside.sh BUILDDIR SRCDIR (with --disk home:SIZE)
 set -u
 BUILDDIR=$1 SRCDIR=$2
@@ -303,6 +305,28 @@ JSON
     hearthd_start
     check "hearthd: the PIN opens pat after homed" 0 env PIN=1234 "$hc" --no-ask-password activate pat
     check "hearthd: deactivate pat" 0 "$hc" deactivate pat
+    # The reverse: homed makes quinn with the token (and the password it
+    # insists on); Hearth, once the password fixated her home, opens it
+    # with the PIN alone, through the record's token URI homed wrote.
+    hearthd_stop
+    homed_start
+    # shellcheck disable=SC2086
+    check "homed: create quinn (LUKS) with the token" 0 shc "NEWPASSWORD=quinn-pw PIN=1234" create quinn $homed_luks \
+        --fs-type=ext4 --disk-size=160M --uid=60303 --pkcs11-token-uri=auto
+    check "homed: the PIN opens quinn" 0 shc "PIN=1234" activate quinn
+    check "quinn writes under homed" 0 as_user 60303 sh -c "echo homed > /home/quinn/from-homed.txt"
+    check "homed: deactivate quinn" 0 shc "" deactivate quinn
+    homed_stop
+    hearthd_start
+    check "hearthd: activate quinn with the password (fixates)" 0 env PASSWORD=quinn-pw "$hc" --no-ask-password activate quinn
+    check "hearthd: deactivate quinn" 0 "$hc" deactivate quinn
+    check "hearthd: the PIN alone opens quinn" 0 env PIN=1234 "$hc" --no-ask-password activate quinn
+    [ "$(cat /home/quinn/from-homed.txt 2>/dev/null)" = homed ] && ok "quinn: under Hearth, opened by the token, her file is there" ||
+        bad "quinn: $(ls -lan /home/quinn 2>&1)"
+    check "hearthd: deactivate quinn" 0 "$hc" deactivate quinn
+    check "hearthd: passwd quinn" 0 env PASSWORD=quinn-pw NEWPASSWORD=quinn-pw2 "$hc" --no-ask-password passwd quinn
+    check "hearthd: the PIN opens quinn after passwd (homed's keyslot kept)" 0 env PIN=1234 "$hc" --no-ask-password \
+        authenticate quinn
     rm -rf "$HSM"
 else
     echo "smart card part skipped: needs softhsm2 (with its p11-kit module) and pkcs11-tool"
