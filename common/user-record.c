@@ -180,6 +180,7 @@ static const char *const storage_names[_USER_STORAGE_MAX] = {
         [USER_STORAGE_LUKS] = "luks",
         [USER_STORAGE_DIRECTORY] = "directory",
         [USER_STORAGE_SUBVOLUME] = "subvolume",
+        [USER_STORAGE_FSCRYPT] = "fscrypt",
 };
 
 static const char *const disposition_names[_USER_DISPOSITION_MAX] = {
@@ -497,10 +498,10 @@ static int dispatch_field(const Context *c, const Field *f, json_object *v, User
         case FIELD_STORAGE:
                 if ((r = get_string(c, f->name, v, TOKEN_MAX, &s)) < 0)
                         return r;
-                if (strcmp(s, "fscrypt") == 0 || strcmp(s, "cifs") == 0)
-                        return fail(c, f->name, "%s is not supported yet (luks, directory or subvolume)", s);
+                if (strcmp(s, "cifs") == 0)
+                        return fail(c, f->name, "%s is not supported yet (luks, directory, subvolume or fscrypt)", s);
                 if (user_storage_from_string(s) < 0)
-                        return fail(c, f->name, "must be one of luks, directory, subvolume");
+                        return fail(c, f->name, "must be one of luks, directory, subvolume, fscrypt");
                 *(UserStorage *) p = user_storage_from_string(s);
                 return 0;
 

@@ -37,6 +37,7 @@ typedef enum UserStorage {
         USER_STORAGE_LUKS,
         USER_STORAGE_DIRECTORY,
         USER_STORAGE_SUBVOLUME,
+        USER_STORAGE_FSCRYPT,
         _USER_STORAGE_MAX,
 } UserStorage;
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "access.h"
+#include "subuid.h"
 #include "bus-error.h"
 #include "bus-polkit.h"
 #include "bus-util.h"
@@ -28,6 +29,7 @@ struct PolkitQuery {
         AccessGrantedFn granted;
         void *userdata;
         uid_t uid;
+        uid_t owner; /* whose share it takes: uid, or the owner of its subordinate range */
         char *action;
         sd_bus_slot *slot;
         PolkitQuery *next;
@@ -79,15 +81,18 @@ static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
         return 0;
 }
 
-static unsigned polkit_pending_of(Access *a, uid_t uid) {
+static unsigned polkit_pending_of(Access *a, uid_t owner) {
         unsigned n = 0;
         for (PolkitQuery *q = a->queries; q; q = q->next)
-                n += q->uid == uid;
+                n += q->owner == owner;
         return n;
 }
 
+/* A user's subordinate UIDs (/etc/subuid) share her place in the queue:
+ * else 16 of them, 8 calls each, fill everyone's. */
 static bool polkit_queue_full(Access *a, uid_t uid) {
-        return a->n_pending >= POLKIT_PENDING_MAX || polkit_pending_of(a, uid) >= POLKIT_PENDING_PER_USER;
+        return a->n_pending >= POLKIT_PENDING_MAX ||
+               polkit_pending_of(a, subuid_owner(uid)) >= POLKIT_PENDING_PER_USER;
 }
 
 int access_precheck(Access *a, sd_bus_message *msg, size_t record_len, sd_bus_error *error) {
@@ -121,6 +126,7 @@ static int ask_polkit(Access *a, Operation *op, uid_t uid, const char *action, A
         }
         q->a = a;
         q->uid = uid;
+        q->owner = subuid_owner(uid);
         q->granted = granted;
         q->userdata = userdata;
         /* Interactive authentication may take as long as a person needs. */

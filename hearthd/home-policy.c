@@ -259,7 +259,7 @@ bool home_changes_storage(OperationType t, UserStorage storage) {
         case OP_RESIZE:
                 return true;
         case OP_PASSWD:
-                return storage == USER_STORAGE_LUKS; /* keyslots */
+                return storage == USER_STORAGE_LUKS || storage == USER_STORAGE_FSCRYPT; /* key slots */
         default:
                 return false;
         }

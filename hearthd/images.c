@@ -35,11 +35,17 @@ static int image_entry(const char *entry, bool is_dir, bool is_reg, char name[st
         return valid_user_name(name) ? 0 : -EMEDIUMTYPE;
 }
 
-/* A .homedir is a subvolume if it is the top of one (inode 256 on btrfs). */
+/* A .homedir is a subvolume if it is the top of one (inode 256 on btrfs),
+ * an fscrypt home if it is encrypted (its key slots tell whose). */
 static UserStorage dir_storage(int root_fd, const char *entry) {
         _cleanup_close_ int fd = openat(root_fd, entry, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         struct statfs sfs;
+        struct statx stx;
         struct stat st;
+
+        if (fd >= 0 && statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx) == 0 &&
+            (stx.stx_attributes_mask & STATX_ATTR_ENCRYPTED) && (stx.stx_attributes & STATX_ATTR_ENCRYPTED))
+                return USER_STORAGE_FSCRYPT;
 
         if (fd >= 0 && fstat(fd, &st) == 0 && st.st_ino == 256 && fstatfs(fd, &sfs) == 0 &&
             sfs.f_type == BTRFS_SUPER_MAGIC)

@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "log-ratelimit.h"
 #include "macro.h"
+#include "subuid.h"
 #include "varlink-server.h"
 
 struct VarlinkLink {
@@ -18,6 +20,7 @@ struct VarlinkLink {
         VarlinkLink *next;
         int fd;
         uid_t uid;
+        uid_t owner;             /* whose share it takes: uid, or the owner of its subordinate range */
         uint64_t progress_usec;  /* when it last moved: accepted, read, written */
         sd_event_source *io, *timer;
         char in[VARLINK_CALL_MAX];
@@ -42,6 +45,7 @@ struct VarlinkServer {
         uint64_t idle_usec;
         VarlinkLink *links;
         unsigned n_links;
+        LogRatelimit refusals; /* a client refused or pushed out: any user can cause it */
 };
 
 static void link_free(VarlinkLink *l) {
@@ -262,10 +266,20 @@ static int on_timeout(sd_event_source *src, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static unsigned links_of(VarlinkServer *s, uid_t uid) {
+/* Whether a refusal may be logged now; a line says how many were not. */
+static bool refusal_log_ok(VarlinkServer *s) {
+        unsigned left_out;
+        bool ok = log_ratelimit_pass(&s->refusals, now_usec(), &left_out);
+        if (left_out > 0)
+                log_warning("varlink: %u more connections refused or closed for room (not logged one by one)",
+                            left_out);
+        return ok;
+}
+
+static unsigned links_of(VarlinkServer *s, uid_t owner) {
         unsigned n = 0;
         for (VarlinkLink *l = s->links; l; l = l->next)
-                n += l->uid == uid;
+                n += l->owner == owner;
         return n;
 }
 
@@ -288,28 +302,35 @@ static int accept_one(VarlinkServer *s) {
                 return 1;
         }
         /* Root's lookups (logind, sshd, login at once) neither count
-         * against the others' total nor can others' use up root's. */
-        unsigned mine = links_of(s, cred.uid), others = s->n_links - links_of(s, 0);
-        if (cred.uid == 0 ? mine >= VARLINK_CONNECTIONS_ROOT : mine >= VARLINK_CONNECTIONS_PER_UID) {
-                log_warning("varlink: too many connections (UID %u has %u), refusing one", (unsigned) cred.uid, mine);
+         * against the others' total nor can others' use up root's. A
+         * user's subordinate UIDs (/etc/subuid) share her limit: else 65536
+         * of them would be 65536 users. */
+        uid_t owner = cred.uid == 0 ? 0 : subuid_owner(cred.uid);
+        unsigned mine = links_of(s, owner), others = s->n_links - links_of(s, 0);
+        if (owner == 0 ? mine >= VARLINK_CONNECTIONS_ROOT : mine >= VARLINK_CONNECTIONS_PER_UID) {
+                if (refusal_log_ok(s))
+                        log_warning("varlink: too many connections (UID %u%s has %u), refusing one",
+                                    (unsigned) cred.uid, owner != cred.uid ? ", a subordinate UID," : "", mine);
                 return 1;
         }
-        /* The others' total full: the connection that moved least recently
-         * (another UID's) makes room. Refusing the newcomer instead would
-         * let one owner of subordinate UIDs, 16 connections under each,
-         * keep every other user's lookups out. */
-        if (cred.uid != 0 && others >= VARLINK_CONNECTIONS_MAX) {
+        /* The others' total full (more than eight users at their limit):
+         * the connection that moved least recently (another user's) makes
+         * room, rather than nobody new getting in. */
+        if (owner != 0 && others >= VARLINK_CONNECTIONS_MAX) {
                 VarlinkLink *oldest = NULL;
                 for (VarlinkLink *o = s->links; o; o = o->next)
-                        if (o->uid != 0 && o->uid != cred.uid && !o->dead &&
+                        if (o->owner != 0 && o->owner != owner && !o->dead &&
                             (!oldest || o->progress_usec < oldest->progress_usec))
                                 oldest = o;
                 if (!oldest) {
-                        log_warning("varlink: too many connections (others than root %u), refusing one", others);
+                        if (refusal_log_ok(s))
+                                log_warning("varlink: too many connections (others than root %u), refusing one", others);
                         return 1;
                 }
-                log_notice("varlink: connections full (%u), closing UID %u's least recently active to take UID %u's",
-                           others, (unsigned) oldest->uid, (unsigned) cred.uid);
+                if (refusal_log_ok(s))
+                        log_notice("varlink: connections full (%u), closing UID %u's least recently active to take "
+                                   "UID %u's",
+                                   others, (unsigned) oldest->uid, (unsigned) cred.uid);
                 link_free(oldest);
         }
         VarlinkLink *l = calloc(1, sizeof *l);
@@ -320,6 +341,7 @@ static int accept_one(VarlinkServer *s) {
         l->server = s;
         l->fd = TAKE_FD(cfd);
         l->uid = cred.uid;
+        l->owner = owner;
         l->progress_usec = now_usec();
         l->next = s->links;
         s->links = l;
@@ -364,6 +386,7 @@ int varlink_server_new(sd_event *event, const char *path, const VarlinkMethodEnt
         s->methods = methods;
         s->userdata = userdata;
         s->idle_usec = idle_usec ?: VARLINK_IDLE_TIMEOUT_USEC;
+        s->refusals = (LogRatelimit) LOG_RATELIMIT_INIT(10 * USEC_PER_SEC, 10);
         s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (s->fd < 0) {
                 r = log_error_errno(errno, "varlink: cannot make a socket: %m");

@@ -9,7 +9,8 @@
 /* A Varlink server on an AF_UNIX SOCK_STREAM socket, in hearthd's sd-event
  * loop: non-blocking, no threads. Bounded so that no client can pin
  * hearthd or its memory: VARLINK_CONNECTIONS_MAX connections of peers
- * other than root in all and VARLINK_CONNECTIONS_PER_UID per peer UID,
+ * other than root in all and VARLINK_CONNECTIONS_PER_UID per user (her
+ * subordinate UIDs, common/subuid.h, counted as hers),
  * VARLINK_CONNECTIONS_ROOT of root's apart (more are closed at once), a
  * call of at most VARLINK_CALL_MAX bytes, one call answered at a time per
  * connection (what the peer pipelines waits, unread, in the socket), a

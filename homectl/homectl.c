@@ -137,9 +137,9 @@ static void help(void) {
                "                            Auxiliary groups; may be repeated\n"
                "  -s --shell=PATH           Login shell\n"
                "  -u --uid=UID              Numeric UID (hearthd picks one from 60001-60513 if unset)\n"
-               "     --storage=directory|subvolume|luks\n"
-               "                            Storage mechanism of the home area (fscrypt and\n"
-               "                            cifs are not supported yet)\n"
+               "     --storage=directory|subvolume|luks|fscrypt\n"
+               "                            Storage mechanism of the home area (cifs is not\n"
+               "                            supported yet)\n"
                "     --disk-size=SIZE       Size of the home area, e.g. 10G, 512M, 1.5T, or a share of\n"
                "                            the free space, e.g. 20%%\n"
                "     --auto-resize-mode=MODE\n"
@@ -599,8 +599,8 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                                 return r;
                         break;
                 case ARG_STORAGE:
-                        /* fscrypt and cifs are homed's too: written, and refused
-                         * when the record is checked ("not supported yet"). */
+                        /* cifs is homed's too: written, and refused when the
+                         * record is checked ("not supported yet"). */
                         if (optarg[0] && strcmp(optarg, "directory") != 0 && strcmp(optarg, "subvolume") != 0 &&
                             strcmp(optarg, "luks") != 0 && strcmp(optarg, "fscrypt") != 0 &&
                             strcmp(optarg, "cifs") != 0) {

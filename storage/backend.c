@@ -7,6 +7,7 @@ static const StorageBackend *const backends[] = {
         &storage_directory,
         &storage_subvolume,
         &storage_luks,
+        &storage_fscrypt,
 };
 
 const StorageBackend *storage_backend_find(UserStorage storage) {

@@ -52,5 +52,6 @@ typedef struct StorageBackend {
 extern const StorageBackend storage_directory;
 extern const StorageBackend storage_subvolume;
 extern const StorageBackend storage_luks;
+extern const StorageBackend storage_fscrypt;
 
 const StorageBackend *storage_backend_find(UserStorage storage);

@@ -15,7 +15,9 @@
 #include <linux/loop.h>
 
 #include "device-busy.h"
+#include "dm-table.h"
 #include "file-alias.h"
+#include "kernel-exports.h"
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
@@ -595,8 +597,43 @@ static int check_processes_settled(const Target *t, char *why, size_t size) {
 
 /* A file: behind another loop device (except: a loop device node that
  * does not count), mounted as a file, open. */
+typedef struct ExportMatch {
+        const Target *t;
+        char *why;
+        size_t size;
+} ExportMatch;
+
+static int export_matches(const char *path, const char *what, void *userdata) {
+        ExportMatch *m = userdata;
+        struct stat st;
+        if (path[0] != '/' || stat(path, &st) < 0) {
+                /* Renamed or removed since, or not a path here: it may be this one. */
+                snprintf(m->why, m->size, "%s serves \"%s\", which cannot be looked at: perhaps it", what, path);
+                return 1;
+        }
+        bool found = target_matches(m->t, &st, path) ||
+                     (!m->t->file && S_ISBLK(st.st_mode) && m->t->disk.devnum != 0 && st.st_rdev == m->t->disk.devnum);
+        if (found)
+                snprintf(m->why, m->size, "served by the kernel as %s (%s)", what, path);
+        return found;
+}
+
+/* Served by the kernel's SCSI or NVMe target (kernel-exports.h). */
+static int check_kernel_exports(const Target *t, char *why, size_t size) {
+        ExportMatch m = { .t = t, .why = why, .size = size };
+        int r = kernel_exports_foreach(export_matches, &m);
+        if (r == -EUCLEAN) {
+                snprintf(why, size, "the kernel's SCSI or NVMe target is loaded and its configuration (configfs, "
+                         KERNEL_EXPORTS_CONFIGFS ") is not mounted: what it serves cannot be told");
+                return 1;
+        }
+        return r;
+}
+
 static int check_file(const Target *t, const char *except, char *why, size_t size) {
         int r = check_loops(t, except, why, size);
+        if (r == 0)
+                r = check_kernel_exports(t, why, size);
         if (r == 0)
                 r = check_mounts(t, why, size);
         if (r == 0)
@@ -637,6 +674,8 @@ static int device_busy_at(const char *node, const char *except_loop, bool holder
         if (r == 0)
                 r = check_loops(t, except_loop, why, size);
         if (r == 0)
+                r = check_kernel_exports(t, why, size);
+        if (r == 0)
                 r = check_mounts(t, why, size);
         if (r == 0)
                 r = check_processes_settled(t, why, size);
@@ -645,6 +684,60 @@ static int device_busy_at(const char *node, const char *except_loop, bool holder
         if (r == 0 && t->disk.devnum != 0)
                 r = below_disk_of_partition(t, depth, why, size);
         return r;
+}
+
+/* A device-mapper device whose bytes of below (devnum below_dev, named
+ * below_name in sysfs) another table maps too: a second name for them
+ * (`cryptsetup open` of one volume twice, a dm-linear copy of a mounted
+ * range). The kernel lets tables share a device, so no claim shows it. */
+static int check_dm_siblings(dev_t devnum, const char *name, dev_t below_dev, const char *below_name, char *why,
+                             size_t size) {
+        _cleanup_free_ DmRange *mine = NULL;
+        size_t n_mine = 0;
+        char path[PATH_MAX];
+        int r;
+
+        snprintf(path, sizeof path, "/sys/dev/block/%u:%u/dm", major(devnum), minor(devnum));
+        if (access(path, F_OK) < 0)
+                return 0; /* md, bcache: not a table */
+        r = dm_table_ranges(devnum, &mine, &n_mine);
+        if (r < 0)
+                return log_error_errno(r, "%s: cannot read its device-mapper table: %m", name);
+        snprintf(path, sizeof path, "/sys/class/block/%s/holders", below_name);
+        _cleanup_dir_ DIR *d = opendir(path);
+        if (!d)
+                return errno == ENOENT ? 0 : negative_errno();
+        for (struct dirent *e; (e = readdir(d));) {
+                char dev_path[PATH_MAX], line[32];
+                unsigned maj, min;
+                if (e->d_name[0] == '.' || strcmp(e->d_name, name) == 0)
+                        continue;
+                snprintf(dev_path, sizeof dev_path, "/sys/class/block/%s/dev", e->d_name);
+                sysfs_read_line(dev_path, line, sizeof line);
+                if (sscanf(line, "%u:%u", &maj, &min) != 2)
+                        continue; /* gone */
+                snprintf(dev_path, sizeof dev_path, "/sys/class/block/%s/dm", e->d_name);
+                if (access(dev_path, F_OK) < 0)
+                        continue; /* an md array or bcache over it: its holders check sees it */
+                _cleanup_free_ DmRange *theirs = NULL;
+                size_t n_theirs = 0;
+                r = dm_table_ranges(makedev(maj, min), &theirs, &n_theirs);
+                if (r == -ENXIO)
+                        continue;
+                if (r < 0)
+                        return log_error_errno(r, "%s: cannot read its device-mapper table: %m", e->d_name);
+                for (size_t i = 0; i < n_mine; i++)
+                        for (size_t j = 0; j < n_theirs; j++)
+                                if (mine[i].dev == below_dev && dm_ranges_overlap(&mine[i], &theirs[j])) {
+                                        char dm[128] = "";
+                                        snprintf(dev_path, sizeof dev_path, "/sys/class/block/%s/dm/name", e->d_name);
+                                        sysfs_read_line(dev_path, dm, sizeof dm);
+                                        snprintf(why, size, "its bytes of %s are mapped by %s%s%s%s too", below_name,
+                                                 e->d_name, dm[0] ? " (/dev/mapper/" : "", dm, dm[0] ? ")" : "");
+                                        return 1;
+                                }
+        }
+        return 0;
 }
 
 /* What a device stands on is used through it: the device (or file)
@@ -721,6 +814,15 @@ static int device_busy_below(dev_t devnum, const char *name, unsigned depth, cha
                 if (e->d_name[0] == '.')
                         continue;
                 snprintf(below, sizeof below, "/dev/%s", e->d_name);
+                char slave_dev[NAME_MAX + 32], line[32];
+                unsigned maj, min;
+                snprintf(slave_dev, sizeof slave_dev, "/sys/class/block/%s/dev", e->d_name);
+                sysfs_read_line(slave_dev, line, sizeof line);
+                if (sscanf(line, "%u:%u", &maj, &min) != 2)
+                        return -ENODEV; /* cannot tell what it stands on */
+                r = check_dm_siblings(devnum, name, makedev(maj, min), e->d_name, why, size);
+                if (r != 0)
+                        return r;
                 r = device_busy_at(below, NULL, false, depth + 1, inner, sizeof inner);
                 if (r > 0)
                         snprintf(why, size, "it is mapped onto %s, which is %s", below, inner);

@@ -20,6 +20,7 @@ static const struct {
         { USER_STORAGE_DIRECTORY, storage_probe_top },
         { USER_STORAGE_SUBVOLUME, storage_probe_top },
         { USER_STORAGE_LUKS, storage_probe_luks },
+        { USER_STORAGE_FSCRYPT, storage_probe_top },
 };
 
 int storage_probe_top(const UserRecord *rec, const char *home_root, StorageProbe *ret) {

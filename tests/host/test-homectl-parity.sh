@@ -174,8 +174,8 @@ refused --nosuid=no
 refused --nodev=no
 refused --noexec=yes
 refused --access-mode=0755
-check "create with --storage=fscrypt (ours) is refused" 1 sh -c \
-    "NEWPASSWORD=x '$HEARTHD_HOMECTL' --no-ask-password create pc --storage=fscrypt </dev/null 2>'$T/err'; [ \$? -ne 0 ] && grep -q 'not supported yet' '$T/err' && exit 1"
+check "create with --storage=cifs (ours) is refused" 1 sh -c \
+    "NEWPASSWORD=x '$HEARTHD_HOMECTL' --no-ask-password create pc --storage=cifs </dev/null 2>'$T/err'; [ \$? -ne 0 ] && grep -q 'not supported yet' '$T/err' && exit 1"
 check "create with --storage=cifs (systemd's) is refused" 1 sh -c \
     "NEWPASSWORD=x timeout 60 '$HEARTHD_SYSTEMD_HOMECTL' create pc --storage=cifs </dev/null 2>'$T/err'; [ \$? -ne 0 ] && grep -q 'not supported yet' '$T/err' && exit 1"
 check "--fido2-device= (ours) is refused" 2 hc update pa --fido2-device=/dev/hidraw0

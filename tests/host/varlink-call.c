@@ -120,24 +120,29 @@ static int call(int fd, const char *method, const char *params_text, bool more, 
 
         if (params_text && json_parse_strict(params_text, strlen(params_text), &params, &why) < 0) {
                 fprintf(stderr, "invalid parameters: %s\n", why ? why : "?");
+                free(why);
                 return 2;
         }
-        if (varlink_format_call(method, params, more, &msg, &len) < 0)
-                return 2;
+        int f = varlink_format_call(method, params, more, &msg, &len);
         json_object_put(params);
+        if (f < 0)
+                return 2;
         if (oneway) {
                 /* {"method":…,"parameters":…,"oneway":true} */
                 msg[len - 2] = 0;
                 char *m2;
-                if (asprintf(&m2, "%s,\"oneway\":true}", msg) < 0)
+                if (asprintf(&m2, "%s,\"oneway\":true}", msg) < 0) {
+                        free(msg);
                         return 2;
+                }
                 free(msg);
                 msg = m2;
                 len = strlen(m2) + 1;
         }
-        if (!send_all(fd, msg, len))
-                return 2;
+        bool sent = send_all(fd, msg, len);
         free(msg);
+        if (!sent)
+                return 2;
         if (oneway)
                 return 0;
 

@@ -137,6 +137,22 @@ grep -q '"signature":\[' /tmp/out && ok "record signed" || bad "record unsigned"
 # Larger than /home (3G) can hold: refused before anything is written (#18 item 7).
 w create 12 "$(rec huge 60107 btrfs $((5000 * MB)) "$(pw '"h"')")"
 [ ! -e /home/huge.home ] && [ -z "$(ls -A /home | grep hearth)" ] && ok "nothing left of the refused create" || bad "left: $(ls -A /home)"
+# A share of the free space (homed's diskSizeRelative, homectl
+# --disk-size=10%): made a size at create, and again at a resize whose
+# record has a share and no size.
+share() { rec relly 60108 ext4 0 "\"diskSizeRelative\":$1,$(pw '"r"')" | sed 's/"diskSize":0,//'; }
+free_before=$(df -B1 --output=avail /home | tail -n 1)
+w create 0 "$(share 429496730)"
+rsize=$(stat -c %s /home/relly.home)
+got=$(jq .diskSize /tmp/out)
+if [ "$rsize" = "$got" ] && [ $((rsize % 4096)) = 0 ] && [ "$rsize" -ge $((free_before / 100 * 9)) ] &&
+    [ "$rsize" -le $((free_before / 10)) ]; then ok "relly: 10% of ${free_before} free bytes: a ${rsize}-byte image, diskSize $got"
+else bad "relly: image $rsize, diskSize $got, free before $free_before"; fi
+w resize 0 "$(share 644245094)"
+rsize2=$(stat -c %s /home/relly.home)
+[ "$rsize2" -gt "$rsize" ] && [ "$(jq .diskSize /tmp/out)" = "$rsize2" ] && ok "relly: resized to 15% of free and held: $rsize2" ||
+    bad "relly: after the 15% resize: image $rsize2, diskSize $(jq .diskSize /tmp/out)"
+w remove 0 "$(share 644245094)"
 # The file system must be the one bound at create (as homed checks it).
 w activate 18 "$(rec alice 60100 btrfs $((300 * MB)) "\"fileSystemUuid\":\"00000000-0000-4000-8000-000000000000\",$(pw '"pw1"')")"
 grep -q "not the record's fileSystemUuid" /tmp/err && [ ! -e /dev/mapper/home-alice ] && ! mountpoint -q /home/alice &&

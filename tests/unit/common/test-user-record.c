@@ -253,8 +253,7 @@ static const BadRecord bad[] = {
         BAD(REC "\"imagePath\":\"a.home\"}", "imagePath: " PATH_RULE),
         BAD(REC "\"shell\":\"bash\"}", "shell: " PATH_RULE),
         BAD(REC "\"skeletonDirectory\":\"/etc/skel/\"}", "skeletonDirectory: " PATH_RULE),
-        BAD(REC "\"storage\":\"fscrypt\"}", "storage: fscrypt is not supported yet (luks, directory or subvolume)"),
-        BAD(REC "\"storage\":\"cifs\"}", "storage: cifs is not supported yet (luks, directory or subvolume)"),
+        BAD(REC "\"storage\":\"cifs\"}", "storage: cifs is not supported yet (luks, directory, subvolume or fscrypt)"),
         BAD(REC "\"niceLevel\":20}", "niceLevel: must be an integer from -20 to 19"),
         BAD(REC "\"umask\":4096}", "umask: must be a file mode (at most 07777)"),
         BAD(REC "\"cpuWeight\":0}", "cpuWeight: must be a number from 1 to 10000"),
@@ -270,7 +269,7 @@ static const BadRecord bad[] = {
         BAD(REC "\"resourceLimits\":{\"RLIMIT_NOFILE\":{\"cur\":\"1\",\"max\":2}}}",
             "resourceLimits: RLIMIT_NOFILE: cur and max must be unsigned integers or null"),
         BAD(REC "\"privileged\":{\"sshAuthorizedKeys\":[1]}}", "privileged.sshAuthorizedKeys: entry 0 must be a string"),
-        BAD(REC "\"storage\":\"LUKS\"}", "storage: must be one of luks, directory, subvolume"),
+        BAD(REC "\"storage\":\"LUKS\"}", "storage: must be one of luks, directory, subvolume, fscrypt"),
         BAD(REC "\"fileSystemType\":\"vfat\"}", "fileSystemType: must be one of btrfs, ext4, xfs"),
         BAD(REC "\"disposition\":\"weird\"}",
             "disposition: must be one of intrinsic, system, dynamic, regular, container, reserved"),
@@ -1258,7 +1257,8 @@ static void test_boundaries(void **state) {
         /* Enum names both ways. */
         assert_int_equal(user_storage_from_string("luks"), USER_STORAGE_LUKS);
         assert_int_equal(user_storage_from_string("subvolume"), USER_STORAGE_SUBVOLUME);
-        assert_int_equal(user_storage_from_string("fscrypt"), USER_STORAGE_UNSET);
+        assert_int_equal(user_storage_from_string("fscrypt"), USER_STORAGE_FSCRYPT);
+        assert_int_equal(user_storage_from_string("cifs"), USER_STORAGE_UNSET);
         assert_int_equal(user_storage_from_string(NULL), USER_STORAGE_UNSET);
         assert_string_equal(user_storage_to_string(USER_STORAGE_DIRECTORY), "directory");
         assert_null(user_storage_to_string(USER_STORAGE_UNSET));
