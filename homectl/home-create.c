@@ -261,6 +261,11 @@ int create_enroll_pkcs11(UserRecord *rec, const char *uri, SecureBuffer **ret_se
         size_t size = 0;
         int r;
 
+        if (rec->storage == USER_STORAGE_FSCRYPT) {
+                log_error("home %s: --pkcs11-token-uri=: security tokens do not open fscrypt homes yet (use "
+                          "--storage=luks, directory or subvolume)", rec->user_name);
+                return EXIT_USAGE;
+        }
         r = pkcs11_token_find_certificate(uri, &cert_uri, &pkey);
         if (r == -ENOMEM)
                 return log_oom(), EXIT_FAIL;

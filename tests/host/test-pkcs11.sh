@@ -242,6 +242,8 @@ check "no such token: refused" 1 env NEWPASSWORD=x "$HEARTHD_HOMECTL" --no-ask-p
     --pkcs11-token-uri="pkcs11:token=nope;id=%01;type=cert"
 check "not a URI: usage" 2 hc create carol --pkcs11-token-uri=http://x
 # LUKS homes with a token: tests/vm/pkcs11-luks-inside.sh (dm-crypt).
+check "fscrypt: not yet" 2 env NEWPASSWORD=x "$HEARTHD_HOMECTL" --no-ask-password create carol --storage=fscrypt \
+    --pkcs11-token-uri=auto
 [ -z "$(state_of carol)" ] && ok "carol never made" || bad "carol exists"
 
 # ---- an EC key (ECDH, as systemd-homed since systemd 255) ----------------
