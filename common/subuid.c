@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -11,8 +12,10 @@
 #include "macro.h"
 #include "subuid.h"
 
-#define SUBUID_FILE_MAX (1024 * 1024)
-#define SUBUID_RANGES_MAX 16384
+#define SUBUID_FILE_MAX (8 * 1024 * 1024)
+#define SUBUID_RANGES_MAX 262144
+/* shadow's SUB_UID_MIN: where ranges begin unless login.defs says else. */
+#define SUBUID_MIN_DEFAULT 100000
 
 typedef struct SubuidRange {
         uint64_t start, end; /* [start, end) */
@@ -20,27 +23,41 @@ typedef struct SubuidRange {
 } SubuidRange;
 
 static struct {
+        char path[PATH_MAX];
         struct stat st;
         bool loaded;
+        bool partial; /* more than the limits: not every range is known */
         SubuidRange *ranges;
         size_t n;
 } cache;
 
-static uid_t owner_of(const char *name, uid_t range_start) {
+static bool is_account(uid_t uid) {
+        struct passwd pw, *res = NULL;
+        char buf[4096];
+        return getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res;
+}
+
+/* Never root: a range of root's (rootful containers) is not root. */
+static uid_t not_root(uid_t owner, uint64_t range_start) {
+        if (owner != 0)
+                return owner;
+        return range_start != 0 ? (uid_t) range_start : SUBUID_OWNER_UNKNOWN;
+}
+
+static uid_t owner_of(const char *name, uint64_t range_start) {
         char *end;
         errno = 0;
         unsigned long v = strtoul(name, &end, 10);
         if (name[0] >= '0' && name[0] <= '9' && !errno && !*end && v < UINT32_MAX)
-                return v != 0 ? (uid_t) v : range_start;
+                return not_root((uid_t) v, range_start);
         struct passwd pw, *res = NULL;
         char buf[4096];
-        if (getpwnam_r(name, &pw, buf, sizeof buf, &res) == 0 && res && res->pw_uid != 0)
-                return res->pw_uid;
-        /* root's ranges (rootful containers) are not root: no share of root's. */
-        return range_start;
+        if (getpwnam_r(name, &pw, buf, sizeof buf, &res) == 0 && res)
+                return not_root(res->pw_uid, range_start);
+        return not_root((uid_t) range_start, range_start);
 }
 
-static void load(const struct stat *st) {
+static void load(const char *path, const struct stat *st) {
         _cleanup_fclose_ FILE *f = NULL;
         _cleanup_free_ char *line = NULL;
         size_t cap = 0;
@@ -48,40 +65,57 @@ static void load(const struct stat *st) {
         free(cache.ranges);
         cache.ranges = NULL;
         cache.n = 0;
+        snprintf(cache.path, sizeof cache.path, "%s", path);
         cache.st = *st;
         cache.loaded = true;
-        if (st->st_size > SUBUID_FILE_MAX || !(f = fopen(SUBUID_PATH, "re")))
+        cache.partial = st->st_size > SUBUID_FILE_MAX;
+        if (cache.partial || !(f = fopen(path, "re")))
                 return;
-        while (getline(&line, &cap, f) > 0 && cache.n < SUBUID_RANGES_MAX) {
+        while (getline(&line, &cap, f) > 0) {
                 char name[256];
                 unsigned long long start, count;
                 if (sscanf(line, "%255[^:\n]:%llu:%llu", name, &start, &count) != 3 || count == 0 ||
                     start > UINT32_MAX || count > UINT32_MAX)
                         continue;
-                SubuidRange *more = reallocarray(cache.ranges, cache.n + 1, sizeof *more);
-                if (!more)
+                if (cache.n >= SUBUID_RANGES_MAX) {
+                        cache.partial = true;
                         return;
+                }
+                SubuidRange *more = reallocarray(cache.ranges, cache.n + 1, sizeof *more);
+                if (!more) {
+                        cache.partial = true;
+                        return;
+                }
                 cache.ranges = more;
-                more[cache.n++] = (SubuidRange) { .start = start, .end = start + count,
-                                                  .owner = owner_of(name, (uid_t) start) };
+                more[cache.n++] = (SubuidRange) { .start = start, .end = start + count, .owner = owner_of(name, start) };
         }
 }
 
-uid_t subuid_owner(uid_t uid) {
+uid_t subuid_owner_in(const char *path, uid_t uid) {
         struct stat st;
-        if (stat(SUBUID_PATH, &st) < 0) {
+        if (stat(path, &st) < 0) {
                 free(cache.ranges);
                 cache.ranges = NULL;
                 cache.n = 0;
                 cache.loaded = false;
                 return uid;
         }
-        if (!cache.loaded || st.st_ino != cache.st.st_ino || st.st_dev != cache.st.st_dev ||
-            st.st_size != cache.st.st_size || st.st_mtim.tv_sec != cache.st.st_mtim.tv_sec ||
-            st.st_mtim.tv_nsec != cache.st.st_mtim.tv_nsec)
-                load(&st);
+        if (!cache.loaded || strcmp(cache.path, path) != 0 || st.st_ino != cache.st.st_ino ||
+            st.st_dev != cache.st.st_dev || st.st_size != cache.st.st_size ||
+            st.st_mtim.tv_sec != cache.st.st_mtim.tv_sec || st.st_mtim.tv_nsec != cache.st.st_mtim.tv_nsec)
+                load(path, &st);
         for (size_t i = 0; i < cache.n; i++)
                 if (uid >= cache.ranges[i].start && uid < cache.ranges[i].end)
-                        return cache.ranges[i].owner;
+                        /* A range over someone's own account (a broken file) does not make her someone else. */
+                        return is_account(uid) ? uid : cache.ranges[i].owner;
+        /* Not all of the file was read: a UID where ranges are handed out
+         * that is no account is perhaps anyone's subordinate: all such
+         * count as one. */
+        if (cache.partial && uid >= SUBUID_MIN_DEFAULT && !is_account(uid))
+                return SUBUID_OWNER_UNKNOWN;
         return uid;
+}
+
+uid_t subuid_owner(uid_t uid) {
+        return subuid_owner_in(SUBUID_PATH, uid);
 }

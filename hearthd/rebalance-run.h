@@ -7,7 +7,9 @@
 /* Rebalancing carried out (the plan is rebalance.c's): which homes take
  * part — active, unlocked LUKS homes with nothing running or waiting on
  * them, whose image is <home-root>/<user>.home on the home root's file
- * system — measured, planned, and resized one after the other by
+ * system, or on a pool volume of their own (the pool's free extents are
+ * then the shared space, read from hearth-pool status through the pool's
+ * queue before planning) — measured, planned per space, and resized one after the other by
  * internal resize operations without a secret (their mappings keep the
  * key in the table: storage/luks.c), shrinks before grows, idle homes'
  * shrinks first. Each resize answers as any operation does, with

@@ -64,8 +64,16 @@ uint64_t rebalance_keep_free(const RebalanceConfig *c, uint64_t fs_size) {
         return keep > worker ? keep : worker;
 }
 
+uint64_t rebalance_pool_keep_free(const RebalanceConfig *c, uint64_t pool_size) {
+        return c->keep_free_percent ? pool_size / 100 * c->keep_free_percent : c->keep_free;
+}
+
+static uint64_t round_up(uint64_t x, uint64_t unit) {
+        return x > UINT64_MAX - unit ? x / unit * unit : (x + unit - 1) / unit * unit;
+}
+
 static uint64_t round_up_mib(uint64_t x) {
-        return x > UINT64_MAX - MIB ? x / MIB * MIB : (x + MIB - 1) / MIB * MIB;
+        return round_up(x, MIB);
 }
 
 uint64_t rebalance_home_min(const RebalanceConfig *c, const RebalanceHome *h) {
@@ -83,8 +91,8 @@ static uint64_t sat_add(uint64_t a, uint64_t b) {
 /* What the home may be given, as far as its own limits go: never below
  * its minimum (unless it is smaller and may not grow), never below its
  * size when it cannot shrink. */
-static uint64_t clamp(const RebalanceConfig *c, const RebalanceHome *h, uint64_t want) {
-        uint64_t lo = rebalance_home_min(c, h);
+static uint64_t clamp(const RebalanceConfig *c, const RebalanceHome *h, uint64_t unit, uint64_t want) {
+        uint64_t lo = round_up(rebalance_home_min(c, h), unit);
         if (!h->can_shrink && lo < h->size)
                 lo = h->size;
         return want < lo ? lo : want;
@@ -95,15 +103,20 @@ static uint64_t share_of(uint64_t left, uint64_t weight, uint64_t total) {
         return (uint64_t) ((unsigned __int128) left * weight / total);
 }
 
-static void settle(RebalanceHome *h) {
-        /* Whole MiB; a change too small to pay for its pause is none. */
-        uint64_t s = h->new_size / MIB * MIB;
+static void settle(RebalanceHome *h, uint64_t unit) {
+        /* Whole units; a change too small to pay for its pause is none. */
+        uint64_t s = h->new_size / unit * unit;
         uint64_t d = s > h->size ? s - h->size : h->size - s;
         h->new_size = d < REBALANCE_MIN_CHANGE ? h->size : s;
 }
 
 size_t rebalance_plan(const RebalanceConfig *c, RebalanceHome *homes, size_t n, uint64_t fs_size, uint64_t fs_free) {
-        uint64_t shared = fs_free, keep = rebalance_keep_free(c, fs_size), mins = 0;
+        RebalanceSpace space = { .free = fs_free, .keep = rebalance_keep_free(c, fs_size), .unit = MIB };
+        return rebalance_plan_space(c, homes, n, &space);
+}
+
+size_t rebalance_plan_space(const RebalanceConfig *c, RebalanceHome *homes, size_t n, const RebalanceSpace *space) {
+        uint64_t shared = space->free, keep = space->keep, mins = 0, unit = space->unit ?: MIB;
         size_t changes = 0;
 
         for (size_t i = 0; i < n; i++) {
@@ -112,7 +125,7 @@ size_t rebalance_plan(const RebalanceConfig *c, RebalanceHome *homes, size_t n, 
                 if (h->weight == 0)
                         continue;
                 shared = sat_add(shared, h->allocated);
-                mins = sat_add(mins, clamp(c, h, 0));
+                mins = sat_add(mins, clamp(c, h, unit, 0));
         }
         shared = shared > keep ? shared - keep : 0;
 
@@ -123,9 +136,9 @@ size_t rebalance_plan(const RebalanceConfig *c, RebalanceHome *homes, size_t n, 
                         RebalanceHome *h = &homes[i];
                         if (h->weight == 0)
                                 continue;
-                        uint64_t lo = clamp(c, h, 0);
+                        uint64_t lo = clamp(c, h, unit, 0);
                         h->new_size = lo < h->size ? lo : h->size;
-                        settle(h);
+                        settle(h, unit);
                         changes += h->new_size != h->size;
                 }
                 return changes;
@@ -151,7 +164,7 @@ size_t rebalance_plan(const RebalanceConfig *c, RebalanceHome *homes, size_t n, 
                         if (h->weight == 0 || fixed[i])
                                 continue;
                         uint64_t share = share_of(left, h->weight, w);
-                        uint64_t lo = clamp(c, h, 0);
+                        uint64_t lo = clamp(c, h, unit, 0);
                         if (share < lo) {
                                 fixed[i] = true;
                                 h->new_size = lo;
@@ -169,7 +182,7 @@ size_t rebalance_plan(const RebalanceConfig *c, RebalanceHome *homes, size_t n, 
                 RebalanceHome *h = &homes[i];
                 if (h->weight == 0)
                         continue;
-                settle(h);
+                settle(h, unit);
                 changes += h->new_size != h->size;
         }
         return changes;

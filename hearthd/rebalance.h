@@ -6,7 +6,8 @@
 
 /* Sharing the free space of the file system that holds the LUKS homes'
  * images among them, and subvolume homes' quota limits where a weight is
- * set, by their rebalanceWeight: the [Rebalance] section of
+ * set, and the extent pool's free extents among the LUKS homes on pool
+ * volumes, by their rebalanceWeight: the [Rebalance] section of
  * hearth.conf and the plan, which needs no bus and no storage (unit-tested
  * in tests/unit/hearthd/test-rebalance.c). rebalance-run.c measures the
  * homes and carries the plan out. */
@@ -31,6 +32,9 @@ int rebalance_config_load(RebalanceConfig *c, const char *path);
 /* KeepFree= for a file system of fs_size bytes, at least what hearth-work
  * keeps when it grows an image (5 %, at most 1 GiB). */
 uint64_t rebalance_keep_free(const RebalanceConfig *c, uint64_t fs_size);
+/* KeepFree= for an extent pool of pool_size bytes (all its extents): no
+ * worker's room to add, its volumes are no files that grow. */
+uint64_t rebalance_pool_keep_free(const RebalanceConfig *c, uint64_t pool_size);
 
 typedef struct RebalanceHome {
         const char *name;
@@ -59,3 +63,17 @@ uint64_t rebalance_home_min(const RebalanceConfig *c, const RebalanceHome *h);
  * changes under REBALANCE_MIN_CHANGE are none. Returns how many homes
  * change. */
 size_t rebalance_plan(const RebalanceConfig *c, RebalanceHome *homes, size_t n, uint64_t fs_size, uint64_t fs_free);
+
+/* One shared space: what is free in it, how much of that stays free, and
+ * the unit sizes come in (a MiB for images, the extent for pool volumes:
+ * shares are whole units rounded down, minimums rounded up, so that the
+ * homes never take more than was shared). */
+typedef struct RebalanceSpace {
+        uint64_t free;
+        uint64_t keep;
+        uint64_t unit; /* 0: a MiB */
+} RebalanceSpace;
+
+/* rebalance_plan() in the space given: rebalance_plan() is this with the
+ * file system's free space, rebalance_keep_free() and a MiB. */
+size_t rebalance_plan_space(const RebalanceConfig *c, RebalanceHome *homes, size_t n, const RebalanceSpace *space);

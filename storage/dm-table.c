@@ -47,20 +47,27 @@ static int parse_u64(const char *s, uint64_t *ret) {
         return 0;
 }
 
-#define TOKENS_MAX 64
+/* A table line's words (LVM stripes up to 128 devices: 258 words). */
+#define TOKENS_MAX 2048
 
 int dm_target_ranges(const char *type, const char *params, uint64_t length, DmRange **ranges, size_t *n) {
         _cleanup_free_ char *copy = strdup(params ?: "");
-        char *tok[TOKENS_MAX], *save = NULL;
+        _cleanup_free_ char **tok = calloc(TOKENS_MAX, sizeof(char *));
+        char *save = NULL;
         size_t nt = 0;
         dev_t dev;
         uint64_t off;
         int r;
 
-        if (!copy)
+        if (!copy || !tok)
                 return -ENOMEM;
-        for (char *t = strtok_r(copy, " ", &save); t && nt < TOKENS_MAX; t = strtok_r(NULL, " ", &save))
+        for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+                if (nt >= TOKENS_MAX) {
+                        explicit_bzero(copy, strlen(params ?: ""));
+                        return -E2BIG; /* not read whole: the caller cannot tell */
+                }
                 tok[nt++] = t;
+        }
         if (strcmp(type, "zero") == 0 || strcmp(type, "error") == 0)
                 r = 0;
         else if (strcmp(type, "linear") == 0) {

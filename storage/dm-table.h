@@ -23,7 +23,8 @@ typedef struct DmRange {
  * a table; length in sectors): linear and crypt exactly; striped from each
  * offset to the end; zero and error nothing; any other type every device
  * named in its params ("M:m") whole. Appended to *ranges. -EBADMSG if a
- * linear or crypt line cannot be read, -E2BIG past DM_TABLE_RANGES_MAX. */
+ * linear or crypt line cannot be read, -E2BIG past DM_TABLE_RANGES_MAX
+ * ranges or a line of more than 2048 words. */
 int dm_target_ranges(const char *type, const char *params, uint64_t length, DmRange **ranges, size_t *n);
 
 /* The table of the device-mapper device dev (DM_TABLE_STATUS; root). Its

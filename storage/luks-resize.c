@@ -17,6 +17,7 @@
 
 #include "backend.h"
 #include "dlopen-cryptsetup.h"
+#include "failpoint.h"
 #include "fs.h"
 #include "gpt.h"
 #include "log.h"
@@ -270,26 +271,28 @@ int luks_resize_opened(Home *h, const Opened *known, LuksResizeFlags flags) {
                         r = loop_refresh_size(v.loop_fd);
                 if (r < 0)
                         goto out;
+                failpoint("luks-resize-container");
                 r = sym_crypt_resize(v.cd, name, 0);
                 if (r < 0) {
                         r = log_error_errno(r, "home %s: cannot grow the LUKS mapping: %m", h->name);
                         goto out;
                 }
-                if (on_pool)
-                        pool_failpoint("luks-resize-mapping");
+                failpoint("luks-resize-mapping");
                 r = fs_grow(fstype, mapped, where);
+                if (r >= 0)
+                        failpoint("luks-resize-fs");
         } else if (want_inner < cur_inner) {
                 /* Shrink: what is inside first, the container last. */
                 r = fs_shrink(fstype, mapped, where, want_inner - header);
                 if (r < 0)
                         goto out;
+                failpoint("luks-resize-fs");
                 r = sym_crypt_resize(v.cd, name, (want_inner - header) / 512);
                 if (r < 0) {
                         r = log_error_errno(r, "home %s: cannot shrink the LUKS mapping: %m", h->name);
                         goto out;
                 }
-                if (on_pool)
-                        pool_failpoint("luks-resize-mapping");
+                failpoint("luks-resize-mapping");
                 if (on_pool)
                         r = luks_pool_volume_resize(h, p, v.pool_volume, want, false);
                 else {
@@ -301,6 +304,8 @@ int luks_resize_opened(Home *h, const Opened *known, LuksResizeFlags flags) {
                                 r = log_error_errno(errno, "home %s: cannot shrink %s: %m", h->name, v.image);
                         else if (r >= 0 && !v.gpt)
                                 r = loop_refresh_size(v.loop_fd);
+                        if (r >= 0)
+                                failpoint("luks-resize-container");
                 }
         }
         /* A shrink at deactivation keeps diskSize: what activation grows

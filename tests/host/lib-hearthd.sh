@@ -43,6 +43,13 @@
 #                        and counts a failure if it is not 0
 #   hearthd_restart [ARGS]  hearthd_stop + hearthd_start
 #   hearthd_kill9        SIGKILL hearthd, reap it, wait until its name is gone
+#   hearthd_kill_mid FAILPOINT CMD...  hearthd restarted with
+#                        HEARTH_FAILPOINT=FAILPOINT:stop, CMD run in the
+#                        background until a worker of hearthd stops itself
+#                        there; then hearthd and that worker are killed with
+#                        SIGKILL and hearthd started again without it.
+#                        Returns 1 (a failure counted) if no worker stopped
+#                        within 60 s
 #   hearthd_running      true while hearthd is alive
 #   hearthd_log          print hearthd's log (the cleanup does it on failure)
 #   hearthd_as_user UID CMD...  run CMD as UID (gid = UID, no groups); the
@@ -226,6 +233,33 @@ hearthd_kill9() {
         sleep 0.1; _w=$((_w + 1))
     done
     return 0
+}
+
+hearthd_kill_mid() {
+    _km_fp=$1; shift
+    HEARTH_FAILPOINT=$_km_fp:stop
+    export HEARTH_FAILPOINT
+    hearthd_restart
+    unset HEARTH_FAILPOINT
+    "$@" >/dev/null 2>&1 &
+    _km_caller=$!
+    _km_stopped=
+    _w=0
+    while [ "$_w" -lt 600 ]; do
+        _km_stopped=$(ps -eo pid=,ppid=,stat= | awk -v p="$HEARTHD_PID" '$2 == p && $3 ~ /^T/ { print $1; exit }')
+        [ -n "$_km_stopped" ] && break
+        sleep 0.1; _w=$((_w + 1))
+    done
+    if [ -z "$_km_stopped" ]; then
+        bad "$_km_fp: no worker of hearthd stopped there within 60s"
+        wait "$_km_caller" 2>/dev/null
+        hearthd_restart
+        return 1
+    fi
+    hearthd_kill9
+    kill -KILL "$_km_stopped" 2>/dev/null
+    wait "$_km_caller" 2>/dev/null
+    hearthd_start
 }
 
 # ---- setup -------------------------------------------------------------------

@@ -4,7 +4,9 @@
 # their rebalanceWeight (Rebalance(), homectl rebalance), keeping
 # [Rebalance] KeepFree= free, leaving a home of weight off alone; then
 # autoResizeMode shrink-and-grow: a btrfs home shrinks at deactivation and
-# grows back to its diskSize at activation, data intact.
+# grows back to its diskSize at activation, data intact; hearthd and the
+# worker killed at each step of a grow and a shrink, the step finished at
+# the next start.
 # Usage: rebalance-inside.sh BUILDDIR SRCDIR
 set -u
 BUILDDIR=$1 SRCDIR=$2
@@ -129,6 +131,53 @@ if [ -c /dev/fuse ]; then
 else
     echo "skip: no /dev/fuse in the VM"
 fi
+# ---- hearthd killed mid-rebalance -------------------------------------------------
+# At each step of a grow and of a shrink of ann's image that writes, the
+# worker stops itself (HEARTH_FAILPOINT=<step>:stop); hearthd and the
+# worker are killed with SIGKILL; the restarted hearthd finds the step it
+# left (rebalance-step in its runtime directory) and asks for the same
+# size again. Then the image, its LUKS mapping and btrfs agree, the record
+# says the image's size and ann's data is intact. A 256M file on the home
+# root takes the free space under the floor and gives it back, so that
+# ann alone (bob is left out now) shrinks or grows.
+check "bob left out" 0 "$homectl" update bob --rebalance-weight=off
+check "rebalance with ann alone" 0 "$homectl" rebalance
+mapping_size() { blockdev --getsize64 "$(findmnt -no SOURCE "$ROOT/$1" | sed 's/\[.*//')"; }
+btrfs_size() { btrfs filesystem show --raw "$ROOT/$1" | awk '/devid/ { print $4; exit }'; }
+agree() { # the mapping is the image less GPT and LUKS2 header; btrfs spans the mapping
+    local i m b
+    i=$(size_of "$1") m=$(mapping_size "$1") b=$(btrfs_size "$1")
+    [ "$m" -lt "$i" ] && [ $((i - m)) -le $((32 * MB)) ] && [ "$b" = "$m" ] &&
+        ok "$1: image $((i / MB))M, mapping $((m / MB))M, btrfs $((b / MB))M agree$2" ||
+        bad "$1: image $i, mapping $m, btrfs $b$2"
+}
+kill_round() { # kill_round shrink|grow FAILPOINT
+    local dir=$1 fp=$2 before after i
+    if [ "$dir" = shrink ]; then
+        fallocate -l 256M "$ROOT/filler" && sync
+    else
+        rm -f "$ROOT/filler" && sync
+    fi
+    before=$(size_of ann)
+    hearthd_kill_mid "$fp" "$homectl" rebalance || return
+    for i in $(seq 600); do [ -e "$HEARTHD_RUNTIME_DIR/rebalance-step" ] || break; sleep 0.1; done
+    [ ! -e "$HEARTHD_RUNTIME_DIR/rebalance-step" ] && ok "$fp: the $dir cut short was finished after the restart" ||
+        bad "$fp: the step is still noted a minute after the restart"
+    after=$(size_of ann)
+    { [ "$dir" = shrink ] && [ "$after" -lt "$before" ]; } || { [ "$dir" = grow ] && [ "$after" -gt "$before" ]; } &&
+        ok "$fp: ann's image $((before / MB))M → $((after / MB))M" || bad "$fp: ann $before → $after ($dir)"
+    agree ann " ($fp)"
+    [ "$(disk_size_of ann)" = "$after" ] && ok "$fp: ann's diskSize is her image's" ||
+        bad "$fp: diskSize $(disk_size_of ann), image $after"
+    [ "$(sums "$ROOT/ann")" = "$ann_sums" ] && ok "$fp: ann's data intact" || bad "$fp: ann's data changed"
+}
+for round in shrink:luks-resize-fs grow:luks-resize-container shrink:luks-resize-mapping grow:luks-resize-mapping \
+             shrink:luks-resize-container grow:luks-resize-fs; do
+    kill_round "${round%%:*}" "${round#*:}"
+done
+rm -f "$ROOT/filler"
+contains "hearthd said it finished a step cut short" "$HEARTHD_LOG" "was cut short (hearthd was killed); finishing it"
+
 check "deactivate everything" 0 "$homectl" deactivate ann bob
 for u in ann bob cid; do check "remove $u" 0 "$homectl" remove "$u"; done
 hearthd_finish

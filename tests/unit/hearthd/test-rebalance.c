@@ -156,12 +156,67 @@ static void test_sparse_and_huge(void **state) {
         assert_int_equal(rebalance_plan(&c, NULL, 0, 0, 0), 0);
 }
 
+/* The extent pool: its free extents are the shared space, every size is
+ * whole extents (shares rounded down, minimums up: together never more
+ * than the pool has), KeepFree= of the pool's size with no worker's room. */
+static void test_pool(void **state) {
+        RebalanceConfig c = cfg();
+        const uint64_t E = 64 * MiB;
+        c.keep_free = 0;
+        c.keep_free_percent = 10;
+        assert_true(rebalance_pool_keep_free(&c, 10 * GiB) == 10 * GiB / 100 * 10);
+        assert_true(rebalance_pool_keep_free(&c, 1 * GiB) == 1 * GiB / 100 * 10); /* no 512M minimum */
+        c.keep_free_percent = 0;
+        c.keep_free = 100 * MiB;
+        assert_true(rebalance_pool_keep_free(&c, 10 * GiB) == 100 * MiB);
+
+        /* 2000 MiB free + 2 × 512 MiB held − 100 MiB kept = 2924 MiB, 1:2:
+         * 974.67 → 960 (15 extents), 1949.33 → 1920 (30). */
+        RebalanceHome h[] = { home("a", 100, 8 * E, 100 * MiB), home("b", 200, 8 * E, 100 * MiB),
+                              home("z", 0, 5 * E, 4 * E) };
+        RebalanceSpace sp = { .free = 2000 * MiB, .keep = 100 * MiB, .unit = E };
+        assert_int_equal(rebalance_plan_space(&c, h, 3, &sp), 2);
+        assert_true(h[0].new_size == 15 * E);
+        assert_true(h[1].new_size == 30 * E);
+        assert_true(h[2].new_size == 5 * E); /* weight 0: untouched */
+        assert_true(h[0].new_size + h[1].new_size <= 2924 * MiB);
+
+        /* A minimum between extents is rounded up to the next: usage 900 MiB
+         * + 256 MiB margin = 1156 MiB → 1216 MiB (19 extents), never below. */
+        RebalanceHome f[] = { home("full", 100, 16 * E, 900 * MiB), home("b", 100, 16 * E, 100 * MiB) };
+        RebalanceSpace tight = { .free = 0, .keep = 0, .unit = E };
+        assert_int_equal(rebalance_plan_space(&c, f, 2, &tight), 2);
+        assert_true(f[0].new_size == 19 * E);
+        assert_true(f[0].new_size >= rebalance_home_min(&c, &f[0]));
+        assert_true(f[1].new_size == 13 * E);
+        assert_true(f[0].new_size % E == 0 && f[1].new_size % E == 0);
+        assert_true(f[0].new_size + f[1].new_size <= 32 * E);
+
+        /* Minimums that do not fit: shrink only, to whole extents at or above
+         * usage + margin; the pool's free space kept is never handed out. */
+        RebalanceHome s[] = { home("a", 100, 32 * E, 900 * MiB), home("b", 100, 20 * E, 1200 * MiB) };
+        RebalanceSpace none = { .free = 0, .keep = 4 * GiB, .unit = E };
+        rebalance_plan_space(&c, s, 2, &none);
+        assert_true(s[0].new_size == 19 * E); /* 1156 MiB → 19 extents */
+        assert_true(s[1].new_size == 20 * E); /* 1456 MiB: over its size, not grown */
+
+        /* unit 0 is a MiB: the same as rebalance_plan(). */
+        RebalanceHome x[] = { home("a", 100, 1 * GiB, 100 * MiB), home("b", 300, 1 * GiB, 100 * MiB) };
+        RebalanceHome y[] = { home("a", 100, 1 * GiB, 100 * MiB), home("b", 300, 1 * GiB, 100 * MiB) };
+        RebalanceConfig d = cfg();
+        RebalanceSpace mib = { .free = 10 * GiB, .keep = rebalance_keep_free(&d, 20 * GiB) };
+        rebalance_plan(&d, x, 2, 20 * GiB, 10 * GiB);
+        rebalance_plan_space(&d, y, 2, &mib);
+        assert_true(x[0].new_size == y[0].new_size && x[1].new_size == y[1].new_size);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_config),      cmocka_unit_test(test_by_weight),
                 cmocka_unit_test(test_weight_zero), cmocka_unit_test(test_minimum),
                 cmocka_unit_test(test_short),       cmocka_unit_test(test_cannot_shrink),
                 cmocka_unit_test(test_small_change), cmocka_unit_test(test_sparse_and_huge),
+                cmocka_unit_test(test_pool),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/sysmacros.h>
 
 #include <cmocka.h>
@@ -53,6 +55,30 @@ static void test_others(void **state) {
             (DmRange[]) { { makedev(253, 1), 0, UINT64_MAX }, { makedev(253, 2), 0, UINT64_MAX } });
 }
 
+/* LVM stripes up to 128 devices; a line too long to read whole is refused. */
+static void test_long_lines(void **state) {
+        char line[16384] = "128 128";
+        _cleanup_free_ DmRange *r = NULL;
+        size_t n = 0, len;
+        (void) state;
+        for (int i = 0; i < 128; i++) {
+                len = strlen(line);
+                snprintf(line + len, sizeof line - len, " 7:%d %d", i, i * 8);
+        }
+        assert_int_equal(dm_target_ranges("striped", line, 1 << 20, &r, &n), 0);
+        assert_int_equal(n, 128);
+        assert_int_equal(minor(r[127].dev), 127);
+        assert_int_equal(r[127].start, 127 * 8);
+        _cleanup_free_ char *huge = malloc(3000 * 4 + 1);
+        assert_non_null(huge);
+        huge[0] = 0;
+        for (int i = 0; i < 3000; i++)
+                strcat(huge, "x 1 ");
+        _cleanup_free_ DmRange *r2 = NULL;
+        size_t n2 = 0;
+        assert_int_equal(dm_target_ranges("multipath", huge, 8, &r2, &n2), -E2BIG);
+}
+
 static void test_overlap(void **state) {
         (void) state;
         DmRange a = { makedev(7, 0), 0, 100 }, b = { makedev(7, 0), 99, 10 }, c = { makedev(7, 0), 100, 10 },
@@ -70,6 +96,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_linear_crypt),
                 cmocka_unit_test(test_others),
+                cmocka_unit_test(test_long_lines),
                 cmocka_unit_test(test_overlap),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
