@@ -238,3 +238,9 @@ int pkcs11_record_clear(json_object *record) {
         }
         return found;
 }
+
+int pkcs11_error_worse(int worst, int r) {
+        if (worst == 0 || r == -ENOLCK || (worst == -ENOANO && r != -EIO) || worst == -EIO)
+                return r;
+        return worst;
+}

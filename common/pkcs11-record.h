@@ -61,3 +61,8 @@ int pkcs11_record_clear(json_object *record);
 /* The bytes of an entry's data: 0 and *ret (malloc'd, *ret_size), -EINVAL
  * if it is not base64 of 1 to PKCS11_DATA_MAX bytes. */
 int pkcs11_data_decode(const char *b64, void **ret, size_t *ret_size);
+
+/* Of two token errors (pkcs11-token.h's; 0: none yet), the one that says
+ * most: a locked PIN over a wrong one over a missing one over a failure
+ * of the token (-EIO). What unlocking tells of several tokens present. */
+int pkcs11_error_worse(int worst, int r);

@@ -196,19 +196,19 @@ static int cert_public_key(Found *f, EVP_PKEY **ret) {
         return 0;
 }
 
-/* The URI naming this certificate: its token and CKA_ID (or label). */
+/* The URI naming this certificate: its token and CKA_ID, no type. The
+ * same URI names its private key: systemd-homed (252 too) looks for the
+ * private key with the record's URI and refuses one that says type=cert;
+ * the certificate is looked for here with the class added. */
 static int cert_uri(Found *f, char **ret) {
         P11KitUri *u = p11_kit_uri_new();
         _cleanup_free_ void *id = NULL;
         size_t id_size = 0;
-        CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
         int r;
 
         if (!u)
                 return -ENOMEM;
         memcpy(p11_kit_uri_get_token_info(u), &f->token, sizeof f->token);
-        CK_ATTRIBUTE a = { CKA_CLASS, &cls, sizeof cls };
-        p11_kit_uri_set_attribute(u, &a);
         if (get_attribute(f->module, f->session, f->cert, CKA_ID, 256, &id, &id_size) >= 0) {
                 CK_ATTRIBUTE b = { CKA_ID, id, id_size };
                 p11_kit_uri_set_attribute(u, &b);
@@ -266,8 +266,8 @@ int pkcs11_token_find_certificate(const char *uri, char **ret_uri, EVP_PKEY **re
                                     "no certificate %s on any PKCS#11 token present", strcmp(uri, "auto") == 0 ? "" : uri);
         else if (r >= 0 && c.n > 1)
                 r = log_error_errno(ENOTUNIQ, "%u certificates match %s; name one (--pkcs11-token-uri=list)", c.n, uri);
-        else if (r >= 0 && EVP_PKEY_get_base_id(c.pkey) != EVP_PKEY_RSA)
-                r = log_error_errno(EOPNOTSUPP, "%s: the certificate's key is not RSA (only RSA is supported)", c.uri);
+        else if (r >= 0 && EVP_PKEY_get_base_id(c.pkey) != EVP_PKEY_RSA && EVP_PKEY_get_base_id(c.pkey) != EVP_PKEY_EC)
+                r = log_error_errno(EOPNOTSUPP, "%s: the certificate's key is neither RSA nor EC", c.uri);
         if (r < 0) {
                 free(c.uri);
                 EVP_PKEY_free(c.pkey);
@@ -298,11 +298,49 @@ static int base64_secure(const void *data, size_t size, SecureBuffer **ret) {
         return 0;
 }
 
+/* EC (systemd-homed since systemd 255, systemd-cryptenroll alike): a fresh
+ * key pair on the certificate's curve; the secret is the ECDH shared
+ * secret of its private key and the certificate's public key (the x
+ * coordinate, as CKD_NULL derives it on the token); what the record keeps
+ * is its public key (the uncompressed point). */
+static int secret_make_ec(EVP_PKEY *pkey, SecureBuffer **ret_secret, void **ret_encrypted, size_t *ret_size) {
+        _cleanup_secure_buffer_ SecureBuffer *raw = NULL;
+        char group[64];
+        size_t glen = 0, n = 0;
+        EVP_PKEY *eph = NULL;
+        EVP_PKEY_CTX *ctx = NULL;
+        unsigned char *point = NULL;
+        int r = -EIO;
+
+        if (EVP_PKEY_get_group_name(pkey, group, sizeof group, &glen) != 1 || glen == 0)
+                return -EOPNOTSUPP;
+        eph = EVP_EC_gen(group);
+        if (!eph)
+                return -EOPNOTSUPP;
+        ctx = EVP_PKEY_CTX_new(eph, NULL);
+        if (ctx && EVP_PKEY_derive_init(ctx) > 0 && EVP_PKEY_derive_set_peer(ctx, pkey) > 0 &&
+            EVP_PKEY_derive(ctx, NULL, &n) > 0 && n > 0 && n <= PKCS11_DATA_MAX &&
+            secure_buffer_new(n, &raw) >= 0 && EVP_PKEY_derive(ctx, raw->data, &n) > 0) {
+                size_t m = EVP_PKEY_get1_encoded_public_key(eph, &point);
+                if (m > 0 && m <= PKCS11_DATA_MAX && (r = base64_secure(raw->data, n, ret_secret)) >= 0) {
+                        *ret_encrypted = TAKE_PTR(point);
+                        *ret_size = m;
+                        r = 0;
+                }
+        }
+        OPENSSL_free(point);
+        EVP_PKEY_CTX_free(ctx);
+        EVP_PKEY_free(eph);
+        return r;
+}
+
 int pkcs11_secret_make(EVP_PKEY *pkey, SecureBuffer **ret_secret, void **ret_encrypted, size_t *ret_size) {
         _cleanup_secure_buffer_ SecureBuffer *raw = NULL;
         int bits = EVP_PKEY_get_bits(pkey);
         int r;
 
+        if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_EC)
+                return secret_make_ec(pkey, ret_secret, ret_encrypted, ret_size);
         if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA)
                 return -EOPNOTSUPP;
         /* homed's size: half the modulus, well inside PKCS#1 v1.5's room. */
@@ -354,6 +392,42 @@ static int bad_pin(Found *f) {
         return -EBADE;
 }
 
+/* EC: the shared secret of the token's private key and the public key
+ * the record keeps (point, as EVP_PKEY_get1_encoded_public_key() wrote
+ * it), derived on the token as a session object we read and destroy. */
+static int derive_ec(CK_FUNCTION_LIST *m, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key, const void *point, size_t size,
+                     SecureBuffer *out, CK_ULONG *ret_len) {
+        static CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+        static CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+        static CK_KEY_TYPE type = CKK_GENERIC_SECRET;
+        CK_ATTRIBUTE tmpl[] = {
+                { CKA_TOKEN, &no, sizeof no },
+                { CKA_CLASS, &cls, sizeof cls },
+                { CKA_KEY_TYPE, &type, sizeof type },
+                { CKA_SENSITIVE, &no, sizeof no },
+                { CKA_EXTRACTABLE, &yes, sizeof yes },
+        };
+        CK_ECDH1_DERIVE_PARAMS params = {
+                .kdf = CKD_NULL,
+                .public_data = (CK_BYTE *) point,
+                .public_data_len = size,
+        };
+        CK_MECHANISM mech = { CKM_ECDH1_DERIVE, &params, sizeof params };
+        CK_OBJECT_HANDLE secret;
+        int r = 0;
+
+        if (m->C_DeriveKey(s, &mech, key, tmpl, ELEMENTSOF(tmpl), &secret) != CKR_OK)
+                return -EIO;
+        CK_ATTRIBUTE v = { CKA_VALUE, out->data, out->size };
+        if (m->C_GetAttributeValue(s, secret, &v, 1) != CKR_OK || v.ulValueLen == 0 ||
+            v.ulValueLen == CK_UNAVAILABLE_INFORMATION || v.ulValueLen > out->size)
+                r = -EIO;
+        else
+                *ret_len = v.ulValueLen;
+        (void) m->C_DestroyObject(s, secret);
+        return r;
+}
+
 static int visit_decrypt(Found *f, void *userdata) {
         DecryptCtx *c = userdata;
         CK_FUNCTION_LIST *m = f->module;
@@ -392,15 +466,25 @@ static int visit_decrypt(Found *f, void *userdata) {
         if (rv != CKR_OK || n != 1)
                 return -EIO;
 
-        CK_MECHANISM mech = { CKM_RSA_PKCS, NULL, 0 };
+        CK_KEY_TYPE kt = CKK_RSA;
+        CK_ATTRIBUTE ka = { CKA_KEY_TYPE, &kt, sizeof kt };
+        if (m->C_GetAttributeValue(f->session, key, &ka, 1) != CKR_OK)
+                return -EIO;
         _cleanup_secure_buffer_ SecureBuffer *out = NULL;
         CK_ULONG len = PKCS11_DATA_MAX;
         if ((r = secure_buffer_new(PKCS11_DATA_MAX, &out)) < 0)
                 return r;
-        if (m->C_DecryptInit(f->session, &mech, key) != CKR_OK)
-                return -EIO;
-        if (m->C_Decrypt(f->session, (CK_BYTE *) c->encrypted, c->size, out->data, &len) != CKR_OK || len == 0)
-                return -EIO;
+        if (kt == CKK_EC)
+                r = derive_ec(m, f->session, key, c->encrypted, c->size, out, &len);
+        else if (kt == CKK_RSA) {
+                CK_MECHANISM mech = { CKM_RSA_PKCS, NULL, 0 };
+                if (m->C_DecryptInit(f->session, &mech, key) != CKR_OK ||
+                    m->C_Decrypt(f->session, (CK_BYTE *) c->encrypted, c->size, out->data, &len) != CKR_OK || len == 0)
+                        return -EIO;
+        } else
+                return -EOPNOTSUPP;
+        if (r < 0)
+                return r;
         r = base64_secure(out->data, len, &c->secret);
         return r < 0 ? r : 1;
 }

@@ -11,11 +11,15 @@
  * p11-kit's configuration, or the one module $HEARTH_PKCS11_MODULE names
  * (tests: SoftHSM2). The record's half is pkcs11-record.h.
  *
- * As systemd-homed: the certificate a URI names (its public key: RSA)
- * encrypts a random secret with RSA PKCS#1 v1.5; the private key of the
- * same CKA_ID on the token decrypts it (C_Login with the PIN, C_Decrypt
- * CKM_RSA_PKCS). The secret is bits/16 bytes (homed's size: 128 for RSA
- * 2048), its base64 the home's password. */
+ * As systemd-homed: for an RSA key, the certificate a URI names encrypts a
+ * random secret with RSA PKCS#1 v1.5; the private key of the same CKA_ID
+ * on the token decrypts it (C_Login with the PIN, C_Decrypt CKM_RSA_PKCS).
+ * The secret is bits/16 bytes (homed's size: 128 for RSA 2048). For an EC
+ * key (homed since systemd 255; 252 knows RSA alone), a fresh key pair on
+ * the certificate's curve: the record keeps its public key (the
+ * uncompressed point) and the secret is the ECDH shared secret, which the
+ * token derives again (C_DeriveKey CKM_ECDH1_DERIVE, CKD_NULL; the private
+ * key needs CKA_DERIVE). Either secret's base64 is the home's password. */
 
 #define PKCS11_ENV_MODULE "HEARTH_PKCS11_MODULE"
 
@@ -26,7 +30,7 @@
  *   -EBADR    wrong PIN, the token says few tries are left (BadPinFewTriesLeft)
  *   -EBADRQC  wrong PIN, one try left (BadPinOneTryLeft)
  *   -ENOLCK   the PIN is locked (TokenPinLocked)
- *   -EOPNOTSUPP  a key other than RSA
+ *   -EOPNOTSUPP  a key neither RSA nor EC
  *   -ENOTUNIQ "auto" found none or several certificates */
 
 /* The URI of the certificate to enrol: uri itself, or for "auto" the one

@@ -173,6 +173,27 @@ static const char *token_pin(Home *h) {
         return NULL;
 }
 
+/* Home.pkcs11_decrypt (home.h), for LUKS homes: the token of entry index
+ * decrypts its secret with the PIN given. */
+static int token_decrypt(Home *h, size_t index, SecureBuffer **ret) {
+        const Pkcs11EncryptedKey *k = &h->rec->pkcs11_encrypted_key[index];
+        _cleanup_free_ void *data = NULL;
+        size_t size = 0;
+        int r;
+
+        if (index >= h->rec->n_pkcs11_encrypted_key || pkcs11_data_decode(k->data, &data, &size) < 0)
+                return -ENXIO; /* checked when parsed */
+        r = pkcs11_token_decrypt(k->uri, token_pin(h), data, size, ret);
+        if (r == -ENXIO)
+                log_debug("home %s: token %s not present", h->name, k->uri);
+        else if (r < 0 && r != -ENOMEM)
+                log_error_errno(r, "home %s: token %s: %s", h->name, k->uri,
+                                r == -ENOANO ? "PIN needed" : r == -ENOLCK ? "PIN locked"
+                                : r == -EBADE || r == -EBADR || r == -EBADRQC ? "wrong PIN"
+                                : "cannot decrypt the home's key");
+        return r;
+}
+
 /* A home with PKCS#11 tokens enrolled (pkcs11-record.h): a password given
  * that matches the record's hashes or a token's opens it as before;
  * otherwise each token present decrypts its secret with the PIN, and the
@@ -198,31 +219,18 @@ static int verify_password(Home *h) {
                         return 0;
         }
 
-        const char *pin = token_pin(h);
         int worst = 0;
         for (size_t i = 0; i < nk; i++) {
                 const Pkcs11EncryptedKey *k = &rec->pkcs11_encrypted_key[i];
                 _cleanup_secure_buffer_ SecureBuffer *secret = NULL;
-                _cleanup_free_ void *data = NULL;
-                size_t size = 0;
 
-                if (pkcs11_data_decode(k->data, &data, &size) < 0)
-                        continue; /* checked when parsed */
-                r = pkcs11_token_decrypt(k->uri, pin, data, size, &secret);
-                if (r == -ENXIO) {
-                        log_debug("home %s: token %s not present", h->name, k->uri);
+                r = token_decrypt(h, i, &secret);
+                if (r == -ENXIO)
                         continue;
-                }
                 if (r == -ENOMEM)
                         return log_oom();
                 if (r < 0) {
-                        log_error_errno(r, "home %s: token %s: %s", h->name, k->uri,
-                                        r == -ENOANO ? "PIN needed" : r == -ENOLCK ? "PIN locked"
-                                        : r == -EBADE || r == -EBADR || r == -EBADRQC ? "wrong PIN"
-                                        : "cannot decrypt the home's key");
-                        /* A locked PIN says most, a wrong one more than a missing one. */
-                        if (worst == 0 || r == -ENOLCK || (worst == -ENOANO && r != -EIO) || worst == -EIO)
-                                worst = r;
+                        worst = pkcs11_error_worse(worst, r);
                         continue;
                 }
                 const char *one[] = { k->hashed_password, NULL };
@@ -273,8 +281,25 @@ static int op_create(Home *h, const StorageBackend *b) {
                 if (user_record_drop_pin_hash(h->rec) < 0)
                         return log_oom();
         } else if (h->rec->password && h->rec->password[0]) {
-                r = home_set_password_hashes(h, h->rec->password);
-                if (r < 0)
+                /* Not the tokens' secrets (homectl gives them for LUKS
+                 * homes' keyslots): those have their entries' hashes. */
+                size_t n = 0, nk = h->rec->n_pkcs11_encrypted_key;
+                _cleanup_free_ const char **own = calloc(strv_length((char **) h->rec->password) + 1, sizeof *own);
+                if (!own)
+                        return log_oom();
+                for (const char *const *p = h->rec->password; *p; p++) {
+                        bool token = false;
+                        for (size_t i = 0; i < nk && !token; i++) {
+                                const char *const one[] = { h->rec->pkcs11_encrypted_key[i].hashed_password, NULL };
+                                r = password_verify(*p, one);
+                                if (r < 0)
+                                        return log_error_errno(r, "home %s: cannot verify password: %m", h->name);
+                                token = r > 0;
+                        }
+                        if (!token)
+                                own[n++] = *p;
+                }
+                if (n > 0 && (r = home_set_password_hashes(h, own)) < 0)
                         return r;
         }
         if (h->rec->last_change_usec == UINT64_MAX) {
@@ -508,6 +533,7 @@ int main(int argc, char *argv[]) {
         h->wipe = wipe;
         h->no_rescan = no_rescan;
         h->tpm_tries_below = tpm_tries_below;
+        h->pkcs11_decrypt = token_decrypt;
         if (skel_current && strcmp(op, WORKER_OP_CREATE) != 0 && strcmp(op, WORKER_OP_SKEL_SPARE) != 0) {
                 log_error("home %s: --skel-template: for create and skel-spare only", h->name);
                 return WORKER_BAD_REQUEST;

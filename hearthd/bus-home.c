@@ -141,7 +141,12 @@ static int prepare_update(ManagedHome *h, const char *text, Operation *op, sd_bu
         if (rec->last_change_usec > now_realtime_usec() + RECORD_CLOCK_SKEW_USEC)
                 return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGS,
                                          "home %s: lastChangeUSec lies more than 10 minutes in the future", h->name);
-        if (rec->password && rec->password[0] && (r = secret_from_strv(rec->password, &op->secret)) < 0)
+        /* The PIN of a token enrolled already may open a LUKS home to
+         * add a keyslot. */
+        r = secret_from_record(rec->json, rec->password, &op->secret, &why);
+        if (r == -EINVAL)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGS, "home %s: %s", h->name, why ?: "secret: invalid");
+        if (r < 0)
                 return r;
         r = user_record_strip(rec, USER_RECORD_SECRET | USER_RECORD_STATUS | USER_RECORD_SIGNATURE |
                                            USER_RECORD_BINDING);

@@ -283,9 +283,15 @@ static int method_create_home(sd_bus_message *msg, void *userdata, sd_bus_error 
                 return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGS, "home %s: %s", rec->user_name, unsupported);
         /* Name, UID and NSS are checked once access is granted, so that
          * callers without it cannot make us do the lookups. */
-        if (rec->password && rec->password[0] && (r = secret_from_strv(rec->password, &op->secret)) < 0)
-                return r;
         _cleanup_free_ char *why = NULL;
+        /* A token's PIN too (homed's homectl sends it, not the token's
+         * key): a LUKS home's worker decrypts the key with it. */
+        r = secret_from_record(rec->json, rec->password, &op->secret, &why);
+        if (r == -EINVAL)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGS, "%s", why ?: "secret: invalid");
+        if (r < 0)
+                return r;
+        why = mfree(why);
         r = secret_recovery_from_record(rec->json, &op->recovery, &why);
         if (r == -EINVAL)
                 return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGS, "%s", why ?: "secret: recoveryKey: invalid");

@@ -28,11 +28,11 @@ static int fail(char **ret_error, const char *msg) {
         return -EINVAL;
 }
 
+static int secret_from_json(json_object *j, Secret **ret, char **ret_error);
+
 int secret_parse(const char *text, Secret **ret, char **ret_error) {
         _cleanup_json_wipe_ json_object *j = NULL;
         _cleanup_free_ char *error = NULL;
-        json_object *pw = NULL;
-        size_t n = 0;
         int r;
 
         if (!text)
@@ -45,6 +45,14 @@ int secret_parse(const char *text, Secret **ret, char **ret_error) {
                         *ret_error = NULL;
                 return -EINVAL;
         }
+        return secret_from_json(j, ret, ret_error);
+}
+
+static int secret_from_json(json_object *j, Secret **ret, char **ret_error) {
+        json_object *pw = NULL;
+        size_t n = 0;
+        int r;
+
         if (!json_object_is_type(j, json_type_object))
                 return fail(ret_error, "secret: must be a JSON object");
         if (json_object_object_get_ex(j, "password", &pw)) {
@@ -99,6 +107,16 @@ int secret_parse(const char *text, Secret **ret, char **ret_error) {
                 return r;
         }
         memcpy((*ret)->pin->data, pin, strlen(pin) + 1);
+        return 0;
+}
+
+int secret_from_record(json_object *record, const char *const *passwords, Secret **ret, char **ret_error) {
+        json_object *sec;
+        if (json_object_object_get_ex(record, "secret", &sec) && json_object_is_type(sec, json_type_object) &&
+            (json_object_object_get_ex(sec, "pkcs11Pin", NULL) || json_object_object_get_ex(sec, "tokenPin", NULL)))
+                return secret_from_json(sec, ret, ret_error);
+        if (passwords && passwords[0])
+                return secret_from_strv(passwords, ret);
         return 0;
 }
 

@@ -25,6 +25,11 @@ typedef struct Secret {
 int secret_parse(const char *text, Secret **ret, char **ret_error);
 /* A Secret holding copies of passwords (a record's secret.password). */
 int secret_from_strv(const char *const *passwords, Secret **ret);
+/* The secrets of a record's secret section (CreateHome, UpdateHome): its
+ * passwords (rec->password, already checked by the record's parser) and,
+ * through secret_parse(), a token's PIN if it has one. *ret stays NULL
+ * with neither. -EINVAL with a message in ret_error. */
+int secret_from_record(json_object *record, const char *const *passwords, Secret **ret, char **ret_error);
 Secret *secret_free(Secret *s);
 static inline void secret_freep(Secret **s) {
         secret_free(*s);

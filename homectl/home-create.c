@@ -227,7 +227,31 @@ int create_build_record(json_object *base, const char *user, const RecordChanges
         return EXIT_OK;
 }
 
-int create_enroll_pkcs11(UserRecord *rec, const char *uri) {
+/* secret.password gets pw too. */
+static int secret_password_append(UserRecord *rec, const char *pw) {
+        json_object *secret, *list;
+        if (!json_object_object_get_ex(rec->json, "secret", &secret)) {
+                secret = json_object_new_object();
+                if (!secret || json_object_object_add(rec->json, "secret", secret) < 0) {
+                        json_object_put(secret);
+                        return -ENOMEM;
+                }
+        }
+        if (!json_object_is_type(secret, json_type_object))
+                return -EINVAL;
+        if (!json_object_object_get_ex(secret, "password", &list)) {
+                list = json_object_new_array();
+                if (!list || json_object_object_add(secret, "password", list) < 0) {
+                        json_object_put(list);
+                        return -ENOMEM;
+                }
+        }
+        if (!json_object_is_type(list, json_type_array) || json_object_array_add(list, json_object_new_string(pw)) < 0)
+                return -ENOMEM;
+        return user_record_refresh(rec, NULL);
+}
+
+int create_enroll_pkcs11(UserRecord *rec, const char *uri, SecureBuffer **ret_secret) {
         _cleanup_free_ char *cert_uri = NULL;
         _cleanup_secure_buffer_ SecureBuffer *secret = NULL;
         _cleanup_free_ void *encrypted = NULL;
@@ -237,9 +261,9 @@ int create_enroll_pkcs11(UserRecord *rec, const char *uri) {
         size_t size = 0;
         int r;
 
-        if (rec->storage == USER_STORAGE_LUKS || (rec->storage == USER_STORAGE_UNSET && user_record_tpm2(rec))) {
-                log_error("home %s: --pkcs11-token-uri=: security tokens open directory and subvolume homes so "
-                          "far, not LUKS homes (use --storage=directory or subvolume)", rec->user_name);
+        if (rec->storage == USER_STORAGE_FSCRYPT) {
+                log_error("home %s: --pkcs11-token-uri=: security tokens do not open fscrypt homes yet (use "
+                          "--storage=luks, directory or subvolume)", rec->user_name);
                 return EXIT_USAGE;
         }
         r = pkcs11_token_find_certificate(uri, &cert_uri, &pkey);
@@ -268,6 +292,14 @@ int create_enroll_pkcs11(UserRecord *rec, const char *uri) {
                 return EXIT_INVALID_RECORD;
         }
         log_info("home %s: enrolled %s", rec->user_name, cert_uri);
+        /* A LUKS home's keyslot opens with the secret: it goes to the
+         * worker beside the passwords (create) or is the caller's to send
+         * (update). */
+        if (ret_secret)
+                *ret_secret = TAKE_PTR(secret);
+        else if ((rec->storage == USER_STORAGE_LUKS || (rec->storage == USER_STORAGE_UNSET && user_record_tpm2(rec))) &&
+                 secret_password_append(rec, secret->data) < 0)
+                return log_oom(), EXIT_FAIL;
         return EXIT_OK;
 }
 

@@ -48,6 +48,8 @@ void create_show_recovery_key(const char *user, const SecureBuffer *key);
 
 /* CreateHome with rec (its secret section included). */
 /* --pkcs11-token-uri=URI|auto: a random key encrypted to the token's
- * certificate, its hash and the URI in rec (pkcs11-record.h). An exit status. */
-int create_enroll_pkcs11(UserRecord *rec, const char *uri);
+ * certificate, its hash and the URI in rec (pkcs11-record.h). The key's
+ * base64 (a LUKS keyslot's passphrase) in *ret_secret, or, ret_secret
+ * NULL, for a LUKS home added to rec's secret.password. An exit status. */
+int create_enroll_pkcs11(UserRecord *rec, const char *uri, SecureBuffer **ret_secret);
 int create_call(sd_bus *bus, UserRecord *rec);

@@ -256,7 +256,7 @@ int verb_create(int argc, char **argv, const Options *o) {
                                 o->recovery_key, &rec, &recovery_key);
         if (r != EXIT_OK)
                 return r;
-        if (o->pkcs11_token_uri && (r = create_enroll_pkcs11(rec, o->pkcs11_token_uri)) != EXIT_OK)
+        if (o->pkcs11_token_uri && (r = create_enroll_pkcs11(rec, o->pkcs11_token_uri, NULL)) != EXIT_OK)
                 return r;
 
         if ((r = bus_connect(o->ask_password, &bus)) != EXIT_OK)
@@ -333,8 +333,9 @@ int verb_update(int argc, char **argv, const Options *o) {
                 return r == -EINVAL ? EXIT_INVALID_RECORD : EXIT_FAIL;
         }
 
+        _cleanup_secure_buffer_ SecureBuffer *token_secret = NULL;
         if (o->pkcs11_token_uri && o->pkcs11_token_uri[0] &&
-            (r = create_enroll_pkcs11(rec, o->pkcs11_token_uri)) != EXIT_OK)
+            (r = create_enroll_pkcs11(rec, o->pkcs11_token_uri, &token_secret)) != EXIT_OK)
                 return r;
         if (o->pkcs11_token_uri && !o->pkcs11_token_uri[0]) {
                 /* Not the last way in. */
@@ -348,6 +349,9 @@ int verb_update(int argc, char **argv, const Options *o) {
         }
         if (secret_from_env(&secret) < 0)
                 return EXIT_FAIL;
+        /* A LUKS home's new keyslot opens with the token's key. */
+        if (token_secret && old->storage == USER_STORAGE_LUKS && passwords_add(&secret, token_secret->data) < 0)
+                return log_oom(), EXIT_FAIL;
         r = home_call(bus,
                       &(HomeCall) { .method = "UpdateHome", .user = user, .timeout = BUS_TIMEOUT_LONG,
                                     .secret = &secret, .append = bus_append_record, .userdata = rec },

@@ -33,6 +33,8 @@
  * as it was or as requested; leftovers of a killed worker are removed by the
  * next operation on that home (which holds the home's lock). */
 
+struct SecureBuffer;
+
 typedef struct Home {
         UserRecord *rec;
         const char *name;  /* rec->user_name */
@@ -59,6 +61,14 @@ typedef struct Home {
         char *skel_template;        /* create: the template found current (WORKER_STATUS_SKEL_TEMPLATE) */
         bool skel_spare;            /* create: the storage is a spare of the template (skel-template.h) */
         bool identity_stored;       /* ~/.identity is written already for this run's record */
+        /* LUKS homes with PKCS#11 tokens: the secret of the token of entry
+         * index of privileged.pkcs11EncryptedKey (its base64, the keyslot's
+         * passphrase), decrypted on the token with the PIN given. Set by
+         * hearth-work, so that storage/ links no token library; NULL: no
+         * token is asked. Errors as pkcs11_token_decrypt()'s (-ENXIO: the
+         * token is absent; -ENOANO, -EBADE, -EBADR, -EBADRQC, -ENOLCK: the
+         * PIN), logged by it. */
+        int (*pkcs11_decrypt)(struct Home *h, size_t index, struct SecureBuffer **ret);
 } Home;
 
 /* Checks the record for the worker's needs (user name, home-range UID, GID,

@@ -137,6 +137,9 @@ int luks_activate(Home *h) {
         if (r < 0)
                 return r;
         log_trace_phase("luks activate: volume key (PBKDF)");
+        /* A token's keyslot that homed made is named now, so that passwd keeps it. */
+        if (luks_pkcs11_sync(h, &v, &o, LUKS_PKCS11_MARK, false) < 0)
+                log_warning("home %s: the token's keyslot stays unnamed", h->name);
         r = luks_token_read(h, &v, &o, &from_token);
         if (r == -ENOENT)
                 return log_error_errno(EUCLEAN, "home %s: %s carries no systemd-homed token with its record", h->name,
@@ -196,7 +199,7 @@ int luks_activate(Home *h) {
         }
         /* A recovery key is no password: its hash must never become one.
          * A TPM PIN's hash goes whichever secret opened the home. */
-        r = o.recovery_key ? home_forget_pin_hash(h) : sync_hashes(h, o.password);
+        r = o.recovery_key ? home_forget_pin_hash(h) : o.by_token ? 0 : sync_hashes(h, o.password);
         if (r < 0)
                 goto fail;
 

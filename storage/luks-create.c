@@ -346,11 +346,31 @@ int luks_create(Home *h) {
         int r;
 
         LuksTpm2Wish tpm2;
-        if (!h->rec->password || !h->rec->password[0])
+        /* secret.password: passwords, and the secrets of the tokens the
+         * record enrols (homectl's): those get the tokens' keyslots. */
+        size_t n_pw = 0;
+        bool is_token[64] = {};
+        for (size_t i = 0; h->rec->password && h->rec->password[i]; i++) {
+                if (i >= ELEMENTSOF(is_token))
+                        return log_error_errno(EINVAL, "home %s: secret.password: more than %zu entries", h->name,
+                                               ELEMENTSOF(is_token));
+                r = h->rec->n_pkcs11_encrypted_key > 0 ? luks_pkcs11_entry_of(h, h->rec->password[i]) : -ENOENT;
+                if (r == -ENOMEM)
+                        return log_oom();
+                is_token[i] = r >= 0;
+                n_pw += r < 0;
+        }
+        if (n_pw == 0 && h->rec->n_pkcs11_encrypted_key == 0)
                 return log_error_errno(EINVAL, "home %s: secret.password: required for an encrypted home", h->name);
         r = luks_tpm2_wish(h, &tpm2);
         if (r < 0)
                 return r;
+        if (tpm2.enabled && n_pw == 0)
+                return log_error_errno(EINVAL, "home %s: tpm2: needs a password (the TPM's PIN)", h->name);
+        const char *first_pw = NULL;
+        for (size_t i = 0; !first_pw && h->rec->password && h->rec->password[i]; i++)
+                if (!is_token[i])
+                        first_pw = h->rec->password[i];
         const char *fstype = luks_fstype(h);
         if (fs_min_size(fstype, &min) < 0)
                 return log_error_errno(EOPNOTSUPP, "home %s: fileSystemType %s is not supported", h->name, fstype);
@@ -519,17 +539,23 @@ int luks_create(Home *h) {
                 goto fail;
         /* Sealed in the TPM, the disk alone must not open with the
          * password: no password keyslot unless asked for. */
-        for (const char *const *pw = h->rec->password; (!tpm2.enabled || tpm2.keep_password) && *pw; pw++) {
-                r = sym_crypt_keyslot_add_by_volume_key(v.cd, CRYPT_ANY_SLOT, NULL, 0, *pw, strlen(*pw));
+        for (size_t i = 0; (!tpm2.enabled || tpm2.keep_password) && h->rec->password && h->rec->password[i]; i++) {
+                const char *pw = h->rec->password[i];
+                if (is_token[i])
+                        continue;
+                r = sym_crypt_keyslot_add_by_volume_key(v.cd, CRYPT_ANY_SLOT, NULL, 0, pw, strlen(pw));
                 if (r < 0) {
                         r = log_error_errno(r, "home %s: cannot add a keyslot: %m", h->name);
                         goto fail;
                 }
         }
         log_trace_phase("luks create: password keyslots added (PBKDF)");
-        if (tpm2.enabled && (r = luks_tpm2_enroll(h, v.cd, &tpm2, h->rec->password[0])) < 0)
+        if (tpm2.enabled && (r = luks_tpm2_enroll(h, v.cd, &tpm2, first_pw)) < 0)
                 goto fail;
         log_trace_phase("luks create: TPM2 enrolled");
+        /* The tokens' keyslots: each secret given, else decrypted on the token. */
+        if (h->rec->n_pkcs11_encrypted_key > 0 && (r = luks_pkcs11_sync(h, &v, &o, LUKS_PKCS11_ENROL, true)) < 0)
+                goto fail;
         r = luks_recovery_enroll(h, v.cd);
         if (r < 0)
                 goto fail;

@@ -79,6 +79,9 @@ typedef struct Opened {
         const char *password; /* the entry of secret.password that opened it */
         bool recovery_key;    /* that entry is a recovery key: never a password hash */
         SecureBuffer *tpm_secret; /* opened through the TPM: the secret it unsealed (passwd seals it anew) */
+        bool by_token;        /* a PKCS#11 token's secret opened it (decrypted, or given): no password */
+        size_t pkcs11_key;    /* ... decrypted: its entry in privileged.pkcs11EncryptedKey */
+        bool pkcs11_decrypted;
 } Opened;
 
 void luks_volume_close(Volume *v);
@@ -151,6 +154,37 @@ int luks_deactivate(Home *h);
 int luks_lock(Home *h);
 int luks_unlock(Home *h);
 int luks_set_state(Home *h, const char *state);
+
+/* luks-pkcs11.c: PKCS#11 tokens' keyslots. Each opens with the base64 of
+ * the token's secret (as systemd-homed's and systemd-cryptenroll's do) and
+ * is named by a LUKS2 token of type systemd-pkcs11 as systemd-cryptenroll
+ * writes it ({"keyslots":["N"],"pkcs11-uri":…,"pkcs11-key":…}, and
+ * "hearth-enrolled": true): what passwd keeps (any systemd-pkcs11 token's)
+ * and removing the token from the record removes (only those marked so:
+ * a keyslot enrolled by hand with systemd-cryptenroll stays). The record's
+ * entry, not the header's token, is what is decrypted: the header is the
+ * disk's. */
+/* The entry of privileged.pkcs11EncryptedKey whose hash pw matches: its
+ * index, -ENOENT if none (-ENOMEM). */
+int luks_pkcs11_entry_of(Home *h, const char *pw);
+/* Keyslots a systemd-pkcs11 token names. */
+void luks_pkcs11_keyslots(struct crypt_device *cd, bool mask[32]);
+/* Tries each token of the record present (h->pkcs11_decrypt) against the
+ * keyslots. The keyslot, -EPERM if none opened; *worst the error that
+ * says most of a token that did not (0 if none). */
+int luks_pkcs11_open(Home *h, Volume *v, Opened *o, int *worst);
+/* How many of the record's entries have no keyslot named yet. */
+int luks_pkcs11_pending(Home *h, Volume *v);
+typedef enum LuksPkcs11Sync {
+        LUKS_PKCS11_MARK,   /* activation: name the keyslot a token opened, if unnamed */
+        LUKS_PKCS11_ENROL,  /* create, update: every entry gets its keyslot, the others' go */
+} LuksPkcs11Sync;
+/* Brings the keyslots to the record's entries (o: the opened volume's key
+ * and what opened it). With ENROL an entry's secret is a secret.password
+ * entry its hash matches, else the token's (PIN); one that cannot be had
+ * fails (-EKEYREJECTED, or the token's error); a token of ours no entry
+ * has loses its keyslot, unless no other keyslot would be left (-EPERM). */
+int luks_pkcs11_sync(Home *h, Volume *v, const Opened *o, LuksPkcs11Sync mode, bool fresh);
 
 /* luks-passwd.c */
 int luks_authenticate(Home *h);

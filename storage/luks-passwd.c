@@ -84,7 +84,10 @@ int luks_passwd(Home *h) {
                 if (r < 0)
                         return r;
         }
-        /* Keyslots of tokens (TPM2, recovery keys) are not passwords'. */
+        /* Keyslots of tokens (TPM2, recovery keys, PKCS#11) are not
+         * passwords'; one a token opened just now that homed made is named first. */
+        if (luks_pkcs11_sync(h, &v, &o, LUKS_PKCS11_MARK, false) < 0)
+                return -EIO;
         bool token_slot[32];
         luks_token_keyslots(v.cd, token_slot);
         bool any_password_slot = false;
@@ -93,7 +96,9 @@ int luks_passwd(Home *h) {
                 any_password_slot = any_password_slot ||
                                     ((ki == CRYPT_SLOT_ACTIVE || ki == CRYPT_SLOT_ACTIVE_LAST) && !token_slot[slot]);
         }
-        if (!any_password_slot)
+        /* A TPM PIN alone stays one; a home that tokens alone opened gets
+         * its first password keyslot. */
+        if (!any_password_slot && tpm)
                 goto signed_record;
         /* Passwords get the record's PBKDF, not the TPM's minimal one. */
         r = luks_password_pbkdf_set(h, v.cd);

@@ -110,7 +110,16 @@ int luks_update(Home *h) {
          * password it waits for the next activation, which rewrites a copy
          * older than the record. */
         bool with_key = h->rec->password && h->rec->password[0];
+        /* A token the record enrols needs the key for its keyslot. */
+        r = luks_pkcs11_pending(h, &v);
+        if (r < 0)
+                return r;
+        with_key = with_key || r > 0;
         if (with_key && (r = luks_volume_key_get(h, &v, &o)) < 0)
+                return r;
+        /* Tokens' keyslots to the record: new ones added, removed ones go. */
+        r = luks_pkcs11_sync(h, &v, with_key ? &o : NULL, LUKS_PKCS11_ENROL, false);
+        if (r < 0)
                 return r;
         r = home_sign_record(h);
         if (r >= 0 && with_key)

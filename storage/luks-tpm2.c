@@ -177,7 +177,7 @@ int luks_recovery_enroll(Home *h, struct crypt_device *cd) {
 }
 
 /* The token of a type at id, parsed; NULL (0) if none or another type. */
-static int token_get(struct crypt_device *cd, int id, const char *type, json_object **ret) {
+int luks_token_get(struct crypt_device *cd, int id, const char *type, json_object **ret) {
         const char *text;
         _cleanup_json_ json_object *j = NULL;
         json_object *t;
@@ -198,7 +198,7 @@ static int token_get(struct crypt_device *cd, int id, const char *type, json_obj
 static int tpm2_token_id(Home *h, struct crypt_device *cd, Tpm2Sealed *ret, int *ret_keyslot) {
         for (int id = 0; id < TOKENS_MAX; id++) {
                 _cleanup_json_ json_object *j = NULL;
-                if (token_get(cd, id, TPM2_TOKEN_TYPE, &j) <= 0)
+                if (luks_token_get(cd, id, TPM2_TOKEN_TYPE, &j) <= 0)
                         continue;
                 int r = tpm2_token_from_json(j, ret, ret_keyslot);
                 if (r < 0)
@@ -406,10 +406,10 @@ static void mark_keyslots(json_object *token, bool mask[32]) {
 int luks_token_keyslots(struct crypt_device *cd, bool mask[32]) {
         memset(mask, 0, 32 * sizeof *mask);
         for (int id = 0; id < TOKENS_MAX; id++)
-                for (const char *const *type = (const char *const[]) { TPM2_TOKEN_TYPE, RECOVERY_TOKEN_TYPE, NULL };
+                for (const char *const *type = (const char *const[]) { TPM2_TOKEN_TYPE, RECOVERY_TOKEN_TYPE, LUKS_PKCS11_TOKEN_TYPE, NULL };
                      *type; type++) {
                         _cleanup_json_ json_object *j = NULL;
-                        if (token_get(cd, id, *type, &j) > 0)
+                        if (luks_token_get(cd, id, *type, &j) > 0)
                                 mark_keyslots(j, mask);
                 }
         return 0;

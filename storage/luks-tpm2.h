@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <json-c/json.h>
 #include <libcryptsetup.h>
 
 #include "home.h"
@@ -75,6 +76,13 @@ int luks_tpm2_reseal(Home *h, struct crypt_device *cd, const SecureBuffer *secre
  * old TPM keyslot destroyed. Leaves cd's PBKDF at the minimal one. */
 int luks_tpm2_replace(Home *h, struct crypt_device *cd, const void *vk, size_t vk_size, const char *new_pin);
 
-/* Keyslots that belong to a systemd-tpm2 or systemd-recovery token: passwd
- * must leave them alone. */
+/* The token id of the header as JSON in *ret, if it is of type type (1);
+ * 0 if not, or not JSON at all (another tool's). */
+int luks_token_get(struct crypt_device *cd, int id, const char *type, json_object **ret);
+
+/* The type of the tokens naming PKCS#11 tokens' keyslots (luks-internal.h). */
+#define LUKS_PKCS11_TOKEN_TYPE "systemd-pkcs11"
+
+/* Keyslots that belong to a systemd-tpm2, systemd-recovery or
+ * systemd-pkcs11 token: passwd must leave them alone. */
 int luks_token_keyslots(struct crypt_device *cd, bool ret_mask[32]);

@@ -558,7 +558,8 @@ static int volume_key_find(Home *h, Volume *v, Opened *o) {
         char note[128] = "";
 
         luks_opened_done(o);
-        if (!pw || !pw[0])
+        bool tokens = h->rec->n_pkcs11_encrypted_key > 0 && h->pkcs11_decrypt;
+        if ((!pw || !pw[0]) && !tokens)
                 return log_error_errno(EKEYREJECTED, "home %s: password required", h->name);
         r = secure_buffer_new((size_t) sym_crypt_get_volume_key_size(v->cd) ?: 64, &o->vk);
         if (r < 0)
@@ -567,12 +568,14 @@ static int volume_key_find(Home *h, Volume *v, Opened *o) {
         if (r < 0 && r != -ENOENT)
                 tpm_error = r;
         bool tpm = r >= 0, has_password = has_password_keyslot(v->cd), password_slots = !tpm || has_password;
+        bool pkcs11_slot[32];
+        luks_pkcs11_keyslots(v->cd, pkcs11_slot);
         /* What the header holds decides, not the record, which may have
          * lost "tpm2": a password that only the TPM checks gets no hash. */
         h->header_pin_only = r != -ENOENT && !has_password;
         const char *pin = NULL;
 
-        for (; *pw; pw++) {
+        for (; pw && *pw; pw++) {
                 _cleanup_secure_buffer_ SecureBuffer *norm = NULL;
                 r = recovery_key_normalize_typed(*pw, &norm);
                 if (r == -ENOMEM)
@@ -590,7 +593,18 @@ static int volume_key_find(Home *h, Volume *v, Opened *o) {
                         return slot;
                 o->password = *pw;
                 o->recovery_key = recovery;
+                /* A token's secret given as a password (homectl update
+                 * enrolling it) is no password: no hash of it. */
+                o->by_token = !recovery && slot < 32 && pkcs11_slot[slot];
                 return slot;
+        }
+        /* Then the tokens present, with the PIN given: each a try of the
+         * token's PIN counter, only once the passwords did not open it. */
+        int token_error = 0;
+        if (tokens) {
+                slot = luks_pkcs11_open(h, v, o, &token_error);
+                if (slot != -EPERM)
+                        return slot;
         }
         /* Past here only the TPM can open it, and the token is the
          * image's, which whoever holds the disk may have written: checked
@@ -618,6 +632,10 @@ static int volume_key_find(Home *h, Volume *v, Opened *o) {
                 } else if (r != -EKEYREJECTED)
                         tpm_error = r;
         }
+        /* The token's PIN missing, wrong or locked says more than "password
+         * incorrect", when neither opened it. */
+        if (token_error && token_error != -EIO && tpm_error == 0)
+                return token_error;
         if (tpm_error == -EUSERS)
                 return tpm_error; /* logged: hearthd's budget of TPM tries */
         if (tpm_error == -ETIME)

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Smart cards (PKCS#11, #22) with SoftHSM2 as the token: homectl create
-# --pkcs11-token-uri enrols the token (an RSA certificate on it) in a
-# directory and a subvolume home; activation asks for the PIN
+# --pkcs11-token-uri enrols the token (an RSA certificate on it; at the end
+# an EC one, ECDH) in a directory and a subvolume home; activation asks for the PIN
 # (TokenPinNeeded), takes it from $PIN or secret.pkcs11Pin, tells a wrong
 # PIN (BadPin) apart; with the token absent the password still opens a home
 # that has one and a token-only home says BadPassword; passwd keeps the
@@ -52,13 +52,16 @@ call() {
 state_of() { hc list --no-legend | awk -v u="$1" '$1 == u { print $4 }'; }
 
 check "list shows the token's certificate" 0 hc create --pkcs11-token-uri=list
-contains "list: the URI" "$HEARTHD_TMP/out" "token=hearth;id=%01;type=cert"
+contains "list: the URI" "$HEARTHD_TMP/out" "token=hearth;id=%01"
+# No type=cert: the URI names the private key too, which systemd-homed
+# looks for with it (and refuses a URI saying type=cert).
+lacks "list: no type" "$HEARTHD_TMP/out" "type="
 URI=$(head -n1 "$HEARTHD_TMP/out")
 # Without HEARTH_PKCS11_MODULE: p11-kit's configured modules (the softhsm2
 # package registers its own), not the trust module's CA certificates.
 if [ -e /usr/share/p11-kit/modules/softhsm2.module ]; then
     check "list through p11-kit's configuration" 0 env -u HEARTH_PKCS11_MODULE "$HEARTHD_HOMECTL" create --pkcs11-token-uri=list
-    [ "$(grep -c . "$HEARTHD_TMP/out")" = 1 ] && grep -q "token=hearth;id=%01;type=cert" "$HEARTHD_TMP/out" &&
+    [ "$(grep -c . "$HEARTHD_TMP/out")" = 1 ] && grep -q "token=hearth;id=%01" "$HEARTHD_TMP/out" &&
         ok "p11-kit: the token's certificate alone" || bad "p11-kit: $(cat "$HEARTHD_TMP/out")"
 fi
 
@@ -238,7 +241,58 @@ fi
 check "no such token: refused" 1 env NEWPASSWORD=x "$HEARTHD_HOMECTL" --no-ask-password create carol --storage=directory \
     --pkcs11-token-uri="pkcs11:token=nope;id=%01;type=cert"
 check "not a URI: usage" 2 hc create carol --pkcs11-token-uri=http://x
-check "LUKS: not yet" 2 env NEWPASSWORD=x "$HEARTHD_HOMECTL" --no-ask-password create carol --storage=luks --pkcs11-token-uri=auto
+# LUKS homes with a token: tests/vm/pkcs11-luks-inside.sh (dm-crypt).
+check "fscrypt: not yet" 2 env NEWPASSWORD=x "$HEARTHD_HOMECTL" --no-ask-password create carol --storage=fscrypt \
+    --pkcs11-token-uri=auto
 [ -z "$(state_of carol)" ] && ok "carol never made" || bad "carol exists"
+
+# ---- an EC key (ECDH, as systemd-homed since systemd 255) ----------------
+# A token of its own, made only now: "auto" above needs one certificate.
+softhsm2-util --init-token --free --label hearth-ec --pin 4321 --so-pin 5678 >/dev/null
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$HSM/ec.pem" -out "$HSM/ec-cert.pem" \
+    -subj /CN=gina -days 30 2>/dev/null
+openssl pkey -in "$HSM/ec.pem" -outform der -out "$HSM/ec.der"
+openssl x509 -in "$HSM/ec-cert.pem" -outform der -out "$HSM/ec-cert.der"
+# softhsm2-util --import would leave the key without CKA_DERIVE.
+pkcs11-tool --module "$SOFTHSM" --token-label hearth-ec --login --pin 4321 --write-object "$HSM/ec.der" \
+    --type privkey --id 02 --label gina --usage-derive >/dev/null 2>&1
+pkcs11-tool --module "$SOFTHSM" --token-label hearth-ec --login --pin 4321 --write-object "$HSM/ec-cert.der" \
+    --type cert --id 02 --label gina >/dev/null 2>&1
+check "list: both certificates" 0 hc create --pkcs11-token-uri=list
+ECURI=$(grep "token=hearth-ec" "$HEARTHD_TMP/out" | head -n1)
+[ -n "$ECURI" ] && ok "the EC certificate's URI" || bad "no EC certificate listed: $(cat "$HEARTHD_TMP/out")"
+check "create gina with the EC token" 0 env NEWPASSWORD=pw-gina \
+    "$HEARTHD_HOMECTL" --no-ask-password create gina --storage=directory --pkcs11-token-uri="$ECURI"
+hc inspect -j gina >"$HEARTHD_TMP/gina.json"
+# What the record keeps for EC is the fresh key pair's public key: an
+# uncompressed P-256 point (65 bytes, 0x04 first).
+jq -r '.privileged.pkcs11EncryptedKey[0].data' "$HEARTHD_TMP/gina.json" | base64 -d >"$HSM/ec-point.bin"
+[ "$(stat -c %s "$HSM/ec-point.bin")" = 65 ] && [ "$(head -c1 "$HSM/ec-point.bin" | od -An -tx1 | tr -d ' ')" = 04 ] &&
+    ok "record: the data is an uncompressed P-256 point" || bad "record: data of $(stat -c %s "$HSM/ec-point.bin") bytes"
+# The secret is the ECDH shared secret of that key and the certificate's:
+# OpenSSL alone, with the token's private key, finds the hash's password.
+python3 - "$HSM/ec-point.bin" "$HSM/ec-peer.pem" <<'PY' 2>/dev/null
+import sys
+pt = open(sys.argv[1], 'rb').read()
+# SubjectPublicKeyInfo for a P-256 point: a fixed 26-byte prefix.
+der = bytes.fromhex('3059301306072a8648ce3d020106082a8648ce3d030107034200') + pt
+import base64
+open(sys.argv[2], 'w').write('-----BEGIN PUBLIC KEY-----\n' + base64.encodebytes(der).decode() + '-----END PUBLIC KEY-----\n')
+PY
+if openssl pkeyutl -derive -inkey "$HSM/ec.pem" -peerkey "$HSM/ec-peer.pem" -out "$HSM/ec-shared.bin" 2>/dev/null; then
+    check "the ECDH secret's base64 is the home's key" 0 env PASSWORD="$(base64 -w0 "$HSM/ec-shared.bin")" \
+        "$HEARTHD_HOMECTL" --no-ask-password authenticate gina
+    rm -f "$HSM/ec-shared.bin"
+else
+    bad "openssl pkeyutl -derive failed"
+fi
+check "gina: no PIN: TokenPinNeeded" 1 call ActivateHome gina '{}'
+contains "gina: TokenPinNeeded" "$HEARTHD_TMP/err" "org.freedesktop.home1.TokenPinNeeded"
+check "gina: wrong PIN: BadPin" 1 call ActivateHome gina '{"pkcs11Pin":["0000"]}'
+contains "gina: BadPin" "$HEARTHD_TMP/err" "org.freedesktop.home1.BadPin:"
+check "gina: the PIN opens it (ECDH on the token)" 0 call ActivateHome gina '{"pkcs11Pin":["4321"]}'
+check "gina: deactivate" 0 hc deactivate gina
+check "gina: the password too" 0 env PASSWORD=pw-gina "$HEARTHD_HOMECTL" --no-ask-password authenticate gina
+check "remove gina" 0 hc remove gina
 
 hearthd_finish

@@ -14,7 +14,11 @@
 #   b. hearthd makes carol (btrfs) and erin (ext4); homed finds them, opens
 #      them with the password, her files hers; what homed wrote (the header's
 #      record, a btrfs image shrunk at logout) Hearth opens again; and homed
-#      opens alice again after Hearth used her home.
+#      opens alice again after Hearth used her home;
+#   d. hearthd makes pat (LUKS) with a smart card (SoftHSM2); homed opens
+#      it with the token's PIN, and Hearth again after homed; homed makes
+#      quinn with the token, Hearth opens her home with the PIN, and passwd
+#      there keeps the token's keyslot.
 # Usage: homed-interop-inside.sh BUILDDIR SRCDIR (with --disk home:SIZE)
 set -u
 BUILDDIR=$1 SRCDIR=$2
@@ -257,5 +261,76 @@ check "alice writes under Hearth again" 0 as_user "$hid" sh -c "echo again >> $A
 check "hearthd: deactivate alice" 0 "$hc" deactivate alice
 sfdisk --verify /home/alice.home 2>&1 | grep -q 'No errors detected' && ok "alice: the partition table is sound" ||
     bad "alice: $(sfdisk --verify /home/alice.home 2>&1)"
+
+# ==== d. a smart card ========================================================================
+# hearthd makes pat (LUKS) with a SoftHSM2 token (through p11-kit's module
+# configuration, as homed finds it) and a password; homed 252, once the
+# password fixated the home there, opens it with the PIN alone: the token's
+# key (its base64) opens the keyslot Hearth gave it, the record's URI names
+# the private key homework looks for.
+if [ -e /usr/lib/softhsm/libsofthsm2.so ] && [ -e /usr/share/p11-kit/modules/softhsm2.module ] &&
+    command -v softhsm2-util >/dev/null && command -v pkcs11-tool >/dev/null; then
+    HSM=$(mktemp -d /tmp/hearth-pkcs11.XXXXXX)
+    mkdir "$HSM/tokens"
+    printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$HSM" >"$HSM/softhsm2.conf"
+    export SOFTHSM2_CONF=$HSM/softhsm2.conf
+    unset HEARTH_PKCS11_MODULE
+    softhsm2-util --init-token --free --label interop --pin 1234 --so-pin 5678 >/dev/null
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$HSM/key.pem" -out "$HSM/cert.pem" -subj /CN=pat -days 30 2>/dev/null
+    openssl pkcs8 -topk8 -nocrypt -in "$HSM/key.pem" -out "$HSM/key8.pem"
+    openssl x509 -in "$HSM/cert.pem" -outform der -out "$HSM/cert.der"
+    softhsm2-util --import "$HSM/key8.pem" --token interop --label pat --id 01 --pin 1234 >/dev/null
+    pkcs11-tool --module /usr/lib/softhsm/libsofthsm2.so --token-label interop --login --pin 1234 \
+        --write-object "$HSM/cert.der" --type cert --id 01 --label pat >/dev/null 2>&1
+    hearthd_stop
+    hearthd_start # with SOFTHSM2_CONF
+    cat >"$T/pat.json" <<JSON
+{"userName":"pat","uid":60302,"storage":"luks","fileSystemType":"ext4","diskSize":$((160 * MB)),
+ "luksPbkdfType":"pbkdf2","luksPbkdfForceIterations":1000}
+JSON
+    check "hearthd: create pat (LUKS) with the token" 0 env NEWPASSWORD=pat-pw "$hc" --no-ask-password create \
+        --identity="$T/pat.json" --pkcs11-token-uri=auto
+    check "hearthd: the PIN opens pat" 0 env PIN=1234 "$hc" --no-ask-password activate pat
+    check "pat writes under Hearth" 0 as_user 60302 sh -c "echo hearth > /home/pat/from-hearth.txt"
+    check "hearthd: deactivate pat" 0 "$hc" deactivate pat
+    hearthd_stop
+    homed_start
+    check "homed: activate pat with the password (fixates)" 0 shc "PASSWORD=pat-pw" activate pat
+    check "homed: deactivate pat" 0 shc "" deactivate pat
+    check "homed: activate pat with the PIN alone" 0 shc "PIN=1234" activate pat
+    [ "$(cat /home/pat/from-hearth.txt 2>/dev/null)" = hearth ] && ok "pat: under homed, opened by the token, her file is there" ||
+        bad "pat: $(ls -lan /home/pat 2>&1)"
+    check "homed: deactivate pat" 0 shc "" deactivate pat
+    homed_stop
+    hearthd_start
+    check "hearthd: the PIN opens pat after homed" 0 env PIN=1234 "$hc" --no-ask-password activate pat
+    check "hearthd: deactivate pat" 0 "$hc" deactivate pat
+    # The reverse: homed makes quinn with the token (and the password it
+    # insists on); Hearth, once the password fixated her home, opens it
+    # with the PIN alone, through the record's token URI homed wrote.
+    hearthd_stop
+    homed_start
+    # shellcheck disable=SC2086
+    check "homed: create quinn (LUKS) with the token" 0 shc "NEWPASSWORD=quinn-pw PIN=1234" create quinn $homed_luks \
+        --fs-type=ext4 --disk-size=160M --uid=60303 --pkcs11-token-uri=auto
+    check "homed: the PIN opens quinn" 0 shc "PIN=1234" activate quinn
+    check "quinn writes under homed" 0 as_user 60303 sh -c "echo homed > /home/quinn/from-homed.txt"
+    check "homed: deactivate quinn" 0 shc "" deactivate quinn
+    homed_stop
+    hearthd_start
+    check "hearthd: activate quinn with the password (fixates)" 0 env PASSWORD=quinn-pw "$hc" --no-ask-password activate quinn
+    check "hearthd: deactivate quinn" 0 "$hc" deactivate quinn
+    check "hearthd: the PIN alone opens quinn" 0 env PIN=1234 "$hc" --no-ask-password activate quinn
+    [ "$(cat /home/quinn/from-homed.txt 2>/dev/null)" = homed ] && ok "quinn: under Hearth, opened by the token, her file is there" ||
+        bad "quinn: $(ls -lan /home/quinn 2>&1)"
+    check "hearthd: deactivate quinn" 0 "$hc" deactivate quinn
+    check "hearthd: passwd quinn" 0 env PASSWORD=quinn-pw NEWPASSWORD=quinn-pw2 "$hc" --no-ask-password passwd quinn
+    check "hearthd: the PIN opens quinn after passwd (homed's keyslot kept)" 0 env PIN=1234 "$hc" --no-ask-password \
+        authenticate quinn
+    rm -rf "$HSM"
+else
+    echo "smart card part skipped: needs softhsm2 (with its p11-kit module) and pkcs11-tool"
+fi
+
 [ "$fails" -eq 0 ] || sed 's/^/    homed: /' "$T/homed.log"
 hearthd_finish

@@ -198,12 +198,31 @@ static void test_add_and_clear(void **state) {
         user_record_free(rec);
 }
 
+/* Several tokens present, none opening: the answer is the error that says
+ * most (a locked PIN, then a wrong one, then a missing one; a token that
+ * failed says least), whatever the order. */
+static void test_error_worse(void **state) {
+        (void) state;
+        assert_int_equal(pkcs11_error_worse(0, -EIO), -EIO);
+        assert_int_equal(pkcs11_error_worse(-EIO, -ENOANO), -ENOANO);
+        assert_int_equal(pkcs11_error_worse(-ENOANO, -EIO), -ENOANO);
+        assert_int_equal(pkcs11_error_worse(-ENOANO, -EBADE), -EBADE);
+        assert_int_equal(pkcs11_error_worse(-EBADE, -ENOANO), -EBADE);
+        assert_int_equal(pkcs11_error_worse(-EBADE, -EIO), -EBADE);
+        assert_int_equal(pkcs11_error_worse(-EBADE, -ENOLCK), -ENOLCK);
+        assert_int_equal(pkcs11_error_worse(-ENOLCK, -EBADE), -ENOLCK);
+        assert_int_equal(pkcs11_error_worse(-ENOLCK, -ENOANO), -ENOLCK);
+        assert_int_equal(pkcs11_error_worse(-EIO, -EBADRQC), -EBADRQC);
+        assert_int_equal(pkcs11_error_worse(-ENOANO, -EBADR), -EBADR);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_homed_record),
                 cmocka_unit_test(test_hostile),
                 cmocka_unit_test(test_bounds),
                 cmocka_unit_test(test_add_and_clear),
+                cmocka_unit_test(test_error_worse),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

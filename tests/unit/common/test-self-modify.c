@@ -53,6 +53,15 @@ static const Case cases[] = {
         { "hashedPassword replaced", "{" BASE "," PRIV "}",
           "{" BASE ",\"privileged\":{\"hashedPassword\":[\"$y$j9T$other$hash\"]}}", "privileged.hashedPassword" },
         { "hashedPassword dropped", "{" BASE "," PRIV "}", "{" BASE ",\"privileged\":{}}", "privileged.hashedPassword" },
+        /* A smart card is a way into the home (a LUKS keyslot): the admin's. */
+        { "pkcs11TokenUri added", "{" BASE "}", "{" BASE ",\"pkcs11TokenUri\":[\"pkcs11:token=mine\"]}",
+          "pkcs11TokenUri" },
+        { "pkcs11TokenUri removed", "{" BASE ",\"pkcs11TokenUri\":[\"pkcs11:token=a\"]}", "{" BASE "}",
+          "pkcs11TokenUri" },
+        { "pkcs11EncryptedKey added", "{" BASE "," PRIV "}",
+          "{" BASE ",\"privileged\":{\"hashedPassword\":[\"$y$j9T$salt$hash\"],\"pkcs11EncryptedKey\":[{\"uri\":"
+          "\"pkcs11:token=mine\",\"data\":\"AAAA\",\"hashedPassword\":\"$y$j9T$salt$hash\"}]}}",
+          "privileged.pkcs11EncryptedKey" },
         { "passwordHint by default", "{" BASE "," PRIV "}",
           "{" BASE ",\"privileged\":{\"hashedPassword\":[\"$y$j9T$salt$hash\"],\"passwordHint\":\"cat\"}}", NULL },
         { "sshAuthorizedKeys by default", "{" BASE "}",

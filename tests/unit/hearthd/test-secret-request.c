@@ -45,6 +45,42 @@ static void test_pin(void **state) {
         secret_free(s);
 }
 
+/* CreateHome and UpdateHome: the record's secret section, its PIN kept
+ * (homed's homectl sends the PIN at create, for a LUKS home's keyslot). */
+static void test_from_record(void **state) {
+        const char *const pw[] = { "pw", NULL };
+        Secret *s = NULL;
+        char *why = NULL;
+        json_object *j;
+
+        (void) state;
+        j = json_tokener_parse("{\"userName\":\"a\",\"secret\":{\"password\":[\"pw\"],\"tokenPin\":[\"1234\"]}}");
+        assert_int_equal(secret_from_record(j, pw, &s, &why), 0);
+        assert_int_equal(s->n_password, 1);
+        assert_string_equal(s->password[0], "pw");
+        assert_string_equal(s->pin->data, "1234");
+        secret_free(s);
+        s = NULL;
+        json_object_put(j);
+
+        /* No PIN: the passwords; nothing: no Secret. */
+        j = json_tokener_parse("{\"userName\":\"a\",\"secret\":{\"password\":[\"pw\"]}}");
+        assert_int_equal(secret_from_record(j, pw, &s, &why), 0);
+        assert_int_equal(s->n_password, 1);
+        assert_null(s->pin);
+        secret_free(s);
+        s = NULL;
+        assert_int_equal(secret_from_record(j, NULL, &s, &why), 0);
+        assert_null(s);
+        json_object_put(j);
+
+        j = json_tokener_parse("{\"userName\":\"a\",\"secret\":{\"pkcs11Pin\":[\"\"]}}");
+        assert_int_equal(secret_from_record(j, NULL, &s, &why), -EINVAL);
+        assert_non_null(strstr(why, "pkcs11Pin"));
+        free(why);
+        json_object_put(j);
+}
+
 static void test_bad_pin(void **state) {
         static const char *const bad[] = {
                 "{\"pkcs11Pin\":\"1234\"}",
@@ -78,6 +114,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_pin),
                 cmocka_unit_test(test_bad_pin),
+                cmocka_unit_test(test_from_record),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
