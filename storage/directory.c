@@ -35,18 +35,12 @@ static int require_present(Home *h) {
         return home_storage_open(h, &fd);
 }
 
-static int set_state(Home *h, const char *state) {
-        free(h->state);
-        h->state = strdup(state);
-        return h->state ? 0 : log_oom();
-}
-
 static int directory_activate(Home *h) {
         _cleanup_close_ int fd = -1;
         int r = home_storage_open(h, &fd);
         if (r >= 0)
                 r = home_mount(h, fd);
-        return r < 0 ? r : set_state(h, "active");
+        return r < 0 ? r : home_set_state(h, "active");
 }
 
 static int directory_deactivate(Home *h) {
@@ -54,7 +48,7 @@ static int directory_deactivate(Home *h) {
         int r = home_storage_open(h, &fd);
         if (r >= 0)
                 r = home_unmount(h, fd);
-        return r < 0 ? r : set_state(h, "inactive");
+        return r < 0 ? r : home_set_state(h, "inactive");
 }
 
 static int directory_update(Home *h) {
@@ -62,28 +56,7 @@ static int directory_update(Home *h) {
 }
 
 static int directory_inspect(Home *h) {
-        _cleanup_close_ int fd = -1;
-        struct statvfs sv;
-        int r = home_storage_open(h, &fd);
-        if (r < 0)
-                return r;
-        if (!h->state) {
-                r = home_mount_state(h, fd);
-                if (r < 0 || (r = set_state(h, r > 0 ? "active" : "inactive")) < 0)
-                        return r;
-        }
-        if (fstatvfs(fd, &sv) == 0) {
-                json_object *status = json_object_new_object();
-                if (!status)
-                        return log_oom();
-                /* As homed reports it: the file system the directory is on. */
-                json_object_object_add(status, "diskSize",
-                                       json_object_new_int64((int64_t) ((uint64_t) sv.f_blocks * sv.f_frsize)));
-                json_object_object_add(status, "diskFree",
-                                       json_object_new_int64((int64_t) ((uint64_t) sv.f_bavail * sv.f_frsize)));
-                return home_update_sections(h, status);
-        }
-        return home_update_sections(h, NULL);
+        return home_root_entry_inspect(h);
 }
 
 static int directory_exists(Home *h) {

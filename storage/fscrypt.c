@@ -50,12 +50,6 @@ static int safe_close(int fd) {
         return -1;
 }
 
-static int set_state(Home *h, const char *state) {
-        free(h->state);
-        h->state = strdup(state);
-        return h->state ? 0 : log_oom();
-}
-
 /* The file system under fd cannot encrypt: said so, with what to do. */
 static int cannot_encrypt(Home *h, int fd, int err) {
         struct statfs sfs;
@@ -520,7 +514,7 @@ static int fscrypt_activate(Home *h) {
         pending_clear(h); /* the active home's key from now on */
         if (home_root_entry_store_identity(h) < 0)
                 log_warning("home %s: ~/" HOME_IDENTITY_FILE " stays as it was", h->name);
-        return set_state(h, "active");
+        return home_set_state(h, "active");
 }
 
 static int fscrypt_deactivate(Home *h) {
@@ -541,7 +535,7 @@ static int fscrypt_deactivate(Home *h) {
                 return r;
         if (k < 0)
                 return k;
-        return set_state(h, "inactive");
+        return home_set_state(h, "inactive");
 }
 
 static int fscrypt_authenticate(Home *h) {
@@ -645,27 +639,7 @@ static int fscrypt_update(Home *h) {
 }
 
 static int fscrypt_inspect(Home *h) {
-        _cleanup_close_ int fd = -1;
-        struct statvfs sv;
-        int r = home_storage_open(h, &fd);
-        if (r < 0)
-                return r;
-        if (!h->state) {
-                r = home_mount_state(h, fd);
-                if (r < 0 || (r = set_state(h, r > 0 ? "active" : "inactive")) < 0)
-                        return r;
-        }
-        if (fstatvfs(fd, &sv) == 0) {
-                json_object *status = json_object_new_object();
-                if (!status)
-                        return log_oom();
-                json_object_object_add(status, "diskSize",
-                                       json_object_new_int64((int64_t) ((uint64_t) sv.f_blocks * sv.f_frsize)));
-                json_object_object_add(status, "diskFree",
-                                       json_object_new_int64((int64_t) ((uint64_t) sv.f_bavail * sv.f_frsize)));
-                return home_update_sections(h, status);
-        }
-        return home_update_sections(h, NULL);
+        return home_root_entry_inspect(h);
 }
 
 static int fscrypt_remove(Home *h) {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -131,6 +132,33 @@ int home_disk_size_from_share(Home *h, uint64_t base) {
         log_info("home %s: %u.%u%% of %s: %s", h->name, permille / 10, permille % 10, size_format(base, a),
                  size_format(bytes, b));
         return 0;
+}
+
+int home_set_state(Home *h, const char *state) {
+        free(h->state);
+        h->state = strdup(state);
+        return h->state ? 0 : log_oom();
+}
+
+int home_root_entry_inspect(Home *h) {
+        _cleanup_close_ int fd = -1;
+        struct statvfs sv;
+        int r = home_storage_open(h, &fd);
+        if (r < 0)
+                return r;
+        if (!h->state) {
+                r = home_mount_state(h, fd);
+                if (r < 0 || (r = home_set_state(h, r > 0 ? "active" : "inactive")) < 0)
+                        return r;
+        }
+        if (fstatvfs(fd, &sv) < 0)
+                return home_update_sections(h, NULL);
+        json_object *status = json_object_new_object();
+        if (!status)
+                return log_oom();
+        json_object_object_add(status, "diskSize", json_object_new_int64((int64_t) ((uint64_t) sv.f_blocks * sv.f_frsize)));
+        json_object_object_add(status, "diskFree", json_object_new_int64((int64_t) ((uint64_t) sv.f_bavail * sv.f_frsize)));
+        return home_update_sections(h, status);
 }
 
 int home_temp_name(Home *h, const char *what, char **ret) {

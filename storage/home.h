@@ -85,6 +85,14 @@ static inline void home_freep(Home **h) {
  * with the X's replaced. */
 int home_temp_name(Home *h, const char *what, char **ret);
 
+/* The state the worker answers with ("active", "inactive", ...). */
+int home_set_state(Home *h, const char *state);
+
+/* inspect for a home whose storage is an entry of the root (directory,
+ * fscrypt): its state from its mount, and as its size and free space
+ * those of the file system it is on, as homed reports them. */
+int home_root_entry_inspect(Home *h);
+
 /* A record with diskSizeRelative and no diskSize (homectl --disk-size=20%)
  * gets its diskSize from it: that share of base (the space the home is
  * made or resized in), in whole 4 KiB, set in the record, which from then

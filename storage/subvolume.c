@@ -354,12 +354,6 @@ static int apply_quota(Home *h, int fd) {
         return set_limit(h, fd, h->rec->disk_size);
 }
 
-static int set_state(Home *h, const char *state) {
-        free(h->state);
-        h->state = strdup(state);
-        return h->state ? 0 : log_oom();
-}
-
 static int subvolume_activate(Home *h) {
         _cleanup_close_ int fd = -1;
         int r = open_home(h, &fd);
@@ -371,7 +365,7 @@ static int subvolume_activate(Home *h) {
         r = home_mount(h, fd);
         if (r < 0)
                 return r;
-        return set_state(h, "active");
+        return home_set_state(h, "active");
 }
 
 static int subvolume_deactivate(Home *h) {
@@ -379,7 +373,7 @@ static int subvolume_deactivate(Home *h) {
         int r = open_home(h, &fd);
         if (r >= 0)
                 r = home_unmount(h, fd);
-        return r < 0 ? r : set_state(h, "inactive");
+        return r < 0 ? r : home_set_state(h, "inactive");
 }
 
 static int subvolume_resize(Home *h) {
@@ -501,7 +495,7 @@ static int subvolume_inspect(Home *h) {
                 return r;
         if (!h->state) {
                 r = home_mount_state(h, fd);
-                if (r < 0 || (r = set_state(h, r > 0 ? "active" : "inactive")) < 0)
+                if (r < 0 || (r = home_set_state(h, r > 0 ? "active" : "inactive")) < 0)
                         return r;
         }
         /* After every operation: what was made inside since counts now. */
