@@ -112,6 +112,9 @@ int luks_volume_attach_new(Home *h, const char *image, bool is_block, const GptP
 int luks_uuid_parse(const char *s, uint8_t ret[16]);
 int luks_volume_key_get(Home *h, Volume *v, Opened *o);
 int luks_password_pbkdf_set(Home *h, struct crypt_device *cd);
+/* For a keyslot whose secret is random (sealed in the TPM, decrypted by a
+ * token): PBKDF2 at libcryptsetup's least, 1000 iterations. */
+int luks_strong_secret_pbkdf_set(Home *h, struct crypt_device *cd);
 /* The record's hearthVolumeKeyCheck for this volume key and LUKS UUID:
  * 64 hex digits. -ENOMEM, -EIO. */
 int luks_volume_key_check_value(const void *vk, size_t vk_size, const char *luks_uuid, char ret[static 65]);

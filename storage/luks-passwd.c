@@ -50,6 +50,18 @@ int luks_password_pbkdf_set(Home *h, struct crypt_device *cd) {
         return 0;
 }
 
+/* The secrets are strong: a slow PBKDF would only slow every login. */
+int luks_strong_secret_pbkdf_set(Home *h, struct crypt_device *cd) {
+        const struct crypt_pbkdf_type p = {
+                .type = CRYPT_KDF_PBKDF2,
+                .hash = "sha512",
+                .iterations = 1000,
+                .flags = CRYPT_PBKDF_NO_BENCHMARK,
+        };
+        int r = sym_crypt_set_pbkdf_type(cd, &p);
+        return r < 0 ? log_error_errno(r, "home %s: PBKDF settings refused by libcryptsetup: %m", h->name) : 0;
+}
+
 /* ---- passwd ------------------------------------------------------------------ */
 
 /* New keyslots first, old ones last: killed at any point, the home opens

@@ -201,17 +201,6 @@ static int entry_secret(Home *h, size_t i, SecureBuffer **ret) {
         return 0;
 }
 
-/* The secrets are strong: a slow PBKDF would only slow every login. */
-static int set_minimal_pbkdf(Home *h, struct crypt_device *cd) {
-        const struct crypt_pbkdf_type p = {
-                .type = CRYPT_KDF_PBKDF2,
-                .hash = "sha512",
-                .iterations = 1000,
-                .flags = CRYPT_PBKDF_NO_BENCHMARK,
-        };
-        int r = sym_crypt_set_pbkdf_type(cd, &p);
-        return r < 0 ? log_error_errno(r, "home %s: PBKDF settings refused by libcryptsetup: %m", h->name) : 0;
-}
 
 static int enrol(Home *h, Volume *v, const Opened *o, size_t i, int marker_id, bool fresh, bool *pbkdf_set) {
         const Pkcs11EncryptedKey *e = &h->rec->pkcs11_encrypted_key[i];
@@ -239,7 +228,7 @@ static int enrol(Home *h, Volume *v, const Opened *o, size_t i, int marker_id, b
                         if (!o || !o->vk)
                                 return log_error_errno(EKEYREJECTED, "home %s: a password is needed to enrol token %s",
                                                        h->name, e->uri);
-                        if (!*pbkdf_set && (r = set_minimal_pbkdf(h, v->cd)) < 0)
+                        if (!*pbkdf_set && (r = luks_strong_secret_pbkdf_set(h, v->cd)) < 0)
                                 return r;
                         *pbkdf_set = true;
                         slot = sym_crypt_keyslot_add_by_volume_key(v->cd, CRYPT_ANY_SLOT, o->vk->data, o->vk_size,

@@ -10,6 +10,7 @@
 #include "dlopen-cryptsetup.h"
 #include "json-strict.h"
 #include "log.h"
+#include "luks-internal.h"
 #include "luks-tpm2.h"
 #include "macro.h"
 #include "recovery-key.h"
@@ -86,17 +87,6 @@ int luks_tpm2_wish(Home *h, LuksTpm2Wish *ret) {
         return 0;
 }
 
-/* The secrets are strong: a slow PBKDF would only slow every login. */
-static int set_minimal_pbkdf(Home *h, struct crypt_device *cd) {
-        const struct crypt_pbkdf_type p = {
-                .type = CRYPT_KDF_PBKDF2,
-                .hash = "sha512",
-                .iterations = 1000,
-                .flags = CRYPT_PBKDF_NO_BENCHMARK,
-        };
-        int r = sym_crypt_set_pbkdf_type(cd, &p);
-        return r < 0 ? log_error_errno(r, "home %s: PBKDF settings refused by libcryptsetup: %m", h->name) : 0;
-}
 
 static int token_add(Home *h, struct crypt_device *cd, json_object *token, int *ret_id) {
         const char *text = json_object_to_json_string_ext(token, JSON_C_TO_STRING_PLAIN);
@@ -124,7 +114,7 @@ int luks_tpm2_enroll(Home *h, struct crypt_device *cd, const LuksTpm2Wish *w, co
         r = tpm2_secret_to_passphrase(secret, &pass);
         if (r < 0)
                 return log_oom();
-        r = set_minimal_pbkdf(h, cd);
+        r = luks_strong_secret_pbkdf_set(h, cd);
         if (r < 0)
                 return r;
         slot = sym_crypt_keyslot_add_by_volume_key(cd, CRYPT_ANY_SLOT, NULL, 0, pass->data, pass->size);
@@ -150,7 +140,7 @@ int luks_recovery_enroll(Home *h, struct crypt_device *cd) {
         if (n > 4)
                 return log_error_errno(EINVAL, "home %s: secret.recoveryKey: must be an array of at most 4 keys",
                                        h->name);
-        r = set_minimal_pbkdf(h, cd);
+        r = luks_strong_secret_pbkdf_set(h, cd);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
@@ -367,7 +357,7 @@ int luks_tpm2_replace(Home *h, struct crypt_device *cd, const void *vk, size_t v
         r = tpm2_secret_to_passphrase(secret, &pass);
         if (r < 0)
                 return log_oom();
-        r = set_minimal_pbkdf(h, cd);
+        r = luks_strong_secret_pbkdf_set(h, cd);
         if (r < 0)
                 return r;
         int slot = sym_crypt_keyslot_add_by_volume_key(cd, CRYPT_ANY_SLOT, vk, vk_size, pass->data, pass->size);
