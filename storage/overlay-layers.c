@@ -49,6 +49,7 @@ static int lowerdir_split(const char *list, char ***layers, size_t *n) {
                         continue;
                 }
                 if (len > 0) {
+                        name[len] = 0;
                         int r = layers_add(layers, n, name, len);
                         if (r < 0)
                                 return r;
