@@ -595,8 +595,6 @@ static int check_processes_settled(const Target *t, char *why, size_t size) {
         }
 }
 
-/* A file: behind another loop device (except: a loop device node that
- * does not count), mounted as a file, open. */
 typedef struct ExportMatch {
         const Target *t;
         char *why;
@@ -630,6 +628,8 @@ static int check_kernel_exports(const Target *t, char *why, size_t size) {
         return r;
 }
 
+/* A file: behind another loop device (except: a loop device node that
+ * does not count), served by the kernel, mounted as a file, open. */
 static int check_file(const Target *t, const char *except, char *why, size_t size) {
         int r = check_loops(t, except, why, size);
         if (r == 0)
